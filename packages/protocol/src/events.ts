@@ -1,0 +1,128 @@
+/**
+ * Domain events: what the collector consumes from a codex app-server, normalized.
+ * Produced by `normalize.ts` from wire frames; consumed by the observer and ingest.
+ * Browser-safe (no Node built-ins).
+ */
+
+/** The five token counters codex reports (cacheWriteInputTokens is not billed separately and is dropped). */
+export interface TokenCounts {
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+  reasoningOutputTokens: number;
+  totalTokens: number;
+}
+
+export const ZERO_TOKENS: TokenCounts = Object.freeze({
+  inputTokens: 0,
+  cachedInputTokens: 0,
+  outputTokens: 0,
+  reasoningOutputTokens: 0,
+  totalTokens: 0,
+});
+
+export type ThreadStatusType = "idle" | "active" | "systemError" | "notLoaded";
+export type ActiveFlag = "waitingOnApproval" | "waitingOnUserInput";
+
+export interface ThreadStatus {
+  type: ThreadStatusType;
+  /** Only for `active`; unknown flags are kept as strings. */
+  activeFlags: string[];
+}
+
+export type TurnStatus = "inProgress" | "completed" | "failed" | "interrupted";
+
+/** Thread metadata. Never includes the preview (it is the user's prompt). */
+export interface ThreadInfo {
+  id: string;
+  model: string | null;
+  modelProvider: string | null;
+  cwd: string | null;
+  gitBranch: string | null;
+  gitOrigin: string | null;
+  source: string | null;
+  name: string | null;
+  cliVersion: string | null;
+  status: ThreadStatus;
+  /** Unix ms. */
+  createdAtMs: number | null;
+  /** Unix ms. */
+  updatedAtMs: number | null;
+  parentThreadId: string | null;
+}
+
+export interface TurnError {
+  message: string;
+  /** codexErrorInfo flattened to a string: "internalServerError", or the variant key ("responseStreamDisconnected"). */
+  codexErrorInfo: string | null;
+  /** The HTTP status when the variant carries one. */
+  httpStatusCode: number | null;
+}
+
+export interface TurnInfo {
+  id: string;
+  status: TurnStatus;
+  error: TurnError | null;
+  /** Unix ms (codex reports seconds). */
+  startedAtMs: number | null;
+  completedAtMs: number | null;
+  durationMs: number | null;
+}
+
+/** Item metadata only: never text, commands or output. */
+export interface ItemInfo {
+  id: string;
+  type: string;
+  status: string | null;
+}
+
+export type ServerRequestKind = "commandApproval" | "fileChangeApproval" | "permissionsApproval" | "userInput" | "elicitation" | "other";
+
+interface Base {
+  /** Server clock (`emittedAtMs`), or the collector's receive time when absent. */
+  atMs: number;
+}
+
+export type FleetEvent =
+  | (Base & { kind: "threadStarted"; thread: ThreadInfo })
+  | (Base & { kind: "threadStatus"; threadId: string; status: ThreadStatus })
+  | (Base & { kind: "threadClosed"; threadId: string })
+  | (Base & { kind: "threadNameUpdated"; threadId: string; name: string | null })
+  | (Base & { kind: "turnStarted"; threadId: string; turn: TurnInfo })
+  | (Base & { kind: "turnCompleted"; threadId: string; turn: TurnInfo })
+  | (Base & {
+      kind: "tokenUsage";
+      threadId: string;
+      turnId: string | null;
+      total: TokenCounts;
+      last: TokenCounts;
+      modelContextWindow: number | null;
+    })
+  | (Base & {
+      kind: "error";
+      threadId: string;
+      turnId: string | null;
+      error: TurnError;
+      willRetry: boolean;
+    })
+  | (Base & { kind: "modelRerouted"; threadId: string; turnId: string | null; fromModel: string; toModel: string })
+  | (Base & { kind: "itemStarted" | "itemCompleted"; threadId: string; turnId: string | null; item: ItemInfo })
+  | (Base & {
+      kind: "serverRequest";
+      /** JSON-RPC id of the request. Recorded, NEVER answered. */
+      requestId: string | number;
+      method: string;
+      requestKind: ServerRequestKind;
+      threadId: string | null;
+      turnId: string | null;
+      itemId: string | null;
+      /** A short preview of the command (first 120 chars) for approvals; never file contents. */
+      preview: string | null;
+    })
+  | (Base & { kind: "serverRequestResolved"; threadId: string | null; requestId: string | number })
+  /** A known method the collector does not consume. */
+  | (Base & { kind: "ignored"; method: string })
+  /** A method this version of the collector does not know: counted, never thrown. */
+  | (Base & { kind: "unknown"; method: string });
+
+export type FleetEventKind = FleetEvent["kind"];

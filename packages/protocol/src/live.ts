@@ -1,0 +1,33 @@
+/**
+ * /api/v1/live WebSocket messages (server → browser): a snapshot on connect, then changes.
+ * Declared once; the collector sends them, the dashboard parses them.
+ */
+import { z } from "zod";
+import { AlertViewSchema, TargetViewSchema, ThreadViewSchema } from "./api.ts";
+
+export const LiveMessageSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("snapshot"),
+    serverTimeMs: z.number(),
+    targets: z.array(TargetViewSchema),
+    threads: z.array(ThreadViewSchema),
+    alerts: z.array(AlertViewSchema),
+  }),
+  z.object({ type: z.literal("target"), target: TargetViewSchema }),
+  z.object({ type: z.literal("thread"), thread: ThreadViewSchema }),
+  z.object({ type: z.literal("alert"), alert: AlertViewSchema }),
+  /** Token usage was counted: usage views may refetch. Carries the event time (server clock). */
+  z.object({ type: z.literal("usage"), threadId: z.string(), target: z.string(), atMs: z.number(), totalTokens: z.number() }),
+  z.object({ type: z.literal("ping"), serverTimeMs: z.number() }),
+]);
+export type LiveMessage = z.infer<typeof LiveMessageSchema>;
+
+/** Parse one live frame; returns null for anything malformed (the dashboard ignores it). */
+export function parseLiveMessage(data: string): LiveMessage | null {
+  try {
+    const parsed = LiveMessageSchema.safeParse(JSON.parse(data));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
