@@ -7,6 +7,7 @@ import { z } from "zod";
 export const TargetStateSchema = z.enum(["connecting", "open", "backoff", "stopped"]);
 export const TargetReasonSchema = z.enum([
   "refused",
+  "unreachable",
   "unauthorized",
   "forbidden",
   "timeout",
@@ -171,3 +172,30 @@ export const AlertViewSchema = z.object({
   silenced: z.boolean(),
 });
 export type AlertView = z.infer<typeof AlertViewSchema>;
+
+/** POST /api/v1/alerts/:id/ack body: who acknowledged. */
+export const AlertAckRequestSchema = z.object({ by: z.string().min(1) });
+export type AlertAckRequest = z.infer<typeof AlertAckRequestSchema>;
+
+/** Which alerts a silence mutes: every given field must match (the `silence.matchers` column). */
+export const SilenceMatchersSchema = z.object({
+  ruleId: z.string().optional(),
+  kind: z.string().optional(),
+  target: z.string().optional(),
+  threadId: z.string().optional(),
+  team: z.string().optional(),
+});
+export type SilenceMatchers = z.infer<typeof SilenceMatchersSchema>;
+
+/** POST /api/v1/silences body. */
+export const SilenceCreateSchema = z.object({
+  matchers: SilenceMatchersSchema,
+  endsAt: z.string(),
+  comment: z.string(),
+  createdBy: z.string().min(1),
+});
+export type SilenceCreate = z.infer<typeof SilenceCreateSchema>;
+
+/** GET /api/v1/silences rows (and the POST answer). */
+export const SilenceViewSchema = SilenceCreateSchema.extend({ id: z.string(), createdAt: z.string() });
+export type SilenceView = z.infer<typeof SilenceViewSchema>;

@@ -1,0 +1,162 @@
+/** HTTP API v1 (DESIGN "Interfaces"): targets, threads, thread detail, usage, health, metrics. */
+import { listTurns, threadTotals } from "@codex-fleet/db/repositories/threads-repository";
+import { queryUsage, type UsageGroupKey } from "@codex-fleet/db/queries/usage";
+import { USAGE_GROUP_KEYS, type ThreadDetail, type UsageResponse } from "@codex-fleet/protocol/api";
+import type { FastifyInstance } from "fastify";
+import type { Pool } from "pg";
+import type { Fleet } from "../fleet/fleet.ts";
+import type { Metrics } from "../metrics.ts";
+import { toCsv } from "./csv.ts";
+import { badParam, notFound } from "./errors.ts";
+import { optEnum, optInt, optList, optTime, rejectUnknown } from "./params.ts";
+import { targetView, threadView } from "./views.ts";
+
+const THREAD_STATUSES = ["idle", "active", "systemError", "notLoaded"] as const;
+const COUNTER_COLUMNS = [
+  "turns",
+  "failedTurns",
+  "inputTokens",
+  "cachedInputTokens",
+  "outputTokens",
+  "reasoningOutputTokens",
+  "totalTokens",
+  "costUsd",
+  "unpricedTokens",
+];
+const MAX_RANGE_MS = 400 * 86_400_000;
+
+export interface RouteDeps {
+  fleet: Fleet;
+  pool: Pool;
+  metrics: Metrics;
+  isReady(): boolean;
+}
+
+export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  const { fleet, pool } = deps;
+  const teamOf = (target: string) => fleet.targets.get(target)?.config.team ?? "";
+
+  app.get("/healthz", async () => ({ ok: true }));
+  app.get("/readyz", async (_req, reply) => {
+    const ready = deps.isReady();
+    return reply.status(ready ? 200 : 503).send({ ready });
+  });
+  app.get("/metrics", async (_req, reply) =>
+    reply.type("text/plain; version=0.0.4").send(deps.metrics.render()),
+  );
+
+  app.get("/api/v1/targets", async (req, reply) => {
+    const q = req.query as Record<string, unknown>;
+    rejectUnknown(q, ["format"]);
+    const format = optEnum(q, "format", ["json", "csv"] as const) ?? "json";
+    const rows = [...fleet.targets.values()].map((rt) => targetView(rt, fleet.threads.values()));
+    if (format === "csv") {
+      const cols = ["name", "team", "url", "state", "reason", "stateSince", "lastError", "userAgent", "lastEventAt", "threads", "activeThreads"];
+      return reply.type("text/csv; charset=utf-8").send(toCsv(cols, rows));
+    }
+    return rows;
+  });
+
+  app.get("/api/v1/threads", async (req, reply) => {
+    const q = req.query as Record<string, unknown>;
+    rejectUnknown(q, ["target", "team", "status", "limit", "format"]);
+    const targets = optList(q, "target");
+    const teams = optList(q, "team");
+    const statuses = optList(q, "status");
+    for (const s of statuses ?? [])
+      if (!(THREAD_STATUSES as readonly string[]).includes(s)) throw badParam("status", `'${s}' is not one of ${THREAD_STATUSES.join(", ")}`);
+    const limit = optInt(q, "limit", 1, 10_000) ?? 1000;
+    const format = optEnum(q, "format", ["json", "csv"] as const) ?? "json";
+    const rows = [...fleet.threads.values()]
+      .filter((t) => !targets || targets.includes(t.targetId))
+      .filter((t) => !teams || teams.includes(teamOf(t.targetId)))
+      .filter((t) => !statuses || statuses.includes(t.status))
+      .sort((a, b) => (b.lastEventAtMs ?? 0) - (a.lastEventAtMs ?? 0))
+      .slice(0, limit)
+      .map((t) => threadView(t, teamOf(t.targetId)));
+    if (format === "csv") {
+      const cols = ["id", "target", "team", "status", "statusSince", "model", "repo", "gitBranch", "lastTurnStatus", "lastCodexErrorInfo", "totalTokens", "lastEventAt"];
+      return reply.type("text/csv; charset=utf-8").send(toCsv(cols, rows));
+    }
+    return rows;
+  });
+
+  app.get("/api/v1/threads/:id", async (req) => {
+    const { id } = req.params as { id: string };
+    if (id.length > 200) throw badParam("id", "too long");
+    rejectUnknown(req.query as Record<string, unknown>, []);
+    const t = fleet.threads.get(id);
+    if (!t) throw notFound(`thread ${id}`);
+    const [turns, totals] = await Promise.all([listTurns({ pool, threadId: id }), threadTotals({ pool, threadId: id })]);
+    const detail: ThreadDetail = {
+      ...threadView(t, teamOf(t.targetId)),
+      counted: {
+        inputTokens: totals?.inputTokens ?? 0,
+        cachedInputTokens: totals?.cachedInputTokens ?? 0,
+        outputTokens: totals?.outputTokens ?? 0,
+        reasoningOutputTokens: totals?.reasoningOutputTokens ?? 0,
+        totalTokens: totals?.totalTokens ?? 0,
+      },
+      costUsd: totals?.costUsd ?? 0,
+      unpricedTokens: totals?.unpricedTokens ?? 0,
+      turns: turns.map((u) => ({
+        id: u.id,
+        threadId: u.threadId,
+        model: u.model,
+        status: u.status,
+        errorMessage: u.errorMessage,
+        codexErrorInfo: u.codexErrorInfo,
+        startedAt: u.startedAtMs === null ? null : new Date(u.startedAtMs).toISOString(),
+        completedAt: u.completedAtMs === null ? null : new Date(u.completedAtMs).toISOString(),
+        durationMs: u.durationMs,
+        inputTokens: u.inputTokens,
+        cachedInputTokens: u.cachedInputTokens,
+        outputTokens: u.outputTokens,
+        reasoningOutputTokens: u.reasoningOutputTokens,
+        totalTokens: u.totalTokens,
+        costUsd: u.unpricedTokens > 0 && u.costUsd === 0 ? null : u.costUsd,
+        unpricedTokens: u.unpricedTokens,
+        priceVersion: u.priceVersion,
+        backfill: u.backfill,
+        contextTokens: u.contextTokens,
+      })),
+    };
+    return detail;
+  });
+
+  app.get("/api/v1/usage", async (req, reply) => {
+    const q = req.query as Record<string, unknown>;
+    rejectUnknown(q, ["from", "to", "groupBy", "team", "target", "model", "repo", "format"]);
+    const now = Date.now();
+    const to = optTime(q, "to") ?? now;
+    const from = optTime(q, "from") ?? to - 7 * 86_400_000;
+    if (from >= to) throw badParam("from", "must be before 'to'");
+    if (to - from > MAX_RANGE_MS) throw badParam("from", "the range may span at most 400 days");
+    const groupBy = (optList(q, "groupBy") ?? []) as UsageGroupKey[];
+    for (const g of groupBy)
+      if (!(USAGE_GROUP_KEYS as readonly string[]).includes(g)) throw badParam("groupBy", `'${g}' is not one of ${USAGE_GROUP_KEYS.join(", ")}`);
+    if (groupBy.includes("day") && groupBy.includes("hour")) throw badParam("groupBy", "use day or hour, not both");
+    const format = optEnum(q, "format", ["json", "csv"] as const) ?? "json";
+    const filters = {
+      team: optList(q, "team"),
+      target: optList(q, "target"),
+      model: optList(q, "model"),
+      repo: optList(q, "repo"),
+    };
+    const { rows, totals } = await queryUsage({ pool, fromMs: from, toMs: to, groupBy, filters });
+    if (format === "csv") {
+      return reply
+        .type("text/csv; charset=utf-8")
+        .header("content-disposition", 'attachment; filename="codex-fleet-usage.csv"')
+        .send(toCsv([...groupBy, ...COUNTER_COLUMNS], rows));
+    }
+    const body: UsageResponse = {
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      groupBy,
+      rows,
+      totals,
+    };
+    return body;
+  });
+}

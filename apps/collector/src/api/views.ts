@@ -1,0 +1,61 @@
+/** Domain state → the API shapes declared in @codex-fleet/protocol/api. */
+import type { TargetView, ThreadView } from "@codex-fleet/protocol/api";
+import type { TargetRuntime } from "../fleet/fleet.ts";
+import type { ThreadState } from "../ingest/thread-state.ts";
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** Target → its public view. The token is never part of it. */
+export function targetView(rt: TargetRuntime, threads: Iterable<ThreadState>): TargetView {
+  let count = 0;
+  let active = 0;
+  for (const t of threads) {
+    if (t.targetId !== rt.config.name) continue;
+    count++;
+    if (t.status === "active") active++;
+  }
+  const s = rt.status;
+  return {
+    name: rt.config.name,
+    team: rt.config.team,
+    url: rt.config.url,
+    labels: { ...rt.config.labels },
+    state: s.state,
+    reason: s.reason,
+    stateSince: new Date(s.sinceMs).toISOString(),
+    lastError: s.error ?? (rt.lastInvalid ? `invalid frame: ${rt.lastInvalid}` : null),
+    userAgent: s.userAgent,
+    lastEventAt: iso(rt.lastEventAtMs),
+    connectedSince: iso(rt.connectedSinceMs),
+    threads: count,
+    activeThreads: active,
+  };
+}
+
+export function threadView(t: ThreadState, team: string): ThreadView {
+  return {
+    id: t.id,
+    target: t.targetId,
+    team,
+    name: t.name,
+    model: t.model,
+    cwd: t.cwd,
+    repo: t.repo,
+    gitBranch: t.gitBranch,
+    status: t.status,
+    activeFlags: t.activeFlags,
+    statusSince: new Date(t.statusSinceMs).toISOString(),
+    lastEventAt: iso(t.lastEventAtMs),
+    currentTurnId: t.currentTurnId,
+    currentTurnStartedAt: iso(t.currentTurnStartedAtMs),
+    lastTurnStatus: t.lastTurnStatus,
+    lastErrorMessage: t.lastErrorMessage,
+    lastCodexErrorInfo: t.lastCodexErrorInfo,
+    contextTokens: t.contextTokens,
+    modelContextWindow: t.modelContextWindow,
+    pendingRequests: t.pendingRequests,
+    totalTokens: t.countedTotalTokens,
+    createdAt: iso(t.createdAtMs),
+    updatedAt: iso(t.updatedAtMs),
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * Builds the Fastify instance: API routes, the live feed and the built dashboard. It never
+ * listens; `main.ts` does (STYLE: app vs process).
+ */
+import { existsSync } from "node:fs";
+import fastifyStatic from "@fastify/static";
+import fastifyWebsocket from "@fastify/websocket";
+import Fastify, { type FastifyInstance } from "fastify";
+import type { Pool } from "pg";
+import { installErrorHandlers } from "./api/errors.ts";
+import { registerRoutes } from "./api/routes.ts";
+import { targetView, threadView } from "./api/views.ts";
+import type { Fleet } from "./fleet/fleet.ts";
+import { LiveHub } from "./live/hub.ts";
+import type { Logger } from "./logger.ts";
+import type { Metrics } from "./metrics.ts";
+
+export interface AppDeps {
+  fleet: Fleet;
+  pool: Pool;
+  metrics: Metrics;
+  logger: Logger;
+  /** Directory of the built dashboard (index.html); omitted or missing → API only. */
+  dashboardDir?: string | null;
+  isReady?: () => boolean;
+  /** Extra routes and listeners (alerts) registered by their own modules. */
+  plugins?: ((app: FastifyInstance, hub: LiveHub) => void)[];
+  liveTickMs?: number;
+}
+
+export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; hub: LiveHub }> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    disableRequestLogging: true,
+    bodyLimit: 1024 * 1024,
+    // Query strings like ?team=a&team=b arrive as arrays; params.ts rejects them with a clear 400.
+  });
+  installErrorHandlers(app);
+  const { fleet } = deps;
+  const teamOf = (target: string) => fleet.targets.get(target)?.config.team ?? "";
+
+  const hub = new LiveHub(
+    {
+      snapshot: () => ({
+        targets: [...fleet.targets.values()].map((rt) => targetView(rt, fleet.threads.values())),
+        threads: [...fleet.threads.values()].map((t) => threadView(t, teamOf(t.targetId))),
+        alerts: [],
+      }),
+    },
+    { tickMs: deps.liveTickMs },
+  );
+  const unsubscribe = fleet.subscribe({
+    threadChanged: (t) => hub.thread(threadView(t, teamOf(t.targetId))),
+    targetChanged: (rt) => hub.target(targetView(rt, fleet.threads.values())),
+    usageCounted: (u) => hub.usageCounted({ threadId: u.threadId, target: u.targetId, atMs: u.atMs, totalTokens: u.totalTokens }),
+  });
+  app.addHook("onClose", async () => {
+    unsubscribe();
+    hub.close();
+  });
+
+  await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
+  app.get("/api/v1/live", { websocket: true }, (socket) => {
+    hub.add(socket);
+    socket.on("close", () => hub.remove(socket));
+    socket.on("error", () => hub.remove(socket));
+    // The feed is server → client only; anything a client sends is ignored.
+  });
+
+  registerRoutes(app, {
+    fleet,
+    pool: deps.pool,
+    metrics: deps.metrics,
+    isReady: deps.isReady ?? (() => true),
+  });
+  for (const plugin of deps.plugins ?? []) plugin(app, hub);
+
+  const dir = deps.dashboardDir;
+  if (dir && existsSync(`${dir}/index.html`)) {
+    await app.register(fastifyStatic, { root: dir, wildcard: false, index: ["index.html"] });
+    // Client-side routes (/usage, /threads/:id…) get the app shell; unknown /api paths stay 404 JSON.
+    app.setNotFoundHandler((req, reply) => {
+      if (req.method === "GET" && !req.url.startsWith("/api/") && !req.url.includes(".")) {
+        return reply.type("text/html").sendFile("index.html");
+      }
+      return reply.status(404).send({ error: { code: "NOT_FOUND", message: `no route ${req.method} ${req.url.split("?")[0]}` } });
+    });
+  }
+  return { app, hub };
+}

@@ -1,0 +1,237 @@
+/**
+ * Loads the collector's configuration once at start: finds the file (`--config FILE` or
+ * `CODEX_FLEET_CONFIG`), parses JSON or YAML, validates it strictly, applies the `DATABASE_URL`,
+ * `PORT` and `HOST` environment overrides, reads token and CA files, and freezes the result.
+ * This and the entry point are the only code that sees the environment (STYLE.md "config").
+ */
+import { readFile } from "node:fs/promises";
+import { dirname, extname, resolve } from "node:path";
+import { parseDocument } from "yaml";
+import type { z } from "zod";
+import { ConfigError, type ConfigIssue, createIssueMapper } from "./errors.ts";
+import {
+  type Config,
+  ConfigFileSchema,
+  DatabaseUrlSchema,
+  HostSchema,
+  type NotifierRuntimeConfig,
+  PortSchema,
+  type TargetConfig,
+} from "./schema.ts";
+import { Secret } from "./secret.ts";
+
+/** What `loadConfig` reads; pass `process.argv.slice(2)`, `process.env`, `process.cwd()`. */
+export interface LoadConfigOptions {
+  argv: readonly string[];
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+}
+
+/** The data directory when the config file names none, relative to the working directory. */
+export const DEFAULT_DATA_DIR = "./.codex-fleet";
+
+type ConfigFile = z.output<typeof ConfigFileSchema>;
+type FileTarget = ConfigFile["targets"][number];
+
+const nonEmpty = (value: string | undefined): string | undefined =>
+  value === undefined || value.trim() === "" ? undefined : value;
+
+/** `--config FILE` or `--config=FILE` (the last one wins); other arguments are left to others. */
+function configArgument(argv: readonly string[]): string | undefined {
+  let found: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    let value: string | undefined;
+    if (arg === "--config") value = argv[++i];
+    else if (arg.startsWith("--config=")) value = arg.slice("--config=".length);
+    else continue;
+    if (value === undefined || value === "" || value.startsWith("--")) {
+      throw new ConfigError("command line", [{ path: "--config", message: "needs a file name" }]);
+    }
+    found = value;
+  }
+  return found;
+}
+
+interface EnvOverrides {
+  databaseUrl?: string;
+  port?: number;
+  host?: string;
+}
+
+function envOverrides(env: LoadConfigOptions["env"]): EnvOverrides {
+  const mapper = createIssueMapper();
+  const issues: ConfigIssue[] = [];
+  const check = <T>(name: string, schema: z.ZodType<T>, input: unknown): T | undefined => {
+    const result = schema.safeParse(input, { error: mapper.errorMap });
+    if (result.success) return result.data;
+    issues.push(...mapper.toIssues(result.error).map((issue) => ({ ...issue, path: name })));
+    return undefined;
+  };
+  const out: EnvOverrides = {};
+  const databaseUrl = nonEmpty(env.DATABASE_URL);
+  if (databaseUrl !== undefined) out.databaseUrl = check("DATABASE_URL", DatabaseUrlSchema, databaseUrl);
+  const port = nonEmpty(env.PORT);
+  // Number("") and Number(" 1e3 ") are numbers: accept plain decimal digits only.
+  if (port !== undefined) out.port = check("PORT", PortSchema, /^\d+$/.test(port) ? Number(port) : port);
+  const host = nonEmpty(env.HOST);
+  if (host !== undefined) out.host = check("HOST", HostSchema, host);
+  if (issues.length > 0) throw new ConfigError("environment", issues);
+  return out;
+}
+
+const errorCode = (error: unknown): string =>
+  (error as NodeJS.ErrnoException | null)?.code ?? (error instanceof Error ? error.message : String(error));
+
+/** JSON by extension (`.json`) or content (starts with `{`); YAML otherwise. */
+function parseText(label: string, file: string, text: string): unknown {
+  const ext = extname(file).toLowerCase();
+  const isJson = ext === ".json" || (ext !== ".yaml" && ext !== ".yml" && text.trimStart().startsWith("{"));
+  if (isJson) {
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      throw new ConfigError(label, [{ path: "", message: `invalid JSON: ${(error as Error).message}` }]);
+    }
+  }
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      label,
+      doc.errors.map((error) => ({
+        path: "",
+        // yaml's messages end with a code excerpt after the first line; the first line has line/column.
+        message: `invalid YAML: ${(error.message.split("\n")[0] ?? "").replace(/:$/, "")}`,
+      })),
+    );
+  }
+  // An empty file (or one with only comments) is an empty config: all defaults.
+  return doc.toJS() ?? {};
+}
+
+async function readTrimmed(file: string): Promise<{ text: string } | { error: string }> {
+  try {
+    return { text: (await readFile(file, "utf8")).trim() };
+  } catch (error) {
+    return { error: `cannot read ${file} (${errorCode(error)})` };
+  }
+}
+
+async function resolveTarget(
+  target: FileTarget,
+  index: number,
+  baseDir: string,
+  env: LoadConfigOptions["env"],
+  issues: ConfigIssue[],
+): Promise<TargetConfig> {
+  const at = (key: string): string => `targets[${index}].${key}`;
+  const tokenFile = target.tokenFile === undefined ? undefined : resolve(baseDir, target.tokenFile);
+  const caFile = target.caFile === undefined ? undefined : resolve(baseDir, target.caFile);
+  let token: Secret | null = null;
+  if (tokenFile !== undefined) {
+    const read = await readTrimmed(tokenFile);
+    if ("error" in read) issues.push({ path: at("tokenFile"), message: read.error });
+    else if (read.text === "") issues.push({ path: at("tokenFile"), message: `${tokenFile} is empty` });
+    else token = new Secret(read.text);
+  } else if (target.tokenEnv !== undefined) {
+    const value = env[target.tokenEnv]?.trim();
+    if (value === undefined || value === "") {
+      issues.push({
+        path: at("tokenEnv"),
+        message: `environment variable ${target.tokenEnv} is unset or empty`,
+      });
+    } else token = new Secret(value);
+  }
+  let ca: string | null = null;
+  if (caFile !== undefined) {
+    const read = await readTrimmed(caFile);
+    if ("error" in read) issues.push({ path: at("caFile"), message: read.error });
+    else if (!read.text.includes("-----BEGIN CERTIFICATE-----")) {
+      issues.push({ path: at("caFile"), message: `${caFile} is not a PEM certificate` });
+    } else ca = `${read.text}\n`;
+  }
+  return { ...target, tokenFile, caFile, token, ca };
+}
+
+function resolveNotifiers(
+  file: ConfigFile,
+  env: LoadConfigOptions["env"],
+  issues: ConfigIssue[],
+): NotifierRuntimeConfig[] {
+  return file.alerts.notify.map((notifier, index) => {
+    if (notifier.type !== "webhook" || notifier.secretEnv === undefined) return { ...notifier, secret: null };
+    const value = env[notifier.secretEnv]?.trim();
+    if (value === undefined || value === "") {
+      issues.push({
+        path: `alerts.notify[${index}].secretEnv`,
+        message: `environment variable ${notifier.secretEnv} is unset or empty`,
+      });
+      return { ...notifier, secret: null };
+    }
+    return { ...notifier, secret: new Secret(value) };
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+/**
+ * Reads, validates and resolves the configuration. Throws `ConfigError` naming every bad key.
+ * Paths written in the config file are relative to the file's directory.
+ */
+export async function loadConfig({ argv, env, cwd }: LoadConfigOptions): Promise<Config> {
+  const given = configArgument(argv) ?? nonEmpty(env.CODEX_FLEET_CONFIG);
+  const overrides = envOverrides(env);
+  const source = given === undefined ? null : resolve(cwd, given);
+  const label = given ?? "defaults";
+
+  let raw: unknown = {};
+  if (source !== null) {
+    let text: string;
+    try {
+      text = await readFile(source, "utf8");
+    } catch (error) {
+      throw new ConfigError(label, [{ path: "", message: `cannot read ${source} (${errorCode(error)})` }]);
+    }
+    raw = parseText(label, source, text);
+  }
+
+  const mapper = createIssueMapper();
+  const parsed = ConfigFileSchema.safeParse(raw, { error: mapper.errorMap });
+  if (!parsed.success) throw new ConfigError(label, mapper.toIssues(parsed.error));
+  const file = parsed.data;
+
+  const baseDir = source === null ? cwd : dirname(source);
+  const issues: ConfigIssue[] = [];
+  const targets = await Promise.all(
+    file.targets.map((target, index) => resolveTarget(target, index, baseDir, env, issues)),
+  );
+  const notify = resolveNotifiers(file, env, issues);
+  if (issues.length > 0) {
+    // Targets resolve concurrently: report in key order, not in I/O completion order.
+    issues.sort((a, b) => a.path.localeCompare(b.path, "en", { numeric: true }));
+    throw new ConfigError(label, issues);
+  }
+
+  const config: Config = {
+    source,
+    server: {
+      host: overrides.host ?? file.server.host,
+      port: overrides.port ?? file.server.port,
+      publicUrl: file.server.publicUrl ?? null,
+    },
+    database: { url: overrides.databaseUrl ?? file.database.url ?? null },
+    dataDir: file.dataDir === undefined ? resolve(cwd, DEFAULT_DATA_DIR) : resolve(baseDir, file.dataDir),
+    targets,
+    observer: file.observer,
+    alerts: { ...file.alerts, notify },
+    pricing: file.pricing,
+    logLevel: file.logLevel,
+  };
+  return deepFreeze(config);
+}

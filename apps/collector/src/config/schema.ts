@@ -1,0 +1,208 @@
+/**
+ * The collector's configuration: the file schema (JSON or YAML, strict: unknown keys are errors)
+ * and the resolved `Config` that `load.ts` builds from it. Validation here is pure; reading token
+ * files, CA files and environment variables happens in `load.ts`.
+ */
+import { PriceOverrideSchema } from "@codex-fleet/pricing";
+import { z } from "zod";
+import { type AlertsConfig, AlertsConfigSchema, type NotifierConfig } from "./alerts-schema.ts";
+import type { Secret } from "./secret.ts";
+
+/** Log levels (pino's, which Fastify uses). */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+const PORT_MESSAGE = "must be an integer between 0 and 65535";
+/** A TCP port; 0 lets the OS pick. Shared with the `PORT` environment override. */
+export const PortSchema = z
+  .number({ error: PORT_MESSAGE })
+  .int({ error: PORT_MESSAGE })
+  .min(0, { error: PORT_MESSAGE })
+  .max(65535, { error: PORT_MESSAGE });
+
+/** A listen host. Shared with the `HOST` environment override. */
+export const HostSchema = z.string().trim().min(1, { error: "must not be empty" });
+
+const hasProtocol = (value: string, protocols: readonly string[]): boolean =>
+  URL.canParse(value) && protocols.includes(new URL(value).protocol);
+
+/** A Postgres connection URL. Shared with the `DATABASE_URL` environment override. */
+export const DatabaseUrlSchema = z
+  .string()
+  .refine((s) => hasProtocol(s, ["postgres:", "postgresql:"]), "must be a postgres:// or postgresql:// URL");
+
+const wsUrl = z
+  .string()
+  .refine((s) => hasProtocol(s, ["ws:", "wss:"]), "must be a ws:// or wss:// URL")
+  .refine((s) => {
+    const url = URL.canParse(s) ? new URL(s) : null;
+    return url === null || (url.username === "" && url.password === "");
+  }, "must not contain credentials: use tokenFile or tokenEnv");
+
+const httpUrl = z
+  .string()
+  .refine((s) => hasProtocol(s, ["http:", "https:"]), "must be an http:// or https:// URL");
+
+const ms = z.int().positive();
+const path = z.string().min(1, { error: "must not be empty" });
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
+
+/** True for hosts that never leave the machine: localhost, 127.0.0.0/8, ::1. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return (
+    host === "localhost" ||
+    host.endsWith(".localhost") ||
+    host === "::1" ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+  );
+}
+
+/** One app-server to observe, as written in the config file. */
+export const TargetSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, "must be a non-empty name of letters, digits, '.', '_' or '-'"),
+    team: z.string().default(""),
+    url: wsUrl,
+    tokenFile: path.optional(),
+    tokenEnv: envName.optional(),
+    labels: z.record(z.string(), z.string()).default({}),
+    allowInsecure: z.boolean().default(false),
+    caFile: path.optional(),
+  })
+  .superRefine((target, ctx) => {
+    if (target.tokenFile !== undefined && target.tokenEnv !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["tokenEnv"],
+        message: "set at most one of tokenFile and tokenEnv",
+      });
+    }
+    if (!URL.canParse(target.url)) return;
+    const url = new URL(target.url);
+    if (target.caFile !== undefined && url.protocol !== "wss:") {
+      ctx.addIssue({ code: "custom", path: ["caFile"], message: "only applies to wss:// URLs" });
+    }
+    // DESIGN.md rule 7, same rule as codex's own remote client: a bearer token travels only over
+    // wss:// or to loopback, unless the operator explicitly accepts the risk.
+    const hasToken = target.tokenFile !== undefined || target.tokenEnv !== undefined;
+    if (hasToken && url.protocol === "ws:" && !isLoopbackHost(url.hostname) && !target.allowInsecure) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["url"],
+        message: `refusing to send a bearer token over plain ws:// to non-loopback host ${url.hostname}: use wss:// or set allowInsecure: true`,
+      });
+    }
+  });
+
+/** The config file. Paths in it are relative to the file's directory. */
+export const ConfigFileSchema = z.strictObject({
+  server: z
+    .strictObject({
+      host: HostSchema.default("127.0.0.1"),
+      port: PortSchema.default(8080),
+      publicUrl: httpUrl.optional(),
+    })
+    .prefault({}),
+  database: z.strictObject({ url: DatabaseUrlSchema.optional() }).prefault({}),
+  dataDir: path.optional(),
+  targets: z
+    .array(TargetSchema)
+    .default([])
+    .superRefine((targets, ctx) => {
+      const seen = new Map<string, number>();
+      targets.forEach((target, index) => {
+        const first = seen.get(target.name);
+        if (first === undefined) seen.set(target.name, index);
+        else
+          ctx.addIssue({
+            code: "custom",
+            path: [index, "name"],
+            message: `duplicate target name "${target.name}" (first used by targets[${first}].name)`,
+          });
+      });
+    }),
+  observer: z
+    .strictObject({
+      idleUnsubscribeMs: ms.default(300_000),
+      backfillLookbackMs: ms.default(86_400_000),
+      connectTimeoutMs: ms.default(10_000),
+      pingIntervalMs: ms.default(30_000),
+      minBackoffMs: ms.default(1_000),
+      maxBackoffMs: ms.default(60_000),
+      stableAfterMs: ms.default(30_000),
+      maxPayloadBytes: z
+        .int()
+        .positive()
+        .default(16 * 1024 * 1024),
+      requestTimeoutMs: ms.default(30_000),
+    })
+    .prefault({})
+    .superRefine((observer, ctx) => {
+      if (observer.maxBackoffMs < observer.minBackoffMs) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["maxBackoffMs"],
+          message: `must be >= minBackoffMs (${observer.minBackoffMs})`,
+        });
+      }
+    }),
+  alerts: AlertsConfigSchema.prefault({}),
+  pricing: z
+    .strictObject({
+      overrides: z
+        .array(PriceOverrideSchema)
+        .default([])
+        .superRefine((overrides, ctx) => {
+          // Two prices for one model from the same day would be ambiguous: refuse rather than guess.
+          const seen = new Map<string, number>();
+          overrides.forEach((override, index) => {
+            const key = `${override.model.toLowerCase()}@${override.effectiveFrom}`;
+            const first = seen.get(key);
+            if (first === undefined) seen.set(key, index);
+            else
+              ctx.addIssue({
+                code: "custom",
+                path: [index, "effectiveFrom"],
+                message: `duplicate override for ${override.model} from ${override.effectiveFrom} (first: pricing.overrides[${first}])`,
+              });
+          });
+        }),
+    })
+    .prefault({}),
+  logLevel: z.enum(LOG_LEVELS).default("info"),
+});
+
+/** The config file after validation and defaults. */
+export type ConfigFile = z.output<typeof ConfigFileSchema>;
+
+/** A target after load: absolute paths, the token and CA read. */
+export interface TargetConfig extends Omit<z.output<typeof TargetSchema>, "labels"> {
+  readonly labels: Readonly<Record<string, string>>;
+  /** The bearer token from `tokenFile` or `tokenEnv`; a `Secret`, so it cannot be logged. */
+  readonly token: Secret | null;
+  /** PEM text of `caFile`, for wss:// with a private CA. */
+  readonly ca: string | null;
+}
+
+/** A notifier after load, with its signing secret read from `secretEnv`. */
+export type NotifierRuntimeConfig = NotifierConfig & { readonly secret: Secret | null };
+
+/** The resolved configuration: parsed once at start, then frozen. */
+export interface Config {
+  /** Absolute path of the config file, or null when running on defaults. */
+  readonly source: string | null;
+  readonly server: { readonly host: string; readonly port: number; readonly publicUrl: string | null };
+  /** `url` null → embedded PGlite under `dataDir`. */
+  readonly database: { readonly url: string | null };
+  /** Absolute. */
+  readonly dataDir: string;
+  readonly targets: readonly TargetConfig[];
+  readonly observer: Readonly<ConfigFile["observer"]>;
+  readonly alerts: Readonly<Omit<AlertsConfig, "notify">> & {
+    readonly notify: readonly NotifierRuntimeConfig[];
+  };
+  readonly pricing: Readonly<ConfigFile["pricing"]>;
+  readonly logLevel: ConfigFile["logLevel"];
+}

@@ -1,0 +1,500 @@
+/**
+ * One read-only WebSocket connection to a codex app-server: bearer auth, initialize handshake,
+ * reconnect with capped jittered backoff, ping/pong liveness, sequential requests with -32001
+ * retry, and the observer's safety guard (DESIGN "The observer must be harmless").
+ *
+ * Every frame leaves through `sendGuarded`, the only call to `ws.send` in the collector: it
+ * refuses anything that is not an allowlisted request or the `initialized` notification, and it
+ * can never produce a response, so a server request (an approval) is never answered.
+ */
+import type { FleetEvent } from "@codex-fleet/protocol/events";
+import { type Frame, normalizeFrame } from "@codex-fleet/protocol/normalize";
+import {
+  ALLOWED_CLIENT_METHODS,
+  ALLOWED_CLIENT_NOTIFICATIONS,
+  OPT_OUT_NOTIFICATION_METHODS,
+} from "@codex-fleet/protocol/wire";
+import WebSocket from "ws";
+import { backoffDelayMs } from "./backoff.ts";
+
+export type ConnectionState = "connecting" | "open" | "backoff" | "stopped";
+export type ConnectionReason =
+  | "refused"
+  | "unreachable"
+  | "unauthorized"
+  | "forbidden"
+  | "timeout"
+  | "dropped"
+  | "protocol"
+  | "insecure"
+  | "config";
+
+export interface ConnectionStatus {
+  state: ConnectionState;
+  reason: ConnectionReason | null;
+  error: string | null;
+  sinceMs: number;
+  attempt: number;
+  nextAttemptAtMs: number | null;
+  userAgent: string | null;
+}
+
+export interface ConnectionOptions {
+  url: string;
+  /** Bearer token, revealed only into the Authorization header. */
+  token: { reveal(): string } | null;
+  ca?: string | Buffer | undefined;
+  connectTimeoutMs: number;
+  pingIntervalMs: number;
+  minBackoffMs: number;
+  maxBackoffMs: number;
+  stableAfterMs: number;
+  maxPayloadBytes: number;
+  requestTimeoutMs: number;
+  /** Invalid frames tolerated per minute before the peer is dropped as hostile. */
+  maxInvalidPerMinute?: number;
+  /** Requests that may wait for their turn; past this, request() rejects at once. */
+  maxQueuedRequests?: number;
+  clientVersion: string;
+  random?: () => number;
+  now?: () => number;
+}
+
+export interface ConnectionHandlers {
+  /** After initialize + initialized: the connection is usable. */
+  onOpen(): void;
+  onEvent(event: FleetEvent): void;
+  onStatus(status: ConnectionStatus): void;
+  /** A frame that could not be understood (counted per target, never thrown). */
+  onInvalid?(reason: string, method: string | null): void;
+  /** Every frame sent, after the guard (tests and metrics). */
+  onSent?(frame: Record<string, unknown>): void;
+  onFrame?(frame: Frame, bytes: number): void;
+}
+
+/** Error raised before anything reaches the socket when a method is not on the allowlist. */
+export class DisallowedMethodError extends Error {
+  readonly code = "DISALLOWED_METHOD";
+  constructor(method: string) {
+    super(`refused to send '${method}': not on the observer's allowlist`);
+  }
+}
+
+/** A JSON-RPC error answered by the server. */
+export class RpcError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly method: string,
+  ) {
+    super(`${method}: ${message} (${code})`);
+  }
+}
+
+export class ConnectionClosedError extends Error {
+  readonly code = "CONNECTION_CLOSED";
+}
+
+/** JSON-RPC "Server overloaded; retry later." (facts §7). */
+const OVERLOADED = -32001;
+const MAX_OVERLOAD_RETRIES = 6;
+
+interface QueuedRequest {
+  method: string;
+  params: unknown;
+  retries: number;
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+}
+
+export const OBSERVER_CLIENT_NAME = "codex_fleet_observer";
+
+/** A self-healing connection to one target. Call start() once and stop() to end it. */
+export class TargetConnection {
+  private ws: WebSocket | null = null;
+  private status: ConnectionStatus;
+  private attempt = 0;
+  private stopped = true;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private stableTimer: NodeJS.Timeout | null = null;
+  private connectTimer: NodeJS.Timeout | null = null;
+  private awaitingPong = false;
+  private nextId = 1;
+  private queue: QueuedRequest[] = [];
+  private inFlight: {
+    id: number;
+    req: QueuedRequest;
+    timer: NodeJS.Timeout;
+  } | null = null;
+  private ready = false;
+  private invalidWindowStart = 0;
+  private invalidInWindow = 0;
+  private readonly now: () => number;
+  private readonly random: () => number;
+
+  constructor(
+    private readonly opts: ConnectionOptions,
+    private readonly handlers: ConnectionHandlers,
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.random = opts.random ?? Math.random;
+    this.status = {
+      state: "stopped",
+      reason: null,
+      error: null,
+      sinceMs: this.now(),
+      attempt: 0,
+      nextAttemptAtMs: null,
+      userAgent: null,
+    };
+  }
+
+  get current(): ConnectionStatus {
+    return this.status;
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.connect();
+  }
+
+  /** Close the socket and stop reconnecting; pending requests reject. */
+  stop(): void {
+    this.stopped = true;
+    this.clearTimers();
+    this.failPending(new ConnectionClosedError("connection stopped"));
+    const ws = this.ws;
+    this.ws = null;
+    this.ready = false;
+    if (ws) {
+      ws.removeAllListeners();
+      ws.on("error", () => {});
+      ws.terminate();
+    }
+    this.setStatus({ state: "stopped", reason: null, error: null, nextAttemptAtMs: null });
+  }
+
+  /**
+   * Send an allowlisted request and resolve with its result. Requests go one at a time per
+   * connection (facts §7: the limit is on requests in flight); -32001 is retried with backoff.
+   */
+  request(method: string, params: unknown): Promise<unknown> {
+    if (!ALLOWED_CLIENT_METHODS.has(method)) return Promise.reject(new DisallowedMethodError(method));
+    if (!this.ready) return Promise.reject(new ConnectionClosedError("not connected"));
+    if (this.queue.length >= (this.opts.maxQueuedRequests ?? 1000)) {
+      return Promise.reject(new Error(`request queue full (${this.queue.length}) for ${method}`));
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ method, params, retries: 0, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    this.setStatus({ state: "connecting", reason: this.status.reason, error: this.status.error, nextAttemptAtMs: null });
+    const headers: Record<string, string> = {};
+    if (this.opts.token) headers.Authorization = `Bearer ${this.opts.token.reveal()}`;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.opts.url, {
+        headers,
+        maxPayload: this.opts.maxPayloadBytes,
+        handshakeTimeout: this.opts.connectTimeoutMs,
+        perMessageDeflate: false,
+        followRedirects: false,
+        ...(this.opts.ca ? { ca: this.opts.ca } : {}),
+      });
+    } catch (err) {
+      this.scheduleRetry("config", errorText(err));
+      return;
+    }
+    this.ws = ws;
+    let failure: { reason: ConnectionReason; error: string } | null = null;
+    // The handshake timeout covers the HTTP upgrade; this one also covers initialize.
+    this.connectTimer = setTimeout(() => {
+      failure = { reason: "timeout", error: `no answer within ${this.opts.connectTimeoutMs} ms` };
+      ws.terminate();
+    }, this.opts.connectTimeoutMs);
+
+    ws.on("unexpected-response", (_req, res) => {
+      const code = res.statusCode ?? 0;
+      const reason: ConnectionReason = code === 401 ? "unauthorized" : code === 403 ? "forbidden" : "protocol";
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => {
+        if (body.length < 300) body += c;
+      });
+      res.on("end", () => {
+        failure = { reason, error: `HTTP ${code}${body ? `: ${body.trim().slice(0, 200)}` : ""}` };
+        ws.terminate();
+      });
+      res.on("error", () => ws.terminate());
+    });
+    ws.on("error", (err: NodeJS.ErrnoException) => {
+      if (failure) return;
+      failure = classifySocketError(err);
+    });
+    ws.on("open", () => this.onSocketOpen(ws));
+    ws.on("message", (data, isBinary) => {
+      if (isBinary) {
+        this.invalid("binary frame", null);
+        return;
+      }
+      const text = data.toString();
+      this.onMessage(text);
+    });
+    ws.on("pong", () => {
+      this.awaitingPong = false;
+    });
+    ws.on("close", (code, reasonBuf) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      const wasReady = this.ready;
+      this.ready = false;
+      this.clearTimers();
+      this.failPending(new ConnectionClosedError("connection closed"));
+      if (this.stopped) return;
+      if (!failure) {
+        const why = reasonBuf.toString().slice(0, 200);
+        failure =
+          code === 1009
+            ? { reason: "protocol", error: `frame larger than ${this.opts.maxPayloadBytes} bytes` }
+            : { reason: wasReady ? "dropped" : "refused", error: `socket closed (${code}${why ? ` ${why}` : ""})` };
+      }
+      this.scheduleRetry(failure.reason, failure.error);
+    });
+  }
+
+  private onSocketOpen(ws: WebSocket): void {
+    const id = this.nextId++;
+    this.sendGuarded(ws, {
+      id,
+      method: "initialize",
+      params: {
+        clientInfo: { name: OBSERVER_CLIENT_NAME, title: "codex-fleet observer (read-only)", version: this.opts.clientVersion },
+        capabilities: {
+          experimentalApi: true,
+          // Never opt into attestation/generate or human-approval requests: the observer answers nothing.
+          requestAttestation: false,
+          optOutNotificationMethods: OPT_OUT_NOTIFICATION_METHODS,
+        },
+      },
+    });
+    this.handshakeId = id;
+  }
+
+  private handshakeId: number | null = null;
+
+  private onMessage(text: string): void {
+    const frame = normalizeFrame(text, this.now());
+    this.handlers.onFrame?.(frame, text.length);
+    switch (frame.type) {
+      case "invalid":
+        this.invalid(frame.reason, frame.method);
+        return;
+      case "event":
+        this.handlers.onEvent(frame.event);
+        return;
+      case "response":
+        this.onResponse(frame);
+        return;
+    }
+  }
+
+  private onResponse(frame: Extract<Frame, { type: "response" }>): void {
+    const ws = this.ws;
+    if (frame.id === this.handshakeId && ws) {
+      this.handshakeId = null;
+      if (frame.error) {
+        this.scheduleRetryAfterClose("protocol", `initialize failed: ${frame.error.message}`);
+        return;
+      }
+      const result = frame.result as { userAgent?: unknown } | null;
+      const userAgent = typeof result?.userAgent === "string" ? result.userAgent.slice(0, 300) : null;
+      this.sendGuarded(ws, { method: "initialized" });
+      if (this.connectTimer) clearTimeout(this.connectTimer);
+      this.connectTimer = null;
+      this.ready = true;
+      this.setStatus({ state: "open", reason: null, error: null, nextAttemptAtMs: null, userAgent });
+      this.startPing(ws);
+      this.stableTimer = setTimeout(() => {
+        this.attempt = 0;
+      }, this.opts.stableAfterMs);
+      this.handlers.onOpen();
+      this.pump();
+      return;
+    }
+    const inflight = this.inFlight;
+    if (!inflight || inflight.id !== frame.id) {
+      this.invalid(`response to unknown request id ${String(frame.id).slice(0, 40)}`, null);
+      return;
+    }
+    clearTimeout(inflight.timer);
+    this.inFlight = null;
+    if (frame.error) {
+      if (frame.error.code === OVERLOADED && inflight.req.retries < MAX_OVERLOAD_RETRIES) {
+        inflight.req.retries++;
+        const delay = backoffDelayMs(inflight.req.retries, { minBackoffMs: 100, maxBackoffMs: 5000 }, this.random);
+        setTimeout(() => {
+          this.queue.unshift(inflight.req);
+          this.pump();
+        }, delay).unref();
+        return;
+      }
+      inflight.req.reject(new RpcError(frame.error.code, frame.error.message, inflight.req.method));
+    } else {
+      inflight.req.resolve(frame.result);
+    }
+    this.pump();
+  }
+
+  private pump(): void {
+    const ws = this.ws;
+    if (!ws || !this.ready || this.inFlight) return;
+    const req = this.queue.shift();
+    if (!req) return;
+    const id = this.nextId++;
+    const timer = setTimeout(() => {
+      if (this.inFlight?.id !== id) return;
+      this.inFlight = null;
+      req.reject(new Error(`${req.method}: no answer within ${this.opts.requestTimeoutMs} ms`));
+      this.pump();
+    }, this.opts.requestTimeoutMs);
+    this.inFlight = { id, req, timer };
+    try {
+      this.sendGuarded(ws, { id, method: req.method, params: req.params });
+    } catch (err) {
+      clearTimeout(timer);
+      this.inFlight = null;
+      req.reject(err instanceof Error ? err : new Error(String(err)));
+      this.pump();
+    }
+  }
+
+  /** The one place a frame is written. Only allowlisted requests and `initialized` pass. */
+  private sendGuarded(ws: WebSocket, frame: Record<string, unknown>): void {
+    const method = frame.method;
+    if (typeof method !== "string") throw new DisallowedMethodError("(no method: responses are never sent)");
+    if ("result" in frame || "error" in frame) throw new DisallowedMethodError(`${method} (response)`);
+    const isRequest = frame.id !== undefined;
+    const allowed = isRequest ? ALLOWED_CLIENT_METHODS.has(method) : ALLOWED_CLIENT_NOTIFICATIONS.has(method);
+    if (!allowed) throw new DisallowedMethodError(method);
+    if (method === "thread/resume") {
+      // DESIGN rule 2: resume always excludes turns (no history replay on the wire).
+      const p = frame.params as Record<string, unknown> | undefined;
+      if (!p || p.excludeTurns !== true) throw new DisallowedMethodError("thread/resume without excludeTurns: true");
+    }
+    ws.send(JSON.stringify(frame));
+    this.handlers.onSent?.(frame);
+  }
+
+  private startPing(ws: WebSocket): void {
+    this.awaitingPong = false;
+    this.pingTimer = setInterval(() => {
+      if (this.awaitingPong) {
+        // No pong since the last ping: the peer is gone without a close frame.
+        this.scheduleRetryAfterClose("timeout", `no pong within ${this.opts.pingIntervalMs} ms`);
+        ws.terminate();
+        return;
+      }
+      this.awaitingPong = true;
+      try {
+        ws.ping();
+      } catch {
+        ws.terminate();
+      }
+    }, this.opts.pingIntervalMs);
+  }
+
+  /** Close the socket ourselves (liveness, hostile peer, failed handshake) and back off. */
+  private scheduleRetryAfterClose(reason: ConnectionReason, error: string): void {
+    const ws = this.ws;
+    if (ws) {
+      this.ws = null;
+      this.ready = false;
+      this.clearTimers();
+      this.failPending(new ConnectionClosedError(error));
+      ws.removeAllListeners();
+      ws.on("error", () => {});
+      ws.terminate();
+      this.scheduleRetry(reason, error);
+    }
+  }
+
+  private invalid(reason: string, method: string | null): void {
+    this.handlers.onInvalid?.(reason, method);
+    const t = this.now();
+    if (t - this.invalidWindowStart > 60_000) {
+      this.invalidWindowStart = t;
+      this.invalidInWindow = 0;
+    }
+    this.invalidInWindow++;
+    if (this.invalidInWindow > (this.opts.maxInvalidPerMinute ?? 1000)) {
+      this.scheduleRetryAfterClose("protocol", `too many invalid frames (last: ${reason})`);
+    }
+  }
+
+  private scheduleRetry(reason: ConnectionReason, error: string): void {
+    if (this.stopped) return;
+    if (this.retryTimer) return;
+    const delay = backoffDelayMs(this.attempt, this.opts, this.random);
+    this.attempt++;
+    this.setStatus({ state: "backoff", reason, error, nextAttemptAtMs: this.now() + delay });
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.connect();
+    }, delay);
+  }
+
+  private setStatus(patch: Partial<ConnectionStatus>): void {
+    const next: ConnectionStatus = { ...this.status, ...patch, attempt: this.attempt };
+    if (next.state !== this.status.state || next.reason !== this.status.reason) next.sinceMs = this.now();
+    this.status = next;
+    this.handlers.onStatus(next);
+  }
+
+  private failPending(err: Error): void {
+    if (this.inFlight) {
+      clearTimeout(this.inFlight.timer);
+      this.inFlight.req.reject(err);
+      this.inFlight = null;
+    }
+    const q = this.queue;
+    this.queue = [];
+    for (const r of q) r.reject(err);
+  }
+
+  private clearTimers(): void {
+    for (const t of [this.pingTimer, this.stableTimer, this.connectTimer]) if (t) clearTimeout(t);
+    this.pingTimer = this.stableTimer = this.connectTimer = null;
+    if (this.stopped && this.retryTimer) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+    }
+  }
+}
+
+function classifySocketError(err: NodeJS.ErrnoException): { reason: ConnectionReason; error: string } {
+  const code = err.code ?? "";
+  if (code === "ECONNREFUSED") return { reason: "refused", error: `connection refused (${err.message})` };
+  if (code === "ENOTFOUND" || code === "EHOSTUNREACH" || code === "ENETUNREACH" || code === "EAI_AGAIN")
+    return { reason: "unreachable", error: err.message };
+  if (code === "ETIMEDOUT" || /timed out|timeout/i.test(err.message)) return { reason: "timeout", error: err.message };
+  if (code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" || /max payload/i.test(err.message))
+    return { reason: "protocol", error: `frame too large: ${err.message}` };
+  if (code.startsWith("WS_ERR")) return { reason: "protocol", error: err.message };
+  if (code.startsWith("ERR_TLS") || code.includes("CERT") || code === "DEPTH_ZERO_SELF_SIGNED_CERT")
+    return { reason: "protocol", error: `TLS: ${err.message}` };
+  return { reason: "dropped", error: err.message || code || "socket error" };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,274 @@
+/**
+ * The fleet: one connection and one observer per target, the in-memory state of every thread,
+ * and the writer that persists it. Events flow one way: connection → reducer → writer, observer,
+ * listeners (live feed, alerts, metrics). A misbehaving target only ever changes its own state.
+ */
+import { writeIngestBatch } from "@codex-fleet/db/repositories/ingest-repository";
+import { syncTargets, updateTargetState } from "@codex-fleet/db/repositories/targets-repository";
+import { loadThreads } from "@codex-fleet/db/repositories/threads-repository";
+import type { FleetEvent } from "@codex-fleet/protocol/events";
+import type { Pool } from "pg";
+import type { Config, TargetConfig } from "../config/schema.ts";
+import { emptyThread, reduce, type ThreadState } from "../ingest/thread-state.ts";
+import { IngestWriter } from "../ingest/writer.ts";
+import type { Logger } from "../logger.ts";
+import type { Metrics } from "../metrics.ts";
+import { type ConnectionStatus, TargetConnection } from "./connection.ts";
+import { TargetObserver } from "./observer.ts";
+
+export interface TargetRuntime {
+  config: TargetConfig;
+  connection: TargetConnection;
+  observer: TargetObserver;
+  status: ConnectionStatus;
+  lastEventAtMs: number | null;
+  lastContactAtMs: number | null;
+  connectedSinceMs: number | null;
+  invalidFrames: number;
+  lastInvalid: string | null;
+  unknownMethods: Map<string, number>;
+}
+
+export interface FleetListener {
+  threadChanged?(thread: ThreadState): void;
+  targetChanged?(target: TargetRuntime): void;
+  usageCounted?(u: { threadId: string; targetId: string; atMs: number; totalTokens: number }): void;
+  event?(targetId: string, event: FleetEvent): void;
+}
+
+export interface FleetOptions {
+  config: Config;
+  pool: Pool;
+  price: import("@codex-fleet/db/repositories/ingest-repository").PriceFn;
+  log: Logger;
+  metrics: Metrics;
+  version: string;
+  now?: () => number;
+  /** Tests: observe every frame the collector sends. */
+  onSent?(targetId: string, frame: Record<string, unknown>): void;
+}
+
+/** Owns every target connection and the live thread state. */
+export class Fleet {
+  readonly threads = new Map<string, ThreadState>();
+  readonly targets = new Map<string, TargetRuntime>();
+  readonly writer: IngestWriter;
+  private listeners = new Set<FleetListener>();
+  private readonly now: () => number;
+  private contactTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly opts: FleetOptions) {
+    this.now = opts.now ?? Date.now;
+    const { pool, log, metrics } = opts;
+    this.writer = new IngestWriter({
+      price: opts.price,
+      write: (batch) => writeIngestBatch({ pool, ...batch }),
+      onWritten: (result, ms) => {
+        metrics.dbWriteMs.observe(ms);
+        for (const r of result.rebaselined) log.warn({ threadId: r.threadId }, "token total decreased: re-baselined");
+        for (const c of result.counted) {
+          const t = this.threads.get(c.threadId);
+          if (t && c.cumulative.totalTokens > t.countedTotalTokens) {
+            const next = { ...t, countedTotalTokens: c.cumulative.totalTokens };
+            this.threads.set(c.threadId, next);
+            this.notify((l) => l.threadChanged?.(next));
+          }
+          metrics.ingestLagMs.observe(Math.max(0, this.now() - c.atMs));
+          this.notify((l) =>
+            l.usageCounted?.({
+              threadId: c.threadId,
+              targetId: c.targetId,
+              atMs: c.atMs,
+              totalTokens: c.cumulative.totalTokens,
+            }),
+          );
+        }
+      },
+      onError: (err, attempt) => {
+        metrics.dbWriteErrors.inc();
+        if (attempt === 1 || attempt % 10 === 0)
+          log.error({ err: errText(err), attempt, backlog: this.writer.backlog }, "database write failed; buffering");
+      },
+    });
+  }
+
+  subscribe(listener: FleetListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Load state from the database, register targets, connect to every target. */
+  async start(): Promise<void> {
+    const { pool, config } = this.opts;
+    await syncTargets({
+      pool,
+      targets: config.targets.map((t) => ({ id: t.name, team: t.team, url: t.url, labels: { ...t.labels } })),
+    });
+    const stored = await loadThreads({ pool });
+    for (const s of stored) {
+      this.threads.set(s.id, {
+        ...emptyThread(s.id, s.targetId, s.statusSinceMs),
+        ...s,
+        countedTotalTokens: Number(s.countedTotalTokens),
+        reroutedTurnId: null,
+        reroutedModel: null,
+      });
+    }
+    const storedTargets = await import("@codex-fleet/db/repositories/targets-repository").then((m) =>
+      m.listTargetRows({ pool }),
+    );
+    const lastContact = new Map(storedTargets.map((t) => [t.id, t.lastContactAtMs]));
+    for (const tc of config.targets) this.addTarget(tc, lastContact.get(tc.name) ?? null);
+    for (const rt of this.targets.values()) rt.connection.start();
+    // Keep "last contact" fresh while connected: it bounds the next backfill after an outage.
+    this.contactTimer = setInterval(() => this.touchContacts(), 60_000);
+    this.contactTimer.unref();
+  }
+
+  /** Close every connection and write what is buffered. */
+  async stop(): Promise<void> {
+    if (this.contactTimer) clearInterval(this.contactTimer);
+    for (const rt of this.targets.values()) rt.connection.stop();
+    await this.writer.close();
+  }
+
+  /** Wait until everything received so far is in the database (tests, shutdown). */
+  flush(): Promise<void> {
+    return this.writer.flush();
+  }
+
+  private addTarget(tc: TargetConfig, lastContactAtMs: number | null): void {
+    const { config, log, metrics } = this.opts;
+    const id = tc.name;
+    const tlog = log.child({ target: id });
+    let rt!: TargetRuntime;
+    const connection = new TargetConnection(
+      {
+        url: tc.url,
+        token: tc.token,
+        ca: tc.ca ?? undefined,
+        ...config.observer,
+        clientVersion: this.opts.version,
+        now: this.now,
+      },
+      {
+        onOpen: () => {
+          const previousContact = rt.lastContactAtMs;
+          rt.connectedSinceMs = this.now();
+          void rt.observer.onOpen().finally(() => {
+            tlog.debug({ previousContact }, "backfill done");
+          });
+          rt.lastContactAtMs = this.now();
+          this.persistTarget(rt);
+        },
+        onEvent: (event) => this.handleEvent(rt, event),
+        onStatus: (status) => {
+          const wasOpen = rt?.status.state === "open";
+          if (!rt) return;
+          rt.status = status;
+          if (status.state !== "open") {
+            if (wasOpen) {
+              rt.lastContactAtMs = this.now();
+              rt.observer.onClose();
+            }
+            rt.connectedSinceMs = null;
+          }
+          if (status.state === "backoff") tlog.warn({ reason: status.reason, error: status.error }, "target unavailable");
+          else tlog.info({ state: status.state }, "target state");
+          metrics.setTargetState(id, status.state);
+          this.persistTarget(rt);
+          this.notify((l) => l.targetChanged?.(rt));
+        },
+        onInvalid: (reason, method) => {
+          rt.invalidFrames++;
+          rt.lastInvalid = `${method ? `${method}: ` : ""}${reason}`;
+          metrics.invalidFrames.inc(id);
+          if (rt.invalidFrames <= 10 || rt.invalidFrames % 1000 === 0)
+            tlog.warn({ reason, method, count: rt.invalidFrames }, "invalid frame ignored");
+        },
+        onSent: (frame) => this.opts.onSent?.(id, frame),
+      },
+    );
+    const observer = new TargetObserver(connection, config.observer, {
+      now: this.now,
+      lastContactAtMs: () => rt.lastContactAtMs,
+      emit: (event) => this.handleEvent(rt, event, true),
+      log: (level, msg, extra) => tlog[level](extra ?? {}, msg),
+    });
+    rt = {
+      config: tc,
+      connection,
+      observer,
+      status: connection.current,
+      lastEventAtMs: null,
+      lastContactAtMs,
+      connectedSinceMs: null,
+      invalidFrames: 0,
+      lastInvalid: null,
+      unknownMethods: new Map(),
+    };
+    this.targets.set(id, rt);
+  }
+
+  /** One event from one target: reduce, persist, let the observer react, tell listeners. */
+  private handleEvent(rt: TargetRuntime, event: FleetEvent, synthetic = false): void {
+    const id = rt.config.name;
+    this.opts.metrics.notifications.inc(event.kind === "unknown" || event.kind === "ignored" ? event.method : event.kind);
+    if (event.kind === "unknown") {
+      rt.unknownMethods.set(event.method, (rt.unknownMethods.get(event.method) ?? 0) + 1);
+      return;
+    }
+    if (event.kind === "ignored") return;
+    if (!synthetic) rt.lastEventAtMs = this.now();
+    const threadId = event.kind === "threadStarted" ? event.thread.id : "threadId" in event ? event.threadId : null;
+    if (threadId) {
+      const prev = this.threads.get(threadId);
+      const { state, ops, changed } = reduce(prev, id, event);
+      if (state) {
+        this.threads.set(threadId, state);
+        this.writer.enqueue(ops);
+        if (changed) this.notify((l) => l.threadChanged?.(state));
+      }
+    }
+    if (!synthetic) rt.observer.onEvent(event);
+    this.notify((l) => l.event?.(id, event));
+  }
+
+  private persistTarget(rt: TargetRuntime): void {
+    const s = rt.status;
+    updateTargetState({
+      pool: this.opts.pool,
+      id: rt.config.name,
+      state: s.state,
+      stateReason: s.reason,
+      stateSinceMs: s.sinceMs,
+      lastError: s.error,
+      userAgent: s.userAgent,
+      lastEventAtMs: rt.lastEventAtMs,
+      lastContactAtMs: rt.lastContactAtMs,
+      connectedSinceMs: rt.connectedSinceMs,
+    }).catch((err) => this.opts.log.warn({ target: rt.config.name, err: errText(err) }, "could not persist target state"));
+  }
+
+  private touchContacts(): void {
+    for (const rt of this.targets.values()) {
+      if (rt.status.state !== "open") continue;
+      rt.lastContactAtMs = this.now();
+      this.persistTarget(rt);
+    }
+  }
+
+  private notify(fn: (l: FleetListener) => void): void {
+    for (const l of this.listeners) {
+      try {
+        fn(l);
+      } catch (err) {
+        this.opts.log.error({ err: errText(err) }, "fleet listener failed");
+      }
+    }
+  }
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

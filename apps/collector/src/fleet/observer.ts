@@ -1,0 +1,276 @@
+/**
+ * Decides which threads of one target to follow (DESIGN rule 3, "Don't pin threads"):
+ * subscribe with `thread/resume {excludeTurns:true}` when a thread turns active, unsubscribe once
+ * it has been idle for `idleUnsubscribeMs`, and after every (re)connect backfill what was missed
+ * with `thread/list`, `thread/turns/list` and a budgeted cold resume for token totals.
+ */
+import type { FleetEvent } from "@codex-fleet/protocol/events";
+import { toThreadInfo, toTurnInfo } from "@codex-fleet/protocol/normalize";
+import { ThreadSchema, TurnSchema } from "@codex-fleet/protocol/wire";
+import { z } from "zod";
+import { RpcError, type TargetConnection } from "./connection.ts";
+
+export interface ObserverOptions {
+  idleUnsubscribeMs: number;
+  backfillLookbackMs: number;
+  /** How long a cold resume waits for the replayed token total before giving up on that thread. */
+  coldResumeWaitMs?: number;
+  /** Most threads cold-resumed per connect (each one loads a thread into the developer's server). */
+  maxColdResumes?: number;
+}
+
+export interface ObserverDeps {
+  now(): number;
+  /** When the collector last had an open connection to this target (bounds the backfill). */
+  lastContactAtMs(): number | null;
+  /** Synthetic events from backfill go through the same path as live ones. */
+  emit(event: FleetEvent): void;
+  log(level: "info" | "warn" | "debug", msg: string, extra?: Record<string, unknown>): void;
+}
+
+const ThreadPageSchema = z.object({ data: z.array(z.unknown()), nextCursor: z.string().nullish() });
+const LoadedPageSchema = z.object({ data: z.array(z.string()), nextCursor: z.string().nullish() });
+const TurnPageSchema = z.object({ data: z.array(z.unknown()) });
+
+type SubState = "subscribing" | "subscribed" | "unsubscribing";
+
+/** Follows the threads of one target over its connection. */
+export class TargetObserver {
+  private subs = new Map<string, SubState>();
+  private idleTimers = new Map<string, NodeJS.Timeout>();
+  private coldWaiters = new Map<string, () => void>();
+  /** Threads whose latest known status is active (never unsubscribed while active). */
+  private active = new Set<string>();
+  private generation = 0;
+
+  constructor(
+    private readonly conn: TargetConnection,
+    private readonly opts: ObserverOptions,
+    private readonly deps: ObserverDeps,
+  ) {}
+
+  /** Threads currently subscribed (tests and metrics). */
+  get subscribed(): string[] {
+    return [...this.subs].filter(([, s]) => s === "subscribed").map(([id]) => id);
+  }
+
+  /** The connection is open and initialized: find threads, subscribe to active ones, backfill. */
+  async onOpen(): Promise<void> {
+    const gen = ++this.generation;
+    this.reset();
+    const cutoffMs = this.deps.lastContactAtMs() ?? this.deps.now() - this.opts.backfillLookbackMs;
+    try {
+      const loaded = new Set(await this.loadedThreads());
+      const recent = await this.recentThreads(cutoffMs, loaded);
+      if (gen !== this.generation) return;
+      for (const t of recent) {
+        if (t.status.type === "active") this.active.add(t.id);
+        if (t.status.type === "active") void this.subscribe(t.id);
+        else if (loaded.has(t.id) && t.status.type !== "notLoaded") this.scheduleIdleCheck(t.id);
+      }
+      for (const t of recent) {
+        if (gen !== this.generation) return;
+        await this.backfillTurns(t.id, cutoffMs);
+      }
+      // Token totals missed while away: only a cold resume replays them (facts §5), and it loads
+      // the thread into the developer's server, so only threads updated since we last saw them.
+      let budget = this.opts.maxColdResumes ?? 50;
+      for (const t of recent) {
+        if (gen !== this.generation || budget <= 0) return;
+        if (t.status.type !== "notLoaded" || (t.updatedAtMs ?? 0) < cutoffMs) continue;
+        budget--;
+        await this.coldResume(t.id);
+      }
+    } catch (err) {
+      if (gen === this.generation) this.deps.log("warn", "backfill stopped", { error: errText(err) });
+    }
+  }
+
+  /** The connection closed: every subscription is gone with it. */
+  onClose(): void {
+    this.generation++;
+    this.reset();
+  }
+
+  /** Called for every live event of this target, after ingest saw it. */
+  onEvent(event: FleetEvent): void {
+    switch (event.kind) {
+      case "threadStarted":
+        if (event.thread.status.type === "active") {
+          this.active.add(event.thread.id);
+          void this.subscribe(event.thread.id);
+        }
+        break;
+      case "threadStatus":
+        if (event.status.type === "active") this.active.add(event.threadId);
+        else this.active.delete(event.threadId);
+        if (event.status.type === "active") {
+          this.cancelIdle(event.threadId);
+          void this.subscribe(event.threadId);
+        } else if (event.status.type === "notLoaded") {
+          this.forget(event.threadId);
+        } else if (this.subs.has(event.threadId)) {
+          this.scheduleIdleCheck(event.threadId);
+        }
+        break;
+      case "threadClosed":
+        this.forget(event.threadId);
+        break;
+      case "tokenUsage":
+        this.coldWaiters.get(event.threadId)?.();
+        break;
+      default:
+        break;
+    }
+  }
+
+  private async subscribe(threadId: string): Promise<void> {
+    if (this.subs.has(threadId)) return;
+    this.subs.set(threadId, "subscribing");
+    try {
+      await this.conn.request("thread/resume", { threadId, excludeTurns: true });
+      if (this.subs.get(threadId) === "subscribing") this.subs.set(threadId, "subscribed");
+    } catch (err) {
+      // "no rollout found" until the first turn is persisted (facts §2): retried at the next status change.
+      this.subs.delete(threadId);
+      const level = err instanceof RpcError ? "debug" : "warn";
+      this.deps.log(level, "subscribe failed", { threadId, error: errText(err) });
+    }
+  }
+
+  private async unsubscribe(threadId: string): Promise<void> {
+    if (this.subs.get(threadId) !== "subscribed") return;
+    this.subs.set(threadId, "unsubscribing");
+    try {
+      await this.conn.request("thread/unsubscribe", { threadId });
+    } catch (err) {
+      this.deps.log("debug", "unsubscribe failed", { threadId, error: errText(err) });
+    } finally {
+      if (this.subs.get(threadId) === "unsubscribing") this.subs.delete(threadId);
+    }
+  }
+
+  private scheduleIdleCheck(threadId: string): void {
+    this.cancelIdle(threadId);
+    const timer = setTimeout(() => {
+      this.idleTimers.delete(threadId);
+      void this.unsubscribe(threadId);
+    }, this.opts.idleUnsubscribeMs);
+    timer.unref();
+    this.idleTimers.set(threadId, timer);
+  }
+
+  private cancelIdle(threadId: string): void {
+    const t = this.idleTimers.get(threadId);
+    if (t) clearTimeout(t);
+    this.idleTimers.delete(threadId);
+  }
+
+  private forget(threadId: string): void {
+    this.cancelIdle(threadId);
+    this.active.delete(threadId);
+    this.subs.delete(threadId);
+  }
+
+  private reset(): void {
+    for (const t of this.idleTimers.values()) clearTimeout(t);
+    this.idleTimers.clear();
+    this.subs.clear();
+    this.active.clear();
+    for (const wake of this.coldWaiters.values()) wake();
+    this.coldWaiters.clear();
+  }
+
+  private async loadedThreads(): Promise<string[]> {
+    const ids: string[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 100; page++) {
+      const res = LoadedPageSchema.parse(await this.conn.request("thread/loaded/list", { cursor, limit: 500 }));
+      ids.push(...res.data);
+      cursor = res.nextCursor ?? null;
+      if (!cursor) break;
+    }
+    return ids;
+  }
+
+  /** Threads updated since the cutoff plus every loaded one, newest first, emitted as thread events. */
+  private async recentThreads(cutoffMs: number, loaded: Set<string>) {
+    const found: ReturnType<typeof toThreadInfo>[] = [];
+    let cursor: string | null = null;
+    const now = this.deps.now();
+    for (let page = 0; page < 100; page++) {
+      const res = ThreadPageSchema.parse(
+        await this.conn.request("thread/list", { cursor, limit: 100, sortKey: "updated_at" }),
+      );
+      let older = 0;
+      for (const raw of res.data) {
+        const parsed = ThreadSchema.safeParse(raw);
+        if (!parsed.success) continue;
+        const info = toThreadInfo(parsed.data);
+        const recent = (info.updatedAtMs ?? 0) >= cutoffMs - 1000;
+        if (!recent && !loaded.has(info.id)) {
+          older++;
+          continue;
+        }
+        found.push(info);
+        this.deps.emit({ kind: "threadStarted", atMs: now, thread: info });
+      }
+      cursor = res.nextCursor ?? null;
+      if (!cursor || (older > 0 && older === res.data.length)) break;
+    }
+    return found;
+  }
+
+  /** Outcomes, timings and errors of turns that ended while we were away (no tokens: facts §5). */
+  private async backfillTurns(threadId: string, cutoffMs: number): Promise<void> {
+    let res: z.infer<typeof TurnPageSchema>;
+    try {
+      res = TurnPageSchema.parse(await this.conn.request("thread/turns/list", { threadId, limit: 50 }));
+    } catch (err) {
+      this.deps.log("debug", "turn backfill failed", { threadId, error: errText(err) });
+      return;
+    }
+    const now = this.deps.now();
+    // Newest first (measured); emit oldest first so "last turn" ends up right.
+    for (const raw of [...res.data].reverse()) {
+      const parsed = TurnSchema.safeParse(raw);
+      if (!parsed.success) continue;
+      const turn = toTurnInfo(parsed.data);
+      if (turn.status === "inProgress") continue;
+      if ((turn.completedAtMs ?? turn.startedAtMs ?? now) < cutoffMs - 1000) continue;
+      this.deps.emit({ kind: "turnCompleted", atMs: turn.completedAtMs ?? now, threadId, turn });
+    }
+  }
+
+  /** Resume a notLoaded thread just long enough to receive its replayed cumulative total. */
+  private async coldResume(threadId: string): Promise<void> {
+    if (this.subs.has(threadId)) return;
+    const arrived = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.opts.coldResumeWaitMs ?? 3000);
+      this.coldWaiters.set(threadId, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.subs.set(threadId, "subscribing");
+    try {
+      await this.conn.request("thread/resume", { threadId, excludeTurns: true });
+      this.subs.set(threadId, "subscribed");
+      await arrived;
+    } catch (err) {
+      this.subs.delete(threadId);
+      this.deps.log("debug", "cold resume failed", { threadId, error: errText(err) });
+    } finally {
+      this.coldWaiters.delete(threadId);
+    }
+    // Unsubscribe at once unless the thread became active meanwhile (then it is followed as usual).
+    if (this.subs.get(threadId) === "subscribed" && !this.active.has(threadId)) {
+      this.cancelIdle(threadId);
+      await this.unsubscribe(threadId);
+    }
+  }
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,309 @@
+/**
+ * The live state of every thread, derived from domain events by a pure reducer. The reducer
+ * returns the new state plus the write operations the event implies; the writer persists them.
+ */
+import type { FleetEvent, ThreadInfo, TokenCounts, TurnInfo, TurnStatus } from "@codex-fleet/protocol/events";
+import { repoFromOrigin } from "./repo-name.ts";
+
+export interface PendingRequestState {
+  requestId: string | number;
+  method: string;
+  requestKind: string;
+  turnId: string | null;
+  itemId: string | null;
+  preview: string | null;
+  sinceMs: number;
+}
+
+/** Everything the fleet view, alerts and the writer need about one thread. */
+export interface ThreadState {
+  id: string;
+  targetId: string;
+  model: string | null;
+  modelProvider: string | null;
+  cwd: string | null;
+  repo: string | null;
+  gitBranch: string | null;
+  gitOrigin: string | null;
+  source: string | null;
+  name: string | null;
+  cliVersion: string | null;
+  status: "idle" | "active" | "systemError" | "notLoaded";
+  activeFlags: string[];
+  statusSinceMs: number;
+  lastEventAtMs: number | null;
+  currentTurnId: string | null;
+  currentTurnStartedAtMs: number | null;
+  lastTurnId: string | null;
+  lastTurnStatus: TurnStatus | null;
+  lastErrorMessage: string | null;
+  lastCodexErrorInfo: string | null;
+  contextTokens: number | null;
+  modelContextWindow: number | null;
+  pendingRequests: PendingRequestState[];
+  createdAtMs: number | null;
+  updatedAtMs: number | null;
+  /** `model/rerouted` for the current turn wins over the thread's model for that turn's usage. */
+  reroutedTurnId: string | null;
+  reroutedModel: string | null;
+  /** Cumulative tokens counted so far (display only; the database baseline is the truth). */
+  countedTotalTokens: number;
+}
+
+/** A turn row patch; only the fields present are written. */
+export interface TurnPatch {
+  id: string;
+  threadId: string;
+  targetId: string;
+  model?: string | null;
+  status?: TurnStatus;
+  errorMessage?: string | null;
+  codexErrorInfo?: string | null;
+  startedAtMs?: number | null;
+  completedAtMs?: number | null;
+  durationMs?: number | null;
+  contextTokens?: number | null;
+}
+
+/** One cumulative-total report to run through the accounting rule. */
+export interface UsageReport {
+  threadId: string;
+  turnId: string | null;
+  targetId: string;
+  model: string;
+  repo: string;
+  atMs: number;
+  total: TokenCounts;
+  last: TokenCounts;
+}
+
+export type WriteOp =
+  | { op: "thread"; state: ThreadState }
+  | { op: "turn"; patch: TurnPatch }
+  | { op: "usage"; report: UsageReport };
+
+export interface ReduceResult {
+  state: ThreadState | undefined;
+  ops: WriteOp[];
+  /** The thread changed in a way the live feed should show. */
+  changed: boolean;
+}
+
+/** A thread we know nothing about yet. */
+export function emptyThread(id: string, targetId: string, nowMs: number): ThreadState {
+  return {
+    id,
+    targetId,
+    model: null,
+    modelProvider: null,
+    cwd: null,
+    repo: null,
+    gitBranch: null,
+    gitOrigin: null,
+    source: null,
+    name: null,
+    cliVersion: null,
+    status: "notLoaded",
+    activeFlags: [],
+    statusSinceMs: nowMs,
+    lastEventAtMs: null,
+    currentTurnId: null,
+    currentTurnStartedAtMs: null,
+    lastTurnId: null,
+    lastTurnStatus: null,
+    lastErrorMessage: null,
+    lastCodexErrorInfo: null,
+    contextTokens: null,
+    modelContextWindow: null,
+    pendingRequests: [],
+    createdAtMs: null,
+    updatedAtMs: null,
+    reroutedTurnId: null,
+    reroutedModel: null,
+    countedTotalTokens: 0,
+  };
+}
+
+/** Merge thread metadata (from thread/started, thread/list, thread/read) into a state. */
+export function withThreadInfo(s: ThreadState, info: ThreadInfo, atMs: number, statusKnown = true): ThreadState {
+  const next: ThreadState = {
+    ...s,
+    model: info.model ?? s.model,
+    modelProvider: info.modelProvider ?? s.modelProvider,
+    cwd: info.cwd ?? s.cwd,
+    gitBranch: info.gitBranch ?? s.gitBranch,
+    gitOrigin: info.gitOrigin ?? s.gitOrigin,
+    repo: repoFromOrigin(info.gitOrigin) ?? s.repo,
+    source: info.source ?? s.source,
+    name: info.name ?? s.name,
+    cliVersion: info.cliVersion ?? s.cliVersion,
+    createdAtMs: info.createdAtMs ?? s.createdAtMs,
+    updatedAtMs: info.updatedAtMs ?? s.updatedAtMs,
+  };
+  return statusKnown ? withStatus(next, info.status.type, info.status.activeFlags, atMs) : next;
+}
+
+function withStatus(s: ThreadState, type: ThreadState["status"], flags: string[], atMs: number): ThreadState {
+  const sameFlags = flags.length === s.activeFlags.length && flags.every((f, i) => f === s.activeFlags[i]);
+  if (type === s.status && sameFlags) return s;
+  return { ...s, status: type, activeFlags: [...flags], statusSinceMs: atMs };
+}
+
+/** The model a turn's usage is attributed to: the reroute target for that turn, else the thread's. */
+export function modelForTurn(s: ThreadState, turnId: string | null): string {
+  if (turnId !== null && s.reroutedTurnId === turnId && s.reroutedModel) return s.reroutedModel;
+  return s.model ?? "unknown";
+}
+
+function turnPatchFrom(s: ThreadState, turn: TurnInfo): TurnPatch {
+  return {
+    id: turn.id,
+    threadId: s.id,
+    targetId: s.targetId,
+    model: modelForTurn(s, turn.id),
+    status: turn.status,
+    errorMessage: turn.error?.message ?? null,
+    codexErrorInfo: turn.error?.codexErrorInfo ?? null,
+    startedAtMs: turn.startedAtMs,
+    completedAtMs: turn.completedAtMs,
+    durationMs: turn.durationMs,
+  };
+}
+
+/**
+ * Apply one event for `targetId`. Returns the new state (undefined when the event is not about a
+ * thread) and the writes it implies. Pure: time comes from the event.
+ */
+export function reduce(prev: ThreadState | undefined, targetId: string, event: FleetEvent): ReduceResult {
+  if (!("threadId" in event) && event.kind !== "threadStarted") return { state: prev, ops: [], changed: false };
+  const threadId = event.kind === "threadStarted" ? event.thread.id : event.threadId;
+  if (threadId === null) return { state: prev, ops: [], changed: false };
+  const at = event.atMs;
+  const base = prev ?? emptyThread(threadId, targetId, at);
+  let s: ThreadState = { ...base, targetId, lastEventAtMs: Math.max(base.lastEventAtMs ?? 0, at) };
+  const ops: WriteOp[] = [];
+  let changed = prev === undefined;
+
+  switch (event.kind) {
+    case "threadStarted":
+      s = withThreadInfo(s, event.thread, at);
+      changed = true;
+      break;
+    case "threadStatus": {
+      const before = s;
+      s = withStatus(s, event.status.type, event.status.activeFlags, at);
+      // Waiting flags cleared: any pending request is over even if serverRequest/resolved was missed.
+      if (event.status.type !== "active" || event.status.activeFlags.length === 0) {
+        if (s.pendingRequests.length > 0 && event.status.type !== "active") s = { ...s, pendingRequests: [] };
+      }
+      changed = changed || s !== before;
+      break;
+    }
+    case "threadClosed":
+      s = withStatus(s, "notLoaded", [], at);
+      s = { ...s, pendingRequests: [] };
+      changed = true;
+      break;
+    case "threadNameUpdated":
+      s = { ...s, name: event.name };
+      changed = true;
+      break;
+    case "turnStarted":
+      s = {
+        ...s,
+        currentTurnId: event.turn.id,
+        currentTurnStartedAtMs: event.turn.startedAtMs ?? at,
+        lastTurnStatus: s.lastTurnStatus,
+      };
+      ops.push({ op: "turn", patch: turnPatchFrom(s, event.turn) });
+      changed = true;
+      break;
+    case "turnCompleted": {
+      const patch = turnPatchFrom(s, event.turn);
+      if (patch.completedAtMs == null && event.turn.status !== "inProgress") patch.completedAtMs = at;
+      ops.push({ op: "turn", patch });
+      s = {
+        ...s,
+        currentTurnId: s.currentTurnId === event.turn.id ? null : s.currentTurnId,
+        currentTurnStartedAtMs: s.currentTurnId === event.turn.id ? null : s.currentTurnStartedAtMs,
+        lastTurnId: event.turn.id,
+        lastTurnStatus: event.turn.status,
+        lastErrorMessage: event.turn.error?.message ?? (event.turn.status === "failed" ? s.lastErrorMessage : null),
+        lastCodexErrorInfo:
+          event.turn.error?.codexErrorInfo ?? (event.turn.status === "failed" ? s.lastCodexErrorInfo : null),
+        pendingRequests: s.pendingRequests.filter((r) => r.turnId !== event.turn.id),
+      };
+      changed = true;
+      break;
+    }
+    case "tokenUsage": {
+      const contextTokens = event.last.totalTokens;
+      s = { ...s, contextTokens, modelContextWindow: event.modelContextWindow ?? s.modelContextWindow };
+      if (event.turnId && s.currentTurnId === null && s.status === "active") {
+        s = { ...s, currentTurnId: event.turnId, currentTurnStartedAtMs: s.currentTurnStartedAtMs ?? at };
+      }
+      ops.push({
+        op: "usage",
+        report: {
+          threadId,
+          turnId: event.turnId,
+          targetId,
+          model: modelForTurn(s, event.turnId),
+          repo: s.repo ?? "",
+          atMs: at,
+          total: event.total,
+          last: event.last,
+        },
+      });
+      if (event.turnId) {
+        ops.push({ op: "turn", patch: { id: event.turnId, threadId, targetId, contextTokens } });
+      }
+      changed = true;
+      break;
+    }
+    case "error":
+      // Non-terminal errors (willRetry) are progress reports; only turn/completed is terminal (facts §3).
+      if (!event.willRetry) {
+        s = { ...s, lastErrorMessage: event.error.message, lastCodexErrorInfo: event.error.codexErrorInfo };
+        changed = true;
+      }
+      break;
+    case "modelRerouted":
+      s = { ...s, reroutedTurnId: event.turnId, reroutedModel: event.toModel };
+      if (event.turnId) ops.push({ op: "turn", patch: { id: event.turnId, threadId, targetId, model: event.toModel } });
+      changed = true;
+      break;
+    case "serverRequest":
+      if (!s.pendingRequests.some((r) => r.requestId === event.requestId)) {
+        s = {
+          ...s,
+          pendingRequests: [
+            ...s.pendingRequests,
+            {
+              requestId: event.requestId,
+              method: event.method,
+              requestKind: event.requestKind,
+              turnId: event.turnId,
+              itemId: event.itemId,
+              preview: event.preview,
+              sinceMs: at,
+            },
+          ].slice(-20),
+        };
+        changed = true;
+      }
+      break;
+    case "serverRequestResolved":
+      if (s.pendingRequests.some((r) => r.requestId === event.requestId)) {
+        s = { ...s, pendingRequests: s.pendingRequests.filter((r) => r.requestId !== event.requestId) };
+        changed = true;
+      }
+      break;
+    case "itemStarted":
+    case "itemCompleted":
+      // Item metadata only refreshes liveness (lastEventAt).
+      break;
+  }
+  if (changed || s.lastEventAtMs !== base.lastEventAtMs) ops.unshift({ op: "thread", state: s });
+  return { state: s, ops, changed };
+}

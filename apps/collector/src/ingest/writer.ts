@@ -1,0 +1,149 @@
+/**
+ * Batches write operations into one transaction per flush: thread snapshots coalesce to the
+ * latest per thread, turn patches merge per turn, cumulative token reports keep their order.
+ * When the database is unavailable the writer keeps buffering and retries with backoff; past
+ * `maxBufferedReports` it keeps only the newest cumulative report per thread, which still counts
+ * every token (the accounting rule takes Δtotal) — only the per-turn attribution gets coarser.
+ */
+import type { BatchResult, PriceFn } from "@codex-fleet/db/repositories/ingest-repository";
+import { backoffDelayMs } from "../fleet/backoff.ts";
+import type { ThreadState, TurnPatch, UsageReport, WriteOp } from "./thread-state.ts";
+
+export interface WriterOptions {
+  flushIntervalMs?: number;
+  maxBatchReports?: number;
+  maxBufferedReports?: number;
+  write(batch: {
+    threads: ThreadState[];
+    turns: TurnPatch[];
+    usage: UsageReport[];
+    price: PriceFn;
+  }): Promise<BatchResult>;
+  price: PriceFn;
+  onWritten?(result: BatchResult, ms: number): void;
+  onError?(err: unknown, attempt: number): void;
+}
+
+/** Buffers write ops and flushes them in batches, one transaction at a time. */
+export class IngestWriter {
+  private threads = new Map<string, ThreadState>();
+  private turns = new Map<string, TurnPatch>();
+  private usage: UsageReport[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private failures = 0;
+  private closed = false;
+  private compactions = 0;
+
+  constructor(private readonly opts: WriterOptions) {}
+
+  /** Operations waiting to be written. */
+  get backlog(): number {
+    return this.threads.size + this.turns.size + this.usage.length;
+  }
+
+  get compacted(): number {
+    return this.compactions;
+  }
+
+  enqueue(ops: WriteOp[]): void {
+    for (const o of ops) {
+      if (o.op === "thread") this.threads.set(o.state.id, o.state);
+      else if (o.op === "turn") this.turns.set(o.patch.id, mergeTurn(this.turns.get(o.patch.id), o.patch));
+      else this.usage.push(o.report);
+    }
+    if (this.usage.length > (this.opts.maxBufferedReports ?? 100_000)) this.compactUsage();
+    this.schedule(this.opts.flushIntervalMs ?? 25);
+  }
+
+  /** Resolve once everything enqueued before this call has been written (or throw if it cannot). */
+  async flush(): Promise<void> {
+    for (let i = 0; i < 10_000; i++) {
+      if (this.running) {
+        await this.running;
+        continue;
+      }
+      if (this.backlog === 0) return;
+      await this.runOnce();
+      if (this.failures > 0) throw new Error("database write failed; data is still buffered");
+    }
+  }
+
+  /** Stop the timer after a final flush attempt. */
+  async close(): Promise<void> {
+    try {
+      await this.flush();
+    } finally {
+      this.closed = true;
+      if (this.timer) clearTimeout(this.timer);
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer || this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.running) {
+        this.schedule(delayMs);
+        return;
+      }
+      void this.runOnce().then(() => {
+        if (this.backlog > 0) this.schedule(this.failures > 0 ? this.retryDelay() : 0);
+      });
+    }, delayMs);
+  }
+
+  private retryDelay(): number {
+    return backoffDelayMs(this.failures, { minBackoffMs: 200, maxBackoffMs: 10_000 });
+  }
+
+  private runOnce(): Promise<void> {
+    const threads = [...this.threads.values()];
+    const turns = [...this.turns.values()];
+    const max = this.opts.maxBatchReports ?? 2000;
+    const usage = this.usage.slice(0, max);
+    this.threads = new Map();
+    this.turns = new Map();
+    this.usage = this.usage.slice(usage.length);
+    const started = performance.now();
+    const run = (async () => {
+      try {
+        const result = await this.opts.write({ threads, turns, usage, price: this.opts.price });
+        this.failures = 0;
+        this.opts.onWritten?.(result, performance.now() - started);
+      } catch (err) {
+        this.failures++;
+        this.opts.onError?.(err, this.failures);
+        // Put everything back in front, newer state winning.
+        for (const t of threads) if (!this.threads.has(t.id)) this.threads.set(t.id, t);
+        for (const t of turns) this.turns.set(t.id, mergeTurn(t, this.turns.get(t.id)));
+        this.usage = [...usage, ...this.usage];
+      }
+    })();
+    this.running = run.finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  /** Keep the newest cumulative report per thread: Δtotal still counts every token. */
+  private compactUsage(): void {
+    const latest = new Map<string, UsageReport>();
+    for (const r of this.usage) latest.set(r.threadId, r);
+    this.usage = [...latest.values()];
+    this.compactions++;
+  }
+}
+
+/** Merge a newer patch over an older one; absent fields keep the older value. */
+export function mergeTurn(older: TurnPatch | undefined, newer: TurnPatch | undefined): TurnPatch {
+  if (!older) return newer as TurnPatch;
+  if (!newer) return older;
+  const merged: TurnPatch = { ...older };
+  for (const [k, v] of Object.entries(newer)) {
+    if (v !== undefined) (merged as unknown as Record<string, unknown>)[k] = v;
+  }
+  // A terminal status is final.
+  if (older.status && older.status !== "inProgress" && newer.status === "inProgress") merged.status = older.status;
+  return merged;
+}

@@ -1,0 +1,149 @@
+/**
+ * /api/v1/live: each client gets a snapshot, then changes. Changes are coalesced per thread and
+ * target over a short tick so a busy fleet sends one frame per thing per tick, not per event.
+ * A client that cannot keep up (send buffer over the bound) is dropped; it reconnects and gets
+ * a fresh snapshot, so nothing is silently lost.
+ */
+import type { AlertView, TargetView, ThreadView } from "@codex-fleet/protocol/api";
+import type { LiveMessage } from "@codex-fleet/protocol/live";
+
+export interface LiveSocket {
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  readonly bufferedAmount: number;
+}
+
+export interface LiveSource {
+  snapshot(): { targets: TargetView[]; threads: ThreadView[]; alerts: AlertView[] };
+}
+
+export interface LiveHubOptions {
+  tickMs?: number;
+  maxBufferedBytes?: number;
+  maxClients?: number;
+  now?: () => number;
+}
+
+/** Fans changes out to live clients. */
+export class LiveHub {
+  private clients = new Set<LiveSocket>();
+  private threads = new Map<string, ThreadView>();
+  private targets = new Map<string, TargetView>();
+  private alerts = new Map<string, AlertView>();
+  private usage: LiveMessage[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private pingTimer: NodeJS.Timeout;
+  private readonly tickMs: number;
+  private readonly maxBuffered: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly source: LiveSource,
+    private readonly opts: LiveHubOptions = {},
+  ) {
+    this.tickMs = opts.tickMs ?? 20;
+    this.maxBuffered = opts.maxBufferedBytes ?? 4 * 1024 * 1024;
+    this.now = opts.now ?? Date.now;
+    this.pingTimer = setInterval(() => this.broadcast({ type: "ping", serverTimeMs: this.now() }), 25_000);
+    this.pingTimer.unref();
+  }
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /** Register a client and send it the snapshot. Returns false when the hub is full. */
+  add(socket: LiveSocket): boolean {
+    if (this.clients.size >= (this.opts.maxClients ?? 1000)) {
+      socket.close(1013, "too many live clients");
+      return false;
+    }
+    this.clients.add(socket);
+    const snap = this.source.snapshot();
+    this.sendTo(socket, { type: "snapshot", serverTimeMs: this.now(), ...snap });
+    return true;
+  }
+
+  remove(socket: LiveSocket): void {
+    this.clients.delete(socket);
+  }
+
+  thread(view: ThreadView): void {
+    this.threads.set(view.id, view);
+    this.schedule();
+  }
+
+  target(view: TargetView): void {
+    this.targets.set(view.name, view);
+    this.schedule();
+  }
+
+  alert(view: AlertView): void {
+    this.alerts.set(view.id, view);
+    this.schedule();
+  }
+
+  usageCounted(u: { threadId: string; target: string; atMs: number; totalTokens: number }): void {
+    if (this.usage.length < 1000) this.usage.push({ type: "usage", ...u });
+    this.schedule();
+  }
+
+  close(): void {
+    clearInterval(this.pingTimer);
+    if (this.timer) clearTimeout(this.timer);
+    for (const c of this.clients) c.close(1001, "server shutting down");
+    this.clients.clear();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.clients.size === 0) {
+      if (this.clients.size === 0) this.drop();
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.tick();
+    }, this.tickMs);
+  }
+
+  private drop(): void {
+    this.threads.clear();
+    this.targets.clear();
+    this.alerts.clear();
+    this.usage = [];
+  }
+
+  private tick(): void {
+    const messages: LiveMessage[] = [
+      ...[...this.targets.values()].map((target) => ({ type: "target" as const, target })),
+      ...[...this.threads.values()].map((thread) => ({ type: "thread" as const, thread })),
+      ...[...this.alerts.values()].map((alert) => ({ type: "alert" as const, alert })),
+      ...this.usage,
+    ];
+    this.drop();
+    for (const m of messages) this.broadcast(m);
+  }
+
+  private broadcast(m: LiveMessage): void {
+    if (this.clients.size === 0) return;
+    const data = JSON.stringify(m);
+    for (const c of this.clients) this.sendRaw(c, data);
+  }
+
+  private sendTo(c: LiveSocket, m: LiveMessage): void {
+    this.sendRaw(c, JSON.stringify(m));
+  }
+
+  private sendRaw(c: LiveSocket, data: string): void {
+    if (c.bufferedAmount > this.maxBuffered) {
+      this.clients.delete(c);
+      c.close(1013, "live client too slow; reconnect for a fresh snapshot");
+      return;
+    }
+    try {
+      c.send(data);
+    } catch {
+      this.clients.delete(c);
+    }
+  }
+}

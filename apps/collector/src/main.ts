@@ -1,0 +1,92 @@
+/**
+ * The collector process: read the config once, open the database (Postgres from DATABASE_URL or
+ * the config; otherwise embedded PGlite under dataDir), apply migrations, follow every target,
+ * serve the API and the dashboard, and shut down gracefully on SIGTERM/SIGINT.
+ */
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createPricer } from "@codex-fleet/pricing";
+import { buildApp } from "./app.ts";
+import { ConfigError } from "./config/errors.ts";
+import { loadConfig } from "./config/load.ts";
+import { openDatabase } from "./database.ts";
+import { Fleet } from "./fleet/fleet.ts";
+import { createLogger } from "./logger.ts";
+import { Metrics } from "./metrics.ts";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const VERSION = (JSON.parse(readFileSync(resolve(here, "../package.json"), "utf8")) as { version: string }).version;
+const SHUTDOWN_GRACE_MS = 10_000;
+
+async function main(): Promise<void> {
+  let config: Awaited<ReturnType<typeof loadConfig>>;
+  try {
+    config = await loadConfig({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd() });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  const metrics = new Metrics();
+  const db = await openDatabase({ config, log });
+  const pricer = createPricer(config.pricing.overrides);
+  const fleet = new Fleet({
+    config,
+    pool: db.pool,
+    price: (model, atMs, tokens) => pricer.price(model, atMs, tokens),
+    log,
+    metrics,
+    version: VERSION,
+  });
+  let ready = false;
+  const { app } = await buildApp({
+    fleet,
+    pool: db.pool,
+    metrics,
+    logger: log,
+    dashboardDir: resolve(here, "../../dashboard/dist"),
+    isReady: () => ready,
+  });
+  metrics.gauge("codex_fleet_ingest_backlog", () => ({ help: "Write operations waiting for the database.", values: [["", fleet.writer.backlog]] }));
+  await fleet.start();
+  const address = await app.listen({ host: config.server.host, port: config.server.port });
+  ready = true;
+  log.info(
+    { address, targets: config.targets.length, database: db.description, config: config.source ?? "(defaults)" },
+    "codex-fleet collector listening",
+  );
+  if (config.targets.length === 0) log.warn("no targets configured: add some under `targets:` in the config file (see README)");
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    ready = false;
+    log.info({ signal }, "shutting down");
+    const force = setTimeout(() => {
+      log.error("shutdown took too long; exiting");
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    try {
+      await app.close();
+      await fleet.stop();
+      await db.close();
+      process.exit(0);
+    } catch (err) {
+      log.error({ err }, "error during shutdown");
+      process.exit(1);
+    }
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((err) => {
+  process.stderr.write(`codex-fleet collector failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

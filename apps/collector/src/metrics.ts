@@ -1,0 +1,112 @@
+/**
+ * Prometheus metrics in the text exposition format, without a client library: a handful of
+ * counters, gauges and one histogram are all the collector needs.
+ */
+
+class LabeledCounter {
+  private values = new Map<string, number>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly label: string,
+  ) {}
+  inc(labelValue: string, by = 1): void {
+    this.values.set(labelValue, (this.values.get(labelValue) ?? 0) + by);
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
+    for (const [k, v] of this.values) lines.push(`${this.name}{${this.label}="${escapeLabel(k)}"} ${v}`);
+    return lines.join("\n");
+  }
+}
+
+class Counter {
+  value = 0;
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+  inc(by = 1): void {
+    this.value += by;
+  }
+  render(): string {
+    return `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} counter\n${this.name} ${this.value}`;
+  }
+}
+
+class Histogram {
+  private counts: number[];
+  private sum = 0;
+  private count = 0;
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: number[],
+  ) {
+    this.counts = buckets.map(() => 0);
+  }
+  observe(v: number): void {
+    this.sum += v;
+    this.count++;
+    for (let i = 0; i < this.buckets.length; i++) if (v <= (this.buckets[i] as number)) this.counts[i]!++;
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    this.buckets.forEach((b, i) => lines.push(`${this.name}_bucket{le="${b}"} ${this.counts[i]}`));
+    lines.push(`${this.name}_bucket{le="+Inf"} ${this.count}`, `${this.name}_sum ${this.sum}`, `${this.name}_count ${this.count}`);
+    return lines.join("\n");
+  }
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+const MS_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+
+/** The collector's metrics registry. */
+export class Metrics {
+  readonly notifications = new LabeledCounter(
+    "codex_fleet_notifications_total",
+    "Notifications received, by method or event kind.",
+    "method",
+  );
+  readonly invalidFrames = new LabeledCounter("codex_fleet_invalid_frames_total", "Frames that could not be understood.", "target");
+  readonly dbWriteErrors = new Counter("codex_fleet_db_write_errors_total", "Failed ingest transactions (retried).");
+  readonly dbWriteMs = new Histogram("codex_fleet_db_write_ms", "Ingest transaction duration in ms.", MS_BUCKETS);
+  readonly ingestLagMs = new Histogram("codex_fleet_ingest_lag_ms", "emittedAtMs to counted in the database, ms.", MS_BUCKETS);
+  private targetStates = new Map<string, string>();
+  private gauges = new Map<string, () => { help: string; values: [string, number][] }>();
+
+  setTargetState(target: string, state: string): void {
+    this.targetStates.set(target, state);
+  }
+
+  /** A gauge computed at scrape time. `values` are [labels-string, value] pairs. */
+  gauge(name: string, fn: () => { help: string; values: [string, number][] }): void {
+    this.gauges.set(name, fn);
+  }
+
+  render(): string {
+    const byState = new Map<string, number>();
+    for (const s of ["connecting", "open", "backoff", "stopped"]) byState.set(s, 0);
+    for (const s of this.targetStates.values()) byState.set(s, (byState.get(s) ?? 0) + 1);
+    const parts = [
+      "# HELP codex_fleet_connections Target connections by state.\n# TYPE codex_fleet_connections gauge\n" +
+        [...byState].map(([s, n]) => `codex_fleet_connections{state="${s}"} ${n}`).join("\n"),
+      this.notifications.render(),
+      this.invalidFrames.render(),
+      this.dbWriteErrors.render(),
+      this.dbWriteMs.render(),
+      this.ingestLagMs.render(),
+    ];
+    for (const [name, fn] of this.gauges) {
+      const g = fn();
+      parts.push(
+        `# HELP ${name} ${g.help}\n# TYPE ${name} gauge\n` +
+          g.values.map(([labels, v]) => `${name}${labels ? `{${labels}}` : ""} ${v}`).join("\n"),
+      );
+    }
+    return `${parts.join("\n")}\n`;
+  }
+}

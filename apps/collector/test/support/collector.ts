@@ -1,0 +1,110 @@
+/**
+ * Runs a real collector in-process for tests: a YAML config file on disk (targets with token
+ * files), the real config loader, a real Postgres database, the Fleet and the HTTP app on port 0.
+ * Every frame the collector sends is recorded per target, to prove the observer's safety rules.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createDb } from "@codex-fleet/db/client";
+import { createPricer } from "@codex-fleet/pricing";
+import type { FastifyInstance } from "fastify";
+import { buildApp } from "../../src/app.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { Fleet } from "../../src/fleet/fleet.ts";
+import { createLogger } from "../../src/logger.ts";
+import { Metrics } from "../../src/metrics.ts";
+
+export interface TestTarget {
+  name: string;
+  team?: string;
+  url: string;
+  token: string | null;
+}
+
+export interface RunningCollector {
+  fleet: Fleet;
+  app: FastifyInstance;
+  baseUrl: string;
+  /** Frames the collector sent, per target name, in order. */
+  sent: Map<string, Record<string, unknown>[]>;
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+export interface CollectorOptions {
+  dbUrl: string;
+  poolMax?: number;
+  targets: TestTarget[];
+  observer?: Record<string, number>;
+  extraYaml?: string;
+}
+
+/** Start a collector against `dbUrl` following `targets`. */
+export async function startCollector(opts: CollectorOptions): Promise<RunningCollector> {
+  const dir = mkdtempSync(join(tmpdir(), "fleet-collector-"));
+  const lines = ["targets:"];
+  for (const t of opts.targets) {
+    lines.push(`  - name: ${t.name}`, `    team: ${t.team ?? "core"}`, `    url: ${t.url}`);
+    if (t.token !== null) {
+      const file = join(dir, `${t.name}.token`);
+      writeFileSync(file, `${t.token}\n`, { mode: 0o600 });
+      lines.push(`    tokenFile: ${file}`);
+    }
+  }
+  const observer = {
+    idleUnsubscribeMs: 2000,
+    minBackoffMs: 100,
+    maxBackoffMs: 1000,
+    connectTimeoutMs: 5000,
+    pingIntervalMs: 5000,
+    ...opts.observer,
+  };
+  lines.push("observer:", ...Object.entries(observer).map(([k, v]) => `  ${k}: ${v}`));
+  lines.push(`database: { url: "${opts.dbUrl}" }`, "logLevel: debug");
+  if (opts.extraYaml) lines.push(opts.extraYaml);
+  const configFile = join(dir, "fleet.yaml");
+  writeFileSync(configFile, `${lines.join("\n")}\n`);
+  const config = await loadConfig({ argv: ["--config", configFile], env: {}, cwd: dir });
+
+  const logs: string[] = [];
+  const sink = {
+    write(chunk: string) {
+      logs.push(chunk);
+      return true;
+    },
+  } as unknown as NodeJS.WritableStream;
+  const log = createLogger("debug", sink);
+  const db = createDb({ url: opts.dbUrl, poolMax: opts.poolMax ?? 4 });
+  const metrics = new Metrics();
+  const pricer = createPricer(config.pricing.overrides);
+  const sent = new Map<string, Record<string, unknown>[]>();
+  const fleet = new Fleet({
+    config,
+    pool: db.pool,
+    price: (model, atMs, tokens) => pricer.price(model, atMs, tokens),
+    log,
+    metrics,
+    version: "test",
+    onSent: (target, frame) => {
+      const list = sent.get(target) ?? [];
+      list.push(structuredClone(frame));
+      sent.set(target, list);
+    },
+  });
+  const { app } = await buildApp({ fleet, pool: db.pool, metrics, logger: log, liveTickMs: 5 });
+  await fleet.start();
+  const address = await app.listen({ host: "127.0.0.1", port: 0 });
+  return {
+    fleet,
+    app,
+    baseUrl: address,
+    sent,
+    logs,
+    stop: async () => {
+      await app.close();
+      await fleet.stop();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,115 @@
+/** Pure mappings from API state to what the dashboard shows: display status, labels, hints. */
+import type { AlertView, TargetView, ThreadView, TurnView } from "@codex-fleet/protocol/api";
+
+/** A thread's status as a person reads it: active threads split by what they wait for. */
+export type ThreadDisplayStatus =
+  | "waitingOnApproval"
+  | "waitingOnUserInput"
+  | "active"
+  | "systemError"
+  | "idle"
+  | "notLoaded";
+
+/** Display order: what needs a human first. */
+export const THREAD_STATUS_ORDER: ThreadDisplayStatus[] = [
+  "waitingOnApproval",
+  "waitingOnUserInput",
+  "systemError",
+  "active",
+  "idle",
+  "notLoaded",
+];
+
+export const THREAD_STATUS_LABEL: Record<ThreadDisplayStatus, string> = {
+  waitingOnApproval: "Waiting on approval",
+  waitingOnUserInput: "Waiting on input",
+  active: "Active",
+  systemError: "System error",
+  idle: "Idle",
+  notLoaded: "Not loaded",
+};
+
+/**
+ * Active threads carry `activeFlags` (app-server 0.169.0 sends `["waitingOnApproval"]`; the
+ * input flag is `waitingOnUserInput`): an approval wait outranks an input wait.
+ */
+export function threadDisplayStatus(thread: Pick<ThreadView, "status" | "activeFlags">): ThreadDisplayStatus {
+  if (thread.status !== "active") return thread.status;
+  if (thread.activeFlags.includes("waitingOnApproval")) return "waitingOnApproval";
+  if (thread.activeFlags.includes("waitingOnUserInput")) return "waitingOnUserInput";
+  return "active";
+}
+
+/** True when a person has to act: approval/input waits and system errors. */
+export function needsAttention(status: ThreadDisplayStatus): boolean {
+  return status === "waitingOnApproval" || status === "waitingOnUserInput" || status === "systemError";
+}
+
+/** A target is down whenever the collector has no open session with it. */
+export function isTargetDown(target: Pick<TargetView, "state">): boolean {
+  return target.state !== "open";
+}
+
+export const TARGET_STATE_LABEL: Record<TargetView["state"], string> = {
+  connecting: "Connecting",
+  open: "Connected",
+  backoff: "Retrying",
+  stopped: "Stopped",
+};
+
+/** What a connection failure reason means and what to check; unknown reasons pass through. */
+export function targetReasonHint(reason: string | null): { label: string; hint: string } | null {
+  if (!reason) return null;
+  const known: Record<string, { label: string; hint: string }> = {
+    refused: { label: "Refused", hint: "Nothing listens at the URL: is `codex app-server --listen` running?" },
+    unreachable: { label: "Unreachable", hint: "Host or network unreachable from the collector." },
+    unauthorized: { label: "Unauthorized (401)", hint: "Bearer token missing or wrong: check tokenFile/tokenEnv." },
+    forbidden: { label: "Forbidden (403)", hint: "The app-server rejected the upgrade (e.g. an Origin header)." },
+    timeout: { label: "Timeout", hint: "No answer in time: firewall, tunnel or an overloaded server." },
+    dropped: { label: "Dropped", hint: "The socket closed unexpectedly (server restart, code 1006)." },
+    protocol: { label: "Protocol error", hint: "The server answered something the collector cannot parse." },
+    insecure: { label: "Insecure", hint: "Token over plain ws:// to a non-loopback host: use wss:// or allowInsecure." },
+    config: { label: "Config error", hint: "The target's configuration is invalid (token file unreadable?)." },
+  };
+  return known[reason] ?? { label: reason, hint: "" };
+}
+
+/** `codexErrorInfo` as sent (a string, or JSON of `{variant:{httpStatusCode}}`) → short label. */
+export function codexErrorLabel(info: string | null): string | null {
+  if (!info) return null;
+  const trimmed = info.trim();
+  if (trimmed.startsWith("{")) {
+    try {
+      const parsed = JSON.parse(trimmed) as Record<string, unknown>;
+      const [variant, detail] = Object.entries(parsed)[0] ?? [];
+      if (variant) {
+        const status = (detail as { httpStatusCode?: unknown } | null)?.httpStatusCode;
+        return typeof status === "number" ? `${variant} (HTTP ${status})` : variant;
+      }
+    } catch {
+      // not JSON after all: show it verbatim
+    }
+  }
+  return trimmed;
+}
+
+export const TURN_STATUS_LABEL: Record<TurnView["status"], string> = {
+  completed: "Completed",
+  failed: "Failed",
+  interrupted: "Interrupted",
+  inProgress: "In progress",
+};
+
+/** Firing alerts that concern `threadId`, most severe first. */
+export function firingAlertsFor(alerts: AlertView[], threadId: string): AlertView[] {
+  const rank = { critical: 0, warning: 1, info: 2 } as const;
+  return alerts
+    .filter((alert) => alert.threadId === threadId && alert.state === "firing")
+    .sort((a, b) => rank[a.severity] - rank[b.severity]);
+}
+
+/** Context used / model context window, or null when either is unknown. */
+export function contextShare(contextTokens: number | null, window: number | null): number | null {
+  if (contextTokens == null || window == null || window <= 0) return null;
+  return contextTokens / window;
+}

@@ -1,0 +1,45 @@
+/** Fetches one API URL with loading/error/retry state; keeps the last data while refetching. */
+import { useCallback, useEffect, useState } from "react";
+import { apiFetch } from "./api-client.ts";
+
+/** What a page renders from: `data` survives refetches so views never flash empty. */
+export type ApiQuery<T> = {
+  data: T | undefined;
+  error: unknown;
+  /** True while a request is in flight (first load or refetch). */
+  loading: boolean;
+  /** Refetch now (retry button, live usage tick). */
+  reload: () => void;
+};
+
+/** GET `url` (null = don't fetch) and re-GET whenever it changes or `reload()` is called. */
+export function useApiQuery<T>(url: string | null): ApiQuery<T> {
+  const [generation, setGeneration] = useState(0);
+  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({
+    data: undefined,
+    error: undefined,
+    loading: url !== null,
+  });
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: generation is the reload trigger.
+  useEffect(() => {
+    if (url === null) {
+      setState({ data: undefined, error: undefined, loading: false });
+      return;
+    }
+    const controller = new AbortController();
+    setState((previous) => ({ ...previous, loading: true }));
+    apiFetch<T>(url, { signal: controller.signal }).then(
+      (data) => {
+        if (!controller.signal.aborted) setState({ data, error: undefined, loading: false });
+      },
+      (error: unknown) => {
+        if (!controller.signal.aborted) setState((previous) => ({ data: previous.data, error, loading: false }));
+      },
+    );
+    return () => controller.abort();
+  }, [url, generation]);
+
+  const reload = useCallback(() => setGeneration((value) => value + 1), []);
+  return { ...state, reload };
+}

@@ -1,0 +1,130 @@
+/** Pure reducer for the live fleet state: snapshot replaces, upserts merge, buffers stay bounded. */
+import type { AlertView, TargetView, ThreadView } from "@codex-fleet/protocol/api";
+import type { LiveMessage } from "@codex-fleet/protocol/live";
+
+/** A `usage` tick from the live feed (tokens were counted for a thread). */
+export type UsageTick = Extract<LiveMessage, { type: "usage" }>;
+
+/** Caps that keep a long-open tab's memory flat whatever the collector sends. */
+export type LiveLimits = { maxThreads: number; maxAlerts: number; maxUsageTicks: number };
+
+export const DEFAULT_LIVE_LIMITS: LiveLimits = { maxThreads: 5000, maxAlerts: 1000, maxUsageTicks: 200 };
+
+/** Everything the live pages render. Maps are replaced (never mutated) on change. */
+export type LiveData = {
+  /** Where the current data came from: nothing yet, the live snapshot, or the REST fallback. */
+  source: "none" | "snapshot" | "rest";
+  /** Client time when the snapshot or fallback arrived. */
+  loadedAtMs: number | null;
+  /** Server clock − client clock, from the snapshot/pings (corrects "time in status"). */
+  serverOffsetMs: number;
+  targets: Map<string, TargetView>;
+  threads: Map<string, ThreadView>;
+  alerts: Map<string, AlertView>;
+  /** Most recent usage ticks, newest last, at most `maxUsageTicks`. */
+  usageTicks: UsageTick[];
+  /** Increments on every usage tick: usage views refetch when it moves. */
+  usageVersion: number;
+};
+
+export type LiveAction =
+  | { type: "message"; message: LiveMessage; nowMs: number }
+  | { type: "rest"; targets: TargetView[]; threads: ThreadView[]; alerts: AlertView[]; nowMs: number };
+
+/** State before anything arrived. */
+export function emptyLiveData(): LiveData {
+  return {
+    source: "none",
+    loadedAtMs: null,
+    serverOffsetMs: 0,
+    targets: new Map(),
+    threads: new Map(),
+    alerts: new Map(),
+    usageTicks: [],
+    usageVersion: 0,
+  };
+}
+
+/** Applies one action; returns the same object when nothing changed. */
+export function liveReducer(state: LiveData, action: LiveAction, limits: LiveLimits = DEFAULT_LIVE_LIMITS): LiveData {
+  if (action.type === "rest") {
+    // The REST fallback only fills in while the live feed has never delivered a snapshot.
+    if (state.source === "snapshot") return state;
+    return {
+      ...state,
+      source: "rest",
+      loadedAtMs: action.nowMs,
+      targets: byKey(action.targets, (target) => target.name),
+      threads: capThreads(byKey(action.threads, (thread) => thread.id), limits.maxThreads),
+      alerts: capAlerts(byKey(action.alerts, (alert) => alert.id), limits.maxAlerts),
+    };
+  }
+  const { message, nowMs } = action;
+  switch (message.type) {
+    case "snapshot":
+      return {
+        ...state,
+        source: "snapshot",
+        loadedAtMs: nowMs,
+        serverOffsetMs: message.serverTimeMs - nowMs,
+        targets: byKey(message.targets, (target) => target.name),
+        threads: capThreads(byKey(message.threads, (thread) => thread.id), limits.maxThreads),
+        alerts: capAlerts(byKey(message.alerts, (alert) => alert.id), limits.maxAlerts),
+      };
+    case "target":
+      return { ...state, targets: upsert(state.targets, message.target.name, message.target) };
+    case "thread":
+      return { ...state, threads: capThreads(upsert(state.threads, message.thread.id, message.thread), limits.maxThreads) };
+    case "alert":
+      return { ...state, alerts: capAlerts(upsert(state.alerts, message.alert.id, message.alert), limits.maxAlerts) };
+    case "usage": {
+      const ticks = [...state.usageTicks, message];
+      if (ticks.length > limits.maxUsageTicks) ticks.splice(0, ticks.length - limits.maxUsageTicks);
+      return { ...state, usageTicks: ticks, usageVersion: state.usageVersion + 1 };
+    }
+    case "ping":
+      return { ...state, serverOffsetMs: message.serverTimeMs - nowMs };
+  }
+}
+
+function byKey<T>(items: T[], key: (item: T) => string): Map<string, T> {
+  return new Map(items.map((item) => [key(item), item]));
+}
+
+function upsert<T>(map: Map<string, T>, key: string, value: T): Map<string, T> {
+  const next = new Map(map);
+  next.set(key, value);
+  return next;
+}
+
+const evictionRank: Record<ThreadView["status"], number> = { notLoaded: 0, idle: 1, systemError: 2, active: 3 };
+
+/** Over the cap, drop the least interesting threads: unloaded, then idle, oldest event first. */
+function capThreads(threads: Map<string, ThreadView>, max: number): Map<string, ThreadView> {
+  if (threads.size <= max) return threads;
+  const victims = [...threads.values()]
+    .sort(
+      (a, b) =>
+        evictionRank[a.status] - evictionRank[b.status] ||
+        (a.lastEventAt ?? "").localeCompare(b.lastEventAt ?? ""),
+    )
+    .slice(0, threads.size - max);
+  const next = new Map(threads);
+  for (const victim of victims) next.delete(victim.id);
+  return next;
+}
+
+/** Over the cap, drop resolved alerts first, oldest first. */
+function capAlerts(alerts: Map<string, AlertView>, max: number): Map<string, AlertView> {
+  if (alerts.size <= max) return alerts;
+  const victims = [...alerts.values()]
+    .sort(
+      (a, b) =>
+        Number(b.state === "resolved") - Number(a.state === "resolved") ||
+        a.pendingSince.localeCompare(b.pendingSince),
+    )
+    .slice(0, alerts.size - max);
+  const next = new Map(alerts);
+  for (const victim of victims) next.delete(victim.id);
+  return next;
+}

@@ -1,0 +1,142 @@
+/** Hook owning the live feed: one socket, reducer state, REST fallback while the feed is down. */
+import type { AlertView, TargetView, ThreadView } from "@codex-fleet/protocol/api";
+import { useCallback, useEffect, useReducer, useRef, useState } from "react";
+import { ApiRequestError, apiFetch } from "../lib/api-client.ts";
+import { emptyLiveData, type LiveAction, type LiveData, liveReducer } from "./live-store.ts";
+import {
+  DEFAULT_LIVE_SOCKET,
+  defaultLiveUrl,
+  type LiveConnection,
+  LiveSocket,
+  type LiveSocketOptions,
+  type WebSocketConstructor,
+} from "./live-socket.ts";
+import { setServerClockOffset } from "./useNow.ts";
+
+/** What the live context hands to pages. */
+export type LiveFeed = {
+  data: LiveData;
+  connection: LiveConnection;
+  /** Error of the REST fallback, when neither the feed nor the fallback produced data. */
+  fallbackError: unknown;
+  /** Whether GET /api/v1/alerts answered (false after a 404: alerts not enabled). */
+  alertsEnabled: boolean | null;
+  /** Reconnect now and reload the fallback (retry buttons). */
+  retry: () => void;
+};
+
+export type LiveFeedOptions = Partial<LiveSocketOptions> & { url?: string; WebSocketImpl?: WebSocketConstructor };
+
+const initialConnection: LiveConnection = { state: "connecting", attempt: 0, retryAtMs: null, lastError: null, malformed: 0 };
+
+/**
+ * Connects to /api/v1/live for the lifetime of the caller. The first message is a snapshot; later
+ * upserts merge into it. If a connection attempt fails before any snapshot arrived, the targets,
+ * threads and alerts are loaded once over REST so the fleet is still visible while the socket
+ * retries with backoff (no polling: the fallback runs once per outage, or on retry()).
+ */
+export function useLiveFeed(options: LiveFeedOptions = {}): LiveFeed {
+  const [data, dispatch] = useReducer((state: LiveData, action: LiveAction) => liveReducer(state, action), undefined, emptyLiveData);
+  const [connection, setConnection] = useState<LiveConnection>(initialConnection);
+  const [fallbackError, setFallbackError] = useState<unknown>(undefined);
+  const [alertsEnabled, setAlertsEnabled] = useState<boolean | null>(null);
+  const socketRef = useRef<LiveSocket | null>(null);
+  const fallbackState = useRef<"idle" | "loading" | "done">("idle");
+  const optionsRef = useRef(options);
+
+  const loadFallback = useCallback(async () => {
+    if (fallbackState.current === "loading") return;
+    fallbackState.current = "loading";
+    try {
+      const [targets, threads, alerts] = await Promise.all([
+        apiFetch<TargetView[]>("/api/v1/targets"),
+        apiFetch<ThreadView[]>("/api/v1/threads"),
+        // Alerts are optional: a failure here must not hide the fleet.
+        loadAlerts().catch(() => undefined),
+      ]);
+      if (alerts !== undefined) setAlertsEnabled(alerts !== null);
+      dispatch({ type: "rest", targets, threads, alerts: alerts ?? [], nowMs: Date.now() });
+      setFallbackError(undefined);
+      fallbackState.current = "done";
+    } catch (error) {
+      setFallbackError(error);
+      fallbackState.current = "idle";
+    }
+  }, []);
+
+  useEffect(() => {
+    const { url, WebSocketImpl, ...rest } = optionsRef.current;
+    const Impl = WebSocketImpl ?? (globalThis.WebSocket as unknown as WebSocketConstructor | undefined);
+    if (!Impl) {
+      setConnection({ ...initialConnection, state: "stopped", lastError: "WebSocket not available" });
+      void loadFallback();
+      return;
+    }
+    const socket = new LiveSocket(
+      url ?? defaultLiveUrl(),
+      { ...DEFAULT_LIVE_SOCKET, ...rest, WebSocketImpl: Impl },
+      (message) => {
+        if (message.type === "snapshot") {
+          setFallbackError(undefined);
+          fallbackState.current = "idle";
+        }
+        if (message.type === "snapshot" || message.type === "ping") {
+          setServerClockOffset(message.serverTimeMs - Date.now());
+        }
+        dispatch({ type: "message", message, nowMs: Date.now() });
+      },
+      setConnection,
+    );
+    socketRef.current = socket;
+    socket.start();
+    const online = () => socket.reconnectNow();
+    window.addEventListener("online", online);
+    return () => {
+      window.removeEventListener("online", online);
+      socket.stop();
+      socketRef.current = null;
+    };
+  }, [loadFallback]);
+
+  // While the feed is down and never delivered a snapshot, show the REST view (once per outage).
+  const needsFallback = connection.state === "waiting" && data.source !== "snapshot";
+  useEffect(() => {
+    if (needsFallback && fallbackState.current === "idle" && fallbackError === undefined) void loadFallback();
+  }, [needsFallback, fallbackError, loadFallback]);
+
+  // Whether alerts exist is learnt from the snapshot's alerts or from one GET (404 = disabled).
+  useEffect(() => {
+    if (alertsEnabled !== null || data.source !== "snapshot") return;
+    if (data.alerts.size > 0) {
+      setAlertsEnabled(true);
+      return;
+    }
+    let cancelled = false;
+    loadAlerts().then(
+      (alerts) => !cancelled && setAlertsEnabled(alerts !== null),
+      () => !cancelled && setAlertsEnabled(null),
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [alertsEnabled, data.source, data.alerts.size]);
+
+  const retry = useCallback(() => {
+    socketRef.current?.reconnectNow();
+    setFallbackError(undefined);
+    fallbackState.current = "idle";
+    void loadFallback();
+  }, [loadFallback]);
+
+  return { data, connection, fallbackError, alertsEnabled, retry };
+}
+
+/** GET /api/v1/alerts, or null when the collector has no alerts endpoint (404). */
+async function loadAlerts(): Promise<AlertView[] | null> {
+  try {
+    return await apiFetch<AlertView[]>("/api/v1/alerts");
+  } catch (error) {
+    if (error instanceof ApiRequestError && error.isNotFound) return null;
+    throw error;
+  }
+}

@@ -1,0 +1,141 @@
+/** Targets: every app-server the collector watches, its connection state and why it is down. */
+import type { TargetView } from "@codex-fleet/protocol/api";
+import { Ago, Elapsed } from "../components/Ago.tsx";
+import { EmptyState, ErrorState, LoadingState } from "../components/StateViews.tsx";
+import { TargetStatePill } from "../components/StatusPill.tsx";
+import { formatDateTime } from "../lib/format.ts";
+import { Link, useSearchParams } from "../lib/router.tsx";
+import { isTargetDown, targetReasonHint } from "../lib/status.ts";
+import { useLive } from "../live/LiveProvider.tsx";
+import { FleetEmpty } from "./fleet/FleetEmpty.tsx";
+
+/** Sorts down targets first, then by name. */
+export function sortTargets(targets: TargetView[]): TargetView[] {
+  return [...targets].sort((a, b) => Number(isTargetDown(b)) - Number(isTargetDown(a)) || a.name.localeCompare(b.name));
+}
+
+/** The targets page (live; REST fallback while the feed is down). */
+export function TargetsPage() {
+  const { data, fallbackError, retry } = useLive();
+  const [search, setSearch] = useSearchParams();
+  const stateFilter = search.get("state");
+
+  if (data.source === "none") {
+    if (fallbackError !== undefined) return <ErrorState title="Could not load targets" error={fallbackError} onRetry={retry} />;
+    return <LoadingState label="Loading targets…" />;
+  }
+  const all = sortTargets([...data.targets.values()]);
+  if (all.length === 0) return <FleetEmpty />;
+  const targets = all.filter((target) =>
+    stateFilter === "down" ? isTargetDown(target) : stateFilter === "open" ? !isTargetDown(target) : true,
+  );
+  const down = all.filter(isTargetDown).length;
+
+  return (
+    <>
+      <div className="page-head">
+        <h1>Targets</h1>
+        <span className="faint">
+          {all.length - down} connected · {down} down
+        </span>
+        <span className="spacer" />
+        <div className="segmented" role="group" aria-label="Connection state">
+          {[
+            ["", "All"],
+            ["down", `Down (${down})`],
+            ["open", "Connected"],
+          ].map(([value, label]) => (
+            <button key={value} type="button" aria-pressed={(stateFilter ?? "") === value} onClick={() => setSearch({ state: value })}>
+              {label}
+            </button>
+          ))}
+        </div>
+      </div>
+      <div className="card table-wrap">
+        {targets.length === 0 ? (
+          <EmptyState title="No targets in this state" compact />
+        ) : (
+          <table className="table">
+            <thead>
+              <tr>
+                <th>Target</th>
+                <th>Team</th>
+                <th>State</th>
+                <th>Reason / last error</th>
+                <th>Server</th>
+                <th>Last event</th>
+                <th>Connected since</th>
+                <th className="num">Threads</th>
+                <th className="num">Active</th>
+                <th>Labels</th>
+              </tr>
+            </thead>
+            <tbody>
+              {targets.map((target) => (
+                <TargetRow key={target.name} target={target} />
+              ))}
+            </tbody>
+          </table>
+        )}
+      </div>
+    </>
+  );
+}
+
+function TargetRow({ target }: { target: TargetView }) {
+  const down = isTargetDown(target);
+  const reason = targetReasonHint(target.reason);
+  return (
+    <tr id={target.name} className={down ? "row-err" : ""} data-testid={`target-row-${target.name}`}>
+      <td>
+        <Link className="cell-main" href={`/?q=${encodeURIComponent(target.name)}`}>
+          {target.name}
+        </Link>
+        <div className="cell-sub mono truncate" title={target.url}>
+          {target.url}
+        </div>
+      </td>
+      <td className="muted">{target.team}</td>
+      <td>
+        <TargetStatePill state={target.state} testId={`target-state-${target.name}`} />
+        <div className="cell-sub" title={formatDateTime(target.stateSince)}>
+          for <Elapsed since={target.stateSince} />
+        </div>
+      </td>
+      <td style={{ maxWidth: 320 }}>
+        {reason ? (
+          <>
+            <div className="cell-main" data-testid={`target-reason-${target.name}`}>
+              {reason.label}
+            </div>
+            <div className="cell-sub">{reason.hint}</div>
+          </>
+        ) : null}
+        {target.lastError && (
+          <div className="cell-sub mono truncate" title={target.lastError}>
+            {target.lastError}
+          </div>
+        )}
+        {!reason && !target.lastError && <span className="faint">—</span>}
+      </td>
+      <td className="mono truncate muted" title={target.userAgent ?? undefined} style={{ maxWidth: 220 }}>
+        {target.userAgent ?? "—"}
+      </td>
+      <td className="muted">
+        <Ago at={target.lastEventAt} />
+      </td>
+      <td className="muted">{down ? "—" : <Ago at={target.connectedSince} />}</td>
+      <td className="num" data-testid={`target-threads-${target.name}`}>
+        {target.threads}
+      </td>
+      <td className="num">{target.activeThreads}</td>
+      <td>
+        {Object.entries(target.labels).map(([key, value]) => (
+          <span key={key} className="chip neutral" style={{ marginRight: 4 }}>
+            {key}={value}
+          </span>
+        ))}
+      </td>
+    </tr>
+  );
+}

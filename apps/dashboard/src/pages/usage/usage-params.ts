@@ -1,0 +1,95 @@
+/** The Usage page's URL state (`/usage?range=&from=&to=&team=…&stack=&metric=`) and API queries. */
+import type { UsageGroupKey } from "@codex-fleet/protocol/api";
+import { withQuery } from "../../lib/api-client.ts";
+
+export const RANGES = ["24h", "7d", "30d", "custom"] as const;
+export type Range = (typeof RANGES)[number];
+export const STACKS = ["model", "target", "team", "repo"] as const;
+export type Stack = (typeof STACKS)[number];
+export type Metric = "tokens" | "cost";
+export type Bucket = "hour" | "day";
+export const FILTER_KEYS = ["team", "target", "model", "repo"] as const;
+export type FilterKey = (typeof FILTER_KEYS)[number];
+
+/** Everything the page shows, decoded from the URL with defaults for missing/invalid values. */
+export type UsageParams = {
+  range: Range;
+  /** Custom range days, `YYYY-MM-DD` (inclusive), only when range = custom. */
+  fromDay: string | null;
+  toDay: string | null;
+  filters: Record<FilterKey, string | null>;
+  stack: Stack;
+  metric: Metric;
+  chart: "area" | "bar";
+};
+
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+
+function pick<T extends string>(value: string | null, allowed: readonly T[], fallback: T): T {
+  return allowed.includes(value as T) ? (value as T) : fallback;
+}
+
+/** Decodes the URL; a custom range without valid days falls back to 7d. */
+export function parseUsageParams(search: URLSearchParams): UsageParams {
+  let range = pick(search.get("range"), RANGES, "7d");
+  const fromDay = search.get("from");
+  const toDay = search.get("to");
+  const validCustom = fromDay !== null && toDay !== null && DAY_RE.test(fromDay) && DAY_RE.test(toDay) && fromDay <= toDay;
+  if (range === "custom" && !validCustom) range = "7d";
+  return {
+    range,
+    fromDay: range === "custom" ? fromDay : null,
+    toDay: range === "custom" ? toDay : null,
+    filters: {
+      team: search.get("team") || null,
+      target: search.get("target") || null,
+      model: search.get("model") || null,
+      repo: search.get("repo") || null,
+    },
+    stack: pick(search.get("stack"), STACKS, "model"),
+    metric: pick(search.get("metric"), ["tokens", "cost"] as const, "tokens"),
+    chart: pick(search.get("chart"), ["area", "bar"] as const, "area"),
+  };
+}
+
+/** The time window and bucket size of a view, as ms since epoch. */
+export type Window = { fromMs: number; toMs: number; bucket: Bucket };
+
+/**
+ * Relative ranges end at `nowMs` and start on a bucket boundary so the first bucket is whole:
+ * 24h = the current hour and the 23 before it; 7d/30d = whole UTC days (the API buckets days in
+ * UTC). Custom ranges cover whole UTC days; up to 2 days they use hour buckets.
+ */
+export function usageWindow(params: UsageParams, nowMs: number): Window {
+  if (params.range === "custom" && params.fromDay && params.toDay) {
+    const fromMs = Date.parse(`${params.fromDay}T00:00:00Z`);
+    const toMs = Date.parse(`${params.toDay}T00:00:00Z`) + DAY_MS;
+    return { fromMs, toMs, bucket: toMs - fromMs <= 2 * DAY_MS ? "hour" : "day" };
+  }
+  if (params.range === "24h") {
+    return { fromMs: Math.floor(nowMs / HOUR_MS) * HOUR_MS - 23 * HOUR_MS, toMs: nowMs, bucket: "hour" };
+  }
+  const days = params.range === "30d" ? 30 : 7;
+  return { fromMs: Math.floor(nowMs / DAY_MS) * DAY_MS - (days - 1) * DAY_MS, toMs: nowMs, bucket: "day" };
+}
+
+/** Start of every bucket in the window, so empty buckets still draw as zero. */
+export function bucketStarts(window: Window): number[] {
+  const step = window.bucket === "hour" ? HOUR_MS : DAY_MS;
+  const starts: number[] = [];
+  const first = Math.floor(window.fromMs / step) * step;
+  for (let at = first; at < window.toMs && starts.length < 2000; at += step) starts.push(at);
+  return starts;
+}
+
+/** GET /api/v1/usage URL for a grouping, with the window and the page's filters. */
+export function usageUrl(window: Window, groupBy: UsageGroupKey[], filters: UsageParams["filters"]): string {
+  return withQuery("/api/v1/usage", {
+    from: new Date(window.fromMs).toISOString(),
+    to: new Date(window.toMs).toISOString(),
+    groupBy: groupBy.join(","),
+    ...filters,
+  });
+}

@@ -1,0 +1,34 @@
+import react from "@vitejs/plugin-react";
+import { defineConfig } from "vite";
+
+/** Dev proxy target: the collector's HTTP API and live feed. */
+const collectorUrl = process.env.CODEX_FLEET_COLLECTOR_URL ?? "http://127.0.0.1:8080";
+
+export default defineConfig({
+  plugins: [react()],
+  server: {
+    proxy: { "/api": { target: collectorUrl, ws: true, changeOrigin: true } },
+  },
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    chunkSizeWarningLimit: 600,
+    rolldownOptions: {
+      output: {
+        // Vite 8 bundles with rolldown: `codeSplitting.groups` replaces rollup's manualChunks.
+        // recharts and its runtime dependencies (redux toolkit, d3 via victory-vendor, …) only serve
+        // the lazily loaded chart pages, so they get a chunk of their own.
+        codeSplitting: {
+          groups: [
+            {
+              name: "recharts",
+              test: /node_modules[\\/](recharts|victory-vendor|d3-[a-z-]+|internmap|@reduxjs|redux|redux-thunk|react-redux|reselect|immer|decimal\.js-light|es-toolkit|eventemitter3|tiny-invariant|clsx|use-sync-external-store)[\\/]/,
+              priority: 20,
+            },
+            { name: "react", test: /node_modules[\\/](react|react-dom|scheduler)[\\/]/, priority: 10 },
+          ],
+        },
+      },
+    },
+  },
+});

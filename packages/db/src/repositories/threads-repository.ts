@@ -1,0 +1,127 @@
+/** Thread and turn reads: the in-memory fleet state at start, and thread detail for the API. */
+import type { Pool } from "pg";
+
+export interface StoredThread {
+  id: string;
+  targetId: string;
+  model: string | null;
+  modelProvider: string | null;
+  cwd: string | null;
+  repo: string | null;
+  gitBranch: string | null;
+  gitOrigin: string | null;
+  source: string | null;
+  name: string | null;
+  cliVersion: string | null;
+  status: "idle" | "active" | "systemError" | "notLoaded";
+  activeFlags: string[];
+  statusSinceMs: number;
+  lastEventAtMs: number | null;
+  currentTurnId: string | null;
+  currentTurnStartedAtMs: number | null;
+  lastTurnId: string | null;
+  lastTurnStatus: "inProgress" | "completed" | "failed" | "interrupted" | null;
+  lastErrorMessage: string | null;
+  lastCodexErrorInfo: string | null;
+  contextTokens: number | null;
+  modelContextWindow: number | null;
+  pendingRequests: {
+    requestId: string | number;
+    method: string;
+    requestKind: string;
+    turnId: string | null;
+    itemId: string | null;
+    preview: string | null;
+    sinceMs: number;
+  }[];
+  createdAtMs: number | null;
+  updatedAtMs: number | null;
+  countedTotalTokens: number;
+}
+
+export interface StoredTurn {
+  id: string;
+  threadId: string;
+  model: string | null;
+  status: "inProgress" | "completed" | "failed" | "interrupted";
+  errorMessage: string | null;
+  codexErrorInfo: string | null;
+  startedAtMs: number | null;
+  completedAtMs: number | null;
+  durationMs: number | null;
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+  reasoningOutputTokens: number;
+  totalTokens: number;
+  costUsd: number;
+  unpricedTokens: number;
+  priceVersion: string | null;
+  backfill: boolean;
+  contextTokens: number | null;
+}
+
+export interface ThreadTotals {
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+  reasoningOutputTokens: number;
+  totalTokens: number;
+  costUsd: number;
+  unpricedTokens: number;
+}
+
+const ms = (col: string) => `(extract(epoch from ${col}) * 1000)::float8`;
+
+const THREAD_COLUMNS = `th.id, th.target_id AS "targetId", th.model, th.model_provider AS "modelProvider", th.cwd, th.repo,
+  th.git_branch AS "gitBranch", th.git_origin AS "gitOrigin", th.source, th.name, th.cli_version AS "cliVersion",
+  th.status, th.active_flags AS "activeFlags", ${ms("th.status_since")} AS "statusSinceMs",
+  ${ms("th.last_event_at")} AS "lastEventAtMs", th.current_turn_id AS "currentTurnId",
+  ${ms("th.current_turn_started_at")} AS "currentTurnStartedAtMs", th.last_turn_id AS "lastTurnId",
+  th.last_turn_status AS "lastTurnStatus", th.last_error_message AS "lastErrorMessage",
+  th.last_codex_error_info AS "lastCodexErrorInfo", th.context_tokens AS "contextTokens",
+  th.model_context_window AS "modelContextWindow", th.pending_requests AS "pendingRequests",
+  ${ms("th.created_at")} AS "createdAtMs", ${ms("th.updated_at")} AS "updatedAtMs",
+  th.counted_total_tokens AS "countedTotalTokens"`;
+
+/** All threads (for the in-memory fleet state at start), newest activity first, bounded. */
+export async function loadThreads(args: { pool: Pool; limit?: number }): Promise<StoredThread[]> {
+  const { rows } = await args.pool.query<StoredThread>(
+    `SELECT ${THREAD_COLUMNS} FROM thread th ORDER BY th.last_event_at DESC NULLS LAST LIMIT $1`,
+    [args.limit ?? 50_000],
+  );
+  return rows;
+}
+
+/** One thread's turns, oldest first (bounded to the newest `limit`). */
+export async function listTurns(args: { pool: Pool; threadId: string; limit?: number }): Promise<StoredTurn[]> {
+  const { rows } = await args.pool.query<StoredTurn>(
+    `SELECT * FROM (
+       SELECT t.id, t.thread_id AS "threadId", t.model, t.status, t.error_message AS "errorMessage",
+          t.codex_error_info AS "codexErrorInfo", ${ms("t.started_at")} AS "startedAtMs",
+          ${ms("t.completed_at")} AS "completedAtMs", t.duration_ms AS "durationMs", t.input_tokens AS "inputTokens",
+          t.cached_input_tokens AS "cachedInputTokens", t.output_tokens AS "outputTokens",
+          t.reasoning_output_tokens AS "reasoningOutputTokens", t.total_tokens AS "totalTokens",
+          t.cost_usd AS "costUsd", t.unpriced_tokens AS "unpricedTokens", t.price_version AS "priceVersion",
+          t.backfill, t.context_tokens AS "contextTokens"
+       FROM turn t WHERE t.thread_id = $1
+       ORDER BY t.started_at DESC NULLS FIRST, t.id DESC LIMIT $2) x
+     ORDER BY x."startedAtMs" ASC NULLS LAST, x.id ASC`,
+    [args.threadId, args.limit ?? 500],
+  );
+  return rows;
+}
+
+/** The counted totals of a thread (its accounting baseline) and its cost from the ledger. */
+export async function threadTotals(args: { pool: Pool; threadId: string }): Promise<ThreadTotals | null> {
+  const { rows } = await args.pool.query<ThreadTotals>(
+    `SELECT th.counted_input_tokens AS "inputTokens", th.counted_cached_input_tokens AS "cachedInputTokens",
+        th.counted_output_tokens AS "outputTokens", th.counted_reasoning_output_tokens AS "reasoningOutputTokens",
+        th.counted_total_tokens AS "totalTokens",
+        COALESCE((SELECT sum(cost_usd) FROM usage_event u WHERE u.thread_id = th.id), 0) AS "costUsd",
+        COALESCE((SELECT sum(unpriced_tokens) FROM usage_event u WHERE u.thread_id = th.id), 0) AS "unpricedTokens"
+     FROM thread th WHERE th.id = $1`,
+    [args.threadId],
+  );
+  return rows[0] ?? null;
+}

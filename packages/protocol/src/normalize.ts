@@ -1,0 +1,266 @@
+/**
+ * Turns one WebSocket text frame from a codex app-server into a classified message: a response to
+ * one of our requests, a domain event (notification or server request), or an invalid frame with
+ * a reason. Never throws: a hostile or newer server cannot crash the caller.
+ */
+import type { z } from "zod";
+import type {
+  FleetEvent,
+  ItemInfo,
+  ServerRequestKind,
+  ThreadInfo,
+  ThreadStatus,
+  TokenCounts,
+  TurnError,
+  TurnInfo,
+} from "./events.ts";
+import {
+  type CodexErrorInfoSchema,
+  IGNORED_METHODS,
+  NotificationParams,
+  RequestIdSchema,
+  ServerRequestParamsSchema,
+  type ThreadSchema,
+  type ThreadStatusSchema,
+  type TokenUsageBreakdownSchema,
+  type TurnErrorSchema,
+  type TurnSchema,
+} from "./wire.ts";
+
+export type Frame =
+  | { type: "response"; id: number | string; result: unknown; error: { code: number; message: string } | null }
+  | { type: "event"; event: FleetEvent }
+  | { type: "invalid"; reason: string; method: string | null };
+
+const MAX_PREVIEW_CHARS = 120;
+
+/** Classify and normalize one frame. `receivedAtMs` stands in when the server sent no `emittedAtMs`. */
+export function normalizeFrame(data: string, receivedAtMs: number): Frame {
+  let msg: unknown;
+  try {
+    msg = JSON.parse(data);
+  } catch {
+    return { type: "invalid", reason: "malformed JSON", method: null };
+  }
+  return normalizeMessage(msg, receivedAtMs);
+}
+
+/** Same as normalizeFrame for an already parsed JSON value. */
+export function normalizeMessage(msg: unknown, receivedAtMs: number): Frame {
+  if (typeof msg !== "object" || msg === null || Array.isArray(msg)) {
+    return { type: "invalid", reason: "frame is not a JSON object", method: null };
+  }
+  const m = msg as Record<string, unknown>;
+  const method = typeof m.method === "string" ? m.method : null;
+  const hasId = m.id !== undefined && m.id !== null;
+  if (m.method !== undefined && method === null) return { type: "invalid", reason: "method is not a string", method: null };
+  const emitted = m.emittedAtMs;
+  const atMs = typeof emitted === "number" && Number.isFinite(emitted) && emitted > 0 ? emitted : receivedAtMs;
+
+  if (method === null) {
+    if (!hasId) return { type: "invalid", reason: "neither method nor id", method: null };
+    return toResponse(m);
+  }
+  if (hasId) return toServerRequest(m, method, atMs);
+  return toNotification(method, m.params, atMs);
+}
+
+function toResponse(m: Record<string, unknown>): Frame {
+  const id = RequestIdSchema.safeParse(m.id);
+  if (!id.success) return { type: "invalid", reason: "response id is not a string or integer", method: null };
+  if (m.error !== undefined && m.error !== null) {
+    const e = m.error as Record<string, unknown>;
+    const code = typeof e.code === "number" ? e.code : -32603;
+    const message = typeof e.message === "string" ? e.message.slice(0, 2000) : "error without message";
+    return { type: "response", id: id.data, result: null, error: { code, message } };
+  }
+  return { type: "response", id: id.data, result: m.result ?? null, error: null };
+}
+
+const REQUEST_KINDS: Record<string, ServerRequestKind> = {
+  "item/commandExecution/requestApproval": "commandApproval",
+  execCommandApproval: "commandApproval",
+  "item/fileChange/requestApproval": "fileChangeApproval",
+  applyPatchApproval: "fileChangeApproval",
+  "item/permissions/requestApproval": "permissionsApproval",
+  "item/tool/requestUserInput": "userInput",
+  "mcpServer/elicitation/request": "elicitation",
+};
+
+function toServerRequest(m: Record<string, unknown>, method: string, atMs: number): Frame {
+  const id = RequestIdSchema.safeParse(m.id);
+  if (!id.success) return { type: "invalid", reason: "server request id is not a string or integer", method };
+  // Parse leniently: an unparseable params object still yields a recorded request (never answered).
+  const p = ServerRequestParamsSchema.safeParse(m.params);
+  const params = p.success ? p.data : null;
+  const command = params?.command;
+  const preview = command == null ? null : (Array.isArray(command) ? command.join(" ") : command).slice(0, MAX_PREVIEW_CHARS);
+  return {
+    type: "event",
+    event: {
+      kind: "serverRequest",
+      atMs,
+      requestId: id.data,
+      method,
+      requestKind: REQUEST_KINDS[method] ?? "other",
+      threadId: params?.threadId ?? params?.conversationId ?? null,
+      turnId: params?.turnId ?? null,
+      itemId: params?.itemId ?? params?.callId ?? null,
+      preview,
+    },
+  };
+}
+
+function toNotification(method: string, rawParams: unknown, atMs: number): Frame {
+  if (!Object.hasOwn(NotificationParams, method)) {
+    const kind = IGNORED_METHODS.has(method) ? "ignored" : "unknown";
+    return { type: "event", event: { kind, atMs, method: method.slice(0, 200) } };
+  }
+  const schema = NotificationParams[method as keyof typeof NotificationParams];
+  const parsed = schema.safeParse(rawParams);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `params.${issue.path.join(".")}` : "params";
+    return { type: "invalid", reason: `${where}: ${issue?.message ?? "invalid"}`, method };
+  }
+  const event = buildEvent(method as keyof typeof NotificationParams, parsed.data, atMs);
+  return { type: "event", event };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: params were validated by the method's schema just above
+function buildEvent(method: keyof typeof NotificationParams, p: any, atMs: number): FleetEvent {
+  switch (method) {
+    case "thread/started":
+      return { kind: "threadStarted", atMs, thread: toThreadInfo(p.thread) };
+    case "thread/status/changed":
+      return { kind: "threadStatus", atMs, threadId: p.threadId, status: toStatus(p.status) };
+    case "thread/closed":
+      return { kind: "threadClosed", atMs, threadId: p.threadId };
+    case "thread/name/updated":
+      return { kind: "threadNameUpdated", atMs, threadId: p.threadId, name: p.threadName ?? null };
+    case "turn/started":
+      return { kind: "turnStarted", atMs, threadId: p.threadId, turn: toTurnInfo(p.turn) };
+    case "turn/completed":
+      return { kind: "turnCompleted", atMs, threadId: p.threadId, turn: toTurnInfo(p.turn) };
+    case "thread/tokenUsage/updated":
+      return {
+        kind: "tokenUsage",
+        atMs,
+        threadId: p.threadId,
+        turnId: p.turnId ?? null,
+        total: toCounts(p.tokenUsage.total),
+        last: toCounts(p.tokenUsage.last),
+        modelContextWindow: p.tokenUsage.modelContextWindow ?? null,
+      };
+    case "error":
+      return {
+        kind: "error",
+        atMs,
+        threadId: p.threadId,
+        turnId: p.turnId ?? null,
+        error: toTurnError(p.error),
+        willRetry: p.willRetry,
+      };
+    case "model/rerouted":
+      return {
+        kind: "modelRerouted",
+        atMs,
+        threadId: p.threadId,
+        turnId: p.turnId ?? null,
+        fromModel: p.fromModel,
+        toModel: p.toModel,
+      };
+    case "item/started":
+    case "item/completed":
+      return {
+        kind: method === "item/started" ? "itemStarted" : "itemCompleted",
+        atMs,
+        threadId: p.threadId,
+        turnId: p.turnId ?? null,
+        item: toItemInfo(p.item),
+      };
+    case "serverRequest/resolved":
+      return { kind: "serverRequestResolved", atMs, threadId: p.threadId ?? null, requestId: p.requestId };
+  }
+}
+
+/** Normalize a wire Thread (from thread/started, thread/list, thread/read). Drops the preview (prompt text). */
+export function toThreadInfo(t: z.infer<typeof ThreadSchema>): ThreadInfo {
+  return {
+    id: t.id,
+    model: t.model ?? null,
+    modelProvider: t.modelProvider ?? null,
+    cwd: t.cwd ?? null,
+    gitBranch: t.gitInfo?.branch ?? null,
+    gitOrigin: t.gitInfo?.originUrl ?? null,
+    source: sourceName(t.source),
+    name: t.name ?? null,
+    cliVersion: t.cliVersion ?? null,
+    status: t.status ? toStatus(t.status) : { type: "notLoaded", activeFlags: [] },
+    createdAtMs: secondsToMs(t.createdAt),
+    updatedAtMs: secondsToMs(t.updatedAt),
+    parentThreadId: t.parentThreadId ?? null,
+  };
+}
+
+/** Normalize a wire Turn (from turn/*, thread/turns/list). Codex reports seconds; we use ms. */
+export function toTurnInfo(t: z.infer<typeof TurnSchema>): TurnInfo {
+  return {
+    id: t.id,
+    status: t.status,
+    error: t.error ? toTurnError(t.error) : null,
+    startedAtMs: secondsToMs(t.startedAt),
+    completedAtMs: secondsToMs(t.completedAt),
+    durationMs: t.durationMs ?? null,
+  };
+}
+
+export function toStatus(s: z.infer<typeof ThreadStatusSchema>): ThreadStatus {
+  return { type: s.type, activeFlags: s.type === "active" ? s.activeFlags : [] };
+}
+
+function toCounts(b: z.infer<typeof TokenUsageBreakdownSchema>): TokenCounts {
+  return {
+    inputTokens: b.inputTokens,
+    cachedInputTokens: b.cachedInputTokens,
+    outputTokens: b.outputTokens,
+    reasoningOutputTokens: b.reasoningOutputTokens,
+    totalTokens: b.totalTokens,
+  };
+}
+
+function toTurnError(e: z.infer<typeof TurnErrorSchema>): TurnError {
+  const { name, httpStatusCode } = flattenCodexErrorInfo(e.codexErrorInfo);
+  return { message: e.message.slice(0, 2000), codexErrorInfo: name, httpStatusCode };
+}
+
+/** `"internalServerError"` → itself; `{responseStreamDisconnected:{httpStatusCode:502}}` → name + 502. */
+export function flattenCodexErrorInfo(info: z.infer<typeof CodexErrorInfoSchema>): {
+  name: string | null;
+  httpStatusCode: number | null;
+} {
+  if (info == null) return { name: null, httpStatusCode: null };
+  if (typeof info === "string") return { name: info, httpStatusCode: null };
+  const key = Object.keys(info)[0];
+  if (key === undefined) return { name: null, httpStatusCode: null };
+  const inner = info[key];
+  const code =
+    typeof inner === "object" && inner !== null && typeof (inner as Record<string, unknown>).httpStatusCode === "number"
+      ? ((inner as Record<string, unknown>).httpStatusCode as number)
+      : null;
+  return { name: key.slice(0, 100), httpStatusCode: code };
+}
+
+function toItemInfo(item: { id: string; type: string; status: unknown }): ItemInfo {
+  return { id: item.id, type: item.type, status: typeof item.status === "string" ? item.status.slice(0, 50) : null };
+}
+
+function sourceName(source: unknown): string | null {
+  if (typeof source === "string") return source;
+  if (typeof source === "object" && source !== null) return Object.keys(source)[0] ?? null;
+  return null;
+}
+
+function secondsToMs(s: number | null | undefined): number | null {
+  return typeof s === "number" && Number.isFinite(s) ? Math.round(s * 1000) : null;
+}

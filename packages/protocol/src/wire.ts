@@ -1,0 +1,165 @@
+/**
+ * The subset of codex app-server 0.169.0 wire messages the collector consumes, as zod schemas.
+ * Objects are not strict: codex adds fields between versions and we ignore what we do not read.
+ * Shapes follow `codex app-server generate-ts` for 0.169.0 and the captures in
+ * ../shared/codex-app-server-facts.md.
+ */
+import { z } from "zod";
+
+/** Token counters are non-negative integers that fit a double exactly. */
+const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const Id = z.string().min(1).max(200);
+const OptStr = z.string().nullish();
+const OptNum = z.number().finite().nullish();
+
+export const TokenUsageBreakdownSchema = z.object({
+  totalTokens: Count,
+  inputTokens: Count,
+  cachedInputTokens: Count,
+  outputTokens: Count,
+  reasoningOutputTokens: Count,
+});
+
+export const ThreadStatusSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("idle") }),
+  z.object({ type: z.literal("notLoaded") }),
+  z.object({ type: z.literal("systemError") }),
+  z.object({ type: z.literal("active"), activeFlags: z.array(z.string().max(100)).max(20).default([]) }),
+]);
+
+/** codexErrorInfo: a string, or an object variant like `{responseStreamDisconnected:{httpStatusCode}}`. */
+export const CodexErrorInfoSchema = z.union([z.string().max(200), z.record(z.string(), z.unknown())]).nullish();
+
+export const TurnErrorSchema = z.object({
+  message: z.string().max(100_000).default(""),
+  codexErrorInfo: CodexErrorInfoSchema,
+});
+
+export const TurnStatusSchema = z.enum(["inProgress", "completed", "failed", "interrupted"]);
+
+export const TurnSchema = z.object({
+  id: Id,
+  status: TurnStatusSchema,
+  error: TurnErrorSchema.nullish(),
+  startedAt: OptNum,
+  completedAt: OptNum,
+  durationMs: OptNum,
+});
+
+export const GitInfoSchema = z.object({ branch: OptStr, originUrl: OptStr, sha: OptStr }).nullish();
+
+/** `source` is a string or a one-key object (`{custom: …}`, `{subAgent: …}`). */
+const SourceSchema = z.union([z.string(), z.record(z.string(), z.unknown())]).nullish();
+
+export const ThreadSchema = z.object({
+  id: Id,
+  model: OptStr,
+  modelProvider: OptStr,
+  cwd: OptStr,
+  gitInfo: GitInfoSchema,
+  source: SourceSchema,
+  name: OptStr,
+  cliVersion: OptStr,
+  status: ThreadStatusSchema.optional(),
+  createdAt: OptNum,
+  updatedAt: OptNum,
+  parentThreadId: OptStr,
+});
+
+export const ItemSchema = z.object({ id: z.string().max(200), type: z.string().max(100), status: z.unknown().optional() });
+
+/** Params of each consumed notification method. */
+export const NotificationParams = {
+  "thread/started": z.object({ thread: ThreadSchema }),
+  "thread/status/changed": z.object({ threadId: Id, status: ThreadStatusSchema }),
+  "thread/closed": z.object({ threadId: Id }),
+  "thread/name/updated": z.object({ threadId: Id, threadName: OptStr }),
+  "turn/started": z.object({ threadId: Id, turn: TurnSchema }),
+  "turn/completed": z.object({ threadId: Id, turn: TurnSchema }),
+  "thread/tokenUsage/updated": z.object({
+    threadId: Id,
+    turnId: OptStr,
+    tokenUsage: z.object({
+      total: TokenUsageBreakdownSchema,
+      last: TokenUsageBreakdownSchema,
+      modelContextWindow: Count.nullish(),
+    }),
+  }),
+  error: z.object({ threadId: Id, turnId: OptStr, error: TurnErrorSchema, willRetry: z.boolean().default(false) }),
+  "model/rerouted": z.object({ threadId: Id, turnId: OptStr, fromModel: z.string(), toModel: z.string() }),
+  "item/started": z.object({ threadId: Id, turnId: OptStr, item: ItemSchema }),
+  "item/completed": z.object({ threadId: Id, turnId: OptStr, item: ItemSchema }),
+  "serverRequest/resolved": z.object({ threadId: OptStr, requestId: z.union([z.string(), z.number()]) }),
+} as const;
+
+export type ConsumedMethod = keyof typeof NotificationParams;
+
+/** Params of a server request: only what identifies it. Everything else is ignored on purpose. */
+export const ServerRequestParamsSchema = z
+  .object({
+    threadId: OptStr,
+    conversationId: OptStr,
+    turnId: OptStr,
+    itemId: OptStr,
+    callId: OptStr,
+    command: z.union([z.string(), z.array(z.string())]).nullish(),
+  })
+  .nullish();
+
+export const RequestIdSchema = z.union([z.string().max(200), z.number().int()]);
+
+/**
+ * Every notification method 0.169.0 can send that the collector does not consume. Receiving one
+ * is normal; anything outside this list and `NotificationParams` is counted as unknown.
+ */
+export const IGNORED_METHODS: ReadonlySet<string> = new Set([
+  "thread/readState/changed", "thread/archived", "thread/deleted", "thread/unarchived", "thread/reverted",
+  "skills/changed", "thread/section/changed", "thread/attachment/updated", "thread/goal/updated",
+  "thread/prediction/updated", "thread/goal/cleared", "thread/queue/changed", "project/changed",
+  "thread/project/updated", "thread/environment/connected", "thread/environment/disconnected",
+  "thread/settings/updated", "hook/started", "hook/completed", "turn/diff/updated", "turn/plan/updated",
+  "item/autoApprovalReview/started", "item/autoApprovalReview/completed", "autoApprovalReview/strictReviewRequired",
+  "rawResponseItem/completed", "rawResponse/completed", "item/agentMessage/delta", "item/plan/delta",
+  "command/exec/outputDelta", "process/outputDelta", "process/exited", "item/commandExecution/outputDelta",
+  "item/commandExecution/terminalInteraction", "item/fileChange/outputDelta", "item/fileChange/patchUpdated",
+  "item/mcpToolCall/progress", "mcpServer/oauthLogin/completed", "mcpServer/startupStatus/updated",
+  "mcpServer/event/stream/notification", "account/updated", "account/gatewayOAuth/changed",
+  "account/rateLimits/updated", "app/list/updated", "remoteControl/status/changed",
+  "externalAgentConfig/import/progress", "externalAgentConfig/import/completed", "fs/changed",
+  "item/reasoning/summaryTextDelta", "item/reasoning/summaryPartAdded", "item/reasoning/textDelta",
+  "thread/compacted", "model/verification", "modelProvider/authRecoveryStarted",
+  "modelProvider/authRecoveryCompleted", "turn/moderationMetadata", "model/safetyBuffering/updated", "warning",
+  "guardianWarning", "deprecationNotice", "configWarning", "fuzzyFileSearch/sessionUpdated",
+  "fuzzyFileSearch/sessionCompleted", "thread/realtime/started", "thread/realtime/itemAdded",
+  "thread/realtime/item/started", "thread/realtime/item/transcript/delta", "thread/realtime/item/completed",
+  "thread/realtime/transcript/delta", "thread/realtime/transcript/done", "thread/realtime/outputAudio/delta",
+  "thread/realtime/sdp", "thread/realtime/error", "thread/realtime/closed", "windows/worldWritableWarning",
+  "windowsSandbox/setupCompleted", "account/login/completed",
+]);
+
+/**
+ * Notifications the observer opts out of at `initialize` (DESIGN rule 4: stay small on the wire):
+ * every streamed delta plus chatter it never reads. Measured: opted-out methods never arrive.
+ */
+export const OPT_OUT_NOTIFICATION_METHODS: readonly string[] = [
+  "item/agentMessage/delta", "item/plan/delta", "command/exec/outputDelta", "process/outputDelta",
+  "item/commandExecution/outputDelta", "item/commandExecution/terminalInteraction", "item/fileChange/outputDelta",
+  "item/fileChange/patchUpdated", "item/reasoning/summaryTextDelta", "item/reasoning/summaryPartAdded",
+  "item/reasoning/textDelta", "item/mcpToolCall/progress", "turn/diff/updated", "turn/plan/updated",
+  "rawResponseItem/completed", "rawResponse/completed", "account/rateLimits/updated", "warning",
+  "thread/realtime/item/transcript/delta", "thread/realtime/transcript/delta", "thread/realtime/outputAudio/delta",
+  "thread/realtime/sdp", "fs/changed", "fuzzyFileSearch/sessionUpdated", "mcpServer/event/stream/notification",
+];
+
+/** The requests an observer may send (DESIGN rule 2). `initialized` is the one notification it sends. */
+export const ALLOWED_CLIENT_METHODS: ReadonlySet<string> = new Set([
+  "initialize",
+  "thread/loaded/list",
+  "thread/list",
+  "thread/read",
+  "thread/turns/list",
+  "thread/resume",
+  "thread/unsubscribe",
+  "account/rateLimits/read",
+]);
+export const ALLOWED_CLIENT_NOTIFICATIONS: ReadonlySet<string> = new Set(["initialized"]);
