@@ -20,12 +20,14 @@ export default defineConfig({
         // the lazily loaded chart pages, so they get a chunk of their own.
         codeSplitting: {
           groups: [
+            // Higher priority first: a group also takes its dependencies, so react must be claimed
+            // before recharts (which imports it) or it would land in the chart chunk.
+            { name: "react", test: /node_modules[\\/](react|react-dom|scheduler)[\\/]/, priority: 30 },
             {
               name: "recharts",
               test: /node_modules[\\/](recharts|victory-vendor|d3-[a-z-]+|internmap|@reduxjs|redux|redux-thunk|react-redux|reselect|immer|decimal\.js-light|es-toolkit|eventemitter3|tiny-invariant|clsx|use-sync-external-store)[\\/]/,
               priority: 20,
             },
-            { name: "react", test: /node_modules[\\/](react|react-dom|scheduler)[\\/]/, priority: 10 },
           ],
         },
       },

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import fastifyStatic from "@fastify/static";
 import fastifyWebsocket from "@fastify/websocket";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { Pool } from "pg";
 import { installErrorHandlers } from "./api/errors.ts";
 import { registerRoutes } from "./api/routes.ts";
@@ -31,7 +31,8 @@ export interface AppDeps {
 export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; hub: LiveHub }> {
   const app = Fastify({
     loggerInstance: deps.logger,
-    disableRequestLogging: true,
+    // Request lines would drown the fleet's own logs; errors are still logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     // Query strings like ?team=a&team=b arrive as arrays; params.ts rejects them with a clear 400.
   });

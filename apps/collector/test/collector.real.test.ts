@@ -34,10 +34,14 @@ async function dev(server: AppServer): Promise<DevClient> {
   return c;
 }
 
-async function waitUntil(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+async function waitUntil(
+  what: string | (() => string),
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -65,6 +69,9 @@ async function stopCollector(): Promise<void> {
   collector = null;
 }
 
+const DAY_MS = 86_400_000;
+const RANGE = `from=${new Date(Date.now() - DAY_MS).toISOString()}&to=${new Date(Date.now() + DAY_MS).toISOString()}`;
+
 function served(threadId: string): UsageTotals {
   const s = mock.servedByThread.get(threadId);
   if (!s) throw new Error(`the stand-in served nothing for thread ${threadId}`);
@@ -83,7 +90,7 @@ async function expectExactTotals(threadIds: string[]): Promise<void> {
   const c = collector as RunningCollector;
   for (const id of threadIds) {
     const want = served(id);
-    await waitUntil(`thread ${id} counted ${want.totalTokens}`, async () => {
+    await waitUntil(() => `thread ${id} counted ${want.totalTokens} (has ${c.fleet.threads.get(id)?.countedTotalTokens})`, async () => {
       await c.fleet.flush();
       return c.fleet.threads.get(id)?.countedTotalTokens === want.totalTokens;
     });
@@ -104,7 +111,7 @@ async function expectExactTotals(threadIds: string[]): Promise<void> {
 
 async function expectTargetTotals(): Promise<void> {
   const usage = await get<{ rows: { target: string; totalTokens: number; inputTokens: number }[] }>(
-    `/api/v1/usage?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z&groupBy=target`,
+    `/api/v1/usage?${RANGE}&groupBy=target`,
   );
   for (const [name, ids] of [
     ["alice", threadsOf.a],
@@ -123,6 +130,11 @@ async function expectTargetTotals(): Promise<void> {
 
 beforeAll(async () => {
   mock = await startMockModel();
+  // Real model responses take seconds; an instant stand-in makes turns shorter than an observer's
+  // resume round trip (facts §2: resuming on `active` is in time for turns of ~50 ms and up).
+  const push = mock.push.bind(mock);
+  mock.push = (...steps) =>
+    push(...steps.map((s) => (s.kind === "reply" || s.kind === "toolCall" ? { delayMs: 150, ...s } : s)));
   [a, b, db] = await Promise.all([
     startAppServer({ modelUrl: mock.baseUrl, name: "fleet-alice" }),
     startAppServer({ modelUrl: mock.baseUrl, name: "fleet-bob" }),
@@ -221,7 +233,7 @@ describe("collector against real app-servers", () => {
     const d2 = await get<{ turns: { id: string; status: string }[] }>(`/api/v1/threads/${t2}`);
     expect(d2.turns.find((t) => t.id === hung)?.status).toBe("interrupted");
     const usage = await get<{ rows: { target: string; failedTurns: number }[] }>(
-      `/api/v1/usage?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z&groupBy=target`,
+      `/api/v1/usage?${RANGE}&groupBy=target`,
     );
     expect(usage.rows.find((r) => r.target === "bob")?.failedTurns).toBe(2);
   }, 60_000);

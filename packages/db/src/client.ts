@@ -24,7 +24,7 @@ export interface Db {
   prisma: PrismaClient;
   /**
    * The same pool, for parameterized SQL on hot paths (batched writes, aggregates).
-   * Its int8 and numeric columns come back as JS numbers: see {@link numericTypes}.
+   * Its int8 and numeric columns come back as JS numbers: see {@link poolTypes}.
    */
   pool: pg.Pool;
   /** Disconnects Prisma, then ends the pool. */
@@ -33,10 +33,16 @@ export interface Db {
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
+const TIMESTAMP_OID = 1114;
+
+// Prisma's DateTime is `timestamp(3)` WITHOUT time zone holding UTC. pg would send a JS Date with
+// the process's local offset, which such a column silently drops; this makes pg send UTC, so rows
+// written through the pool and through Prisma agree on any TZ. (Global, but only packages/db uses pg.)
+pg.defaults.parseInputDatesAsUTC = true;
 
 function parseInt8(text: string): number {
   const n = Number(text);
-  // A thrown parser error rejects that query (pg catches it per row); it never corrupts a count.
+  // A thrown parser error rejects that query (pg catches it per row); it never returns a rounded count.
   if (!Number.isSafeInteger(n)) throw new RangeError(`int8 value ${text} exceeds Number.MAX_SAFE_INTEGER`);
   return n;
 }
@@ -50,8 +56,17 @@ function parseNumeric(text: string): number {
   return n;
 }
 
+const parseLocalTimestamp = pg.types.getTypeParser(TIMESTAMP_OID, "text");
+
+/** `timestamp` (without time zone) as a UTC instant, like Prisma reads it; pg would assume local time. */
+function parseUtcTimestamp(text: string): Date | string {
+  const date = new Date(`${text.replace(" ", "T")}Z`);
+  return Number.isNaN(date.getTime()) ? parseLocalTimestamp(text) : date; // infinity, BC dates
+}
+
 /**
- * Type parsers of the raw-SQL pool: int8 (20) and numeric (1700) as JS numbers.
+ * Type parsers of the raw-SQL pool: int8 (20) and numeric (1700) as JS numbers, and timestamp
+ * (1114) as UTC.
  *
  * Why numbers: token counters (int8) and their SUMs (numeric, since SUM(int8) is numeric) stay far
  * below 2^53 (9e15 tokens), and costs (numeric(20,10)) are shown and charted, not re-summed in JS,
@@ -60,11 +75,12 @@ function parseNumeric(text: string): number {
  * Scoped to this pool (not pg.types globally): adapter-pg passes its own per-query parsers, so
  * Prisma keeps returning BigInt and Decimal for its models and $queryRaw.
  */
-export const numericTypes: pg.CustomTypesConfig = {
+export const poolTypes: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: string) => {
     if (format !== "binary") {
       if (oid === INT8_OID) return parseInt8;
       if (oid === NUMERIC_OID) return parseNumeric;
+      if (oid === TIMESTAMP_OID) return parseUtcTimestamp;
     }
     return pg.types.getTypeParser(oid, format as "text");
   }) as pg.CustomTypesConfig["getTypeParser"],
@@ -75,7 +91,7 @@ export function createDb({ url, poolMax = 10, log }: DbOptions): Db {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolMax,
-    types: numericTypes,
+    types: poolTypes,
     application_name: "codex-fleet",
   });
   // Without a listener, an idle client's socket error (server restart) crashes the process.

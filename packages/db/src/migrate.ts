@@ -34,7 +34,8 @@ export interface MigrateResult {
   durationMs: number;
 }
 
-interface MigrationFile {
+/** One migration folder's script. */
+export interface MigrationFile {
   name: string;
   sql: string;
   checksum: string;
@@ -61,7 +62,7 @@ const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS _prisma_migrations (
 )`;
 
 /** The migration folders in apply order (Prisma orders them by name: a timestamp prefix). */
-async function readMigrations(dir: string): Promise<MigrationFile[]> {
+export async function readMigrations(dir: string): Promise<MigrationFile[]> {
   let entries: import("node:fs").Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -98,6 +99,8 @@ export async function migrate(url: string, options: MigrateOptions = {}): Promis
   if (migrations.length === 0) throw new Error(`no migrations found in ${migrationsDir}`);
 
   const client = new pg.Client({ connectionString: url, application_name: "codex-fleet-migrate" });
+  // A connection lost between two queries is reported by the next query; the event must not crash.
+  client.on("error", () => {});
   await client.connect();
   const applied: string[] = [];
   try {

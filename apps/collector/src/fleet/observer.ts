@@ -41,6 +41,13 @@ export class TargetObserver {
   private coldWaiters = new Map<string, () => void>();
   /** Threads whose latest known status is active (never unsubscribed while active). */
   private active = new Set<string>();
+  /**
+   * Threads that were active while we were not yet subscribed: their last total may have been
+   * emitted before our resume took effect (a turn shorter than the resume round trip). The next
+   * total covers it (Δtotal); if the thread unloads first, a cold resume replays the total.
+   */
+  private missed = new Set<string>();
+  private coldQueue: Promise<void> = Promise.resolve();
   private generation = 0;
 
   constructor(
@@ -104,6 +111,10 @@ export class TargetObserver {
       case "threadStatus":
         if (event.status.type === "active") this.active.add(event.threadId);
         else this.active.delete(event.threadId);
+        if (event.status.type === "active" && this.subs.get(event.threadId) !== "subscribed") {
+          this.missed.add(event.threadId);
+        }
+        if (event.status.type === "notLoaded" && this.missed.has(event.threadId)) this.recoverMissed(event.threadId);
         if (event.status.type === "active") {
           this.cancelIdle(event.threadId);
           void this.subscribe(event.threadId);
@@ -114,14 +125,27 @@ export class TargetObserver {
         }
         break;
       case "threadClosed":
+        if (this.missed.has(event.threadId)) this.recoverMissed(event.threadId);
         this.forget(event.threadId);
         break;
       case "tokenUsage":
+        this.missed.delete(event.threadId);
         this.coldWaiters.get(event.threadId)?.();
         break;
       default:
         break;
     }
+  }
+
+  /** A thread with possibly missed usage unloaded: cold-resume it once, one at a time. */
+  private recoverMissed(threadId: string): void {
+    this.missed.delete(threadId);
+    const gen = this.generation;
+    this.coldQueue = this.coldQueue.then(async () => {
+      if (gen !== this.generation || !this.conn.isReady) return;
+      this.deps.log("debug", "cold resume to recover a missed total", { threadId });
+      await this.coldResume(threadId);
+    });
   }
 
   private async subscribe(threadId: string): Promise<void> {
@@ -177,6 +201,7 @@ export class TargetObserver {
     this.idleTimers.clear();
     this.subs.clear();
     this.active.clear();
+    this.missed.clear();
     for (const wake of this.coldWaiters.values()) wake();
     this.coldWaiters.clear();
   }

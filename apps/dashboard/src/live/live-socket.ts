@@ -48,7 +48,8 @@ export const DEFAULT_LIVE_SOCKET: Omit<LiveSocketOptions, "WebSocketImpl"> = {
   minUptimeMs: 5_000,
   idleTimeoutMs: 90_000,
   random: Math.random,
-  now: Date.now,
+  // Read Date.now at call time (not a reference taken at load) so fake clocks apply.
+  now: () => Date.now(),
 };
 
 /** `ws(s)://<this host>/api/v1/live`, following the page's scheme. */

@@ -190,10 +190,10 @@ CREATE INDEX "thread_status_idx" ON "thread"("status");
 CREATE INDEX "turn_thread_id_started_at_idx" ON "turn"("thread_id", "started_at");
 
 -- CreateIndex
-CREATE INDEX "usage_event_at_idx" ON "usage_event"("at");
+CREATE INDEX "usage_event_thread_id_idx" ON "usage_event"("thread_id");
 
 -- CreateIndex
-CREATE UNIQUE INDEX "usage_event_thread_id_cumulative_total_key" ON "usage_event"("thread_id", "cumulative_total");
+CREATE INDEX "usage_event_at_idx" ON "usage_event"("at");
 
 -- CreateIndex
 CREATE INDEX "usage_hourly_hour_idx" ON "usage_hourly"("hour");

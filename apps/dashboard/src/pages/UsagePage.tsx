@@ -1,0 +1,224 @@
+/** Usage & cost: tokens and spend over time by model/developer/team/repo, spenders, models, export. */
+import type { UsageResponse, UsageRow } from "@codex-fleet/protocol/api";
+import { type ReactNode, useEffect, useRef, useState } from "react";
+import { ExportButtons } from "../components/ExportButtons.tsx";
+import { EmptyState, ErrorState, LoadingState } from "../components/StateViews.tsx";
+import type { ExportColumn } from "../lib/export-file.ts";
+import { useSearchParams } from "../lib/router.tsx";
+import { type ApiQuery, useApiQuery } from "../lib/useApiQuery.ts";
+import { useLive } from "../live/LiveProvider.tsx";
+import { ModelsTable } from "./usage/ModelsTable.tsx";
+import { SpendersTable } from "./usage/SpendersTable.tsx";
+import { bucketLabel, UsageChart } from "./usage/UsageChart.tsx";
+import { UsageFilters } from "./usage/UsageFilters.tsx";
+import { UsageKpis } from "./usage/UsageKpis.tsx";
+import { FILTER_KEYS, type FilterKey, parseUsageParams, type Stack, usageUrl, usageWindow, bucketStarts, type Window } from "./usage/usage-params.ts";
+import { NONE_KEY, pricing, rankRows, stackSeries } from "./usage/usage-series.ts";
+
+/** Live usage ticks refresh a relative range at most this often (no polling otherwise). */
+const REFRESH_MIN_MS = 15_000;
+const STACK_TITLE: Record<Stack, string> = { model: "model", target: "developer", team: "team", repo: "repo" };
+
+function seriesColumns(bucket: "hour" | "day", stack: Stack): ExportColumn<UsageRow>[] {
+  return [
+    { header: bucket, value: (row) => row[bucket] ?? null },
+    { header: stack === "target" ? "developer" : stack, value: (row) => row[stack] ?? NONE_KEY },
+    { header: "turns", value: (row) => row.turns },
+    { header: "failedTurns", value: (row) => row.failedTurns },
+    { header: "inputTokens", value: (row) => row.inputTokens },
+    { header: "cachedInputTokens", value: (row) => row.cachedInputTokens },
+    { header: "outputTokens", value: (row) => row.outputTokens },
+    { header: "reasoningOutputTokens", value: (row) => row.reasoningOutputTokens },
+    { header: "totalTokens", value: (row) => row.totalTokens },
+    { header: "costUsd", value: (row) => (pricing(row) === "unpriced" ? null : row.costUsd) },
+    { header: "unpricedTokens", value: (row) => row.unpricedTokens },
+  ];
+}
+
+function addAll(into: Set<string>, values: Iterable<string | null | undefined>) {
+  for (const value of values) if (value) into.add(value);
+}
+
+/** The usage page (lazy-loaded: it brings recharts). */
+export default function UsagePage() {
+  const [search, setSearch] = useSearchParams();
+  const params = parseUsageParams(search);
+  const { data: live } = useLive();
+
+  // "Now" for relative ranges: re-read whenever the view changes, and on live usage ticks.
+  const viewKey = search.toString();
+  const [anchor, setAnchor] = useState(() => ({ key: viewKey, ms: Date.now() }));
+  if (anchor.key !== viewKey) setAnchor({ key: viewKey, ms: Date.now() });
+  const lastRefresh = useRef(anchor.ms);
+  useEffect(() => {
+    if (live.usageVersion === 0 || params.range === "custom") return;
+    const wait = Math.max(0, REFRESH_MIN_MS - (Date.now() - lastRefresh.current));
+    const timer = setTimeout(() => {
+      lastRefresh.current = Date.now();
+      setAnchor((current) => ({ ...current, ms: Date.now() }));
+    }, wait);
+    return () => clearTimeout(timer);
+  }, [live.usageVersion, params.range]);
+
+  const view = usageWindow(params, anchor.ms);
+  const series = useApiQuery<UsageResponse>(usageUrl(view, [view.bucket, params.stack], params.filters));
+  const spenders = useApiQuery<UsageResponse>(usageUrl(view, ["target", "team"], params.filters));
+  const models = useApiQuery<UsageResponse>(usageUrl(view, ["model"], params.filters));
+
+  const options = Object.fromEntries(FILTER_KEYS.map((key) => [key, new Set<string>()])) as Record<FilterKey, Set<string>>;
+  addAll(options.target, [...live.targets.keys()]);
+  addAll(options.team, [...live.targets.values()].map((target) => target.team));
+  addAll(options.model, [...live.threads.values()].map((thread) => thread.model));
+  addAll(options.repo, [...live.threads.values()].map((thread) => thread.repo));
+  for (const query of [series, spenders, models]) {
+    for (const key of FILTER_KEYS) addAll(options[key], (query.data?.rows ?? []).map((row) => row[key]));
+  }
+  for (const key of FILTER_KEYS) addAll(options[key], [params.filters[key]]);
+  const optionLists = Object.fromEntries(FILTER_KEYS.map((key) => [key, [...options[key]].sort()])) as Record<FilterKey, string[]>;
+
+  const reloadAll = () => {
+    series.reload();
+    spenders.reload();
+    models.reload();
+  };
+  const hasFilters = FILTER_KEYS.some((key) => params.filters[key]);
+  const fromDay = new Date(view.fromMs).toISOString().slice(0, 10);
+  const toDay = new Date(view.toMs - 1).toISOString().slice(0, 10);
+  const exportBase = `codex-usage_${fromDay}_${toDay}`;
+  const linkWith = (patch: Record<string, string>) => {
+    const next = new URLSearchParams(search);
+    for (const [key, value] of Object.entries(patch)) next.set(key, value);
+    return `/usage?${next.toString()}`;
+  };
+
+  return (
+    <>
+      <div className="page-head">
+        <h1>Usage &amp; cost</h1>
+        <span className="faint" data-testid="usage-window">
+          {bucketLabel(view.fromMs, view.bucket === "day" ? "day" : "hour")} – {view.bucket === "day" ? bucketLabel(view.toMs - 1, "day") : "now"} · {view.bucket === "day" ? "daily (UTC)" : "hourly"}
+        </span>
+        <span className="spacer" />
+        {(series.loading || spenders.loading || models.loading) && series.data && <span className="spinner" role="status" aria-label="Refreshing" />}
+      </div>
+      <UsageFilters params={params} options={optionLists} todayDay={new Date(anchor.ms).toISOString().slice(0, 10)} onChange={(patch) => setSearch(patch, { replace: false })} />
+      <UsageBody
+        series={series}
+        view={view}
+        params={params}
+        spenders={spenders}
+        models={models}
+        reloadAll={reloadAll}
+        hasFilters={hasFilters}
+        clearFilters={() => setSearch({ team: null, target: null, model: null, repo: null })}
+        exportBase={exportBase}
+        linkWith={linkWith}
+      />
+    </>
+  );
+}
+
+function UsageBody({
+  series,
+  view,
+  params,
+  spenders,
+  models,
+  reloadAll,
+  hasFilters,
+  clearFilters,
+  exportBase,
+  linkWith,
+}: {
+  series: ApiQuery<UsageResponse>;
+  view: Window;
+  params: ReturnType<typeof parseUsageParams>;
+  spenders: ApiQuery<UsageResponse>;
+  models: ApiQuery<UsageResponse>;
+  reloadAll: () => void;
+  hasFilters: boolean;
+  clearFilters: () => void;
+  exportBase: string;
+  linkWith: (patch: Record<string, string>) => string;
+}) {
+  if (series.data === undefined) {
+    if (series.loading) {
+      return (
+        <div className="card">
+          <LoadingState rows={6} label="Loading usage…" />
+        </div>
+      );
+    }
+    return (
+      <div className="card">
+        <ErrorState title="Could not load usage" error={series.error} onRetry={reloadAll} />
+      </div>
+    );
+  }
+  const { totals, rows } = series.data;
+  if (rows.length === 0 && totals.turns === 0 && totals.totalTokens === 0) {
+    return (
+      <div className="card" data-testid="usage-empty">
+        <EmptyState title="No usage in this window">
+          <p className="faint">Token usage appears here as soon as a watched thread gets a model response.</p>
+          {hasFilters && (
+            <button type="button" className="btn" onClick={clearFilters}>
+              Clear filters
+            </button>
+          )}
+        </EmptyState>
+      </div>
+    );
+  }
+  const stacked = stackSeries(rows, { bucket: view.bucket, stack: params.stack, metric: params.metric, bucketStarts: bucketStarts(view) });
+  const displayedRows = [...rows].sort((a, b) => (a[view.bucket] ?? "").localeCompare(b[view.bucket] ?? "") || (a[params.stack] ?? "").localeCompare(b[params.stack] ?? ""));
+  const unpricedModels = (models.data?.rows ?? []).filter((row) => row.unpricedTokens > 0).map((row) => row.model ?? NONE_KEY);
+
+  return (
+    <>
+      {series.error !== undefined && (
+        <div className="banner err" role="alert">
+          Refresh failed; showing the previous figures.
+          <span className="spacer" />
+          <button type="button" className="btn small" onClick={reloadAll}>
+            Retry
+          </button>
+        </div>
+      )}
+      <UsageKpis totals={totals} unpricedModels={unpricedModels} />
+      <div className="card" style={{ marginBottom: 14 }}>
+        <div className="card-head">
+          <h2>
+            {params.metric === "cost" ? "Cost" : "Tokens"} by {STACK_TITLE[params.stack]}
+          </h2>
+          {params.metric === "cost" && totals.unpricedTokens > 0 && <span className="chip neutral">excludes unpriced tokens</span>}
+          <span className="spacer" />
+          <ExportButtons baseName={`${exportBase}_by-${view.bucket}-${params.stack}`} columns={seriesColumns(view.bucket, params.stack)} rows={displayedRows} testId="export-series" />
+        </div>
+        <div className="card-body chart-body" data-testid="usage-chart">
+          <UsageChart points={stacked.points} keys={stacked.keys} metric={params.metric} bucket={view.bucket} chart={params.chart} />
+        </div>
+      </div>
+      <div className="grid-2">
+        <SidePanel query={spenders} title="Top spenders">
+          {(data) => <SpendersTable rows={rankRows(data.rows, params.metric)} metric={params.metric} exportName={`${exportBase}_by-developer`} usageLink={(target) => linkWith({ target })} />}
+        </SidePanel>
+        <SidePanel query={models} title="By model">
+          {(data) => <ModelsTable rows={rankRows(data.rows, "tokens")} exportName={`${exportBase}_by-model`} />}
+        </SidePanel>
+      </div>
+    </>
+  );
+}
+
+function SidePanel({ query, title, children }: { query: ApiQuery<UsageResponse>; title: string; children: (data: UsageResponse) => ReactNode }) {
+  if (query.data !== undefined) return <>{children(query.data)}</>;
+  return (
+    <div className="card">
+      <div className="card-head">
+        <h2>{title}</h2>
+      </div>
+      {query.loading ? <LoadingState rows={4} label={`Loading ${title.toLowerCase()}…`} /> : <ErrorState compact error={query.error} onRetry={query.reload} />}
+    </div>
+  );
+}
