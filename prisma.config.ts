@@ -6,9 +6,17 @@
  * The collector does not use this file: it migrates itself (packages/db/src/migrate.ts).
  */
 import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import { PrismaPg } from "@prisma/adapter-pg";
+// biome-ignore lint/style/noRestrictedImports: the Prisma CLI loads its adapter from this root file.
 import pg from "pg";
-import { defineConfig } from "prisma/config";
+import { defineConfig, env } from "prisma/config";
+
+// Whenever the CLI cannot resolve the schema's generator (DATABASE_URL unset, a schema error) it
+// falls back to the native query engine and tries to download it, hiding the real error. Pointing
+// this documented override at an existing file stops the download; the file is never loaded,
+// since the client generator uses engineType = "client".
+process.env.PRISMA_QUERY_ENGINE_LIBRARY ??= fileURLToPath(import.meta.url);
 
 /** Postgres type ids the wasm schema engine reads from the catalogs but adapter-pg cannot map. */
 const CATALOG_TYPE_IDS = new Set([18 /* "char" */, 19 /* name */]);
@@ -88,9 +96,5 @@ export default defineConfig({
   experimental: { adapter: true },
   engine: "js",
   // Called lazily by the commands that reach the database; `generate` never calls it.
-  adapter: async () => {
-    const url = process.env.DATABASE_URL;
-    if (!url) throw new Error("DATABASE_URL is not set: the Prisma CLI needs it to reach the database");
-    return adapterFactory(url);
-  },
+  adapter: async () => adapterFactory(env("DATABASE_URL")), // throws a readable error when unset
 });

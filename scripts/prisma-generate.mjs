@@ -38,10 +38,10 @@ const result = spawnSync(process.execPath, [cli, "generate", "--no-hints"], {
   cwd: root,
   encoding: "utf8",
   env: {
+    // Defaults the caller's environment may override. Any valid URL: generate never connects.
+    DATABASE_URL: "postgresql://placeholder@127.0.0.1:5432/placeholder",
+    PRISMA_QUERY_ENGINE_LIBRARY: fileURLToPath(import.meta.url),
     ...process.env,
-    // Any syntactically valid URL: generate reads the schema, it never connects.
-    DATABASE_URL: process.env.DATABASE_URL || "postgresql://placeholder@127.0.0.1:5432/placeholder",
-    PRISMA_QUERY_ENGINE_LIBRARY: process.env.PRISMA_QUERY_ENGINE_LIBRARY || fileURLToPath(import.meta.url),
     CHECKPOINT_DISABLE: "1",
     PRISMA_HIDE_UPDATE_MESSAGE: "1",
   },

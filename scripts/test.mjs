@@ -25,8 +25,10 @@ function ensureChromium() {
   }
   console.log("Installing Debian's chromium for the browser test (one time, ~30 s)…");
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  if (run("apt-get update", "apt-get", ["update", "-qq"], { env }) !== 0 ||
-      run("apt-get install chromium", "apt-get", ["install", "-y", "-qq", "chromium"], { env }) !== 0) {
+  if (
+    run("apt-get update", "apt-get", ["update", "-qq"], { env }) !== 0 ||
+    run("apt-get install chromium", "apt-get", ["install", "-y", "-qq", "chromium"], { env }) !== 0
+  ) {
     console.warn("! Could not install chromium: the browser test will be skipped.");
   }
 }
@@ -39,11 +41,23 @@ if (!quick) ensureChromium();
 let failed = 0;
 if (!quick) {
   failed += run("lint (biome)", "npx", ["biome", "check", "."]) === 0 ? 0 : 1;
-  failed += run("typecheck (tsc, every workspace)", "npx", ["turbo", "run", "typecheck", "--output-logs=errors-only"]) === 0 ? 0 : 1;
+  failed +=
+    run("typecheck (tsc, every workspace)", "npx", [
+      "turbo",
+      "run",
+      "typecheck",
+      "--output-logs=errors-only",
+    ]) === 0
+      ? 0
+      : 1;
 }
 const out = join(mkdtempSync(join(tmpdir(), "fleet-test-")), "vitest.json");
 const vitestStatus = run("tests (vitest, every workspace)", "npx", [
-  "vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${out}`,
+  "vitest",
+  "run",
+  "--reporter=default",
+  "--reporter=json",
+  `--outputFile.json=${out}`,
   ...args.filter((a) => a !== "--quick"),
 ]);
 let passed = 0;

@@ -3,10 +3,10 @@
  * listens; `main.ts` does (STYLE: app vs process).
  */
 import { existsSync } from "node:fs";
+import type { DbPool } from "@codex-fleet/db/client";
 import fastifyStatic from "@fastify/static";
 import fastifyWebsocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
-import type { Pool } from "pg";
 import { installErrorHandlers } from "./api/errors.ts";
 import { registerRoutes } from "./api/routes.ts";
 import { targetView, threadView } from "./api/views.ts";
@@ -17,7 +17,7 @@ import type { Metrics } from "./metrics.ts";
 
 export interface AppDeps {
   fleet: Fleet;
-  pool: Pool;
+  pool: DbPool;
   metrics: Metrics;
   logger: Logger;
   /** Directory of the built dashboard (index.html); omitted or missing → API only. */
@@ -53,7 +53,13 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
   const unsubscribe = fleet.subscribe({
     threadChanged: (t) => hub.thread(threadView(t, teamOf(t.targetId))),
     targetChanged: (rt) => hub.target(targetView(rt, fleet.threads.values())),
-    usageCounted: (u) => hub.usageCounted({ threadId: u.threadId, target: u.targetId, atMs: u.atMs, totalTokens: u.totalTokens }),
+    usageCounted: (u) =>
+      hub.usageCounted({
+        threadId: u.threadId,
+        target: u.targetId,
+        atMs: u.atMs,
+        totalTokens: u.totalTokens,
+      }),
   });
   app.addHook("onClose", async () => {
     unsubscribe();
@@ -84,7 +90,9 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
       if (req.method === "GET" && !req.url.startsWith("/api/") && !req.url.includes(".")) {
         return reply.type("text/html").sendFile("index.html");
       }
-      return reply.status(404).send({ error: { code: "NOT_FOUND", message: `no route ${req.method} ${req.url.split("?")[0]}` } });
+      return reply
+        .status(404)
+        .send({ error: { code: "NOT_FOUND", message: `no route ${req.method} ${req.url.split("?")[0]}` } });
     });
   }
   return { app, hub };

@@ -3,15 +3,15 @@
  * and applies pending migrations. Everything downstream talks plain Postgres through `pool`.
  */
 import { resolve } from "node:path";
+import type { DbPool } from "@codex-fleet/db/client";
 import { createDb } from "@codex-fleet/db/client";
 import { startEmbeddedPostgres } from "@codex-fleet/db/embedded";
 import { migrate } from "@codex-fleet/db/migrate";
-import type { Pool } from "pg";
 import type { Config } from "./config/schema.ts";
 import type { Logger } from "./logger.ts";
 
 export interface OpenDatabase {
-  pool: Pool;
+  pool: DbPool;
   /** For logs: never includes a password. */
   description: string;
   close(): Promise<void>;

@@ -5,7 +5,14 @@ import { pino } from "pino";
 export type Logger = FastifyBaseLogger;
 
 /** Paths that must never reach a log line, whatever object is logged. */
-const REDACT = ["token", "*.token", "headers.authorization", "req.headers.authorization", "secret", "*.secret"];
+const REDACT = [
+  "token",
+  "*.token",
+  "headers.authorization",
+  "req.headers.authorization",
+  "secret",
+  "*.secret",
+];
 
 /** A pino logger at `level`; `destination` lets tests capture the output. */
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {

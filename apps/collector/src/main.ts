@@ -16,7 +16,8 @@ import { createLogger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const VERSION = (JSON.parse(readFileSync(resolve(here, "../package.json"), "utf8")) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(resolve(here, "../package.json"), "utf8")) as { version: string })
+  .version;
 const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
@@ -51,15 +52,24 @@ async function main(): Promise<void> {
     dashboardDir: resolve(here, "../../dashboard/dist"),
     isReady: () => ready,
   });
-  metrics.gauge("codex_fleet_ingest_backlog", () => ({ help: "Write operations waiting for the database.", values: [["", fleet.writer.backlog]] }));
+  metrics.gauge("codex_fleet_ingest_backlog", () => ({
+    help: "Write operations waiting for the database.",
+    values: [["", fleet.writer.backlog]],
+  }));
   await fleet.start();
   const address = await app.listen({ host: config.server.host, port: config.server.port });
   ready = true;
   log.info(
-    { address, targets: config.targets.length, database: db.description, config: config.source ?? "(defaults)" },
+    {
+      address,
+      targets: config.targets.length,
+      database: db.description,
+      config: config.source ?? "(defaults)",
+    },
     "codex-fleet collector listening",
   );
-  if (config.targets.length === 0) log.warn("no targets configured: add some under `targets:` in the config file (see README)");
+  if (config.targets.length === 0)
+    log.warn("no targets configured: add some under `targets:` in the config file (see README)");
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -87,6 +97,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  process.stderr.write(`codex-fleet collector failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `codex-fleet collector failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(1);
 });

@@ -48,12 +48,19 @@ class Histogram {
   observe(v: number): void {
     this.sum += v;
     this.count++;
-    for (let i = 0; i < this.buckets.length; i++) if (v <= (this.buckets[i] as number)) this.counts[i]!++;
+    this.buckets.forEach((b, i) => {
+      if (v <= b) this.counts[i] = (this.counts[i] ?? 0) + 1;
+    });
   }
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
-    this.buckets.forEach((b, i) => lines.push(`${this.name}_bucket{le="${b}"} ${this.counts[i]}`));
-    lines.push(`${this.name}_bucket{le="+Inf"} ${this.count}`, `${this.name}_sum ${this.sum}`, `${this.name}_count ${this.count}`);
+    for (const [i, b] of this.buckets.entries())
+      lines.push(`${this.name}_bucket{le="${b}"} ${this.counts[i]}`);
+    lines.push(
+      `${this.name}_bucket{le="+Inf"} ${this.count}`,
+      `${this.name}_sum ${this.sum}`,
+      `${this.name}_count ${this.count}`,
+    );
     return lines.join("\n");
   }
 }
@@ -71,10 +78,25 @@ export class Metrics {
     "Notifications received, by method or event kind.",
     "method",
   );
-  readonly invalidFrames = new LabeledCounter("codex_fleet_invalid_frames_total", "Frames that could not be understood.", "target");
-  readonly dbWriteErrors = new Counter("codex_fleet_db_write_errors_total", "Failed ingest transactions (retried).");
-  readonly dbWriteMs = new Histogram("codex_fleet_db_write_ms", "Ingest transaction duration in ms.", MS_BUCKETS);
-  readonly ingestLagMs = new Histogram("codex_fleet_ingest_lag_ms", "emittedAtMs to counted in the database, ms.", MS_BUCKETS);
+  readonly invalidFrames = new LabeledCounter(
+    "codex_fleet_invalid_frames_total",
+    "Frames that could not be understood.",
+    "target",
+  );
+  readonly dbWriteErrors = new Counter(
+    "codex_fleet_db_write_errors_total",
+    "Failed ingest transactions (retried).",
+  );
+  readonly dbWriteMs = new Histogram(
+    "codex_fleet_db_write_ms",
+    "Ingest transaction duration in ms.",
+    MS_BUCKETS,
+  );
+  readonly ingestLagMs = new Histogram(
+    "codex_fleet_ingest_lag_ms",
+    "emittedAtMs to counted in the database, ms.",
+    MS_BUCKETS,
+  );
   private targetStates = new Map<string, string>();
   private gauges = new Map<string, () => { help: string; values: [string, number][] }>();
 

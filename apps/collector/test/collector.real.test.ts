@@ -41,7 +41,8 @@ async function waitUntil(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -90,10 +91,13 @@ async function expectExactTotals(threadIds: string[]): Promise<void> {
   const c = collector as RunningCollector;
   for (const id of threadIds) {
     const want = served(id);
-    await waitUntil(() => `thread ${id} counted ${want.totalTokens} (has ${c.fleet.threads.get(id)?.countedTotalTokens})`, async () => {
-      await c.fleet.flush();
-      return c.fleet.threads.get(id)?.countedTotalTokens === want.totalTokens;
-    });
+    await waitUntil(
+      () => `thread ${id} counted ${want.totalTokens} (has ${c.fleet.threads.get(id)?.countedTotalTokens})`,
+      async () => {
+        await c.fleet.flush();
+        return c.fleet.threads.get(id)?.countedTotalTokens === want.totalTokens;
+      },
+    );
     const detail = await get<{ counted: Record<string, number>; turns: { totalTokens: number }[] }>(
       `/api/v1/threads/${id}`,
     );
@@ -228,8 +232,14 @@ describe("collector against real app-servers", () => {
     const d3 = await get<{ turns: { id: string; status: string; codexErrorInfo: string | null }[] }>(
       `/api/v1/threads/${t3}`,
     );
-    expect(d3.turns.find((t) => t.id === failed500)).toMatchObject({ status: "failed", codexErrorInfo: "internalServerError" });
-    expect(d3.turns.find((t) => t.id === failedStream)).toMatchObject({ status: "failed", codexErrorInfo: "other" });
+    expect(d3.turns.find((t) => t.id === failed500)).toMatchObject({
+      status: "failed",
+      codexErrorInfo: "internalServerError",
+    });
+    expect(d3.turns.find((t) => t.id === failedStream)).toMatchObject({
+      status: "failed",
+      codexErrorInfo: "other",
+    });
     const d2 = await get<{ turns: { id: string; status: string }[] }>(`/api/v1/threads/${t2}`);
     expect(d2.turns.find((t) => t.id === hung)?.status).toBe("interrupted");
     const usage = await get<{ rows: { target: string; failedTurns: number }[] }>(
@@ -246,15 +256,23 @@ describe("collector against real app-servers", () => {
       return req.method === "item/commandExecution/requestApproval" ? { decision: "accept" } : undefined;
     });
     mock.push(
-      { kind: "toolCall", command: "touch approved-by-dev.txt", usage: { input: 800, cached: 0, output: 30, reasoning: 0 } },
+      {
+        kind: "toolCall",
+        command: "touch approved-by-dev.txt",
+        usage: { input: 800, cached: 0, output: 30, reasoning: 0 },
+      },
       { kind: "reply", usage: { input: 900, cached: 800, output: 25, reasoning: 0 } },
     );
     const turn = await devB.startTurn(t4, "needs approval");
     await waitUntil("collector sees the pending approval", () => {
       const t = collector?.fleet.threads.get(t4);
-      return (t?.activeFlags.includes("waitingOnApproval") ?? false) && (t?.pendingRequests.length ?? 0) === 1;
+      return (
+        (t?.activeFlags.includes("waitingOnApproval") ?? false) && (t?.pendingRequests.length ?? 0) === 1
+      );
     });
-    expect(collector?.fleet.threads.get(t4)?.pendingRequests[0]?.preview).toContain("touch approved-by-dev.txt");
+    expect(collector?.fleet.threads.get(t4)?.pendingRequests[0]?.preview).toContain(
+      "touch approved-by-dev.txt",
+    );
     const done = await devB.waitForTurnCompleted(t4, turn);
     expect(done.turn.status).toBe("completed");
     expect(existsSync(join(b.cwd, "approved-by-dev.txt"))).toBe(true);
@@ -266,10 +284,15 @@ describe("collector against real app-servers", () => {
   it("keeps an unanswered approval pending until the developer interrupts, without answering it", async () => {
     const t5 = await devA.startThread({ cwd: a.cwd, approvalPolicy: "untrusted" });
     threadsOf.a.add(t5);
-    mock.push({ kind: "toolCall", command: "touch nobody-approved.txt", usage: { input: 700, cached: 0, output: 20, reasoning: 0 } });
+    mock.push({
+      kind: "toolCall",
+      command: "touch nobody-approved.txt",
+      usage: { input: 700, cached: 0, output: 20, reasoning: 0 },
+    });
     const turn = await devA.startTurn(t5, "nobody answers");
-    await waitUntil("waiting on approval", () =>
-      collector?.fleet.threads.get(t5)?.activeFlags.includes("waitingOnApproval") ?? false,
+    await waitUntil(
+      "waiting on approval",
+      () => collector?.fleet.threads.get(t5)?.activeFlags.includes("waitingOnApproval") ?? false,
     );
     // Give a wrongly-built observer every chance to answer.
     await new Promise((r) => setTimeout(r, 2000));
@@ -315,7 +338,10 @@ describe("collector against real app-servers", () => {
     await expectExactTotals([early, t2, t3]);
     await expectTargetTotals();
     // The cold-resumed thread is not pinned: the observer unsubscribed it again.
-    await waitUntil("early unsubscribed", () => !collector?.fleet.targets.get("alice")?.observer.subscribed.includes(early));
+    await waitUntil(
+      "early unsubscribed",
+      () => !collector?.fleet.targets.get("alice")?.observer.subscribed.includes(early),
+    );
   }, 90_000);
 
   it("sent only allowlisted requests and `initialized`, and never a response", async () => {
@@ -329,10 +355,17 @@ describe("collector against real app-servers", () => {
       methods.add(method);
       if (frame.id === undefined) expect(method).toBe("initialized");
       else expect(ALLOWED_CLIENT_METHODS.has(method)).toBe(true);
-      if (method === "thread/resume") expect((frame.params as { excludeTurns: boolean }).excludeTurns).toBe(true);
+      if (method === "thread/resume")
+        expect((frame.params as { excludeTurns: boolean }).excludeTurns).toBe(true);
     }
     expect([...methods].sort()).toEqual(
-      expect.arrayContaining(["initialize", "initialized", "thread/list", "thread/loaded/list", "thread/resume"]),
+      expect.arrayContaining([
+        "initialize",
+        "initialized",
+        "thread/list",
+        "thread/loaded/list",
+        "thread/resume",
+      ]),
     );
   });
 });

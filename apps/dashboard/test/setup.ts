@@ -2,6 +2,7 @@
 import { cleanup } from "@testing-library/react";
 import { afterEach, beforeEach, vi } from "vitest";
 import { FakeWebSocket } from "./fake-websocket.ts";
+import "./dom-matchers.ts";
 
 // recharts' `responsive` charts observe their container's size.
 class ResizeObserverStub {

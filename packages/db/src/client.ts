@@ -110,3 +110,6 @@ export function createDb({ url, poolMax = 10, log }: DbOptions): Db {
     },
   };
 }
+
+/** The pool type other packages pass around without importing pg themselves. */
+export type DbPool = pg.Pool;

@@ -34,7 +34,10 @@ export interface EmbeddedPostgres {
  * protocol on 127.0.0.1 so that the rest of the code talks to it exactly as to a real server.
  * For machines without Postgres; one process per dataDir.
  */
-export async function startEmbeddedPostgres({ dataDir, port = 0 }: EmbeddedOptions): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres({
+  dataDir,
+  port = 0,
+}: EmbeddedOptions): Promise<EmbeddedPostgres> {
   await mkdir(dataDir, { recursive: true });
   const db = await PGlite.create({ dataDir });
   const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port, maxConnections: EMBEDDED_POOL_MAX });

@@ -78,7 +78,11 @@ export async function readMigrations(dir: string): Promise<MigrationFile[]> {
       const bytes = await readFile(join(dir, name, "migration.sql")).catch(() => undefined);
       if (!bytes) return undefined;
       // Prisma's checksum is the sha256 of the file's bytes, hex-encoded.
-      return { name, sql: bytes.toString("utf8"), checksum: createHash("sha256").update(bytes).digest("hex") };
+      return {
+        name,
+        sql: bytes.toString("utf8"),
+        checksum: createHash("sha256").update(bytes).digest("hex"),
+      };
     }),
   );
   return files.filter((f) => f !== undefined);
@@ -129,7 +133,9 @@ export async function migrate(url: string, options: MigrateOptions = {}): Promis
 }
 
 async function readMigrationRows(client: pg.Client): Promise<MigrationRow[]> {
-  const exists = await client.query<{ t: string | null }>("SELECT to_regclass('_prisma_migrations')::text AS t");
+  const exists = await client.query<{ t: string | null }>(
+    "SELECT to_regclass('_prisma_migrations')::text AS t",
+  );
   if (!exists.rows[0]?.t) {
     await client.query(CREATE_MIGRATIONS_TABLE);
     return [];
@@ -150,11 +156,15 @@ function pendingMigrations(files: MigrationFile[], rows: MigrationRow[], log?: D
         `\`npx prisma migrate resolve --rolled-back ${failed.migration_name}\` (or --applied)`,
     );
   }
-  const done = new Map(rows.filter((r) => r.finished_at !== null && r.rolled_back_at === null).map((r) => [r.migration_name, r]));
+  const done = new Map(
+    rows.filter((r) => r.finished_at !== null && r.rolled_back_at === null).map((r) => [r.migration_name, r]),
+  );
   const known = new Set(files.map((f) => f.name));
   for (const row of done.values()) {
     if (!known.has(row.migration_name)) {
-      log?.warn(`database: migration ${row.migration_name} is applied but unknown to this version (a newer collector?)`);
+      log?.warn(
+        `database: migration ${row.migration_name} is applied but unknown to this version (a newer collector?)`,
+      );
     }
   }
   for (const file of files) {

@@ -122,7 +122,13 @@ async function embeddedTemplate(): Promise<string> {
   const hash = createHash("sha256").update(await pgliteVersion());
   for (const m of await readMigrations(defaultMigrationsDir)) hash.update(`${m.name}:${m.checksum}\n`);
   const dir = join(tmpdir(), `fleet-test-pglite-template-${hash.digest("hex").slice(0, 16)}`);
-  if (await access(join(dir, "PG_VERSION")).then(() => true, () => false)) return dir;
+  if (
+    await access(join(dir, "PG_VERSION")).then(
+      () => true,
+      () => false,
+    )
+  )
+    return dir;
   const building = await mkdtemp(`${dir}-building-`);
   try {
     const embedded = await startEmbeddedPostgres({ dataDir: building });

@@ -18,7 +18,11 @@ afterAll(async () => {
 describe("createDb pool types", () => {
   it.each([
     { type: "int8", sql: "SELECT 9007199254740991::int8 AS v", value: 9007199254740991 },
-    { type: "SUM(int8), a numeric", sql: "SELECT sum(x) AS v FROM (VALUES (2::int8), (40::int8)) t(x)", value: 42 },
+    {
+      type: "SUM(int8), a numeric",
+      sql: "SELECT sum(x) AS v FROM (VALUES (2::int8), (40::int8)) t(x)",
+      value: 42,
+    },
     { type: "numeric(20,10)", sql: "SELECT 12.3456789012::numeric(20,10) AS v", value: 12.3456789012 },
     { type: "count(*)", sql: "SELECT count(*) AS v FROM generate_series(1, 3)", value: 3 },
     { type: "int4", sql: "SELECT 7::int4 AS v", value: 7 },
@@ -50,7 +54,10 @@ describe("createDb pool types", () => {
     process.env.TZ = "America/New_York"; // Node re-reads TZ on assignment
     try {
       const at = new Date("2026-07-01T12:00:00.000Z");
-      await db.pool.query("INSERT INTO target (id, url, state_since) VALUES ('t-utc', 'ws://127.0.0.1:1', $1)", [at]);
+      await db.pool.query(
+        "INSERT INTO target (id, url, state_since) VALUES ('t-utc', 'ws://127.0.0.1:1', $1)",
+        [at],
+      );
 
       const viaPrisma = await db.prisma.target.findUniqueOrThrow({ where: { id: "t-utc" } });
       const { rows } = await db.pool.query(

@@ -60,7 +60,9 @@ describe("startEmbeddedPostgres", () => {
       expect((await again.pool.query("SELECT id, team FROM target")).rows).toEqual([
         { id: "alice", team: "payments" },
       ]);
-      expect((await again.prisma.target.findUnique({ where: { id: "alice" } }))?.url).toBe("ws://127.0.0.1:4500");
+      expect((await again.prisma.target.findUnique({ where: { id: "alice" } }))?.url).toBe(
+        "ws://127.0.0.1:4500",
+      );
     } finally {
       await again.close();
     }

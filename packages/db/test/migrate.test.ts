@@ -126,7 +126,11 @@ describe("migrate", () => {
   it.each([
     {
       when: "a migration's SQL fails",
-      setup: async () => migrationsDir({ "1_ok": "CREATE TABLE a (id int);", "2_bad": "CREATE TABLE b (id int);\nSELECT 1/0;" }),
+      setup: async () =>
+        migrationsDir({
+          "1_ok": "CREATE TABLE a (id int);",
+          "2_bad": "CREATE TABLE b (id int);\nSELECT 1/0;",
+        }),
       error: /migration 2_bad failed: division by zero/,
       rows: ["1_ok"],
     },
@@ -168,7 +172,11 @@ describe("migrate", () => {
 
   it("agrees with `prisma migrate status` when it has migrated the database", async () => {
     await migrate(db.url);
-    const cli = join(dirname(createRequire(import.meta.url).resolve("prisma/package.json")), "build", "index.js");
+    const cli = join(
+      dirname(createRequire(import.meta.url).resolve("prisma/package.json")),
+      "build",
+      "index.js",
+    );
 
     const status = spawnSync(process.execPath, [cli, "migrate", "status"], {
       cwd: repoRoot,

@@ -157,10 +157,15 @@ export const AlertViewSchema = z.object({
   id: z.string(),
   ruleId: z.string(),
   kind: z.string(),
-  subjectType: z.enum(["thread", "target", "developer", "team"]),
+  subjectType: z.enum(["thread", "target", "developer", "team", "fleet"]),
   subjectId: z.string(),
+  /** A sub-key of the subject: the `codexErrorInfo` of grouped turn failures (identity = rule + subject + group). */
+  group: z.string().nullable().optional(),
   target: z.string().nullable(),
   threadId: z.string().nullable(),
+  team: z.string().nullable().optional(),
+  /** The measured value: failures counted, USD spent today, % of the context window. */
+  value: z.number().nullable().optional(),
   severity: SeveritySchema,
   state: AlertStateSchema,
   summary: z.string(),
@@ -172,6 +177,22 @@ export const AlertViewSchema = z.object({
   silenced: z.boolean(),
 });
 export type AlertView = z.infer<typeof AlertViewSchema>;
+
+/**
+ * GET /api/v1/alerts/rules rows: the rules in force (the config's, or the defaults), with each
+ * kind's thresholds (`forMs`, `minCount`, `windowMs`, `scope`, `thresholdUsd`, `thresholdPct`).
+ */
+export const AlertRuleViewSchema = z
+  .object({
+    id: z.string(),
+    kind: z.string(),
+    severity: SeveritySchema,
+    enabled: z.boolean(),
+    source: z.enum(["default", "config"]),
+    repeatIntervalMs: z.number(),
+  })
+  .catchall(z.union([z.string(), z.number(), z.boolean()]));
+export type AlertRuleView = z.infer<typeof AlertRuleViewSchema>;
 
 /** POST /api/v1/alerts/:id/ack body: who acknowledged. */
 export const AlertAckRequestSchema = z.object({ by: z.string().min(1) });

@@ -76,7 +76,13 @@ export interface ItemInfo {
   status: string | null;
 }
 
-export type ServerRequestKind = "commandApproval" | "fileChangeApproval" | "permissionsApproval" | "userInput" | "elicitation" | "other";
+export type ServerRequestKind =
+  | "commandApproval"
+  | "fileChangeApproval"
+  | "permissionsApproval"
+  | "userInput"
+  | "elicitation"
+  | "other";
 
 interface Base {
   /** Server clock (`emittedAtMs`), or the collector's receive time when absent. */
@@ -105,8 +111,19 @@ export type FleetEvent =
       error: TurnError;
       willRetry: boolean;
     })
-  | (Base & { kind: "modelRerouted"; threadId: string; turnId: string | null; fromModel: string; toModel: string })
-  | (Base & { kind: "itemStarted" | "itemCompleted"; threadId: string; turnId: string | null; item: ItemInfo })
+  | (Base & {
+      kind: "modelRerouted";
+      threadId: string;
+      turnId: string | null;
+      fromModel: string;
+      toModel: string;
+    })
+  | (Base & {
+      kind: "itemStarted" | "itemCompleted";
+      threadId: string;
+      turnId: string | null;
+      item: ItemInfo;
+    })
   | (Base & {
       kind: "serverRequest";
       /** JSON-RPC id of the request. Recorded, NEVER answered. */

@@ -17,7 +17,13 @@ export const LiveMessageSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("thread"), thread: ThreadViewSchema }),
   z.object({ type: z.literal("alert"), alert: AlertViewSchema }),
   /** Token usage was counted: usage views may refetch. Carries the event time (server clock). */
-  z.object({ type: z.literal("usage"), threadId: z.string(), target: z.string(), atMs: z.number(), totalTokens: z.number() }),
+  z.object({
+    type: z.literal("usage"),
+    threadId: z.string(),
+    target: z.string(),
+    atMs: z.number(),
+    totalTokens: z.number(),
+  }),
   z.object({ type: z.literal("ping"), serverTimeMs: z.number() }),
 ]);
 export type LiveMessage = z.infer<typeof LiveMessageSchema>;

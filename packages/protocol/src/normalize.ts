@@ -28,7 +28,12 @@ import {
 } from "./wire.ts";
 
 export type Frame =
-  | { type: "response"; id: number | string; result: unknown; error: { code: number; message: string } | null }
+  | {
+      type: "response";
+      id: number | string;
+      result: unknown;
+      error: { code: number; message: string } | null;
+    }
   | { type: "event"; event: FleetEvent }
   | { type: "invalid"; reason: string; method: string | null };
 
@@ -53,9 +58,11 @@ export function normalizeMessage(msg: unknown, receivedAtMs: number): Frame {
   const m = msg as Record<string, unknown>;
   const method = typeof m.method === "string" ? m.method : null;
   const hasId = m.id !== undefined && m.id !== null;
-  if (m.method !== undefined && method === null) return { type: "invalid", reason: "method is not a string", method: null };
+  if (m.method !== undefined && method === null)
+    return { type: "invalid", reason: "method is not a string", method: null };
   const emitted = m.emittedAtMs;
-  const atMs = typeof emitted === "number" && Number.isFinite(emitted) && emitted > 0 ? emitted : receivedAtMs;
+  const atMs =
+    typeof emitted === "number" && Number.isFinite(emitted) && emitted > 0 ? emitted : receivedAtMs;
 
   if (method === null) {
     if (!hasId) return { type: "invalid", reason: "neither method nor id", method: null };
@@ -94,7 +101,10 @@ function toServerRequest(m: Record<string, unknown>, method: string, atMs: numbe
   const p = ServerRequestParamsSchema.safeParse(m.params);
   const params = p.success ? p.data : null;
   const command = params?.command;
-  const preview = command == null ? null : (Array.isArray(command) ? command.join(" ") : command).slice(0, MAX_PREVIEW_CHARS);
+  const preview =
+    command == null
+      ? null
+      : (Array.isArray(command) ? command.join(" ") : command).slice(0, MAX_PREVIEW_CHARS);
   return {
     type: "event",
     event: {
@@ -245,14 +255,20 @@ export function flattenCodexErrorInfo(info: z.infer<typeof CodexErrorInfoSchema>
   if (key === undefined) return { name: null, httpStatusCode: null };
   const inner = info[key];
   const code =
-    typeof inner === "object" && inner !== null && typeof (inner as Record<string, unknown>).httpStatusCode === "number"
+    typeof inner === "object" &&
+    inner !== null &&
+    typeof (inner as Record<string, unknown>).httpStatusCode === "number"
       ? ((inner as Record<string, unknown>).httpStatusCode as number)
       : null;
   return { name: key.slice(0, 100), httpStatusCode: code };
 }
 
 function toItemInfo(item: { id: string; type: string; status: unknown }): ItemInfo {
-  return { id: item.id, type: item.type, status: typeof item.status === "string" ? item.status.slice(0, 50) : null };
+  return {
+    id: item.id,
+    type: item.type,
+    status: typeof item.status === "string" ? item.status.slice(0, 50) : null,
+  };
 }
 
 function sourceName(source: unknown): string | null {

@@ -27,7 +27,11 @@ describe("normalizeFrame on frames captured from the real app-server 0.169.0", (
 
   it("classifies every captured frame without an invalid one", () => {
     const invalid = frames
-      .map(({ file, frame }) => ({ file, method: frame.method, r: normalizeFrame(JSON.stringify(frame), NOW) }))
+      .map(({ file, frame }) => ({
+        file,
+        method: frame.method,
+        r: normalizeFrame(JSON.stringify(frame), NOW),
+      }))
       .filter((x) => x.r.type === "invalid");
     expect(invalid).toEqual([]);
   });
@@ -77,7 +81,13 @@ describe("normalizeFrame on hand-made frames", () => {
       },
       emittedAtMs: 5,
     });
-  const counts = { totalTokens: 10, inputTokens: 8, cachedInputTokens: 2, outputTokens: 2, reasoningOutputTokens: 1 };
+  const counts = {
+    totalTokens: 10,
+    inputTokens: 8,
+    cachedInputTokens: 2,
+    outputTokens: 2,
+    reasoningOutputTokens: 1,
+  };
 
   it.each([
     ["malformed JSON", "{not json", "malformed JSON"],
@@ -87,11 +97,27 @@ describe("normalizeFrame on hand-made frames", () => {
     ["an object with neither method nor id", "{}", "neither method nor id"],
     ["a non-string method", '{"method":5}', "method is not a string"],
     ["a negative token count", usage({ ...counts, inputTokens: -1 }), "params.tokenUsage.total.inputTokens"],
-    ["a fractional token count", usage({ ...counts, outputTokens: 1.5 }), "params.tokenUsage.total.outputTokens"],
-    ["a token count beyond 2^53", usage({ ...counts, totalTokens: 2 ** 60 }), "params.tokenUsage.total.totalTokens"],
+    [
+      "a fractional token count",
+      usage({ ...counts, outputTokens: 1.5 }),
+      "params.tokenUsage.total.outputTokens",
+    ],
+    [
+      "a token count beyond 2^53",
+      usage({ ...counts, totalTokens: 2 ** 60 }),
+      "params.tokenUsage.total.totalTokens",
+    ],
     ["a string token count", usage({ ...counts, totalTokens: "10" }), "params.tokenUsage.total.totalTokens"],
-    ["a missing threadId", '{"method":"thread/status/changed","params":{"status":{"type":"idle"}}}', "params.threadId"],
-    ["an unknown status", '{"method":"thread/status/changed","params":{"threadId":"t","status":{"type":"sleepy"}}}', "params.status"],
+    [
+      "a missing threadId",
+      '{"method":"thread/status/changed","params":{"status":{"type":"idle"}}}',
+      "params.threadId",
+    ],
+    [
+      "an unknown status",
+      '{"method":"thread/status/changed","params":{"threadId":"t","status":{"type":"sleepy"}}}',
+      "params.status",
+    ],
     ["a bad response id", '{"id":{"x":1},"result":{}}', "response id"],
   ])("reports %s as invalid", (_name, data, reason) => {
     const r = normalizeFrame(data, NOW);
@@ -107,8 +133,20 @@ describe("normalizeFrame on hand-made frames", () => {
         atMs: 5,
         threadId: "t1",
         turnId: "u1",
-        total: { inputTokens: 8, cachedInputTokens: 2, outputTokens: 2, reasoningOutputTokens: 1, totalTokens: 10 },
-        last: { inputTokens: 8, cachedInputTokens: 2, outputTokens: 2, reasoningOutputTokens: 1, totalTokens: 10 },
+        total: {
+          inputTokens: 8,
+          cachedInputTokens: 2,
+          outputTokens: 2,
+          reasoningOutputTokens: 1,
+          totalTokens: 10,
+        },
+        last: {
+          inputTokens: 8,
+          cachedInputTokens: 2,
+          outputTokens: 2,
+          reasoningOutputTokens: 1,
+          totalTokens: 10,
+        },
         modelContextWindow: 1000,
       },
     });
@@ -123,7 +161,10 @@ describe("normalizeFrame on hand-made frames", () => {
 
   it.each([
     ['"internalServerError"', { name: "internalServerError", code: null }],
-    ['{"responseStreamDisconnected":{"httpStatusCode":502}}', { name: "responseStreamDisconnected", code: 502 }],
+    [
+      '{"responseStreamDisconnected":{"httpStatusCode":502}}',
+      { name: "responseStreamDisconnected", code: 502 },
+    ],
     ["null", { name: null, code: null }],
   ])("flattens codexErrorInfo %s", (info, want) => {
     const r = normalizeFrame(
@@ -132,7 +173,11 @@ describe("normalizeFrame on hand-made frames", () => {
     );
     expect(r).toMatchObject({
       type: "event",
-      event: { kind: "error", willRetry: true, error: { codexErrorInfo: want.name, httpStatusCode: want.code } },
+      event: {
+        kind: "error",
+        willRetry: true,
+        error: { codexErrorInfo: want.name, httpStatusCode: want.code },
+      },
     });
   });
 
@@ -144,7 +189,12 @@ describe("normalizeFrame on hand-made frames", () => {
   });
 
   it("classifies server requests by method and never needs their params to be valid", () => {
-    expect(normalizeFrame('{"id":7,"method":"item/tool/requestUserInput","params":{"threadId":"t","turnId":"u"}}', NOW)).toMatchObject({
+    expect(
+      normalizeFrame(
+        '{"id":7,"method":"item/tool/requestUserInput","params":{"threadId":"t","turnId":"u"}}',
+        NOW,
+      ),
+    ).toMatchObject({
       type: "event",
       event: { kind: "serverRequest", requestId: 7, requestKind: "userInput", threadId: "t" },
     });
@@ -158,7 +208,16 @@ describe("normalizeFrame on hand-made frames", () => {
     const r = normalizeFrame(
       JSON.stringify({
         method: "thread/started",
-        params: { thread: { id: "t", preview: "secret prompt", cwd: "/w", createdAt: 100, status: { type: "idle" }, gitInfo: { branch: "main", originUrl: "git@github.com:a/b.git" } } },
+        params: {
+          thread: {
+            id: "t",
+            preview: "secret prompt",
+            cwd: "/w",
+            createdAt: 100,
+            status: { type: "idle" },
+            gitInfo: { branch: "main", originUrl: "git@github.com:a/b.git" },
+          },
+        },
       }),
       NOW,
     );

@@ -39,6 +39,8 @@ export function installErrorHandlers(app: FastifyInstance): void {
     void reply.status(status).send({ error: { code: err.code ?? "BAD_REQUEST", message: err.message } });
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({ error: { code: "NOT_FOUND", message: `no route ${req.method} ${req.url.split("?")[0]}` } });
+    void reply
+      .status(404)
+      .send({ error: { code: "NOT_FOUND", message: `no route ${req.method} ${req.url.split("?")[0]}` } });
   });
 }

@@ -5,7 +5,8 @@ type Query = Record<string, unknown>;
 
 /** Reject parameters the route does not know (a typo must not be silently ignored). */
 export function rejectUnknown(q: Query, known: readonly string[]): void {
-  for (const k of Object.keys(q)) if (!known.includes(k)) throw badParam(k, `unknown parameter (known: ${known.join(", ")})`);
+  for (const k of Object.keys(q))
+    if (!known.includes(k)) throw badParam(k, `unknown parameter (known: ${known.join(", ")})`);
 }
 
 export function optString(q: Query, name: string, max = 500): string | undefined {
@@ -20,7 +21,14 @@ export function optString(q: Query, name: string, max = 500): string | undefined
 export function optList(q: Query, name: string): string[] | undefined {
   const v = optString(q, name, 5000);
   if (v === undefined) return undefined;
-  const items = [...new Set(v.split(",").map((s) => s.trim()).filter((s) => s !== ""))];
+  const items = [
+    ...new Set(
+      v
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s !== ""),
+    ),
+  ];
   if (items.length === 0) throw badParam(name, "must not be empty");
   if (items.length > 200) throw badParam(name, "at most 200 values");
   return items;

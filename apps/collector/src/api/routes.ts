@@ -1,9 +1,10 @@
 /** HTTP API v1 (DESIGN "Interfaces"): targets, threads, thread detail, usage, health, metrics. */
-import { listTurns, threadTotals } from "@codex-fleet/db/repositories/threads-repository";
+
+import type { DbPool } from "@codex-fleet/db/client";
 import { queryUsage, type UsageGroupKey } from "@codex-fleet/db/queries/usage";
-import { USAGE_GROUP_KEYS, type ThreadDetail, type UsageResponse } from "@codex-fleet/protocol/api";
+import { listTurns, threadTotals } from "@codex-fleet/db/repositories/threads-repository";
+import { type ThreadDetail, USAGE_GROUP_KEYS, type UsageResponse } from "@codex-fleet/protocol/api";
 import type { FastifyInstance } from "fastify";
-import type { Pool } from "pg";
 import type { Fleet } from "../fleet/fleet.ts";
 import type { Metrics } from "../metrics.ts";
 import { toCsv } from "./csv.ts";
@@ -27,7 +28,7 @@ const MAX_RANGE_MS = 400 * 86_400_000;
 
 export interface RouteDeps {
   fleet: Fleet;
-  pool: Pool;
+  pool: DbPool;
   metrics: Metrics;
   isReady(): boolean;
 }
@@ -51,7 +52,19 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const format = optEnum(q, "format", ["json", "csv"] as const) ?? "json";
     const rows = [...fleet.targets.values()].map((rt) => targetView(rt, fleet.threads.values()));
     if (format === "csv") {
-      const cols = ["name", "team", "url", "state", "reason", "stateSince", "lastError", "userAgent", "lastEventAt", "threads", "activeThreads"];
+      const cols = [
+        "name",
+        "team",
+        "url",
+        "state",
+        "reason",
+        "stateSince",
+        "lastError",
+        "userAgent",
+        "lastEventAt",
+        "threads",
+        "activeThreads",
+      ];
       return reply.type("text/csv; charset=utf-8").send(toCsv(cols, rows));
     }
     return rows;
@@ -64,7 +77,8 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const teams = optList(q, "team");
     const statuses = optList(q, "status");
     for (const s of statuses ?? [])
-      if (!(THREAD_STATUSES as readonly string[]).includes(s)) throw badParam("status", `'${s}' is not one of ${THREAD_STATUSES.join(", ")}`);
+      if (!(THREAD_STATUSES as readonly string[]).includes(s))
+        throw badParam("status", `'${s}' is not one of ${THREAD_STATUSES.join(", ")}`);
     const limit = optInt(q, "limit", 1, 10_000) ?? 1000;
     const format = optEnum(q, "format", ["json", "csv"] as const) ?? "json";
     const rows = [...fleet.threads.values()]
@@ -75,7 +89,20 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       .slice(0, limit)
       .map((t) => threadView(t, teamOf(t.targetId)));
     if (format === "csv") {
-      const cols = ["id", "target", "team", "status", "statusSince", "model", "repo", "gitBranch", "lastTurnStatus", "lastCodexErrorInfo", "totalTokens", "lastEventAt"];
+      const cols = [
+        "id",
+        "target",
+        "team",
+        "status",
+        "statusSince",
+        "model",
+        "repo",
+        "gitBranch",
+        "lastTurnStatus",
+        "lastCodexErrorInfo",
+        "totalTokens",
+        "lastEventAt",
+      ];
       return reply.type("text/csv; charset=utf-8").send(toCsv(cols, rows));
     }
     return rows;
@@ -87,7 +114,10 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     rejectUnknown(req.query as Record<string, unknown>, []);
     const t = fleet.threads.get(id);
     if (!t) throw notFound(`thread ${id}`);
-    const [turns, totals] = await Promise.all([listTurns({ pool, threadId: id }), threadTotals({ pool, threadId: id })]);
+    const [turns, totals] = await Promise.all([
+      listTurns({ pool, threadId: id }),
+      threadTotals({ pool, threadId: id }),
+    ]);
     const detail: ThreadDetail = {
       ...threadView(t, teamOf(t.targetId)),
       counted: {
@@ -134,8 +164,10 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     if (to - from > MAX_RANGE_MS) throw badParam("from", "the range may span at most 400 days");
     const groupBy = (optList(q, "groupBy") ?? []) as UsageGroupKey[];
     for (const g of groupBy)
-      if (!(USAGE_GROUP_KEYS as readonly string[]).includes(g)) throw badParam("groupBy", `'${g}' is not one of ${USAGE_GROUP_KEYS.join(", ")}`);
-    if (groupBy.includes("day") && groupBy.includes("hour")) throw badParam("groupBy", "use day or hour, not both");
+      if (!(USAGE_GROUP_KEYS as readonly string[]).includes(g))
+        throw badParam("groupBy", `'${g}' is not one of ${USAGE_GROUP_KEYS.join(", ")}`);
+    if (groupBy.includes("day") && groupBy.includes("hour"))
+      throw badParam("groupBy", "use day or hour, not both");
     const format = optEnum(q, "format", ["json", "csv"] as const) ?? "json";
     const filters = {
       team: optList(q, "team"),

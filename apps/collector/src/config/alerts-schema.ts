@@ -1,32 +1,53 @@
 /**
- * Placeholder schema for the `alerts` config section, following DESIGN.md's example. The alerts
- * module owns this file and will refine it; config/schema.ts only embeds `AlertsConfigSchema`.
+ * The `alerts` config section (DESIGN "Status and alerts"). Rules are data: each has an `id`, a
+ * `kind` that selects the condition and the kind's thresholds. When `rules` is omitted or empty,
+ * the alerts module uses its default rules (`alerts/rules.ts`); a listed set replaces them.
  * Objects are strict (unknown keys are config errors, like everywhere else in the config).
  */
 import { z } from "zod";
 
 const durationMs = z.int().nonnegative();
+const positiveMs = z.int().positive();
 const severity = z.enum(["info", "warning", "critical"]);
 
 /** Fields every rule has. */
 const ruleBase = {
   id: z.string().regex(/^[A-Za-z0-9._-]+$/, "must be a non-empty id of letters, digits, '.', '_' or '-'"),
   severity: severity.default("warning"),
+  /** `false` keeps the rule listed (and shown by GET /api/v1/alerts/rules) but never evaluated. */
+  enabled: z.boolean().default(true),
+  /** Overrides `alerts.repeatIntervalMs` for this rule; 0 = never repeat. */
+  repeatIntervalMs: durationMs.optional(),
 };
 
-/** Rules that fire after a condition has held for `forMs`. */
+/** Rules that fire after a condition has held for `forMs` (the pending duration). */
 const durationRule = <K extends string>(kind: K) =>
   z.strictObject({ ...ruleBase, kind: z.literal(kind), forMs: durationMs.default(0) });
+
+/** Who a failure count or a spend total is summed over. `developer` = one target (one app-server). */
+const scope = z.enum(["thread", "developer", "team", "fleet"]);
 
 /** One alert rule; `kind` selects the condition. */
 export const AlertRuleSchema = z.discriminatedUnion("kind", [
   durationRule("waitingOnApproval"),
   durationRule("waitingOnUserInput"),
+  /** `forMs`: how long an active thread (not waiting on anyone) may go without any event. */
   durationRule("noProgress"),
-  durationRule("turnFailed"),
+  /**
+   * Failed turns, grouped by `codexErrorInfo`: fires while at least `minCount` turns failed within
+   * the last `windowMs` (1 = every single failure; more = a rate), summed per `scope`.
+   */
+  z.strictObject({
+    ...ruleBase,
+    kind: z.literal("turnFailed"),
+    minCount: z.int().positive().default(1),
+    windowMs: positiveMs.default(600_000),
+    scope: scope.default("developer"),
+  }),
   durationRule("systemError"),
   durationRule("targetUnreachable"),
   durationRule("targetUnauthorized"),
+  /** Cost of the current UTC day (from the hourly rollup) at or over `thresholdUsd`. */
   z.strictObject({
     ...ruleBase,
     kind: z.literal("dailySpend"),
@@ -43,6 +64,8 @@ export const AlertRuleSchema = z.discriminatedUnion("kind", [
 
 /** A parsed alert rule. */
 export type AlertRule = z.infer<typeof AlertRuleSchema>;
+/** The rule kinds. */
+export type AlertRuleKind = AlertRule["kind"];
 
 const httpUrl = z
   .string()
@@ -52,34 +75,92 @@ const httpUrl = z
   );
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
 
+/** Delivery settings every notifier has. */
+const notifierBase = {
+  /** Names the notifier in the delivery log; default `<type>-<hash of the url>` (the url may be a secret). */
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, "must be a non-empty name of letters, digits, '.', '_' or '-'")
+    .optional(),
+  url: httpUrl,
+  /** Attempts per notification, the first included. */
+  maxAttempts: z.int().min(1).max(100).default(6),
+  minBackoffMs: positiveMs.default(1_000),
+  maxBackoffMs: positiveMs.default(60_000),
+  /** Per HTTP request. */
+  timeoutMs: positiveMs.default(10_000),
+};
+
 /** Where alerts are sent. `secretEnv` names the variable holding the webhook's signing secret. */
-export const NotifierSchema = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("webhook"), url: httpUrl, secretEnv: envName.optional() }),
-  z.strictObject({ type: z.literal("slack"), url: httpUrl }),
-]);
+export const NotifierSchema = z
+  .discriminatedUnion("type", [
+    z.strictObject({ type: z.literal("webhook"), ...notifierBase, secretEnv: envName.optional() }),
+    z.strictObject({ type: z.literal("slack"), ...notifierBase }),
+  ])
+  .superRefine((notifier, ctx) => {
+    if (notifier.maxBackoffMs < notifier.minBackoffMs) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["maxBackoffMs"],
+        message: `must be >= minBackoffMs (${notifier.minBackoffMs})`,
+      });
+    }
+  });
 
 /** A parsed notifier. */
 export type NotifierConfig = z.infer<typeof NotifierSchema>;
 
+function rejectDuplicates<T>(
+  items: readonly T[],
+  key: (item: T) => string | undefined,
+  ctx: z.RefinementCtx,
+  path: (index: number) => (string | number)[],
+  describe: (value: string, first: number) => string,
+): void {
+  const seen = new Map<string, number>();
+  items.forEach((item, index) => {
+    const value = key(item);
+    if (value === undefined) return;
+    const first = seen.get(value);
+    if (first === undefined) seen.set(value, index);
+    else ctx.addIssue({ code: "custom", path: path(index), message: describe(value, first) });
+  });
+}
+
 /** The `alerts` config section. */
 export const AlertsConfigSchema = z
   .strictObject({
-    repeatIntervalMs: z.int().positive().default(3_600_000),
+    /** `false` turns alerting off: no evaluation, no notifications, the alert API answers 404. */
+    enabled: z.boolean().default(true),
+    /** Default repeat interval for firing, unacknowledged alerts; 0 = never repeat. */
+    repeatIntervalMs: durationMs.default(3_600_000),
+    /** How often rules are evaluated (also on every fleet change, debounced). */
+    evaluateIntervalMs: positiveMs.default(5_000),
+    /**
+     * Thread rules hold (neither fire nor resolve) until a target has been connected this long,
+     * so that state remembered from before an outage is refreshed first.
+     */
+    settleMs: durationMs.default(15_000),
+    /** Resolved alerts and finished deliveries older than this are deleted. */
+    retentionMs: positiveMs.default(30 * 86_400_000),
     rules: z.array(AlertRuleSchema).default([]),
     notify: z.array(NotifierSchema).default([]),
   })
   .superRefine((alerts, ctx) => {
-    const seen = new Map<string, number>();
-    alerts.rules.forEach((rule, index) => {
-      const first = seen.get(rule.id);
-      if (first === undefined) seen.set(rule.id, index);
-      else
-        ctx.addIssue({
-          code: "custom",
-          path: ["rules", index, "id"],
-          message: `duplicate rule id "${rule.id}" (first used by alerts.rules[${first}].id)`,
-        });
-    });
+    rejectDuplicates(
+      alerts.rules,
+      (rule) => rule.id,
+      ctx,
+      (index) => ["rules", index, "id"],
+      (id, first) => `duplicate rule id "${id}" (first used by alerts.rules[${first}].id)`,
+    );
+    rejectDuplicates(
+      alerts.notify,
+      (notifier) => notifier.name,
+      ctx,
+      (index) => ["notify", index, "name"],
+      (name, first) => `duplicate notifier name "${name}" (first used by alerts.notify[${first}].name)`,
+    );
   });
 
 /** The parsed `alerts` section. */

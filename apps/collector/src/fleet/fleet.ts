@@ -3,11 +3,12 @@
  * and the writer that persists it. Events flow one way: connection → reducer → writer, observer,
  * listeners (live feed, alerts, metrics). A misbehaving target only ever changes its own state.
  */
+
+import type { DbPool } from "@codex-fleet/db/client";
 import { writeIngestBatch } from "@codex-fleet/db/repositories/ingest-repository";
 import { syncTargets, updateTargetState } from "@codex-fleet/db/repositories/targets-repository";
 import { loadThreads } from "@codex-fleet/db/repositories/threads-repository";
 import type { FleetEvent } from "@codex-fleet/protocol/events";
-import type { Pool } from "pg";
 import type { Config, TargetConfig } from "../config/schema.ts";
 import { emptyThread, reduce, type ThreadState } from "../ingest/thread-state.ts";
 import { IngestWriter } from "../ingest/writer.ts";
@@ -38,7 +39,7 @@ export interface FleetListener {
 
 export interface FleetOptions {
   config: Config;
-  pool: Pool;
+  pool: DbPool;
   price: import("@codex-fleet/db/repositories/ingest-repository").PriceFn;
   log: Logger;
   metrics: Metrics;
@@ -65,7 +66,8 @@ export class Fleet {
       write: (batch) => writeIngestBatch({ pool, ...batch }),
       onWritten: (result, ms) => {
         metrics.dbWriteMs.observe(ms);
-        for (const r of result.rebaselined) log.warn({ threadId: r.threadId }, "token total decreased: re-baselined");
+        for (const r of result.rebaselined)
+          log.warn({ threadId: r.threadId }, "token total decreased: re-baselined");
         for (const c of result.counted) {
           const t = this.threads.get(c.threadId);
           if (t && c.cumulative.totalTokens > t.countedTotalTokens) {
@@ -87,7 +89,10 @@ export class Fleet {
       onError: (err, attempt) => {
         metrics.dbWriteErrors.inc();
         if (attempt === 1 || attempt % 10 === 0)
-          log.error({ err: errText(err), attempt, backlog: this.writer.backlog }, "database write failed; buffering");
+          log.error(
+            { err: errText(err), attempt, backlog: this.writer.backlog },
+            "database write failed; buffering",
+          );
       },
     });
   }
@@ -173,7 +178,8 @@ export class Fleet {
             }
             rt.connectedSinceMs = null;
           }
-          if (status.state === "backoff") tlog.warn({ reason: status.reason, error: status.error }, "target unavailable");
+          if (status.state === "backoff")
+            tlog.warn({ reason: status.reason, error: status.error }, "target unavailable");
           else tlog.info({ state: status.state }, "target state");
           metrics.setTargetState(id, status.state);
           this.persistTarget(rt);
@@ -213,14 +219,17 @@ export class Fleet {
   /** One event from one target: reduce, persist, let the observer react, tell listeners. */
   private handleEvent(rt: TargetRuntime, event: FleetEvent, synthetic = false): void {
     const id = rt.config.name;
-    this.opts.metrics.notifications.inc(event.kind === "unknown" || event.kind === "ignored" ? event.method : event.kind);
+    this.opts.metrics.notifications.inc(
+      event.kind === "unknown" || event.kind === "ignored" ? event.method : event.kind,
+    );
     if (event.kind === "unknown") {
       rt.unknownMethods.set(event.method, (rt.unknownMethods.get(event.method) ?? 0) + 1);
       return;
     }
     if (event.kind === "ignored") return;
     if (!synthetic) rt.lastEventAtMs = this.now();
-    const threadId = event.kind === "threadStarted" ? event.thread.id : "threadId" in event ? event.threadId : null;
+    const threadId =
+      event.kind === "threadStarted" ? event.thread.id : "threadId" in event ? event.threadId : null;
     if (threadId) {
       const prev = this.threads.get(threadId);
       const { state, ops, changed } = reduce(prev, id, event);
@@ -247,7 +256,9 @@ export class Fleet {
       lastEventAtMs: rt.lastEventAtMs,
       lastContactAtMs: rt.lastContactAtMs,
       connectedSinceMs: rt.connectedSinceMs,
-    }).catch((err) => this.opts.log.warn({ target: rt.config.name, err: errText(err) }, "could not persist target state"));
+    }).catch((err) =>
+      this.opts.log.warn({ target: rt.config.name, err: errText(err) }, "could not persist target state"),
+    );
   }
 
   private touchContacts(): void {

@@ -114,7 +114,8 @@ export class TargetObserver {
         if (event.status.type === "active" && this.subs.get(event.threadId) !== "subscribed") {
           this.missed.add(event.threadId);
         }
-        if (event.status.type === "notLoaded" && this.missed.has(event.threadId)) this.recoverMissed(event.threadId);
+        if (event.status.type === "notLoaded" && this.missed.has(event.threadId))
+          this.recoverMissed(event.threadId);
         if (event.status.type === "active") {
           this.cancelIdle(event.threadId);
           void this.subscribe(event.threadId);
@@ -210,7 +211,9 @@ export class TargetObserver {
     const ids: string[] = [];
     let cursor: string | null = null;
     for (let page = 0; page < 100; page++) {
-      const res = LoadedPageSchema.parse(await this.conn.request("thread/loaded/list", { cursor, limit: 500 }));
+      const res = LoadedPageSchema.parse(
+        await this.conn.request("thread/loaded/list", { cursor, limit: 500 }),
+      );
       ids.push(...res.data);
       cursor = res.nextCursor ?? null;
       if (!cursor) break;

@@ -57,7 +57,17 @@ export async function updateTargetState(args: {
         connected_since = CASE WHEN $9::float8 IS NULL THEN NULL ELSE to_timestamp($9 / 1000.0) AT TIME ZONE 'UTC' END,
         updated_at = now()
      WHERE id = $1`,
-    [a.id, a.state, a.stateReason, a.stateSinceMs, a.lastError, a.userAgent, a.lastEventAtMs, a.lastContactAtMs, a.connectedSinceMs],
+    [
+      a.id,
+      a.state,
+      a.stateReason,
+      a.stateSinceMs,
+      a.lastError,
+      a.userAgent,
+      a.lastEventAtMs,
+      a.lastContactAtMs,
+      a.connectedSinceMs,
+    ],
   );
 }
 

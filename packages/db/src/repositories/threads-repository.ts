@@ -94,7 +94,11 @@ export async function loadThreads(args: { pool: Pool; limit?: number }): Promise
 }
 
 /** One thread's turns, oldest first (bounded to the newest `limit`). */
-export async function listTurns(args: { pool: Pool; threadId: string; limit?: number }): Promise<StoredTurn[]> {
+export async function listTurns(args: {
+  pool: Pool;
+  threadId: string;
+  limit?: number;
+}): Promise<StoredTurn[]> {
   const { rows } = await args.pool.query<StoredTurn>(
     `SELECT * FROM (
        SELECT t.id, t.thread_id AS "threadId", t.model, t.status, t.error_message AS "errorMessage",

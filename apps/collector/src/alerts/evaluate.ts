@@ -1,0 +1,307 @@
+/**
+ * Rule evaluation: a pure function of (rule, fleet snapshot, now) → the conditions that hold, per
+ * subject, and the subjects whose state is unknown right now (held). Summaries are stable while a
+ * condition holds (no elapsed time in them), so that an unchanged alert is not rewritten each tick.
+ */
+import type {
+  Condition,
+  EffectiveRule,
+  FailedTurn,
+  FleetSnapshot,
+  RuleEvaluation,
+  Subject,
+  TargetSnapshot,
+  ThreadSnapshot,
+} from "./types.ts";
+import { subjectKey } from "./types.ts";
+
+type RuleOf<K extends EffectiveRule["kind"]> = Extract<EffectiveRule, { kind: K }>;
+
+const APPROVAL_REQUESTS = new Set(["commandApproval", "fileChangeApproval", "permissionsApproval"]);
+const INPUT_REQUESTS = new Set(["userInput", "elicitation"]);
+
+/** "5 min", "90 s", "2 h". */
+export function formatDuration(ms: number): string {
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min`;
+  const h = ms / 3_600_000;
+  return `${Number.isInteger(h) ? h : h.toFixed(1)} h`;
+}
+
+const shortId = (id: string): string => (id.length > 8 ? `…${id.slice(-8)}` : id);
+
+function threadLabel(t: ThreadSnapshot): string {
+  return `thread ${shortId(t.id)}${t.repo ? ` (${t.repo})` : ""} on ${t.targetId}`;
+}
+
+function threadSubject(t: ThreadSnapshot, team: string | null): Subject {
+  return { type: "thread", id: t.id, group: "", targetId: t.targetId, threadId: t.id, team };
+}
+
+function targetSubject(t: TargetSnapshot): Subject {
+  return { type: "target", id: t.id, group: "", targetId: t.id, threadId: null, team: t.team };
+}
+
+function empty(): RuleEvaluation {
+  return { conditions: [], held: new Set(), heldAll: false };
+}
+
+/**
+ * Thread rules see threads of connected, settled targets only. A thread of a target that is down
+ * or reconnected less than `settleMs` ago is held: its stored state may be stale (the developer may
+ * have answered the approval meanwhile), and the target rules cover the outage.
+ */
+function forEachKnownThread(
+  snap: FleetSnapshot,
+  nowMs: number,
+  out: RuleEvaluation,
+  visit: (t: ThreadSnapshot, team: string) => void,
+): void {
+  const targets = new Map(snap.targets.map((t) => [t.id, t]));
+  for (const thread of snap.threads) {
+    const target = targets.get(thread.targetId);
+    if (target === undefined) continue; // target no longer configured: its alerts resolve
+    const settled =
+      target.state === "open" && target.connectedSinceMs !== null && nowMs - target.connectedSinceMs >= snap.settleMs;
+    if (!settled) out.held.add(subjectKey({ type: "thread", id: thread.id }));
+    else visit(thread, target.team);
+  }
+}
+
+function condition(
+  rule: EffectiveRule,
+  subject: Subject,
+  sinceMs: number,
+  nowMs: number,
+  summary: string,
+  value: number | null = null,
+  details: Condition["details"] = {},
+): Condition {
+  return { ruleId: rule.id, subject, sinceMs: Math.min(sinceMs, nowMs), summary, value, details };
+}
+
+function waiting(
+  rule: RuleOf<"waitingOnApproval" | "waitingOnUserInput">,
+  snap: FleetSnapshot,
+  nowMs: number,
+): RuleEvaluation {
+  const out = empty();
+  const flag = rule.kind;
+  const kinds = flag === "waitingOnApproval" ? APPROVAL_REQUESTS : INPUT_REQUESTS;
+  const what = flag === "waitingOnApproval" ? "an approval" : "user input";
+  forEachKnownThread(snap, nowMs, out, (t, team) => {
+    if (t.status !== "active" || !t.activeFlags.includes(flag)) return;
+    // statusSinceMs moves whenever the flag set changes; a recorded request may be older.
+    const since = Math.min(
+      t.statusSinceMs,
+      ...t.pendingRequests.filter((r) => kinds.has(r.requestKind)).map((r) => r.sinceMs),
+    );
+    out.conditions.push(
+      condition(rule, threadSubject(t, team), since, nowMs, `${threadLabel(t)} is waiting on ${what}`),
+    );
+  });
+  return out;
+}
+
+function noProgress(rule: RuleOf<"noProgress">, snap: FleetSnapshot, nowMs: number): RuleEvaluation {
+  const out = empty();
+  forEachKnownThread(snap, nowMs, out, (t, team) => {
+    // Waiting on a person is covered by the waiting rules; only an unexplained silence counts here.
+    if (t.status !== "active" || t.activeFlags.length > 0) return;
+    const last = Math.max(t.lastEventAtMs ?? t.statusSinceMs, t.statusSinceMs);
+    // The condition itself is "quiet for forMs", so it starts firing as soon as it holds: a
+    // pending alert whose clock restarted on every event would only churn.
+    if (nowMs - last < rule.forMs) return;
+    out.conditions.push(
+      condition(
+        rule,
+        threadSubject(t, team),
+        last,
+        nowMs,
+        `${threadLabel(t)} is active with no event for over ${formatDuration(rule.forMs)}`,
+        null,
+        { lastEventAt: new Date(last).toISOString() },
+      ),
+    );
+  });
+  return out;
+}
+
+function systemError(rule: RuleOf<"systemError">, snap: FleetSnapshot, nowMs: number): RuleEvaluation {
+  const out = empty();
+  forEachKnownThread(snap, nowMs, out, (t, team) => {
+    if (t.status !== "systemError") return;
+    const info = t.lastCodexErrorInfo ? ` (${t.lastCodexErrorInfo})` : "";
+    out.conditions.push(
+      condition(rule, threadSubject(t, team), t.statusSinceMs, nowMs, `${threadLabel(t)} is in systemError${info}`, null, {
+        codexErrorInfo: t.lastCodexErrorInfo,
+      }),
+    );
+  });
+  return out;
+}
+
+function contextWindow(rule: RuleOf<"contextWindow">, snap: FleetSnapshot, nowMs: number): RuleEvaluation {
+  const out = empty();
+  forEachKnownThread(snap, nowMs, out, (t, team) => {
+    if (t.status === "notLoaded" || t.contextTokens === null || !t.modelContextWindow) return;
+    const pct = (t.contextTokens / t.modelContextWindow) * 100;
+    if (pct < rule.thresholdPct) return;
+    const rounded = Math.round(pct * 10) / 10;
+    out.conditions.push(
+      condition(
+        rule,
+        threadSubject(t, team),
+        t.lastEventAtMs ?? nowMs,
+        nowMs,
+        `${threadLabel(t)} uses ${rounded}% of its context window (${t.contextTokens} of ${t.modelContextWindow} tokens)`,
+        rounded,
+        { contextTokens: t.contextTokens, modelContextWindow: t.modelContextWindow },
+      ),
+    );
+  });
+  return out;
+}
+
+function targetDown(
+  rule: RuleOf<"targetUnreachable" | "targetUnauthorized">,
+  snap: FleetSnapshot,
+  nowMs: number,
+): RuleEvaluation {
+  const out = empty();
+  const cls = rule.kind === "targetUnreachable" ? "unreachable" : "unauthorized";
+  for (const t of snap.targets) {
+    // A first connection attempt (e.g. right after a collector restart) says nothing yet.
+    if (t.down === null && t.state === "connecting") out.held.add(subjectKey({ type: "target", id: t.id }));
+    if (t.down === null || t.down.cls !== cls) continue;
+    const why = t.down.reason ? ` (${t.down.reason})` : "";
+    out.conditions.push(
+      condition(rule, targetSubject(t), t.down.sinceMs, nowMs, `Target ${t.id} is ${cls}${why}`, null, {
+        reason: t.down.reason,
+        error: t.down.error,
+      }),
+    );
+  }
+  return out;
+}
+
+function scopeSubject(
+  scope: "thread" | "developer" | "team" | "fleet",
+  f: { targetId: string; threadId: string | null; team: string },
+  group: string,
+): Subject {
+  switch (scope) {
+    case "thread":
+      return { type: "thread", id: f.threadId ?? "", group, targetId: f.targetId, threadId: f.threadId, team: f.team };
+    case "developer":
+      return { type: "developer", id: f.targetId, group, targetId: f.targetId, threadId: null, team: f.team };
+    case "team":
+      return { type: "team", id: f.team, group, targetId: null, threadId: null, team: f.team };
+    case "fleet":
+      return { type: "fleet", id: "fleet", group, targetId: null, threadId: null, team: null };
+  }
+}
+
+function scopeLabel(subject: Subject): string {
+  switch (subject.type) {
+    case "thread":
+      return `thread ${shortId(subject.id)} on ${subject.targetId}`;
+    case "developer":
+    case "target":
+      return subject.id;
+    case "team":
+      return `team ${subject.id === "" ? "(none)" : subject.id}`;
+    case "fleet":
+      return "the fleet";
+  }
+}
+
+function turnFailed(rule: RuleOf<"turnFailed">, snap: FleetSnapshot, nowMs: number): RuleEvaluation {
+  const out = empty();
+  if (snap.failures === null) return { ...out, heldAll: true };
+  const teams = new Map(snap.targets.map((t) => [t.id, t.team]));
+  const groups = new Map<string, { subject: Subject; failures: FailedTurn[] }>();
+  for (const f of snap.failures) {
+    if (f.atMs <= nowMs - rule.windowMs) continue;
+    const info = f.codexErrorInfo ?? "unknown";
+    const subject = scopeSubject(rule.scope, { ...f, team: teams.get(f.targetId) ?? "" }, info);
+    const key = `${subject.type}:${subject.id}:${info}`;
+    const group = groups.get(key) ?? { subject, failures: [] };
+    group.failures.push(f);
+    groups.set(key, group);
+  }
+  for (const { subject, failures } of groups.values()) {
+    if (failures.length < rule.minCount) continue;
+    failures.sort((a, b) => a.atMs - b.atMs);
+    const count = failures.length;
+    const last = failures[count - 1] as FailedTurn;
+    // The condition began when the count reached minCount.
+    const since = (failures[count - rule.minCount] as FailedTurn).atMs;
+    const summary =
+      count === 1
+        ? `A turn failed with ${subject.group} on ${scopeLabel(subject)}`
+        : `${count} turns failed with ${subject.group} on ${scopeLabel(subject)} in the last ${formatDuration(rule.windowMs)}`;
+    out.conditions.push(
+      condition(rule, subject, since, nowMs, summary, count, {
+        codexErrorInfo: subject.group,
+        count,
+        windowMs: rule.windowMs,
+        lastThreadId: last.threadId,
+        lastTurnId: last.turnId,
+      }),
+    );
+  }
+  return out;
+}
+
+function dailySpend(rule: RuleOf<"dailySpend">, snap: FleetSnapshot, nowMs: number): RuleEvaluation {
+  if (snap.spend === null) return { ...empty(), heldAll: true };
+  const out = empty();
+  const totals = new Map<string, { subject: Subject; costUsd: number }>();
+  for (const row of snap.spend.byTarget) {
+    const subject = scopeSubject(rule.scope, { targetId: row.targetId, threadId: null, team: row.team }, "");
+    const key = `${subject.type}:${subject.id}`;
+    const total = totals.get(key) ?? { subject, costUsd: 0 };
+    total.costUsd += row.costUsd;
+    totals.set(key, total);
+  }
+  for (const { subject, costUsd } of totals.values()) {
+    if (costUsd < rule.thresholdUsd) continue;
+    const cents = Math.round(costUsd * 100) / 100;
+    out.conditions.push(
+      condition(
+        rule,
+        subject,
+        nowMs,
+        nowMs,
+        `${scopeLabel(subject)} spent $${cents.toFixed(2)} today (UTC), budget $${rule.thresholdUsd.toFixed(2)}`,
+        cents,
+        { costUsd: cents, thresholdUsd: rule.thresholdUsd, day: new Date(snap.spend.dayStartMs).toISOString().slice(0, 10) },
+      ),
+    );
+  }
+  return out;
+}
+
+/** Evaluate one rule. Disabled rules yield nothing (their open alerts resolve). */
+export function evaluateRule(rule: EffectiveRule, snap: FleetSnapshot, nowMs: number): RuleEvaluation {
+  if (!rule.enabled) return empty();
+  switch (rule.kind) {
+    case "waitingOnApproval":
+    case "waitingOnUserInput":
+      return waiting(rule, snap, nowMs);
+    case "noProgress":
+      return noProgress(rule, snap, nowMs);
+    case "systemError":
+      return systemError(rule, snap, nowMs);
+    case "contextWindow":
+      return contextWindow(rule, snap, nowMs);
+    case "targetUnreachable":
+    case "targetUnauthorized":
+      return targetDown(rule, snap, nowMs);
+    case "turnFailed":
+      return turnFailed(rule, snap, nowMs);
+    case "dailySpend":
+      return dailySpend(rule, snap, nowMs);
+  }
+}
