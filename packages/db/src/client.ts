@@ -24,7 +24,7 @@ export interface Db {
   prisma: PrismaClient;
   /**
    * The same pool, for parameterized SQL on hot paths (batched writes, aggregates).
-   * Its int8 and numeric columns come back as JS numbers: see {@link poolTypes}.
+   * Its int8 and numeric columns come back as JS numbers, timestamps as UTC: see {@link poolTypes}.
    */
   pool: pg.Pool;
   /** Disconnects Prisma, then ends the pool. */

@@ -124,7 +124,8 @@ export async function migrate(url: string, options: MigrateOptions = {}): Promis
         log?.info(`database: applied migration ${migration.name}`);
       }
     } finally {
-      await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]);
+      // Best effort: ending the session below releases the lock anyway, and must not mask an error.
+      await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]).catch(() => {});
     }
   } finally {
     await client.end();

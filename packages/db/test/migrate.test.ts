@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import pg from "pg";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { defaultMigrationsDir, migrate } from "../src/migrate.ts";
+import { defaultMigrationsDir, MIGRATION_LOCK_KEY, migrate } from "../src/migrate.ts";
 import { createTestDatabase, type TestDatabase } from "../src/testing.ts";
 
 const repoRoot = dirname(dirname(defaultMigrationsDir));
@@ -113,6 +113,21 @@ describe("migrate", () => {
     expect((await migrationRows(db.url)).map((r) => r.migration_name)).toEqual(["1_slow", "2_next"]);
   });
 
+  it("rejects when another migrator holds the lock longer than lockTimeoutMs", async () => {
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    try {
+      await holder.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
+
+      await expect(migrate(db.url, { lockTimeoutMs: 200 })).rejects.toThrow(
+        /another migration still holds the lock after 200 ms/,
+      );
+    } finally {
+      await holder.end();
+    }
+    expect((await migrate(db.url)).applied.length).toBeGreaterThan(0);
+  });
+
   it("applies only the new migration when one is added", async () => {
     const dir = await migrationsDir({ "1_a": "CREATE TABLE a (id int);" });
     await migrate(db.url, { migrationsDir: dir });
@@ -186,5 +201,5 @@ describe("migrate", () => {
 
     expect(status.stdout + status.stderr).toContain("Database schema is up to date!");
     expect(status.status).toBe(0);
-  }, 20_000);
+  }, 30_000);
 });
