@@ -246,6 +246,10 @@ describe("collector against real app-servers", () => {
       `/api/v1/usage?${RANGE}&groupBy=target`,
     );
     expect(usage.rows.find((r) => r.target === "bob")?.failedTurns).toBe(2);
+    const bobThreads = await get<{ id: string; status: string; lastCodexErrorInfo: string | null }[]>(
+      "/api/v1/threads?target=bob&status=idle,systemError",
+    );
+    expect(bobThreads.find((t) => t.id === t3)?.lastCodexErrorInfo).toBe("other");
   }, 60_000);
 
   it("shows an approval the developer answers late, and the developer's decision is the one that took effect", async () => {
@@ -323,6 +327,9 @@ describe("collector against real app-servers", () => {
     // Warm: bob's thread is still loaded; the next live total covers the missed turn.
     mock.push({ kind: "reply", usage: { input: 1100, cached: 100, output: 35, reasoning: 0 } });
     await devB.waitForTurnCompleted(t3, await devB.startTurn(t3, "while the collector is away"));
+    mock.push({ kind: "http500" });
+    const failedWhileAway = await devB.startTurn(t3, "fails while the collector is away");
+    await devB.waitForTurnCompleted(t3, failedWhileAway);
     // Cold: alice's early thread gets a turn, then the server restarts so the thread is unloaded.
     await devA.request("thread/resume", { threadId: early });
     mock.push({ kind: "reply", usage: { input: 2100, cached: 300, output: 45, reasoning: 5 } });
@@ -333,6 +340,12 @@ describe("collector against real app-servers", () => {
     await startFleetCollector();
     // No new turn on `early`: its total can only come from the cold-resume replay.
     await expectExactTotals([early]);
+    // Outcomes of turns that ended meanwhile come from thread/turns/list.
+    await waitUntil("failed turn backfilled", async () => {
+      const d = await get<{ turns: { id: string; status: string; codexErrorInfo: string | null }[] }>(`/api/v1/threads/${t3}`);
+      const t = d.turns.find((x) => x.id === failedWhileAway);
+      return t?.status === "failed" && t.codexErrorInfo === "internalServerError";
+    });
     mock.push({ kind: "reply", usage: { input: 1300, cached: 1100, output: 15, reasoning: 0 } });
     await devB.waitForTurnCompleted(t3, await devB.startTurn(t3, "collector is back"));
     await expectExactTotals([early, t2, t3]);

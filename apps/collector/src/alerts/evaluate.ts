@@ -235,8 +235,8 @@ function turnFailed(rule: RuleOf<"turnFailed">, snap: FleetSnapshot, nowMs: numb
     failures.sort((a, b) => a.atMs - b.atMs);
     const count = failures.length;
     const last = failures[count - 1] as FailedTurn;
-    // The condition began when the count reached minCount.
-    const since = (failures[count - rule.minCount] as FailedTurn).atMs;
+    // All of them are inside the window now, so it has held since the minCount-th of them.
+    const since = (failures[rule.minCount - 1] as FailedTurn).atMs;
     const summary =
       count === 1
         ? `A turn failed with ${subject.group} on ${scopeLabel(subject)}`
