@@ -1,7 +1,6 @@
 # The collector with the built dashboard. `docker compose up` runs it beside Postgres.
 FROM node:20-bookworm-slim
 WORKDIR /app
-ENV NODE_ENV=production DATABASE_URL=postgresql://placeholder@localhost/placeholder
 COPY package.json package-lock.json turbo.json tsconfig.base.json ./
 COPY scripts ./scripts
 COPY prisma ./prisma
@@ -9,7 +8,7 @@ COPY prisma.config.ts ./
 COPY apps ./apps
 COPY packages ./packages
 RUN npm ci --no-audit --no-fund && npm run build -w @codex-fleet/dashboard
-ENV DATABASE_URL=
+ENV NODE_ENV=production
 EXPOSE 8080
 # HOST=0.0.0.0 inside the container; publish the port only where the dashboard should be reachable.
 ENV HOST=0.0.0.0

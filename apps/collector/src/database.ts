@@ -2,6 +2,7 @@
  * Opens the database the config names, or an embedded PGlite under dataDir when none is named,
  * and applies pending migrations. Everything downstream talks plain Postgres through `pool`.
  */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { DbPool } from "@codex-fleet/db/client";
 import { createDb } from "@codex-fleet/db/client";
@@ -28,10 +29,14 @@ export async function openDatabase(args: { config: Config; log: Logger }): Promi
   } else {
     const dataDir = resolve(config.dataDir, "pglite");
     log.info({ dataDir }, "no DATABASE_URL: starting embedded PGlite");
+    const releaseLock = lockDataDir(dataDir);
     const embedded = await startEmbeddedPostgres({ dataDir });
     url = embedded.url;
     poolMax = 1; // PGlite is a single session (stack-notes.md)
-    stopEmbedded = () => embedded.stop();
+    stopEmbedded = async () => {
+      await embedded.stop();
+      releaseLock();
+    };
     description = `embedded PGlite in ${dataDir}`;
   }
   const dbUrl: string = url as string;
@@ -58,5 +63,35 @@ export function redactUrl(url: string): string {
     return u.toString();
   } catch {
     return "(unparseable database URL)";
+  }
+}
+
+/**
+ * Two processes on one PGlite data directory would corrupt it: hold a pid lock file, and refuse
+ * with a clear message when a live process holds it (a stale lock from a killed one is taken over).
+ */
+function lockDataDir(dataDir: string): () => void {
+  mkdirSync(dataDir, { recursive: true });
+  const file = resolve(dataDir, "..", "pglite.lock");
+  try {
+    const pid = Number(readFileSync(file, "utf8").trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+      throw new Error(
+        `the embedded database in ${dataDir} is in use by process ${pid}; stop it, or set DATABASE_URL / another dataDir`,
+      );
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  writeFileSync(file, String(process.pid));
+  return () => rmSync(file, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }

@@ -5,8 +5,8 @@ import { ErrorBoundary } from "./components/ErrorBoundary.tsx";
 import { EmptyState, LoadingState } from "./components/StateViews.tsx";
 import { Link, matchRoute, useLocation } from "./lib/router.tsx";
 import { useTheme } from "./lib/useTheme.ts";
-import { type LiveFeedOptions } from "./live/useLiveFeed.ts";
 import { LiveProvider } from "./live/LiveProvider.tsx";
+import type { LiveFeedOptions } from "./live/useLiveFeed.ts";
 import { AlertsPage } from "./pages/AlertsPage.tsx";
 import { FleetPage } from "./pages/FleetPage.tsx";
 import { TargetsPage } from "./pages/TargetsPage.tsx";
@@ -36,7 +36,9 @@ export function App({ liveOptions }: { liveOptions?: LiveFeedOptions }) {
           <Suspense fallback={<LoadingState label="Loading view…" />}>
             {route?.name === "fleet" && <FleetPage />}
             {route?.name === "usage" && <UsagePage />}
-            {route?.name === "thread" && <ThreadPage key={route.params.id} threadId={route.params.id ?? ""} />}
+            {route?.name === "thread" && (
+              <ThreadPage key={route.params.id} threadId={route.params.id ?? ""} />
+            )}
             {route?.name === "targets" && <TargetsPage />}
             {route?.name === "alerts" && <AlertsPage />}
             {!route && (

@@ -15,7 +15,9 @@ function setup(extra: Record<string, Answer> = {}) {
   return stubFetch({
     "GET /api/v1/alerts": alertsRoute(),
     "GET /api/v1/silences": { body: SILENCES },
-    "POST /api/v1/alerts/al-1/ack": { body: { ...ALERTS[0], ackBy: "maria", ackAt: new Date(NOW).toISOString() } },
+    "POST /api/v1/alerts/al-1/ack": {
+      body: { ...ALERTS[0], ackBy: "maria", ackAt: new Date(NOW).toISOString() },
+    },
     "POST /api/v1/silences": { status: 201, body: { ...SILENCES[0], id: "sil-2" } },
     "DELETE /api/v1/silences/sil-1": { status: 204 },
     ...extra,
@@ -37,7 +39,10 @@ describe("Alerts page", () => {
     expect(rows.map((row) => row.getAttribute("data-testid"))).toEqual(["alert-row-al-2", "alert-row-al-1"]);
     expect(rows[0]).toHaveTextContent("critical");
     expect(rows[0]).toHaveTextContent("carol: unauthorized (401) for 12m");
-    expect(within(rows[1] as HTMLElement).getByRole("link")).toHaveAttribute("href", `/threads/${THREAD_IDS.approval}`);
+    expect(within(rows[1] as HTMLElement).getByRole("link")).toHaveAttribute(
+      "href",
+      `/threads/${THREAD_IDS.approval}`,
+    );
   });
 
   it("does ask the API for resolved alerts when that filter is chosen", async () => {
@@ -71,8 +76,12 @@ describe("Alerts page", () => {
     const row = await screen.findByTestId("alert-row-al-1");
     fireEvent.click(within(row).getByRole("button", { name: "Silence…" }));
     const form = screen.getByRole("form", { name: /Silence alice/ });
-    fireEvent.change(within(form).getByRole("combobox", { name: "For" }), { target: { value: String(4 * 3_600_000) } });
-    fireEvent.change(within(form).getByRole("textbox", { name: "Comment" }), { target: { value: "deploy freeze" } });
+    fireEvent.change(within(form).getByRole("combobox", { name: "For" }), {
+      target: { value: String(4 * 3_600_000) },
+    });
+    fireEvent.change(within(form).getByRole("textbox", { name: "Comment" }), {
+      target: { value: "deploy freeze" },
+    });
     fireEvent.click(within(form).getByRole("button", { name: "Silence" }));
     await waitFor(() => expect(fetchStub.callsTo("/api/v1/silences", "POST")).toHaveLength(1));
     const body = fetchStub.callsTo("/api/v1/silences", "POST")[0]?.body as { endsAt: string };
@@ -107,7 +116,10 @@ describe("Alerts page", () => {
   });
 
   it("does show the error with a retry that reloads when the API fails", async () => {
-    const routes: Record<string, Answer> = { "GET /api/v1/alerts": apiError(500, "internal", "boom"), "GET /api/v1/silences": { body: [] } };
+    const routes: Record<string, Answer> = {
+      "GET /api/v1/alerts": apiError(500, "internal", "boom"),
+      "GET /api/v1/silences": { body: [] },
+    };
     stubFetch(routes);
     renderApp("/alerts");
     const alert = await screen.findByRole("alert");

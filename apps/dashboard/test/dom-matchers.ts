@@ -32,17 +32,28 @@ expect.extend({
   toHaveTextContent(received: unknown, expected: string | RegExp) {
     const text = normalize(asElement(received)?.textContent);
     const pass = typeof expected === "string" ? text.includes(normalize(expected)) : expected.test(text);
-    return { pass, message: () => `expected text ${JSON.stringify(text)} ${pass ? "not " : ""}to contain ${String(expected)}` };
+    return {
+      pass,
+      message: () =>
+        `expected text ${JSON.stringify(text)} ${pass ? "not " : ""}to contain ${String(expected)}`,
+    };
   },
   toHaveClass(received: unknown, className: string) {
     const element = asElement(received);
     const pass = element?.classList.contains(className) ?? false;
-    return { pass, message: () => `expected class "${element?.className}" ${pass ? "not " : ""}to include ${className}` };
+    return {
+      pass,
+      message: () => `expected class "${element?.className}" ${pass ? "not " : ""}to include ${className}`,
+    };
   },
   toHaveAttribute(received: unknown, name: string, ...value: unknown[]) {
     const element = asElement(received);
     const actual = element?.getAttribute(name) ?? null;
     const pass = actual !== null && (value.length === 0 || this.equals(actual, value[0]));
-    return { pass, message: () => `expected attribute ${name}=${JSON.stringify(actual)} ${pass ? "not " : ""}to match ${value.length ? String(value[0]) : "(present)"}` };
+    return {
+      pass,
+      message: () =>
+        `expected attribute ${name}=${JSON.stringify(actual)} ${pass ? "not " : ""}to match ${value.length ? String(value[0]) : "(present)"}`,
+    };
   },
 });

@@ -67,7 +67,14 @@ export const TARGETS: TargetView[] = [
     userAgent: null,
     lastEventAt: null,
   }),
-  target({ name: "erin", team: "data", state: "open", threads: 0, activeThreads: 0, lastEventAt: ago(2 * 60 * MIN) }),
+  target({
+    name: "erin",
+    team: "data",
+    state: "open",
+    threads: 0,
+    activeThreads: 0,
+    lastEventAt: ago(2 * 60 * MIN),
+  }),
 ];
 
 /** A thread with defaults of an idle, loaded thread on alice's server. */
@@ -146,7 +153,13 @@ export const THREADS: ThreadView[] = [
     totalTokens: 88_900,
     contextTokens: 12_300,
   }),
-  thread({ id: THREAD_IDS.aliceIdle, name: null, statusSince: ago(95 * MIN), repo: "acme/infra", gitBranch: "main" }),
+  thread({
+    id: THREAD_IDS.aliceIdle,
+    name: null,
+    statusSince: ago(95 * MIN),
+    repo: "acme/infra",
+    gitBranch: "main",
+  }),
   thread({
     id: THREAD_IDS.error,
     target: "bob",
@@ -174,8 +187,24 @@ export const THREADS: ThreadView[] = [
     currentTurnStartedAt: ago(5 * MIN),
     totalTokens: 51_700,
   }),
-  thread({ id: THREAD_IDS.unloaded, target: "bob", name: "Old spike", status: "notLoaded", statusSince: ago(26 * 60 * MIN), contextTokens: null, modelContextWindow: null }),
-  thread({ id: THREAD_IDS.carolIdle, target: "carol", team: "platform", name: "Terraform plan review", repo: "acme/infra", statusSince: ago(50 * MIN), model: "mock-model" }),
+  thread({
+    id: THREAD_IDS.unloaded,
+    target: "bob",
+    name: "Old spike",
+    status: "notLoaded",
+    statusSince: ago(26 * 60 * MIN),
+    contextTokens: null,
+    modelContextWindow: null,
+  }),
+  thread({
+    id: THREAD_IDS.carolIdle,
+    target: "carol",
+    team: "platform",
+    name: "Terraform plan review",
+    repo: "acme/infra",
+    statusSince: ago(50 * MIN),
+    model: "mock-model",
+  }),
 ];
 
 /** A turn with the defaults of a completed gpt-5.5 turn. */
@@ -204,8 +233,25 @@ export function turn(overrides: Partial<TurnView> & Pick<TurnView, "id">): TurnV
 }
 
 const APPROVAL_TURNS: TurnView[] = [
-  turn({ id: "turn-a1-1", startedAt: ago(70 * MIN), completedAt: ago(69 * MIN), durationMs: 41_000, contextTokens: 22_000, inputTokens: 22_000, cachedInputTokens: 0, totalTokens: 24_100, costUsd: 0.1729, backfill: true }),
-  turn({ id: "turn-a1-2", startedAt: ago(62 * MIN), completedAt: ago(60 * MIN), durationMs: 95_000, contextTokens: 61_000 }),
+  turn({
+    id: "turn-a1-1",
+    startedAt: ago(70 * MIN),
+    completedAt: ago(69 * MIN),
+    durationMs: 41_000,
+    contextTokens: 22_000,
+    inputTokens: 22_000,
+    cachedInputTokens: 0,
+    totalTokens: 24_100,
+    costUsd: 0.1729,
+    backfill: true,
+  }),
+  turn({
+    id: "turn-a1-2",
+    startedAt: ago(62 * MIN),
+    completedAt: ago(60 * MIN),
+    durationMs: 95_000,
+    contextTokens: 61_000,
+  }),
   turn({
     id: "turn-a1-3",
     status: "failed",
@@ -222,16 +268,57 @@ const APPROVAL_TURNS: TurnView[] = [
     costUsd: 0,
     contextTokens: null,
   }),
-  turn({ id: "turn-a1-4", startedAt: ago(50 * MIN), completedAt: ago(47 * MIN), durationMs: 182_000, contextTokens: 104_000 }),
-  turn({ id: "turn-a1-5", status: "interrupted", startedAt: ago(40 * MIN), completedAt: ago(39 * MIN), durationMs: 61_500, contextTokens: 150_000, totalTokens: 15_200, costUsd: 0.031 }),
-  turn({ id: "turn-a1-6", startedAt: ago(30 * MIN), completedAt: ago(27 * MIN), durationMs: 205_000, contextTokens: 188_000 }),
-  turn({ id: "turn-a1-7", startedAt: ago(20 * MIN), completedAt: ago(16 * MIN), durationMs: 251_000, contextTokens: 221_000 }),
-  turn({ id: "turn-a1-8", status: "inProgress", startedAt: ago(9 * MIN), completedAt: null, durationMs: null, contextTokens: 236_000, totalTokens: 0, costUsd: 0, inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, reasoningOutputTokens: 0 }),
+  turn({
+    id: "turn-a1-4",
+    startedAt: ago(50 * MIN),
+    completedAt: ago(47 * MIN),
+    durationMs: 182_000,
+    contextTokens: 104_000,
+  }),
+  turn({
+    id: "turn-a1-5",
+    status: "interrupted",
+    startedAt: ago(40 * MIN),
+    completedAt: ago(39 * MIN),
+    durationMs: 61_500,
+    contextTokens: 150_000,
+    totalTokens: 15_200,
+    costUsd: 0.031,
+  }),
+  turn({
+    id: "turn-a1-6",
+    startedAt: ago(30 * MIN),
+    completedAt: ago(27 * MIN),
+    durationMs: 205_000,
+    contextTokens: 188_000,
+  }),
+  turn({
+    id: "turn-a1-7",
+    startedAt: ago(20 * MIN),
+    completedAt: ago(16 * MIN),
+    durationMs: 251_000,
+    contextTokens: 221_000,
+  }),
+  turn({
+    id: "turn-a1-8",
+    status: "inProgress",
+    startedAt: ago(9 * MIN),
+    completedAt: null,
+    durationMs: null,
+    contextTokens: 236_000,
+    totalTokens: 0,
+    costUsd: 0,
+    inputTokens: 0,
+    cachedInputTokens: 0,
+    outputTokens: 0,
+    reasoningOutputTokens: 0,
+  }),
 ];
 
 function sumTurns(turns: TurnView[]) {
-  const pick = (key: "inputTokens" | "cachedInputTokens" | "outputTokens" | "reasoningOutputTokens" | "totalTokens") =>
-    turns.reduce((sum, item) => sum + item[key], 0);
+  const pick = (
+    key: "inputTokens" | "cachedInputTokens" | "outputTokens" | "reasoningOutputTokens" | "totalTokens",
+  ) => turns.reduce((sum, item) => sum + item[key], 0);
   return {
     inputTokens: pick("inputTokens"),
     cachedInputTokens: pick("cachedInputTokens"),
@@ -251,7 +338,14 @@ export const APPROVAL_DETAIL: ThreadDetail = {
 };
 
 const UNPRICED_TURNS: TurnView[] = [
-  turn({ id: "turn-c1-1", threadId: THREAD_IDS.carolIdle, model: "mock-model", costUsd: null, unpricedTokens: 123_400, priceVersion: null }),
+  turn({
+    id: "turn-c1-1",
+    threadId: THREAD_IDS.carolIdle,
+    model: "mock-model",
+    costUsd: null,
+    unpricedTokens: 123_400,
+    priceVersion: null,
+  }),
 ];
 
 /** A thread whose model has no price: cost must read "unpriced", never $0. */
@@ -346,12 +440,18 @@ const ZERO: UsageCounters = {
 /** Sums counters of rows (what the API puts in `totals`). */
 export function totalsOf(rows: UsageCounters[]): UsageCounters {
   const total = { ...ZERO };
-  for (const row of rows) for (const key of Object.keys(ZERO) as (keyof UsageCounters)[]) total[key] += row[key];
+  for (const row of rows)
+    for (const key of Object.keys(ZERO) as (keyof UsageCounters)[]) total[key] += row[key];
   return total;
 }
 
 /** A usage row from turns and tokens; cost follows gpt-5.5's price, mock-model is unpriced. */
-export function usageRow(keys: Partial<Record<"day" | "hour" | "target" | "team" | "model" | "repo", string>>, turns: number, totalTokens: number, failedTurns = 0): UsageRow {
+export function usageRow(
+  keys: Partial<Record<"day" | "hour" | "target" | "team" | "model" | "repo", string>>,
+  turns: number,
+  totalTokens: number,
+  failedTurns = 0,
+): UsageRow {
   const inputTokens = Math.round(totalTokens * 0.96);
   const cachedInputTokens = Math.round(inputTokens * 0.72);
   const outputTokens = totalTokens - inputTokens;
@@ -371,11 +471,24 @@ export function usageRow(keys: Partial<Record<"day" | "hour" | "target" | "team"
   };
 }
 
-const DAYS = ["2026-11-15", "2026-11-16", "2026-11-17", "2026-11-18", "2026-11-19", "2026-11-20", "2026-11-21"];
+const DAYS = [
+  "2026-11-15",
+  "2026-11-16",
+  "2026-11-17",
+  "2026-11-18",
+  "2026-11-19",
+  "2026-11-20",
+  "2026-11-21",
+];
 
 /** groupBy=day,model over the last 7 days. */
 export const USAGE_BY_DAY_MODEL: UsageRow[] = DAYS.flatMap((day, index) => [
-  usageRow({ day: `${day}T00:00:00.000Z`, model: "gpt-5.5" }, 40 + index * 3, 2_400_000 + index * 310_000, index % 3 === 0 ? 2 : 1),
+  usageRow(
+    { day: `${day}T00:00:00.000Z`, model: "gpt-5.5" },
+    40 + index * 3,
+    2_400_000 + index * 310_000,
+    index % 3 === 0 ? 2 : 1,
+  ),
   usageRow({ day: `${day}T00:00:00.000Z`, model: "gpt-5.5-mini" }, 25 + index, 900_000 + index * 55_000, 0),
   ...(index >= 4 ? [usageRow({ day: `${day}T00:00:00.000Z`, model: "mock-model" }, 6, 180_000, 1)] : []),
 ]);
@@ -396,11 +509,25 @@ export const USAGE_BY_MODEL: UsageRow[] = [
 ];
 
 /** A UsageResponse whose totals are the sum of its rows. */
-export function usageResponse(rows: UsageRow[], groupBy: UsageResponse["groupBy"], from = "2026-11-15T00:00:00.000Z", to = iso(NOW)): UsageResponse {
+export function usageResponse(
+  rows: UsageRow[],
+  groupBy: UsageResponse["groupBy"],
+  from = "2026-11-15T00:00:00.000Z",
+  to = iso(NOW),
+): UsageResponse {
   return { from, to, groupBy, rows, totals: totalsOf(rows) };
 }
 
 /** The first live frame. */
-export function snapshotMessage(overrides: Partial<Extract<LiveMessage, { type: "snapshot" }>> = {}): Extract<LiveMessage, { type: "snapshot" }> {
-  return { type: "snapshot", serverTimeMs: NOW, targets: TARGETS, threads: THREADS, alerts: ALERTS.filter((alert) => alert.state !== "resolved"), ...overrides };
+export function snapshotMessage(
+  overrides: Partial<Extract<LiveMessage, { type: "snapshot" }>> = {},
+): Extract<LiveMessage, { type: "snapshot" }> {
+  return {
+    type: "snapshot",
+    serverTimeMs: NOW,
+    targets: TARGETS,
+    threads: THREADS,
+    alerts: ALERTS.filter((alert) => alert.state !== "resolved"),
+    ...overrides,
+  };
 }

@@ -5,7 +5,12 @@ import { NOW, snapshotMessage, TARGETS, THREAD_IDS, THREADS, thread } from "./fi
 import { deliverSnapshot, renderApp } from "./render-app.tsx";
 import { apiError, PENDING, stubFetch } from "./stub-fetch.ts";
 
-const quietRest = () => stubFetch({ "GET /api/v1/targets": PENDING, "GET /api/v1/threads": PENDING, "GET /api/v1/alerts": { body: [] } });
+const quietRest = () =>
+  stubFetch({
+    "GET /api/v1/targets": PENDING,
+    "GET /api/v1/threads": PENDING,
+    "GET /api/v1/alerts": { body: [] },
+  });
 
 describe("Fleet page", () => {
   it("does show a loading state when the live feed has not answered yet", () => {
@@ -26,10 +31,13 @@ describe("Fleet page", () => {
       "fleet-count-idle": "2",
       "fleet-count-targets-down": "2",
     };
-    for (const [testId, value] of Object.entries(counts)) expect(screen.getByTestId(testId)).toHaveTextContent(value);
+    for (const [testId, value] of Object.entries(counts))
+      expect(screen.getByTestId(testId)).toHaveTextContent(value);
     expect(screen.getByTestId("target-state-alice")).toHaveTextContent("Connected");
     expect(screen.getByTestId("target-state-carol")).toHaveTextContent("Retrying");
-    expect(screen.getByTestId("target-reason-carol")).toHaveTextContent("Unauthorized (401) — HTTP 401: invalid websocket bearer token");
+    expect(screen.getByTestId("target-reason-carol")).toHaveTextContent(
+      "Unauthorized (401) — HTTP 401: invalid websocket bearer token",
+    );
     expect(screen.getByTestId("target-reason-dave")).toHaveTextContent("Refused");
     for (const item of THREADS.filter((candidate) => candidate.status !== "notLoaded")) {
       expect(screen.getByTestId(`thread-row-${item.id}`)).toBeInTheDocument();
@@ -43,7 +51,9 @@ describe("Fleet page", () => {
     quietRest();
     renderApp("/");
     deliverSnapshot();
-    expect(screen.getByTestId(`thread-status-${THREAD_IDS.approval}`)).toHaveTextContent("Waiting on approval");
+    expect(screen.getByTestId(`thread-status-${THREAD_IDS.approval}`)).toHaveTextContent(
+      "Waiting on approval",
+    );
     expect(screen.getByTestId(`thread-row-${THREAD_IDS.approval}`)).toHaveClass("row-warn");
     expect(screen.getByTestId(`thread-row-${THREAD_IDS.input}`)).toHaveClass("row-input");
     expect(screen.getByTestId(`thread-row-${THREAD_IDS.error}`)).toHaveClass("row-err");
@@ -62,7 +72,9 @@ describe("Fleet page", () => {
     quietRest();
     renderApp("/");
     deliverSnapshot();
-    const chip = within(screen.getByTestId(`thread-row-${THREAD_IDS.error}`)).getByText("internalServerError");
+    const chip = within(screen.getByTestId(`thread-row-${THREAD_IDS.error}`)).getByText(
+      "internalServerError",
+    );
     expect(chip).toHaveAttribute("title", expect.stringContaining("high demand"));
   });
 
@@ -97,8 +109,19 @@ describe("Fleet page", () => {
     deliverSnapshot();
     act(() => {
       const socket = FakeWebSocket.latest();
-      socket.receive({ type: "thread", thread: thread({ id: THREAD_IDS.approval, name: "Add partial refunds", status: "idle", statusSince: new Date(NOW).toISOString() }) });
-      socket.receive({ type: "target", target: { ...TARGETS[2], state: "open", reason: null, lastError: null } });
+      socket.receive({
+        type: "thread",
+        thread: thread({
+          id: THREAD_IDS.approval,
+          name: "Add partial refunds",
+          status: "idle",
+          statusSince: new Date(NOW).toISOString(),
+        }),
+      });
+      socket.receive({
+        type: "target",
+        target: { ...TARGETS[2], state: "open", reason: null, lastError: null },
+      });
     });
     expect(screen.getByTestId(`thread-status-${THREAD_IDS.approval}`)).toHaveTextContent("Idle");
     expect(screen.getByTestId("fleet-count-waiting-approval")).toHaveTextContent("0");

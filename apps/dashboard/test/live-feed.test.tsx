@@ -31,7 +31,11 @@ describe("useLiveFeed", () => {
   beforeEach(() => {
     vi.useFakeTimers({ now: NOW });
     // The REST fallback must not answer unless a test says so.
-    stubFetch({ "GET /api/v1/targets": PENDING, "GET /api/v1/threads": PENDING, "GET /api/v1/alerts": PENDING });
+    stubFetch({
+      "GET /api/v1/targets": PENDING,
+      "GET /api/v1/threads": PENDING,
+      "GET /api/v1/alerts": PENDING,
+    });
   });
   afterEach(() => {
     vi.useRealTimers();
@@ -54,13 +58,21 @@ describe("useLiveFeed", () => {
     expect(result.current.data.threads.size).toBe(THREADS.length);
     expect(result.current.data.alerts.size).toBe(2);
 
-    const resumed = thread({ id: THREAD_IDS.approval, status: "active", activeFlags: [], statusSince: new Date(NOW).toISOString() });
+    const resumed = thread({
+      id: THREAD_IDS.approval,
+      status: "active",
+      activeFlags: [],
+      statusSince: new Date(NOW).toISOString(),
+    });
     const brandNew = thread({ id: "019a8f3e-ffff-7000-8000-000000000099", status: "active" });
     act(() => {
       socket.receive({ type: "thread", thread: resumed });
       socket.receive({ type: "thread", thread: brandNew });
       socket.receive({ type: "target", target: { ...TARGETS[2], state: "open", reason: null } });
-      socket.receive({ type: "alert", alert: { ...ALERTS[0], state: "resolved", resolvedAt: new Date(NOW).toISOString() } });
+      socket.receive({
+        type: "alert",
+        alert: { ...ALERTS[0], state: "resolved", resolvedAt: new Date(NOW).toISOString() },
+      });
     });
     const { data } = result.current;
     expect(data.threads.size).toBe(THREADS.length + 1);
@@ -82,7 +94,9 @@ describe("useLiveFeed", () => {
     });
     act(() => {
       FakeWebSocket.latest().open();
-      FakeWebSocket.latest().receive(snapshotMessage({ targets: [TARGETS[0]!], threads: [THREADS[1]!], alerts: [] }));
+      FakeWebSocket.latest().receive(
+        snapshotMessage({ targets: [TARGETS[0]!], threads: [THREADS[1]!], alerts: [] }),
+      );
     });
     expect([...result.current.data.targets.keys()]).toEqual(["alice"]);
     expect([...result.current.data.threads.keys()]).toEqual([THREAD_IDS.working]);
@@ -110,7 +124,13 @@ describe("useLiveFeed", () => {
       socket.open();
       socket.receive(snapshotMessage());
       for (let index = 0; index < 250; index++) {
-        socket.receive({ type: "usage", threadId: THREAD_IDS.working, target: "alice", atMs: NOW + index, totalTokens: 1000 + index });
+        socket.receive({
+          type: "usage",
+          threadId: THREAD_IDS.working,
+          target: "alice",
+          atMs: NOW + index,
+          totalTokens: 1000 + index,
+        });
       }
     });
     expect(result.current.data.usageVersion).toBe(250);
@@ -176,11 +196,14 @@ describe("useLiveFeed", () => {
     { random: 0, expected: 1000 },
     { random: 0.5, expected: 750 },
     { random: 1, expected: 500 },
-  ])("does take a random share off each delay ($expected ms) when random() = $random", ({ random, expected }) => {
-    const { result } = mount({ ...OPTIONS, random: () => random });
-    act(() => FakeWebSocket.latest().drop());
-    expect(result.current.connection.retryAtMs).toBe(Date.now() + expected);
-  });
+  ])(
+    "does take a random share off each delay ($expected ms) when random() = $random",
+    ({ random, expected }) => {
+      const { result } = mount({ ...OPTIONS, random: () => random });
+      act(() => FakeWebSocket.latest().drop());
+      expect(result.current.connection.retryAtMs).toBe(Date.now() + expected);
+    },
+  );
 
   it("does abandon a handshake that never opens after connectTimeoutMs", () => {
     const { result } = mount();
@@ -250,7 +273,10 @@ describe("useLiveFeed", () => {
   });
 
   it("does report the fallback error when both the feed and REST fail", async () => {
-    stubFetch({ "GET /api/v1/targets": apiError(500, "internal", "database unavailable"), "GET /api/v1/threads": { body: [] } });
+    stubFetch({
+      "GET /api/v1/targets": apiError(500, "internal", "database unavailable"),
+      "GET /api/v1/threads": { body: [] },
+    });
     const { result } = mount();
     act(() => FakeWebSocket.latest().drop());
     await flush();

@@ -5,7 +5,11 @@ import { FakeWebSocket } from "./fake-websocket.ts";
 import { snapshotMessage } from "./fixtures.ts";
 
 /** Options every test uses: no jitter (random = 0) so delays are exact. */
-export const LIVE_OPTIONS = { WebSocketImpl: FakeWebSocket, url: "ws://dashboard.test/api/v1/live", random: () => 0 };
+export const LIVE_OPTIONS = {
+  WebSocketImpl: FakeWebSocket,
+  url: "ws://dashboard.test/api/v1/live",
+  random: () => 0,
+};
 
 /** Mounts <App/> at `path`. */
 export function renderApp(path: string) {

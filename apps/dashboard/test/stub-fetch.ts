@@ -2,7 +2,9 @@
 import { vi } from "vitest";
 
 /** A canned answer: JSON body and status (200 by default), or a function of the request. */
-export type Answer = { status?: number; body?: unknown; delayMs?: number } | ((url: URL, init: RequestInit | undefined) => Answer);
+export type Answer =
+  | { status?: number; body?: unknown; delayMs?: number }
+  | ((url: URL, init: RequestInit | undefined) => Answer);
 
 export type FetchCall = { method: string; url: URL; body: unknown };
 
@@ -24,12 +26,16 @@ export function stubFetch(routes: Record<string, Answer>) {
     const url = new URL(String(input), "http://dashboard.test");
     const method = (init?.method ?? "GET").toUpperCase();
     calls.push({ method, url, body: init?.body ? JSON.parse(String(init.body)) : undefined });
-    let answer: Answer = routes[`${method} ${url.pathname}`] ?? apiError(404, "not_found", `no route ${method} ${url.pathname}`);
+    let answer: Answer =
+      routes[`${method} ${url.pathname}`] ?? apiError(404, "not_found", `no route ${method} ${url.pathname}`);
     while (typeof answer === "function") answer = answer(url, init);
     if (answer.delayMs === Number.POSITIVE_INFINITY) return new Promise<Response>(() => {});
     const status = answer.status ?? 200;
     const text = answer.body === undefined ? "" : JSON.stringify(answer.body);
-    return new Response(status === 204 ? null : text, { status, headers: { "content-type": "application/json" } });
+    return new Response(status === 204 ? null : text, {
+      status,
+      headers: { "content-type": "application/json" },
+    });
   });
   vi.stubGlobal("fetch", fetchMock);
   return {

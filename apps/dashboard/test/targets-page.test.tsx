@@ -5,7 +5,12 @@ import { snapshotMessage, TARGETS } from "./fixtures.ts";
 import { deliverSnapshot, renderApp } from "./render-app.tsx";
 import { type Answer, apiError, PENDING, stubFetch } from "./stub-fetch.ts";
 
-const quietRest = () => stubFetch({ "GET /api/v1/targets": PENDING, "GET /api/v1/threads": PENDING, "GET /api/v1/alerts": { body: [] } });
+const quietRest = () =>
+  stubFetch({
+    "GET /api/v1/targets": PENDING,
+    "GET /api/v1/threads": PENDING,
+    "GET /api/v1/alerts": { body: [] },
+  });
 
 describe("Targets page", () => {
   it("does show a loading state before the live feed answers", () => {
@@ -19,11 +24,16 @@ describe("Targets page", () => {
     renderApp("/targets");
     deliverSnapshot();
     const rows = screen.getAllByRole("row").slice(1);
-    expect(rows.map((row) => row.getAttribute("data-testid"))).toEqual(["carol", "dave", "alice", "bob", "erin"].map((name) => `target-row-${name}`));
-    for (const target of TARGETS) expect(screen.getByTestId(`target-state-${target.name}`)).toHaveAttribute("data-state", target.state);
+    expect(rows.map((row) => row.getAttribute("data-testid"))).toEqual(
+      ["carol", "dave", "alice", "bob", "erin"].map((name) => `target-row-${name}`),
+    );
+    for (const target of TARGETS)
+      expect(screen.getByTestId(`target-state-${target.name}`)).toHaveAttribute("data-state", target.state);
     expect(screen.getByTestId("target-reason-carol")).toHaveTextContent("Unauthorized (401)");
     expect(screen.getByTestId("target-row-carol")).toHaveTextContent("check tokenFile/tokenEnv");
-    expect(screen.getByTestId("target-row-carol")).toHaveTextContent("HTTP 401: invalid websocket bearer token");
+    expect(screen.getByTestId("target-row-carol")).toHaveTextContent(
+      "HTTP 401: invalid websocket bearer token",
+    );
     expect(screen.getByTestId("target-reason-dave")).toHaveTextContent("Refused");
     expect(screen.getByTestId("target-row-alice")).toHaveTextContent("codex_vscode/0.169.0");
     expect(screen.getByTestId("target-row-alice")).toHaveTextContent("site=berlin");
@@ -43,12 +53,21 @@ describe("Targets page", () => {
     quietRest();
     renderApp("/targets");
     deliverSnapshot();
-    act(() => FakeWebSocket.latest().receive({ type: "target", target: { ...TARGETS[3], state: "open", reason: null, lastError: null } }));
+    act(() =>
+      FakeWebSocket.latest().receive({
+        type: "target",
+        target: { ...TARGETS[3], state: "open", reason: null, lastError: null },
+      }),
+    );
     expect(screen.getByTestId("target-state-dave")).toHaveTextContent("Connected");
   });
 
   it("does show the error with retry when the collector cannot be reached", async () => {
-    const routes: Record<string, Answer> = { "GET /api/v1/targets": apiError(502, "bad_gateway", "upstream down"), "GET /api/v1/threads": { body: [] }, "GET /api/v1/alerts": { body: [] } };
+    const routes: Record<string, Answer> = {
+      "GET /api/v1/targets": apiError(502, "bad_gateway", "upstream down"),
+      "GET /api/v1/threads": { body: [] },
+      "GET /api/v1/alerts": { body: [] },
+    };
     stubFetch(routes);
     renderApp("/targets");
     act(() => FakeWebSocket.latest().drop());

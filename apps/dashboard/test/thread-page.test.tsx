@@ -22,17 +22,33 @@ describe("Thread page", () => {
     vi.useFakeTimers({ now: NOW, shouldAdvanceTime: true });
     setup();
     renderApp(`/threads/${THREAD_IDS.approval}`);
-    expect(await screen.findByTestId(`thread-status-${THREAD_IDS.approval}`)).toHaveTextContent("Waiting on approval");
+    expect(await screen.findByTestId(`thread-status-${THREAD_IDS.approval}`)).toHaveTextContent(
+      "Waiting on approval",
+    );
     expect(screen.getByRole("heading", { name: "Add partial refunds" })).toBeInTheDocument();
-    expect(screen.getByTestId("thread-total-tokens")).toHaveAttribute("data-value", String(APPROVAL_DETAIL.counted.totalTokens));
-    expect(screen.getByTestId("thread-total-cost")).toHaveTextContent(`$${APPROVAL_DETAIL.costUsd.toFixed(2)}`);
+    expect(screen.getByTestId("thread-total-tokens")).toHaveAttribute(
+      "data-value",
+      String(APPROVAL_DETAIL.counted.totalTokens),
+    );
+    expect(screen.getByTestId("thread-total-cost")).toHaveTextContent(
+      `$${APPROVAL_DETAIL.costUsd.toFixed(2)}`,
+    );
     expect(screen.getByTestId("thread-turn-count")).toHaveTextContent("8");
     expect(screen.getByTestId("thread-context-share")).toHaveTextContent("91%");
     expect(screen.getByTestId("thread-pending-request")).toHaveTextContent("npm publish --access public");
 
     const rows = within(screen.getByTestId("thread-turns")).getAllByRole("row").slice(1);
     expect(rows.map((row) => row.getAttribute("data-testid"))).toEqual(
-      ["turn-a1-8", "turn-a1-7", "turn-a1-6", "turn-a1-5", "turn-a1-4", "turn-a1-3", "turn-a1-2", "turn-a1-1"].map((id) => `turn-row-${id}`),
+      [
+        "turn-a1-8",
+        "turn-a1-7",
+        "turn-a1-6",
+        "turn-a1-5",
+        "turn-a1-4",
+        "turn-a1-3",
+        "turn-a1-2",
+        "turn-a1-1",
+      ].map((id) => `turn-row-${id}`),
     );
     expect(screen.getByTestId("turn-row-turn-a1-8")).toHaveTextContent("In progress");
     expect(screen.getByTestId("turn-row-turn-a1-8")).toHaveTextContent("9m");
@@ -63,7 +79,10 @@ describe("Thread page", () => {
   });
 
   it("does show the error with a retry that reloads when the API fails", async () => {
-    const routes: Record<string, Answer> = { [`GET ${approvalPath}`]: apiError(500, "internal", "boom"), "GET /api/v1/alerts": { body: [] } };
+    const routes: Record<string, Answer> = {
+      [`GET ${approvalPath}`]: apiError(500, "internal", "boom"),
+      "GET /api/v1/alerts": { body: [] },
+    };
     stubFetch(routes);
     renderApp(`/threads/${THREAD_IDS.approval}`);
     const alert = await screen.findByRole("alert");
@@ -79,13 +98,22 @@ describe("Thread page", () => {
     renderApp(`/threads/${THREAD_IDS.approval}`);
     await screen.findByTestId("thread-turn-count");
     deliverSnapshot();
-    expect(screen.getByTestId(`thread-alert-${THREAD_IDS.approval}`)).toHaveTextContent("waiting on approval for 7m");
+    expect(screen.getByTestId(`thread-alert-${THREAD_IDS.approval}`)).toHaveTextContent(
+      "waiting on approval for 7m",
+    );
     expect(fetchStub.callsTo(approvalPath)).toHaveLength(1);
 
     act(() => {
       FakeWebSocket.latest().receive({
         type: "thread",
-        thread: thread({ id: THREAD_IDS.approval, name: "Add partial refunds", status: "active", activeFlags: [], currentTurnId: "turn-a1-8", statusSince: new Date(NOW).toISOString() }),
+        thread: thread({
+          id: THREAD_IDS.approval,
+          name: "Add partial refunds",
+          status: "active",
+          activeFlags: [],
+          currentTurnId: "turn-a1-8",
+          statusSince: new Date(NOW).toISOString(),
+        }),
       });
     });
     expect(screen.getByTestId(`thread-status-${THREAD_IDS.approval}`)).toHaveTextContent("Active");

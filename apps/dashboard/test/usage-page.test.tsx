@@ -1,7 +1,15 @@
 import { act, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import { FakeWebSocket } from "./fake-websocket.ts";
-import { NOW, totalsOf, USAGE_BY_DAY_MODEL, USAGE_BY_MODEL, USAGE_BY_TARGET, usageResponse, usageRow } from "./fixtures.ts";
+import {
+  NOW,
+  totalsOf,
+  USAGE_BY_DAY_MODEL,
+  USAGE_BY_MODEL,
+  USAGE_BY_TARGET,
+  usageResponse,
+  usageRow,
+} from "./fixtures.ts";
 import { deliverSnapshot, renderApp } from "./render-app.tsx";
 import { type Answer, apiError, PENDING, stubFetch } from "./stub-fetch.ts";
 
@@ -54,9 +62,14 @@ describe("Usage page", () => {
     expect(cost).toHaveTextContent(`$${totals.costUsd.toFixed(2)}`);
     expect(cost.parentElement).toHaveTextContent("+ 540k tokens unpriced");
     expect(screen.getByTestId("usage-unpriced-tokens")).toHaveAttribute("data-value", "540000");
-    expect(screen.getByTestId("usage-unpriced-tokens").parentElement).toHaveTextContent("no price: mock-model");
+    expect(screen.getByTestId("usage-unpriced-tokens").parentElement).toHaveTextContent(
+      "no price: mock-model",
+    );
     expect(screen.getByTestId("usage-turns")).toHaveTextContent(String(totals.turns));
-    expect(screen.getByTestId("usage-failure-rate")).toHaveAttribute("data-value", String(totals.failedTurns / totals.turns));
+    expect(screen.getByTestId("usage-failure-rate")).toHaveAttribute(
+      "data-value",
+      String(totals.failedTurns / totals.turns),
+    );
     expect(screen.getByTestId("usage-cached-share")).toHaveTextContent("72%");
   });
 
@@ -69,22 +82,44 @@ describe("Usage page", () => {
     expect(carol).toHaveTextContent("unpriced");
     expect(carol).not.toHaveTextContent("$0.00");
     const spenders = within(screen.getByTestId("usage-spenders")).getAllByRole("row").slice(1);
-    expect(spenders.map((row) => row.getAttribute("data-testid"))).toEqual(["spender-row-alice", "spender-row-erin", "spender-row-bob", "spender-row-carol"]);
+    expect(spenders.map((row) => row.getAttribute("data-testid"))).toEqual([
+      "spender-row-alice",
+      "spender-row-erin",
+      "spender-row-bob",
+      "spender-row-carol",
+    ]);
   });
 
   it("does ask the API for what the URL says, and change the request when a control is used", async () => {
-    const fetchStub = setup({ "hour,team": { body: usageResponse([usageRow({ hour: "2026-11-21T13:00:00.000Z", team: "payments" }, 3, 90_000)], ["hour", "team"]) } });
+    const fetchStub = setup({
+      "hour,team": {
+        body: usageResponse(
+          [usageRow({ hour: "2026-11-21T13:00:00.000Z", team: "payments" }, 3, 90_000)],
+          ["hour", "team"],
+        ),
+      },
+    });
     renderApp("/usage?range=24h&stack=team&metric=cost&team=payments");
     await screen.findByTestId("usage-total-tokens");
-    const series = fetchStub.callsTo("/api/v1/usage").find((call) => call.url.searchParams.get("groupBy") === "hour,team");
+    const series = fetchStub
+      .callsTo("/api/v1/usage")
+      .find((call) => call.url.searchParams.get("groupBy") === "hour,team");
     expect(series?.url.searchParams.get("team")).toBe("payments");
     expect(series?.url.searchParams.get("from")).toMatch(/T\d\d:00:00.000Z$/);
     expect(screen.getByRole("button", { name: "Cost" })).toHaveAttribute("aria-pressed", "true");
     expect(screen.getByRole("heading", { name: "Cost by team" })).toBeInTheDocument();
 
-    fireEvent.click(within(screen.getByRole("group", { name: "Stack by" })).getByRole("button", { name: "Developer" }));
+    fireEvent.click(
+      within(screen.getByRole("group", { name: "Stack by" })).getByRole("button", { name: "Developer" }),
+    );
     expect(new URLSearchParams(window.location.search).get("stack")).toBe("target");
-    await waitFor(() => expect(fetchStub.callsTo("/api/v1/usage").some((call) => call.url.searchParams.get("groupBy") === "hour,target")).toBe(true));
+    await waitFor(() =>
+      expect(
+        fetchStub
+          .callsTo("/api/v1/usage")
+          .some((call) => call.url.searchParams.get("groupBy") === "hour,target"),
+      ).toBe(true),
+    );
   });
 
   it("does say there is no usage when the window is empty", async () => {
@@ -97,7 +132,10 @@ describe("Usage page", () => {
   });
 
   it("does show the API's error with a retry that reloads", async () => {
-    const byGroup: Record<string, Answer> = { ...WEEK, "day,model": apiError(400, "bad_request", "from must be before to") };
+    const byGroup: Record<string, Answer> = {
+      ...WEEK,
+      "day,model": apiError(400, "bad_request", "from must be before to"),
+    };
     setup(byGroup);
     renderApp("/usage");
     const alert = await screen.findByRole("alert");
@@ -105,7 +143,10 @@ describe("Usage page", () => {
     expect(alert).toHaveTextContent("from must be before to — bad_request, HTTP 400");
     byGroup["day,model"] = WEEK["day,model"] as Answer;
     fireEvent.click(within(alert).getByRole("button", { name: "Retry" }));
-    expect(await screen.findByTestId("usage-total-tokens")).toHaveAttribute("data-value", String(totalsOf(USAGE_BY_DAY_MODEL).totalTokens));
+    expect(await screen.findByTestId("usage-total-tokens")).toHaveAttribute(
+      "data-value",
+      String(totalsOf(USAGE_BY_DAY_MODEL).totalTokens),
+    );
   });
 
   it("does export exactly the displayed series rows as CSV, with unpriced cost left empty", async () => {
@@ -116,7 +157,9 @@ describe("Usage page", () => {
     fireEvent.click(await screen.findByTestId("export-series-csv"));
     expect(downloads).toEqual(["codex-usage_2026-11-15_2026-11-21_by-day-model.csv"]);
     const lines = (await blobText()).trimEnd().split("\r\n");
-    expect(lines[0]).toBe("day,model,turns,failedTurns,inputTokens,cachedInputTokens,outputTokens,reasoningOutputTokens,totalTokens,costUsd,unpricedTokens");
+    expect(lines[0]).toBe(
+      "day,model,turns,failedTurns,inputTokens,cachedInputTokens,outputTokens,reasoningOutputTokens,totalTokens,costUsd,unpricedTokens",
+    );
     expect(lines).toHaveLength(USAGE_BY_DAY_MODEL.length + 1);
     const mock = lines.find((line) => line.includes(",mock-model,"));
     expect(mock).toMatch(/,,180000$/);
@@ -144,7 +187,13 @@ describe("Usage page", () => {
     const before = fetchStub.callsTo("/api/v1/usage").length;
     act(() => {
       for (let index = 0; index < 5; index++) {
-        FakeWebSocket.latest().receive({ type: "usage", threadId: "t", target: "alice", atMs: NOW, totalTokens: 10 + index });
+        FakeWebSocket.latest().receive({
+          type: "usage",
+          threadId: "t",
+          target: "alice",
+          atMs: NOW,
+          totalTokens: 10 + index,
+        });
       }
     });
     await act(async () => {

@@ -63,7 +63,12 @@ function LiveIndicator() {
   useNow(); // re-render every second so the countdown below ticks
   if (connection.state === "open") {
     return (
-      <span className="live-indicator" data-testid="live-state" data-state="open" title="Receiving live updates">
+      <span
+        className="live-indicator"
+        data-testid="live-state"
+        data-state="open"
+        title="Receiving live updates"
+      >
         <span className="dot ok" />
         Live
       </span>
@@ -94,10 +99,20 @@ function LiveIndicator() {
   );
 }
 
-const NEXT_THEME: Record<ThemePreference, ThemePreference> = { system: "light", light: "dark", dark: "system" };
+const NEXT_THEME: Record<ThemePreference, ThemePreference> = {
+  system: "light",
+  light: "dark",
+  dark: "system",
+};
 
 /** Cycles system → light → dark. */
-function ThemeToggle({ theme, onChange }: { theme: ThemePreference; onChange: (next: ThemePreference) => void }) {
+function ThemeToggle({
+  theme,
+  onChange,
+}: {
+  theme: ThemePreference;
+  onChange: (next: ThemePreference) => void;
+}) {
   return (
     <button
       type="button"
@@ -107,7 +122,15 @@ function ThemeToggle({ theme, onChange }: { theme: ThemePreference; onChange: (n
       data-testid="theme-toggle"
       onClick={() => onChange(NEXT_THEME[theme])}
     >
-      <svg width="16" height="16" viewBox="0 0 16 16" aria-hidden fill="none" stroke="currentColor" strokeWidth="1.5">
+      <svg
+        width="16"
+        height="16"
+        viewBox="0 0 16 16"
+        aria-hidden
+        fill="none"
+        stroke="currentColor"
+        strokeWidth="1.5"
+      >
         {theme === "light" && (
           <>
             <circle cx="8" cy="8" r="3" />

@@ -2,11 +2,26 @@
 import { formatTokens, formatUsd } from "../lib/format.ts";
 
 /** `costUsd` excludes unpriced tokens, so a fully unpriced row must not read "$0.00". */
-export function CostCell({ costUsd, unpricedTokens, totalTokens, testId }: { costUsd: number | null; unpricedTokens: number; totalTokens: number; testId?: string }) {
-  const fullyUnpriced = costUsd === null || (unpricedTokens > 0 && unpricedTokens >= totalTokens && costUsd === 0);
+export function CostCell({
+  costUsd,
+  unpricedTokens,
+  totalTokens,
+  testId,
+}: {
+  costUsd: number | null;
+  unpricedTokens: number;
+  totalTokens: number;
+  testId?: string;
+}) {
+  const fullyUnpriced =
+    costUsd === null || (unpricedTokens > 0 && unpricedTokens >= totalTokens && costUsd === 0);
   if (fullyUnpriced) {
     return (
-      <span className="chip neutral" title={`${formatTokens(unpricedTokens)} tokens of models without a price`} data-testid={testId}>
+      <span
+        className="chip neutral"
+        title={`${formatTokens(unpricedTokens)} tokens of models without a price`}
+        data-testid={testId}
+      >
         unpriced
       </span>
     );

@@ -2,14 +2,36 @@
 import { type ExportColumn, exportRows } from "../lib/export-file.ts";
 
 /** Disabled when there is nothing to export. */
-export function ExportButtons<Row>({ baseName, columns, rows, testId }: { baseName: string; columns: ExportColumn<Row>[]; rows: Row[]; testId: string }) {
+export function ExportButtons<Row>({
+  baseName,
+  columns,
+  rows,
+  testId,
+}: {
+  baseName: string;
+  columns: ExportColumn<Row>[];
+  rows: Row[];
+  testId: string;
+}) {
   const disabled = rows.length === 0;
   return (
     <span className="export-buttons">
-      <button type="button" className="btn small ghost" disabled={disabled} data-testid={`${testId}-csv`} onClick={() => exportRows("csv", baseName, columns, rows)}>
+      <button
+        type="button"
+        className="btn small ghost"
+        disabled={disabled}
+        data-testid={`${testId}-csv`}
+        onClick={() => exportRows("csv", baseName, columns, rows)}
+      >
         CSV
       </button>
-      <button type="button" className="btn small ghost" disabled={disabled} data-testid={`${testId}-json`} onClick={() => exportRows("json", baseName, columns, rows)}>
+      <button
+        type="button"
+        className="btn small ghost"
+        disabled={disabled}
+        data-testid={`${testId}-json`}
+        onClick={() => exportRows("json", baseName, columns, rows)}
+      >
         JSON
       </button>
     </span>

@@ -48,7 +48,15 @@ export function ErrorState({
 }
 
 /** Nothing to show, with a title and what to do about it. */
-export function EmptyState({ title, children, compact }: { title: string; children?: ReactNode; compact?: boolean }) {
+export function EmptyState({
+  title,
+  children,
+  compact,
+}: {
+  title: string;
+  children?: ReactNode;
+  compact?: boolean;
+}) {
   return (
     <div className={`state${compact ? " compact" : ""}`}>
       <h3>{title}</h3>

@@ -3,8 +3,8 @@ import type { AlertView, TargetView, TurnView } from "@codex-fleet/protocol/api"
 import {
   TARGET_STATE_LABEL,
   THREAD_STATUS_LABEL,
-  TURN_STATUS_LABEL,
   type ThreadDisplayStatus,
+  TURN_STATUS_LABEL,
 } from "../lib/status.ts";
 
 const threadTone: Record<ThreadDisplayStatus, string> = {
@@ -25,7 +25,12 @@ export function ThreadStatusPill({ status, testId }: { status: ThreadDisplayStat
   );
 }
 
-const targetTone: Record<TargetView["state"], string> = { open: "ok", connecting: "info pulse", backoff: "err", stopped: "" };
+const targetTone: Record<TargetView["state"], string> = {
+  open: "ok",
+  connecting: "info pulse",
+  backoff: "err",
+  stopped: "",
+};
 
 /** A target's connection state. */
 export function TargetStatePill({ state, testId }: { state: TargetView["state"]; testId?: string }) {
@@ -36,14 +41,23 @@ export function TargetStatePill({ state, testId }: { state: TargetView["state"];
   );
 }
 
-const turnTone: Record<TurnView["status"], string> = { completed: "ok", failed: "err", interrupted: "warn", inProgress: "info pulse" };
+const turnTone: Record<TurnView["status"], string> = {
+  completed: "ok",
+  failed: "err",
+  interrupted: "warn",
+  inProgress: "info pulse",
+};
 
 /** A turn's outcome. */
 export function TurnStatusPill({ status }: { status: TurnView["status"] }) {
   return <span className={`pill ${turnTone[status]}`}>{TURN_STATUS_LABEL[status]}</span>;
 }
 
-const severityTone: Record<AlertView["severity"], string> = { critical: "err", warning: "warn", info: "info" };
+const severityTone: Record<AlertView["severity"], string> = {
+  critical: "err",
+  warning: "warn",
+  info: "info",
+};
 
 /** An alert's severity. */
 export function SeverityPill({ severity }: { severity: AlertView["severity"] }) {

@@ -30,7 +30,10 @@ export async function apiFetch<T>(
   try {
     response = await fetch(path, {
       method: init.method ?? "GET",
-      headers: init.body === undefined ? { accept: "application/json" } : { "content-type": "application/json", accept: "application/json" },
+      headers:
+        init.body === undefined
+          ? { accept: "application/json" }
+          : { "content-type": "application/json", accept: "application/json" },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
       signal: init.signal,
     });
@@ -47,10 +50,18 @@ export async function apiFetch<T>(
       const { code, message, param } = parsed.data.error;
       throw new ApiRequestError(response.status, code, message, param);
     }
-    throw new ApiRequestError(response.status, `http_${response.status}`, `HTTP ${response.status} ${response.statusText}`.trim());
+    throw new ApiRequestError(
+      response.status,
+      `http_${response.status}`,
+      `HTTP ${response.status} ${response.statusText}`.trim(),
+    );
   }
   if (body === undefined) {
-    throw new ApiRequestError(response.status, "bad_response", "The collector sent a response that is not JSON.");
+    throw new ApiRequestError(
+      response.status,
+      "bad_response",
+      "The collector sent a response that is not JSON.",
+    );
   }
   return body as T;
 }
@@ -69,7 +80,9 @@ export function withQuery(path: string, query: Record<string, string | null | un
 export function errorMessage(error: unknown): string {
   if (error instanceof ApiRequestError) {
     const where = error.param ? ` (${error.param})` : "";
-    return error.status > 0 ? `${error.message}${where} — ${error.code}, HTTP ${error.status}` : error.message;
+    return error.status > 0
+      ? `${error.message}${where} — ${error.code}, HTTP ${error.status}`
+      : error.message;
   }
   if (error instanceof Error) return error.message;
   return String(error);

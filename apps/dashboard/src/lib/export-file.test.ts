@@ -14,8 +14,16 @@ describe("toCsv", () => {
     { name: "a comma", row: { name: "acme, inc", tokens: 1, cost: 0 }, line: '"acme, inc",1,0' },
     { name: "a quote", row: { name: 'say "hi"', tokens: 1, cost: 0 }, line: '"say ""hi""",1,0' },
     { name: "a newline", row: { name: "a\nb", tokens: 1, cost: 0 }, line: '"a\nb",1,0' },
-    { name: "a null (unpriced) cost", row: { name: "mock-model", tokens: 9, cost: null }, line: "mock-model,9," },
-    { name: "a formula-looking text", row: { name: "=HYPERLINK(1)", tokens: 1, cost: 0 }, line: "'=HYPERLINK(1),1,0" },
+    {
+      name: "a null (unpriced) cost",
+      row: { name: "mock-model", tokens: 9, cost: null },
+      line: "mock-model,9,",
+    },
+    {
+      name: "a formula-looking text",
+      row: { name: "=HYPERLINK(1)", tokens: 1, cost: 0 },
+      line: "'=HYPERLINK(1),1,0",
+    },
   ])("does write one CRLF line per row when a cell has $name", ({ row, line }) => {
     expect(toCsv(columns, [row])).toBe(`name,tokens,costUsd\r\n${line}\r\n`);
   });
@@ -23,6 +31,8 @@ describe("toCsv", () => {
 
 describe("toJson", () => {
   it("does key each object by the column headers when rows are exported", () => {
-    expect(JSON.parse(toJson(columns, [{ name: "bob", tokens: 3, cost: null }]))).toEqual([{ name: "bob", tokens: 3, costUsd: null }]);
+    expect(JSON.parse(toJson(columns, [{ name: "bob", tokens: 3, cost: null }]))).toEqual([
+      { name: "bob", tokens: 3, costUsd: null },
+    ]);
   });
 });

@@ -12,7 +12,9 @@ export function toCsv<Row>(columns: ExportColumn<Row>[], rows: Row[]): string {
 
 /** Rows as JSON objects keyed by column header, same cells as the CSV. */
 export function toJson<Row>(columns: ExportColumn<Row>[], rows: Row[]): string {
-  const objects = rows.map((row) => Object.fromEntries(columns.map((column) => [column.header, column.value(row)])));
+  const objects = rows.map((row) =>
+    Object.fromEntries(columns.map((column) => [column.header, column.value(row)])),
+  );
   return `${JSON.stringify(objects, null, 2)}\n`;
 }
 
@@ -30,7 +32,12 @@ export function downloadText(fileName: string, text: string, mimeType: string): 
 }
 
 /** Download rows as `<base>.csv` or `<base>.json`. */
-export function exportRows<Row>(format: "csv" | "json", baseName: string, columns: ExportColumn<Row>[], rows: Row[]) {
+export function exportRows<Row>(
+  format: "csv" | "json",
+  baseName: string,
+  columns: ExportColumn<Row>[],
+  rows: Row[],
+) {
   if (format === "csv") downloadText(`${baseName}.csv`, toCsv(columns, rows), "text/csv;charset=utf-8");
   else downloadText(`${baseName}.json`, toJson(columns, rows), "application/json");
 }

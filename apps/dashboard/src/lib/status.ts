@@ -61,15 +61,30 @@ export const TARGET_STATE_LABEL: Record<TargetView["state"], string> = {
 export function targetReasonHint(reason: string | null): { label: string; hint: string } | null {
   if (!reason) return null;
   const known: Record<string, { label: string; hint: string }> = {
-    refused: { label: "Refused", hint: "Nothing listens at the URL: is `codex app-server --listen` running?" },
+    refused: {
+      label: "Refused",
+      hint: "Nothing listens at the URL: is `codex app-server --listen` running?",
+    },
     unreachable: { label: "Unreachable", hint: "Host or network unreachable from the collector." },
-    unauthorized: { label: "Unauthorized (401)", hint: "Bearer token missing or wrong: check tokenFile/tokenEnv." },
-    forbidden: { label: "Forbidden (403)", hint: "The app-server rejected the upgrade (e.g. an Origin header)." },
+    unauthorized: {
+      label: "Unauthorized (401)",
+      hint: "Bearer token missing or wrong: check tokenFile/tokenEnv.",
+    },
+    forbidden: {
+      label: "Forbidden (403)",
+      hint: "The app-server rejected the upgrade (e.g. an Origin header).",
+    },
     timeout: { label: "Timeout", hint: "No answer in time: firewall, tunnel or an overloaded server." },
     dropped: { label: "Dropped", hint: "The socket closed unexpectedly (server restart, code 1006)." },
     protocol: { label: "Protocol error", hint: "The server answered something the collector cannot parse." },
-    insecure: { label: "Insecure", hint: "Token over plain ws:// to a non-loopback host: use wss:// or allowInsecure." },
-    config: { label: "Config error", hint: "The target's configuration is invalid (token file unreadable?)." },
+    insecure: {
+      label: "Insecure",
+      hint: "Token over plain ws:// to a non-loopback host: use wss:// or allowInsecure.",
+    },
+    config: {
+      label: "Config error",
+      hint: "The target's configuration is invalid (token file unreadable?).",
+    },
   };
   return known[reason] ?? { label: reason, hint: "" };
 }

@@ -34,7 +34,8 @@ export function useApiQuery<T>(url: string | null): ApiQuery<T> {
         if (!controller.signal.aborted) setState({ data, error: undefined, loading: false });
       },
       (error: unknown) => {
-        if (!controller.signal.aborted) setState((previous) => ({ data: previous.data, error, loading: false }));
+        if (!controller.signal.aborted)
+          setState((previous) => ({ data: previous.data, error, loading: false }));
       },
     );
     return () => controller.abort();

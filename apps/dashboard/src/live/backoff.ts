@@ -12,14 +12,23 @@ export type BackoffOptions = {
   jitter: number;
 };
 
-export const DEFAULT_BACKOFF: BackoffOptions = { minDelayMs: 1000, maxDelayMs: 30_000, growth: 2, jitter: 0.5 };
+export const DEFAULT_BACKOFF: BackoffOptions = {
+  minDelayMs: 1000,
+  maxDelayMs: 30_000,
+  growth: 2,
+  jitter: 0.5,
+};
 
 /**
  * Delay before retry number `attempt` (0-based): base = min(max, min·growth^attempt), then a
  * random share of up to `jitter·base` is taken off so that many dashboards reconnecting after a
  * collector restart spread out instead of arriving together.
  */
-export function backoffDelayMs(attempt: number, options: BackoffOptions, random: () => number = Math.random): number {
+export function backoffDelayMs(
+  attempt: number,
+  options: BackoffOptions,
+  random: () => number = Math.random,
+): number {
   const base = Math.min(options.maxDelayMs, options.minDelayMs * options.growth ** Math.max(0, attempt));
   const jitter = Math.min(1, Math.max(0, options.jitter));
   return Math.round(base * (1 - jitter * random()));

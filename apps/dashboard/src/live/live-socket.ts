@@ -66,7 +66,13 @@ export class LiveSocket {
   private uptimeTimer: ReturnType<typeof setTimeout> | null = null;
   private idleTimer: ReturnType<typeof setTimeout> | null = null;
   private serverPings = false;
-  private connection: LiveConnection = { state: "stopped", attempt: 0, retryAtMs: null, lastError: null, malformed: 0 };
+  private connection: LiveConnection = {
+    state: "stopped",
+    attempt: 0,
+    retryAtMs: null,
+    lastError: null,
+    malformed: 0,
+  };
 
   constructor(
     private readonly url: string,
@@ -160,7 +166,10 @@ export class LiveSocket {
   private armIdleTimer(socket: WebSocketLike): void {
     if (!this.serverPings || this.options.idleTimeoutMs <= 0) return;
     this.clearTimer("idleTimer");
-    this.idleTimer = setTimeout(() => this.drop(socket, "no frames from server (dead peer)"), this.options.idleTimeoutMs);
+    this.idleTimer = setTimeout(
+      () => this.drop(socket, "no frames from server (dead peer)"),
+      this.options.idleTimeoutMs,
+    );
   }
 
   private update(patch: Partial<LiveConnection>): void {

@@ -46,7 +46,11 @@ export function emptyLiveData(): LiveData {
 }
 
 /** Applies one action; returns the same object when nothing changed. */
-export function liveReducer(state: LiveData, action: LiveAction, limits: LiveLimits = DEFAULT_LIVE_LIMITS): LiveData {
+export function liveReducer(
+  state: LiveData,
+  action: LiveAction,
+  limits: LiveLimits = DEFAULT_LIVE_LIMITS,
+): LiveData {
   if (action.type === "rest") {
     // The REST fallback only fills in while the live feed has never delivered a snapshot.
     if (state.source === "snapshot") return state;
@@ -55,8 +59,14 @@ export function liveReducer(state: LiveData, action: LiveAction, limits: LiveLim
       source: "rest",
       loadedAtMs: action.nowMs,
       targets: byKey(action.targets, (target) => target.name),
-      threads: capThreads(byKey(action.threads, (thread) => thread.id), limits.maxThreads),
-      alerts: capAlerts(byKey(action.alerts, (alert) => alert.id), limits.maxAlerts),
+      threads: capThreads(
+        byKey(action.threads, (thread) => thread.id),
+        limits.maxThreads,
+      ),
+      alerts: capAlerts(
+        byKey(action.alerts, (alert) => alert.id),
+        limits.maxAlerts,
+      ),
     };
   }
   const { message, nowMs } = action;
@@ -68,15 +78,27 @@ export function liveReducer(state: LiveData, action: LiveAction, limits: LiveLim
         loadedAtMs: nowMs,
         serverOffsetMs: message.serverTimeMs - nowMs,
         targets: byKey(message.targets, (target) => target.name),
-        threads: capThreads(byKey(message.threads, (thread) => thread.id), limits.maxThreads),
-        alerts: capAlerts(byKey(message.alerts, (alert) => alert.id), limits.maxAlerts),
+        threads: capThreads(
+          byKey(message.threads, (thread) => thread.id),
+          limits.maxThreads,
+        ),
+        alerts: capAlerts(
+          byKey(message.alerts, (alert) => alert.id),
+          limits.maxAlerts,
+        ),
       };
     case "target":
       return { ...state, targets: upsert(state.targets, message.target.name, message.target) };
     case "thread":
-      return { ...state, threads: capThreads(upsert(state.threads, message.thread.id, message.thread), limits.maxThreads) };
+      return {
+        ...state,
+        threads: capThreads(upsert(state.threads, message.thread.id, message.thread), limits.maxThreads),
+      };
     case "alert":
-      return { ...state, alerts: capAlerts(upsert(state.alerts, message.alert.id, message.alert), limits.maxAlerts) };
+      return {
+        ...state,
+        alerts: capAlerts(upsert(state.alerts, message.alert.id, message.alert), limits.maxAlerts),
+      };
     case "usage": {
       const ticks = [...state.usageTicks, message];
       if (ticks.length > limits.maxUsageTicks) ticks.splice(0, ticks.length - limits.maxUsageTicks);
@@ -97,7 +119,12 @@ function upsert<T>(map: Map<string, T>, key: string, value: T): Map<string, T> {
   return next;
 }
 
-const evictionRank: Record<ThreadView["status"], number> = { notLoaded: 0, idle: 1, systemError: 2, active: 3 };
+const evictionRank: Record<ThreadView["status"], number> = {
+  notLoaded: 0,
+  idle: 1,
+  systemError: 2,
+  active: 3,
+};
 
 /** Over the cap, drop the least interesting threads: unloaded, then idle, oldest event first. */
 function capThreads(threads: Map<string, ThreadView>, max: number): Map<string, ThreadView> {

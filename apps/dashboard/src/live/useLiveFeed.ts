@@ -2,7 +2,6 @@
 import type { AlertView, TargetView, ThreadView } from "@codex-fleet/protocol/api";
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 import { ApiRequestError, apiFetch } from "../lib/api-client.ts";
-import { emptyLiveData, type LiveAction, type LiveData, liveReducer } from "./live-store.ts";
 import {
   DEFAULT_LIVE_SOCKET,
   defaultLiveUrl,
@@ -11,6 +10,7 @@ import {
   type LiveSocketOptions,
   type WebSocketConstructor,
 } from "./live-socket.ts";
+import { emptyLiveData, type LiveAction, type LiveData, liveReducer } from "./live-store.ts";
 import { setServerClockOffset } from "./useNow.ts";
 
 /** What the live context hands to pages. */
@@ -25,9 +25,18 @@ export type LiveFeed = {
   retry: () => void;
 };
 
-export type LiveFeedOptions = Partial<LiveSocketOptions> & { url?: string; WebSocketImpl?: WebSocketConstructor };
+export type LiveFeedOptions = Partial<LiveSocketOptions> & {
+  url?: string;
+  WebSocketImpl?: WebSocketConstructor;
+};
 
-const initialConnection: LiveConnection = { state: "connecting", attempt: 0, retryAtMs: null, lastError: null, malformed: 0 };
+const initialConnection: LiveConnection = {
+  state: "connecting",
+  attempt: 0,
+  retryAtMs: null,
+  lastError: null,
+  malformed: 0,
+};
 
 /**
  * Connects to /api/v1/live for the lifetime of the caller. The first message is a snapshot; later
@@ -36,7 +45,11 @@ const initialConnection: LiveConnection = { state: "connecting", attempt: 0, ret
  * retries with backoff (no polling: the fallback runs once per outage, or on retry()).
  */
 export function useLiveFeed(options: LiveFeedOptions = {}): LiveFeed {
-  const [data, dispatch] = useReducer((state: LiveData, action: LiveAction) => liveReducer(state, action), undefined, emptyLiveData);
+  const [data, dispatch] = useReducer(
+    (state: LiveData, action: LiveAction) => liveReducer(state, action),
+    undefined,
+    emptyLiveData,
+  );
   const [connection, setConnection] = useState<LiveConnection>(initialConnection);
   const [fallbackError, setFallbackError] = useState<unknown>(undefined);
   const [alertsEnabled, setAlertsEnabled] = useState<boolean | null>(null);

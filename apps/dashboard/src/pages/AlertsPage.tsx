@@ -25,22 +25,36 @@ function readUser(): string {
 }
 
 /** REST rows overlaid with newer live upserts, filtered and sorted (most severe, oldest first). */
-export function mergeAlerts(rest: AlertView[], live: Iterable<AlertView>, state: StateFilter, severity: string | null): AlertView[] {
+export function mergeAlerts(
+  rest: AlertView[],
+  live: Iterable<AlertView>,
+  state: StateFilter,
+  severity: string | null,
+): AlertView[] {
   const byId = new Map(rest.map((alert) => [alert.id, alert]));
   for (const alert of live) byId.set(alert.id, alert);
   return [...byId.values()]
-    .filter((alert) => (state === "all" || alert.state === state) && (!severity || alert.severity === severity))
-    .sort((a, b) => severityRank[a.severity] - severityRank[b.severity] || a.pendingSince.localeCompare(b.pendingSince));
+    .filter(
+      (alert) => (state === "all" || alert.state === state) && (!severity || alert.severity === severity),
+    )
+    .sort(
+      (a, b) =>
+        severityRank[a.severity] - severityRank[b.severity] || a.pendingSince.localeCompare(b.pendingSince),
+    );
 }
 
 /** The alerts page. */
 export function AlertsPage() {
   const [search, setSearch] = useSearchParams();
   const stateParam = search.get("state");
-  const state: StateFilter = STATES.includes(stateParam as StateFilter) ? (stateParam as StateFilter) : "firing";
+  const state: StateFilter = STATES.includes(stateParam as StateFilter)
+    ? (stateParam as StateFilter)
+    : "firing";
   const severity = search.get("severity");
   const { data: live } = useLive();
-  const alerts = useApiQuery<AlertView[]>(withQuery("/api/v1/alerts", { state: state === "all" ? null : state }));
+  const alerts = useApiQuery<AlertView[]>(
+    withQuery("/api/v1/alerts", { state: state === "all" ? null : state }),
+  );
   const silences = useApiQuery<SilenceView[]>("/api/v1/silences");
   const [user, setUser] = useState(readUser);
   const [silencing, setSilencing] = useState<string | null>(null);
@@ -62,19 +76,36 @@ export function AlertsPage() {
       <span className="spacer" />
       <div className="segmented" role="group" aria-label="Alert state">
         {STATES.map((value) => (
-          <button key={value} type="button" aria-pressed={state === value} onClick={() => setSearch({ state: value === "firing" ? null : value })}>
+          <button
+            key={value}
+            type="button"
+            aria-pressed={state === value}
+            onClick={() => setSearch({ state: value === "firing" ? null : value })}
+          >
             {value[0]?.toUpperCase()}
             {value.slice(1)}
           </button>
         ))}
       </div>
-      <select className="select" aria-label="Severity" value={severity ?? ""} onChange={(event) => setSearch({ severity: event.target.value })}>
+      <select
+        className="select"
+        aria-label="Severity"
+        value={severity ?? ""}
+        onChange={(event) => setSearch({ severity: event.target.value })}
+      >
         <option value="">All severities</option>
         <option value="critical">Critical</option>
         <option value="warning">Warning</option>
         <option value="info">Info</option>
       </select>
-      <input className="input" aria-label="Your name" placeholder="Your name (for ack)" value={user} onChange={(event) => saveUser(event.target.value)} style={{ width: 160 }} />
+      <input
+        className="input"
+        aria-label="Your name"
+        placeholder="Your name (for ack)"
+        value={user}
+        onChange={(event) => saveUser(event.target.value)}
+        style={{ width: 160 }}
+      />
     </div>
   );
   if (alerts.data === undefined) {
@@ -82,7 +113,11 @@ export function AlertsPage() {
       <>
         {header}
         <div className="card">
-          {alerts.loading ? <LoadingState rows={4} label="Loading alerts…" /> : <ErrorState error={alerts.error} onRetry={alerts.reload} />}
+          {alerts.loading ? (
+            <LoadingState rows={4} label="Loading alerts…" />
+          ) : (
+            <ErrorState error={alerts.error} onRetry={alerts.reload} />
+          )}
         </div>
       </>
     );
@@ -92,7 +127,10 @@ export function AlertsPage() {
   const ack = async (alert: AlertView) => {
     setActionError(undefined);
     try {
-      await apiFetch(`/api/v1/alerts/${encodeURIComponent(alert.id)}/ack`, { method: "POST", body: { by: user.trim() } });
+      await apiFetch(`/api/v1/alerts/${encodeURIComponent(alert.id)}/ack`, {
+        method: "POST",
+        body: { by: user.trim() },
+      });
       alerts.reload();
     } catch (error) {
       setActionError(error);
@@ -109,7 +147,10 @@ export function AlertsPage() {
       )}
       <div className="card table-wrap">
         {rows.length === 0 ? (
-          <EmptyState title={state === "firing" ? "No firing alerts" : `No ${state === "all" ? "" : `${state} `}alerts`} compact>
+          <EmptyState
+            title={state === "firing" ? "No firing alerts" : `No ${state === "all" ? "" : `${state} `}alerts`}
+            compact
+          >
             <p className="faint">{state === "firing" ? "All quiet." : "Try another filter."}</p>
           </EmptyState>
         ) : (
@@ -140,7 +181,9 @@ export function AlertsPage() {
                     </td>
                     <td>
                       {alert.threadId ? (
-                        <Link href={`/threads/${encodeURIComponent(alert.threadId)}`}>{alert.target ? `${alert.target} / ` : ""}thread …{alert.threadId.slice(-8)}</Link>
+                        <Link href={`/threads/${encodeURIComponent(alert.threadId)}`}>
+                          {alert.target ? `${alert.target} / ` : ""}thread …{alert.threadId.slice(-8)}
+                        </Link>
                       ) : (
                         <span>
                           {alert.subjectType} <b>{alert.subjectId}</b>
@@ -148,20 +191,46 @@ export function AlertsPage() {
                       )}
                     </td>
                     <td className="nowrap">
-                      <span className={`pill ${alert.state === "firing" ? "err" : alert.state === "pending" ? "warn" : "plain"}`}>{alert.state}</span>{" "}
+                      <span
+                        className={`pill ${alert.state === "firing" ? "err" : alert.state === "pending" ? "warn" : "plain"}`}
+                      >
+                        {alert.state}
+                      </span>{" "}
                       <span className="faint">
-                        {alert.state === "resolved" ? <Ago at={alert.resolvedAt} /> : <Elapsed since={alert.firingSince ?? alert.pendingSince} />}
+                        {alert.state === "resolved" ? (
+                          <Ago at={alert.resolvedAt} />
+                        ) : (
+                          <Elapsed since={alert.firingSince ?? alert.pendingSince} />
+                        )}
                       </span>
                     </td>
-                    <td className="muted">{alert.ackBy ? <span title={alert.ackAt ?? undefined}>{alert.ackBy} <Ago at={alert.ackAt} /></span> : "—"}</td>
+                    <td className="muted">
+                      {alert.ackBy ? (
+                        <span title={alert.ackAt ?? undefined}>
+                          {alert.ackBy} <Ago at={alert.ackAt} />
+                        </span>
+                      ) : (
+                        "—"
+                      )}
+                    </td>
                     <td className="num nowrap">
                       {alert.state !== "resolved" && !alert.ackBy && (
-                        <button type="button" className="btn small" disabled={!user.trim()} title={user.trim() ? "Acknowledge" : "Enter your name first"} onClick={() => ack(alert)}>
+                        <button
+                          type="button"
+                          className="btn small"
+                          disabled={!user.trim()}
+                          title={user.trim() ? "Acknowledge" : "Enter your name first"}
+                          onClick={() => ack(alert)}
+                        >
                           Ack
                         </button>
                       )}{" "}
                       {alert.state !== "resolved" && (
-                        <button type="button" className="btn small ghost" onClick={() => setSilencing(silencing === alert.id ? null : alert.id)}>
+                        <button
+                          type="button"
+                          className="btn small ghost"
+                          onClick={() => setSilencing(silencing === alert.id ? null : alert.id)}
+                        >
                           Silence…
                         </button>
                       )}
@@ -205,7 +274,10 @@ function AlertsDisabled() {
   return (
     <div className="card" data-testid="alerts-disabled">
       <EmptyState title="Alerts not enabled">
-        <p>This collector does not serve alerts. Add rules under <code>alerts:</code> in its config file and restart it:</p>
+        <p>
+          This collector does not serve alerts. Add rules under <code>alerts:</code> in its config file and
+          restart it:
+        </p>
         <pre className="snippet">{`alerts:
   rules:
     - { id: approval-wait, kind: waitingOnApproval, forMs: 300000, severity: warning }

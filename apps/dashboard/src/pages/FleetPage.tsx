@@ -1,5 +1,5 @@
 /** Fleet (home): what every developer's codex is doing right now, and what needs a person. */
-import { ErrorState, EmptyState, LoadingState } from "../components/StateViews.tsx";
+import { EmptyState, ErrorState, LoadingState } from "../components/StateViews.tsx";
 import { formatDateTime } from "../lib/format.ts";
 import { useSearchParams } from "../lib/router.tsx";
 import { useLive } from "../live/LiveProvider.tsx";
@@ -37,12 +37,18 @@ export function FleetPage() {
       <div className="page-head">
         <h1>Fleet</h1>
         <span className="faint">
-          {targets.length} target{targets.length === 1 ? "" : "s"} · {threads.length} thread{threads.length === 1 ? "" : "s"}
+          {targets.length} target{targets.length === 1 ? "" : "s"} · {threads.length} thread
+          {threads.length === 1 ? "" : "s"}
         </span>
         <span className="spacer" />
         <label className="field">
           <span className="visually-hidden">Team</span>
-          <select className="select" value={filter.team ?? ""} onChange={(event) => setSearch({ team: event.target.value })} aria-label="Team">
+          <select
+            className="select"
+            value={filter.team ?? ""}
+            onChange={(event) => setSearch({ team: event.target.value })}
+            aria-label="Team"
+          >
             <option value="">All teams</option>
             {teams.map((team) => (
               <option key={team} value={team}>
@@ -61,7 +67,11 @@ export function FleetPage() {
           style={{ width: 240 }}
         />
         <label className="check">
-          <input type="checkbox" checked={filter.showUnloaded} onChange={(event) => setSearch({ unloaded: event.target.checked ? "1" : null })} />
+          <input
+            type="checkbox"
+            checked={filter.showUnloaded}
+            onChange={(event) => setSearch({ unloaded: event.target.checked ? "1" : null })}
+          />
           Show not loaded ({counts.notLoaded})
         </label>
       </div>
@@ -101,7 +111,11 @@ export function FleetPage() {
       {groups.length === 0 ? (
         <div className="card">
           <EmptyState title="Nothing matches these filters" compact>
-            <button type="button" className="btn" onClick={() => setSearch({ status: null, q: null, team: null })}>
+            <button
+              type="button"
+              className="btn"
+              onClick={() => setSearch({ status: null, q: null, team: null })}
+            >
               Clear filters
             </button>
           </EmptyState>

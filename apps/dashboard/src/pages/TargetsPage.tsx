@@ -11,7 +11,9 @@ import { FleetEmpty } from "./fleet/FleetEmpty.tsx";
 
 /** Sorts down targets first, then by name. */
 export function sortTargets(targets: TargetView[]): TargetView[] {
-  return [...targets].sort((a, b) => Number(isTargetDown(b)) - Number(isTargetDown(a)) || a.name.localeCompare(b.name));
+  return [...targets].sort(
+    (a, b) => Number(isTargetDown(b)) - Number(isTargetDown(a)) || a.name.localeCompare(b.name),
+  );
 }
 
 /** The targets page (live; REST fallback while the feed is down). */
@@ -21,7 +23,8 @@ export function TargetsPage() {
   const stateFilter = search.get("state");
 
   if (data.source === "none") {
-    if (fallbackError !== undefined) return <ErrorState title="Could not load targets" error={fallbackError} onRetry={retry} />;
+    if (fallbackError !== undefined)
+      return <ErrorState title="Could not load targets" error={fallbackError} onRetry={retry} />;
     return <LoadingState label="Loading targets…" />;
   }
   const all = sortTargets([...data.targets.values()]);
@@ -45,7 +48,12 @@ export function TargetsPage() {
             ["down", `Down (${down})`],
             ["open", "Connected"],
           ].map(([value, label]) => (
-            <button key={value} type="button" aria-pressed={(stateFilter ?? "") === value} onClick={() => setSearch({ state: value })}>
+            <button
+              key={value}
+              type="button"
+              aria-pressed={(stateFilter ?? "") === value}
+              onClick={() => setSearch({ state: value })}
+            >
               {label}
             </button>
           ))}

@@ -7,7 +7,14 @@ import { CostCell } from "../components/CostCell.tsx";
 import { EmptyState, ErrorState, LoadingState } from "../components/StateViews.tsx";
 import { SeverityPill, ThreadStatusPill } from "../components/StatusPill.tsx";
 import { ApiRequestError } from "../lib/api-client.ts";
-import { formatDateTime, formatDuration, formatInteger, formatPct, formatTokens, ratio } from "../lib/format.ts";
+import {
+  formatDateTime,
+  formatDuration,
+  formatInteger,
+  formatPct,
+  formatTokens,
+  ratio,
+} from "../lib/format.ts";
 import { Link } from "../lib/router.tsx";
 import { contextShare, firingAlertsFor, threadDisplayStatus } from "../lib/status.ts";
 import { useApiQuery } from "../lib/useApiQuery.ts";
@@ -68,12 +75,17 @@ export default function ThreadPage({ threadId }: { threadId: string }) {
   const share = contextShare(thread.contextTokens, thread.modelContextWindow);
   const alerts = firingAlertsFor([...live.alerts.values()], thread.id);
   const finished = turns.filter((turn) => turn.status !== "inProgress" && turn.shownDurationMs != null);
-  const avgMs = finished.length > 0 ? finished.reduce((sum, turn) => sum + (turn.shownDurationMs ?? 0), 0) / finished.length : null;
+  const avgMs =
+    finished.length > 0
+      ? finished.reduce((sum, turn) => sum + (turn.shownDurationMs ?? 0), 0) / finished.length
+      : null;
 
   return (
     <>
       <div className="breadcrumb">
-        <Link href="/">Fleet</Link> / <Link href={`/?q=${encodeURIComponent(thread.target)}`}>{thread.target}</Link> / <span className="mono">{thread.id}</span>
+        <Link href="/">Fleet</Link> /{" "}
+        <Link href={`/?q=${encodeURIComponent(thread.target)}`}>{thread.target}</Link> /{" "}
+        <span className="mono">{thread.id}</span>
       </div>
       <div className="page-head">
         <h1>{threadLabel(thread)}</h1>
@@ -94,7 +106,11 @@ export default function ThreadPage({ threadId }: { threadId: string }) {
       {thread.pendingRequests.map((request) => (
         <div key={String(request.requestId)} className="banner warn" data-testid="thread-pending-request">
           <b>{request.requestKind}</b> waiting <Elapsed since={request.sinceMs} />
-          {request.preview && <code className="truncate" style={{ maxWidth: 600 }}>{request.preview}</code>}
+          {request.preview && (
+            <code className="truncate" style={{ maxWidth: 600 }}>
+              {request.preview}
+            </code>
+          )}
           <span className="spacer" />
           <span className="faint">answer it in the developer's codex client — the collector never does</span>
         </div>
@@ -103,37 +119,65 @@ export default function ThreadPage({ threadId }: { threadId: string }) {
       <div className="kpis">
         <div className="kpi">
           <div className="kpi-label">Tokens counted</div>
-          <div className="kpi-value" data-testid="thread-total-tokens" data-value={thread.counted.totalTokens} title={formatInteger(thread.counted.totalTokens)}>
+          <div
+            className="kpi-value"
+            data-testid="thread-total-tokens"
+            data-value={thread.counted.totalTokens}
+            title={formatInteger(thread.counted.totalTokens)}
+          >
             {formatTokens(thread.counted.totalTokens)}
           </div>
           <div className="kpi-sub">
-            {formatTokens(thread.counted.inputTokens)} in ({formatPct(ratio(thread.counted.cachedInputTokens, thread.counted.inputTokens))} cached) · {formatTokens(thread.counted.outputTokens)} out
+            {formatTokens(thread.counted.inputTokens)} in (
+            {formatPct(ratio(thread.counted.cachedInputTokens, thread.counted.inputTokens))} cached) ·{" "}
+            {formatTokens(thread.counted.outputTokens)} out
           </div>
         </div>
         <div className="kpi">
           <div className="kpi-label">Cost</div>
           <div className="kpi-value">
-            <CostCell costUsd={thread.costUsd} unpricedTokens={thread.unpricedTokens} totalTokens={thread.counted.totalTokens} testId="thread-total-cost" />
+            <CostCell
+              costUsd={thread.costUsd}
+              unpricedTokens={thread.unpricedTokens}
+              totalTokens={thread.counted.totalTokens}
+              testId="thread-total-cost"
+            />
           </div>
-          <div className="kpi-sub">{thread.unpricedTokens > 0 ? `${formatTokens(thread.unpricedTokens)} tokens unpriced` : "all usage priced"}</div>
+          <div className="kpi-sub">
+            {thread.unpricedTokens > 0
+              ? `${formatTokens(thread.unpricedTokens)} tokens unpriced`
+              : "all usage priced"}
+          </div>
         </div>
         <div className="kpi">
           <div className="kpi-label">Turns</div>
-          <div className="kpi-value" data-testid="thread-turn-count">{turns.length}</div>
+          <div className="kpi-value" data-testid="thread-turn-count">
+            {turns.length}
+          </div>
           <div className="kpi-sub">
             {failed} failed · avg {formatDuration(avgMs)}
           </div>
         </div>
-        <div className={`kpi ${share != null && share >= 0.9 ? "tone-err" : share != null && share >= 0.75 ? "tone-warn" : ""}`}>
+        <div
+          className={`kpi ${share != null && share >= 0.9 ? "tone-err" : share != null && share >= 0.75 ? "tone-warn" : ""}`}
+        >
           <div className="kpi-label">Context window</div>
-          <div className="kpi-value" data-testid="thread-context-share">{formatPct(share, 0)}</div>
+          <div className="kpi-value" data-testid="thread-context-share">
+            {formatPct(share, 0)}
+          </div>
           <div className="kpi-sub">
             {formatTokens(thread.contextTokens)} of {formatTokens(thread.modelContextWindow)}
           </div>
         </div>
         <div className="kpi">
           <div className="kpi-label">Current turn</div>
-          <div className="kpi-value">{thread.currentTurnStartedAt ? <Elapsed since={thread.currentTurnStartedAt} testId={`thread-turn-age-${thread.id}`} /> : "—"}</div>
+          <div className="kpi-value">
+            {thread.currentTurnStartedAt ? (
+              <Elapsed since={thread.currentTurnStartedAt} testId={`thread-turn-age-${thread.id}`} />
+            ) : (
+              "—"
+            )}
+          </div>
           <div className="kpi-sub">last outcome: {thread.lastTurnStatus ?? "—"}</div>
         </div>
       </div>
@@ -147,7 +191,8 @@ export default function ThreadPage({ threadId }: { threadId: string }) {
             <dl className="dl">
               <dt>Developer</dt>
               <dd>
-                <Link href={`/?q=${encodeURIComponent(thread.target)}`}>{thread.target}</Link> <span className="faint">· {thread.team}</span>
+                <Link href={`/?q=${encodeURIComponent(thread.target)}`}>{thread.target}</Link>{" "}
+                <span className="faint">· {thread.team}</span>
               </dd>
               <dt>Model</dt>
               <dd className="mono">{thread.model ?? "—"}</dd>
@@ -168,7 +213,8 @@ export default function ThreadPage({ threadId }: { threadId: string }) {
               <dd>
                 {thread.lastErrorMessage || thread.lastCodexErrorInfo ? (
                   <>
-                    <CodexErrorChip info={thread.lastCodexErrorInfo} message={thread.lastErrorMessage} /> <span className="muted">{thread.lastErrorMessage}</span>
+                    <CodexErrorChip info={thread.lastCodexErrorInfo} message={thread.lastErrorMessage} />{" "}
+                    <span className="muted">{thread.lastErrorMessage}</span>
                   </>
                 ) : (
                   <span className="faint">none</span>
@@ -183,7 +229,11 @@ export default function ThreadPage({ threadId }: { threadId: string }) {
             <span className="faint">duration per turn, by outcome</span>
           </div>
           <div className="card-body chart-body" data-testid="thread-timeline">
-            {turns.length === 0 ? <EmptyState compact title="No turns yet" /> : <TurnTimeline turns={turns} />}
+            {turns.length === 0 ? (
+              <EmptyState compact title="No turns yet" />
+            ) : (
+              <TurnTimeline turns={turns} />
+            )}
           </div>
         </div>
       </div>

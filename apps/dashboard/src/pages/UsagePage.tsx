@@ -12,12 +12,26 @@ import { SpendersTable } from "./usage/SpendersTable.tsx";
 import { bucketLabel, UsageChart } from "./usage/UsageChart.tsx";
 import { UsageFilters } from "./usage/UsageFilters.tsx";
 import { UsageKpis } from "./usage/UsageKpis.tsx";
-import { FILTER_KEYS, type FilterKey, parseUsageParams, type Stack, usageUrl, usageWindow, bucketStarts, type Window } from "./usage/usage-params.ts";
+import {
+  bucketStarts,
+  FILTER_KEYS,
+  type FilterKey,
+  parseUsageParams,
+  type Stack,
+  usageUrl,
+  usageWindow,
+  type Window,
+} from "./usage/usage-params.ts";
 import { NONE_KEY, pricing, rankRows, stackSeries } from "./usage/usage-series.ts";
 
 /** Live usage ticks refresh a relative range at most this often (no polling otherwise). */
 const REFRESH_MIN_MS = 15_000;
-const STACK_TITLE: Record<Stack, string> = { model: "model", target: "developer", team: "team", repo: "repo" };
+const STACK_TITLE: Record<Stack, string> = {
+  model: "model",
+  target: "developer",
+  team: "team",
+  repo: "repo",
+};
 
 function seriesColumns(bucket: "hour" | "day", stack: Stack): ExportColumn<UsageRow>[] {
   return [
@@ -65,16 +79,35 @@ export default function UsagePage() {
   const spenders = useApiQuery<UsageResponse>(usageUrl(view, ["target", "team"], params.filters));
   const models = useApiQuery<UsageResponse>(usageUrl(view, ["model"], params.filters));
 
-  const options = Object.fromEntries(FILTER_KEYS.map((key) => [key, new Set<string>()])) as Record<FilterKey, Set<string>>;
+  const options = Object.fromEntries(FILTER_KEYS.map((key) => [key, new Set<string>()])) as Record<
+    FilterKey,
+    Set<string>
+  >;
   addAll(options.target, [...live.targets.keys()]);
-  addAll(options.team, [...live.targets.values()].map((target) => target.team));
-  addAll(options.model, [...live.threads.values()].map((thread) => thread.model));
-  addAll(options.repo, [...live.threads.values()].map((thread) => thread.repo));
+  addAll(
+    options.team,
+    [...live.targets.values()].map((target) => target.team),
+  );
+  addAll(
+    options.model,
+    [...live.threads.values()].map((thread) => thread.model),
+  );
+  addAll(
+    options.repo,
+    [...live.threads.values()].map((thread) => thread.repo),
+  );
   for (const query of [series, spenders, models]) {
-    for (const key of FILTER_KEYS) addAll(options[key], (query.data?.rows ?? []).map((row) => row[key]));
+    for (const key of FILTER_KEYS)
+      addAll(
+        options[key],
+        (query.data?.rows ?? []).map((row) => row[key]),
+      );
   }
   for (const key of FILTER_KEYS) addAll(options[key], [params.filters[key]]);
-  const optionLists = Object.fromEntries(FILTER_KEYS.map((key) => [key, [...options[key]].sort()])) as Record<FilterKey, string[]>;
+  const optionLists = Object.fromEntries(FILTER_KEYS.map((key) => [key, [...options[key]].sort()])) as Record<
+    FilterKey,
+    string[]
+  >;
 
   const reloadAll = () => {
     series.reload();
@@ -96,12 +129,21 @@ export default function UsagePage() {
       <div className="page-head">
         <h1>Usage &amp; cost</h1>
         <span className="faint" data-testid="usage-window">
-          {bucketLabel(view.fromMs, view.bucket === "day" ? "day" : "hour")} – {view.bucket === "day" ? bucketLabel(view.toMs - 1, "day") : "now"} · {view.bucket === "day" ? "daily (UTC)" : "hourly"}
+          {bucketLabel(view.fromMs, view.bucket === "day" ? "day" : "hour")} –{" "}
+          {view.bucket === "day" ? bucketLabel(view.toMs - 1, "day") : "now"} ·{" "}
+          {view.bucket === "day" ? "daily (UTC)" : "hourly"}
         </span>
         <span className="spacer" />
-        {(series.loading || spenders.loading || models.loading) && series.data && <span className="spinner" role="status" aria-label="Refreshing" />}
+        {(series.loading || spenders.loading || models.loading) && series.data && (
+          <span className="spinner" role="status" aria-label="Refreshing" />
+        )}
       </div>
-      <UsageFilters params={params} options={optionLists} todayDay={new Date(anchor.ms).toISOString().slice(0, 10)} onChange={(patch) => setSearch(patch, { replace: false })} />
+      <UsageFilters
+        params={params}
+        options={optionLists}
+        todayDay={new Date(anchor.ms).toISOString().slice(0, 10)}
+        onChange={(patch) => setSearch(patch, { replace: false })}
+      />
       <UsageBody
         series={series}
         view={view}
@@ -170,9 +212,20 @@ function UsageBody({
       </div>
     );
   }
-  const stacked = stackSeries(rows, { bucket: view.bucket, stack: params.stack, metric: params.metric, bucketStarts: bucketStarts(view) });
-  const displayedRows = [...rows].sort((a, b) => (a[view.bucket] ?? "").localeCompare(b[view.bucket] ?? "") || (a[params.stack] ?? "").localeCompare(b[params.stack] ?? ""));
-  const unpricedModels = (models.data?.rows ?? []).filter((row) => row.unpricedTokens > 0).map((row) => row.model ?? NONE_KEY);
+  const stacked = stackSeries(rows, {
+    bucket: view.bucket,
+    stack: params.stack,
+    metric: params.metric,
+    bucketStarts: bucketStarts(view),
+  });
+  const displayedRows = [...rows].sort(
+    (a, b) =>
+      (a[view.bucket] ?? "").localeCompare(b[view.bucket] ?? "") ||
+      (a[params.stack] ?? "").localeCompare(b[params.stack] ?? ""),
+  );
+  const unpricedModels = (models.data?.rows ?? [])
+    .filter((row) => row.unpricedTokens > 0)
+    .map((row) => row.model ?? NONE_KEY);
 
   return (
     <>
@@ -191,34 +244,68 @@ function UsageBody({
           <h2>
             {params.metric === "cost" ? "Cost" : "Tokens"} by {STACK_TITLE[params.stack]}
           </h2>
-          {params.metric === "cost" && totals.unpricedTokens > 0 && <span className="chip neutral">excludes unpriced tokens</span>}
+          {params.metric === "cost" && totals.unpricedTokens > 0 && (
+            <span className="chip neutral">excludes unpriced tokens</span>
+          )}
           <span className="spacer" />
-          <ExportButtons baseName={`${exportBase}_by-${view.bucket}-${params.stack}`} columns={seriesColumns(view.bucket, params.stack)} rows={displayedRows} testId="export-series" />
+          <ExportButtons
+            baseName={`${exportBase}_by-${view.bucket}-${params.stack}`}
+            columns={seriesColumns(view.bucket, params.stack)}
+            rows={displayedRows}
+            testId="export-series"
+          />
         </div>
         <div className="card-body chart-body" data-testid="usage-chart">
-          <UsageChart points={stacked.points} keys={stacked.keys} metric={params.metric} bucket={view.bucket} chart={params.chart} />
+          <UsageChart
+            points={stacked.points}
+            keys={stacked.keys}
+            metric={params.metric}
+            bucket={view.bucket}
+            chart={params.chart}
+          />
         </div>
       </div>
       <div className="grid-2">
         <SidePanel query={spenders} title="Top spenders">
-          {(data) => <SpendersTable rows={rankRows(data.rows, params.metric)} metric={params.metric} exportName={`${exportBase}_by-developer`} usageLink={(target) => linkWith({ target })} />}
+          {(data) => (
+            <SpendersTable
+              rows={rankRows(data.rows, params.metric)}
+              metric={params.metric}
+              exportName={`${exportBase}_by-developer`}
+              usageLink={(target) => linkWith({ target })}
+            />
+          )}
         </SidePanel>
         <SidePanel query={models} title="By model">
-          {(data) => <ModelsTable rows={rankRows(data.rows, "tokens")} exportName={`${exportBase}_by-model`} />}
+          {(data) => (
+            <ModelsTable rows={rankRows(data.rows, "tokens")} exportName={`${exportBase}_by-model`} />
+          )}
         </SidePanel>
       </div>
     </>
   );
 }
 
-function SidePanel({ query, title, children }: { query: ApiQuery<UsageResponse>; title: string; children: (data: UsageResponse) => ReactNode }) {
+function SidePanel({
+  query,
+  title,
+  children,
+}: {
+  query: ApiQuery<UsageResponse>;
+  title: string;
+  children: (data: UsageResponse) => ReactNode;
+}) {
   if (query.data !== undefined) return <>{children(query.data)}</>;
   return (
     <div className="card">
       <div className="card-head">
         <h2>{title}</h2>
       </div>
-      {query.loading ? <LoadingState rows={4} label={`Loading ${title.toLowerCase()}…`} /> : <ErrorState compact error={query.error} onRetry={query.reload} />}
+      {query.loading ? (
+        <LoadingState rows={4} label={`Loading ${title.toLowerCase()}…`} />
+      ) : (
+        <ErrorState compact error={query.error} onRetry={query.reload} />
+      )}
     </div>
   );
 }

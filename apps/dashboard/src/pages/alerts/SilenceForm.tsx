@@ -62,14 +62,22 @@ export function SilenceForm({
     <form className="silence-form" onSubmit={submit} aria-label={`Silence ${alert.summary}`}>
       <label className="field">
         Scope
-        <select className="select" value={scope} onChange={(event) => setScope(event.target.value as "subject" | "rule")}>
+        <select
+          className="select"
+          value={scope}
+          onChange={(event) => setScope(event.target.value as "subject" | "rule")}
+        >
           <option value="subject">This rule for {alert.threadId ? "this thread" : alert.subjectId}</option>
           <option value="rule">Rule {alert.ruleId} everywhere</option>
         </select>
       </label>
       <label className="field">
         For
-        <select className="select" value={durationMs} onChange={(event) => setDurationMs(Number(event.target.value))}>
+        <select
+          className="select"
+          value={durationMs}
+          onChange={(event) => setDurationMs(Number(event.target.value))}
+        >
           {DURATIONS.map(([label, ms]) => (
             <option key={ms} value={ms}>
               {label}
@@ -79,7 +87,12 @@ export function SilenceForm({
       </label>
       <label className="field" style={{ flex: 1, minWidth: 200 }}>
         Comment
-        <input className="input" value={comment} onChange={(event) => setComment(event.target.value)} placeholder="Why (optional)" />
+        <input
+          className="input"
+          value={comment}
+          onChange={(event) => setComment(event.target.value)}
+          placeholder="Why (optional)"
+        />
       </label>
       <div className="silence-actions">
         <button type="submit" className="btn primary" disabled={busy || !by}>

@@ -62,7 +62,12 @@ export function SilencesList({ query }: { query: ApiQuery<SilenceView[]> }) {
               <td className="muted">{silence.createdBy}</td>
               <td className="muted">{silence.comment || "—"}</td>
               <td className="num">
-                <button type="button" className="btn small danger" disabled={deleting === silence.id} onClick={() => remove(silence.id)}>
+                <button
+                  type="button"
+                  className="btn small danger"
+                  disabled={deleting === silence.id}
+                  onClick={() => remove(silence.id)}
+                >
                   End silence
                 </button>
               </td>

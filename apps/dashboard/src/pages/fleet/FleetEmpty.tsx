@@ -21,7 +21,8 @@ export function FleetEmpty() {
     <div className="card" data-testid="fleet-empty">
       <EmptyState title="No targets yet">
         <p>
-          codex-fleet watches one <code>codex app-server</code> per developer, read-only. Add a target in three steps:
+          codex-fleet watches one <code>codex app-server</code> per developer, read-only. Add a target in
+          three steps:
         </p>
         <ol className="steps">
           <li>

@@ -7,7 +7,17 @@ import { firingAlertsFor, isTargetDown, targetReasonHint } from "../../lib/statu
 import type { TargetGroup } from "./fleet-model.ts";
 import { ThreadRow } from "./ThreadRow.tsx";
 
-const COLUMNS = ["Status", "Thread", "Model", "Turn", "Context", "Tokens", "Last error", "Last event", "Alerts"];
+const COLUMNS = [
+  "Status",
+  "Thread",
+  "Model",
+  "Turn",
+  "Context",
+  "Tokens",
+  "Last error",
+  "Last event",
+  "Alerts",
+];
 
 /** Renders every group; `alerts` feed the per-thread alert badges. */
 export function FleetTable({
@@ -59,7 +69,11 @@ function GroupHeader({ group, onShowUnloaded }: { group: TargetGroup; onShowUnlo
               <span className="chip neutral">{target.team}</span>
               <TargetStatePill state={target.state} testId={`target-state-${group.name}`} />
               {reason && (
-                <span className="group-reason" title={reason.hint} data-testid={`target-reason-${group.name}`}>
+                <span
+                  className="group-reason"
+                  title={reason.hint}
+                  data-testid={`target-reason-${group.name}`}
+                >
                   {reason.label}
                   {target.lastError ? ` — ${target.lastError}` : ""}
                 </span>

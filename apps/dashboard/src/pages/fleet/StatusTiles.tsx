@@ -6,9 +6,27 @@ type Tile = { key: ThreadDisplayStatus | "down"; label: string; testId: string; 
 
 const TILES: Tile[] = [
   { key: "active", label: "Active", testId: "fleet-count-active", tone: "tone-ok", sub: "working now" },
-  { key: "waitingOnApproval", label: "Waiting on approval", testId: "fleet-count-waiting-approval", tone: "tone-warn", sub: "need a decision" },
-  { key: "waitingOnUserInput", label: "Waiting on input", testId: "fleet-count-waiting-input", tone: "tone-input", sub: "need an answer" },
-  { key: "systemError", label: "System error", testId: "fleet-count-system-error", tone: "tone-err", sub: "last turn failed" },
+  {
+    key: "waitingOnApproval",
+    label: "Waiting on approval",
+    testId: "fleet-count-waiting-approval",
+    tone: "tone-warn",
+    sub: "need a decision",
+  },
+  {
+    key: "waitingOnUserInput",
+    label: "Waiting on input",
+    testId: "fleet-count-waiting-input",
+    tone: "tone-input",
+    sub: "need an answer",
+  },
+  {
+    key: "systemError",
+    label: "System error",
+    testId: "fleet-count-system-error",
+    tone: "tone-err",
+    sub: "last turn failed",
+  },
   { key: "idle", label: "Idle", testId: "fleet-count-idle", tone: "", sub: "loaded, no turn" },
   { key: "down", label: "Targets down", testId: "fleet-count-targets-down", tone: "tone-err", sub: "" },
 ];
@@ -27,7 +45,8 @@ export function StatusTiles({
     <div className="kpis" role="group" aria-label="Fleet status counts">
       {TILES.map((tile) => {
         const value = tile.key === "down" ? counts.targetsDown : counts[tile.key];
-        const sub = tile.key === "down" ? `of ${counts.targets} target${counts.targets === 1 ? "" : "s"}` : tile.sub;
+        const sub =
+          tile.key === "down" ? `of ${counts.targets} target${counts.targets === 1 ? "" : "s"}` : tile.sub;
         return (
           <button
             key={tile.key}

@@ -1,7 +1,6 @@
 /** One thread in the Fleet table: live status, time in status, turn age, context, last error. */
 import type { AlertView, ThreadView } from "@codex-fleet/protocol/api";
-import { Elapsed } from "../../components/Ago.tsx";
-import { Ago } from "../../components/Ago.tsx";
+import { Ago, Elapsed } from "../../components/Ago.tsx";
 import { CodexErrorChip } from "../../components/CodexErrorChip.tsx";
 import { SeverityPill, ThreadStatusPill } from "../../components/StatusPill.tsx";
 import { formatPct, formatTokens } from "../../lib/format.ts";
@@ -32,11 +31,19 @@ export function ThreadRow({ thread, alerts }: { thread: ThreadView; alerts: Aler
         <ThreadStatusPill status={status} testId={`thread-status-${thread.id}`} />
         <div className="cell-sub" style={{ paddingLeft: 4 }}>
           {waiting ? "waiting " : "for "}
-          <Elapsed since={waiting ? waitStart(thread) : thread.statusSince} testId={`thread-time-in-status-${thread.id}`} />
+          <Elapsed
+            since={waiting ? waitStart(thread) : thread.statusSince}
+            testId={`thread-time-in-status-${thread.id}`}
+          />
         </div>
       </td>
       <td>
-        <Link href={`/threads/${encodeURIComponent(thread.id)}`} className="cell-main truncate" style={{ display: "block" }} title={thread.id}>
+        <Link
+          href={`/threads/${encodeURIComponent(thread.id)}`}
+          className="cell-main truncate"
+          style={{ display: "block" }}
+          title={thread.id}
+        >
           {threadLabel(thread)}
         </Link>
         <div className="cell-sub truncate" title={thread.cwd ?? undefined}>
@@ -64,7 +71,9 @@ export function ThreadRow({ thread, alerts }: { thread: ThreadView; alerts: Aler
         {share == null ? (
           <span className="faint">—</span>
         ) : (
-          <div title={`${formatTokens(thread.contextTokens)} of ${formatTokens(thread.modelContextWindow)} tokens`}>
+          <div
+            title={`${formatTokens(thread.contextTokens)} of ${formatTokens(thread.modelContextWindow)} tokens`}
+          >
             <div className="bar-track">
               <div
                 className={`bar-fill ${share >= 0.9 ? "err" : share >= 0.75 ? "warn" : ""}`}
@@ -88,7 +97,12 @@ export function ThreadRow({ thread, alerts }: { thread: ThreadView; alerts: Aler
       </td>
       <td>
         {alerts.map((alert) => (
-          <Link key={alert.id} href={`/alerts?state=firing`} title={alert.summary} data-testid={`thread-alert-${thread.id}`}>
+          <Link
+            key={alert.id}
+            href={`/alerts?state=firing`}
+            title={alert.summary}
+            data-testid={`thread-alert-${thread.id}`}
+          >
             <SeverityPill severity={alert.severity} />
           </Link>
         ))}

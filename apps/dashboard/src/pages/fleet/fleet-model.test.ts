@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { TARGETS, THREAD_IDS, THREADS } from "../../../test/fixtures.ts";
-import { attentionList, countFleet, type FleetFilter, groupByTarget, parseFleetFilter } from "./fleet-model.ts";
+import {
+  attentionList,
+  countFleet,
+  type FleetFilter,
+  groupByTarget,
+  parseFleetFilter,
+} from "./fleet-model.ts";
 
 const noFilter: FleetFilter = { team: null, status: null, query: "", showUnloaded: false };
 
@@ -23,7 +29,11 @@ describe("groupByTarget", () => {
   it("does put down targets first and urgent threads first within a target", () => {
     const groups = groupByTarget(TARGETS, THREADS, noFilter);
     expect(groups.map((group) => group.name)).toEqual(["carol", "dave", "alice", "bob", "erin"]);
-    expect(groups[2]?.threads.map((item) => item.id)).toEqual([THREAD_IDS.approval, THREAD_IDS.working, THREAD_IDS.aliceIdle]);
+    expect(groups[2]?.threads.map((item) => item.id)).toEqual([
+      THREAD_IDS.approval,
+      THREAD_IDS.working,
+      THREAD_IDS.aliceIdle,
+    ]);
     expect(groups[3]?.threads.map((item) => item.id)).toEqual([THREAD_IDS.input, THREAD_IDS.error]);
     expect(groups[3]?.hiddenUnloaded).toBe(1);
   });
@@ -40,18 +50,27 @@ describe("groupByTarget", () => {
   });
 
   it("does show unloaded threads when asked", () => {
-    const bob = groupByTarget(TARGETS, THREADS, { ...noFilter, showUnloaded: true }).find((group) => group.name === "bob");
+    const bob = groupByTarget(TARGETS, THREADS, { ...noFilter, showUnloaded: true }).find(
+      (group) => group.name === "bob",
+    );
     expect(bob?.threads).toHaveLength(3);
   });
 });
 
 describe("attentionList and parseFleetFilter", () => {
   it("does list approval, then input waits, then errors", () => {
-    expect(attentionList(THREADS).map((item) => item.id)).toEqual([THREAD_IDS.approval, THREAD_IDS.input, THREAD_IDS.error]);
+    expect(attentionList(THREADS).map((item) => item.id)).toEqual([
+      THREAD_IDS.approval,
+      THREAD_IDS.input,
+      THREAD_IDS.error,
+    ]);
   });
 
   it.each([
-    ["?status=waitingOnApproval&team=payments&q=Refund", { team: "payments", status: "waitingOnApproval", query: "refund", showUnloaded: false }],
+    [
+      "?status=waitingOnApproval&team=payments&q=Refund",
+      { team: "payments", status: "waitingOnApproval", query: "refund", showUnloaded: false },
+    ],
     ["?status=bogus&unloaded=1", { team: null, status: null, query: "", showUnloaded: true }],
     ["?status=notLoaded", { team: null, status: "notLoaded", query: "", showUnloaded: true }],
   ])("does parse %s", (search, expected) => {

@@ -1,6 +1,12 @@
 /** Pure view model of the Fleet page: counts, filters, grouping by target, attention list. */
 import type { TargetView, ThreadView } from "@codex-fleet/protocol/api";
-import { isTargetDown, needsAttention, THREAD_STATUS_ORDER, type ThreadDisplayStatus, threadDisplayStatus } from "../../lib/status.ts";
+import {
+  isTargetDown,
+  needsAttention,
+  THREAD_STATUS_ORDER,
+  type ThreadDisplayStatus,
+  threadDisplayStatus,
+} from "../../lib/status.ts";
 
 /** The tiles on top of the Fleet page. */
 export type FleetCounts = Record<ThreadDisplayStatus, number> & { targetsDown: number; targets: number };
@@ -47,7 +53,12 @@ export function parseFleetFilter(search: URLSearchParams): FleetFilter {
 }
 
 /** One target with the threads to show under it. */
-export type TargetGroup = { name: string; target: TargetView | null; threads: ThreadView[]; hiddenUnloaded: number };
+export type TargetGroup = {
+  name: string;
+  target: TargetView | null;
+  threads: ThreadView[];
+  hiddenUnloaded: number;
+};
 
 const statusRank = new Map(THREAD_STATUS_ORDER.map((status, index) => [status, index]));
 
@@ -59,16 +70,26 @@ export function compareThreads(a: ThreadView, b: ThreadView): number {
 
 function matchesQuery(thread: ThreadView, query: string): boolean {
   if (!query) return true;
-  return [thread.id, thread.name, thread.repo, thread.gitBranch, thread.cwd, thread.model, thread.target].some((field) =>
-    field?.toLowerCase().includes(query),
-  );
+  return [
+    thread.id,
+    thread.name,
+    thread.repo,
+    thread.gitBranch,
+    thread.cwd,
+    thread.model,
+    thread.target,
+  ].some((field) => field?.toLowerCase().includes(query));
 }
 
 /**
  * Groups threads under their target (down targets first, then by name), applying the filter.
  * Threads of a target the collector no longer lists still appear, under a group without target.
  */
-export function groupByTarget(targets: TargetView[], threads: ThreadView[], filter: FleetFilter): TargetGroup[] {
+export function groupByTarget(
+  targets: TargetView[],
+  threads: ThreadView[],
+  filter: FleetFilter,
+): TargetGroup[] {
   const groups = new Map<string, TargetGroup>();
   const known = new Set(targets.map((target) => target.name));
   for (const target of targets) {
@@ -105,7 +126,11 @@ export function groupByTarget(targets: TargetView[], threads: ThreadView[], filt
 export function attentionList(threads: ThreadView[]): ThreadView[] {
   return threads
     .filter((thread) => needsAttention(threadDisplayStatus(thread)))
-    .sort((a, b) => (statusRank.get(threadDisplayStatus(a)) ?? 9) - (statusRank.get(threadDisplayStatus(b)) ?? 9) || waitStart(a) - waitStart(b));
+    .sort(
+      (a, b) =>
+        (statusRank.get(threadDisplayStatus(a)) ?? 9) - (statusRank.get(threadDisplayStatus(b)) ?? 9) ||
+        waitStart(a) - waitStart(b),
+    );
 }
 
 /** When the current wait began: the oldest pending request, else when the status changed. */

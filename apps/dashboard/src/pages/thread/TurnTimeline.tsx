@@ -4,13 +4,20 @@ import { formatDateTime, formatDuration, formatTokens } from "../../lib/format.t
 import { TURN_STATUS_LABEL } from "../../lib/status.ts";
 import { TURN_COLOR, type TurnPoint } from "./turn-model.ts";
 
-function TimelineTooltip({ active, payload }: { active?: boolean; payload?: readonly { payload?: TurnPoint }[] }) {
+function TimelineTooltip({
+  active,
+  payload,
+}: {
+  active?: boolean;
+  payload?: readonly { payload?: TurnPoint }[];
+}) {
   const turn = active ? payload?.[0]?.payload : undefined;
   if (!turn) return null;
   return (
     <div className="chart-tooltip">
       <div className="chart-tooltip-title">
-        Turn {turn.index} · <span style={{ color: TURN_COLOR[turn.status] }}>{TURN_STATUS_LABEL[turn.status]}</span>
+        Turn {turn.index} ·{" "}
+        <span style={{ color: TURN_COLOR[turn.status] }}>{TURN_STATUS_LABEL[turn.status]}</span>
       </div>
       <div className="chart-tooltip-row">
         <span className="chart-tooltip-key">Started</span>
@@ -33,12 +40,44 @@ function TimelineTooltip({ active, payload }: { active?: boolean; payload?: read
 export function TurnTimeline({ turns }: { turns: TurnPoint[] }) {
   return (
     <>
-      <BarChart data={turns} responsive style={{ width: "100%", height: 200 }} margin={{ top: 8, right: 8, bottom: 0, left: 0 }} barCategoryGap="12%">
+      <BarChart
+        data={turns}
+        responsive
+        style={{ width: "100%", height: 200 }}
+        margin={{ top: 8, right: 8, bottom: 0, left: 0 }}
+        barCategoryGap="12%"
+      >
         <CartesianGrid stroke="var(--chart-grid)" vertical={false} />
-        <XAxis dataKey="index" tick={{ fill: "var(--chart-axis)", fontSize: 11 }} tickLine={false} axisLine={{ stroke: "var(--chart-grid)" }} minTickGap={8} />
-        <YAxis tickFormatter={(value: number) => formatDuration(value)} tick={{ fill: "var(--chart-axis)", fontSize: 11 }} tickLine={false} axisLine={false} width={56} />
-        <Tooltip content={(props) => <TimelineTooltip active={props.active} payload={props.payload as readonly { payload?: TurnPoint }[] | undefined} />} cursor={{ fill: "var(--accent-soft)" }} isAnimationActive={false} />
-        <Bar dataKey={(turn: TurnPoint) => turn.shownDurationMs ?? 0} name="Duration" isAnimationActive={false} radius={[2, 2, 0, 0]}>
+        <XAxis
+          dataKey="index"
+          tick={{ fill: "var(--chart-axis)", fontSize: 11 }}
+          tickLine={false}
+          axisLine={{ stroke: "var(--chart-grid)" }}
+          minTickGap={8}
+        />
+        <YAxis
+          tickFormatter={(value: number) => formatDuration(value)}
+          tick={{ fill: "var(--chart-axis)", fontSize: 11 }}
+          tickLine={false}
+          axisLine={false}
+          width={56}
+        />
+        <Tooltip
+          content={(props) => (
+            <TimelineTooltip
+              active={props.active}
+              payload={props.payload as readonly { payload?: TurnPoint }[] | undefined}
+            />
+          )}
+          cursor={{ fill: "var(--accent-soft)" }}
+          isAnimationActive={false}
+        />
+        <Bar
+          dataKey={(turn: TurnPoint) => turn.shownDurationMs ?? 0}
+          name="Duration"
+          isAnimationActive={false}
+          radius={[2, 2, 0, 0]}
+        >
           {turns.map((turn) => (
             <Cell key={turn.id} fill={TURN_COLOR[turn.status]} />
           ))}

@@ -58,12 +58,20 @@ export function TurnsTable({ turns, exportName }: { turns: TurnPoint[]; exportNa
           </thead>
           <tbody>
             {turns.map((turn) => (
-              <tr key={turn.id} data-testid={`turn-row-${turn.id}`} className={turn.status === "failed" ? "row-err" : ""}>
+              <tr
+                key={turn.id}
+                data-testid={`turn-row-${turn.id}`}
+                className={turn.status === "failed" ? "row-err" : ""}
+              >
                 <td className="num faint">{turn.index}</td>
                 <td>
                   <TurnStatusPill status={turn.status} />
                   {turn.backfill && (
-                    <span className="chip neutral" title="Counted from the thread's total when the collector first saw it" style={{ marginLeft: 4 }}>
+                    <span
+                      className="chip neutral"
+                      title="Counted from the thread's total when the collector first saw it"
+                      style={{ marginLeft: 4 }}
+                    >
                       backfill
                     </span>
                   )}
@@ -71,13 +79,28 @@ export function TurnsTable({ turns, exportName }: { turns: TurnPoint[]; exportNa
                 <td className="nowrap muted">{formatDateTime(turn.startedAt)}</td>
                 <td className="num">{formatDuration(turn.shownDurationMs)}</td>
                 <td className="muted mono">{turn.model ?? "—"}</td>
-                <td className="num" title={formatInteger(turn.inputTokens)}>{formatTokens(turn.inputTokens)}</td>
-                <td className="num" title={formatInteger(turn.cachedInputTokens)}>{formatTokens(turn.cachedInputTokens)}</td>
-                <td className="num" title={formatInteger(turn.outputTokens)}>{formatTokens(turn.outputTokens)}</td>
-                <td className="num" title={formatInteger(turn.reasoningOutputTokens)}>{formatTokens(turn.reasoningOutputTokens)}</td>
-                <td className="num cell-main" title={formatInteger(turn.totalTokens)}>{formatTokens(turn.totalTokens)}</td>
+                <td className="num" title={formatInteger(turn.inputTokens)}>
+                  {formatTokens(turn.inputTokens)}
+                </td>
+                <td className="num" title={formatInteger(turn.cachedInputTokens)}>
+                  {formatTokens(turn.cachedInputTokens)}
+                </td>
+                <td className="num" title={formatInteger(turn.outputTokens)}>
+                  {formatTokens(turn.outputTokens)}
+                </td>
+                <td className="num" title={formatInteger(turn.reasoningOutputTokens)}>
+                  {formatTokens(turn.reasoningOutputTokens)}
+                </td>
+                <td className="num cell-main" title={formatInteger(turn.totalTokens)}>
+                  {formatTokens(turn.totalTokens)}
+                </td>
                 <td className="num">
-                  <CostCell costUsd={turn.costUsd} unpricedTokens={turn.unpricedTokens} totalTokens={turn.totalTokens} testId={`turn-cost-${turn.id}`} />
+                  <CostCell
+                    costUsd={turn.costUsd}
+                    unpricedTokens={turn.unpricedTokens}
+                    totalTokens={turn.totalTokens}
+                    testId={`turn-cost-${turn.id}`}
+                  />
                 </td>
                 <td className="num muted">{formatPct(turn.contextShare, 0)}</td>
                 <td>

@@ -3,12 +3,20 @@ import type { TurnView } from "@codex-fleet/protocol/api";
 import { contextShare } from "../../lib/status.ts";
 
 /** A turn with its 1-based position in the thread and a duration even while it runs. */
-export type TurnPoint = TurnView & { index: number; shownDurationMs: number | null; contextShare: number | null };
+export type TurnPoint = TurnView & {
+  index: number;
+  shownDurationMs: number | null;
+  contextShare: number | null;
+};
 
 /** Oldest first (by start time, unknown starts last, stable otherwise), numbered from 1. */
 export function orderTurns(turns: TurnView[], modelContextWindow: number | null, nowMs: number): TurnPoint[] {
   return turns
-    .map((turn, position) => ({ turn, position, start: turn.startedAt ? Date.parse(turn.startedAt) : Number.POSITIVE_INFINITY }))
+    .map((turn, position) => ({
+      turn,
+      position,
+      start: turn.startedAt ? Date.parse(turn.startedAt) : Number.POSITIVE_INFINITY,
+    }))
     .sort((a, b) => a.start - b.start || a.position - b.position)
     .map(({ turn }, index) => ({
       ...turn,

@@ -56,7 +56,12 @@ export function ModelsTable({ rows, exportName }: { rows: UsageRow[]; exportName
                   <td className="num">{formatPct(ratio(row.totalTokens, allTokens))}</td>
                   <td className="num">{formatPct(ratio(row.cachedInputTokens, row.inputTokens))}</td>
                   <td className="num">
-                    <CostCell costUsd={row.costUsd} unpricedTokens={row.unpricedTokens} totalTokens={row.totalTokens} testId={`model-cost-${name}`} />
+                    <CostCell
+                      costUsd={row.costUsd}
+                      unpricedTokens={row.unpricedTokens}
+                      totalTokens={row.totalTokens}
+                      testId={`model-cost-${name}`}
+                    />
                   </td>
                 </tr>
               );

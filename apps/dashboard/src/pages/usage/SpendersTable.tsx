@@ -27,7 +27,17 @@ export const SPENDER_COLUMNS: ExportColumn<UsageRow>[] = [
 ];
 
 /** Ranked rows (already sorted by the caller) with a share bar of the metric. */
-export function SpendersTable({ rows, metric, exportName, usageLink }: { rows: UsageRow[]; metric: Metric; exportName: string; usageLink: (target: string) => string }) {
+export function SpendersTable({
+  rows,
+  metric,
+  exportName,
+  usageLink,
+}: {
+  rows: UsageRow[];
+  metric: Metric;
+  exportName: string;
+  usageLink: (target: string) => string;
+}) {
   const max = Math.max(0, ...rows.map((row) => metricValue(row, metric)));
   return (
     <div className="card">
@@ -70,7 +80,11 @@ export function SpendersTable({ rows, metric, exportName, usageLink }: { rows: U
                   </td>
                   <td className="num">{formatPct(ratio(row.cachedInputTokens, row.inputTokens))}</td>
                   <td className="num">
-                    <CostCell costUsd={row.costUsd} unpricedTokens={row.unpricedTokens} totalTokens={row.totalTokens} />
+                    <CostCell
+                      costUsd={row.costUsd}
+                      unpricedTokens={row.unpricedTokens}
+                      totalTokens={row.totalTokens}
+                    />
                   </td>
                   <td>
                     <div className="bar-track">

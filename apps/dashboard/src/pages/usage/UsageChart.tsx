@@ -22,14 +22,23 @@ function axisTick(value: number, metric: Metric): string {
 /** Bucket start → "Nov 21" (UTC day, as the API buckets days) or "14:00" (local hour). */
 export function bucketLabel(bucketMs: number, bucket: Bucket): string {
   const date = new Date(bucketMs);
-  if (bucket === "day") return date.toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" });
+  if (bucket === "day")
+    return date.toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" });
   return date.toLocaleTimeString("en-US", { hour: "2-digit", minute: "2-digit", hour12: false });
 }
 
 function bucketTitle(bucketMs: number, bucket: Bucket): string {
   const date = new Date(bucketMs);
-  if (bucket === "day") return `${date.toLocaleDateString("en-US", { weekday: "short", month: "short", day: "numeric", timeZone: "UTC" })} (UTC)`;
-  return date.toLocaleString("en-US", { weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false });
+  if (bucket === "day")
+    return `${date.toLocaleDateString("en-US", { weekday: "short", month: "short", day: "numeric", timeZone: "UTC" })} (UTC)`;
+  return date.toLocaleString("en-US", {
+    weekday: "short",
+    month: "short",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    hour12: false,
+  });
 }
 
 /**
@@ -42,11 +51,23 @@ function valueOf(key: string): (point: SeriesPoint) => number {
 
 type TooltipEntry = { name?: unknown; value?: unknown; color?: string; payload?: SeriesPoint };
 
-function ChartTooltip({ active, payload, metric, bucket }: { active?: boolean; payload?: readonly TooltipEntry[]; metric: Metric; bucket: Bucket }) {
+function ChartTooltip({
+  active,
+  payload,
+  metric,
+  bucket,
+}: {
+  active?: boolean;
+  payload?: readonly TooltipEntry[];
+  metric: Metric;
+  bucket: Bucket;
+}) {
   if (!active || !payload || payload.length === 0) return null;
   const point = payload[0]?.payload;
   if (!point) return null;
-  const entries = payload.filter((entry) => Number(entry.value) > 0).sort((a, b) => Number(b.value) - Number(a.value));
+  const entries = payload
+    .filter((entry) => Number(entry.value) > 0)
+    .sort((a, b) => Number(b.value) - Number(a.value));
   const total = entries.reduce((sum, entry) => sum + Number(entry.value), 0);
   return (
     <div className="chart-tooltip">
@@ -63,13 +84,29 @@ function ChartTooltip({ active, payload, metric, bucket }: { active?: boolean; p
         <span className="chart-tooltip-key">Total</span>
         <span className="num">{formatMetric(total, metric)}</span>
       </div>
-      {metric === "cost" && point.unpricedTokens > 0 && <div className="chart-tooltip-note">+ {formatTokens(point.unpricedTokens)} unpriced tokens (not in cost)</div>}
+      {metric === "cost" && point.unpricedTokens > 0 && (
+        <div className="chart-tooltip-note">
+          + {formatTokens(point.unpricedTokens)} unpriced tokens (not in cost)
+        </div>
+      )}
     </div>
   );
 }
 
 /** The chart; `keys` are in legend order (largest first), drawn bottom-up in that order. */
-export function UsageChart({ points, keys, metric, bucket, chart }: { points: SeriesPoint[]; keys: string[]; metric: Metric; bucket: Bucket; chart: "area" | "bar" }) {
+export function UsageChart({
+  points,
+  keys,
+  metric,
+  bucket,
+  chart,
+}: {
+  points: SeriesPoint[];
+  keys: string[];
+  metric: Metric;
+  bucket: Bucket;
+  chart: "area" | "bar";
+}) {
   const common = {
     data: points,
     responsive: true,
@@ -97,7 +134,14 @@ export function UsageChart({ points, keys, metric, bucket, chart }: { points: Se
         width={56}
       />
       <Tooltip
-        content={(props) => <ChartTooltip active={props.active} payload={props.payload as readonly TooltipEntry[] | undefined} metric={metric} bucket={bucket} />}
+        content={(props) => (
+          <ChartTooltip
+            active={props.active}
+            payload={props.payload as readonly TooltipEntry[] | undefined}
+            metric={metric}
+            bucket={bucket}
+          />
+        )}
         cursor={{ fill: "var(--accent-soft)", stroke: "var(--border-strong)" }}
         isAnimationActive={false}
       />
@@ -109,7 +153,14 @@ export function UsageChart({ points, keys, metric, bucket, chart }: { points: Se
       <BarChart {...common} barCategoryGap="18%">
         {axes}
         {keys.map((key, index) => (
-          <Bar key={key} name={key} dataKey={valueOf(key)} stackId="usage" fill={seriesColor(key, index)} isAnimationActive={false} />
+          <Bar
+            key={key}
+            name={key}
+            dataKey={valueOf(key)}
+            stackId="usage"
+            fill={seriesColor(key, index)}
+            isAnimationActive={false}
+          />
         ))}
       </BarChart>
     );

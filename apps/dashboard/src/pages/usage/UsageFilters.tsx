@@ -1,13 +1,40 @@
 /** Usage page toolbar: range, filters, stack dimension, metric, chart type — all in the URL. */
 import { FILTER_KEYS, type FilterKey, RANGES, STACKS, type UsageParams } from "./usage-params.ts";
 
-const FILTER_LABEL: Record<FilterKey, string> = { team: "Team", target: "Developer", model: "Model", repo: "Repo" };
-const STACK_LABEL: Record<(typeof STACKS)[number], string> = { model: "Model", target: "Developer", team: "Team", repo: "Repo" };
-const RANGE_LABEL: Record<(typeof RANGES)[number], string> = { "24h": "24h", "7d": "7d", "30d": "30d", custom: "Custom" };
+const FILTER_LABEL: Record<FilterKey, string> = {
+  team: "Team",
+  target: "Developer",
+  model: "Model",
+  repo: "Repo",
+};
+const STACK_LABEL: Record<(typeof STACKS)[number], string> = {
+  model: "Model",
+  target: "Developer",
+  team: "Team",
+  repo: "Repo",
+};
+const RANGE_LABEL: Record<(typeof RANGES)[number], string> = {
+  "24h": "24h",
+  "7d": "7d",
+  "30d": "30d",
+  custom: "Custom",
+};
 
 type Patch = Record<string, string | null>;
 
-function Segmented<T extends string>({ label, value, options, labels, onChange }: { label: string; value: T; options: readonly T[]; labels: Record<T, string>; onChange: (value: T) => void }) {
+function Segmented<T extends string>({
+  label,
+  value,
+  options,
+  labels,
+  onChange,
+}: {
+  label: string;
+  value: T;
+  options: readonly T[];
+  labels: Record<T, string>;
+  onChange: (value: T) => void;
+}) {
   return (
     <div className="field">
       {label}
@@ -23,7 +50,17 @@ function Segmented<T extends string>({ label, value, options, labels, onChange }
 }
 
 /** `options` are the values each filter can take (from data already loaded). */
-export function UsageFilters({ params, options, todayDay, onChange }: { params: UsageParams; options: Record<FilterKey, string[]>; todayDay: string; onChange: (patch: Patch) => void }) {
+export function UsageFilters({
+  params,
+  options,
+  todayDay,
+  onChange,
+}: {
+  params: UsageParams;
+  options: Record<FilterKey, string[]>;
+  todayDay: string;
+  onChange: (patch: Patch) => void;
+}) {
   const setRange = (range: (typeof RANGES)[number]) => {
     if (range !== "custom") return onChange({ range: range === "7d" ? null : range, from: null, to: null });
     const from = new Date(Date.parse(`${todayDay}T00:00:00Z`) - 6 * 86_400_000).toISOString().slice(0, 10);
@@ -31,23 +68,48 @@ export function UsageFilters({ params, options, todayDay, onChange }: { params: 
   };
   return (
     <div className="toolbar">
-      <Segmented label="Range" value={params.range} options={RANGES} labels={RANGE_LABEL} onChange={setRange} />
+      <Segmented
+        label="Range"
+        value={params.range}
+        options={RANGES}
+        labels={RANGE_LABEL}
+        onChange={setRange}
+      />
       {params.range === "custom" && (
         <>
           <label className="field">
             From (UTC)
-            <input className="input" type="date" value={params.fromDay ?? ""} max={params.toDay ?? todayDay} onChange={(event) => event.target.value && onChange({ from: event.target.value })} />
+            <input
+              className="input"
+              type="date"
+              value={params.fromDay ?? ""}
+              max={params.toDay ?? todayDay}
+              onChange={(event) => event.target.value && onChange({ from: event.target.value })}
+            />
           </label>
           <label className="field">
             To (UTC)
-            <input className="input" type="date" value={params.toDay ?? ""} min={params.fromDay ?? undefined} max={todayDay} onChange={(event) => event.target.value && onChange({ to: event.target.value })} />
+            <input
+              className="input"
+              type="date"
+              value={params.toDay ?? ""}
+              min={params.fromDay ?? undefined}
+              max={todayDay}
+              onChange={(event) => event.target.value && onChange({ to: event.target.value })}
+            />
           </label>
         </>
       )}
       {FILTER_KEYS.map((key) => (
         <label key={key} className="field">
           {FILTER_LABEL[key]}
-          <select className="select" aria-label={FILTER_LABEL[key]} value={params.filters[key] ?? ""} onChange={(event) => onChange({ [key]: event.target.value || null })} style={{ maxWidth: 170 }}>
+          <select
+            className="select"
+            aria-label={FILTER_LABEL[key]}
+            value={params.filters[key] ?? ""}
+            onChange={(event) => onChange({ [key]: event.target.value || null })}
+            style={{ maxWidth: 170 }}
+          >
             <option value="">All</option>
             {options[key].map((value) => (
               <option key={value} value={value}>
@@ -58,9 +120,27 @@ export function UsageFilters({ params, options, todayDay, onChange }: { params: 
         </label>
       ))}
       <span className="spacer" />
-      <Segmented label="Stack by" value={params.stack} options={STACKS} labels={STACK_LABEL} onChange={(stack) => onChange({ stack: stack === "model" ? null : stack })} />
-      <Segmented label="Metric" value={params.metric} options={["tokens", "cost"] as const} labels={{ tokens: "Tokens", cost: "Cost" }} onChange={(metric) => onChange({ metric: metric === "tokens" ? null : metric })} />
-      <Segmented label="Chart" value={params.chart} options={["area", "bar"] as const} labels={{ area: "Area", bar: "Bars" }} onChange={(chart) => onChange({ chart: chart === "area" ? null : chart })} />
+      <Segmented
+        label="Stack by"
+        value={params.stack}
+        options={STACKS}
+        labels={STACK_LABEL}
+        onChange={(stack) => onChange({ stack: stack === "model" ? null : stack })}
+      />
+      <Segmented
+        label="Metric"
+        value={params.metric}
+        options={["tokens", "cost"] as const}
+        labels={{ tokens: "Tokens", cost: "Cost" }}
+        onChange={(metric) => onChange({ metric: metric === "tokens" ? null : metric })}
+      />
+      <Segmented
+        label="Chart"
+        value={params.chart}
+        options={["area", "bar"] as const}
+        labels={{ area: "Area", bar: "Bars" }}
+        onChange={(chart) => onChange({ chart: chart === "area" ? null : chart })}
+      />
     </div>
   );
 }

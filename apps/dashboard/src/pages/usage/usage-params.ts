@@ -36,7 +36,8 @@ export function parseUsageParams(search: URLSearchParams): UsageParams {
   let range = pick(search.get("range"), RANGES, "7d");
   const fromDay = search.get("from");
   const toDay = search.get("to");
-  const validCustom = fromDay !== null && toDay !== null && DAY_RE.test(fromDay) && DAY_RE.test(toDay) && fromDay <= toDay;
+  const validCustom =
+    fromDay !== null && toDay !== null && DAY_RE.test(fromDay) && DAY_RE.test(toDay) && fromDay <= toDay;
   if (range === "custom" && !validCustom) range = "7d";
   return {
     range,

@@ -15,7 +15,10 @@ export type SeriesPoint = { bucketMs: number; unpricedTokens: number } & Record<
 export type StackedSeries = { keys: string[]; points: SeriesPoint[] };
 
 /** The value a row contributes under `metric`. */
-export function metricValue(counters: Pick<UsageCounters, "totalTokens" | "costUsd">, metric: Metric): number {
+export function metricValue(
+  counters: Pick<UsageCounters, "totalTokens" | "costUsd">,
+  metric: Metric,
+): number {
   return metric === "cost" ? counters.costUsd : counters.totalTokens;
 }
 
@@ -36,13 +39,18 @@ export function rowBucketMs(row: UsageRow, bucket: Bucket): number | null {
  * Pivots `groupBy=<bucket>,<stack>` rows into one point per bucket (all `bucketStarts`, zero-filled)
  * with the top series by total `metric`, the rest summed as "Other".
  */
-export function stackSeries(rows: UsageRow[], options: { bucket: Bucket; stack: Stack; metric: Metric; bucketStarts: number[] }): StackedSeries {
+export function stackSeries(
+  rows: UsageRow[],
+  options: { bucket: Bucket; stack: Stack; metric: Metric; bucketStarts: number[] },
+): StackedSeries {
   const totals = new Map<string, number>();
   for (const row of rows) {
     const key = stackKey(row, options.stack);
     totals.set(key, (totals.get(key) ?? 0) + metricValue(row, options.metric));
   }
-  const ranked = [...totals.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([key]) => key);
+  const ranked = [...totals.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([key]) => key);
   const named = ranked.length > MAX_SERIES ? ranked.slice(0, MAX_SERIES - 1) : ranked;
   const keys = ranked.length > MAX_SERIES ? [...named, OTHER_KEY] : named;
   const namedSet = new Set(named);
@@ -90,11 +98,15 @@ export function sumCounters(rows: UsageCounters[]): UsageCounters {
 
 /** Rows sorted by `metric`, largest first, ties by total tokens. */
 export function rankRows<T extends UsageCounters>(rows: T[], metric: Metric): T[] {
-  return [...rows].sort((a, b) => metricValue(b, metric) - metricValue(a, metric) || b.totalTokens - a.totalTokens);
+  return [...rows].sort(
+    (a, b) => metricValue(b, metric) - metricValue(a, metric) || b.totalTokens - a.totalTokens,
+  );
 }
 
 /** "priced" / "partly unpriced" / "unpriced": how much of a row's usage has a price. */
-export function pricing(counters: Pick<UsageCounters, "totalTokens" | "unpricedTokens">): "priced" | "partial" | "unpriced" {
+export function pricing(
+  counters: Pick<UsageCounters, "totalTokens" | "unpricedTokens">,
+): "priced" | "partial" | "unpriced" {
   if (counters.unpricedTokens <= 0) return "priced";
   return counters.unpricedTokens >= counters.totalTokens ? "unpriced" : "partial";
 }
