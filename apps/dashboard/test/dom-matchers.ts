@@ -12,6 +12,7 @@ interface DomMatchers<R = unknown> {
 }
 
 declare module "vitest" {
+  // biome-ignore lint/suspicious/noExplicitAny: must match vitest's own declaration to merge.
   interface Matchers<T = any> extends DomMatchers<T> {}
 }
 
@@ -26,7 +27,7 @@ function asElement(received: unknown): Element | null {
 expect.extend({
   toBeInTheDocument(received: unknown) {
     const element = asElement(received);
-    const pass = element !== null && element.ownerDocument.contains(element);
+    const pass = element?.ownerDocument.contains(element) ?? false;
     return { pass, message: () => `expected element ${pass ? "not " : ""}to be in the document` };
   },
   toHaveTextContent(received: unknown, expected: string | RegExp) {

@@ -95,7 +95,7 @@ describe("useLiveFeed", () => {
     act(() => {
       FakeWebSocket.latest().open();
       FakeWebSocket.latest().receive(
-        snapshotMessage({ targets: [TARGETS[0]!], threads: [THREADS[1]!], alerts: [] }),
+        snapshotMessage({ targets: TARGETS.slice(0, 1), threads: THREADS.slice(1, 2), alerts: [] }),
       );
     });
     expect([...result.current.data.targets.keys()]).toEqual(["alice"]);
@@ -228,6 +228,15 @@ describe("useLiveFeed", () => {
     expect(FakeWebSocket.instances).toHaveLength(1);
   });
 
+  it("does close a still-connecting socket only once it opens when the component unmounts", () => {
+    const { unmount } = mount();
+    const socket = FakeWebSocket.latest();
+    unmount();
+    expect(socket.closedByClient).toBeNull();
+    act(() => socket.open());
+    expect(socket.closedByClient?.code).toBe(1000);
+  });
+
   it("does reconnect at once when retry() is called during the backoff wait", () => {
     const { result } = mount();
     act(() => FakeWebSocket.latest().drop());
@@ -266,7 +275,7 @@ describe("useLiveFeed", () => {
     });
     act(() => {
       FakeWebSocket.latest().open();
-      FakeWebSocket.latest().receive(snapshotMessage({ threads: [THREADS[0]!] }));
+      FakeWebSocket.latest().receive(snapshotMessage({ threads: THREADS.slice(0, 1) }));
     });
     expect(result.current.data.source).toBe("snapshot");
     expect(result.current.data.threads.size).toBe(1);

@@ -101,6 +101,10 @@ describe("Thread page", () => {
     expect(screen.getByTestId(`thread-alert-${THREAD_IDS.approval}`)).toHaveTextContent(
       "waiting on approval for 7m",
     );
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(3_000);
+    });
+    // Appearing in the snapshot is not a change: no refetch.
     expect(fetchStub.callsTo(approvalPath)).toHaveLength(1);
 
     act(() => {

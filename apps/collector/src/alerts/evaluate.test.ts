@@ -18,7 +18,11 @@ function run(r: ReturnType<typeof rule>, snap: FleetSnapshot, now = T0) {
 
 const approval = rule({ kind: "waitingOnApproval", forMs: 5 * MIN });
 const waitingSince = T0 - 7 * MIN;
-const waitingThread = thread({ status: "active", activeFlags: ["waitingOnApproval"], statusSinceMs: waitingSince });
+const waitingThread = thread({
+  status: "active",
+  activeFlags: ["waitingOnApproval"],
+  statusSinceMs: waitingSince,
+});
 
 describe("evaluateRule: waiting on approval / user input", () => {
   it.each<[string, FleetSnapshot, ReturnType<typeof run>]>([
@@ -30,7 +34,12 @@ describe("evaluateRule: waiting on approval / user input", () => {
     [
       "does start the clock at an older recorded approval request",
       snapshot({
-        threads: [{ ...waitingThread, pendingRequests: [{ requestKind: "commandApproval", sinceMs: waitingSince - MIN }] }],
+        threads: [
+          {
+            ...waitingThread,
+            pendingRequests: [{ requestKind: "commandApproval", sinceMs: waitingSince - MIN }],
+          },
+        ],
       }),
       { fired: [["thread", TH, "", waitingSince - MIN]], held: [], heldAll: false },
     ],
@@ -86,10 +95,19 @@ describe("evaluateRule: no progress", () => {
       { status: "active", statusSinceMs: T0 - 20 * MIN, lastEventAtMs: T0 - 10 * MIN },
       [["thread", TH, "", T0 - 10 * MIN]],
     ],
-    ["does not report one quiet for less", { status: "active", statusSinceMs: T0 - 20 * MIN, lastEventAtMs: T0 - 9 * MIN }, []],
+    [
+      "does not report one quiet for less",
+      { status: "active", statusSinceMs: T0 - 20 * MIN, lastEventAtMs: T0 - 9 * MIN },
+      [],
+    ],
     [
       "does not report a thread waiting on a person",
-      { status: "active", activeFlags: ["waitingOnApproval"], statusSinceMs: T0 - 20 * MIN, lastEventAtMs: T0 - 20 * MIN },
+      {
+        status: "active",
+        activeFlags: ["waitingOnApproval"],
+        statusSinceMs: T0 - 20 * MIN,
+        lastEventAtMs: T0 - 20 * MIN,
+      },
       [],
     ],
     ["does not report an idle thread", { status: "idle", lastEventAtMs: T0 - 60 * MIN }, []],
@@ -105,12 +123,37 @@ describe("evaluateRule: no progress", () => {
 
 describe("evaluateRule: systemError and context window", () => {
   it.each<[string, ReturnType<typeof rule>, Parameters<typeof thread>[0], number]>([
-    ["does report a thread in systemError", rule({ kind: "systemError" }), { status: "systemError", statusSinceMs: T0 - MIN, lastCodexErrorInfo: "internalServerError" }, 1],
+    [
+      "does report a thread in systemError",
+      rule({ kind: "systemError" }),
+      { status: "systemError", statusSinceMs: T0 - MIN, lastCodexErrorInfo: "internalServerError" },
+      1,
+    ],
     ["does not report an idle thread as systemError", rule({ kind: "systemError" }), { status: "idle" }, 0],
-    ["does report context at the threshold", rule({ kind: "contextWindow", thresholdPct: 90 }), { contextTokens: 900, modelContextWindow: 1000 }, 1],
-    ["does not report context below the threshold", rule({ kind: "contextWindow", thresholdPct: 90 }), { contextTokens: 899, modelContextWindow: 1000 }, 0],
-    ["does not report context of an unloaded thread", rule({ kind: "contextWindow", thresholdPct: 90 }), { status: "notLoaded", contextTokens: 990, modelContextWindow: 1000 }, 0],
-    ["does not report context with an unknown window", rule({ kind: "contextWindow", thresholdPct: 90 }), { contextTokens: 990, modelContextWindow: null }, 0],
+    [
+      "does report context at the threshold",
+      rule({ kind: "contextWindow", thresholdPct: 90 }),
+      { contextTokens: 900, modelContextWindow: 1000 },
+      1,
+    ],
+    [
+      "does not report context below the threshold",
+      rule({ kind: "contextWindow", thresholdPct: 90 }),
+      { contextTokens: 899, modelContextWindow: 1000 },
+      0,
+    ],
+    [
+      "does not report context of an unloaded thread",
+      rule({ kind: "contextWindow", thresholdPct: 90 }),
+      { status: "notLoaded", contextTokens: 990, modelContextWindow: 1000 },
+      0,
+    ],
+    [
+      "does not report context with an unknown window",
+      rule({ kind: "contextWindow", thresholdPct: 90 }),
+      { contextTokens: 990, modelContextWindow: null },
+      0,
+    ],
   ])("%s", (_name, r, patch, count) => {
     expect(evaluateRule(r, snapshot({ threads: [thread(patch)] }), T0).conditions).toHaveLength(count);
   });
@@ -134,19 +177,31 @@ describe("evaluateRule: targets", () => {
     [
       "does report an unreachable target since it went down",
       unreachable,
-      { state: "backoff", connectedSinceMs: null, down: { cls: "unreachable", sinceMs: downSince, reason: "refused", error: null } },
+      {
+        state: "backoff",
+        connectedSinceMs: null,
+        down: { cls: "unreachable", sinceMs: downSince, reason: "refused", error: null },
+      },
       { fired: [["target", "alice", "", downSince]], held: [], heldAll: false },
     ],
     [
       "does not report an unauthorized target as unreachable",
       unreachable,
-      { state: "backoff", connectedSinceMs: null, down: { cls: "unauthorized", sinceMs: downSince, reason: "unauthorized", error: null } },
+      {
+        state: "backoff",
+        connectedSinceMs: null,
+        down: { cls: "unauthorized", sinceMs: downSince, reason: "unauthorized", error: null },
+      },
       { fired: [], held: [], heldAll: false },
     ],
     [
       "does report an unauthorized target under its own rule",
       unauthorized,
-      { state: "backoff", connectedSinceMs: null, down: { cls: "unauthorized", sinceMs: downSince, reason: "unauthorized", error: null } },
+      {
+        state: "backoff",
+        connectedSinceMs: null,
+        down: { cls: "unauthorized", sinceMs: downSince, reason: "unauthorized", error: null },
+      },
       { fired: [["target", "alice", "", downSince]], held: [], heldAll: false },
     ],
     [
@@ -162,7 +217,13 @@ describe("evaluateRule: targets", () => {
 });
 
 describe("evaluateRule: turn failures grouped by codexErrorInfo", () => {
-  const fail = (turnId: string, atMs: number, codexErrorInfo: string | null, targetId = "alice", threadId = "th-1"): FailedTurn => ({
+  const fail = (
+    turnId: string,
+    atMs: number,
+    codexErrorInfo: string | null,
+    targetId = "alice",
+    threadId = "th-1",
+  ): FailedTurn => ({
     turnId,
     threadId,
     targetId,
@@ -184,7 +245,11 @@ describe("evaluateRule: turn failures grouped by codexErrorInfo", () => {
     [
       "does group by codexErrorInfo (null as unknown)",
       single,
-      [fail("u1", T0 - 2 * MIN, "internalServerError"), fail("u2", T0 - MIN, null), fail("u3", T0 - MIN, "internalServerError")],
+      [
+        fail("u1", T0 - 2 * MIN, "internalServerError"),
+        fail("u2", T0 - MIN, null),
+        fail("u3", T0 - MIN, "internalServerError"),
+      ],
       {
         fired: [
           ["developer", "alice", "internalServerError", T0 - 2 * MIN],
@@ -194,17 +259,31 @@ describe("evaluateRule: turn failures grouped by codexErrorInfo", () => {
         heldAll: false,
       },
     ],
-    ["does forget failures older than the window", single, [fail("u1", T0 - 10 * MIN, "other")], { fired: [], held: [], heldAll: false }],
+    [
+      "does forget failures older than the window",
+      single,
+      [fail("u1", T0 - 10 * MIN, "other")],
+      { fired: [], held: [], heldAll: false },
+    ],
     [
       "does not report a rate below minCount",
       rate,
-      [fail("u1", T0 - 3 * MIN, "other"), fail("u2", T0 - 2 * MIN, "other"), fail("u3", T0 - MIN, "internalServerError")],
+      [
+        fail("u1", T0 - 3 * MIN, "other"),
+        fail("u2", T0 - 2 * MIN, "other"),
+        fail("u3", T0 - MIN, "internalServerError"),
+      ],
       { fired: [], held: [], heldAll: false },
     ],
     [
       "does report a rate from the failure that reached minCount",
       rate,
-      [fail("u1", T0 - 9 * MIN, "other"), fail("u2", T0 - 3 * MIN, "other"), fail("u3", T0 - 2 * MIN, "other"), fail("u4", T0 - MIN, "other")],
+      [
+        fail("u1", T0 - 9 * MIN, "other"),
+        fail("u2", T0 - 3 * MIN, "other"),
+        fail("u3", T0 - 2 * MIN, "other"),
+        fail("u4", T0 - MIN, "other"),
+      ],
       { fired: [["developer", "alice", "other", T0 - 2 * MIN]], held: [], heldAll: false },
     ],
     [
@@ -219,34 +298,56 @@ describe("evaluateRule: turn failures grouped by codexErrorInfo", () => {
       [fail("u1", T0 - MIN, "other", "bob", "th-2")],
       { fired: [["thread", "th-2", "other", T0 - MIN]], held: [], heldAll: false },
     ],
-    ["does hold the rule while failures are not loaded", single, null, { fired: [], held: [], heldAll: true }],
+    [
+      "does hold the rule while failures are not loaded",
+      single,
+      null,
+      { fired: [], held: [], heldAll: true },
+    ],
   ])("%s", (_name, r, failures, want) => {
     expect(run(r, snap(failures))).toEqual(want);
   });
 
   it("does say what failed, where, and how often", () => {
-    const out = evaluateRule(rate, snap([fail("u1", T0 - 3 * MIN, "other"), fail("u2", T0 - 2 * MIN, "other"), fail("u3", T0 - MIN, "other")]), T0);
+    const out = evaluateRule(
+      rate,
+      snap([
+        fail("u1", T0 - 3 * MIN, "other"),
+        fail("u2", T0 - 2 * MIN, "other"),
+        fail("u3", T0 - MIN, "other"),
+      ]),
+      T0,
+    );
     expect(out.conditions[0]).toMatchObject({
       summary: "3 turns failed with other on alice in the last 15 min",
       value: 3,
       details: { codexErrorInfo: "other", count: 3, lastTurnId: "u3", lastThreadId: "th-1" },
     });
-    expect(evaluateRule(single, snap([fail("u1", T0 - MIN, "internalServerError")]), T0).conditions[0]?.summary).toBe(
-      "A turn failed with internalServerError on alice",
-    );
+    expect(
+      evaluateRule(single, snap([fail("u1", T0 - MIN, "internalServerError")]), T0).conditions[0]?.summary,
+    ).toBe("A turn failed with internalServerError on alice");
   });
 });
 
 describe("evaluateRule: daily spend", () => {
   const spend = (rows: [string, string, number][]) =>
-    snapshot({ spend: { dayStartMs: T0 - 12 * 60 * MIN, byTarget: rows.map(([targetId, team, costUsd]) => ({ targetId, team, costUsd })) } });
+    snapshot({
+      spend: {
+        dayStartMs: T0 - 12 * 60 * MIN,
+        byTarget: rows.map(([targetId, team, costUsd]) => ({ targetId, team, costUsd })),
+      },
+    });
   const rows: [string, string, number][] = [
     ["alice", "payments", 30],
     ["bob", "payments", 25],
     ["carol", "search", 60],
   ];
   it.each<[string, ReturnType<typeof rule>, ReturnType<typeof run>["fired"]]>([
-    ["does report developers over budget", rule({ kind: "dailySpend", scope: "developer", thresholdUsd: 50 }), [["developer", "carol", "", T0]]],
+    [
+      "does report developers over budget",
+      rule({ kind: "dailySpend", scope: "developer", thresholdUsd: 50 }),
+      [["developer", "carol", "", T0]],
+    ],
     [
       "does sum teams over their developers",
       rule({ kind: "dailySpend", scope: "team", thresholdUsd: 50 }),
@@ -255,26 +356,37 @@ describe("evaluateRule: daily spend", () => {
         ["team", "search", "", T0],
       ],
     ],
-    ["does sum the fleet", rule({ kind: "dailySpend", scope: "fleet", thresholdUsd: 115 }), [["fleet", "fleet", "", T0]]],
+    [
+      "does sum the fleet",
+      rule({ kind: "dailySpend", scope: "fleet", thresholdUsd: 115 }),
+      [["fleet", "fleet", "", T0]],
+    ],
     ["does not report under budget", rule({ kind: "dailySpend", scope: "fleet", thresholdUsd: 115.01 }), []],
   ])("%s", (_name, r, want) => {
     expect(run(r, spend(rows)).fired).toEqual(want);
   });
 
   it("does hold spend rules when spend could not be read", () => {
-    expect(run(rule({ kind: "dailySpend", scope: "team", thresholdUsd: 1 }), snapshot({ spend: null })).heldAll).toBe(true);
+    expect(
+      run(rule({ kind: "dailySpend", scope: "team", thresholdUsd: 1 }), snapshot({ spend: null })).heldAll,
+    ).toBe(true);
   });
 
   it("does state the spend and the budget", () => {
-    const c = evaluateRule(rule({ kind: "dailySpend", scope: "developer", thresholdUsd: 50 }), spend([["carol", "search", 60.004]]), T0)
-      .conditions[0];
+    const c = evaluateRule(
+      rule({ kind: "dailySpend", scope: "developer", thresholdUsd: 50 }),
+      spend([["carol", "search", 60.004]]),
+      T0,
+    ).conditions[0];
     expect(c).toMatchObject({ value: 60, summary: "carol spent $60.00 today (UTC), budget $50.00" });
   });
 });
 
 describe("evaluateRule: disabled rules", () => {
   it("does yield nothing for a disabled rule", () => {
-    expect(run(rule({ kind: "waitingOnApproval", enabled: false }), snapshot({ threads: [waitingThread] }))).toEqual({
+    expect(
+      run(rule({ kind: "waitingOnApproval", enabled: false }), snapshot({ threads: [waitingThread] })),
+    ).toEqual({
       fired: [],
       held: [],
       heldAll: false,

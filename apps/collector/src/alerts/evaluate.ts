@@ -62,7 +62,9 @@ function forEachKnownThread(
     const target = targets.get(thread.targetId);
     if (target === undefined) continue; // target no longer configured: its alerts resolve
     const settled =
-      target.state === "open" && target.connectedSinceMs !== null && nowMs - target.connectedSinceMs >= snap.settleMs;
+      target.state === "open" &&
+      target.connectedSinceMs !== null &&
+      nowMs - target.connectedSinceMs >= snap.settleMs;
     if (!settled) out.held.add(subjectKey({ type: "thread", id: thread.id }));
     else visit(thread, target.team);
   }
@@ -133,9 +135,17 @@ function systemError(rule: RuleOf<"systemError">, snap: FleetSnapshot, nowMs: nu
     if (t.status !== "systemError") return;
     const info = t.lastCodexErrorInfo ? ` (${t.lastCodexErrorInfo})` : "";
     out.conditions.push(
-      condition(rule, threadSubject(t, team), t.statusSinceMs, nowMs, `${threadLabel(t)} is in systemError${info}`, null, {
-        codexErrorInfo: t.lastCodexErrorInfo,
-      }),
+      condition(
+        rule,
+        threadSubject(t, team),
+        t.statusSinceMs,
+        nowMs,
+        `${threadLabel(t)} is in systemError${info}`,
+        null,
+        {
+          codexErrorInfo: t.lastCodexErrorInfo,
+        },
+      ),
     );
   });
   return out;
@@ -192,7 +202,14 @@ function scopeSubject(
 ): Subject {
   switch (scope) {
     case "thread":
-      return { type: "thread", id: f.threadId ?? "", group, targetId: f.targetId, threadId: f.threadId, team: f.team };
+      return {
+        type: "thread",
+        id: f.threadId ?? "",
+        group,
+        targetId: f.targetId,
+        threadId: f.threadId,
+        team: f.team,
+      };
     case "developer":
       return { type: "developer", id: f.targetId, group, targetId: f.targetId, threadId: null, team: f.team };
     case "team":
@@ -276,7 +293,11 @@ function dailySpend(rule: RuleOf<"dailySpend">, snap: FleetSnapshot, nowMs: numb
         nowMs,
         `${scopeLabel(subject)} spent $${cents.toFixed(2)} today (UTC), budget $${rule.thresholdUsd.toFixed(2)}`,
         cents,
-        { costUsd: cents, thresholdUsd: rule.thresholdUsd, day: new Date(snap.spend.dayStartMs).toISOString().slice(0, 10) },
+        {
+          costUsd: cents,
+          thresholdUsd: rule.thresholdUsd,
+          day: new Date(snap.spend.dayStartMs).toISOString().slice(0, 10),
+        },
       ),
     );
   }

@@ -16,7 +16,13 @@ describe("default rules", () => {
       ["input-wait", "waitingOnUserInput", "warning", true, { forMs: 600_000 }],
       ["stalled", "noProgress", "warning", true, { forMs: 600_000 }],
       ["turn-failed", "turnFailed", "warning", true, { minCount: 1, windowMs: 600_000, scope: "developer" }],
-      ["turn-failure-rate", "turnFailed", "critical", true, { minCount: 5, windowMs: 900_000, scope: "developer" }],
+      [
+        "turn-failure-rate",
+        "turnFailed",
+        "critical",
+        true,
+        { minCount: 5, windowMs: 900_000, scope: "developer" },
+      ],
       ["system-error", "systemError", "warning", true, { forMs: 0 }],
       ["target-down", "targetUnreachable", "critical", true, { forMs: 120_000 }],
       ["target-unauthorized", "targetUnauthorized", "critical", true, { forMs: 120_000 }],
@@ -45,17 +51,37 @@ describe("effectiveRules", () => {
       ].join("\n"),
     );
     expect(effectiveRules(config.alerts)).toEqual([
-      expect.objectContaining({ id: "approval-wait", forMs: 60_000, severity: "critical", repeatIntervalMs: 0, source: "config" }),
+      expect.objectContaining({
+        id: "approval-wait",
+        forMs: 60_000,
+        severity: "critical",
+        repeatIntervalMs: 0,
+        source: "config",
+      }),
       expect.objectContaining({ id: "stalled", enabled: false, repeatIntervalMs: 3_600_000 }),
-      expect.objectContaining({ id: "burst", minCount: 3, windowMs: 300_000, scope: "team", severity: "warning" }),
+      expect.objectContaining({
+        id: "burst",
+        minCount: 3,
+        windowMs: 300_000,
+        scope: "team",
+        severity: "warning",
+      }),
     ]);
   });
 });
 
 describe("alerts config: bad keys are named exactly", () => {
   it.each([
-    ["a negative forMs", "alerts: { rules: [{ id: a, kind: waitingOnApproval, forMs: -1 }] }", "alerts.rules[0].forMs: must be >= 0"],
-    ["a zero minCount", "alerts: { rules: [{ id: a, kind: turnFailed, minCount: 0 }] }", "alerts.rules[0].minCount: must be > 0"],
+    [
+      "a negative forMs",
+      "alerts: { rules: [{ id: a, kind: waitingOnApproval, forMs: -1 }] }",
+      "alerts.rules[0].forMs: must be >= 0",
+    ],
+    [
+      "a zero minCount",
+      "alerts: { rules: [{ id: a, kind: turnFailed, minCount: 0 }] }",
+      "alerts.rules[0].minCount: must be > 0",
+    ],
     [
       "a forMs on a turnFailed rule",
       "alerts: { rules: [{ id: a, kind: turnFailed, forMs: 5 }] }",
@@ -66,7 +92,11 @@ describe("alerts config: bad keys are named exactly", () => {
       "alerts: { rules: [{ id: a, kind: dailySpend, scope: repo, thresholdUsd: 1 }] }",
       'alerts.rules[0].scope: must be one of "developer", "team", "fleet"',
     ],
-    ["a context threshold over 100", "alerts: { rules: [{ id: a, kind: contextWindow, thresholdPct: 101 }] }", "alerts.rules[0].thresholdPct: must be <= 100"],
+    [
+      "a context threshold over 100",
+      "alerts: { rules: [{ id: a, kind: contextWindow, thresholdPct: 101 }] }",
+      "alerts.rules[0].thresholdPct: must be <= 100",
+    ],
     [
       "a backoff cap below its minimum",
       "alerts: { notify: [{ type: slack, url: 'https://h/x', minBackoffMs: 500, maxBackoffMs: 100 }] }",
@@ -82,7 +112,11 @@ describe("alerts config: bad keys are named exactly", () => {
       "alerts: { notify: [{ type: webhook, url: 'ftp://h/x' }] }",
       "alerts.notify[0].url: must be an http:// or https:// URL",
     ],
-    ["a misspelt alerts key", "alerts: { evaluateIntervalMS: 5 }", 'alerts.evaluateIntervalMS: unknown key (did you mean "evaluateIntervalMs"?)'],
+    [
+      "a misspelt alerts key",
+      "alerts: { evaluateIntervalMS: 5 }",
+      'alerts.evaluateIntervalMS: unknown key (did you mean "evaluateIntervalMs"?)',
+    ],
   ])("does name the key for %s", async (_name, text, want) => {
     expect(await errorOf(loadFile(text))).toBe(`config error in fleet.yaml: ${want}`);
   });

@@ -10,7 +10,14 @@ export const DEFAULT_RULES: readonly AlertRule[] = [
   { id: "approval-wait", kind: "waitingOnApproval", forMs: 300_000, severity: "warning" },
   { id: "input-wait", kind: "waitingOnUserInput", forMs: 600_000, severity: "warning" },
   { id: "stalled", kind: "noProgress", forMs: 600_000, severity: "warning" },
-  { id: "turn-failed", kind: "turnFailed", minCount: 1, windowMs: 600_000, scope: "developer", severity: "warning" },
+  {
+    id: "turn-failed",
+    kind: "turnFailed",
+    minCount: 1,
+    windowMs: 600_000,
+    scope: "developer",
+    severity: "warning",
+  },
   {
     id: "turn-failure-rate",
     kind: "turnFailed",
@@ -34,5 +41,9 @@ export const DEFAULT_RULES: readonly AlertRule[] = [
 export function effectiveRules(alerts: Pick<AlertsConfig, "rules" | "repeatIntervalMs">): EffectiveRule[] {
   const source = alerts.rules.length === 0 ? "default" : "config";
   const rules = alerts.rules.length === 0 ? DEFAULT_RULES : alerts.rules;
-  return rules.map((rule) => ({ ...rule, repeatIntervalMs: rule.repeatIntervalMs ?? alerts.repeatIntervalMs, source }));
+  return rules.map((rule) => ({
+    ...rule,
+    repeatIntervalMs: rule.repeatIntervalMs ?? alerts.repeatIntervalMs,
+    source,
+  }));
 }

@@ -25,7 +25,9 @@ function scenario(r: EffectiveRule, sinceMin: number, steps: Step[]): string[] {
   for (const s of steps) {
     const now = T0 + s.t * MIN;
     if (s.ack && prev) prev = acknowledge(prev, s.ack, now);
-    const c: Condition | null = s.on ? cond(r.id, T0 + sinceMin * MIN, s.summary ? { summary: s.summary } : {}) : null;
+    const c: Condition | null = s.on
+      ? cond(r.id, T0 + sinceMin * MIN, s.summary ? { summary: s.summary } : {})
+      : null;
     const step = apply(prev, c, s.rule === undefined ? r : s.rule, {
       nowMs: now,
       silenced: s.silenced ?? false,
@@ -55,7 +57,13 @@ describe("apply: pending → firing → resolved", () => {
         { t: 6, on: true },
         { t: 7, on: false },
       ],
-      ["0:pending/created", "4:pending/none", "5:firing/updated!firing", "6:firing/none", "7:resolved/resolved!resolved"],
+      [
+        "0:pending/created",
+        "4:pending/none",
+        "5:firing/updated!firing",
+        "6:firing/none",
+        "7:resolved/resolved!resolved",
+      ],
     ],
     [
       "does drop a pending alert silently when the condition ends before `forMs`",
@@ -135,7 +143,13 @@ describe("apply: repeat interval, acknowledgement, silences", () => {
         { t: 90, on: true },
         { t: 120, on: true },
       ],
-      ["0:firing/created!firing", "59:firing/none", "60:firing/updated!repeat", "90:firing/none", "120:firing/updated!repeat"],
+      [
+        "0:firing/created!firing",
+        "59:firing/none",
+        "60:firing/updated!repeat",
+        "90:firing/none",
+        "120:firing/updated!repeat",
+      ],
     ],
     [
       "does never repeat with a repeat interval of 0",
@@ -206,7 +220,11 @@ describe("apply: repeat interval, acknowledgement, silences", () => {
 
 describe("apply: persistence-relevant details", () => {
   it("does keep the earliest pending start and the alert id across steps", () => {
-    const first = apply(null, cond("approval-wait", T0), approval, { nowMs: T0, silenced: false, newId: () => "a1" });
+    const first = apply(null, cond("approval-wait", T0), approval, {
+      nowMs: T0,
+      silenced: false,
+      newId: () => "a1",
+    });
     const later = apply(first.next, cond("approval-wait", T0 - MIN), approval, {
       nowMs: T0 + MIN,
       silenced: false,
@@ -216,33 +234,62 @@ describe("apply: persistence-relevant details", () => {
   });
 
   it("does set firingSince to when it fired and lastNotifiedAt to when it was notified", () => {
-    const step = apply(null, cond("system-error", T0 - MIN), instant, { nowMs: T0, silenced: false, newId: () => "a1" });
-    expect(step.next).toMatchObject({ pendingSinceMs: T0 - MIN, firingSinceMs: T0, lastNotifiedAtMs: T0, updatedAtMs: T0 });
+    const step = apply(null, cond("system-error", T0 - MIN), instant, {
+      nowMs: T0,
+      silenced: false,
+      newId: () => "a1",
+    });
+    expect(step.next).toMatchObject({
+      pendingSinceMs: T0 - MIN,
+      firingSinceMs: T0,
+      lastNotifiedAtMs: T0,
+      updatedAtMs: T0,
+    });
   });
 
   it("does not notify again after a restart for an alert that was already notified", () => {
     // A firing, notified alert loaded back from the database behaves like any other firing alert.
-    const fired = apply(null, cond("system-error", T0), hourly, { nowMs: T0, silenced: false, newId: () => "a1" });
+    const fired = apply(null, cond("system-error", T0), hourly, {
+      nowMs: T0,
+      silenced: false,
+      newId: () => "a1",
+    });
     const reloaded = JSON.parse(JSON.stringify(fired.next)) as AlertRecord;
-    const after = apply(reloaded, cond("system-error", T0), hourly, { nowMs: T0 + 5 * MIN, silenced: false, newId: () => "x" });
+    const after = apply(reloaded, cond("system-error", T0), hourly, {
+      nowMs: T0 + 5 * MIN,
+      silenced: false,
+      newId: () => "x",
+    });
     expect([after.change, after.emit]).toEqual(["none", null]);
   });
 });
 
 describe("hold and acknowledge", () => {
-  const firing = apply(null, cond("system-error", T0), instant, { nowMs: T0, silenced: false, newId: () => "a1" })
-    .next as AlertRecord;
+  const firing = apply(null, cond("system-error", T0), instant, {
+    nowMs: T0,
+    silenced: false,
+    newId: () => "a1",
+  }).next as AlertRecord;
 
   it.each<[string, boolean, string]>([
     ["does keep a held alert unchanged", false, "none"],
     ["does update only the silenced flag of a held alert", true, "updated"],
   ])("%s", (_name, silenced, change) => {
     const step = hold(firing, { nowMs: T0 + MIN, silenced });
-    expect([step.change, step.emit, step.next?.state, step.next?.silenced]).toEqual([change, null, "firing", silenced]);
+    expect([step.change, step.emit, step.next?.state, step.next?.silenced]).toEqual([
+      change,
+      null,
+      "firing",
+      silenced,
+    ]);
   });
 
   it("does record who acknowledged and when", () => {
-    expect(acknowledge(firing, "ops", T0 + MIN)).toMatchObject({ ackBy: "ops", ackAtMs: T0 + MIN, state: "firing" });
+    expect(acknowledge(firing, "ops", T0 + MIN)).toMatchObject({
+      ackBy: "ops",
+      ackAtMs: T0 + MIN,
+      state: "firing",
+    });
   });
 
   it("does refuse to acknowledge a resolved alert", () => {

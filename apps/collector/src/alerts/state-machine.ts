@@ -70,7 +70,7 @@ export function apply(
 ): Transition {
   const { nowMs } = ctx;
   const open = prev !== null && prev.state !== "resolved" ? prev : null;
-  const holds = cond !== null && rule !== null && rule.enabled ? cond : null;
+  const holds = cond !== null && rule?.enabled ? cond : null;
 
   if (open === null) {
     if (holds === null || rule === null) return NOTHING;
@@ -93,14 +93,19 @@ export function apply(
       silenced: ctx.silenced,
       updatedAtMs: nowMs,
     };
-    if (nowMs - created.pendingSinceMs < forMsOf(rule)) return { next: created, emit: null, change: "created" };
+    if (nowMs - created.pendingSinceMs < forMsOf(rule))
+      return { next: created, emit: null, change: "created" };
     const fired = fire(created, nowMs);
     return { next: fired.alert, emit: fired.emit, change: "created" };
   }
 
   if (holds === null || rule === null) {
     if (open.state === "pending") {
-      return { next: { ...open, state: "resolved", resolvedAtMs: nowMs, updatedAtMs: nowMs }, emit: null, change: "dropped" };
+      return {
+        next: { ...open, state: "resolved", resolvedAtMs: nowMs, updatedAtMs: nowMs },
+        emit: null,
+        change: "dropped",
+      };
     }
     const resolved: AlertRecord = { ...open, state: "resolved", resolvedAtMs: nowMs, updatedAtMs: nowMs };
     return { next: resolved, emit: open.lastNotifiedAtMs !== null ? "resolved" : null, change: "resolved" };
@@ -114,7 +119,8 @@ export function apply(
     details: holds.details,
     silenced: ctx.silenced,
     // A restart may reveal an earlier start than first observed; never a later one.
-    pendingSinceMs: open.state === "pending" ? Math.min(open.pendingSinceMs, holds.sinceMs) : open.pendingSinceMs,
+    pendingSinceMs:
+      open.state === "pending" ? Math.min(open.pendingSinceMs, holds.sinceMs) : open.pendingSinceMs,
   };
   let emit: NotificationEvent | null = null;
   if (next.state === "pending") {

@@ -1,6 +1,18 @@
 /** Builders for alert unit tests: snapshots, rules and conditions with sensible defaults. */
+import type { FleetEvent } from "@codex-fleet/protocol/events";
 import { AlertRuleSchema } from "../config/alerts-schema.ts";
-import type { Condition, EffectiveRule, FleetSnapshot, TargetSnapshot, ThreadSnapshot } from "./types.ts";
+import type { ConnectionStatus } from "../fleet/connection.ts";
+import type { Fleet, FleetListener, TargetRuntime } from "../fleet/fleet.ts";
+import { emptyThread, type ThreadState } from "../ingest/thread-state.ts";
+import type {
+  AlertRecord,
+  Condition,
+  EffectiveRule,
+  FleetSnapshot,
+  TargetSnapshot,
+  ThreadSnapshot,
+} from "./types.ts";
+import { type NotificationPayload, notificationPayload } from "./views.ts";
 
 export const MIN = 60_000;
 export const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
@@ -13,7 +25,14 @@ export function rule(input: Record<string, unknown>, repeatIntervalMs = 3_600_00
 
 /** An open, settled target. */
 export function target(patch: Partial<TargetSnapshot> = {}): TargetSnapshot {
-  return { id: "alice", team: "payments", state: "open", connectedSinceMs: T0 - 60 * MIN, down: null, ...patch };
+  return {
+    id: "alice",
+    team: "payments",
+    state: "open",
+    connectedSinceMs: T0 - 60 * MIN,
+    down: null,
+    ...patch,
+  };
 }
 
 /** An idle thread on alice. */
@@ -38,7 +57,14 @@ export function thread(patch: Partial<ThreadSnapshot> = {}): ThreadSnapshot {
 
 /** A snapshot with one open target and no threads. */
 export function snapshot(patch: Partial<FleetSnapshot> = {}): FleetSnapshot {
-  return { targets: [target()], threads: [], failures: [], spend: { dayStartMs: T0 - 12 * 60 * MIN, byTarget: [] }, settleMs: 15_000, ...patch };
+  return {
+    targets: [target()],
+    threads: [],
+    failures: [],
+    spend: { dayStartMs: T0 - 12 * 60 * MIN, byTarget: [] },
+    settleMs: 15_000,
+    ...patch,
+  };
 }
 
 /** A condition of `ruleId` on a thread subject. */
@@ -52,4 +78,96 @@ export function cond(ruleId: string, sinceMs: number, patch: Partial<Condition> 
     details: {},
     ...patch,
   };
+}
+
+/** A firing alert record on thread th-1 of alice. */
+export function firingAlert(patch: Partial<AlertRecord> = {}): AlertRecord {
+  return {
+    id: "al-1",
+    ruleId: "approval-wait",
+    kind: "waitingOnApproval",
+    severity: "warning",
+    subject: { type: "thread", id: "th-1", group: "", targetId: "alice", threadId: "th-1", team: "payments" },
+    state: "firing",
+    summary: "thread th-1 (acme/pay) on alice is waiting on an approval",
+    value: null,
+    details: {},
+    pendingSinceMs: T0 - 300_000,
+    firingSinceMs: T0,
+    resolvedAtMs: null,
+    lastNotifiedAtMs: T0,
+    ackBy: null,
+    ackAtMs: null,
+    silenced: false,
+    updatedAtMs: T0,
+    ...patch,
+  };
+}
+
+/** The firing notification of `firingAlert()`. */
+export function firingNotification(patch: Partial<AlertRecord> = {}): NotificationPayload {
+  return notificationPayload(firingAlert(patch), "firing", T0, "https://fleet.example.com/");
+}
+
+/**
+ * The parts of `Fleet` the alert engine reads (threads, targets, subscribe), driven by hand:
+ * engine tests set states and emit the listener calls the real fleet would.
+ */
+export class FakeFleet {
+  readonly threads = new Map<string, ThreadState>();
+  readonly targets = new Map<string, TargetRuntime>();
+  private readonly listeners = new Set<FleetListener>();
+
+  subscribe(listener: FleetListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** As the engine sees it. */
+  get fleet(): Fleet {
+    return this as unknown as Fleet;
+  }
+
+  /** Set a target's connection status (and connectedSince while open). */
+  target(
+    name: string,
+    team: string,
+    status: Partial<ConnectionStatus> & { sinceMs: number },
+    connectedSinceMs: number | null = null,
+  ): void {
+    const prev = this.targets.get(name);
+    const rt = {
+      config: { name, team },
+      status: {
+        state: "open",
+        reason: null,
+        error: null,
+        attempt: 0,
+        nextAttemptAtMs: null,
+        userAgent: null,
+        ...prev?.status,
+        ...status,
+      },
+      connectedSinceMs,
+    } as unknown as TargetRuntime;
+    this.targets.set(name, rt);
+    for (const l of this.listeners) l.targetChanged?.(rt);
+  }
+
+  /** Upsert a thread's state. */
+  thread(id: string, patch: Partial<ThreadState>): void {
+    const next = { ...(this.threads.get(id) ?? emptyThread(id, "alice", T0)), ...patch };
+    this.threads.set(id, next);
+    for (const l of this.listeners) l.threadChanged?.(next);
+  }
+
+  /** Deliver a domain event to listeners. */
+  event(targetId: string, event: FleetEvent): void {
+    for (const l of this.listeners) l.event?.(targetId, event);
+  }
+
+  usageCounted(): void {
+    for (const l of this.listeners)
+      l.usageCounted?.({ threadId: "x", targetId: "alice", atMs: T0, totalTokens: 1 });
+  }
 }

@@ -7,7 +7,10 @@ import type { AlertRule } from "../config/alerts-schema.ts";
 export type { AlertRule };
 
 /** A rule after defaults: `repeatIntervalMs` resolved, plus where it came from. */
-export type EffectiveRule = AlertRule & { readonly repeatIntervalMs: number; readonly source: "default" | "config" };
+export type EffectiveRule = AlertRule & {
+  readonly repeatIntervalMs: number;
+  readonly source: "default" | "config";
+};
 
 export type SubjectType = "thread" | "target" | "developer" | "team" | "fleet";
 export type AlertState = "pending" | "firing" | "resolved";
@@ -91,7 +94,12 @@ export interface TargetSnapshot {
   /** Set while connected. */
   connectedSinceMs: number | null;
   /** From `target-health.ts`: down since when, and why. Null while up or on a first connect. */
-  down: { cls: "unreachable" | "unauthorized"; sinceMs: number; reason: string | null; error: string | null } | null;
+  down: {
+    cls: "unreachable" | "unauthorized";
+    sinceMs: number;
+    reason: string | null;
+    error: string | null;
+  } | null;
 }
 
 /** One thread as the rules see it (a subset of ingest/thread-state's ThreadState). */

@@ -19,9 +19,12 @@ describe("backoffDelayMs", () => {
     { attempt: 3, factor: undefined, random: 0.5, want: 6000 },
     { attempt: 2, factor: 3, random: 1, want: 9000 },
     { attempt: 3, factor: 1.5, random: 0, want: 1688 },
-  ])("does grow by the factor when attempt=$attempt factor=$factor random=$random", ({ attempt, factor, random, want }) => {
-    expect(backoffDelayMs(attempt, { ...opts, ...(factor ? { factor } : {}) }, () => random)).toBe(want);
-  });
+  ])(
+    "does grow by the factor when attempt=$attempt factor=$factor random=$random",
+    ({ attempt, factor, random, want }) => {
+      expect(backoffDelayMs(attempt, { ...opts, ...(factor ? { factor } : {}) }, () => random)).toBe(want);
+    },
+  );
 
   it.each([
     { attempt: 5, random: 1, want: 32_000 },
@@ -29,9 +32,12 @@ describe("backoffDelayMs", () => {
     { attempt: 7, random: 1, want: 60_000 },
     { attempt: 6, random: 0, want: 30_000 },
     { attempt: 20, random: 0.5, want: 45_000 },
-  ])("does cap the ceiling at maxBackoffMs when attempt=$attempt random=$random", ({ attempt, random, want }) => {
-    expect(backoffDelayMs(attempt, opts, () => random)).toBe(want);
-  });
+  ])(
+    "does cap the ceiling at maxBackoffMs when attempt=$attempt random=$random",
+    ({ attempt, random, want }) => {
+      expect(backoffDelayMs(attempt, opts, () => random)).toBe(want);
+    },
+  );
 
   it("does stay within [ceiling/2, ceiling] when random spans [0, 1)", () => {
     const randoms = [0, 1e-9, 0.25, 0.5, 0.75, 0.999999];

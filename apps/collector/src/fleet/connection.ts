@@ -122,6 +122,8 @@ export class TargetConnection {
   private awaitingPong = false;
   private nextId = 1;
   private queue: QueuedRequest[] = [];
+  /** Requests answered -32001, waiting for their retry. */
+  private retrying = new Map<QueuedRequest, NodeJS.Timeout>();
   private inFlight: {
     id: number;
     req: QueuedRequest;
@@ -198,7 +200,12 @@ export class TargetConnection {
 
   private connect(): void {
     if (this.stopped) return;
-    this.setStatus({ state: "connecting", reason: this.status.reason, error: this.status.error, nextAttemptAtMs: null });
+    this.setStatus({
+      state: "connecting",
+      reason: this.status.reason,
+      error: this.status.error,
+      nextAttemptAtMs: null,
+    });
     const headers: Record<string, string> = {};
     if (this.opts.token) headers.Authorization = `Bearer ${this.opts.token.reveal()}`;
     let ws: WebSocket;
@@ -225,7 +232,8 @@ export class TargetConnection {
 
     ws.on("unexpected-response", (_req, res) => {
       const code = res.statusCode ?? 0;
-      const reason: ConnectionReason = code === 401 ? "unauthorized" : code === 403 ? "forbidden" : "protocol";
+      const reason: ConnectionReason =
+        code === 401 ? "unauthorized" : code === 403 ? "forbidden" : "protocol";
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => {
@@ -266,7 +274,10 @@ export class TargetConnection {
         failure =
           code === 1009
             ? { reason: "protocol", error: `frame larger than ${this.opts.maxPayloadBytes} bytes` }
-            : { reason: wasReady ? "dropped" : "refused", error: `socket closed (${code}${why ? ` ${why}` : ""})` };
+            : {
+                reason: wasReady ? "dropped" : "refused",
+                error: `socket closed (${code}${why ? ` ${why}` : ""})`,
+              };
       }
       this.scheduleRetry(failure.reason, failure.error);
     });
@@ -278,7 +289,11 @@ export class TargetConnection {
       id,
       method: "initialize",
       params: {
-        clientInfo: { name: OBSERVER_CLIENT_NAME, title: "codex-fleet observer (read-only)", version: this.opts.clientVersion },
+        clientInfo: {
+          name: OBSERVER_CLIENT_NAME,
+          title: "codex-fleet observer (read-only)",
+          version: this.opts.clientVersion,
+        },
         capabilities: {
           experimentalApi: true,
           // Never opt into attestation/generate or human-approval requests: the observer answers nothing.
@@ -340,12 +355,18 @@ export class TargetConnection {
     this.inFlight = null;
     if (frame.error) {
       if (frame.error.code === OVERLOADED && inflight.req.retries < MAX_OVERLOAD_RETRIES) {
-        inflight.req.retries++;
-        const delay = backoffDelayMs(inflight.req.retries, { minBackoffMs: 100, maxBackoffMs: 5000 }, this.random);
-        setTimeout(() => {
-          this.queue.unshift(inflight.req);
+        const req = inflight.req;
+        req.retries++;
+        const delay = backoffDelayMs(req.retries, { minBackoffMs: 100, maxBackoffMs: 5000 }, this.random);
+        // Tracked so that a close rejects it (failPending) instead of leaving it to fire later
+        // and resend on the next connection.
+        const timer = setTimeout(() => {
+          this.retrying.delete(req);
+          this.queue.unshift(req);
           this.pump();
-        }, delay).unref();
+        }, delay);
+        timer.unref();
+        this.retrying.set(req, timer);
         return;
       }
       inflight.req.reject(new RpcError(frame.error.code, frame.error.message, inflight.req.method));
@@ -389,7 +410,8 @@ export class TargetConnection {
     if (method === "thread/resume") {
       // DESIGN rule 2: resume always excludes turns (no history replay on the wire).
       const p = frame.params as Record<string, unknown> | undefined;
-      if (!p || p.excludeTurns !== true) throw new DisallowedMethodError("thread/resume without excludeTurns: true");
+      if (p?.excludeTurns !== true)
+        throw new DisallowedMethodError("thread/resume without excludeTurns: true");
     }
     ws.send(JSON.stringify(frame));
     this.handlers.onSent?.(frame);
@@ -466,7 +488,9 @@ export class TargetConnection {
       this.inFlight.req.reject(err);
       this.inFlight = null;
     }
-    const q = this.queue;
+    const q = [...this.retrying.keys(), ...this.queue];
+    for (const timer of this.retrying.values()) clearTimeout(timer);
+    this.retrying.clear();
     this.queue = [];
     for (const r of q) r.reject(err);
   }
@@ -486,7 +510,8 @@ function classifySocketError(err: NodeJS.ErrnoException): { reason: ConnectionRe
   if (code === "ECONNREFUSED") return { reason: "refused", error: `connection refused (${err.message})` };
   if (code === "ENOTFOUND" || code === "EHOSTUNREACH" || code === "ENETUNREACH" || code === "EAI_AGAIN")
     return { reason: "unreachable", error: err.message };
-  if (code === "ETIMEDOUT" || /timed out|timeout/i.test(err.message)) return { reason: "timeout", error: err.message };
+  if (code === "ETIMEDOUT" || /timed out|timeout/i.test(err.message))
+    return { reason: "timeout", error: err.message };
   if (code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" || /max payload/i.test(err.message))
     return { reason: "protocol", error: `frame too large: ${err.message}` };
   if (code.startsWith("WS_ERR")) return { reason: "protocol", error: err.message };

@@ -87,6 +87,8 @@ export class IngestWriter {
         this.schedule(delayMs);
         return;
       }
+      // A flush() may have written everything since this timer was set: no empty transaction.
+      if (this.backlog === 0) return;
       void this.runOnce().then(() => {
         if (this.backlog > 0) this.schedule(this.failures > 0 ? this.retryDelay() : 0);
       });
@@ -144,6 +146,7 @@ export function mergeTurn(older: TurnPatch | undefined, newer: TurnPatch | undef
     if (v !== undefined) (merged as unknown as Record<string, unknown>)[k] = v;
   }
   // A terminal status is final.
-  if (older.status && older.status !== "inProgress" && newer.status === "inProgress") merged.status = older.status;
+  if (older.status && older.status !== "inProgress" && newer.status === "inProgress")
+    merged.status = older.status;
   return merged;
 }

@@ -134,7 +134,11 @@ export async function startScriptedPeer(opts: ScriptedPeerOptions = {}): Promise
   const connections: PeerConnection[] = [];
   const received: ReceivedFrame[] = [];
   const timers = new Set<NodeJS.Timeout>();
-  const wss = new WebSocketServer({ noServer: true, autoPong: opts.autoPong ?? true, perMessageDeflate: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    autoPong: opts.autoPong ?? true,
+    perMessageDeflate: false,
+  });
   // Other paths answer 400, like 0.169.0 (facts §6).
   const server = createServer((_req, res) => {
     res.writeHead(400);
@@ -157,7 +161,9 @@ export async function startScriptedPeer(opts: ScriptedPeerOptions = {}): Promise
     responsesFromClient: () =>
       received.filter((r) => r.frame !== null && ("result" in r.frame || "error" in r.frame)),
     requests: (method) =>
-      received.flatMap((r) => (r.frame && r.frame.method === method && r.frame.id !== undefined ? [r.frame] : [])),
+      received.flatMap((r) =>
+        r.frame && r.frame.method === method && r.frame.id !== undefined ? [r.frame] : [],
+      ),
     async close() {
       for (const t of timers) clearTimeout(t);
       for (const c of wss.clients) c.terminate();
@@ -225,11 +231,17 @@ export async function startScriptedPeer(opts: ScriptedPeerOptions = {}): Promise
     ws.on("ping", () => {
       conn.pings++;
       // `ws` sent the pong before emitting "ping", so this marker arrives after it.
-      if (opts.pongMarker && (opts.autoPong ?? true)) conn.send({ method: "peer/ponged", params: { n: conn.pings } });
+      if (opts.pongMarker && (opts.autoPong ?? true))
+        conn.send({ method: "peer/ponged", params: { n: conn.pings } });
     });
     ws.on("message", (data, isBinary) => {
       const raw = isBinary ? "" : data.toString();
-      const rec: ReceivedFrame = { conn: index, raw, binary: isBinary, frame: isBinary ? null : parseObject(raw) };
+      const rec: ReceivedFrame = {
+        conn: index,
+        raw,
+        binary: isBinary,
+        frame: isBinary ? null : parseObject(raw),
+      };
       received.push(rec);
       conn.received.push(rec);
       const f = rec.frame;
@@ -255,7 +267,8 @@ export async function startScriptedPeer(opts: ScriptedPeerOptions = {}): Promise
   server.on("upgrade", (req, socket: Socket, head) => {
     const attempt = upgrades.length;
     upgrades.push(req.headers);
-    const mode = typeof opts.upgrade === "function" ? opts.upgrade(attempt) : (opts.upgrade ?? { kind: "accept" });
+    const mode =
+      typeof opts.upgrade === "function" ? opts.upgrade(attempt) : (opts.upgrade ?? { kind: "accept" });
     if (mode.kind === "hang") return;
     if (mode.kind === "refuse") {
       const body = Buffer.from(mode.body);
@@ -287,7 +300,8 @@ export async function waitFor(
 ): Promise<void> {
   const deadline = realNow() + timeoutMs;
   while (!(await cond())) {
-    if (realNow() > deadline) throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
+    if (realNow() > deadline)
+      throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
     await new Promise((r) => realSetTimeout(r, 5));
   }
 }

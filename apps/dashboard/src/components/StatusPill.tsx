@@ -9,7 +9,7 @@ import {
 
 const threadTone: Record<ThreadDisplayStatus, string> = {
   waitingOnApproval: "warn pulse",
-  waitingOnUserInput: "input pulse",
+  waitingOnUserInput: "asking pulse",
   active: "ok pulse",
   systemError: "err",
   idle: "",

@@ -94,7 +94,10 @@ export class LiveSocket {
     this.socket = null;
     if (socket) {
       detach(socket);
-      socket.close(1000, "dashboard closed");
+      // Closing a socket that is still connecting makes browsers log an error (React's dev
+      // double-mount does this on every load): let it open, then close it.
+      if (socket.readyState === 0) socket.onopen = () => socket.close(1000, "dashboard closed");
+      else socket.close(1000, "dashboard closed");
     }
     this.connection = { ...this.connection, state: "stopped", retryAtMs: null };
   }

@@ -1,3 +1,4 @@
+import type { TargetView } from "@codex-fleet/protocol/api";
 import { describe, expect, it } from "vitest";
 import { ALERTS, NOW, snapshotMessage, TARGETS, THREADS, thread } from "../../test/fixtures.ts";
 import { emptyLiveData, liveReducer } from "./live-store.ts";
@@ -55,7 +56,7 @@ describe("liveReducer", () => {
     const before = liveReducer(emptyLiveData(), { type: "message", message: snapshotMessage(), nowMs: NOW });
     const after = liveReducer(before, {
       type: "message",
-      message: { type: "target", target: { ...TARGETS[0]!, state: "backoff" } },
+      message: { type: "target", target: { ...(TARGETS[0] as TargetView), state: "backoff" } },
       nowMs: NOW,
     });
     expect(before.targets.get("alice")?.state).toBe("open");

@@ -41,6 +41,11 @@ export function setServerClockOffset(ms: number): void {
   tick();
 }
 
+/** Server-corrected "now" in epoch ms, read once (no re-render). */
+export function serverNow(): number {
+  return Date.now() + offsetMs;
+}
+
 /** Server-corrected "now" in epoch ms, re-rendering the caller once a second. */
 export function useNow(): number {
   return useSyncExternalStore(subscribe, read, read);

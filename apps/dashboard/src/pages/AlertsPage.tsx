@@ -74,7 +74,7 @@ export function AlertsPage() {
     <div className="page-head">
       <h1>Alerts</h1>
       <span className="spacer" />
-      <div className="segmented" role="group" aria-label="Alert state">
+      <fieldset className="segmented" aria-label="Alert state">
         {STATES.map((value) => (
           <button
             key={value}
@@ -86,7 +86,7 @@ export function AlertsPage() {
             {value.slice(1)}
           </button>
         ))}
-      </div>
+      </fieldset>
       <select
         className="select"
         aria-label="Severity"
@@ -238,7 +238,7 @@ export function AlertsPage() {
                   </tr>
                   {silencing === alert.id && (
                     <tr className="form-row">
-                      <td colSpan={6}>
+                      <td colSpan={6} className="form-cell">
                         <SilenceForm
                           alert={alert}
                           by={user.trim()}

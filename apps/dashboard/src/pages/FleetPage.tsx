@@ -62,7 +62,7 @@ export function FleetPage() {
           type="search"
           placeholder="Filter threads, repos, branches…"
           aria-label="Filter threads"
-          defaultValue={search.get("q") ?? ""}
+          value={search.get("q") ?? ""}
           onChange={(event) => setSearch({ q: event.target.value })}
           style={{ width: 240 }}
         />

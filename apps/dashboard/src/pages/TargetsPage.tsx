@@ -1,5 +1,6 @@
 /** Targets: every app-server the collector watches, its connection state and why it is down. */
 import type { TargetView } from "@codex-fleet/protocol/api";
+import { useEffect } from "react";
 import { Ago, Elapsed } from "../components/Ago.tsx";
 import { EmptyState, ErrorState, LoadingState } from "../components/StateViews.tsx";
 import { TargetStatePill } from "../components/StatusPill.tsx";
@@ -21,6 +22,13 @@ export function TargetsPage() {
   const { data, fallbackError, retry } = useLive();
   const [search, setSearch] = useSearchParams();
   const stateFilter = search.get("state");
+  const loaded = data.source !== "none";
+
+  // Links from the fleet point at `/targets#<name>`: bring that row into view once data is there.
+  useEffect(() => {
+    const name = decodeURIComponent(window.location.hash.slice(1));
+    if (loaded && name) document.getElementById(name)?.scrollIntoView?.({ block: "center" });
+  }, [loaded]);
 
   if (data.source === "none") {
     if (fallbackError !== undefined)
@@ -42,7 +50,7 @@ export function TargetsPage() {
           {all.length - down} connected · {down} down
         </span>
         <span className="spacer" />
-        <div className="segmented" role="group" aria-label="Connection state">
+        <fieldset className="segmented" aria-label="Connection state">
           {[
             ["", "All"],
             ["down", `Down (${down})`],
@@ -57,7 +65,7 @@ export function TargetsPage() {
               {label}
             </button>
           ))}
-        </div>
+        </fieldset>
       </div>
       <div className="card table-wrap">
         {targets.length === 0 ? (

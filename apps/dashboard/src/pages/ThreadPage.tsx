@@ -19,6 +19,7 @@ import { Link } from "../lib/router.tsx";
 import { contextShare, firingAlertsFor, threadDisplayStatus } from "../lib/status.ts";
 import { useApiQuery } from "../lib/useApiQuery.ts";
 import { useLive } from "../live/LiveProvider.tsx";
+import { serverNow } from "../live/useNow.ts";
 import { threadLabel } from "./fleet/ThreadRow.tsx";
 import { ContextChart } from "./thread/ContextChart.tsx";
 import { TurnsTable } from "./thread/TurnsTable.tsx";
@@ -34,15 +35,25 @@ export default function ThreadPage({ threadId }: { threadId: string }) {
   const { data: live } = useLive();
   const liveThread = live.threads.get(threadId);
   const lastTick = live.usageTicks.findLast((tick) => tick.threadId === threadId);
-  const signature = `${liveThread?.currentTurnId}|${liveThread?.lastTurnStatus}|${liveThread?.status}|${lastTick?.atMs}`;
+  const signature = liveThread
+    ? [
+        liveThread.status,
+        liveThread.activeFlags.join(),
+        liveThread.currentTurnId,
+        liveThread.lastTurnStatus,
+        lastTick?.atMs,
+      ].join("|")
+    : null;
 
-  // Turns and per-turn tokens only come over REST: refetch when the live feed says this thread moved.
+  // Turns and per-turn tokens only come over REST: refetch when the live feed says this thread
+  // moved (not when it first appears in a snapshot: the REST answer is at least as fresh).
   const seen = useRef(signature);
   const lastFetch = useRef(0);
   const { reload } = query;
   useEffect(() => {
-    if (seen.current === signature) return;
+    const previous = seen.current;
     seen.current = signature;
+    if (previous === null || signature === null || previous === signature) return;
     const wait = Math.max(0, REFETCH_MIN_MS - (Date.now() - lastFetch.current));
     const timer = setTimeout(() => {
       lastFetch.current = Date.now();
@@ -68,7 +79,7 @@ export default function ThreadPage({ threadId }: { threadId: string }) {
   // The live feed has the freshest status; the REST detail has the turns and counted totals.
   const thread: ThreadDetail = liveThread ? { ...query.data, ...liveThread } : query.data;
   const status = threadDisplayStatus(thread);
-  const turns = orderTurns(thread.turns, thread.modelContextWindow, Date.now());
+  const turns = orderTurns(thread.turns, thread.modelContextWindow, serverNow());
   const newestFirst = [...turns].reverse();
   const errors = turnsWithErrors(newestFirst);
   const failed = turns.filter((turn) => turn.status === "failed").length;
@@ -97,7 +108,11 @@ export default function ThreadPage({ threadId }: { threadId: string }) {
       </div>
 
       {alerts.map((alert) => (
-        <div key={alert.id} className="banner err" data-testid={`thread-alert-${thread.id}`}>
+        <div
+          key={alert.id}
+          className={`banner ${alert.severity === "critical" ? "err" : alert.severity === "warning" ? "warn" : ""}`}
+          data-testid={`thread-alert-${thread.id}`}
+        >
           <SeverityPill severity={alert.severity} /> {alert.summary}
           <span className="spacer" />
           <Link href="/alerts">Alerts</Link>

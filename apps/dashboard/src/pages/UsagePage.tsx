@@ -7,10 +7,11 @@ import type { ExportColumn } from "../lib/export-file.ts";
 import { useSearchParams } from "../lib/router.tsx";
 import { type ApiQuery, useApiQuery } from "../lib/useApiQuery.ts";
 import { useLive } from "../live/LiveProvider.tsx";
+import type { LiveData } from "../live/live-store.ts";
 import { ModelsTable } from "./usage/ModelsTable.tsx";
 import { SpendersTable } from "./usage/SpendersTable.tsx";
 import { bucketLabel, UsageChart } from "./usage/UsageChart.tsx";
-import { UsageFilters } from "./usage/UsageFilters.tsx";
+import { ChartControls, UsageFilters } from "./usage/UsageFilters.tsx";
 import { UsageKpis } from "./usage/UsageKpis.tsx";
 import {
   bucketStarts,
@@ -49,8 +50,38 @@ function seriesColumns(bucket: "hour" | "day", stack: Stack): ExportColumn<Usage
   ];
 }
 
-function addAll(into: Set<string>, values: Iterable<string | null | undefined>) {
-  for (const value of values) if (value) into.add(value);
+/** "Last 24 hours · hourly", "Nov 15 – Nov 21 · daily (UTC)", custom hourly spans with dates. */
+function windowLabel(view: Window, range: string): string {
+  if (range === "24h") return "Last 24 hours · hourly";
+  const from = bucketLabel(view.fromMs, "day");
+  const to = bucketLabel(view.toMs - 1, "day");
+  const span = from === to ? from : `${from} – ${to}`;
+  return view.bucket === "day" ? `${span} · daily (UTC)` : `${span} (UTC) · hourly`;
+}
+
+/**
+ * Values each filter select offers: known targets, teams, models and repos from the live feed,
+ * every value present in the loaded rows, and the current selection (so it never disappears).
+ */
+function filterOptions(
+  live: LiveData,
+  rows: UsageRow[],
+  selected: Record<FilterKey, string | null>,
+): Record<FilterKey, string[]> {
+  const targets = [...live.targets.values()];
+  const threads = [...live.threads.values()];
+  const known: Record<FilterKey, (string | null | undefined)[]> = {
+    team: targets.map((target) => target.team),
+    target: targets.map((target) => target.name),
+    model: threads.map((thread) => thread.model),
+    repo: threads.map((thread) => thread.repo),
+  };
+  const lists = {} as Record<FilterKey, string[]>;
+  for (const key of FILTER_KEYS) {
+    const values = [...known[key], ...rows.map((row) => row[key]), selected[key]];
+    lists[key] = [...new Set(values.filter((value): value is string => Boolean(value)))].sort();
+  }
+  return lists;
 }
 
 /** The usage page (lazy-loaded: it brings recharts). */
@@ -79,35 +110,11 @@ export default function UsagePage() {
   const spenders = useApiQuery<UsageResponse>(usageUrl(view, ["target", "team"], params.filters));
   const models = useApiQuery<UsageResponse>(usageUrl(view, ["model"], params.filters));
 
-  const options = Object.fromEntries(FILTER_KEYS.map((key) => [key, new Set<string>()])) as Record<
-    FilterKey,
-    Set<string>
-  >;
-  addAll(options.target, [...live.targets.keys()]);
-  addAll(
-    options.team,
-    [...live.targets.values()].map((target) => target.team),
+  const optionLists = filterOptions(
+    live,
+    [series, spenders, models].flatMap((query) => query.data?.rows ?? []),
+    params.filters,
   );
-  addAll(
-    options.model,
-    [...live.threads.values()].map((thread) => thread.model),
-  );
-  addAll(
-    options.repo,
-    [...live.threads.values()].map((thread) => thread.repo),
-  );
-  for (const query of [series, spenders, models]) {
-    for (const key of FILTER_KEYS)
-      addAll(
-        options[key],
-        (query.data?.rows ?? []).map((row) => row[key]),
-      );
-  }
-  for (const key of FILTER_KEYS) addAll(options[key], [params.filters[key]]);
-  const optionLists = Object.fromEntries(FILTER_KEYS.map((key) => [key, [...options[key]].sort()])) as Record<
-    FilterKey,
-    string[]
-  >;
 
   const reloadAll = () => {
     series.reload();
@@ -129,9 +136,7 @@ export default function UsagePage() {
       <div className="page-head">
         <h1>Usage &amp; cost</h1>
         <span className="faint" data-testid="usage-window">
-          {bucketLabel(view.fromMs, view.bucket === "day" ? "day" : "hour")} –{" "}
-          {view.bucket === "day" ? bucketLabel(view.toMs - 1, "day") : "now"} ·{" "}
-          {view.bucket === "day" ? "daily (UTC)" : "hourly"}
+          {windowLabel(view, params.range)}
         </span>
         <span className="spacer" />
         {(series.loading || spenders.loading || models.loading) && series.data && (
@@ -155,6 +160,7 @@ export default function UsagePage() {
         clearFilters={() => setSearch({ team: null, target: null, model: null, repo: null })}
         exportBase={exportBase}
         linkWith={linkWith}
+        setParams={(patch) => setSearch(patch, { replace: false })}
       />
     </>
   );
@@ -171,6 +177,7 @@ function UsageBody({
   clearFilters,
   exportBase,
   linkWith,
+  setParams,
 }: {
   series: ApiQuery<UsageResponse>;
   view: Window;
@@ -182,6 +189,7 @@ function UsageBody({
   clearFilters: () => void;
   exportBase: string;
   linkWith: (patch: Record<string, string>) => string;
+  setParams: (patch: Record<string, string | null>) => void;
 }) {
   if (series.data === undefined) {
     if (series.loading) {
@@ -248,6 +256,7 @@ function UsageBody({
             <span className="chip neutral">excludes unpriced tokens</span>
           )}
           <span className="spacer" />
+          <ChartControls params={params} onChange={setParams} />
           <ExportButtons
             baseName={`${exportBase}_by-${view.bucket}-${params.stack}`}
             columns={seriesColumns(view.bucket, params.stack)}

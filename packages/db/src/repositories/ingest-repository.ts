@@ -3,6 +3,8 @@
  * cumulative token reports. Accounting follows DESIGN "Accounting — exactly once, by construction":
  * delta = total − counted, moved forward under a row lock and conditioned on the old value, in
  * the same transaction as the ledger row, the turn counters and the hourly rollup.
+ * The baseline never moves down: a total below it is a stale replay far more often than rewritten
+ * history (see countUsage), and moving down would count the same tokens again on the way back up.
  */
 import type { Pool, PoolClient } from "pg";
 
@@ -91,11 +93,21 @@ export interface CountedUsage {
 export interface BatchResult {
   counted: CountedUsage[];
   echoes: number;
+  /**
+   * Reports with a counter below the counted baseline (a stale replay, or rewritten history): for
+   * the log. The baseline is NOT moved down (see countUsage); the name predates that rule.
+   */
   rebaselined: { threadId: string; from: TokenCounts; to: TokenCounts }[];
   endedTurns: number;
 }
 
-const FIELDS = ["inputTokens", "cachedInputTokens", "outputTokens", "reasoningOutputTokens", "totalTokens"] as const;
+const FIELDS = [
+  "inputTokens",
+  "cachedInputTokens",
+  "outputTokens",
+  "reasoningOutputTokens",
+  "totalTokens",
+] as const;
 const TERMINAL = ["completed", "failed", "interrupted"];
 
 /** Write one batch in one transaction. Operations apply in the order given within each kind. */
@@ -110,8 +122,8 @@ export async function writeIngestBatch(args: {
   const client = await pool.connect();
   try {
     await client.query("BEGIN");
-    if (threads.length > 0) await upsertThreads(client, threads);
-    if (turns.length > 0) await upsertTurns(client, turns);
+    for (const run of distinctRuns(threads, (t) => t.id)) await upsertThreads(client, run);
+    for (const run of distinctRuns(turns, (t) => t.id)) await upsertTurns(client, run);
     const result: BatchResult = { counted: [], echoes: 0, rebaselined: [], endedTurns: 0 };
     for (const report of usage) await countUsage(client, report, price, result);
     if (turns.length > 0) result.endedTurns = await countEndedTurns(client, turns);
@@ -125,7 +137,30 @@ export async function writeIngestBatch(args: {
   }
 }
 
-const ts = (col: string) => `CASE WHEN x.${col} IS NULL THEN NULL ELSE to_timestamp(x.${col} / 1000.0) AT TIME ZONE 'UTC' END`;
+/**
+ * Consecutive runs of rows without a repeated key, in order: one INSERT … ON CONFLICT DO UPDATE
+ * may touch a row only once ("cannot affect row a second time"), and a batch may patch a turn twice.
+ */
+function distinctRuns<T>(rows: T[], key: (row: T) => string): T[][] {
+  const runs: T[][] = [];
+  let run: T[] = [];
+  const keys = new Set<string>();
+  for (const row of rows) {
+    const k = key(row);
+    if (keys.has(k)) {
+      runs.push(run);
+      run = [];
+      keys.clear();
+    }
+    run.push(row);
+    keys.add(k);
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+const ts = (col: string) =>
+  `CASE WHEN x.${col} IS NULL THEN NULL ELSE to_timestamp(x.${col} / 1000.0) AT TIME ZONE 'UTC' END`;
 
 async function upsertThreads(client: PoolClient, threads: ThreadSnapshot[]): Promise<void> {
   await client.query(
@@ -203,7 +238,12 @@ interface BaselineRow {
 }
 
 /** The accounting rule for one cumulative report. Appends what it did to `result`. */
-async function countUsage(client: PoolClient, r: UsageReportRow, price: PriceFn, result: BatchResult): Promise<void> {
+async function countUsage(
+  client: PoolClient,
+  r: UsageReportRow,
+  price: PriceFn,
+  result: BatchResult,
+): Promise<void> {
   await client.query(`INSERT INTO thread (id, target_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, [
     r.threadId,
     r.targetId,
@@ -224,17 +264,27 @@ async function countUsage(client: PoolClient, r: UsageReportRow, price: PriceFn,
     reasoningOutputTokens: Number(row.reasoning),
     totalTokens: Number(row.total),
   };
+  // Per counter: count only growth past the baseline, and never move the baseline down. A total
+  // below the baseline is almost always stale — an older report replayed after a reconnect, a lagging
+  // collector's buffer at handover, or a second app-server on the same CODEX_HOME that loaded an older
+  // rollout (facts §5; 0.169.0 has no request that lowers a thread's total). Re-baselining down on it
+  // would count everything between it and the baseline again when the fresh totals arrive. The price
+  // of this rule is an undercount if history really was rewritten (restored CODEX_HOME): logged.
   const delta = {} as TokenCounts;
-  let anyNegative = false;
-  let anyPositive = false;
+  const next = {} as TokenCounts;
+  let fell = false;
+  let grew = false;
   for (const f of FIELDS) {
-    delta[f] = r.total[f] - counted[f];
-    if (delta[f] < 0) anyNegative = true;
-    if (delta[f] > 0) anyPositive = true;
+    const d = r.total[f] - counted[f];
+    if (d < 0) fell = true;
+    if (d > 0) grew = true;
+    delta[f] = Math.max(0, d);
+    next[f] = Math.max(counted[f], r.total[f]);
   }
-  if (!anyNegative && !anyPositive) {
+  if (fell) result.rebaselined.push({ threadId: r.threadId, from: counted, to: r.total });
+  if (!grew) {
     // An echo (failed/interrupted turns repeat the previous total) or a replay: nothing new.
-    result.echoes++;
+    if (!fell) result.echoes++;
     return;
   }
   const moved = await client.query(
@@ -242,18 +292,9 @@ async function countUsage(client: PoolClient, r: UsageReportRow, price: PriceFn,
         counted_reasoning_output_tokens = $5, counted_total_tokens = $6, baseline_at = COALESCE(baseline_at, now())
      WHERE id = $1 AND counted_input_tokens = $7 AND counted_cached_input_tokens = $8 AND counted_output_tokens = $9
         AND counted_reasoning_output_tokens = $10 AND counted_total_tokens = $11`,
-    [
-      r.threadId,
-      ...FIELDS.map((f) => r.total[f]),
-      ...FIELDS.map((f) => counted[f]),
-    ],
+    [r.threadId, ...FIELDS.map((f) => next[f]), ...FIELDS.map((f) => counted[f])],
   );
   if (moved.rowCount !== 1) throw new Error(`baseline of thread ${r.threadId} moved concurrently`);
-  if (anyNegative) {
-    // A decrease means the server's history was rewritten (rollback, restore): re-baseline, count nothing.
-    result.rebaselined.push({ threadId: r.threadId, from: counted, to: r.total });
-    return;
-  }
   // First sight mid-life: usage before this response happened while we were away (backfill).
   const backfill = !row.has_baseline && r.total.totalTokens !== r.last.totalTokens;
   const p = price(r.model, r.atMs, delta);
@@ -277,7 +318,7 @@ async function countUsage(client: PoolClient, r: UsageReportRow, price: PriceFn,
       p.unpricedTokens,
       p.priceVersion,
       backfill,
-      r.total.totalTokens,
+      next.totalTokens,
     ],
   );
   if (r.turnId) {
@@ -321,7 +362,16 @@ async function countUsage(client: PoolClient, r: UsageReportRow, price: PriceFn,
         total_tokens = usage_hourly.total_tokens + EXCLUDED.total_tokens,
         cost_usd = usage_hourly.cost_usd + EXCLUDED.cost_usd,
         unpriced_tokens = usage_hourly.unpriced_tokens + EXCLUDED.unpriced_tokens`,
-    [r.atMs, r.targetId, team, r.model, r.repo, ...FIELDS.map((f) => delta[f]), p.costUsd ?? 0, p.unpricedTokens],
+    [
+      r.atMs,
+      r.targetId,
+      team,
+      r.model,
+      r.repo,
+      ...FIELDS.map((f) => delta[f]),
+      p.costUsd ?? 0,
+      p.unpricedTokens,
+    ],
   );
   result.counted.push({
     threadId: r.threadId,
@@ -329,7 +379,7 @@ async function countUsage(client: PoolClient, r: UsageReportRow, price: PriceFn,
     targetId: r.targetId,
     atMs: r.atMs,
     delta,
-    cumulative: r.total,
+    cumulative: next,
     costUsd: p.costUsd,
     backfill,
   });

@@ -10,6 +10,8 @@ import { createWebhookNotifier } from "./webhook.ts";
 export interface ConfiguredNotifier {
   notifier: Notifier;
   policy: RetryPolicy;
+  /** Per HTTP request. */
+  timeoutMs: number;
 }
 
 /**
@@ -33,6 +35,6 @@ export function createNotifiers(
       c.type === "webhook"
         ? createWebhookNotifier({ name, url: c.url, secret: c.secret, timeoutMs: c.timeoutMs, ...opts })
         : createSlackNotifier({ name, url: c.url, timeoutMs: c.timeoutMs, now: opts.now });
-    return { notifier, policy };
+    return { notifier, policy, timeoutMs: c.timeoutMs };
   });
 }

@@ -31,7 +31,11 @@ export interface DeliverDeps {
   signal?: AbortSignal;
   /** Attempts already made before (an outbox row resumed after a restart). */
   previousAttempts?: number;
-  onAttempt?: (record: AttemptRecord) => void | Promise<void>;
+  /**
+   * Called after every attempt; `final` says no further attempt follows (delivered, a permanent
+   * failure, or the last attempt) — false also when a shutdown cut the attempt short.
+   */
+  onAttempt?: (record: AttemptRecord, final: boolean) => void | Promise<void>;
 }
 
 export interface DeliverOutcome {
@@ -68,18 +72,19 @@ export async function deliver(
     attempt++;
     const atMs = deps.now();
     const result = await notifier.send(notification, deps.signal);
-    await deps.onAttempt?.({
+    // Cut short by shutdown: not the receiver's failure, so the notification stays owed.
+    const aborted = !result.ok && (deps.signal?.aborted ?? false);
+    const final = !aborted && (result.ok || !result.retryable || attempt >= policy.maxAttempts);
+    const record = {
       attempt,
       atMs,
       ok: result.ok,
       status: result.status,
       error: result.error,
       durationMs: result.durationMs,
-    });
-    const aborted = deps.signal?.aborted ?? false;
-    if (result.ok || !result.retryable || attempt >= policy.maxAttempts || aborted) {
-      return { ok: result.ok, attempts: attempt, last: result, aborted: aborted && !result.ok };
-    }
+    };
+    await deps.onAttempt?.(record, final);
+    if (aborted || final) return { ok: result.ok, attempts: attempt, last: result, aborted };
     const backoff = backoffDelayMs(attempt - 1, policy, deps.random);
     const wait = Math.min(policy.maxBackoffMs, Math.max(backoff, result.retryAfterMs ?? 0));
     await deps.sleep(wait, deps.signal);

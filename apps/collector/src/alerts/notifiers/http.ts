@@ -46,7 +46,15 @@ export async function postJson(args: {
       redirect: "error",
     });
     const text = await res.text().catch(() => "");
-    if (res.ok) return { ok: true, status: res.status, error: null, retryable: false, retryAfterMs: null, durationMs: elapsed() };
+    if (res.ok)
+      return {
+        ok: true,
+        status: res.status,
+        error: null,
+        retryable: false,
+        retryAfterMs: null,
+        durationMs: elapsed(),
+      };
     const detail = text.trim().slice(0, MAX_ERROR_BODY);
     return {
       ok: false,

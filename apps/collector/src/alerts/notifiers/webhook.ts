@@ -52,7 +52,10 @@ export function createWebhookNotifier(opts: WebhookOptions): Notifier {
     type: "webhook",
     send(notification: NotificationPayload, signal?: AbortSignal): Promise<SendResult> {
       const sentAtMs = now();
-      const body = JSON.stringify({ ...notification, sentAt: new Date(sentAtMs).toISOString() } satisfies WebhookBody);
+      const body = JSON.stringify({
+        ...notification,
+        sentAt: new Date(sentAtMs).toISOString(),
+      } satisfies WebhookBody);
       const headers: Record<string, string> = {
         "user-agent": opts.userAgent ?? "codex-fleet",
         [TIMESTAMP_HEADER]: String(sentAtMs),

@@ -30,7 +30,7 @@ export function FleetEmpty() {
             <pre className="snippet">{SERVER_COMMAND}</pre>
             Put TLS (or an SSH tunnel) in front of a listener that leaves the machine: tokens only travel over{" "}
             <code>wss://</code> or to loopback. The developer points their own client at it with{" "}
-            <code>codex --remote ws://127.0.0.1:4500</code>.
+            <code>codex --remote ws://127.0.0.1:4500 --remote-auth-token-env CODEX_WS_TOKEN</code>.
           </li>
           <li>
             Add it under <code>targets:</code> in the collector's config file (<code>--config FILE</code> or{" "}

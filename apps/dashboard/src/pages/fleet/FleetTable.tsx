@@ -59,7 +59,7 @@ function GroupHeader({ group, onShowUnloaded }: { group: TargetGroup; onShowUnlo
   const reason = target && isTargetDown(target) ? targetReasonHint(target.reason) : null;
   return (
     <tr className="group-row">
-      <td colSpan={COLUMNS.length}>
+      <td colSpan={COLUMNS.length} className="group-cell">
         <div className="group-head">
           <Link href={`/targets#${encodeURIComponent(group.name)}`} className="group-name">
             {group.name}
@@ -80,7 +80,7 @@ function GroupHeader({ group, onShowUnloaded }: { group: TargetGroup; onShowUnlo
               )}
               <span className="spacer" />
               <span className="faint">
-                {target.activeThreads} active · {target.threads} threads
+                {target.activeThreads} active · {target.threads} thread{target.threads === 1 ? "" : "s"}
               </span>
               <span className="faint">
                 last event <Ago at={target.lastEventAt} />

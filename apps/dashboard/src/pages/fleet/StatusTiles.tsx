@@ -42,7 +42,7 @@ export function StatusTiles({
   onSelect: (status: FleetFilter["status"]) => void;
 }) {
   return (
-    <div className="kpis" role="group" aria-label="Fleet status counts">
+    <fieldset className="kpis" aria-label="Fleet status counts">
       {TILES.map((tile) => {
         const value = tile.key === "down" ? counts.targetsDown : counts[tile.key];
         const sub =
@@ -63,6 +63,6 @@ export function StatusTiles({
           </button>
         );
       })}
-    </div>
+    </fieldset>
   );
 }

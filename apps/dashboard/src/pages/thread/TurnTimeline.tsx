@@ -75,6 +75,8 @@ export function TurnTimeline({ turns }: { turns: TurnPoint[] }) {
         <Bar
           dataKey={(turn: TurnPoint) => turn.shownDurationMs ?? 0}
           name="Duration"
+          minPointSize={3}
+          maxBarSize={48}
           isAnimationActive={false}
           radius={[2, 2, 0, 0]}
         >

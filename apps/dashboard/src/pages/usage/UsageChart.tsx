@@ -45,7 +45,7 @@ function bucketTitle(bucketMs: number, bucket: Bucket): string {
  * Series keys are model/repo names such as "gpt-5.5": as a string dataKey recharts would read
  * that as the path point["gpt-5"]["5"], so every series reads its value through a function.
  */
-function valueOf(key: string): (point: SeriesPoint) => number {
+function seriesValue(key: string): (point: SeriesPoint) => number {
   return (point) => point[key] ?? 0;
 }
 
@@ -110,7 +110,7 @@ export function UsageChart({
   const common = {
     data: points,
     responsive: true,
-    style: { width: "100%", height: 280 },
+    style: { width: "100%", height: 240 },
     margin: { top: 8, right: 8, bottom: 0, left: 0 },
   } as const;
   const axes = (
@@ -156,7 +156,7 @@ export function UsageChart({
           <Bar
             key={key}
             name={key}
-            dataKey={valueOf(key)}
+            dataKey={seriesValue(key)}
             stackId="usage"
             fill={seriesColor(key, index)}
             isAnimationActive={false}
@@ -173,7 +173,7 @@ export function UsageChart({
           key={key}
           type="monotone"
           name={key}
-          dataKey={valueOf(key)}
+          dataKey={seriesValue(key)}
           stackId="usage"
           stroke={seriesColor(key, index)}
           fill={seriesColor(key, index)}

@@ -1,4 +1,4 @@
-/** Usage page toolbar: range, filters, stack dimension, metric, chart type — all in the URL. */
+/** Usage page controls, all kept in the URL: range and filters on top, stack/metric/chart by the chart. */
 import { FILTER_KEYS, type FilterKey, RANGES, STACKS, type UsageParams } from "./usage-params.ts";
 
 const FILTER_LABEL: Record<FilterKey, string> = {
@@ -28,23 +28,29 @@ function Segmented<T extends string>({
   options,
   labels,
   onChange,
+  hideLabel,
 }: {
   label: string;
   value: T;
   options: readonly T[];
   labels: Record<T, string>;
   onChange: (value: T) => void;
+  hideLabel?: boolean;
 }) {
+  const group = (
+    <fieldset className="segmented" aria-label={label} title={hideLabel ? label : undefined}>
+      {options.map((option) => (
+        <button key={option} type="button" aria-pressed={value === option} onClick={() => onChange(option)}>
+          {labels[option]}
+        </button>
+      ))}
+    </fieldset>
+  );
+  if (hideLabel) return group;
   return (
     <div className="field">
       {label}
-      <div className="segmented" role="group" aria-label={label}>
-        {options.map((option) => (
-          <button key={option} type="button" aria-pressed={value === option} onClick={() => onChange(option)}>
-            {labels[option]}
-          </button>
-        ))}
-      </div>
+      {group}
     </div>
   );
 }
@@ -82,8 +88,8 @@ export function UsageFilters({
             <input
               className="input"
               type="date"
-              value={params.fromDay ?? ""}
-              max={params.toDay ?? todayDay}
+              value={params.fromDay?.slice(0, 10) ?? ""}
+              max={params.toDay?.slice(0, 10) ?? todayDay}
               onChange={(event) => event.target.value && onChange({ from: event.target.value })}
             />
           </label>
@@ -92,8 +98,8 @@ export function UsageFilters({
             <input
               className="input"
               type="date"
-              value={params.toDay ?? ""}
-              min={params.fromDay ?? undefined}
+              value={params.toDay?.slice(0, 10) ?? ""}
+              min={params.fromDay?.slice(0, 10) ?? undefined}
               max={todayDay}
               onChange={(event) => event.target.value && onChange({ to: event.target.value })}
             />
@@ -119,12 +125,26 @@ export function UsageFilters({
           </select>
         </label>
       ))}
-      <span className="spacer" />
+    </div>
+  );
+}
+
+/** Stack dimension, metric and chart type, shown in the chart card's header. */
+export function ChartControls({
+  params,
+  onChange,
+}: {
+  params: UsageParams;
+  onChange: (patch: Patch) => void;
+}) {
+  return (
+    <div className="chart-controls">
       <Segmented
         label="Stack by"
         value={params.stack}
         options={STACKS}
         labels={STACK_LABEL}
+        hideLabel
         onChange={(stack) => onChange({ stack: stack === "model" ? null : stack })}
       />
       <Segmented
@@ -132,6 +152,7 @@ export function UsageFilters({
         value={params.metric}
         options={["tokens", "cost"] as const}
         labels={{ tokens: "Tokens", cost: "Cost" }}
+        hideLabel
         onChange={(metric) => onChange({ metric: metric === "tokens" ? null : metric })}
       />
       <Segmented
@@ -139,6 +160,7 @@ export function UsageFilters({
         value={params.chart}
         options={["area", "bar"] as const}
         labels={{ area: "Area", bar: "Bars" }}
+        hideLabel
         onChange={(chart) => onChange({ chart: chart === "area" ? null : chart })}
       />
     </div>

@@ -18,6 +18,11 @@ describe("parseUsageParams", () => {
     ],
     ["?range=custom&from=2026-11-07&to=2026-11-01", { range: "7d", fromDay: null }],
     ["?range=forever&stack=planet", { range: "7d", stack: "model" }],
+    [
+      "?range=custom&from=2026-11-01T06:00:00Z&to=2026-11-01T18:00:00Z",
+      { range: "custom", fromDay: "2026-11-01T06:00:00Z" },
+    ],
+    ["?range=custom&from=yesterday&to=2026-11-02", { range: "7d", fromDay: null }],
   ])("does decode %s", (search, expected) => {
     expect(parseUsageParams(new URLSearchParams(search))).toMatchObject(expected);
   });

@@ -14,7 +14,10 @@ export type FilterKey = (typeof FILTER_KEYS)[number];
 /** Everything the page shows, decoded from the URL with defaults for missing/invalid values. */
 export type UsageParams = {
   range: Range;
-  /** Custom range days, `YYYY-MM-DD` (inclusive), only when range = custom. */
+  /**
+   * Custom range bounds, only when range = custom: `YYYY-MM-DD` days (inclusive, UTC) as the date
+   * pickers write them, or exact ISO instants for links built by other tools.
+   */
   fromDay: string | null;
   toDay: string | null;
   filters: Record<FilterKey, string | null>;
@@ -36,8 +39,9 @@ export function parseUsageParams(search: URLSearchParams): UsageParams {
   let range = pick(search.get("range"), RANGES, "7d");
   const fromDay = search.get("from");
   const toDay = search.get("to");
-  const validCustom =
-    fromDay !== null && toDay !== null && DAY_RE.test(fromDay) && DAY_RE.test(toDay) && fromDay <= toDay;
+  const fromMs = fromDay === null ? Number.NaN : boundMs(fromDay, "from");
+  const toMs = toDay === null ? Number.NaN : boundMs(toDay, "to");
+  const validCustom = Number.isFinite(fromMs) && Number.isFinite(toMs) && fromMs < toMs;
   if (range === "custom" && !validCustom) range = "7d";
   return {
     range,
@@ -65,8 +69,8 @@ export type Window = { fromMs: number; toMs: number; bucket: Bucket };
  */
 export function usageWindow(params: UsageParams, nowMs: number): Window {
   if (params.range === "custom" && params.fromDay && params.toDay) {
-    const fromMs = Date.parse(`${params.fromDay}T00:00:00Z`);
-    const toMs = Date.parse(`${params.toDay}T00:00:00Z`) + DAY_MS;
+    const fromMs = boundMs(params.fromDay, "from");
+    const toMs = boundMs(params.toDay, "to");
     return { fromMs, toMs, bucket: toMs - fromMs <= 2 * DAY_MS ? "hour" : "day" };
   }
   if (params.range === "24h") {
@@ -74,6 +78,12 @@ export function usageWindow(params: UsageParams, nowMs: number): Window {
   }
   const days = params.range === "30d" ? 30 : 7;
   return { fromMs: Math.floor(nowMs / DAY_MS) * DAY_MS - (days - 1) * DAY_MS, toMs: nowMs, bucket: "day" };
+}
+
+/** A custom bound in ms: a day covers [00:00, 24:00) UTC; anything else must be an ISO instant. */
+function boundMs(value: string, side: "from" | "to"): number {
+  if (DAY_RE.test(value)) return Date.parse(`${value}T00:00:00Z`) + (side === "to" ? DAY_MS : 0);
+  return /^\d{4}-\d{2}-\d{2}T/.test(value) ? Date.parse(value) : Number.NaN;
 }
 
 /** Start of every bucket in the window, so empty buckets still draw as zero. */

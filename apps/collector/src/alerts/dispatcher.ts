@@ -1,0 +1,193 @@
+/**
+ * Sends what the outbox (`notification_delivery`) owes: claims due rows, delivers each through its
+ * notifier with retries (notifiers/deliver.ts), logs every attempt, and marks rows delivered or
+ * failed. Rows are leased while in flight and released at shutdown, so after a restart (or by
+ * another collector) each owed notification is sent — and a delivered one never again.
+ */
+
+import type { DbPool } from "@codex-fleet/db/client";
+import {
+  type ClaimedNotification,
+  claimDueNotifications,
+  nextNotificationDueMs,
+  recordDeliveryAttempt,
+} from "@codex-fleet/db/repositories/alerts-repository";
+import type { Logger } from "../logger.ts";
+import type { ConfiguredNotifier } from "./notifiers/create.ts";
+import { deliver, sleep as realSleep } from "./notifiers/deliver.ts";
+import type { NotificationPayload } from "./views.ts";
+
+export interface DispatcherOptions {
+  pool: DbPool;
+  notifiers: readonly ConfiguredNotifier[];
+  log: Logger;
+  now: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+  /** Re-check the outbox at least this often (other collectors may have queued rows). */
+  pollMs?: number;
+  /** Deliveries in flight at once. */
+  concurrency?: number;
+}
+
+/** Extra lease beyond one attempt and one backoff. */
+const LEASE_SLACK_MS = 30_000;
+
+export class Dispatcher {
+  private readonly byName: Map<string, ConfiguredNotifier>;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  private timer: NodeJS.Timeout | null = null;
+  private pumping: Promise<void> | null = null;
+  private again = false;
+  private stopped = true;
+
+  constructor(private readonly opts: DispatcherOptions) {
+    this.byName = new Map(opts.notifiers.map((n) => [n.notifier.name, n]));
+  }
+
+  /** Names of the configured notifiers. */
+  get names(): string[] {
+    return [...this.byName.keys()];
+  }
+
+  start(): void {
+    if (this.byName.size === 0) return;
+    this.stopped = false;
+    this.kick();
+  }
+
+  /** Look at the outbox now (new notifications were queued). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = this.pump().finally(() => {
+      this.pumping = null;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  /** Resolves when nothing is in flight (tests). */
+  async idle(): Promise<void> {
+    while (this.pumping || this.inFlight.size > 0) {
+      await this.pumping;
+      await Promise.all([...this.inFlight]);
+    }
+  }
+
+  /** Abort retries, release leases of unfinished rows, wait for in-flight deliveries. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.abort.abort();
+    await this.pumping;
+    await Promise.all([...this.inFlight]);
+  }
+
+  private leaseMs(n: ConfiguredNotifier): number {
+    return n.timeoutMs + n.policy.maxBackoffMs + LEASE_SLACK_MS;
+  }
+
+  private async pump(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    const { pool, now, log } = this.opts;
+    try {
+      const free = (this.opts.concurrency ?? 8) - this.inFlight.size;
+      if (free > 0) {
+        const maxLease = Math.max(...[...this.byName.values()].map((n) => this.leaseMs(n)));
+        const rows = await claimDueNotifications({
+          pool,
+          nowMs: now(),
+          leaseUntilMs: now() + maxLease,
+          notifiers: this.names,
+          limit: free,
+        });
+        for (const row of rows) this.track(this.send(row));
+      }
+      const due = await nextNotificationDueMs({ pool, notifiers: this.names });
+      this.schedule(due === null ? null : due - now());
+    } catch (err) {
+      log.error({ err: errText(err) }, "alerts: could not read the notification outbox");
+      this.schedule(5_000);
+    }
+  }
+
+  private schedule(inMs: number | null): void {
+    if (this.stopped) return;
+    const poll = this.opts.pollMs ?? 30_000;
+    const delay = Math.max(50, Math.min(poll, inMs ?? poll));
+    this.timer = setTimeout(() => this.kick(), delay);
+    this.timer.unref();
+  }
+
+  private track(p: Promise<void>): void {
+    this.inFlight.add(p);
+    void p.finally(() => {
+      this.inFlight.delete(p);
+      this.kick();
+    });
+  }
+
+  private async send(row: ClaimedNotification): Promise<void> {
+    const { pool, now, log } = this.opts;
+    const configured = this.byName.get(row.notifier);
+    if (!configured) return;
+    const lease = this.leaseMs(configured);
+    const nlog = log.child({ notifier: row.notifier, alertId: row.alertId, event: row.event });
+    try {
+      const outcome = await deliver(
+        configured.notifier,
+        row.payload as NotificationPayload,
+        configured.policy,
+        {
+          now,
+          sleep: this.opts.sleep ?? realSleep,
+          random: this.opts.random,
+          signal: this.abort.signal,
+          previousAttempts: row.attempt,
+          onAttempt: async (attempt, final) => {
+            if (!attempt.ok)
+              nlog.warn(
+                { attempt: attempt.attempt, status: attempt.status, error: attempt.error, final },
+                "alerts: notification attempt failed",
+              );
+            await recordDeliveryAttempt({
+              pool,
+              id: row.id,
+              attempt,
+              outcome: attempt.ok ? "delivered" : final ? "failed" : "pending",
+              nextAttemptAtMs: now() + lease,
+            });
+          },
+        },
+      );
+      if (outcome.aborted) {
+        await recordDeliveryAttempt({
+          pool,
+          id: row.id,
+          attempt: null,
+          outcome: "pending",
+          nextAttemptAtMs: now(),
+        });
+      } else if (!outcome.ok) {
+        nlog.error(
+          { attempts: outcome.attempts, error: outcome.last.error },
+          "alerts: gave up delivering a notification",
+        );
+      }
+    } catch (err) {
+      // The row stays leased and is retried when the lease ends.
+      nlog.error({ err: errText(err) }, "alerts: could not record a delivery attempt");
+    }
+  }
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,444 @@
+/**
+ * The thin scheduler around the pure parts: on a tick and on fleet changes (debounced) it builds a
+ * snapshot, evaluates every rule, steps every alert identity through the state machine, persists
+ * the outcome with the notifications it owes in one transaction, then updates memory, the live
+ * feed and the dispatcher. Evaluations, acknowledgements and silence changes run one at a time.
+ * Nothing here may crash the collector: every failure is caught, logged and retried next tick.
+ */
+import { randomUUID } from "node:crypto";
+import type { DbPool } from "@codex-fleet/db/client";
+import {
+  failOrphanedNotifications,
+  getAlert,
+  listOpenAlerts,
+  listRecentFailedTurns,
+  listSilences,
+  pruneAlertHistory,
+  saveAlertChanges,
+  spendByTarget,
+} from "@codex-fleet/db/repositories/alerts-repository";
+import type { AlertView } from "@codex-fleet/protocol/api";
+import type { Config } from "../config/schema.ts";
+import type { Fleet, TargetRuntime } from "../fleet/fleet.ts";
+import type { Logger } from "../logger.ts";
+import { Dispatcher, type DispatcherOptions } from "./dispatcher.ts";
+import { evaluateRule } from "./evaluate.ts";
+import type { ConfiguredNotifier } from "./notifiers/create.ts";
+import { effectiveRules } from "./rules.ts";
+import { isSilenced } from "./silences.ts";
+import { acknowledge, apply, hold, type Transition } from "./state-machine.ts";
+import { fromRow, silenceFromRow, toRow } from "./store.ts";
+import { type DownState, nextDownState } from "./target-health.ts";
+import type {
+  AlertRecord,
+  Condition,
+  EffectiveRule,
+  FailedTurn,
+  FleetSnapshot,
+  RuleEvaluation,
+  Silence,
+  SpendSnapshot,
+  TargetSnapshot,
+} from "./types.ts";
+import { identityKey, subjectKey } from "./types.ts";
+import { alertView, notificationPayload } from "./views.ts";
+
+const DAY_MS = 86_400_000;
+const SPEND_MAX_AGE_MS = 60_000;
+const SPEND_MIN_AGE_MS = 5_000;
+const PRUNE_EVERY_MS = 3_600_000;
+
+export interface AlertEngineOptions {
+  fleet: Fleet;
+  pool: DbPool;
+  config: Config;
+  log: Logger;
+  /** Base of dashboard links in notifications. */
+  publicUrl: string;
+  notifiers: readonly ConfiguredNotifier[];
+  now?: () => number;
+  newId?: () => string;
+  /** false: no timers and no fleet-triggered runs; the caller calls `evaluate()` (fake-clock tests). */
+  timers?: boolean;
+  /** Delay that coalesces fleet changes into one evaluation. */
+  debounceMs?: number;
+  dispatcher?: Partial<Pick<DispatcherOptions, "sleep" | "random" | "pollMs">>;
+}
+
+/** Acknowledgement outcome. */
+export type AckResult = { ok: true; alert: AlertView } | { ok: false; reason: "not-found" | "resolved" };
+
+export class AlertEngine {
+  readonly rules: readonly EffectiveRule[];
+  readonly dispatcher: Dispatcher;
+  private readonly now: () => number;
+  private readonly newId: () => string;
+  /** Open (pending/firing) alerts by identity key. */
+  private readonly open = new Map<string, AlertRecord>();
+  private silences: Silence[] = [];
+  private readonly failures = new Map<string, FailedTurn>();
+  private failuresLoaded = false;
+  private readonly down = new Map<string, DownState | null>();
+  private spend: SpendSnapshot | null = null;
+  private spendFetchedAtMs = Number.NEGATIVE_INFINITY;
+  private spendDirty = true;
+  private loaded = false;
+  private chain: Promise<unknown> = Promise.resolve();
+  private queuedEvaluation: Promise<void> | null = null;
+  private readonly listeners = new Set<(view: AlertView) => void>();
+  private unsubscribe: (() => void) | null = null;
+  private tick: NodeJS.Timeout | null = null;
+  private prune: NodeJS.Timeout | null = null;
+  private debounce: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(private readonly opts: AlertEngineOptions) {
+    this.now = opts.now ?? Date.now;
+    this.newId = opts.newId ?? randomUUID;
+    this.rules = effectiveRules(opts.config.alerts);
+    this.dispatcher = new Dispatcher({
+      pool: opts.pool,
+      notifiers: opts.notifiers,
+      log: opts.log,
+      now: this.now,
+      ...opts.dispatcher,
+    });
+  }
+
+  /** Live-feed hook: called with every changed alert. */
+  onChange(listener: (view: AlertView) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Open alerts as views (the live snapshot). */
+  openViews(): AlertView[] {
+    return [...this.open.values()].map(alertView);
+  }
+
+  /** Active silences (as loaded and changed through this engine). */
+  activeSilences(): Silence[] {
+    const now = this.now();
+    return this.silences.filter((s) => s.endsAtMs > now);
+  }
+
+  /** Start after `fleet.start()`, which loads the thread state the rules read. */
+  async start(): Promise<void> {
+    const timers = this.opts.timers ?? true;
+    this.unsubscribe = this.opts.fleet.subscribe({
+      threadChanged: () => timers && this.soon(),
+      targetChanged: (rt) => {
+        this.trackTarget(rt);
+        if (timers) this.soon();
+      },
+      usageCounted: () => {
+        this.spendDirty = true;
+        if (timers) this.soon();
+      },
+      event: (targetId, event) => {
+        if (event.kind !== "turnCompleted" || event.turn.status !== "failed") return;
+        if (!this.failures.has(event.turn.id)) {
+          this.failures.set(event.turn.id, {
+            turnId: event.turn.id,
+            threadId: event.threadId,
+            targetId,
+            codexErrorInfo: event.turn.error?.codexErrorInfo ?? null,
+            atMs: event.atMs,
+          });
+        }
+        if (timers) this.soon();
+      },
+    });
+    await this.evaluate();
+    this.dispatcher.start();
+    if (!timers) return;
+    this.tick = setInterval(() => void this.evaluate(), this.opts.config.alerts.evaluateIntervalMs);
+    this.tick.unref();
+    this.prune = setInterval(() => void this.pruneHistory(), PRUNE_EVERY_MS);
+    this.prune.unref();
+  }
+
+  /** Stop timers, finish the running step, release undelivered notifications. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    for (const t of [this.tick, this.prune]) if (t) clearInterval(t);
+    if (this.debounce) clearTimeout(this.debounce);
+    await this.chain;
+    await this.dispatcher.stop();
+  }
+
+  /** Evaluate now (coalesced with a run already waiting). Never rejects. */
+  evaluate(): Promise<void> {
+    if (this.queuedEvaluation) return this.queuedEvaluation;
+    const run = this.serial(async () => {
+      this.queuedEvaluation = null;
+      await this.evaluateOnce();
+    }).catch((err) => this.opts.log.error({ err: errText(err) }, "alerts: evaluation failed"));
+    this.queuedEvaluation = run;
+    return run;
+  }
+
+  /** Acknowledge an open alert. */
+  acknowledge(id: string, by: string): Promise<AckResult> {
+    return this.serial(async () => {
+      const entry = [...this.open.entries()].find(([, a]) => a.id === id);
+      if (!entry) {
+        const stored = await getAlert({ pool: this.opts.pool, id });
+        return { ok: false, reason: stored === null ? "not-found" : "resolved" } as const;
+      }
+      const [key, prev] = entry;
+      const next = acknowledge(prev, by, this.now());
+      await saveAlertChanges({
+        pool: this.opts.pool,
+        upserts: [toRow(next)],
+        deletes: [],
+        notifications: [],
+      });
+      this.open.set(key, next);
+      this.publish(next);
+      return { ok: true, alert: alertView(next) } as const;
+    });
+  }
+
+  /** A silence was created or ended: apply it to the alerts right away. */
+  async silencesChanged(silence: Silence): Promise<void> {
+    // One step: an evaluation queued earlier must not answer for this one without the silence.
+    await this.serial(async () => {
+      this.silences = [...this.silences.filter((s) => s.id !== silence.id), silence];
+      await this.evaluateOnce();
+    }).catch((err) => this.opts.log.error({ err: errText(err) }, "alerts: evaluation failed"));
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn);
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  private soon(): void {
+    if (this.debounce || this.stopped) return;
+    this.debounce = setTimeout(() => {
+      this.debounce = null;
+      void this.evaluate();
+    }, this.opts.debounceMs ?? 250);
+    this.debounce.unref();
+  }
+
+  private trackTarget(rt: TargetRuntime): void {
+    const id = rt.config.name;
+    this.down.set(id, nextDownState(this.down.get(id) ?? null, rt.status));
+  }
+
+  private async load(now: number): Promise<void> {
+    const { pool, log } = this.opts;
+    const [rows, silences] = await Promise.all([
+      listOpenAlerts({ pool }),
+      listSilences({ pool, activeAtMs: now }),
+    ]);
+    this.open.clear();
+    for (const row of rows) {
+      const record = fromRow(row);
+      this.open.set(identityKey(record.ruleId, record.subject), record);
+    }
+    this.silences = silences.map(silenceFromRow);
+    const orphaned = await failOrphanedNotifications({ pool, notifiers: this.dispatcher.names, atMs: now });
+    if (orphaned > 0)
+      log.warn({ orphaned }, "alerts: notifications for notifiers no longer configured marked failed");
+    this.loaded = true;
+    log.info(
+      { open: rows.length, silences: silences.length, rules: this.rules.length },
+      "alerts: state loaded",
+    );
+  }
+
+  private maxFailureWindowMs(): number {
+    return Math.max(
+      0,
+      ...this.rules
+        .filter((r) => r.enabled && r.kind === "turnFailed")
+        .map((r) => ("windowMs" in r ? r.windowMs : 0)),
+    );
+  }
+
+  private async refreshFailures(now: number): Promise<void> {
+    const windowMs = this.maxFailureWindowMs();
+    if (!this.failuresLoaded && windowMs > 0) {
+      try {
+        const rows = await listRecentFailedTurns({ pool: this.opts.pool, sinceMs: now - windowMs });
+        for (const f of rows) if (!this.failures.has(f.turnId)) this.failures.set(f.turnId, f);
+        this.failuresLoaded = true;
+      } catch (err) {
+        this.opts.log.warn(
+          { err: errText(err) },
+          "alerts: could not load recent failed turns; turnFailed rules hold",
+        );
+      }
+    } else if (windowMs === 0) this.failuresLoaded = true;
+    for (const [id, f] of this.failures) if (f.atMs <= now - windowMs) this.failures.delete(id);
+  }
+
+  private async refreshSpend(now: number): Promise<void> {
+    const dayStartMs = Math.floor(now / DAY_MS) * DAY_MS;
+    if (!this.rules.some((r) => r.enabled && r.kind === "dailySpend")) {
+      this.spend = { dayStartMs, byTarget: [] };
+      return;
+    }
+    const age = now - this.spendFetchedAtMs;
+    const stale =
+      this.spend?.dayStartMs !== dayStartMs ||
+      age >= SPEND_MAX_AGE_MS ||
+      (this.spendDirty && age >= SPEND_MIN_AGE_MS);
+    if (!stale) return;
+    try {
+      const byTarget = await spendByTarget({
+        pool: this.opts.pool,
+        fromMs: dayStartMs,
+        toMs: dayStartMs + DAY_MS,
+      });
+      this.spend = { dayStartMs, byTarget };
+      this.spendFetchedAtMs = now;
+      this.spendDirty = false;
+    } catch (err) {
+      this.spend = null;
+      this.opts.log.warn(
+        { err: errText(err) },
+        "alerts: could not read today's spend; dailySpend rules hold",
+      );
+    }
+  }
+
+  private snapshot(): FleetSnapshot {
+    const { fleet } = this.opts;
+    const targets: TargetSnapshot[] = [];
+    for (const rt of fleet.targets.values()) {
+      this.trackTarget(rt);
+      targets.push({
+        id: rt.config.name,
+        team: rt.config.team,
+        state: rt.status.state,
+        connectedSinceMs: rt.connectedSinceMs,
+        down: this.down.get(rt.config.name) ?? null,
+      });
+    }
+    return {
+      targets,
+      threads: [...fleet.threads.values()],
+      failures: this.failuresLoaded ? [...this.failures.values()] : null,
+      spend: this.spend,
+      settleMs: this.opts.config.alerts.settleMs,
+    };
+  }
+
+  private async evaluateOnce(): Promise<void> {
+    const { pool, log, config, fleet } = this.opts;
+    if (this.stopped || !config.alerts.enabled) return;
+    const now = this.now();
+    if (!this.loaded) await this.load(now);
+    // Before fleet.start() no target is known and every thread alert would resolve.
+    if (fleet.targets.size === 0 && config.targets.length > 0) return;
+    await this.refreshFailures(now);
+    await this.refreshSpend(now);
+    this.silences = this.silences.filter((s) => s.endsAtMs > now);
+    const snap = this.snapshot();
+
+    const steps: { key: string; t: Transition }[] = [];
+    const visited = new Set<string>();
+    const step = (
+      key: string,
+      prev: AlertRecord | null,
+      cond: Condition | null,
+      rule: EffectiveRule | null,
+      ev: RuleEvaluation | null,
+    ) => {
+      visited.add(key);
+      const probe = prev ?? {
+        ruleId: rule?.id ?? "",
+        kind: rule?.kind ?? "",
+        subject: (cond as Condition).subject,
+      };
+      const silenced = isSilenced(this.silences, probe, now);
+      const held =
+        prev !== null &&
+        cond === null &&
+        ev !== null &&
+        (ev.heldAll || ev.held.has(subjectKey(prev.subject)));
+      const t = held
+        ? hold(prev, { nowMs: now, silenced })
+        : apply(prev, cond, rule, { nowMs: now, silenced, newId: this.newId });
+      if (t.change !== "none") steps.push({ key, t });
+    };
+    for (const rule of this.rules) {
+      const ev = evaluateRule(rule, snap, now);
+      const conds = new Map(ev.conditions.map((c) => [identityKey(rule.id, c.subject), c]));
+      for (const [key, c] of conds) step(key, this.open.get(key) ?? null, c, rule, ev);
+      for (const [key, prev] of this.open)
+        if (prev.ruleId === rule.id && !conds.has(key)) step(key, prev, null, rule, ev);
+    }
+    // Alerts of rules no longer configured resolve.
+    for (const [key, prev] of this.open) if (!visited.has(key)) step(key, prev, null, null, null);
+    if (steps.length === 0) return;
+
+    const notifications = steps.flatMap(({ t }) => {
+      if (!t.emit || !t.next) return [];
+      const payload = notificationPayload(t.next, t.emit, now, this.opts.publicUrl);
+      return this.dispatcher.names.map((notifier) => ({
+        alertId: t.next?.id ?? "",
+        notificationId: payload.id,
+        notifier,
+        event: t.emit as string,
+        payload,
+        createdAtMs: now,
+      }));
+    });
+    await saveAlertChanges({
+      pool,
+      upserts: steps
+        .filter(({ t }) => t.change !== "dropped" && t.next)
+        .map(({ t }) => toRow(t.next as AlertRecord)),
+      deletes: steps
+        .filter(({ t }) => t.change === "dropped" && t.next)
+        .map(({ t }) => (t.next as AlertRecord).id),
+      notifications,
+    });
+    for (const { key, t } of steps) {
+      const next = t.next as AlertRecord;
+      if (next.state === "resolved") this.open.delete(key);
+      else this.open.set(key, next);
+      this.publish(next);
+      if (t.emit)
+        log.info(
+          { alertId: next.id, rule: next.ruleId, subject: next.subject.id, event: t.emit },
+          `alert ${t.emit}`,
+        );
+    }
+    if (notifications.length > 0) this.dispatcher.kick();
+  }
+
+  private publish(alert: AlertRecord): void {
+    const view = alertView(alert);
+    for (const l of this.listeners) {
+      try {
+        l(view);
+      } catch (err) {
+        this.opts.log.error({ err: errText(err) }, "alerts: live listener failed");
+      }
+    }
+  }
+
+  private async pruneHistory(): Promise<void> {
+    try {
+      const removed = await pruneAlertHistory({
+        pool: this.opts.pool,
+        beforeMs: this.now() - this.opts.config.alerts.retentionMs,
+      });
+      if (removed > 0) this.opts.log.info({ removed }, "alerts: pruned old alerts, deliveries and silences");
+    } catch (err) {
+      this.opts.log.warn({ err: errText(err) }, "alerts: pruning failed");
+    }
+  }
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

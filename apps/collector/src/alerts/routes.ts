@@ -1,0 +1,197 @@
+/**
+ * Alert API (DESIGN "Interfaces"): list and filter alerts, acknowledge, list rules, list, create
+ * and expire silences. 400s name the bad parameter (query key or body field).
+ */
+import { randomUUID } from "node:crypto";
+import type { DbPool } from "@codex-fleet/db/client";
+import {
+  createSilence,
+  expireSilence,
+  listAlerts,
+  listSilences,
+  type StoredSilence,
+} from "@codex-fleet/db/repositories/alerts-repository";
+import type { AlertView, SilenceView } from "@codex-fleet/protocol/api";
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { toCsv } from "../api/csv.ts";
+import { ApiError, badParam, notFound } from "../api/errors.ts";
+import { optEnum, optInt, optList, optString, rejectUnknown } from "../api/params.ts";
+import type { AlertEngine } from "./engine.ts";
+import { fromRow, silenceFromRow } from "./store.ts";
+import { alertView, ruleView } from "./views.ts";
+
+const STATES = ["pending", "firing", "resolved"] as const;
+const MAX_SILENCE_MS = 366 * 86_400_000;
+const CSV_COLUMNS = [
+  "id",
+  "ruleId",
+  "kind",
+  "severity",
+  "state",
+  "subjectType",
+  "subjectId",
+  "group",
+  "target",
+  "threadId",
+  "team",
+  "summary",
+  "pendingSince",
+  "firingSince",
+  "resolvedAt",
+  "ackBy",
+  "ackAt",
+  "silenced",
+];
+
+const name = z.string().trim().min(1, "must not be empty").max(200, "must be at most 200 characters");
+
+const AckBodySchema = z.strictObject({ by: name });
+
+const SilenceBodySchema = z.strictObject({
+  matchers: z
+    .strictObject({
+      ruleId: name.optional(),
+      kind: name.optional(),
+      target: name.optional(),
+      threadId: name.optional(),
+      team: z.string().max(200).optional(),
+    })
+    .refine(
+      (m) => Object.values(m).some((v) => v !== undefined),
+      "must name at least one of ruleId, kind, target, threadId, team",
+    ),
+  endsAt: z.union([z.string(), z.number()]),
+  comment: z.string().max(1000, "must be at most 1000 characters").default(""),
+  createdBy: name,
+});
+
+/** Parse a JSON body, turning the first problem into a 400 that names the field. */
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path =
+    issue?.code === "unrecognized_keys"
+      ? [...issue.path, issue.keys[0] ?? ""].join(".")
+      : (issue?.path ?? []).map(String).join(".");
+  const message =
+    issue?.code === "unrecognized_keys"
+      ? "unknown field"
+      : issue?.code === "invalid_type" && issue.input === undefined
+        ? "is required"
+        : (issue?.message ?? "invalid");
+  throw badParam(path === "" ? "body" : path, message);
+}
+
+function silenceView(s: StoredSilence): SilenceView {
+  return {
+    id: s.id,
+    matchers: s.matchers,
+    comment: s.comment,
+    createdBy: s.createdBy,
+    createdAt: new Date(s.createdAtMs).toISOString(),
+    endsAt: new Date(s.endsAtMs).toISOString(),
+  };
+}
+
+export interface AlertRouteDeps {
+  engine: AlertEngine;
+  pool: DbPool;
+  now: () => number;
+}
+
+/** Register the alert routes. */
+export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
+  const { engine, pool, now } = deps;
+
+  app.get("/api/v1/alerts", async (req, reply) => {
+    const q = req.query as Record<string, unknown>;
+    rejectUnknown(q, ["state", "rule", "kind", "target", "team", "thread", "limit", "format"]);
+    const states = optList(q, "state");
+    for (const s of states ?? [])
+      if (!(STATES as readonly string[]).includes(s))
+        throw badParam("state", `'${s}' is not one of ${STATES.join(", ")}`);
+    const rows = await listAlerts({
+      pool,
+      states,
+      ruleIds: optList(q, "rule"),
+      kinds: optList(q, "kind"),
+      targets: optList(q, "target"),
+      teams: optList(q, "team"),
+      threadId: optString(q, "thread"),
+      limit: optInt(q, "limit", 1, 5000) ?? 500,
+    });
+    const views: AlertView[] = rows.map((r) => alertView(fromRow(r)));
+    if ((optEnum(q, "format", ["json", "csv"] as const) ?? "json") === "csv") {
+      return reply.type("text/csv; charset=utf-8").send(toCsv(CSV_COLUMNS, views));
+    }
+    return views;
+  });
+
+  app.get("/api/v1/alerts/rules", async (req) => {
+    rejectUnknown(req.query as Record<string, unknown>, []);
+    return engine.rules.map(ruleView);
+  });
+
+  app.post("/api/v1/alerts/:id/ack", async (req) => {
+    const { id } = req.params as { id: string };
+    const { by } = parseBody(AckBodySchema, req.body);
+    const result = await engine.acknowledge(id, by);
+    if (result.ok) return result.alert;
+    if (result.reason === "not-found") throw notFound(`alert ${id}`);
+    throw new ApiError(
+      409,
+      "CONFLICT",
+      `alert ${id} is resolved: only pending or firing alerts can be acknowledged`,
+    );
+  });
+
+  app.get("/api/v1/silences", async (req) => {
+    const q = req.query as Record<string, unknown>;
+    rejectUnknown(q, ["state"]);
+    const state = optEnum(q, "state", ["active", "expired", "all"] as const) ?? "active";
+    const at = now();
+    const rows = await listSilences({ pool, activeAtMs: state === "active" ? at : undefined });
+    return rows.filter((s) => state !== "expired" || s.endsAtMs <= at).map(silenceView);
+  });
+
+  app.post("/api/v1/silences", async (req, reply) => {
+    const body = parseBody(SilenceBodySchema, req.body);
+    const at = now();
+    const endsAtMs =
+      typeof body.endsAt === "number"
+        ? body.endsAt
+        : /^\d{10,16}$/.test(body.endsAt)
+          ? Number(body.endsAt)
+          : Date.parse(body.endsAt);
+    if (!Number.isFinite(endsAtMs))
+      throw badParam("endsAt", "must be an ISO 8601 time or epoch milliseconds");
+    if (endsAtMs <= at) throw badParam("endsAt", "must be in the future");
+    if (endsAtMs > at + MAX_SILENCE_MS) throw badParam("endsAt", "must be at most 366 days ahead");
+    const matchers = Object.fromEntries(
+      Object.entries(body.matchers).filter(([, v]) => v !== undefined),
+    ) as Record<string, string>;
+    const stored = await createSilence({
+      pool,
+      silence: {
+        id: randomUUID(),
+        matchers,
+        comment: body.comment,
+        createdBy: body.createdBy,
+        createdAtMs: at,
+        endsAtMs,
+      },
+    });
+    await engine.silencesChanged(silenceFromRow(stored));
+    return reply.status(201).send(silenceView(stored));
+  });
+
+  app.delete("/api/v1/silences/:id", async (req) => {
+    const { id } = req.params as { id: string };
+    const stored = await expireSilence({ pool, id, atMs: now() });
+    if (stored === null) throw notFound(`silence ${id}`);
+    await engine.silencesChanged(silenceFromRow(stored));
+    return silenceView(stored);
+  });
+}

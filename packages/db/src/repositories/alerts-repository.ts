@@ -1,0 +1,399 @@
+/**
+ * Alerts, silences and the notification outbox (tables `alert`, `silence`,
+ * `notification_delivery`), plus the two reads the alert rules need from ingest: recent failed
+ * turns and today's spend. Times are epoch ms in and out; columns are `timestamp(3)` in UTC.
+ */
+import type { Pool } from "pg";
+
+/** An alert row. `openKey` is the identity while pending/firing, null once resolved. */
+export interface StoredAlert {
+  id: string;
+  ruleId: string;
+  kind: string;
+  subjectType: string;
+  subjectId: string;
+  groupKey: string;
+  targetId: string | null;
+  threadId: string | null;
+  team: string | null;
+  severity: string;
+  state: string;
+  summary: string;
+  value: number | null;
+  details: Record<string, unknown>;
+  pendingSinceMs: number;
+  firingSinceMs: number | null;
+  resolvedAtMs: number | null;
+  lastNotifiedAtMs: number | null;
+  ackBy: string | null;
+  ackAtMs: number | null;
+  silenced: boolean;
+  openKey: string | null;
+  updatedAtMs: number;
+}
+
+/** A silence row. */
+export interface StoredSilence {
+  id: string;
+  matchers: Record<string, string>;
+  comment: string;
+  createdBy: string;
+  createdAtMs: number;
+  endsAtMs: number;
+}
+
+/** A notification to queue for one notifier. */
+export interface NewNotification {
+  alertId: string;
+  notificationId: string;
+  notifier: string;
+  event: string;
+  payload: unknown;
+  createdAtMs: number;
+}
+
+/** A queued notification claimed for delivery. */
+export interface ClaimedNotification {
+  id: number;
+  alertId: string;
+  notificationId: string;
+  notifier: string;
+  event: string;
+  payload: unknown;
+  /** Attempts made before this claim. */
+  attempt: number;
+}
+
+/** A delivery log entry (one attempt). */
+export interface DeliveryAttempt {
+  attempt: number;
+  atMs: number;
+  ok: boolean;
+  status: number | null;
+  error: string | null;
+  durationMs: number;
+}
+
+/** A notification row with its log, for the API and tests. */
+export interface StoredDelivery {
+  id: number;
+  alertId: string;
+  notificationId: string;
+  notifier: string;
+  event: string;
+  state: string;
+  attempt: number;
+  ok: boolean;
+  status: number | null;
+  error: string | null;
+  log: DeliveryAttempt[];
+  createdAtMs: number;
+  deliveredAtMs: number | null;
+}
+
+const ms = (col: string) => `(extract(epoch from ${col}) * 1000)::float8`;
+const ts = (expr: string) => `to_timestamp((${expr}) / 1000.0) AT TIME ZONE 'UTC'`;
+
+const ALERT_COLUMNS = `id, rule_id AS "ruleId", kind, subject_type AS "subjectType", subject_id AS "subjectId",
+  group_key AS "groupKey", target_id AS "targetId", thread_id AS "threadId", team, severity, state, summary, value,
+  details, ${ms("pending_since")} AS "pendingSinceMs", ${ms("firing_since")} AS "firingSinceMs",
+  ${ms("resolved_at")} AS "resolvedAtMs", ${ms("last_notified_at")} AS "lastNotifiedAtMs", ack_by AS "ackBy",
+  ${ms("ack_at")} AS "ackAtMs", silenced, open_key AS "openKey", ${ms("updated_at")} AS "updatedAtMs"`;
+
+/** Every pending or firing alert (the engine's state at start). */
+export async function listOpenAlerts(args: { pool: Pool }): Promise<StoredAlert[]> {
+  const { rows } = await args.pool.query<StoredAlert>(
+    `SELECT ${ALERT_COLUMNS} FROM alert WHERE state <> 'resolved' ORDER BY pending_since, id`,
+  );
+  return rows;
+}
+
+/** Filters of {@link listAlerts}; each list matches any of its values. */
+export interface AlertFilter {
+  states?: string[];
+  ruleIds?: string[];
+  kinds?: string[];
+  targets?: string[];
+  teams?: string[];
+  threadId?: string;
+  limit: number;
+}
+
+/** Alerts, newest first. */
+export async function listAlerts(args: { pool: Pool } & AlertFilter): Promise<StoredAlert[]> {
+  const { rows } = await args.pool.query<StoredAlert>(
+    `SELECT ${ALERT_COLUMNS} FROM alert
+     WHERE ($1::text[] IS NULL OR state = ANY($1)) AND ($2::text[] IS NULL OR rule_id = ANY($2))
+       AND ($3::text[] IS NULL OR kind = ANY($3)) AND ($4::text[] IS NULL OR target_id = ANY($4))
+       AND ($5::text[] IS NULL OR team = ANY($5)) AND ($6::text IS NULL OR thread_id = $6)
+     ORDER BY pending_since DESC, id LIMIT $7`,
+    [
+      args.states ?? null,
+      args.ruleIds ?? null,
+      args.kinds ?? null,
+      args.targets ?? null,
+      args.teams ?? null,
+      args.threadId ?? null,
+      args.limit,
+    ],
+  );
+  return rows;
+}
+
+/** One alert by id, or null. */
+export async function getAlert(args: { pool: Pool; id: string }): Promise<StoredAlert | null> {
+  const { rows } = await args.pool.query<StoredAlert>(`SELECT ${ALERT_COLUMNS} FROM alert WHERE id = $1`, [
+    args.id,
+  ]);
+  return rows[0] ?? null;
+}
+
+/**
+ * Persist one evaluation's outcome atomically: alerts written (inserted or updated), dropped
+ * pending alerts deleted, and the notifications those transitions owe queued. Either all of it is
+ * stored or none, so a crash can neither lose a notification nor record one twice; a notification
+ * queued twice (same id and notifier) is ignored.
+ */
+export async function saveAlertChanges(args: {
+  pool: Pool;
+  upserts: StoredAlert[];
+  deletes: string[];
+  notifications: NewNotification[];
+}): Promise<void> {
+  const client = await args.pool.connect();
+  try {
+    await client.query("BEGIN");
+    if (args.deletes.length > 0) {
+      await client.query(`DELETE FROM alert WHERE id = ANY($1::text[]) AND state <> 'firing'`, [
+        args.deletes,
+      ]);
+    }
+    if (args.upserts.length > 0) {
+      await client.query(
+        `INSERT INTO alert (id, rule_id, kind, subject_type, subject_id, group_key, target_id, thread_id, team, severity,
+            state, summary, value, details, pending_since, firing_since, resolved_at, last_notified_at, ack_by, ack_at,
+            silenced, open_key, updated_at)
+         SELECT x.id, x."ruleId", x.kind, x."subjectType", x."subjectId", x."groupKey", x."targetId", x."threadId", x.team,
+            x.severity, x.state, x.summary, x.value, COALESCE(x.details, '{}'), ${ts(`x."pendingSinceMs"`)},
+            ${ts(`x."firingSinceMs"`)}, ${ts(`x."resolvedAtMs"`)}, ${ts(`x."lastNotifiedAtMs"`)}, x."ackBy",
+            ${ts(`x."ackAtMs"`)}, x.silenced, x."openKey", ${ts(`x."updatedAtMs"`)}
+         FROM jsonb_to_recordset($1::jsonb) AS x(id text, "ruleId" text, kind text, "subjectType" text, "subjectId" text,
+            "groupKey" text, "targetId" text, "threadId" text, team text, severity text, state text, summary text,
+            value float8, details jsonb, "pendingSinceMs" float8, "firingSinceMs" float8, "resolvedAtMs" float8,
+            "lastNotifiedAtMs" float8, "ackBy" text, "ackAtMs" float8, silenced boolean, "openKey" text,
+            "updatedAtMs" float8)
+         ON CONFLICT (id) DO UPDATE SET severity = EXCLUDED.severity, state = EXCLUDED.state, summary = EXCLUDED.summary,
+            value = EXCLUDED.value, details = EXCLUDED.details, pending_since = EXCLUDED.pending_since,
+            firing_since = EXCLUDED.firing_since, resolved_at = EXCLUDED.resolved_at,
+            last_notified_at = EXCLUDED.last_notified_at, ack_by = EXCLUDED.ack_by, ack_at = EXCLUDED.ack_at,
+            silenced = EXCLUDED.silenced, open_key = EXCLUDED.open_key, updated_at = EXCLUDED.updated_at`,
+        [JSON.stringify(args.upserts)],
+      );
+    }
+    if (args.notifications.length > 0) {
+      await client.query(
+        `INSERT INTO notification_delivery (alert_id, notification_id, notifier, event, payload, state, attempt, ok,
+            next_attempt_at, at, updated_at)
+         SELECT x."alertId", x."notificationId", x.notifier, x.event, x.payload, 'pending', 0, false,
+            ${ts(`x."createdAtMs"`)}, ${ts(`x."createdAtMs"`)}, ${ts(`x."createdAtMs"`)}
+         FROM jsonb_to_recordset($1::jsonb) AS x("alertId" text, "notificationId" text, notifier text, event text,
+            payload jsonb, "createdAtMs" float8)
+         ON CONFLICT (notification_id, notifier) DO NOTHING`,
+        [JSON.stringify(args.notifications)],
+      );
+    }
+    await client.query("COMMIT");
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+const SILENCE_COLUMNS = `id, matchers, comment, created_by AS "createdBy", ${ms("created_at")} AS "createdAtMs",
+  ${ms("ends_at")} AS "endsAtMs"`;
+
+/** Silences still active at `activeAtMs` (all of them when omitted), soonest end first. */
+export async function listSilences(args: { pool: Pool; activeAtMs?: number }): Promise<StoredSilence[]> {
+  const { rows } = await args.pool.query<StoredSilence>(
+    `SELECT ${SILENCE_COLUMNS} FROM silence
+     WHERE $1::float8 IS NULL OR ends_at > ${ts("$1::float8")} ORDER BY ends_at, id`,
+    [args.activeAtMs ?? null],
+  );
+  return rows;
+}
+
+/** Store a new silence. */
+export async function createSilence(args: { pool: Pool; silence: StoredSilence }): Promise<StoredSilence> {
+  const s = args.silence;
+  const { rows } = await args.pool.query<StoredSilence>(
+    `INSERT INTO silence (id, matchers, comment, created_by, created_at, ends_at)
+     VALUES ($1, $2::jsonb, $3, $4, ${ts("$5::float8")}, ${ts("$6::float8")}) RETURNING ${SILENCE_COLUMNS}`,
+    [s.id, JSON.stringify(s.matchers), s.comment, s.createdBy, s.createdAtMs, s.endsAtMs],
+  );
+  return rows[0] as StoredSilence;
+}
+
+/** End a silence at `atMs` (if it ends later); null when there is no such silence. */
+export async function expireSilence(args: {
+  pool: Pool;
+  id: string;
+  atMs: number;
+}): Promise<StoredSilence | null> {
+  const { rows } = await args.pool.query<StoredSilence>(
+    `UPDATE silence SET ends_at = LEAST(ends_at, ${ts("$2::float8")}) WHERE id = $1 RETURNING ${SILENCE_COLUMNS}`,
+    [args.id, args.atMs],
+  );
+  return rows[0] ?? null;
+}
+
+/**
+ * Claim up to `limit` due notifications for the given notifiers: marks them leased until
+ * `leaseUntilMs` so that no other claimer takes them meanwhile (`SKIP LOCKED` against concurrent
+ * claimers). A notification waits while an older one for the same alert and notifier is still
+ * pending, so a receiver always gets `firing` before `resolved`.
+ */
+export async function claimDueNotifications(args: {
+  pool: Pool;
+  nowMs: number;
+  leaseUntilMs: number;
+  notifiers: string[];
+  limit: number;
+}): Promise<ClaimedNotification[]> {
+  const { rows } = await args.pool.query<ClaimedNotification>(
+    `UPDATE notification_delivery d SET next_attempt_at = ${ts("$2::float8")}, updated_at = ${ts("$1::float8")}
+     WHERE d.id IN (
+       SELECT o.id FROM notification_delivery o
+       WHERE o.state = 'pending' AND o.next_attempt_at <= ${ts("$1::float8")} AND o.notifier = ANY($3::text[])
+         AND NOT EXISTS (SELECT 1 FROM notification_delivery p WHERE p.alert_id = o.alert_id
+           AND p.notifier = o.notifier AND p.state = 'pending' AND p.id < o.id)
+       ORDER BY o.id LIMIT $4 FOR UPDATE SKIP LOCKED)
+     RETURNING d.id::float8 AS id, d.alert_id AS "alertId", d.notification_id AS "notificationId", d.notifier, d.event,
+       d.payload, d.attempt`,
+    [args.nowMs, args.leaseUntilMs, args.notifiers, args.limit],
+  );
+  return rows.sort((a, b) => a.id - b.id);
+}
+
+/** The earliest time a pending notification for these notifiers becomes due, or null. */
+export async function nextNotificationDueMs(args: {
+  pool: Pool;
+  notifiers: string[];
+}): Promise<number | null> {
+  const { rows } = await args.pool.query<{ due: number | null }>(
+    `SELECT ${ms("min(next_attempt_at)")} AS due FROM notification_delivery
+     WHERE state = 'pending' AND notifier = ANY($1::text[])`,
+    [args.notifiers],
+  );
+  return rows[0]?.due ?? null;
+}
+
+/**
+ * Log one attempt and move the notification on: `delivered`, `failed` (given up), or still
+ * `pending` with its lease renewed until `nextAttemptAtMs` (retrying, or released at shutdown).
+ */
+export async function recordDeliveryAttempt(args: {
+  pool: Pool;
+  id: number;
+  attempt: DeliveryAttempt | null;
+  outcome: "delivered" | "failed" | "pending";
+  nextAttemptAtMs: number;
+}): Promise<void> {
+  const a = args.attempt;
+  await args.pool.query(
+    `UPDATE notification_delivery SET
+        state = $2, ok = ($2 = 'delivered'),
+        attempt = COALESCE(($3::jsonb ->> 'attempt')::int, attempt),
+        status = CASE WHEN $3::jsonb IS NULL THEN status ELSE ($3::jsonb ->> 'status')::int END,
+        error = CASE WHEN $3::jsonb IS NULL THEN error ELSE $3::jsonb ->> 'error' END,
+        log = CASE WHEN $3::jsonb IS NULL THEN log ELSE log || jsonb_build_array($3::jsonb) END,
+        next_attempt_at = ${ts("$4::float8")},
+        delivered_at = CASE WHEN $2 = 'delivered' THEN ${ts("($3::jsonb ->> 'atMs')::float8")} ELSE delivered_at END,
+        updated_at = ${ts("COALESCE(($3::jsonb ->> 'atMs')::float8, $4::float8)")}
+     WHERE id = $1`,
+    [args.id, args.outcome, a === null ? null : JSON.stringify(a), args.nextAttemptAtMs],
+  );
+}
+
+/** Pending notifications for notifiers no longer configured are marked failed (they can never be sent). */
+export async function failOrphanedNotifications(args: {
+  pool: Pool;
+  notifiers: string[];
+  atMs: number;
+}): Promise<number> {
+  const { rowCount } = await args.pool.query(
+    `UPDATE notification_delivery SET state = 'failed', error = 'notifier no longer configured', updated_at = ${ts("$2::float8")}
+     WHERE state = 'pending' AND NOT (notifier = ANY($1::text[]))`,
+    [args.notifiers, args.atMs],
+  );
+  return rowCount ?? 0;
+}
+
+/** Notifications with their delivery log, oldest first (optionally of one alert). */
+export async function listDeliveries(args: {
+  pool: Pool;
+  alertId?: string;
+  limit?: number;
+}): Promise<StoredDelivery[]> {
+  const { rows } = await args.pool.query<StoredDelivery>(
+    `SELECT id::float8 AS id, alert_id AS "alertId", notification_id AS "notificationId", notifier, event, state, attempt, ok,
+        status, error, log, ${ms("at")} AS "createdAtMs", ${ms("delivered_at")} AS "deliveredAtMs"
+     FROM notification_delivery WHERE $1::text IS NULL OR alert_id = $1 ORDER BY id LIMIT $2`,
+    [args.alertId ?? null, args.limit ?? 1000],
+  );
+  return rows;
+}
+
+/** A failed turn, for the turnFailed rules after a restart. */
+export interface StoredFailedTurn {
+  turnId: string;
+  threadId: string;
+  targetId: string;
+  codexErrorInfo: string | null;
+  atMs: number;
+}
+
+/** Turns that failed at or after `sinceMs` (by completion time, else start time). */
+export async function listRecentFailedTurns(args: {
+  pool: Pool;
+  sinceMs: number;
+}): Promise<StoredFailedTurn[]> {
+  const { rows } = await args.pool.query<StoredFailedTurn>(
+    `SELECT id AS "turnId", thread_id AS "threadId", target_id AS "targetId", codex_error_info AS "codexErrorInfo",
+        ${ms("COALESCE(completed_at, started_at)")} AS "atMs"
+     FROM turn WHERE status = 'failed' AND COALESCE(completed_at, started_at) >= ${ts("$1::float8")}
+     ORDER BY 5`,
+    [args.sinceMs],
+  );
+  return rows;
+}
+
+/** Cost per target (and team) of the hours in [fromMs, toMs), from the hourly rollup. */
+export async function spendByTarget(args: {
+  pool: Pool;
+  fromMs: number;
+  toMs: number;
+}): Promise<{ targetId: string; team: string; costUsd: number }[]> {
+  const { rows } = await args.pool.query<{ targetId: string; team: string; costUsd: number }>(
+    `SELECT target_id AS "targetId", team, sum(cost_usd)::float8 AS "costUsd" FROM usage_hourly
+     WHERE hour >= ${ts("$1::float8")} AND hour < ${ts("$2::float8")} GROUP BY 1, 2 ORDER BY 1, 2`,
+    [args.fromMs, args.toMs],
+  );
+  return rows;
+}
+
+/** Delete resolved alerts, finished notifications and ended silences older than `beforeMs`. */
+export async function pruneAlertHistory(args: { pool: Pool; beforeMs: number }): Promise<number> {
+  const before = ts("$1::float8");
+  const results = await Promise.all([
+    args.pool.query(`DELETE FROM alert WHERE state = 'resolved' AND resolved_at < ${before}`, [
+      args.beforeMs,
+    ]),
+    args.pool.query(`DELETE FROM notification_delivery WHERE state <> 'pending' AND updated_at < ${before}`, [
+      args.beforeMs,
+    ]),
+    args.pool.query(`DELETE FROM silence WHERE ends_at < ${before}`, [args.beforeMs]),
+  ]);
+  return results.reduce((n, r) => n + (r.rowCount ?? 0), 0);
+}

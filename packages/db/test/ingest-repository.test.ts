@@ -1,0 +1,538 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDb, type Db } from "../src/client.ts";
+import {
+  type PriceFn,
+  type TokenCounts,
+  type TurnPatchRow,
+  type UsageReportRow,
+  writeIngestBatch,
+} from "../src/repositories/ingest-repository.ts";
+import { createTestDatabase, type TestDatabase } from "../src/testing.ts";
+
+let testDb: TestDatabase;
+let db: Db;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  db = createDb({ url: testDb.url, poolMax: testDb.poolMax });
+}, 60_000);
+
+afterAll(async () => {
+  await db?.close();
+  await testDb?.drop();
+});
+
+const T0 = Date.UTC(2026, 10, 21, 10, 0, 0);
+const FIELDS = [
+  "inputTokens",
+  "cachedInputTokens",
+  "outputTokens",
+  "reasoningOutputTokens",
+  "totalTokens",
+] as const;
+
+/** `n` units of usage; tok(a) − tok(b) = tok(a − b), so deltas and sums stay readable. */
+function tok(n: number): TokenCounts {
+  return {
+    inputTokens: 8 * n,
+    cachedInputTokens: 2 * n,
+    outputTokens: 2 * n,
+    reasoningOutputTokens: n,
+    totalTokens: 10 * n,
+  };
+}
+
+const PRICED = "gpt-test";
+/** $1 per 1000 tokens for PRICED; everything else is unpriced (null, never $0). */
+const price: PriceFn = (model, _atMs, t) =>
+  model === PRICED
+    ? { costUsd: t.totalTokens / 1000, unpricedTokens: 0, priceVersion: `test:${model}` }
+    : { costUsd: null, unpricedTokens: t.totalTokens, priceVersion: "unpriced" };
+
+interface Subject {
+  threadId: string;
+  targetId: string;
+}
+
+let seq = 0;
+/** A thread on a target of its own, so the target's rollup rows belong to this test alone. */
+async function freshThread(): Promise<Subject> {
+  seq++;
+  const targetId = `tgt-${seq}`;
+  await db.pool.query("INSERT INTO target (id, team, url) VALUES ($1, $2, 'ws://127.0.0.1:1')", [
+    targetId,
+    `team-${seq}`,
+  ]);
+  return { threadId: `th-${seq}`, targetId };
+}
+
+interface Step {
+  n: number;
+  turn: string | null;
+  /** `last` in units (default: the whole delta since the previous step, like a real response). */
+  last?: number;
+  model?: string;
+  atMs?: number;
+}
+
+/** Turn ids are global primary keys: scope them to the test's thread. */
+function turnId(s: Subject, short: string): string {
+  return `${s.threadId}/${short}`;
+}
+
+function report(s: Subject, step: Step): UsageReportRow {
+  return {
+    ...s,
+    turnId: step.turn === null ? null : turnId(s, step.turn),
+    model: step.model ?? PRICED,
+    repo: "github.com/acme/api",
+    atMs: step.atMs ?? T0,
+    total: tok(step.n),
+    last: tok(step.last ?? step.n),
+  };
+}
+
+function write(usage: UsageReportRow[], turns: TurnPatchRow[] = []) {
+  return writeIngestBatch({ pool: db.pool, threads: [], turns, usage, price });
+}
+
+const SUMS = FIELDS.map((f) => `COALESCE(sum(${snake(f)}), 0)::float8 AS "${f}"`).join(", ");
+function snake(f: string): string {
+  return f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** Every place a counted token lands, read back for one thread/target. */
+async function books(s: Subject) {
+  const q = async (sql: string, id: string) => (await db.pool.query(sql, [id])).rows[0];
+  const thread = await q(
+    `SELECT ${FIELDS.map((f) => `counted_${snake(f)}::float8 AS "${f}"`).join(", ")} FROM thread WHERE id = $1`,
+    s.threadId,
+  );
+  const ledger = await q(
+    `SELECT ${SUMS}, count(*)::int AS rows, COALESCE(min(LEAST(input_tokens, cached_input_tokens, output_tokens,
+       reasoning_output_tokens, total_tokens)), 0)::float8 AS "minField", COALESCE(sum(cost_usd), 0)::float8 AS "costUsd",
+       COALESCE(sum(unpriced_tokens), 0)::float8 AS "unpricedTokens" FROM usage_event WHERE thread_id = $1`,
+    s.threadId,
+  );
+  const turns = await q(`SELECT ${SUMS} FROM turn WHERE thread_id = $1`, s.threadId);
+  const hourly = await q(
+    `SELECT ${SUMS}, COALESCE(sum(turns), 0)::int AS turns, COALESCE(sum(failed_turns), 0)::int AS "failedTurns",
+       COALESCE(sum(cost_usd), 0)::float8 AS "costUsd", COALESCE(sum(unpriced_tokens), 0)::float8 AS "unpricedTokens"
+     FROM usage_hourly WHERE target_id = $1`,
+    s.targetId,
+  );
+  const pick = (r: Record<string, number>): TokenCounts => ({
+    inputTokens: Number(r.inputTokens),
+    cachedInputTokens: Number(r.cachedInputTokens),
+    outputTokens: Number(r.outputTokens),
+    reasoningOutputTokens: Number(r.reasoningOutputTokens),
+    totalTokens: Number(r.totalTokens),
+  });
+  return {
+    thread: pick(thread),
+    ledger: pick(ledger),
+    ledgerRow: ledger,
+    turns: pick(turns),
+    hourly: pick(hourly),
+    hourlyRow: hourly,
+  };
+}
+
+/** The DESIGN invariant: counted = ledger sum = turn counters = rollup, never a negative row. */
+async function expectBooksAt(s: Subject, n: number) {
+  const b = await books(s);
+  expect(b.thread).toEqual(tok(n));
+  expect(b.ledger).toEqual(tok(n));
+  expect(b.turns).toEqual(tok(n));
+  expect(b.hourly).toEqual(tok(n));
+  expect(b.ledgerRow.minField).toBeGreaterThanOrEqual(0);
+  return b;
+}
+
+describe("writeIngestBatch accounting", () => {
+  it.each<{
+    name: string;
+    batches: Step[][];
+    counted: number;
+    rows: number;
+    echoes: number;
+    decreases: number;
+  }>([
+    {
+      name: "counts the latest total when totals grow one batch at a time",
+      batches: [[{ n: 1, turn: "a" }], [{ n: 3, turn: "b" }], [{ n: 7, turn: "c" }]],
+      counted: 7,
+      rows: 3,
+      echoes: 0,
+      decreases: 0,
+    },
+    {
+      name: "counts every step when one batch carries several reports",
+      batches: [
+        [
+          { n: 2, turn: "a" },
+          { n: 4, turn: "a" },
+          { n: 9, turn: "b" },
+        ],
+      ],
+      counted: 9,
+      rows: 3,
+      echoes: 0,
+      decreases: 0,
+    },
+    {
+      name: "ignores an echo when a failed turn repeats the previous total under a new turnId",
+      batches: [[{ n: 5, turn: "a" }], [{ n: 5, turn: "b-failed", last: 5 }], [{ n: 9, turn: "c" }]],
+      counted: 9,
+      rows: 2,
+      echoes: 1,
+      decreases: 0,
+    },
+    {
+      name: "counts nothing twice when a reconnect replays the current total and a lagging batch replays old ones",
+      batches: [
+        [{ n: 2, turn: "a" }],
+        [{ n: 5, turn: "b" }],
+        [{ n: 8, turn: "c" }],
+        [{ n: 8, turn: "c" }], // cold-resume replay of the current total (facts §5)
+        [{ n: 5, turn: "b" }], // an older-than-current total arrives late
+        [
+          { n: 2, turn: "a" },
+          { n: 5, turn: "b" },
+          { n: 8, turn: "c" },
+        ], // another collector's stale buffer
+        [{ n: 11, turn: "d" }],
+      ],
+      counted: 11,
+      rows: 4,
+      echoes: 2,
+      decreases: 3,
+    },
+    {
+      name: "never counts negative tokens when the total decreases and grows again",
+      batches: [
+        [
+          { n: 10, turn: "a" },
+          { n: 30, turn: "b" },
+        ],
+        [{ n: 5, turn: "c" }],
+        [{ n: 8, turn: "c" }],
+        [{ n: 32, turn: "d" }],
+      ],
+      counted: 32,
+      rows: 3,
+      echoes: 0,
+      decreases: 2,
+    },
+  ])("$name", async ({ batches, counted, rows, echoes, decreases }) => {
+    const s = await freshThread();
+    let seenEchoes = 0;
+    let seenDecreases = 0;
+    for (const batch of batches) {
+      const result = await write(
+        batch.map((step, i) => report(s, { ...step, last: step.last ?? 1, atMs: T0 + i })),
+      );
+      seenEchoes += result.echoes;
+      seenDecreases += result.rebaselined.length;
+    }
+    const b = await expectBooksAt(s, counted);
+    expect(b.ledgerRow.rows).toBe(rows);
+    expect(seenEchoes).toBe(echoes);
+    expect(seenDecreases).toBe(decreases);
+  });
+
+  it("logs a decrease with from and to and leaves the baseline where it was", async () => {
+    const s = await freshThread();
+    await write([report(s, { n: 30, turn: "a", last: 30 })]);
+    const result = await write([report(s, { n: 12, turn: "b", last: 1 })]);
+    expect(result.rebaselined).toEqual([{ threadId: s.threadId, from: tok(30), to: tok(12) }]);
+    expect(result.counted).toEqual([]);
+    await expectBooksAt(s, 30);
+  });
+
+  it("counts only the counters that grew when some counters fell and others grew", async () => {
+    const s = await freshThread();
+    const r = (total: TokenCounts, turnId: string): UsageReportRow => ({
+      ...report(s, { n: 0, turn: turnId }),
+      total,
+      last: total,
+    });
+    const first = {
+      inputTokens: 100,
+      cachedInputTokens: 50,
+      outputTokens: 20,
+      reasoningOutputTokens: 5,
+      totalTokens: 120,
+    };
+    const mixed = {
+      inputTokens: 150,
+      cachedInputTokens: 40,
+      outputTokens: 30,
+      reasoningOutputTokens: 5,
+      totalTokens: 180,
+    };
+    await write([r(first, "a")]);
+    const result = await write([r(mixed, "b")]);
+    expect(result.counted.map((c) => c.delta)).toEqual([
+      { inputTokens: 50, cachedInputTokens: 0, outputTokens: 10, reasoningOutputTokens: 0, totalTokens: 60 },
+    ]);
+    expect(result.rebaselined).toHaveLength(1);
+    const b = await books(s);
+    const max = { ...mixed, cachedInputTokens: 50 };
+    expect(b.thread).toEqual(max);
+    expect(b.ledger).toEqual(max);
+    expect(b.hourly).toEqual(max);
+  });
+
+  it.each([
+    {
+      name: "flags backfill when a thread is first seen mid-life",
+      first: { n: 40, last: 4 },
+      backfill: true,
+    },
+    {
+      name: "does not flag backfill when the first report is the thread's first response",
+      first: { n: 4, last: 4 },
+      backfill: false,
+    },
+  ])("$name", async ({ first, backfill }) => {
+    const s = await freshThread();
+    const r1 = await write([report(s, { ...first, turn: "a" })]);
+    const r2 = await write([report(s, { n: first.n + 3, last: 3, turn: "b" })]);
+    expect(r1.counted.map((c) => [c.delta, c.backfill])).toEqual([[tok(first.n), backfill]]);
+    expect(r2.counted.map((c) => [c.delta, c.backfill])).toEqual([[tok(3), false]]);
+    const { rows } = await db.pool.query("SELECT id, backfill FROM turn WHERE thread_id = $1 ORDER BY id", [
+      s.threadId,
+    ]);
+    expect(rows).toEqual([
+      { id: turnId(s, "a"), backfill },
+      { id: turnId(s, "b"), backfill: false },
+    ]);
+    await expectBooksAt(s, first.n + 3);
+  });
+
+  it("attributes each delta to its turn, model and hour", async () => {
+    const s = await freshThread();
+    await write([
+      report(s, { n: 2, turn: "a", atMs: T0 + 10 }),
+      report(s, { n: 5, turn: "a", atMs: T0 + 20 }),
+      report(s, { n: 6, turn: "b", atMs: T0 + 3_600_000, model: "mystery-model" }),
+    ]);
+    const { rows: turns } = await db.pool.query(
+      "SELECT id, model, total_tokens::float8 AS total FROM turn WHERE thread_id = $1 ORDER BY id",
+      [s.threadId],
+    );
+    expect(turns).toEqual([
+      { id: turnId(s, "a"), model: PRICED, total: 50 },
+      { id: turnId(s, "b"), model: "mystery-model", total: 10 },
+    ]);
+    const { rows: hours } = await db.pool.query(
+      `SELECT to_char(hour, 'HH24:MI') AS h, model, total_tokens::float8 AS total FROM usage_hourly
+       WHERE target_id = $1 ORDER BY hour`,
+      [s.targetId],
+    );
+    expect(hours).toEqual([
+      { h: "10:00", model: PRICED, total: 50 },
+      { h: "11:00", model: "mystery-model", total: 10 },
+    ]);
+  });
+});
+
+describe("writeIngestBatch costs", () => {
+  it("prices known models and keeps unknown ones unpriced rather than $0", async () => {
+    const s = await freshThread();
+    const result = await write([
+      report(s, { n: 100, turn: "priced" }), // 1000 tokens → $1
+      report(s, { n: 130, turn: "unknown", model: "mystery-model" }), // 300 unpriced tokens
+      report(s, { n: 150, turn: "unknown", model: "mystery-model" }), // 200 more
+    ]);
+    expect(result.counted.map((c) => c.costUsd)).toEqual([1, null, null]);
+    const b = await expectBooksAt(s, 150);
+    expect(b.ledgerRow.costUsd).toBeCloseTo(1, 10);
+    expect(b.ledgerRow.unpricedTokens).toBe(500);
+    expect(b.hourlyRow.costUsd).toBeCloseTo(1, 10);
+    expect(b.hourlyRow.unpricedTokens).toBe(500);
+    const { rows } = await db.pool.query(
+      `SELECT id, cost_usd::float8 AS cost, unpriced_tokens::float8 AS unpriced, price_version AS v FROM turn
+       WHERE thread_id = $1 ORDER BY id`,
+      [s.threadId],
+    );
+    expect(rows).toEqual([
+      { id: turnId(s, "priced"), cost: 1, unpriced: 0, v: "test:gpt-test" },
+      { id: turnId(s, "unknown"), cost: 0, unpriced: 500, v: "unpriced" },
+    ]);
+  });
+
+  it("prices only the delta, not the cumulative total", async () => {
+    const s = await freshThread();
+    await write([report(s, { n: 100, turn: "a" })]);
+    const result = await write([report(s, { n: 120, turn: "b" })]);
+    expect(result.counted.map((c) => c.costUsd)).toEqual([0.2]);
+  });
+});
+
+describe("writeIngestBatch turn ends", () => {
+  const patch = (s: Subject, id: string, status: string): TurnPatchRow => ({
+    id: turnId(s, id),
+    threadId: s.threadId,
+    targetId: s.targetId,
+    status,
+    startedAtMs: T0,
+    completedAtMs: status === "inProgress" ? null : T0 + 1000,
+  });
+
+  it.each([
+    {
+      name: "counts a turn end once when the terminal patch arrives in two batches",
+      batches: [["completed"], ["completed"]],
+      turns: 1,
+      failed: 0,
+    },
+    {
+      name: "counts a turn end once when the terminal patch arrives twice in one batch",
+      batches: [["failed", "failed"]],
+      turns: 1,
+      failed: 1,
+    },
+    {
+      name: "counts the end when a turn started in one batch and failed in the next",
+      batches: [["inProgress"], ["failed"]],
+      turns: 1,
+      failed: 1,
+    },
+    {
+      name: "keeps the terminal status when a stale inProgress patch follows it",
+      batches: [["interrupted"], ["inProgress"]],
+      turns: 1,
+      failed: 0,
+    },
+    {
+      name: "keeps the first terminal status when another terminal patch follows",
+      batches: [["completed"], ["failed"]],
+      turns: 1,
+      failed: 0,
+    },
+    {
+      name: "counts nothing while a turn is in progress",
+      batches: [["inProgress"], ["inProgress"]],
+      turns: 0,
+      failed: 0,
+    },
+  ])("$name", async ({ batches, turns, failed }) => {
+    const s = await freshThread();
+    let ended = 0;
+    for (const statuses of batches) {
+      const result = await write(
+        [],
+        statuses.map((st) => patch(s, "t1", st)),
+      );
+      ended += result.endedTurns;
+    }
+    const b = await books(s);
+    expect(ended).toBe(turns);
+    expect([b.hourlyRow.turns, b.hourlyRow.failedTurns]).toEqual([turns, failed]);
+    const { rows } = await db.pool.query("SELECT status FROM turn WHERE id = $1", [turnId(s, "t1")]);
+    expect(rows[0]?.status).toBe(
+      batches
+        .flat()
+        .filter((st) => st !== "inProgress")
+        .at(0) ?? "inProgress",
+    );
+  });
+});
+
+describe("writeIngestBatch with two collectors", () => {
+  /** mulberry32: a seeded PRNG, so a failing interleaving can be replayed. */
+  function rng(seed: number): () => number {
+    let a = seed;
+    return () => {
+      a = (a + 0x6d2b79f5) | 0;
+      let t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  /** One collector's view: the same server stream, its own batching, and stale replays now and then. */
+  function collectorBatches(
+    stream: UsageReportRow[],
+    random: () => number,
+    staleRate: number,
+  ): UsageReportRow[][] {
+    const batches: UsageReportRow[][] = [];
+    for (let i = 0; i < stream.length; ) {
+      const size = 1 + Math.floor(random() * 6);
+      const batch = stream.slice(i, i + size);
+      if (random() < staleRate && i > 0) batch.push(stream[Math.floor(random() * i)] as UsageReportRow);
+      batches.push(batch);
+      i += size;
+    }
+    return batches;
+  }
+
+  it.for([1, 2, 3, 4, 5, 6])(
+    "counts each thread's latest total exactly once when two collectors write the same stream in parallel (seed %i)",
+    async (seed, ctx) => {
+      if (testDb.kind === "embedded") ctx.skip(); // PGlite is one session: no concurrent transactions
+      const random = rng(seed);
+      const threads = [await freshThread(), await freshThread(), await freshThread()];
+      const targetId = (threads[0] as Subject).targetId;
+      const subjects = threads.map((t) => ({ ...t, targetId })); // one target: contended rollup rows
+      const n = subjects.map(() => 0);
+      const stream: UsageReportRow[] = [];
+      for (let i = 0; i < 120; i++) {
+        const k = Math.floor(random() * subjects.length);
+        if (random() > 0.15) n[k] = (n[k] ?? 0) + 1 + Math.floor(random() * 5); // else an echo
+        stream.push(
+          report(subjects[k] as Subject, {
+            n: n[k] ?? 0,
+            turn: `t${Math.floor(i / 4)}`,
+            atMs: T0 + i,
+            last: 1,
+          }),
+        );
+      }
+      // deadlock_timeout 50 ms: two collectors may lock threads in different orders; the writer retries.
+      const url = new URL(testDb.url);
+      url.searchParams.set("options", "-c deadlock_timeout=50");
+      const collectors = [
+        createDb({ url: url.toString(), poolMax: 2 }),
+        createDb({ url: url.toString(), poolMax: 2 }),
+      ];
+      let retries = 0;
+      const writeRetrying = async (pool: Db["pool"], usage: UsageReportRow[]) => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await writeIngestBatch({ pool, threads: [], turns: [], usage, price });
+          } catch (err) {
+            if ((err as { code?: string }).code !== "40P01" || attempt > 20) throw err;
+            retries++;
+          }
+        }
+      };
+      try {
+        const plans = collectors.map((_, i) => collectorBatches(stream, random, i === 0 ? 0 : 0.3));
+        const rounds = Math.max(...plans.map((p) => p.length));
+        for (let round = 0; round < rounds; round++) {
+          await Promise.all(
+            collectors.map((c, i) => {
+              const batch = plans[i]?.[round];
+              return batch ? writeRetrying(c.pool, batch) : undefined;
+            }),
+          );
+        }
+      } finally {
+        await Promise.all(collectors.map((c) => c.close()));
+      }
+      for (const [k, s] of subjects.entries()) {
+        const b = await books(s);
+        expect(b.thread).toEqual(tok(n[k] ?? 0));
+        expect(b.ledger).toEqual(tok(n[k] ?? 0));
+        expect(b.turns).toEqual(tok(n[k] ?? 0));
+      }
+      const total = n.reduce((a, x) => a + x, 0);
+      expect((await books(subjects[0] as Subject)).hourly).toEqual(tok(total));
+      expect(retries).toBeLessThan(200);
+    },
+  );
+});
