@@ -52,7 +52,11 @@ let devA: DevClient;
 const clients: DevClient[] = [];
 const allSent: Record<string, unknown>[] = [];
 
-async function waitUntil(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+async function waitUntil(
+  what: string,
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -101,11 +105,22 @@ async function stopAll(): Promise<void> {
 }
 
 async function alert(ruleId: string, subjectId: string): Promise<StoredAlert | undefined> {
-  return (await listOpenAlerts({ pool: pool.pool })).find((x) => x.ruleId === ruleId && x.subjectId === subjectId);
+  return (await listOpenAlerts({ pool: pool.pool })).find(
+    (x) => x.ruleId === ruleId && x.subjectId === subjectId,
+  );
 }
 
-async function waitForState(ruleId: string, subjectId: string, state: "pending" | "firing" | null, timeoutMs = 20_000) {
-  await waitUntil(`${ruleId} on ${subjectId} ${state ?? "closed"}`, async () => (await alert(ruleId, subjectId))?.state === (state ?? undefined), timeoutMs);
+async function waitForState(
+  ruleId: string,
+  subjectId: string,
+  state: "pending" | "firing" | null,
+  timeoutMs = 20_000,
+) {
+  await waitUntil(
+    `${ruleId} on ${subjectId} ${state ?? "closed"}`,
+    async () => (await alert(ruleId, subjectId))?.state === (state ?? undefined),
+    timeoutMs,
+  );
   return alert(ruleId, subjectId);
 }
 
@@ -151,7 +166,11 @@ afterAll(async () => {
 describe("alerts against a real app-server", () => {
   it("fires an unanswered approval after a collector restart kept it pending, and resolves it when the developer interrupts", async () => {
     const thread = await devA.startThread({ cwd: a.cwd, approvalPolicy: "untrusted" });
-    mock.push({ kind: "toolCall", command: "touch nobody-approved.txt", usage: { input: 700, cached: 0, output: 20, reasoning: 0 } });
+    mock.push({
+      kind: "toolCall",
+      command: "touch nobody-approved.txt",
+      usage: { input: 700, cached: 0, output: 20, reasoning: 0 },
+    });
     const turn = await devA.startTurn(thread, "nobody answers");
     const pending = await waitForState("approval-wait", thread, "pending");
 
@@ -182,7 +201,11 @@ describe("alerts against a real app-server", () => {
       return req.method === "item/commandExecution/requestApproval" ? { decision: "accept" } : undefined;
     });
     mock.push(
-      { kind: "toolCall", command: "touch approved-late.txt", usage: { input: 800, cached: 0, output: 30, reasoning: 0 } },
+      {
+        kind: "toolCall",
+        command: "touch approved-late.txt",
+        usage: { input: 800, cached: 0, output: 30, reasoning: 0 },
+      },
       { kind: "reply", usage: { input: 900, cached: 800, output: 25, reasoning: 0 } },
     );
     const turn = await devA.startTurn(thread, "answered after the alert fired");
@@ -204,7 +227,11 @@ describe("alerts against a real app-server", () => {
     const turn = await devA.startTurn(thread, "fails with 500");
     expect((await devA.waitForTurnCompleted(thread, turn)).turn.status).toBe("failed");
     const firing = await waitForState("turn-failed", "alice", "firing");
-    expect([firing?.groupKey, firing?.subjectType, firing?.value]).toEqual(["internalServerError", "developer", 1]);
+    expect([firing?.groupKey, firing?.subjectType, firing?.value]).toEqual([
+      "internalServerError",
+      "developer",
+      1,
+    ]);
     await waitUntil("failure notified", () => received().some(([r]) => r === "turn-failed"));
 
     await stopAll();
@@ -244,7 +271,8 @@ describe("alerts against a real app-server", () => {
       if (a.token) expect(r.body).not.toContain(a.token);
     }
     expect(slack.received).toHaveLength(hook.received.length);
-    for (const r of slack.received) expect(Object.keys(JSON.parse(r.body)).sort()).toEqual(["blocks", "text"]);
+    for (const r of slack.received)
+      expect(Object.keys(JSON.parse(r.body)).sort()).toEqual(["blocks", "text"]);
 
     expect(allSent.length).toBeGreaterThan(5);
     for (const frame of allSent) {

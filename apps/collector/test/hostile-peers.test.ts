@@ -12,7 +12,7 @@ import { runInNewContext } from "node:vm";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import type { TargetView } from "@codex-fleet/protocol/api";
 import { ALLOWED_CLIENT_METHODS } from "@codex-fleet/protocol/wire";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type AppServer, startAppServer } from "./support/app-server.ts";
 import { type RunningCollector, startCollector } from "./support/collector.ts";
 import { connectDevClient, type DevClient } from "./support/dev-client.ts";
@@ -110,7 +110,8 @@ async function waitForTarget(name: string, match: (t: TargetView) => boolean): P
 
 async function expectExactTotals(threadId: string): Promise<void> {
   await waitFor(
-    () => `thread ${threadId} counted ${mock.servedByThread.get(threadId)?.totalTokens}`,
+    () =>
+      `thread ${threadId} counted ${mock.servedByThread.get(threadId)?.totalTokens} (has ${collector.fleet.threads.get(threadId)?.countedTotalTokens})`,
     async () => {
       await collector.fleet.flush();
       const want = mock.servedByThread.get(threadId)?.totalTokens;
@@ -124,9 +125,10 @@ beforeAll(async () => {
   process.on("uncaughtException", recordThrow);
   process.on("unhandledRejection", recordThrow);
   mock = await startMockModel();
-  // Turns must outlast the observer's resume round trip (facts §2), as in collector.real.test.ts.
+  // Turns must outlast the observer's resume round trip (facts §2), as in collector.real.test.ts;
+  // with a flood and hostile reconnects in the same process, give them more room than there.
   const push = mock.push.bind(mock);
-  mock.push = (...steps) => push(...steps.map((s) => (s.kind === "reply" ? { delayMs: 150, ...s } : s)));
+  mock.push = (...steps) => push(...steps.map((s) => (s.kind === "reply" ? { delayMs: 600, ...s } : s)));
   [server, db] = await Promise.all([
     startAppServer({ modelUrl: mock.baseUrl, name: "hostile-good" }),
     createTestDatabase(),
@@ -172,12 +174,30 @@ beforeAll(async () => {
       { name: "flood", url: flood.url, token: "flood-token" },
       { name: "locked", url: locked.url, token: "wrong-token" },
     ],
-    observer: { minBackoffMs: 1000, maxBackoffMs: 2000, maxPayloadBytes: MAX_PAYLOAD_BYTES },
+    // The thread stays subscribed between turns: no resubscribe race for a turn after a pause.
+    observer: {
+      minBackoffMs: 1000,
+      maxBackoffMs: 2000,
+      maxPayloadBytes: MAX_PAYLOAD_BYTES,
+      idleUnsubscribeMs: 60_000,
+    },
   });
   await waitFor("good and flood open", () =>
     ["good", "flood"].every((n) => collector.fleet.targets.get(n)?.status.state === "open"),
   );
 }, 60_000);
+
+afterEach((ctx) => {
+  if (ctx.task.result?.state === "fail") {
+    console.error(server.stderr().slice(-3000));
+    console.error(
+      collector?.logs
+        .filter((l) => l.includes('"good"'))
+        .slice(-60)
+        .join(""),
+    );
+  }
+});
 
 afterAll(async () => {
   openFloodGate();

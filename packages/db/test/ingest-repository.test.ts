@@ -233,7 +233,7 @@ describe("writeIngestBatch accounting", () => {
         batch.map((step, i) => report(s, { ...step, last: step.last ?? 1, atMs: T0 + i })),
       );
       seenEchoes += result.echoes;
-      seenDecreases += result.rebaselined.length;
+      seenDecreases += result.decreased.length;
     }
     const b = await expectBooksAt(s, counted);
     expect(b.ledgerRow.rows).toBe(rows);
@@ -245,7 +245,7 @@ describe("writeIngestBatch accounting", () => {
     const s = await freshThread();
     await write([report(s, { n: 30, turn: "a", last: 30 })]);
     const result = await write([report(s, { n: 12, turn: "b", last: 1 })]);
-    expect(result.rebaselined).toEqual([{ threadId: s.threadId, from: tok(30), to: tok(12) }]);
+    expect(result.decreased).toEqual([{ threadId: s.threadId, from: tok(30), to: tok(12) }]);
     expect(result.counted).toEqual([]);
     await expectBooksAt(s, 30);
   });
@@ -276,7 +276,7 @@ describe("writeIngestBatch accounting", () => {
     expect(result.counted.map((c) => c.delta)).toEqual([
       { inputTokens: 50, cachedInputTokens: 0, outputTokens: 10, reasoningOutputTokens: 0, totalTokens: 60 },
     ]);
-    expect(result.rebaselined).toHaveLength(1);
+    expect(result.decreased).toHaveLength(1);
     const b = await books(s);
     const max = { ...mixed, cachedInputTokens: 50 };
     expect(b.thread).toEqual(max);

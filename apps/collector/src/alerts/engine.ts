@@ -11,41 +11,26 @@ import {
   failOrphanedNotifications,
   getAlert,
   listOpenAlerts,
-  listRecentFailedTurns,
   listSilences,
   pruneAlertHistory,
   saveAlertChanges,
-  spendByTarget,
 } from "@codex-fleet/db/repositories/alerts-repository";
 import type { AlertView } from "@codex-fleet/protocol/api";
 import type { Config } from "../config/schema.ts";
-import type { Fleet, TargetRuntime } from "../fleet/fleet.ts";
+import type { Fleet } from "../fleet/fleet.ts";
 import type { Logger } from "../logger.ts";
 import { Dispatcher, type DispatcherOptions } from "./dispatcher.ts";
 import { evaluateRule } from "./evaluate.ts";
+import { SnapshotInputs } from "./inputs.ts";
 import type { ConfiguredNotifier } from "./notifiers/create.ts";
 import { effectiveRules } from "./rules.ts";
 import { isSilenced } from "./silences.ts";
 import { acknowledge, apply, hold, type Transition } from "./state-machine.ts";
 import { fromRow, silenceFromRow, toRow } from "./store.ts";
-import { type DownState, nextDownState } from "./target-health.ts";
-import type {
-  AlertRecord,
-  Condition,
-  EffectiveRule,
-  FailedTurn,
-  FleetSnapshot,
-  RuleEvaluation,
-  Silence,
-  SpendSnapshot,
-  TargetSnapshot,
-} from "./types.ts";
+import type { AlertRecord, Condition, EffectiveRule, RuleEvaluation, Silence } from "./types.ts";
 import { identityKey, subjectKey } from "./types.ts";
 import { alertView, notificationPayload } from "./views.ts";
 
-const DAY_MS = 86_400_000;
-const SPEND_MAX_AGE_MS = 60_000;
-const SPEND_MIN_AGE_MS = 5_000;
 const PRUNE_EVERY_MS = 3_600_000;
 
 export interface AlertEngineOptions {
@@ -71,17 +56,12 @@ export type AckResult = { ok: true; alert: AlertView } | { ok: false; reason: "n
 export class AlertEngine {
   readonly rules: readonly EffectiveRule[];
   readonly dispatcher: Dispatcher;
+  private readonly inputs: SnapshotInputs;
   private readonly now: () => number;
   private readonly newId: () => string;
   /** Open (pending/firing) alerts by identity key. */
   private readonly open = new Map<string, AlertRecord>();
   private silences: Silence[] = [];
-  private readonly failures = new Map<string, FailedTurn>();
-  private failuresLoaded = false;
-  private readonly down = new Map<string, DownState | null>();
-  private spend: SpendSnapshot | null = null;
-  private spendFetchedAtMs = Number.NEGATIVE_INFINITY;
-  private spendDirty = true;
   private loaded = false;
   private chain: Promise<unknown> = Promise.resolve();
   private queuedEvaluation: Promise<void> | null = null;
@@ -96,6 +76,13 @@ export class AlertEngine {
     this.now = opts.now ?? Date.now;
     this.newId = opts.newId ?? randomUUID;
     this.rules = effectiveRules(opts.config.alerts);
+    this.inputs = new SnapshotInputs({
+      fleet: opts.fleet,
+      pool: opts.pool,
+      rules: this.rules,
+      settleMs: opts.config.alerts.settleMs,
+      log: opts.log,
+    });
     this.dispatcher = new Dispatcher({
       pool: opts.pool,
       notifiers: opts.notifiers,
@@ -128,25 +115,15 @@ export class AlertEngine {
     this.unsubscribe = this.opts.fleet.subscribe({
       threadChanged: () => timers && this.soon(),
       targetChanged: (rt) => {
-        this.trackTarget(rt);
+        this.inputs.targetChanged(rt);
         if (timers) this.soon();
       },
       usageCounted: () => {
-        this.spendDirty = true;
+        this.inputs.usageCounted();
         if (timers) this.soon();
       },
       event: (targetId, event) => {
-        if (event.kind !== "turnCompleted" || event.turn.status !== "failed") return;
-        if (!this.failures.has(event.turn.id)) {
-          this.failures.set(event.turn.id, {
-            turnId: event.turn.id,
-            threadId: event.threadId,
-            targetId,
-            codexErrorInfo: event.turn.error?.codexErrorInfo ?? null,
-            atMs: event.atMs,
-          });
-        }
-        if (timers) this.soon();
+        if (this.inputs.event(targetId, event) && timers) this.soon();
       },
     });
     await this.evaluate();
@@ -225,11 +202,6 @@ export class AlertEngine {
     this.debounce.unref();
   }
 
-  private trackTarget(rt: TargetRuntime): void {
-    const id = rt.config.name;
-    this.down.set(id, nextDownState(this.down.get(id) ?? null, rt.status));
-  }
-
   private async load(now: number): Promise<void> {
     const { pool, log } = this.opts;
     const [rows, silences] = await Promise.all([
@@ -252,84 +224,6 @@ export class AlertEngine {
     );
   }
 
-  private maxFailureWindowMs(): number {
-    return Math.max(
-      0,
-      ...this.rules
-        .filter((r) => r.enabled && r.kind === "turnFailed")
-        .map((r) => ("windowMs" in r ? r.windowMs : 0)),
-    );
-  }
-
-  private async refreshFailures(now: number): Promise<void> {
-    const windowMs = this.maxFailureWindowMs();
-    if (!this.failuresLoaded && windowMs > 0) {
-      try {
-        const rows = await listRecentFailedTurns({ pool: this.opts.pool, sinceMs: now - windowMs });
-        for (const f of rows) if (!this.failures.has(f.turnId)) this.failures.set(f.turnId, f);
-        this.failuresLoaded = true;
-      } catch (err) {
-        this.opts.log.warn(
-          { err: errText(err) },
-          "alerts: could not load recent failed turns; turnFailed rules hold",
-        );
-      }
-    } else if (windowMs === 0) this.failuresLoaded = true;
-    for (const [id, f] of this.failures) if (f.atMs <= now - windowMs) this.failures.delete(id);
-  }
-
-  private async refreshSpend(now: number): Promise<void> {
-    const dayStartMs = Math.floor(now / DAY_MS) * DAY_MS;
-    if (!this.rules.some((r) => r.enabled && r.kind === "dailySpend")) {
-      this.spend = { dayStartMs, byTarget: [] };
-      return;
-    }
-    const age = now - this.spendFetchedAtMs;
-    const stale =
-      this.spend?.dayStartMs !== dayStartMs ||
-      age >= SPEND_MAX_AGE_MS ||
-      (this.spendDirty && age >= SPEND_MIN_AGE_MS);
-    if (!stale) return;
-    try {
-      const byTarget = await spendByTarget({
-        pool: this.opts.pool,
-        fromMs: dayStartMs,
-        toMs: dayStartMs + DAY_MS,
-      });
-      this.spend = { dayStartMs, byTarget };
-      this.spendFetchedAtMs = now;
-      this.spendDirty = false;
-    } catch (err) {
-      this.spend = null;
-      this.opts.log.warn(
-        { err: errText(err) },
-        "alerts: could not read today's spend; dailySpend rules hold",
-      );
-    }
-  }
-
-  private snapshot(): FleetSnapshot {
-    const { fleet } = this.opts;
-    const targets: TargetSnapshot[] = [];
-    for (const rt of fleet.targets.values()) {
-      this.trackTarget(rt);
-      targets.push({
-        id: rt.config.name,
-        team: rt.config.team,
-        state: rt.status.state,
-        connectedSinceMs: rt.connectedSinceMs,
-        down: this.down.get(rt.config.name) ?? null,
-      });
-    }
-    return {
-      targets,
-      threads: [...fleet.threads.values()],
-      failures: this.failuresLoaded ? [...this.failures.values()] : null,
-      spend: this.spend,
-      settleMs: this.opts.config.alerts.settleMs,
-    };
-  }
-
   private async evaluateOnce(): Promise<void> {
     const { pool, log, config, fleet } = this.opts;
     if (this.stopped || !config.alerts.enabled) return;
@@ -337,10 +231,8 @@ export class AlertEngine {
     if (!this.loaded) await this.load(now);
     // Before fleet.start() no target is known and every thread alert would resolve.
     if (fleet.targets.size === 0 && config.targets.length > 0) return;
-    await this.refreshFailures(now);
-    await this.refreshSpend(now);
     this.silences = this.silences.filter((s) => s.endsAtMs > now);
-    const snap = this.snapshot();
+    const snap = await this.inputs.snapshot(now);
 
     const steps: { key: string; t: Transition }[] = [];
     const visited = new Set<string>();

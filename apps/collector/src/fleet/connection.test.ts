@@ -411,7 +411,11 @@ describe("TargetConnection requests", () => {
     expect(h.sent).toHaveLength(sentBefore);
     await barrier(h);
     // Frames arrive in order: a refused frame sent before the barrier would be listed here.
-    expect(p.received.map((r) => r.frame?.method)).toEqual(["initialize", "initialized", "thread/loaded/list"]);
+    expect(p.received.map((r) => r.frame?.method)).toEqual([
+      "initialize",
+      "initialized",
+      "thread/loaded/list",
+    ]);
   });
 
   it.each([

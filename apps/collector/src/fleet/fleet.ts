@@ -66,8 +66,11 @@ export class Fleet {
       write: (batch) => writeIngestBatch({ pool, ...batch }),
       onWritten: (result, ms) => {
         metrics.dbWriteMs.observe(ms);
-        for (const r of result.rebaselined)
-          log.warn({ threadId: r.threadId }, "token total decreased: re-baselined");
+        for (const r of result.decreased)
+          log.warn(
+            { threadId: r.threadId, counted: r.from.totalTokens, reported: r.to.totalTokens },
+            "token total below the counted baseline (stale replay or rewritten history): counted only growth",
+          );
         for (const c of result.counted) {
           const t = this.threads.get(c.threadId);
           if (t && c.cumulative.totalTokens > t.countedTotalTokens) {

@@ -19,7 +19,7 @@ import { IngestWriter, mergeTurn, type WriterOptions } from "./writer.ts";
 type Batch = Parameters<WriterOptions["write"]>[0];
 
 const T = Date.UTC(2026, 10, 21, 10, 0, 0);
-const RESULT: BatchResult = { counted: [], echoes: 0, rebaselined: [], endedTurns: 0 };
+const RESULT: BatchResult = { counted: [], echoes: 0, decreased: [], endedTurns: 0 };
 const price: PriceFn = (_model, _atMs, t) => ({
   costUsd: t.totalTokens / 1000,
   unpricedTokens: 0,

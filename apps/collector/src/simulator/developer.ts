@@ -131,12 +131,11 @@ export class Developer {
         thread,
         prng,
         wait: (ms) => this.wait(ms),
-        answerDelay: (o) =>
+        // A stuck approval waits minutes, then half the time the developer gives up and interrupts.
+        react: (o) =>
           o === "approvalStuck"
-            ? prng.int(3, 10) * 60_000
-            : o === "userInput"
-              ? prng.logNormal(20_000, 0.6)
-              : prng.logNormal(8_000, 0.7),
+            ? { afterMs: prng.int(3, 10) * 60_000, interrupt: prng.chance(0.5) }
+            : { afterMs: prng.logNormal(o === "userInput" ? 20_000 : 8_000, 0.7), interrupt: false },
       };
       this.o.onTurn(outcome);
       await runTurn(ctx, text, outcome);

@@ -50,8 +50,8 @@ export interface TurnContext {
   prng: Prng;
   /** Let `simMs` of simulated time pass. */
   wait(simMs: number): Promise<void>;
-  /** How long (simulated ms) the developer takes to answer a request of a turn with this outcome. */
-  answerDelay(outcome: Outcome): number;
+  /** The developer's reaction to a server request: answer after `afterMs` (simulated), or interrupt the turn then. */
+  react(outcome: Outcome): { afterMs: number; interrupt: boolean };
 }
 
 const cachedShare = (t: SimThread, prng: Prng): number => (t.turns.length <= 1 ? 0.1 : 0.75 + prng.next() * 0.2);
@@ -260,14 +260,14 @@ async function request(
   turn: SimTurn,
   params: () => Record<string, unknown>,
 ): Promise<unknown> {
-  const { server, thread: t, prng } = ctx;
+  const { server, thread: t } = ctx;
   let pending: PendingRequest | null = null;
   const answer = await new Promise<unknown>((resolve) => {
     const sent = server.serverRequest(t, method, turn.id, params(), resolve);
     pending = sent;
-    const interrupts = outcome === "approvalStuck" && prng.chance(0.5);
+    const { afterMs, interrupt } = ctx.react(outcome);
     const reply = method === "item/tool/requestUserInput" ? { answers: {} } : { decision: "accept" };
-    void ctx.wait(ctx.answerDelay(outcome)).then(() => (interrupts ? resolve(null) : sent.resolve(reply)));
+    void ctx.wait(afterMs).then(() => (interrupt ? resolve(null) : sent.resolve(reply)));
   });
   const resolved = pending as PendingRequest | null;
   if (answer === null || resolved === null) return null;

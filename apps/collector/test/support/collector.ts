@@ -38,6 +38,8 @@ export interface CollectorOptions {
   targets: TestTarget[];
   observer?: Record<string, number>;
   extraYaml?: string;
+  /** Serve the built dashboard from this directory (its index.html, assets and SPA fallback). */
+  dashboardDir?: string;
 }
 
 /** Start a collector against `dbUrl` following `targets`. */
@@ -92,7 +94,14 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       sent.set(target, list);
     },
   });
-  const { app } = await buildApp({ fleet, pool: db.pool, metrics, logger: log, liveTickMs: 5 });
+  const { app } = await buildApp({
+    fleet,
+    pool: db.pool,
+    metrics,
+    logger: log,
+    liveTickMs: 5,
+    dashboardDir: opts.dashboardDir,
+  });
   await fleet.start();
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
   return {

@@ -95,9 +95,9 @@ export interface BatchResult {
   echoes: number;
   /**
    * Reports with a counter below the counted baseline (a stale replay, or rewritten history): for
-   * the log. The baseline is NOT moved down (see countUsage); the name predates that rule.
+   * the log. They count nothing and the baseline is NOT moved down (see countUsage).
    */
-  rebaselined: { threadId: string; from: TokenCounts; to: TokenCounts }[];
+  decreased: { threadId: string; from: TokenCounts; to: TokenCounts }[];
   endedTurns: number;
 }
 
@@ -122,9 +122,19 @@ export async function writeIngestBatch(args: {
   const client = await pool.connect();
   try {
     await client.query("BEGIN");
+    // Lock every thread row this batch touches in one order (by id), so two collectors writing
+    // overlapping batches queue behind each other instead of deadlocking.
+    const ids = [
+      ...new Set([
+        ...threads.map((t) => t.id),
+        ...turns.map((t) => t.threadId),
+        ...usage.map((u) => u.threadId),
+      ]),
+    ].sort();
+    await client.query("SELECT 1 FROM thread WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE", [ids]);
     for (const run of distinctRuns(threads, (t) => t.id)) await upsertThreads(client, run);
     for (const run of distinctRuns(turns, (t) => t.id)) await upsertTurns(client, run);
-    const result: BatchResult = { counted: [], echoes: 0, rebaselined: [], endedTurns: 0 };
+    const result: BatchResult = { counted: [], echoes: 0, decreased: [], endedTurns: 0 };
     for (const report of usage) await countUsage(client, report, price, result);
     if (turns.length > 0) result.endedTurns = await countEndedTurns(client, turns);
     await client.query("COMMIT");
@@ -281,7 +291,7 @@ async function countUsage(
     delta[f] = Math.max(0, d);
     next[f] = Math.max(counted[f], r.total[f]);
   }
-  if (fell) result.rebaselined.push({ threadId: r.threadId, from: counted, to: r.total });
+  if (fell) result.decreased.push({ threadId: r.threadId, from: counted, to: r.total });
   if (!grew) {
     // An echo (failed/interrupted turns repeat the previous total) or a replay: nothing new.
     if (!fell) result.echoes++;

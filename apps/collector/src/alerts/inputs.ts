@@ -1,0 +1,145 @@
+/**
+ * What the rules read, gathered from the fleet and the database into a `FleetSnapshot`: thread
+ * and target state (with outage tracking), recent failed turns (from fleet events, and from the
+ * turn table after a restart) and today's spend (from the hourly rollup, refreshed when usage is
+ * counted, at most every few seconds). A source that cannot be read yields null: its rules hold.
+ */
+import type { DbPool } from "@codex-fleet/db/client";
+import { listRecentFailedTurns, spendByTarget } from "@codex-fleet/db/repositories/alerts-repository";
+import type { FleetEvent } from "@codex-fleet/protocol/events";
+import type { Fleet, TargetRuntime } from "../fleet/fleet.ts";
+import type { Logger } from "../logger.ts";
+import { type DownState, nextDownState } from "./target-health.ts";
+import type { EffectiveRule, FailedTurn, FleetSnapshot, SpendSnapshot, TargetSnapshot } from "./types.ts";
+
+const DAY_MS = 86_400_000;
+const SPEND_MAX_AGE_MS = 60_000;
+const SPEND_MIN_AGE_MS = 5_000;
+
+export class SnapshotInputs {
+  private readonly failures = new Map<string, FailedTurn>();
+  private failuresLoaded = false;
+  private readonly down = new Map<string, DownState | null>();
+  private spend: SpendSnapshot | null = null;
+  private spendFetchedAtMs = Number.NEGATIVE_INFINITY;
+  private spendDirty = true;
+
+  constructor(
+    private readonly opts: {
+      fleet: Fleet;
+      pool: DbPool;
+      rules: readonly EffectiveRule[];
+      settleMs: number;
+      log: Logger;
+    },
+  ) {}
+
+  /** A connection status changed: fold it in now, so that no backoff between two runs is missed. */
+  targetChanged(rt: TargetRuntime): void {
+    const id = rt.config.name;
+    this.down.set(id, nextDownState(this.down.get(id) ?? null, rt.status));
+  }
+
+  /** Usage was counted: today's spend is stale. */
+  usageCounted(): void {
+    this.spendDirty = true;
+  }
+
+  /** Record a failed turn; returns true when it was one. */
+  event(targetId: string, event: FleetEvent): boolean {
+    if (event.kind !== "turnCompleted" || event.turn.status !== "failed") return false;
+    if (!this.failures.has(event.turn.id)) {
+      this.failures.set(event.turn.id, {
+        turnId: event.turn.id,
+        threadId: event.threadId,
+        targetId,
+        codexErrorInfo: event.turn.error?.codexErrorInfo ?? null,
+        atMs: event.atMs,
+      });
+    }
+    return true;
+  }
+
+  /** Refresh what needs the database, then build the snapshot at `now`. */
+  async snapshot(now: number): Promise<FleetSnapshot> {
+    await this.refreshFailures(now);
+    await this.refreshSpend(now);
+    const targets: TargetSnapshot[] = [];
+    for (const rt of this.opts.fleet.targets.values()) {
+      this.targetChanged(rt);
+      targets.push({
+        id: rt.config.name,
+        team: rt.config.team,
+        state: rt.status.state,
+        connectedSinceMs: rt.connectedSinceMs,
+        down: this.down.get(rt.config.name) ?? null,
+      });
+    }
+    return {
+      targets,
+      threads: [...this.opts.fleet.threads.values()],
+      failures: this.failuresLoaded ? [...this.failures.values()] : null,
+      spend: this.spend,
+      settleMs: this.opts.settleMs,
+    };
+  }
+
+  private enabled(kind: EffectiveRule["kind"]): EffectiveRule[] {
+    return this.opts.rules.filter((r) => r.enabled && r.kind === kind);
+  }
+
+  private async refreshFailures(now: number): Promise<void> {
+    const windowMs = Math.max(
+      0,
+      ...this.enabled("turnFailed").map((r) => ("windowMs" in r ? r.windowMs : 0)),
+    );
+    if (windowMs === 0) this.failuresLoaded = true;
+    if (!this.failuresLoaded) {
+      try {
+        const rows = await listRecentFailedTurns({ pool: this.opts.pool, sinceMs: now - windowMs });
+        for (const f of rows) if (!this.failures.has(f.turnId)) this.failures.set(f.turnId, f);
+        this.failuresLoaded = true;
+      } catch (err) {
+        this.opts.log.warn(
+          { err: errText(err) },
+          "alerts: could not load recent failed turns; turnFailed rules hold",
+        );
+      }
+    }
+    for (const [id, f] of this.failures) if (f.atMs <= now - windowMs) this.failures.delete(id);
+  }
+
+  private async refreshSpend(now: number): Promise<void> {
+    const dayStartMs = Math.floor(now / DAY_MS) * DAY_MS;
+    if (this.enabled("dailySpend").length === 0) {
+      this.spend = { dayStartMs, byTarget: [] };
+      return;
+    }
+    const age = now - this.spendFetchedAtMs;
+    const stale =
+      this.spend?.dayStartMs !== dayStartMs ||
+      age >= SPEND_MAX_AGE_MS ||
+      (this.spendDirty && age >= SPEND_MIN_AGE_MS);
+    if (!stale) return;
+    try {
+      const byTarget = await spendByTarget({
+        pool: this.opts.pool,
+        fromMs: dayStartMs,
+        toMs: dayStartMs + DAY_MS,
+      });
+      this.spend = { dayStartMs, byTarget };
+      this.spendFetchedAtMs = now;
+      this.spendDirty = false;
+    } catch (err) {
+      this.spend = null;
+      this.opts.log.warn(
+        { err: errText(err) },
+        "alerts: could not read today's spend; dailySpend rules hold",
+      );
+    }
+  }
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,114 @@
+/**
+ * Real Chromium for the dashboard's browser test: Debian's `/usr/bin/chromium` (or CHROMIUM_PATH)
+ * driven by playwright-core (never `npx playwright install`: no downloads here, stack-notes.md),
+ * the built dashboard (rebuilt when older than its sources), a per-page watch for console errors
+ * and navigations, and the screenshot policy (write only when asked or missing).
+ */
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Browser, chromium, type Page } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The monorepo root. */
+export const REPO_ROOT = resolve(here, "../../../..");
+/** Where `vite build` writes the dashboard. */
+export const DASHBOARD_DIST = join(REPO_ROOT, "apps/dashboard/dist");
+/** Where the README's screenshots live. */
+export const SCREENSHOT_DIR = join(REPO_ROOT, "docs/screenshots");
+
+/** The Chromium binary to drive, or null when there is none (the test is then skipped, loudly). */
+export function chromiumPath(): string | null {
+  const path = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+  return existsSync(path) ? path : null;
+}
+
+/** Flags Chromium needs as root in a container (stack-notes.md "Browser"). */
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** Launch Chromium; playwright gives every launch a fresh temporary profile (user data dir). */
+export function launchChromium(executablePath: string): Promise<Browser> {
+  return chromium.launch({ executablePath, args: CHROMIUM_ARGS, timeout: 30_000 });
+}
+
+function newestMtimeMs(path: string): number {
+  if (!existsSync(path)) return 0;
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  let newest = st.mtimeMs;
+  for (const entry of readdirSync(path)) {
+    if (entry === "node_modules" || entry === "dist") continue;
+    newest = Math.max(newest, newestMtimeMs(join(path, entry)));
+  }
+  return newest;
+}
+
+/** Build the dashboard unless `dist/index.html` is newer than every source it is built from. */
+export async function ensureDashboardBuilt(): Promise<{ built: boolean }> {
+  const index = join(DASHBOARD_DIST, "index.html");
+  const sources = [
+    "apps/dashboard/src",
+    "apps/dashboard/public",
+    "apps/dashboard/index.html",
+    "apps/dashboard/vite.config.ts",
+    "packages/protocol/src",
+  ].map((p) => newestMtimeMs(join(REPO_ROOT, p)));
+  if (existsSync(index) && statSync(index).mtimeMs >= Math.max(...sources)) return { built: false };
+  const output: string[] = [];
+  const code = await new Promise<number | null>((resolveExit, reject) => {
+    const child = spawn("npm", ["run", "build", "-w", "@codex-fleet/dashboard"], {
+      cwd: REPO_ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout.on("data", (c: Buffer) => output.push(c.toString("utf8")));
+    child.stderr.on("data", (c: Buffer) => output.push(c.toString("utf8")));
+    child.on("error", reject);
+    child.on("exit", resolveExit);
+  });
+  if (code !== 0 || !existsSync(index)) {
+    throw new Error(`dashboard build failed (exit ${code}):\n${output.join("").slice(-4000)}`);
+  }
+  return { built: true };
+}
+
+/** Everything a page reported that a test must look at. */
+export interface PageWatch {
+  /** Console errors and uncaught exceptions, with where they came from. */
+  errors: string[];
+  /** Main-frame navigations (the first `goto` counts one). */
+  navigations: number;
+}
+
+/**
+ * Record console errors, uncaught page errors and main-frame navigations of `page`.
+ * `allow` may excuse a console error (by its text and source URL) that the test expects.
+ */
+export function watchPage(page: Page, allow: (text: string, url: string) => boolean = () => false): PageWatch {
+  const watch: PageWatch = { errors: [], navigations: 0 };
+  page.on("console", (msg) => {
+    if (msg.type() !== "error") return;
+    const url = msg.location().url ?? "";
+    if (!allow(msg.text(), url)) watch.errors.push(`console.error: ${msg.text()} (${url})`);
+  });
+  page.on("pageerror", (err) => watch.errors.push(`pageerror: ${err.stack ?? err.message}`));
+  page.on("framenavigated", (frame) => {
+    if (frame === page.mainFrame()) watch.navigations++;
+  });
+  return watch;
+}
+
+/** Screenshots are written when UPDATE_SCREENSHOTS=1 or when missing, so CI never dirties the tree. */
+export function screenshotTarget(name: string): string | null {
+  const path = join(SCREENSHOT_DIR, `${name}.png`);
+  return process.env.UPDATE_SCREENSHOTS === "1" || !existsSync(path) ? path : null;
+}
