@@ -26,6 +26,8 @@ export interface AppDeps {
   /** Extra routes and listeners (alerts) registered by their own modules. */
   plugins?: ((app: FastifyInstance, hub: LiveHub) => void)[];
   liveTickMs?: number;
+  /** Open alerts for the live feed's snapshot. */
+  alertsSnapshot?: () => import("@codex-fleet/protocol/api").AlertView[];
 }
 
 export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; hub: LiveHub }> {
@@ -45,7 +47,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
       snapshot: () => ({
         targets: [...fleet.targets.values()].map((rt) => targetView(rt, fleet.threads.values())),
         threads: [...fleet.threads.values()].map((t) => threadView(t, teamOf(t.targetId))),
-        alerts: [],
+        alerts: deps.alertsSnapshot?.() ?? [],
       }),
     },
     { tickMs: deps.liveTickMs },
@@ -85,14 +87,15 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
   const dir = deps.dashboardDir;
   if (dir && existsSync(`${dir}/index.html`)) {
     await app.register(fastifyStatic, { root: dir, wildcard: false, index: ["index.html"] });
-    // Client-side routes (/usage, /threads/:id…) get the app shell; unknown /api paths stay 404 JSON.
-    app.setNotFoundHandler((req, reply) => {
-      if (req.method === "GET" && !req.url.startsWith("/api/") && !req.url.includes(".")) {
+    // Client-side routes (/usage, /threads/:id…) get the app shell; unknown /api paths and missing
+    // files stay 404 JSON. A catch-all GET route, not a second not-found handler: installErrorHandlers
+    // already set the one Fastify allows per prefix (a second one throws at start).
+    app.get("/*", (req, reply) => {
+      const path = req.url.split("?")[0] ?? "";
+      if (!path.startsWith("/api/") && !path.includes(".")) {
         return reply.type("text/html").sendFile("index.html");
       }
-      return reply
-        .status(404)
-        .send({ error: { code: "NOT_FOUND", message: `no route ${req.method} ${req.url.split("?")[0]}` } });
+      return reply.status(404).send({ error: { code: "NOT_FOUND", message: `no route GET ${path}` } });
     });
   }
   return { app, hub };

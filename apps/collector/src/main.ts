@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createPricer } from "@codex-fleet/pricing";
+import { installAlerts } from "./alerts/install.ts";
 import { buildApp } from "./app.ts";
 import { ConfigError } from "./config/errors.ts";
 import { loadConfig } from "./config/load.ts";
@@ -44,6 +45,14 @@ async function main(): Promise<void> {
     version: VERSION,
   });
   let ready = false;
+  let listenUrl = `http://${config.server.host}:${config.server.port}`;
+  const alerts = installAlerts({
+    fleet,
+    pool: db.pool,
+    config,
+    log,
+    publicUrl: () => config.server.publicUrl ?? listenUrl,
+  });
   const { app } = await buildApp({
     fleet,
     pool: db.pool,
@@ -51,13 +60,18 @@ async function main(): Promise<void> {
     logger: log,
     dashboardDir: resolve(here, "../../dashboard/dist"),
     isReady: () => ready,
+    plugins: [alerts.plugin],
+    alertsSnapshot: () => alerts.openViews(),
   });
   metrics.gauge("codex_fleet_ingest_backlog", () => ({
     help: "Write operations waiting for the database.",
     values: [["", fleet.writer.backlog]],
   }));
   await fleet.start();
+  // Alerts start after the fleet has loaded its state, or every thread alert would look resolved.
+  await alerts.start();
   const address = await app.listen({ host: config.server.host, port: config.server.port });
+  listenUrl = address;
   ready = true;
   log.info(
     {
@@ -84,6 +98,7 @@ async function main(): Promise<void> {
     force.unref();
     try {
       await app.close();
+      await alerts.stop();
       await fleet.stop();
       await db.close();
       process.exit(0);

@@ -86,7 +86,7 @@ async function startAll(): Promise<void> {
     pool: pool.pool,
     config,
     log: createLogger("silent"),
-    publicUrl: collector.baseUrl,
+    publicUrl: () => collector?.baseUrl ?? "",
     debounceMs: 50,
   });
   await alerts.start();
@@ -182,6 +182,8 @@ describe("alerts against a real app-server", () => {
     expect([firing?.id, firing?.pendingSinceMs]).toEqual([pending?.id, pending?.pendingSinceMs]);
     await waitUntil("firing notified", () => received().length === 1);
     expect(received()).toEqual([["approval-wait", thread, "firing"]]);
+    const first = JSON.parse(hook.received[0]?.body ?? "{}") as WebhookBody;
+    expect(first.dashboardUrl).toBe(`${collector?.baseUrl}/threads/${thread}`);
 
     await devA.interrupt(thread, turn);
     expect((await devA.waitForTurnCompleted(thread, turn)).turn.status).toBe("interrupted");

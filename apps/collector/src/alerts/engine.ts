@@ -39,7 +39,7 @@ export interface AlertEngineOptions {
   config: Config;
   log: Logger;
   /** Base of dashboard links in notifications. */
-  publicUrl: string;
+  publicUrl: string | (() => string);
   notifiers: readonly ConfiguredNotifier[];
   now?: () => number;
   newId?: () => string;
@@ -273,7 +273,8 @@ export class AlertEngine {
 
     const notifications = steps.flatMap(({ t }) => {
       if (!t.emit || !t.next) return [];
-      const payload = notificationPayload(t.next, t.emit, now, this.opts.publicUrl);
+      const base = typeof this.opts.publicUrl === "string" ? this.opts.publicUrl : this.opts.publicUrl();
+      const payload = notificationPayload(t.next, t.emit, now, base);
       return this.dispatcher.names.map((notifier) => ({
         alertId: t.next?.id ?? "",
         notificationId: payload.id,

@@ -21,8 +21,11 @@ export interface InstallAlertsOptions {
   pool: DbPool;
   config: Config;
   log: Logger;
-  /** Base of dashboard links: `server.publicUrl`, else `http://host:port`. */
-  publicUrl: string;
+  /**
+   * Base of dashboard links: `server.publicUrl`, else `http://host:port`; a function is read when a
+   * notification is built (the listen address is known only after `listen`).
+   */
+  publicUrl: string | (() => string);
   now?: () => number;
   /** Tests: see AlertEngineOptions. */
   timers?: boolean;

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { createDb } from "@codex-fleet/db/client";
 import { createPricer } from "@codex-fleet/pricing";
 import type { FastifyInstance } from "fastify";
+import { installAlerts } from "../../src/alerts/install.ts";
 import { buildApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { Fleet } from "../../src/fleet/fleet.ts";
@@ -40,6 +41,8 @@ export interface CollectorOptions {
   extraYaml?: string;
   /** Serve the built dashboard from this directory (its index.html, assets and SPA fallback). */
   dashboardDir?: string;
+  /** Environment for the config loader (tokenEnv, secretEnv). */
+  env?: Record<string, string>;
 }
 
 /** Start a collector against `dbUrl` following `targets`. */
@@ -67,7 +70,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   if (opts.extraYaml) lines.push(opts.extraYaml);
   const configFile = join(dir, "fleet.yaml");
   writeFileSync(configFile, `${lines.join("\n")}\n`);
-  const config = await loadConfig({ argv: ["--config", configFile], env: {}, cwd: dir });
+  const config = await loadConfig({ argv: ["--config", configFile], env: opts.env ?? {}, cwd: dir });
 
   const logs: string[] = [];
   const sink = {
@@ -94,6 +97,8 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       sent.set(target, list);
     },
   });
+  let address = "http://127.0.0.1";
+  const alerts = installAlerts({ fleet, pool: db.pool, config, log, publicUrl: () => address });
   const { app } = await buildApp({
     fleet,
     pool: db.pool,
@@ -101,9 +106,12 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     logger: log,
     liveTickMs: 5,
     dashboardDir: opts.dashboardDir,
+    plugins: [alerts.plugin],
+    alertsSnapshot: () => alerts.openViews(),
   });
   await fleet.start();
-  const address = await app.listen({ host: "127.0.0.1", port: 0 });
+  await alerts.start();
+  address = await app.listen({ host: "127.0.0.1", port: 0 });
   return {
     fleet,
     app,
@@ -112,6 +120,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     logs,
     stop: async () => {
       await app.close();
+      await alerts.stop();
       await fleet.stop();
       await db.close();
     },

@@ -6,7 +6,14 @@ import { useLive } from "../live/LiveProvider.tsx";
 import { AttentionPanel } from "./fleet/AttentionPanel.tsx";
 import { FleetEmpty } from "./fleet/FleetEmpty.tsx";
 import { FleetTable } from "./fleet/FleetTable.tsx";
-import { attentionList, countFleet, groupByTarget, parseFleetFilter, teamsOf } from "./fleet/fleet-model.ts";
+import {
+  attentionList,
+  countFleet,
+  groupByTarget,
+  parseFleetFilter,
+  teamsOf,
+  threadCountsByTarget,
+} from "./fleet/fleet-model.ts";
 import { StatusTiles } from "./fleet/StatusTiles.tsx";
 
 /** The home page. Reads the live feed (REST fallback while it is down). */
@@ -121,7 +128,12 @@ export function FleetPage() {
           </EmptyState>
         </div>
       ) : (
-        <FleetTable groups={groups} alerts={alerts} onShowUnloaded={() => setSearch({ unloaded: "1" })} />
+        <FleetTable
+          groups={groups}
+          alerts={alerts}
+          counts={threadCountsByTarget(threads)}
+          onShowUnloaded={() => setSearch({ unloaded: "1" })}
+        />
       )}
     </>
   );

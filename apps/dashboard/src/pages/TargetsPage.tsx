@@ -9,6 +9,7 @@ import { Link, useSearchParams } from "../lib/router.tsx";
 import { isTargetDown, targetReasonHint } from "../lib/status.ts";
 import { useLive } from "../live/LiveProvider.tsx";
 import { FleetEmpty } from "./fleet/FleetEmpty.tsx";
+import { type TargetThreadCounts, threadCountsByTarget } from "./fleet/fleet-model.ts";
 
 /** Sorts down targets first, then by name. */
 export function sortTargets(targets: TargetView[]): TargetView[] {
@@ -41,6 +42,9 @@ export function TargetsPage() {
     stateFilter === "down" ? isTargetDown(target) : stateFilter === "open" ? !isTargetDown(target) : true,
   );
   const down = all.filter(isTargetDown).length;
+  const counts = threadCountsByTarget(data.threads.values());
+  // Labels are optional in the config: no column at all when no target has one.
+  const showLabels = all.some((target) => Object.keys(target.labels).length > 0);
 
   return (
     <>
@@ -83,12 +87,17 @@ export function TargetsPage() {
                 <th>Connected since</th>
                 <th className="num">Threads</th>
                 <th className="num">Active</th>
-                <th>Labels</th>
+                {showLabels && <th>Labels</th>}
               </tr>
             </thead>
             <tbody>
               {targets.map((target) => (
-                <TargetRow key={target.name} target={target} />
+                <TargetRow
+                  key={target.name}
+                  target={target}
+                  counts={counts.get(target.name) ?? { threads: 0, active: 0 }}
+                  showLabels={showLabels}
+                />
               ))}
             </tbody>
           </table>
@@ -98,7 +107,15 @@ export function TargetsPage() {
   );
 }
 
-function TargetRow({ target }: { target: TargetView }) {
+function TargetRow({
+  target,
+  counts,
+  showLabels,
+}: {
+  target: TargetView;
+  counts: TargetThreadCounts;
+  showLabels: boolean;
+}) {
   const down = isTargetDown(target);
   const reason = targetReasonHint(target.reason);
   return (
@@ -142,16 +159,20 @@ function TargetRow({ target }: { target: TargetView }) {
       </td>
       <td className="muted">{down ? "—" : <Ago at={target.connectedSince} />}</td>
       <td className="num" data-testid={`target-threads-${target.name}`}>
-        {target.threads}
+        {counts.threads}
       </td>
-      <td className="num">{target.activeThreads}</td>
-      <td>
-        {Object.entries(target.labels).map(([key, value]) => (
-          <span key={key} className="chip neutral" style={{ marginRight: 4 }}>
-            {key}={value}
-          </span>
-        ))}
+      <td className="num" data-testid={`target-active-${target.name}`}>
+        {counts.active}
       </td>
+      {showLabels && (
+        <td>
+          {Object.entries(target.labels).map(([key, value]) => (
+            <span key={key} className="chip neutral" style={{ marginRight: 4 }}>
+              {key}={value}
+            </span>
+          ))}
+        </td>
+      )}
     </tr>
   );
 }

@@ -4,7 +4,7 @@ import { Ago } from "../../components/Ago.tsx";
 import { TargetStatePill } from "../../components/StatusPill.tsx";
 import { Link } from "../../lib/router.tsx";
 import { firingAlertsFor, isTargetDown, targetReasonHint } from "../../lib/status.ts";
-import type { TargetGroup } from "./fleet-model.ts";
+import type { TargetGroup, TargetThreadCounts } from "./fleet-model.ts";
 import { ThreadRow } from "./ThreadRow.tsx";
 
 const COLUMNS = [
@@ -19,14 +19,16 @@ const COLUMNS = [
   "Alerts",
 ];
 
-/** Renders every group; `alerts` feed the per-thread alert badges. */
+/** Renders every group; `alerts` feed the per-thread alert badges, `counts` the group headers. */
 export function FleetTable({
   groups,
   alerts,
+  counts,
   onShowUnloaded,
 }: {
   groups: TargetGroup[];
   alerts: AlertView[];
+  counts: Map<string, TargetThreadCounts>;
   onShowUnloaded: () => void;
 }) {
   return (
@@ -43,7 +45,11 @@ export function FleetTable({
         </thead>
         {groups.map((group) => (
           <tbody key={group.name} data-testid={`fleet-target-${group.name}`}>
-            <GroupHeader group={group} onShowUnloaded={onShowUnloaded} />
+            <GroupHeader
+              group={group}
+              counts={counts.get(group.name) ?? { threads: 0, active: 0 }}
+              onShowUnloaded={onShowUnloaded}
+            />
             {group.threads.map((thread) => (
               <ThreadRow key={thread.id} thread={thread} alerts={firingAlertsFor(alerts, thread.id)} />
             ))}
@@ -54,7 +60,15 @@ export function FleetTable({
   );
 }
 
-function GroupHeader({ group, onShowUnloaded }: { group: TargetGroup; onShowUnloaded: () => void }) {
+function GroupHeader({
+  group,
+  counts,
+  onShowUnloaded,
+}: {
+  group: TargetGroup;
+  counts: TargetThreadCounts;
+  onShowUnloaded: () => void;
+}) {
   const { target } = group;
   const reason = target && isTargetDown(target) ? targetReasonHint(target.reason) : null;
   return (
@@ -80,7 +94,7 @@ function GroupHeader({ group, onShowUnloaded }: { group: TargetGroup; onShowUnlo
               )}
               <span className="spacer" />
               <span className="faint">
-                {target.activeThreads} active · {target.threads} thread{target.threads === 1 ? "" : "s"}
+                {counts.active} active · {counts.threads} thread{counts.threads === 1 ? "" : "s"}
               </span>
               <span className="faint">
                 last event <Ago at={target.lastEventAt} />

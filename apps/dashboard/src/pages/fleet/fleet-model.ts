@@ -146,3 +146,22 @@ export function teamsOf(targets: TargetView[], threads: ThreadView[]): string[] 
     .filter(Boolean)
     .sort();
 }
+
+/** Threads and active threads of one target. */
+export type TargetThreadCounts = { threads: number; active: number };
+
+/**
+ * Threads and active threads per target, counted from the live threads. The feed re-sends a
+ * target only when its connection state changes, so the counts inside a TargetView go stale as
+ * soon as one of its threads changes status; the threads themselves are always current.
+ */
+export function threadCountsByTarget(threads: Iterable<ThreadView>): Map<string, TargetThreadCounts> {
+  const counts = new Map<string, TargetThreadCounts>();
+  for (const thread of threads) {
+    const entry = counts.get(thread.target) ?? { threads: 0, active: 0 };
+    entry.threads += 1;
+    if (thread.status === "active") entry.active += 1;
+    counts.set(thread.target, entry);
+  }
+  return counts;
+}

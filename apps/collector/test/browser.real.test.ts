@@ -1,0 +1,456 @@
+/**
+ * The dashboard in real Chromium (issue #3): the collector on a real Postgres seeded with seven
+ * days of history (support/seed.ts, through the real write path), one real `codex app-server`
+ * 0.169.0 driven by a developer client and the model stand-in, scripted peers for developers whose
+ * threads are busy or who are down (refused, 401). Every page opens without a console error and
+ * shows the API's figures; an approval on the real app-server shows on the open Fleet page without
+ * a reload, and clears when the developer answers. Screenshots go to docs/screenshots/ when
+ * UPDATE_SCREENSHOTS=1 or when missing. Skipped, with a message, when there is no Chromium.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { isDeepStrictEqual } from "node:util";
+import { createDb } from "@codex-fleet/db/client";
+import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
+import { createPricer } from "@codex-fleet/pricing";
+import type { TargetView, ThreadDetail, ThreadView, UsageResponse } from "@codex-fleet/protocol/api";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AppServer, freePort, startAppServer } from "./support/app-server.ts";
+import {
+  chromiumPath,
+  DASHBOARD_DIST,
+  ensureDashboardBuilt,
+  launchChromium,
+  type PageWatch,
+  SCREENSHOT_DIR,
+  screenshotTarget,
+  watchPage,
+} from "./support/browser.ts";
+import { type RunningCollector, startCollector } from "./support/collector.ts";
+import { connectDevClient, type DevClient } from "./support/dev-client.ts";
+import { type MockModel, type StepUsage, startMockModel } from "./support/mock-model.ts";
+import { type ScriptedPeer, startScriptedPeer } from "./support/scripted-peer.ts";
+import { SEED_DEVELOPERS, type SeedSummary, seedFleetHistory } from "./support/seed.ts";
+
+const CHROMIUM = chromiumPath();
+const TITLE = CHROMIUM
+  ? "dashboard in real Chromium"
+  : "dashboard in real Chromium — SKIPPED: no Chromium at /usr/bin/chromium and CHROMIUM_PATH unset (apt-get install chromium)";
+if (!CHROMIUM) console.warn(`\n! ${TITLE}\n`);
+
+const MIN_MS = 60_000;
+const DAY_MS = 86_400_000;
+const VIEWPORT = { width: 1366, height: 768 };
+const TURN_USAGE: StepUsage = { input: 38_400, cached: 29_100, output: 1_350, reasoning: 420 };
+
+let db: TestDatabase;
+let seed: SeedSummary;
+let mock: MockModel;
+let alice: AppServer;
+let dev: DevClient;
+let collector: RunningCollector;
+let browser: Browser;
+let light: BrowserContext;
+let alertsEnabled = false;
+const peers: ScriptedPeer[] = [];
+/** alice's thread on the real app-server. */
+let liveId = "";
+
+async function api<T>(path: string): Promise<T> {
+  const res = await fetch(`${collector.baseUrl}${path}`);
+  if (res.status !== 200) throw new Error(`${path} → ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+async function waitUntil(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Read the page's figures and the API's until they agree (the live feed may lag by a tick), then compare. */
+async function expectPageEqualsApi<T>(read: () => Promise<{ page: T; api: T }>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last = await read();
+  while (!isDeepStrictEqual(last.page, last.api) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    last = await read();
+  }
+  expect(last.page).toEqual(last.api);
+  return last.api;
+}
+
+/** Chromium logs a failed fetch as a console error: a 404 from alerts routes is "alerts not enabled". */
+const allowDisabledAlerts = (text: string, url: string) =>
+  !alertsEnabled && /status of 404/.test(text) && /\/api\/v1\/(alerts|silences)\b/.test(url);
+
+async function openPage(context: BrowserContext, path: string): Promise<{ page: Page; watch: PageWatch }> {
+  const page = await context.newPage();
+  const watch = watchPage(page, allowDisabledAlerts);
+  await page.goto(`${collector.baseUrl}${path}`);
+  return { page, watch };
+}
+
+/** Wait until recharts has finished animating (its shapes stop changing). */
+async function chartsSettled(page: Page): Promise<void> {
+  let previous = "";
+  for (let i = 0; i < 60; i++) {
+    const shapes = await page.evaluate(() =>
+      [...document.querySelectorAll(".recharts-surface path, .recharts-surface rect")]
+        .map((el) => `${el.getAttribute("d")}:${el.getAttribute("width")}:${el.getAttribute("height")}`)
+        .join("|"),
+    );
+    if (shapes !== "" && shapes === previous) return;
+    previous = shapes;
+    await page.waitForTimeout(150);
+  }
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  const path = screenshotTarget(name);
+  if (!path) return;
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  await page.screenshot({ path, fullPage: true, animations: "disabled", caret: "hide" });
+}
+
+type FleetCounts = Record<
+  "active" | "waitingOnApproval" | "waitingOnUserInput" | "systemError" | "idle" | "targetsDown",
+  number
+>;
+const TILES: [keyof FleetCounts, string][] = [
+  ["active", "fleet-count-active"],
+  ["waitingOnApproval", "fleet-count-waiting-approval"],
+  ["waitingOnUserInput", "fleet-count-waiting-input"],
+  ["systemError", "fleet-count-system-error"],
+  ["idle", "fleet-count-idle"],
+  ["targetsDown", "fleet-count-targets-down"],
+];
+
+async function pageFleetCounts(page: Page): Promise<FleetCounts> {
+  const counts = {} as FleetCounts;
+  for (const [key, id] of TILES) counts[key] = Number(await page.getByTestId(id).textContent());
+  return counts;
+}
+
+/** The same counts from the API: a thread's display status is its status, split by active flags. */
+async function apiFleetCounts(): Promise<FleetCounts> {
+  const [threads, targets] = await Promise.all([
+    api<ThreadView[]>("/api/v1/threads?limit=10000"),
+    api<TargetView[]>("/api/v1/targets"),
+  ]);
+  const counts: FleetCounts = {
+    active: 0,
+    waitingOnApproval: 0,
+    waitingOnUserInput: 0,
+    systemError: 0,
+    idle: 0,
+    targetsDown: targets.filter((t) => t.state !== "open").length,
+  };
+  for (const t of threads) {
+    if (t.status === "active") {
+      if (t.activeFlags.includes("waitingOnApproval")) counts.waitingOnApproval++;
+      else if (t.activeFlags.includes("waitingOnUserInput")) counts.waitingOnUserInput++;
+      else counts.active++;
+    } else if (t.status === "idle" || t.status === "systemError") counts[t.status]++;
+  }
+  return counts;
+}
+
+/** A scripted developer whose thread turns active (an in-progress turn, optionally waiting on input). */
+function busyPeer(threadId: string, turnId: string, sinceMs: number, flags: string[]) {
+  return startScriptedPeer({
+    script(conn) {
+      const at = Date.now() - sinceMs;
+      const status = { type: "active", activeFlags: flags };
+      conn.send({ method: "thread/status/changed", params: { threadId, status }, emittedAtMs: at });
+      conn.send({
+        method: "turn/started",
+        params: {
+          threadId,
+          turn: { id: turnId, items: [], status: "inProgress", error: null, startedAt: Math.floor(at / 1000) },
+        },
+        emittedAtMs: at,
+      });
+    },
+  });
+}
+
+async function runTurn(text: string, ...steps: Parameters<MockModel["push"]>): Promise<string> {
+  mock.push(...steps);
+  const turnId = await dev.startTurn(liveId, text);
+  await dev.waitForTurnCompleted(liveId, turnId);
+  return turnId;
+}
+
+describe.skipIf(CHROMIUM === null)(TITLE, () => {
+  beforeAll(async () => {
+    await ensureDashboardBuilt();
+    db = await createTestDatabase();
+    const seedDb = createDb({ url: db.url, poolMax: db.poolMax });
+    const pricer = createPricer();
+    seed = await seedFleetHistory({
+      pool: seedDb.pool,
+      nowMs: Date.now(),
+      price: (model, atMs, tokens) => pricer.price(model, atMs, tokens),
+    });
+    await seedDb.close();
+
+    // alice works in a real codex before the collector starts: a git checkout (codex reports its
+    // origin and branch), a named thread on gpt-5.4 with approvals for untrusted commands, one turn.
+    mock = await startMockModel();
+    alice = await startAppServer({ modelUrl: mock.baseUrl, name: "alice" });
+    dev = await connectDevClient({ url: alice.url, token: alice.token, name: "codex_vscode" });
+    const repo = join(alice.cwd, "payments-api");
+    mkdirSync(repo);
+    const git = (...args: string[]) =>
+      execFileSync("git", ["-c", "user.name=Alice", "-c", "user.email=alice@acme.test", ...args], { cwd: repo });
+    git("init", "-q", "-b", "feat/webhook-retries");
+    git("remote", "add", "origin", "git@github.com:acme/payments-api.git");
+    git("commit", "-q", "--allow-empty", "-m", "Start webhook retries");
+    const started = await dev.request<{ thread: { id: string } }>("thread/start", {
+      cwd: repo,
+      model: "gpt-5.4",
+      approvalPolicy: "untrusted",
+    });
+    liveId = started.thread.id;
+    await dev.request("thread/name/set", { threadId: liveId, name: "Retry webhook deliveries with backoff" });
+    await runTurn("Where do we send webhooks?", { kind: "reply", usage: TURN_USAGE });
+
+    const h = seed.highlights;
+    const bob = await busyPeer(h.bobActive, "01a1fd40-6b0b-7d1e-9a51-3c0de0b0b001", 2 * MIN_MS, []);
+    const carol = await busyPeer(h.carolInput, "01a1fd40-ca01-7e2a-8b17-5ea2c4ca0001", 6 * MIN_MS, [
+      "waitingOnUserInput",
+    ]);
+    const erin = await startScriptedPeer({
+      upgrade: { kind: "refuse", status: 401, body: "invalid websocket bearer token" },
+    });
+    const frank = await startScriptedPeer();
+    peers.push(bob, carol, erin, frank);
+    const urls: Record<string, string> = {
+      alice: alice.url,
+      bob: bob.url,
+      carol: carol.url,
+      dave: `ws://127.0.0.1:${await freePort()}`, // nothing listens: refused
+      erin: erin.url,
+      frank: frank.url,
+    };
+    collector = await startCollector({
+      dbUrl: db.url,
+      poolMax: db.poolMax,
+      dashboardDir: DASHBOARD_DIST,
+      targets: SEED_DEVELOPERS.map((d) => ({
+        name: d.name,
+        team: d.team,
+        url: urls[d.name] as string,
+        token: d.name === "alice" ? alice.token : d.name === "erin" ? "a-revoked-token" : null,
+      })),
+      // Down targets stay in backoff for the whole test instead of flickering through "connecting".
+      observer: { minBackoffMs: 120_000, maxBackoffMs: 120_000 },
+    });
+    const fleet = collector.fleet;
+    const state = (name: string) => fleet.targets.get(name)?.status.state;
+    await waitUntil("targets settled", () =>
+      ["alice", "bob", "carol", "frank"].every((n) => state(n) === "open") &&
+      ["dave", "erin"].every((n) => state(n) === "backoff"),
+    );
+    await waitUntil("alice's thread backfilled with its repo", () => fleet.threads.get(liveId)?.repo != null);
+    await waitUntil("bob and carol busy", () =>
+      [h.bobActive, h.carolInput].every((id) => fleet.threads.get(id)?.status === "active"),
+    );
+
+    // One more turn while the collector watches: it counts exactly what the model served.
+    await runTurn("Add exponential backoff with jitter", { kind: "reply", usage: TURN_USAGE, delayMs: 300 });
+    const served = mock.servedByThread.get(liveId)?.totalTokens;
+    await waitUntil("alice's tokens counted", async () => {
+      await fleet.flush();
+      return fleet.threads.get(liveId)?.countedTotalTokens === served;
+    });
+
+    alertsEnabled = (await fetch(`${collector.baseUrl}/api/v1/alerts`)).status !== 404;
+    browser = await launchChromium(CHROMIUM as string);
+    light = await browser.newContext({ viewport: VIEWPORT, colorScheme: "light" });
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await collector?.stop();
+    await dev?.close();
+    await alice?.dispose();
+    for (const p of peers) await p.close();
+    await mock?.close();
+    await db?.drop();
+  });
+
+  it("does show the API's fleet counts, and an approval on the app-server without a reload", async () => {
+    const { page, watch } = await openPage(light, "/");
+    await page.getByTestId(`thread-row-${liveId}`).waitFor();
+    const before = await expectPageEqualsApi(async () => ({
+      page: await pageFleetCounts(page),
+      api: await apiFleetCounts(),
+    }));
+    // The scripted and real developers are all there: busy, waiting, failed, idle, and 2 of 6 down.
+    expect(before).toMatchObject({ active: 1, waitingOnApproval: 0, waitingOnUserInput: 1, systemError: 1 });
+    expect(before.targetsDown).toBe(2);
+    expect(before.idle).toBeGreaterThan(0);
+    const liveStatus = page.getByTestId(`thread-status-${liveId}`);
+    expect(await liveStatus.getAttribute("data-status")).toBe("idle");
+    await page.evaluate(() => {
+      (window as unknown as { sameDocument: boolean }).sameDocument = true;
+    });
+    const navigations = watch.navigations;
+
+    // The developer asks for something that needs an untrusted command: codex waits on approval.
+    let answer!: (decision: unknown) => void;
+    const decided = new Promise((resolve) => {
+      answer = resolve;
+    });
+    dev.onServerRequest((req) => (req.method === "item/commandExecution/requestApproval" ? decided : undefined));
+    mock.push(
+      { kind: "toolCall", command: "npm test -- refunds", usage: TURN_USAGE, delayMs: 200 },
+      { kind: "reply", usage: TURN_USAGE },
+    );
+    const turnId = await dev.startTurn(liveId, "Run the refund tests");
+    await page.locator(`[data-testid="thread-status-${liveId}"][data-status="waitingOnApproval"]`).waitFor();
+    const waiting = await expectPageEqualsApi(async () => ({
+      page: await pageFleetCounts(page),
+      api: await apiFleetCounts(),
+    }));
+    expect(waiting.waitingOnApproval).toBe(before.waitingOnApproval + 1);
+    await screenshot(page, "fleet");
+
+    const dark = await browser.newContext({ viewport: VIEWPORT, colorScheme: "dark" });
+    const darkPage = await openPage(dark, "/");
+    await darkPage.page
+      .locator(`[data-testid="thread-status-${liveId}"][data-status="waitingOnApproval"]`)
+      .waitFor();
+    await screenshot(darkPage.page, "fleet-dark");
+    expect(darkPage.watch.errors).toEqual([]);
+    await dark.close();
+
+    // The developer approves: the turn runs on, and the open page returns to idle by itself.
+    answer({ decision: "accept" });
+    await dev.waitForTurnCompleted(liveId, turnId);
+    await page.locator(`[data-testid="thread-status-${liveId}"][data-status="idle"]`).waitFor();
+    const after = await expectPageEqualsApi(async () => ({
+      page: await pageFleetCounts(page),
+      api: await apiFleetCounts(),
+    }));
+    expect(after.waitingOnApproval).toBe(before.waitingOnApproval);
+    expect(watch.navigations).toBe(navigations);
+    expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+    expect(watch.errors).toEqual([]);
+    await page.close();
+  });
+
+  it("does show the API's usage totals for the range the page asked for", async () => {
+    const page = await light.newPage();
+    const watch = watchPage(page, allowDisabledAlerts);
+    const asked: URL[] = [];
+    page.on("request", (req) => {
+      const url = new URL(req.url());
+      if (url.pathname === "/api/v1/usage") asked.push(url);
+    });
+    await page.goto(`${collector.baseUrl}/usage?range=7d`);
+    await page.getByTestId("usage-total-tokens").waitFor();
+    await page.getByTestId("model-row-local-llama").waitFor();
+    await chartsSettled(page);
+
+    const series = asked.filter((u) => u.searchParams.get("groupBy")?.startsWith("day")).at(-1);
+    if (!series) throw new Error("the page asked for no daily usage");
+    const from = series.searchParams.get("from") as string;
+    const to = series.searchParams.get("to") as string;
+    // 7d = today and the six whole UTC days before it, up to now.
+    expect(Date.parse(from)).toBe(Math.floor(Date.parse(to) / DAY_MS) * DAY_MS - 6 * DAY_MS);
+    const { totals } = await api<UsageResponse>(
+      `/api/v1/usage?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`,
+    );
+    const figure = async (id: string) => Number(await page.getByTestId(id).getAttribute("data-value"));
+    expect({
+      tokens: await figure("usage-total-tokens"),
+      costUsd: await figure("usage-total-cost"),
+      turns: await figure("usage-turns"),
+      unpricedTokens: await figure("usage-unpriced-tokens"),
+    }).toEqual({
+      tokens: totals.totalTokens,
+      costUsd: totals.costUsd,
+      turns: totals.turns,
+      unpricedTokens: totals.unpricedTokens,
+    });
+    // Seven days of six developers, and local-llama's tokens shown as unpriced, never as $0.
+    expect(totals.turns).toBeGreaterThan(100);
+    expect(totals.unpricedTokens).toBeGreaterThan(0);
+    await expect
+      .poll(() => page.getByTestId("model-row-local-llama").textContent())
+      .toContain("unpriced");
+    await screenshot(page, "usage");
+    expect(watch.errors).toEqual([]);
+    await page.close();
+  });
+
+  it.each([
+    ["a seeded thread", () => seed.highlights.showcase, "thread"],
+    ["the live thread", () => liveId, null],
+  ])("does show the API's counted tokens and turns of %s", async (_what, id, shot) => {
+    const threadId = id();
+    const { page, watch } = await openPage(light, `/threads/${threadId}`);
+    await page.getByTestId("thread-total-tokens").waitFor();
+    const detail = await expectPageEqualsApi(async () => {
+      const d = await api<ThreadDetail>(`/api/v1/threads/${threadId}`);
+      return {
+        page: {
+          totalTokens: Number(await page.getByTestId("thread-total-tokens").getAttribute("data-value")),
+          turns: await page.locator('[data-testid^="turn-row-"]').count(),
+        },
+        api: { totalTokens: d.counted.totalTokens, turns: d.turns.length },
+      };
+    });
+    expect(detail.totalTokens).toBeGreaterThan(0);
+    expect(detail.turns).toBeGreaterThanOrEqual(3);
+    if (shot) {
+      await chartsSettled(page);
+      await screenshot(page, shot);
+    }
+    expect(watch.errors).toEqual([]);
+    await page.close();
+  });
+
+  it("does show each target's connection state as the API reports it", async () => {
+    const { page, watch } = await openPage(light, "/targets");
+    await page.getByTestId("target-row-alice").waitFor();
+    const targets = await expectPageEqualsApi(async () => {
+      const list = await api<TargetView[]>("/api/v1/targets");
+      const shown: Record<string, string | null> = {};
+      for (const t of list) shown[t.name] = await page.getByTestId(`target-state-${t.name}`).getAttribute("data-state");
+      return {
+        page: { rows: await page.locator('[data-testid^="target-row-"]').count(), shown },
+        api: { rows: list.length, shown: Object.fromEntries(list.map((t) => [t.name, t.state])) },
+      };
+    });
+    expect(targets.shown).toEqual({
+      alice: "open",
+      bob: "open",
+      carol: "open",
+      dave: "backoff",
+      erin: "backoff",
+      frank: "open",
+    });
+    expect(await page.getByTestId("target-reason-dave").textContent()).toBe("Refused");
+    expect(await page.getByTestId("target-reason-erin").textContent()).toBe("Unauthorized (401)");
+    await screenshot(page, "targets");
+    expect(watch.errors).toEqual([]);
+    await page.close();
+  });
+
+  it("does open the alerts page without errors, enabled or not", async () => {
+    const { page, watch } = await openPage(light, "/alerts");
+    await page.locator(alertsEnabled ? "main h1" : '[data-testid="alerts-disabled"]').waitFor();
+    expect(await page.locator("main").getByRole("alert").count()).toBe(0);
+    await screenshot(page, "alerts");
+    expect(watch.errors).toEqual([]);
+    await page.close();
+  });
+});
