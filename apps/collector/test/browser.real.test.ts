@@ -14,11 +14,18 @@ import { isDeepStrictEqual } from "node:util";
 import { createDb } from "@codex-fleet/db/client";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import { createPricer } from "@codex-fleet/pricing";
-import type { TargetView, ThreadDetail, ThreadView, UsageResponse } from "@codex-fleet/protocol/api";
+import type {
+  AlertView,
+  TargetView,
+  ThreadDetail,
+  ThreadView,
+  UsageResponse,
+} from "@codex-fleet/protocol/api";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AppServer, freePort, startAppServer } from "./support/app-server.ts";
 import {
+  CHROMIUM_CANDIDATE,
   chromiumPath,
   DASHBOARD_DIST,
   ensureDashboardBuilt,
@@ -37,13 +44,31 @@ import { SEED_DEVELOPERS, type SeedSummary, seedFleetHistory } from "./support/s
 const CHROMIUM = chromiumPath();
 const TITLE = CHROMIUM
   ? "dashboard in real Chromium"
-  : "dashboard in real Chromium — SKIPPED: no Chromium at /usr/bin/chromium and CHROMIUM_PATH unset (apt-get install chromium)";
+  : `dashboard in real Chromium — SKIPPED: no Chromium at ${CHROMIUM_CANDIDATE} (apt-get install chromium, or set CHROMIUM_PATH)`;
 if (!CHROMIUM) console.warn(`\n! ${TITLE}\n`);
 
 const MIN_MS = 60_000;
 const DAY_MS = 86_400_000;
 const VIEWPORT = { width: 1366, height: 768 };
 const TURN_USAGE: StepUsage = { input: 38_400, cached: 29_100, output: 1_350, reasoning: 420 };
+/**
+ * The shipped rules with thresholds a short test reaches: carol's 6-minute wait, frank's failed
+ * turn and systemError, dave (refused) and erin (401) down, bob's context past 70 %, spend over $8
+ * today. No settling delay: the fleet state is fresh when the collector starts.
+ */
+const ALERTS_YAML = `alerts:
+  settleMs: 0
+  evaluateIntervalMs: 250
+  rules:
+    - { id: approval-wait, kind: waitingOnApproval, forMs: 300000 }
+    - { id: input-wait, kind: waitingOnUserInput, forMs: 300000 }
+    - { id: stalled, kind: noProgress, forMs: 600000 }
+    - { id: turn-failed, kind: turnFailed, windowMs: 10800000, scope: developer }
+    - { id: system-error, kind: systemError, forMs: 0 }
+    - { id: target-down, kind: targetUnreachable, forMs: 0, severity: critical }
+    - { id: target-unauthorized, kind: targetUnauthorized, forMs: 0, severity: critical }
+    - { id: budget, kind: dailySpend, scope: developer, thresholdUsd: 8 }
+    - { id: context, kind: contextWindow, thresholdPct: 70, severity: info }`;
 
 let db: TestDatabase;
 let seed: SeedSummary;
@@ -99,11 +124,13 @@ async function openPage(context: BrowserContext, path: string): Promise<{ page: 
 async function chartsSettled(page: Page): Promise<void> {
   let previous = "";
   for (let i = 0; i < 60; i++) {
-    const shapes = await page.evaluate(() =>
-      [...document.querySelectorAll(".recharts-surface path, .recharts-surface rect")]
-        .map((el) => `${el.getAttribute("d")}:${el.getAttribute("width")}:${el.getAttribute("height")}`)
-        .join("|"),
-    );
+    const shapes = (
+      await page
+        .locator(".recharts-surface path, .recharts-surface rect")
+        .evaluateAll((els) =>
+          els.map((el) => ["d", "width", "height"].map((a) => el.getAttribute(a)).join(":")),
+        )
+    ).join("|");
     if (shapes !== "" && shapes === previous) return;
     previous = shapes;
     await page.waitForTimeout(150);
@@ -171,7 +198,13 @@ function busyPeer(threadId: string, turnId: string, sinceMs: number, flags: stri
         method: "turn/started",
         params: {
           threadId,
-          turn: { id: turnId, items: [], status: "inProgress", error: null, startedAt: Math.floor(at / 1000) },
+          turn: {
+            id: turnId,
+            items: [],
+            status: "inProgress",
+            error: null,
+            startedAt: Math.floor(at / 1000),
+          },
         },
         emittedAtMs: at,
       });
@@ -207,7 +240,9 @@ describe.skipIf(CHROMIUM === null)(TITLE, () => {
     const repo = join(alice.cwd, "payments-api");
     mkdirSync(repo);
     const git = (...args: string[]) =>
-      execFileSync("git", ["-c", "user.name=Alice", "-c", "user.email=alice@acme.test", ...args], { cwd: repo });
+      execFileSync("git", ["-c", "user.name=Alice", "-c", "user.email=alice@acme.test", ...args], {
+        cwd: repo,
+      });
     git("init", "-q", "-b", "feat/webhook-retries");
     git("remote", "add", "origin", "git@github.com:acme/payments-api.git");
     git("commit", "-q", "--allow-empty", "-m", "Start webhook retries");
@@ -249,13 +284,18 @@ describe.skipIf(CHROMIUM === null)(TITLE, () => {
         token: d.name === "alice" ? alice.token : d.name === "erin" ? "a-revoked-token" : null,
       })),
       // Down targets stay in backoff for the whole test instead of flickering through "connecting".
-      observer: { minBackoffMs: 120_000, maxBackoffMs: 120_000 },
+      // Production's idle unsubscribe (5 min): alice's thread stays followed between turns, so the
+      // collector sees each turn start (a late subscriber misses turn/started, facts §2).
+      observer: { minBackoffMs: 120_000, maxBackoffMs: 120_000, idleUnsubscribeMs: 300_000 },
+      extraYaml: ALERTS_YAML,
     });
     const fleet = collector.fleet;
     const state = (name: string) => fleet.targets.get(name)?.status.state;
-    await waitUntil("targets settled", () =>
-      ["alice", "bob", "carol", "frank"].every((n) => state(n) === "open") &&
-      ["dave", "erin"].every((n) => state(n) === "backoff"),
+    await waitUntil(
+      "targets settled",
+      () =>
+        ["alice", "bob", "carol", "frank"].every((n) => state(n) === "open") &&
+        ["dave", "erin"].every((n) => state(n) === "backoff"),
     );
     await waitUntil("alice's thread backfilled with its repo", () => fleet.threads.get(liveId)?.repo != null);
     await waitUntil("bob and carol busy", () =>
@@ -285,6 +325,17 @@ describe.skipIf(CHROMIUM === null)(TITLE, () => {
     await db?.drop();
   });
 
+  it.each([
+    ["/", 200, "text/html"],
+    ["/threads/some-thread", 200, "text/html"],
+    ["/usage?range=30d", 200, "text/html"],
+    ["/api/v1/nothing-here", 404, "application/json"],
+    ["/assets/missing.js", 404, "application/json"],
+  ])("does answer GET %s with %i %s (app shell for client routes)", async (path, status, type) => {
+    const res = await fetch(`${collector.baseUrl}${path}`);
+    expect([res.status, res.headers.get("content-type")?.split(";")[0]]).toEqual([status, type]);
+  });
+
   it("does show the API's fleet counts, and an approval on the app-server without a reload", async () => {
     const { page, watch } = await openPage(light, "/");
     await page.getByTestId(`thread-row-${liveId}`).waitFor();
@@ -299,7 +350,7 @@ describe.skipIf(CHROMIUM === null)(TITLE, () => {
     const liveStatus = page.getByTestId(`thread-status-${liveId}`);
     expect(await liveStatus.getAttribute("data-status")).toBe("idle");
     await page.evaluate(() => {
-      (window as unknown as { sameDocument: boolean }).sameDocument = true;
+      (globalThis as unknown as { sameDocument: boolean }).sameDocument = true;
     });
     const navigations = watch.navigations;
 
@@ -308,7 +359,9 @@ describe.skipIf(CHROMIUM === null)(TITLE, () => {
     const decided = new Promise((resolve) => {
       answer = resolve;
     });
-    dev.onServerRequest((req) => (req.method === "item/commandExecution/requestApproval" ? decided : undefined));
+    dev.onServerRequest((req) =>
+      req.method === "item/commandExecution/requestApproval" ? decided : undefined,
+    );
     mock.push(
       { kind: "toolCall", command: "npm test -- refunds", usage: TURN_USAGE, delayMs: 200 },
       { kind: "reply", usage: TURN_USAGE },
@@ -320,6 +373,11 @@ describe.skipIf(CHROMIUM === null)(TITLE, () => {
       api: await apiFleetCounts(),
     }));
     expect(waiting.waitingOnApproval).toBe(before.waitingOnApproval + 1);
+    await page.getByTestId(`thread-turn-age-${liveId}`).waitFor(); // the turn in progress, with its age
+    // Let the wait read in seconds, not milliseconds, before the picture is taken.
+    await expect
+      .poll(() => page.getByTestId(`thread-time-in-status-${liveId}`).textContent(), { timeout: 5000 })
+      .toMatch(/\ds$/);
     await screenshot(page, "fleet");
 
     const dark = await browser.newContext({ viewport: VIEWPORT, colorScheme: "dark" });
@@ -341,7 +399,9 @@ describe.skipIf(CHROMIUM === null)(TITLE, () => {
     }));
     expect(after.waitingOnApproval).toBe(before.waitingOnApproval);
     expect(watch.navigations).toBe(navigations);
-    expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+    expect(
+      await page.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument),
+    ).toBe(true);
     expect(watch.errors).toEqual([]);
     await page.close();
   });
@@ -383,9 +443,7 @@ describe.skipIf(CHROMIUM === null)(TITLE, () => {
     // Seven days of six developers, and local-llama's tokens shown as unpriced, never as $0.
     expect(totals.turns).toBeGreaterThan(100);
     expect(totals.unpricedTokens).toBeGreaterThan(0);
-    await expect
-      .poll(() => page.getByTestId("model-row-local-llama").textContent())
-      .toContain("unpriced");
+    await expect.poll(() => page.getByTestId("model-row-local-llama").textContent()).toContain("unpriced");
     await screenshot(page, "usage");
     expect(watch.errors).toEqual([]);
     await page.close();
@@ -423,21 +481,31 @@ describe.skipIf(CHROMIUM === null)(TITLE, () => {
     await page.getByTestId("target-row-alice").waitFor();
     const targets = await expectPageEqualsApi(async () => {
       const list = await api<TargetView[]>("/api/v1/targets");
-      const shown: Record<string, string | null> = {};
-      for (const t of list) shown[t.name] = await page.getByTestId(`target-state-${t.name}`).getAttribute("data-state");
+      const shown: Record<string, [string | null, number, number]> = {};
+      for (const t of list) {
+        shown[t.name] = [
+          await page.getByTestId(`target-state-${t.name}`).getAttribute("data-state"),
+          Number(await page.getByTestId(`target-threads-${t.name}`).textContent()),
+          Number(await page.getByTestId(`target-active-${t.name}`).textContent()),
+        ];
+      }
+      const fromApi: Record<string, [string | null, number, number]> = {};
+      for (const t of list) fromApi[t.name] = [t.state, t.threads, t.activeThreads];
       return {
         page: { rows: await page.locator('[data-testid^="target-row-"]').count(), shown },
-        api: { rows: list.length, shown: Object.fromEntries(list.map((t) => [t.name, t.state])) },
+        api: { rows: list.length, shown: fromApi },
       };
     });
-    expect(targets.shown).toEqual({
-      alice: "open",
-      bob: "open",
-      carol: "open",
-      dave: "backoff",
-      erin: "backoff",
-      frank: "open",
-    });
+    expect(Object.fromEntries(Object.entries(targets.shown).map(([name, [state]]) => [name, state]))).toEqual(
+      {
+        alice: "open",
+        bob: "open",
+        carol: "open",
+        dave: "backoff",
+        erin: "backoff",
+        frank: "open",
+      },
+    );
     expect(await page.getByTestId("target-reason-dave").textContent()).toBe("Refused");
     expect(await page.getByTestId("target-reason-erin").textContent()).toBe("Unauthorized (401)");
     await screenshot(page, "targets");
@@ -445,9 +513,34 @@ describe.skipIf(CHROMIUM === null)(TITLE, () => {
     await page.close();
   });
 
-  it("does open the alerts page without errors, enabled or not", async () => {
+  it("does show the API's firing alerts, or say alerts are off", async () => {
     const { page, watch } = await openPage(light, "/alerts");
-    await page.locator(alertsEnabled ? "main h1" : '[data-testid="alerts-disabled"]').waitFor();
+    if (!alertsEnabled) {
+      await page.getByTestId("alerts-disabled").waitFor();
+    } else {
+      // The rules above hold for targets and threads from the start: at least dave, erin, frank fire.
+      await waitUntil(
+        "alerts firing",
+        async () => (await api<AlertView[]>("/api/v1/alerts?state=firing")).length >= 3,
+      );
+      const firing = await expectPageEqualsApi(async () => {
+        const list = await api<AlertView[]>("/api/v1/alerts?state=firing");
+        const rows = await page
+          .locator('[data-testid^="alert-row-"]')
+          .evaluateAll((els) => els.map((el) => el.getAttribute("data-testid")));
+        return {
+          page: {
+            rows: rows.sort(),
+            badge: Number(await page.getByTestId("header-alert-count").textContent()),
+          },
+          api: {
+            rows: list.map((a) => `alert-row-${a.id}`).sort(),
+            badge: list.filter((a) => !a.silenced).length,
+          },
+        };
+      });
+      expect(firing.rows.length).toBeGreaterThanOrEqual(3);
+    }
     expect(await page.locator("main").getByRole("alert").count()).toBe(0);
     await screenshot(page, "alerts");
     expect(watch.errors).toEqual([]);

@@ -138,7 +138,7 @@ beforeAll(async () => {
   // resume round trip (facts §2: resuming on `active` is in time for turns of ~50 ms and up).
   const push = mock.push.bind(mock);
   mock.push = (...steps) =>
-    push(...steps.map((s) => (s.kind === "reply" || s.kind === "toolCall" ? { delayMs: 150, ...s } : s)));
+    push(...steps.map((s) => (s.kind === "reply" || s.kind === "toolCall" ? { delayMs: 400, ...s } : s)));
   [a, b, db] = await Promise.all([
     startAppServer({ modelUrl: mock.baseUrl, name: "fleet-alice" }),
     startAppServer({ modelUrl: mock.baseUrl, name: "fleet-bob" }),
@@ -342,7 +342,9 @@ describe("collector against real app-servers", () => {
     await expectExactTotals([early]);
     // Outcomes of turns that ended meanwhile come from thread/turns/list.
     await waitUntil("failed turn backfilled", async () => {
-      const d = await get<{ turns: { id: string; status: string; codexErrorInfo: string | null }[] }>(`/api/v1/threads/${t3}`);
+      const d = await get<{ turns: { id: string; status: string; codexErrorInfo: string | null }[] }>(
+        `/api/v1/threads/${t3}`,
+      );
       const t = d.turns.find((x) => x.id === failedWhileAway);
       return t?.status === "failed" && t.codexErrorInfo === "internalServerError";
     });

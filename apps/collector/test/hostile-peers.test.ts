@@ -249,7 +249,7 @@ describe("a collector with hostile peers", () => {
     expect(history.get("flood")?.find((h) => h.state === "backoff")).toEqual({
       state: "backoff",
       reason: "protocol",
-      error: `too many invalid frames (last: malformed JSON)`,
+      error: "too many invalid frames (last: malformed JSON)",
     });
     // Dropped at the first frame past the limit: nothing after it was even parsed.
     expect(rt?.invalidFrames).toBe(MAX_INVALID_PER_MINUTE + 1);

@@ -33,6 +33,7 @@ describe("loadConfig: good files", () => {
       stableAfterMs: 30_000,
       maxPayloadBytes: 16_777_216,
       requestTimeoutMs: 30_000,
+      maxInvalidPerMinute: 1000,
     });
     const [alice, bob] = config.targets;
     expect(alice).toMatchObject({

@@ -137,6 +137,8 @@ export const ConfigFileSchema = z.strictObject({
         .positive()
         .default(16 * 1024 * 1024),
       requestTimeoutMs: ms.default(30_000),
+      /** Invalid frames per minute a target may send before it is disconnected as hostile. */
+      maxInvalidPerMinute: z.int().positive().default(1000),
     })
     .prefault({})
     .superRefine((observer, ctx) => {

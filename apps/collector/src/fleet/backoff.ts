@@ -11,7 +11,11 @@ export interface BackoffOptions {
  * Delay before reconnect attempt `attempt` (0-based): "equal jitter", half fixed and half random,
  * so that a fleet of collectors restarted together spreads out but never retries instantly.
  */
-export function backoffDelayMs(attempt: number, opts: BackoffOptions, random: () => number = Math.random): number {
+export function backoffDelayMs(
+  attempt: number,
+  opts: BackoffOptions,
+  random: () => number = Math.random,
+): number {
   const factor = opts.factor ?? 2;
   const ceiling = Math.min(opts.maxBackoffMs, opts.minBackoffMs * factor ** Math.min(attempt, 30));
   const half = ceiling / 2;

@@ -82,7 +82,7 @@ function open(url: string, over: Partial<ConnectionOptions> = {}): Harness {
 const isOpen = (h: Harness) => () => h.conn.current.state === "open";
 const backoffCount = (h: Harness, n: number) => () => h.backoffs().length >= n;
 
-/** Everything the client sent after `from` arrived before the answer to this allowlisted request. */
+/** A round trip: once it resolves, every frame the client sent before it has reached the peer (one socket, in order). */
 async function barrier(h: Harness): Promise<void> {
   await h.conn.request("thread/loaded/list", { cursor: null, limit: 1 });
 }
@@ -206,13 +206,8 @@ describe("TargetConnection backoff (fake clock)", () => {
       const s = h.backoffs()[attempt] as ConnectionStatus;
       const delay = backoffDelayMs(attempt, BASE, () => 0);
       expect(delay).toBe(Math.min(400, 40 * 2 ** attempt) / 2);
-      expect({ reason: s.reason, attempt: s.attempt, waitMs: (s.nextAttemptAtMs ?? 0) - Date.now() }).toEqual(
-        {
-          reason: "unauthorized",
-          attempt: attempt + 1,
-          waitMs: delay,
-        },
-      );
+      const got = { reason: s.reason, attempt: s.attempt, waitMs: (s.nextAttemptAtMs ?? 0) - Date.now() };
+      expect(got).toEqual({ reason: "unauthorized", attempt: attempt + 1, waitMs: delay });
       vi.advanceTimersByTime(delay - 1);
       expect(h.conn.current.state).toBe("backoff");
       vi.advanceTimersByTime(1);
@@ -241,36 +236,34 @@ describe("TargetConnection backoff (fake clock)", () => {
       p.connections[2]?.destroy();
       await waitFor("third backoff", backoffCount(h, 3));
       const s = h.backoffs()[2] as ConnectionStatus;
-      expect({ attempt: s.attempt, waitMs: (s.nextAttemptAtMs ?? 0) - Date.now(), reason: s.reason }).toEqual(
-        {
-          attempt: wantAttempt,
-          waitMs: wantWaitMs,
-          reason: "dropped",
-        },
-      );
+      const got = { attempt: s.attempt, waitMs: (s.nextAttemptAtMs ?? 0) - Date.now(), reason: s.reason };
+      expect(got).toEqual({ attempt: wantAttempt, waitMs: wantWaitMs, reason: "dropped" });
     },
   );
 
   it.each([
     { autoPong: false, wantState: "backoff" },
     { autoPong: true, wantState: "open" },
-  ])("does drop a peer whose pong never comes (autoPong=$autoPong)", async ({ autoPong, wantState }) => {
-    fakeClock();
-    const p = await peer({ autoPong, pongMarker: true });
-    const h = open(p.url, { pingIntervalMs: 5000 });
-    await waitFor("open", isOpen(h));
-    for (let n = 1; n <= 3; n++) {
+  ])(
+    "does drop a peer at the ping after an unanswered one, and keep one that pongs (autoPong=$autoPong)",
+    async ({ autoPong, wantState }) => {
+      fakeClock();
+      const p = await peer({ autoPong, pongMarker: true });
+      const h = open(p.url, { pingIntervalMs: 5000 });
+      await waitFor("open", isOpen(h));
+      for (let n = 1; n <= 3; n++) {
+        vi.advanceTimersByTime(5000);
+        await waitFor(`ping #${n} at the peer`, () => (p.connections[0]?.pings ?? 0) >= n);
+        if (!autoPong) break;
+        // Wait until the pong is in: the peer's marker follows it on the same socket.
+        await waitFor(`pong #${n}`, () => h.events.filter((e) => e.kind === "unknown").length >= n);
+      }
       vi.advanceTimersByTime(5000);
-      await waitFor(`ping #${n} at the peer`, () => (p.connections[0]?.pings ?? 0) >= n);
-      if (!autoPong) break;
-      // Wait until the pong is in: the peer's marker follows it on the same socket.
-      await waitFor(`pong #${n}`, () => h.events.filter((e) => e.kind === "unknown").length >= n);
-    }
-    vi.advanceTimersByTime(5000);
-    expect(h.conn.current.state).toBe(wantState);
-    if (!autoPong)
-      expect(h.conn.current).toMatchObject({ reason: "timeout", error: "no pong within 5000 ms" });
-  });
+      expect(h.conn.current.state).toBe(wantState);
+      if (!autoPong)
+        expect(h.conn.current).toMatchObject({ reason: "timeout", error: "no pong within 5000 ms" });
+    },
+  );
 
   it("does retry -32001 with growing backoff and resolve once the peer has room", async () => {
     fakeClock();
@@ -543,9 +536,33 @@ describe("TargetConnection against hostile frames", () => {
           reason: "protocol",
           error: "too many invalid frames (last: malformed JSON)",
         });
-        // Nothing after the limit was processed: the socket was closed at once.
+        // Nothing after the limit was processed (not even the valid marker): closed at once.
         expect(h.invalid).toHaveLength(21);
+        expect(h.events).toEqual([]);
       }
     },
   );
+
+  it("does count invalid frames per minute, so a slow trickle is never dropped", async () => {
+    fakeClock();
+    const p = await peer();
+    const h = open(p.url, { maxInvalidPerMinute: 20 });
+    await waitFor("open", isOpen(h));
+    const c = p.connections[0] as PeerConnection;
+    const trickle = async (n: number) => {
+      const before = h.invalid.length;
+      for (let i = 0; i < n; i++) c.sendText(`garbage ${i}`);
+      await waitFor(
+        `${n} invalid frames`,
+        () => h.invalid.length >= before + n || h.conn.current.state !== "open",
+      );
+    };
+    await trickle(20);
+    vi.advanceTimersByTime(60_001);
+    await trickle(20);
+    await barrier(h);
+    expect(h.conn.current.state).toBe("open");
+    await trickle(1);
+    expect(h.conn.current).toMatchObject({ state: "backoff", reason: "protocol" });
+  });
 });

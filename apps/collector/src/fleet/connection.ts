@@ -249,7 +249,11 @@ export class TargetConnection {
       if (failure) return;
       failure = classifySocketError(err);
     });
-    ws.on("open", () => this.onSocketOpen(ws));
+    let upgraded = false;
+    ws.on("open", () => {
+      upgraded = true;
+      this.onSocketOpen(ws);
+    });
     ws.on("message", (data, isBinary) => {
       if (isBinary) {
         this.invalid("binary frame", null);
@@ -275,7 +279,8 @@ export class TargetConnection {
           code === 1009
             ? { reason: "protocol", error: `frame larger than ${this.opts.maxPayloadBytes} bytes` }
             : {
-                reason: wasReady ? "dropped" : "refused",
+                // Refused only when the upgrade never happened; a close after it is a drop.
+                reason: wasReady || upgraded ? "dropped" : "refused",
                 error: `socket closed (${code}${why ? ` ${why}` : ""})`,
               };
       }

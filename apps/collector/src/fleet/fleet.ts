@@ -222,11 +222,16 @@ export class Fleet {
   /** One event from one target: reduce, persist, let the observer react, tell listeners. */
   private handleEvent(rt: TargetRuntime, event: FleetEvent, synthetic = false): void {
     const id = rt.config.name;
-    this.opts.metrics.notifications.inc(
-      event.kind === "unknown" || event.kind === "ignored" ? event.method : event.kind,
-    );
+    // A hostile peer can invent endless method names: count at most MAX_METHOD_NAMES distinct ones.
+    const label =
+      event.kind === "unknown"
+        ? boundedName(rt.unknownMethods, event.method)
+        : event.kind === "ignored"
+          ? event.method
+          : event.kind;
+    this.opts.metrics.notifications.inc(label);
     if (event.kind === "unknown") {
-      rt.unknownMethods.set(event.method, (rt.unknownMethods.get(event.method) ?? 0) + 1);
+      rt.unknownMethods.set(label, (rt.unknownMethods.get(label) ?? 0) + 1);
       return;
     }
     if (event.kind === "ignored") return;
@@ -281,6 +286,13 @@ export class Fleet {
       }
     }
   }
+}
+
+const MAX_METHOD_NAMES = 100;
+
+/** The name itself while fewer than MAX_METHOD_NAMES are known, else "(other unknown)". */
+function boundedName(known: Map<string, number>, name: string): string {
+  return known.has(name) || known.size < MAX_METHOD_NAMES ? name : "(other unknown)";
 }
 
 function errText(err: unknown): string {

@@ -9,9 +9,13 @@ export class SimClock {
   private realBase: number;
   private speedFactor = 1;
 
-  constructor(private readonly realNow: () => number = Date.now) {
+  /** `startMs`: where simulated time begins (the start of the history to replay; default now). */
+  constructor(
+    private readonly realNow: () => number = Date.now,
+    startMs?: number,
+  ) {
     this.realBase = realNow();
-    this.virtualBase = this.realBase;
+    this.virtualBase = startMs ?? this.realBase;
   }
 
   /** Current simulated time, ms since the epoch. */

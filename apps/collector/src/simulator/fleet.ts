@@ -153,7 +153,8 @@ export async function startSimulatedFleet(options: SimulatedFleetOptions): Promi
       team,
       token,
       prng: prng.fork("server"),
-      clock: new SimClock(),
+      // With history the clock starts in the past: it never runs backwards, only jumps forward.
+      clock: new SimClock(Date.now, history?.fromMs),
       scheduler,
       unloadAfterMs: options.unloadAfterMs ?? 60_000,
       responseDelayMs: options.responseDelayMs ?? 0,

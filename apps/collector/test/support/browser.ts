@@ -18,10 +18,12 @@ export const DASHBOARD_DIST = join(REPO_ROOT, "apps/dashboard/dist");
 /** Where the README's screenshots live. */
 export const SCREENSHOT_DIR = join(REPO_ROOT, "docs/screenshots");
 
+/** The Chromium binary the test drives: CHROMIUM_PATH, else Debian's. */
+export const CHROMIUM_CANDIDATE = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+
 /** The Chromium binary to drive, or null when there is none (the test is then skipped, loudly). */
 export function chromiumPath(): string | null {
-  const path = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-  return existsSync(path) ? path : null;
+  return existsSync(CHROMIUM_CANDIDATE) ? CHROMIUM_CANDIDATE : null;
 }
 
 /** Flags Chromium needs as root in a container (stack-notes.md "Browser"). */
@@ -93,7 +95,10 @@ export interface PageWatch {
  * Record console errors, uncaught page errors and main-frame navigations of `page`.
  * `allow` may excuse a console error (by its text and source URL) that the test expects.
  */
-export function watchPage(page: Page, allow: (text: string, url: string) => boolean = () => false): PageWatch {
+export function watchPage(
+  page: Page,
+  allow: (text: string, url: string) => boolean = () => false,
+): PageWatch {
   const watch: PageWatch = { errors: [], navigations: 0 };
   page.on("console", (msg) => {
     if (msg.type() !== "error") return;

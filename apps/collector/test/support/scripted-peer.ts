@@ -80,7 +80,7 @@ export interface ScriptedPeer {
   maxInFlight: number;
   /** Errors thrown by scripts (a closed socket mid-script is normal and not recorded). */
   scriptErrors: unknown[];
-  /** Frames the client sent that are responses (have `result` or `error`): must stay empty. */
+  /** Frames the client sent that are responses (`result`, `error`, or an id without a method): must stay empty. */
   responsesFromClient(): ReceivedFrame[];
   /** Requests the client sent with this method. */
   requests(method: string): Record<string, unknown>[];
@@ -159,7 +159,13 @@ export async function startScriptedPeer(opts: ScriptedPeerOptions = {}): Promise
     maxInFlight: 0,
     scriptErrors: [],
     responsesFromClient: () =>
-      received.filter((r) => r.frame !== null && ("result" in r.frame || "error" in r.frame)),
+      received.filter(
+        (r) =>
+          r.frame !== null &&
+          ("result" in r.frame ||
+            "error" in r.frame ||
+            (r.frame.id !== undefined && r.frame.method === undefined)),
+      ),
     requests: (method) =>
       received.flatMap((r) =>
         r.frame && r.frame.method === method && r.frame.id !== undefined ? [r.frame] : [],
@@ -168,6 +174,7 @@ export async function startScriptedPeer(opts: ScriptedPeerOptions = {}): Promise
       for (const t of timers) clearTimeout(t);
       for (const c of wss.clients) c.terminate();
       for (const s of sockets) s.destroy();
+      wss.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

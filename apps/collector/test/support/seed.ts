@@ -31,6 +31,8 @@ export interface SeedDeveloper {
   threadsPerDay: [number, number];
   /** Reachable in the test fleet: its recent threads are still loaded (idle), not unloaded. */
   online: boolean;
+  /** How much context this developer's threads carry (1 = typical): spend differs per person. */
+  scale: number;
 }
 
 /** The fleet the screenshots show: three teams, six developers, five models (one unpriced). */
@@ -45,6 +47,7 @@ export const SEED_DEVELOPERS: SeedDeveloper[] = [
     ],
     threadsPerDay: [2, 4],
     online: true,
+    scale: 1.2,
   },
   {
     name: "bob",
@@ -56,6 +59,7 @@ export const SEED_DEVELOPERS: SeedDeveloper[] = [
     ],
     threadsPerDay: [2, 3],
     online: true,
+    scale: 1,
   },
   {
     name: "carol",
@@ -67,6 +71,7 @@ export const SEED_DEVELOPERS: SeedDeveloper[] = [
     ],
     threadsPerDay: [2, 4],
     online: true,
+    scale: 1.7,
   },
   {
     name: "dave",
@@ -78,6 +83,7 @@ export const SEED_DEVELOPERS: SeedDeveloper[] = [
     ],
     threadsPerDay: [1, 3],
     online: false,
+    scale: 0.55,
   },
   {
     name: "erin",
@@ -89,6 +95,7 @@ export const SEED_DEVELOPERS: SeedDeveloper[] = [
     ],
     threadsPerDay: [1, 3],
     online: false,
+    scale: 0.8,
   },
   {
     name: "frank",
@@ -100,6 +107,7 @@ export const SEED_DEVELOPERS: SeedDeveloper[] = [
     ],
     threadsPerDay: [2, 3],
     online: true,
+    scale: 0.9,
   },
 ];
 
@@ -267,12 +275,13 @@ function planTurns(
   count: number,
   model: string,
   endByMs: number,
-  opts: { forceFailure?: boolean; forceInterrupt?: boolean } = {},
+  opts: { forceFailure?: boolean; forceInterrupt?: boolean; scale?: number } = {},
 ): PlannedTurn[] {
   const window = contextWindowOf(model);
+  const scale = opts.scale ?? 1;
   const turns: PlannedTurn[] = [];
   let at = startMs;
-  let context = int(r, 9_000, 16_000);
+  let context = Math.round(int(r, 9_000, 16_000) * scale);
   const failAt = opts.forceFailure ? Math.max(1, count - 4) : -1;
   const interruptAt = opts.forceInterrupt ? Math.max(2, count - 7) : -1;
   for (let i = 0; i < count; i++) {
@@ -292,7 +301,7 @@ function planTurns(
     const cached = calls === 0 ? 0 : Math.round(input * (0.62 + r() * 0.28));
     const output = calls === 0 ? 0 : calls * int(r, 180, 900);
     const reasoning = Math.round(output * (0.25 + r() * 0.35));
-    context = Math.min(Math.round(window * 0.93), context + int(r, 4_000, 19_000));
+    context = Math.min(Math.round(window * 0.93), context + Math.round(int(r, 4_000, 19_000) * scale));
     const failure = status === "failed" ? pickOne(r, FAILURES) : null;
     turns.push({
       id: idAt(r, at),
@@ -311,15 +320,23 @@ function planTurns(
   return turns;
 }
 
+const HIGHLIGHT_NAMES = [
+  "Add idempotency keys to refund endpoint",
+  "Backfill embeddings for new catalog",
+  "Fix flaky e2e test harness",
+];
+
 type Fixed = Partial<Pick<PlannedThread, "name" | "repo" | "branch" | "model" | "status">> & {
   forceFailure?: boolean;
   forceInterrupt?: boolean;
+  scale?: number;
 };
 
 function plan(nowMs: number, seed: number): { threads: PlannedThread[]; highlights: SeedHighlights } {
   const r = prng(seed);
   const todayMs = Math.floor(nowMs / DAY_MS) * DAY_MS;
   const threads: PlannedThread[] = [];
+  const recentNames = new Set(HIGHLIGHT_NAMES);
   const newThread = (
     dev: SeedDeveloper,
     startMs: number,
@@ -328,7 +345,11 @@ function plan(nowMs: number, seed: number): { threads: PlannedThread[]; highligh
     fixed: Fixed = {},
   ): PlannedThread => {
     const repo = fixed.repo ?? pickOne(r, dev.repos);
-    const name = fixed.name ?? pickOne(r, TASKS[repo] ?? ["Investigate a failing test"]);
+    const tasks = TASKS[repo] ?? ["Investigate a failing test"];
+    // Threads of the last hours show side by side on the Fleet page: no two with one name.
+    const fresh = tasks.filter((task) => !recentNames.has(task));
+    const name = fixed.name ?? pickOne(r, fresh.length > 0 ? fresh : tasks);
+    if (nowMs - startMs < 12 * HOUR_MS) recentNames.add(name);
     const model = fixed.model ?? pickWeighted(r, dev.models);
     const slug = name
       .toLowerCase()
@@ -344,7 +365,7 @@ function plan(nowMs: number, seed: number): { threads: PlannedThread[]; highligh
       branch: fixed.branch ?? `${pickOne(r, BRANCH_PREFIX)}/${slug}`,
       model,
       createdAtMs: startMs - int(r, 1, 20) * 1000,
-      turns: planTurns(r, startMs, turnCount, model, endByMs, fixed),
+      turns: planTurns(r, startMs, turnCount, model, endByMs, { scale: dev.scale, ...fixed }),
       status: fixed.status ?? "notLoaded",
     };
     if (t.turns.length > 0) threads.push(t);
@@ -378,6 +399,7 @@ function plan(nowMs: number, seed: number): { threads: PlannedThread[]; highligh
     status: "idle",
     forceFailure: true,
     forceInterrupt: true,
+    scale: 1.5, // a long session: the context-pressure chart climbs towards the 90% line
   });
   const carol = newThread(dev("carol"), nowMs - 3 * HOUR_MS, 6, nowMs - 10 * MIN_MS, {
     name: "Backfill embeddings for new catalog",
@@ -395,13 +417,32 @@ function plan(nowMs: number, seed: number): { threads: PlannedThread[]; highligh
   });
   // Its last turn failed before any model response (facts §3: no token usage, status systemError).
   const lastFrank = frank.turns[frank.turns.length - 1];
-  if (lastFrank) Object.assign(lastFrank, { status: "failed", failure: FAILURES[0], input: 0, cached: 0, output: 0, reasoning: 0 });
+  if (lastFrank)
+    Object.assign(lastFrank, {
+      status: "failed",
+      failure: FAILURES[0],
+      input: 0,
+      cached: 0,
+      output: 0,
+      reasoning: 0,
+    });
+
+  // Every connected developer also finished something in the last hours: loaded, idle.
+  for (const d of SEED_DEVELOPERS.filter((x) => x.online)) {
+    newThread(d, nowMs - int(r, 90, 240) * MIN_MS, int(r, 3, 7), nowMs - int(r, 12, 40) * MIN_MS, {
+      status: "idle",
+    });
+  }
 
   // Recent threads of connected developers are still loaded (idle); the rest have unloaded.
   for (const t of threads) {
     const last = t.turns[t.turns.length - 1];
     if (t.status === "notLoaded" && t.dev.online && last && nowMs - last.completedAtMs < 90 * MIN_MS)
       t.status = "idle";
+    // A loaded thread whose last turn failed is in systemError until its next turn (facts §3):
+    // idle ones ended well.
+    if (t.status === "idle" && last?.status === "failed")
+      Object.assign(last, { status: "completed", failure: null });
   }
   return {
     threads,
@@ -468,7 +509,13 @@ export async function seedFleetHistory(args: {
   for (const t of threads) {
     const turns: TurnPatchRow[] = [];
     const usage: UsageReportRow[] = [];
-    const total = { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, reasoningOutputTokens: 0, totalTokens: 0 };
+    const total = {
+      inputTokens: 0,
+      cachedInputTokens: 0,
+      outputTokens: 0,
+      reasoningOutputTokens: 0,
+      totalTokens: 0,
+    };
     for (const turn of t.turns) {
       turns.push({
         id: turn.id,

@@ -181,7 +181,7 @@ export function AlertsPage() {
                     </td>
                     <td>
                       {alert.threadId ? (
-                        <Link href={`/threads/${encodeURIComponent(alert.threadId)}`}>
+                        <Link href={`/threads/${encodeURIComponent(alert.threadId)}`} className="nowrap">
                           {alert.target ? `${alert.target} / ` : ""}thread …{alert.threadId.slice(-8)}
                         </Link>
                       ) : (
