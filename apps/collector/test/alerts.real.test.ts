@@ -77,6 +77,8 @@ async function startAll(): Promise<void> {
     dbUrl: db.url,
     poolMax: db.poolMax,
     targets: [{ name: "alice", team: "payments", url: a.url, token: a.token }],
+    // This test runs its own engine (short thresholds, local receivers); one engine per database.
+    extraYaml: "alerts: { enabled: false }",
   });
   const { config } = await loadFile(`targets: [{ name: alice, team: payments, url: '${a.url}' }]\n${yaml}`, {
     env: { HOOK_SECRET: SECRET },

@@ -26,13 +26,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AppServer, freePort, startAppServer } from "./support/app-server.ts";
 import {
   CHROMIUM_CANDIDATE,
+  chartsSettled,
   chromiumPath,
   DASHBOARD_DIST,
   ensureDashboardBuilt,
   launchChromium,
   type PageWatch,
-  SCREENSHOT_DIR,
-  screenshotTarget,
+  saveScreenshot,
   watchPage,
 } from "./support/browser.ts";
 import { type RunningCollector, startCollector } from "./support/collector.ts";
@@ -118,30 +118,6 @@ async function openPage(context: BrowserContext, path: string): Promise<{ page: 
   const watch = watchPage(page, allowDisabledAlerts);
   await page.goto(`${collector.baseUrl}${path}`);
   return { page, watch };
-}
-
-/** Wait until recharts has finished animating (its shapes stop changing). */
-async function chartsSettled(page: Page): Promise<void> {
-  let previous = "";
-  for (let i = 0; i < 60; i++) {
-    const shapes = (
-      await page
-        .locator(".recharts-surface path, .recharts-surface rect")
-        .evaluateAll((els) =>
-          els.map((el) => ["d", "width", "height"].map((a) => el.getAttribute(a)).join(":")),
-        )
-    ).join("|");
-    if (shapes !== "" && shapes === previous) return;
-    previous = shapes;
-    await page.waitForTimeout(150);
-  }
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  const path = screenshotTarget(name);
-  if (!path) return;
-  mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  await page.screenshot({ path, fullPage: true, animations: "disabled", caret: "hide" });
 }
 
 type FleetCounts = Record<
@@ -378,14 +354,14 @@ describe.skipIf(CHROMIUM === null)(TITLE, () => {
     await expect
       .poll(() => page.getByTestId(`thread-time-in-status-${liveId}`).textContent(), { timeout: 5000 })
       .toMatch(/\ds$/);
-    await screenshot(page, "fleet");
+    await saveScreenshot(page, "fleet");
 
     const dark = await browser.newContext({ viewport: VIEWPORT, colorScheme: "dark" });
     const darkPage = await openPage(dark, "/");
     await darkPage.page
       .locator(`[data-testid="thread-status-${liveId}"][data-status="waitingOnApproval"]`)
       .waitFor();
-    await screenshot(darkPage.page, "fleet-dark");
+    await saveScreenshot(darkPage.page, "fleet-dark");
     expect(darkPage.watch.errors).toEqual([]);
     await dark.close();
 
@@ -444,7 +420,7 @@ describe.skipIf(CHROMIUM === null)(TITLE, () => {
     expect(totals.turns).toBeGreaterThan(100);
     expect(totals.unpricedTokens).toBeGreaterThan(0);
     await expect.poll(() => page.getByTestId("model-row-local-llama").textContent()).toContain("unpriced");
-    await screenshot(page, "usage");
+    await saveScreenshot(page, "usage");
     expect(watch.errors).toEqual([]);
     await page.close();
   });
@@ -470,7 +446,7 @@ describe.skipIf(CHROMIUM === null)(TITLE, () => {
     expect(detail.turns).toBeGreaterThanOrEqual(3);
     if (shot) {
       await chartsSettled(page);
-      await screenshot(page, shot);
+      await saveScreenshot(page, shot);
     }
     expect(watch.errors).toEqual([]);
     await page.close();
@@ -508,7 +484,7 @@ describe.skipIf(CHROMIUM === null)(TITLE, () => {
     );
     expect(await page.getByTestId("target-reason-dave").textContent()).toBe("Refused");
     expect(await page.getByTestId("target-reason-erin").textContent()).toBe("Unauthorized (401)");
-    await screenshot(page, "targets");
+    await saveScreenshot(page, "targets");
     expect(watch.errors).toEqual([]);
     await page.close();
   });
@@ -542,7 +518,7 @@ describe.skipIf(CHROMIUM === null)(TITLE, () => {
       expect(firing.rows.length).toBeGreaterThanOrEqual(3);
     }
     expect(await page.locator("main").getByRole("alert").count()).toBe(0);
-    await screenshot(page, "alerts");
+    await saveScreenshot(page, "alerts");
     expect(watch.errors).toEqual([]);
     await page.close();
   });

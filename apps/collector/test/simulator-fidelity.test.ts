@@ -29,7 +29,10 @@ const FIXTURES = resolve(import.meta.dirname, "../../../packages/protocol/test/f
  * resume before the first turn. Ids shortened; values are irrelevant here, keys are not.
  */
 const EXTRA_REAL: Labelled[] = [
-  { label: "thread/closed", frame: { method: "thread/closed", params: { threadId: "01a1fd30-ded6" }, emittedAtMs: 1 } },
+  {
+    label: "thread/closed",
+    frame: { method: "thread/closed", params: { threadId: "01a1fd30-ded6" }, emittedAtMs: 1 },
+  },
   {
     label: "thread/status/changed",
     frame: {
@@ -104,8 +107,12 @@ function shape(value: unknown, key = ""): string {
 
 /** A label per consumed step; status changes and items carry their variant to make orders strict. */
 function token(l: Labelled): string {
-  const p = (l.frame.params ?? {}) as { status?: { type: string; activeFlags?: string[] }; item?: { type: string } };
-  if (l.label === "thread/status/changed") return `status:${p.status?.type}${p.status?.activeFlags?.join("+") ?? ""}`;
+  const p = (l.frame.params ?? {}) as {
+    status?: { type: string; activeFlags?: string[] };
+    item?: { type: string };
+  };
+  if (l.label === "thread/status/changed")
+    return `status:${p.status?.type}${p.status?.activeFlags?.join("+") ?? ""}`;
   if (l.label.startsWith("item/") && p.item) return `${l.label}:${p.item.type}`;
   return l.label;
 }
@@ -157,7 +164,8 @@ function observer(server: SimServer) {
   const conn = server.attach({
     send: (text) => {
       const frame = JSON.parse(text) as Frame;
-      const label = typeof frame.method === "string" ? frame.method : `result:${methods.get(frame.id as number)}`;
+      const label =
+        typeof frame.method === "string" ? frame.method : `result:${methods.get(frame.id as number)}`;
       received.push({ label, frame });
       const p = frame.params as { threadId?: string; status?: { type: string } } | undefined;
       // Like the collector: resume a thread when it turns active (facts §2), outside the emitting call.
@@ -178,7 +186,11 @@ function observer(server: SimServer) {
   };
   request("initialize", {
     clientInfo: { name: "codex_fleet_observer", title: null, version: "1.0.0" },
-    capabilities: { experimentalApi: true, requestAttestation: false, optOutNotificationMethods: OPT_OUT_NOTIFICATION_METHODS },
+    capabilities: {
+      experimentalApi: true,
+      requestAttestation: false,
+      optOutNotificationMethods: OPT_OUT_NOTIFICATION_METHODS,
+    },
   });
   server.receive(conn, JSON.stringify({ method: "initialized" }));
   return { received, request, conn };

@@ -1,7 +1,8 @@
 /**
  * Loads the collector's configuration once at start: finds the file (`--config FILE` or
  * `CODEX_FLEET_CONFIG`), parses JSON or YAML, validates it strictly, applies the `DATABASE_URL`,
- * `PORT` and `HOST` environment overrides, reads token and CA files, and freezes the result.
+ * `PORT` and `HOST` environment overrides, reads token and CA files, decides access control
+ * (`auth`, CODEX_FLEET_SECRET_KEY), and freezes the result.
  * This and the entry point are the only code that sees the environment (STYLE.md "config").
  */
 import { readFile } from "node:fs/promises";
@@ -10,10 +11,12 @@ import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { ConfigError, type ConfigIssue, createIssueMapper } from "./errors.ts";
 import {
+  type AuthConfig,
   type Config,
   ConfigFileSchema,
   DatabaseUrlSchema,
   HostSchema,
+  isLoopbackHost,
   type NotifierRuntimeConfig,
   PortSchema,
   type TargetConfig,
@@ -57,6 +60,20 @@ interface EnvOverrides {
   databaseUrl?: string;
   port?: number;
   host?: string;
+  secretKey?: Secret;
+}
+
+/** The environment variable holding the key that encrypts target tokens stored in the database. */
+export const SECRET_KEY_ENV = "CODEX_FLEET_SECRET_KEY";
+
+/** 32 bytes as 64 hex digits or base64, normalized to hex; null when it is neither. */
+function parseSecretKey(text: string): string | null {
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return text.toLowerCase();
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) {
+    const bytes = Buffer.from(text, "base64");
+    if (bytes.length === 32) return bytes.toString("hex");
+  }
+  return null;
 }
 
 function envOverrides(env: LoadConfigOptions["env"]): EnvOverrides {
@@ -76,6 +93,16 @@ function envOverrides(env: LoadConfigOptions["env"]): EnvOverrides {
   if (port !== undefined) out.port = check("PORT", PortSchema, /^\d+$/.test(port) ? Number(port) : port);
   const host = nonEmpty(env.HOST);
   if (host !== undefined) out.host = check("HOST", HostSchema, host);
+  const secretKey = nonEmpty(env[SECRET_KEY_ENV])?.trim();
+  if (secretKey !== undefined) {
+    const hex = parseSecretKey(secretKey);
+    if (hex === null)
+      issues.push({
+        path: SECRET_KEY_ENV,
+        message: "must be 32 random bytes as 64 hex digits or base64 (e.g. `openssl rand -hex 32`)",
+      });
+    else out.secretKey = new Secret(hex);
+  }
   if (issues.length > 0) throw new ConfigError("environment", issues);
   return out;
 }
@@ -172,6 +199,85 @@ function resolveNotifiers(
   });
 }
 
+/** Shortest admin or viewer token accepted: a guessable token would defeat the login rate limit. */
+export const MIN_AUTH_TOKEN_LENGTH = 16;
+
+async function resolveAuthToken(
+  auth: ConfigFile["auth"],
+  role: "admin" | "viewer",
+  baseDir: string,
+  env: LoadConfigOptions["env"],
+  issues: ConfigIssue[],
+): Promise<Secret | null> {
+  const file = auth[`${role}TokenFile`];
+  const envName = auth[`${role}TokenEnv`];
+  const fallbackEnv = `CODEX_FLEET_${role.toUpperCase()}_TOKEN`;
+  let key: string;
+  let value: string | undefined;
+  if (file !== undefined) {
+    key = `auth.${role}TokenFile`;
+    const read = await readTrimmed(resolve(baseDir, file));
+    if ("error" in read) {
+      issues.push({ path: key, message: read.error });
+      return null;
+    }
+    value = read.text;
+    if (value === "") issues.push({ path: key, message: `${resolve(baseDir, file)} is empty` });
+  } else {
+    const name = envName ?? fallbackEnv;
+    key = envName === undefined ? fallbackEnv : `auth.${role}TokenEnv`;
+    value = env[name]?.trim();
+    if (envName !== undefined && (value === undefined || value === ""))
+      issues.push({ path: key, message: `environment variable ${envName} is unset or empty` });
+  }
+  if (value === undefined || value === "") return null;
+  if (value.length < MIN_AUTH_TOKEN_LENGTH) {
+    issues.push({
+      path: key,
+      message: `the ${role} token is too short: use at least ${MIN_AUTH_TOKEN_LENGTH} characters (e.g. \`openssl rand -hex 32\`)`,
+    });
+    return null;
+  }
+  return new Secret(value);
+}
+
+async function resolveAuth(
+  file: ConfigFile,
+  host: string,
+  secretKey: Secret | null,
+  baseDir: string,
+  env: LoadConfigOptions["env"],
+  issues: ConfigIssue[],
+): Promise<AuthConfig> {
+  const { auth } = file;
+  const enabled = auth.mode === "on" || (auth.mode === "auto" && !isLoopbackHost(host));
+  const before = issues.length;
+  const adminToken = await resolveAuthToken(auth, "admin", baseDir, env, issues);
+  const adminReported = issues.length > before;
+  const viewerToken = await resolveAuthToken(auth, "viewer", baseDir, env, issues);
+  if (enabled && adminToken === null && !adminReported) {
+    const why = auth.mode === "on" ? "auth.mode is on" : `server.host ${host} is not a loopback address`;
+    issues.push({
+      path: "auth",
+      message: `authentication is on (${why}) but no admin token is set: set auth.adminTokenFile, auth.adminTokenEnv or CODEX_FLEET_ADMIN_TOKEN (or auth.mode: off behind your own authenticating proxy)`,
+    });
+  }
+  if (adminToken !== null && viewerToken !== null && adminToken.reveal() === viewerToken.reveal())
+    issues.push({ path: "auth.viewerTokenFile", message: "the viewer token must differ from the admin token" });
+  const publicUrl = file.server.publicUrl;
+  return {
+    mode: auth.mode,
+    enabled,
+    adminToken,
+    viewerToken,
+    sessionTtlMs: auth.sessionTtlMs,
+    secureCookies: auth.secureCookies ?? (publicUrl !== undefined && publicUrl.startsWith("https:")),
+    allowedOrigins: auth.allowedOrigins.map((o) => new URL(o).origin),
+    loginRateLimit: auth.loginRateLimit,
+    secretKey,
+  };
+}
+
 function deepFreeze<T>(value: T): T {
   if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -212,6 +318,8 @@ export async function loadConfig({ argv, env, cwd }: LoadConfigOptions): Promise
     file.targets.map((target, index) => resolveTarget(target, index, baseDir, env, issues)),
   );
   const notify = resolveNotifiers(file, env, issues);
+  const host = overrides.host ?? file.server.host;
+  const auth = await resolveAuth(file, host, overrides.secretKey ?? null, baseDir, env, issues);
   if (issues.length > 0) {
     // Targets resolve concurrently: report in key order, not in I/O completion order.
     issues.sort((a, b) => a.path.localeCompare(b.path, "en", { numeric: true }));
@@ -221,7 +329,7 @@ export async function loadConfig({ argv, env, cwd }: LoadConfigOptions): Promise
   const config: Config = {
     source,
     server: {
-      host: overrides.host ?? file.server.host,
+      host,
       port: overrides.port ?? file.server.port,
       publicUrl: file.server.publicUrl ?? null,
     },
@@ -232,6 +340,7 @@ export async function loadConfig({ argv, env, cwd }: LoadConfigOptions): Promise
     alerts: { ...file.alerts, notify },
     pricing: file.pricing,
     logLevel: file.logLevel,
+    auth,
   };
   return deepFreeze(config);
 }

@@ -96,6 +96,47 @@ export const TargetSchema = z
     }
   });
 
+/** How `auth.mode: auto` decides: on unless the collector listens on loopback only. */
+export const AUTH_MODES = ["auto", "on", "off"] as const;
+
+const origin = z
+  .string()
+  .refine(
+    (s) => hasProtocol(s, ["http:", "https:"]) && new URL(s).origin === s.replace(/\/$/, ""),
+    "must be an origin like https://fleet.example.com (scheme, host and port only)",
+  );
+
+/**
+ * Access control (issue #6). Tokens come from a file or an environment variable (else the
+ * CODEX_FLEET_ADMIN_TOKEN / CODEX_FLEET_VIEWER_TOKEN variables) and are exchanged for a session.
+ */
+export const AuthSchema = z
+  .strictObject({
+    mode: z.enum(AUTH_MODES).default("auto"),
+    adminTokenFile: path.optional(),
+    adminTokenEnv: envName.optional(),
+    viewerTokenFile: path.optional(),
+    viewerTokenEnv: envName.optional(),
+    sessionTtlMs: ms.max(30 * 86_400_000, "must be at most 30 days").default(12 * 3_600_000),
+    /** Default: true when server.publicUrl is https://. */
+    secureCookies: z.boolean().optional(),
+    /** Origins besides the collector's own (Host, publicUrl) allowed to call it, e.g. a dev proxy. */
+    allowedOrigins: z.array(origin).default([]),
+    loginRateLimit: z
+      .strictObject({ max: z.int().positive().default(10), windowMs: ms.default(300_000) })
+      .prefault({}),
+  })
+  .superRefine((auth, ctx) => {
+    for (const role of ["admin", "viewer"] as const) {
+      if (auth[`${role}TokenFile`] !== undefined && auth[`${role}TokenEnv`] !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: [`${role}TokenEnv`],
+          message: `set at most one of ${role}TokenFile and ${role}TokenEnv`,
+        });
+    }
+  });
+
 /** The config file. Paths in it are relative to the file's directory. */
 export const ConfigFileSchema = z.strictObject({
   server: z
@@ -174,6 +215,7 @@ export const ConfigFileSchema = z.strictObject({
     })
     .prefault({}),
   logLevel: z.enum(LOG_LEVELS).default("info"),
+  auth: AuthSchema.prefault({}),
 });
 
 /** The config file after validation and defaults. */
@@ -191,6 +233,24 @@ export interface TargetConfig extends Omit<z.output<typeof TargetSchema>, "label
 /** A notifier after load, with its signing secret read from `secretEnv`. */
 export type NotifierRuntimeConfig = NotifierConfig & { readonly secret: Secret | null };
 
+/** Access control after load: the mode decided, tokens and the encryption key read. */
+export interface AuthConfig {
+  readonly mode: (typeof AUTH_MODES)[number];
+  /** `on`, or `auto` with a server.host that is not loopback. */
+  readonly enabled: boolean;
+  readonly adminToken: Secret | null;
+  readonly viewerToken: Secret | null;
+  readonly sessionTtlMs: number;
+  readonly secureCookies: boolean;
+  readonly allowedOrigins: readonly string[];
+  readonly loginRateLimit: { readonly max: number; readonly windowMs: number };
+  /**
+   * CODEX_FLEET_SECRET_KEY as 64 hex digits: the AES-256-GCM key of target tokens stored in the
+   * database (targets added through the API). Null → such targets cannot carry a token.
+   */
+  readonly secretKey: Secret | null;
+}
+
 /** The resolved configuration: parsed once at start, then frozen. */
 export interface Config {
   /** Absolute path of the config file, or null when running on defaults. */
@@ -207,4 +267,5 @@ export interface Config {
   };
   readonly pricing: Readonly<ConfigFile["pricing"]>;
   readonly logLevel: ConfigFile["logLevel"];
+  readonly auth: AuthConfig;
 }

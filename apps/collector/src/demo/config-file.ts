@@ -20,7 +20,12 @@ export function writeDemoConfig(o: DemoConfigOptions): string {
   const tokens = join(o.dir, "tokens");
   mkdirSync(tokens, { recursive: true, mode: 0o700 });
   const targets = o.targets.map((t) => {
-    const entry: Record<string, unknown> = { name: t.name, team: t.team, url: t.url, labels: { simulated: "true" } };
+    const entry: Record<string, unknown> = {
+      name: t.name,
+      team: t.team,
+      url: t.url,
+      labels: { simulated: "true" },
+    };
     if (t.token !== null) {
       const file = join(tokens, `${t.name}.token`);
       writeFileSync(file, `${t.token}\n`, { mode: 0o600 });

@@ -28,7 +28,13 @@ const log = (line: string): void => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const compact = (n: number): string =>
-  n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : `${n}`;
+  n >= 1e9
+    ? `${(n / 1e9).toFixed(2)}B`
+    : n >= 1e6
+      ? `${(n / 1e6).toFixed(1)}M`
+      : n >= 1e3
+        ? `${(n / 1e3).toFixed(1)}k`
+        : `${n}`;
 
 /** 8080 when free (the collector's default), otherwise whatever port the OS hands out. */
 function pickPort(preferred: number | null): Promise<number> {
@@ -70,7 +76,9 @@ async function progress(fleet: SimulatedFleet, collector: CollectorProcess, from
     .then((u) => compact(u.totals.totalTokens))
     .catch(() => "?");
   const phase =
-    s.liveDevelopers < fleet.servers.length ? `replaying history (${s.liveDevelopers}/${fleet.servers.length} live)` : "live";
+    s.liveDevelopers < fleet.servers.length
+      ? `replaying history (${s.liveDevelopers}/${fleet.servers.length} live)`
+      : "live";
   return `${phase} · ${s.turnsStarted} turns · ${s.threads} threads (${s.loadedThreads} loaded) · served ${compact(fleet.served.totalTokens)} tokens · collector counted ${counted}`;
 }
 
@@ -87,7 +95,8 @@ async function verify(fleet: SimulatedFleet, collector: CollectorProcess, fromMs
   }
   const targets = await getJson<TargetView[]>(`${collector.baseUrl}/api/v1/targets`);
   log("verify: GET /api/v1/targets");
-  for (const t of targets) log(`  ${t.name.padEnd(10)} ${t.team.padEnd(10)} ${t.state.padEnd(8)} threads ${t.threads}`);
+  for (const t of targets)
+    log(`  ${t.name.padEnd(10)} ${t.team.padEnd(10)} ${t.state.padEnd(8)} threads ${t.threads}`);
   log("verify: simulator served vs collector counted (GET /api/v1/usage?groupBy=target)");
   for (const line of formatComparison(rows).split("\n")) log(`  ${line}`);
   const s = fleet.stats();
@@ -145,9 +154,13 @@ async function main(): Promise<void> {
       startPaused: true,
       ...(args.historyDays > 0 ? { history: { days: args.historyDays } } : {}),
     });
-    log(`${fleet.servers.length} simulated app-servers listening (${fleet.servers[0]?.url} …), bearer tokens required`);
+    log(
+      `${fleet.servers.length} simulated app-servers listening (${fleet.servers[0]?.url} …), bearer tokens required`,
+    );
     const configFile = writeDemoConfig({ dir, port, targets: fleet.servers, historyDays: args.historyDays });
-    const database = process.env.DATABASE_URL ? "Postgres from DATABASE_URL" : `embedded PGlite in ${join(dir, "data")}`;
+    const database = process.env.DATABASE_URL
+      ? "Postgres from DATABASE_URL"
+      : `embedded PGlite in ${join(dir, "data")}`;
     log(`starting the collector: src/main.ts --config ${configFile} (${database})`);
     collector = await startCollectorProcess({
       configFile,

@@ -42,10 +42,9 @@ export function compareTotals(
   return [...served].map(([target, s]) => {
     const c = counted.get(target);
     const pick = (src: Record<string, number> | WireTokenCounts | undefined) =>
-      Object.fromEntries(COMPARED.map((k) => [k, Number((src as Record<string, number> | undefined)?.[k] ?? 0)])) as Record<
-        (typeof COMPARED)[number],
-        number
-      >;
+      Object.fromEntries(
+        COMPARED.map((k) => [k, Number((src as Record<string, number> | undefined)?.[k] ?? 0)]),
+      ) as Record<(typeof COMPARED)[number], number>;
     const sv = pick(s);
     const cv = pick(c);
     return { target, served: sv, counted: cv, equal: COMPARED.every((k) => sv[k] === cv[k]) };
@@ -69,6 +68,7 @@ export function formatComparison(rows: readonly TargetComparison[]): string {
     rows.every((r) => r.equal) ? "yes" : "NO",
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? "").length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ");
+  const fmt = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ");
   return [fmt(header), ...lines.map(fmt)].join("\n");
 }

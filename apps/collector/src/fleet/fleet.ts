@@ -11,7 +11,7 @@ import { loadThreads } from "@codex-fleet/db/repositories/threads-repository";
 import type { FleetEvent } from "@codex-fleet/protocol/events";
 import type { Config, TargetConfig } from "../config/schema.ts";
 import { emptyThread, reduce, type ThreadState } from "../ingest/thread-state.ts";
-import { IngestWriter } from "../ingest/writer.ts";
+import { IngestWriter, type WriterTuning } from "../ingest/writer.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import { type ConnectionStatus, TargetConnection } from "./connection.ts";
@@ -45,6 +45,8 @@ export interface FleetOptions {
   metrics: Metrics;
   version: string;
   now?: () => number;
+  /** Batching and buffer bounds of the database writer (defaults in writer.ts). */
+  writer?: WriterTuning;
   /** Tests: observe every frame the collector sends. */
   onSent?(targetId: string, frame: Record<string, unknown>): void;
 }
@@ -62,6 +64,7 @@ export class Fleet {
     this.now = opts.now ?? Date.now;
     const { pool, log, metrics } = opts;
     this.writer = new IngestWriter({
+      ...opts.writer,
       price: opts.price,
       write: (batch) => writeIngestBatch({ pool, ...batch }),
       onWritten: (result, ms) => {

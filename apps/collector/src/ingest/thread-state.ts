@@ -125,7 +125,12 @@ export function emptyThread(id: string, targetId: string, nowMs: number): Thread
 }
 
 /** Merge thread metadata (from thread/started, thread/list, thread/read) into a state. */
-export function withThreadInfo(s: ThreadState, info: ThreadInfo, atMs: number, statusKnown = true): ThreadState {
+export function withThreadInfo(
+  s: ThreadState,
+  info: ThreadInfo,
+  atMs: number,
+  statusKnown = true,
+): ThreadState {
   const next: ThreadState = {
     ...s,
     model: info.model ?? s.model,
@@ -175,7 +180,8 @@ function turnPatchFrom(s: ThreadState, turn: TurnInfo): TurnPatch {
  * thread) and the writes it implies. Pure: time comes from the event.
  */
 export function reduce(prev: ThreadState | undefined, targetId: string, event: FleetEvent): ReduceResult {
-  if (!("threadId" in event) && event.kind !== "threadStarted") return { state: prev, ops: [], changed: false };
+  if (!("threadId" in event) && event.kind !== "threadStarted")
+    return { state: prev, ops: [], changed: false };
   const threadId = event.kind === "threadStarted" ? event.thread.id : event.threadId;
   if (threadId === null) return { state: prev, ops: [], changed: false };
   const at = event.atMs;
@@ -228,7 +234,8 @@ export function reduce(prev: ThreadState | undefined, targetId: string, event: F
         currentTurnStartedAtMs: s.currentTurnId === event.turn.id ? null : s.currentTurnStartedAtMs,
         lastTurnId: event.turn.id,
         lastTurnStatus: event.turn.status,
-        lastErrorMessage: event.turn.error?.message ?? (event.turn.status === "failed" ? s.lastErrorMessage : null),
+        lastErrorMessage:
+          event.turn.error?.message ?? (event.turn.status === "failed" ? s.lastErrorMessage : null),
         lastCodexErrorInfo:
           event.turn.error?.codexErrorInfo ?? (event.turn.status === "failed" ? s.lastCodexErrorInfo : null),
         pendingRequests: s.pendingRequests.filter((r) => r.turnId !== event.turn.id),
@@ -270,7 +277,8 @@ export function reduce(prev: ThreadState | undefined, targetId: string, event: F
       break;
     case "modelRerouted":
       s = { ...s, reroutedTurnId: event.turnId, reroutedModel: event.toModel };
-      if (event.turnId) ops.push({ op: "turn", patch: { id: event.turnId, threadId, targetId, model: event.toModel } });
+      if (event.turnId)
+        ops.push({ op: "turn", patch: { id: event.turnId, threadId, targetId, model: event.toModel } });
       changed = true;
       break;
     case "serverRequest":

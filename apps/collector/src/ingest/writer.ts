@@ -9,10 +9,17 @@ import type { BatchResult, PriceFn } from "@codex-fleet/db/repositories/ingest-r
 import { backoffDelayMs } from "../fleet/backoff.ts";
 import type { ThreadState, TurnPatch, UsageReport, WriteOp } from "./thread-state.ts";
 
-export interface WriterOptions {
+/** The writer's knobs, all optional. */
+export interface WriterTuning {
+  /** Delay that coalesces enqueued ops into one transaction (default 25 ms). */
   flushIntervalMs?: number;
+  /** Most usage reports per transaction (default 2000). */
   maxBatchReports?: number;
+  /** Past this many buffered usage reports, keep only the newest per thread (default 100,000). */
   maxBufferedReports?: number;
+}
+
+export interface WriterOptions extends WriterTuning {
   write(batch: {
     threads: ThreadState[];
     turns: TurnPatch[];

@@ -67,7 +67,12 @@ export const MODELS: readonly SimModel[] = [
 ];
 
 /** Models codex has metadata for; others get a per-turn `warning` (facts §1). */
-export const KNOWN_MODELS: ReadonlySet<string> = new Set(["gpt-5.4", "gpt-5.5", "gpt-5.2-codex", "gpt-5.4-mini"]);
+export const KNOWN_MODELS: ReadonlySet<string> = new Set([
+  "gpt-5.4",
+  "gpt-5.5",
+  "gpt-5.2-codex",
+  "gpt-5.4-mini",
+]);
 
 /** The effective context window 0.169.0 reports (`modelContextWindow`, measured: 258400). */
 export const MODEL_CONTEXT_WINDOW = 258_400;
@@ -129,6 +134,14 @@ export const RESPONSE_FAILED_MESSAGE =
 
 /** Questions the agent asks with `request_user_input`. */
 export const QUESTIONS = [
-  { header: "Scope", question: "Should I also update the callers?", options: ["Yes", "No, only this module"] },
-  { header: "Approach", question: "Keep the old API as a deprecated alias?", options: ["Keep it", "Remove it"] },
+  {
+    header: "Scope",
+    question: "Should I also update the callers?",
+    options: ["Yes", "No, only this module"],
+  },
+  {
+    header: "Approach",
+    question: "Keep the old API as a deprecated alias?",
+    options: ["Keep it", "Remove it"],
+  },
 ] as const;

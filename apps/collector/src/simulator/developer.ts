@@ -11,8 +11,8 @@ import type { Prng } from "./prng.ts";
 import type { Scheduler } from "./scheduler.ts";
 import type { SimServer } from "./sim-server.ts";
 import type { SimThread } from "./state.ts";
-import { initialContext } from "./usage.ts";
 import { followUp, type Outcome, runTurn, type TurnContext } from "./turn-scripts.ts";
+import { initialContext } from "./usage.ts";
 
 /** The default outcome mix (relative weights). */
 export const DEFAULT_OUTCOMES: Readonly<Record<Outcome, number>> = {
@@ -146,7 +146,9 @@ export class Developer {
 
   private openThread(): SimThread {
     const { server, prng } = this.o;
-    const model = prng.chance(0.75) ? this.preferred : prng.weighted(MODELS.map((m) => [m, m.weight] as const));
+    const model = prng.chance(0.75)
+      ? this.preferred
+      : prng.weighted(MODELS.map((m) => [m, m.weight] as const));
     const repo = prng.pick(reposForTeam(this.o.team));
     const repoName = repo.slice(repo.indexOf("/") + 1);
     const slug = prng.pick(["retry", "pagination", "config", "tests", "logging", "upgrade", "cleanup"]);

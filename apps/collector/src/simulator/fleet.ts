@@ -108,7 +108,9 @@ export async function startSimulatedFleet(options: SimulatedFleetOptions): Promi
   const teams = options.teams && options.teams.length > 0 ? options.teams : DEFAULT_TEAMS;
   const violations: Violation[] = [];
   const scheduler = new Scheduler(Date.now, (err) => {
-    process.emitWarning(`simulator task failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.emitWarning(
+      `simulator task failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    );
   });
   let paused = options.startPaused === true;
   let closed = false;
@@ -126,7 +128,10 @@ export async function startSimulatedFleet(options: SimulatedFleetOptions): Promi
     waitUntilResumed: () => woken,
   };
   const outcomes = { ...DEFAULT_OUTCOMES, ...options.outcomes };
-  const turnsByOutcome = Object.fromEntries(Object.keys(outcomes).map((k) => [k, 0])) as Record<Outcome, number>;
+  const turnsByOutcome = Object.fromEntries(Object.keys(outcomes).map((k) => [k, 0])) as Record<
+    Outcome,
+    number
+  >;
   let turnsStarted = 0;
   const now = Date.now();
   const history: HistoryOptions | null = options.history
@@ -146,8 +151,7 @@ export async function startSimulatedFleet(options: SimulatedFleetOptions): Promi
     const name = nameAt(i, options.names);
     const team = teams[i % teams.length] as string;
     const prng = root.fork(i);
-    const token =
-      options.token === true ? randomBytes(24).toString("base64url") : (options.token ?? null);
+    const token = options.token === true ? randomBytes(24).toString("base64url") : (options.token ?? null);
     const server = new SimServer({
       name,
       team,

@@ -19,24 +19,43 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function clients(urls: string[], token: string): Promise<void> {
   let open = 0;
   for (const url of urls) {
-    const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` }, perMessageDeflate: false });
+    const ws = new WebSocket(url, {
+      headers: { Authorization: `Bearer ${token}` },
+      perMessageDeflate: false,
+    });
     let id = 1;
     const subscribed = new Map<string, NodeJS.Timeout | null>();
     ws.on("open", () => {
-      ws.send(JSON.stringify({ id: id++, method: "initialize", params: { clientInfo: { name: "measure", version: "1" }, capabilities: { optOutNotificationMethods: ["item/agentMessage/delta", "account/rateLimits/updated", "warning"] } } }));
+      ws.send(
+        JSON.stringify({
+          id: id++,
+          method: "initialize",
+          params: {
+            clientInfo: { name: "measure", version: "1" },
+            capabilities: {
+              optOutNotificationMethods: ["item/agentMessage/delta", "account/rateLimits/updated", "warning"],
+            },
+          },
+        }),
+      );
       ws.send(JSON.stringify({ method: "initialized" }));
       open++;
       if (open === urls.length) process.send?.({ open });
     });
     ws.on("message", (data) => {
-      const f = JSON.parse(data.toString()) as { method?: string; params?: { threadId?: string; status?: { type: string } } };
+      const f = JSON.parse(data.toString()) as {
+        method?: string;
+        params?: { threadId?: string; status?: { type: string } };
+      };
       const threadId = f.params?.threadId;
       if (f.method !== "thread/status/changed" || !threadId) return;
       const active = f.params?.status?.type === "active";
       const timer = subscribed.get(threadId);
       if (timer) clearTimeout(timer);
       if (active && !subscribed.has(threadId)) {
-        ws.send(JSON.stringify({ id: id++, method: "thread/resume", params: { threadId, excludeTurns: true } }));
+        ws.send(
+          JSON.stringify({ id: id++, method: "thread/resume", params: { threadId, excludeTurns: true } }),
+        );
       }
       if (active) subscribed.set(threadId, null);
       else if (subscribed.has(threadId) && f.params?.status?.type !== "notLoaded") {
@@ -64,7 +83,13 @@ async function main(): Promise<void> {
   const turnsPerMinute = Number(process.argv[4] ?? 1);
   gc();
   const base = process.memoryUsage();
-  const fleet = await startSimulatedFleet({ servers, seed: "rss", turnsPerMinute, token: "measure-token", startPaused: true });
+  const fleet = await startSimulatedFleet({
+    servers,
+    seed: "rss",
+    turnsPerMinute,
+    token: "measure-token",
+    startPaused: true,
+  });
   gc();
   const started = process.memoryUsage();
   const child = fork(fileURLToPath(import.meta.url), ["--clients"], { execArgv: ["--import", "tsx"] });
@@ -87,15 +112,24 @@ async function main(): Promise<void> {
   }
   gc();
   const end = process.memoryUsage();
-  const per = (a: NodeJS.MemoryUsage, b: NodeJS.MemoryUsage, k: "rss" | "heapUsed") => ((a[k] - b[k]) / servers / 1024).toFixed(1);
+  const per = (a: NodeJS.MemoryUsage, b: NodeJS.MemoryUsage, k: "rss" | "heapUsed") =>
+    ((a[k] - b[k]) / servers / 1024).toFixed(1);
   console.log(
     JSON.stringify({
       servers,
       seconds,
       turnsPerMinute,
       baseRssMB: +(base.rss / MB).toFixed(1),
-      rssKBPerServer: { started: per(started, base, "rss"), connected: per(withClients, base, "rss"), afterRun: per(end, base, "rss") },
-      heapKBPerServer: { started: per(started, base, "heapUsed"), connected: per(withClients, base, "heapUsed"), afterRun: per(end, base, "heapUsed") },
+      rssKBPerServer: {
+        started: per(started, base, "rss"),
+        connected: per(withClients, base, "rss"),
+        afterRun: per(end, base, "rss"),
+      },
+      heapKBPerServer: {
+        started: per(started, base, "heapUsed"),
+        connected: per(withClients, base, "heapUsed"),
+        afterRun: per(end, base, "heapUsed"),
+      },
       endRssMB: +(end.rss / MB).toFixed(1),
       stats: fleet.stats(),
       violations: fleet.violations.length,

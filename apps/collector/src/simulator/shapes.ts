@@ -56,7 +56,9 @@ export function threadShape(t: SimThread, originator: string, listed = false): R
     threadSource: null,
     agentNickname: null,
     agentRole: null,
-    gitInfo: t.gitInfo ? { sha: t.gitInfo.sha, branch: t.gitInfo.branch, originUrl: t.gitInfo.originUrl } : null,
+    gitInfo: t.gitInfo
+      ? { sha: t.gitInfo.sha, branch: t.gitInfo.branch, originUrl: t.gitInfo.originUrl }
+      : null,
     name: null,
     daybreakEnabled: null,
     turns: [],
@@ -117,7 +119,12 @@ export const bashWrapped = (command: string): string => `/bin/bash -lc '${comman
 
 /** Turn error: `{message, codexErrorInfo, additionalDetails, misalignment}`. */
 export function turnErrorShape(e: { message: string; codexErrorInfo: string }): Record<string, unknown> {
-  return { message: e.message, codexErrorInfo: e.codexErrorInfo, additionalDetails: null, misalignment: null };
+  return {
+    message: e.message,
+    codexErrorInfo: e.codexErrorInfo,
+    additionalDetails: null,
+    misalignment: null,
+  };
 }
 
 /**
@@ -195,7 +202,11 @@ export function commandApprovalParams(
     cwd,
     commandActions: [{ type: "unknown", command: c.command }],
     proposedExecpolicyAmendment: argv,
-    availableDecisions: ["accept", { acceptWithExecpolicyAmendment: { execpolicy_amendment: argv } }, "cancel"],
+    availableDecisions: [
+      "accept",
+      { acceptWithExecpolicyAmendment: { execpolicy_amendment: argv } },
+      "cancel",
+    ],
   };
 }
 
@@ -232,8 +243,18 @@ export function readStateShape(firstTurnId: string, revision: string): Record<st
 }
 
 /** Opaque rollout cursor as 0.169.0 formats it for thread/turns/list and thread/resume. */
-export function rolloutCursor(threadId: string, ordinal: number, includeAnchor: boolean, kind: string): string {
-  return JSON.stringify({ requestedThreadId: threadId, rolloutOrdinal: ordinal, includeAnchor, scope: { kind } });
+export function rolloutCursor(
+  threadId: string,
+  ordinal: number,
+  includeAnchor: boolean,
+  kind: string,
+): string {
+  return JSON.stringify({
+    requestedThreadId: threadId,
+    rolloutOrdinal: ordinal,
+    includeAnchor,
+    scope: { kind },
+  });
 }
 
 /** The `thread/resume` result (facts §2; `turns` always empty: the observer sends excludeTurns). */
@@ -255,11 +276,32 @@ export function resumeResult(t: SimThread, originator: string): Record<string, u
     reasoningEffort: t.model.reasoningEffort,
     collaborationMode: {
       mode: "default",
-      settings: { model: t.model.model, reasoning_effort: t.model.reasoningEffort, developer_instructions: null },
+      settings: {
+        model: t.model.model,
+        reasoning_effort: t.model.reasoningEffort,
+        developer_instructions: null,
+      },
     },
     multiAgentMode: "explicitRequestOnly",
     initialTurnsPage: null,
     turnsBackwardsCursor: rolloutCursor(t.id, ordinal, true, "turns"),
-    itemsBackwardsCursor: t.turns.length > 0 ? rolloutCursor(t.id, ordinal + 3, true, "itemsByCreatedAtOrdinal") : null,
+    itemsBackwardsCursor:
+      t.turns.length > 0 ? rolloutCursor(t.id, ordinal + 3, true, "itemsByCreatedAtOrdinal") : null,
   };
 }
+
+/** `account/rateLimits/updated` params as an unauthenticated 0.169.0 sends them (all null). */
+export const RATE_LIMITS = {
+  rateLimits: {
+    limitId: "codex",
+    limitName: null,
+    normalModelSlug: null,
+    primary: null,
+    secondary: null,
+    credits: null,
+    individualLimit: null,
+    spendControlReached: null,
+    planType: null,
+    rateLimitReachedType: null,
+  },
+};

@@ -38,7 +38,9 @@ export class SimConnection implements Subscriber {
     this.clientName = typeof p.clientInfo?.name === "string" ? p.clientInfo.name : "unknown";
     this.clientVersion = typeof p.clientInfo?.version === "string" ? p.clientInfo.version : "0";
     const list = p.capabilities?.optOutNotificationMethods;
-    this.optOut = Array.isArray(list) ? new Set(list.filter((m): m is string => typeof m === "string")) : null;
+    this.optOut = Array.isArray(list)
+      ? new Set(list.filter((m): m is string => typeof m === "string"))
+      : null;
   }
 
   /** Would a notification of `method` reach this client? */

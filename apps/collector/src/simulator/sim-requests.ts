@@ -18,8 +18,11 @@ type Params = Record<string, unknown>;
 
 const asParams = (p: unknown): Params => (typeof p === "object" && p !== null ? (p as Params) : {});
 const limitOf = (p: Params, fallback: number): number =>
-  typeof p.limit === "number" && Number.isInteger(p.limit) && p.limit > 0 ? Math.min(p.limit, 1000) : fallback;
-const cursorOf = (p: Params): string | null => (typeof p.cursor === "string" && p.cursor !== "" ? p.cursor : null);
+  typeof p.limit === "number" && Number.isInteger(p.limit) && p.limit > 0
+    ? Math.min(p.limit, 1000)
+    : fallback;
+const cursorOf = (p: Params): string | null =>
+  typeof p.cursor === "string" && p.cursor !== "" ? p.cursor : null;
 
 /** `thread/loaded/list`: loaded thread ids in id (creation) order; the cursor is the last id of a page. */
 export function loadedList(threads: Iterable<SimThread>, params: unknown): RpcOutcome {
@@ -74,7 +77,8 @@ export function threadList(
     result: {
       data: page.map((t) => threadShape(t, originator, true)),
       readStates,
-      nextCursor: last && from + limit < rows.length ? `${new Date(last[key]).toISOString()}|${last.id}` : null,
+      nextCursor:
+        last && from + limit < rows.length ? `${new Date(last[key]).toISOString()}|${last.id}` : null,
       backwardsCursor: first ? new Date(first[key]).toISOString() : null,
     },
   };
@@ -86,7 +90,7 @@ const indexOf = (ordinal: number): number => Math.floor((ordinal - 6) / 8);
 
 /** `thread/turns/list`: stored turns, newest first by default, summary items, no token usage (facts §5). */
 export function turnsList(thread: SimThread | undefined, threadId: string, params: unknown): RpcOutcome {
-  if (!thread || !thread.persisted) {
+  if (!thread?.persisted) {
     return {
       error: {
         code: INVALID_REQUEST,
@@ -110,7 +114,8 @@ export function turnsList(thread: SimThread | undefined, threadId: string, param
     }
   }
   const picked: number[] = [];
-  for (let i = start; picked.length < limit && i >= 0 && i < turns.length; i += ascending ? 1 : -1) picked.push(i);
+  for (let i = start; picked.length < limit && i >= 0 && i < turns.length; i += ascending ? 1 : -1)
+    picked.push(i);
   const lastIndex = picked[picked.length - 1];
   const firstIndex = picked[0];
   const step = ascending ? 1 : -1;
@@ -119,7 +124,9 @@ export function turnsList(thread: SimThread | undefined, threadId: string, param
     result: {
       data: picked.map((i) => turnShape(turns[i] as (typeof turns)[number], "summary")),
       nextCursor:
-        more && lastIndex !== undefined ? rolloutCursor(thread.id, ordinalOf(lastIndex), false, "turns") : null,
+        more && lastIndex !== undefined
+          ? rolloutCursor(thread.id, ordinalOf(lastIndex), false, "turns")
+          : null,
       backwardsCursor:
         firstIndex === undefined ? null : rolloutCursor(thread.id, ordinalOf(firstIndex), true, "turns"),
     },

@@ -9,9 +9,10 @@ import type { SimClock } from "./clock.ts";
 import { uuidv7 } from "./ids.ts";
 import type { Prng } from "./prng.ts";
 import type { Scheduler } from "./scheduler.ts";
+import { RATE_LIMITS, statusShape, threadShape, tokenUsageParams } from "./shapes.ts";
 import { type FrameSink, SimConnection } from "./sim-connection.ts";
-import { INVALID_REQUEST, loadedList, type RpcOutcome, threadList, threadRead, turnsList } from "./sim-requests.ts";
-import { resumeResult, statusShape, threadShape, tokenUsageParams } from "./shapes.ts";
+import type { RpcOutcome } from "./sim-requests.ts";
+import { handleRequest, onInitialized, READ_ONLY_METHODS } from "./sim-rpc.ts";
 import type { PendingRequest, SimStatus, SimThread, Subscriber } from "./state.ts";
 import { addCounts, copyCounts, type WireTokenCounts, zeroCounts } from "./usage.ts";
 
@@ -24,18 +25,6 @@ export interface Violation {
   detail: string;
   atMs: number;
 }
-
-/** Requests a read-only observer may send; anything else changes the developer's session. */
-const READ_ONLY_METHODS = new Set([
-  "initialize",
-  "thread/loaded/list",
-  "thread/list",
-  "thread/read",
-  "thread/turns/list",
-  "thread/resume",
-  "thread/unsubscribe",
-  "account/rateLimits/read",
-]);
 
 /** JSON-RPC "Server overloaded; retry later." (facts §7). */
 const OVERLOADED = { code: -32001, message: "Server overloaded; retry later." };
@@ -70,7 +59,8 @@ export class SimServer {
   private nextConnectionId = 1;
   private nextRequestId = 0;
   private inFlight = 0;
-  private readonly installationId: string;
+  /** Sent in remoteControl/status/changed. */
+  readonly installationId: string;
 
   constructor(readonly opts: SimServerOptions) {
     this.installationId = uuidv7(opts.clock.now(), opts.prng);
@@ -108,7 +98,8 @@ export class SimServer {
     let msg: Record<string, unknown>;
     try {
       const parsed: unknown = JSON.parse(text);
-      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not an object");
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+        throw new Error("not an object");
       msg = parsed as Record<string, unknown>;
     } catch {
       conn.send(JSON.stringify({ error: { code: -32700, message: "Parse error" }, id: null }), null);
@@ -121,14 +112,14 @@ export class SimServer {
       return;
     }
     if (id === undefined || id === null) {
-      if (method === "initialized") this.onInitialized(conn);
+      if (method === "initialized") onInitialized(this, conn);
       return;
     }
     if (!READ_ONLY_METHODS.has(method)) {
       this.violation(conn, "mutatingRequest", `${method} sent to ${this.name}`);
     }
     if (this.opts.responseDelayMs <= 0) {
-      this.respond(conn, id, this.handle(conn, method, msg.params));
+      this.respond(conn, id, handleRequest(this, conn, method, msg.params));
       return;
     }
     if (this.inFlight >= this.opts.maxInFlightRequests) {
@@ -141,7 +132,7 @@ export class SimServer {
       this.inFlight--;
       conn.inFlight--;
       if (!this.connections.has(conn)) return;
-      this.respond(conn, id, this.handle(conn, method, msg.params));
+      this.respond(conn, id, handleRequest(this, conn, method, msg.params));
     });
   }
 
@@ -233,7 +224,8 @@ export class SimServer {
    * turnId (facts §3 "Trap"). Measured: a thread without any usage yet gets only the rate limits.
    */
   echoUsage(t: SimThread, turnId: string): void {
-    if (t.last) this.toSubscribers(t, "thread/tokenUsage/updated", tokenUsageParams(t.id, turnId, t.total, t.last));
+    if (t.last)
+      this.toSubscribers(t, "thread/tokenUsage/updated", tokenUsageParams(t.id, turnId, t.total, t.last));
     this.toSubscribers(t, "account/rateLimits/updated", RATE_LIMITS);
   }
 
@@ -272,115 +264,12 @@ export class SimServer {
 
   // ---- internals ------------------------------------------------------------------------------
 
-  private handle(conn: SimConnection, method: string, params: unknown): RpcOutcome | null {
-    const p = (typeof params === "object" && params !== null ? params : {}) as Record<string, unknown>;
-    const threadId = typeof p.threadId === "string" ? p.threadId : "";
-    if (method === "initialize") return this.initialize(conn, params);
-    if (!conn.initialized) return { error: { code: INVALID_REQUEST, message: "Not initialized" } };
-    const revision = () => uuidv7(this.clock.now(), this.opts.prng);
-    switch (method) {
-      case "thread/loaded/list":
-        return loadedList(this.threads.values(), params);
-      case "thread/list":
-        return threadList(this.threads.values(), params, this.opts.originator, revision);
-      case "thread/turns/list":
-        return turnsList(this.threads.get(threadId), threadId, params);
-      case "thread/read":
-        if (p.includeTurns === true) {
-          this.sendTo(conn, "deprecationNotice", {
-            summary:
-              "Full-history hydration is deprecated for paginated threads; omit `includeTurns` or set it to `false`, then page with `thread/turns/list` and `thread/items/list`.",
-            details: null,
-          });
-        }
-        return threadRead(this.threads.get(threadId), threadId, params, this.opts.originator, revision);
-      case "thread/resume":
-        return this.resume(conn, threadId, p);
-      case "thread/unsubscribe":
-        return { result: { status: this.unsubscribe(conn, threadId) } };
-      case "account/rateLimits/read":
-        return {
-          result: {
-            ordinaryUsageAllowed: null,
-            rateLimits: RATE_LIMITS.rateLimits,
-            rateLimitsByLimitId: null,
-            rateLimitResetCredits: null,
-            accountId: null,
-          },
-        };
-      default:
-        return { error: { code: INVALID_REQUEST, message: `method ${method} is not served by the simulator` } };
-    }
-  }
-
-  private initialize(conn: SimConnection, params: unknown): RpcOutcome {
-    if (conn.initialized) return { error: { code: INVALID_REQUEST, message: "Already initialized" } };
-    conn.configure(params);
-    conn.initialized = true;
-    return {
-      result: {
-        userAgent: `${this.opts.originator}/0.169.0 (${this.opts.platform} (${conn.clientName}; ${conn.clientVersion})`,
-        codexHome: this.opts.codexHome,
-        platformFamily: "unix",
-        platformOs: this.opts.platform.startsWith("Mac") ? "macos" : "linux",
-      },
-    };
-  }
-
-  private onInitialized(conn: SimConnection): void {
-    this.sendTo(conn, "remoteControl/status/changed", {
-      status: "disabled",
-      serverName: this.name,
-      installationId: this.installationId,
-      environmentId: null,
-    });
-  }
-
-  /** facts §2: subscribe; cold resume loads and replays the total; a pending request is replayed. */
-  private resume(conn: SimConnection, threadId: string, p: Record<string, unknown>): RpcOutcome | null {
-    const t = this.threads.get(threadId);
-    if (!t || !t.persisted) {
-      return { error: { code: INVALID_REQUEST, message: `no rollout found for thread id ${threadId}` } };
-    }
-    if (p.excludeTurns !== true) this.violation(conn, "resumeWithTurns", `thread/resume ${threadId} without excludeTurns`);
-    const cold = !t.loaded;
-    if (cold) this.load(t);
-    t.subscribers.add(conn);
-    conn.subscriptions.add(t);
-    this.cancelUnload(t);
-    // Answer first, then the replay and the goal notification (the measured order).
-    return {
-      result: resumeResult(t, this.opts.originator),
-      after: () => {
-        if (cold && t.last && t.lastUsageTurnId) {
-          this.sendTo(conn, "thread/tokenUsage/updated", tokenUsageParams(t.id, t.lastUsageTurnId, t.total, t.last));
-        }
-        // Measured: every resume announces goal/cleared to every connection, subscribed or not.
-        this.broadcast("thread/goal/cleared", { threadId: t.id });
-        const pending = t.pending;
-        if (pending) {
-          // Replayed to the new subscriber ~50 ms later (measured: 51 ms).
-          this.opts.scheduler.after(50, () => {
-            if (t.pending === pending && t.subscribers.has(conn)) {
-              conn.send(JSON.stringify({ method: pending.method, id: pending.id, params: pending.params }), null);
-            }
-          });
-        }
-      },
-    };
-  }
-
-  private unsubscribe(conn: SimConnection, threadId: string): string {
-    const t = this.threads.get(threadId);
-    if (!t || !t.loaded) return "notLoaded";
-    if (!t.subscribers.delete(conn)) return "notSubscribed";
-    conn.subscriptions.delete(t);
-    this.maybeScheduleUnload(t);
-    return "unsubscribed";
-  }
-
   private onClientResponse(conn: SimConnection, id: number | string, msg: Record<string, unknown>): void {
-    this.violation(conn, "response", `answered server request ${String(id)}: ${JSON.stringify(msg).slice(0, 200)}`);
+    this.violation(
+      conn,
+      "response",
+      `answered server request ${String(id)}: ${JSON.stringify(msg).slice(0, 200)}`,
+    );
     // Like 0.169.0, the first answer from any subscriber wins (facts §4).
     for (const t of conn.subscriptions) {
       if (t.pending && t.pending.id === id) {
@@ -390,12 +279,14 @@ export class SimServer {
     }
   }
 
-  private load(t: SimThread): void {
+  /** Load an unloaded thread (cold resume): everyone sees it turn idle. */
+  load(t: SimThread): void {
     t.loaded = true;
     this.setStatus(t, { type: "idle" });
   }
 
-  private maybeScheduleUnload(t: SimThread): void {
+  /** Unload after `unloadAfterMs` once the thread is not active and nobody holds it (facts §2). */
+  maybeScheduleUnload(t: SimThread): void {
     if (!t.loaded || t.unloadTask || t.status.type === "active") return;
     if (t.subscribers.size > 0 || t.developerAttached) return;
     t.unloadTask = this.opts.scheduler.after(this.opts.unloadAfterMs, () => {
@@ -407,12 +298,14 @@ export class SimServer {
     });
   }
 
-  private cancelUnload(t: SimThread): void {
+  /** A subscriber or a turn arrived: the thread stays loaded. */
+  cancelUnload(t: SimThread): void {
     t.unloadTask?.cancel();
     t.unloadTask = null;
   }
 
-  private broadcast(method: string, params: Record<string, unknown>): void {
+  /** A notification for every initialized connection (serialized once). */
+  broadcast(method: string, params: Record<string, unknown>): void {
     let text: string | null = null;
     for (const c of this.connections) {
       if (!c.initialized || !c.wants(method)) continue;
@@ -421,7 +314,8 @@ export class SimServer {
     }
   }
 
-  private sendTo(conn: SimConnection, method: string, params: Record<string, unknown>): void {
+  /** A notification for one connection. */
+  sendTo(conn: SimConnection, method: string, params: Record<string, unknown>): void {
     conn.send(JSON.stringify({ method, params, emittedAtMs: this.clock.now() }), method);
   }
 
@@ -432,7 +326,8 @@ export class SimServer {
     outcome.after?.();
   }
 
-  private violation(conn: SimConnection, kind: Violation["kind"], detail: string): void {
+  /** Record client misbehaviour for the fleet's `violations`. */
+  violation(conn: SimConnection, kind: Violation["kind"], detail: string): void {
     this.opts.onViolation({
       server: this.name,
       connection: conn.id,
@@ -443,21 +338,6 @@ export class SimServer {
     });
   }
 }
-
-const RATE_LIMITS = {
-  rateLimits: {
-    limitId: "codex",
-    limitName: null,
-    normalModelSlug: null,
-    primary: null,
-    secondary: null,
-    credits: null,
-    individualLimit: null,
-    spendControlReached: null,
-    planType: null,
-    rateLimitReachedType: null,
-  },
-};
 
 function anyWants(subs: Set<Subscriber>, method: string): boolean {
   for (const s of subs) if (s.wants(method)) return true;

@@ -39,20 +39,39 @@ export function authFailure(req: IncomingMessage, token: string | null): string 
   if (!match?.[1]) return "invalid authorization header";
   const given = Buffer.from(match[1].trim());
   const expected = Buffer.from(token);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return "invalid websocket bearer token";
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return "invalid websocket bearer token";
   return null;
 }
 
 /** Listen for every server; resolves once all ports are bound. */
-export async function startTransport(servers: readonly SimServer[], mode: ListenMode, host: string): Promise<Transport> {
+export async function startTransport(
+  servers: readonly SimServer[],
+  mode: ListenMode,
+  host: string,
+): Promise<Transport> {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_PAYLOAD });
   const http: Server[] = [];
-  const onUpgrade = (sim: SimServer | undefined, req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+  const onUpgrade = (
+    sim: SimServer | undefined,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+  ): void => {
     socket.on("error", () => {});
-    if (!sim) return reject(socket, 404, "Not Found", "");
-    if (req.headers.origin !== undefined) return reject(socket, 403, "Forbidden", "");
+    if (!sim) {
+      reject(socket, 404, "Not Found", "");
+      return;
+    }
+    if (req.headers.origin !== undefined) {
+      reject(socket, 403, "Forbidden", "");
+      return;
+    }
     const failure = authFailure(req, sim.opts.token);
-    if (failure) return reject(socket, 401, "Unauthorized", failure);
+    if (failure) {
+      reject(socket, 401, "Unauthorized", failure);
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const conn = sim.attach({ send: (text) => ws.send(text), close: () => ws.terminate() });
       ws.on("message", (data, isBinary) => {

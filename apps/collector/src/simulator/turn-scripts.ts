@@ -54,7 +54,8 @@ export interface TurnContext {
   react(outcome: Outcome): { afterMs: number; interrupt: boolean };
 }
 
-const cachedShare = (t: SimThread, prng: Prng): number => (t.turns.length <= 1 ? 0.1 : 0.75 + prng.next() * 0.2);
+const cachedShare = (t: SimThread, prng: Prng): number =>
+  t.turns.length <= 1 ? 0.1 : 0.75 + prng.next() * 0.2;
 const modelLatency = (prng: Prng): number => prng.logNormal(2_500, 0.6);
 
 /** Run one turn with `text` as the user message; resolves when `turn/completed` was emitted. */
@@ -230,7 +231,12 @@ async function toolCall(
   return null;
 }
 
-function reportUsage(ctx: TurnContext, turn: SimTurn, usage: WireTokenCounts, toolOutputTokens: number): void {
+function reportUsage(
+  ctx: TurnContext,
+  turn: SimTurn,
+  usage: WireTokenCounts,
+  toolOutputTokens: number,
+): void {
   ctx.server.recordUsage(ctx.thread, turn.id, usage);
   ctx.thread.contextTokens += usage.outputTokens + toolOutputTokens;
 }
@@ -302,7 +308,10 @@ function readState(ctx: TurnContext): void {
 }
 
 function turnCompleted(ctx: TurnContext, turn: SimTurn): SimTurn {
-  ctx.server.toSubscribers(ctx.thread, "turn/completed", { threadId: ctx.thread.id, turn: turnShape(turn, "live") });
+  ctx.server.toSubscribers(ctx.thread, "turn/completed", {
+    threadId: ctx.thread.id,
+    turn: turnShape(turn, "live"),
+  });
   return turn;
 }
 

@@ -51,7 +51,7 @@ export function initialContext(prng: Prng): number {
  */
 export function responseUsage(prng: Prng, contextTokens: number, cachedShare: number): WireTokenCounts {
   const inputTokens = Math.max(200, Math.round(contextTokens));
-  const cachedInputTokens = Math.min(inputTokens, Math.round(inputTokens * cachedShare / 256) * 256);
+  const cachedInputTokens = Math.min(inputTokens, Math.round((inputTokens * cachedShare) / 256) * 256);
   const outputTokens = Math.max(8, Math.round(prng.logNormal(420, 0.8)));
   const reasoningOutputTokens = Math.round(outputTokens * prng.next() * 0.6);
   return {

@@ -5,7 +5,7 @@
  * and navigations, and the screenshot policy (write only when asked or missing).
  */
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -116,4 +116,29 @@ export function watchPage(
 export function screenshotTarget(name: string): string | null {
   const path = join(SCREENSHOT_DIR, `${name}.png`);
   return process.env.UPDATE_SCREENSHOTS === "1" || !existsSync(path) ? path : null;
+}
+
+/** Full-page screenshot to docs/screenshots/<name>.png when {@link screenshotTarget} allows it. */
+export async function saveScreenshot(page: Page, name: string): Promise<void> {
+  const path = screenshotTarget(name);
+  if (!path) return;
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  await page.screenshot({ path, fullPage: true, animations: "disabled", caret: "hide" });
+}
+
+/** Wait until recharts has finished animating: its shapes stop changing between two reads. */
+export async function chartsSettled(page: Page): Promise<void> {
+  let previous = "";
+  for (let i = 0; i < 60; i++) {
+    const shapes = (
+      await page
+        .locator(".recharts-surface path, .recharts-surface rect")
+        .evaluateAll((els) =>
+          els.map((el) => ["d", "width", "height"].map((a) => el.getAttribute(a)).join(":")),
+        )
+    ).join("|");
+    if (shapes !== "" && shapes === previous) return;
+    previous = shapes;
+    await page.waitForTimeout(150);
+  }
 }

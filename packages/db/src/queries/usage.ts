@@ -69,11 +69,16 @@ export async function queryUsage(args: {
     }
   }
   const whereSql = where.join(" AND ");
-  const totalsRes = await pool.query<UsageCountersRow>(`SELECT ${SUMS} FROM usage_hourly WHERE ${whereSql}`, params);
+  const totalsRes = await pool.query<UsageCountersRow>(
+    `SELECT ${SUMS} FROM usage_hourly WHERE ${whereSql}`,
+    params,
+  );
   const totals = totalsRes.rows[0] as UsageCountersRow;
   if (groupBy.length === 0) return { rows: [], totals };
   const keys = groupBy.map((k) => `${KEY_SQL[k]} AS "${k}"`).join(", ");
-  const order = groupBy.map((k, i) => (k === "day" || k === "hour" ? `${i + 1} ASC` : `${i + 1} ASC`)).join(", ");
+  const order = groupBy
+    .map((k, i) => (k === "day" || k === "hour" ? `${i + 1} ASC` : `${i + 1} ASC`))
+    .join(", ");
   params.push(args.limit ?? 10_000);
   const { rows } = await pool.query<UsageQueryRow>(
     `SELECT ${keys}, ${SUMS} FROM usage_hourly WHERE ${whereSql}

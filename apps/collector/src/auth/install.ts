@@ -1,0 +1,217 @@
+/**
+ * Access control for the whole app (issue #6): security headers on every response; when auth is
+ * on, a session (cookie) or bearer token on every API route, the live feed and /metrics, the
+ * admin role for changes (policy.ts), and the Origin check on changes and the live feed; the
+ * sign-in routes with a per-address rate limit. Register before any route (`buildApp` does).
+ */
+import type { AuthMe, Role } from "@codex-fleet/protocol/auth";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import { ApiError } from "../api/errors.ts";
+import { rejectUnknown } from "../api/params.ts";
+import { type AuthConfig, isLoopbackHost } from "../config/schema.ts";
+import type { Logger } from "../logger.ts";
+import { parseBody } from "./body.ts";
+import { readCookie, SESSION_COOKIE, sessionCookie } from "./cookies.ts";
+import { Credentials } from "./credentials.ts";
+import { type OriginPolicy, originAllowed } from "./origin.ts";
+import { isWrite, requiredAccess } from "./policy.ts";
+import { RateLimiter } from "./rate-limit.ts";
+import { inlineScriptHashes, securityHeaders } from "./security-headers.ts";
+import { SessionStore } from "./sessions.ts";
+
+/** Who made a request. */
+export interface RequestAuth {
+  role: Role;
+  via: "session" | "bearer" | "none";
+  expiresAtMs: number | null;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** Set by the auth hook for requests that needed a role; `via: "none"` when auth is off. */
+    fleetAuth: RequestAuth | null;
+  }
+}
+
+/** What `buildApp` needs to install access control. */
+export interface AuthSetup {
+  config: AuthConfig;
+  /** `server.publicUrl`: its origin is allowed, and https turns on HSTS. */
+  publicUrl: string | null;
+  /** `server.host`, for the warning when auth is off on a non-loopback address. */
+  host?: string;
+  now?: () => number;
+}
+
+/** Access control off: the default for `buildApp` callers that pass none (tests, the demo). */
+export const AUTH_OFF: AuthSetup = {
+  config: {
+    mode: "off",
+    enabled: false,
+    adminToken: null,
+    viewerToken: null,
+    sessionTtlMs: 12 * 3_600_000,
+    secureCookies: false,
+    allowedOrigins: [],
+    loginRateLimit: { max: 10, windowMs: 300_000 },
+    secretKey: null,
+  },
+  publicUrl: null,
+};
+
+const LoginBodySchema = z.strictObject({
+  token: z
+    .string({ error: "must be a string" })
+    .trim()
+    .min(1, "must not be empty")
+    .max(4096, "must be at most 4096 characters"),
+});
+
+const unauthorized = (message: string) => new ApiError(401, "UNAUTHORIZED", message);
+const SIGN_IN =
+  "sign in first: POST /api/v1/auth/login with the admin or viewer token, or send Authorization: Bearer <token>";
+
+/** Install the headers hook, the auth hook and /api/v1/auth/{login,logout,me}. */
+export function installAuth(
+  app: FastifyInstance,
+  setup: AuthSetup,
+  deps: { log: Logger; dashboardHtml: string | null },
+): void {
+  const { config } = setup;
+  const now = setup.now ?? Date.now;
+  const log = deps.log.child({ module: "auth" });
+  const https = setup.publicUrl?.startsWith("https:") ?? false;
+  const headers = securityHeaders({
+    scriptHashes: deps.dashboardHtml === null ? [] : inlineScriptHashes(deps.dashboardHtml),
+    https,
+  });
+  const credentials = new Credentials({ admin: config.adminToken, viewer: config.viewerToken });
+  const sessions = new SessionStore({ ttlMs: config.sessionTtlMs, now });
+  const limiter = new RateLimiter({ ...config.loginRateLimit, now });
+  const origins: OriginPolicy = {
+    publicOrigin: setup.publicUrl === null ? null : new URL(setup.publicUrl).origin,
+    allowed: config.allowedOrigins,
+  };
+  if (!config.enabled && setup.host !== undefined && !isLoopbackHost(setup.host))
+    log.warn(
+      { host: setup.host },
+      "authentication is OFF on a non-loopback address: anyone who reaches it can read and change the fleet",
+    );
+
+  app.decorateRequest("fleetAuth", null);
+
+  const limit = (req: FastifyRequest, reply: FastifyReply): void => {
+    const result = limiter.hit(req.ip);
+    if (result.ok) return;
+    void reply.header("retry-after", String(Math.ceil(result.retryAfterMs / 1000)));
+    throw new ApiError(429, "RATE_LIMITED", "too many sign-in attempts from this address: try again later");
+  };
+
+  /** The caller's identity from a bearer token or the session cookie; throws on a bad bearer. */
+  const identify = (req: FastifyRequest, reply: FastifyReply): RequestAuth | null => {
+    const authorization = req.headers.authorization;
+    if (authorization !== undefined) {
+      const match = /^Bearer +(\S+) *$/i.exec(authorization);
+      if (!match?.[1]) throw unauthorized("Authorization must be `Bearer <token>`");
+      const role = credentials.roleOf(match[1]);
+      if (role === null) {
+        limit(req, reply);
+        log.warn({ ip: req.ip }, "bearer token not accepted");
+        throw unauthorized("the bearer token was not accepted");
+      }
+      return { role, via: "bearer", expiresAtMs: null };
+    }
+    const id = readCookie(req.headers.cookie, SESSION_COOKIE);
+    const session = id === null ? null : sessions.get(id);
+    return session ? { role: session.role, via: "session", expiresAtMs: session.expiresAtMs } : null;
+  };
+
+  const checkOrigin = (req: FastifyRequest, required: boolean): void => {
+    const origin = req.headers.origin;
+    if (origin === undefined) {
+      if (required) throw new ApiError(403, "BAD_ORIGIN", "this request needs an Origin header");
+      return;
+    }
+    if (!originAllowed(origin, req.headers.host, origins))
+      throw new ApiError(403, "BAD_ORIGIN", `requests from origin ${origin} are not allowed`);
+  };
+
+  app.addHook("onRequest", async (req, reply) => {
+    for (const [name, value] of Object.entries(headers)) void reply.header(name, value);
+    if (req.url.startsWith("/api/")) void reply.header("cache-control", "no-store");
+    if (!config.enabled) {
+      req.fleetAuth = { role: "admin", via: "none", expiresAtMs: null };
+      return;
+    }
+    // Decide on the matched route pattern, not the raw URL: the router decodes the path
+    // (`/%61pi/v1/targets` reaches /api/v1/targets), so a string test of req.url could be fooled.
+    const pattern = req.routeOptions.url;
+    const route = pattern !== undefined && pattern !== "/*" ? pattern : decodedPath(req.url);
+    const access = requiredAccess(req.method, route);
+    if (access === "open") return;
+    const auth = identify(req, reply);
+    if (auth === null) {
+      void reply.header("www-authenticate", 'Bearer realm="codex-fleet"');
+      throw unauthorized(SIGN_IN);
+    }
+    if (access === "admin" && auth.role !== "admin")
+      throw new ApiError(403, "FORBIDDEN", `the admin role is needed for ${req.method} ${route}`);
+    // Browsers always send Origin on state-changing requests and WebSocket handshakes; a cookie
+    // request without one is not a browser we know. Bearer clients (curl) cannot be forged
+    // cross-site, but a foreign Origin is refused for them too.
+    if (isWrite(req.method) || route === "/api/v1/live") checkOrigin(req, auth.via === "session");
+    req.fleetAuth = auth;
+  });
+
+  const me = (auth: RequestAuth): AuthMe => ({
+    role: auth.role,
+    authEnabled: config.enabled,
+    expiresAt: auth.expiresAtMs === null ? null : new Date(auth.expiresAtMs).toISOString(),
+  });
+
+  app.post("/api/v1/auth/login", async (req, reply) => {
+    rejectUnknown(req.query as Record<string, unknown>, []);
+    if (!config.enabled)
+      throw new ApiError(409, "AUTH_DISABLED", "authentication is off on this collector: no sign-in needed");
+    checkOrigin(req, false);
+    limit(req, reply);
+    const { token } = parseBody(LoginBodySchema, req.body);
+    const role = credentials.roleOf(token);
+    if (role === null) {
+      log.warn({ ip: req.ip }, "sign-in refused: token not accepted");
+      throw unauthorized("the token was not accepted");
+    }
+    const { id, session } = sessions.create(role);
+    log.info({ ip: req.ip, role }, "signed in");
+    void reply.header("set-cookie", sessionCookie(id, { maxAgeMs: config.sessionTtlMs, secure: config.secureCookies }));
+    return me({ role, via: "session", expiresAtMs: session.expiresAtMs });
+  });
+
+  app.post("/api/v1/auth/logout", async (req, reply) => {
+    rejectUnknown(req.query as Record<string, unknown>, []);
+    const id = readCookie(req.headers.cookie, SESSION_COOKIE);
+    if (id !== null) sessions.delete(id);
+    return reply
+      .header("set-cookie", sessionCookie("", { maxAgeMs: 0, secure: config.secureCookies }))
+      .status(204)
+      .send();
+  });
+
+  app.get("/api/v1/auth/me", async (req, reply) => {
+    rejectUnknown(req.query as Record<string, unknown>, []);
+    if (!config.enabled) return me({ role: "admin", via: "none", expiresAtMs: null });
+    const auth = identify(req, reply);
+    if (auth === null) throw unauthorized(SIGN_IN);
+    return me(auth);
+  });
+}
+
+function decodedPath(url: string): string {
+  const path = url.split("?")[0] ?? "";
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
