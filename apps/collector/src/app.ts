@@ -2,13 +2,14 @@
  * Builds the Fastify instance: API routes, the live feed and the built dashboard. It never
  * listens; `main.ts` does (STYLE: app vs process).
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { DbPool } from "@codex-fleet/db/client";
 import fastifyStatic from "@fastify/static";
 import fastifyWebsocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import { installErrorHandlers } from "./api/errors.ts";
 import { registerRoutes } from "./api/routes.ts";
+import { AUTH_OFF, type AuthSetup, installAuth } from "./auth/install.ts";
 import { targetView, threadView } from "./api/views.ts";
 import type { Fleet } from "./fleet/fleet.ts";
 import { LiveHub } from "./live/hub.ts";
@@ -28,6 +29,8 @@ export interface AppDeps {
   liveTickMs?: number;
   /** Open alerts for the live feed's snapshot. */
   alertsSnapshot?: () => import("@codex-fleet/protocol/api").AlertView[];
+  /** Access control (config `auth`); omitted → off, as on a loopback collector. */
+  auth?: AuthSetup;
 }
 
 export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; hub: LiveHub }> {
@@ -39,6 +42,10 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
     // Query strings like ?team=a&team=b arrive as arrays; params.ts rejects them with a clear 400.
   });
   installErrorHandlers(app);
+  const dir = deps.dashboardDir;
+  const dashboardHtml = dir && existsSync(`${dir}/index.html`) ? readFileSync(`${dir}/index.html`, "utf8") : null;
+  // Before every route: its hooks guard all of them, the live feed's upgrade included.
+  installAuth(app, deps.auth ?? AUTH_OFF, { log: deps.logger, dashboardHtml });
   const { fleet } = deps;
   const teamOf = (target: string) => fleet.targets.get(target)?.config.team ?? "";
 
@@ -84,8 +91,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
   });
   for (const plugin of deps.plugins ?? []) plugin(app, hub);
 
-  const dir = deps.dashboardDir;
-  if (dir && existsSync(`${dir}/index.html`)) {
+  if (dashboardHtml !== null && dir) {
     await app.register(fastifyStatic, { root: dir, wildcard: false, index: ["index.html"] });
     // Client-side routes (/usage, /threads/:id…) get the app shell; unknown /api paths and missing
     // files stay 404 JSON. A catch-all GET route, not a second not-found handler: installErrorHandlers

@@ -120,6 +120,7 @@ async function expectExact(ids: string[], timeoutMs = 30_000): Promise<void> {
       reasoningOutputTokens: want.reasoningOutputTokens,
       totalTokens: want.totalTokens,
     });
+    if (detail.turns.reduce((s, t) => s + t.totalTokens, 0) !== want.totalTokens) console.log("DEBUG", JSON.stringify(detail.turns, null, 1));
     expect(detail.turns.reduce((s, t) => s + t.totalTokens, 0)).toBe(want.totalTokens);
   }
   const day = 86_400_000;

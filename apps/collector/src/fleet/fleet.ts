@@ -108,12 +108,17 @@ export class Fleet {
     return () => this.listeners.delete(listener);
   }
 
-  /** Load state from the database, register targets, connect to every target. */
-  async start(): Promise<void> {
+  /**
+   * Load state from the database, register targets, connect to every target. `managed` are the
+   * targets added through the admin API (auth/managed-targets.ts loads them): synced with the
+   * config's so that neither set marks the other disabled.
+   */
+  async start(managed: readonly TargetConfig[] = []): Promise<void> {
     const { pool, config } = this.opts;
+    const all = [...config.targets, ...managed];
     await syncTargets({
       pool,
-      targets: config.targets.map((t) => ({ id: t.name, team: t.team, url: t.url, labels: { ...t.labels } })),
+      targets: all.map((t) => ({ id: t.name, team: t.team, url: t.url, labels: { ...t.labels } })),
     });
     const stored = await loadThreads({ pool });
     for (const s of stored) {
@@ -129,7 +134,7 @@ export class Fleet {
       m.listTargetRows({ pool }),
     );
     const lastContact = new Map(storedTargets.map((t) => [t.id, t.lastContactAtMs]));
-    for (const tc of config.targets) this.addTarget(tc, lastContact.get(tc.name) ?? null);
+    for (const tc of all) this.register(tc, lastContact.get(tc.name) ?? null);
     for (const rt of this.targets.values()) rt.connection.start();
     // Keep "last contact" fresh while connected: it bounds the next backfill after an outage.
     this.contactTimer = setInterval(() => this.touchContacts(), 60_000);
@@ -148,7 +153,28 @@ export class Fleet {
     return this.writer.flush();
   }
 
-  private addTarget(tc: TargetConfig, lastContactAtMs: number | null): void {
+  /**
+   * Follow a target added at runtime (the admin API) and connect to it. Its database row must
+   * exist (the caller writes it first: thread rows reference it). Throws when the name is taken.
+   */
+  addTarget(tc: TargetConfig, lastContactAtMs: number | null = null): void {
+    if (this.targets.has(tc.name)) throw new Error(`target ${tc.name} is already followed`);
+    this.register(tc, lastContactAtMs).connection.start();
+  }
+
+  /**
+   * Stop following a target (the admin API): close its connection — listeners and the row see a
+   * last `stopped` state — and forget it. Its threads stay, in memory and in the database.
+   */
+  removeTarget(name: string): boolean {
+    const rt = this.targets.get(name);
+    if (!rt) return false;
+    rt.connection.stop();
+    this.targets.delete(name);
+    return true;
+  }
+
+  private register(tc: TargetConfig, lastContactAtMs: number | null): TargetRuntime {
     const { config, log, metrics } = this.opts;
     const id = tc.name;
     const tlog = log.child({ target: id });
@@ -220,6 +246,7 @@ export class Fleet {
       unknownMethods: new Map(),
     };
     this.targets.set(id, rt);
+    return rt;
   }
 
   /** One event from one target: reduce, persist, let the observer react, tell listeners. */
