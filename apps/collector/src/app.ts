@@ -9,8 +9,8 @@ import fastifyWebsocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import { installErrorHandlers } from "./api/errors.ts";
 import { registerRoutes } from "./api/routes.ts";
-import { AUTH_OFF, type AuthSetup, installAuth } from "./auth/install.ts";
 import { targetView, threadView } from "./api/views.ts";
+import { AUTH_OFF, type AuthSetup, installAuth } from "./auth/install.ts";
 import type { Fleet } from "./fleet/fleet.ts";
 import { LiveHub } from "./live/hub.ts";
 import type { Logger } from "./logger.ts";
@@ -43,7 +43,8 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
   });
   installErrorHandlers(app);
   const dir = deps.dashboardDir;
-  const dashboardHtml = dir && existsSync(`${dir}/index.html`) ? readFileSync(`${dir}/index.html`, "utf8") : null;
+  const dashboardHtml =
+    dir && existsSync(`${dir}/index.html`) ? readFileSync(`${dir}/index.html`, "utf8") : null;
   // Before every route: its hooks guard all of them, the live feed's upgrade included.
   installAuth(app, deps.auth ?? AUTH_OFF, { log: deps.logger, dashboardHtml });
   const { fleet } = deps;

@@ -9,6 +9,8 @@ import { fileURLToPath } from "node:url";
 import { createPricer } from "@codex-fleet/pricing";
 import { installAlerts } from "./alerts/install.ts";
 import { buildApp } from "./app.ts";
+import { ManagedTargets } from "./auth/managed-targets.ts";
+import { registerTargetRoutes } from "./auth/target-routes.ts";
 import { ConfigError } from "./config/errors.ts";
 import { loadConfig } from "./config/load.ts";
 import { openDatabase } from "./database.ts";
@@ -53,6 +55,8 @@ async function main(): Promise<void> {
     log,
     publicUrl: () => config.server.publicUrl ?? listenUrl,
   });
+  // Targets added through the admin API; their tokens are decrypted here (CODEX_FLEET_SECRET_KEY).
+  const managedTargets = new ManagedTargets({ pool: db.pool, fleet, config, log });
   const { app } = await buildApp({
     fleet,
     pool: db.pool,
@@ -60,14 +64,15 @@ async function main(): Promise<void> {
     logger: log,
     dashboardDir: resolve(here, "../../dashboard/dist"),
     isReady: () => ready,
-    plugins: [alerts.plugin],
+    plugins: [alerts.plugin, (app) => registerTargetRoutes(app, managedTargets)],
     alertsSnapshot: () => alerts.openViews(),
+    auth: { config: config.auth, publicUrl: config.server.publicUrl, host: config.server.host },
   });
   metrics.gauge("codex_fleet_ingest_backlog", () => ({
     help: "Write operations waiting for the database.",
     values: [["", fleet.writer.backlog]],
   }));
-  await fleet.start();
+  await fleet.start(await managedTargets.load());
   // Alerts start after the fleet has loaded its state, or every thread alert would look resolved.
   await alerts.start();
   const address = await app.listen({ host: config.server.host, port: config.server.port });
@@ -76,14 +81,17 @@ async function main(): Promise<void> {
   log.info(
     {
       address,
-      targets: config.targets.length,
+      targets: fleet.targets.size,
       database: db.description,
       config: config.source ?? "(defaults)",
+      auth: config.auth.enabled ? "on" : "off",
     },
     "codex-fleet collector listening",
   );
-  if (config.targets.length === 0)
-    log.warn("no targets configured: add some under `targets:` in the config file (see README)");
+  if (fleet.targets.size === 0)
+    log.warn(
+      "no targets configured: add some under `targets:` in the config file or POST /api/v1/targets (see README)",
+    );
 
   let stopping = false;
   const shutdown = async (signal: string) => {

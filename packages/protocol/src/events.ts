@@ -91,6 +91,8 @@ interface Base {
 
 export type FleetEvent =
   | (Base & { kind: "threadStarted"; thread: ThreadInfo })
+  /** Metadata read back later (thread/read): everything but the status, which may be stale. */
+  | (Base & { kind: "threadMetadata"; thread: ThreadInfo })
   | (Base & { kind: "threadStatus"; threadId: string; status: ThreadStatus })
   | (Base & { kind: "threadClosed"; threadId: string })
   | (Base & { kind: "threadNameUpdated"; threadId: string; name: string | null })

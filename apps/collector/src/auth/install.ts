@@ -184,7 +184,10 @@ export function installAuth(
     }
     const { id, session } = sessions.create(role);
     log.info({ ip: req.ip, role }, "signed in");
-    void reply.header("set-cookie", sessionCookie(id, { maxAgeMs: config.sessionTtlMs, secure: config.secureCookies }));
+    void reply.header(
+      "set-cookie",
+      sessionCookie(id, { maxAgeMs: config.sessionTtlMs, secure: config.secureCookies }),
+    );
     return me({ role, via: "session", expiresAtMs: session.expiresAtMs });
   });
 

@@ -36,7 +36,10 @@ export function contentSecurityPolicy(scriptHashes: readonly string[]): string {
 }
 
 /** Header name → value, computed once at start. */
-export function securityHeaders(opts: { scriptHashes: readonly string[]; https: boolean }): Record<string, string> {
+export function securityHeaders(opts: {
+  scriptHashes: readonly string[];
+  https: boolean;
+}): Record<string, string> {
   const headers: Record<string, string> = {
     "content-security-policy": contentSecurityPolicy(opts.scriptHashes),
     "x-content-type-options": "nosniff",

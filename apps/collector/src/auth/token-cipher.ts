@@ -26,7 +26,9 @@ export class TokenCipher {
     cipher.setAAD(Buffer.from(name, "utf8"));
     const body = Buffer.concat([cipher.update(token.reveal(), "utf8"), cipher.final()]);
     const tag = cipher.getAuthTag();
-    return [VERSION, nonce, tag, body].map((p) => (typeof p === "string" ? p : p.toString("base64url"))).join(":");
+    return [VERSION, nonce, tag, body]
+      .map((p) => (typeof p === "string" ? p : p.toString("base64url")))
+      .join(":");
   }
 
   /** The token of target `name`; throws when the key or the name does not match. */

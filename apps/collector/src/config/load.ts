@@ -263,7 +263,10 @@ async function resolveAuth(
     });
   }
   if (adminToken !== null && viewerToken !== null && adminToken.reveal() === viewerToken.reveal())
-    issues.push({ path: "auth.viewerTokenFile", message: "the viewer token must differ from the admin token" });
+    issues.push({
+      path: "auth.viewerTokenFile",
+      message: "the viewer token must differ from the admin token",
+    });
   const publicUrl = file.server.publicUrl;
   return {
     mode: auth.mode,
@@ -271,7 +274,7 @@ async function resolveAuth(
     adminToken,
     viewerToken,
     sessionTtlMs: auth.sessionTtlMs,
-    secureCookies: auth.secureCookies ?? (publicUrl !== undefined && publicUrl.startsWith("https:")),
+    secureCookies: auth.secureCookies ?? publicUrl?.startsWith("https:") === true,
     allowedOrigins: auth.allowedOrigins.map((o) => new URL(o).origin),
     loginRateLimit: auth.loginRateLimit,
     secretKey,

@@ -28,6 +28,8 @@ export interface TargetRuntime {
   invalidFrames: number;
   lastInvalid: string | null;
   unknownMethods: Map<string, number>;
+  /** Threads whose metadata was read back after a turn (at most once each, bounded). */
+  metadataRead: Set<string>;
 }
 
 export interface FleetListener {
@@ -244,6 +246,7 @@ export class Fleet {
       invalidFrames: 0,
       lastInvalid: null,
       unknownMethods: new Map(),
+      metadataRead: new Set(),
     };
     this.targets.set(id, rt);
     return rt;
@@ -266,8 +269,7 @@ export class Fleet {
     }
     if (event.kind === "ignored") return;
     if (!synthetic) rt.lastEventAtMs = this.now();
-    const threadId =
-      event.kind === "threadStarted" ? event.thread.id : "threadId" in event ? event.threadId : null;
+    const threadId = "thread" in event ? event.thread.id : "threadId" in event ? event.threadId : null;
     if (threadId) {
       const prev = this.threads.get(threadId);
       const { state, ops, changed } = reduce(prev, id, event);
@@ -275,6 +277,15 @@ export class Fleet {
         this.threads.set(threadId, state);
         this.writer.enqueue(ops);
         if (changed) this.notify((l) => l.threadChanged?.(state));
+        if (
+          event.kind === "turnCompleted" &&
+          state.gitOrigin === null &&
+          !rt.metadataRead.has(threadId) &&
+          rt.metadataRead.size < 10_000
+        ) {
+          rt.metadataRead.add(threadId);
+          void rt.observer.readMetadata(threadId);
+        }
       }
     }
     if (!synthetic) rt.observer.onEvent(event);

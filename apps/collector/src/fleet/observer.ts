@@ -138,6 +138,26 @@ export class TargetObserver {
     }
   }
 
+  /**
+   * Read a thread's metadata once more: `thread/started` carries `gitInfo: null` for a new thread
+   * and codex fills it in after the first turn (measured), so the repository is learnt late.
+   */
+  async readMetadata(threadId: string): Promise<void> {
+    try {
+      const res = z
+        .object({ thread: ThreadSchema })
+        .safeParse(await this.conn.request("thread/read", { threadId }));
+      if (res.success)
+        this.deps.emit({
+          kind: "threadMetadata",
+          atMs: this.deps.now(),
+          thread: toThreadInfo(res.data.thread),
+        });
+    } catch (err) {
+      this.deps.log("debug", "thread/read failed", { threadId, error: errText(err) });
+    }
+  }
+
   /** A thread with possibly missed usage unloaded: cold-resume it once, one at a time. */
   private recoverMissed(threadId: string): void {
     this.missed.delete(threadId);

@@ -169,11 +169,28 @@ describe("reduce: thread status", () => {
       kind: "itemStarted",
       atMs: T + 1_000,
       threadId: TH,
-      turnId: "u1",
+      turnId: null,
       item: { id: "i", type: "x", status: null },
     });
     expect(r.state?.lastEventAtMs).toBe(T + 5_000);
     expect(r.ops).toEqual([]);
+  });
+
+  it("learns the running turn from any event naming it when turn/started was missed (late subscriber)", () => {
+    const s = run(started(), status("active", [], T + 5_000)).state;
+    const r = run(s, {
+      kind: "serverRequest",
+      atMs: T + 6_000,
+      requestId: 0,
+      method: "item/commandExecution/requestApproval",
+      requestKind: "commandApproval",
+      threadId: TH,
+      turnId: "u9",
+      itemId: "call_1",
+      preview: "touch x",
+    });
+    expect(r.state?.currentTurnId).toBe("u9");
+    expect(r.changed).toBe(true);
   });
 
   it.each<{ name: string; event: FleetEvent }>([

@@ -180,9 +180,8 @@ function turnPatchFrom(s: ThreadState, turn: TurnInfo): TurnPatch {
  * thread) and the writes it implies. Pure: time comes from the event.
  */
 export function reduce(prev: ThreadState | undefined, targetId: string, event: FleetEvent): ReduceResult {
-  if (!("threadId" in event) && event.kind !== "threadStarted")
-    return { state: prev, ops: [], changed: false };
-  const threadId = event.kind === "threadStarted" ? event.thread.id : event.threadId;
+  if (!("threadId" in event) && !("thread" in event)) return { state: prev, ops: [], changed: false };
+  const threadId = "thread" in event ? event.thread.id : event.threadId;
   if (threadId === null) return { state: prev, ops: [], changed: false };
   const at = event.atMs;
   const base = prev ?? emptyThread(threadId, targetId, at);
@@ -193,6 +192,10 @@ export function reduce(prev: ThreadState | undefined, targetId: string, event: F
   switch (event.kind) {
     case "threadStarted":
       s = withThreadInfo(s, event.thread, at);
+      changed = true;
+      break;
+    case "threadMetadata":
+      s = withThreadInfo(s, event.thread, at, false);
       changed = true;
       break;
     case "threadStatus": {
@@ -246,9 +249,6 @@ export function reduce(prev: ThreadState | undefined, targetId: string, event: F
     case "tokenUsage": {
       const contextTokens = event.last.totalTokens;
       s = { ...s, contextTokens, modelContextWindow: event.modelContextWindow ?? s.modelContextWindow };
-      if (event.turnId && s.currentTurnId === null && s.status === "active") {
-        s = { ...s, currentTurnId: event.turnId, currentTurnStartedAtMs: s.currentTurnStartedAtMs ?? at };
-      }
       ops.push({
         op: "usage",
         report: {
@@ -311,6 +311,12 @@ export function reduce(prev: ThreadState | undefined, targetId: string, event: F
     case "itemCompleted":
       // Item metadata only refreshes liveness (lastEventAt).
       break;
+  }
+  // A late subscriber misses turn/started (facts §2): any event that names the running turn tells it.
+  const turnId = "turnId" in event ? event.turnId : null;
+  if (turnId && s.status === "active" && s.currentTurnId === null && s.lastTurnId !== turnId) {
+    s = { ...s, currentTurnId: turnId, currentTurnStartedAtMs: s.currentTurnStartedAtMs ?? at };
+    changed = true;
   }
   if (changed || s.lastEventAtMs !== base.lastEventAtMs) ops.unshift({ op: "thread", state: s });
   return { state: s, ops, changed };
