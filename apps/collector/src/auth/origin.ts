@@ -20,6 +20,8 @@ export function originAllowed(origin: string, host: string | undefined, policy: 
   if (!URL.canParse(origin)) return false;
   const url = new URL(origin);
   if (url.protocol !== "http:" && url.protocol !== "https:") return false;
-  if (host !== undefined && url.host === host.toLowerCase()) return true;
+  // Compare as URLs so that default ports agree (`Host: fleet:80` is origin `http://fleet`).
+  const own = host === undefined ? null : `${url.protocol}//${host}`;
+  if (own !== null && URL.canParse(own) && new URL(own).host === url.host) return true;
   return url.origin === policy.publicOrigin || policy.allowed.includes(url.origin);
 }

@@ -142,7 +142,13 @@ describe("loadConfig: good files", () => {
 
   it("does let DATABASE_URL, PORT and HOST override the file", async () => {
     const text = "server: { host: 127.0.0.1, port: 8080 }\ndatabase: { url: postgres://file@db/fleet }\n";
-    const env = { DATABASE_URL: "postgresql://env@127.0.0.1:5432/fleet", PORT: "0", HOST: "0.0.0.0" };
+    const env = {
+      DATABASE_URL: "postgresql://env@127.0.0.1:5432/fleet",
+      PORT: "0",
+      HOST: "0.0.0.0",
+      // A non-loopback HOST turns authentication on (auth.mode auto), which needs an admin token.
+      CODEX_FLEET_ADMIN_TOKEN: "admin-token-0123456789",
+    };
     const { config } = await loadFile(text, { env });
     expect(config.server).toMatchObject({ host: "0.0.0.0", port: 0 });
     expect(config.database.url).toBe("postgresql://env@127.0.0.1:5432/fleet");

@@ -272,7 +272,7 @@ export class Fleet {
     const threadId = "thread" in event ? event.thread.id : "threadId" in event ? event.threadId : null;
     if (threadId) {
       const prev = this.threads.get(threadId);
-      const { state, ops, changed } = reduce(prev, id, event);
+      const { state, ops, changed } = reduce(prev, id, event, this.now());
       if (state) {
         this.threads.set(threadId, state);
         this.writer.enqueue(ops);

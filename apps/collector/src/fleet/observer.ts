@@ -72,6 +72,11 @@ export class TargetObserver {
       if (gen !== this.generation) return;
       for (const t of recent) {
         if (t.status.type === "active") this.active.add(t.id);
+        // A loaded thread updated since we last saw this target may owe us usage we never got (we
+        // were away, or died before writing it): a warm resume replays nothing (facts §2), so the
+        // next live total must bring it, or a cold resume once the thread unloads (recoverMissed).
+        // `updatedAt` moves when a turn completes (measured), in whole seconds.
+        if (t.status.type !== "notLoaded" && updatedSince(t.updatedAtMs, cutoffMs)) this.missed.add(t.id);
         if (t.status.type === "active") void this.subscribe(t.id);
         else if (loaded.has(t.id) && t.status.type !== "notLoaded") this.scheduleIdleCheck(t.id);
       }
@@ -84,7 +89,7 @@ export class TargetObserver {
       let budget = this.opts.maxColdResumes ?? 50;
       for (const t of recent) {
         if (gen !== this.generation || budget <= 0) return;
-        if (t.status.type !== "notLoaded" || (t.updatedAtMs ?? 0) < cutoffMs) continue;
+        if (t.status.type !== "notLoaded" || !updatedSince(t.updatedAtMs, cutoffMs)) continue;
         budget--;
         await this.coldResume(t.id);
       }
@@ -255,7 +260,7 @@ export class TargetObserver {
         const parsed = ThreadSchema.safeParse(raw);
         if (!parsed.success) continue;
         const info = toThreadInfo(parsed.data);
-        const recent = (info.updatedAtMs ?? 0) >= cutoffMs - 1000;
+        const recent = updatedSince(info.updatedAtMs, cutoffMs);
         if (!recent && !loaded.has(info.id)) {
           older++;
           continue;
@@ -317,6 +322,11 @@ export class TargetObserver {
       await this.unsubscribe(threadId);
     }
   }
+}
+
+/** `updatedAt` is in whole seconds (floored): one second of slack keeps an update at the cutoff. */
+function updatedSince(updatedAtMs: number | null, cutoffMs: number): boolean {
+  return (updatedAtMs ?? 0) >= cutoffMs - 1000;
 }
 
 function errText(err: unknown): string {

@@ -440,3 +440,51 @@ describe("emptyThread", () => {
     });
   });
 });
+
+describe("reduce: clocks", () => {
+  it("times live state by the collector's receive time, and usage by the server's emittedAtMs", () => {
+    const serverAt = 1_000_000; // a skewed (or replayed) server clock, far in the past
+    const receivedAt = 9_000_000;
+    const r = reduce(
+      undefined,
+      "alice",
+      {
+        kind: "threadStatus",
+        atMs: serverAt,
+        threadId: "t",
+        status: { type: "active", activeFlags: ["waitingOnApproval"] },
+      },
+      receivedAt,
+    );
+    expect(r.state?.statusSinceMs).toBe(receivedAt);
+    expect(r.state?.lastEventAtMs).toBe(receivedAt);
+    const u = reduce(
+      r.state,
+      "alice",
+      {
+        kind: "tokenUsage",
+        atMs: serverAt + 5,
+        threadId: "t",
+        turnId: "u",
+        total: {
+          inputTokens: 10,
+          cachedInputTokens: 0,
+          outputTokens: 1,
+          reasoningOutputTokens: 0,
+          totalTokens: 11,
+        },
+        last: {
+          inputTokens: 10,
+          cachedInputTokens: 0,
+          outputTokens: 1,
+          reasoningOutputTokens: 0,
+          totalTokens: 11,
+        },
+        modelContextWindow: null,
+      },
+      receivedAt + 5,
+    );
+    const usage = u.ops.find((o) => o.op === "usage");
+    expect(usage?.op === "usage" && usage.report.atMs).toBe(serverAt + 5);
+  });
+});

@@ -179,28 +179,39 @@ function turnPatchFrom(s: ThreadState, turn: TurnInfo): TurnPatch {
  * Apply one event for `targetId`. Returns the new state (undefined when the event is not about a
  * thread) and the writes it implies. Pure: time comes from the event.
  */
-export function reduce(prev: ThreadState | undefined, targetId: string, event: FleetEvent): ReduceResult {
+export function reduce(
+  prev: ThreadState | undefined,
+  targetId: string,
+  event: FleetEvent,
+  /**
+   * When the collector received the event. Live-state times (status since, last event, pending
+   * since) use it, so a skewed server clock or replayed history cannot make a thread look stuck;
+   * usage and turn timings keep the server's `emittedAtMs` (when it happened).
+   */
+  receivedAtMs: number = event.atMs,
+): ReduceResult {
   if (!("threadId" in event) && !("thread" in event)) return { state: prev, ops: [], changed: false };
   const threadId = "thread" in event ? event.thread.id : event.threadId;
   if (threadId === null) return { state: prev, ops: [], changed: false };
   const at = event.atMs;
-  const base = prev ?? emptyThread(threadId, targetId, at);
-  let s: ThreadState = { ...base, targetId, lastEventAtMs: Math.max(base.lastEventAtMs ?? 0, at) };
+  const seen = receivedAtMs;
+  const base = prev ?? emptyThread(threadId, targetId, seen);
+  let s: ThreadState = { ...base, targetId, lastEventAtMs: Math.max(base.lastEventAtMs ?? 0, seen) };
   const ops: WriteOp[] = [];
   let changed = prev === undefined;
 
   switch (event.kind) {
     case "threadStarted":
-      s = withThreadInfo(s, event.thread, at);
+      s = withThreadInfo(s, event.thread, seen);
       changed = true;
       break;
     case "threadMetadata":
-      s = withThreadInfo(s, event.thread, at, false);
+      s = withThreadInfo(s, event.thread, seen, false);
       changed = true;
       break;
     case "threadStatus": {
       const before = s;
-      s = withStatus(s, event.status.type, event.status.activeFlags, at);
+      s = withStatus(s, event.status.type, event.status.activeFlags, seen);
       // Waiting flags cleared: any pending request is over even if serverRequest/resolved was missed.
       if (event.status.type !== "active" || event.status.activeFlags.length === 0) {
         if (s.pendingRequests.length > 0 && event.status.type !== "active") s = { ...s, pendingRequests: [] };
@@ -209,7 +220,7 @@ export function reduce(prev: ThreadState | undefined, targetId: string, event: F
       break;
     }
     case "threadClosed":
-      s = withStatus(s, "notLoaded", [], at);
+      s = withStatus(s, "notLoaded", [], seen);
       s = { ...s, pendingRequests: [] };
       changed = true;
       break;
@@ -221,7 +232,7 @@ export function reduce(prev: ThreadState | undefined, targetId: string, event: F
       s = {
         ...s,
         currentTurnId: event.turn.id,
-        currentTurnStartedAtMs: event.turn.startedAtMs ?? at,
+        currentTurnStartedAtMs: event.turn.startedAtMs ?? seen,
         lastTurnStatus: s.lastTurnStatus,
       };
       ops.push({ op: "turn", patch: turnPatchFrom(s, event.turn) });
@@ -294,7 +305,7 @@ export function reduce(prev: ThreadState | undefined, targetId: string, event: F
               turnId: event.turnId,
               itemId: event.itemId,
               preview: event.preview,
-              sinceMs: at,
+              sinceMs: seen,
             },
           ].slice(-20),
         };
@@ -315,7 +326,7 @@ export function reduce(prev: ThreadState | undefined, targetId: string, event: F
   // A late subscriber misses turn/started (facts §2): any event that names the running turn tells it.
   const turnId = "turnId" in event ? event.turnId : null;
   if (turnId && s.status === "active" && s.currentTurnId === null && s.lastTurnId !== turnId) {
-    s = { ...s, currentTurnId: turnId, currentTurnStartedAtMs: s.currentTurnStartedAtMs ?? at };
+    s = { ...s, currentTurnId: turnId, currentTurnStartedAtMs: s.currentTurnStartedAtMs ?? seen };
     changed = true;
   }
   if (changed || s.lastEventAtMs !== base.lastEventAtMs) ops.unshift({ op: "thread", state: s });

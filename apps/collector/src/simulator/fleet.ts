@@ -190,13 +190,12 @@ export async function startSimulatedFleet(options: SimulatedFleetOptions): Promi
   }
   const mode: ListenMode = options.listen ?? (options.servers <= 200 ? "perServer" : "shared");
   const transport = await startTransport(sims, mode, options.host ?? "127.0.0.1");
-  const runs = developers.map((d) =>
-    d.run().catch((err: unknown) => process.emitWarning(`simulated developer failed: ${String(err)}`)),
-  );
+  // Each developer loops until close; a failure is reported, never thrown.
+  for (const d of developers)
+    void d.run().catch((err: unknown) => process.emitWarning(`simulated developer failed: ${String(err)}`));
   const historyDone = (async () => {
     while (!closed && developers.some((d) => !d.live)) await sleep(100);
   })();
-  void runs;
 
   const sum = (pick: (s: SimServer) => Iterable<WireTokenCounts>): WireTokenCounts => {
     const total = zeroCounts();

@@ -184,13 +184,6 @@ export class SimServer {
     this.maybeScheduleUnload(t);
   }
 
-  /** The developer's client takes a thread back up (resuming it loads it if needed). */
-  holdThread(t: SimThread): void {
-    t.developerAttached = true;
-    this.cancelUnload(t);
-    if (!t.loaded) this.load(t);
-  }
-
   /** Every status transition goes to every connection (facts §1). */
   setStatus(t: SimThread, status: SimStatus): void {
     t.status = status;
