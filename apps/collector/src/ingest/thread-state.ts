@@ -2,47 +2,15 @@
  * The live state of every thread, derived from domain events by a pure reducer. The reducer
  * returns the new state plus the write operations the event implies; the writer persists them.
  */
+
+import type { PendingRequestRow, ThreadSnapshot } from "@codex-fleet/db/repositories/ingest-repository";
 import type { FleetEvent, ThreadInfo, TokenCounts, TurnInfo, TurnStatus } from "@codex-fleet/protocol/events";
 import { repoFromOrigin } from "./repo-name.ts";
 
-export interface PendingRequestState {
-  requestId: string | number;
-  method: string;
-  requestKind: string;
-  turnId: string | null;
-  itemId: string | null;
-  preview: string | null;
-  sinceMs: number;
-}
+export type PendingRequestState = PendingRequestRow;
 
-/** Everything the fleet view, alerts and the writer need about one thread. */
-export interface ThreadState {
-  id: string;
-  targetId: string;
-  model: string | null;
-  modelProvider: string | null;
-  cwd: string | null;
-  repo: string | null;
-  gitBranch: string | null;
-  gitOrigin: string | null;
-  source: string | null;
-  name: string | null;
-  cliVersion: string | null;
-  status: "idle" | "active" | "systemError" | "notLoaded";
-  activeFlags: string[];
-  statusSinceMs: number;
-  lastEventAtMs: number | null;
-  currentTurnId: string | null;
-  currentTurnStartedAtMs: number | null;
-  lastTurnId: string | null;
-  lastTurnStatus: TurnStatus | null;
-  lastErrorMessage: string | null;
-  lastCodexErrorInfo: string | null;
-  contextTokens: number | null;
-  modelContextWindow: number | null;
-  pendingRequests: PendingRequestState[];
-  createdAtMs: number | null;
-  updatedAtMs: number | null;
+/** Everything the fleet view, alerts and the writer need about one thread: the persisted record plus: */
+export interface ThreadState extends ThreadSnapshot {
   /** `model/rerouted` for the current turn wins over the thread's model for that turn's usage. */
   reroutedTurnId: string | null;
   reroutedModel: string | null;

@@ -76,10 +76,24 @@ export class IngestWriter {
     }
   }
 
-  /** Stop the timer after a final flush attempt. */
-  async close(): Promise<void> {
+  /**
+   * Write what is buffered, then stop. A failed write is retried (every ≤ 1 s) until `timeoutMs`
+   * has passed, so that a database that is back within the shutdown grace period loses nothing;
+   * past it, this throws with the data still buffered.
+   */
+  async close(timeoutMs = 0): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
     try {
-      await this.flush();
+      for (;;) {
+        try {
+          await this.flush();
+          return;
+        } catch (err) {
+          const delay = backoffDelayMs(this.failures, { minBackoffMs: 100, maxBackoffMs: 1000 });
+          if (performance.now() + delay >= deadline) throw err;
+          await new Promise((r) => setTimeout(r, delay));
+        }
+      }
     } finally {
       this.closed = true;
       if (this.timer) clearTimeout(this.timer);

@@ -16,6 +16,18 @@ export interface TokenCounts {
   totalTokens: number;
 }
 
+/** A request the server is waiting on (an approval): recorded, never answered. */
+export interface PendingRequestRow {
+  requestId: string | number;
+  method: string;
+  requestKind: string;
+  turnId: string | null;
+  itemId: string | null;
+  preview: string | null;
+  sinceMs: number;
+}
+
+/** A thread's live state as persisted: the one declaration the collector's state and reads extend. */
 export interface ThreadSnapshot {
   id: string;
   targetId: string;
@@ -28,19 +40,19 @@ export interface ThreadSnapshot {
   source: string | null;
   name: string | null;
   cliVersion: string | null;
-  status: string;
+  status: "idle" | "active" | "systemError" | "notLoaded";
   activeFlags: string[];
   statusSinceMs: number;
   lastEventAtMs: number | null;
   currentTurnId: string | null;
   currentTurnStartedAtMs: number | null;
   lastTurnId: string | null;
-  lastTurnStatus: string | null;
+  lastTurnStatus: "inProgress" | "completed" | "failed" | "interrupted" | null;
   lastErrorMessage: string | null;
   lastCodexErrorInfo: string | null;
   contextTokens: number | null;
   modelContextWindow: number | null;
-  pendingRequests: unknown[];
+  pendingRequests: PendingRequestRow[];
   createdAtMs: number | null;
   updatedAtMs: number | null;
 }

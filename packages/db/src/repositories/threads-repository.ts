@@ -1,41 +1,9 @@
 /** Thread and turn reads: the in-memory fleet state at start, and thread detail for the API. */
 import type { Pool } from "pg";
+import type { ThreadSnapshot } from "./ingest-repository.ts";
 
-export interface StoredThread {
-  id: string;
-  targetId: string;
-  model: string | null;
-  modelProvider: string | null;
-  cwd: string | null;
-  repo: string | null;
-  gitBranch: string | null;
-  gitOrigin: string | null;
-  source: string | null;
-  name: string | null;
-  cliVersion: string | null;
-  status: "idle" | "active" | "systemError" | "notLoaded";
-  activeFlags: string[];
-  statusSinceMs: number;
-  lastEventAtMs: number | null;
-  currentTurnId: string | null;
-  currentTurnStartedAtMs: number | null;
-  lastTurnId: string | null;
-  lastTurnStatus: "inProgress" | "completed" | "failed" | "interrupted" | null;
-  lastErrorMessage: string | null;
-  lastCodexErrorInfo: string | null;
-  contextTokens: number | null;
-  modelContextWindow: number | null;
-  pendingRequests: {
-    requestId: string | number;
-    method: string;
-    requestKind: string;
-    turnId: string | null;
-    itemId: string | null;
-    preview: string | null;
-    sinceMs: number;
-  }[];
-  createdAtMs: number | null;
-  updatedAtMs: number | null;
+/** A thread as stored, with the cumulative total counted so far. */
+export interface StoredThread extends ThreadSnapshot {
   countedTotalTokens: number;
 }
 
