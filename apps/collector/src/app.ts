@@ -39,14 +39,15 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
     // Request lines would drown the fleet's own logs; errors are still logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
+    // Path parameters up to this reach the routes, whose 400 names the parameter (the router's
+    // default, 100, answers a bare 414 instead).
+    maxParamLength: 1000,
     // Query strings like ?team=a&team=b arrive as arrays; params.ts rejects them with a clear 400.
   });
   installErrorHandlers(app);
   const dir = deps.dashboardDir;
   const dashboardHtml =
     dir && existsSync(`${dir}/index.html`) ? readFileSync(`${dir}/index.html`, "utf8") : null;
-  // Before every route: its hooks guard all of them, the live feed's upgrade included.
-  installAuth(app, deps.auth ?? AUTH_OFF, { log: deps.logger, dashboardHtml });
   const { fleet } = deps;
   const teamOf = (target: string) => fleet.targets.get(target)?.config.team ?? "";
 
@@ -61,8 +62,9 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
     { tickMs: deps.liveTickMs },
   );
   const unsubscribe = fleet.subscribe({
-    threadChanged: (t) => hub.thread(threadView(t, teamOf(t.targetId))),
-    targetChanged: (rt) => hub.target(targetView(rt, fleet.threads.values())),
+    // Views are built lazily at the hub's tick (once per thing per tick, and only with clients).
+    threadChanged: (t) => hub.threadChanged(t.id, () => threadView(t, teamOf(t.targetId))),
+    targetChanged: (rt) => hub.targetChanged(rt.config.name, () => targetView(rt, fleet.threads.values())),
     usageCounted: (u) =>
       hub.usageCounted({
         threadId: u.threadId,
@@ -77,6 +79,10 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
   });
 
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
+  // Before every route, so its hooks guard all of them, the live feed's upgrade included; after
+  // the websocket plugin, whose own onRequest hook must mark an upgrade first (it then closes the
+  // socket of an upgrade this hook refuses).
+  installAuth(app, deps.auth ?? AUTH_OFF, { log: deps.logger, dashboardHtml });
   app.get("/api/v1/live", { websocket: true }, (socket) => {
     hub.add(socket);
     socket.on("close", () => hub.remove(socket));

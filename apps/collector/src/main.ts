@@ -72,6 +72,14 @@ async function main(): Promise<void> {
     help: "Write operations waiting for the database.",
     values: [["", fleet.writer.backlog]],
   }));
+  metrics.gauge("codex_fleet_ingest_compactions", () => ({
+    help: "Times the write buffer hit its bound and kept only the newest total per thread (since start).",
+    values: [["", fleet.writer.compacted]],
+  }));
+  metrics.gauge("codex_fleet_ingest_dropped", () => ({
+    help: "Write operations the database refused as data (a value out of range) and dropped (since start).",
+    values: [["", fleet.writer.dropped]],
+  }));
   await fleet.start(await managedTargets.load());
   // Alerts start after the fleet has loaded its state, or every thread alert would look resolved.
   await alerts.start();
@@ -99,6 +107,7 @@ async function main(): Promise<void> {
     stopping = true;
     ready = false;
     log.info({ signal }, "shutting down");
+    const startedAt = Date.now();
     const force = setTimeout(() => {
       log.error("shutdown took too long; exiting");
       process.exit(1);
@@ -107,7 +116,9 @@ async function main(): Promise<void> {
     try {
       await app.close();
       await alerts.stop();
-      await fleet.stop();
+      // Buffered writes get what is left of the grace period (a database that is back within it
+      // loses nothing), minus a second to close the pool and exit on our own terms.
+      await fleet.stop(Math.max(0, startedAt + SHUTDOWN_GRACE_MS - 1000 - Date.now()));
       await db.close();
       process.exit(0);
     } catch (err) {

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
-import type { LightMyRequestResponse } from "fastify";
+import type { InjectOptions, LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { inlineScriptHashes } from "../src/auth/security-headers.ts";
@@ -40,10 +40,11 @@ beforeEach(() => {
   now += 10 * MIN;
 });
 
-const inject = (opts: Parameters<AuthApp["app"]["inject"]>[0]) => fleet.app.inject(opts);
+const inject = (opts: InjectOptions) => fleet.app.inject(opts);
 const login = (token: unknown, headers: Record<string, string> = {}, remoteAddress?: string) =>
   inject({ method: "POST", url: "/api/v1/auth/login", payload: { token }, headers, remoteAddress });
-const setCookie = (res: LightMyRequestResponse): string => [res.headers["set-cookie"] ?? []].flat().join("\n");
+const setCookie = (res: LightMyRequestResponse): string =>
+  [res.headers["set-cookie"] ?? []].flat().join("\n");
 
 /** The `fleet_session=…` pair to send back. */
 async function sessionOf(token: string): Promise<string> {
@@ -138,7 +139,11 @@ describe("sign-in", () => {
 
 describe("roles", () => {
   const ADMIN_ONLY: [string, string, unknown][] = [
-    ["POST", "/api/v1/silences", { matchers: { target: "a" }, endsAt: "2099-01-01", createdBy: "x" }],
+    [
+      "POST",
+      "/api/v1/silences",
+      { matchers: { target: "a" }, endsAt: Date.now() + 86_400_000, createdBy: "x" },
+    ],
     ["DELETE", "/api/v1/silences/0b5e1b6e-0000-4000-8000-000000000000", undefined],
     ["POST", "/api/v1/targets", { name: "zed", url: "ws://127.0.0.1:1" }],
     ["PUT", "/api/v1/targets/zed", { url: "ws://127.0.0.1:1" }],
@@ -151,12 +156,26 @@ describe("roles", () => {
     const origin = "http://fleet.test";
     for (const [method, url, payload] of ADMIN_ONLY) {
       const as = (cookie: string) =>
-        inject({ method: method as "POST", url, payload: payload as object, headers: { cookie, origin, host: "fleet.test" } });
+        inject({
+          method: method as "POST",
+          url,
+          payload: payload as object,
+          headers: { cookie, origin, host: "fleet.test" },
+        });
       const denied = await as(viewer);
-      expect([method, url, denied.statusCode, denied.json().error.code]).toEqual([method, url, 403, "FORBIDDEN"]);
+      expect([method, url, denied.statusCode, denied.json().error.code]).toEqual([
+        method,
+        url,
+        403,
+        "FORBIDDEN",
+      ]);
       expect([method, url, (await as(admin)).statusCode]).not.toEqual([method, url, 403]);
     }
-    await inject({ method: "DELETE", url: "/api/v1/targets/zed", headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    await inject({
+      method: "DELETE",
+      url: "/api/v1/targets/zed",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
   });
 
   it("does let a viewer acknowledge an alert (an on-call action)", async () => {
@@ -172,16 +191,22 @@ describe("roles", () => {
 });
 
 describe("the Origin check", () => {
-  const silence = { matchers: { target: "nobody" }, endsAt: "2099-01-01T00:00:00Z", createdBy: "test" };
+  // Silences end at most 366 days ahead of the alert engine's (real) clock.
+  const silence = { matchers: { target: "nobody" }, endsAt: Date.now() + 86_400_000, createdBy: "test" };
   it.each([
-    ["a foreign origin", { origin: "http://evil.example", host: "fleet.test" }, 403],
-    ["no origin", { host: "fleet.test" }, 403],
-    ["a look-alike port", { origin: "http://fleet.test:8081", host: "fleet.test" }, 403],
-    ["its own origin", { origin: "http://fleet.test", host: "fleet.test" }, 201],
-    ["its own origin with the default port", { origin: "http://fleet.test", host: "fleet.test:80" }, 201],
-  ])("does answer a cookie POST from %s with %i", async (_, headers, status) => {
+    ["a foreign origin", 403, { origin: "http://evil.example", host: "fleet.test" }],
+    ["no origin", 403, { host: "fleet.test" }],
+    ["a look-alike port", 403, { origin: "http://fleet.test:8081", host: "fleet.test" }],
+    ["its own origin", 201, { origin: "http://fleet.test", host: "fleet.test" }],
+    ["its own origin with the default port", 201, { origin: "http://fleet.test", host: "fleet.test:80" }],
+  ])("does answer a cookie POST from %s with %i", async (_, status, headers) => {
     const cookie = await sessionOf(ADMIN_TOKEN);
-    const res = await inject({ method: "POST", url: "/api/v1/silences", payload: silence, headers: { cookie, ...headers } });
+    const res = await inject({
+      method: "POST",
+      url: "/api/v1/silences",
+      payload: silence,
+      headers: { cookie, ...headers },
+    });
     expect(res.statusCode).toBe(status);
     if (status === 403) expect(res.json().error.code).toBe("BAD_ORIGIN");
   });
@@ -189,7 +214,12 @@ describe("the Origin check", () => {
   it("does accept a bearer POST without Origin (curl) but not from a foreign origin", async () => {
     const authorization = `Bearer ${ADMIN_TOKEN}`;
     const post = (headers: Record<string, string>) =>
-      inject({ method: "POST", url: "/api/v1/silences", payload: silence, headers: { authorization, ...headers } });
+      inject({
+        method: "POST",
+        url: "/api/v1/silences",
+        payload: silence,
+        headers: { authorization, ...headers },
+      });
     expect((await post({})).statusCode).toBe(201);
     expect((await post({ origin: "http://evil.example" })).statusCode).toBe(403);
   });
@@ -286,7 +316,9 @@ describe("security headers", () => {
       expect(csp).toContain("frame-ancestors 'none'");
       expect(res.headers["strict-transport-security"]).toBeUndefined(); // plain http here
     }
-    expect((await inject({ url: "/api/v1/targets", headers: { cookie } })).headers["cache-control"]).toBe("no-store");
+    expect((await inject({ url: "/api/v1/targets", headers: { cookie } })).headers["cache-control"]).toBe(
+      "no-store",
+    );
   });
 
   it("does allow exactly the dashboard's inline script by its hash", async () => {
@@ -305,7 +337,11 @@ describe("security headers", () => {
       ].join("\n"),
     });
     try {
-      const res = await https.app.inject({ method: "POST", url: "/api/v1/auth/login", payload: { token: ADMIN_TOKEN } });
+      const res = await https.app.inject({
+        method: "POST",
+        url: "/api/v1/auth/login",
+        payload: { token: ADMIN_TOKEN },
+      });
       expect(setCookie(res)).toMatch(/; Secure$/);
       expect(res.headers["strict-transport-security"]).toBe("max-age=31536000");
       // The public origin is the browser's origin behind a TLS proxy: allowed for changes.
@@ -335,7 +371,11 @@ describe("auth off on loopback", () => {
         authEnabled: false,
         expiresAt: null,
       });
-      const signIn = await open.app.inject({ method: "POST", url: "/api/v1/auth/login", payload: { token: "x" } });
+      const signIn = await open.app.inject({
+        method: "POST",
+        url: "/api/v1/auth/login",
+        payload: { token: "x" },
+      });
       expect(signIn.statusCode).toBe(409);
       // Headers are on even without auth.
       expect((await open.app.inject({ url: "/healthz" })).headers["x-frame-options"]).toBe("DENY");

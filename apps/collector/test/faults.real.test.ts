@@ -10,17 +10,18 @@
  * notification delivered once).
  *
  * `FAULT_OUTAGE_MS` sets the Postgres outage (default 5 s; scripts/fault-postgres-outage.sh: 30 s).
+ * `FAULT_SLOW=1` adds a scenario that waits for codex's 60 s thread unload.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import type { AlertView, ThreadDetail, ThreadView } from "@codex-fleet/protocol/api";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { WebhookBody } from "../src/alerts/notifiers/webhook.ts";
 import { startTestReceiver, type TestReceiver } from "../src/alerts/notifiers/test-receiver.ts";
+import type { WebhookBody } from "../src/alerts/notifiers/webhook.ts";
 import { type AppServer, startAppServer } from "./support/app-server.ts";
 import { type CollectorChild, spawnCollector, writeChildConfig } from "./support/collector-child.ts";
 import { connectDevClient, type DevClient } from "./support/dev-client.ts";
-import { startInProcess, type InProcessCollector } from "./support/in-process-collector.ts";
+import { type InProcessCollector, startInProcess } from "./support/in-process-collector.ts";
 import { type MockModel, type StepUsage, startMockModel, type UsageTotals } from "./support/mock-model.ts";
 import { startTcpProxy, type TcpProxy, throughProxy } from "./support/tcp-proxy.ts";
 
@@ -400,11 +401,50 @@ describe("Postgres becomes unreachable", () => {
     inProcess = null;
   }
 
-  it("keeps observing, buffers, retries and ends with exact totals after the outage", async () => {
-    await outage({}, "Postgres outage");
-  }, 120_000 + 2 * OUTAGE_MS);
+  it(
+    "keeps observing, buffers, retries and ends with exact totals after the outage",
+    async () => {
+      await outage({}, "Postgres outage");
+    },
+    120_000 + 2 * OUTAGE_MS,
+  );
 
-  it("still counts exactly when the outage overflows the writer's buffer bound (compaction)", async () => {
-    await outage({ maxBufferedReports: 3 }, "Postgres outage past maxBufferedReports=3");
-  }, 120_000 + 2 * OUTAGE_MS);
+  it(
+    "still counts exactly when the outage overflows the writer's buffer bound (compaction)",
+    async () => {
+      await outage({ maxBufferedReports: 3 }, "Postgres outage past maxBufferedReports=3");
+    },
+    120_000 + 2 * OUTAGE_MS,
+  );
 });
+
+describe.runIf(process.env.FAULT_SLOW === "1")(
+  "slow: a warm thread that unloads without another turn",
+  () => {
+    it("counts a turn that ended while the collector was dead once its thread unloads (cold resume)", async () => {
+      const config = childConfig();
+      child = await spawnCollector(config);
+      await waitUntil("alice open", async () => (await targetState()) === "open");
+      const t = await newThread();
+      await turn(t, { kind: "reply", usage: u(1200, 200, 80, 10) });
+      await expectExact([t]);
+      mock.push({ kind: "reply", usage: u(2600, 2000, 70), delayMs: 3000 });
+      const killed = await dev.startTurn(t, "killed mid-turn");
+      await waitUntil("t active", async () => (await thread(t))?.status === "active");
+      child.kill("SIGKILL");
+      await child.exited;
+      child = null;
+      await dev.waitForTurnCompleted(t, killed, 30_000);
+      child = await spawnCollector(config);
+      await waitUntil("alice open again", async () => (await targetState()) === "open");
+      // The developer leaves: codex unloads the idle thread 60 s later (facts §2), with no new total.
+      await dev.close();
+      await waitUntil("t unloaded", async () => (await thread(t))?.status === "notLoaded", 120_000);
+      await expectExact([t]);
+      child.kill("SIGTERM");
+      await child.exited;
+      child = null;
+      await devClient();
+    }, 200_000);
+  },
+);

@@ -2,6 +2,7 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App.tsx";
+import { AuthGate } from "./auth/AuthGate.tsx";
 import "./styles/theme.css";
 import "./styles/components.css";
 import "./styles/controls.css";
@@ -11,6 +12,8 @@ const root = document.getElementById("root");
 if (!root) throw new Error("index.html lacks #root");
 createRoot(root).render(
   <StrictMode>
-    <App />
+    <AuthGate>
+      <App />
+    </AuthGate>
   </StrictMode>,
 );

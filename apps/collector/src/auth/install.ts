@@ -2,7 +2,8 @@
  * Access control for the whole app (issue #6): security headers on every response; when auth is
  * on, a session (cookie) or bearer token on every API route, the live feed and /metrics, the
  * admin role for changes (policy.ts), and the Origin check on changes and the live feed; the
- * sign-in routes with a per-address rate limit. Register before any route (`buildApp` does).
+ * sign-in routes with a per-address rate limit; the parameter checks every route shares
+ * (param-guard.ts). Register before any route (`buildApp` does).
  */
 import type { AuthMe, Role } from "@codex-fleet/protocol/auth";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -15,6 +16,7 @@ import { parseBody } from "./body.ts";
 import { readCookie, SESSION_COOKIE, sessionCookie } from "./cookies.ts";
 import { Credentials } from "./credentials.ts";
 import { type OriginPolicy, originAllowed } from "./origin.ts";
+import { checkCommonParams } from "./param-guard.ts";
 import { isWrite, requiredAccess } from "./policy.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { inlineScriptHashes, securityHeaders } from "./security-headers.ts";
@@ -163,6 +165,9 @@ export function installAuth(
     if (isWrite(req.method) || route === "/api/v1/live") checkOrigin(req, auth.via === "session");
     req.fleetAuth = auth;
   });
+
+  // After the auth check (an anonymous caller learns nothing about parameters), before handlers.
+  app.addHook("preValidation", async (req) => checkCommonParams(req));
 
   const me = (auth: RequestAuth): AuthMe => ({
     role: auth.role,

@@ -177,7 +177,12 @@ export class TargetConnection {
     if (ws) {
       ws.removeAllListeners();
       ws.on("error", () => {});
-      ws.terminate();
+      if (ws.readyState === WebSocket.OPEN) {
+        // A close frame (1001 going away) tells the app-server this was a goodbye, not a crash
+        // (1006); a peer that never answers it is cut off after a second.
+        ws.close(1001, "observer stopping");
+        setTimeout(() => ws.terminate(), 1000).unref();
+      } else ws.terminate();
     }
     this.setStatus({ state: "stopped", reason: null, error: null, nextAttemptAtMs: null });
   }

@@ -16,6 +16,7 @@ import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import { type ConnectionStatus, TargetConnection } from "./connection.ts";
 import { TargetObserver } from "./observer.ts";
+import { saneTimes } from "./sane-times.ts";
 
 export interface TargetRuntime {
   config: TargetConfig;
@@ -67,6 +68,7 @@ export class Fleet {
     const { pool, log, metrics } = opts;
     this.writer = new IngestWriter({
       ...opts.writer,
+      now: this.now,
       price: opts.price,
       write: (batch) => writeIngestBatch({ pool, ...batch }),
       onWritten: (result, ms) => {
@@ -93,6 +95,17 @@ export class Fleet {
             }),
           );
         }
+      },
+      onDropped: (op, err) => {
+        metrics.dbWriteErrors.inc();
+        const threadId =
+          op.op === "thread" ? op.state.id : op.op === "turn" ? op.patch.threadId : op.report.threadId;
+        const targetId =
+          op.op === "thread" ? op.state.targetId : op.op === "turn" ? op.patch.targetId : op.report.targetId;
+        log.error(
+          { err: errText(err), op: op.op, threadId, target: targetId },
+          "the database refused this data (a value out of range?): dropped it so that other writes go on",
+        );
       },
       onError: (err, attempt) => {
         metrics.dbWriteErrors.inc();
@@ -143,11 +156,22 @@ export class Fleet {
     this.contactTimer.unref();
   }
 
-  /** Close every connection and write what is buffered. */
-  async stop(): Promise<void> {
+  /**
+   * Close every connection and write what is buffered, retrying failed writes for up to
+   * `flushTimeoutMs`; rejects (after logging what is lost) if the database never took it.
+   */
+  async stop(flushTimeoutMs = 0): Promise<void> {
     if (this.contactTimer) clearInterval(this.contactTimer);
     for (const rt of this.targets.values()) rt.connection.stop();
-    await this.writer.close();
+    try {
+      await this.writer.close(flushTimeoutMs);
+    } catch (err) {
+      this.opts.log.error(
+        { err: errText(err), backlog: this.writer.backlog },
+        "buffered writes could not reach the database before exit; they are lost",
+      );
+      throw err;
+    }
   }
 
   /** Wait until everything received so far is in the database (tests, shutdown). */
@@ -253,8 +277,9 @@ export class Fleet {
   }
 
   /** One event from one target: reduce, persist, let the observer react, tell listeners. */
-  private handleEvent(rt: TargetRuntime, event: FleetEvent, synthetic = false): void {
+  private handleEvent(rt: TargetRuntime, received: FleetEvent, synthetic = false): void {
     const id = rt.config.name;
+    const event = saneTimes(received, this.now());
     // A hostile peer can invent endless method names: count at most MAX_METHOD_NAMES distinct ones.
     const label =
       event.kind === "unknown"
@@ -303,7 +328,12 @@ export class Fleet {
       lastError: s.error,
       userAgent: s.userAgent,
       lastEventAtMs: rt.lastEventAtMs,
-      lastContactAtMs: rt.lastContactAtMs,
+      // The next process backfills from the stored last contact: never claim contact past events
+      // that are still only in memory (a crash would lose them, and the backfill would skip them).
+      lastContactAtMs:
+        rt.lastContactAtMs === null
+          ? null
+          : Math.min(rt.lastContactAtMs, this.writer.pendingSinceMs ?? Infinity),
       connectedSinceMs: rt.connectedSinceMs,
     }).catch((err) =>
       this.opts.log.warn({ target: rt.config.name, err: errText(err) }, "could not persist target state"),

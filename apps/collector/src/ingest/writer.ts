@@ -29,7 +29,14 @@ export interface WriterOptions extends WriterTuning {
   price: PriceFn;
   onWritten?(result: BatchResult, ms: number): void;
   onError?(err: unknown, attempt: number): void;
+  /** An operation the database refused as data (see isRejectedData): written never, logged here. */
+  onDropped?(op: WriteOp, err: unknown): void;
+  /** Clock for `pendingSinceMs` (default Date.now). */
+  now?(): number;
 }
+
+/** One operation alone, as a batch (isolating a poisoned batch). */
+type Batch = { threads: ThreadState[]; turns: TurnPatch[]; usage: UsageReport[] };
 
 /** Buffers write ops and flushes them in batches, one transaction at a time. */
 export class IngestWriter {
@@ -41,6 +48,8 @@ export class IngestWriter {
   private failures = 0;
   private closed = false;
   private compactions = 0;
+  private droppedOps = 0;
+  private pendingSince: number | null = null;
 
   constructor(private readonly opts: WriterOptions) {}
 
@@ -53,7 +62,21 @@ export class IngestWriter {
     return this.compactions;
   }
 
+  /**
+   * When the oldest operation not yet committed was enqueued (null: everything is written). A crash
+   * loses what arrived since then, so "last contact" must not be claimed past it (see Fleet).
+   */
+  get pendingSinceMs(): number | null {
+    return this.pendingSince;
+  }
+
+  /** Operations the database refused as data and that were dropped. */
+  get dropped(): number {
+    return this.droppedOps;
+  }
+
   enqueue(ops: WriteOp[]): void {
+    if (ops.length > 0) this.pendingSince ??= (this.opts.now ?? Date.now)();
     for (const o of ops) {
       if (o.op === "thread") this.threads.set(o.state.id, o.state);
       else if (o.op === "turn") this.turns.set(o.patch.id, mergeTurn(this.turns.get(o.patch.id), o.patch));
@@ -128,25 +151,88 @@ export class IngestWriter {
     this.threads = new Map();
     this.turns = new Map();
     this.usage = this.usage.slice(usage.length);
+    // Everything enqueued before now is in this batch unless reports were left for the next one.
+    const takenAtMs = this.usage.length === 0 ? (this.opts.now ?? Date.now)() : null;
     const started = performance.now();
     const run = (async () => {
       try {
         const result = await this.opts.write({ threads, turns, usage, price: this.opts.price });
         this.failures = 0;
+        this.written(takenAtMs);
         this.opts.onWritten?.(result, performance.now() - started);
       } catch (err) {
+        if (isRejectedData(err)) {
+          // The database refused a value (out of range, …), not the connection: this batch would
+          // fail the same way forever and hold up every target's writes behind it.
+          if (await this.isolate({ threads, turns, usage })) this.written(takenAtMs);
+          return;
+        }
         this.failures++;
         this.opts.onError?.(err, this.failures);
-        // Put everything back in front, newer state winning.
-        for (const t of threads) if (!this.threads.has(t.id)) this.threads.set(t.id, t);
-        for (const t of turns) this.turns.set(t.id, mergeTurn(t, this.turns.get(t.id)));
-        this.usage = [...usage, ...this.usage];
+        this.putBack({ threads, turns, usage });
       }
     })();
     this.running = run.finally(() => {
       this.running = null;
     });
     return this.running;
+  }
+
+  /** A batch taken at `takenAtMs` (null: not everything older) is in the database. */
+  private written(takenAtMs: number | null): void {
+    if (this.backlog === 0) this.pendingSince = null;
+    else if (takenAtMs !== null) this.pendingSince = takenAtMs;
+  }
+
+  /** Put a failed batch back in front of what arrived meanwhile, newer state winning. */
+  private putBack({ threads, turns, usage }: Batch): void {
+    for (const t of threads) if (!this.threads.has(t.id)) this.threads.set(t.id, t);
+    for (const t of turns) this.turns.set(t.id, mergeTurn(t, this.turns.get(t.id)));
+    this.usage = [...usage, ...this.usage];
+  }
+
+  /**
+   * Write a poisoned batch one operation per transaction, in its order (threads, turns, usage), and
+   * drop the operations the database refuses as data. A refused usage report moves no baseline, so
+   * a later good report of that thread still counts its tokens (Δtotal). If the database goes away
+   * meanwhile, the rest goes back to the buffer as after any failed write (and this returns false).
+   */
+  private async isolate(batch: Batch): Promise<boolean> {
+    const ops: WriteOp[] = [
+      ...batch.threads.map((state) => ({ op: "thread" as const, state })),
+      ...batch.turns.map((patch) => ({ op: "turn" as const, patch })),
+      ...batch.usage.map((report) => ({ op: "usage" as const, report })),
+    ];
+    for (const [i, op] of ops.entries()) {
+      const one: Batch = {
+        threads: op.op === "thread" ? [op.state] : [],
+        turns: op.op === "turn" ? [op.patch] : [],
+        usage: op.op === "usage" ? [op.report] : [],
+      };
+      const started = performance.now();
+      try {
+        // Not inside `onWritten?.(…)`: an optional call skips its arguments when there is no callback.
+        const result = await this.opts.write({ ...one, price: this.opts.price });
+        this.opts.onWritten?.(result, performance.now() - started);
+      } catch (err) {
+        if (isRejectedData(err)) {
+          this.droppedOps++;
+          this.opts.onDropped?.(op, err);
+          continue;
+        }
+        this.failures++;
+        this.opts.onError?.(err, this.failures);
+        const rest = ops.slice(i);
+        this.putBack({
+          threads: rest.flatMap((o) => (o.op === "thread" ? [o.state] : [])),
+          turns: rest.flatMap((o) => (o.op === "turn" ? [o.patch] : [])),
+          usage: rest.flatMap((o) => (o.op === "usage" ? [o.report] : [])),
+        });
+        return false;
+      }
+    }
+    this.failures = 0;
+    return true;
   }
 
   /** Keep the newest cumulative report per thread: Δtotal still counts every token. */
@@ -156,6 +242,16 @@ export class IngestWriter {
     this.usage = [...latest.values()];
     this.compactions++;
   }
+}
+
+/**
+ * True when Postgres refused the data itself, deterministically: SQLSTATE class 22 (data exception:
+ * a number or timestamp out of range for its column) or a NOT NULL / CHECK violation. Everything
+ * else — a lost connection, a restart, a concurrent baseline move — is worth retrying.
+ */
+export function isRejectedData(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^(22[0-9A-Z]{3}|23502|23514)$/.test(code);
 }
 
 /** Merge a newer patch over an older one; absent fields keep the older value. */

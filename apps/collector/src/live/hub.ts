@@ -27,8 +27,9 @@ export interface LiveHubOptions {
 /** Fans changes out to live clients. */
 export class LiveHub {
   private clients = new Set<LiveSocket>();
-  private threads = new Map<string, ThreadView>();
-  private targets = new Map<string, TargetView>();
+  /** Latest change per thread/target since the last tick; views are built at the tick (see threadChanged). */
+  private threads = new Map<string, ThreadView | (() => ThreadView)>();
+  private targets = new Map<string, TargetView | (() => TargetView)>();
   private alerts = new Map<string, AlertView>();
   private usage: LiveMessage[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -69,12 +70,28 @@ export class LiveHub {
   }
 
   thread(view: ThreadView): void {
-    this.threads.set(view.id, view);
-    this.schedule();
+    this.threadChanged(view.id, view);
   }
 
   target(view: TargetView): void {
-    this.targets.set(view.name, view);
+    this.targetChanged(view.name, view);
+  }
+
+  /**
+   * A thread changed; `view` may be a function that builds its view. It is called at the next tick,
+   * once however often the thread changed meanwhile, and never while no client is connected: at
+   * thousands of events a second most changes are superseded before anyone could see them.
+   */
+  threadChanged(id: string, view: ThreadView | (() => ThreadView)): void {
+    if (this.clients.size === 0) return;
+    this.threads.set(id, view);
+    this.schedule();
+  }
+
+  /** A target changed; like threadChanged (a target's view counts its threads: worth deferring). */
+  targetChanged(name: string, view: TargetView | (() => TargetView)): void {
+    if (this.clients.size === 0) return;
+    this.targets.set(name, view);
     this.schedule();
   }
 
@@ -115,8 +132,8 @@ export class LiveHub {
 
   private tick(): void {
     const messages: LiveMessage[] = [
-      ...[...this.targets.values()].map((target) => ({ type: "target" as const, target })),
-      ...[...this.threads.values()].map((thread) => ({ type: "thread" as const, thread })),
+      ...[...this.targets.values()].map((t) => ({ type: "target" as const, target: typeof t === "function" ? t() : t })),
+      ...[...this.threads.values()].map((t) => ({ type: "thread" as const, thread: typeof t === "function" ? t() : t })),
       ...[...this.alerts.values()].map((alert) => ({ type: "alert" as const, alert })),
       ...this.usage,
     ];

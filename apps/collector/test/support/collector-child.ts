@@ -125,7 +125,13 @@ export async function spawnCollector(configFile: string, timeoutMs = 60_000): Pr
 
   const deadline = Date.now() + timeoutMs;
   let baseUrl = "";
-  while (!baseUrl || !(await fetch(`${baseUrl}/readyz`).then((r) => r.ok, () => false))) {
+  while (
+    !baseUrl ||
+    !(await fetch(`${baseUrl}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  ) {
     if (gone) throw new Error(`collector exited during start-up:\n${output.slice(-4000)}`);
     if (Date.now() > deadline) {
       child.kill("SIGKILL");

@@ -28,7 +28,10 @@ export interface InProcessCollector {
 }
 
 /** Start from a config file (see collector-child.ts writeChildConfig) with the writer tuned. */
-export async function startInProcess(configFile: string, writer: WriterTuning = {}): Promise<InProcessCollector> {
+export async function startInProcess(
+  configFile: string,
+  writer: WriterTuning = {},
+): Promise<InProcessCollector> {
   const config = await loadConfig({ argv: ["--config", configFile], env: {}, cwd: dirname(configFile) });
   if (!config.database.url) throw new Error("the in-process collector needs database.url");
   const logs: string[] = [];

@@ -1,4 +1,5 @@
-/** Top bar: navigation, firing-alert count, live-feed state and the theme toggle. */
+/** Top bar: navigation, firing-alert count, live-feed state, the theme toggle and sign-out. */
+import { useAuth } from "../auth/AuthGate.tsx";
 import { formatDuration } from "../lib/format.ts";
 import { Link } from "../lib/router.tsx";
 import type { ThemePreference } from "../lib/useTheme.ts";
@@ -52,6 +53,7 @@ export function AppHeader({
       <div className="header-right">
         <LiveIndicator />
         <ThemeToggle theme={theme} onChange={onThemeChange} />
+        <SignOut />
       </div>
     </header>
   );
@@ -96,6 +98,23 @@ function LiveIndicator() {
       <span className="dot warn" />
       {connection.state === "connecting" ? "Connecting…" : "Offline"}
     </span>
+  );
+}
+
+/** The role and a sign-out button, when the collector asks for sign-in (auth on). */
+function SignOut() {
+  const auth = useAuth();
+  if (!auth?.me.authEnabled) return null;
+  return (
+    <button
+      type="button"
+      className="btn ghost small"
+      data-testid="sign-out"
+      title={`Signed in as ${auth.me.role}`}
+      onClick={() => void auth.signOut()}
+    >
+      Sign out ({auth.me.role})
+    </button>
   );
 }
 

@@ -21,6 +21,9 @@ export class ApiRequestError extends Error {
   }
 }
 
+/** Fired on `window` when an API call answers 401: the session is gone (auth/AuthGate.tsx). */
+export const UNAUTHORIZED_EVENT = "codex-fleet:unauthorized";
+
 /** GET/POST/DELETE a JSON endpoint under the same origin; throws ApiRequestError on failure. */
 export async function apiFetch<T>(
   path: string,
@@ -45,6 +48,8 @@ export async function apiFetch<T>(
   const text = await response.text();
   const body = parseJson(text);
   if (!response.ok) {
+    if (response.status === 401 && !path.startsWith("/api/v1/auth/"))
+      window.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
     const parsed = ApiErrorSchema.safeParse(body);
     if (parsed.success) {
       const { code, message, param } = parsed.data.error;

@@ -4,9 +4,11 @@
  * delta = total − counted, moved forward under a row lock and conditioned on the old value, in
  * the same transaction as the ledger row, the turn counters and the hourly rollup.
  * The baseline never moves down: a total below it is a stale replay far more often than rewritten
- * history (see countUsage), and moving down would count the same tokens again on the way back up.
+ * history (see usage-accounting.ts), and moving down would count the same tokens again on the way
+ * back up. The reports of a batch are counted set-based (usage-accounting.ts).
  */
 import type { Pool, PoolClient } from "pg";
+import { countUsageBatch } from "./usage-accounting.ts";
 
 export interface TokenCounts {
   inputTokens: number;
@@ -107,19 +109,12 @@ export interface BatchResult {
   echoes: number;
   /**
    * Reports with a counter below the counted baseline (a stale replay, or rewritten history): for
-   * the log. They count nothing and the baseline is NOT moved down (see countUsage).
+   * the log. They count nothing and the baseline is NOT moved down (see planAccounting).
    */
   decreased: { threadId: string; from: TokenCounts; to: TokenCounts }[];
   endedTurns: number;
 }
 
-const FIELDS = [
-  "inputTokens",
-  "cachedInputTokens",
-  "outputTokens",
-  "reasoningOutputTokens",
-  "totalTokens",
-] as const;
 const TERMINAL = ["completed", "failed", "interrupted"];
 
 /** Write one batch in one transaction. Operations apply in the order given within each kind. */
@@ -145,10 +140,11 @@ export async function writeIngestBatch(args: {
     ].sort();
     await client.query("SELECT 1 FROM thread WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE", [ids]);
     for (const run of distinctRuns(threads, (t) => t.id)) await upsertThreads(client, run);
-    for (const run of distinctRuns(turns, (t) => t.id)) await upsertTurns(client, run);
     const result: BatchResult = { counted: [], echoes: 0, decreased: [], endedTurns: 0 };
-    for (const report of usage) await countUsage(client, report, price, result);
-    if (turns.length > 0) result.endedTurns = await countEndedTurns(client, turns);
+    // Usage first: a turn row it creates carries the report's model, which the turn-end count then
+    // keys the rollup by (patches rarely know the model).
+    await countUsageBatch(client, usage, price, result);
+    for (const run of distinctRuns(turns, (t) => t.id)) result.endedTurns += await upsertTurns(client, run);
     await client.query("COMMIT");
     return result;
   } catch (err) {
@@ -217,205 +213,49 @@ async function upsertThreads(client: PoolClient, threads: ThreadSnapshot[]): Pro
   );
 }
 
-async function upsertTurns(client: PoolClient, turns: TurnPatchRow[]): Promise<void> {
-  // A turn may be patched before its thread snapshot was ever written (a late subscriber).
-  await client.query(
-    `INSERT INTO thread (id, target_id)
-     SELECT DISTINCT x."threadId", x."targetId" FROM jsonb_to_recordset($1::jsonb) AS x("threadId" text, "targetId" text)
-     ON CONFLICT (id) DO NOTHING`,
-    [JSON.stringify(turns.map((t) => ({ threadId: t.threadId, targetId: t.targetId })))],
-  );
-  await client.query(
-    `INSERT INTO turn (id, thread_id, target_id, model, status, error_message, codex_error_info, started_at,
-        completed_at, duration_ms, context_tokens)
-     SELECT x.id, x."threadId", x."targetId", x.model, COALESCE(x.status, 'inProgress'), x."errorMessage",
-        x."codexErrorInfo", ${ts('"startedAtMs"')}, ${ts('"completedAtMs"')}, x."durationMs", x."contextTokens"
-     FROM jsonb_to_recordset($1::jsonb) AS x(id text, "threadId" text, "targetId" text, model text, status text,
-        "errorMessage" text, "codexErrorInfo" text, "startedAtMs" float8, "completedAtMs" float8,
-        "durationMs" int, "contextTokens" int)
-     ON CONFLICT (id) DO UPDATE SET
-        model = COALESCE(EXCLUDED.model, turn.model),
-        -- 'inProgress' is the default and never overrides; a terminal status is final (backfill and
-        -- live events may arrive in either order).
-        status = CASE WHEN turn.status = ANY($2::text[]) OR EXCLUDED.status = 'inProgress'
-                      THEN turn.status ELSE EXCLUDED.status END,
-        error_message = COALESCE(EXCLUDED.error_message, turn.error_message),
-        codex_error_info = COALESCE(EXCLUDED.codex_error_info, turn.codex_error_info),
-        started_at = COALESCE(turn.started_at, EXCLUDED.started_at),
-        completed_at = COALESCE(EXCLUDED.completed_at, turn.completed_at),
-        duration_ms = COALESCE(EXCLUDED.duration_ms, turn.duration_ms),
-        context_tokens = COALESCE(EXCLUDED.context_tokens, turn.context_tokens)`,
-    [JSON.stringify(turns), TERMINAL],
-  );
-}
-
-interface BaselineRow {
-  input: number;
-  cached: number;
-  output: number;
-  reasoning: number;
-  total: number;
-  has_baseline: boolean;
-  team: string | null;
-}
-
-/** The accounting rule for one cumulative report. Appends what it did to `result`. */
-async function countUsage(
-  client: PoolClient,
-  r: UsageReportRow,
-  price: PriceFn,
-  result: BatchResult,
-): Promise<void> {
-  await client.query(`INSERT INTO thread (id, target_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, [
-    r.threadId,
-    r.targetId,
-  ]);
-  const { rows } = await client.query<BaselineRow>(
-    `SELECT th.counted_input_tokens AS input, th.counted_cached_input_tokens AS cached,
-            th.counted_output_tokens AS output, th.counted_reasoning_output_tokens AS reasoning,
-            th.counted_total_tokens AS total, th.baseline_at IS NOT NULL AS has_baseline, tg.team
-     FROM thread th LEFT JOIN target tg ON tg.id = $2 WHERE th.id = $1 FOR UPDATE OF th`,
-    [r.threadId, r.targetId],
-  );
-  const row = rows[0];
-  if (!row) throw new Error(`thread ${r.threadId} vanished inside the accounting transaction`);
-  const counted: TokenCounts = {
-    inputTokens: Number(row.input),
-    cachedInputTokens: Number(row.cached),
-    outputTokens: Number(row.output),
-    reasoningOutputTokens: Number(row.reasoning),
-    totalTokens: Number(row.total),
-  };
-  // Per counter: count only growth past the baseline, and never move the baseline down. A total
-  // below the baseline is almost always stale — an older report replayed after a reconnect, a lagging
-  // collector's buffer at handover, or a second app-server on the same CODEX_HOME that loaded an older
-  // rollout (facts §5; 0.169.0 has no request that lowers a thread's total). Re-baselining down on it
-  // would count everything between it and the baseline again when the fresh totals arrive. The price
-  // of this rule is an undercount if history really was rewritten (restored CODEX_HOME): logged.
-  const delta = {} as TokenCounts;
-  const next = {} as TokenCounts;
-  let fell = false;
-  let grew = false;
-  for (const f of FIELDS) {
-    const d = r.total[f] - counted[f];
-    if (d < 0) fell = true;
-    if (d > 0) grew = true;
-    delta[f] = Math.max(0, d);
-    next[f] = Math.max(counted[f], r.total[f]);
-  }
-  if (fell) result.decreased.push({ threadId: r.threadId, from: counted, to: r.total });
-  if (!grew) {
-    // An echo (failed/interrupted turns repeat the previous total) or a replay: nothing new.
-    if (!fell) result.echoes++;
-    return;
-  }
-  const moved = await client.query(
-    `UPDATE thread SET counted_input_tokens = $2, counted_cached_input_tokens = $3, counted_output_tokens = $4,
-        counted_reasoning_output_tokens = $5, counted_total_tokens = $6, baseline_at = COALESCE(baseline_at, now())
-     WHERE id = $1 AND counted_input_tokens = $7 AND counted_cached_input_tokens = $8 AND counted_output_tokens = $9
-        AND counted_reasoning_output_tokens = $10 AND counted_total_tokens = $11`,
-    [r.threadId, ...FIELDS.map((f) => next[f]), ...FIELDS.map((f) => counted[f])],
-  );
-  if (moved.rowCount !== 1) throw new Error(`baseline of thread ${r.threadId} moved concurrently`);
-  // First sight mid-life: usage before this response happened while we were away (backfill).
-  const backfill = !row.has_baseline && r.total.totalTokens !== r.last.totalTokens;
-  const p = price(r.model, r.atMs, delta);
-  const team = row.team ?? "";
-  await client.query(
-    `INSERT INTO usage_event (thread_id, turn_id, target_id, team, model, repo, at, input_tokens, cached_input_tokens,
-        output_tokens, reasoning_output_tokens, total_tokens, cost_usd, unpriced_tokens, price_version, backfill,
-        cumulative_total)
-     VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7 / 1000.0) AT TIME ZONE 'UTC', $8, $9, $10, $11, $12, $13, $14,
-        $15, $16, $17)`,
-    [
-      r.threadId,
-      r.turnId,
-      r.targetId,
-      team,
-      r.model,
-      r.repo,
-      r.atMs,
-      ...FIELDS.map((f) => delta[f]),
-      p.costUsd ?? 0,
-      p.unpricedTokens,
-      p.priceVersion,
-      backfill,
-      next.totalTokens,
-    ],
-  );
-  if (r.turnId) {
-    await client.query(
-      `INSERT INTO turn (id, thread_id, target_id, model, input_tokens, cached_input_tokens, output_tokens,
-          reasoning_output_tokens, total_tokens, cost_usd, unpriced_tokens, price_version, backfill)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-       ON CONFLICT (id) DO UPDATE SET input_tokens = turn.input_tokens + EXCLUDED.input_tokens,
-          cached_input_tokens = turn.cached_input_tokens + EXCLUDED.cached_input_tokens,
-          output_tokens = turn.output_tokens + EXCLUDED.output_tokens,
-          reasoning_output_tokens = turn.reasoning_output_tokens + EXCLUDED.reasoning_output_tokens,
-          total_tokens = turn.total_tokens + EXCLUDED.total_tokens,
-          cost_usd = turn.cost_usd + EXCLUDED.cost_usd,
-          unpriced_tokens = turn.unpriced_tokens + EXCLUDED.unpriced_tokens,
-          price_version = EXCLUDED.price_version,
-          backfill = turn.backfill OR EXCLUDED.backfill,
-          model = COALESCE(turn.model, EXCLUDED.model)`,
-      [
-        r.turnId,
-        r.threadId,
-        r.targetId,
-        r.model,
-        ...FIELDS.map((f) => delta[f]),
-        p.costUsd ?? 0,
-        p.unpricedTokens,
-        p.priceVersion,
-        backfill,
-      ],
-    );
-  }
-  await client.query(
-    `INSERT INTO usage_hourly (hour, target_id, team, model, repo, input_tokens, cached_input_tokens, output_tokens,
-        reasoning_output_tokens, total_tokens, cost_usd, unpriced_tokens)
-     VALUES (date_trunc('hour', to_timestamp($1 / 1000.0) AT TIME ZONE 'UTC'), $2, $3, $4, $5, $6, $7, $8, $9, $10,
-        $11, $12)
-     ON CONFLICT (hour, target_id, team, model, repo) DO UPDATE SET
-        input_tokens = usage_hourly.input_tokens + EXCLUDED.input_tokens,
-        cached_input_tokens = usage_hourly.cached_input_tokens + EXCLUDED.cached_input_tokens,
-        output_tokens = usage_hourly.output_tokens + EXCLUDED.output_tokens,
-        reasoning_output_tokens = usage_hourly.reasoning_output_tokens + EXCLUDED.reasoning_output_tokens,
-        total_tokens = usage_hourly.total_tokens + EXCLUDED.total_tokens,
-        cost_usd = usage_hourly.cost_usd + EXCLUDED.cost_usd,
-        unpriced_tokens = usage_hourly.unpriced_tokens + EXCLUDED.unpriced_tokens`,
-    [
-      r.atMs,
-      r.targetId,
-      team,
-      r.model,
-      r.repo,
-      ...FIELDS.map((f) => delta[f]),
-      p.costUsd ?? 0,
-      p.unpricedTokens,
-    ],
-  );
-  result.counted.push({
-    threadId: r.threadId,
-    turnId: r.turnId,
-    targetId: r.targetId,
-    atMs: r.atMs,
-    delta,
-    cumulative: next,
-    costUsd: p.costUsd,
-    backfill,
-  });
-}
-
-/** Count each turn's end once in the rollup (turns, failedTurns), keyed by its completion hour. */
-async function countEndedTurns(client: PoolClient, turns: TurnPatchRow[]): Promise<number> {
-  const ids = [...new Set(turns.filter((t) => t.status && TERMINAL.includes(t.status)).map((t) => t.id))];
-  if (ids.length === 0) return 0;
+/**
+ * Upsert a run of turn patches and count the turns that end with it, in one statement: each turn
+ * row is written once, and `before` (the rows as they were when the statement started) tells which
+ * ones turned terminal now, so each turn's end lands in the rollup (turns, failedTurns) exactly
+ * once, keyed by its completion hour. Returns how many ended.
+ */
+async function upsertTurns(client: PoolClient, turns: TurnPatchRow[]): Promise<number> {
   const { rows } = await client.query<{ n: number }>(
-    `WITH ended AS (
-       UPDATE turn t SET end_counted = true
-       WHERE t.id = ANY($1::text[]) AND NOT t.end_counted AND t.status = ANY($2::text[])
-       RETURNING t.target_id, t.thread_id, t.model, t.status, COALESCE(t.completed_at, t.started_at) AS at
+    `WITH x AS (
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id text, "threadId" text, "targetId" text, model text,
+          status text, "errorMessage" text, "codexErrorInfo" text, "startedAtMs" float8, "completedAtMs" float8,
+          "durationMs" int, "contextTokens" int)
+     ), stubs AS (
+       -- A turn may be patched before its thread snapshot was ever written (a late subscriber).
+       INSERT INTO thread (id, target_id) SELECT DISTINCT "threadId", "targetId" FROM x ORDER BY 1
+       ON CONFLICT (id) DO NOTHING
+     ), before AS (
+       SELECT t.id, t.end_counted FROM turn t WHERE t.id IN (SELECT id FROM x)
+     ), up AS (
+       INSERT INTO turn (id, thread_id, target_id, model, status, error_message, codex_error_info, started_at,
+          completed_at, duration_ms, context_tokens, end_counted)
+       SELECT x.id, x."threadId", x."targetId", x.model, COALESCE(x.status, 'inProgress'), x."errorMessage",
+          x."codexErrorInfo", ${ts('"startedAtMs"')}, ${ts('"completedAtMs"')}, x."durationMs", x."contextTokens",
+          COALESCE(x.status, 'inProgress') = ANY($2::text[])
+       FROM x ORDER BY x.id
+       ON CONFLICT (id) DO UPDATE SET
+          model = COALESCE(EXCLUDED.model, turn.model),
+          -- 'inProgress' is the default and never overrides; a terminal status is final (backfill and
+          -- live events may arrive in either order).
+          status = CASE WHEN turn.status = ANY($2::text[]) OR EXCLUDED.status = 'inProgress'
+                        THEN turn.status ELSE EXCLUDED.status END,
+          end_counted = turn.end_counted OR turn.status = ANY($2::text[]) OR EXCLUDED.status = ANY($2::text[]),
+          error_message = COALESCE(EXCLUDED.error_message, turn.error_message),
+          codex_error_info = COALESCE(EXCLUDED.codex_error_info, turn.codex_error_info),
+          started_at = COALESCE(turn.started_at, EXCLUDED.started_at),
+          completed_at = COALESCE(EXCLUDED.completed_at, turn.completed_at),
+          duration_ms = COALESCE(EXCLUDED.duration_ms, turn.duration_ms),
+          context_tokens = COALESCE(EXCLUDED.context_tokens, turn.context_tokens)
+       RETURNING turn.id, turn.thread_id, turn.target_id, turn.model, turn.status, turn.end_counted,
+          COALESCE(turn.completed_at, turn.started_at) AS at
+     ), ended AS (
+       SELECT up.* FROM up LEFT JOIN before b ON b.id = up.id
+       WHERE up.end_counted AND NOT COALESCE(b.end_counted, false)
      ), keyed AS (
        SELECT date_trunc('hour', COALESCE(e.at, now() AT TIME ZONE 'UTC')) AS hour, e.target_id,
               COALESCE(tg.team, '') AS team, COALESCE(e.model, th.model, 'unknown') AS model,
@@ -424,13 +264,12 @@ async function countEndedTurns(client: PoolClient, turns: TurnPatchRow[]): Promi
        GROUP BY 1, 2, 3, 4, 5
      ), ins AS (
        INSERT INTO usage_hourly (hour, target_id, team, model, repo, turns, failed_turns)
-       SELECT hour, target_id, team, model, repo, turns, failed FROM keyed
+       SELECT hour, target_id, team, model, repo, turns, failed FROM keyed ORDER BY 2, 3, 4, 5, 1
        ON CONFLICT (hour, target_id, team, model, repo) DO UPDATE SET
           turns = usage_hourly.turns + EXCLUDED.turns, failed_turns = usage_hourly.failed_turns + EXCLUDED.failed_turns
-       RETURNING 1
      )
      SELECT COALESCE(sum(turns), 0)::int AS n FROM keyed`,
-    [ids, TERMINAL],
+    [JSON.stringify(turns), TERMINAL],
   );
   return Number(rows[0]?.n ?? 0);
 }

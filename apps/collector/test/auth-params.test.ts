@@ -1,0 +1,179 @@
+/**
+ * Every API route answers bad parameters with a 400 that names the parameter (issue #6), signed
+ * in as admin so that the check reached is the parameter's, not the role's. Table-driven over
+ * routes: query keys, path parameters and JSON body fields.
+ */
+import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
+import type { InjectOptions } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { removeScratchDirs } from "../src/config/test-support.ts";
+import { ADMIN_TOKEN, type AuthApp, SECRET_KEY, startAuthApp } from "./support/auth-app.ts";
+
+let testDb: TestDatabase;
+let fleet: AuthApp;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  fleet = await startAuthApp({
+    db: testDb,
+    yaml: [
+      "server: { host: 127.0.0.1 }",
+      "auth: { mode: 'on', adminTokenEnv: ADMIN_TOKEN }",
+      "targets: [{ name: alice, url: 'ws://127.0.0.1:1' }]",
+    ].join("\n"),
+    env: { CODEX_FLEET_SECRET_KEY: SECRET_KEY },
+  });
+  // A managed target for the PUT rows.
+  await fleet.app.inject({
+    method: "POST",
+    url: "/api/v1/targets",
+    payload: { name: "bob", url: "ws://127.0.0.1:2" },
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await fleet?.stop();
+  await testDb?.drop();
+  await removeScratchDirs();
+});
+
+const LONG = "x".repeat(201);
+const future = () => Date.now() + 86_400_000;
+
+/** [route, method, url, body, the parameter the 400 must name]. */
+const CASES: [string, InjectOptions["method"], string, unknown, string][] = [
+  ["targets", "GET", "/api/v1/targets?format=xml", undefined, "format"],
+  ["targets", "GET", "/api/v1/targets?colour=red", undefined, "colour"],
+  ["threads", "GET", "/api/v1/threads?status=sleeping", undefined, "status"],
+  ["threads", "GET", "/api/v1/threads?limit=0", undefined, "limit"],
+  ["threads", "GET", "/api/v1/threads?limit=ten", undefined, "limit"],
+  ["threads", "GET", "/api/v1/threads?target=a&target=b", undefined, "target"],
+  ["threads", "GET", "/api/v1/threads?team=", undefined, "team"],
+  ["thread", "GET", `/api/v1/threads/${LONG}`, undefined, "id"],
+  ["thread", "GET", "/api/v1/threads/t1?turns=all", undefined, "turns"],
+  ["usage", "GET", "/api/v1/usage?from=yesterday", undefined, "from"],
+  ["usage", "GET", "/api/v1/usage?to=soon", undefined, "to"],
+  ["usage", "GET", "/api/v1/usage?from=2026-11-02&to=2026-11-01", undefined, "from"],
+  ["usage", "GET", "/api/v1/usage?groupBy=week", undefined, "groupBy"],
+  ["usage", "GET", "/api/v1/usage?groupBy=day,hour", undefined, "groupBy"],
+  ["usage", "GET", "/api/v1/usage?format=pdf", undefined, "format"],
+  ["usage", "GET", "/api/v1/usage?model=a&model=b", undefined, "model"],
+  ["alerts", "GET", "/api/v1/alerts?state=open", undefined, "state"],
+  ["alerts", "GET", "/api/v1/alerts?limit=-1", undefined, "limit"],
+  ["alerts", "GET", "/api/v1/alerts?format=xml", undefined, "format"],
+  ["alert rules", "GET", "/api/v1/alerts/rules?all=1", undefined, "all"],
+  ["ack", "POST", "/api/v1/alerts/a1/ack", {}, "by"],
+  ["ack", "POST", "/api/v1/alerts/a1/ack", { by: " " }, "by"],
+  ["ack", "POST", "/api/v1/alerts/a1/ack", { by: "me", note: "x" }, "note"],
+  ["ack", "POST", "/api/v1/alerts/a1/ack?by=me", { by: "me" }, "by"],
+  ["ack", "POST", `/api/v1/alerts/${LONG}/ack`, { by: "me" }, "id"],
+  ["silences", "GET", "/api/v1/silences?state=old", undefined, "state"],
+  ["silence", "POST", "/api/v1/silences", { matchers: {}, endsAt: future(), createdBy: "me" }, "matchers"],
+  [
+    "silence",
+    "POST",
+    "/api/v1/silences",
+    { matchers: { target: "a" }, endsAt: "soon", createdBy: "me" },
+    "endsAt",
+  ],
+  [
+    "silence",
+    "POST",
+    "/api/v1/silences",
+    { matchers: { target: "a" }, endsAt: 1000, createdBy: "me" },
+    "endsAt",
+  ],
+  ["silence", "POST", "/api/v1/silences", { matchers: { target: "a" }, endsAt: future() }, "createdBy"],
+  [
+    "silence",
+    "POST",
+    "/api/v1/silences",
+    { matchers: { host: "a" }, endsAt: future(), createdBy: "me" },
+    "matchers.host",
+  ],
+  ["silence", "DELETE", `/api/v1/silences/${LONG}`, undefined, "id"],
+  ["silence", "DELETE", "/api/v1/silences/s1?force=1", undefined, "force"],
+  ["target", "GET", "/api/v1/targets/bad%20name", undefined, "name"],
+  ["target", "GET", "/api/v1/targets/alice?x=1", undefined, "x"],
+  ["target", "POST", "/api/v1/targets", {}, "name"],
+  ["target", "POST", "/api/v1/targets", { name: "has space", url: "ws://h:1" }, "name"],
+  ["target", "POST", "/api/v1/targets", { name: "n" }, "url"],
+  ["target", "POST", "/api/v1/targets", { name: "n", url: "http://h:1" }, "url"],
+  ["target", "POST", "/api/v1/targets", { name: "n", url: "ws://user:pw@h:1" }, "url"],
+  ["target", "POST", "/api/v1/targets", { name: "n", url: "ws://h:1", team: 7 }, "team"],
+  ["target", "POST", "/api/v1/targets", { name: "n", url: "ws://h:1", labels: { site: 1 } }, "labels.site"],
+  [
+    "target",
+    "POST",
+    "/api/v1/targets",
+    { name: "n", url: "ws://h:1", allowInsecure: "yes" },
+    "allowInsecure",
+  ],
+  ["target", "POST", "/api/v1/targets", { name: "n", url: "ws://h:1", token: "" }, "token"],
+  ["target", "POST", "/api/v1/targets", { name: "n", url: "ws://h:1", token: "a b" }, "token"],
+  [
+    "target",
+    "POST",
+    "/api/v1/targets",
+    { name: "n", url: "ws://h:1", tokenFile: "/etc/passwd" },
+    "tokenFile",
+  ],
+  ["target", "PUT", "/api/v1/targets/bob", {}, "url"],
+  ["target", "PUT", "/api/v1/targets/bob", { url: "ws://h:1", name: "other" }, "name"],
+  ["target", "PUT", "/api/v1/targets/b%09b", { url: "ws://h:1" }, "name"],
+  ["target", "DELETE", "/api/v1/targets/-bad*", undefined, "name"],
+  ["login", "POST", "/api/v1/auth/login", {}, "token"],
+  ["login", "POST", "/api/v1/auth/login", { token: ["a"] }, "token"],
+  ["login", "POST", "/api/v1/auth/login", { token: "x", remember: true }, "remember"],
+  ["me", "GET", "/api/v1/auth/me?verbose=1", undefined, "verbose"],
+  ["logout", "POST", "/api/v1/auth/logout?all=1", undefined, "all"],
+];
+
+describe("bad parameters", () => {
+  it.each(CASES)(
+    "does answer %s %s %s with a 400 naming the parameter",
+    async (_, method, url, body, param) => {
+      const res = await fleet.app.inject({
+        method,
+        url,
+        payload: body as object | undefined,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      expect([res.statusCode, res.json().error?.param]).toEqual([400, param]);
+      expect(res.json().error.code).toMatch(/^BAD_PARAMETER$/);
+      expect(res.json().error.message).toContain(param);
+    },
+  );
+
+  it("does cover every API route the app serves", () => {
+    const routes = new Set(
+      routeTree(fleet.app.printRoutes({ commonPrefix: false }))
+        .filter(([path]) => path.startsWith("/api/"))
+        .flatMap(([path, methods]) => methods.filter((m) => m !== "HEAD").map((m) => `${m} ${path}`)),
+    );
+    const covered = new Set(CASES.map(([, method, url]) => `${method} ${url.split("?")[0]}`));
+    const uncovered = [...routes].filter((route) => {
+      if (route === "GET /api/v1/live") return false; // a WebSocket, no parameters
+      const pattern = new RegExp(`^${route.replace(/:[^/]+/g, "[^/]+")}$`);
+      return ![...covered].some((c) => pattern.test(c));
+    });
+    expect(routes.size).toBeGreaterThan(10);
+    expect(uncovered).toEqual([]);
+  });
+});
+
+/** [full path, methods] of every route in Fastify's printRoutes tree (children indent by 4). */
+function routeTree(printed: string): [string, string[]][] {
+  const stack: string[] = [];
+  const out: [string, string[]][] = [];
+  for (const line of printed.split("\n")) {
+    const match = /^((?:[│ ] {3})*)[├└]── (\S+)(?: \(([A-Z, ]+)\))?/.exec(line);
+    if (!match) continue;
+    const depth = (match[1] ?? "").length / 4;
+    stack.length = depth;
+    stack.push(match[2] ?? "");
+    if (match[3]) out.push([stack.join(""), match[3].split(", ")]);
+  }
+  return out;
+}

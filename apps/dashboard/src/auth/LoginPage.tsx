@@ -1,0 +1,85 @@
+/**
+ * The sign-in page: one token field. The token goes to POST /api/v1/auth/login, which answers
+ * with an httpOnly session cookie; the token itself is never stored in the browser.
+ */
+import { type AuthMe, AuthMeSchema } from "@codex-fleet/protocol/auth";
+import { type FormEvent, useState } from "react";
+import { ApiRequestError, apiFetch, errorMessage } from "../lib/api-client.ts";
+
+/** What to tell the user about a failed sign-in. */
+function problem(error: unknown): string {
+  if (error instanceof ApiRequestError) {
+    if (error.status === 401) return "That token was not accepted. Check it and try again.";
+    if (error.status === 429)
+      return "Too many attempts from this address. Wait a few minutes, then try again.";
+  }
+  return errorMessage(error);
+}
+
+/** Calls `onSignedIn` with the new session's role. */
+export function LoginPage({ onSignedIn }: { onSignedIn: (me: AuthMe) => void }) {
+  const [token, setToken] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(undefined);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      const me = AuthMeSchema.parse(
+        await apiFetch("/api/v1/auth/login", { method: "POST", body: { token } }),
+      );
+      setToken("");
+      onSignedIn(me);
+    } catch (caught) {
+      setError(caught);
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main className="page">
+      <form
+        className="card"
+        style={{ maxWidth: 400, margin: "12vh auto 0" }}
+        onSubmit={submit}
+        aria-label="Sign in to codex-fleet"
+      >
+        <div className="card-head">
+          <span className="brand-mark" aria-hidden>
+            cf
+          </span>
+          <h2>Sign in to codex-fleet</h2>
+        </div>
+        <div className="card-body" style={{ display: "grid", gap: 12 }}>
+          <p className="faint" style={{ margin: 0 }}>
+            This collector needs an access token: the admin or viewer token its operator configured.
+          </p>
+          <label className="field">
+            Access token
+            <input
+              className="input"
+              type="password"
+              name="token"
+              autoComplete="current-password"
+              value={token}
+              onChange={(e) => setToken(e.target.value)}
+              // biome-ignore lint/a11y/noAutofocus: the only field on the page.
+              autoFocus
+              required
+            />
+          </label>
+          {error !== undefined && (
+            <div className="form-note error" role="alert">
+              {problem(error)}
+            </div>
+          )}
+          <button type="submit" className="btn primary" disabled={busy || token.trim() === ""}>
+            {busy ? "Signing in…" : "Sign in"}
+          </button>
+        </div>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,275 @@
+/**
+ * The accounting rule (DESIGN "Accounting — exactly once, by construction") for a whole batch of
+ * cumulative token reports, set-based: the baselines of every thread in the batch are read under
+ * their row locks in one statement, the rule runs here over the reports in order, and one
+ * statement moves every baseline — each conditioned on the value read — and writes the ledger
+ * rows, the turn counters and the hourly rollup. A constant number of round trips per batch
+ * instead of six per report; same rows, same results, same row-lock order (thread ids sorted).
+ */
+import type { PoolClient } from "pg";
+import type { BatchResult, PriceFn, TokenCounts, UsageReportRow } from "./ingest-repository.ts";
+
+const FIELDS = [
+  "inputTokens",
+  "cachedInputTokens",
+  "outputTokens",
+  "reasoningOutputTokens",
+  "totalTokens",
+] as const;
+
+/** A thread's counted baseline as stored. */
+export interface Baseline {
+  counted: TokenCounts;
+  /** A report has been counted for this thread before (baseline_at is set). */
+  hasBaseline: boolean;
+}
+
+/** One counted report, ready to be written: the ledger row and what it adds to turn and rollup. */
+export interface CountedRow {
+  ord: number;
+  report: UsageReportRow;
+  team: string;
+  delta: TokenCounts;
+  costUsd: number | null;
+  unpricedTokens: number;
+  priceVersion: string;
+  backfill: boolean;
+  cumulative: TokenCounts;
+}
+
+/** What the rule decided for a batch. */
+export interface AccountingPlan {
+  rows: CountedRow[];
+  /** Per thread that grew: the baseline read (the UPDATE's condition) and where it moves. */
+  moves: { threadId: string; from: TokenCounts; to: TokenCounts }[];
+  echoes: number;
+  decreased: BatchResult["decreased"];
+}
+
+/**
+ * Apply the rule to `reports` in order. Per counter: count only growth past the baseline, and
+ * never move the baseline down. A total below it is almost always stale — an older report replayed
+ * after a reconnect, a lagging collector's buffer at handover, or a second app-server on the same
+ * CODEX_HOME that loaded an older rollout (facts §5; 0.169.0 has no request that lowers a thread's
+ * total). Re-baselining down on it would count everything between it and the baseline again when
+ * the fresh totals arrive. The price of this rule is an undercount if history really was rewritten
+ * (restored CODEX_HOME): logged by the caller from `decreased`.
+ */
+export function planAccounting(args: {
+  reports: readonly UsageReportRow[];
+  baselines: ReadonlyMap<string, Baseline>;
+  teams: ReadonlyMap<string, string>;
+  price: PriceFn;
+}): AccountingPlan {
+  const current = new Map<string, Baseline>();
+  const plan: AccountingPlan = { rows: [], moves: [], echoes: 0, decreased: [] };
+  const moved = new Map<string, { from: TokenCounts; to: TokenCounts }>();
+  for (const [ord, r] of args.reports.entries()) {
+    const base = current.get(r.threadId) ?? args.baselines.get(r.threadId);
+    if (!base) throw new Error(`thread ${r.threadId} vanished inside the accounting transaction`);
+    const counted = base.counted;
+    const delta = {} as TokenCounts;
+    const next = {} as TokenCounts;
+    let fell = false;
+    let grew = false;
+    for (const f of FIELDS) {
+      const d = r.total[f] - counted[f];
+      if (d < 0) fell = true;
+      if (d > 0) grew = true;
+      delta[f] = Math.max(0, d);
+      next[f] = Math.max(counted[f], r.total[f]);
+    }
+    if (fell) plan.decreased.push({ threadId: r.threadId, from: counted, to: r.total });
+    if (!grew) {
+      // An echo (failed/interrupted turns repeat the previous total) or a replay: nothing new.
+      if (!fell) plan.echoes++;
+      continue;
+    }
+    // First sight mid-life: usage before this response happened while we were away (backfill).
+    const backfill = !base.hasBaseline && r.total.totalTokens !== r.last.totalTokens;
+    const p = args.price(r.model, r.atMs, delta);
+    plan.rows.push({
+      ord,
+      report: r,
+      team: args.teams.get(r.targetId) ?? "",
+      delta,
+      costUsd: p.costUsd,
+      unpricedTokens: p.unpricedTokens,
+      priceVersion: p.priceVersion,
+      backfill,
+      cumulative: next,
+    });
+    current.set(r.threadId, { counted: next, hasBaseline: true });
+    const m = moved.get(r.threadId);
+    if (m) m.to = next;
+    else moved.set(r.threadId, { from: counted, to: next });
+  }
+  for (const [threadId, m] of moved) plan.moves.push({ threadId, ...m });
+  return plan;
+}
+
+interface BaselineRow {
+  id: string;
+  input: number;
+  cached: number;
+  output: number;
+  reasoning: number;
+  total: number;
+  has_baseline: boolean;
+}
+
+/** Count a batch of reports inside the caller's transaction; appends to `result`. */
+export async function countUsageBatch(
+  client: PoolClient,
+  reports: readonly UsageReportRow[],
+  price: PriceFn,
+  result: BatchResult,
+): Promise<void> {
+  if (reports.length === 0) return;
+  const threadTargets = new Map<string, string>();
+  for (const r of reports) if (!threadTargets.has(r.threadId)) threadTargets.set(r.threadId, r.targetId);
+  const ids = [...threadTargets.keys()].sort();
+  await client.query(
+    `INSERT INTO thread (id, target_id) SELECT * FROM unnest($1::text[], $2::text[]) ORDER BY 1
+     ON CONFLICT (id) DO NOTHING`,
+    [ids, ids.map((id) => threadTargets.get(id))],
+  );
+  const { rows: stored } = await client.query<BaselineRow>(
+    `SELECT id, counted_input_tokens AS input, counted_cached_input_tokens AS cached,
+            counted_output_tokens AS output, counted_reasoning_output_tokens AS reasoning,
+            counted_total_tokens AS total, baseline_at IS NOT NULL AS has_baseline
+     FROM thread WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+    [ids],
+  );
+  const { rows: teamRows } = await client.query<{ id: string; team: string }>(
+    "SELECT id, team FROM target WHERE id = ANY($1::text[])",
+    [[...new Set(reports.map((r) => r.targetId))]],
+  );
+  const baselines = new Map<string, Baseline>(
+    stored.map((row) => [
+      row.id,
+      {
+        counted: {
+          inputTokens: Number(row.input),
+          cachedInputTokens: Number(row.cached),
+          outputTokens: Number(row.output),
+          reasoningOutputTokens: Number(row.reasoning),
+          totalTokens: Number(row.total),
+        },
+        hasBaseline: row.has_baseline,
+      },
+    ]),
+  );
+  const plan = planAccounting({
+    reports,
+    baselines,
+    teams: new Map(teamRows.map((t) => [t.id, t.team ?? ""])),
+    price,
+  });
+  result.echoes += plan.echoes;
+  result.decreased.push(...plan.decreased);
+  if (plan.rows.length === 0) return;
+  const { rows } = await client.query<{ moved: number }>(WRITE_COUNTED, [
+    JSON.stringify(plan.moves.map((m) => [m.threadId, ...FIELDS.map((f) => m.to[f]), ...FIELDS.map((f) => m.from[f])])),
+    JSON.stringify(
+      plan.rows.map((c) => ({
+        ord: c.ord,
+        threadId: c.report.threadId,
+        turnId: c.report.turnId,
+        targetId: c.report.targetId,
+        team: c.team,
+        model: c.report.model,
+        repo: c.report.repo,
+        atMs: c.report.atMs,
+        input: c.delta.inputTokens,
+        cached: c.delta.cachedInputTokens,
+        output: c.delta.outputTokens,
+        reasoning: c.delta.reasoningOutputTokens,
+        total: c.delta.totalTokens,
+        cost: c.costUsd ?? 0,
+        unpriced: c.unpricedTokens,
+        priceVersion: c.priceVersion,
+        backfill: c.backfill,
+        cumulative: c.cumulative.totalTokens,
+      })),
+    ),
+  ]);
+  if (Number(rows[0]?.moved) !== plan.moves.length)
+    throw new Error(`baselines moved concurrently (${rows[0]?.moved} of ${plan.moves.length} threads)`);
+  for (const c of plan.rows)
+    result.counted.push({
+      threadId: c.report.threadId,
+      turnId: c.report.turnId,
+      targetId: c.report.targetId,
+      atMs: c.report.atMs,
+      delta: c.delta,
+      cumulative: c.cumulative,
+      costUsd: c.costUsd,
+      backfill: c.backfill,
+    });
+}
+
+/**
+ * One statement for every write of the counted reports. $1: baseline moves as
+ * [id, new×5, old×5] (in FIELDS order); $2: the counted rows. Costs are cast to the column's
+ * numeric(20,10) per row before summing, exactly as one INSERT per report would store them. Turn
+ * and rollup rows are upserted in key order so that concurrent batches lock them in one order.
+ */
+const WRITE_COUNTED = `
+WITH m AS (
+  SELECT x->>0 AS id, (x->>1)::int8 AS ni, (x->>2)::int8 AS nc, (x->>3)::int8 AS no, (x->>4)::int8 AS nr,
+         (x->>5)::int8 AS nt, (x->>6)::int8 AS oi, (x->>7)::int8 AS oc, (x->>8)::int8 AS oo, (x->>9)::int8 AS orr,
+         (x->>10)::int8 AS ot
+  FROM jsonb_array_elements($1::jsonb) AS x
+), moved AS (
+  UPDATE thread t SET counted_input_tokens = m.ni, counted_cached_input_tokens = m.nc, counted_output_tokens = m.no,
+     counted_reasoning_output_tokens = m.nr, counted_total_tokens = m.nt, baseline_at = COALESCE(t.baseline_at, now())
+  FROM m
+  WHERE t.id = m.id AND t.counted_input_tokens = m.oi AND t.counted_cached_input_tokens = m.oc
+     AND t.counted_output_tokens = m.oo AND t.counted_reasoning_output_tokens = m.orr AND t.counted_total_tokens = m.ot
+  RETURNING 1
+), c AS (
+  SELECT x.*, x.cost::numeric(20, 10) AS cost_usd, to_timestamp(x."atMs" / 1000.0) AT TIME ZONE 'UTC' AS at
+  FROM jsonb_to_recordset($2::jsonb) AS x(ord int, "threadId" text, "turnId" text, "targetId" text, team text,
+     model text, repo text, "atMs" float8, input int8, cached int8, output int8, reasoning int8, total int8,
+     cost numeric, unpriced int8, "priceVersion" text, backfill boolean, cumulative int8)
+), ledger AS (
+  INSERT INTO usage_event (thread_id, turn_id, target_id, team, model, repo, at, input_tokens, cached_input_tokens,
+     output_tokens, reasoning_output_tokens, total_tokens, cost_usd, unpriced_tokens, price_version, backfill,
+     cumulative_total)
+  SELECT "threadId", "turnId", "targetId", team, model, repo, at, input, cached, output, reasoning, total, cost_usd,
+     unpriced, "priceVersion", backfill, cumulative
+  FROM c ORDER BY ord
+), turns AS (
+  INSERT INTO turn (id, thread_id, target_id, model, input_tokens, cached_input_tokens, output_tokens,
+     reasoning_output_tokens, total_tokens, cost_usd, unpriced_tokens, price_version, backfill)
+  SELECT "turnId", (array_agg("threadId" ORDER BY ord))[1], (array_agg("targetId" ORDER BY ord))[1],
+     (array_agg(model ORDER BY ord))[1], sum(input), sum(cached), sum(output), sum(reasoning), sum(total),
+     sum(cost_usd), sum(unpriced), (array_agg("priceVersion" ORDER BY ord DESC))[1], bool_or(backfill)
+  FROM c WHERE "turnId" IS NOT NULL GROUP BY "turnId" ORDER BY "turnId"
+  ON CONFLICT (id) DO UPDATE SET input_tokens = turn.input_tokens + EXCLUDED.input_tokens,
+     cached_input_tokens = turn.cached_input_tokens + EXCLUDED.cached_input_tokens,
+     output_tokens = turn.output_tokens + EXCLUDED.output_tokens,
+     reasoning_output_tokens = turn.reasoning_output_tokens + EXCLUDED.reasoning_output_tokens,
+     total_tokens = turn.total_tokens + EXCLUDED.total_tokens,
+     cost_usd = turn.cost_usd + EXCLUDED.cost_usd,
+     unpriced_tokens = turn.unpriced_tokens + EXCLUDED.unpriced_tokens,
+     price_version = EXCLUDED.price_version,
+     backfill = turn.backfill OR EXCLUDED.backfill,
+     model = COALESCE(turn.model, EXCLUDED.model)
+), hourly AS (
+  INSERT INTO usage_hourly (hour, target_id, team, model, repo, input_tokens, cached_input_tokens, output_tokens,
+     reasoning_output_tokens, total_tokens, cost_usd, unpriced_tokens)
+  SELECT date_trunc('hour', at), "targetId", team, model, repo, sum(input), sum(cached), sum(output), sum(reasoning),
+     sum(total), sum(cost_usd), sum(unpriced)
+  FROM c GROUP BY 1, 2, 3, 4, 5 ORDER BY 2, 3, 4, 5, 1
+  ON CONFLICT (hour, target_id, team, model, repo) DO UPDATE SET
+     input_tokens = usage_hourly.input_tokens + EXCLUDED.input_tokens,
+     cached_input_tokens = usage_hourly.cached_input_tokens + EXCLUDED.cached_input_tokens,
+     output_tokens = usage_hourly.output_tokens + EXCLUDED.output_tokens,
+     reasoning_output_tokens = usage_hourly.reasoning_output_tokens + EXCLUDED.reasoning_output_tokens,
+     total_tokens = usage_hourly.total_tokens + EXCLUDED.total_tokens,
+     cost_usd = usage_hourly.cost_usd + EXCLUDED.cost_usd,
+     unpriced_tokens = usage_hourly.unpriced_tokens + EXCLUDED.unpriced_tokens
+)
+SELECT count(*)::int AS moved FROM moved`;
