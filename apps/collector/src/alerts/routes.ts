@@ -14,6 +14,7 @@ import {
 import type { AlertView, SilenceView } from "@codex-fleet/protocol/api";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { parseBody } from "../api/body.ts";
 import { toCsv } from "../api/csv.ts";
 import { ApiError, badParam, notFound } from "../api/errors.ts";
 import { optEnum, optInt, optList, optString, rejectUnknown } from "../api/params.ts";
@@ -65,24 +66,6 @@ const SilenceBodySchema = z.strictObject({
   comment: z.string().max(1000, "must be at most 1000 characters").default(""),
   createdBy: name,
 });
-
-/** Parse a JSON body, turning the first problem into a 400 that names the field. */
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const result = schema.safeParse(body ?? {});
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const path =
-    issue?.code === "unrecognized_keys"
-      ? [...issue.path, issue.keys[0] ?? ""].join(".")
-      : (issue?.path ?? []).map(String).join(".");
-  const message =
-    issue?.code === "unrecognized_keys"
-      ? "unknown field"
-      : issue?.code === "invalid_type" && issue.input === undefined
-        ? "is required"
-        : (issue?.message ?? "invalid");
-  throw badParam(path === "" ? "body" : path, message);
-}
 
 function silenceView(s: StoredSilence): SilenceView {
   return {

@@ -8,11 +8,11 @@
 import type { AuthMe, Role } from "@codex-fleet/protocol/auth";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
+import { parseBody } from "../api/body.ts";
 import { ApiError } from "../api/errors.ts";
 import { rejectUnknown } from "../api/params.ts";
 import { type AuthConfig, isLoopbackHost } from "../config/schema.ts";
 import type { Logger } from "../logger.ts";
-import { parseBody } from "./body.ts";
 import { readCookie, SESSION_COOKIE, sessionCookie } from "./cookies.ts";
 import { Credentials } from "./credentials.ts";
 import { type OriginPolicy, originAllowed } from "./origin.ts";

@@ -5,9 +5,9 @@
  */
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { parseBody } from "../api/body.ts";
 import { badParam, notFound } from "../api/errors.ts";
 import { rejectUnknown } from "../api/params.ts";
-import { parseBody } from "./body.ts";
 import type { ManagedTargets, TargetInput } from "./managed-targets.ts";
 
 const NAME = /^[A-Za-z0-9._-]{1,100}$/;
