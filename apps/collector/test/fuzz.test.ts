@@ -15,7 +15,6 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import { type Frame, normalizeFrame } from "@codex-fleet/protocol/normalize";
-import { IGNORED_METHODS } from "@codex-fleet/protocol/wire";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { threadView } from "../src/api/views.ts";
@@ -23,6 +22,18 @@ import { type ConnectionStatus, TargetConnection } from "../src/fleet/connection
 import { saneTimes } from "../src/fleet/sane-times.ts";
 import { reduce, type ThreadState } from "../src/ingest/thread-state.ts";
 import { startCollector } from "./support/collector.ts";
+import {
+  count,
+  counts,
+  frameText,
+  id,
+  type Json,
+  note,
+  secs,
+  status,
+  toText,
+  turn,
+} from "./support/frame-arbitraries.ts";
 import { type PeerConnection, startScriptedPeer, waitFor } from "./support/scripted-peer.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261121);
@@ -35,217 +46,6 @@ const heapAfterGc = () => {
   for (let i = 0; i < 3; i++) gc();
   return process.memoryUsage().heapUsed;
 };
-
-// ---- arbitraries -------------------------------------------------------------------------------
-
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-/** Number literals JSON.stringify cannot write: spliced into the text after stringifying. */
-const RAW = [
-  "1e400",
-  "-1e400",
-  "123456789012345678901234567890",
-  "-0",
-  "1e-400",
-  "NaN",
-  "Infinity",
-  "0x1F",
-  "01",
-];
-const RAW_KEY = "\u0000raw";
-
-const count = fc.oneof(fc.nat({ max: 5_000_000 }), fc.maxSafeNat(), fc.constantFrom(0, MAX_SAFE));
-const counts = fc.record({
-  totalTokens: count,
-  inputTokens: count,
-  cachedInputTokens: count,
-  outputTokens: count,
-  reasoningOutputTokens: count,
-  cacheWriteInputTokens: count,
-});
-const id = fc.oneof(
-  fc.constantFrom("th-a", "th-b", "th-c", "turn-1", "turn-2"),
-  fc.string({ minLength: 1, maxLength: 30 }),
-);
-const nowSecs = Math.floor(Date.now() / 1000);
-const secs = fc.oneof(
-  fc.integer({ min: nowSecs - 86_400, max: nowSecs }),
-  fc.double(),
-  fc.constantFrom(1e300, -5, 0),
-);
-const ms = fc.oneof(
-  fc.integer({ min: Date.now() - 86_400_000, max: Date.now() }),
-  fc.double(),
-  fc.constant(1e300),
-);
-const status = fc.oneof(
-  fc.constantFrom({ type: "idle" }, { type: "notLoaded" }, { type: "systemError" }),
-  fc.record({
-    type: fc.constant("active"),
-    activeFlags: fc.array(fc.constantFrom("waitingOnApproval", "waitingOnUserInput", "x"), { maxLength: 3 }),
-  }),
-);
-const turn = fc.record({
-  id,
-  status: fc.constantFrom("inProgress", "completed", "failed", "interrupted"),
-  error: fc.option(
-    fc.record({
-      message: fc.string(),
-      codexErrorInfo: fc.option(
-        fc.oneof(fc.string(), fc.constant({ responseStreamDisconnected: { httpStatusCode: 502 } })),
-      ),
-    }),
-  ),
-  startedAt: secs,
-  completedAt: fc.option(secs),
-  durationMs: fc.option(fc.oneof(fc.nat({ max: 600_000 }), fc.double(), fc.constant(1e300))),
-});
-const note = (method: fc.Arbitrary<string>, params: fc.Arbitrary<unknown>) =>
-  fc.record(
-    { method, params, emittedAtMs: ms },
-    { requiredKeys: ["method", "params"] },
-  ) as fc.Arbitrary<Json>;
-const c = fc.constant;
-/** Notifications, server requests and responses shaped like 0.169.0's (facts §1–§4). */
-const wellFormed: fc.Arbitrary<Json> = fc.oneof(
-  note(
-    c("thread/tokenUsage/updated"),
-    fc.record({
-      threadId: id,
-      turnId: fc.option(id),
-      tokenUsage: fc.record({ total: counts, last: counts, modelContextWindow: fc.option(count) }),
-    }),
-  ),
-  note(
-    c("thread/started"),
-    fc.record({
-      thread: fc.record({
-        id,
-        status,
-        model: fc.option(fc.string()),
-        cwd: fc.option(fc.string()),
-        createdAt: secs,
-        updatedAt: secs,
-        source: fc.oneof(c("vscode"), fc.jsonValue({ maxDepth: 3 })),
-      }),
-    }) as fc.Arbitrary<Json>,
-  ),
-  note(c("thread/status/changed"), fc.record({ threadId: id, status })),
-  note(c("thread/closed"), fc.record({ threadId: id })),
-  note(
-    fc.constantFrom("turn/started", "turn/completed"),
-    fc.record({ threadId: id, turn }) as fc.Arbitrary<Json>,
-  ),
-  note(
-    c("error"),
-    fc.record({
-      threadId: id,
-      turnId: fc.option(id),
-      willRetry: fc.boolean(),
-      error: fc.record({ message: fc.string(), codexErrorInfo: fc.option(fc.string()) }),
-    }),
-  ),
-  note(
-    fc.constantFrom("item/started", "item/completed"),
-    fc.record({
-      threadId: id,
-      turnId: id,
-      item: fc.record({ id, type: fc.string(), status: fc.jsonValue({ maxDepth: 1 }) }),
-    }),
-  ),
-  note(
-    c("model/rerouted"),
-    fc.record({ threadId: id, turnId: id, fromModel: fc.string(), toModel: fc.string() }),
-  ),
-  note(c("serverRequest/resolved"), fc.record({ threadId: id, requestId: fc.oneof(fc.nat(), fc.string()) })),
-  note(fc.constantFrom(...IGNORED_METHODS), fc.jsonValue({ maxDepth: 2 })),
-  note(fc.string({ maxLength: 60 }), fc.jsonValue({ maxDepth: 2 })),
-  fc.record({
-    id: fc.oneof(fc.nat(), fc.string()),
-    method: fc.constantFrom("item/commandExecution/requestApproval", "item/tool/requestUserInput", "x/y"),
-    params: fc.record({ threadId: id, turnId: id, command: fc.oneof(fc.string(), fc.array(fc.string())) }),
-  }) as fc.Arbitrary<Json>,
-  fc.record({
-    id: fc.oneof(fc.integer(), fc.string(), c(null)),
-    result: fc.jsonValue({ maxDepth: 2 }),
-  }) as fc.Arbitrary<Json>,
-  fc.record({
-    id: fc.integer(),
-    error: fc.record({ code: fc.integer(), message: fc.string() }),
-  }) as fc.Arbitrary<Json>,
-);
-
-/** Every path in a JSON value, the root included. */
-function paths(v: Json, at: (string | number)[] = []): (string | number)[][] {
-  const out = [at];
-  if (Array.isArray(v)) for (const [i, x] of v.entries()) out.push(...paths(x, [...at, i]));
-  else if (v !== null && typeof v === "object")
-    for (const [k, x] of Object.entries(v)) out.push(...paths(x, [...at, k]));
-  return out;
-}
-
-const weird: fc.Arbitrary<Json> = fc.oneof(
-  fc.constantFrom(null, -1, -0.5, 0.5, 1.5, "", "x", true, [], {}, 2 ** 64, -(2 ** 53), MAX_SAFE + 2, 1e308),
-  fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json>,
-  fc.nat({ max: RAW.length - 1 }).map((i) => ({ [RAW_KEY]: i })),
-);
-
-/** A well-formed frame with 1–3 fields replaced or deleted (or its method renamed). */
-const mutated = fc
-  .tuple(wellFormed, fc.array(fc.tuple(fc.nat(), fc.boolean(), weird), { minLength: 1, maxLength: 3 }))
-  .map(([frame, edits]) => {
-    let v = structuredClone(frame);
-    for (const [pick, remove, value] of edits) {
-      const all = paths(v);
-      const path = all[pick % all.length] as (string | number)[];
-      if (path.length === 0) {
-        v = value;
-        continue;
-      }
-      const parent = path
-        .slice(0, -1)
-        .reduce<Json>((o, k) => (o as Record<string, Json>)[k] as Json, v) as Record<string, Json>;
-      const key = path[path.length - 1] as string;
-      if (remove && !Array.isArray(parent)) delete parent[key];
-      else parent[key] = value;
-    }
-    return v;
-  });
-
-const toText = (v: Json) =>
-  JSON.stringify(v).replace(/\{"\\u0000raw":(\d+)\}/g, (_m, i: string) => RAW[Number(i)] as string);
-
-const deep = fc.tuple(fc.integer({ min: 1, max: 5000 }), fc.nat({ max: 3 })).map(([n, kind]) => {
-  const obj = `${'{"a":'.repeat(n)}1${"}".repeat(n)}`;
-  if (kind === 0) return `${"[".repeat(n)}${"]".repeat(n)}`;
-  if (kind === 1) return obj;
-  if (kind === 2) return `{"method":"thread/started","params":{"thread":{"id":"deep","source":${obj}}}}`;
-  return `{"method":"thread/closed","params":${"[".repeat(n)}`;
-});
-
-const garbage = fc.oneof(
-  fc.string({ unit: "binary", maxLength: 200 }),
-  fc.json({ maxDepth: 4 }),
-  fc.constantFrom(
-    "",
-    " ",
-    "null",
-    "[]",
-    "{}",
-    '{"id":null}',
-    '{"method":42}',
-    '{"method":"thread/closed"}',
-    "}{",
-  ),
-);
-
-/** One frame's text: mostly well-formed or mutated, some garbage, a few deeply nested. */
-const frameText = fc.oneof(
-  { weight: 4, arbitrary: wellFormed.map(toText) },
-  { weight: 4, arbitrary: mutated.map(toText) },
-  { weight: 2, arbitrary: garbage },
-  { weight: 1, arbitrary: deep },
-);
 
 // ---- checks --------------------------------------------------------------------------------------
 
@@ -397,21 +197,21 @@ describe("fuzzing the write path with values no column holds", () => {
   /** Accepted by the normalizer, absurd for the database. */
   const extreme: fc.Arbitrary<Json> = fc.oneof(
     note(
-      c("thread/tokenUsage/updated"),
+      fc.constant("thread/tokenUsage/updated"),
       fc.record({
         threadId: fc.constantFrom("evil-1", "evil-2"),
-        turnId: c("evil-turn"),
+        turnId: fc.constant("evil-turn"),
         tokenUsage: fc.record({ total: counts, last: counts, modelContextWindow: fc.option(count) }),
       }),
     ),
-    note(c("turn/completed"), fc.record({ threadId: c("evil-1"), turn })),
+    note(fc.constant("turn/completed"), fc.record({ threadId: fc.constant("evil-1"), turn })),
     note(
-      c("thread/started"),
+      fc.constant("thread/started"),
       fc.record({
-        thread: fc.record({ id: c("evil-2"), status, createdAt: secs, updatedAt: secs }),
+        thread: fc.record({ id: fc.constant("evil-2"), status, createdAt: secs, updatedAt: secs }),
       }) as fc.Arbitrary<Json>,
     ),
-    note(c("thread/status/changed"), fc.record({ threadId: c("evil-1"), status })),
+    note(fc.constant("thread/status/changed"), fc.record({ threadId: fc.constant("evil-1"), status })),
   );
 
   it("keeps counting another target exactly and keeps the API up whatever one target reports", async () => {

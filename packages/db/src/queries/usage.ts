@@ -1,4 +1,9 @@
-/** GET /api/v1/usage: one aggregate over the hourly rollup, grouped by the requested keys. */
+/**
+ * GET /api/v1/usage: one aggregate over the rollups, grouped by the requested keys, with the
+ * totals computed in the same pass (GROUPING SETS). Whole UTC days come from `usage_daily` and
+ * only the hours of a partial first or last day from `usage_hourly` (grouping by hour reads
+ * hourly rows only): over 30 days that is ~25x fewer rows than hourly alone, for the same sums.
+ */
 import type { Pool } from "pg";
 
 export type UsageGroupKey = "day" | "hour" | "target" | "team" | "model" | "repo";
@@ -24,22 +29,53 @@ export interface UsageCountersRow {
 
 export type UsageQueryRow = UsageCountersRow & Partial<Record<UsageGroupKey, string>>;
 
-// Whitelisted expressions: group keys never reach SQL as user text.
-const KEY_SQL: Record<UsageGroupKey, string> = {
-  day: `to_char(date_trunc('day', hour), 'YYYY-MM-DD"T"00:00:00"Z"')`,
-  hour: `to_char(hour, 'YYYY-MM-DD"T"HH24:00:00"Z"')`,
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+// Whitelisted expressions: group keys never reach SQL as user text. `t` is the row's hour (or
+// day, for daily rows); grouping is on raw values, formatting happens once per group.
+const GROUP_SQL: Record<UsageGroupKey, string> = {
+  day: "date_trunc('day', t)",
+  hour: "t",
   target: "target_id",
   team: "team",
   model: "model",
   repo: "repo",
 };
+const FORMAT_SQL: Record<UsageGroupKey, (col: string) => string> = {
+  day: (c) => `to_char(${c}, 'YYYY-MM-DD"T"00:00:00"Z"')`,
+  hour: (c) => `to_char(${c}, 'YYYY-MM-DD"T"HH24:00:00"Z"')`,
+  target: (c) => c,
+  team: (c) => c,
+  model: (c) => c,
+  repo: (c) => c,
+};
 
-const SUMS = `COALESCE(sum(turns), 0)::float8 AS "turns", COALESCE(sum(failed_turns), 0)::float8 AS "failedTurns",
-  COALESCE(sum(input_tokens), 0)::float8 AS "inputTokens", COALESCE(sum(cached_input_tokens), 0)::float8 AS "cachedInputTokens",
-  COALESCE(sum(output_tokens), 0)::float8 AS "outputTokens",
-  COALESCE(sum(reasoning_output_tokens), 0)::float8 AS "reasoningOutputTokens",
-  COALESCE(sum(total_tokens), 0)::float8 AS "totalTokens", COALESCE(sum(cost_usd), 0)::float8 AS "costUsd",
-  COALESCE(sum(unpriced_tokens), 0)::float8 AS "unpricedTokens"`;
+const COUNTERS = [
+  ["turns", "turns"],
+  ["failed_turns", "failedTurns"],
+  ["input_tokens", "inputTokens"],
+  ["cached_input_tokens", "cachedInputTokens"],
+  ["output_tokens", "outputTokens"],
+  ["reasoning_output_tokens", "reasoningOutputTokens"],
+  ["total_tokens", "totalTokens"],
+  ["cost_usd", "costUsd"],
+  ["unpriced_tokens", "unpricedTokens"],
+] as const;
+const COLUMNS = COUNTERS.map(([c]) => c).join(", ");
+const SUMS = COUNTERS.map(([c, k]) => `COALESCE(sum(${c}), 0)::float8 AS "${k}"`).join(", ");
+
+/**
+ * Which rows make up [fromMs, toMs). The hourly rollup's window is every hour h with
+ * floor_hour(from) <= h < to; a day is read from usage_daily when all its 24 hours are in that
+ * window, i.e. for days in [firstDay, endDay).
+ */
+export function usageWindow(fromMs: number, toMs: number, byHour: boolean) {
+  const fromHour = Math.floor(fromMs / HOUR_MS) * HOUR_MS;
+  const firstDay = Math.ceil(fromHour / DAY_MS) * DAY_MS;
+  const endDay = Math.ceil((toMs - 23 * HOUR_MS) / DAY_MS) * DAY_MS;
+  return { fromHour, toMs, days: !byHour && firstDay < endDay ? { firstDay, endDay } : null };
+}
 
 /** Rows grouped by `groupBy` (in that order) plus totals, for hours in [fromMs, toMs). */
 export async function queryUsage(args: {
@@ -50,12 +86,14 @@ export async function queryUsage(args: {
   filters: UsageFilters;
   limit?: number;
 }): Promise<{ rows: UsageQueryRow[]; totals: UsageCountersRow }> {
-  const { pool, fromMs, toMs, groupBy, filters } = args;
-  const params: unknown[] = [fromMs, toMs];
-  const where = [
-    `hour >= date_trunc('hour', to_timestamp($1 / 1000.0) AT TIME ZONE 'UTC')`,
-    `hour < to_timestamp($2 / 1000.0) AT TIME ZONE 'UTC'`,
-  ];
+  const { pool, groupBy, filters } = args;
+  const w = usageWindow(args.fromMs, args.toMs, groupBy.includes("hour"));
+  const params: unknown[] = [];
+  const at = (ms: number) => {
+    params.push(ms);
+    return `to_timestamp($${params.length} / 1000.0) AT TIME ZONE 'UTC'`;
+  };
+  const filterSql: string[] = [];
   for (const [key, col] of [
     ["team", "team"],
     ["target", "target_id"],
@@ -65,25 +103,65 @@ export async function queryUsage(args: {
     const values = filters[key];
     if (values && values.length > 0) {
       params.push(values);
-      where.push(`${col} = ANY($${params.length}::text[])`);
+      filterSql.push(`${col} = ANY($${params.length}::text[])`);
     }
   }
-  const whereSql = where.join(" AND ");
-  const totalsRes = await pool.query<UsageCountersRow>(
-    `SELECT ${SUMS} FROM usage_hourly WHERE ${whereSql}`,
-    params,
-  );
-  const totals = totalsRes.rows[0] as UsageCountersRow;
-  if (groupBy.length === 0) return { rows: [], totals };
-  const keys = groupBy.map((k) => `${KEY_SQL[k]} AS "${k}"`).join(", ");
-  const order = groupBy
-    .map((k, i) => (k === "day" || k === "hour" ? `${i + 1} ASC` : `${i + 1} ASC`))
-    .join(", ");
+  const and = (conds: string[]) => [...conds, ...filterSql].join(" AND ");
+  const parts: string[] = [];
+  const hourly = (from: string, to: string) =>
+    `SELECT hour AS t, target_id, team, model, repo, ${COLUMNS} FROM usage_hourly WHERE ${and([`hour >= ${from}`, `hour < ${to}`])}`;
+  if (w.days) {
+    const { firstDay, endDay } = w.days;
+    if (w.fromHour < firstDay) parts.push(hourly(at(w.fromHour), at(firstDay)));
+    parts.push(
+      `SELECT day AS t, target_id, team, model, repo, ${COLUMNS} FROM usage_daily WHERE ${and([`day >= ${at(firstDay)}`, `day < ${at(endDay)}`])}`,
+    );
+    if (endDay < w.toMs) parts.push(hourly(at(endDay), at(w.toMs)));
+  } else {
+    parts.push(hourly(at(w.fromHour), at(w.toMs)));
+  }
+  const source = parts.join(" UNION ALL ");
+
+  if (groupBy.length === 0) {
+    const { rows } = await pool.query<UsageCountersRow>(`SELECT ${SUMS} FROM (${source}) u`, params);
+    return { rows: [], totals: rows[0] as UsageCountersRow };
+  }
   params.push(args.limit ?? 10_000);
-  const { rows } = await pool.query<UsageQueryRow>(
-    `SELECT ${keys}, ${SUMS} FROM usage_hourly WHERE ${whereSql}
-     GROUP BY ${groupBy.map((_, i) => i + 1).join(", ")} ORDER BY ${order} LIMIT $${params.length}`,
+  const limit = `$${params.length}`;
+  const keys = groupBy.map((k, i) => `${GROUP_SQL[k]} AS k${i}`).join(", ");
+  const keyCols = groupBy.map((_, i) => `k${i}`).join(", ");
+  const groupExprs = groupBy.map((k) => GROUP_SQL[k]).join(", ");
+  const formatted = groupBy.map((k, i) => `${FORMAT_SQL[k](`k${i}`)} AS "${k}"`).join(", ");
+  const counters = COUNTERS.map(([, k]) => `"${k}"`).join(", ");
+  // One pass for groups and totals; the totals row is the one where the keys are grouped away.
+  const { rows } = await pool.query<UsageQueryRow & { total: boolean }>(
+    `WITH g AS MATERIALIZED (
+       SELECT ${keys}, GROUPING(${groupExprs}) <> 0 AS total, ${SUMS}
+       FROM (${source}) u
+       GROUP BY GROUPING SETS ((${groupExprs}), ())
+     )
+     SELECT * FROM (SELECT ${formatted}, false AS total, ${counters} FROM g WHERE NOT total
+                    ORDER BY ${keyCols} LIMIT ${limit}) r
+     UNION ALL SELECT ${groupBy.map((k) => `NULL AS "${k}"`).join(", ")}, true, ${counters} FROM g WHERE total`,
     params,
   );
-  return { rows, totals };
+  let totals: UsageCountersRow | null = null;
+  const out: UsageQueryRow[] = [];
+  for (const { total, ...row } of rows) {
+    if (total) totals = pickCounters(row);
+    else out.push(row);
+  }
+  return { rows: out, totals: totals ?? zeroCounters() };
+}
+
+function pickCounters(row: UsageCountersRow): UsageCountersRow {
+  const out = {} as UsageCountersRow;
+  for (const [, k] of COUNTERS) out[k] = row[k];
+  return out;
+}
+
+function zeroCounters(): UsageCountersRow {
+  const out = {} as UsageCountersRow;
+  for (const [, k] of COUNTERS) out[k] = 0;
+  return out;
 }
