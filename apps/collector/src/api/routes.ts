@@ -2,7 +2,7 @@
 
 import type { DbPool } from "@codex-fleet/db/client";
 import { queryUsage, type UsageGroupKey } from "@codex-fleet/db/queries/usage";
-import { listTurns, threadTotals } from "@codex-fleet/db/repositories/threads-repository";
+import { readThreadDetail } from "@codex-fleet/db/repositories/threads-repository";
 import { type ThreadDetail, USAGE_GROUP_KEYS, type UsageResponse } from "@codex-fleet/protocol/api";
 import type { FastifyInstance } from "fastify";
 import type { Fleet } from "../fleet/fleet.ts";
@@ -114,10 +114,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     rejectUnknown(req.query as Record<string, unknown>, []);
     const t = fleet.threads.get(id);
     if (!t) throw notFound(`thread ${id}`);
-    const [turns, totals] = await Promise.all([
-      listTurns({ pool, threadId: id }),
-      threadTotals({ pool, threadId: id }),
-    ]);
+    const { turns, totals } = await readThreadDetail({ pool, threadId: id });
     const detail: ThreadDetail = {
       ...threadView(t, teamOf(t.targetId)),
       counted: {

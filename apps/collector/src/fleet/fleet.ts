@@ -6,7 +6,11 @@
 
 import type { DbPool } from "@codex-fleet/db/client";
 import { writeIngestBatch } from "@codex-fleet/db/repositories/ingest-repository";
-import { syncTargets, updateTargetState } from "@codex-fleet/db/repositories/targets-repository";
+import {
+  listTargetRows,
+  syncTargets,
+  updateTargetState,
+} from "@codex-fleet/db/repositories/targets-repository";
 import { loadThreads } from "@codex-fleet/db/repositories/threads-repository";
 import type { FleetEvent } from "@codex-fleet/protocol/events";
 import type { Config, TargetConfig } from "../config/schema.ts";
@@ -31,6 +35,8 @@ export interface TargetRuntime {
   unknownMethods: Map<string, number>;
   /** Threads whose metadata was read back after a turn (at most once each, bounded). */
   metadataRead: Set<string>;
+  /** Threads this target has reported (bounded: a hostile peer could invent endless ids). */
+  threadCount: number;
 }
 
 export interface FleetListener {
@@ -145,11 +151,13 @@ export class Fleet {
         reroutedModel: null,
       });
     }
-    const storedTargets = await import("@codex-fleet/db/repositories/targets-repository").then((m) =>
-      m.listTargetRows({ pool }),
-    );
+    const storedTargets = await listTargetRows({ pool });
     const lastContact = new Map(storedTargets.map((t) => [t.id, t.lastContactAtMs]));
     for (const tc of all) this.register(tc, lastContact.get(tc.name) ?? null);
+    for (const t of this.threads.values()) {
+      const rt = this.targets.get(t.targetId);
+      if (rt) rt.threadCount++;
+    }
     for (const rt of this.targets.values()) rt.connection.start();
     // Keep "last contact" fresh while connected: it bounds the next backfill after an outage.
     this.contactTimer = setInterval(() => this.touchContacts(), 60_000);
@@ -271,6 +279,7 @@ export class Fleet {
       lastInvalid: null,
       unknownMethods: new Map(),
       metadataRead: new Set(),
+      threadCount: 0,
     };
     this.targets.set(id, rt);
     return rt;
@@ -297,8 +306,14 @@ export class Fleet {
     const threadId = "thread" in event ? event.thread.id : "threadId" in event ? event.threadId : null;
     if (threadId) {
       const prev = this.threads.get(threadId);
+      if (!prev && rt.threadCount >= MAX_THREADS_PER_TARGET) {
+        rt.invalidFrames++;
+        rt.lastInvalid = `more than ${MAX_THREADS_PER_TARGET} threads: ignoring new thread ids`;
+        return;
+      }
       const { state, ops, changed } = reduce(prev, id, event, this.now());
       if (state) {
+        if (!prev) rt.threadCount++;
         this.threads.set(threadId, state);
         this.writer.enqueue(ops);
         if (changed) this.notify((l) => l.threadChanged?.(state));
@@ -360,6 +375,8 @@ export class Fleet {
 }
 
 const MAX_METHOD_NAMES = 100;
+/** Far above any real developer's history, low enough that one hostile peer cannot exhaust memory. */
+const MAX_THREADS_PER_TARGET = 50_000;
 
 /** The name itself while fewer than MAX_METHOD_NAMES are known, else "(other unknown)". */
 function boundedName(known: Map<string, number>, name: string): string {

@@ -32,11 +32,11 @@ export type UsageQueryRow = UsageCountersRow & Partial<Record<UsageGroupKey, str
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
-// Whitelisted expressions: group keys never reach SQL as user text. `t` is the row's hour (or
-// day, for daily rows); grouping is on raw values, formatting happens once per group.
+// Whitelisted expressions: group keys never reach SQL as user text. `$T` stands for the row's hour
+// (or day, in usage_daily); grouping is on raw values, formatting happens once per group.
 const GROUP_SQL: Record<UsageGroupKey, string> = {
-  day: "date_trunc('day', t)",
-  hour: "t",
+  day: "date_trunc('day', $T)",
+  hour: "$T",
   target: "target_id",
   team: "team",
   model: "model",
@@ -107,15 +107,21 @@ export async function queryUsage(args: {
     }
   }
   const and = (conds: string[]) => [...conds, ...filterSql].join(" AND ");
+  // Each source is aggregated on its own (a plain scan feeding a hash aggregate), then the few
+  // partial groups are merged: cheaper than aggregating the union of every row.
+  const keys = (t: string) => groupBy.map((k, i) => `${GROUP_SQL[k].replace("$T", t)} AS k${i}`);
+  const partial = (table: string, t: string, conds: string[]) => {
+    const sel = [...keys(t), ...COUNTERS.map(([c]) => `sum(${c}) AS ${c}`)].join(", ");
+    const group = groupBy.length > 0 ? ` GROUP BY ${groupBy.map((_, i) => i + 1).join(", ")}` : "";
+    return `SELECT ${sel} FROM ${table} WHERE ${and(conds)}${group}`;
+  };
   const parts: string[] = [];
   const hourly = (from: string, to: string) =>
-    `SELECT hour AS t, target_id, team, model, repo, ${COLUMNS} FROM usage_hourly WHERE ${and([`hour >= ${from}`, `hour < ${to}`])}`;
+    partial("usage_hourly", "hour", [`hour >= ${from}`, `hour < ${to}`]);
   if (w.days) {
     const { firstDay, endDay } = w.days;
     if (w.fromHour < firstDay) parts.push(hourly(at(w.fromHour), at(firstDay)));
-    parts.push(
-      `SELECT day AS t, target_id, team, model, repo, ${COLUMNS} FROM usage_daily WHERE ${and([`day >= ${at(firstDay)}`, `day < ${at(endDay)}`])}`,
-    );
+    parts.push(partial("usage_daily", "day", [`day >= ${at(firstDay)}`, `day < ${at(endDay)}`]));
     if (endDay < w.toMs) parts.push(hourly(at(endDay), at(w.toMs)));
   } else {
     parts.push(hourly(at(w.fromHour), at(w.toMs)));
@@ -128,17 +134,15 @@ export async function queryUsage(args: {
   }
   params.push(args.limit ?? 10_000);
   const limit = `$${params.length}`;
-  const keys = groupBy.map((k, i) => `${GROUP_SQL[k]} AS k${i}`).join(", ");
   const keyCols = groupBy.map((_, i) => `k${i}`).join(", ");
-  const groupExprs = groupBy.map((k) => GROUP_SQL[k]).join(", ");
   const formatted = groupBy.map((k, i) => `${FORMAT_SQL[k](`k${i}`)} AS "${k}"`).join(", ");
   const counters = COUNTERS.map(([, k]) => `"${k}"`).join(", ");
   // One pass for groups and totals; the totals row is the one where the keys are grouped away.
   const { rows } = await pool.query<UsageQueryRow & { total: boolean }>(
     `WITH g AS MATERIALIZED (
-       SELECT ${keys}, GROUPING(${groupExprs}) <> 0 AS total, ${SUMS}
+       SELECT ${keyCols}, GROUPING(${keyCols}) <> 0 AS total, ${SUMS}
        FROM (${source}) u
-       GROUP BY GROUPING SETS ((${groupExprs}), ())
+       GROUP BY GROUPING SETS ((${keyCols}), ())
      )
      SELECT * FROM (SELECT ${formatted}, false AS total, ${counters} FROM g WHERE NOT total
                     ORDER BY ${keyCols} LIMIT ${limit}) r

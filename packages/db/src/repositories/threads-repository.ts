@@ -1,5 +1,5 @@
 /** Thread and turn reads: the in-memory fleet state at start, and thread detail for the API. */
-import type { Pool } from "pg";
+import type { Pool, PoolClient } from "pg";
 import type { ThreadSnapshot } from "./ingest-repository.ts";
 
 /** A thread as stored, with the cumulative total counted so far. */
@@ -63,7 +63,7 @@ export async function loadThreads(args: { pool: Pool; limit?: number }): Promise
 
 /** One thread's turns, oldest first (bounded to the newest `limit`). */
 export async function listTurns(args: {
-  pool: Pool;
+  pool: Pool | PoolClient;
   threadId: string;
   limit?: number;
 }): Promise<StoredTurn[]> {
@@ -85,7 +85,10 @@ export async function listTurns(args: {
 }
 
 /** The counted totals of a thread (its accounting baseline) and its cost from the ledger. */
-export async function threadTotals(args: { pool: Pool; threadId: string }): Promise<ThreadTotals | null> {
+export async function threadTotals(args: {
+  pool: Pool | PoolClient;
+  threadId: string;
+}): Promise<ThreadTotals | null> {
   const { rows } = await args.pool.query<ThreadTotals>(
     `SELECT th.counted_input_tokens AS "inputTokens", th.counted_cached_input_tokens AS "cachedInputTokens",
         th.counted_output_tokens AS "outputTokens", th.counted_reasoning_output_tokens AS "reasoningOutputTokens",
@@ -96,4 +99,28 @@ export async function threadTotals(args: { pool: Pool; threadId: string }): Prom
     [args.threadId],
   );
   return rows[0] ?? null;
+}
+
+/**
+ * A thread's turns and counted totals from one snapshot (REPEATABLE READ), so the per-turn sum
+ * and the total never disagree because an ingest commit landed between two reads.
+ */
+export async function readThreadDetail(args: {
+  pool: Pool;
+  threadId: string;
+  limit?: number;
+}): Promise<{ turns: StoredTurn[]; totals: ThreadTotals | null }> {
+  const client = await args.pool.connect();
+  try {
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    const turns = await listTurns({ pool: client, threadId: args.threadId, limit: args.limit });
+    const totals = await threadTotals({ pool: client, threadId: args.threadId });
+    await client.query("COMMIT");
+    return { turns, totals };
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
 }
