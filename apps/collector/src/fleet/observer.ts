@@ -290,7 +290,7 @@ export class TargetObserver {
       if (!parsed.success) continue;
       const turn = toTurnInfo(parsed.data);
       if (turn.status === "inProgress") continue;
-      if ((turn.completedAtMs ?? turn.startedAtMs ?? now) < cutoffMs - 1000) continue;
+      if (!updatedSince(turn.completedAtMs ?? turn.startedAtMs ?? now, cutoffMs)) continue;
       this.deps.emit({ kind: "turnCompleted", atMs: turn.completedAtMs ?? now, threadId, turn });
     }
   }
@@ -325,8 +325,12 @@ export class TargetObserver {
 }
 
 /** `updatedAt` is in whole seconds (floored): one second of slack keeps an update at the cutoff. */
+/**
+ * Was the thread updated at or after the cutoff? codex reports `updatedAt` in whole seconds,
+ * truncated (up to 999 ms early), and the two clocks may differ a little: allow 2 s.
+ */
 function updatedSince(updatedAtMs: number | null, cutoffMs: number): boolean {
-  return (updatedAtMs ?? 0) >= cutoffMs - 1000;
+  return (updatedAtMs ?? 0) >= cutoffMs - 2000;
 }
 
 function errText(err: unknown): string {
