@@ -15,6 +15,7 @@ import { ConfigError } from "./config/errors.ts";
 import { loadConfig } from "./config/load.ts";
 import { openDatabase } from "./database.ts";
 import { Fleet } from "./fleet/fleet.ts";
+import { startWriterThread } from "./ingest/writer-thread.ts";
 import { createLogger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
 
@@ -38,6 +39,11 @@ async function main(): Promise<void> {
   const metrics = new Metrics();
   const db = await openDatabase({ config, log });
   const pricer = createPricer(config.pricing.overrides);
+  // Ingest transactions on their own thread (writer-thread.ts), except on embedded PGlite, which
+  // is a single session: a second connection would not be isolated from the first.
+  const writerThread = db.embedded
+    ? null
+    : startWriterThread({ url: db.url, poolMax: 2, overrides: config.pricing.overrides });
   const fleet = new Fleet({
     config,
     pool: db.pool,
@@ -45,6 +51,7 @@ async function main(): Promise<void> {
     log,
     metrics,
     version: VERSION,
+    ...(writerThread ? { writeBatch: ({ price: _price, ...batch }) => writerThread.write(batch) } : {}),
   });
   let ready = false;
   let listenUrl = `http://${config.server.host}:${config.server.port}`;
@@ -68,6 +75,10 @@ async function main(): Promise<void> {
     alertsSnapshot: () => alerts.openViews(),
     auth: { config: config.auth, publicUrl: config.server.publicUrl, host: config.server.host },
   });
+  metrics.gauge("process_resident_memory_bytes", () => ({
+    help: "Resident memory of the collector process.",
+    values: [["", process.memoryUsage.rss()]],
+  }));
   metrics.gauge("codex_fleet_ingest_backlog", () => ({
     help: "Write operations waiting for the database.",
     values: [["", fleet.writer.backlog]],
@@ -80,6 +91,17 @@ async function main(): Promise<void> {
     help: "Write operations the database refused as data (a value out of range) and dropped (since start).",
     values: [["", fleet.writer.dropped]],
   }));
+  metrics.gauge("codex_fleet_alerts", () => {
+    const open = alerts.openViews();
+    const count = (state: string) => open.filter((a) => a.state === state).length;
+    return {
+      help: "Open alerts by state (resolved ones are closed and not counted).",
+      values: [
+        ['state="pending"', count("pending")],
+        ['state="firing"', count("firing")],
+      ],
+    };
+  });
   await fleet.start(await managedTargets.load());
   // Alerts start after the fleet has loaded its state, or every thread alert would look resolved.
   await alerts.start();
@@ -119,6 +141,7 @@ async function main(): Promise<void> {
       // Buffered writes get what is left of the grace period (a database that is back within it
       // loses nothing), minus a second to close the pool and exit on our own terms.
       await fleet.stop(Math.max(0, startedAt + SHUTDOWN_GRACE_MS - 1000 - Date.now()));
+      await writerThread?.close();
       await db.close();
       process.exit(0);
     } catch (err) {
