@@ -41,7 +41,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
     bodyLimit: 1024 * 1024,
     // Path parameters up to this reach the routes, whose 400 names the parameter (the router's
     // default, 100, answers a bare 414 instead).
-    maxParamLength: 1000,
+    routerOptions: { maxParamLength: 1000 },
     // Query strings like ?team=a&team=b arrive as arrays; params.ts rejects them with a clear 400.
   });
   installErrorHandlers(app);

@@ -13,6 +13,10 @@ import type { Logger } from "./logger.ts";
 
 export interface OpenDatabase {
   pool: DbPool;
+  /** Where the pool connects (an embedded PGlite's local socket URL included). */
+  url: string;
+  /** Embedded PGlite: a single session, so nothing else may open a second connection. */
+  embedded: boolean;
   /** For logs: never includes a password. */
   description: string;
   close(): Promise<void>;
@@ -47,6 +51,8 @@ export async function openDatabase(args: { config: Config; log: Logger }): Promi
   const db = createDb({ url: dbUrl, poolMax, log: dbLog });
   return {
     pool: db.pool,
+    url: dbUrl,
+    embedded: stopEmbedded !== null,
     description,
     close: async () => {
       await db.close();

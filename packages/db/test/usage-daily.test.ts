@@ -35,9 +35,24 @@ afterAll(async () => {
 
 describe("usageWindow", () => {
   it.each([
-    { name: "reads whole days from the daily rollup when the window is day-aligned", from: H(19, 0), to: H(22, 0), days: [H(19, 0), H(22, 0)] },
-    { name: "keeps a partial first and last day for the hourly rollup", from: H(19, 5, 30), to: H(22, 13, 10), days: [H(20, 0), H(22, 0)] },
-    { name: "counts a last day whose final hour starts before `to` as whole", from: H(19, 0), to: H(21, 23, 1), days: [H(19, 0), H(22, 0)] },
+    {
+      name: "reads whole days from the daily rollup when the window is day-aligned",
+      from: H(19, 0),
+      to: H(22, 0),
+      days: [H(19, 0), H(22, 0)],
+    },
+    {
+      name: "keeps a partial first and last day for the hourly rollup",
+      from: H(19, 5, 30),
+      to: H(22, 13, 10),
+      days: [H(20, 0), H(22, 0)],
+    },
+    {
+      name: "counts a last day whose final hour starts before `to` as whole",
+      from: H(19, 0),
+      to: H(21, 23, 1),
+      days: [H(19, 0), H(22, 0)],
+    },
     { name: "reads no day when the window is shorter than one", from: H(19, 3), to: H(20, 2), days: null },
     { name: "reads no day when grouping by hour", from: H(19, 0), to: H(22, 0), days: null, byHour: true },
   ])("$name", ({ from, to, days, byHour }) => {
@@ -69,14 +84,35 @@ async function fromHourly(fromMs: number, toMs: number, groupBy: UsageGroupKey[]
 
 describe("queryUsage over the daily rollup", () => {
   it.each<{ name: string; from: number; to: number; groupBy: UsageGroupKey[] }>([
-    { name: "matches the hourly sums by day when both ends are partial days", from: H(18, 7, 45), to: H(23, 14, 20), groupBy: ["day"] },
-    { name: "matches the hourly sums by target and model over whole days", from: H(19, 0), to: H(24, 0), groupBy: ["target", "model"] },
-    { name: "matches the hourly sums by day and team when only the last day is partial", from: H(18, 0), to: H(24, 9), groupBy: ["day", "team"] },
-    { name: "matches the hourly sums by model when only the first day is partial", from: H(20, 16), to: H(25, 0), groupBy: ["model"] },
+    {
+      name: "matches the hourly sums by day when both ends are partial days",
+      from: H(18, 7, 45),
+      to: H(23, 14, 20),
+      groupBy: ["day"],
+    },
+    {
+      name: "matches the hourly sums by target and model over whole days",
+      from: H(19, 0),
+      to: H(24, 0),
+      groupBy: ["target", "model"],
+    },
+    {
+      name: "matches the hourly sums by day and team when only the last day is partial",
+      from: H(18, 0),
+      to: H(24, 9),
+      groupBy: ["day", "team"],
+    },
+    {
+      name: "matches the hourly sums by model when only the first day is partial",
+      from: H(20, 16),
+      to: H(25, 0),
+      groupBy: ["model"],
+    },
   ])("$name", async ({ from, to, groupBy }) => {
     const got = await queryUsage({ pool: db.pool, fromMs: from, toMs: to, groupBy, filters: {} });
     const want = await fromHourly(from, to, groupBy);
-    const pick = (r: Record<string, unknown>) => ({
+    const pick = (r: object) => pickRow(r as Record<string, unknown>);
+    const pickRow = (r: Record<string, unknown>) => ({
       ...Object.fromEntries(groupBy.map((k) => [k, r[k]])),
       turns: r.turns,
       failedTurns: r.failedTurns,

@@ -30,7 +30,11 @@ function run({ urls, expectedFrames }: Start): void {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     ws.on("open", () => {
       ws.send(
-        JSON.stringify({ id: 1, method: "initialize", params: { clientInfo: { name: "bare", version: "1" } } }),
+        JSON.stringify({
+          id: 1,
+          method: "initialize",
+          params: { clientInfo: { name: "bare", version: "1" } },
+        }),
       );
     });
     ws.on("message", (data) => {

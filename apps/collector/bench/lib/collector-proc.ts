@@ -3,11 +3,11 @@
  * `npm start` runs), configured with the product's observer defaults, so that its RSS and CPU
  * are its own and the bench process's work never slows it down.
  */
+
+import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { spawn } from "node:child_process";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../../test/support/app-server.ts";
 import { sleep, waitFor } from "./stats.ts";
@@ -52,15 +52,25 @@ export async function startCollectorProcess(args: {
   nodeArgs?: string[];
 }): Promise<CollectorChild> {
   const port = await freePort();
-  const file = writeConfig(args.dbUrl, port, args.targets, { ...PRODUCT_OBSERVER, ...args.observer }, args.extraYaml);
+  const file = writeConfig(
+    args.dbUrl,
+    port,
+    args.targets,
+    { ...PRODUCT_OBSERVER, ...args.observer },
+    args.extraYaml,
+  );
   const env = { ...process.env };
   for (const k of ["DATABASE_URL", "PORT", "HOST", "CODEX_FLEET_CONFIG"]) delete env[k];
   // `node --import tsx` (not the tsx launcher) so that the pid is the collector's own process.
-  const child = spawn(process.execPath, [...(args.nodeArgs ?? []), "--import", "tsx", "src/main.ts", "--config", file], {
-    cwd: COLLECTOR_DIR,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [...(args.nodeArgs ?? []), "--import", "tsx", "src/main.ts", "--config", file],
+    {
+      cwd: COLLECTOR_DIR,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let output = "";
   const append = (chunk: Buffer) => {
     output = (output + chunk.toString("utf8")).slice(-65_536);
@@ -80,7 +90,12 @@ export async function startCollectorProcess(args: {
   process.once("exit", () => kill("SIGKILL"));
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (args.timeoutMs ?? 120_000);
-  while (!(await fetch(`${baseUrl}/readyz`).then((r) => r.ok, () => false))) {
+  while (
+    !(await fetch(`${baseUrl}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  ) {
     if (gone) throw new Error(`collector exited during start-up:\n${output.slice(-4000)}`);
     if (Date.now() > deadline) {
       kill("SIGKILL");
@@ -101,7 +116,11 @@ function writeConfig(
 ): string {
   const dir = mkdtempSync(join(tmpdir(), "fleet-bench-"));
   const tokenFiles = new Map<string, string>();
-  const lines = [`server: { host: 127.0.0.1, port: ${port} }`, `database: { url: "${dbUrl}" }`, "logLevel: warn"];
+  const lines = [
+    `server: { host: 127.0.0.1, port: ${port} }`,
+    `database: { url: "${dbUrl}" }`,
+    "logLevel: warn",
+  ];
   lines.push(targets.length === 0 ? "targets: []" : "targets:");
   for (const t of targets) {
     lines.push(`  - { name: ${t.name}, team: ${t.team}, url: "${t.url}"`);
@@ -152,7 +171,8 @@ export async function scrape(baseUrl: string): Promise<Map<string, number>> {
 export async function waitOpen(baseUrl: string, n: number, timeoutMs: number): Promise<number> {
   const t0 = performance.now();
   await waitFor(
-    async () => ((await scrape(baseUrl)).get('codex_fleet_connections{state="open"}') === n ? true : undefined),
+    async () =>
+      (await scrape(baseUrl)).get('codex_fleet_connections{state="open"}') === n ? true : undefined,
     { timeoutMs, everyMs: 100, what: `${n} open connections` },
   );
   return performance.now() - t0;

@@ -28,11 +28,15 @@ export async function measureDbLimit(pool: DbPool, tables: readonly string[]): P
     const copyTable = `bench_copy_${table}`;
     const insertTable = `bench_insert_${table}`;
     for (const t of [copyTable, insertTable])
-      await pool.query(`CREATE TABLE ${t} (LIKE ${table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)`);
+      await pool.query(
+        `CREATE TABLE ${t} (LIKE ${table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)`,
+      );
     try {
       // Server-side files need a superuser (the project's Postgres: user postgres, trust auth).
       await pool.query(`COPY ${table} TO '${file}' WITH (FORMAT csv)`);
-      const { rows: data } = await pool.query<{ j: string }>(`SELECT row_to_json(x)::text AS j FROM ${table} x`);
+      const { rows: data } = await pool.query<{ j: string }>(
+        `SELECT row_to_json(x)::text AS j FROM ${table} x`,
+      );
       rows[table] = data.length;
       let t0 = performance.now();
       await pool.query(`COPY ${copyTable} FROM '${file}' WITH (FORMAT csv)`);
@@ -43,9 +47,10 @@ export async function measureDbLimit(pool: DbPool, tables: readonly string[]): P
           .slice(i, i + BATCH)
           .map((r) => r.j)
           .join(",")}]`;
-        await pool.query(`INSERT INTO ${insertTable} SELECT * FROM json_populate_recordset(NULL::${insertTable}, $1::json)`, [
-          json,
-        ]);
+        await pool.query(
+          `INSERT INTO ${insertTable} SELECT * FROM json_populate_recordset(NULL::${insertTable}, $1::json)`,
+          [json],
+        );
       }
       insertMs += performance.now() - t0;
     } finally {

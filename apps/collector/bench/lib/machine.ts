@@ -24,7 +24,7 @@ export interface MachineInfo {
 export function machineInfo(postgres: string): MachineInfo {
   let freeH = "";
   try {
-    freeH = execFileSync("free", ["-h"], { encoding: "utf8" }).trim();
+    freeH = execFileSync("free", ["-h"], { encoding: "utf8" }).trimEnd();
   } catch {
     freeH = "(free not available)";
   }

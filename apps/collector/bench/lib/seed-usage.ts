@@ -52,7 +52,10 @@ export async function seedUsageHourly(args: {
      FROM generate_series(1, $1::int) AS i ON CONFLICT (id) DO NOTHING`,
     [developers],
   );
-  const { rows: counted } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${KEYS}) k`, keyParams);
+  const { rows: counted } = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (${KEYS}) k`,
+    keyParams,
+  );
   const rows = Number(counted[0]?.n ?? 0);
   const base = Math.floor(turns / rows);
   const extra = turns - base * rows; // the first `extra` rows get one more turn
@@ -64,7 +67,9 @@ export async function seedUsageHourly(args: {
      FROM (SELECT k.*, $6::int + CASE WHEN rn <= $7 THEN 1 ELSE 0 END AS t FROM (${KEYS}) k) s`,
     [...keyParams, base, extra],
   );
+  // What autovacuum would have done by the time anyone queries a month of data.
   await pool.query("VACUUM ANALYZE usage_hourly");
+  await pool.query("VACUUM ANALYZE usage_daily");
   const { rows: check } = await pool.query<{ turns: number; rows: number }>(
     "SELECT COALESCE(sum(turns), 0)::float8 AS turns, count(*)::int AS rows FROM usage_hourly",
   );

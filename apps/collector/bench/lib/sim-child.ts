@@ -2,7 +2,11 @@
  * Child process hosting a simulated fleet (src/simulator), driven over IPC by sim-proc.ts, so
  * that the simulator's CPU and memory never count as the collector's.
  */
-import { type SimulatedFleet, type SimulatedFleetOptions, startSimulatedFleet } from "../../src/simulator/fleet.ts";
+import {
+  type SimulatedFleet,
+  type SimulatedFleetOptions,
+  startSimulatedFleet,
+} from "../../src/simulator/fleet.ts";
 
 /** A request from the parent. */
 export type SimRequest =

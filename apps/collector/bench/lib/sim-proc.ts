@@ -1,7 +1,12 @@
 /** Parent side of sim-child.ts: start a simulated fleet in its own process and drive it. */
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { FleetStats, SimulatedFleetOptions, SimulatedTarget, WireTokenCounts } from "../../src/simulator/fleet.ts";
+import type {
+  FleetStats,
+  SimulatedFleetOptions,
+  SimulatedTarget,
+  WireTokenCounts,
+} from "../../src/simulator/fleet.ts";
 import type { SimRequest } from "./sim-child.ts";
 
 /** A simulated fleet in a child process. */

@@ -9,7 +9,13 @@ export function percentile(samples: readonly number[], p: number): number {
 }
 
 /** p50, p95, p99 and max of a sample. */
-export function summarize(samples: readonly number[]): { n: number; p50: number; p95: number; p99: number; max: number } {
+export function summarize(samples: readonly number[]): {
+  n: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+} {
   return {
     n: samples.length,
     p50: percentile(samples, 50),
@@ -31,7 +37,8 @@ export async function waitFor<T>(
   for (;;) {
     const v = await check();
     if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${opts.what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${opts.what}`);
     await sleep(opts.everyMs ?? 100);
   }
 }

@@ -64,11 +64,11 @@ class Downstream {
         this.counts.dataFrames++;
         const head = this.buf.subarray(off, off + Math.min(len, 200)).toString("utf8");
         const method = /"method":"([^"]+)"/.exec(head)?.[1] ?? "(response)";
-        const m = (this.counts.byMethod[method] ??= { frames: 0, bytes: 0 });
+        const m = this.counts.byMethod[method] ?? { frames: 0, bytes: 0 };
+        this.counts.byMethod[method] = m;
         m.frames++;
         m.bytes += off + len;
-      }
-      else this.counts.controlFrames++;
+      } else this.counts.controlFrames++;
       this.buf = this.buf.subarray(off + len);
     }
   }

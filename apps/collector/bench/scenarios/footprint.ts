@@ -8,9 +8,9 @@
  * (item lifecycles, read state, goals) shows what such opt-outs would save.
  */
 import { createTestDatabase } from "@codex-fleet/db/testing";
+import { OPT_OUT_NOTIFICATION_METHODS } from "@codex-fleet/protocol/wire";
 import { startAppServer } from "../../test/support/app-server.ts";
 import { connectDevClient } from "../../test/support/dev-client.ts";
-import { OPT_OUT_NOTIFICATION_METHODS } from "@codex-fleet/protocol/wire";
 import { scrape, startCollectorProcess, stopCollectorProcess, waitOpen } from "../lib/collector-proc.ts";
 import { load, round } from "../lib/machine.ts";
 import { sleep, waitFor } from "../lib/stats.ts";

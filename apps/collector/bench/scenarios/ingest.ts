@@ -21,6 +21,8 @@ export interface IngestOptions {
   servers: number;
   days: number;
   turnsPerDay: number;
+  /** Bare-client runs; the fastest is the limit (default 3). */
+  bareClientRuns?: number;
   /** Optional node flags for the collector (e.g. --cpu-prof). */
   collectorNodeArgs?: string[];
 }
@@ -32,7 +34,7 @@ export interface IngestResult {
   frames: number;
   megabytes: number;
   recordMs: number;
-  bareClient: { ms: number; turnsPerSecond: number };
+  bareClient: { ms: number; turnsPerSecond: number; runsMs: number[] };
   collector: {
     ms: number;
     /** Until every frame went through the collector's event path (the rest is writing). */
@@ -62,7 +64,9 @@ function recordedTotal(rec: Recording): number {
     for (const buf of s.frames) {
       const text = buf.toString();
       if (!text.includes('"thread/tokenUsage/updated"')) continue;
-      const f = JSON.parse(text) as { params: { threadId: string; tokenUsage: { total: { totalTokens: number } } } };
+      const f = JSON.parse(text) as {
+        params: { threadId: string; tokenUsage: { total: { totalTokens: number } } };
+      };
       const t = f.params.tokenUsage.total.totalTokens;
       if (t > (totals.get(f.params.threadId) ?? 0)) totals.set(f.params.threadId, t);
     }
@@ -87,7 +91,11 @@ async function bareClient(rec: Recording): Promise<number> {
     const messages: Record<string, unknown>[] = [];
     child.on("message", (m: Record<string, unknown>) => messages.push(m));
     child.send({ urls: replay.urls, expectedFrames: rec.frames });
-    await waitFor(() => (messages.some((m) => m.ready) ? true : undefined), { timeoutMs: 60_000, everyMs: 20, what: "bare client handshakes" });
+    await waitFor(() => (messages.some((m) => m.ready) ? true : undefined), {
+      timeoutMs: 60_000,
+      everyMs: 20,
+      what: "bare client handshakes",
+    });
     const t0 = performance.now();
     await replay.stream();
     const done = await waitFor(() => messages.find((m) => m.done || m.error), {
@@ -108,16 +116,27 @@ async function bareClient(rec: Recording): Promise<number> {
 
 /** Record, then measure the three rates over the same turns. */
 export async function runIngest(opts: IngestOptions): Promise<IngestResult> {
-  const rec = await recordFleet({ servers: opts.servers, days: opts.days, turnsPerDay: opts.turnsPerDay, seed: "ingest" });
+  const rec = await recordFleet({
+    servers: opts.servers,
+    days: opts.days,
+    turnsPerDay: opts.turnsPerDay,
+    seed: "ingest",
+  });
   const recorded = recordedTotal(rec);
   if (recorded !== rec.served.totalTokens)
     throw new Error(`recording incomplete: ${recorded} tokens in frames, ${rec.served.totalTokens} served`);
-  process.stderr.write(`ingest: recorded ${rec.turns} turns, ${rec.frames} frames in ${round(rec.recordMs)} ms\n`);
+  process.stderr.write(
+    `ingest: recorded ${rec.turns} turns, ${rec.frames} frames in ${round(rec.recordMs)} ms\n`,
+  );
 
-  const bareMs = await bareClient(rec);
+  // The limit is the best of a few runs (the cheapest one to repeat).
+  const bareRuns: number[] = [];
+  for (let i = 0; i < (opts.bareClientRuns ?? 3); i++) bareRuns.push(await bareClient(rec));
+  const bareMs = Math.min(...bareRuns);
 
   const testDb = await createTestDatabase();
   const db = createDb({ url: testDb.url, poolMax: 2 });
+  // Profiling aid: BENCH_SLOWLOG=<ms> logs the collector's slower statements to the Postgres log.
   if (process.env.BENCH_SLOWLOG) {
     const name = new URL(testDb.url).pathname.slice(1);
     const ms = Number(process.env.BENCH_SLOWLOG);
@@ -127,7 +146,12 @@ export async function runIngest(opts: IngestOptions): Promise<IngestResult> {
   try {
     const collector = await startCollectorProcess({
       dbUrl: testDb.url,
-      targets: rec.servers.map((s, i) => ({ name: s.name, team: s.team, url: replay.urls[i] as string, token: null })),
+      targets: rec.servers.map((s, i) => ({
+        name: s.name,
+        team: s.team,
+        url: replay.urls[i] as string,
+        token: null,
+      })),
       nodeArgs: opts.collectorNodeArgs,
     });
     let collectorMs = 0;
@@ -164,8 +188,11 @@ export async function runIngest(opts: IngestOptions): Promise<IngestResult> {
       cpu = cpuSeconds(collector.pid) - cpu0;
       const after = await scrape(collector.baseUrl);
       writes = {
-        count: (after.get("codex_fleet_db_write_ms_count") ?? 0) - (before.get("codex_fleet_db_write_ms_count") ?? 0),
-        sum: (after.get("codex_fleet_db_write_ms_sum") ?? 0) - (before.get("codex_fleet_db_write_ms_sum") ?? 0),
+        count:
+          (after.get("codex_fleet_db_write_ms_count") ?? 0) -
+          (before.get("codex_fleet_db_write_ms_count") ?? 0),
+        sum:
+          (after.get("codex_fleet_db_write_ms_sum") ?? 0) - (before.get("codex_fleet_db_write_ms_sum") ?? 0),
       };
       const { rows } = await db.pool.query<{ tokens: number; turns: number }>(
         "SELECT COALESCE(sum(total_tokens), 0)::float8 AS tokens, COALESCE(sum(turns), 0)::float8 AS turns FROM usage_hourly",
@@ -186,7 +213,7 @@ export async function runIngest(opts: IngestOptions): Promise<IngestResult> {
       frames: rec.frames,
       megabytes: round(rec.bytes / 2 ** 20, 1),
       recordMs: round(rec.recordMs),
-      bareClient: { ms: round(bareMs), turnsPerSecond: bareTps },
+      bareClient: { ms: round(bareMs), turnsPerSecond: bareTps, runsMs: bareRuns.map((m) => round(m)) },
       collector: {
         ms: round(collectorMs),
         framesProcessedMs: round(framesMs),

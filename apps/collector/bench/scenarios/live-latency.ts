@@ -50,7 +50,9 @@ export async function runLiveLatency(opts: LiveLatencyOptions): Promise<LiveLate
       await waitOpen(collector.baseUrl, opts.servers, 300_000);
       const samples: number[] = [];
       let measuring = false;
-      const live = new WebSocket(`${collector.baseUrl.replace("http", "ws")}/api/v1/live`, { perMessageDeflate: false });
+      const live = new WebSocket(`${collector.baseUrl.replace("http", "ws")}/api/v1/live`, {
+        perMessageDeflate: false,
+      });
       live.on("message", (data) => {
         const now = Date.now();
         if (!measuring) return;

@@ -15,7 +15,7 @@ import { loadThreads } from "@codex-fleet/db/repositories/threads-repository";
 import type { FleetEvent } from "@codex-fleet/protocol/events";
 import type { Config, TargetConfig } from "../config/schema.ts";
 import { emptyThread, reduce, type ThreadState } from "../ingest/thread-state.ts";
-import { IngestWriter, type WriterTuning } from "../ingest/writer.ts";
+import { IngestWriter, type WriterOptions, type WriterTuning } from "../ingest/writer.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import { type ConnectionStatus, TargetConnection } from "./connection.ts";
@@ -56,6 +56,8 @@ export interface FleetOptions {
   now?: () => number;
   /** Batching and buffer bounds of the database writer (defaults in writer.ts). */
   writer?: WriterTuning;
+  /** Writes a batch (default: writeIngestBatch on `pool`, in this thread; main.ts uses writer-thread.ts). */
+  writeBatch?: WriterOptions["write"];
   /** Tests: observe every frame the collector sends. */
   onSent?(targetId: string, frame: Record<string, unknown>): void;
 }
@@ -76,7 +78,7 @@ export class Fleet {
       ...opts.writer,
       now: this.now,
       price: opts.price,
-      write: (batch) => writeIngestBatch({ pool, ...batch }),
+      write: opts.writeBatch ?? ((batch) => writeIngestBatch({ pool, ...batch })),
       onWritten: (result, ms) => {
         metrics.dbWriteMs.observe(ms);
         for (const r of result.decreased)

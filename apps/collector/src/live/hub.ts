@@ -132,8 +132,14 @@ export class LiveHub {
 
   private tick(): void {
     const messages: LiveMessage[] = [
-      ...[...this.targets.values()].map((t) => ({ type: "target" as const, target: typeof t === "function" ? t() : t })),
-      ...[...this.threads.values()].map((t) => ({ type: "thread" as const, thread: typeof t === "function" ? t() : t })),
+      ...[...this.targets.values()].map((t) => ({
+        type: "target" as const,
+        target: typeof t === "function" ? t() : t,
+      })),
+      ...[...this.threads.values()].map((t) => ({
+        type: "thread" as const,
+        thread: typeof t === "function" ? t() : t,
+      })),
       ...[...this.alerts.values()].map((alert) => ({ type: "alert" as const, alert })),
       ...this.usage,
     ];

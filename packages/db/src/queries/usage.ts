@@ -62,7 +62,6 @@ const COUNTERS = [
   ["cost_usd", "costUsd"],
   ["unpriced_tokens", "unpricedTokens"],
 ] as const;
-const COLUMNS = COUNTERS.map(([c]) => c).join(", ");
 const SUMS = COUNTERS.map(([c, k]) => `COALESCE(sum(${c}), 0)::float8 AS "${k}"`).join(", ");
 
 /**
@@ -109,7 +108,9 @@ export async function queryUsage(args: {
   const and = (conds: string[]) => [...conds, ...filterSql].join(" AND ");
   // Each source is aggregated on its own (a plain scan feeding a hash aggregate), then the few
   // partial groups are merged: cheaper than aggregating the union of every row.
-  const keys = (t: string) => groupBy.map((k, i) => `${GROUP_SQL[k].replace("$T", t)} AS k${i}`);
+  // A daily row's `day` is already the day: no date_trunc per row.
+  const keys = (t: string) =>
+    groupBy.map((k, i) => `${(t === "day" && k === "day" ? "$T" : GROUP_SQL[k]).replace("$T", t)} AS k${i}`);
   const partial = (table: string, t: string, conds: string[]) => {
     const sel = [...keys(t), ...COUNTERS.map(([c]) => `sum(${c}) AS ${c}`)].join(", ");
     const group = groupBy.length > 0 ? ` GROUP BY ${groupBy.map((_, i) => i + 1).join(", ")}` : "";

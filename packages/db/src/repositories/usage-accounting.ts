@@ -170,7 +170,9 @@ export async function countUsageBatch(
   result.decreased.push(...plan.decreased);
   if (plan.rows.length === 0) return;
   const { rows } = await client.query<{ moved: number }>(WRITE_COUNTED, [
-    JSON.stringify(plan.moves.map((m) => [m.threadId, ...FIELDS.map((f) => m.to[f]), ...FIELDS.map((f) => m.from[f])])),
+    JSON.stringify(
+      plan.moves.map((m) => [m.threadId, ...FIELDS.map((f) => m.to[f]), ...FIELDS.map((f) => m.from[f])]),
+    ),
     JSON.stringify(
       plan.rows.map((c) => ({
         ord: c.ord,
