@@ -141,10 +141,16 @@ async function main(): Promise<void> {
     const backlogEarly = median(warm.slice(0, third).map((s) => s.backlog));
     const backlogLate = median(warm.slice(-third).map((s) => s.backlog));
     // Let the last writes land, then compare totals.
-    let comparison = compareTotals(fleet.servedByServer, await fetchCountedByTarget(collector.baseUrl, startedAt - 3_600_000));
+    let comparison = compareTotals(
+      fleet.servedByServer,
+      await fetchCountedByTarget(collector.baseUrl, startedAt - 3_600_000),
+    );
     for (let i = 0; i < 30 && !comparison.every((c) => c.equal); i++) {
       await new Promise((r) => setTimeout(r, 1000));
-      comparison = compareTotals(fleet.servedByServer, await fetchCountedByTarget(collector.baseUrl, startedAt - 3_600_000));
+      comparison = compareTotals(
+        fleet.servedByServer,
+        await fetchCountedByTarget(collector.baseUrl, startedAt - 3_600_000),
+      );
     }
     const unequal = comparison.filter((c) => !c.equal).length;
     const served = comparison.reduce((s, c) => s + c.served.totalTokens, 0);
