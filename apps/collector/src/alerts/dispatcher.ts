@@ -33,10 +33,15 @@ export interface DispatcherOptions {
 /** Extra lease beyond one attempt and one backoff. */
 const LEASE_SLACK_MS = 30_000;
 
+/** How long shutdown waits for requests already on the wire before aborting them. */
+const SEND_GRACE_MS = 2000;
+
 export class Dispatcher {
   private readonly byName: Map<string, ConfiguredNotifier>;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
+  /** Aborts requests on the wire; fired only after SEND_GRACE_MS of shutdown. */
+  private readonly sendAbort = new AbortController();
   private timer: NodeJS.Timeout | null = null;
   private pumping: Promise<void> | null = null;
   private again = false;
@@ -81,12 +86,25 @@ export class Dispatcher {
     }
   }
 
-  /** Abort retries, release leases of unfinished rows, wait for in-flight deliveries. */
+  /**
+   * Abort retry waits, give requests already on the wire up to SEND_GRACE_MS to finish (so a
+   * delivery the receiver accepted is recorded, not re-sent by the next collector), then abort
+   * the rest and release their leases.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.abort.abort();
     await this.pumping;
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.inFlight]),
+      new Promise<void>((r) => {
+        grace = setTimeout(r, SEND_GRACE_MS);
+      }),
+    ]);
+    clearTimeout(grace);
+    this.sendAbort.abort();
     await Promise.all([...this.inFlight]);
   }
 
@@ -150,6 +168,7 @@ export class Dispatcher {
           sleep: this.opts.sleep ?? realSleep,
           random: this.opts.random,
           signal: this.abort.signal,
+          sendSignal: this.sendAbort.signal,
           previousAttempts: row.attempt,
           onAttempt: async (attempt, final) => {
             if (!attempt.ok)

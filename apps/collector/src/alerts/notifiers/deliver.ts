@@ -29,6 +29,12 @@ export interface DeliverDeps {
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
   signal?: AbortSignal;
+  /**
+   * Aborts a request already on the wire. Separate from `signal` so that shutdown can stop retry
+   * waits at once yet let a request the receiver may already have accepted finish (otherwise the
+   * next collector would deliver it a second time).
+   */
+  sendSignal?: AbortSignal;
   /** Attempts already made before (an outbox row resumed after a restart). */
   previousAttempts?: number;
   /**
@@ -71,7 +77,7 @@ export async function deliver(
   for (;;) {
     attempt++;
     const atMs = deps.now();
-    const result = await notifier.send(notification, deps.signal);
+    const result = await notifier.send(notification, deps.sendSignal ?? deps.signal);
     // Cut short by shutdown: not the receiver's failure, so the notification stays owed.
     const aborted = !result.ok && (deps.signal?.aborted ?? false);
     const final = !aborted && (result.ok || !result.retryable || attempt >= policy.maxAttempts);
