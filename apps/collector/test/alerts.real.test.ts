@@ -23,6 +23,7 @@ import { type AppServer, startAppServer } from "./support/app-server.ts";
 import { type RunningCollector, startCollector } from "./support/collector.ts";
 import { connectDevClient, type DevClient, type ServerRequest } from "./support/dev-client.ts";
 import { type MockModel, startMockModel } from "./support/mock-model.ts";
+import { waitUntil } from "./support/wait-until.ts";
 
 const SECRET = "real-test-hook-secret";
 const ALERTS_YAML = (hook: string, slack: string) =>
@@ -51,18 +52,6 @@ let alerts: InstalledAlerts | null = null;
 let devA: DevClient;
 const clients: DevClient[] = [];
 const allSent: Record<string, unknown>[] = [];
-
-async function waitUntil(
-  what: string,
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 async function dev(): Promise<DevClient> {
   const c = await connectDevClient({ url: a.url, token: a.token, name: "codex_vscode" });

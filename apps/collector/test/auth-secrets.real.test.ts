@@ -17,6 +17,7 @@ import { type AppServer, startAppServer } from "./support/app-server.ts";
 import { ADMIN_TOKEN, type AuthApp, SECRET_KEY, startAuthApp, VIEWER_TOKEN } from "./support/auth-app.ts";
 import { connectDevClient, type DevClient } from "./support/dev-client.ts";
 import { type MockModel, startMockModel } from "./support/mock-model.ts";
+import { waitUntil } from "./support/wait-until.ts";
 
 const secret = (label: string) => `${label}-${randomBytes(18).toString("hex")}`;
 const FILE_TOKEN = secret("file");
@@ -32,14 +33,6 @@ let fleet: AuthApp;
 const clients: DevClient[] = [];
 /** Everything the collector answered: [what, body + headers]. */
 const answers: [string, string][] = [];
-
-async function waitUntil(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** fetch over the real socket; records the answer for the search. */
 async function call(path: string, init: RequestInit = {}): Promise<Response> {

@@ -40,6 +40,7 @@ import { connectDevClient, type DevClient } from "./support/dev-client.ts";
 import { type MockModel, type StepUsage, startMockModel } from "./support/mock-model.ts";
 import { type ScriptedPeer, startScriptedPeer } from "./support/scripted-peer.ts";
 import { SEED_DEVELOPERS, type SeedSummary, seedFleetHistory } from "./support/seed.ts";
+import { waitUntil } from "./support/wait-until.ts";
 
 const CHROMIUM = chromiumPath();
 const TITLE = CHROMIUM
@@ -87,14 +88,6 @@ async function api<T>(path: string): Promise<T> {
   const res = await fetch(`${collector.baseUrl}${path}`);
   if (res.status !== 200) throw new Error(`${path} → ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
-}
-
-async function waitUntil(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** Read the page's figures and the API's until they agree (the live feed may lag by a tick), then compare. */

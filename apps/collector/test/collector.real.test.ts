@@ -17,6 +17,7 @@ import { type AppServer, startAppServer } from "./support/app-server.ts";
 import { type RunningCollector, startCollector } from "./support/collector.ts";
 import { connectDevClient, type DevClient } from "./support/dev-client.ts";
 import { type MockModel, startMockModel, type UsageTotals } from "./support/mock-model.ts";
+import { waitUntil } from "./support/wait-until.ts";
 
 let mock: MockModel;
 let a: AppServer;
@@ -32,19 +33,6 @@ async function dev(server: AppServer): Promise<DevClient> {
   const c = await connectDevClient({ url: server.url, token: server.token, name: "codex_vscode" });
   clients.push(c);
   return c;
-}
-
-async function waitUntil(
-  what: string | (() => string),
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 async function startFleetCollector(): Promise<RunningCollector> {

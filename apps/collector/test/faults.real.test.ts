@@ -12,7 +12,6 @@
  * `FAULT_OUTAGE_MS` sets the Postgres outage (default 5 s; scripts/fault-postgres-outage.sh: 30 s).
  * `FAULT_SLOW=1` adds a scenario that waits for codex's 60 s thread unload.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import type { AlertView, ThreadDetail, ThreadView } from "@codex-fleet/protocol/api";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -24,6 +23,7 @@ import { connectDevClient, type DevClient } from "./support/dev-client.ts";
 import { type InProcessCollector, startInProcess } from "./support/in-process-collector.ts";
 import { type MockModel, type StepUsage, startMockModel, type UsageTotals } from "./support/mock-model.ts";
 import { startTcpProxy, type TcpProxy, throughProxy } from "./support/tcp-proxy.ts";
+import { waitUntil } from "./support/wait-until.ts";
 
 const OUTAGE_MS = Number(process.env.FAULT_OUTAGE_MS ?? 5000);
 const ALERTS_YAML = (hookUrl: string) =>
@@ -64,19 +64,6 @@ const api = (): Api => {
 
 function u(input: number, cached: number, output: number, reasoning = 0): StepUsage {
   return { input, cached, output, reasoning };
-}
-
-async function waitUntil(
-  what: string | (() => string),
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
-    await sleep(50);
-  }
 }
 
 function served(threadId: string): UsageTotals {
