@@ -96,6 +96,12 @@ export function createDb({ url, poolMax = 10, log }: DbOptions): Db {
   });
   // Without a listener, an idle client's socket error (server restart) crashes the process.
   pool.on("error", (err) => log?.warn(`database: idle connection error: ${err.message}`));
+  // The pool only listens while a client is idle: a client checked out mid-transaction whose
+  // socket resets (Postgres restarted, network cut) would emit an unhandled 'error' and crash the
+  // process. Its pending query rejects anyway; this listener only keeps the process alive.
+  pool.on("connect", (client) => {
+    client.on("error", (err) => log?.warn(`database: connection error: ${err.message}`));
+  });
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   let closing: Promise<void> | undefined;
   return {
