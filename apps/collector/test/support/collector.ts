@@ -3,9 +3,7 @@
  * files), the real config loader, a real Postgres database, the Fleet and the HTTP app on port 0.
  * Every frame the collector sends is recorded per target, to prove the observer's safety rules.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname } from "node:path";
 import { createDb } from "@codex-fleet/db/client";
 import { createPricer } from "@codex-fleet/pricing";
 import type { FastifyInstance } from "fastify";
@@ -15,6 +13,7 @@ import { loadConfig } from "../../src/config/load.ts";
 import { Fleet } from "../../src/fleet/fleet.ts";
 import { createLogger } from "../../src/logger.ts";
 import { Metrics } from "../../src/metrics.ts";
+import { writeChildConfig } from "./collector-child.ts";
 
 export interface TestTarget {
   name: string;
@@ -47,29 +46,15 @@ export interface CollectorOptions {
 
 /** Start a collector against `dbUrl` following `targets`. */
 export async function startCollector(opts: CollectorOptions): Promise<RunningCollector> {
-  const dir = mkdtempSync(join(tmpdir(), "fleet-collector-"));
-  const lines = ["targets:"];
-  for (const t of opts.targets) {
-    lines.push(`  - name: ${t.name}`, `    team: ${t.team ?? "core"}`, `    url: ${t.url}`);
-    if (t.token !== null) {
-      const file = join(dir, `${t.name}.token`);
-      writeFileSync(file, `${t.token}\n`, { mode: 0o600 });
-      lines.push(`    tokenFile: ${file}`);
-    }
-  }
-  const observer = {
-    idleUnsubscribeMs: 2000,
-    minBackoffMs: 100,
-    maxBackoffMs: 1000,
-    connectTimeoutMs: 5000,
-    pingIntervalMs: 5000,
-    ...opts.observer,
-  };
-  lines.push("observer:", ...Object.entries(observer).map(([k, v]) => `  ${k}: ${v}`));
-  lines.push(`database: { url: "${opts.dbUrl}" }`, "logLevel: debug");
-  if (opts.extraYaml) lines.push(opts.extraYaml);
-  const configFile = join(dir, "fleet.yaml");
-  writeFileSync(configFile, `${lines.join("\n")}\n`);
+  // The same config file the child-process collector gets (support/collector-child.ts).
+  const configFile = writeChildConfig({
+    dbUrl: opts.dbUrl,
+    targets: opts.targets,
+    observer: opts.observer,
+    extraYaml: opts.extraYaml,
+    logLevel: "debug",
+  });
+  const dir = dirname(configFile);
   const config = await loadConfig({ argv: ["--config", configFile], env: opts.env ?? {}, cwd: dir });
 
   const logs: string[] = [];
