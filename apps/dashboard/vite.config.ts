@@ -1,11 +1,13 @@
 import react from "@vitejs/plugin-react";
-import { defineConfig } from "vite";
+import { defaultClientConditions, defineConfig } from "vite";
 
 /** Dev proxy target: the collector's HTTP API and live feed. */
 const collectorUrl = process.env.CODEX_FLEET_COLLECTOR_URL ?? "http://127.0.0.1:8080";
 
 export default defineConfig({
   plugins: [react()],
+  // Bundle @codex-fleet/protocol from its TypeScript (its `source` export), never a stale build.
+  resolve: { conditions: ["source", ...defaultClientConditions] },
   server: {
     proxy: { "/api": { target: collectorUrl, ws: true, changeOrigin: true } },
   },

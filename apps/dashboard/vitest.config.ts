@@ -1,7 +1,9 @@
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vitest/config";
+import { sourceConditions } from "../../vitest.shared.ts";
 
 export default defineConfig({
+  ...sourceConditions,
   plugins: [react()],
   test: {
     environment: "jsdom",

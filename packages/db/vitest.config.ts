@@ -1,3 +1,7 @@
 import { defineConfig } from "vitest/config";
+import { sourceConditions } from "../../vitest.shared.ts";
 
-export default defineConfig({ test: { name: "db", include: ["src/**/*.test.ts", "test/**/*.test.ts"] } });
+export default defineConfig({
+  ...sourceConditions,
+  test: { name: "db", include: ["src/**/*.test.ts", "test/**/*.test.ts"] },
+});

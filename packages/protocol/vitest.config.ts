@@ -1,5 +1,7 @@
 import { defineConfig } from "vitest/config";
+import { sourceConditions } from "../../vitest.shared.ts";
 
 export default defineConfig({
+  ...sourceConditions,
   test: { name: "protocol", include: ["src/**/*.test.ts", "test/**/*.test.ts"] },
 });

@@ -22,10 +22,15 @@ export interface OpenDatabase {
   close(): Promise<void>;
 }
 
-export async function openDatabase(args: { config: Config; log: Logger }): Promise<OpenDatabase> {
+export async function openDatabase(args: {
+  config: Config;
+  log: Logger;
+  /** Connections of the pool (default 10); always 1 on embedded PGlite. */
+  poolMax?: number;
+}): Promise<OpenDatabase> {
   const { config, log } = args;
   let url: string | null = config.database.url;
-  let poolMax = 10;
+  let poolMax = args.poolMax ?? 10;
   let stopEmbedded: (() => Promise<void>) | null = null;
   let description: string;
   if (url) {

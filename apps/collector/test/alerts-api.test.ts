@@ -75,7 +75,7 @@ beforeEach(async () => {
     fleet: fake.fleet,
     pool: db.pool,
     config,
-    log: createLogger("silent"),
+    log: createLogger({ level: "silent" }),
     publicUrl: "http://127.0.0.1:8080",
     now: () => now,
     timers: false,

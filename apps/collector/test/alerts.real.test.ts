@@ -76,7 +76,7 @@ async function startAll(): Promise<void> {
     fleet: collector.fleet,
     pool: pool.pool,
     config,
-    log: createLogger("silent"),
+    log: createLogger({ level: "silent" }),
     publicUrl: () => collector?.baseUrl ?? "",
     debounceMs: 50,
   });

@@ -18,9 +18,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startTestReceiver, type TestReceiver } from "../src/alerts/notifiers/test-receiver.ts";
 import type { WebhookBody } from "../src/alerts/notifiers/webhook.ts";
 import { type AppServer, startAppServer } from "./support/app-server.ts";
+import { type RunningCollector, startFromConfigFile } from "./support/collector.ts";
 import { type CollectorChild, spawnCollector, writeChildConfig } from "./support/collector-child.ts";
 import { connectDevClient, type DevClient } from "./support/dev-client.ts";
-import { type InProcessCollector, startInProcess } from "./support/in-process-collector.ts";
 import { type MockModel, type StepUsage, startMockModel, type UsageTotals } from "./support/mock-model.ts";
 import { startTcpProxy, type TcpProxy, throughProxy } from "./support/tcp-proxy.ts";
 import { waitUntil } from "./support/wait-until.ts";
@@ -47,7 +47,7 @@ let wsProxy: TcpProxy;
 /** Collector ↔ Postgres: cut for the outage. */
 let pgProxy: TcpProxy;
 let child: CollectorChild | null = null;
-let inProcess: InProcessCollector | null = null;
+let inProcess: RunningCollector | null = null;
 let dev: DevClient;
 /** Every thread the developer ran, for the per-target total. */
 const threads = new Set<string>();
@@ -337,7 +337,7 @@ describe("Postgres becomes unreachable", () => {
       targets: [{ name: "alice", team: "payments", url: a.url, token: a.token }],
       extraYaml: ALERTS_YAML(hook.url),
     });
-    inProcess = await startInProcess(config, writer);
+    inProcess = await startFromConfigFile(config, { writer });
     const c = inProcess;
     await waitUntil("alice open", () => c.fleet.targets.get("alice")?.status.state === "open");
     const ids = [await newThread(), await newThread()];

@@ -8,7 +8,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, extname, resolve } from "node:path";
 import { parseDocument } from "yaml";
-import type { z } from "zod";
+import { z } from "zod";
 import { ConfigError, type ConfigIssue, createIssueMapper } from "./errors.ts";
 import {
   type AuthConfig,
@@ -17,6 +17,7 @@ import {
   DatabaseUrlSchema,
   HostSchema,
   isLoopbackHost,
+  LOG_FORMATS,
   type NotifierRuntimeConfig,
   PortSchema,
   type TargetConfig,
@@ -61,6 +62,7 @@ interface EnvOverrides {
   port?: number;
   host?: string;
   secretKey?: Secret;
+  logFormat?: (typeof LOG_FORMATS)[number];
 }
 
 /** The environment variable holding the key that encrypts target tokens stored in the database. */
@@ -93,6 +95,8 @@ function envOverrides(env: LoadConfigOptions["env"]): EnvOverrides {
   if (port !== undefined) out.port = check("PORT", PortSchema, /^\d+$/.test(port) ? Number(port) : port);
   const host = nonEmpty(env.HOST);
   if (host !== undefined) out.host = check("HOST", HostSchema, host);
+  const logFormat = nonEmpty(env.LOG_FORMAT);
+  if (logFormat !== undefined) out.logFormat = check("LOG_FORMAT", z.enum(LOG_FORMATS), logFormat);
   const secretKey = nonEmpty(env[SECRET_KEY_ENV])?.trim();
   if (secretKey !== undefined) {
     const hex = parseSecretKey(secretKey);
@@ -343,6 +347,7 @@ export async function loadConfig({ argv, env, cwd }: LoadConfigOptions): Promise
     alerts: { ...file.alerts, notify },
     pricing: file.pricing,
     logLevel: file.logLevel,
+    logFormat: overrides.logFormat ?? file.logFormat,
     auth,
   };
   return deepFreeze(config);

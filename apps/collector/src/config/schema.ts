@@ -10,6 +10,8 @@ import type { Secret } from "./secret.ts";
 
 /** Log levels (pino's, which Fastify uses). */
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+/** `auto`: readable lines on a terminal, JSON (one object a line) otherwise. */
+export const LOG_FORMATS = ["auto", "json", "pretty"] as const;
 
 const PORT_MESSAGE = "must be an integer between 0 and 65535";
 /** A TCP port; 0 lets the OS pick. Shared with the `PORT` environment override. */
@@ -215,6 +217,7 @@ export const ConfigFileSchema = z.strictObject({
     })
     .prefault({}),
   logLevel: z.enum(LOG_LEVELS).default("info"),
+  logFormat: z.enum(LOG_FORMATS).default("auto"),
   auth: AuthSchema.prefault({}),
 });
 
@@ -267,5 +270,6 @@ export interface Config {
   };
   readonly pricing: Readonly<ConfigFile["pricing"]>;
   readonly logLevel: ConfigFile["logLevel"];
+  readonly logFormat: ConfigFile["logFormat"];
   readonly auth: AuthConfig;
 }

@@ -5,6 +5,8 @@
  * until the burst was over. On its own thread a transaction takes its database time only. The
  * batch crosses by structured clone; errors keep their SQLSTATE `code` (writer.ts classifies it).
  */
+import { extname } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { BatchResult } from "@codex-fleet/db/repositories/ingest-repository";
 import type { PriceOverride } from "@codex-fleet/pricing";
@@ -33,13 +35,9 @@ export function startWriterThread(opts: {
   poolMax?: number;
   overrides: readonly PriceOverride[];
 }): WriterThread {
-  // The collector runs TypeScript through tsx; a worker does not inherit its loader, so the
-  // worker's entry registers tsx before importing the TypeScript module.
-  const entry = new URL("./writer-worker.ts", import.meta.url).href;
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-  const worker = new Worker(bootstrap, {
-    eval: true,
+  const [entry, options] = workerEntry();
+  const worker = new Worker(entry, {
+    ...options,
     workerData: { url: opts.url, poolMax: opts.poolMax ?? 2, overrides: [...opts.overrides] },
   });
   let nextId = 1;
@@ -91,4 +89,27 @@ export function startWriterThread(opts: {
       await worker.terminate();
     },
   };
+}
+
+/**
+ * The worker's entry: the compiled `writer-worker.js` beside this file in the product. Running
+ * from the TypeScript sources (tests, `tsx`), the worker inherits neither the parent's loader nor
+ * its resolve conditions, so a small bootstrap asks for the workspaces' `source` exports and
+ * registers tsx — a development dependency, never loaded by the compiled product.
+ */
+function workerEntry(): [string | URL, { eval?: boolean }] {
+  if (extname(fileURLToPath(import.meta.url)) === ".js")
+    return [new URL("./writer-worker.js", import.meta.url), {}];
+  const entry = new URL("./writer-worker.ts", import.meta.url).href;
+  const tsx = import.meta.resolve("tsx/esm/api");
+  const sourceHook = `data:text/javascript,${encodeURIComponent(
+    "export function resolve(s, c, next) { return next(s, { ...c, conditions: ['source', ...c.conditions] }); }",
+  )}`;
+  return [
+    [
+      `import("node:module").then((m) => m.register(${JSON.stringify(sourceHook)}))`,
+      `.then(() => import(${JSON.stringify(tsx)})).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`,
+    ].join(""),
+    { eval: true },
+  ];
 }

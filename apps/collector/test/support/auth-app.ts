@@ -1,20 +1,17 @@
 /**
- * A collector app with access control for the auth tests: the real config loader (YAML + env +
- * files), a real Postgres database, the real Fleet, alerts, managed targets and `buildApp` with
- * auth. Logs are captured. `now` drives sessions and the login rate limit (fake clock).
+ * A collector with access control for the auth tests, built by the product's composition root
+ * (`createCollector`) from a config file loaded by the real loader (YAML + env + files), on a real
+ * Postgres database. Logs are captured. `now` drives sessions and the login rate limit (fake clock).
  */
-import { createDb, type Db } from "@codex-fleet/db/client";
-import { createPricer } from "@codex-fleet/pricing";
+import type { DbPool } from "@codex-fleet/db/client";
 import type { FastifyInstance } from "fastify";
-import { type InstalledAlerts, installAlerts } from "../../src/alerts/install.ts";
-import { buildApp } from "../../src/app.ts";
-import { ManagedTargets } from "../../src/auth/managed-targets.ts";
-import { registerTargetRoutes } from "../../src/auth/target-routes.ts";
+import type { InstalledAlerts } from "../../src/alerts/install.ts";
+import type { ManagedTargets } from "../../src/auth/managed-targets.ts";
+import { createCollector } from "../../src/collector.ts";
 import type { Config } from "../../src/config/schema.ts";
 import { loadFile } from "../../src/config/test-support.ts";
-import { Fleet } from "../../src/fleet/fleet.ts";
+import type { Fleet } from "../../src/fleet/fleet.ts";
 import { createLogger } from "../../src/logger.ts";
-import { Metrics } from "../../src/metrics.ts";
 
 /** Tokens the auth tests sign in with (≥ 16 characters, as load.ts requires). */
 export const ADMIN_TOKEN = "admin-token-4f1b9c2e7d";
@@ -32,8 +29,6 @@ export interface AuthAppOptions {
   /** Listen on 127.0.0.1:0 (for real WebSocket clients). */
   listen?: boolean;
   dashboardDir?: string;
-  /** Omit `auth` from buildApp (what tests and the demo do): access control off. */
-  noAuth?: boolean;
 }
 
 export interface AuthApp {
@@ -42,7 +37,7 @@ export interface AuthApp {
   config: Config;
   managed: ManagedTargets;
   alerts: InstalledAlerts;
-  db: Db;
+  db: { pool: DbPool };
   /** Every log line the collector wrote. */
   logs: string[];
   /** `http://127.0.0.1:<port>` when listening. */
@@ -71,52 +66,24 @@ export async function startAuthApp(opts: AuthAppOptions): Promise<AuthApp> {
       return true;
     },
   } as unknown as NodeJS.WritableStream;
-  const log = createLogger("debug", sink);
-  const db = createDb({ url: opts.db.url, poolMax: opts.db.poolMax });
-  const pricer = createPricer(config.pricing.overrides);
-  const metrics = new Metrics();
-  const fleet = new Fleet({
-    config,
-    pool: db.pool,
-    price: (model, atMs, tokens) => pricer.price(model, atMs, tokens),
-    log,
-    metrics,
+  const collector = await createCollector(config, {
+    log: createLogger({ level: "debug", format: "json", destination: sink }),
     version: "test",
-  });
-  let baseUrl = "http://127.0.0.1";
-  const alerts = installAlerts({ fleet, pool: db.pool, config, log, publicUrl: () => baseUrl });
-  const managed = new ManagedTargets({ pool: db.pool, fleet, config, log });
-  const { app } = await buildApp({
-    fleet,
-    pool: db.pool,
-    metrics,
-    logger: log,
+    poolMax: opts.db.poolMax,
     liveTickMs: 5,
-    dashboardDir: opts.dashboardDir,
-    plugins: [alerts.plugin, (a) => registerTargetRoutes(a, managed)],
-    alertsSnapshot: () => alerts.openViews(),
-    auth: opts.noAuth
-      ? undefined
-      : { config: config.auth, publicUrl: config.server.publicUrl, host: config.server.host, now: opts.now },
+    dashboardDir: opts.dashboardDir ?? null,
+    ...(opts.now ? { now: opts.now } : {}),
   });
-  await fleet.start(await managed.load());
-  await alerts.start();
-  if (opts.listen) baseUrl = await app.listen({ host: "127.0.0.1", port: 0 });
-  else await app.ready();
+  const baseUrl = (await collector.start({ listen: opts.listen ?? false })) || "http://127.0.0.1";
   return {
-    app,
-    fleet,
+    app: collector.app,
+    fleet: collector.fleet,
     config,
-    managed,
-    alerts,
-    db,
+    managed: collector.managedTargets,
+    alerts: collector.alerts,
+    db: collector.database,
     logs,
     baseUrl,
-    stop: async () => {
-      await app.close();
-      await alerts.stop();
-      await fleet.stop();
-      await db.close();
-    },
+    stop: () => collector.stop(),
   };
 }

@@ -1,113 +1,131 @@
 /**
- * Runs a real collector in-process for tests: a YAML config file on disk (targets with token
- * files), the real config loader, a real Postgres database, the Fleet and the HTTP app on port 0.
- * Every frame the collector sends is recorded per target, to prove the observer's safety rules.
+ * Runs a real collector in-process for tests through the product's composition root
+ * (`createCollector`): a config file on disk written by the product's config writer (targets with
+ * token files), the real config loader, a real Postgres database, port 0. Every frame the
+ * collector sends is recorded per target, to prove the observer's safety rules.
  */
 import { dirname } from "node:path";
-import { createDb } from "@codex-fleet/db/client";
-import { createPricer } from "@codex-fleet/pricing";
 import type { FastifyInstance } from "fastify";
-import { installAlerts } from "../../src/alerts/install.ts";
-import { buildApp } from "../../src/app.ts";
+import { parse } from "yaml";
+import { type Collector, type CollectorOverrides, createCollector } from "../../src/collector.ts";
 import { loadConfig } from "../../src/config/load.ts";
-import { Fleet } from "../../src/fleet/fleet.ts";
+import type { Fleet } from "../../src/fleet/fleet.ts";
+import type { WriterTuning } from "../../src/ingest/writer.ts";
+import { type LaunchConfig, type LaunchTarget, writeConfigFile } from "../../src/launch.ts";
 import { createLogger } from "../../src/logger.ts";
-import { Metrics } from "../../src/metrics.ts";
-import { writeChildConfig } from "./collector-child.ts";
+import type { Metrics } from "../../src/metrics.ts";
 
-export interface TestTarget {
-  name: string;
-  team?: string;
-  url: string;
-  token: string | null;
+export type TestTarget = LaunchTarget & { token: string | null };
+
+/** Fast observer timings for tests (the product's defaults are minutes). */
+export const TEST_OBSERVER = {
+  idleUnsubscribeMs: 2000,
+  minBackoffMs: 100,
+  maxBackoffMs: 1000,
+  connectTimeoutMs: 5000,
+  pingIntervalMs: 5000,
+};
+
+/** What goes into a test's config file. */
+export interface TestConfig {
+  dbUrl: string;
+  targets: readonly TestTarget[];
+  observer?: Record<string, number>;
+  /** More config keys as YAML (e.g. an `alerts:` section), merged over the rest. */
+  extraYaml?: string;
+  logLevel?: LaunchConfig["logLevel"];
+}
+
+/** The config file of a test collector, in a fresh temp dir (see {@link TestConfig}). */
+export function writeTestConfig(cfg: TestConfig): string {
+  const extra = cfg.extraYaml ? (parse(cfg.extraYaml) as Record<string, unknown>) : {};
+  return writeConfigFile({
+    server: { host: "127.0.0.1", port: 0 },
+    database: { url: cfg.dbUrl },
+    targets: cfg.targets.map((t) => ({ team: "core", ...t })),
+    observer: { ...TEST_OBSERVER, ...cfg.observer },
+    logLevel: cfg.logLevel ?? "info",
+    ...extra,
+  });
 }
 
 export interface RunningCollector {
-  fleet: Fleet;
+  collector: Collector;
   app: FastifyInstance;
+  fleet: Fleet;
+  metrics: Metrics;
   baseUrl: string;
   /** Frames the collector sent, per target name, in order. */
   sent: Map<string, Record<string, unknown>[]>;
+  /** Its log lines (JSON), capped at 20,000. */
   logs: string[];
-  stop(): Promise<void>;
+  /** GET a JSON path of its HTTP API (throws on a non-200 answer). */
+  get<T>(path: string): Promise<T>;
+  /** What SIGTERM does: app, alerts, fleet (flushes within `graceMs`), writer thread, database. */
+  stop(graceMs?: number): Promise<void>;
 }
 
-export interface CollectorOptions {
-  dbUrl: string;
+export interface CollectorOptions extends Omit<TestConfig, "logLevel"> {
   poolMax?: number;
-  targets: TestTarget[];
-  observer?: Record<string, number>;
-  extraYaml?: string;
-  /** Serve the built dashboard from this directory (its index.html, assets and SPA fallback). */
+  /** Serve the built dashboard from this directory (default: none, API only). */
   dashboardDir?: string;
   /** Environment for the config loader (tokenEnv, secretEnv). */
   env?: Record<string, string>;
+  writer?: WriterTuning;
+  overrides?: CollectorOverrides;
 }
 
 /** Start a collector against `dbUrl` following `targets`. */
 export async function startCollector(opts: CollectorOptions): Promise<RunningCollector> {
-  // The same config file the child-process collector gets (support/collector-child.ts).
-  const configFile = writeChildConfig({
-    dbUrl: opts.dbUrl,
-    targets: opts.targets,
-    observer: opts.observer,
-    extraYaml: opts.extraYaml,
-    logLevel: "debug",
-  });
-  const dir = dirname(configFile);
-  const config = await loadConfig({ argv: ["--config", configFile], env: opts.env ?? {}, cwd: dir });
+  return startFromConfigFile(writeTestConfig({ ...opts, logLevel: "debug" }), opts);
+}
 
+/** Start an in-process collector from a config file (see {@link writeTestConfig}). */
+export async function startFromConfigFile(
+  configFile: string,
+  opts: Omit<CollectorOptions, keyof TestConfig> = {},
+): Promise<RunningCollector> {
+  const config = await loadConfig({
+    argv: ["--config", configFile],
+    env: opts.env ?? {},
+    cwd: dirname(configFile),
+  });
   const logs: string[] = [];
   const sink = {
     write(chunk: string) {
-      logs.push(chunk);
+      if (logs.length < 20_000) logs.push(chunk);
       return true;
     },
   } as unknown as NodeJS.WritableStream;
-  const log = createLogger("debug", sink);
-  const db = createDb({ url: opts.dbUrl, poolMax: opts.poolMax ?? 4 });
-  const metrics = new Metrics();
-  const pricer = createPricer(config.pricing.overrides);
   const sent = new Map<string, Record<string, unknown>[]>();
-  const fleet = new Fleet({
-    config,
-    pool: db.pool,
-    price: (model, atMs, tokens) => pricer.price(model, atMs, tokens),
-    log,
-    metrics,
+  const collector = await createCollector(config, {
+    log: createLogger({ level: config.logLevel, format: "json", destination: sink }),
     version: "test",
+    poolMax: opts.poolMax ?? 4,
+    liveTickMs: 5,
+    dashboardDir: opts.dashboardDir ?? null,
+    ...(opts.writer ? { writer: opts.writer } : {}),
     onSent: (target, frame) => {
       const list = sent.get(target) ?? [];
       list.push(structuredClone(frame));
       sent.set(target, list);
     },
+    ...opts.overrides,
   });
-  let address = "http://127.0.0.1";
-  const alerts = installAlerts({ fleet, pool: db.pool, config, log, publicUrl: () => address });
-  const { app } = await buildApp({
-    fleet,
-    pool: db.pool,
-    metrics,
-    logger: log,
-    liveTickMs: 5,
-    dashboardDir: opts.dashboardDir,
-    plugins: [alerts.plugin],
-    alertsSnapshot: () => alerts.openViews(),
-  });
-  await fleet.start();
-  await alerts.start();
-  address = await app.listen({ host: "127.0.0.1", port: 0 });
+  const baseUrl = await collector.start();
   return {
-    fleet,
-    app,
-    baseUrl: address,
+    collector,
+    app: collector.app,
+    fleet: collector.fleet,
+    metrics: collector.metrics,
+    baseUrl,
     sent,
     logs,
-    stop: async () => {
-      await app.close();
-      await alerts.stop();
-      await fleet.stop();
-      await db.close();
+    async get<T>(path: string): Promise<T> {
+      const res = await fetch(`${baseUrl}${path}`);
+      if (res.status !== 200) throw new Error(`${path} → ${res.status} ${await res.text()}`);
+      return (await res.json()) as T;
     },
+    stop: (graceMs) => collector.stop(graceMs),
   };
 }

@@ -1,0 +1,219 @@
+/**
+ * The composition root: `createCollector(config)` builds the whole collector — database (Postgres,
+ * or an embedded PGlite under dataDir), the writer thread, the fleet, alerts, managed targets,
+ * access control, the live feed, the HTTP app and its gauges — and nothing else does. `main.ts`
+ * reads the config, calls it, listens and handles signals; tests, the demo, the soak and the bench
+ * use it in-process or run `main.ts` compiled (`launch.ts`).
+ */
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createPricer } from "@codex-fleet/pricing";
+import type { FastifyInstance } from "fastify";
+import { type InstalledAlerts, installAlerts } from "./alerts/install.ts";
+import { buildApp } from "./app.ts";
+import { ManagedTargets } from "./auth/managed-targets.ts";
+import { registerTargetRoutes } from "./auth/target-routes.ts";
+import type { Config } from "./config/schema.ts";
+import { type OpenDatabase, openDatabase } from "./database.ts";
+import { Fleet, type FleetOptions } from "./fleet/fleet.ts";
+import type { WriterTuning } from "./ingest/writer.ts";
+import { startWriterThread, type WriterThread } from "./ingest/writer-thread.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { Metrics } from "./metrics.ts";
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The collector's version (its package.json), shown to app-servers and in logs. */
+export const COLLECTOR_VERSION = (
+  JSON.parse(readFileSync(resolve(here, "../package.json"), "utf8")) as { version: string }
+).version;
+/** The built dashboard, beside this package in the repository (src/ and dist/ alike). */
+export const DEFAULT_DASHBOARD_DIR = resolve(here, "../../dashboard/dist");
+/** How long `stop()` may take by default (what SIGTERM gets): buffered writes use most of it. */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+/** What a caller may change beyond the config: sinks, clocks and bounds a config file does not set. */
+export interface CollectorOverrides {
+  /** Default: a logger from config.logLevel / logFormat on stdout. */
+  log?: Logger;
+  /** Observe every frame the collector sends, per target (the safety tests). */
+  onSent?: FleetOptions["onSent"];
+  /** Batching and buffer bounds of the database writer (defaults in ingest/writer.ts). */
+  writer?: WriterTuning;
+  /** Database writes on a worker thread; default: yes, except on embedded PGlite (a single session). */
+  writerThread?: boolean;
+  /** Connections of the main pool (default 10; 1 on embedded PGlite). */
+  poolMax?: number;
+  /** Live-feed batching interval (default in live/hub.ts). */
+  liveTickMs?: number;
+  /** The clock of sessions and the login rate limit. */
+  now?: () => number;
+  /** The built dashboard to serve; null: API only. Default: the repository's apps/dashboard/dist. */
+  dashboardDir?: string | null;
+  version?: string;
+}
+
+export interface StartOptions {
+  /** Listen on config.server (default). `false`: ready for `app.inject` only. */
+  listen?: boolean;
+}
+
+/** A built collector: not yet following targets or listening until `start()`. */
+export interface Collector {
+  readonly config: Config;
+  readonly app: FastifyInstance;
+  readonly fleet: Fleet;
+  readonly alerts: InstalledAlerts;
+  readonly managedTargets: ManagedTargets;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly database: Pick<OpenDatabase, "pool" | "url" | "embedded" | "description">;
+  /** `http://host:port` once listening (null before, or when started with `listen: false`). */
+  readonly address: string | null;
+  /** Follow every target, start alerting, listen; resolves with the address ("" when not listening). */
+  start(options?: StartOptions): Promise<string>;
+  /**
+   * Stop serving, stop alerting, flush buffered writes within `graceMs` (a database that is back
+   * within it loses nothing), close the writer thread and the database. Idempotent.
+   */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Build a collector from a loaded config. Opens the database and applies migrations. */
+export async function createCollector(
+  config: Config,
+  overrides: CollectorOverrides = {},
+): Promise<Collector> {
+  const log = overrides.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
+  const metrics = new Metrics();
+  const db = await openDatabase({
+    config,
+    log,
+    ...(overrides.poolMax ? { poolMax: overrides.poolMax } : {}),
+  });
+  const pricer = createPricer(config.pricing.overrides);
+  // Ingest transactions on their own thread (writer-thread.ts), except on embedded PGlite, which
+  // is a single session: a second connection would not be isolated from the first.
+  const useThread = (overrides.writerThread ?? true) && !db.embedded;
+  let writerThread: WriterThread | null = null;
+  try {
+    writerThread = useThread
+      ? startWriterThread({ url: db.url, poolMax: 2, overrides: config.pricing.overrides })
+      : null;
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  const thread = writerThread;
+  const fleet = new Fleet({
+    config,
+    pool: db.pool,
+    price: (model, atMs, tokens) => pricer.price(model, atMs, tokens),
+    log,
+    metrics,
+    version: overrides.version ?? COLLECTOR_VERSION,
+    ...(overrides.writer ? { writer: overrides.writer } : {}),
+    ...(overrides.onSent ? { onSent: overrides.onSent } : {}),
+    ...(thread ? { writeBatch: ({ price: _price, ...batch }) => thread.write(batch) } : {}),
+  });
+  let ready = false;
+  let address: string | null = null;
+  const alerts = installAlerts({
+    fleet,
+    pool: db.pool,
+    config,
+    log,
+    publicUrl: () =>
+      config.server.publicUrl ?? address ?? `http://${config.server.host}:${config.server.port}`,
+  });
+  // Targets added through the admin API; their tokens are decrypted here (CODEX_FLEET_SECRET_KEY).
+  const managedTargets = new ManagedTargets({ pool: db.pool, fleet, config, log });
+  const { app } = await buildApp({
+    fleet,
+    pool: db.pool,
+    metrics,
+    logger: log,
+    dashboardDir: overrides.dashboardDir === undefined ? DEFAULT_DASHBOARD_DIR : overrides.dashboardDir,
+    isReady: () => ready,
+    plugins: [alerts.plugin, (a) => registerTargetRoutes(a, managedTargets)],
+    alertsSnapshot: () => alerts.openViews(),
+    ...(overrides.liveTickMs !== undefined ? { liveTickMs: overrides.liveTickMs } : {}),
+    auth: {
+      config: config.auth,
+      publicUrl: config.server.publicUrl,
+      host: config.server.host,
+      ...(overrides.now ? { now: overrides.now } : {}),
+    },
+  });
+  registerGauges(metrics, fleet, alerts);
+
+  let started = false;
+  let stopping: Promise<void> | null = null;
+  return {
+    config,
+    app,
+    fleet,
+    alerts,
+    managedTargets,
+    metrics,
+    log,
+    database: db,
+    get address() {
+      return address;
+    },
+    async start(options: StartOptions = {}) {
+      if (started) throw new Error("collector already started");
+      started = true;
+      await fleet.start(await managedTargets.load());
+      // Alerts start after the fleet has loaded its state, or every thread alert would look resolved.
+      await alerts.start();
+      if (options.listen === false) await app.ready();
+      else address = await app.listen({ host: config.server.host, port: config.server.port });
+      ready = true;
+      return address ?? "";
+    },
+    stop(graceMs = SHUTDOWN_GRACE_MS) {
+      stopping ??= (async () => {
+        ready = false;
+        const deadline = Date.now() + graceMs;
+        await app.close();
+        await alerts.stop();
+        // Buffered writes get what is left of the grace period, minus a second to close the pool.
+        await fleet.stop(Math.max(0, deadline - 1000 - Date.now()));
+        await writerThread?.close();
+        await db.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+function registerGauges(metrics: Metrics, fleet: Fleet, alerts: InstalledAlerts): void {
+  metrics.gauge("process_resident_memory_bytes", () => ({
+    help: "Resident memory of the collector process.",
+    values: [["", process.memoryUsage.rss()]],
+  }));
+  metrics.gauge("codex_fleet_ingest_backlog", () => ({
+    help: "Write operations waiting for the database.",
+    values: [["", fleet.writer.backlog]],
+  }));
+  metrics.gauge("codex_fleet_ingest_compactions", () => ({
+    help: "Times the write buffer hit its bound and kept only the newest total per thread (since start).",
+    values: [["", fleet.writer.compacted]],
+  }));
+  metrics.gauge("codex_fleet_ingest_dropped", () => ({
+    help: "Write operations the database refused as data (a value out of range) and dropped (since start).",
+    values: [["", fleet.writer.dropped]],
+  }));
+  metrics.gauge("codex_fleet_alerts", () => {
+    const open = alerts.openViews();
+    const count = (state: string) => open.filter((a) => a.state === state).length;
+    return {
+      help: "Open alerts by state (resolved ones are closed and not counted).",
+      values: [
+        ['state="pending"', count("pending")],
+        ['state="firing"', count("firing")],
+      ],
+    };
+  });
+}
