@@ -4,10 +4,8 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { DbPool } from "@codex-fleet/db/client";
-import { createDb } from "@codex-fleet/db/client";
-import { startEmbeddedPostgres } from "@codex-fleet/db/embedded";
 import { migrate } from "@codex-fleet/db/migrate";
+import { createPool, type DbPool } from "@codex-fleet/db/pool";
 import type { Config } from "./config/schema.ts";
 import type { Logger } from "./logger.ts";
 
@@ -39,6 +37,8 @@ export async function openDatabase(args: {
     const dataDir = resolve(config.dataDir, "pglite");
     log.info({ dataDir }, "no DATABASE_URL: starting embedded PGlite");
     const releaseLock = lockDataDir(dataDir);
+    // Loaded only here: PGlite (Postgres in WASM) costs memory a collector on a server never needs.
+    const { startEmbeddedPostgres } = await import("@codex-fleet/db/embedded");
     const embedded = await startEmbeddedPostgres({ dataDir });
     url = embedded.url;
     poolMax = 1; // PGlite is a single session (stack-notes.md)
@@ -53,14 +53,14 @@ export async function openDatabase(args: {
   const dbLog = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) };
   const result = await migrate(dbUrl, { log: dbLog });
   log.info({ ms: Math.round(performance.now() - started), applied: result.applied }, "database ready");
-  const db = createDb({ url: dbUrl, poolMax, log: dbLog });
+  const pool = createPool({ url: dbUrl, poolMax, log: dbLog });
   return {
-    pool: db.pool,
+    pool,
     url: dbUrl,
     embedded: stopEmbedded !== null,
     description,
     close: async () => {
-      await db.close();
+      await pool.end();
       if (stopEmbedded) await stopEmbedded();
     },
   };

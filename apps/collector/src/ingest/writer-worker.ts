@@ -4,7 +4,7 @@
  * never wait behind the main thread's frame processing.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { createDb } from "@codex-fleet/db/client";
+import { createPool } from "@codex-fleet/db/pool";
 import { writeIngestBatch } from "@codex-fleet/db/repositories/ingest-repository";
 import { createPricer, type PriceOverride } from "@codex-fleet/pricing";
 import type { WriterThreadRequest, WriterThreadResponse } from "./writer-thread.ts";
@@ -14,16 +14,16 @@ const { url, poolMax, overrides } = workerData as {
   poolMax: number;
   overrides: PriceOverride[];
 };
-const db = createDb({ url, poolMax });
+const pool = createPool({ url, poolMax });
 const pricer = createPricer(overrides);
 const price = pricer.price.bind(pricer);
 
 parentPort?.on("message", (m: WriterThreadRequest) => {
   if (m.type === "close") {
-    void db.close().finally(() => parentPort?.postMessage({ type: "closed" } satisfies WriterThreadResponse));
+    void pool.end().finally(() => parentPort?.postMessage({ type: "closed" } satisfies WriterThreadResponse));
     return;
   }
-  writeIngestBatch({ pool: db.pool, ...m.batch, price }).then(
+  writeIngestBatch({ pool, ...m.batch, price }).then(
     (result) => parentPort?.postMessage({ type: "written", id: m.id, result } satisfies WriterThreadResponse),
     (err: unknown) => {
       const e = err as { message?: string; code?: unknown };
