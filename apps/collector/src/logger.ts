@@ -35,6 +35,7 @@ export function createLogger({ level, format = "auto", destination }: LoggerOpti
       colorize: tty,
       translateTime: "SYS:HH:MM:ss.l",
       ignore: "pid,hostname",
+      singleLine: true,
       sync: true,
     });
     return pino(opts, stream) as unknown as Logger;
