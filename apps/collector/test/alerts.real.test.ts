@@ -6,19 +6,15 @@
  * resolves after its restart. A real local receiver gets every notification exactly once, with a
  * valid signature, and the collector never answers a server request.
  *
- * The alert engine runs over the harness's fleet (test/support/collector.ts does not install the
- * alerts module yet, and loads its config with an empty environment, so no `secretEnv`), with its
- * own config holding the `alerts:` section.
+ * The collector is the product's composition root (test/support/collector.ts) with the `alerts:`
+ * section in its config file and the webhook secret in its environment.
  */
 import { createDb, type Db } from "@codex-fleet/db/client";
 import { listOpenAlerts, type StoredAlert } from "@codex-fleet/db/repositories/alerts-repository";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type InstalledAlerts, installAlerts } from "../src/alerts/install.ts";
 import { startTestReceiver, type TestReceiver } from "../src/alerts/notifiers/test-receiver.ts";
 import { verifySignature, type WebhookBody } from "../src/alerts/notifiers/webhook.ts";
-import { loadFile, removeScratchDirs } from "../src/config/test-support.ts";
-import { createLogger } from "../src/logger.ts";
 import { type AppServer, startAppServer } from "./support/app-server.ts";
 import { type RunningCollector, startCollector } from "./support/collector.ts";
 import { connectDevClient, type DevClient, type ServerRequest } from "./support/dev-client.ts";
@@ -48,7 +44,6 @@ let pool: Db;
 let hook: TestReceiver;
 let slack: TestReceiver;
 let collector: RunningCollector | null = null;
-let alerts: InstalledAlerts | null = null;
 let devA: DevClient;
 const clients: DevClient[] = [];
 const allSent: Record<string, unknown>[] = [];
@@ -59,35 +54,20 @@ async function dev(): Promise<DevClient> {
   return c;
 }
 
-/** Collector + alerts, like main.ts wires them. */
+/** The collector, alerts included, as the composition root builds it. */
 async function startAll(): Promise<void> {
-  const yaml = ALERTS_YAML(hook.url, slack.url);
   collector = await startCollector({
     dbUrl: db.url,
     poolMax: db.poolMax,
     targets: [{ name: "alice", team: "payments", url: a.url, token: a.token }],
-    // This test runs its own engine (short thresholds, local receivers); one engine per database.
-    extraYaml: "alerts: { enabled: false }",
-  });
-  const { config } = await loadFile(`targets: [{ name: alice, team: payments, url: '${a.url}' }]\n${yaml}`, {
+    extraYaml: ALERTS_YAML(hook.url, slack.url),
     env: { HOOK_SECRET: SECRET },
   });
-  alerts = installAlerts({
-    fleet: collector.fleet,
-    pool: pool.pool,
-    config,
-    log: createLogger({ level: "silent" }),
-    publicUrl: () => collector?.baseUrl ?? "",
-    debounceMs: 50,
-  });
-  await alerts.start();
   const c = collector;
   await waitUntil("alice open", () => c.fleet.targets.get("alice")?.status.state === "open");
 }
 
 async function stopAll(): Promise<void> {
-  await alerts?.stop();
-  alerts = null;
   if (collector) {
     for (const frames of collector.sent.values()) allSent.push(...frames);
     await collector.stop();
@@ -151,7 +131,6 @@ afterAll(async () => {
   await Promise.all([hook?.close(), slack?.close()]);
   await pool?.close();
   await db?.drop();
-  await removeScratchDirs();
 }, 30_000);
 
 describe("alerts against a real app-server", () => {
