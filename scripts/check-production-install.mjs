@@ -7,10 +7,10 @@
  * NODE_ENV=production on an embedded database (and on DATABASE_URL too when it is set), and waits
  * for /readyz and the dashboard. Prints the layout's size; exits non-zero with a reason on failure.
  *
- *   node scripts/check-production-install.mjs [--keep]
+ *   node scripts/check-production-install.mjs [--keep] [--no-build]
  *
- * Needs a build (`npm run build`); it runs turbo's build first, which answers from its cache when
- * nothing changed.
+ * Needs a build (`npm run build`); it runs turbo's build first (cached when nothing changed)
+ * unless `--no-build` says the caller just did (the collector's tests).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -20,6 +20,7 @@ import { basename, join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 const keep = process.argv.includes("--keep");
+const build = !process.argv.includes("--no-build");
 /** Packages that must never reach the runtime stage. */
 const FORBIDDEN = [
   "tsx",
@@ -106,18 +107,20 @@ async function startAndProbe(dir, env, label) {
   }
 }
 
-const built = spawnSync(
-  "npx",
-  [
-    "turbo",
-    "run",
-    "build",
-    "--filter=@codex-fleet/collector...",
-    "--filter=@codex-fleet/dashboard",
-    "--output-logs=errors-only",
-  ],
-  { cwd: root, stdio: "inherit" },
-);
+const built = !build
+  ? { status: 0 }
+  : spawnSync(
+      "npx",
+      [
+        "turbo",
+        "run",
+        "build",
+        "--filter=@codex-fleet/collector...",
+        "--filter=@codex-fleet/dashboard",
+        "--output-logs=errors-only",
+      ],
+      { cwd: root, stdio: "inherit" },
+    );
 if (built.status !== 0) fail("npm run build failed");
 
 const dir = mkdtempSync(join(tmpdir(), "codex-fleet-runtime-"));

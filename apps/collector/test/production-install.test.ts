@@ -23,7 +23,7 @@ it("starts from production dependencies and compiled JavaScript only, and serves
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (db.kind === "server") env.DATABASE_URL = db.url;
   else delete env.DATABASE_URL;
-  const r = spawnSync(process.execPath, [script], { encoding: "utf8", env });
+  const r = spawnSync(process.execPath, [script, "--no-build"], { encoding: "utf8", env });
   const out = `${r.stdout}${r.stderr}`;
   expect(r.status, out).toBe(0);
   expect(out).toMatch(/embedded database: \/readyz 200/);

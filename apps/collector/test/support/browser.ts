@@ -4,8 +4,7 @@
  * the built dashboard (rebuilt when older than its sources), a per-page watch for console errors
  * and navigations, and the screenshot policy (write only when asked or missing).
  */
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -43,44 +42,10 @@ export function launchChromium(executablePath: string): Promise<Browser> {
   return chromium.launch({ executablePath, args: CHROMIUM_ARGS, timeout: 30_000 });
 }
 
-function newestMtimeMs(path: string): number {
-  if (!existsSync(path)) return 0;
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  let newest = st.mtimeMs;
-  for (const entry of readdirSync(path)) {
-    if (entry === "node_modules" || entry === "dist") continue;
-    newest = Math.max(newest, newestMtimeMs(join(path, entry)));
-  }
-  return newest;
-}
-
-/** Build the dashboard unless `dist/index.html` is newer than every source it is built from. */
-export async function ensureDashboardBuilt(): Promise<{ built: boolean }> {
-  const index = join(DASHBOARD_DIST, "index.html");
-  const sources = [
-    "apps/dashboard/src",
-    "apps/dashboard/public",
-    "apps/dashboard/index.html",
-    "apps/dashboard/vite.config.ts",
-    "packages/protocol/src",
-  ].map((p) => newestMtimeMs(join(REPO_ROOT, p)));
-  if (existsSync(index) && statSync(index).mtimeMs >= Math.max(...sources)) return { built: false };
-  const output: string[] = [];
-  const code = await new Promise<number | null>((resolveExit, reject) => {
-    const child = spawn("npm", ["run", "build", "-w", "@codex-fleet/dashboard"], {
-      cwd: REPO_ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    child.stdout.on("data", (c: Buffer) => output.push(c.toString("utf8")));
-    child.stderr.on("data", (c: Buffer) => output.push(c.toString("utf8")));
-    child.on("error", reject);
-    child.on("exit", resolveExit);
-  });
-  if (code !== 0 || !existsSync(index)) {
-    throw new Error(`dashboard build failed (exit ${code}):\n${output.join("").slice(-4000)}`);
-  }
-  return { built: true };
+/** The built dashboard; the collector's vitest global setup (test/setup/build.ts) builds it. */
+export async function ensureDashboardBuilt(): Promise<void> {
+  if (!existsSync(join(DASHBOARD_DIST, "index.html")))
+    throw new Error(`${DASHBOARD_DIST} has no index.html: run npm run build`);
 }
 
 /** Everything a page reported that a test must look at. */
