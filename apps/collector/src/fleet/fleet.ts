@@ -112,7 +112,7 @@ export class Fleet {
           op.op === "thread" ? op.state.targetId : op.op === "turn" ? op.patch.targetId : op.report.targetId;
         log.error(
           { err: errText(err), op: op.op, threadId, target: targetId },
-          "the database refused this data (a value out of range?): dropped it so that other writes go on",
+          "the database refused this data for its content: dropped it so that other writes go on",
         );
       },
       onError: (err, attempt) => {

@@ -29,7 +29,7 @@ export interface WriterOptions extends WriterTuning {
   price: PriceFn;
   onWritten?(result: BatchResult, ms: number): void;
   onError?(err: unknown, attempt: number): void;
-  /** An operation the database refused as data (see isRejectedData): written never, logged here. */
+  /** An operation the database refused for its content (see isRejectedData): written never, logged here. */
   onDropped?(op: WriteOp, err: unknown): void;
   /** Clock for `pendingSinceMs` (default Date.now). */
   now?(): number;
@@ -245,13 +245,28 @@ export class IngestWriter {
 }
 
 /**
- * True when Postgres refused the data itself, deterministically: SQLSTATE class 22 (data exception:
- * a number or timestamp out of range for its column) or a NOT NULL / CHECK violation. Everything
- * else — a lost connection, a restart, a concurrent baseline move — is worth retrying.
+ * SQLSTATE classes that say the server, the connection or the transaction is the problem, not the
+ * rows: connection exception (08), invalid transaction state (25), authorization (28), catalog (3D),
+ * transaction rollback — serialization, deadlock (40), syntax or undefined object — a deployment
+ * problem (42), insufficient resources (53), object not in prerequisite state — a lock (55),
+ * operator intervention — shutdown, cancel (57), system error (58), config file (F0), internal (XX).
+ */
+/** A Postgres SQLSTATE (classes start with a digit, or are HV, P0, XX, F0); never Node's EPIPE & co. */
+const SQLSTATE = /^([0-9][0-9A-Z]|HV|P0|XX|F0)[0-9A-Z]{3}$/;
+const RETRYABLE_CLASSES = new Set(["08", "25", "28", "3D", "40", "42", "53", "55", "57", "58", "F0", "XX"]);
+
+/**
+ * True when Postgres answered and refused this batch for what is in it — a value out of range
+ * (22), a constraint (23), an index row too large for its key (54000), a row changed twice (21),
+ * a trigger's exception (P0), or any other class not known to be about the server, the
+ * connection or the transaction. Such a batch fails the same way on every retry and would hold
+ * up every target's writes behind it, so the writer isolates its rows and drops only those that
+ * fail alone. Errors without a SQLSTATE (a socket reset, a refused connection, a worker that died)
+ * and the classes above are retried with the whole batch.
  */
 export function isRejectedData(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "string" && /^(22[0-9A-Z]{3}|23502|23514)$/.test(code);
+  return typeof code === "string" && SQLSTATE.test(code) && !RETRYABLE_CLASSES.has(code.slice(0, 2));
 }
 
 /** Merge a newer patch over an older one; absent fields keep the older value. */
