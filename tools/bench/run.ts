@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick] [-- --only=fleet,ingest,live,query,footprint]`: runs every
- * scenario of issue #5, writes bench/results/<timestamp>.json and .md, and prints the table.
+ * scenario of issue #5, writes tools/bench/results/<timestamp>.json and .md, and prints the table.
  * Every speed is a ratio against a limit measured in the same run (see each scenario's header).
  * `--quick` uses small sizes and finishes in under two minutes. Profiling aids (ingest):
  * BENCH_PROFILE_DIR=<dir> (collector CPU profile), BENCH_SLOWLOG=<ms> (slow statements in the

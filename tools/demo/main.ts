@@ -1,6 +1,8 @@
 /**
  * `npm run demo`: a simulated team of developers, each with their own simulated codex
- * app-server, and the real collector (spawned exactly as `npm start` runs it) following them.
+ * app-server (@codex-fleet/codex-fakes/simulator), and the real collector following them: the
+ * compiled `dist/main.js` that `npm start` runs, started by the product's launcher (the npm
+ * script builds it and the dashboard first).
  *
  * History: the simulated servers first replay the last days of work through the protocol, with
  * their clocks running fast and jumping over idle gaps, so each turn carries its real past
@@ -15,12 +17,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type SimulatedFleet, startSimulatedFleet } from "@codex-fleet/codex-fakes/simulator";
+import { type CollectorProcess, launchCollector, writeConfigFile } from "@codex-fleet/collector/launch";
 import type { TargetView, UsageResponse } from "@codex-fleet/protocol/api";
-import { type SimulatedFleet, startSimulatedFleet } from "../simulator/fleet.ts";
 import { DEMO_USAGE, type DemoArgs, parseDemoArgs } from "./args.ts";
-import { type CollectorProcess, startCollectorProcess } from "./collector-process.ts";
-import { writeDemoConfig } from "./config-file.ts";
-import { ensureDashboardBuilt } from "./dashboard.ts";
+import { demoCollectorConfig } from "./collector-config.ts";
 import { compareTotals, fetchCountedByTarget, formatComparison } from "./verify.ts";
 
 const log = (line: string): void => {
@@ -140,7 +141,6 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void shutdown(0));
 
   try {
-    await ensureDashboardBuilt(log);
     const port = await pickPort(args.port);
     const startedAt = Date.now();
     const fromMs = startedAt - (args.historyDays + 1) * 86_400_000;
@@ -157,20 +157,22 @@ async function main(): Promise<void> {
     log(
       `${fleet.servers.length} simulated app-servers listening (${fleet.servers[0]?.url} …), bearer tokens required`,
     );
-    const configFile = writeDemoConfig({ dir, port, targets: fleet.servers, historyDays: args.historyDays });
-    const database = process.env.DATABASE_URL
-      ? "Postgres from DATABASE_URL"
-      : `embedded PGlite in ${join(dir, "data")}`;
-    log(`starting the collector: src/main.ts --config ${configFile} (${database})`);
-    collector = await startCollectorProcess({
+    const databaseUrl = process.env.DATABASE_URL;
+    const configFile = writeConfigFile(
+      demoCollectorConfig({ dir, port, targets: fleet.servers, historyDays: args.historyDays, databaseUrl }),
+      dir,
+    );
+    const database = databaseUrl ? "Postgres from DATABASE_URL" : `embedded PGlite in ${join(dir, "data")}`;
+    log(`starting the collector: dist/main.js --config ${configFile} (${database})`);
+    collector = await launchCollector({
       configFile,
-      port,
       logFile: join(dir, "collector.log"),
-      onError: (line) => log(`collector: ${line.slice(0, 500)}`),
+      onErrorLine: (line) => log(`collector: ${line.slice(0, 500)}`),
+      timeoutMs: 180_000,
     });
-    void collector.exited.then((code) => {
+    void collector.exited.then(({ code, signal }) => {
       if (!stopping) {
-        log(`the collector exited (${code}); see ${join(dir, "collector.log")}`);
+        log(`the collector exited (${code ?? signal}); see ${join(dir, "collector.log")}`);
         void shutdown(1);
       }
     });

@@ -2,8 +2,8 @@
  * The demo's end-to-end check: what the collector counted per target (GET /api/v1/usage
  * ?groupBy=target) against what the simulated servers actually served, counter by counter.
  */
+import type { WireTokenCounts } from "@codex-fleet/codex-fakes/simulator";
 import type { UsageResponse } from "@codex-fleet/protocol/api";
-import type { WireTokenCounts } from "../simulator/fleet.ts";
 
 /** The counters compared (cacheWriteInputTokens is always 0 in 0.169.0 and not stored). */
 export const COMPARED = [

@@ -1,6 +1,6 @@
 /**
  * Measures the simulator's memory per simulated server. Run:
- *   npx tsx --expose-gc src/simulator/measure-rss.ts SERVERS [SECONDS] [TURNS_PER_MINUTE]
+ *   npm run measure-rss --workspace @codex-fleet/tools -- SERVERS [SECONDS] [TURNS_PER_MINUTE]
  * Starts SERVERS simulated app-servers, connects one observer per server from a child process
  * (so the client side does not count: initialize, resume threads when they turn active,
  * unsubscribe 15 s after idle, like the collector), lets the developers work, then reports RSS
@@ -8,8 +8,8 @@
  */
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { startSimulatedFleet } from "@codex-fleet/codex-fakes/simulator";
 import WebSocket from "ws";
-import { startSimulatedFleet } from "./fleet.ts";
 
 const MB = 1024 * 1024;
 const gc = (): void => (globalThis as { gc?: () => void }).gc?.();

@@ -1,22 +1,22 @@
 /**
- * Soak: the real collector process against N simulated app-servers for M minutes. Samples the
- * collector's RSS and ingest backlog from its own /metrics, then checks three things:
- * RSS stays within ±10 % of its post-warm-up level, the backlog does not grow, and at the end the
- * collector's totals per target equal what the simulated model served.
+ * Soak: the real collector process (the compiled `dist/main.js`, started by the product's
+ * launcher) against N simulated app-servers for M minutes. Samples the collector's RSS and ingest
+ * backlog from its own /metrics, then checks three things: RSS stays within ±10 % of its
+ * post-warm-up level, the backlog does not grow, and at the end the collector's totals per target
+ * equal what the simulated model served.
  *
  *   npm run soak -- --servers 1000 --minutes 10 [--warmup-minutes 2] [--turns-per-minute 1]
  *
  * Exits 0 when all three hold, 1 otherwise. Uses DATABASE_URL when set, else embedded PGlite.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startSimulatedFleet } from "@codex-fleet/codex-fakes/simulator";
+import { launchCollector, writeConfigFile } from "@codex-fleet/collector/launch";
 import type { TargetView } from "@codex-fleet/protocol/api";
-import { startCollectorProcess } from "../demo/collector-process.ts";
-import { writeDemoConfig } from "../demo/config-file.ts";
+import { demoCollectorConfig } from "../demo/collector-config.ts";
 import { compareTotals, fetchCountedByTarget } from "../demo/verify.ts";
-import { startSimulatedFleet } from "../simulator/fleet.ts";
 
 interface SoakArgs {
   servers: number;
@@ -58,17 +58,6 @@ function parseArgs(argv: readonly string[]): SoakArgs {
 
 const log = (line: string) => process.stdout.write(`[soak] ${line}\n`);
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** One gauge value from Prometheus text. */
 function gauge(text: string, name: string): number {
   const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, "m").exec(text);
@@ -97,13 +86,21 @@ async function main(): Promise<void> {
     token: true,
     startPaused: true,
   });
-  const port = await freePort();
-  const configFile = writeDemoConfig({ dir, port, targets: fleet.servers, historyDays: 0 });
-  const collector = await startCollectorProcess({
+  const configFile = writeConfigFile(
+    demoCollectorConfig({
+      dir,
+      port: 0,
+      targets: fleet.servers,
+      historyDays: 0,
+      databaseUrl: process.env.DATABASE_URL,
+    }),
+    dir,
+  );
+  const collector = await launchCollector({
     configFile,
-    port,
     logFile: join(dir, "collector.log"),
-    onError: (line) => log(`collector error: ${line.slice(0, 300)}`),
+    onErrorLine: (line) => log(`collector error: ${line.slice(0, 300)}`),
+    timeoutMs: 180_000,
   });
   const startedAt = Date.now();
   try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseDemoArgs } from "./args.ts";
+import { parseDemoArgs } from "../demo/args.ts";
 
 describe("parseDemoArgs", () => {
   it("does default to 8 developers in 3 teams with 7 days of history", () => {

@@ -1,6 +1,6 @@
+import { zeroCounts } from "@codex-fleet/codex-fakes/simulator";
 import { describe, expect, it } from "vitest";
-import { zeroCounts } from "../simulator/usage.ts";
-import { compareTotals, formatComparison } from "./verify.ts";
+import { compareTotals, formatComparison } from "../demo/verify.ts";
 
 const served = (total: number) => ({
   ...zeroCounts(),

@@ -10,20 +10,21 @@
  * alerts module yet, and loads its config with an empty environment, so no `secretEnv`), with its
  * own config holding the `alerts:` section.
  */
+
+import { type AppServer, startAppServer } from "@codex-fleet/codex-fakes/app-server";
+import { connectDevClient, type DevClient, type ServerRequest } from "@codex-fleet/codex-fakes/dev-client";
+import { type MockModel, startMockModel } from "@codex-fleet/codex-fakes/mock-model";
+import { startTestReceiver, type TestReceiver } from "@codex-fleet/codex-fakes/notification-receiver";
+import { waitUntil } from "@codex-fleet/codex-fakes/wait-until";
 import { createDb, type Db } from "@codex-fleet/db/client";
 import { listOpenAlerts, type StoredAlert } from "@codex-fleet/db/repositories/alerts-repository";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type InstalledAlerts, installAlerts } from "../src/alerts/install.ts";
-import { startTestReceiver, type TestReceiver } from "../src/alerts/notifiers/test-receiver.ts";
 import { verifySignature, type WebhookBody } from "../src/alerts/notifiers/webhook.ts";
 import { loadFile, removeScratchDirs } from "../src/config/test-support.ts";
 import { createLogger } from "../src/logger.ts";
-import { type AppServer, startAppServer } from "./support/app-server.ts";
 import { type RunningCollector, startCollector } from "./support/collector.ts";
-import { connectDevClient, type DevClient, type ServerRequest } from "./support/dev-client.ts";
-import { type MockModel, startMockModel } from "./support/mock-model.ts";
-import { waitUntil } from "./support/wait-until.ts";
 
 const SECRET = "real-test-hook-secret";
 const ALERTS_YAML = (hook: string, slack: string) =>

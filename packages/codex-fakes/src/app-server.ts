@@ -2,10 +2,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
 
 /** Approval policies accepted by config.toml / `AskForApproval`. */
 export type ApprovalPolicy = "untrusted" | "on-failure" | "on-request" | "never";
@@ -40,9 +40,11 @@ export type AppServer = {
   dispose(): Promise<void>;
 };
 
-const here = dirname(fileURLToPath(import.meta.url));
-/** The workspace root's `node_modules/.bin/codex` (npm hoists it). */
-const CODEX_BIN = resolve(here, "../../../../node_modules/.bin/codex");
+/** The `codex` launcher of the installed `@openai/codex` (this package's dependency). */
+const CODEX_BIN = join(
+  dirname(createRequire(import.meta.url).resolve("@openai/codex/package.json")),
+  "bin/codex.js",
+);
 
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;

@@ -2,7 +2,7 @@
  * Runs the real `codex app-server` through scripted scenarios and writes every frame of a developer
  * connection and a read-only observer connection to
  * `packages/protocol/test/fixtures/real-0.169.0/<scenario>.jsonl`.
- * Run: `cd apps/collector && npx tsx test/support/capture-real-frames.ts`
+ * Run: `npm run capture-real-frames --workspace @codex-fleet/codex-fakes`
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -14,7 +14,7 @@ import { type MockModel, type StepUsage, startMockModel } from "./mock-model.ts"
 type Line = { dir: "in" | "out"; conn: "dev" | "observer"; frame: Frame };
 
 const here = dirname(fileURLToPath(import.meta.url));
-const OUT_DIR = resolve(here, "../../../../packages/protocol/test/fixtures/real-0.169.0");
+const OUT_DIR = resolve(here, "../../protocol/test/fixtures/real-0.169.0");
 
 /** Observer opt-outs: every delta-like method, rate limits and warnings (facts §1: opt-out works). */
 const OPT_OUT = [

@@ -1,13 +1,18 @@
 /**
- * Serves a Recording to real clients, one WebSocket endpoint per recorded server (`/s/<i>` on
- * one port). It answers the handshake and the observer's read-only requests the way an app-server
- * with nothing to backfill does, and on `stream()` pushes every server's frames to its client in
- * order, interleaving the servers in small chunks and respecting each socket's backpressure.
+ * Serves a recording of app-server frames (the bench's recorder makes one) to real clients, one
+ * WebSocket endpoint per recorded server (`/s/<i>` on one port). It answers the handshake and the
+ * observer's read-only requests the way an app-server with nothing to backfill does, and on
+ * `stream()` pushes every server's frames to its client in order, interleaving the servers in
+ * small chunks and respecting each socket's backpressure.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type WebSocket, WebSocketServer } from "ws";
-import type { Recording } from "./recorder.ts";
+
+/** What is replayed: per server, its `initialize` result and its frames in order, as sent. */
+export interface ReplayRecording {
+  servers: readonly { initializeResult: unknown; frames: readonly Buffer[] }[];
+}
 
 /** A running replay server. */
 export interface ReplayServer {
@@ -47,7 +52,7 @@ function answer(method: string): { result?: unknown; error?: { code: number; mes
 }
 
 /** Listen on 127.0.0.1:0. */
-export async function startReplayServer(recording: Recording): Promise<ReplayServer> {
+export async function startReplayServer(recording: ReplayRecording): Promise<ReplayServer> {
   const clients: Client[] = [];
   const requests = new Map<string, number>();
   let ready = 0;

@@ -2,7 +2,7 @@
  * A stand-in for the OpenAI Responses API that streams replies the way the real one does: one
  * `response.output_text.delta` per token (about four characters), so the real app-server forwards
  * a realistic number of `item/agentMessage/delta` notifications to a full client. The SSE framing
- * and usage fields are those of test/support/mock-model.ts (facts: "Running the real app-server
+ * and usage fields are those of mock-model.ts (facts: "Running the real app-server
  * offline"); each step is consumed by one `POST /v1/responses`.
  */
 import { createServer, type ServerResponse } from "node:http";

@@ -1,28 +1,20 @@
 /**
- * The real collector as a child process (`node --import tsx src/main.ts --config FILE`, what
- * `npm start` runs), configured with the product's observer defaults, so that its RSS and CPU
- * are its own and the bench process's work never slows it down.
+ * The bench's collector: the shipped one (`dist/main.js`, what `npm start` runs) as a child
+ * process through the product's launcher and config writer, configured with the product's
+ * observer defaults, so that its RSS and CPU are its own and the bench process's work never
+ * slows it down. Plus the few reads of its `/metrics` the scenarios share.
  */
 
-import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { freePort } from "../../test/support/app-server.ts";
-import { sleep, waitFor } from "./stats.ts";
+import { freePort } from "@codex-fleet/codex-fakes/app-server";
+import {
+  type CollectorProcess,
+  type LaunchConfig,
+  launchCollector,
+  writeConfigFile,
+} from "@codex-fleet/collector/launch";
+import { waitFor } from "./stats.ts";
 
-const COLLECTOR_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-
-/** A running collector process. */
-export interface CollectorChild {
-  readonly pid: number;
-  readonly baseUrl: string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** The last 64 kB it wrote to stdout/stderr. */
-  output(): string;
-  kill(signal: NodeJS.Signals): void;
-}
+export type { CollectorProcess } from "@codex-fleet/collector/launch";
 
 /** A collector target. */
 export interface BenchTarget {
@@ -41,113 +33,30 @@ const PRODUCT_OBSERVER = {
   pingIntervalMs: 30_000,
 };
 
-/** Start a collector following `targets`; resolves once `/readyz` answers. */
-export async function startCollectorProcess(args: {
+/** Start a collector on `dbUrl` following `targets`; resolves once `/readyz` answers. */
+export async function startBenchCollector(args: {
   dbUrl: string;
   targets: readonly BenchTarget[];
-  observer?: Record<string, number>;
-  extraYaml?: string;
+  observer?: LaunchConfig["observer"];
   timeoutMs?: number;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
-}): Promise<CollectorChild> {
+}): Promise<CollectorProcess> {
+  // A fixed port: at logLevel warn the collector does not log the address it listens on.
   const port = await freePort();
-  const file = writeConfig(
-    args.dbUrl,
-    port,
-    args.targets,
-    { ...PRODUCT_OBSERVER, ...args.observer },
-    args.extraYaml,
-  );
-  const env = { ...process.env };
-  for (const k of ["DATABASE_URL", "PORT", "HOST", "CODEX_FLEET_CONFIG"]) delete env[k];
-  // `node --import tsx` (not the tsx launcher) so that the pid is the collector's own process.
-  const child = spawn(
-    process.execPath,
-    [...(args.nodeArgs ?? []), "--import", "tsx", "src/main.ts", "--config", file],
-    {
-      cwd: COLLECTOR_DIR,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let output = "";
-  const append = (chunk: Buffer) => {
-    output = (output + chunk.toString("utf8")).slice(-65_536);
-  };
-  child.stdout?.on("data", append);
-  child.stderr?.on("data", append);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
-    child.on("exit", (code, signal) => r({ code, signal })),
-  );
-  let gone = false;
-  void exited.then(() => {
-    gone = true;
+  const configFile = writeConfigFile({
+    server: { host: "127.0.0.1", port },
+    database: { url: args.dbUrl },
+    logLevel: "warn",
+    targets: args.targets,
+    observer: { ...PRODUCT_OBSERVER, ...args.observer },
   });
-  const kill = (signal: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-  };
-  process.once("exit", () => kill("SIGKILL"));
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (args.timeoutMs ?? 120_000);
-  while (
-    !(await fetch(`${baseUrl}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    ))
-  ) {
-    if (gone) throw new Error(`collector exited during start-up:\n${output.slice(-4000)}`);
-    if (Date.now() > deadline) {
-      kill("SIGKILL");
-      throw new Error(`collector not ready in time:\n${output.slice(-4000)}`);
-    }
-    await sleep(50);
-  }
-  return { pid: child.pid ?? 0, baseUrl, exited, output: () => output, kill };
-}
-
-/** A YAML config in a fresh temp dir; targets sharing a token share one token file. */
-function writeConfig(
-  dbUrl: string,
-  port: number,
-  targets: readonly BenchTarget[],
-  observer: Record<string, number>,
-  extraYaml: string | undefined,
-): string {
-  const dir = mkdtempSync(join(tmpdir(), "fleet-bench-"));
-  const tokenFiles = new Map<string, string>();
-  const lines = [
-    `server: { host: 127.0.0.1, port: ${port} }`,
-    `database: { url: "${dbUrl}" }`,
-    "logLevel: warn",
-  ];
-  lines.push(targets.length === 0 ? "targets: []" : "targets:");
-  for (const t of targets) {
-    lines.push(`  - { name: ${t.name}, team: ${t.team}, url: "${t.url}"`);
-    if (t.token !== null) {
-      let file = tokenFiles.get(t.token);
-      if (!file) {
-        file = join(dir, `token-${tokenFiles.size}`);
-        writeFileSync(file, `${t.token}\n`, { mode: 0o600 });
-        tokenFiles.set(t.token, file);
-      }
-      lines[lines.length - 1] += `, tokenFile: ${file}`;
-    }
-    lines[lines.length - 1] += " }";
-  }
-  lines.push("observer:", ...Object.entries(observer).map(([k, v]) => `  ${k}: ${v}`));
-  if (extraYaml) lines.push(extraYaml);
-  const file = join(dir, "fleet.yaml");
-  writeFileSync(file, `${lines.join("\n")}\n`);
-  return file;
-}
-
-/** Stop a collector child (SIGTERM: it flushes and exits; SIGKILL after `graceMs`). */
-export async function stopCollectorProcess(child: CollectorChild, graceMs = 15_000): Promise<void> {
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-  await child.exited;
-  clearTimeout(timer);
+  return launchCollector({
+    configFile,
+    baseUrl: `http://127.0.0.1:${port}`,
+    ...(args.nodeArgs ? { nodeArgs: args.nodeArgs } : {}),
+    ...(args.timeoutMs ? { timeoutMs: args.timeoutMs } : {}),
+  });
 }
 
 /** Parse Prometheus text into `name{labels}` → value. */

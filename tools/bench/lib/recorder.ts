@@ -5,9 +5,10 @@
  * unbounded clock speed. The frames are kept per server, in order, as the bytes on the wire, so
  * that the ingest bench can replay the very same stream to the collector and to a bare client.
  */
+
+import type { WireTokenCounts } from "@codex-fleet/codex-fakes/simulator";
+import { startSimulatedFleet } from "@codex-fleet/codex-fakes/simulator";
 import { OPT_OUT_NOTIFICATION_METHODS } from "@codex-fleet/protocol/wire";
-import { startSimulatedFleet } from "../../src/simulator/fleet.ts";
-import type { WireTokenCounts } from "../../src/simulator/usage.ts";
 
 /** One simulated server's recorded stream. */
 export interface RecordedServer {

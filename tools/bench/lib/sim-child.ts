@@ -1,12 +1,12 @@
 /**
- * Child process hosting a simulated fleet (src/simulator), driven over IPC by sim-proc.ts, so
- * that the simulator's CPU and memory never count as the collector's.
+ * Child process hosting a simulated fleet (@codex-fleet/codex-fakes/simulator), driven over IPC by
+ * sim-proc.ts, so that the simulator's CPU and memory never count as the collector's.
  */
 import {
   type SimulatedFleet,
   type SimulatedFleetOptions,
   startSimulatedFleet,
-} from "../../src/simulator/fleet.ts";
+} from "@codex-fleet/codex-fakes/simulator";
 
 /** A request from the parent. */
 export type SimRequest =

@@ -6,7 +6,7 @@ import type {
   SimulatedFleetOptions,
   SimulatedTarget,
   WireTokenCounts,
-} from "../../src/simulator/fleet.ts";
+} from "@codex-fleet/codex-fakes/simulator";
 import type { SimRequest } from "./sim-child.ts";
 
 /** A simulated fleet in a child process. */

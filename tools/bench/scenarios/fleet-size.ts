@@ -5,7 +5,7 @@
  * the same run, and its CPU when the fleet is idle (and, briefly, with developers working).
  */
 import { createTestDatabase } from "@codex-fleet/db/testing";
-import { startCollectorProcess, stopCollectorProcess, waitOpen } from "../lib/collector-proc.ts";
+import { startBenchCollector, waitOpen } from "../lib/collector-proc.ts";
 import { cpuPercentOver, load, round, rssBytes } from "../lib/machine.ts";
 import { startSimProcess } from "../lib/sim-proc.ts";
 import { sleep } from "../lib/stats.ts";
@@ -39,13 +39,13 @@ export interface FleetSizeOptions {
 async function baselineRss(opts: FleetSizeOptions): Promise<{ rssMB: number; idleCpuPct: number }> {
   const db = await createTestDatabase();
   try {
-    const c = await startCollectorProcess({ dbUrl: db.url, targets: [] });
+    const c = await startBenchCollector({ dbUrl: db.url, targets: [] });
     try {
       await sleep(opts.settleMs);
       const idleCpuPct = await cpuPercentOver(c.pid, opts.sampleMs);
       return { rssMB: rssBytes(c.pid) / 2 ** 20, idleCpuPct };
     } finally {
-      await stopCollectorProcess(c);
+      await c.stop();
     }
   } finally {
     await db.drop();
@@ -63,7 +63,7 @@ async function oneSize(n: number, baseRssMB: number, opts: FleetSizeOptions): Pr
   });
   try {
     const t0 = performance.now();
-    const c = await startCollectorProcess({
+    const c = await startBenchCollector({
       dbUrl: db.url,
       targets: sim.servers.map((s) => ({ name: s.name, team: s.team, url: s.url, token: s.token })),
       observer: { connectTimeoutMs: 30_000 },
@@ -98,7 +98,7 @@ async function oneSize(n: number, baseRssMB: number, opts: FleetSizeOptions): Pr
         load: load(),
       };
     } finally {
-      await stopCollectorProcess(c);
+      await c.stop();
     }
   } finally {
     await sim.close();

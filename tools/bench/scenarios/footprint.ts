@@ -7,14 +7,15 @@
  * minimal observer that also opts out of the notifications the collector reads nothing from
  * (item lifecycles, read state, goals) shows what such opt-outs would save.
  */
+
+import { startAppServer } from "@codex-fleet/codex-fakes/app-server";
+import { connectDevClient } from "@codex-fleet/codex-fakes/dev-client";
+import { type StreamStep, startStreamingModel } from "@codex-fleet/codex-fakes/streaming-model";
 import { createTestDatabase } from "@codex-fleet/db/testing";
 import { OPT_OUT_NOTIFICATION_METHODS } from "@codex-fleet/protocol/wire";
-import { startAppServer } from "../../test/support/app-server.ts";
-import { connectDevClient } from "../../test/support/dev-client.ts";
-import { scrape, startCollectorProcess, stopCollectorProcess, waitOpen } from "../lib/collector-proc.ts";
+import { scrape, startBenchCollector, waitOpen } from "../lib/collector-proc.ts";
 import { load, round } from "../lib/machine.ts";
 import { sleep, waitFor } from "../lib/stats.ts";
-import { type StreamStep, startStreamingModel } from "../lib/streaming-model.ts";
 import { startWsMeter, type WsMeterCounts } from "../lib/ws-meter.ts";
 
 /** Notifications the collector receives but reads nothing from (see thread-state.ts, IGNORED_METHODS). */
@@ -79,7 +80,7 @@ export async function runFootprint(opts: FootprintOptions): Promise<FootprintRes
         void lean?.request("thread/resume", { threadId: p.threadId, excludeTurns: true });
       },
     });
-    const collector = await startCollectorProcess({
+    const collector = await startBenchCollector({
       dbUrl: db.url,
       targets: [{ name: "dev", team: "bench", url: `ws://127.0.0.1:${colMeter.port}`, token: server.token }],
     });
@@ -140,7 +141,7 @@ export async function runFootprint(opts: FootprintOptions): Promise<FootprintRes
         load: load(),
       };
     } finally {
-      await stopCollectorProcess(collector);
+      await collector.stop();
     }
   } finally {
     await devMeter.close();

@@ -8,13 +8,13 @@
  */
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { startReplayServer } from "@codex-fleet/codex-fakes/replay-server";
 import { createDb } from "@codex-fleet/db/client";
 import { createTestDatabase } from "@codex-fleet/db/testing";
-import { scrape, startCollectorProcess, stopCollectorProcess, waitOpen } from "../lib/collector-proc.ts";
+import { scrape, startBenchCollector, waitOpen } from "../lib/collector-proc.ts";
 import { measureDbLimit } from "../lib/db-limit.ts";
 import { cpuSeconds, load, round } from "../lib/machine.ts";
 import { type Recording, recordFleet } from "../lib/recorder.ts";
-import { startReplayServer } from "../lib/replay-server.ts";
 import { sleep, waitFor } from "../lib/stats.ts";
 
 export interface IngestOptions {
@@ -144,7 +144,7 @@ export async function runIngest(opts: IngestOptions): Promise<IngestResult> {
   }
   const replay = await startReplayServer(rec);
   try {
-    const collector = await startCollectorProcess({
+    const collector = await startBenchCollector({
       dbUrl: testDb.url,
       targets: rec.servers.map((s, i) => ({
         name: s.name,
@@ -199,7 +199,7 @@ export async function runIngest(opts: IngestOptions): Promise<IngestResult> {
       );
       exact = rows[0]?.tokens === expected.tokens && rows[0]?.turns === expected.turns;
     } finally {
-      await stopCollectorProcess(collector);
+      await collector.stop();
     }
     const limit = await measureDbLimit(db.pool, ["usage_event", "turn", "thread", "usage_hourly"]);
     const tps = (ms: number) => round(rec.turns / (ms / 1000));

@@ -6,7 +6,7 @@
  */
 import { createTestDatabase } from "@codex-fleet/db/testing";
 import WebSocket from "ws";
-import { startCollectorProcess, stopCollectorProcess, waitOpen } from "../lib/collector-proc.ts";
+import { startBenchCollector, waitOpen } from "../lib/collector-proc.ts";
 import { cpuSeconds, load, round } from "../lib/machine.ts";
 import { startSimProcess } from "../lib/sim-proc.ts";
 import { sleep, summarize } from "../lib/stats.ts";
@@ -42,7 +42,7 @@ export async function runLiveLatency(opts: LiveLatencyOptions): Promise<LiveLate
     startPaused: true,
   });
   try {
-    const collector = await startCollectorProcess({
+    const collector = await startBenchCollector({
       dbUrl: db.url,
       targets: sim.servers.map((s) => ({ name: s.name, team: s.team, url: s.url, token: s.token })),
     });
@@ -90,7 +90,7 @@ export async function runLiveLatency(opts: LiveLatencyOptions): Promise<LiveLate
         load: load(),
       };
     } finally {
-      await stopCollectorProcess(collector);
+      await collector.stop();
     }
   } finally {
     await sim.close();

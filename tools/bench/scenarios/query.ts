@@ -5,7 +5,7 @@
  */
 import { createDb } from "@codex-fleet/db/client";
 import { createTestDatabase } from "@codex-fleet/db/testing";
-import { startCollectorProcess, stopCollectorProcess } from "../lib/collector-proc.ts";
+import { startBenchCollector } from "../lib/collector-proc.ts";
 import { load, round } from "../lib/machine.ts";
 import { seedUsageHourly } from "../lib/seed-usage.ts";
 import { summarize } from "../lib/stats.ts";
@@ -67,7 +67,7 @@ export async function runQuery(opts: QueryOptions): Promise<QueryResult> {
       turns: opts.turns,
       nowMs: Date.now(),
     });
-    const collector = await startCollectorProcess({ dbUrl: testDb.url, targets: [] });
+    const collector = await startBenchCollector({ dbUrl: testDb.url, targets: [] });
     try {
       const window = `from=${new Date(seed.fromMs).toISOString()}&to=${new Date(seed.toMs).toISOString()}`;
       const shapes: QueryResult["shapes"] = [];
@@ -112,7 +112,7 @@ export async function runQuery(opts: QueryOptions): Promise<QueryResult> {
         load: load(),
       };
     } finally {
-      await stopCollectorProcess(collector);
+      await collector.stop();
     }
   } finally {
     await db.close();

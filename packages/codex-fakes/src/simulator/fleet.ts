@@ -9,14 +9,15 @@ import { SimClock } from "./clock.ts";
 import { DEFAULT_OUTCOMES, Developer, type Gate, type HistoryOptions } from "./developer.ts";
 import { createPrng } from "./prng.ts";
 import { Scheduler } from "./scheduler.ts";
-import { SimServer, type Violation } from "./sim-server.ts";
+import { SimServer } from "./sim-server.ts";
+import type { Violation } from "./state.ts";
 import { type ListenMode, startTransport } from "./transport.ts";
 import type { Outcome } from "./turn-scripts.ts";
 import { addCounts, copyCounts, type WireTokenCounts, zeroCounts } from "./usage.ts";
 
-export type { Violation } from "./sim-server.ts";
+export type { Violation } from "./state.ts";
 export type { Outcome } from "./turn-scripts.ts";
-export type { WireTokenCounts } from "./usage.ts";
+export { type WireTokenCounts, zeroCounts } from "./usage.ts";
 
 export interface SimulatedFleetOptions {
   /** How many simulated app-servers (one developer each). */

@@ -3,7 +3,10 @@
  * initialize, the read-only thread queries, thread/resume (subscribe; a cold resume loads the
  * thread and replays its total; a pending request is replayed) and thread/unsubscribe.
  */
+import type { SimClock } from "./clock.ts";
 import { uuidv7 } from "./ids.ts";
+import type { Prng } from "./prng.ts";
+import type { Scheduler } from "./scheduler.ts";
 import { RATE_LIMITS, resumeResult, tokenUsageParams } from "./shapes.ts";
 import type { SimConnection } from "./sim-connection.ts";
 import {
@@ -14,7 +17,32 @@ import {
   threadRead,
   turnsList,
 } from "./sim-requests.ts";
-import type { SimServer } from "./sim-server.ts";
+import type { SimThread, Violation } from "./state.ts";
+
+/**
+ * What answering a request needs of the server (SimServer implements it). Declared here, not
+ * imported from sim-server.ts, so that the server depends on its request handlers and never the
+ * other way round.
+ */
+export interface RpcServer {
+  readonly name: string;
+  readonly installationId: string;
+  readonly clock: SimClock;
+  readonly threads: ReadonlyMap<string, SimThread>;
+  readonly opts: {
+    readonly prng: Prng;
+    readonly scheduler: Scheduler;
+    readonly originator: string;
+    readonly platform: string;
+    readonly codexHome: string;
+  };
+  sendTo(conn: SimConnection, method: string, params: Record<string, unknown>): void;
+  broadcast(method: string, params: Record<string, unknown>): void;
+  violation(conn: SimConnection, kind: Violation["kind"], detail: string): void;
+  load(t: SimThread): void;
+  cancelUnload(t: SimThread): void;
+  maybeScheduleUnload(t: SimThread): void;
+}
 
 /** Requests a read-only observer may send; anything else changes the developer's session. */
 export const READ_ONLY_METHODS: ReadonlySet<string> = new Set([
@@ -30,7 +58,7 @@ export const READ_ONLY_METHODS: ReadonlySet<string> = new Set([
 
 /** Answer one request of a client (null: no answer). */
 export function handleRequest(
-  server: SimServer,
+  server: RpcServer,
   conn: SimConnection,
   method: string,
   params: unknown,
@@ -78,7 +106,7 @@ export function handleRequest(
   }
 }
 
-function initialize(server: SimServer, conn: SimConnection, params: unknown): RpcOutcome {
+function initialize(server: RpcServer, conn: SimConnection, params: unknown): RpcOutcome {
   if (conn.initialized) return { error: { code: INVALID_REQUEST, message: "Already initialized" } };
   conn.configure(params);
   conn.initialized = true;
@@ -93,7 +121,7 @@ function initialize(server: SimServer, conn: SimConnection, params: unknown): Rp
 }
 
 /** After `initialized`: the remote-control status every client gets once (captured). */
-export function onInitialized(server: SimServer, conn: SimConnection): void {
+export function onInitialized(server: RpcServer, conn: SimConnection): void {
   server.sendTo(conn, "remoteControl/status/changed", {
     status: "disabled",
     serverName: server.name,
@@ -104,7 +132,7 @@ export function onInitialized(server: SimServer, conn: SimConnection): void {
 
 /** facts §2: subscribe; cold resume loads and replays the total; a pending request is replayed. */
 function resume(
-  server: SimServer,
+  server: RpcServer,
   conn: SimConnection,
   threadId: string,
   p: Record<string, unknown>,
@@ -149,7 +177,7 @@ function resume(
   };
 }
 
-function unsubscribe(server: SimServer, conn: SimConnection, threadId: string): string {
+function unsubscribe(server: RpcServer, conn: SimConnection, threadId: string): string {
   const t = server.threads.get(threadId);
   if (!t?.loaded) return "notLoaded";
   if (!t.subscribers.delete(conn)) return "notSubscribed";

@@ -12,19 +12,11 @@ import type { Scheduler } from "./scheduler.ts";
 import { RATE_LIMITS, statusShape, threadShape, tokenUsageParams } from "./shapes.ts";
 import { type FrameSink, SimConnection } from "./sim-connection.ts";
 import type { RpcOutcome } from "./sim-requests.ts";
-import { handleRequest, onInitialized, READ_ONLY_METHODS } from "./sim-rpc.ts";
-import type { PendingRequest, SimStatus, SimThread, Subscriber } from "./state.ts";
+import { handleRequest, onInitialized, READ_ONLY_METHODS, type RpcServer } from "./sim-rpc.ts";
+import type { PendingRequest, SimStatus, SimThread, Subscriber, Violation } from "./state.ts";
 import { addCounts, copyCounts, type WireTokenCounts, zeroCounts } from "./usage.ts";
 
-/** Something a client did that the collector must never do (its tests assert the list stays empty). */
-export interface Violation {
-  server: string;
-  connection: number;
-  client: string;
-  kind: "response" | "mutatingRequest" | "resumeWithTurns";
-  detail: string;
-  atMs: number;
-}
+export type { Violation } from "./state.ts";
 
 /** JSON-RPC "Server overloaded; retry later." (facts §7). */
 const OVERLOADED = { code: -32001, message: "Server overloaded; retry later." };
@@ -51,7 +43,7 @@ export interface SimServerOptions {
 }
 
 /** A simulated app-server. */
-export class SimServer {
+export class SimServer implements RpcServer {
   readonly threads = new Map<string, SimThread>();
   /** Sum of every model response served by this server (ground truth). */
   readonly served: WireTokenCounts = zeroCounts();

@@ -3,6 +3,16 @@ import type { SimModel } from "./catalog.ts";
 import type { ScheduledTask } from "./scheduler.ts";
 import type { WireTokenCounts } from "./usage.ts";
 
+/** Something a client did that the collector must never do (its tests assert the list stays empty). */
+export interface Violation {
+  server: string;
+  connection: number;
+  client: string;
+  kind: "response" | "mutatingRequest" | "resumeWithTurns";
+  detail: string;
+  atMs: number;
+}
+
 /** `ThreadStatus` as on the wire. */
 export type SimStatus =
   | { type: "idle" }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SimClock } from "./clock.ts";
+import { SimClock } from "../../src/simulator/clock.ts";
 
 /** A settable real clock. */
 function realClock(start: number) {

@@ -9,24 +9,25 @@ import { resolve } from "node:path";
 import { normalizeFrame } from "@codex-fleet/protocol/normalize";
 import { OPT_OUT_NOTIFICATION_METHODS } from "@codex-fleet/protocol/wire";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { MODELS } from "../src/simulator/catalog.ts";
-import { SimClock } from "../src/simulator/clock.ts";
-import { createPrng } from "../src/simulator/prng.ts";
-import { Scheduler } from "../src/simulator/scheduler.ts";
-import { SimServer } from "../src/simulator/sim-server.ts";
-import type { SimThread } from "../src/simulator/state.ts";
-import { type Outcome, runTurn, type TurnContext } from "../src/simulator/turn-scripts.ts";
+import { MODELS } from "../../src/simulator/catalog.ts";
+import { SimClock } from "../../src/simulator/clock.ts";
+import { createPrng } from "../../src/simulator/prng.ts";
+import { Scheduler } from "../../src/simulator/scheduler.ts";
+import { SimServer } from "../../src/simulator/sim-server.ts";
+import type { SimThread } from "../../src/simulator/state.ts";
+import { type Outcome, runTurn, type TurnContext } from "../../src/simulator/turn-scripts.ts";
 
 type Frame = Record<string, unknown>;
 /** A frame a client received, labelled by method, or `result:<request method>` for responses. */
 type Labelled = { label: string; frame: Frame };
 
-const FIXTURES = resolve(import.meta.dirname, "../../../packages/protocol/test/fixtures/real-0.169.0");
+const FIXTURES = resolve(import.meta.dirname, "../../../protocol/test/fixtures/real-0.169.0");
 
 /**
  * Real 0.169.0 frames the fixture files do not contain, captured on 2026-11-21 with the same
- * harness (test/support): unload after the last subscriber left, thread/unsubscribe answers, a
- * resume before the first turn. Ids shortened; values are irrelevant here, keys are not.
+ * harness (src/app-server.ts, src/dev-client.ts): unload after the last subscriber left,
+ * thread/unsubscribe answers, a resume before the first turn. Ids shortened; values are
+ * irrelevant here, keys are not.
  */
 const EXTRA_REAL: Labelled[] = [
   {

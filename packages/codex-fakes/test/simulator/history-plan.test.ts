@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { planHistory } from "./history-plan.ts";
-import { createPrng } from "./prng.ts";
+import { planHistory } from "../../src/simulator/history-plan.ts";
+import { createPrng } from "../../src/simulator/prng.ts";
 
 const DAY = 86_400_000;
 // Monday 2026-11-16 00:00 UTC to Monday 2026-11-23 00:00 UTC.

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { Scheduler } from "./scheduler.ts";
+import { Scheduler } from "../../src/simulator/scheduler.ts";
 
 describe("Scheduler", () => {
   beforeEach(() => {

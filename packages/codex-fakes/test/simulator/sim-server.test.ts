@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { MODELS } from "./catalog.ts";
-import { SimClock } from "./clock.ts";
-import { createPrng } from "./prng.ts";
-import { Scheduler } from "./scheduler.ts";
-import { SimServer, type SimServerOptions, type Violation } from "./sim-server.ts";
-import type { SimThread } from "./state.ts";
-import { type Outcome, runTurn } from "./turn-scripts.ts";
+import { MODELS } from "../../src/simulator/catalog.ts";
+import { SimClock } from "../../src/simulator/clock.ts";
+import { createPrng } from "../../src/simulator/prng.ts";
+import { Scheduler } from "../../src/simulator/scheduler.ts";
+import { SimServer, type SimServerOptions, type Violation } from "../../src/simulator/sim-server.ts";
+import type { SimThread } from "../../src/simulator/state.ts";
+import { type Outcome, runTurn } from "../../src/simulator/turn-scripts.ts";
 
 type Frame = {
   id?: number;

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { SimClock } from "./clock.ts";
-import { createPrng } from "./prng.ts";
-import { Scheduler } from "./scheduler.ts";
-import { SimServer } from "./sim-server.ts";
-import { type ListenMode, startTransport, type Transport } from "./transport.ts";
+import { SimClock } from "../../src/simulator/clock.ts";
+import { createPrng } from "../../src/simulator/prng.ts";
+import { Scheduler } from "../../src/simulator/scheduler.ts";
+import { SimServer } from "../../src/simulator/sim-server.ts";
+import { type ListenMode, startTransport, type Transport } from "../../src/simulator/transport.ts";
 
 const scheduler = new Scheduler();
 const servers = ["alice", "bob"].map(

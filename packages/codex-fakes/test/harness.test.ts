@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type AppServer, startAppServer } from "./support/app-server.ts";
-import { connectDevClient, type DevClient } from "./support/dev-client.ts";
-import { type MockModel, startMockModel, type UsageTotals, zeroTotals } from "./support/mock-model.ts";
+import { type AppServer, startAppServer } from "../src/app-server.ts";
+import { connectDevClient, type DevClient } from "../src/dev-client.ts";
+import { type MockModel, startMockModel, type UsageTotals, zeroTotals } from "../src/mock-model.ts";
 
 type TokenUsageParams = {
   threadId: string;
