@@ -7,7 +7,7 @@
  * Postgres log).
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createDb } from "@codex-fleet/db/client";
 import { DEFAULT_TEST_SERVER_URL } from "@codex-fleet/db/testing";
@@ -81,7 +81,9 @@ async function postgresVersion(): Promise<string> {
 
 /** `--render=FILE`: print the markdown of a results JSON again (after a change to the report). */
 function render(file: string): void {
-  const run = JSON.parse(readFileSync(file, "utf8")) as BenchRun;
+  // npm runs the script in tools/; a relative FILE is relative to where the user typed the command.
+  const path = resolve(process.env.INIT_CWD ?? process.cwd(), file);
+  const run = JSON.parse(readFileSync(path, "utf8")) as BenchRun;
   process.stdout.write(`## codex-fleet bench (${run.mode})\n\n${renderTable(run)}\n${renderMachine(run)}\n`);
 }
 
