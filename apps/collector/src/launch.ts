@@ -67,6 +67,11 @@ export interface LaunchOptions {
   onErrorLine?: (line: string) => void;
   /** How long to wait for `/readyz` (default 120 s). */
   timeoutMs?: number;
+  /**
+   * Where it listens, when the config names a fixed port. Otherwise read from its info-level
+   * "listening" log line, which a config with `logLevel: warn` or above never writes.
+   */
+  baseUrl?: string;
 }
 
 /** A running collector process. */
@@ -151,7 +156,7 @@ export async function launchCollector(o: LaunchOptions): Promise<CollectorProces
 
   const timeoutMs = o.timeoutMs ?? 120_000;
   const deadline = Date.now() + timeoutMs;
-  let baseUrl = "";
+  let baseUrl = o.baseUrl ?? "";
   while (
     !baseUrl ||
     !(await fetch(`${baseUrl}/readyz`).then(

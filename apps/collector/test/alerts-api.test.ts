@@ -3,6 +3,8 @@
  * the real live hub: list and filter, acknowledge, rules, silences, and 400s that name the bad
  * parameter.
  */
+
+import { startTestReceiver, type TestReceiver } from "@codex-fleet/codex-fakes/notification-receiver";
 import { createDb, type Db } from "@codex-fleet/db/client";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import type { AlertView, SilenceView } from "@codex-fleet/protocol/api";
@@ -10,7 +12,6 @@ import type { LiveMessage } from "@codex-fleet/protocol/live";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type InstalledAlerts, installAlerts } from "../src/alerts/install.ts";
-import { startTestReceiver, type TestReceiver } from "../src/alerts/notifiers/test-receiver.ts";
 import { FakeFleet, MIN, T0 } from "../src/alerts/test-support.ts";
 import { installErrorHandlers } from "../src/api/errors.ts";
 import { loadFile, removeScratchDirs } from "../src/config/test-support.ts";

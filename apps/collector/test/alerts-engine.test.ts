@@ -3,6 +3,8 @@
  * clock and a hand-driven fleet state: persistence across restarts (a pending alert is not lost,
  * a notified one is not notified again), the outbox's retries, and held subjects.
  */
+
+import { startTestReceiver, type TestReceiver } from "@codex-fleet/codex-fakes/notification-receiver";
 import { createDb, type Db } from "@codex-fleet/db/client";
 import { listDeliveries, listOpenAlerts } from "@codex-fleet/db/repositories/alerts-repository";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
@@ -10,7 +12,6 @@ import type { FleetEvent } from "@codex-fleet/protocol/events";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AlertEngine } from "../src/alerts/engine.ts";
 import { createNotifiers } from "../src/alerts/notifiers/create.ts";
-import { startTestReceiver, type TestReceiver } from "../src/alerts/notifiers/test-receiver.ts";
 import { verifySignature, type WebhookBody } from "../src/alerts/notifiers/webhook.ts";
 import { FakeFleet, MIN, T0 } from "../src/alerts/test-support.ts";
 import type { Config } from "../src/config/schema.ts";

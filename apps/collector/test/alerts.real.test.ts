@@ -9,17 +9,18 @@
  * The collector is the product's composition root (test/support/collector.ts) with the `alerts:`
  * section in its config file and the webhook secret in its environment.
  */
+
+import { type AppServer, startAppServer } from "@codex-fleet/codex-fakes/app-server";
+import { connectDevClient, type DevClient, type ServerRequest } from "@codex-fleet/codex-fakes/dev-client";
+import { type MockModel, startMockModel } from "@codex-fleet/codex-fakes/mock-model";
+import { startTestReceiver, type TestReceiver } from "@codex-fleet/codex-fakes/notification-receiver";
+import { waitUntil } from "@codex-fleet/codex-fakes/wait-until";
 import { createDb, type Db } from "@codex-fleet/db/client";
 import { listOpenAlerts, type StoredAlert } from "@codex-fleet/db/repositories/alerts-repository";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startTestReceiver, type TestReceiver } from "../src/alerts/notifiers/test-receiver.ts";
 import { verifySignature, type WebhookBody } from "../src/alerts/notifiers/webhook.ts";
-import { type AppServer, startAppServer } from "./support/app-server.ts";
 import { type RunningCollector, startCollector } from "./support/collector.ts";
-import { connectDevClient, type DevClient, type ServerRequest } from "./support/dev-client.ts";
-import { type MockModel, startMockModel } from "./support/mock-model.ts";
-import { waitUntil } from "./support/wait-until.ts";
 
 const SECRET = "real-test-hook-secret";
 const ALERTS_YAML = (hook: string, slack: string) =>

@@ -7,17 +7,17 @@
  * key appears anywhere. The stored ciphertext is not the token and decrypts back to it.
  */
 import { randomBytes } from "node:crypto";
+import { type AppServer, startAppServer } from "@codex-fleet/codex-fakes/app-server";
+import { connectDevClient, type DevClient } from "@codex-fleet/codex-fakes/dev-client";
+import { type MockModel, startMockModel } from "@codex-fleet/codex-fakes/mock-model";
+import { waitUntil } from "@codex-fleet/codex-fakes/wait-until";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { TokenCipher } from "../src/auth/token-cipher.ts";
 import { Secret } from "../src/config/secret.ts";
 import { removeScratchDirs } from "../src/config/test-support.ts";
-import { type AppServer, startAppServer } from "./support/app-server.ts";
 import { ADMIN_TOKEN, type AuthApp, SECRET_KEY, startAuthApp, VIEWER_TOKEN } from "./support/auth-app.ts";
-import { connectDevClient, type DevClient } from "./support/dev-client.ts";
-import { type MockModel, startMockModel } from "./support/mock-model.ts";
-import { waitUntil } from "./support/wait-until.ts";
 
 const secret = (label: string) => `${label}-${randomBytes(18).toString("hex")}`;
 const FILE_TOKEN = secret("file");

@@ -11,6 +11,11 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
+import { type AppServer, freePort, startAppServer } from "@codex-fleet/codex-fakes/app-server";
+import { connectDevClient, type DevClient } from "@codex-fleet/codex-fakes/dev-client";
+import { type MockModel, type StepUsage, startMockModel } from "@codex-fleet/codex-fakes/mock-model";
+import { type ScriptedPeer, startScriptedPeer } from "@codex-fleet/codex-fakes/scripted-peer";
+import { waitUntil } from "@codex-fleet/codex-fakes/wait-until";
 import { createDb } from "@codex-fleet/db/client";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import { createPricer } from "@codex-fleet/pricing";
@@ -23,7 +28,6 @@ import type {
 } from "@codex-fleet/protocol/api";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AppServer, freePort, startAppServer } from "./support/app-server.ts";
 import {
   CHROMIUM_CANDIDATE,
   chartsSettled,
@@ -36,11 +40,7 @@ import {
   watchPage,
 } from "./support/browser.ts";
 import { type RunningCollector, startCollector } from "./support/collector.ts";
-import { connectDevClient, type DevClient } from "./support/dev-client.ts";
-import { type MockModel, type StepUsage, startMockModel } from "./support/mock-model.ts";
-import { type ScriptedPeer, startScriptedPeer } from "./support/scripted-peer.ts";
 import { SEED_DEVELOPERS, type SeedSummary, seedFleetHistory } from "./support/seed.ts";
-import { waitUntil } from "./support/wait-until.ts";
 
 const CHROMIUM = chromiumPath();
 const TITLE = CHROMIUM

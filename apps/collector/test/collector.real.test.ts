@@ -10,14 +10,14 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { type AppServer, startAppServer } from "@codex-fleet/codex-fakes/app-server";
+import { connectDevClient, type DevClient } from "@codex-fleet/codex-fakes/dev-client";
+import { type MockModel, startMockModel, type UsageTotals } from "@codex-fleet/codex-fakes/mock-model";
+import { waitUntil } from "@codex-fleet/codex-fakes/wait-until";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import { ALLOWED_CLIENT_METHODS } from "@codex-fleet/protocol/wire";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type AppServer, startAppServer } from "./support/app-server.ts";
 import { type RunningCollector, startCollector } from "./support/collector.ts";
-import { connectDevClient, type DevClient } from "./support/dev-client.ts";
-import { type MockModel, startMockModel, type UsageTotals } from "./support/mock-model.ts";
-import { waitUntil } from "./support/wait-until.ts";
 
 let mock: MockModel;
 let a: AppServer;

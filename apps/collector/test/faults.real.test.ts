@@ -12,18 +12,24 @@
  * `FAULT_OUTAGE_MS` sets the Postgres outage (default 5 s; scripts/fault-postgres-outage.sh: 30 s).
  * `FAULT_SLOW=1` adds a scenario that waits for codex's 60 s thread unload.
  */
+
+import { type AppServer, startAppServer } from "@codex-fleet/codex-fakes/app-server";
+import { connectDevClient, type DevClient } from "@codex-fleet/codex-fakes/dev-client";
+import {
+  type MockModel,
+  type StepUsage,
+  startMockModel,
+  type UsageTotals,
+} from "@codex-fleet/codex-fakes/mock-model";
+import { startTestReceiver, type TestReceiver } from "@codex-fleet/codex-fakes/notification-receiver";
+import { startTcpProxy, type TcpProxy, throughProxy } from "@codex-fleet/codex-fakes/tcp-proxy";
+import { waitUntil } from "@codex-fleet/codex-fakes/wait-until";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import type { AlertView, ThreadDetail, ThreadView } from "@codex-fleet/protocol/api";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startTestReceiver, type TestReceiver } from "../src/alerts/notifiers/test-receiver.ts";
 import type { WebhookBody } from "../src/alerts/notifiers/webhook.ts";
-import { type AppServer, startAppServer } from "./support/app-server.ts";
 import { type RunningCollector, startFromConfigFile } from "./support/collector.ts";
 import { type CollectorChild, spawnCollector, writeChildConfig } from "./support/collector-child.ts";
-import { connectDevClient, type DevClient } from "./support/dev-client.ts";
-import { type MockModel, type StepUsage, startMockModel, type UsageTotals } from "./support/mock-model.ts";
-import { startTcpProxy, type TcpProxy, throughProxy } from "./support/tcp-proxy.ts";
-import { waitUntil } from "./support/wait-until.ts";
 
 const OUTAGE_MS = Number(process.env.FAULT_OUTAGE_MS ?? 5000);
 const ALERTS_YAML = (hookUrl: string) =>

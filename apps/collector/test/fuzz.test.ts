@@ -13,15 +13,6 @@
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
-import { type Frame, normalizeFrame } from "@codex-fleet/protocol/normalize";
-import fc from "fast-check";
-import { afterAll, describe, expect, it } from "vitest";
-import { threadView } from "../src/api/views.ts";
-import { type ConnectionStatus, TargetConnection } from "../src/fleet/connection.ts";
-import { saneTimes } from "../src/fleet/sane-times.ts";
-import { reduce, type ThreadState } from "../src/ingest/thread-state.ts";
-import { startCollector } from "./support/collector.ts";
 import {
   count,
   counts,
@@ -33,8 +24,17 @@ import {
   status,
   toText,
   turn,
-} from "./support/frame-arbitraries.ts";
-import { type PeerConnection, startScriptedPeer, waitFor } from "./support/scripted-peer.ts";
+} from "@codex-fleet/codex-fakes/frame-arbitraries";
+import { type PeerConnection, startScriptedPeer, waitFor } from "@codex-fleet/codex-fakes/scripted-peer";
+import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
+import { type Frame, normalizeFrame } from "@codex-fleet/protocol/normalize";
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import { threadView } from "../src/api/views.ts";
+import { type ConnectionStatus, TargetConnection } from "../src/fleet/connection.ts";
+import { saneTimes } from "../src/fleet/sane-times.ts";
+import { reduce, type ThreadState } from "../src/ingest/thread-state.ts";
+import { startCollector } from "./support/collector.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261121);
 const MAX_PAYLOAD_BYTES = 256 * 1024;

@@ -8,13 +8,13 @@
  */
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { type AppServer, startAppServer } from "@codex-fleet/codex-fakes/app-server";
+import { connectDevClient, type DevClient } from "@codex-fleet/codex-fakes/dev-client";
+import { type MockModel, startMockModel } from "@codex-fleet/codex-fakes/mock-model";
+import { waitFor } from "@codex-fleet/codex-fakes/scripted-peer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
 import { type ConnectionStatus, DisallowedMethodError, TargetConnection } from "../src/fleet/connection.ts";
-import { type AppServer, startAppServer } from "./support/app-server.ts";
-import { connectDevClient, type DevClient } from "./support/dev-client.ts";
-import { type MockModel, startMockModel } from "./support/mock-model.ts";
-import { waitFor } from "./support/scripted-peer.ts";
 
 interface Relay {
   url: string;

@@ -9,20 +9,20 @@
 import { randomBytes } from "node:crypto";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
-import type { TargetView } from "@codex-fleet/protocol/api";
-import { ALLOWED_CLIENT_METHODS } from "@codex-fleet/protocol/wire";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type AppServer, startAppServer } from "./support/app-server.ts";
-import { type RunningCollector, startCollector } from "./support/collector.ts";
-import { connectDevClient, type DevClient } from "./support/dev-client.ts";
-import { type MockModel, startMockModel } from "./support/mock-model.ts";
+import { type AppServer, startAppServer } from "@codex-fleet/codex-fakes/app-server";
+import { connectDevClient, type DevClient } from "@codex-fleet/codex-fakes/dev-client";
+import { type MockModel, startMockModel } from "@codex-fleet/codex-fakes/mock-model";
 import {
   type PeerConnection,
   type ScriptedPeer,
   startScriptedPeer,
   waitFor,
-} from "./support/scripted-peer.ts";
+} from "@codex-fleet/codex-fakes/scripted-peer";
+import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
+import type { TargetView } from "@codex-fleet/protocol/api";
+import { ALLOWED_CLIENT_METHODS } from "@codex-fleet/protocol/wire";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type RunningCollector, startCollector } from "./support/collector.ts";
 
 const FLOOD_VALID = 50_000;
 const FLOOD_GARBAGE = 5_000;

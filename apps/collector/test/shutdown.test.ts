@@ -7,18 +7,18 @@
  * latency or cuts the link. Totals are checked in the database itself afterwards.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { createDb, type Db } from "@codex-fleet/db/client";
-import { threadTotals } from "@codex-fleet/db/repositories/threads-repository";
-import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type CollectorChild, spawnCollector, writeChildConfig } from "./support/collector-child.ts";
 import {
   type PeerConnection,
   type ScriptedPeer,
   startScriptedPeer,
   waitFor,
-} from "./support/scripted-peer.ts";
-import { startTcpProxy, type TcpProxy, throughProxy } from "./support/tcp-proxy.ts";
+} from "@codex-fleet/codex-fakes/scripted-peer";
+import { startTcpProxy, type TcpProxy, throughProxy } from "@codex-fleet/codex-fakes/tcp-proxy";
+import { createDb, type Db } from "@codex-fleet/db/client";
+import { threadTotals } from "@codex-fleet/db/repositories/threads-repository";
+import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type CollectorChild, spawnCollector, writeChildConfig } from "./support/collector-child.ts";
 
 const GRACE_MS = 10_000;
 const THREADS = 10;

@@ -3,16 +3,17 @@
  * auth, backoff and its reset, -32001 retries, one request at a time, the read-only guard and
  * hostile frames. Timing logic runs on fake timers; socket I/O stays real.
  */
-import type { FleetEvent } from "@codex-fleet/protocol/events";
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { freePort } from "../../test/support/app-server.ts";
+
+import { freePort } from "@codex-fleet/codex-fakes/app-server";
 import {
   type PeerConnection,
   type ScriptedPeer,
   type ScriptedPeerOptions,
   startScriptedPeer,
   waitFor,
-} from "../../test/support/scripted-peer.ts";
+} from "@codex-fleet/codex-fakes/scripted-peer";
+import type { FleetEvent } from "@codex-fleet/protocol/events";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { backoffDelayMs } from "./backoff.ts";
 import {
   ConnectionClosedError,

@@ -4,13 +4,14 @@
  * so a loaded thread updated while the collector was away must be cold-resumed when it unloads,
  * unless a live total arrived first.
  */
-import { afterEach, describe, expect, it } from "vitest";
+
 import {
   type PeerConnection,
   type ScriptedPeer,
   startScriptedPeer,
   waitFor,
-} from "../../test/support/scripted-peer.ts";
+} from "@codex-fleet/codex-fakes/scripted-peer";
+import { afterEach, describe, expect, it } from "vitest";
 import { TargetConnection } from "./connection.ts";
 import { TargetObserver } from "./observer.ts";
 

@@ -1,7 +1,11 @@
+import {
+  type ScriptedResponse,
+  startTestReceiver,
+  type TestReceiver,
+} from "@codex-fleet/codex-fakes/notification-receiver";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { firingNotification } from "../test-support.ts";
 import { type AttemptRecord, deliver, type RetryPolicy } from "./deliver.ts";
-import { type ScriptedResponse, startTestReceiver, type TestReceiver } from "./test-receiver.ts";
 import { createWebhookNotifier } from "./webhook.ts";
 
 let receiver: TestReceiver;

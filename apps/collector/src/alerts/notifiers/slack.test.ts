@@ -1,8 +1,8 @@
+import { startTestReceiver, type TestReceiver } from "@codex-fleet/codex-fakes/notification-receiver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { firingAlert, T0 } from "../test-support.ts";
 import { notificationPayload } from "../views.ts";
 import { createSlackNotifier, escapeSlack, slackMessage } from "./slack.ts";
-import { startTestReceiver, type TestReceiver } from "./test-receiver.ts";
 
 let receiver: TestReceiver;
 beforeAll(async () => {

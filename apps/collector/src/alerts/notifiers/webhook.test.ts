@@ -1,9 +1,13 @@
 import { createHmac } from "node:crypto";
 import { createServer } from "node:net";
+import {
+  type ScriptedResponse,
+  startTestReceiver,
+  type TestReceiver,
+} from "@codex-fleet/codex-fakes/notification-receiver";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Secret } from "../../config/secret.ts";
 import { firingNotification, T0 } from "../test-support.ts";
-import { type ScriptedResponse, startTestReceiver, type TestReceiver } from "./test-receiver.ts";
 import { createWebhookNotifier, signBody, verifySignature, type WebhookBody } from "./webhook.ts";
 
 const SECRET = "whsec-test-0123456789";

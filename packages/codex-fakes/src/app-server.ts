@@ -1,0 +1,223 @@
+/** Spawns the real `codex app-server` 0.169.0 offline for integration tests. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+
+/** Approval policies accepted by config.toml / `AskForApproval`. */
+export type ApprovalPolicy = "untrusted" | "on-failure" | "on-request" | "never";
+
+/** Options for {@link startAppServer}. */
+export type AppServerOptions = {
+  /** Mock model base URL, e.g. `http://127.0.0.1:PORT/v1`. */
+  modelUrl: string;
+  /** Bearer token; a random one is made when omitted. `null` disables WS auth. */
+  token?: string | null;
+  /** Label used in temp dir names and debug output. */
+  name: string;
+  approvalPolicy?: ApprovalPolicy;
+};
+
+/** A running app-server. */
+export type AppServer = {
+  url: string;
+  token: string | null;
+  port: number;
+  codexHome: string;
+  cwd: string;
+  /** Everything the process wrote to stderr (and stdout) since the last (re)start. */
+  stderr(): string;
+  /** SIGTERM, then SIGKILL after 3 s (a thread waiting on approval ignores SIGTERM). */
+  stop(): Promise<void>;
+  /** SIGKILL now. */
+  kill(): Promise<void>;
+  /** Stop, then start again on the same port and CODEX_HOME. */
+  restart(): Promise<void>;
+  /** Stop and remove the temp directories. */
+  dispose(): Promise<void>;
+};
+
+/** The `codex` launcher of the installed `@openai/codex` (this package's dependency). */
+const CODEX_BIN = join(
+  dirname(createRequire(import.meta.url).resolve("@openai/codex/package.json")),
+  "bin/codex.js",
+);
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  const killAll = () => {
+    for (const child of live) {
+      // The child is its own process group leader (detached), so this reaches the native
+      // binary that the npm `codex` launcher spawns, too.
+      try {
+        if (child.pid) process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    live.clear();
+  };
+  process.on("exit", killAll);
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.once(sig, () => {
+      killAll();
+      process.exit(130);
+    });
+  }
+}
+
+/** A free TCP port on 127.0.0.1 (bind port 0, read it, close). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** The config.toml from codex-app-server-facts.md, pointed at `modelUrl`. */
+export function configToml(modelUrl: string, approvalPolicy: ApprovalPolicy): string {
+  return `model = "mock-model"
+model_provider = "mock"
+approval_policy = "${approvalPolicy}"
+sandbox_mode = "danger-full-access"
+[model_providers.mock]
+name = "mock"
+base_url = "${modelUrl}"
+wire_api = "responses"
+env_key = "MOCK_API_KEY"
+request_max_retries = 0
+stream_max_retries = 0
+stream_idle_timeout_ms = 30000
+[features]
+plugins = false
+apps = false
+[analytics]
+enabled = false
+`;
+}
+
+async function waitReady(port: number, child: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`codex app-server exited early (${child.exitCode ?? child.signalCode}):\n${log()}`);
+    }
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`codex app-server not ready after 20 s:\n${log()}`);
+}
+
+function waitExit(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => child.once("exit", () => r()));
+}
+
+function signalGroup(child: ChildProcess, sig: NodeJS.Signals): void {
+  try {
+    if (child.pid) process.kill(-child.pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+/** Start a real app-server with its own CODEX_HOME and working dir; resolves once `/readyz` is 200. */
+export async function startAppServer(opts: AppServerOptions): Promise<AppServer> {
+  installExitHook();
+  const root = mkdtempSync(join(tmpdir(), `codex-${opts.name}-`));
+  const codexHome = join(root, "home");
+  const cwd = join(root, "project");
+  mkdirSync(codexHome);
+  mkdirSync(cwd);
+  writeFileSync(join(codexHome, "config.toml"), configToml(opts.modelUrl, opts.approvalPolicy ?? "never"));
+  const token = opts.token === undefined ? randomBytes(24).toString("hex") : opts.token;
+  const tokenFile = join(root, "ws-token");
+  if (token !== null) writeFileSync(tokenFile, token, { mode: 0o600 });
+  const port = await freePort();
+
+  let child: ChildProcess | null = null;
+  let log = "";
+
+  const launch = async () => {
+    log = "";
+    const args = ["app-server", "--listen", `ws://127.0.0.1:${port}`];
+    if (token !== null) args.push("--ws-auth", "capability-token", "--ws-token-file", tokenFile);
+    const proc = spawn(CODEX_BIN, args, {
+      cwd,
+      env: {
+        ...process.env,
+        CODEX_HOME: codexHome,
+        MOCK_API_KEY: "mock-key",
+        RUST_LOG: process.env.RUST_LOG ?? "warn",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    child = proc;
+    live.add(proc);
+    proc.on("exit", () => live.delete(proc));
+    proc.stdout?.on("data", (c: Buffer) => {
+      log += c.toString("utf8");
+    });
+    proc.stderr?.on("data", (c: Buffer) => {
+      log += c.toString("utf8");
+    });
+    await waitReady(port, proc, () => log);
+  };
+
+  const stop = async () => {
+    const proc = child;
+    if (!proc) return;
+    child = null;
+    signalGroup(proc, "SIGTERM");
+    const timer = setTimeout(() => signalGroup(proc, "SIGKILL"), 3000);
+    await waitExit(proc);
+    clearTimeout(timer);
+    // The launcher may exit before the native binary; make sure the group is gone.
+    signalGroup(proc, "SIGKILL");
+  };
+
+  await launch();
+
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    token,
+    port,
+    codexHome,
+    cwd,
+    stderr: () => log,
+    stop,
+    async kill() {
+      const proc = child;
+      if (!proc) return;
+      child = null;
+      signalGroup(proc, "SIGKILL");
+      await waitExit(proc);
+    },
+    async restart() {
+      await stop();
+      await launch();
+    },
+    async dispose() {
+      await stop();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * The bench's collector: the shipped one (`dist/main.js`, what `npm start` runs) as a child
+ * process through the product's launcher and config writer, configured with the product's
+ * observer defaults, so that its RSS and CPU are its own and the bench process's work never
+ * slows it down. Plus the few reads of its `/metrics` the scenarios share.
+ */
+
+import { freePort } from "@codex-fleet/codex-fakes/app-server";
+import {
+  type CollectorProcess,
+  type LaunchConfig,
+  launchCollector,
+  writeConfigFile,
+} from "@codex-fleet/collector/launch";
+import { waitFor } from "./stats.ts";
+
+export type { CollectorProcess } from "@codex-fleet/collector/launch";
+
+/** A collector target. */
+export interface BenchTarget {
+  name: string;
+  team: string;
+  url: string;
+  token: string | null;
+}
+
+/** The product defaults (config/schema.ts), so the bench measures what users run. */
+const PRODUCT_OBSERVER = {
+  idleUnsubscribeMs: 300_000,
+  minBackoffMs: 1_000,
+  maxBackoffMs: 60_000,
+  connectTimeoutMs: 10_000,
+  pingIntervalMs: 30_000,
+};
+
+/** Start a collector on `dbUrl` following `targets`; resolves once `/readyz` answers. */
+export async function startBenchCollector(args: {
+  dbUrl: string;
+  targets: readonly BenchTarget[];
+  observer?: LaunchConfig["observer"];
+  timeoutMs?: number;
+  /** Extra node flags, e.g. --cpu-prof. */
+  nodeArgs?: string[];
+}): Promise<CollectorProcess> {
+  // A fixed port: at logLevel warn the collector does not log the address it listens on.
+  const port = await freePort();
+  const configFile = writeConfigFile({
+    server: { host: "127.0.0.1", port },
+    database: { url: args.dbUrl },
+    logLevel: "warn",
+    targets: args.targets,
+    observer: { ...PRODUCT_OBSERVER, ...args.observer },
+  });
+  return launchCollector({
+    configFile,
+    baseUrl: `http://127.0.0.1:${port}`,
+    ...(args.nodeArgs ? { nodeArgs: args.nodeArgs } : {}),
+    ...(args.timeoutMs ? { timeoutMs: args.timeoutMs } : {}),
+  });
+}
+
+/** Parse Prometheus text into `name{labels}` → value. */
+export function parseMetrics(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const i = line.lastIndexOf(" ");
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+/** GET /metrics of a collector. */
+export async function scrape(baseUrl: string): Promise<Map<string, number>> {
+  const res = await fetch(`${baseUrl}/metrics`);
+  return parseMetrics(await res.text());
+}
+
+/** Wait until `n` targets are open; returns ms waited. */
+export async function waitOpen(baseUrl: string, n: number, timeoutMs: number): Promise<number> {
+  const t0 = performance.now();
+  await waitFor(
+    async () =>
+      (await scrape(baseUrl)).get('codex_fleet_connections{state="open"}') === n ? true : undefined,
+    { timeoutMs, everyMs: 100, what: `${n} open connections` },
+  );
+  return performance.now() - t0;
+}

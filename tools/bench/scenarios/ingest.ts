@@ -1,0 +1,242 @@
+/**
+ * Scenario 2 — ingest. A simulated fleet's history is recorded once (what an ideal observer
+ * receives), then replayed as fast as the sockets take it to (a) a bare `ws` client that only
+ * parses, and (b) a collector process writing into a fresh Postgres database; (c) the rows the
+ * collector wrote are written again with COPY and with batched INSERT. All three are turns per
+ * second over the same turns, measured in the same run; the collector's figure counts only once
+ * every token and every turn is in the database (totals exact).
+ */
+import { fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { startReplayServer } from "@codex-fleet/codex-fakes/replay-server";
+import { createDb } from "@codex-fleet/db/client";
+import { createTestDatabase } from "@codex-fleet/db/testing";
+import { scrape, startBenchCollector, waitOpen } from "../lib/collector-proc.ts";
+import { measureDbLimit } from "../lib/db-limit.ts";
+import { cpuSeconds, load, round } from "../lib/machine.ts";
+import { type Recording, recordFleet } from "../lib/recorder.ts";
+import { sleep, waitFor } from "../lib/stats.ts";
+
+export interface IngestOptions {
+  servers: number;
+  days: number;
+  turnsPerDay: number;
+  /** Bare-client runs; the fastest is the limit (default 3). */
+  bareClientRuns?: number;
+  /** Optional node flags for the collector (e.g. --cpu-prof). */
+  collectorNodeArgs?: string[];
+}
+
+export interface IngestResult {
+  servers: number;
+  turns: number;
+  usageReports: number;
+  frames: number;
+  megabytes: number;
+  recordMs: number;
+  bareClient: { ms: number; turnsPerSecond: number; runsMs: number[] };
+  collector: {
+    ms: number;
+    /** Until every frame went through the collector's event path (the rest is writing). */
+    framesProcessedMs: number;
+    turnsPerSecond: number;
+    exact: boolean;
+    cpuSeconds: number;
+    dbWriteMsMean: number;
+    transactions: number;
+  };
+  dbLimit: {
+    rows: Record<string, number>;
+    copyMs: number;
+    insertMs: number;
+    copyTurnsPerSecond: number;
+    insertTurnsPerSecond: number;
+  };
+  ratioToBareClient: number;
+  ratioToDb: number;
+  load: number[];
+}
+
+/** Sum of each thread's final cumulative total in the recording: must equal what was served. */
+function recordedTotal(rec: Recording): number {
+  const totals = new Map<string, number>();
+  for (const s of rec.servers)
+    for (const buf of s.frames) {
+      const text = buf.toString();
+      if (!text.includes('"thread/tokenUsage/updated"')) continue;
+      const f = JSON.parse(text) as {
+        params: { threadId: string; tokenUsage: { total: { totalTokens: number } } };
+      };
+      const t = f.params.tokenUsage.total.totalTokens;
+      if (t > (totals.get(f.params.threadId) ?? 0)) totals.set(f.params.threadId, t);
+    }
+  let sum = 0;
+  for (const t of totals.values()) sum += t;
+  return sum;
+}
+
+/** Events the collector counted (every frame with a method is one). */
+function notificationsSeen(m: Map<string, number>): number {
+  let n = 0;
+  for (const [k, v] of m) if (k.startsWith("codex_fleet_notifications_total{")) n += v;
+  return n;
+}
+
+async function bareClient(rec: Recording): Promise<number> {
+  const replay = await startReplayServer(rec);
+  const child = fork(fileURLToPath(new URL("../lib/bare-client-child.ts", import.meta.url)), [], {
+    execArgv: ["--import", "tsx"],
+  });
+  try {
+    const messages: Record<string, unknown>[] = [];
+    child.on("message", (m: Record<string, unknown>) => messages.push(m));
+    child.send({ urls: replay.urls, expectedFrames: rec.frames });
+    await waitFor(() => (messages.some((m) => m.ready) ? true : undefined), {
+      timeoutMs: 60_000,
+      everyMs: 20,
+      what: "bare client handshakes",
+    });
+    const t0 = performance.now();
+    await replay.stream();
+    const done = await waitFor(() => messages.find((m) => m.done || m.error), {
+      timeoutMs: 600_000,
+      everyMs: 5,
+      what: "bare client to receive every frame",
+    });
+    const ms = performance.now() - t0;
+    if (done.error) throw new Error(`bare client: ${String(done.error)}`);
+    if (done.totalTokens !== rec.served.totalTokens)
+      throw new Error(`bare client saw ${String(done.totalTokens)} tokens, served ${rec.served.totalTokens}`);
+    return ms;
+  } finally {
+    child.kill();
+    await replay.close();
+  }
+}
+
+/** Record, then measure the three rates over the same turns. */
+export async function runIngest(opts: IngestOptions): Promise<IngestResult> {
+  const rec = await recordFleet({
+    servers: opts.servers,
+    days: opts.days,
+    turnsPerDay: opts.turnsPerDay,
+    seed: "ingest",
+  });
+  const recorded = recordedTotal(rec);
+  if (recorded !== rec.served.totalTokens)
+    throw new Error(`recording incomplete: ${recorded} tokens in frames, ${rec.served.totalTokens} served`);
+  process.stderr.write(
+    `ingest: recorded ${rec.turns} turns, ${rec.frames} frames in ${round(rec.recordMs)} ms\n`,
+  );
+
+  // The limit is the best of a few runs (the cheapest one to repeat).
+  const bareRuns: number[] = [];
+  for (let i = 0; i < (opts.bareClientRuns ?? 3); i++) bareRuns.push(await bareClient(rec));
+  const bareMs = Math.min(...bareRuns);
+
+  const testDb = await createTestDatabase();
+  const db = createDb({ url: testDb.url, poolMax: 2 });
+  // Profiling aid: BENCH_SLOWLOG=<ms> logs the collector's slower statements to the Postgres log.
+  if (process.env.BENCH_SLOWLOG) {
+    const name = new URL(testDb.url).pathname.slice(1);
+    const ms = Number(process.env.BENCH_SLOWLOG);
+    await db.pool.query(`ALTER DATABASE "${name}" SET log_min_duration_statement = ${ms}`);
+  }
+  const replay = await startReplayServer(rec);
+  try {
+    const collector = await startBenchCollector({
+      dbUrl: testDb.url,
+      targets: rec.servers.map((s, i) => ({
+        name: s.name,
+        team: s.team,
+        url: replay.urls[i] as string,
+        token: null,
+      })),
+      nodeArgs: opts.collectorNodeArgs,
+    });
+    let collectorMs = 0;
+    let framesMs = 0;
+    let cpu = 0;
+    let exact = false;
+    let writes = { count: 0, sum: 0 };
+    try {
+      await waitOpen(collector.baseUrl, rec.servers.length, 120_000);
+      await waitFor(() => (replay.ready === rec.servers.length ? true : undefined), {
+        timeoutMs: 60_000,
+        what: "every collector connection initialized",
+      });
+      await sleep(1000); // the observer's start-up requests (loaded list, thread list) settle
+      const before = await scrape(collector.baseUrl);
+      const cpu0 = cpuSeconds(collector.pid);
+      const t0 = performance.now();
+      await replay.stream();
+      const expected = { tokens: rec.served.totalTokens, turns: rec.turns };
+      const seen0 = notificationsSeen(before);
+      await waitFor(
+        async () => {
+          if (framesMs === 0 && notificationsSeen(await scrape(collector.baseUrl)) - seen0 >= rec.frames)
+            framesMs = performance.now() - t0;
+          const { rows } = await db.pool.query<{ tokens: number; turns: number }>(
+            "SELECT COALESCE(sum(total_tokens), 0)::float8 AS tokens, COALESCE(sum(turns), 0)::float8 AS turns FROM usage_hourly",
+          );
+          const r = rows[0];
+          return r && r.tokens >= expected.tokens && r.turns >= expected.turns ? r : undefined;
+        },
+        { timeoutMs: 900_000, everyMs: 50, what: "the collector to count every turn" },
+      );
+      collectorMs = performance.now() - t0;
+      cpu = cpuSeconds(collector.pid) - cpu0;
+      const after = await scrape(collector.baseUrl);
+      writes = {
+        count:
+          (after.get("codex_fleet_db_write_ms_count") ?? 0) -
+          (before.get("codex_fleet_db_write_ms_count") ?? 0),
+        sum:
+          (after.get("codex_fleet_db_write_ms_sum") ?? 0) - (before.get("codex_fleet_db_write_ms_sum") ?? 0),
+      };
+      const { rows } = await db.pool.query<{ tokens: number; turns: number }>(
+        "SELECT COALESCE(sum(total_tokens), 0)::float8 AS tokens, COALESCE(sum(turns), 0)::float8 AS turns FROM usage_hourly",
+      );
+      exact = rows[0]?.tokens === expected.tokens && rows[0]?.turns === expected.turns;
+    } finally {
+      await collector.stop();
+    }
+    const limit = await measureDbLimit(db.pool, ["usage_event", "turn", "thread", "usage_hourly"]);
+    const tps = (ms: number) => round(rec.turns / (ms / 1000));
+    const collectorTps = tps(collectorMs);
+    const bareTps = tps(bareMs);
+    const dbTps = Math.max(tps(limit.copyMs), tps(limit.insertMs));
+    return {
+      servers: opts.servers,
+      turns: rec.turns,
+      usageReports: rec.usageFrames,
+      frames: rec.frames,
+      megabytes: round(rec.bytes / 2 ** 20, 1),
+      recordMs: round(rec.recordMs),
+      bareClient: { ms: round(bareMs), turnsPerSecond: bareTps, runsMs: bareRuns.map((m) => round(m)) },
+      collector: {
+        ms: round(collectorMs),
+        framesProcessedMs: round(framesMs),
+        turnsPerSecond: collectorTps,
+        exact,
+        cpuSeconds: round(cpu, 2),
+        dbWriteMsMean: round(writes.sum / Math.max(1, writes.count), 1),
+        transactions: writes.count,
+      },
+      dbLimit: {
+        rows: limit.rows,
+        copyMs: round(limit.copyMs),
+        insertMs: round(limit.insertMs),
+        copyTurnsPerSecond: tps(limit.copyMs),
+        insertTurnsPerSecond: tps(limit.insertMs),
+      },
+      ratioToBareClient: round(collectorTps / bareTps, 3),
+      ratioToDb: round(collectorTps / dbTps, 3),
+      load: load(),
+    };
+  } finally {
+    await replay.close();
+    await db.close();
+    await testDb.drop();
+  }
+}

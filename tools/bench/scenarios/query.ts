@@ -1,0 +1,121 @@
+/**
+ * Scenario 4 — query: GET /api/v1/usage over the dashboard's 30-day window with `turns` turns
+ * across `developers` developers in the rollup, served by a collector process. Every shape the
+ * Usage page asks for is timed over HTTP, one request at a time; seeding is timed separately.
+ */
+import { createDb } from "@codex-fleet/db/client";
+import { createTestDatabase } from "@codex-fleet/db/testing";
+import { startBenchCollector } from "../lib/collector-proc.ts";
+import { load, round } from "../lib/machine.ts";
+import { seedUsageHourly } from "../lib/seed-usage.ts";
+import { summarize } from "../lib/stats.ts";
+
+export interface QueryOptions {
+  developers: number;
+  days: number;
+  turns: number;
+  /** Timed requests per shape (after 3 warm-up requests). */
+  requests: number;
+}
+
+/** The Usage page's requests (UsagePage.tsx): the series by its stack, spenders, models; plus the rest. */
+export const SHAPES: { name: string; query: string; page: boolean }[] = [
+  { name: "series day×model (default stack)", query: "groupBy=day,model", page: true },
+  { name: "spenders target×team", query: "groupBy=target,team", page: true },
+  { name: "models", query: "groupBy=model", page: true },
+  { name: "series day×team", query: "groupBy=day,team", page: false },
+  { name: "series day×repo", query: "groupBy=day,repo", page: false },
+  {
+    name: "series day×target (a row per developer-day, first 10,000)",
+    query: "groupBy=day,target",
+    page: false,
+  },
+  { name: "totals only", query: "", page: false },
+  { name: "one team, day×model", query: "groupBy=day,model&team=team-03", page: false },
+];
+
+export interface QueryResult {
+  developers: number;
+  turns: number;
+  rows: number;
+  seedMs: number;
+  shapes: {
+    name: string;
+    query: string;
+    page: boolean;
+    p50Ms: number;
+    p95Ms: number;
+    maxMs: number;
+    resultRows: number;
+  }[];
+  /** Over every request of the three the Usage page makes. */
+  pageP95Ms: number;
+  /** Over every request of every shape. */
+  allP95Ms: number;
+  load: number[];
+}
+
+/** Seed, start a collector on the database, and time every shape. */
+export async function runQuery(opts: QueryOptions): Promise<QueryResult> {
+  const testDb = await createTestDatabase();
+  const db = createDb({ url: testDb.url, poolMax: 2 });
+  try {
+    const seed = await seedUsageHourly({
+      pool: db.pool,
+      developers: opts.developers,
+      days: opts.days,
+      turns: opts.turns,
+      nowMs: Date.now(),
+    });
+    const collector = await startBenchCollector({ dbUrl: testDb.url, targets: [] });
+    try {
+      const window = `from=${new Date(seed.fromMs).toISOString()}&to=${new Date(seed.toMs).toISOString()}`;
+      const shapes: QueryResult["shapes"] = [];
+      const page: number[] = [];
+      const all: number[] = [];
+      for (const shape of SHAPES) {
+        const url = `${collector.baseUrl}/api/v1/usage?${window}${shape.query ? `&${shape.query}` : ""}`;
+        const times: number[] = [];
+        let resultRows = 0;
+        for (let i = 0; i < opts.requests + 3; i++) {
+          const t0 = performance.now();
+          const res = await fetch(url);
+          const body = (await res.json()) as { rows?: unknown[]; totals?: { turns: number } };
+          const ms = performance.now() - t0;
+          if (res.status !== 200) throw new Error(`${url} → ${res.status} ${JSON.stringify(body)}`);
+          if (!shape.query.includes("team=") && body.totals?.turns !== seed.turns)
+            throw new Error(`${shape.name}: totals.turns ${body.totals?.turns}, seeded ${seed.turns}`);
+          resultRows = body.rows?.length ?? 0;
+          if (i >= 3) times.push(ms);
+        }
+        const s = summarize(times);
+        shapes.push({
+          name: shape.name,
+          query: shape.query,
+          page: shape.page,
+          p50Ms: round(s.p50, 1),
+          p95Ms: round(s.p95, 1),
+          maxMs: round(s.max, 1),
+          resultRows,
+        });
+        all.push(...times);
+        if (shape.page) page.push(...times);
+      }
+      return {
+        developers: opts.developers,
+        turns: seed.turns,
+        rows: seed.rows,
+        seedMs: round(seed.ms),
+        shapes,
+        pageP95Ms: round(summarize(page).p95, 1),
+        allP95Ms: round(summarize(all).p95, 1),
+        load: load(),
+      };
+    } finally {
+      await collector.stop();
+    }
+  } finally {
+    await db.close();
+    await testDb.drop();
+  }
+}
