@@ -6,6 +6,7 @@ export default defineConfig({
   ...sourceConditions,
   plugins: [react()],
   test: {
+    name: "dashboard",
     environment: "jsdom",
     include: ["src/**/*.test.{ts,tsx}", "test/**/*.test.{ts,tsx}"],
     setupFiles: ["./test/setup.ts"],

@@ -9,9 +9,15 @@ import { TargetViewSchema } from "./api.ts";
 export const RoleSchema = z.enum(["viewer", "admin"]);
 export type Role = z.infer<typeof RoleSchema>;
 
-/** POST /api/v1/auth/login body. */
-export const LoginRequestSchema = z.object({ token: z.string() });
-export type LoginRequest = z.infer<typeof LoginRequestSchema>;
+/** POST /api/v1/auth/login body: the admin or viewer token (surrounding whitespace ignored). */
+export const LoginRequestSchema = z.strictObject({
+  token: z
+    .string({ error: "must be a string" })
+    .trim()
+    .min(1, "must not be empty")
+    .max(4096, "must be at most 4096 characters"),
+});
+export type LoginRequest = z.input<typeof LoginRequestSchema>;
 
 /**
  * GET /api/v1/auth/me and the login answer. With authentication off (a loopback collector)

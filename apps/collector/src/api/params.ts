@@ -1,4 +1,5 @@
 /** Query-parameter parsing that names the bad parameter in a 400. */
+import { timeToMs } from "@codex-fleet/protocol/api";
 import { badParam } from "./errors.ts";
 
 type Query = Record<string, unknown>;
@@ -34,11 +35,11 @@ export function optList(q: Query, name: string): string[] | undefined {
   return items;
 }
 
-/** An ISO 8601 date/time or epoch milliseconds. */
+/** An ISO 8601 date/time or epoch milliseconds (the protocol's `timeToMs`). */
 export function optTime(q: Query, name: string): number | undefined {
   const v = optString(q, name, 100);
   if (v === undefined) return undefined;
-  const ms = /^\d{10,16}$/.test(v) ? Number(v) : Date.parse(v);
+  const ms = timeToMs(v);
   if (!Number.isFinite(ms)) throw badParam(name, `'${v}' is not an ISO 8601 time or epoch milliseconds`);
   return ms;
 }

@@ -5,9 +5,8 @@
  * sign-in routes with a per-address rate limit; the parameter checks every route shares
  * (param-guard.ts). Register before any route (`buildApp` does).
  */
-import type { AuthMe, Role } from "@codex-fleet/protocol/auth";
+import { type AuthMe, LoginRequestSchema, type Role } from "@codex-fleet/protocol/auth";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { z } from "zod";
 import { parseBody } from "../api/body.ts";
 import { ApiError } from "../api/errors.ts";
 import { rejectUnknown } from "../api/params.ts";
@@ -61,14 +60,6 @@ export const AUTH_OFF: AuthSetup = {
   },
   publicUrl: null,
 };
-
-const LoginBodySchema = z.strictObject({
-  token: z
-    .string({ error: "must be a string" })
-    .trim()
-    .min(1, "must not be empty")
-    .max(4096, "must be at most 4096 characters"),
-});
 
 const unauthorized = (message: string) => new ApiError(401, "UNAUTHORIZED", message);
 const SIGN_IN =
@@ -181,7 +172,7 @@ export function installAuth(
       throw new ApiError(409, "AUTH_DISABLED", "authentication is off on this collector: no sign-in needed");
     checkOrigin(req, false);
     limit(req, reply);
-    const { token } = parseBody(LoginBodySchema, req.body);
+    const { token } = parseBody(LoginRequestSchema, req.body);
     const role = credentials.roleOf(token);
     if (role === null) {
       log.warn({ ip: req.ip }, "sign-in refused: token not accepted");

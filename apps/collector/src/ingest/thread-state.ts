@@ -4,7 +4,8 @@
  */
 
 import type { PendingRequestRow, ThreadSnapshot } from "@codex-fleet/db/repositories/ingest-repository";
-import type { FleetEvent, ThreadInfo, TokenCounts, TurnInfo, TurnStatus } from "@codex-fleet/protocol/events";
+import type { FleetEvent, ThreadInfo, TokenCounts, TurnInfo } from "@codex-fleet/protocol/events";
+import type { TurnStatus } from "@codex-fleet/protocol/status";
 import { repoFromOrigin } from "./repo-name.ts";
 
 export type PendingRequestState = PendingRequestRow;

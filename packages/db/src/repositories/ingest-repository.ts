@@ -7,6 +7,7 @@
  * history (see usage-accounting.ts), and moving down would count the same tokens again on the way
  * back up. The reports of a batch are counted set-based (usage-accounting.ts).
  */
+import type { ThreadStatusType, TurnStatus } from "@codex-fleet/protocol/status";
 import type { Pool, PoolClient } from "pg";
 import { countUsageBatch } from "./usage-accounting.ts";
 
@@ -42,14 +43,14 @@ export interface ThreadSnapshot {
   source: string | null;
   name: string | null;
   cliVersion: string | null;
-  status: "idle" | "active" | "systemError" | "notLoaded";
+  status: ThreadStatusType;
   activeFlags: string[];
   statusSinceMs: number;
   lastEventAtMs: number | null;
   currentTurnId: string | null;
   currentTurnStartedAtMs: number | null;
   lastTurnId: string | null;
-  lastTurnStatus: "inProgress" | "completed" | "failed" | "interrupted" | null;
+  lastTurnStatus: TurnStatus | null;
   lastErrorMessage: string | null;
   lastCodexErrorInfo: string | null;
   contextTokens: number | null;

@@ -1,4 +1,5 @@
 /** Thread and turn reads: the in-memory fleet state at start, and thread detail for the API. */
+import type { TurnStatus } from "@codex-fleet/protocol/status";
 import type { Pool, PoolClient } from "pg";
 import type { ThreadSnapshot } from "./ingest-repository.ts";
 
@@ -11,7 +12,7 @@ export interface StoredTurn {
   id: string;
   threadId: string;
   model: string | null;
-  status: "inProgress" | "completed" | "failed" | "interrupted";
+  status: TurnStatus;
   errorMessage: string | null;
   codexErrorInfo: string | null;
   startedAtMs: number | null;
