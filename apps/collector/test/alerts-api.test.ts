@@ -12,8 +12,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { type InstalledAlerts, installAlerts } from "../src/alerts/install.ts";
 import { startTestReceiver, type TestReceiver } from "../src/alerts/notifiers/test-receiver.ts";
 import { FakeFleet, MIN, T0 } from "../src/alerts/test-support.ts";
-import { installErrorHandlers } from "../src/api/errors.ts";
 import { loadFile, removeScratchDirs } from "../src/config/test-support.ts";
+import { installErrorHandlers } from "../src/http/errors.ts";
 import { LiveHub } from "../src/live/hub.ts";
 import { createLogger } from "../src/logger.ts";
 

@@ -19,10 +19,10 @@ import {
   type SilenceView,
 } from "@codex-fleet/protocol/api";
 import type { FastifyInstance } from "fastify";
-import { parseBody } from "../api/body.ts";
-import { toCsv } from "../api/csv.ts";
-import { ApiError, badParam, notFound } from "../api/errors.ts";
-import { optEnum, optInt, optList, optString, rejectUnknown } from "../api/params.ts";
+import { parseBody } from "../http/body.ts";
+import { toCsv } from "../http/csv.ts";
+import { ApiError, badParam, notFound } from "../http/errors.ts";
+import { optEnum, optInt, optList, optString, rejectUnknown } from "../http/params.ts";
 import type { AlertEngine } from "./engine.ts";
 import { fromRow, silenceFromRow } from "./store.ts";
 import { alertView, ruleView } from "./views.ts";

@@ -12,10 +12,10 @@ import {
 import { THREAD_STATUSES } from "@codex-fleet/protocol/status";
 import type { FastifyInstance } from "fastify";
 import type { Fleet } from "../fleet/fleet.ts";
+import { toCsv } from "../http/csv.ts";
+import { badParam, notFound } from "../http/errors.ts";
+import { optEnum, optInt, optList, optTime, rejectUnknown } from "../http/params.ts";
 import type { Metrics } from "../metrics.ts";
-import { toCsv } from "./csv.ts";
-import { badParam, notFound } from "./errors.ts";
-import { optEnum, optInt, optList, optTime, rejectUnknown } from "./params.ts";
 import { targetView, threadView } from "./views.ts";
 
 const COUNTER_COLUMNS = [

@@ -3,20 +3,22 @@
  * on, a session (cookie) or bearer token on every API route, the live feed and /metrics, the
  * admin role for changes (policy.ts), and the Origin check on changes and the live feed; the
  * sign-in routes with a per-address rate limit; the parameter checks every route shares
- * (param-guard.ts). Register before any route (`buildApp` does).
+ * (http/param-guard.ts). Register before any route (`buildApp` does).
  */
 import { type AuthMe, LoginRequestSchema, type Role } from "@codex-fleet/protocol/auth";
+import { isLoopbackHost } from "@codex-fleet/protocol/targets";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { parseBody } from "../api/body.ts";
-import { ApiError } from "../api/errors.ts";
-import { rejectUnknown } from "../api/params.ts";
-import { type AuthConfig, isLoopbackHost } from "../config/schema.ts";
+import type { AuthConfig } from "../config/schema.ts";
+import { parseBody } from "../http/body.ts";
+import { ApiError } from "../http/errors.ts";
+import { isWrite } from "../http/methods.ts";
+import { checkCommonParams } from "../http/param-guard.ts";
+import { rejectUnknown } from "../http/params.ts";
 import type { Logger } from "../logger.ts";
 import { readCookie, SESSION_COOKIE, sessionCookie } from "./cookies.ts";
 import { Credentials } from "./credentials.ts";
 import { type OriginPolicy, originAllowed } from "./origin.ts";
-import { checkCommonParams } from "./param-guard.ts";
-import { isWrite, requiredAccess } from "./policy.ts";
+import { requiredAccess } from "./policy.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { inlineScriptHashes, securityHeaders } from "./security-headers.ts";
 import { SessionStore } from "./sessions.ts";

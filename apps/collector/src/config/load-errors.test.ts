@@ -77,7 +77,7 @@ describe("loadConfig: bad keys are named exactly", () => {
     [
       "a target name with a space",
       "targets: [{ name: al ice, url: 'ws://localhost:1' }]",
-      "targets[0].name: must be a non-empty name of letters, digits, '.', '_' or '-'",
+      "targets[0].name: must be 1-100 letters, digits, '.', '_' or '-'",
     ],
     [
       "a duplicate target name",

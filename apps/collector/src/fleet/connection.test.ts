@@ -13,7 +13,7 @@ import {
   startScriptedPeer,
   waitFor,
 } from "../../test/support/scripted-peer.ts";
-import { backoffDelayMs } from "./backoff.ts";
+import { backoffDelayMs } from "../lib/backoff.ts";
 import {
   ConnectionClosedError,
   type ConnectionOptions,

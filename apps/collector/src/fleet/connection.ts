@@ -16,7 +16,7 @@ import {
   OPT_OUT_NOTIFICATION_METHODS,
 } from "@codex-fleet/protocol/wire";
 import WebSocket from "ws";
-import { backoffDelayMs } from "./backoff.ts";
+import { backoffDelayMs } from "../lib/backoff.ts";
 
 export interface ConnectionStatus {
   state: TargetState;

@@ -4,7 +4,7 @@
  * later than pendingSinceMs, so that a collector killed with writes in memory backfills them after
  * its restart; and one refused value must not hold up every other write.
  */
-import type { BatchResult } from "@codex-fleet/db/repositories/ingest-repository";
+import type { BatchResult } from "@codex-fleet/db/repositories/ingest-types";
 import { describe, expect, it } from "vitest";
 import { emptyThread, type WriteOp } from "./thread-state.ts";
 import { IngestWriter, isRejectedData, type WriterOptions } from "./writer.ts";

@@ -1,9 +1,6 @@
 import { createDb } from "@codex-fleet/db/client";
-import {
-  type BatchResult,
-  type PriceFn,
-  writeIngestBatch,
-} from "@codex-fleet/db/repositories/ingest-repository";
+import { writeIngestBatch } from "@codex-fleet/db/repositories/ingest-repository";
+import type { BatchResult, PriceFn } from "@codex-fleet/db/repositories/ingest-types";
 import { createTestDatabase } from "@codex-fleet/db/testing";
 import type { TokenCounts } from "@codex-fleet/protocol/events";
 import { afterEach, describe, expect, it, vi } from "vitest";

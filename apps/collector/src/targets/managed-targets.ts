@@ -9,24 +9,23 @@ import {
   releaseManagedTargets,
   upsertManagedTarget,
 } from "@codex-fleet/db/repositories/managed-targets-repository";
-import type { TargetAdminView } from "@codex-fleet/protocol/auth";
-import { ApiError, badParam, notFound } from "../api/errors.ts";
+import {
+  insecureTokenProblem,
+  type TargetAdminView,
+  type TargetUpdateRequestSchema,
+} from "@codex-fleet/protocol/targets";
+import type { z } from "zod";
 import { targetView } from "../api/views.ts";
 import { SECRET_KEY_ENV } from "../config/load.ts";
-import { type Config, isLoopbackHost, type TargetConfig } from "../config/schema.ts";
+import type { Config, TargetConfig } from "../config/schema.ts";
 import { Secret } from "../config/secret.ts";
 import type { Fleet } from "../fleet/fleet.ts";
+import { ApiError, badParam, notFound } from "../http/errors.ts";
 import type { Logger } from "../logger.ts";
 import { TokenCipher } from "./token-cipher.ts";
 
 /** A validated definition from the API. `token`: undefined keeps the stored one, null removes it. */
-export interface TargetInput {
-  team: string;
-  url: string;
-  labels: Record<string, string>;
-  allowInsecure: boolean;
-  token?: string | null;
-}
+export type TargetInput = z.output<typeof TargetUpdateRequestSchema>;
 
 export interface ManagedTargetsOptions {
   pool: DbPool;
@@ -162,12 +161,8 @@ export class ManagedTargets {
   private async store(name: string, input: TargetInput, kept: Secret | null): Promise<TargetConfig> {
     const token = typeof input.token === "string" ? new Secret(input.token) : kept;
     // DESIGN.md rule 7, as for config targets: a token goes over wss:// or to loopback only.
-    const url = new URL(input.url);
-    if (token !== null && url.protocol === "ws:" && !isLoopbackHost(url.hostname) && !input.allowInsecure)
-      throw badParam(
-        "url",
-        `refusing to send a bearer token over plain ws:// to non-loopback host ${url.hostname}: use wss:// or set allowInsecure: true`,
-      );
+    const problem = insecureTokenProblem({ ...input, hasToken: token !== null });
+    if (problem !== null) throw badParam("url", problem);
     let tokenCiphertext: string | null = null;
     if (token !== null) {
       if (this.cipher === null)

@@ -1,11 +1,11 @@
 /**
  * Checks every route shares, before any handler runs: path parameters are bounded and printable,
  * and changes (POST/PUT/DELETE) take their input as a JSON body, never as query parameters. A 400
- * names the parameter. Per-route checks (api/params.ts, zod bodies) do the rest.
+ * names the parameter. Per-route checks (params.ts, body.ts) do the rest.
  */
 import type { FastifyRequest } from "fastify";
-import { badParam } from "../api/errors.ts";
-import { isWrite } from "./policy.ts";
+import { badParam } from "./errors.ts";
+import { isWrite } from "./methods.ts";
 
 const MAX_PATH_PARAM = 200;
 
