@@ -8,10 +8,10 @@ import type { TargetAdminView } from "@codex-fleet/protocol/targets";
 import type { InjectOptions } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Secret } from "../src/config/secret.ts";
-import { removeScratchDirs } from "../src/config/test-support.ts";
 import { StoredTokenError } from "../src/targets/managed-targets.ts";
 import { TokenCipher } from "../src/targets/token-cipher.ts";
 import { ADMIN_TOKEN, type AuthApp, SECRET_KEY, startAuthApp } from "./support/auth-app.ts";
+import { removeScratchDirs } from "./support/config-files.ts";
 
 const TOKEN = "target-token-5e8d1c7a9b3f";
 const YAML = [
