@@ -3,7 +3,7 @@
  * the persisted alert record that the state machine moves through pending → firing → resolved.
  */
 import type { AlertState, AlertSubjectType, Severity } from "@codex-fleet/protocol/api";
-import type { ThreadStatusType } from "@codex-fleet/protocol/status";
+import type { TargetState, ThreadStatusType } from "@codex-fleet/protocol/status";
 import type { AlertRule } from "../config/alerts-schema.ts";
 
 export type { AlertRule };
@@ -88,7 +88,7 @@ export type NotificationEvent = "firing" | "repeat" | "resolved";
 export interface TargetSnapshot {
   id: string;
   team: string;
-  state: "connecting" | "open" | "backoff" | "stopped";
+  state: TargetState;
   /** Set while connected. */
   connectedSinceMs: number | null;
   /** From `target-health.ts`: down since when, and why. Null while up or on a first connect. */
