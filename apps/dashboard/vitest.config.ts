@@ -6,8 +6,9 @@ export default defineConfig({
   ...sourceConditions,
   plugins: [react()],
   test: {
+    name: "dashboard",
     environment: "jsdom",
-    include: ["src/**/*.test.{ts,tsx}", "test/**/*.test.{ts,tsx}"],
+    include: ["test/**/*.test.{ts,tsx}"],
     setupFiles: ["./test/setup.ts"],
     restoreMocks: true,
   },

@@ -12,8 +12,6 @@ import { createPricer } from "@codex-fleet/pricing";
 import type { FastifyInstance } from "fastify";
 import { type InstalledAlerts, installAlerts } from "./alerts/install.ts";
 import { buildApp } from "./app.ts";
-import { ManagedTargets } from "./auth/managed-targets.ts";
-import { registerTargetRoutes } from "./auth/target-routes.ts";
 import type { Config } from "./config/schema.ts";
 import { type OpenDatabase, openDatabase } from "./database.ts";
 import { Fleet, type FleetOptions } from "./fleet/fleet.ts";
@@ -21,6 +19,8 @@ import type { WriterTuning } from "./ingest/writer.ts";
 import { startWriterThread, type WriterThread } from "./ingest/writer-thread.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
+import { ManagedTargets } from "./targets/managed-targets.ts";
+import { registerTargetRoutes } from "./targets/routes.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The collector's version (its package.json), shown to app-servers and in logs. */

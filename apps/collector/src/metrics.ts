@@ -2,6 +2,7 @@
  * Prometheus metrics in the text exposition format, without a client library: a handful of
  * counters, gauges and one histogram are all the collector needs.
  */
+import { TARGET_STATES } from "@codex-fleet/protocol/status";
 
 class LabeledCounter {
   private values = new Map<string, number>();
@@ -111,7 +112,7 @@ export class Metrics {
 
   render(): string {
     const byState = new Map<string, number>();
-    for (const s of ["connecting", "open", "backoff", "stopped"]) byState.set(s, 0);
+    for (const s of TARGET_STATES) byState.set(s, 0);
     for (const s of this.targetStates.values()) byState.set(s, (byState.get(s) ?? 0) + 1);
     const parts = [
       "# HELP codex_fleet_connections Target connections by state.\n# TYPE codex_fleet_connections gauge\n" +

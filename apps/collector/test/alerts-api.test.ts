@@ -12,11 +12,11 @@ import type { LiveMessage } from "@codex-fleet/protocol/live";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type InstalledAlerts, installAlerts } from "../src/alerts/install.ts";
-import { FakeFleet, MIN, T0 } from "../src/alerts/test-support.ts";
-import { installErrorHandlers } from "../src/api/errors.ts";
-import { loadFile, removeScratchDirs } from "../src/config/test-support.ts";
+import { installErrorHandlers } from "../src/http/errors.ts";
 import { LiveHub } from "../src/live/hub.ts";
 import { createLogger } from "../src/logger.ts";
+import { FakeFleet, MIN, T0 } from "./support/alert-fixtures.ts";
+import { loadFile, removeScratchDirs } from "./support/config-files.ts";
 
 let testDb: TestDatabase;
 let db: Db;

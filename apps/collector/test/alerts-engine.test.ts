@@ -13,10 +13,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { AlertEngine } from "../src/alerts/engine.ts";
 import { createNotifiers } from "../src/alerts/notifiers/create.ts";
 import { verifySignature, type WebhookBody } from "../src/alerts/notifiers/webhook.ts";
-import { FakeFleet, MIN, T0 } from "../src/alerts/test-support.ts";
 import type { Config } from "../src/config/schema.ts";
-import { loadFile, removeScratchDirs } from "../src/config/test-support.ts";
 import { createLogger } from "../src/logger.ts";
+import { FakeFleet, MIN, T0 } from "./support/alert-fixtures.ts";
+import { loadFile, removeScratchDirs } from "./support/config-files.ts";
 
 const SECRET = "hook-secret-9f3a";
 const ALICE_TOKEN = "alice-bearer-token-77c1";

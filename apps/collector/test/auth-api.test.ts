@@ -11,8 +11,8 @@ import type { InjectOptions, LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { inlineScriptHashes } from "../src/auth/security-headers.ts";
-import { removeScratchDirs } from "../src/config/test-support.ts";
 import { ADMIN_TOKEN, type AuthApp, startAuthApp, VIEWER_TOKEN } from "./support/auth-app.ts";
+import { removeScratchDirs } from "./support/config-files.ts";
 
 const MIN = 60_000;
 let testDb: TestDatabase;

@@ -7,7 +7,6 @@
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeScratchDirs } from "../src/config/test-support.ts";
 import { ADMIN_TOKEN, type AuthApp, startAuthApp } from "./support/auth-app.ts";
 import {
   chromiumPath,
@@ -16,6 +15,7 @@ import {
   launchChromium,
   watchPage,
 } from "./support/browser.ts";
+import { removeScratchDirs } from "./support/config-files.ts";
 
 const CHROMIUM = chromiumPath();
 let testDb: TestDatabase;

@@ -4,7 +4,7 @@
  */
 import { inspect } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { errorOf, loadFile, removeScratchDirs } from "../src/config/test-support.ts";
+import { errorOf, loadFile, removeScratchDirs } from "./support/config-files.ts";
 
 afterAll(removeScratchDirs);
 

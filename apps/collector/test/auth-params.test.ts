@@ -6,8 +6,8 @@
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import type { InjectOptions } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeScratchDirs } from "../src/config/test-support.ts";
 import { ADMIN_TOKEN, type AuthApp, SECRET_KEY, startAuthApp } from "./support/auth-app.ts";
+import { removeScratchDirs } from "./support/config-files.ts";
 
 let testDb: TestDatabase;
 let fleet: AuthApp;

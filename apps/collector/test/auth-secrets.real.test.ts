@@ -14,10 +14,10 @@ import { waitUntil } from "@codex-fleet/codex-fakes/wait-until";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { TokenCipher } from "../src/auth/token-cipher.ts";
 import { Secret } from "../src/config/secret.ts";
-import { removeScratchDirs } from "../src/config/test-support.ts";
+import { TokenCipher } from "../src/targets/token-cipher.ts";
 import { ADMIN_TOKEN, type AuthApp, SECRET_KEY, startAuthApp, VIEWER_TOKEN } from "./support/auth-app.ts";
+import { removeScratchDirs } from "./support/config-files.ts";
 
 const secret = (label: string) => `${label}-${randomBytes(18).toString("hex")}`;
 const FILE_TOKEN = secret("file");

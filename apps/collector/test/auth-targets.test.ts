@@ -4,14 +4,14 @@
  * rules for tokens without a key or over plain ws://, and a restart that reads the tokens back.
  */
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
-import type { TargetAdminView } from "@codex-fleet/protocol/auth";
+import type { TargetAdminView } from "@codex-fleet/protocol/targets";
 import type { InjectOptions } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { StoredTokenError } from "../src/auth/managed-targets.ts";
-import { TokenCipher } from "../src/auth/token-cipher.ts";
 import { Secret } from "../src/config/secret.ts";
-import { removeScratchDirs } from "../src/config/test-support.ts";
+import { StoredTokenError } from "../src/targets/managed-targets.ts";
+import { TokenCipher } from "../src/targets/token-cipher.ts";
 import { ADMIN_TOKEN, type AuthApp, SECRET_KEY, startAuthApp } from "./support/auth-app.ts";
+import { removeScratchDirs } from "./support/config-files.ts";
 
 const TOKEN = "target-token-5e8d1c7a9b3f";
 const YAML = [

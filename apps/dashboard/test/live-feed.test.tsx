@@ -281,6 +281,36 @@ describe("useLiveFeed", () => {
     expect(result.current.data.threads.size).toBe(1);
   });
 
+  it("does load the fleet over REST when the first live frames do not parse", async () => {
+    const fetchStub = stubFetch({
+      "GET /api/v1/targets": { body: TARGETS },
+      "GET /api/v1/threads": { body: THREADS },
+      "GET /api/v1/alerts": { body: ALERTS },
+    });
+    const { result } = mount();
+    act(() => {
+      FakeWebSocket.latest().open();
+      FakeWebSocket.latest().receive({ ...snapshotMessage(), targets: [{ name: "alice" }] });
+    });
+    await flush();
+    expect(result.current.connection.malformed).toBe(1);
+    expect(result.current.data.source).toBe("rest");
+    expect(result.current.data.targets.size).toBe(TARGETS.length);
+    expect(fetchStub.callsTo("/api/v1/targets")).toHaveLength(1);
+  });
+
+  it("does report which field is wrong when a REST answer does not match the protocol", async () => {
+    stubFetch({
+      "GET /api/v1/targets": { body: [{ ...TARGETS[0], state: "sleeping" }] },
+      "GET /api/v1/threads": { body: THREADS },
+    });
+    const { result } = mount();
+    act(() => FakeWebSocket.latest().drop());
+    await flush();
+    expect(result.current.data.source).toBe("none");
+    expect(String(result.current.fallbackError)).toContain("[0].state");
+  });
+
   it("does report the fallback error when both the feed and REST fail", async () => {
     stubFetch({
       "GET /api/v1/targets": apiError(500, "internal", "database unavailable"),

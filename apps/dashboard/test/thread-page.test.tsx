@@ -92,6 +92,17 @@ describe("Thread page", () => {
     expect(await screen.findByTestId("thread-turn-count")).toHaveTextContent("8");
   });
 
+  it("does show an error naming the field, not crash, when the detail does not match the protocol", async () => {
+    setup({ body: { ...APPROVAL_DETAIL, turns: [{ ...APPROVAL_DETAIL.turns[0], status: "paused" }] } });
+    renderApp(`/threads/${THREAD_IDS.approval}`);
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("Could not load this thread");
+    expect(alert).toHaveTextContent(
+      `GET /api/v1/threads/${THREAD_IDS.approval} is not what this dashboard expects`,
+    );
+    expect(alert).toHaveTextContent("turns[0].status");
+  });
+
   it("does show live status and firing alerts at once, then refetch the turns when the thread moves", async () => {
     vi.useFakeTimers({ now: NOW, shouldAdvanceTime: true });
     const fetchStub = setup();

@@ -1,12 +1,8 @@
+import type { TokenCounts } from "@codex-fleet/protocol/events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "../src/client.ts";
-import {
-  type PriceFn,
-  type TokenCounts,
-  type TurnPatchRow,
-  type UsageReportRow,
-  writeIngestBatch,
-} from "../src/repositories/ingest-repository.ts";
+import { writeIngestBatch } from "../src/repositories/ingest-repository.ts";
+import type { PriceFn, TurnPatchRow, UsageReportRow } from "../src/repositories/ingest-types.ts";
 import { createTestDatabase, type TestDatabase } from "../src/testing.ts";
 
 let testDb: TestDatabase;

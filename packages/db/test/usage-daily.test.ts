@@ -1,6 +1,7 @@
+import type { UsageGroupKey } from "@codex-fleet/protocol/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "../src/client.ts";
-import { queryUsage, type UsageGroupKey, usageWindow } from "../src/queries/usage.ts";
+import { queryUsage, usageWindow } from "../src/queries/usage.ts";
 import { createTestDatabase, type TestDatabase } from "../src/testing.ts";
 
 let testDb: TestDatabase;

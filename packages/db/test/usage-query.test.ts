@@ -1,12 +1,7 @@
+import type { UsageCounters, UsageGroupKey, UsageRow } from "@codex-fleet/protocol/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "../src/client.ts";
-import {
-  queryUsage,
-  type UsageCountersRow,
-  type UsageFilters,
-  type UsageGroupKey,
-  type UsageQueryRow,
-} from "../src/queries/usage.ts";
+import { queryUsage, type UsageFilters } from "../src/queries/usage.ts";
 import { createTestDatabase, type TestDatabase } from "../src/testing.ts";
 
 let testDb: TestDatabase;
@@ -36,7 +31,7 @@ const FIXTURE: Fixture[] = [
 ];
 
 /** Distinct counters per fixture row, so every sum identifies the rows in it. */
-function countersOf(i: number, f: Fixture): UsageCountersRow {
+function countersOf(i: number, f: Fixture): UsageCounters {
   const k = i + 1;
   const unpriced = f.model === "mystery";
   return {
@@ -52,10 +47,9 @@ function countersOf(i: number, f: Fixture): UsageCountersRow {
   };
 }
 
-const COUNTERS = Object.keys(countersOf(0, FIXTURE[0] as Fixture)) as (keyof UsageCountersRow)[];
-const zero = (): UsageCountersRow =>
-  Object.fromEntries(COUNTERS.map((c) => [c, 0])) as unknown as UsageCountersRow;
-function add(into: UsageCountersRow, c: UsageCountersRow): void {
+const COUNTERS = Object.keys(countersOf(0, FIXTURE[0] as Fixture)) as (keyof UsageCounters)[];
+const zero = (): UsageCounters => Object.fromEntries(COUNTERS.map((c) => [c, 0])) as unknown as UsageCounters;
+function add(into: UsageCounters, c: UsageCounters): void {
   for (const k of COUNTERS) into[k] += c[k];
 }
 
@@ -72,7 +66,7 @@ const KEY: Record<UsageGroupKey, (f: Fixture) => string> = {
 /** The oracle: the same aggregate computed over the fixture in JS. */
 function expected(fromMs: number, toMs: number, groupBy: UsageGroupKey[], filters: UsageFilters) {
   const fromHour = Math.floor(fromMs / HOUR_MS) * HOUR_MS;
-  const groups = new Map<string, UsageQueryRow>();
+  const groups = new Map<string, UsageRow>();
   const totals = zero();
   FIXTURE.forEach((f, i) => {
     if (f.hourMs < fromHour || f.hourMs >= toMs) return;
@@ -91,7 +85,7 @@ function expected(fromMs: number, toMs: number, groupBy: UsageGroupKey[], filter
   return { rows: [...groups.values()], totals };
 }
 
-const sortRows = (rows: UsageQueryRow[], groupBy: UsageGroupKey[]) =>
+const sortRows = (rows: UsageRow[], groupBy: UsageGroupKey[]) =>
   [...rows].sort((a, b) => {
     const ka = groupBy.map((k) => a[k]).join("\u0000");
     const kb = groupBy.map((k) => b[k]).join("\u0000");

@@ -1,21 +1,10 @@
 /**
- * HTTP API v1 response shapes, declared once for the collector (which produces them) and the
- * dashboard (which renders them). Browser-safe.
+ * HTTP API v1 shapes, declared once for the collector (which produces the answers and validates
+ * the request bodies) and the dashboard (which sends the bodies and parses the answers).
+ * Browser-safe.
  */
 import { z } from "zod";
-
-export const TargetStateSchema = z.enum(["connecting", "open", "backoff", "stopped"]);
-export const TargetReasonSchema = z.enum([
-  "refused",
-  "unreachable",
-  "unauthorized",
-  "forbidden",
-  "timeout",
-  "dropped",
-  "protocol",
-  "insecure",
-  "config",
-]);
+import { TargetReasonSchema, TargetStateSchema, ThreadStatusTypeSchema, TurnStatusSchema } from "./status.ts";
 
 /** GET /api/v1/targets rows. Never carries a token. */
 export const TargetViewSchema = z.object({
@@ -34,6 +23,8 @@ export const TargetViewSchema = z.object({
   activeThreads: z.number(),
 });
 export type TargetView = z.infer<typeof TargetViewSchema>;
+/** GET /api/v1/targets */
+export const TargetListSchema = z.array(TargetViewSchema);
 
 export const PendingRequestSchema = z.object({
   requestId: z.union([z.string(), z.number()]),
@@ -56,7 +47,7 @@ export const ThreadViewSchema = z.object({
   cwd: z.string().nullable(),
   repo: z.string().nullable(),
   gitBranch: z.string().nullable(),
-  status: z.enum(["idle", "active", "systemError", "notLoaded"]),
+  status: ThreadStatusTypeSchema,
   activeFlags: z.array(z.string()),
   statusSince: z.string(),
   lastEventAt: z.string().nullable(),
@@ -73,6 +64,8 @@ export const ThreadViewSchema = z.object({
   updatedAt: z.string().nullable(),
 });
 export type ThreadView = z.infer<typeof ThreadViewSchema>;
+/** GET /api/v1/threads */
+export const ThreadListSchema = z.array(ThreadViewSchema);
 
 export const TokenFieldsSchema = z.object({
   inputTokens: z.number(),
@@ -86,7 +79,7 @@ export const TurnViewSchema = TokenFieldsSchema.extend({
   id: z.string(),
   threadId: z.string(),
   model: z.string().nullable(),
-  status: z.enum(["inProgress", "completed", "failed", "interrupted"]),
+  status: TurnStatusSchema,
   errorMessage: z.string().nullable(),
   codexErrorInfo: z.string().nullable(),
   startedAt: z.string().nullable(),
@@ -150,14 +143,19 @@ export const ApiErrorSchema = z.object({
 export type ApiError = z.infer<typeof ApiErrorSchema>;
 
 export const AlertStateSchema = z.enum(["pending", "firing", "resolved"]);
+export type AlertState = z.infer<typeof AlertStateSchema>;
 export const SeveritySchema = z.enum(["info", "warning", "critical"]);
+export type Severity = z.infer<typeof SeveritySchema>;
+/** What an alert is about: a thread, a target (`developer` = one target's spend), a team, the fleet. */
+export const AlertSubjectTypeSchema = z.enum(["thread", "target", "developer", "team", "fleet"]);
+export type AlertSubjectType = z.infer<typeof AlertSubjectTypeSchema>;
 
 /** GET /api/v1/alerts rows and the live feed's alert messages. */
 export const AlertViewSchema = z.object({
   id: z.string(),
   ruleId: z.string(),
   kind: z.string(),
-  subjectType: z.enum(["thread", "target", "developer", "team", "fleet"]),
+  subjectType: AlertSubjectTypeSchema,
   subjectId: z.string(),
   /** A sub-key of the subject: the `codexErrorInfo` of grouped turn failures (identity = rule + subject + group). */
   group: z.string().nullable().optional(),
@@ -177,6 +175,8 @@ export const AlertViewSchema = z.object({
   silenced: z.boolean(),
 });
 export type AlertView = z.infer<typeof AlertViewSchema>;
+/** GET /api/v1/alerts */
+export const AlertListSchema = z.array(AlertViewSchema);
 
 /**
  * GET /api/v1/alerts/rules rows: the rules in force (the config's, or the defaults), with each
@@ -194,29 +194,71 @@ export const AlertRuleViewSchema = z
   .catchall(z.union([z.string(), z.number(), z.boolean()]));
 export type AlertRuleView = z.infer<typeof AlertRuleViewSchema>;
 
-/** POST /api/v1/alerts/:id/ack body: who acknowledged. */
-export const AlertAckRequestSchema = z.object({ by: z.string().min(1) });
-export type AlertAckRequest = z.infer<typeof AlertAckRequestSchema>;
+/** A person's name in a request body (who acknowledged, who silenced): trimmed, 1-200 characters. */
+const PersonSchema = z.string().trim().min(1, "must not be empty").max(200, "must be at most 200 characters");
 
-/** Which alerts a silence mutes: every given field must match (the `silence.matchers` column). */
-export const SilenceMatchersSchema = z.object({
-  ruleId: z.string().optional(),
-  kind: z.string().optional(),
-  target: z.string().optional(),
-  threadId: z.string().optional(),
-  team: z.string().optional(),
-});
+/** POST /api/v1/alerts/:id/ack body: who acknowledged. */
+export const AlertAckRequestSchema = z.strictObject({ by: PersonSchema });
+export type AlertAckRequest = z.input<typeof AlertAckRequestSchema>;
+
+/**
+ * A point in time as the API accepts it (query parameters `from`/`to`, a silence's `endsAt`): an
+ * ISO 8601 date/time, or epoch milliseconds as a number or a 10-16 digit string. NaN when neither.
+ */
+export function timeToMs(value: string | number): number {
+  if (typeof value === "number") return value;
+  return /^\d{10,16}$/.test(value) ? Number(value) : Date.parse(value);
+}
+
+const MatcherValueSchema = z
+  .string()
+  .trim()
+  .min(1, "must not be empty")
+  .max(200, "must be at most 200 characters");
+
+/**
+ * Which alerts a silence mutes: every given field must match (the `silence.matchers` column). At
+ * least one field; `team` may be "" (the team of targets configured without one).
+ */
+export const SilenceMatchersSchema = z
+  .strictObject({
+    ruleId: MatcherValueSchema.optional(),
+    kind: MatcherValueSchema.optional(),
+    target: MatcherValueSchema.optional(),
+    threadId: MatcherValueSchema.optional(),
+    team: z.string().max(200, "must be at most 200 characters").optional(),
+  })
+  .refine(
+    (m) => Object.values(m).some((v) => v !== undefined),
+    "must name at least one of ruleId, kind, target, threadId, team",
+  );
 export type SilenceMatchers = z.infer<typeof SilenceMatchersSchema>;
 
-/** POST /api/v1/silences body. */
-export const SilenceCreateSchema = z.object({
+/**
+ * POST /api/v1/silences body. `endsAt` is an ISO 8601 time or epoch milliseconds (parsed to epoch
+ * ms; whether it lies ahead is the collector's check); `comment` is optional.
+ */
+export const SilenceCreateSchema = z.strictObject({
+  matchers: SilenceMatchersSchema,
+  endsAt: z
+    .union([z.string(), z.number()])
+    .transform(timeToMs)
+    .refine(Number.isFinite, "must be an ISO 8601 time or epoch milliseconds"),
+  comment: z.string().max(1000, "must be at most 1000 characters").default(""),
+  createdBy: PersonSchema,
+});
+/** What a client sends. */
+export type SilenceCreate = z.input<typeof SilenceCreateSchema>;
+
+/** GET /api/v1/silences rows (and the answer to POST and DELETE). Times are ISO 8601. */
+export const SilenceViewSchema = z.object({
+  id: z.string(),
   matchers: SilenceMatchersSchema,
   endsAt: z.string(),
   comment: z.string(),
-  createdBy: z.string().min(1),
+  createdBy: z.string(),
+  createdAt: z.string(),
 });
-export type SilenceCreate = z.infer<typeof SilenceCreateSchema>;
-
-/** GET /api/v1/silences rows (and the POST answer). */
-export const SilenceViewSchema = SilenceCreateSchema.extend({ id: z.string(), createdAt: z.string() });
 export type SilenceView = z.infer<typeof SilenceViewSchema>;
+/** GET /api/v1/silences */
+export const SilenceListSchema = z.array(SilenceViewSchema);

@@ -3,6 +3,7 @@
  * Produced by `normalize.ts` from wire frames; consumed by the observer and ingest.
  * Browser-safe (no Node built-ins).
  */
+import type { ThreadStatusType, TurnStatus } from "./status.ts";
 
 /** The five token counters codex reports (cacheWriteInputTokens is not billed separately and is dropped). */
 export interface TokenCounts {
@@ -21,7 +22,6 @@ export const ZERO_TOKENS: TokenCounts = Object.freeze({
   totalTokens: 0,
 });
 
-export type ThreadStatusType = "idle" | "active" | "systemError" | "notLoaded";
 export type ActiveFlag = "waitingOnApproval" | "waitingOnUserInput";
 
 export interface ThreadStatus {
@@ -29,8 +29,6 @@ export interface ThreadStatus {
   /** Only for `active`; unknown flags are kept as strings. */
   activeFlags: string[];
 }
-
-export type TurnStatus = "inProgress" | "completed" | "failed" | "interrupted";
 
 /** Thread metadata. Never includes the preview (it is the user's prompt). */
 export interface ThreadInfo {

@@ -5,6 +5,7 @@
  * ../shared/codex-app-server-facts.md.
  */
 import { z } from "zod";
+import { TurnStatusSchema } from "./status.ts";
 
 /** Token counters are non-negative integers that fit a double exactly. */
 const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -36,8 +37,6 @@ export const TurnErrorSchema = z.object({
   message: z.string().max(100_000).default(""),
   codexErrorInfo: CodexErrorInfoSchema,
 });
-
-export const TurnStatusSchema = z.enum(["inProgress", "completed", "failed", "interrupted"]);
 
 export const TurnSchema = z.object({
   id: Id,

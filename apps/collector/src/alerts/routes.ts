@@ -11,18 +11,23 @@ import {
   listSilences,
   type StoredSilence,
 } from "@codex-fleet/db/repositories/alerts-repository";
-import type { AlertView, SilenceView } from "@codex-fleet/protocol/api";
+import {
+  AlertAckRequestSchema,
+  AlertStateSchema,
+  type AlertView,
+  SilenceCreateSchema,
+  type SilenceView,
+} from "@codex-fleet/protocol/api";
 import type { FastifyInstance } from "fastify";
-import { z } from "zod";
-import { parseBody } from "../api/body.ts";
-import { toCsv } from "../api/csv.ts";
-import { ApiError, badParam, notFound } from "../api/errors.ts";
-import { optEnum, optInt, optList, optString, rejectUnknown } from "../api/params.ts";
+import { parseBody } from "../http/body.ts";
+import { toCsv } from "../http/csv.ts";
+import { ApiError, badParam, notFound } from "../http/errors.ts";
+import { optEnum, optInt, optList, optString, rejectUnknown } from "../http/params.ts";
 import type { AlertEngine } from "./engine.ts";
 import { fromRow, silenceFromRow } from "./store.ts";
 import { alertView, ruleView } from "./views.ts";
 
-const STATES = ["pending", "firing", "resolved"] as const;
+const STATES = AlertStateSchema.options;
 const MAX_SILENCE_MS = 366 * 86_400_000;
 const CSV_COLUMNS = [
   "id",
@@ -44,28 +49,6 @@ const CSV_COLUMNS = [
   "ackAt",
   "silenced",
 ];
-
-const name = z.string().trim().min(1, "must not be empty").max(200, "must be at most 200 characters");
-
-const AckBodySchema = z.strictObject({ by: name });
-
-const SilenceBodySchema = z.strictObject({
-  matchers: z
-    .strictObject({
-      ruleId: name.optional(),
-      kind: name.optional(),
-      target: name.optional(),
-      threadId: name.optional(),
-      team: z.string().max(200).optional(),
-    })
-    .refine(
-      (m) => Object.values(m).some((v) => v !== undefined),
-      "must name at least one of ruleId, kind, target, threadId, team",
-    ),
-  endsAt: z.union([z.string(), z.number()]),
-  comment: z.string().max(1000, "must be at most 1000 characters").default(""),
-  createdBy: name,
-});
 
 function silenceView(s: StoredSilence): SilenceView {
   return {
@@ -119,7 +102,7 @@ export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps):
 
   app.post("/api/v1/alerts/:id/ack", async (req) => {
     const { id } = req.params as { id: string };
-    const { by } = parseBody(AckBodySchema, req.body);
+    const { by } = parseBody(AlertAckRequestSchema, req.body);
     const result = await engine.acknowledge(id, by);
     if (result.ok) return result.alert;
     if (result.reason === "not-found") throw notFound(`alert ${id}`);
@@ -140,16 +123,9 @@ export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps):
   });
 
   app.post("/api/v1/silences", async (req, reply) => {
-    const body = parseBody(SilenceBodySchema, req.body);
+    const body = parseBody(SilenceCreateSchema, req.body);
     const at = now();
-    const endsAtMs =
-      typeof body.endsAt === "number"
-        ? body.endsAt
-        : /^\d{10,16}$/.test(body.endsAt)
-          ? Number(body.endsAt)
-          : Date.parse(body.endsAt);
-    if (!Number.isFinite(endsAtMs))
-      throw badParam("endsAt", "must be an ISO 8601 time or epoch milliseconds");
+    const endsAtMs = body.endsAt;
     if (endsAtMs <= at) throw badParam("endsAt", "must be in the future");
     if (endsAtMs > at + MAX_SILENCE_MS) throw badParam("endsAt", "must be at most 366 days ahead");
     const matchers = Object.fromEntries(

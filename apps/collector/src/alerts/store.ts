@@ -1,6 +1,7 @@
 /** Alert records ↔ repository rows (packages/db knows nothing of the collector's types). */
 import type { StoredAlert, StoredSilence } from "@codex-fleet/db/repositories/alerts-repository";
-import type { AlertRecord, Severity, Silence, SubjectType } from "./types.ts";
+import type { AlertState, AlertSubjectType, Severity } from "@codex-fleet/protocol/api";
+import type { AlertRecord, Silence } from "./types.ts";
 import { identityKey } from "./types.ts";
 
 /** Record → row; the open key is set while pending or firing. */
@@ -40,14 +41,14 @@ export function fromRow(r: StoredAlert): AlertRecord {
     kind: r.kind,
     severity: r.severity as Severity,
     subject: {
-      type: r.subjectType as SubjectType,
+      type: r.subjectType as AlertSubjectType,
       id: r.subjectId,
       group: r.groupKey,
       targetId: r.targetId,
       threadId: r.threadId,
       team: r.team,
     },
-    state: r.state as AlertRecord["state"],
+    state: r.state as AlertState,
     summary: r.summary,
     value: r.value,
     details: r.details as AlertRecord["details"],

@@ -3,11 +3,12 @@
  * cycles backoff → connecting → backoff while it retries, and each status has its own `sinceMs`,
  * so "down for 2 minutes" has to be remembered across those cycles rather than read from one status.
  */
+import type { TargetState } from "@codex-fleet/protocol/status";
 import type { TargetSnapshot } from "./types.ts";
 
 /** The parts of a connection status (fleet/connection.ts ConnectionStatus) this needs. */
 export interface StatusLike {
-  state: "connecting" | "open" | "backoff" | "stopped";
+  state: TargetState;
   reason: string | null;
   error: string | null;
   sinceMs: number;

@@ -2,6 +2,8 @@
  * The alert domain: what rules see (a snapshot of the fleet), what they conclude (conditions), and
  * the persisted alert record that the state machine moves through pending → firing → resolved.
  */
+import type { AlertState, AlertSubjectType, Severity } from "@codex-fleet/protocol/api";
+import type { TargetState, ThreadStatusType } from "@codex-fleet/protocol/status";
 import type { AlertRule } from "../config/alerts-schema.ts";
 
 export type { AlertRule };
@@ -12,13 +14,9 @@ export type EffectiveRule = AlertRule & {
   readonly source: "default" | "config";
 };
 
-export type SubjectType = "thread" | "target" | "developer" | "team" | "fleet";
-export type AlertState = "pending" | "firing" | "resolved";
-export type Severity = "info" | "warning" | "critical";
-
 /** What an alert is about. Identity of an alert = rule + subject (type, id, group). */
 export interface Subject {
-  type: SubjectType;
+  type: AlertSubjectType;
   id: string;
   /** A sub-key within the subject: the `codexErrorInfo` of grouped turn failures; "" otherwise. */
   group: string;
@@ -90,7 +88,7 @@ export type NotificationEvent = "firing" | "repeat" | "resolved";
 export interface TargetSnapshot {
   id: string;
   team: string;
-  state: "connecting" | "open" | "backoff" | "stopped";
+  state: TargetState;
   /** Set while connected. */
   connectedSinceMs: number | null;
   /** From `target-health.ts`: down since when, and why. Null while up or on a first connect. */
@@ -108,7 +106,7 @@ export interface ThreadSnapshot {
   targetId: string;
   name: string | null;
   repo: string | null;
-  status: "idle" | "active" | "systemError" | "notLoaded";
+  status: ThreadStatusType;
   activeFlags: readonly string[];
   statusSinceMs: number;
   lastEventAtMs: number | null;

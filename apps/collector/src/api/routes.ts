@@ -1,18 +1,23 @@
 /** HTTP API v1 (DESIGN "Interfaces"): targets, threads, thread detail, usage, health, metrics. */
 
 import type { DbPool } from "@codex-fleet/db/client";
-import { queryUsage, type UsageGroupKey } from "@codex-fleet/db/queries/usage";
+import { queryUsage } from "@codex-fleet/db/queries/usage";
 import { readThreadDetail } from "@codex-fleet/db/repositories/threads-repository";
-import { type ThreadDetail, USAGE_GROUP_KEYS, type UsageResponse } from "@codex-fleet/protocol/api";
+import {
+  type ThreadDetail,
+  USAGE_GROUP_KEYS,
+  type UsageGroupKey,
+  type UsageResponse,
+} from "@codex-fleet/protocol/api";
+import { THREAD_STATUSES } from "@codex-fleet/protocol/status";
 import type { FastifyInstance } from "fastify";
 import type { Fleet } from "../fleet/fleet.ts";
+import { toCsv } from "../http/csv.ts";
+import { badParam, notFound } from "../http/errors.ts";
+import { optEnum, optInt, optList, optTime, rejectUnknown } from "../http/params.ts";
 import type { Metrics } from "../metrics.ts";
-import { toCsv } from "./csv.ts";
-import { badParam, notFound } from "./errors.ts";
-import { optEnum, optInt, optList, optTime, rejectUnknown } from "./params.ts";
 import { targetView, threadView } from "./views.ts";
 
-const THREAD_STATUSES = ["idle", "active", "systemError", "notLoaded"] as const;
 const COUNTER_COLUMNS = [
   "turns",
   "failedTurns",

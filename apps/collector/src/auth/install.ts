@@ -3,21 +3,22 @@
  * on, a session (cookie) or bearer token on every API route, the live feed and /metrics, the
  * admin role for changes (policy.ts), and the Origin check on changes and the live feed; the
  * sign-in routes with a per-address rate limit; the parameter checks every route shares
- * (param-guard.ts). Register before any route (`buildApp` does).
+ * (http/param-guard.ts). Register before any route (`buildApp` does).
  */
-import type { AuthMe, Role } from "@codex-fleet/protocol/auth";
+import { type AuthMe, LoginRequestSchema, type Role } from "@codex-fleet/protocol/auth";
+import { isLoopbackHost } from "@codex-fleet/protocol/targets";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { z } from "zod";
-import { parseBody } from "../api/body.ts";
-import { ApiError } from "../api/errors.ts";
-import { rejectUnknown } from "../api/params.ts";
-import { type AuthConfig, isLoopbackHost } from "../config/schema.ts";
+import type { AuthConfig } from "../config/schema.ts";
+import { parseBody } from "../http/body.ts";
+import { ApiError } from "../http/errors.ts";
+import { isWrite } from "../http/methods.ts";
+import { checkCommonParams } from "../http/param-guard.ts";
+import { rejectUnknown } from "../http/params.ts";
 import type { Logger } from "../logger.ts";
 import { readCookie, SESSION_COOKIE, sessionCookie } from "./cookies.ts";
 import { Credentials } from "./credentials.ts";
 import { type OriginPolicy, originAllowed } from "./origin.ts";
-import { checkCommonParams } from "./param-guard.ts";
-import { isWrite, requiredAccess } from "./policy.ts";
+import { requiredAccess } from "./policy.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { inlineScriptHashes, securityHeaders } from "./security-headers.ts";
 import { SessionStore } from "./sessions.ts";
@@ -61,14 +62,6 @@ export const AUTH_OFF: AuthSetup = {
   },
   publicUrl: null,
 };
-
-const LoginBodySchema = z.strictObject({
-  token: z
-    .string({ error: "must be a string" })
-    .trim()
-    .min(1, "must not be empty")
-    .max(4096, "must be at most 4096 characters"),
-});
 
 const unauthorized = (message: string) => new ApiError(401, "UNAUTHORIZED", message);
 const SIGN_IN =
@@ -181,7 +174,7 @@ export function installAuth(
       throw new ApiError(409, "AUTH_DISABLED", "authentication is off on this collector: no sign-in needed");
     checkOrigin(req, false);
     limit(req, reply);
-    const { token } = parseBody(LoginBodySchema, req.body);
+    const { token } = parseBody(LoginRequestSchema, req.body);
     const role = credentials.roleOf(token);
     if (role === null) {
       log.warn({ ip: req.ip }, "sign-in refused: token not accepted");

@@ -4,22 +4,16 @@
  * /metrics needs a viewer; acknowledging an alert is an on-call action a viewer may take; every
  * other change (targets, silences, anything added later) needs an admin.
  */
+import { isWrite } from "../http/methods.ts";
 
 /** What a request needs. */
 export type Access = "open" | "viewer" | "admin";
-
-const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** Sign-in endpoints: open, they check credentials themselves. */
 export const AUTH_ROUTES = new Set(["/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/auth/me"]);
 
 /** Changes a viewer may make: acknowledging an alert (it changes no rule and mutes no one else). */
 const VIEWER_WRITES = new Set(["POST /api/v1/alerts/:id/ack"]);
-
-/** True for methods that change state (and so need the Origin check against CSRF). */
-export function isWrite(method: string): boolean {
-  return !READ_METHODS.has(method.toUpperCase());
-}
 
 /**
  * The access `method` on `route` needs. `route` is the matched route pattern

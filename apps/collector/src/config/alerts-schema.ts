@@ -4,16 +4,16 @@
  * the alerts module uses its default rules (`alerts/rules.ts`); a listed set replaces them.
  * Objects are strict (unknown keys are config errors, like everywhere else in the config).
  */
+import { SeveritySchema } from "@codex-fleet/protocol/api";
 import { z } from "zod";
 
 const durationMs = z.int().nonnegative();
 const positiveMs = z.int().positive();
-const severity = z.enum(["info", "warning", "critical"]);
 
 /** Fields every rule has. */
 const ruleBase = {
   id: z.string().regex(/^[A-Za-z0-9._-]+$/, "must be a non-empty id of letters, digits, '.', '_' or '-'"),
-  severity: severity.default("warning"),
+  severity: SeveritySchema.default("warning"),
   /** `false` keeps the rule listed (and shown by GET /api/v1/alerts/rules) but never evaluated. */
   enabled: z.boolean().default(true),
   /** Overrides `alerts.repeatIntervalMs` for this rule; 0 = never repeat. */

@@ -7,6 +7,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { dirname, extname, resolve } from "node:path";
+import { isLoopbackHost } from "@codex-fleet/protocol/targets";
 import { parseDocument } from "yaml";
 import { z } from "zod";
 import { ConfigError, type ConfigIssue, createIssueMapper } from "./errors.ts";
@@ -16,7 +17,6 @@ import {
   ConfigFileSchema,
   DatabaseUrlSchema,
   HostSchema,
-  isLoopbackHost,
   LOG_FORMATS,
   type NotifierRuntimeConfig,
   PortSchema,

@@ -4,6 +4,7 @@
  * files, CA files and environment variables happens in `load.ts`.
  */
 import { PriceOverrideSchema } from "@codex-fleet/pricing";
+import { insecureTokenProblem, TargetNameSchema, targetUrlSchema } from "@codex-fleet/protocol/targets";
 import { z } from "zod";
 import { type AlertsConfig, AlertsConfigSchema, type NotifierConfig } from "./alerts-schema.ts";
 import type { Secret } from "./secret.ts";
@@ -32,14 +33,6 @@ export const DatabaseUrlSchema = z
   .string()
   .refine((s) => hasProtocol(s, ["postgres:", "postgresql:"]), "must be a postgres:// or postgresql:// URL");
 
-const wsUrl = z
-  .string()
-  .refine((s) => hasProtocol(s, ["ws:", "wss:"]), "must be a ws:// or wss:// URL")
-  .refine((s) => {
-    const url = URL.canParse(s) ? new URL(s) : null;
-    return url === null || (url.username === "" && url.password === "");
-  }, "must not contain credentials: use tokenFile or tokenEnv");
-
 const httpUrl = z
   .string()
   .refine((s) => hasProtocol(s, ["http:", "https:"]), "must be an http:// or https:// URL");
@@ -48,25 +41,12 @@ const ms = z.int().positive();
 const path = z.string().min(1, { error: "must not be empty" });
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
 
-/** True for hosts that never leave the machine: localhost, 127.0.0.0/8, ::1. */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  return (
-    host === "localhost" ||
-    host.endsWith(".localhost") ||
-    host === "::1" ||
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
-  );
-}
-
-/** One app-server to observe, as written in the config file. */
+/** One app-server to observe, as written in the config file (name and URL rules: protocol/targets). */
 export const TargetSchema = z
   .strictObject({
-    name: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]+$/, "must be a non-empty name of letters, digits, '.', '_' or '-'"),
+    name: TargetNameSchema,
     team: z.string().default(""),
-    url: wsUrl,
+    url: targetUrlSchema("use tokenFile or tokenEnv"),
     tokenFile: path.optional(),
     tokenEnv: envName.optional(),
     labels: z.record(z.string(), z.string()).default({}),
@@ -86,16 +66,10 @@ export const TargetSchema = z
     if (target.caFile !== undefined && url.protocol !== "wss:") {
       ctx.addIssue({ code: "custom", path: ["caFile"], message: "only applies to wss:// URLs" });
     }
-    // DESIGN.md rule 7, same rule as codex's own remote client: a bearer token travels only over
-    // wss:// or to loopback, unless the operator explicitly accepts the risk.
+    // DESIGN.md rule 7, as for targets added through the API.
     const hasToken = target.tokenFile !== undefined || target.tokenEnv !== undefined;
-    if (hasToken && url.protocol === "ws:" && !isLoopbackHost(url.hostname) && !target.allowInsecure) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["url"],
-        message: `refusing to send a bearer token over plain ws:// to non-loopback host ${url.hostname}: use wss:// or set allowInsecure: true`,
-      });
-    }
+    const problem = insecureTokenProblem({ ...target, hasToken });
+    if (problem !== null) ctx.addIssue({ code: "custom", path: ["url"], message: problem });
   });
 
 /** How `auth.mode: auto` decides: on unless the collector listens on loopback only. */

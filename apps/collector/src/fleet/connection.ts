@@ -9,29 +9,18 @@
  */
 import type { FleetEvent } from "@codex-fleet/protocol/events";
 import { type Frame, normalizeFrame } from "@codex-fleet/protocol/normalize";
+import type { TargetReason, TargetState } from "@codex-fleet/protocol/status";
 import {
   ALLOWED_CLIENT_METHODS,
   ALLOWED_CLIENT_NOTIFICATIONS,
   OPT_OUT_NOTIFICATION_METHODS,
 } from "@codex-fleet/protocol/wire";
 import WebSocket from "ws";
-import { backoffDelayMs } from "./backoff.ts";
-
-export type ConnectionState = "connecting" | "open" | "backoff" | "stopped";
-export type ConnectionReason =
-  | "refused"
-  | "unreachable"
-  | "unauthorized"
-  | "forbidden"
-  | "timeout"
-  | "dropped"
-  | "protocol"
-  | "insecure"
-  | "config";
+import { backoffDelayMs } from "../lib/backoff.ts";
 
 export interface ConnectionStatus {
-  state: ConnectionState;
-  reason: ConnectionReason | null;
+  state: TargetState;
+  reason: TargetReason | null;
   error: string | null;
   sinceMs: number;
   attempt: number;
@@ -228,7 +217,7 @@ export class TargetConnection {
       return;
     }
     this.ws = ws;
-    let failure: { reason: ConnectionReason; error: string } | null = null;
+    let failure: { reason: TargetReason; error: string } | null = null;
     // The handshake timeout covers the HTTP upgrade; this one also covers initialize.
     this.connectTimer = setTimeout(() => {
       failure = { reason: "timeout", error: `no answer within ${this.opts.connectTimeoutMs} ms` };
@@ -237,8 +226,7 @@ export class TargetConnection {
 
     ws.on("unexpected-response", (_req, res) => {
       const code = res.statusCode ?? 0;
-      const reason: ConnectionReason =
-        code === 401 ? "unauthorized" : code === 403 ? "forbidden" : "protocol";
+      const reason: TargetReason = code === 401 ? "unauthorized" : code === 403 ? "forbidden" : "protocol";
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => {
@@ -446,7 +434,7 @@ export class TargetConnection {
   }
 
   /** Close the socket ourselves (liveness, hostile peer, failed handshake) and back off. */
-  private scheduleRetryAfterClose(reason: ConnectionReason, error: string): void {
+  private scheduleRetryAfterClose(reason: TargetReason, error: string): void {
     const ws = this.ws;
     if (ws) {
       this.ws = null;
@@ -473,7 +461,7 @@ export class TargetConnection {
     }
   }
 
-  private scheduleRetry(reason: ConnectionReason, error: string): void {
+  private scheduleRetry(reason: TargetReason, error: string): void {
     if (this.stopped) return;
     if (this.retryTimer) return;
     const delay = backoffDelayMs(this.attempt, this.opts, this.random);
@@ -515,7 +503,7 @@ export class TargetConnection {
   }
 }
 
-function classifySocketError(err: NodeJS.ErrnoException): { reason: ConnectionReason; error: string } {
+function classifySocketError(err: NodeJS.ErrnoException): { reason: TargetReason; error: string } {
   const code = err.code ?? "";
   if (code === "ECONNREFUSED") return { reason: "refused", error: `connection refused (${err.message})` };
   if (code === "ENOTFOUND" || code === "EHOSTUNREACH" || code === "ENETUNREACH" || code === "EAI_AGAIN")

@@ -49,7 +49,7 @@ export interface FleetListener {
 export interface FleetOptions {
   config: Config;
   pool: DbPool;
-  price: import("@codex-fleet/db/repositories/ingest-repository").PriceFn;
+  price: import("@codex-fleet/db/repositories/ingest-types").PriceFn;
   log: Logger;
   metrics: Metrics;
   version: string;
@@ -133,7 +133,7 @@ export class Fleet {
 
   /**
    * Load state from the database, register targets, connect to every target. `managed` are the
-   * targets added through the admin API (auth/managed-targets.ts loads them): synced with the
+   * targets added through the admin API (targets/managed-targets.ts loads them): synced with the
    * config's so that neither set marks the other disabled.
    */
   async start(managed: readonly TargetConfig[] = []): Promise<void> {

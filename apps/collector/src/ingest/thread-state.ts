@@ -3,11 +3,10 @@
  * returns the new state plus the write operations the event implies; the writer persists them.
  */
 
-import type { PendingRequestRow, ThreadSnapshot } from "@codex-fleet/db/repositories/ingest-repository";
-import type { FleetEvent, ThreadInfo, TokenCounts, TurnInfo, TurnStatus } from "@codex-fleet/protocol/events";
+import type { ThreadSnapshot } from "@codex-fleet/db/repositories/ingest-types";
+import type { FleetEvent, ThreadInfo, TokenCounts, TurnInfo } from "@codex-fleet/protocol/events";
+import type { TurnStatus } from "@codex-fleet/protocol/status";
 import { repoFromOrigin } from "./repo-name.ts";
-
-export type PendingRequestState = PendingRequestRow;
 
 /** Everything the fleet view, alerts and the writer need about one thread: the persisted record plus: */
 export interface ThreadState extends ThreadSnapshot {

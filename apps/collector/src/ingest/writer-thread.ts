@@ -8,7 +8,7 @@
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { BatchResult } from "@codex-fleet/db/repositories/ingest-repository";
+import type { BatchResult } from "@codex-fleet/db/repositories/ingest-types";
 import type { PriceOverride } from "@codex-fleet/pricing";
 import type { WriterOptions } from "./writer.ts";
 

@@ -5,8 +5,8 @@
  * `maxBufferedReports` it keeps only the newest cumulative report per thread, which still counts
  * every token (the accounting rule takes Δtotal) — only the per-turn attribution gets coarser.
  */
-import type { BatchResult, PriceFn } from "@codex-fleet/db/repositories/ingest-repository";
-import { backoffDelayMs } from "../fleet/backoff.ts";
+import type { BatchResult, PriceFn } from "@codex-fleet/db/repositories/ingest-types";
+import { backoffDelayMs } from "../lib/backoff.ts";
 import type { ThreadState, TurnPatch, UsageReport, WriteOp } from "./thread-state.ts";
 
 /** The writer's knobs, all optional. */

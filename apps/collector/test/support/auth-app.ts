@@ -6,12 +6,12 @@
 import type { DbPool } from "@codex-fleet/db/client";
 import type { FastifyInstance } from "fastify";
 import type { InstalledAlerts } from "../../src/alerts/install.ts";
-import type { ManagedTargets } from "../../src/auth/managed-targets.ts";
 import { createCollector } from "../../src/collector.ts";
 import type { Config } from "../../src/config/schema.ts";
-import { loadFile } from "../../src/config/test-support.ts";
 import type { Fleet } from "../../src/fleet/fleet.ts";
 import { createLogger } from "../../src/logger.ts";
+import type { ManagedTargets } from "../../src/targets/managed-targets.ts";
+import { loadFile } from "./config-files.ts";
 
 /** Tokens the auth tests sign in with (≥ 16 characters, as load.ts requires). */
 export const ADMIN_TOKEN = "admin-token-4f1b9c2e7d";

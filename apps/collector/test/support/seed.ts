@@ -6,13 +6,13 @@
  * Deterministic for a given `nowMs`: a small seeded PRNG, no Math.random.
  */
 import type { DbPool } from "@codex-fleet/db/client";
-import {
-  type PriceFn,
-  type ThreadSnapshot,
-  type TurnPatchRow,
-  type UsageReportRow,
-  writeIngestBatch,
-} from "@codex-fleet/db/repositories/ingest-repository";
+import { writeIngestBatch } from "@codex-fleet/db/repositories/ingest-repository";
+import type {
+  PriceFn,
+  ThreadSnapshot,
+  TurnPatchRow,
+  UsageReportRow,
+} from "@codex-fleet/db/repositories/ingest-types";
 import { syncTargets } from "@codex-fleet/db/repositories/targets-repository";
 
 const MIN_MS = 60_000;

@@ -7,7 +7,7 @@
 import { type AuthMe, AuthMeSchema } from "@codex-fleet/protocol/auth";
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useState } from "react";
 import { ErrorState, LoadingState } from "../components/StateViews.tsx";
-import { ApiRequestError, apiFetch, UNAUTHORIZED_EVENT } from "../lib/api-client.ts";
+import { ApiRequestError, apiFetch, apiSend, UNAUTHORIZED_EVENT } from "../lib/api-client.ts";
 import { LoginPage } from "./LoginPage.tsx";
 
 /** The signed-in user, for the header's sign-out button. */
@@ -34,13 +34,8 @@ export function AuthGate({ children }: { children: ReactNode }) {
   // biome-ignore lint/correctness/useExhaustiveDependencies: generation is the retry trigger.
   useEffect(() => {
     const controller = new AbortController();
-    apiFetch<unknown>("/api/v1/auth/me", { signal: controller.signal }).then(
-      (body) => {
-        const parsed = AuthMeSchema.safeParse(body);
-        setState(
-          parsed.success ? { kind: "signedIn", me: parsed.data } : { kind: "error", error: parsed.error },
-        );
-      },
+    apiFetch("/api/v1/auth/me", AuthMeSchema, { signal: controller.signal }).then(
+      (me) => setState({ kind: "signedIn", me }),
       (error: unknown) => {
         if (controller.signal.aborted) return;
         setState(
@@ -62,7 +57,7 @@ export function AuthGate({ children }: { children: ReactNode }) {
 
   const signOut = useCallback(async () => {
     try {
-      await apiFetch("/api/v1/auth/logout", { method: "POST" });
+      await apiSend("/api/v1/auth/logout", { method: "POST" });
     } finally {
       setState({ kind: "signedOut" });
     }

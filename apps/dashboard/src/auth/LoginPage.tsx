@@ -2,7 +2,7 @@
  * The sign-in page: one token field. The token goes to POST /api/v1/auth/login, which answers
  * with an httpOnly session cookie; the token itself is never stored in the browser.
  */
-import { type AuthMe, AuthMeSchema } from "@codex-fleet/protocol/auth";
+import { type AuthMe, AuthMeSchema, type LoginRequest } from "@codex-fleet/protocol/auth";
 import { type FormEvent, useState } from "react";
 import { ApiRequestError, apiFetch, errorMessage } from "../lib/api-client.ts";
 
@@ -27,9 +27,8 @@ export function LoginPage({ onSignedIn }: { onSignedIn: (me: AuthMe) => void }) 
     setBusy(true);
     setError(undefined);
     try {
-      const me = AuthMeSchema.parse(
-        await apiFetch("/api/v1/auth/login", { method: "POST", body: { token } }),
-      );
+      const body: LoginRequest = { token };
+      const me = await apiFetch("/api/v1/auth/login", AuthMeSchema, { method: "POST", body });
       setToken("");
       onSignedIn(me);
     } catch (caught) {

@@ -1,5 +1,11 @@
-/** Thin fetch wrapper for the collector's HTTP API: JSON in, JSON out, typed errors. */
+/**
+ * Thin fetch wrapper for the collector's HTTP API: JSON in, JSON out, typed errors. Every answer
+ * is parsed with its schema from @codex-fleet/protocol, never cast: an answer of the wrong shape
+ * (a collector of another version, a proxy's error page) becomes an ApiRequestError that the
+ * page shows in its error state.
+ */
 import { ApiErrorSchema } from "@codex-fleet/protocol/api";
+import type { z } from "zod";
 
 /** A failed API call: HTTP status plus the API's `{error:{code,message,param}}` when it sent one. */
 export class ApiRequestError extends Error {
@@ -24,11 +30,36 @@ export class ApiRequestError extends Error {
 /** Fired on `window` when an API call answers 401: the session is gone (auth/AuthGate.tsx). */
 export const UNAUTHORIZED_EVENT = "codex-fleet:unauthorized";
 
-/** GET/POST/DELETE a JSON endpoint under the same origin; throws ApiRequestError on failure. */
-export async function apiFetch<T>(
+type RequestInit = { method?: "GET" | "POST" | "DELETE"; body?: unknown; signal?: AbortSignal };
+
+/**
+ * Calls a JSON endpoint under the same origin and returns its answer parsed with `schema`;
+ * throws ApiRequestError on failure, including an answer that does not match the schema.
+ */
+export async function apiFetch<T>(path: string, schema: z.ZodType<T>, init: RequestInit = {}): Promise<T> {
+  const { status, body } = await request(path, init);
+  if (body === undefined) {
+    throw new ApiRequestError(status, "bad_response", "The collector sent a response that is not JSON.");
+  }
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  throw new ApiRequestError(
+    status,
+    "bad_response",
+    `The collector's answer to ${init.method ?? "GET"} ${path.split("?")[0]} is not what this dashboard expects (${describeIssue(parsed.error)}): are the dashboard and the collector the same version?`,
+  );
+}
+
+/** A change whose answer the caller does not read (POST/DELETE); throws ApiRequestError on failure. */
+export async function apiSend(
   path: string,
-  init: { method?: "GET" | "POST" | "DELETE"; body?: unknown; signal?: AbortSignal } = {},
-): Promise<T> {
+  init: RequestInit & { method: "POST" | "DELETE" },
+): Promise<void> {
+  await request(path, init);
+}
+
+/** The request itself: a successful status with its JSON body (undefined when empty or not JSON). */
+async function request(path: string, init: RequestInit): Promise<{ status: number; body: unknown }> {
   let response: Response;
   try {
     response = await fetch(path, {
@@ -44,7 +75,7 @@ export async function apiFetch<T>(
     if (cause instanceof DOMException && cause.name === "AbortError") throw cause;
     throw new ApiRequestError(0, "network", "The collector did not answer (network error).");
   }
-  if (response.status === 204) return undefined as T;
+  if (response.status === 204) return { status: 204, body: undefined };
   const text = await response.text();
   const body = parseJson(text);
   if (!response.ok) {
@@ -61,14 +92,19 @@ export async function apiFetch<T>(
       `HTTP ${response.status} ${response.statusText}`.trim(),
     );
   }
-  if (body === undefined) {
-    throw new ApiRequestError(
-      response.status,
-      "bad_response",
-      "The collector sent a response that is not JSON.",
-    );
-  }
-  return body as T;
+  return { status: response.status, body };
+}
+
+/** The first problem of a failed parse, e.g. `[3].status: Invalid option: expected one of …`. */
+function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (issue === undefined) return "unexpected shape";
+  const path = issue.path
+    .map((key, index) =>
+      typeof key === "number" ? `[${key}]` : index === 0 ? String(key) : `.${String(key)}`,
+    )
+    .join("");
+  return path === "" ? issue.message : `${path}: ${issue.message}`;
 }
 
 /** Builds `path?query` from a record, skipping empty values. */

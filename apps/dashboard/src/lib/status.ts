@@ -1,14 +1,9 @@
 /** Pure mappings from API state to what the dashboard shows: display status, labels, hints. */
 import type { AlertView, TargetView, ThreadView, TurnView } from "@codex-fleet/protocol/api";
+import type { ThreadStatusType } from "@codex-fleet/protocol/status";
 
 /** A thread's status as a person reads it: active threads split by what they wait for. */
-export type ThreadDisplayStatus =
-  | "waitingOnApproval"
-  | "waitingOnUserInput"
-  | "active"
-  | "systemError"
-  | "idle"
-  | "notLoaded";
+export type ThreadDisplayStatus = ThreadStatusType | "waitingOnApproval" | "waitingOnUserInput";
 
 /** Display order: what needs a human first. */
 export const THREAD_STATUS_ORDER: ThreadDisplayStatus[] = [

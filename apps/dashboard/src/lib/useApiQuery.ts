@@ -1,5 +1,6 @@
 /** Fetches one API URL with loading/error/retry state; keeps the last data while refetching. */
 import { useCallback, useEffect, useState } from "react";
+import type { z } from "zod";
 import { apiFetch } from "./api-client.ts";
 
 /** What a page renders from: `data` survives refetches so views never flash empty. */
@@ -12,8 +13,12 @@ export type ApiQuery<T> = {
   reload: () => void;
 };
 
-/** GET `url` (null = don't fetch) and re-GET whenever it changes or `reload()` is called. */
-export function useApiQuery<T>(url: string | null): ApiQuery<T> {
+/**
+ * GET `url` (null = don't fetch), parse the answer with `schema` (a module-level constant: a new
+ * schema object refetches), and re-GET whenever the URL changes or `reload()` is called. An answer
+ * that does not match the schema is an `error`, like a failed request.
+ */
+export function useApiQuery<T>(url: string | null, schema: z.ZodType<T>): ApiQuery<T> {
   const [generation, setGeneration] = useState(0);
   const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({
     data: undefined,
@@ -29,7 +34,7 @@ export function useApiQuery<T>(url: string | null): ApiQuery<T> {
     }
     const controller = new AbortController();
     setState((previous) => ({ ...previous, loading: true }));
-    apiFetch<T>(url, { signal: controller.signal }).then(
+    apiFetch(url, schema, { signal: controller.signal }).then(
       (data) => {
         if (!controller.signal.aborted) setState({ data, error: undefined, loading: false });
       },
@@ -39,7 +44,7 @@ export function useApiQuery<T>(url: string | null): ApiQuery<T> {
       },
     );
     return () => controller.abort();
-  }, [url, generation]);
+  }, [url, schema, generation]);
 
   const reload = useCallback(() => setGeneration((value) => value + 1), []);
   return { ...state, reload };

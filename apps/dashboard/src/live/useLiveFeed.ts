@@ -1,5 +1,10 @@
 /** Hook owning the live feed: one socket, reducer state, REST fallback while the feed is down. */
-import type { AlertView, TargetView, ThreadView } from "@codex-fleet/protocol/api";
+import {
+  AlertListSchema,
+  type AlertView,
+  TargetListSchema,
+  ThreadListSchema,
+} from "@codex-fleet/protocol/api";
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 import { ApiRequestError, apiFetch } from "../lib/api-client.ts";
 import {
@@ -62,8 +67,8 @@ export function useLiveFeed(options: LiveFeedOptions = {}): LiveFeed {
     fallbackState.current = "loading";
     try {
       const [targets, threads, alerts] = await Promise.all([
-        apiFetch<TargetView[]>("/api/v1/targets"),
-        apiFetch<ThreadView[]>("/api/v1/threads"),
+        apiFetch("/api/v1/targets", TargetListSchema),
+        apiFetch("/api/v1/threads", ThreadListSchema),
         // Alerts are optional: a failure here must not hide the fleet.
         loadAlerts().catch(() => undefined),
       ]);
@@ -111,8 +116,10 @@ export function useLiveFeed(options: LiveFeedOptions = {}): LiveFeed {
     };
   }, [loadFallback]);
 
-  // While the feed is down and never delivered a snapshot, show the REST view (once per outage).
-  const needsFallback = connection.state === "waiting" && data.source !== "snapshot";
+  // While the feed is down, or sends frames that do not parse, and never delivered a snapshot,
+  // show the REST view (once per outage); if that does not parse either, its error is shown.
+  const needsFallback =
+    (connection.state === "waiting" || connection.malformed > 0) && data.source !== "snapshot";
   useEffect(() => {
     if (needsFallback && fallbackState.current === "idle" && fallbackError === undefined) void loadFallback();
   }, [needsFallback, fallbackError, loadFallback]);
@@ -147,7 +154,7 @@ export function useLiveFeed(options: LiveFeedOptions = {}): LiveFeed {
 /** GET /api/v1/alerts, or null when the collector has no alerts endpoint (404). */
 async function loadAlerts(): Promise<AlertView[] | null> {
   try {
-    return await apiFetch<AlertView[]>("/api/v1/alerts");
+    return await apiFetch("/api/v1/alerts", AlertListSchema);
   } catch (error) {
     if (error instanceof ApiRequestError && error.isNotFound) return null;
     throw error;

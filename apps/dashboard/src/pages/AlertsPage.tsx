@@ -1,10 +1,15 @@
 /** Alerts: list and filter, acknowledge, silence; says so plainly when alerts are not enabled. */
-import type { AlertView, SilenceView } from "@codex-fleet/protocol/api";
+import {
+  type AlertAckRequest,
+  AlertListSchema,
+  type AlertView,
+  SilenceListSchema,
+} from "@codex-fleet/protocol/api";
 import { Fragment, useState } from "react";
 import { Ago, Elapsed } from "../components/Ago.tsx";
 import { EmptyState, ErrorState, LoadingState } from "../components/StateViews.tsx";
 import { SeverityPill } from "../components/StatusPill.tsx";
-import { ApiRequestError, apiFetch, errorMessage, withQuery } from "../lib/api-client.ts";
+import { ApiRequestError, apiSend, errorMessage, withQuery } from "../lib/api-client.ts";
 import { Link, useSearchParams } from "../lib/router.tsx";
 import { useApiQuery } from "../lib/useApiQuery.ts";
 import { useLive } from "../live/LiveProvider.tsx";
@@ -52,10 +57,11 @@ export function AlertsPage() {
     : "firing";
   const severity = search.get("severity");
   const { data: live } = useLive();
-  const alerts = useApiQuery<AlertView[]>(
+  const alerts = useApiQuery(
     withQuery("/api/v1/alerts", { state: state === "all" ? null : state }),
+    AlertListSchema,
   );
-  const silences = useApiQuery<SilenceView[]>("/api/v1/silences");
+  const silences = useApiQuery("/api/v1/silences", SilenceListSchema);
   const [user, setUser] = useState(readUser);
   const [silencing, setSilencing] = useState<string | null>(null);
   const [actionError, setActionError] = useState<unknown>(undefined);
@@ -127,10 +133,8 @@ export function AlertsPage() {
   const ack = async (alert: AlertView) => {
     setActionError(undefined);
     try {
-      await apiFetch(`/api/v1/alerts/${encodeURIComponent(alert.id)}/ack`, {
-        method: "POST",
-        body: { by: user.trim() },
-      });
+      const body: AlertAckRequest = { by: user.trim() };
+      await apiSend(`/api/v1/alerts/${encodeURIComponent(alert.id)}/ack`, { method: "POST", body });
       alerts.reload();
     } catch (error) {
       setActionError(error);

@@ -1,5 +1,5 @@
 /** Thread detail: live status, turn timeline, tokens and cost per turn, errors, context pressure. */
-import type { ThreadDetail } from "@codex-fleet/protocol/api";
+import { type ThreadDetail, ThreadDetailSchema } from "@codex-fleet/protocol/api";
 import { useEffect, useRef } from "react";
 import { Ago, Elapsed } from "../components/Ago.tsx";
 import { CodexErrorChip } from "../components/CodexErrorChip.tsx";
@@ -31,7 +31,7 @@ const REFETCH_MIN_MS = 3_000;
 
 /** The page for `/threads/:id` (lazy-loaded: it brings recharts). */
 export default function ThreadPage({ threadId }: { threadId: string }) {
-  const query = useApiQuery<ThreadDetail>(`/api/v1/threads/${encodeURIComponent(threadId)}`);
+  const query = useApiQuery(`/api/v1/threads/${encodeURIComponent(threadId)}`, ThreadDetailSchema);
   const { data: live } = useLive();
   const liveThread = live.threads.get(threadId);
   const lastTick = live.usageTicks.findLast((tick) => tick.threadId === threadId);

@@ -1,5 +1,5 @@
 /** Usage & cost: tokens and spend over time by model/developer/team/repo, spenders, models, export. */
-import type { UsageResponse, UsageRow } from "@codex-fleet/protocol/api";
+import { type UsageResponse, UsageResponseSchema, type UsageRow } from "@codex-fleet/protocol/api";
 import { type ReactNode, useEffect, useRef, useState } from "react";
 import { ExportButtons } from "../components/ExportButtons.tsx";
 import { EmptyState, ErrorState, LoadingState } from "../components/StateViews.tsx";
@@ -106,9 +106,12 @@ export default function UsagePage() {
   }, [live.usageVersion, params.range]);
 
   const view = usageWindow(params, anchor.ms);
-  const series = useApiQuery<UsageResponse>(usageUrl(view, [view.bucket, params.stack], params.filters));
-  const spenders = useApiQuery<UsageResponse>(usageUrl(view, ["target", "team"], params.filters));
-  const models = useApiQuery<UsageResponse>(usageUrl(view, ["model"], params.filters));
+  const series = useApiQuery(
+    usageUrl(view, [view.bucket, params.stack], params.filters),
+    UsageResponseSchema,
+  );
+  const spenders = useApiQuery(usageUrl(view, ["target", "team"], params.filters), UsageResponseSchema);
+  const models = useApiQuery(usageUrl(view, ["model"], params.filters), UsageResponseSchema);
 
   const optionLists = filterOptions(
     live,

@@ -4,9 +4,8 @@
  * only the hours of a partial first or last day from `usage_hourly` (grouping by hour reads
  * hourly rows only): over 30 days that is ~25x fewer rows than hourly alone, for the same sums.
  */
+import type { UsageCounters, UsageGroupKey, UsageRow } from "@codex-fleet/protocol/api";
 import type { Pool } from "pg";
-
-export type UsageGroupKey = "day" | "hour" | "target" | "team" | "model" | "repo";
 
 export interface UsageFilters {
   team?: string[];
@@ -14,20 +13,6 @@ export interface UsageFilters {
   model?: string[];
   repo?: string[];
 }
-
-export interface UsageCountersRow {
-  turns: number;
-  failedTurns: number;
-  inputTokens: number;
-  cachedInputTokens: number;
-  outputTokens: number;
-  reasoningOutputTokens: number;
-  totalTokens: number;
-  costUsd: number;
-  unpricedTokens: number;
-}
-
-export type UsageQueryRow = UsageCountersRow & Partial<Record<UsageGroupKey, string>>;
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -84,7 +69,7 @@ export async function queryUsage(args: {
   groupBy: UsageGroupKey[];
   filters: UsageFilters;
   limit?: number;
-}): Promise<{ rows: UsageQueryRow[]; totals: UsageCountersRow }> {
+}): Promise<{ rows: UsageRow[]; totals: UsageCounters }> {
   const { pool, groupBy, filters } = args;
   const w = usageWindow(args.fromMs, args.toMs, groupBy.includes("hour"));
   const params: unknown[] = [];
@@ -130,8 +115,8 @@ export async function queryUsage(args: {
   const source = parts.join(" UNION ALL ");
 
   if (groupBy.length === 0) {
-    const { rows } = await pool.query<UsageCountersRow>(`SELECT ${SUMS} FROM (${source}) u`, params);
-    return { rows: [], totals: rows[0] as UsageCountersRow };
+    const { rows } = await pool.query<UsageCounters>(`SELECT ${SUMS} FROM (${source}) u`, params);
+    return { rows: [], totals: rows[0] as UsageCounters };
   }
   params.push(args.limit ?? 10_000);
   const limit = `$${params.length}`;
@@ -139,7 +124,7 @@ export async function queryUsage(args: {
   const formatted = groupBy.map((k, i) => `${FORMAT_SQL[k](`k${i}`)} AS "${k}"`).join(", ");
   const counters = COUNTERS.map(([, k]) => `"${k}"`).join(", ");
   // One pass for groups and totals; the totals row is the one where the keys are grouped away.
-  const { rows } = await pool.query<UsageQueryRow & { total: boolean }>(
+  const { rows } = await pool.query<UsageRow & { total: boolean }>(
     `WITH g AS MATERIALIZED (
        SELECT ${keyCols}, GROUPING(${keyCols}) <> 0 AS total, ${SUMS}
        FROM (${source}) u
@@ -150,8 +135,8 @@ export async function queryUsage(args: {
      UNION ALL SELECT ${groupBy.map((k) => `NULL AS "${k}"`).join(", ")}, true, ${counters} FROM g WHERE total`,
     params,
   );
-  let totals: UsageCountersRow | null = null;
-  const out: UsageQueryRow[] = [];
+  let totals: UsageCounters | null = null;
+  const out: UsageRow[] = [];
   for (const { total, ...row } of rows) {
     if (total) totals = pickCounters(row);
     else out.push(row);
@@ -159,14 +144,14 @@ export async function queryUsage(args: {
   return { rows: out, totals: totals ?? zeroCounters() };
 }
 
-function pickCounters(row: UsageCountersRow): UsageCountersRow {
-  const out = {} as UsageCountersRow;
+function pickCounters(row: UsageCounters): UsageCounters {
+  const out = {} as UsageCounters;
   for (const [, k] of COUNTERS) out[k] = row[k];
   return out;
 }
 
-function zeroCounters(): UsageCountersRow {
-  const out = {} as UsageCountersRow;
+function zeroCounters(): UsageCounters {
+  const out = {} as UsageCounters;
   for (const [, k] of COUNTERS) out[k] = 0;
   return out;
 }

@@ -1,4 +1,5 @@
 /** Target rows: written from the config at start and on every connection state change. */
+import type { TargetReason, TargetState } from "@codex-fleet/protocol/status";
 import type { Pool } from "pg";
 
 export interface TargetRow {
@@ -6,8 +7,8 @@ export interface TargetRow {
   team: string;
   url: string;
   labels: Record<string, string>;
-  state: string;
-  stateReason: string | null;
+  state: TargetState;
+  stateReason: TargetReason | null;
   stateSinceMs: number;
   lastError: string | null;
   userAgent: string | null;
@@ -39,8 +40,8 @@ export async function syncTargets(args: {
 export async function updateTargetState(args: {
   pool: Pool;
   id: string;
-  state: string;
-  stateReason: string | null;
+  state: TargetState;
+  stateReason: TargetReason | null;
   stateSinceMs: number;
   lastError: string | null;
   userAgent: string | null;

@@ -1,6 +1,7 @@
 /** Thread and turn reads: the in-memory fleet state at start, and thread detail for the API. */
+import type { TurnStatus } from "@codex-fleet/protocol/status";
 import type { Pool, PoolClient } from "pg";
-import type { ThreadSnapshot } from "./ingest-repository.ts";
+import type { ThreadSnapshot } from "./ingest-types.ts";
 
 /** A thread as stored, with the cumulative total counted so far. */
 export interface StoredThread extends ThreadSnapshot {
@@ -11,7 +12,7 @@ export interface StoredTurn {
   id: string;
   threadId: string;
   model: string | null;
-  status: "inProgress" | "completed" | "failed" | "interrupted";
+  status: TurnStatus;
   errorMessage: string | null;
   codexErrorInfo: string | null;
   startedAtMs: number | null;

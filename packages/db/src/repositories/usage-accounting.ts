@@ -6,8 +6,10 @@
  * rows, the turn counters and the hourly rollup. A constant number of round trips per batch
  * instead of six per report; same rows, same results, same row-lock order (thread ids sorted).
  */
+
+import type { TokenCounts } from "@codex-fleet/protocol/events";
 import type { PoolClient } from "pg";
-import type { BatchResult, PriceFn, TokenCounts, UsageReportRow } from "./ingest-repository.ts";
+import type { BatchResult, PriceFn, UsageReportRow } from "./ingest-types.ts";
 
 const FIELDS = [
   "inputTokens",

@@ -3,7 +3,7 @@
  * backoff (fresh jitter each time; a receiver's Retry-After is honoured up to the cap), every
  * attempt reported to `onAttempt` for the delivery log. Non-retryable failures (4xx) stop at once.
  */
-import { backoffDelayMs } from "../../fleet/backoff.ts";
+import { backoffDelayMs } from "../../lib/backoff.ts";
 import type { NotificationPayload } from "../views.ts";
 import type { Notifier, SendResult } from "./types.ts";
 

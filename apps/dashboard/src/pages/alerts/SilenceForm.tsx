@@ -1,7 +1,7 @@
 /** Inline form that silences one alert's rule (for its subject, or everywhere) for a while. */
 import type { AlertView, SilenceCreate, SilenceMatchers } from "@codex-fleet/protocol/api";
 import { type FormEvent, useState } from "react";
-import { apiFetch, errorMessage } from "../../lib/api-client.ts";
+import { apiSend, errorMessage } from "../../lib/api-client.ts";
 
 const DURATIONS: [label: string, ms: number][] = [
   ["1 hour", 3_600_000],
@@ -50,7 +50,7 @@ export function SilenceForm({
       createdBy: by,
     };
     try {
-      await apiFetch("/api/v1/silences", { method: "POST", body });
+      await apiSend("/api/v1/silences", { method: "POST", body });
       onDone();
     } catch (caught) {
       setError(caught);

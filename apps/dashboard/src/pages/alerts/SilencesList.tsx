@@ -3,7 +3,7 @@ import type { SilenceView } from "@codex-fleet/protocol/api";
 import { useState } from "react";
 import { Ago } from "../../components/Ago.tsx";
 import { ErrorState, LoadingState } from "../../components/StateViews.tsx";
-import { apiFetch, errorMessage } from "../../lib/api-client.ts";
+import { apiSend, errorMessage } from "../../lib/api-client.ts";
 import type { ApiQuery } from "../../lib/useApiQuery.ts";
 
 /** "ruleId=approval-wait, threadId=…" */
@@ -26,7 +26,7 @@ export function SilencesList({ query }: { query: ApiQuery<SilenceView[]> }) {
     setDeleting(id);
     setError(undefined);
     try {
-      await apiFetch(`/api/v1/silences/${encodeURIComponent(id)}`, { method: "DELETE" });
+      await apiSend(`/api/v1/silences/${encodeURIComponent(id)}`, { method: "DELETE" });
       query.reload();
     } catch (caught) {
       setError(caught);

@@ -1,0 +1,172 @@
+/**
+ * TargetObserver over a real TargetConnection to a scripted peer (127.0.0.1:0): after a
+ * reconnect, which threads it recovers token totals for. A warm resume replays nothing (facts §2),
+ * so a loaded thread updated while the collector was away must be cold-resumed when it unloads,
+ * unless a live total arrived first.
+ */
+
+import {
+  type PeerConnection,
+  type ScriptedPeer,
+  startScriptedPeer,
+  waitFor,
+} from "@codex-fleet/codex-fakes/scripted-peer";
+import { afterEach, describe, expect, it } from "vitest";
+import { TargetConnection } from "../../../src/fleet/connection.ts";
+import { TargetObserver } from "../../../src/fleet/observer.ts";
+
+const NOW = Date.now();
+const LAST_CONTACT = NOW - 10_000;
+
+const thread = (id: string, updatedAtMs: number, status = "idle") => ({
+  id,
+  status: { type: status, ...(status === "active" ? { activeFlags: [] } : {}) },
+  createdAt: Math.floor((updatedAtMs - 60_000) / 1000),
+  updatedAt: Math.floor(updatedAtMs / 1000),
+});
+
+const tokens = (n: number) => ({
+  totalTokens: n,
+  inputTokens: n,
+  cachedInputTokens: 0,
+  outputTokens: 0,
+  reasoningOutputTokens: 0,
+});
+
+const usage = (threadId: string, n: number) => ({
+  method: "thread/tokenUsage/updated",
+  params: { threadId, turnId: "turn-1", tokenUsage: { total: tokens(n), last: tokens(n) } },
+});
+
+const unloaded = (threadId: string) => [
+  { method: "thread/status/changed", params: { threadId, status: { type: "notLoaded" } } },
+  { method: "thread/closed", params: { threadId } },
+];
+
+let peer: ScriptedPeer | null = null;
+let conn: TargetConnection | null = null;
+
+afterEach(async () => {
+  conn?.stop();
+  await peer?.close();
+  peer = conn = null;
+});
+
+/** A peer holding `threads` loaded; `thread/resume` succeeds and replays the total like 0.169.0. */
+async function observe(
+  threads: ReturnType<typeof thread>[],
+): Promise<{ peer: ScriptedPeer; c: PeerConnection }> {
+  let backfilled!: () => void;
+  const done = new Promise<void>((r) => {
+    backfilled = r;
+  });
+  peer = await startScriptedPeer({
+    answer: (method, params, c) => {
+      if (method === "thread/loaded/list") {
+        const loaded = threads.filter((t) => t.status.type !== "notLoaded").map((t) => t.id);
+        return { result: { data: loaded, nextCursor: null } };
+      }
+      if (method === "thread/list") return { result: { data: threads, nextCursor: null } };
+      if (method === "thread/resume") {
+        const id = (params as { threadId: string }).threadId;
+        // The marker never has a rollout (a brand-new thread): its resumes fail and replay nothing.
+        if (id === "marker")
+          return { error: { code: -32600, message: `no rollout found for thread id ${id}` } };
+        setTimeout(() => c.send(usage(id, 500)), 10);
+        return { result: { thread: thread(id, NOW) } };
+      }
+      return undefined;
+    },
+  });
+  let observer!: TargetObserver;
+  conn = new TargetConnection(
+    {
+      url: peer.url,
+      token: null,
+      connectTimeoutMs: 2000,
+      pingIntervalMs: 600_000,
+      minBackoffMs: 50,
+      maxBackoffMs: 100,
+      stableAfterMs: 1000,
+      maxPayloadBytes: 64 * 1024,
+      requestTimeoutMs: 2000,
+      clientVersion: "test",
+    },
+    {
+      onOpen: () => void observer.onOpen().then(backfilled),
+      onEvent: (e) => observer.onEvent(e),
+      onStatus: () => {},
+    },
+  );
+  observer = new TargetObserver(
+    conn,
+    { idleUnsubscribeMs: 60_000, backfillLookbackMs: 86_400_000, coldResumeWaitMs: 500 },
+    { now: Date.now, lastContactAtMs: () => LAST_CONTACT, emit: () => {}, log: () => {} },
+  );
+  conn.start();
+  await done;
+  const p = peer;
+  return { peer: p, c: p.connections[0] as PeerConnection };
+}
+
+const resumed = (p: ScriptedPeer) =>
+  p.requests("thread/resume").map((r) => (r.params as { threadId: string }).threadId);
+
+describe("TargetObserver after a reconnect", () => {
+  it.each([
+    {
+      case: "updated while away, then unloads",
+      updatedAtMs: NOW - 2000,
+      liveTotal: false,
+      coldResumed: true,
+    },
+    {
+      case: "updated within a second of the last contact",
+      updatedAtMs: LAST_CONTACT - 500,
+      liveTotal: false,
+      coldResumed: true,
+    },
+    {
+      case: "not updated since the last contact",
+      updatedAtMs: LAST_CONTACT - 5000,
+      liveTotal: false,
+      coldResumed: false,
+    },
+    {
+      case: "updated while away, but a live total arrived first",
+      updatedAtMs: NOW - 2000,
+      liveTotal: true,
+      coldResumed: false,
+    },
+  ])(
+    "cold-resumes a warm idle thread when it was $case: $coldResumed",
+    async ({ updatedAtMs, liveTotal, coldResumed }) => {
+      const { peer: p, c } = await observe([thread("warm", updatedAtMs)]);
+      // Backfill found it loaded and idle: no resume yet (warm resumes replay nothing, and pin it).
+      expect(resumed(p)).toEqual([]);
+      if (liveTotal) c.send(usage("warm", 700));
+      for (const f of unloaded("warm")) c.send(f);
+      // A marker thread that turned active unsubscribed, then unloaded: its cold resume queues behind
+      // any for "warm" (one at a time), so once it was sent, "warm" had its chance.
+      c.send({
+        method: "thread/status/changed",
+        params: { threadId: "marker", status: { type: "active", activeFlags: [] } },
+      });
+      for (const f of unloaded("marker")) c.send(f);
+      await waitFor(
+        "the marker's cold resume",
+        () => resumed(p).filter((id) => id === "marker").length === 2,
+      );
+      expect(resumed(p).filter((id) => id === "warm")).toEqual(coldResumed ? ["warm"] : []);
+      for (const r of p.requests("thread/resume")) expect(r.params).toMatchObject({ excludeTurns: true });
+    },
+  );
+
+  it("cold-resumes at once an unloaded thread updated within a second of the last contact", async () => {
+    const { peer: p } = await observe([
+      thread("edge", LAST_CONTACT - 500, "notLoaded"),
+      thread("old", LAST_CONTACT - 5000, "notLoaded"),
+    ]);
+    expect(resumed(p)).toEqual(["edge"]);
+  });
+});

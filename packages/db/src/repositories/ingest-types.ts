@@ -1,0 +1,95 @@
+/**
+ * The shapes of the write path (ingest-repository.ts) and its accounting (usage-accounting.ts):
+ * thread snapshots, turn patches, cumulative token reports, prices and what a batch counted. Their
+ * own module so that the two files that use them do not import each other.
+ */
+import type { PendingRequest } from "@codex-fleet/protocol/api";
+import type { TokenCounts } from "@codex-fleet/protocol/events";
+import type { ThreadStatusType, TurnStatus } from "@codex-fleet/protocol/status";
+
+/** A thread's live state as persisted: the one declaration the collector's state and reads extend. */
+export interface ThreadSnapshot {
+  id: string;
+  targetId: string;
+  model: string | null;
+  modelProvider: string | null;
+  cwd: string | null;
+  repo: string | null;
+  gitBranch: string | null;
+  gitOrigin: string | null;
+  source: string | null;
+  name: string | null;
+  cliVersion: string | null;
+  status: ThreadStatusType;
+  activeFlags: string[];
+  statusSinceMs: number;
+  lastEventAtMs: number | null;
+  currentTurnId: string | null;
+  currentTurnStartedAtMs: number | null;
+  lastTurnId: string | null;
+  lastTurnStatus: TurnStatus | null;
+  lastErrorMessage: string | null;
+  lastCodexErrorInfo: string | null;
+  contextTokens: number | null;
+  modelContextWindow: number | null;
+  /** Requests the server is waiting on (approvals): recorded, never answered. */
+  pendingRequests: PendingRequest[];
+  createdAtMs: number | null;
+  updatedAtMs: number | null;
+}
+
+export interface TurnPatchRow {
+  id: string;
+  threadId: string;
+  targetId: string;
+  model?: string | null;
+  status?: string;
+  errorMessage?: string | null;
+  codexErrorInfo?: string | null;
+  startedAtMs?: number | null;
+  completedAtMs?: number | null;
+  durationMs?: number | null;
+  contextTokens?: number | null;
+}
+
+export interface UsageReportRow {
+  threadId: string;
+  turnId: string | null;
+  targetId: string;
+  model: string;
+  repo: string;
+  atMs: number;
+  total: TokenCounts;
+  last: TokenCounts;
+}
+
+export interface Price {
+  /** null when the model has no price: the tokens are unpriced, never $0. */
+  costUsd: number | null;
+  unpricedTokens: number;
+  priceVersion: string;
+}
+
+export type PriceFn = (model: string, atMs: number, tokens: TokenCounts) => Price;
+
+export interface CountedUsage {
+  threadId: string;
+  turnId: string | null;
+  targetId: string;
+  atMs: number;
+  delta: TokenCounts;
+  cumulative: TokenCounts;
+  costUsd: number | null;
+  backfill: boolean;
+}
+
+export interface BatchResult {
+  counted: CountedUsage[];
+  echoes: number;
+  /**
+   * Reports with a counter below the counted baseline (a stale replay, or rewritten history): for
+   * the log. They count nothing and the baseline is NOT moved down (see planAccounting).
+   */
+  decreased: { threadId: string; from: TokenCounts; to: TokenCounts }[];
+  endedTurns: number;
+}

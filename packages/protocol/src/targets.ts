@@ -1,0 +1,104 @@
+/**
+ * What makes a target valid, declared once for the config file (apps/collector config/schema.ts)
+ * and the target admin API (its request bodies and answers): the name pattern, the URL rule and
+ * DESIGN.md rule 7 on tokens. Browser-safe. Type errors ("must be a string") are worded by
+ * whoever parses (the config loader, the API's body parser), so the schemas carry only the rules.
+ */
+import { z } from "zod";
+import { TargetViewSchema } from "./api.ts";
+
+/** True for hosts that never leave the machine: localhost, 127.0.0.0/8, ::1. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return (
+    host === "localhost" ||
+    host.endsWith(".localhost") ||
+    host === "::1" ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+  );
+}
+
+/**
+ * A target's name: its id in the database, in URLs (`/api/v1/targets/:name`), alerts and logs.
+ * One rule for the config file and the API, so every configured target can be addressed.
+ */
+export const TARGET_NAME_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
+export const TARGET_NAME_MESSAGE = "must be 1-100 letters, digits, '.', '_' or '-'";
+export const TargetNameSchema = z.string().regex(TARGET_NAME_PATTERN, TARGET_NAME_MESSAGE);
+
+/**
+ * A target's app-server URL: ws:// or wss://, without user or password. `credentialsHint` says
+ * where the token goes instead (the config file and the API take it differently).
+ */
+export function targetUrlSchema(credentialsHint: string) {
+  return z
+    .string()
+    .max(2000, "must be at most 2000 characters")
+    .refine(
+      (s) => URL.canParse(s) && ["ws:", "wss:"].includes(new URL(s).protocol),
+      "must be a ws:// or wss:// URL",
+    )
+    .refine((s) => {
+      const url = URL.canParse(s) ? new URL(s) : null;
+      return url === null || (url.username === "" && url.password === "");
+    }, `must not contain credentials: ${credentialsHint}`);
+}
+
+/**
+ * DESIGN.md rule 7, the same rule as codex's own remote client: a bearer token travels only over
+ * wss:// or to a loopback host, unless the target says `allowInsecure`. Null when allowed, else
+ * what is wrong (a problem with the `url` field).
+ */
+export function insecureTokenProblem(target: {
+  url: string;
+  hasToken: boolean;
+  allowInsecure: boolean;
+}): string | null {
+  if (!target.hasToken || target.allowInsecure || !URL.canParse(target.url)) return null;
+  const url = new URL(target.url);
+  if (url.protocol !== "ws:" || isLoopbackHost(url.hostname)) return null;
+  return `refusing to send a bearer token over plain ws:// to non-loopback host ${url.hostname}: use wss:// or set allowInsecure: true`;
+}
+
+/** A target's definition in the admin API (everything but its name). */
+const TargetDefinition = {
+  team: z.string().trim().max(200, "must be at most 200 characters").default(""),
+  url: targetUrlSchema("send the token in `token`"),
+  labels: z
+    .record(
+      z.string().min(1, "keys must not be empty").max(100, "keys must be at most 100 characters"),
+      z.string().max(200, "values must be at most 200 characters"),
+    )
+    .refine((labels) => Object.keys(labels).length <= 50, "at most 50 labels")
+    .default({}),
+  allowInsecure: z.boolean().default(false),
+  /** Omitted (PUT): keep the stored token; null: remove it. Stored encrypted, never answered. */
+  token: z
+    .string()
+    .trim()
+    .min(1, "must not be empty")
+    .max(4096, "must be at most 4096 characters")
+    .regex(/^\S+$/, "must not contain whitespace")
+    .nullable()
+    .optional(),
+};
+
+/** PUT /api/v1/targets/:name body. */
+export const TargetUpdateRequestSchema = z.strictObject(TargetDefinition);
+export type TargetUpdateRequest = z.input<typeof TargetUpdateRequestSchema>;
+
+/** POST /api/v1/targets body. */
+export const TargetCreateRequestSchema = z.strictObject({ name: TargetNameSchema, ...TargetDefinition });
+export type TargetCreateRequest = z.input<typeof TargetCreateRequestSchema>;
+
+/**
+ * GET/POST/PUT /api/v1/targets/:name answers: the public view plus where the target comes from.
+ * `managed` targets were added through the API and may be changed there; the others come from
+ * the config file and are read-only. The token itself is never part of any answer.
+ */
+export const TargetAdminViewSchema = TargetViewSchema.extend({
+  managed: z.boolean(),
+  hasToken: z.boolean(),
+  allowInsecure: z.boolean(),
+});
+export type TargetAdminView = z.infer<typeof TargetAdminViewSchema>;
