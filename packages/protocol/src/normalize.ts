@@ -4,6 +4,7 @@
  * a reason. Never throws: a hostile or newer server cannot crash the caller.
  */
 import type { z } from "zod";
+import { cut, WIRE_LIMITS } from "./bounds.ts";
 import type {
   FleetEvent,
   ItemInfo,
@@ -56,7 +57,9 @@ export function normalizeMessage(msg: unknown, receivedAtMs: number): Frame {
     return { type: "invalid", reason: "frame is not a JSON object", method: null };
   }
   const m = msg as Record<string, unknown>;
-  const method = typeof m.method === "string" ? m.method : null;
+  // A method name is kept (counted, shown) under the id limit; the full one is only matched.
+  const rawMethod = typeof m.method === "string" ? m.method : null;
+  const method = rawMethod === null ? null : cut(rawMethod, WIRE_LIMITS.id);
   const hasId = m.id !== undefined && m.id !== null;
   if (m.method !== undefined && method === null)
     return { type: "invalid", reason: "method is not a string", method: null };
@@ -69,7 +72,7 @@ export function normalizeMessage(msg: unknown, receivedAtMs: number): Frame {
     return toResponse(m);
   }
   if (hasId) return toServerRequest(m, method, atMs);
-  return toNotification(method, m.params, atMs);
+  return toNotification(rawMethod as string, method, m.params, atMs);
 }
 
 function toResponse(m: Record<string, unknown>): Frame {
@@ -78,7 +81,8 @@ function toResponse(m: Record<string, unknown>): Frame {
   if (m.error !== undefined && m.error !== null) {
     const e = m.error as Record<string, unknown>;
     const code = typeof e.code === "number" ? e.code : -32603;
-    const message = typeof e.message === "string" ? e.message.slice(0, 2000) : "error without message";
+    const message =
+      typeof e.message === "string" ? cut(e.message, WIRE_LIMITS.errorMessage) : "error without message";
     return { type: "response", id: id.data, result: null, error: { code, message } };
   }
   return { type: "response", id: id.data, result: m.result ?? null, error: null };
@@ -121,10 +125,10 @@ function toServerRequest(m: Record<string, unknown>, method: string, atMs: numbe
   };
 }
 
-function toNotification(method: string, rawParams: unknown, atMs: number): Frame {
-  if (!Object.hasOwn(NotificationParams, method)) {
-    const kind = IGNORED_METHODS.has(method) ? "ignored" : "unknown";
-    return { type: "event", event: { kind, atMs, method: method.slice(0, 200) } };
+function toNotification(rawMethod: string, method: string, rawParams: unknown, atMs: number): Frame {
+  if (!Object.hasOwn(NotificationParams, rawMethod)) {
+    const kind = IGNORED_METHODS.has(rawMethod) ? "ignored" : "unknown";
+    return { type: "event", event: { kind, atMs, method } };
   }
   const schema = NotificationParams[method as keyof typeof NotificationParams];
   const parsed = schema.safeParse(rawParams);
@@ -241,7 +245,7 @@ function toCounts(b: z.infer<typeof TokenUsageBreakdownSchema>): TokenCounts {
 
 function toTurnError(e: z.infer<typeof TurnErrorSchema>): TurnError {
   const { name, httpStatusCode } = flattenCodexErrorInfo(e.codexErrorInfo);
-  return { message: e.message.slice(0, 2000), codexErrorInfo: name, httpStatusCode };
+  return { message: e.message, codexErrorInfo: name, httpStatusCode };
 }
 
 /** `"internalServerError"` → itself; `{responseStreamDisconnected:{httpStatusCode:502}}` → name + 502. */
@@ -260,20 +264,23 @@ export function flattenCodexErrorInfo(info: z.infer<typeof CodexErrorInfoSchema>
     typeof (inner as Record<string, unknown>).httpStatusCode === "number"
       ? ((inner as Record<string, unknown>).httpStatusCode as number)
       : null;
-  return { name: key.slice(0, 100), httpStatusCode: code };
+  return { name: cut(key, WIRE_LIMITS.kind), httpStatusCode: code };
 }
 
 function toItemInfo(item: { id: string; type: string; status: unknown }): ItemInfo {
   return {
     id: item.id,
     type: item.type,
-    status: typeof item.status === "string" ? item.status.slice(0, 50) : null,
+    status: typeof item.status === "string" ? cut(item.status, WIRE_LIMITS.kind) : null,
   };
 }
 
 function sourceName(source: unknown): string | null {
   if (typeof source === "string") return source;
-  if (typeof source === "object" && source !== null) return Object.keys(source)[0] ?? null;
+  if (typeof source === "object" && source !== null) {
+    const key = Object.keys(source)[0];
+    return key === undefined ? null : cut(key, WIRE_LIMITS.kind);
+  }
   return null;
 }
 

@@ -5,12 +5,22 @@
  * ../shared/codex-app-server-facts.md.
  */
 import { z } from "zod";
+import { cut, WIRE_LIMITS as L } from "./bounds.ts";
 import { TurnStatusSchema } from "./status.ts";
 
 /** Token counters are non-negative integers that fit a double exactly. */
 const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const Id = z.string().min(1).max(200);
-const OptStr = z.string().nullish();
+/** An identifier: refused past its limit (bounds.ts). */
+const Id = z
+  .string()
+  .min(1)
+  .max(L.id)
+  .refine((s) => !s.includes("\u0000"), "must not contain NUL");
+/** An optional reference to an id: unknown (null) when unusable, so its frame still counts. */
+const OptRef = Id.nullish().catch(null);
+/** Text cut to `max` characters (bounds.ts), never refused. */
+const Text = (max: number) => z.string().transform((s) => cut(s, max));
+const OptText = (max: number) => Text(max).nullish();
 const OptNum = z.number().finite().nullish();
 
 export const TokenUsageBreakdownSchema = z.object({
@@ -25,16 +35,20 @@ export const ThreadStatusSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("idle") }),
   z.object({ type: z.literal("notLoaded") }),
   z.object({ type: z.literal("systemError") }),
-  z.object({ type: z.literal("active"), activeFlags: z.array(z.string().max(100)).max(20).default([]) }),
+  z.object({
+    type: z.literal("active"),
+    activeFlags: z
+      .array(Text(L.kind))
+      .default([])
+      .transform((flags) => flags.slice(0, L.activeFlags)),
+  }),
 ]);
 
 /** codexErrorInfo: a string, or an object variant like `{responseStreamDisconnected:{httpStatusCode}}`. */
-export const CodexErrorInfoSchema = z
-  .union([z.string().max(200), z.record(z.string(), z.unknown())])
-  .nullish();
+export const CodexErrorInfoSchema = z.union([Text(L.kind), z.record(z.string(), z.unknown())]).nullish();
 
 export const TurnErrorSchema = z.object({
-  message: z.string().max(100_000).default(""),
+  message: Text(L.errorMessage).default(""),
   codexErrorInfo: CodexErrorInfoSchema,
 });
 
@@ -47,29 +61,31 @@ export const TurnSchema = z.object({
   durationMs: OptNum,
 });
 
-export const GitInfoSchema = z.object({ branch: OptStr, originUrl: OptStr, sha: OptStr }).nullish();
+export const GitInfoSchema = z
+  .object({ branch: OptText(L.gitBranch), originUrl: OptText(L.gitOriginUrl), sha: OptText(L.gitSha) })
+  .nullish();
 
 /** `source` is a string or a one-key object (`{custom: …}`, `{subAgent: …}`). */
-const SourceSchema = z.union([z.string(), z.record(z.string(), z.unknown())]).nullish();
+const SourceSchema = z.union([Text(L.kind), z.record(z.string(), z.unknown())]).nullish();
 
 export const ThreadSchema = z.object({
   id: Id,
-  model: OptStr,
-  modelProvider: OptStr,
-  cwd: OptStr,
+  model: OptText(L.model),
+  modelProvider: OptText(L.modelProvider),
+  cwd: OptText(L.cwd),
   gitInfo: GitInfoSchema,
   source: SourceSchema,
-  name: OptStr,
-  cliVersion: OptStr,
+  name: OptText(L.name),
+  cliVersion: OptText(L.version),
   status: ThreadStatusSchema.optional(),
   createdAt: OptNum,
   updatedAt: OptNum,
-  parentThreadId: OptStr,
+  parentThreadId: OptRef,
 });
 
 export const ItemSchema = z.object({
-  id: z.string().max(200),
-  type: z.string().max(100),
+  id: Id,
+  type: Text(L.kind),
   status: z.unknown().optional(),
 });
 
@@ -78,12 +94,12 @@ export const NotificationParams = {
   "thread/started": z.object({ thread: ThreadSchema }),
   "thread/status/changed": z.object({ threadId: Id, status: ThreadStatusSchema }),
   "thread/closed": z.object({ threadId: Id }),
-  "thread/name/updated": z.object({ threadId: Id, threadName: OptStr }),
+  "thread/name/updated": z.object({ threadId: Id, threadName: OptText(L.name) }),
   "turn/started": z.object({ threadId: Id, turn: TurnSchema }),
   "turn/completed": z.object({ threadId: Id, turn: TurnSchema }),
   "thread/tokenUsage/updated": z.object({
     threadId: Id,
-    turnId: OptStr,
+    turnId: OptRef,
     tokenUsage: z.object({
       total: TokenUsageBreakdownSchema,
       last: TokenUsageBreakdownSchema,
@@ -92,14 +108,22 @@ export const NotificationParams = {
   }),
   error: z.object({
     threadId: Id,
-    turnId: OptStr,
+    turnId: OptRef,
     error: TurnErrorSchema,
     willRetry: z.boolean().default(false),
   }),
-  "model/rerouted": z.object({ threadId: Id, turnId: OptStr, fromModel: z.string(), toModel: z.string() }),
-  "item/started": z.object({ threadId: Id, turnId: OptStr, item: ItemSchema }),
-  "item/completed": z.object({ threadId: Id, turnId: OptStr, item: ItemSchema }),
-  "serverRequest/resolved": z.object({ threadId: OptStr, requestId: z.union([z.string(), z.number()]) }),
+  "model/rerouted": z.object({
+    threadId: Id,
+    turnId: OptRef,
+    fromModel: Text(L.model),
+    toModel: Text(L.model),
+  }),
+  "item/started": z.object({ threadId: Id, turnId: OptRef, item: ItemSchema }),
+  "item/completed": z.object({ threadId: Id, turnId: OptRef, item: ItemSchema }),
+  "serverRequest/resolved": z.object({
+    threadId: OptRef,
+    requestId: z.union([Id, z.number().int()]),
+  }),
 } as const;
 
 export type ConsumedMethod = keyof typeof NotificationParams;
@@ -107,16 +131,19 @@ export type ConsumedMethod = keyof typeof NotificationParams;
 /** Params of a server request: only what identifies it. Everything else is ignored on purpose. */
 export const ServerRequestParamsSchema = z
   .object({
-    threadId: OptStr,
-    conversationId: OptStr,
-    turnId: OptStr,
-    itemId: OptStr,
-    callId: OptStr,
-    command: z.union([z.string(), z.array(z.string())]).nullish(),
+    threadId: OptRef,
+    conversationId: OptRef,
+    turnId: OptRef,
+    itemId: OptRef,
+    callId: OptRef,
+    command: z
+      .union([Text(L.command), z.array(Text(L.command)).transform((parts) => parts.slice(0, 100))])
+      .nullish()
+      .catch(null),
   })
   .nullish();
 
-export const RequestIdSchema = z.union([z.string().max(200), z.number().int()]);
+export const RequestIdSchema = z.union([Id, z.number().int()]);
 
 /**
  * Every notification method 0.169.0 can send that the collector does not consume. Receiving one

@@ -7,6 +7,7 @@
  * refuses anything that is not an allowlisted request or the `initialized` notification, and it
  * can never produce a response, so a server request (an approval) is never answered.
  */
+import { cut, WIRE_LIMITS } from "@codex-fleet/protocol/bounds";
 import type { FleetEvent } from "@codex-fleet/protocol/events";
 import { type Frame, normalizeFrame } from "@codex-fleet/protocol/normalize";
 import type { TargetReason, TargetState } from "@codex-fleet/protocol/status";
@@ -330,7 +331,8 @@ export class TargetConnection {
         return;
       }
       const result = frame.result as { userAgent?: unknown } | null;
-      const userAgent = typeof result?.userAgent === "string" ? result.userAgent.slice(0, 300) : null;
+      const userAgent =
+        typeof result?.userAgent === "string" ? cut(result.userAgent, WIRE_LIMITS.version) : null;
       this.sendGuarded(ws, { method: "initialized" });
       if (this.connectTimer) clearTimeout(this.connectTimer);
       this.connectTimer = null;

@@ -4,6 +4,8 @@
  * it has been idle for `idleUnsubscribeMs`, and after every (re)connect backfill what was missed
  * with `thread/list`, `thread/turns/list` and a budgeted cold resume for token totals.
  */
+
+import { WIRE_LIMITS } from "@codex-fleet/protocol/bounds";
 import type { FleetEvent } from "@codex-fleet/protocol/events";
 import { toThreadInfo, toTurnInfo } from "@codex-fleet/protocol/normalize";
 import { ThreadSchema, TurnSchema } from "@codex-fleet/protocol/wire";
@@ -28,8 +30,16 @@ export interface ObserverDeps {
   log(level: "info" | "warn" | "debug", msg: string, extra?: Record<string, unknown>): void;
 }
 
-const ThreadPageSchema = z.object({ data: z.array(z.unknown()), nextCursor: z.string().nullish() });
-const LoadedPageSchema = z.object({ data: z.array(z.string()), nextCursor: z.string().nullish() });
+/** A paging cursor goes back to the server: one past the limit ends paging (bounds.ts). */
+const Cursor = z.string().max(WIRE_LIMITS.cursor).nullish().catch(null);
+const ThreadPageSchema = z.object({ data: z.array(z.unknown()), nextCursor: Cursor });
+/** Loaded thread ids: one past the id limit is skipped, not followed (bounds.ts). */
+const LoadedPageSchema = z.object({
+  data: z
+    .array(z.string())
+    .transform((ids) => ids.filter((id) => id.length > 0 && id.length <= WIRE_LIMITS.id)),
+  nextCursor: Cursor,
+});
 const TurnPageSchema = z.object({ data: z.array(z.unknown()) });
 
 type SubState = "subscribing" | "subscribed" | "unsubscribing";
