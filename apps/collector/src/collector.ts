@@ -93,18 +93,15 @@ export async function createCollector(
   });
   const pricer = createPricer(config.pricing.overrides);
   // Ingest transactions on their own thread (writer-thread.ts), except on embedded PGlite, which
-  // is a single session: a second connection would not be isolated from the first.
+  // is a single session: a second connection would not be isolated from the first. The thread
+  // starts with the first write: a collector with nothing to write (no targets, a standby) never
+  // pays for it (~20 MB).
   const useThread = (overrides.writerThread ?? true) && !db.embedded;
   let writerThread: WriterThread | null = null;
-  try {
-    writerThread = useThread
-      ? startWriterThread({ url: db.url, poolMax: 2, overrides: config.pricing.overrides })
-      : null;
-  } catch (err) {
-    await db.close();
-    throw err;
-  }
-  const thread = writerThread;
+  const writeOnThread: FleetOptions["writeBatch"] = ({ price: _price, ...batch }) => {
+    writerThread ??= startWriterThread({ url: db.url, poolMax: 2, overrides: config.pricing.overrides });
+    return writerThread.write(batch);
+  };
   const fleet = new Fleet({
     config,
     pool: db.pool,
@@ -114,7 +111,7 @@ export async function createCollector(
     version: overrides.version ?? COLLECTOR_VERSION,
     ...(overrides.writer ? { writer: overrides.writer } : {}),
     ...(overrides.onSent ? { onSent: overrides.onSent } : {}),
-    ...(thread ? { writeBatch: ({ price: _price, ...batch }) => thread.write(batch) } : {}),
+    ...(useThread ? { writeBatch: writeOnThread } : {}),
   });
   let ready = false;
   let address: string | null = null;
