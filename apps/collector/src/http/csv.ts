@@ -1,14 +1,14 @@
-/** Rows → RFC 4180 CSV with a header line; cells that look like formulas are quoted and prefixed. */
+/** Rows → CSV with a header line, by the protocol's one CSV writer (formula injection neutralised). */
+import { csvDocument } from "@codex-fleet/protocol/csv";
+
 export function toCsv(columns: readonly string[], rows: readonly object[]): string {
-  const lines = [columns.map(cell).join(",")];
-  for (const r of rows) lines.push(columns.map((c) => cell((r as Record<string, unknown>)[c])).join(","));
-  return `${lines.join("\r\n")}\r\n`;
+  return csvDocument(
+    columns,
+    rows.map((r) => columns.map((c) => csvValue((r as Record<string, unknown>)[c]))),
+  );
 }
 
-function cell(v: unknown): string {
-  if (v === null || v === undefined) return "";
-  let s = String(v);
-  // Spreadsheet formula injection: a text cell starting with = + - @ is neutralised.
-  if (typeof v === "string" && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+function csvValue(v: unknown): string | number | boolean | null {
+  if (v === null || v === undefined) return null;
+  return typeof v === "number" || typeof v === "boolean" ? v : String(v);
 }

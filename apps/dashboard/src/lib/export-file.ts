@@ -1,13 +1,15 @@
 /** Client-side CSV/JSON export of exactly the rows a view displays. */
+import { csvDocument } from "@codex-fleet/protocol/csv";
 
 /** One exported column: header text and how to read the cell from a row. */
 export type ExportColumn<Row> = { header: string; value: (row: Row) => string | number | boolean | null };
 
-/** RFC 4180 CSV: header line, CRLF line ends, quotes doubled, cells with , " or newlines quoted. */
+/** CSV by the protocol's one writer (RFC 4180, formula injection neutralised, as the API's). */
 export function toCsv<Row>(columns: ExportColumn<Row>[], rows: Row[]): string {
-  const lines = [columns.map((column) => csvCell(column.header)).join(",")];
-  for (const row of rows) lines.push(columns.map((column) => csvCell(column.value(row))).join(","));
-  return `${lines.join("\r\n")}\r\n`;
+  return csvDocument(
+    columns.map((column) => column.header),
+    rows.map((row) => columns.map((column) => column.value(row))),
+  );
 }
 
 /** Rows as JSON objects keyed by column header, same cells as the CSV. */
@@ -40,12 +42,4 @@ export function exportRows<Row>(
 ) {
   if (format === "csv") downloadText(`${baseName}.csv`, toCsv(columns, rows), "text/csv;charset=utf-8");
   else downloadText(`${baseName}.json`, toJson(columns, rows), "application/json");
-}
-
-function csvCell(value: string | number | boolean | null): string {
-  if (value == null) return "";
-  const text = String(value);
-  // A leading = + - @ makes spreadsheet apps evaluate a formula: prefix text cells with '.
-  const safe = typeof value === "string" && /^[=+\-@]/.test(text) ? `'${text}` : text;
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }

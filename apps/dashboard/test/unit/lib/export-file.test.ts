@@ -24,6 +24,12 @@ describe("toCsv", () => {
       row: { name: "=HYPERLINK(1)", tokens: 1, cost: 0 },
       line: "'=HYPERLINK(1),1,0",
     },
+    { name: "a leading tab", row: { name: "\t=1+1", tokens: 1, cost: 0 }, line: "'\t=1+1,1,0" },
+    {
+      name: "a leading carriage return",
+      row: { name: "\r=1+1", tokens: 1, cost: 0 },
+      line: '"\'\r=1+1",1,0',
+    },
   ])("does write one CRLF line per row when a cell has $name", ({ row, line }) => {
     expect(toCsv(columns, [row])).toBe(`name,tokens,costUsd\r\n${line}\r\n`);
   });
