@@ -54,6 +54,10 @@ const CASES: [string, InjectOptions["method"], string, unknown, string][] = [
   ["thread", "GET", "/api/v1/threads/t1?turns=all", undefined, "turns"],
   ["usage", "GET", "/api/v1/usage?from=yesterday", undefined, "from"],
   ["usage", "GET", "/api/v1/usage?to=soon", undefined, "to"],
+  // Out of range for JavaScript dates or Postgres timestamps: a 400, never a 500.
+  ["usage", "GET", "/api/v1/usage?from=9999999999999999", undefined, "from"],
+  ["usage", "GET", "/api/v1/usage?from=-200000-01-01T00:00:00Z", undefined, "from"],
+  ["usage", "GET", "/api/v1/usage?to=%2B275760-09-13T00:00:00Z", undefined, "to"],
   ["usage", "GET", "/api/v1/usage?from=2026-11-02&to=2026-11-01", undefined, "from"],
   ["usage", "GET", "/api/v1/usage?groupBy=week", undefined, "groupBy"],
   ["usage", "GET", "/api/v1/usage?groupBy=day,hour", undefined, "groupBy"],

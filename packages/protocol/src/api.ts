@@ -206,9 +206,15 @@ export type AlertAckRequest = z.input<typeof AlertAckRequestSchema>;
  * ISO 8601 date/time, or epoch milliseconds as a number or a 10-16 digit string. NaN when neither.
  */
 export function timeToMs(value: string | number): number {
-  if (typeof value === "number") return value;
-  return /^\d{10,16}$/.test(value) ? Number(value) : Date.parse(value);
+  const ms =
+    typeof value === "number" ? value : /^\d{10,16}$/.test(value) ? Number(value) : Date.parse(value);
+  // Outside 1970-01-01 … 9999-12-31 a time is no API time (JavaScript dates and Postgres
+  // timestamps disagree on their ranges): NaN, so that callers answer a 400, never a 500.
+  return Number.isFinite(ms) && ms >= 0 && ms <= MAX_API_TIME_MS ? ms : Number.NaN;
 }
+
+/** 9999-12-31T23:59:59.999Z, the latest time the API accepts. */
+export const MAX_API_TIME_MS = 253_402_300_799_999;
 
 const MatcherValueSchema = z
   .string()

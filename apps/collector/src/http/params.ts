@@ -40,7 +40,11 @@ export function optTime(q: Query, name: string): number | undefined {
   const v = optString(q, name, 100);
   if (v === undefined) return undefined;
   const ms = timeToMs(v);
-  if (!Number.isFinite(ms)) throw badParam(name, `'${v}' is not an ISO 8601 time or epoch milliseconds`);
+  if (!Number.isFinite(ms))
+    throw badParam(
+      name,
+      `'${v}' is not an ISO 8601 time or epoch milliseconds between 1970-01-01 and 9999-12-31`,
+    );
   return ms;
 }
 
