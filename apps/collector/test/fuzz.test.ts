@@ -27,6 +27,7 @@ import {
 } from "@codex-fleet/codex-fakes/frame-arbitraries";
 import { type PeerConnection, startScriptedPeer, waitFor } from "@codex-fleet/codex-fakes/scripted-peer";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
+import { WIRE_LIMITS } from "@codex-fleet/protocol/bounds";
 import { type Frame, normalizeFrame } from "@codex-fleet/protocol/normalize";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
@@ -57,12 +58,26 @@ function assertCounts(where: string, cts: Record<string, number>): void {
     if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${where}.${k} = ${n}`);
 }
 
+/** The longest text any limit allows (protocol/bounds.ts). */
+const LONGEST_TEXT = Math.max(...Object.values(WIRE_LIMITS));
+
+/** Every string in an event is within the longest limit and storable (no NUL). */
+function assertBounded(where: string, v: unknown): void {
+  if (typeof v === "string") {
+    if (v.length > LONGEST_TEXT) throw new Error(`${where}: ${v.length} characters`);
+    if (v.includes("\u0000")) throw new Error(`${where}: contains NUL`);
+  } else if (Array.isArray(v)) v.forEach((x, i) => assertBounded(`${where}[${i}]`, x));
+  else if (v !== null && typeof v === "object")
+    for (const [k, x] of Object.entries(v)) assertBounded(`${where}.${k}`, x);
+}
+
 /** Normalize one frame and push its event through the fleet's pure path; throws on any broken property. */
 function check(text: string): Frame {
   const now = Date.now();
   const f = normalizeFrame(text, now);
   if (!FRAME_TYPES.has(f.type)) throw new Error(`frame type ${String(f.type)}`);
   if (f.type !== "event") return f;
+  assertBounded("event", f.event);
   if (f.event.kind === "tokenUsage") {
     assertCounts("total", { ...f.event.total });
     assertCounts("last", { ...f.event.last });

@@ -1,7 +1,9 @@
 /**
  * fast-check arbitraries for what a codex app-server (or a broken or hostile one) can send: frames
  * shaped like 0.169.0's (facts §1–§4), the same with fields replaced by wrong types, huge or
- * non-finite numbers and raw number literals JSON cannot hold, deeply nested JSON, and garbage.
+ * non-finite numbers and raw number literals JSON cannot hold, deeply nested JSON, and garbage;
+ * strings and ids of every length (past every limit of protocol/bounds.ts), with NUL and broken
+ * surrogates.
  */
 import { IGNORED_METHODS } from "@codex-fleet/protocol/wire";
 import fc from "fast-check";
@@ -39,6 +41,21 @@ export const id = fc.oneof(
   fc.constantFrom("th-a", "th-b", "th-c", "turn-1", "turn-2"),
   fc.string({ minLength: 1, maxLength: 30 }),
 );
+/**
+ * Ids as a hostile server sends them: mostly `id`, some past the 200-character id limit of
+ * protocol/bounds.ts (random, so not compressible below Postgres' index limit), some with NUL.
+ */
+export const anyId = fc.oneof(
+  { weight: 8, arbitrary: id },
+  { weight: 1, arbitrary: fc.string({ minLength: 190, maxLength: 6000 }) },
+  { weight: 1, arbitrary: fc.constantFrom("th-\u0000", "x".repeat(201)) },
+);
+/** Text as a hostile server sends it: ordinary, past every limit of protocol/bounds.ts, NUL, broken surrogates. */
+export const text = fc.oneof(
+  { weight: 8, arbitrary: fc.string() },
+  { weight: 1, arbitrary: fc.string({ unit: "grapheme", minLength: 190, maxLength: 5000 }) },
+  { weight: 1, arbitrary: fc.constantFrom("a\u0000b", "\uD800x", "😀".repeat(2100), "é".repeat(4200)) },
+);
 const nowSecs = Math.floor(Date.now() / 1000);
 /** Wire times in seconds: recent, any double, and absurd ones. */
 export const secs = fc.oneof(
@@ -66,9 +83,9 @@ export const turn = fc.record({
   status: fc.constantFrom("inProgress", "completed", "failed", "interrupted"),
   error: fc.option(
     fc.record({
-      message: fc.string(),
+      message: text,
       codexErrorInfo: fc.option(
-        fc.oneof(fc.string(), fc.constant({ responseStreamDisconnected: { httpStatusCode: 502 } })),
+        fc.oneof(text, fc.constant({ responseStreamDisconnected: { httpStatusCode: 502 } })),
       ),
     }),
   ),
@@ -89,7 +106,7 @@ export const wellFormed: fc.Arbitrary<Json> = fc.oneof(
     c("thread/tokenUsage/updated"),
     fc.record({
       threadId: id,
-      turnId: fc.option(id),
+      turnId: fc.option(anyId),
       tokenUsage: fc.record({ total: counts, last: counts, modelContextWindow: fc.option(count) }),
     }),
   ),
@@ -97,10 +114,11 @@ export const wellFormed: fc.Arbitrary<Json> = fc.oneof(
     c("thread/started"),
     fc.record({
       thread: fc.record({
-        id,
+        id: anyId,
         status,
-        model: fc.option(fc.string()),
-        cwd: fc.option(fc.string()),
+        model: fc.option(text),
+        cwd: fc.option(text),
+        name: fc.option(text),
         createdAt: secs,
         updatedAt: secs,
         source: fc.oneof(c("vscode"), fc.jsonValue({ maxDepth: 3 })),
@@ -119,7 +137,7 @@ export const wellFormed: fc.Arbitrary<Json> = fc.oneof(
       threadId: id,
       turnId: fc.option(id),
       willRetry: fc.boolean(),
-      error: fc.record({ message: fc.string(), codexErrorInfo: fc.option(fc.string()) }),
+      error: fc.record({ message: text, codexErrorInfo: fc.option(text) }),
     }),
   ),
   note(
@@ -127,20 +145,17 @@ export const wellFormed: fc.Arbitrary<Json> = fc.oneof(
     fc.record({
       threadId: id,
       turnId: id,
-      item: fc.record({ id, type: fc.string(), status: fc.jsonValue({ maxDepth: 1 }) }),
+      item: fc.record({ id: anyId, type: text, status: fc.jsonValue({ maxDepth: 1 }) }),
     }),
   ),
-  note(
-    c("model/rerouted"),
-    fc.record({ threadId: id, turnId: id, fromModel: fc.string(), toModel: fc.string() }),
-  ),
+  note(c("model/rerouted"), fc.record({ threadId: id, turnId: id, fromModel: text, toModel: text })),
   note(c("serverRequest/resolved"), fc.record({ threadId: id, requestId: fc.oneof(fc.nat(), fc.string()) })),
   note(fc.constantFrom(...IGNORED_METHODS), fc.jsonValue({ maxDepth: 2 })),
   note(fc.string({ maxLength: 60 }), fc.jsonValue({ maxDepth: 2 })),
   fc.record({
     id: fc.oneof(fc.nat(), fc.string()),
     method: fc.constantFrom("item/commandExecution/requestApproval", "item/tool/requestUserInput", "x/y"),
-    params: fc.record({ threadId: id, turnId: id, command: fc.oneof(fc.string(), fc.array(fc.string())) }),
+    params: fc.record({ threadId: anyId, turnId: anyId, command: fc.oneof(text, fc.array(text)) }),
   }) as fc.Arbitrary<Json>,
   fc.record({
     id: fc.oneof(fc.integer(), fc.string(), c(null)),
