@@ -66,8 +66,9 @@ function assertBounded(where: string, v: unknown): void {
   if (typeof v === "string") {
     if (v.length > LONGEST_TEXT) throw new Error(`${where}: ${v.length} characters`);
     if (v.includes("\u0000")) throw new Error(`${where}: contains NUL`);
-  } else if (Array.isArray(v)) v.forEach((x, i) => assertBounded(`${where}[${i}]`, x));
-  else if (v !== null && typeof v === "object")
+  } else if (Array.isArray(v)) {
+    for (const [i, x] of v.entries()) assertBounded(`${where}[${i}]`, x);
+  } else if (v !== null && typeof v === "object")
     for (const [k, x] of Object.entries(v)) assertBounded(`${where}.${k}`, x);
 }
 
