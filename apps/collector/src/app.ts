@@ -13,6 +13,7 @@ import { AUTH_OFF, type AuthSetup, installAuth } from "./auth/install.ts";
 import type { Fleet } from "./fleet/fleet.ts";
 import { installErrorHandlers } from "./http/errors.ts";
 import { LiveHub } from "./live/hub.ts";
+import { MAX_SNAPSHOT_THREADS, snapshotThreads } from "./live/snapshot.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -55,7 +56,10 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
     {
       snapshot: () => ({
         targets: [...fleet.targets.values()].map((rt) => targetView(rt, fleet.threads.values())),
-        threads: [...fleet.threads.values()].map((t) => threadView(t, teamOf(t.targetId))),
+        threads: snapshotThreads(fleet.threads.values(), MAX_SNAPSHOT_THREADS).map((t) =>
+          threadView(t, teamOf(t.targetId)),
+        ),
+        threadsTotal: fleet.threads.size,
         alerts: deps.alertsSnapshot?.() ?? [],
       }),
     },

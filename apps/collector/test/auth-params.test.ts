@@ -73,6 +73,9 @@ const CASES: [string, InjectOptions["method"], string, unknown, string][] = [
   ["ack", "POST", "/api/v1/alerts/a1/ack?by=me", { by: "me" }, "by"],
   ["ack", "POST", `/api/v1/alerts/${LONG}/ack`, { by: "me" }, "id"],
   ["silences", "GET", "/api/v1/silences?state=old", undefined, "state"],
+  ["silences", "GET", "/api/v1/silences?limit=5001", undefined, "limit"],
+  ["threads", "GET", "/api/v1/threads?limit=5001", undefined, "limit"],
+  ["threads", "GET", "/api/v1/threads?cursor=%7B%7D", undefined, "cursor"],
   ["silence", "POST", "/api/v1/silences", { matchers: {}, endsAt: future(), createdBy: "me" }, "matchers"],
   [
     "silence",

@@ -135,7 +135,7 @@ async function pageFleetCounts(page: Page): Promise<FleetCounts> {
 /** The same counts from the API: a thread's display status is its status, split by active flags. */
 async function apiFleetCounts(): Promise<FleetCounts> {
   const [threads, targets] = await Promise.all([
-    api<ThreadView[]>("/api/v1/threads?limit=10000"),
+    api<ThreadView[]>("/api/v1/threads?limit=5000"),
     api<TargetView[]>("/api/v1/targets"),
   ]);
   const counts: FleetCounts = {

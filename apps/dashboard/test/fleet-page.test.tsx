@@ -47,6 +47,22 @@ describe("Fleet page", () => {
     expect(screen.getByTestId("header-alert-count")).toHaveTextContent("2");
   });
 
+  it("does say how many threads it shows when the collector capped the live snapshot", () => {
+    quietRest();
+    renderApp("/");
+    deliverSnapshot(snapshotMessage({ threadsTotal: 50_000 }));
+    expect(screen.getByTestId("fleet-truncated-note")).toHaveTextContent(
+      `Showing ${THREADS.length} of 50,000 threads`,
+    );
+  });
+
+  it("does not show the capped-snapshot note when the snapshot holds every thread", () => {
+    quietRest();
+    renderApp("/");
+    deliverSnapshot(snapshotMessage({ threadsTotal: THREADS.length }));
+    expect(screen.queryByTestId("fleet-truncated-note")).toBeNull();
+  });
+
   it("does make approval and input waits stand out and list them first under Needs attention", () => {
     quietRest();
     renderApp("/");

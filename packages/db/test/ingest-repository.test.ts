@@ -2,7 +2,13 @@ import type { TokenCounts } from "@codex-fleet/protocol/events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "../src/client.ts";
 import { writeIngestBatch } from "../src/repositories/ingest-repository.ts";
-import type { PriceFn, TurnPatchRow, UsageReportRow } from "../src/repositories/ingest-types.ts";
+import type {
+  PriceFn,
+  ThreadSnapshot,
+  TurnPatchRow,
+  UsageReportRow,
+} from "../src/repositories/ingest-types.ts";
+import { loadThreads, readThread } from "../src/repositories/threads-repository.ts";
 import { createTestDatabase, type TestDatabase } from "../src/testing.ts";
 
 let testDb: TestDatabase;
@@ -531,4 +537,91 @@ describe("writeIngestBatch with two collectors", () => {
       expect(retries).toBeLessThan(200);
     },
   );
+});
+
+describe("thread upsert and load (issue 'Hostile input, round two', finding 3)", () => {
+  const snapshot = (s: Subject, over: Partial<ThreadSnapshot> = {}): ThreadSnapshot => ({
+    id: s.threadId,
+    targetId: s.targetId,
+    model: null,
+    modelProvider: null,
+    cwd: null,
+    repo: null,
+    gitBranch: null,
+    gitOrigin: null,
+    source: null,
+    name: null,
+    cliVersion: null,
+    status: "idle",
+    activeFlags: [],
+    statusSinceMs: T0,
+    lastEventAtMs: T0,
+    currentTurnId: null,
+    currentTurnStartedAtMs: null,
+    lastTurnId: null,
+    lastTurnStatus: null,
+    lastErrorMessage: null,
+    lastCodexErrorInfo: null,
+    contextTokens: null,
+    modelContextWindow: null,
+    pendingRequests: [],
+    createdAtMs: null,
+    updatedAtMs: null,
+    ...over,
+  });
+  const write = (threads: ThreadSnapshot[]) =>
+    writeIngestBatch({ pool: db.pool, threads, turns: [], usage: [], price });
+
+  it("never replaces a known metadata value with an unknown one; the current turn and last error may clear", async () => {
+    const s = await freshThread();
+    const known = {
+      model: "gpt-5.5",
+      modelProvider: "openai",
+      cwd: "/w",
+      repo: "acme/web",
+      gitBranch: "main",
+      gitOrigin: "git@x:acme/web.git",
+      source: "cli",
+      name: "n",
+      cliVersion: "0.171.0",
+      lastTurnId: "t1",
+      lastTurnStatus: "failed" as const,
+      contextTokens: 10,
+      modelContextWindow: 100,
+      currentTurnId: "t2",
+      currentTurnStartedAtMs: T0,
+      lastErrorMessage: "boom",
+      lastCodexErrorInfo: "other",
+    };
+    await write([snapshot(s, known)]);
+    await write([snapshot(s, { status: "active", lastEventAtMs: T0 + 1 })]);
+    const [stored] = await loadThreads({ pool: db.pool, perTarget: 10 }).then((all) =>
+      all.filter((t) => t.id === s.threadId),
+    );
+    expect(stored).toMatchObject({
+      ...known,
+      status: "active",
+      currentTurnId: null,
+      currentTurnStartedAtMs: null,
+      lastErrorMessage: null,
+      lastCodexErrorInfo: null,
+    });
+    await write([snapshot(s, { model: "gpt-6" })]);
+    expect((await readThread({ pool: db.pool, id: s.threadId }))?.model).toBe("gpt-6");
+  });
+
+  it("loads the newest threads of each target, never a fleet-wide limit", async () => {
+    const flood = await freshThread();
+    const quiet = await freshThread();
+    await db.pool.query(
+      `INSERT INTO thread (id, target_id, last_event_at)
+       SELECT $1 || '-' || g, $2, timestamp '2026-12-06' + g * interval '1 second' FROM generate_series(1, 20) g`,
+      [flood.threadId, flood.targetId],
+    );
+    await write([snapshot(quiet, { lastEventAtMs: T0, model: "m" })]);
+    const loaded = await loadThreads({ pool: db.pool, perTarget: 5 });
+    const ofFlood = loaded.filter((t) => t.targetId === flood.targetId).map((t) => t.id);
+    expect(ofFlood).toEqual([16, 17, 18, 19, 20].map((g) => `${flood.threadId}-${g}`).reverse());
+    expect(loaded.filter((t) => t.targetId === quiet.targetId).map((t) => t.id)).toEqual([quiet.threadId]);
+  });
 });

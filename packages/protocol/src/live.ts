@@ -10,7 +10,10 @@ export const LiveMessageSchema = z.discriminatedUnion("type", [
     type: z.literal("snapshot"),
     serverTimeMs: z.number(),
     targets: z.array(TargetViewSchema),
+    /** At most the collector's snapshot cap, most relevant first (active, errored, then newest). */
     threads: z.array(ThreadViewSchema),
+    /** How many threads the collector holds; more than `threads.length` when the snapshot was capped. */
+    threadsTotal: z.number().int().nonnegative().optional(),
     alerts: z.array(AlertViewSchema),
   }),
   z.object({ type: z.literal("target"), target: TargetViewSchema }),

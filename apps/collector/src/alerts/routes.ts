@@ -115,11 +115,17 @@ export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps):
 
   app.get("/api/v1/silences", async (req) => {
     const q = req.query as Record<string, unknown>;
-    rejectUnknown(q, ["state"]);
+    rejectUnknown(q, ["state", "limit"]);
     const state = optEnum(q, "state", ["active", "expired", "all"] as const) ?? "active";
+    const limit = optInt(q, "limit", 1, 5000) ?? 500;
     const at = now();
-    const rows = await listSilences({ pool, activeAtMs: state === "active" ? at : undefined });
-    return rows.filter((s) => state !== "expired" || s.endsAtMs <= at).map(silenceView);
+    const rows = await listSilences({
+      pool,
+      activeAtMs: state === "active" ? at : undefined,
+      expiredAtMs: state === "expired" ? at : undefined,
+      limit,
+    });
+    return rows.map(silenceView);
   });
 
   app.post("/api/v1/silences", async (req, reply) => {

@@ -2,7 +2,7 @@
 
 import type { DbPool } from "@codex-fleet/db/client";
 import { queryUsage } from "@codex-fleet/db/queries/usage";
-import { readThreadDetail } from "@codex-fleet/db/repositories/threads-repository";
+import { readThread, readThreadDetail } from "@codex-fleet/db/repositories/threads-repository";
 import {
   type ThreadDetail,
   USAGE_GROUP_KEYS,
@@ -15,7 +15,15 @@ import type { Fleet } from "../fleet/fleet.ts";
 import { toCsv } from "../http/csv.ts";
 import { badParam, notFound } from "../http/errors.ts";
 import { optEnum, optInt, optList, optTime, rejectUnknown } from "../http/params.ts";
+import { threadFromStored } from "../ingest/thread-state.ts";
 import type { Metrics } from "../metrics.ts";
+import {
+  DEFAULT_THREAD_PAGE,
+  encodeThreadCursor,
+  MAX_THREAD_PAGE,
+  optThreadCursor,
+  threadOrder,
+} from "./thread-page.ts";
 import { targetView, threadView } from "./views.ts";
 
 const COUNTER_COLUMNS = [
@@ -77,22 +85,31 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   app.get("/api/v1/threads", async (req, reply) => {
     const q = req.query as Record<string, unknown>;
-    rejectUnknown(q, ["target", "team", "status", "limit", "format"]);
+    rejectUnknown(q, ["target", "team", "status", "limit", "cursor", "format"]);
     const targets = optList(q, "target");
     const teams = optList(q, "team");
     const statuses = optList(q, "status");
     for (const s of statuses ?? [])
       if (!(THREAD_STATUSES as readonly string[]).includes(s))
         throw badParam("status", `'${s}' is not one of ${THREAD_STATUSES.join(", ")}`);
-    const limit = optInt(q, "limit", 1, 10_000) ?? 1000;
+    const limit = optInt(q, "limit", 1, MAX_THREAD_PAGE) ?? DEFAULT_THREAD_PAGE;
+    const cursor = optThreadCursor(q, "cursor");
     const format = optEnum(q, "format", ["json", "csv"] as const) ?? "json";
-    const rows = [...fleet.threads.values()]
-      .filter((t) => !targets || targets.includes(t.targetId))
-      .filter((t) => !teams || teams.includes(teamOf(t.targetId)))
-      .filter((t) => !statuses || statuses.includes(t.status))
-      .sort((a, b) => (b.lastEventAtMs ?? 0) - (a.lastEventAtMs ?? 0))
-      .slice(0, limit)
-      .map((t) => threadView(t, teamOf(t.targetId)));
+    // Stable order: newest event first, then id; the cursor is the last row's (event time, id).
+    const matching = [...fleet.threads.values()].filter(
+      (t) =>
+        (!targets || targets.includes(t.targetId)) &&
+        (!teams || teams.includes(teamOf(t.targetId))) &&
+        (!statuses || statuses.includes(t.status)),
+    );
+    const page = matching
+      .filter((t) => !cursor || threadOrder(t, cursor) > 0)
+      .sort((a, b) => threadOrder(a, b))
+      .slice(0, limit + 1);
+    const last = page.length > limit ? page[limit - 1] : undefined;
+    const rows = page.slice(0, limit).map((t) => threadView(t, teamOf(t.targetId)));
+    reply.header("x-total-count", String(matching.length));
+    if (last) reply.header("x-next-cursor", encodeThreadCursor(last));
     if (format === "csv") {
       const cols = [
         "id",
@@ -117,8 +134,14 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const { id } = req.params as { id: string };
     if (id.length > 200) throw badParam("id", "too long");
     rejectUnknown(req.query as Record<string, unknown>, []);
-    const t = fleet.threads.get(id);
-    if (!t) throw notFound(`thread ${id}`);
+    // A thread the collector does not hold in memory (beyond its target's bound, or not followed
+    // any more) is still answered from the database.
+    let t = fleet.threads.get(id);
+    if (!t) {
+      const stored = await readThread({ pool, id });
+      if (!stored) throw notFound(`thread ${id}`);
+      t = threadFromStored(stored);
+    }
     const { turns, totals } = await readThreadDetail({ pool, threadId: id });
     const detail: ThreadDetail = {
       ...threadView(t, teamOf(t.targetId)),

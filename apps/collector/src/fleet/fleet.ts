@@ -14,7 +14,7 @@ import {
 import { loadThreads } from "@codex-fleet/db/repositories/threads-repository";
 import type { FleetEvent } from "@codex-fleet/protocol/events";
 import type { Config, TargetConfig } from "../config/schema.ts";
-import { emptyThread, reduce, type ThreadState } from "../ingest/thread-state.ts";
+import { reduce, type ThreadState, threadFromStored } from "../ingest/thread-state.ts";
 import { IngestWriter, type WriterOptions, type WriterTuning } from "../ingest/writer.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
@@ -143,16 +143,8 @@ export class Fleet {
       pool,
       targets: all.map((t) => ({ id: t.name, team: t.team, url: t.url, labels: { ...t.labels } })),
     });
-    const stored = await loadThreads({ pool });
-    for (const s of stored) {
-      this.threads.set(s.id, {
-        ...emptyThread(s.id, s.targetId, s.statusSinceMs),
-        ...s,
-        countedTotalTokens: Number(s.countedTotalTokens),
-        reroutedTurnId: null,
-        reroutedModel: null,
-      });
-    }
+    const stored = await loadThreads({ pool, perTarget: MAX_THREADS_PER_TARGET });
+    for (const s of stored) this.threads.set(s.id, threadFromStored(s));
     const storedTargets = await listTargetRows({ pool });
     const lastContact = new Map(storedTargets.map((t) => [t.id, t.lastContactAtMs]));
     for (const tc of all) this.register(tc, lastContact.get(tc.name) ?? null);
@@ -377,8 +369,12 @@ export class Fleet {
 }
 
 const MAX_METHOD_NAMES = 100;
-/** Far above any real developer's history, low enough that one hostile peer cannot exhaust memory. */
-const MAX_THREADS_PER_TARGET = 50_000;
+/**
+ * Threads held in memory per target (loaded at start: the newest this many of each target; new
+ * ids past it are ignored). Far above any real developer's history, low enough that one hostile
+ * peer cannot exhaust memory — and per target, so one target's flood never displaces another's.
+ */
+export const MAX_THREADS_PER_TARGET = 50_000;
 
 /** The name itself while fewer than MAX_METHOD_NAMES are known, else "(other unknown)". */
 function boundedName(known: Map<string, number>, name: string): string {

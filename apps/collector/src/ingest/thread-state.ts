@@ -4,6 +4,7 @@
  */
 
 import type { ThreadSnapshot } from "@codex-fleet/db/repositories/ingest-types";
+import type { StoredThread } from "@codex-fleet/db/repositories/threads-repository";
 import type { FleetEvent, ThreadInfo, TokenCounts, TurnInfo } from "@codex-fleet/protocol/events";
 import type { TurnStatus } from "@codex-fleet/protocol/status";
 import { repoFromOrigin } from "./repo-name.ts";
@@ -88,6 +89,17 @@ export function emptyThread(id: string, targetId: string, nowMs: number): Thread
     reroutedTurnId: null,
     reroutedModel: null,
     countedTotalTokens: 0,
+  };
+}
+
+/** A thread as the database holds it (loaded at start, or read for the API). */
+export function threadFromStored(s: StoredThread): ThreadState {
+  return {
+    ...emptyThread(s.id, s.targetId, s.statusSinceMs),
+    ...s,
+    countedTotalTokens: Number(s.countedTotalTokens),
+    reroutedTurnId: null,
+    reroutedModel: null,
   };
 }
 

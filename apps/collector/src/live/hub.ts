@@ -14,7 +14,8 @@ export interface LiveSocket {
 }
 
 export interface LiveSource {
-  snapshot(): { targets: TargetView[]; threads: ThreadView[]; alerts: AlertView[] };
+  /** `threads` bounded (snapshot.ts); `threadsTotal` says how many there are in all. */
+  snapshot(): { targets: TargetView[]; threads: ThreadView[]; threadsTotal?: number; alerts: AlertView[] };
 }
 
 export interface LiveHubOptions {

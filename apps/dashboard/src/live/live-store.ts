@@ -20,6 +20,11 @@ export type LiveData = {
   serverOffsetMs: number;
   targets: Map<string, TargetView>;
   threads: Map<string, ThreadView>;
+  /**
+   * How many threads the collector holds, when the live snapshot said so: more than `threads`
+   * holds when the snapshot was capped (the fleet page says "showing N of M threads").
+   */
+  threadsTotal: number | null;
   alerts: Map<string, AlertView>;
   /** Most recent usage ticks, newest last, at most `maxUsageTicks`. */
   usageTicks: UsageTick[];
@@ -39,6 +44,7 @@ export function emptyLiveData(): LiveData {
     serverOffsetMs: 0,
     targets: new Map(),
     threads: new Map(),
+    threadsTotal: null,
     alerts: new Map(),
     usageTicks: [],
     usageVersion: 0,
@@ -58,6 +64,7 @@ export function liveReducer(
       ...state,
       source: "rest",
       loadedAtMs: action.nowMs,
+      threadsTotal: null,
       targets: byKey(action.targets, (target) => target.name),
       threads: capThreads(
         byKey(action.threads, (thread) => thread.id),
@@ -77,6 +84,7 @@ export function liveReducer(
         source: "snapshot",
         loadedAtMs: nowMs,
         serverOffsetMs: message.serverTimeMs - nowMs,
+        threadsTotal: message.threadsTotal ?? null,
         targets: byKey(message.targets, (target) => target.name),
         threads: capThreads(
           byKey(message.threads, (thread) => thread.id),

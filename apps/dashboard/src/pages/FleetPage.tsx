@@ -103,6 +103,14 @@ export function FleetPage() {
         </div>
       )}
 
+      {data.threadsTotal !== null && data.threadsTotal > threads.length && (
+        <div className="banner" role="status" data-testid="fleet-truncated-note">
+          Showing {threads.length.toLocaleString("en-US")} of {data.threadsTotal.toLocaleString("en-US")}{" "}
+          threads: the most relevant (active, errored, then most recent). Open a thread by its link or use the
+          API's paged /api/v1/threads for the rest.
+        </div>
+      )}
+
       <StatusTiles counts={counts} selected={filter.status} onSelect={(status) => setSearch({ status })} />
       <AttentionPanel threads={attention} />
 

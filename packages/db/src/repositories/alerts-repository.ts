@@ -215,11 +215,21 @@ const SILENCE_COLUMNS = `id, matchers, comment, created_by AS "createdBy", ${ms(
   ${ms("ends_at")} AS "endsAtMs"`;
 
 /** Silences still active at `activeAtMs` (all of them when omitted), soonest end first. */
-export async function listSilences(args: { pool: Pool; activeAtMs?: number }): Promise<StoredSilence[]> {
+export async function listSilences(args: {
+  pool: Pool;
+  /** Only silences still in force at this time. */
+  activeAtMs?: number;
+  /** Only silences that ended by this time. */
+  expiredAtMs?: number;
+  /** At most this many (default: all; the HTTP API always bounds it). */
+  limit?: number;
+}): Promise<StoredSilence[]> {
   const { rows } = await args.pool.query<StoredSilence>(
     `SELECT ${SILENCE_COLUMNS} FROM silence
-     WHERE $1::float8 IS NULL OR ends_at > ${ts("$1::float8")} ORDER BY ends_at, id`,
-    [args.activeAtMs ?? null],
+     WHERE ($1::float8 IS NULL OR ends_at > ${ts("$1::float8")})
+       AND ($2::float8 IS NULL OR ends_at <= ${ts("$2::float8")})
+     ORDER BY ends_at, id LIMIT $3`,
+    [args.activeAtMs ?? null, args.expiredAtMs ?? null, args.limit ?? null],
   );
   return rows;
 }

@@ -93,16 +93,26 @@ async function upsertThreads(client: PoolClient, threads: ThreadSnapshot[]): Pro
         "currentTurnStartedAtMs" float8, "lastTurnId" text, "lastTurnStatus" text, "lastErrorMessage" text,
         "lastCodexErrorInfo" text, "contextTokens" int, "modelContextWindow" int, "pendingRequests" jsonb,
         "createdAtMs" float8, "updatedAtMs" float8)
-     ON CONFLICT (id) DO UPDATE SET target_id = EXCLUDED.target_id, model = EXCLUDED.model,
-        model_provider = EXCLUDED.model_provider, cwd = EXCLUDED.cwd, repo = EXCLUDED.repo,
-        git_branch = EXCLUDED.git_branch, git_origin = EXCLUDED.git_origin, source = EXCLUDED.source,
-        name = EXCLUDED.name, cli_version = EXCLUDED.cli_version, status = EXCLUDED.status,
+     -- A snapshot that does not know a value (a thread the collector met again without its
+     -- metadata) never erases a known one: metadata only ever moves to another known value. Only
+     -- the current turn and the last error legitimately become unknown again (a turn ended; a turn
+     -- succeeded), so they take the snapshot as it is.
+     ON CONFLICT (id) DO UPDATE SET target_id = EXCLUDED.target_id,
+        model = COALESCE(EXCLUDED.model, thread.model),
+        model_provider = COALESCE(EXCLUDED.model_provider, thread.model_provider),
+        cwd = COALESCE(EXCLUDED.cwd, thread.cwd), repo = COALESCE(EXCLUDED.repo, thread.repo),
+        git_branch = COALESCE(EXCLUDED.git_branch, thread.git_branch),
+        git_origin = COALESCE(EXCLUDED.git_origin, thread.git_origin),
+        source = COALESCE(EXCLUDED.source, thread.source), name = COALESCE(EXCLUDED.name, thread.name),
+        cli_version = COALESCE(EXCLUDED.cli_version, thread.cli_version), status = EXCLUDED.status,
         active_flags = EXCLUDED.active_flags, status_since = EXCLUDED.status_since,
         last_event_at = GREATEST(thread.last_event_at, EXCLUDED.last_event_at),
         current_turn_id = EXCLUDED.current_turn_id, current_turn_started_at = EXCLUDED.current_turn_started_at,
-        last_turn_id = EXCLUDED.last_turn_id, last_turn_status = EXCLUDED.last_turn_status,
+        last_turn_id = COALESCE(EXCLUDED.last_turn_id, thread.last_turn_id),
+        last_turn_status = COALESCE(EXCLUDED.last_turn_status, thread.last_turn_status),
         last_error_message = EXCLUDED.last_error_message, last_codex_error_info = EXCLUDED.last_codex_error_info,
-        context_tokens = EXCLUDED.context_tokens, model_context_window = EXCLUDED.model_context_window,
+        context_tokens = COALESCE(EXCLUDED.context_tokens, thread.context_tokens),
+        model_context_window = COALESCE(EXCLUDED.model_context_window, thread.model_context_window),
         pending_requests = EXCLUDED.pending_requests, created_at = COALESCE(EXCLUDED.created_at, thread.created_at),
         updated_at = COALESCE(EXCLUDED.updated_at, thread.updated_at)`,
     [JSON.stringify(threads)],

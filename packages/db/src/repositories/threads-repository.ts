@@ -53,13 +53,29 @@ const THREAD_COLUMNS = `th.id, th.target_id AS "targetId", th.model, th.model_pr
   ${ms("th.created_at")} AS "createdAtMs", ${ms("th.updated_at")} AS "updatedAtMs",
   th.counted_total_tokens AS "countedTotalTokens"`;
 
-/** All threads (for the in-memory fleet state at start), newest activity first, bounded. */
-export async function loadThreads(args: { pool: Pool; limit?: number }): Promise<StoredThread[]> {
+/**
+ * The threads the collector keeps in memory at start: the newest `perTarget` of each target (by
+ * last event), never a fleet-wide limit — one target's flood must not push another target's
+ * threads out of memory.
+ */
+export async function loadThreads(args: { pool: Pool; perTarget: number }): Promise<StoredThread[]> {
   const { rows } = await args.pool.query<StoredThread>(
-    `SELECT ${THREAD_COLUMNS} FROM thread th ORDER BY th.last_event_at DESC NULLS LAST LIMIT $1`,
-    [args.limit ?? 50_000],
+    `SELECT ${THREAD_COLUMNS} FROM (
+       SELECT t.*, row_number() OVER (PARTITION BY t.target_id ORDER BY t.last_event_at DESC NULLS LAST, t.id) AS rn
+       FROM thread t) th
+     WHERE th.rn <= $1`,
+    [args.perTarget],
   );
   return rows;
+}
+
+/** One thread as stored (a thread the collector does not hold in memory), or null. */
+export async function readThread(args: { pool: Pool; id: string }): Promise<StoredThread | null> {
+  const { rows } = await args.pool.query<StoredThread>(
+    `SELECT ${THREAD_COLUMNS} FROM thread th WHERE th.id = $1`,
+    [args.id],
+  );
+  return rows[0] ?? null;
 }
 
 /** One thread's turns, oldest first (bounded to the newest `limit`). */
