@@ -1,15 +1,38 @@
+import type { ClientRequest, IncomingMessage } from "node:http";
 import react from "@vitejs/plugin-react";
 import { defaultClientConditions, defineConfig } from "vite";
 
 /** Dev proxy target: the collector's HTTP API and live feed. */
 const collectorUrl = process.env.CODEX_FLEET_COLLECTOR_URL ?? "http://127.0.0.1:8080";
 
+/**
+ * The collector refuses changes and the live feed from foreign origins (auth/origin.ts). A page
+ * served by this dev server is same-origin with it, so its Origin becomes the collector's, as if
+ * the dashboard were served by the collector; any other Origin passes unchanged and is refused.
+ */
+function sameOriginAsCollector(proxyReq: ClientRequest, req: IncomingMessage): void {
+  const origin = req.headers.origin;
+  if (origin === undefined || !URL.canParse(origin) || new URL(origin).host !== req.headers.host) return;
+  proxyReq.setHeader("origin", new URL(collectorUrl).origin);
+}
+
 export default defineConfig({
   plugins: [react()],
   // Bundle @codex-fleet/protocol from its TypeScript (its `source` export), never a stale build.
   resolve: { conditions: ["source", ...defaultClientConditions] },
   server: {
-    proxy: { "/api": { target: collectorUrl, ws: true, changeOrigin: true } },
+    proxy: {
+      "/api": {
+        target: collectorUrl,
+        ws: true,
+        // Host becomes the collector's (it answers only to its own names: server.allowedHosts).
+        changeOrigin: true,
+        configure: (proxy) => {
+          proxy.on("proxyReq", sameOriginAsCollector);
+          proxy.on("proxyReqWs", sameOriginAsCollector);
+        },
+      },
+    },
   },
   build: {
     outDir: "dist",

@@ -139,6 +139,7 @@ export async function createCollector(
       config: config.auth,
       publicUrl: config.server.publicUrl,
       host: config.server.host,
+      allowedHosts: config.server.allowedHosts,
       ...(overrides.now ? { now: overrides.now } : {}),
     },
   });

@@ -283,7 +283,7 @@ describe("a collector with hostile peers", () => {
     const l = await waitForTarget("locked", (t) => t.state === "backoff");
     expect(l).toMatchObject({
       reason: "unauthorized",
-      lastError: "HTTP 401: invalid websocket bearer token",
+      lastError: "HTTP 401 (bearer token missing or not accepted)",
     });
     expect(locked.upgrades.every((h) => h.authorization === "Bearer wrong-token")).toBe(true);
 

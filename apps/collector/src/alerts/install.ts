@@ -64,7 +64,11 @@ export function installAlerts(opts: InstallAlertsOptions): InstalledAlerts {
     config: opts.config,
     log,
     publicUrl: opts.publicUrl,
-    notifiers: createNotifiers(opts.config.alerts.notify, { now, userAgent: "codex-fleet-collector" }),
+    notifiers: createNotifiers(opts.config.alerts.notify, {
+      now,
+      userAgent: "codex-fleet-collector",
+      allowLinkLocal: opts.config.network.allowLinkLocal,
+    }),
     now,
     timers: opts.timers,
     debounceMs: opts.debounceMs,

@@ -1,8 +1,8 @@
 /**
- * Access control for the whole app (issue #6): security headers on every response; when auth is
- * on, a session (cookie) or bearer token on every API route, the live feed and /metrics, the
- * admin role for changes (policy.ts), and the Origin check on changes and the live feed; the
- * sign-in routes with a per-address rate limit; the parameter checks every route shares
+ * Access control for the whole app (issue #6): security headers on every response; the Host check
+ * (DNS rebinding) on every request and the Origin check on changes and the live feed, with auth on
+ * or off; when auth is on, a session (cookie) or bearer token on every API route, the live feed
+ * and /metrics, and the admin role for changes (policy.ts); the sign-in routes with a per-address rate limit; the parameter checks every route shares
  * (http/param-guard.ts). Register before any route (`buildApp` does).
  */
 import { type AuthMe, LoginRequestSchema, type Role } from "@codex-fleet/protocol/auth";
@@ -17,7 +17,7 @@ import { rejectUnknown } from "../http/params.ts";
 import type { Logger } from "../logger.ts";
 import { readCookie, SESSION_COOKIE, sessionCookie } from "./cookies.ts";
 import { Credentials } from "./credentials.ts";
-import { type OriginPolicy, originAllowed } from "./origin.ts";
+import { type HostPolicy, hostAllowed, type OriginPolicy, originAllowed } from "./origin.ts";
 import { requiredAccess } from "./policy.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { inlineScriptHashes, securityHeaders } from "./security-headers.ts";
@@ -42,8 +42,10 @@ export interface AuthSetup {
   config: AuthConfig;
   /** `server.publicUrl`: its origin is allowed, and https turns on HSTS. */
   publicUrl: string | null;
-  /** `server.host`, for the warning when auth is off on a non-loopback address. */
+  /** `server.host`: a name there is an allowed Host; the warning when auth is off on a non-loopback address. */
   host?: string;
+  /** `server.allowedHosts`: more names the Host header may carry (DNS rebinding protection). */
+  allowedHosts?: readonly string[];
   now?: () => number;
 }
 
@@ -87,6 +89,13 @@ export function installAuth(
   const origins: OriginPolicy = {
     publicOrigin: setup.publicUrl === null ? null : new URL(setup.publicUrl).origin,
     allowed: config.allowedOrigins,
+  };
+  const hosts: HostPolicy = {
+    names: [
+      ...(setup.host === undefined ? [] : [setup.host.toLowerCase()]),
+      ...(setup.publicUrl === null ? [] : [new URL(setup.publicUrl).hostname.toLowerCase()]),
+      ...(setup.allowedHosts ?? []),
+    ],
   };
   if (!config.enabled && setup.host !== undefined && !isLoopbackHost(setup.host))
     log.warn(
@@ -135,14 +144,25 @@ export function installAuth(
   app.addHook("onRequest", async (req, reply) => {
     for (const [name, value] of Object.entries(headers)) void reply.header(name, value);
     if (req.url.startsWith("/api/")) void reply.header("cache-control", "no-store");
-    if (!config.enabled) {
-      req.fleetAuth = { role: "admin", via: "none", expiresAtMs: null };
-      return;
-    }
+    // DNS rebinding: a page on attacker.example whose name now points at this collector sends
+    // `Host: attacker.example`. Refused on every route, with auth on or off.
+    if (!hostAllowed(req.headers.host, hosts))
+      throw new ApiError(
+        421,
+        "BAD_HOST",
+        `this collector does not answer to host ${req.headers.host}: add it to server.allowedHosts`,
+      );
     // Decide on the matched route pattern, not the raw URL: the router decodes the path
     // (`/%61pi/v1/targets` reaches /api/v1/targets), so a string test of req.url could be fooled.
     const pattern = req.routeOptions.url;
     const route = pattern !== undefined && pattern !== "/*" ? pattern : decodedPath(req.url);
+    if (!config.enabled) {
+      // No credentials to protect the changes and the feed: a browser page on another site must
+      // not drive them (CSRF, cross-site WebSocket hijacking). Non-browser clients send no Origin.
+      if (isWrite(req.method) || route === "/api/v1/live") checkOrigin(req, false);
+      req.fleetAuth = { role: "admin", via: "none", expiresAtMs: null };
+      return;
+    }
     const access = requiredAccess(req.method, route);
     if (access === "open") return;
     const auth = identify(req, reply);
@@ -191,6 +211,9 @@ export function installAuth(
 
   app.post("/api/v1/auth/logout", async (req, reply) => {
     rejectUnknown(req.query as Record<string, unknown>, []);
+    // A foreign page must not sign the user out either (SameSite keeps the cookie off, but the
+    // answer still clears it).
+    checkOrigin(req, false);
     const id = readCookie(req.headers.cookie, SESSION_COOKIE);
     if (id !== null) sessions.delete(id);
     return reply

@@ -25,3 +25,25 @@ export function originAllowed(origin: string, host: string | undefined, policy: 
   if (own !== null && URL.canParse(own) && new URL(own).host === url.host) return true;
   return url.origin === policy.publicOrigin || policy.allowed.includes(url.origin);
 }
+
+/** The host names a request may address (the Host header), besides loopback names and IP addresses. */
+export interface HostPolicy {
+  /** `server.host` (when a name), publicUrl's host name, `server.allowedHosts` (`.suffix` allowed). */
+  names: readonly string[];
+}
+
+/**
+ * DNS rebinding protection: true when the Host header names the collector — an IP address (a
+ * rebinding page always addresses it by the attacker's name), a loopback name, or a configured
+ * name. A request without Host (HTTP/1.0, not a browser) passes. The port is not compared.
+ */
+export function hostAllowed(host: string | undefined, policy: HostPolicy): boolean {
+  if (host === undefined || host === "") return true;
+  if (!URL.canParse(`http://${host}`)) return false;
+  const name = new URL(`http://${host}`).hostname.replace(/\.$/, "").toLowerCase();
+  if (name.startsWith("[") || /^\d+\.\d+\.\d+\.\d+$/.test(name)) return true;
+  if (name === "localhost" || name.endsWith(".localhost")) return true;
+  return policy.names.some((allowed) =>
+    allowed.startsWith(".") ? name.endsWith(allowed) || name === allowed.slice(1) : name === allowed,
+  );
+}

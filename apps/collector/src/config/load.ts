@@ -10,6 +10,7 @@ import { dirname, extname, resolve } from "node:path";
 import { isLoopbackHost } from "@codex-fleet/protocol/targets";
 import { parseDocument } from "yaml";
 import { z } from "zod";
+import { destinationProblem } from "../net/destination.ts";
 import { ConfigError, type ConfigIssue, createIssueMapper } from "./errors.ts";
 import {
   type AuthConfig,
@@ -325,6 +326,16 @@ export async function loadConfig({ argv, env, cwd }: LoadConfigOptions): Promise
     file.targets.map((target, index) => resolveTarget(target, index, baseDir, env, issues)),
   );
   const notify = resolveNotifiers(file, env, issues);
+  // SSRF (net/destination.ts): refuse link-local and metadata destinations by their text here;
+  // names are checked again on their addresses at every connection.
+  file.targets.forEach((target, index) => {
+    const problem = destinationProblem(target.url, file.network);
+    if (problem !== null) issues.push({ path: `targets[${index}].url`, message: problem });
+  });
+  file.alerts.notify.forEach((notifier, index) => {
+    const problem = destinationProblem(notifier.url, file.network);
+    if (problem !== null) issues.push({ path: `alerts.notify[${index}].url`, message: problem });
+  });
   const host = overrides.host ?? file.server.host;
   const auth = await resolveAuth(file, host, overrides.secretKey ?? null, baseDir, env, issues);
   if (issues.length > 0) {
@@ -339,11 +350,13 @@ export async function loadConfig({ argv, env, cwd }: LoadConfigOptions): Promise
       host,
       port: overrides.port ?? file.server.port,
       publicUrl: file.server.publicUrl ?? null,
+      allowedHosts: file.server.allowedHosts,
     },
+    network: file.network,
     database: { url: overrides.databaseUrl ?? file.database.url ?? null },
     dataDir: file.dataDir === undefined ? resolve(cwd, DEFAULT_DATA_DIR) : resolve(baseDir, file.dataDir),
     targets,
-    observer: file.observer,
+    observer: { ...file.observer, allowLinkLocal: file.network.allowLinkLocal },
     alerts: { ...file.alerts, notify },
     pricing: file.pricing,
     logLevel: file.logLevel,

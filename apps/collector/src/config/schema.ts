@@ -38,6 +38,11 @@ const httpUrl = z
   .refine((s) => hasProtocol(s, ["http:", "https:"]), "must be an http:// or https:// URL");
 
 const ms = z.int().positive();
+const hostName = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^\.?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, "must be a host name like fleet.example.com or .example.com");
 const path = z.string().min(1, { error: "must not be empty" });
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
 
@@ -120,6 +125,19 @@ export const ConfigFileSchema = z.strictObject({
       host: HostSchema.default("127.0.0.1"),
       port: PortSchema.default(8080),
       publicUrl: httpUrl.optional(),
+      /**
+       * Host names (the Host header) the collector answers to besides loopback names, IP
+       * addresses, `host` and publicUrl's host: DNS rebinding protection. `.example.com` allows
+       * every subdomain.
+       */
+      allowedHosts: z.array(hostName).default([]),
+    })
+    .prefault({}),
+  /** Where the collector may connect (targets, alert receivers): net/destination.ts. */
+  network: z
+    .strictObject({
+      /** Link-local addresses (169.254/16, fe80::/10) and cloud metadata hosts. */
+      allowLinkLocal: z.boolean().default(false),
     })
     .prefault({}),
   database: z.strictObject({ url: DatabaseUrlSchema.optional() }).prefault({}),
@@ -232,13 +250,20 @@ export interface AuthConfig {
 export interface Config {
   /** Absolute path of the config file, or null when running on defaults. */
   readonly source: string | null;
-  readonly server: { readonly host: string; readonly port: number; readonly publicUrl: string | null };
+  readonly server: {
+    readonly host: string;
+    readonly port: number;
+    readonly publicUrl: string | null;
+    readonly allowedHosts: readonly string[];
+  };
+  readonly network: Readonly<ConfigFile["network"]>;
   /** `url` null → embedded PGlite under `dataDir`. */
   readonly database: { readonly url: string | null };
   /** Absolute. */
   readonly dataDir: string;
   readonly targets: readonly TargetConfig[];
-  readonly observer: Readonly<ConfigFile["observer"]>;
+  /** With `allowLinkLocal` from `network`, so that each target connection sees it. */
+  readonly observer: Readonly<ConfigFile["observer"]> & { readonly allowLinkLocal: boolean };
   readonly alerts: Readonly<Omit<AlertsConfig, "notify">> & {
     readonly notify: readonly NotifierRuntimeConfig[];
   };

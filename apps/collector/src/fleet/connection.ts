@@ -18,6 +18,7 @@ import {
 } from "@codex-fleet/protocol/wire";
 import WebSocket from "ws";
 import { backoffDelayMs } from "../lib/backoff.ts";
+import { destinationProblem, guardedLookup, type Resolver } from "../net/destination.ts";
 
 export interface ConnectionStatus {
   state: TargetState;
@@ -46,6 +47,10 @@ export interface ConnectionOptions {
   /** Requests that may wait for their turn; past this, request() rejects at once. */
   maxQueuedRequests?: number;
   clientVersion: string;
+  /** `network.allowLinkLocal`: link-local and cloud metadata destinations (default: refused). */
+  allowLinkLocal?: boolean;
+  /** Resolves the target's host name (default: the system resolver); every address is checked. */
+  resolver?: Resolver;
   random?: () => number;
   now?: () => number;
 }
@@ -201,6 +206,14 @@ export class TargetConnection {
       error: this.status.error,
       nextAttemptAtMs: null,
     });
+    // SSRF (net/destination.ts): the URL's text here, every resolved address in `lookup`, which
+    // also hands the socket the addresses it checked.
+    const policy = { allowLinkLocal: this.opts.allowLinkLocal ?? false };
+    const problem = destinationProblem(this.opts.url, policy);
+    if (problem !== null) {
+      this.scheduleRetry("config", problem);
+      return;
+    }
     const headers: Record<string, string> = {};
     if (this.opts.token) headers.Authorization = `Bearer ${this.opts.token.reveal()}`;
     let ws: WebSocket;
@@ -211,6 +224,7 @@ export class TargetConnection {
         handshakeTimeout: this.opts.connectTimeoutMs,
         perMessageDeflate: false,
         followRedirects: false,
+        lookup: guardedLookup(policy, this.opts.resolver),
         ...(this.opts.ca ? { ca: this.opts.ca } : {}),
       });
     } catch (err) {
@@ -226,18 +240,12 @@ export class TargetConnection {
     }, this.opts.connectTimeoutMs);
 
     ws.on("unexpected-response", (_req, res) => {
+      // Status only, never the body: a target URL can point at any HTTP service, and its answer
+      // must not become readable to viewers through lastError (SSRF).
       const code = res.statusCode ?? 0;
-      const reason: TargetReason = code === 401 ? "unauthorized" : code === 403 ? "forbidden" : "protocol";
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => {
-        if (body.length < 300) body += c;
-      });
-      res.on("end", () => {
-        failure = { reason, error: `HTTP ${code}${body ? `: ${body.trim().slice(0, 200)}` : ""}` };
-        ws.terminate();
-      });
-      res.on("error", () => ws.terminate());
+      failure = httpFailure(code);
+      res.destroy();
+      ws.terminate();
     });
     ws.on("error", (err: NodeJS.ErrnoException) => {
       if (failure) return;
@@ -275,7 +283,7 @@ export class TargetConnection {
             : {
                 // Refused only when the upgrade never happened; a close after it is a drop.
                 reason: wasReady || upgraded ? "dropped" : "refused",
-                error: `socket closed (${code}${why ? ` ${why}` : ""})`,
+                error: wasReady || upgraded ? `socket closed (${code}${why ? ` ${why}` : ""})` : NO_WEBSOCKET,
               };
       }
       this.scheduleRetry(failure.reason, failure.error);
@@ -505,9 +513,31 @@ export class TargetConnection {
   }
 }
 
+/** What an HTTP answer without a WebSocket upgrade means (its body is never read). */
+export function httpFailure(status: number): { reason: TargetReason; error: string } {
+  if (status === 401)
+    return { reason: "unauthorized", error: "HTTP 401 (bearer token missing or not accepted)" };
+  if (status === 403) return { reason: "forbidden", error: "HTTP 403 (forbidden)" };
+  return { reason: "protocol", error: `HTTP ${status} (not a codex app-server WebSocket)` };
+}
+
+/**
+ * One text for a closed port and for a port whose service is not HTTP (it resets, hangs up or
+ * answers garbage): lastError, which viewers read, must not make the collector a port scanner.
+ */
+const NO_WEBSOCKET = "connection refused or closed before a WebSocket upgrade";
+
 function classifySocketError(err: NodeJS.ErrnoException): { reason: TargetReason; error: string } {
   const code = err.code ?? "";
-  if (code === "ECONNREFUSED") return { reason: "refused", error: `connection refused (${err.message})` };
+  if (code === "EDESTINATION") return { reason: "config", error: err.message };
+  if (
+    code === "ECONNREFUSED" ||
+    code === "ECONNRESET" ||
+    code === "EPIPE" ||
+    code.startsWith("HPE_") ||
+    /socket hang up/i.test(err.message)
+  )
+    return { reason: "refused", error: NO_WEBSOCKET };
   if (code === "ENOTFOUND" || code === "EHOSTUNREACH" || code === "ENETUNREACH" || code === "EAI_AGAIN")
     return { reason: "unreachable", error: err.message };
   if (code === "ETIMEDOUT" || /timed out|timeout/i.test(err.message))

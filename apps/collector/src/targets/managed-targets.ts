@@ -22,6 +22,7 @@ import { Secret } from "../config/secret.ts";
 import type { Fleet } from "../fleet/fleet.ts";
 import { ApiError, badParam, notFound } from "../http/errors.ts";
 import type { Logger } from "../logger.ts";
+import { destinationProblem } from "../net/destination.ts";
 import { TokenCipher } from "./token-cipher.ts";
 
 /** A validated definition from the API. `token`: undefined keeps the stored one, null removes it. */
@@ -163,6 +164,10 @@ export class ManagedTargets {
     // DESIGN.md rule 7, as for config targets: a token goes over wss:// or to loopback only.
     const problem = insecureTokenProblem({ ...input, hasToken: token !== null });
     if (problem !== null) throw badParam("url", problem);
+    // SSRF (net/destination.ts): no link-local or metadata destination; names are checked again
+    // on their addresses at every connection.
+    const destination = destinationProblem(input.url, this.opts.config.network);
+    if (destination !== null) throw badParam("url", destination);
     let tokenCiphertext: string | null = null;
     if (token !== null) {
       if (this.cipher === null)

@@ -45,9 +45,12 @@ export interface AuthApp {
   stop(): Promise<void>;
 }
 
-/** The default config: auth on, admin and viewer tokens from the environment. */
+/**
+ * The default config: auth on, admin and viewer tokens from the environment; reachable as
+ * `fleet.test` too (the Host the inject-based tests send).
+ */
 export const AUTH_ON_YAML = [
-  "server: { host: 127.0.0.1, port: 0 }",
+  "server: { host: 127.0.0.1, port: 0, allowedHosts: [fleet.test] }",
   "auth: { mode: 'on', adminTokenEnv: ADMIN_TOKEN, viewerTokenEnv: VIEWER_TOKEN }",
   "logLevel: debug",
 ].join("\n");

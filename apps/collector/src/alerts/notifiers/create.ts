@@ -26,7 +26,7 @@ export function notifierName(config: Pick<NotifierRuntimeConfig, "type" | "name"
 /** Build every configured notifier. */
 export function createNotifiers(
   configs: readonly NotifierRuntimeConfig[],
-  opts: { userAgent?: string; now?: () => number } = {},
+  opts: { userAgent?: string; now?: () => number; allowLinkLocal?: boolean } = {},
 ): ConfiguredNotifier[] {
   return configs.map((c) => {
     const name = notifierName(c);
@@ -34,7 +34,13 @@ export function createNotifiers(
     const notifier =
       c.type === "webhook"
         ? createWebhookNotifier({ name, url: c.url, secret: c.secret, timeoutMs: c.timeoutMs, ...opts })
-        : createSlackNotifier({ name, url: c.url, timeoutMs: c.timeoutMs, now: opts.now });
+        : createSlackNotifier({
+            name,
+            url: c.url,
+            timeoutMs: c.timeoutMs,
+            now: opts.now,
+            allowLinkLocal: opts.allowLinkLocal,
+          });
     return { notifier, policy, timeoutMs: c.timeoutMs };
   });
 }

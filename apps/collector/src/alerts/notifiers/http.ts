@@ -1,4 +1,7 @@
 /** One JSON POST with a timeout, turned into a `SendResult`. Shared by the notifiers. */
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { destinationProblem, guardedLookup, type Resolver } from "../../net/destination.ts";
 import type { SendResult } from "./types.ts";
 
 /** Statuses worth retrying besides 5xx. */
@@ -13,17 +16,21 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | n
   return Number.isFinite(at) ? Math.max(0, at - nowMs) : null;
 }
 
-function describeFetchError(err: unknown, timedOut: boolean): string {
+function describeError(err: unknown, timedOut: boolean): string {
   if (timedOut) return "timeout";
-  // undici wraps the socket error in `cause` (ECONNREFUSED, ENOTFOUND…); its message may name the
-  // URL, so only the code is kept.
-  const cause = (err as { cause?: { code?: unknown } } | null)?.cause;
-  if (typeof cause?.code === "string") return cause.code;
+  // Only the code (ECONNREFUSED, ENOTFOUND…): a message may name the URL, itself a secret for Slack.
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === "EDESTINATION" && err instanceof Error) return err.message;
+  if (typeof code === "string" && code !== "ABORT_ERR") return code;
   if (err instanceof Error && err.name === "AbortError") return "aborted";
   return "request failed";
 }
 
-/** POST `body` to `url`; never throws. */
+/**
+ * POST `body` to `url`; never throws. The host is resolved through the destination policy
+ * (net/destination.ts) and the request goes to the address that was checked. Redirects are not
+ * followed (a 3xx is a failed attempt).
+ */
 export async function postJson(args: {
   url: string;
   body: string;
@@ -31,48 +38,80 @@ export async function postJson(args: {
   timeoutMs: number;
   signal?: AbortSignal;
   now?: () => number;
+  /** `network.allowLinkLocal` (default false). */
+  allowLinkLocal?: boolean;
+  resolver?: Resolver;
 }): Promise<SendResult> {
   const now = args.now ?? Date.now;
   const started = performance.now();
   const timeout = AbortSignal.timeout(args.timeoutMs);
   const signal = args.signal ? AbortSignal.any([args.signal, timeout]) : timeout;
   const elapsed = () => Math.round(performance.now() - started);
+  const policy = { allowLinkLocal: args.allowLinkLocal ?? false };
+  const fail = (error: string, retryable: boolean): SendResult => ({
+    ok: false,
+    status: null,
+    error,
+    retryable,
+    retryAfterMs: null,
+    durationMs: elapsed(),
+  });
+  const problem = destinationProblem(args.url, policy);
+  if (problem !== null) return fail(problem, false);
   try {
-    const res = await fetch(args.url, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...args.headers },
-      body: args.body,
-      signal,
-      redirect: "error",
+    const { status, retryAfter, text } = await new Promise<{
+      status: number;
+      retryAfter: string | null;
+      text: string;
+    }>((resolve, reject) => {
+      const url = new URL(args.url);
+      const request = url.protocol === "https:" ? httpsRequest : httpRequest;
+      const req = request(
+        url,
+        {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            "content-length": String(Buffer.byteLength(args.body)),
+            ...args.headers,
+          },
+          signal,
+          lookup: guardedLookup(policy, args.resolver),
+        },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => {
+            if (text.length < MAX_ERROR_BODY) text += chunk;
+          });
+          res.on("end", () => {
+            const header = res.headers["retry-after"];
+            resolve({
+              status: res.statusCode ?? 0,
+              retryAfter: typeof header === "string" ? header : null,
+              text,
+            });
+          });
+          res.on("error", reject);
+        },
+      );
+      req.on("error", reject);
+      req.end(args.body);
     });
-    const text = await res.text().catch(() => "");
-    if (res.ok)
-      return {
-        ok: true,
-        status: res.status,
-        error: null,
-        retryable: false,
-        retryAfterMs: null,
-        durationMs: elapsed(),
-      };
+    if (status >= 200 && status < 300)
+      return { ok: true, status, error: null, retryable: false, retryAfterMs: null, durationMs: elapsed() };
     const detail = text.trim().slice(0, MAX_ERROR_BODY);
     return {
       ok: false,
-      status: res.status,
-      error: `HTTP ${res.status}${detail ? `: ${detail}` : ""}`,
-      retryable: res.status >= 500 || RETRYABLE_STATUSES.has(res.status),
-      retryAfterMs: parseRetryAfter(res.headers.get("retry-after"), now()),
+      status,
+      error: `HTTP ${status}${detail ? `: ${detail}` : ""}`,
+      retryable: status >= 500 || RETRYABLE_STATUSES.has(status),
+      retryAfterMs: parseRetryAfter(retryAfter, now()),
       durationMs: elapsed(),
     };
   } catch (err) {
     const aborted = args.signal?.aborted ?? false;
-    return {
-      ok: false,
-      status: null,
-      error: describeFetchError(err, timeout.aborted && !aborted),
-      retryable: !aborted,
-      retryAfterMs: null,
-      durationMs: elapsed(),
-    };
+    const refused = (err as { code?: unknown } | null)?.code === "EDESTINATION";
+    return fail(describeError(err, timeout.aborted && !aborted), !aborted && !refused);
   }
 }

@@ -38,6 +38,8 @@ export interface SlackOptions {
   url: string;
   timeoutMs: number;
   now?: () => number;
+  /** `network.allowLinkLocal`. */
+  allowLinkLocal?: boolean;
 }
 
 /** A Slack incoming-webhook notifier (one attempt per `send`). */
@@ -47,7 +49,15 @@ export function createSlackNotifier(opts: SlackOptions): Notifier {
     type: "slack",
     send(notification: NotificationPayload, signal?: AbortSignal): Promise<SendResult> {
       const body = JSON.stringify(slackMessage(notification));
-      return postJson({ url: opts.url, body, headers: {}, timeoutMs: opts.timeoutMs, signal, now: opts.now });
+      return postJson({
+        url: opts.url,
+        body,
+        headers: {},
+        timeoutMs: opts.timeoutMs,
+        signal,
+        now: opts.now,
+        allowLinkLocal: opts.allowLinkLocal,
+      });
     },
   };
 }

@@ -42,6 +42,8 @@ export interface WebhookOptions {
   timeoutMs: number;
   userAgent?: string;
   now?: () => number;
+  /** `network.allowLinkLocal`. */
+  allowLinkLocal?: boolean;
 }
 
 /** A webhook notifier (one attempt per `send`; retries are deliver.ts's job). */
@@ -64,7 +66,15 @@ export function createWebhookNotifier(opts: WebhookOptions): Notifier {
       };
       // The secret is revealed here only, into the HMAC; it never enters the body or a log.
       if (opts.secret !== null) headers[SIGNATURE_HEADER] = signBody(opts.secret.reveal(), body);
-      return postJson({ url: opts.url, body, headers, timeoutMs: opts.timeoutMs, signal, now });
+      return postJson({
+        url: opts.url,
+        body,
+        headers,
+        timeoutMs: opts.timeoutMs,
+        signal,
+        now,
+        allowLinkLocal: opts.allowLinkLocal,
+      });
     },
   };
 }

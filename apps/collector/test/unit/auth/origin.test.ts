@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { originAllowed } from "../../../src/auth/origin.ts";
+import { hostAllowed, originAllowed } from "../../../src/auth/origin.ts";
 
 const policy = { publicOrigin: "https://fleet.example.com", allowed: ["http://localhost:5173"] };
 
@@ -19,5 +19,27 @@ describe("originAllowed", () => {
     ["http://fleet:8080", undefined, false],
   ])("does judge Origin %s with Host %s → %s", (origin, host, allowed) => {
     expect(originAllowed(origin, host, policy)).toBe(allowed);
+  });
+});
+
+describe("hostAllowed (DNS rebinding)", () => {
+  const policy = { names: ["fleet.example.com", ".corp.example"] };
+  it.each([
+    [undefined, true],
+    ["127.0.0.1:8080", true],
+    ["[::1]:8080", true],
+    ["10.0.0.5", true],
+    ["localhost:8080", true],
+    ["dash.localhost", true],
+    ["fleet.example.com", true],
+    ["FLEET.EXAMPLE.COM.:443", true],
+    ["corp.example", true],
+    ["a.corp.example:8080", true],
+    ["rebind.attacker.example:8080", false],
+    ["fleet.example.com.attacker.example", false],
+    ["evilcorp.example", false],
+    ["bad host", false],
+  ])("does answer %s → %s", (host, allowed) => {
+    expect(hostAllowed(host, policy)).toBe(allowed);
   });
 });

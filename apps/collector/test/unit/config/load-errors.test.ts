@@ -27,6 +27,43 @@ describe("loadConfig: bad keys are named exactly", () => {
       "targets: [{ name: bob, url: 'wss://u:p@h:1' }]",
       "targets[0].url: must not contain credentials: use tokenFile or tokenEnv",
     ],
+    // SSRF (issue "Hostile input, round two", finding 4): link-local and metadata destinations.
+    [
+      "a target on the cloud metadata address",
+      "targets: [{ name: bob, url: 'ws://169.254.169.254/latest/meta-data/' }]",
+      "targets[0].url: refusing to connect to 169.254.169.254: a link-local address (set network.allowLinkLocal: true to allow)",
+    ],
+    [
+      "a target on the metadata address as a decimal number",
+      "targets: [{ name: bob, url: 'ws://2852039166/' }]",
+      "targets[0].url: refusing to connect to 169.254.169.254: a link-local address (set network.allowLinkLocal: true to allow)",
+    ],
+    [
+      "a target on the metadata address as IPv4-mapped IPv6",
+      "targets: [{ name: bob, url: 'ws://[::ffff:169.254.169.254]:4500' }]",
+      "targets[0].url: refusing to connect to ::ffff:a9fe:a9fe: a link-local address (set network.allowLinkLocal: true to allow)",
+    ],
+    [
+      "a webhook to the cloud metadata address",
+      "alerts: { notify: [{ type: webhook, url: 'http://169.254.169.254/' }] }",
+      "alerts.notify[0].url: refusing to connect to 169.254.169.254: a link-local address (set network.allowLinkLocal: true to allow)",
+    ],
+    [
+      "a Slack receiver on a metadata host name",
+      "alerts: { notify: [{ type: slack, url: 'http://metadata.google.internal/' }] }",
+      "alerts.notify[0].url: refusing to connect to metadata.google.internal: a cloud metadata host (set network.allowLinkLocal: true to allow)",
+    ],
+    [
+      "a non-boolean network.allowLinkLocal",
+      "network: { allowLinkLocal: yes please }",
+      "network.allowLinkLocal: must be a boolean, got string",
+    ],
+    ["an unknown network key", "network: { allowPrivate: true }", "network.allowPrivate: unknown key"],
+    [
+      "a server.allowedHosts entry that is not a host name",
+      "server: { allowedHosts: ['http://fleet.example.com'] }",
+      "server.allowedHosts[0]: must be a host name like fleet.example.com or .example.com",
+    ],
     ["a misspelt top-level key", "servr: { port: 1 }", 'servr: unknown key (did you mean "server"?)'],
     [
       "a wrongly cased target key",

@@ -19,7 +19,13 @@ describe("loadConfig: good files", () => {
   it("does load DESIGN.md's YAML example with every default filled in", async () => {
     const { dir, config } = await loadFile(DESIGN_EXAMPLE_YAML, { env: EXAMPLE_ENV, files: EXAMPLE_FILES });
     expect(config.source).toBe(join(dir, "fleet.yaml"));
-    expect(config.server).toEqual({ host: "127.0.0.1", port: 8080, publicUrl: "https://fleet.example.com" });
+    expect(config.server).toEqual({
+      host: "127.0.0.1",
+      port: 8080,
+      publicUrl: "https://fleet.example.com",
+      allowedHosts: [],
+    });
+    expect(config.network).toEqual({ allowLinkLocal: false });
     expect(config.database).toEqual({ url: "postgresql://fleet@db:5432/fleet" });
     expect(config.dataDir).toBe(join(dir, ".codex-fleet"));
     expect(config.logLevel).toBe("info");
@@ -34,6 +40,7 @@ describe("loadConfig: good files", () => {
       maxPayloadBytes: 16_777_216,
       requestTimeoutMs: 30_000,
       maxInvalidPerMinute: 1000,
+      allowLinkLocal: false,
     });
     const [alice, bob] = config.targets;
     expect(alice).toMatchObject({

@@ -4,6 +4,7 @@
  * hostile frames. Timing logic runs on fake timers; socket I/O stays real.
  */
 
+import { type AddressInfo, createServer } from "node:net";
 import { freePort } from "@codex-fleet/codex-fakes/app-server";
 import {
   type PeerConnection,
@@ -113,14 +114,14 @@ describe("TargetConnection failure reasons", () => {
       name: "the upgrade gets 401",
       peer: { upgrade: { kind: "refuse", status: 401, body: "invalid websocket bearer token" } },
       reason: "unauthorized",
-      error: /^HTTP 401: invalid websocket bearer token$/,
+      error: /^HTTP 401 \(bearer token missing or not accepted\)$/,
       wasOpen: false,
     },
     {
       name: "the upgrade gets 403",
       peer: { upgrade: { kind: "refuse", status: 403, body: "" } },
       reason: "forbidden",
-      error: /^HTTP 403$/,
+      error: /^HTTP 403 \(forbidden\)$/,
       wasOpen: false,
     },
     {
@@ -176,6 +177,80 @@ describe("TargetConnection failure reasons", () => {
       expect(first?.error).not.toContain(TOKEN);
     },
   );
+
+  // SSRF (issue "Hostile input, round two", finding 4): what a viewer reads in lastError.
+  it("does never echo the body of an HTTP answer without a WebSocket upgrade", async () => {
+    const p = await peer({ upgrade: { kind: "refuse", status: 404, body: "ami-id SECRET-METADATA-BODY" } });
+    const h = open(p.url);
+    await waitFor("a backoff", backoffCount(h, 1));
+    expect(h.backoffs()[0]).toMatchObject({
+      reason: "protocol",
+      error: "HTTP 404 (not a codex app-server WebSocket)",
+    });
+    expect(JSON.stringify(h.statuses)).not.toContain("SECRET");
+  });
+
+  it("does report a non-HTTP service like a closed port (no port scanning through lastError)", async () => {
+    const server = createServer((socket) => socket.end("SSH-2.0-OpenSSH_9.2\r\n"));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const openPort = open(`ws://127.0.0.1:${port}`);
+      const closedPort = open(`ws://127.0.0.1:${await freePort()}`);
+      await waitFor("backoffs", () => backoffCount(openPort, 1)() && backoffCount(closedPort, 1)());
+      const pick = (h: Harness) => ({ reason: h.backoffs()[0]?.reason, error: h.backoffs()[0]?.error });
+      expect(pick(openPort)).toEqual(pick(closedPort));
+      expect(pick(openPort)).toEqual({
+        reason: "refused",
+        error: "connection refused or closed before a WebSocket upgrade",
+      });
+    } finally {
+      server.close();
+    }
+  });
+
+  it.each([
+    "ws://169.254.169.254/latest/meta-data/",
+    "ws://[::ffff:169.254.169.254]/",
+    "ws://2852039166/",
+    "ws://metadata.google.internal/",
+  ])("does refuse the link-local or metadata destination %s without connecting", async (url) => {
+    const h = open(url);
+    await waitFor("a backoff", backoffCount(h, 1));
+    expect(h.backoffs()[0]).toMatchObject({
+      reason: "config",
+      error: expect.stringMatching(/refusing to connect/),
+    });
+  });
+
+  it("does check every address a name resolves to at connect time, and connect to the checked one", async () => {
+    const p = await peer();
+    const port = new URL(p.url).port;
+    // A name that resolves to the peer and to the metadata address: refused, the peer never sees it.
+    const rebound = open(`ws://rebind.test:${port}`, {
+      resolver: async () => [
+        { address: "127.0.0.1", family: 4 },
+        { address: "169.254.169.254", family: 4 },
+      ],
+    });
+    await waitFor("a backoff", backoffCount(rebound, 1));
+    expect(rebound.backoffs()[0]).toMatchObject({
+      reason: "config",
+      error: expect.stringMatching(/rebind\.test: it resolves to a link-local address/),
+    });
+    expect(p.upgrades).toHaveLength(0);
+    // The same name resolving to loopback only: the socket goes where the resolver said.
+    const good = open(`ws://rebind.test:${port}`, {
+      resolver: async () => [{ address: "127.0.0.1", family: 4 }],
+    });
+    await waitFor("open", isOpen(good));
+    // network.allowLinkLocal lets a deployment reach link-local addresses on purpose.
+    const allowed = open(`ws://rebind.test:${port}`, {
+      allowLinkLocal: true,
+      resolver: async () => [{ address: "127.0.0.1", family: 4 }],
+    });
+    await waitFor("open", isOpen(allowed));
+  });
 
   it.each([
     { token: TOKEN, want: `Bearer ${TOKEN}` },
