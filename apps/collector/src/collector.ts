@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createPricer } from "@codex-fleet/pricing";
+import { unknownVariantsOf } from "@codex-fleet/protocol/normalize";
 import type { FastifyInstance } from "fastify";
 import { type InstalledAlerts, installAlerts } from "./alerts/install.ts";
 import { buildApp } from "./app.ts";
@@ -187,6 +188,12 @@ export async function createCollector(
 }
 
 function registerGauges(metrics: Metrics, fleet: Fleet, alerts: InstalledAlerts): void {
+  // Unknown enum variants (a newer app-server) are kept in the state and counted here.
+  fleet.subscribe({
+    event: (_target, event) => {
+      for (const u of unknownVariantsOf(event)) metrics.unknownVariants.inc(u.field, u.value);
+    },
+  });
   metrics.gauge("process_resident_memory_bytes", () => ({
     help: "Resident memory of the collector process.",
     values: [["", process.memoryUsage.rss()]],

@@ -21,6 +21,40 @@ class LabeledCounter {
   }
 }
 
+/**
+ * Enum values read off the wire that this version does not know, by field and name. A hostile
+ * peer can invent endless names: at most MAX_UNKNOWN_VARIANTS distinct pairs are kept, the rest
+ * count under `(other)`.
+ */
+export const MAX_UNKNOWN_VARIANTS = 50;
+class UnknownVariantCounter {
+  private values = new Map<string, { field: string; value: string; n: number }>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+  inc(field: string, value: string): void {
+    let key = `${field}\u0000${value}`;
+    if (!this.values.has(key) && this.values.size >= MAX_UNKNOWN_VARIANTS) {
+      value = "(other)";
+      key = `${field}\u0000${value}`;
+    }
+    const entry = this.values.get(key) ?? { field, value, n: 0 };
+    entry.n++;
+    this.values.set(key, entry);
+  }
+  /** Count of one (field, value) pair (tests, API). */
+  get(field: string, value: string): number {
+    return this.values.get(`${field}\u0000${value}`)?.n ?? 0;
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
+    for (const { field, value, n } of this.values.values())
+      lines.push(`${this.name}{field="${escapeLabel(field)}",value="${escapeLabel(value)}"} ${n}`);
+    return lines.join("\n");
+  }
+}
+
 class Counter {
   value = 0;
   constructor(
@@ -84,6 +118,10 @@ export class Metrics {
     "Frames that could not be understood.",
     "target",
   );
+  readonly unknownVariants = new UnknownVariantCounter(
+    "codex_fleet_unknown_variants_total",
+    "Enum values read off the wire (statuses, flags, request kinds) that this version does not know; kept as unknown:<name>.",
+  );
   readonly dbWriteErrors = new Counter(
     "codex_fleet_db_write_errors_total",
     "Failed ingest transactions (retried).",
@@ -119,6 +157,7 @@ export class Metrics {
         [...byState].map(([s, n]) => `codex_fleet_connections{state="${s}"} ${n}`).join("\n"),
       this.notifications.render(),
       this.invalidFrames.render(),
+      this.unknownVariants.render(),
       this.dbWriteErrors.render(),
       this.dbWriteMs.render(),
       this.ingestLagMs.render(),

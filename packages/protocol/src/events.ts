@@ -3,7 +3,7 @@
  * Produced by `normalize.ts` from wire frames; consumed by the observer and ingest.
  * Browser-safe (no Node built-ins).
  */
-import type { ThreadStatusType, TurnStatus } from "./status.ts";
+import type { ThreadStatusType, TurnStatus, UnknownVariant } from "./status.ts";
 
 /** The five token counters codex reports (cacheWriteInputTokens is not billed separately and is dropped). */
 export interface TokenCounts {
@@ -74,13 +74,39 @@ export interface ItemInfo {
   status: string | null;
 }
 
+/**
+ * What a server request asks for, by its method. A method this version does not know is kept as
+ * `unknown:<method>` (cut), counted and shown; the collector never answers any of them.
+ */
 export type ServerRequestKind =
   | "commandApproval"
   | "fileChangeApproval"
   | "permissionsApproval"
   | "userInput"
   | "elicitation"
-  | "other";
+  | "toolCall"
+  | UnknownVariant;
+
+/** Server request method → kind (legacy v1 approvals included). */
+export const SERVER_REQUEST_KINDS: Readonly<Record<string, ServerRequestKind>> = Object.freeze({
+  "item/commandExecution/requestApproval": "commandApproval",
+  execCommandApproval: "commandApproval",
+  "item/fileChange/requestApproval": "fileChangeApproval",
+  applyPatchApproval: "fileChangeApproval",
+  "item/permissions/requestApproval": "permissionsApproval",
+  "item/tool/requestUserInput": "userInput",
+  "mcpServer/elicitation/request": "elicitation",
+  "item/tool/call": "toolCall",
+});
+
+/** Kinds that wait on a person's approval (the `waitingOnApproval` view and alert rule). */
+export const APPROVAL_REQUEST_KINDS: ReadonlySet<string> = new Set([
+  "commandApproval",
+  "fileChangeApproval",
+  "permissionsApproval",
+]);
+/** Kinds that wait on a person's input (the `waitingOnUserInput` view and alert rule). */
+export const USER_INPUT_REQUEST_KINDS: ReadonlySet<string> = new Set(["userInput"]);
 
 interface Base {
   /** Server clock (`emittedAtMs`), or the collector's receive time when absent. */
@@ -143,3 +169,28 @@ export type FleetEvent =
   | (Base & { kind: "unknown"; method: string });
 
 export type FleetEventKind = FleetEvent["kind"];
+
+/** The request kinds behind each waiting flag. */
+export const WAITING_REQUEST_KINDS: Readonly<Record<ActiveFlag, ReadonlySet<string>>> = {
+  waitingOnApproval: APPROVAL_REQUEST_KINDS,
+  waitingOnUserInput: USER_INPUT_REQUEST_KINDS,
+};
+
+/**
+ * An active thread waits on `flag` when the server says so (its active flags) or when a pending
+ * server request of a matching kind says so (the flag can lag: a request replayed to a late
+ * subscriber arrives before any status change).
+ */
+export function isWaitingOn(
+  thread: {
+    status: string;
+    activeFlags: readonly string[];
+    pendingRequests: readonly { requestKind: string }[];
+  },
+  flag: ActiveFlag,
+): boolean {
+  if (thread.status !== "active") return false;
+  if (thread.activeFlags.includes(flag)) return true;
+  const kinds = WAITING_REQUEST_KINDS[flag];
+  return thread.pendingRequests.some((r) => kinds.has(r.requestKind));
+}

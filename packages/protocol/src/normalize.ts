@@ -15,6 +15,8 @@ import type {
   TurnError,
   TurnInfo,
 } from "./events.ts";
+import { SERVER_REQUEST_KINDS } from "./events.ts";
+import { ACTIVE_FLAGS, unknownVariant, unknownVariantName } from "./status.ts";
 import {
   type CodexErrorInfoSchema,
   IGNORED_METHODS,
@@ -88,15 +90,12 @@ function toResponse(m: Record<string, unknown>): Frame {
   return { type: "response", id: id.data, result: m.result ?? null, error: null };
 }
 
-const REQUEST_KINDS: Record<string, ServerRequestKind> = {
-  "item/commandExecution/requestApproval": "commandApproval",
-  execCommandApproval: "commandApproval",
-  "item/fileChange/requestApproval": "fileChangeApproval",
-  applyPatchApproval: "fileChangeApproval",
-  "item/permissions/requestApproval": "permissionsApproval",
-  "item/tool/requestUserInput": "userInput",
-  "mcpServer/elicitation/request": "elicitation",
-};
+/** A server request's kind by its method; an unknown method is kept as `unknown:<method>` (cut). */
+export function serverRequestKind(method: string): ServerRequestKind {
+  return Object.hasOwn(SERVER_REQUEST_KINDS, method)
+    ? (SERVER_REQUEST_KINDS[method] as ServerRequestKind)
+    : unknownVariant(method);
+}
 
 function toServerRequest(m: Record<string, unknown>, method: string, atMs: number): Frame {
   const id = RequestIdSchema.safeParse(m.id);
@@ -116,7 +115,7 @@ function toServerRequest(m: Record<string, unknown>, method: string, atMs: numbe
       atMs,
       requestId: id.data,
       method,
-      requestKind: REQUEST_KINDS[method] ?? "other",
+      requestKind: serverRequestKind(method),
       threadId: params?.threadId ?? params?.conversationId ?? null,
       turnId: params?.turnId ?? null,
       itemId: params?.itemId ?? params?.callId ?? null,
@@ -286,4 +285,42 @@ function sourceName(source: unknown): string | null {
 
 function secondsToMs(s: number | null | undefined): number | null {
   return typeof s === "number" && Number.isFinite(s) ? Math.round(s * 1000) : null;
+}
+
+/** One enum value an event carries that this version does not know. */
+export interface UnknownVariantUse {
+  field: "threadStatus" | "turnStatus" | "requestKind" | "activeFlag";
+  /** The name as sent (cut), without the `unknown:` prefix. */
+  value: string;
+}
+
+/** The unknown variants `event` carries (to be counted; the event itself is kept as usual). */
+export function unknownVariantsOf(event: FleetEvent): UnknownVariantUse[] {
+  const out: UnknownVariantUse[] = [];
+  const status = (s: ThreadStatus) => {
+    const name = unknownVariantName(s.type);
+    if (name !== null) out.push({ field: "threadStatus", value: name });
+    for (const flag of s.activeFlags)
+      if (!(ACTIVE_FLAGS as readonly string[]).includes(flag)) out.push({ field: "activeFlag", value: flag });
+  };
+  switch (event.kind) {
+    case "threadStarted":
+      status(event.thread.status);
+      break;
+    case "threadStatus":
+      status(event.status);
+      break;
+    case "turnStarted":
+    case "turnCompleted": {
+      const name = unknownVariantName(event.turn.status);
+      if (name !== null) out.push({ field: "turnStatus", value: name });
+      break;
+    }
+    case "serverRequest": {
+      const name = unknownVariantName(event.requestKind);
+      if (name !== null) out.push({ field: "requestKind", value: name });
+      break;
+    }
+  }
+  return out;
 }

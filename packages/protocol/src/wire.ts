@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { cut, WIRE_LIMITS as L } from "./bounds.ts";
-import { TurnStatusSchema } from "./status.ts";
+import { THREAD_STATUSES, unknownVariant, WireTurnStatusSchema } from "./status.ts";
 
 /** Token counters are non-negative integers that fit a double exactly. */
 const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -31,7 +31,7 @@ export const TokenUsageBreakdownSchema = z.object({
   reasoningOutputTokens: Count,
 });
 
-export const ThreadStatusSchema = z.discriminatedUnion("type", [
+const KnownThreadStatusSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("idle") }),
   z.object({ type: z.literal("notLoaded") }),
   z.object({ type: z.literal("systemError") }),
@@ -44,6 +44,13 @@ export const ThreadStatusSchema = z.discriminatedUnion("type", [
   }),
 ]);
 
+/** A status type this version does not know (a newer server): kept as `unknown:<type>`, never dropped. */
+const UnknownThreadStatusSchema = z
+  .object({ type: z.string().refine((t) => !(THREAD_STATUSES as readonly string[]).includes(t)) })
+  .transform((s) => ({ type: unknownVariant(s.type) }));
+
+export const ThreadStatusSchema = z.union([KnownThreadStatusSchema, UnknownThreadStatusSchema]);
+
 /** codexErrorInfo: a string, or an object variant like `{responseStreamDisconnected:{httpStatusCode}}`. */
 export const CodexErrorInfoSchema = z.union([Text(L.kind), z.record(z.string(), z.unknown())]).nullish();
 
@@ -54,7 +61,7 @@ export const TurnErrorSchema = z.object({
 
 export const TurnSchema = z.object({
   id: Id,
-  status: TurnStatusSchema,
+  status: WireTurnStatusSchema,
   error: TurnErrorSchema.nullish(),
   startedAt: OptNum,
   completedAt: OptNum,

@@ -3,6 +3,7 @@
  * subject, and the subjects whose state is unknown right now (held). Summaries are stable while a
  * condition holds (no elapsed time in them), so that an unchanged alert is not rewritten each tick.
  */
+import { isWaitingOn, WAITING_REQUEST_KINDS } from "@codex-fleet/protocol/events";
 import type {
   Condition,
   EffectiveRule,
@@ -16,9 +17,6 @@ import type {
 import { subjectKey } from "./types.ts";
 
 type RuleOf<K extends EffectiveRule["kind"]> = Extract<EffectiveRule, { kind: K }>;
-
-const APPROVAL_REQUESTS = new Set(["commandApproval", "fileChangeApproval", "permissionsApproval"]);
-const INPUT_REQUESTS = new Set(["userInput", "elicitation"]);
 
 /** "5 min", "90 s", "2 h". */
 export function formatDuration(ms: number): string {
@@ -89,10 +87,11 @@ function waiting(
 ): RuleEvaluation {
   const out = empty();
   const flag = rule.kind;
-  const kinds = flag === "waitingOnApproval" ? APPROVAL_REQUESTS : INPUT_REQUESTS;
+  const kinds = WAITING_REQUEST_KINDS[flag];
   const what = flag === "waitingOnApproval" ? "an approval" : "user input";
   forEachKnownThread(snap, nowMs, out, (t, team) => {
-    if (t.status !== "active" || !t.activeFlags.includes(flag)) return;
+    // The server's flag or a pending request of a matching kind (approvals; requestUserInput).
+    if (!isWaitingOn(t, flag)) return;
     // statusSinceMs moves whenever the flag set changes; a recorded request may be older.
     const since = Math.min(
       t.statusSinceMs,
@@ -110,6 +109,7 @@ function noProgress(rule: RuleOf<"noProgress">, snap: FleetSnapshot, nowMs: numb
   forEachKnownThread(snap, nowMs, out, (t, team) => {
     // Waiting on a person is covered by the waiting rules; only an unexplained silence counts here.
     if (t.status !== "active" || t.activeFlags.length > 0) return;
+    if (isWaitingOn(t, "waitingOnApproval") || isWaitingOn(t, "waitingOnUserInput")) return;
     const last = Math.max(t.lastEventAtMs ?? t.statusSinceMs, t.statusSinceMs);
     // The condition itself is "quiet for forMs", so it starts firing as soon as it holds: a
     // pending alert whose clock restarted on every event would only churn.

@@ -9,7 +9,7 @@ import {
   type UsageGroupKey,
   type UsageResponse,
 } from "@codex-fleet/protocol/api";
-import { THREAD_STATUSES } from "@codex-fleet/protocol/status";
+import { isOpenEnumValue, THREAD_STATUSES } from "@codex-fleet/protocol/status";
 import type { FastifyInstance } from "fastify";
 import type { Fleet } from "../fleet/fleet.ts";
 import { toCsv } from "../http/csv.ts";
@@ -90,8 +90,8 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const teams = optList(q, "team");
     const statuses = optList(q, "status");
     for (const s of statuses ?? [])
-      if (!(THREAD_STATUSES as readonly string[]).includes(s))
-        throw badParam("status", `'${s}' is not one of ${THREAD_STATUSES.join(", ")}`);
+      if (!isOpenEnumValue(THREAD_STATUSES, s))
+        throw badParam("status", `'${s}' is not one of ${THREAD_STATUSES.join(", ")} or unknown:<name>`);
     const limit = optInt(q, "limit", 1, MAX_THREAD_PAGE) ?? DEFAULT_THREAD_PAGE;
     const cursor = optThreadCursor(q, "cursor");
     const format = optEnum(q, "format", ["json", "csv"] as const) ?? "json";

@@ -6,7 +6,7 @@
 import type { ThreadSnapshot } from "@codex-fleet/db/repositories/ingest-types";
 import type { StoredThread } from "@codex-fleet/db/repositories/threads-repository";
 import type { FleetEvent, ThreadInfo, TokenCounts, TurnInfo } from "@codex-fleet/protocol/events";
-import type { TurnStatus } from "@codex-fleet/protocol/status";
+import { isUnknownVariant, TERMINAL_TURN_STATUSES, type TurnStatus } from "@codex-fleet/protocol/status";
 import { repoFromOrigin } from "./repo-name.ts";
 
 /** Everything the fleet view, alerts and the writer need about one thread: the persisted record plus: */
@@ -191,10 +191,12 @@ export function reduce(
     case "threadStatus": {
       const before = s;
       s = withStatus(s, event.status.type, event.status.activeFlags, seen);
-      // Waiting flags cleared: any pending request is over even if serverRequest/resolved was missed.
-      if (event.status.type !== "active" || event.status.activeFlags.length === 0) {
-        if (s.pendingRequests.length > 0 && event.status.type !== "active") s = { ...s, pendingRequests: [] };
-      }
+      // Left active for a known status: any pending request is over even if serverRequest/resolved
+      // was missed. An unknown status (a newer server's `unknown:<name>`) is shown as is and holds no
+      // timer (like idle), but ends nothing it cannot know about.
+      const type = event.status.type;
+      if (type !== "active" && !isUnknownVariant(type) && s.pendingRequests.length > 0)
+        s = { ...s, pendingRequests: [] };
       changed = changed || s !== before;
       break;
     }
@@ -220,17 +222,26 @@ export function reduce(
     case "turnCompleted": {
       const patch = turnPatchFrom(s, event.turn);
       if (patch.completedAtMs == null && event.turn.status !== "inProgress") patch.completedAtMs = at;
+      // An unknown status (`unknown:<name>`) is shown but counts as neither completed nor failed;
+      // it never replaces a known outcome of the same turn (a later known status wins).
+      const keepKnown =
+        isUnknownVariant(event.turn.status) &&
+        s.lastTurnId === event.turn.id &&
+        s.lastTurnStatus !== null &&
+        TERMINAL_TURN_STATUSES.includes(s.lastTurnStatus);
       ops.push({ op: "turn", patch });
       s = {
         ...s,
         currentTurnId: s.currentTurnId === event.turn.id ? null : s.currentTurnId,
         currentTurnStartedAtMs: s.currentTurnId === event.turn.id ? null : s.currentTurnStartedAtMs,
         lastTurnId: event.turn.id,
-        lastTurnStatus: event.turn.status,
+        lastTurnStatus: keepKnown ? s.lastTurnStatus : event.turn.status,
         lastErrorMessage:
-          event.turn.error?.message ?? (event.turn.status === "failed" ? s.lastErrorMessage : null),
+          event.turn.error?.message ??
+          (event.turn.status === "failed" || keepKnown ? s.lastErrorMessage : null),
         lastCodexErrorInfo:
-          event.turn.error?.codexErrorInfo ?? (event.turn.status === "failed" ? s.lastCodexErrorInfo : null),
+          event.turn.error?.codexErrorInfo ??
+          (event.turn.status === "failed" || keepKnown ? s.lastCodexErrorInfo : null),
         pendingRequests: s.pendingRequests.filter((r) => r.turnId !== event.turn.id),
       };
       changed = true;

@@ -1,13 +1,17 @@
 /** Coloured status pills for threads, targets, turns and alerts. */
 import type { AlertView, TargetView, TurnView } from "@codex-fleet/protocol/api";
+import { isUnknownVariant } from "@codex-fleet/protocol/status";
 import {
   TARGET_STATE_LABEL,
-  THREAD_STATUS_LABEL,
   type ThreadDisplayStatus,
-  TURN_STATUS_LABEL,
+  threadStatusLabel,
+  turnStatusLabel,
 } from "../lib/status.ts";
 
-const threadTone: Record<ThreadDisplayStatus, string> = {
+/** Tone of a status this version does not know (`unknown:<name>`): plain, never "ok". */
+const UNKNOWN_TONE = "plain unknown";
+
+const threadTone: Record<string, string> = {
   waitingOnApproval: "warn pulse",
   waitingOnUserInput: "asking pulse",
   active: "ok pulse",
@@ -16,11 +20,12 @@ const threadTone: Record<ThreadDisplayStatus, string> = {
   notLoaded: "plain",
 };
 
-/** A thread's display status. */
+/** A thread's display status; an unknown one reads "unknown: <name>". */
 export function ThreadStatusPill({ status, testId }: { status: ThreadDisplayStatus; testId?: string }) {
+  const tone = isUnknownVariant(status) ? UNKNOWN_TONE : (threadTone[status] ?? UNKNOWN_TONE);
   return (
-    <span className={`pill ${threadTone[status]}`} data-testid={testId} data-status={status}>
-      {THREAD_STATUS_LABEL[status]}
+    <span className={`pill ${tone}`} data-testid={testId} data-status={status} title={status}>
+      {threadStatusLabel(status)}
     </span>
   );
 }
@@ -41,16 +46,21 @@ export function TargetStatePill({ state, testId }: { state: TargetView["state"];
   );
 }
 
-const turnTone: Record<TurnView["status"], string> = {
+const turnTone: Record<string, string> = {
   completed: "ok",
   failed: "err",
   interrupted: "warn",
   inProgress: "info pulse",
 };
 
-/** A turn's outcome. */
+/** A turn's outcome; an unknown one reads "unknown: <name>". */
 export function TurnStatusPill({ status }: { status: TurnView["status"] }) {
-  return <span className={`pill ${turnTone[status]}`}>{TURN_STATUS_LABEL[status]}</span>;
+  const tone = isUnknownVariant(status) ? UNKNOWN_TONE : (turnTone[status] ?? UNKNOWN_TONE);
+  return (
+    <span className={`pill ${tone}`} data-status={status}>
+      {turnStatusLabel(status)}
+    </span>
+  );
 }
 
 const severityTone: Record<AlertView["severity"], string> = {

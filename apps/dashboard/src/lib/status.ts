@@ -1,12 +1,22 @@
 /** Pure mappings from API state to what the dashboard shows: display status, labels, hints. */
 import type { AlertView, TargetView, ThreadView, TurnView } from "@codex-fleet/protocol/api";
-import type { ThreadStatusType } from "@codex-fleet/protocol/status";
+import { isWaitingOn } from "@codex-fleet/protocol/events";
+import {
+  type KnownThreadStatusType,
+  type KnownTurnStatus,
+  type ThreadStatusType,
+  unknownVariantName,
+} from "@codex-fleet/protocol/status";
 
-/** A thread's status as a person reads it: active threads split by what they wait for. */
+/**
+ * A thread's status as a person reads it: active threads split by what they wait for. A status
+ * a newer app-server sent that this version does not know stays `unknown:<name>`.
+ */
 export type ThreadDisplayStatus = ThreadStatusType | "waitingOnApproval" | "waitingOnUserInput";
+export type KnownThreadDisplayStatus = KnownThreadStatusType | "waitingOnApproval" | "waitingOnUserInput";
 
-/** Display order: what needs a human first. */
-export const THREAD_STATUS_ORDER: ThreadDisplayStatus[] = [
+/** Display order: what needs a human first (unknown statuses rank after these). */
+export const THREAD_STATUS_ORDER: KnownThreadDisplayStatus[] = [
   "waitingOnApproval",
   "waitingOnUserInput",
   "systemError",
@@ -15,7 +25,7 @@ export const THREAD_STATUS_ORDER: ThreadDisplayStatus[] = [
   "notLoaded",
 ];
 
-export const THREAD_STATUS_LABEL: Record<ThreadDisplayStatus, string> = {
+export const THREAD_STATUS_LABEL: Record<KnownThreadDisplayStatus, string> = {
   waitingOnApproval: "Waiting on approval",
   waitingOnUserInput: "Waiting on input",
   active: "Active",
@@ -24,20 +34,51 @@ export const THREAD_STATUS_LABEL: Record<ThreadDisplayStatus, string> = {
   notLoaded: "Not loaded",
 };
 
+/** `unknown:paused` → "unknown: paused"; null for a known value. */
+function unknownLabel(value: string): string | null {
+  const name = unknownVariantName(value);
+  return name === null ? null : `unknown: ${name}`;
+}
+
+/** The label of any thread display status, an unknown one included ("unknown: paused"). */
+export function threadStatusLabel(status: ThreadDisplayStatus): string {
+  return unknownLabel(status) ?? THREAD_STATUS_LABEL[status as KnownThreadDisplayStatus] ?? status;
+}
+
 /**
  * Active threads carry `activeFlags` (app-server 0.169.0 sends `["waitingOnApproval"]`; the
- * input flag is `waitingOnUserInput`): an approval wait outranks an input wait.
+ * input flag is `waitingOnUserInput`), or a pending server request of an approval or
+ * requestUserInput kind: an approval wait outranks an input wait.
  */
-export function threadDisplayStatus(thread: Pick<ThreadView, "status" | "activeFlags">): ThreadDisplayStatus {
+export function threadDisplayStatus(
+  thread: Pick<ThreadView, "status" | "activeFlags"> & Partial<Pick<ThreadView, "pendingRequests">>,
+): ThreadDisplayStatus {
   if (thread.status !== "active") return thread.status;
-  if (thread.activeFlags.includes("waitingOnApproval")) return "waitingOnApproval";
-  if (thread.activeFlags.includes("waitingOnUserInput")) return "waitingOnUserInput";
+  const t = { ...thread, pendingRequests: thread.pendingRequests ?? [] };
+  if (isWaitingOn(t, "waitingOnApproval")) return "waitingOnApproval";
+  if (isWaitingOn(t, "waitingOnUserInput")) return "waitingOnUserInput";
   return "active";
 }
 
 /** True when a person has to act: approval/input waits and system errors. */
 export function needsAttention(status: ThreadDisplayStatus): boolean {
   return status === "waitingOnApproval" || status === "waitingOnUserInput" || status === "systemError";
+}
+
+/** What each server request kind asks for; an unknown kind reads "unknown: <method>". */
+export const REQUEST_KIND_LABEL: Record<string, string> = {
+  commandApproval: "Command approval",
+  fileChangeApproval: "File change approval",
+  permissionsApproval: "Permissions approval",
+  userInput: "User input",
+  elicitation: "MCP elicitation",
+  toolCall: "Tool call",
+};
+
+export function requestKindLabel(kind: string): string {
+  return (
+    unknownLabel(kind) ?? (Object.hasOwn(REQUEST_KIND_LABEL, kind) ? REQUEST_KIND_LABEL[kind] : kind) ?? kind
+  );
 }
 
 /** A target is down whenever the collector has no open session with it. */
@@ -103,12 +144,17 @@ export function codexErrorLabel(info: string | null): string | null {
   return trimmed;
 }
 
-export const TURN_STATUS_LABEL: Record<TurnView["status"], string> = {
+export const TURN_STATUS_LABEL: Record<KnownTurnStatus, string> = {
   completed: "Completed",
   failed: "Failed",
   interrupted: "Interrupted",
   inProgress: "In progress",
 };
+
+/** The label of any turn status, an unknown one included ("unknown: cancelled"). */
+export function turnStatusLabel(status: TurnView["status"] | string): string {
+  return unknownLabel(status) ?? TURN_STATUS_LABEL[status as KnownTurnStatus] ?? status;
+}
 
 /** Firing alerts that concern `threadId`, most severe first. */
 export function firingAlertsFor(alerts: AlertView[], threadId: string): AlertView[] {

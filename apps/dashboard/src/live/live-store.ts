@@ -127,7 +127,8 @@ function upsert<T>(map: Map<string, T>, key: string, value: T): Map<string, T> {
   return next;
 }
 
-const evictionRank: Record<ThreadView["status"], number> = {
+/** An unknown status (`unknown:<name>`) ranks like idle. */
+const evictionRank: Record<string, number> = {
   notLoaded: 0,
   idle: 1,
   systemError: 2,
@@ -140,7 +141,7 @@ function capThreads(threads: Map<string, ThreadView>, max: number): Map<string, 
   const victims = [...threads.values()]
     .sort(
       (a, b) =>
-        evictionRank[a.status] - evictionRank[b.status] ||
+        (evictionRank[a.status] ?? 1) - (evictionRank[b.status] ?? 1) ||
         (a.lastEventAt ?? "").localeCompare(b.lastEventAt ?? ""),
     )
     .slice(0, threads.size - max);

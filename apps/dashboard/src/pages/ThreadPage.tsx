@@ -16,7 +16,13 @@ import {
   ratio,
 } from "../lib/format.ts";
 import { Link } from "../lib/router.tsx";
-import { contextShare, firingAlertsFor, threadDisplayStatus } from "../lib/status.ts";
+import {
+  contextShare,
+  firingAlertsFor,
+  requestKindLabel,
+  threadDisplayStatus,
+  turnStatusLabel,
+} from "../lib/status.ts";
 import { useApiQuery } from "../lib/useApiQuery.ts";
 import { useLive } from "../live/LiveProvider.tsx";
 import { serverNow } from "../live/useNow.ts";
@@ -120,7 +126,7 @@ export default function ThreadPage({ threadId }: { threadId: string }) {
       ))}
       {thread.pendingRequests.map((request) => (
         <div key={String(request.requestId)} className="banner warn" data-testid="thread-pending-request">
-          <b>{request.requestKind}</b> waiting <Elapsed since={request.sinceMs} />
+          <b>{requestKindLabel(request.requestKind)}</b> waiting <Elapsed since={request.sinceMs} />
           {request.preview && (
             <code className="truncate" style={{ maxWidth: 600 }}>
               {request.preview}
@@ -193,7 +199,9 @@ export default function ThreadPage({ threadId }: { threadId: string }) {
               "—"
             )}
           </div>
-          <div className="kpi-sub">last outcome: {thread.lastTurnStatus ?? "—"}</div>
+          <div className="kpi-sub">
+            last outcome: {thread.lastTurnStatus ? turnStatusLabel(thread.lastTurnStatus) : "—"}
+          </div>
         </div>
       </div>
 

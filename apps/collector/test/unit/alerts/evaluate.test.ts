@@ -78,6 +78,45 @@ describe("evaluateRule: waiting on approval / user input", () => {
     expect(run(approval, snap).fired).toEqual([]);
   });
 
+  it("uses the request kind when the flag lags: approvals and requestUserInput, not elicitations or tool calls", () => {
+    const pending = (requestKind: string) =>
+      snapshot({
+        threads: [
+          thread({
+            status: "active",
+            activeFlags: [],
+            statusSinceMs: T0 - MIN,
+            pendingRequests: [{ requestKind, sinceMs: T0 - 2 * MIN }],
+          }),
+        ],
+      });
+    const input = rule({ kind: "waitingOnUserInput" });
+    for (const kind of ["commandApproval", "fileChangeApproval", "permissionsApproval"]) {
+      expect(run(approval, pending(kind)).fired).toEqual([["thread", TH, "", T0 - 2 * MIN]]);
+      expect(run(input, pending(kind)).fired).toEqual([]);
+    }
+    expect(run(input, pending("userInput")).fired).toEqual([["thread", TH, "", T0 - 2 * MIN]]);
+    expect(run(approval, pending("userInput")).fired).toEqual([]);
+    for (const kind of ["elicitation", "toolCall", "unknown:brand/new"]) {
+      expect(run(approval, pending(kind)).fired).toEqual([]);
+      expect(run(input, pending(kind)).fired).toEqual([]);
+    }
+  });
+
+  it("does not report a thread in an unknown status, even with a pending approval", () => {
+    const snap = snapshot({
+      threads: [
+        thread({
+          status: "unknown:paused",
+          activeFlags: [],
+          pendingRequests: [{ requestKind: "commandApproval", sinceMs: T0 - 20 * MIN }],
+        }),
+      ],
+    });
+    expect(run(approval, snap).fired).toEqual([]);
+    expect(run(rule({ kind: "noProgress", forMs: MIN }), snap).fired).toEqual([]);
+  });
+
   it("does keep the summary free of elapsed time so an unchanged wait is not rewritten", () => {
     const snap = snapshot({ threads: [waitingThread] });
     const a = evaluateRule(approval, snap, T0).conditions[0];
@@ -98,6 +137,16 @@ describe("evaluateRule: no progress", () => {
     [
       "does not report one quiet for less",
       { status: "active", statusSinceMs: T0 - 20 * MIN, lastEventAtMs: T0 - 9 * MIN },
+      [],
+    ],
+    [
+      "does not report a thread whose pending approval says it waits on a person (flag not yet set)",
+      {
+        status: "active",
+        statusSinceMs: T0 - 20 * MIN,
+        lastEventAtMs: T0 - 20 * MIN,
+        pendingRequests: [{ requestKind: "fileChangeApproval", sinceMs: T0 - 20 * MIN }],
+      },
       [],
     ],
     [

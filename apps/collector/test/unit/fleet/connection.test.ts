@@ -538,7 +538,7 @@ describe("TargetConnection against hostile frames", () => {
       ["fileChangeApproval", "s-1"],
       ["userInput", 2],
       ["elicitation", 3],
-      ["other", 4],
+      ["unknown:attestation/generate", 4],
     ]);
     expect(p.responsesFromClient()).toEqual([]);
     expect(p.received.every((r) => typeof r.frame?.method === "string")).toBe(true);

@@ -1,4 +1,10 @@
-import type { FleetEvent, ThreadInfo, TokenCounts, TurnInfo } from "@codex-fleet/protocol/events";
+import type {
+  FleetEvent,
+  ServerRequestKind,
+  ThreadInfo,
+  TokenCounts,
+  TurnInfo,
+} from "@codex-fleet/protocol/events";
 import { describe, expect, it } from "vitest";
 import {
   emptyThread,
@@ -433,6 +439,103 @@ describe("reduce: server requests", () => {
     const r = run(two, event);
     expect(r.state?.pendingRequests.map((p) => p.requestId)).toEqual(left);
     expect(r.changed).toBe(changed);
+  });
+});
+
+describe("reduce: unknown variants (a newer app-server)", () => {
+  it("shows an unknown thread status as is, holds no timer, and keeps pending requests", () => {
+    const active = fold([status("active", ["waitingOnApproval"], T), request(1, "tu-1", T)], started()).state;
+    const r = run(active, status("unknown:paused", [], T + 1_000));
+    expect(r.state).toMatchObject({ status: "unknown:paused", activeFlags: [], statusSinceMs: T + 1_000 });
+    expect(r.state?.pendingRequests.map((p) => p.requestId)).toEqual([1]);
+    expect(r.changed).toBe(true);
+    expect(opsOf(r, "thread")).toHaveLength(1);
+    // A later known status wins, and a known non-active one ends the wait as usual.
+    const idle = run(r.state, status("idle", [], T + 2_000)).state;
+    expect(idle).toMatchObject({ status: "idle", pendingRequests: [] });
+  });
+
+  it("does not adopt a running turn while the status is unknown", () => {
+    const s = run(started(), status("unknown:paused")).state;
+    expect(run(s, usage("tu-7", 1)).state?.currentTurnId).toBeNull();
+  });
+
+  it("records an unknown turn status as the last outcome, neither completed nor failed", () => {
+    const s = fold([{ kind: "turnStarted", atMs: T, threadId: TH, turn: turn("tu-1") }], started()).state;
+    const r = run(s, {
+      kind: "turnCompleted",
+      atMs: T + 5_000,
+      threadId: TH,
+      turn: turn("tu-1", "unknown:cancelled"),
+    });
+    expect(r.state).toMatchObject({
+      currentTurnId: null,
+      lastTurnId: "tu-1",
+      lastTurnStatus: "unknown:cancelled",
+    });
+    expect(opsOf(r, "turn")[0]?.patch).toMatchObject({
+      id: "tu-1",
+      status: "unknown:cancelled",
+      completedAtMs: T + 5_000,
+    });
+  });
+
+  it("never lets an unknown status replace a known outcome of the same turn; a later known one wins", () => {
+    const failed = turn("tu-1", "failed", {
+      error: { message: "boom", codexErrorInfo: "internalServerError", httpStatusCode: null },
+    });
+    const s = fold([{ kind: "turnCompleted", atMs: T, threadId: TH, turn: failed }], started()).state;
+    const again = run(s, {
+      kind: "turnCompleted",
+      atMs: T + 1,
+      threadId: TH,
+      turn: turn("tu-1", "unknown:cancelled"),
+    });
+    expect(again.state).toMatchObject({
+      lastTurnStatus: "failed",
+      lastErrorMessage: "boom",
+      lastCodexErrorInfo: "internalServerError",
+    });
+    const unknownFirst = run(started(), {
+      kind: "turnCompleted",
+      atMs: T,
+      threadId: TH,
+      turn: turn("tu-2", "unknown:cancelled"),
+    }).state;
+    const known = run(unknownFirst, {
+      kind: "turnCompleted",
+      atMs: T + 1,
+      threadId: TH,
+      turn: turn("tu-2", "completed"),
+    });
+    expect(known.state?.lastTurnStatus).toBe("completed");
+  });
+
+  it("records elicitations, tool calls and unknown request kinds as pending requests", () => {
+    const ask = (requestId: number, method: string, requestKind: ServerRequestKind): FleetEvent => ({
+      kind: "serverRequest",
+      atMs: T,
+      requestId,
+      method,
+      requestKind,
+      threadId: TH,
+      turnId: "tu-1",
+      itemId: null,
+      preview: null,
+    });
+    const r = fold(
+      [
+        ask(1, "mcpServer/elicitation/request", "elicitation"),
+        ask(2, "item/tool/call", "toolCall"),
+        ask(3, "brand/new", "unknown:brand/new"),
+      ],
+      started(),
+    );
+    expect(r.state?.pendingRequests.map((p) => p.requestKind)).toEqual([
+      "elicitation",
+      "toolCall",
+      "unknown:brand/new",
+    ]);
   });
 });
 

@@ -4,7 +4,7 @@ import { Elapsed } from "../../components/Ago.tsx";
 import { CodexErrorChip } from "../../components/CodexErrorChip.tsx";
 import { ThreadStatusPill } from "../../components/StatusPill.tsx";
 import { Link } from "../../lib/router.tsx";
-import { threadDisplayStatus } from "../../lib/status.ts";
+import { requestKindLabel, threadDisplayStatus } from "../../lib/status.ts";
 import { waitStart } from "./fleet-model.ts";
 import { threadLabel } from "./ThreadRow.tsx";
 
@@ -36,8 +36,13 @@ export function AttentionPanel({ threads }: { threads: ThreadView[] }) {
                 {status === "systemError" ? (
                   <CodexErrorChip info={thread.lastCodexErrorInfo} message={thread.lastErrorMessage} />
                 ) : request ? (
-                  <span className="mono" title={request.preview ?? undefined}>
-                    {request.preview ?? request.method}
+                  <span
+                    title={request.preview ?? undefined}
+                    data-testid="attention-request-kind"
+                    data-kind={request.requestKind}
+                  >
+                    <span className="faint">{requestKindLabel(request.requestKind)}: </span>
+                    <span className="mono">{request.preview ?? request.method}</span>
                   </span>
                 ) : (
                   <span className="faint">{thread.repo ?? thread.cwd ?? ""}</span>

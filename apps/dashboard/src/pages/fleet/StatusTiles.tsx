@@ -1,8 +1,14 @@
 /** The counts on top of the Fleet page; each tile filters the table below to its status. */
-import type { ThreadDisplayStatus } from "../../lib/status.ts";
+import type { KnownThreadDisplayStatus } from "../../lib/status.ts";
 import type { FleetCounts, FleetFilter } from "./fleet-model.ts";
 
-type Tile = { key: ThreadDisplayStatus | "down"; label: string; testId: string; tone: string; sub: string };
+type Tile = {
+  key: KnownThreadDisplayStatus | "down";
+  label: string;
+  testId: string;
+  tone: string;
+  sub: string;
+};
 
 const TILES: Tile[] = [
   { key: "active", label: "Active", testId: "fleet-count-active", tone: "tone-ok", sub: "working now" },

@@ -5,7 +5,13 @@ import { CodexErrorChip } from "../../components/CodexErrorChip.tsx";
 import { SeverityPill, ThreadStatusPill } from "../../components/StatusPill.tsx";
 import { formatPct, formatTokens } from "../../lib/format.ts";
 import { Link } from "../../lib/router.tsx";
-import { contextShare, type ThreadDisplayStatus, threadDisplayStatus } from "../../lib/status.ts";
+import {
+  contextShare,
+  requestKindLabel,
+  type ThreadDisplayStatus,
+  threadDisplayStatus,
+  turnStatusLabel,
+} from "../../lib/status.ts";
 import { waitStart } from "./fleet-model.ts";
 
 const rowTone: Partial<Record<ThreadDisplayStatus, string>> = {
@@ -49,7 +55,8 @@ export function ThreadRow({ thread, alerts }: { thread: ThreadView; alerts: Aler
         <div className="cell-sub truncate" title={thread.cwd ?? undefined}>
           {request ? (
             <span title={request.preview ?? undefined}>
-              {request.requestKind}: <span className="mono">{request.preview ?? request.method}</span>
+              {requestKindLabel(request.requestKind)}:{" "}
+              <span className="mono">{request.preview ?? request.method}</span>
             </span>
           ) : (
             [thread.repo, thread.gitBranch].filter(Boolean).join(" · ") || thread.cwd || "—"
@@ -64,7 +71,9 @@ export function ThreadRow({ thread, alerts }: { thread: ThreadView; alerts: Aler
             <Elapsed since={thread.currentTurnStartedAt} testId={`thread-turn-age-${thread.id}`} />
           </span>
         ) : (
-          <span className="faint">{thread.lastTurnStatus ? `last: ${thread.lastTurnStatus}` : "—"}</span>
+          <span className="faint">
+            {thread.lastTurnStatus ? `last: ${turnStatusLabel(thread.lastTurnStatus)}` : "—"}
+          </span>
         )}
       </td>
       <td style={{ width: 110 }}>

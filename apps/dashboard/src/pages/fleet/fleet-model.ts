@@ -2,6 +2,7 @@
 import type { TargetView, ThreadView } from "@codex-fleet/protocol/api";
 import {
   isTargetDown,
+  type KnownThreadDisplayStatus,
   needsAttention,
   THREAD_STATUS_ORDER,
   type ThreadDisplayStatus,
@@ -9,7 +10,14 @@ import {
 } from "../../lib/status.ts";
 
 /** The tiles on top of the Fleet page. */
-export type FleetCounts = Record<ThreadDisplayStatus, number> & { targetsDown: number; targets: number };
+export type FleetCounts = Record<KnownThreadDisplayStatus, number> & {
+  /** Threads in a status this version does not know (`unknown:<name>`). */
+  unknown: number;
+  targetsDown: number;
+  targets: number;
+};
+
+const statusRank = new Map<string, number>(THREAD_STATUS_ORDER.map((status, index) => [status, index]));
 
 /** Counts threads by display status and targets that are not connected. */
 export function countFleet(threads: Iterable<ThreadView>, targets: Iterable<TargetView>): FleetCounts {
@@ -20,10 +28,15 @@ export function countFleet(threads: Iterable<ThreadView>, targets: Iterable<Targ
     systemError: 0,
     idle: 0,
     notLoaded: 0,
+    unknown: 0,
     targetsDown: 0,
     targets: 0,
   };
-  for (const thread of threads) counts[threadDisplayStatus(thread)] += 1;
+  for (const thread of threads) {
+    const status = threadDisplayStatus(thread);
+    if (statusRank.has(status)) counts[status as KnownThreadDisplayStatus] += 1;
+    else counts.unknown += 1;
+  }
   for (const target of targets) {
     counts.targets += 1;
     if (isTargetDown(target)) counts.targetsDown += 1;
@@ -43,7 +56,7 @@ export type FleetFilter = {
 /** Reads the fleet filter from URL search params, ignoring unknown values. */
 export function parseFleetFilter(search: URLSearchParams): FleetFilter {
   const status = search.get("status");
-  const validStatus = status === "down" || THREAD_STATUS_ORDER.includes(status as ThreadDisplayStatus);
+  const validStatus = status === "down" || THREAD_STATUS_ORDER.includes(status as KnownThreadDisplayStatus);
   return {
     team: search.get("team") || null,
     status: validStatus ? (status as FleetFilter["status"]) : null,
@@ -59,8 +72,6 @@ export type TargetGroup = {
   threads: ThreadView[];
   hiddenUnloaded: number;
 };
-
-const statusRank = new Map(THREAD_STATUS_ORDER.map((status, index) => [status, index]));
 
 /** Threads ordered by urgency, then the longest in their status first. */
 export function compareThreads(a: ThreadView, b: ThreadView): number {
@@ -124,13 +135,17 @@ export function groupByTarget(
 
 /** Threads that need a person, the longest waiting first (approval and input before errors). */
 export function attentionList(threads: ThreadView[]): ThreadView[] {
-  return threads
-    .filter((thread) => needsAttention(threadDisplayStatus(thread)))
-    .sort(
-      (a, b) =>
-        (statusRank.get(threadDisplayStatus(a)) ?? 9) - (statusRank.get(threadDisplayStatus(b)) ?? 9) ||
-        waitStart(a) - waitStart(b),
-    );
+  return (
+    threads
+      // Any pending server request needs a person too: elicitations, tool calls and unknown kinds
+      // are listed under their own kind.
+      .filter((thread) => needsAttention(threadDisplayStatus(thread)) || thread.pendingRequests.length > 0)
+      .sort(
+        (a, b) =>
+          (statusRank.get(threadDisplayStatus(a)) ?? 9) - (statusRank.get(threadDisplayStatus(b)) ?? 9) ||
+          waitStart(a) - waitStart(b),
+      )
+  );
 }
 
 /** When the current wait began: the oldest pending request, else when the status changed. */

@@ -1,8 +1,8 @@
 /** Turn durations as bars in turn order, coloured by outcome. */
 import { Bar, BarChart, CartesianGrid, Cell, Tooltip, XAxis, YAxis } from "recharts";
 import { formatDateTime, formatDuration, formatTokens } from "../../lib/format.ts";
-import { TURN_STATUS_LABEL } from "../../lib/status.ts";
-import { TURN_COLOR, type TurnPoint } from "./turn-model.ts";
+import { TURN_STATUS_LABEL, turnStatusLabel } from "../../lib/status.ts";
+import { TURN_COLOR, type TurnPoint, turnColor } from "./turn-model.ts";
 
 function TimelineTooltip({
   active,
@@ -17,7 +17,7 @@ function TimelineTooltip({
     <div className="chart-tooltip">
       <div className="chart-tooltip-title">
         Turn {turn.index} ·{" "}
-        <span style={{ color: TURN_COLOR[turn.status] }}>{TURN_STATUS_LABEL[turn.status]}</span>
+        <span style={{ color: turnColor(turn.status) }}>{turnStatusLabel(turn.status)}</span>
       </div>
       <div className="chart-tooltip-row">
         <span className="chart-tooltip-key">Started</span>
@@ -81,12 +81,12 @@ export function TurnTimeline({ turns }: { turns: TurnPoint[] }) {
           radius={[2, 2, 0, 0]}
         >
           {turns.map((turn) => (
-            <Cell key={turn.id} fill={TURN_COLOR[turn.status]} />
+            <Cell key={turn.id} fill={turnColor(turn.status)} />
           ))}
         </Bar>
       </BarChart>
       <div className="chart-legend">
-        {(Object.keys(TURN_COLOR) as TurnPoint["status"][]).map((status) => (
+        {(Object.keys(TURN_COLOR) as (keyof typeof TURN_COLOR)[]).map((status) => (
           <span key={status}>
             <span className="swatch" style={{ background: TURN_COLOR[status] }} />
             {TURN_STATUS_LABEL[status]} ({turns.filter((turn) => turn.status === status).length})

@@ -1,5 +1,6 @@
 /** Pure helpers of the thread page: turn order, durations, context pressure. */
 import type { TurnView } from "@codex-fleet/protocol/api";
+import type { KnownTurnStatus } from "@codex-fleet/protocol/status";
 import { contextShare } from "../../lib/status.ts";
 
 /** A turn with its 1-based position in the thread and a duration even while it runs. */
@@ -40,9 +41,14 @@ export function turnsWithErrors(turns: TurnPoint[]): TurnPoint[] {
 }
 
 /** CSS colour of a turn outcome, shared by the timeline bars and the legend. */
-export const TURN_COLOR: Record<TurnView["status"], string> = {
+export const TURN_COLOR: Record<KnownTurnStatus, string> = {
   completed: "var(--ok)",
   failed: "var(--err)",
   interrupted: "var(--warn)",
   inProgress: "var(--info)",
 };
+
+/** The colour of any turn status; an unknown one (`unknown:<name>`) is muted. */
+export function turnColor(status: TurnView["status"]): string {
+  return TURN_COLOR[status as KnownTurnStatus] ?? "var(--idle)";
+}

@@ -19,6 +19,7 @@ describe("countFleet", () => {
       systemError: 1,
       idle: 2,
       notLoaded: 1,
+      unknown: 0,
       targetsDown: 2,
       targets: 5,
     });
