@@ -106,7 +106,12 @@ export const APPROVAL_REQUEST_KINDS: ReadonlySet<string> = new Set([
   "permissionsApproval",
 ]);
 /** Kinds that wait on a person's input (the `waitingOnUserInput` view and alert rule). */
-export const USER_INPUT_REQUEST_KINDS: ReadonlySet<string> = new Set(["userInput"]);
+/**
+ * Kinds that wait for a person's answer: a tool asking the user, and an MCP server's elicitation
+ * (it blocks the turn until someone answers it). A dynamic tool call (`toolCall`) is run by the
+ * client, not a person, so it is shown under its own kind but is not a wait.
+ */
+export const USER_INPUT_REQUEST_KINDS: ReadonlySet<string> = new Set(["userInput", "elicitation"]);
 
 interface Base {
   /** Server clock (`emittedAtMs`), or the collector's receive time when absent. */

@@ -112,7 +112,7 @@ describe("server request kinds", () => {
     expect(serverRequestKind("m".repeat(150)).length).toBe("unknown:".length + WIRE_LIMITS.kind);
   });
 
-  it("makes approvals and requestUserInput count as waiting, elicitations and tool calls not", () => {
+  it("makes approvals, requestUserInput and elicitations count as waiting, tool calls not", () => {
     const active = (requestKind: string) => ({
       status: "active",
       activeFlags: [],
@@ -122,7 +122,8 @@ describe("server request kinds", () => {
     expect(isWaitingOn(active("permissionsApproval"), "waitingOnApproval")).toBe(true);
     expect(isWaitingOn(active("userInput"), "waitingOnUserInput")).toBe(true);
     expect(isWaitingOn(active("userInput"), "waitingOnApproval")).toBe(false);
-    expect(isWaitingOn(active("elicitation"), "waitingOnUserInput")).toBe(false);
+    expect(isWaitingOn(active("elicitation"), "waitingOnUserInput")).toBe(true);
+    expect(isWaitingOn(active("toolCall"), "waitingOnUserInput")).toBe(false);
     expect(isWaitingOn(active("toolCall"), "waitingOnApproval")).toBe(false);
     expect(isWaitingOn({ ...active("commandApproval"), status: "idle" }, "waitingOnApproval")).toBe(false);
     expect(

@@ -78,7 +78,7 @@ describe("evaluateRule: waiting on approval / user input", () => {
     expect(run(approval, snap).fired).toEqual([]);
   });
 
-  it("uses the request kind when the flag lags: approvals and requestUserInput, not elicitations or tool calls", () => {
+  it("uses the request kind when the flag lags: approvals, requestUserInput and elicitations, not tool calls", () => {
     const pending = (requestKind: string) =>
       snapshot({
         threads: [
@@ -95,9 +95,11 @@ describe("evaluateRule: waiting on approval / user input", () => {
       expect(run(approval, pending(kind)).fired).toEqual([["thread", TH, "", T0 - 2 * MIN]]);
       expect(run(input, pending(kind)).fired).toEqual([]);
     }
-    expect(run(input, pending("userInput")).fired).toEqual([["thread", TH, "", T0 - 2 * MIN]]);
-    expect(run(approval, pending("userInput")).fired).toEqual([]);
-    for (const kind of ["elicitation", "toolCall", "unknown:brand/new"]) {
+    for (const kind of ["userInput", "elicitation"]) {
+      expect(run(input, pending(kind)).fired).toEqual([["thread", TH, "", T0 - 2 * MIN]]);
+      expect(run(approval, pending(kind)).fired).toEqual([]);
+    }
+    for (const kind of ["toolCall", "unknown:brand/new"]) {
       expect(run(approval, pending(kind)).fired).toEqual([]);
       expect(run(input, pending(kind)).fired).toEqual([]);
     }

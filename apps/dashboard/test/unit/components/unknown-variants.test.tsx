@@ -64,7 +64,10 @@ describe("request kinds on the Fleet page", () => {
         ...base,
         pendingRequests: [request("elicitation", "mcpServer/elicitation/request")],
       }),
-    ).toBe("active");
+    ).toBe("waitingOnUserInput");
+    expect(threadDisplayStatus({ ...base, pendingRequests: [request("toolCall", "item/tool/call")] })).toBe(
+      "active",
+    );
   });
 
   it("does list elicitations and tool calls under their own kind in 'Needs attention'", () => {
