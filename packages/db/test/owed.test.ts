@@ -105,6 +105,14 @@ describe("recovery obligations", () => {
     await write({ owed: [mark(s, T0)] });
     const [stored] = (await loadThreads({ pool: db.pool, perTarget: 10 })).filter((t) => t.id === s.threadId);
     expect(stored?.owedSinceMs).toBe(T0);
+    // Past the per-target limit of newest threads, an owed thread is still loaded.
+    const other = { threadId: `${s.threadId}-newer`, targetId: s.targetId };
+    await write({ usage: [report(other, 1, T0 + 60_000)] });
+    await db.pool.query("UPDATE thread SET last_event_at = now() WHERE id = $1", [other.threadId]);
+    const one = await loadThreads({ pool: db.pool, perTarget: 1 });
+    expect(one.filter((t) => t.targetId === s.targetId).map((t) => t.id)).toEqual(
+      expect.arrayContaining([s.threadId, other.threadId]),
+    );
     // The collector rewrites the thread's snapshot on every event: that must never touch the mark.
     await write({ threads: [{ ...(stored as ThreadSnapshot), status: "idle", lastEventAtMs: T0 + 9000 }] });
     expect((await owed(s.threadId))?.since).toBe(T0);

@@ -9,3 +9,6 @@ ALTER TABLE "thread" ADD COLUMN     "owed_at" TIMESTAMP(3),
 ADD COLUMN     "owed_reason" TEXT,
 ADD COLUMN     "owed_since" TIMESTAMP(3);
 
+
+-- CreateIndex (GET /api/v1/usage counts open obligations: a handful of rows among all threads)
+CREATE INDEX "thread_owed_since_idx" ON "thread"("owed_since");

@@ -61,14 +61,15 @@ const THREAD_COLUMNS = `th.id, th.target_id AS "targetId", th.model, th.model_pr
 /**
  * The threads the collector keeps in memory at start: the newest `perTarget` of each target (by
  * last event), never a fleet-wide limit — one target's flood must not push another target's
- * threads out of memory.
+ * threads out of memory — plus every thread with an open recovery obligation.
  */
 export async function loadThreads(args: { pool: Pool; perTarget: number }): Promise<StoredThread[]> {
   const { rows } = await args.pool.query<StoredThread>(
     `SELECT ${THREAD_COLUMNS} FROM (
        SELECT t.*, row_number() OVER (PARTITION BY t.target_id ORDER BY t.last_event_at DESC NULLS LAST, t.id) AS rn
        FROM thread t) th
-     WHERE th.rn <= $1`,
+     -- A thread still owed a total is always loaded: its recovery is re-armed from memory.
+     WHERE th.rn <= $1 OR th.owed_since IS NOT NULL`,
     [args.perTarget],
   );
   return rows;
