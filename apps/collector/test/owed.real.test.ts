@@ -5,7 +5,8 @@
  * compiled collector meets it (its total is owed: a warm resume replays nothing), writes that
  * obligation, moves "last contact" past the thread's update, and is SIGKILLed. The restarted
  * collector no longer finds the thread by `updatedAt`: only the persisted obligation re-arms the
- * recovery. The developer keeps working on another thread, then leaves; codex unloads the thread
+ * recovery. The developer keeps working on another thread, the socket drops and the collector
+ * reconnects (its new scan starts past the thread's update too), then the developer leaves; codex unloads the thread
  * 60 s later and the cold resume brings its total. Pending state is visible (thread, target,
  * usage API, /metrics) before, and cleared after, with totals exact to the token.
  * Takes ~75 s (codex's 60 s unload).
@@ -14,6 +15,7 @@
 import { type AppServer, startAppServer } from "@codex-fleet/codex-fakes/app-server";
 import { connectDevClient, type DevClient } from "@codex-fleet/codex-fakes/dev-client";
 import { type MockModel, type StepUsage, startMockModel } from "@codex-fleet/codex-fakes/mock-model";
+import { startTcpProxy, type TcpProxy, throughProxy } from "@codex-fleet/codex-fakes/tcp-proxy";
 import { waitUntil } from "@codex-fleet/codex-fakes/wait-until";
 import { createDb, type Db } from "@codex-fleet/db/client";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
@@ -28,6 +30,8 @@ let sql: Db["pool"];
 let dbc: Db;
 let dev: DevClient;
 let child: CollectorChild | null = null;
+/** Collector ↔ app-server: cut to drop the socket without a close frame (a reconnect). */
+let wsProxy: TcpProxy;
 
 const u = (input: number, cached: number, output: number, reasoning = 0): StepUsage => ({
   input,
@@ -103,6 +107,7 @@ beforeAll(async () => {
   ]);
   dbc = createDb({ url: db.url, poolMax: 2 });
   sql = dbc.pool;
+  wsProxy = await startTcpProxy({ targetPort: a.port });
   dev = await connectDevClient({ url: a.url, token: a.token, name: "codex_vscode" });
 }, 90_000);
 
@@ -118,12 +123,12 @@ afterAll(async () => {
   await dev?.close().catch(() => {});
   await a?.dispose();
   await dbc?.close().catch(() => {});
-  await mock?.close();
+  await Promise.all([mock?.close(), wsProxy?.close()]);
   await db?.drop();
 }, 30_000);
 
 describe("a thread's total owed across a collector SIGKILL (persisted obligation)", () => {
-  it("is recovered after the restart once the thread unloads, exact, and shown pending until then", async () => {
+  it("is recovered after the restart and a reconnect once the thread unloads, exact, and shown pending until then", async () => {
     // The developer works before any collector runs, and keeps the thread loaded and idle.
     const early = await dev.startThread({ cwd: a.cwd });
     await turn(early, u(900, 100, 150));
@@ -132,7 +137,7 @@ describe("a thread's total owed across a collector SIGKILL (persisted obligation
 
     const config = writeChildConfig({
       dbUrl: db.url,
-      targets: [{ name: "alice", team: "payments", url: a.url, token: a.token }],
+      targets: [{ name: "alice", team: "payments", url: throughProxy(a.url, wsProxy), token: a.token }],
     });
     child = await spawnCollector(config);
     // The collector met the thread loaded and idle: its total is owed, in Postgres, and "last
@@ -167,6 +172,14 @@ describe("a thread's total owed across a collector SIGKILL (persisted obligation
     await turn(later, u(2000, 500, 60, 20));
     await expectExact(later, 30_000);
     await waitUntil("the live thread not pending", async () => (await detail(later))?.owedSince == null);
+
+    // The socket drops without a close frame and the collector reconnects: the new connection's
+    // scan starts from a cutoff past the thread's update, so only the obligation re-arms it.
+    wsProxy.cut();
+    await waitUntil("alice dropped", async () => (await target())?.state !== "open");
+    wsProxy.restore();
+    await waitUntil("alice open after the drop", async () => (await target())?.state === "open");
+    expect((await detail(early))?.owedSince).toBe(first?.owedSince);
 
     // The developer leaves: codex unloads the idle thread 60 s later (facts §2); the cold resume
     // replays its total, which is counted and clears the obligation in the same transaction.
