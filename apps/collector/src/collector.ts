@@ -19,7 +19,7 @@ import { Fleet, type FleetOptions } from "./fleet/fleet.ts";
 import type { WriterTuning } from "./ingest/writer.ts";
 import { startWriterThread, type WriterThread } from "./ingest/writer-thread.ts";
 import { createLogger, type Logger } from "./logger.ts";
-import { Metrics } from "./metrics.ts";
+import { escapeLabel, Metrics } from "./metrics.ts";
 import { ManagedTargets } from "./targets/managed-targets.ts";
 import { registerTargetRoutes } from "./targets/routes.ts";
 
@@ -198,6 +198,15 @@ function registerGauges(metrics: Metrics, fleet: Fleet, alerts: InstalledAlerts)
     help: "Resident memory of the collector process.",
     values: [["", process.memoryUsage.rss()]],
   }));
+  metrics.gauge("codex_fleet_threads_pending_recovery", () => {
+    const byTarget = new Map<string, number>();
+    for (const name of fleet.targets.keys()) byTarget.set(name, 0);
+    for (const t of fleet.owedThreads()) byTarget.set(t.targetId, (byTarget.get(t.targetId) ?? 0) + 1);
+    return {
+      help: "Threads whose token total may be unread (pending recovery; usage figures are a lower bound), by target.",
+      values: [...byTarget].map(([target, n]) => [`target="${escapeLabel(target)}"`, n]),
+    };
+  });
   metrics.gauge("codex_fleet_ingest_backlog", () => ({
     help: "Write operations waiting for the database.",
     values: [["", fleet.writer.backlog]],

@@ -100,7 +100,7 @@ class Histogram {
   }
 }
 
-function escapeLabel(v: string): string {
+export function escapeLabel(v: string): string {
   return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 

@@ -21,6 +21,8 @@ export const TargetViewSchema = z.object({
   connectedSince: z.string().nullable(),
   threads: z.number(),
   activeThreads: z.number(),
+  /** Threads of this target whose total may be unread (pending recovery): their figures are a lower bound. */
+  pendingThreads: z.number().optional(),
 });
 export type TargetView = z.infer<typeof TargetViewSchema>;
 /** GET /api/v1/targets */
@@ -62,6 +64,12 @@ export const ThreadViewSchema = z.object({
   totalTokens: z.number(),
   createdAt: z.string().nullable(),
   updatedAt: z.string().nullable(),
+  /**
+   * Set while the thread's total may be unread (DESIGN "What is owed is persistent"): pending
+   * recovery since then, for `owedReason`. `totalTokens` is a lower bound meanwhile.
+   */
+  owedSince: z.string().nullable().optional(),
+  owedReason: z.string().nullable().optional(),
 });
 export type ThreadView = z.infer<typeof ThreadViewSchema>;
 /** GET /api/v1/threads */
@@ -133,6 +141,11 @@ export const UsageResponseSchema = z.object({
   groupBy: z.array(UsageGroupKeySchema),
   rows: z.array(UsageRowSchema),
   totals: UsageCountersSchema,
+  /**
+   * Threads matching the filters whose total may be unread (pending recovery, any time): while
+   * it is above 0 the figures are a lower bound.
+   */
+  pendingThreads: z.number().optional(),
 });
 export type UsageResponse = z.infer<typeof UsageResponseSchema>;
 

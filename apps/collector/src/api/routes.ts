@@ -2,7 +2,11 @@
 
 import type { DbPool } from "@codex-fleet/db/client";
 import { queryUsage } from "@codex-fleet/db/queries/usage";
-import { readThread, readThreadDetail } from "@codex-fleet/db/repositories/threads-repository";
+import {
+  countOwedThreads,
+  readThread,
+  readThreadDetail,
+} from "@codex-fleet/db/repositories/threads-repository";
 import {
   type ThreadDetail,
   USAGE_GROUP_KEYS,
@@ -200,7 +204,10 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       model: optList(q, "model"),
       repo: optList(q, "repo"),
     };
-    const { rows, totals } = await queryUsage({ pool, fromMs: from, toMs: to, groupBy, filters });
+    const [{ rows, totals }, pendingThreads] = await Promise.all([
+      queryUsage({ pool, fromMs: from, toMs: to, groupBy, filters }),
+      countOwedThreads({ pool, filters }),
+    ]);
     if (format === "csv") {
       return reply
         .type("text/csv; charset=utf-8")
@@ -213,6 +220,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       groupBy,
       rows,
       totals,
+      pendingThreads,
     };
     return body;
   });

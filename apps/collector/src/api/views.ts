@@ -9,10 +9,12 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 export function targetView(rt: TargetRuntime, threads: Iterable<ThreadState>): TargetView {
   let count = 0;
   let active = 0;
+  let pending = 0;
   for (const t of threads) {
     if (t.targetId !== rt.config.name) continue;
     count++;
     if (t.status === "active") active++;
+    if (t.owedSinceMs !== null) pending++;
   }
   const s = rt.status;
   return {
@@ -29,6 +31,7 @@ export function targetView(rt: TargetRuntime, threads: Iterable<ThreadState>): T
     connectedSince: iso(rt.connectedSinceMs),
     threads: count,
     activeThreads: active,
+    pendingThreads: pending,
   };
 }
 
@@ -57,5 +60,7 @@ export function threadView(t: ThreadState, team: string): ThreadView {
     totalTokens: t.countedTotalTokens,
     createdAt: iso(t.createdAtMs),
     updatedAt: iso(t.updatedAtMs),
+    owedSince: iso(t.owedSinceMs),
+    owedReason: t.owedReason,
   };
 }

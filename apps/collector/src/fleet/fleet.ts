@@ -6,6 +6,7 @@
 
 import type { DbPool } from "@codex-fleet/db/client";
 import { writeIngestBatch } from "@codex-fleet/db/repositories/ingest-repository";
+import type { OwedReason } from "@codex-fleet/db/repositories/ingest-types";
 import {
   listTargetRows,
   syncTargets,
@@ -14,7 +15,7 @@ import {
 import { loadThreads } from "@codex-fleet/db/repositories/threads-repository";
 import type { FleetEvent } from "@codex-fleet/protocol/events";
 import type { Config, TargetConfig } from "../config/schema.ts";
-import { reduce, type ThreadState, threadFromStored } from "../ingest/thread-state.ts";
+import { emptyThread, reduce, type ThreadState, threadFromStored } from "../ingest/thread-state.ts";
 import { IngestWriter, type WriterOptions, type WriterTuning } from "../ingest/writer.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
@@ -37,6 +38,11 @@ export interface TargetRuntime {
   metadataRead: Set<string>;
   /** Threads this target has reported (bounded: a hostile peer could invent endless ids). */
   threadCount: number;
+  /**
+   * The observer's scan after the current open has marked every obligation it found: until then
+   * "last contact" stays where it was (a crash mid-scan must find the same threads again).
+   */
+  contactScanned: boolean;
 }
 
 export interface FleetListener {
@@ -86,6 +92,15 @@ export class Fleet {
             { threadId: r.threadId, counted: r.from.totalTokens, reported: r.to.totalTokens },
             "token total below the counted baseline (stale replay or rewritten history): counted only growth",
           );
+        for (const c of result.cleared ?? []) {
+          const t = this.threads.get(c.threadId);
+          // A mark enqueued after that report (not yet written, or written later) keeps it owed.
+          if (t && t.owedAtMs !== null && t.owedAtMs <= c.receivedAtMs) {
+            const next = { ...t, owedSinceMs: null, owedAtMs: null, owedReason: null };
+            this.threads.set(c.threadId, next);
+            this.notify((l) => l.threadChanged?.(next));
+          }
+        }
         for (const c of result.counted) {
           const t = this.threads.get(c.threadId);
           if (t && c.cumulative.totalTokens > t.countedTotalTokens) {
@@ -106,10 +121,14 @@ export class Fleet {
       },
       onDropped: (op, err) => {
         metrics.dbWriteErrors.inc();
-        const threadId =
-          op.op === "thread" ? op.state.id : op.op === "turn" ? op.patch.threadId : op.report.threadId;
-        const targetId =
-          op.op === "thread" ? op.state.targetId : op.op === "turn" ? op.patch.targetId : op.report.targetId;
+        const { threadId, targetId } =
+          op.op === "thread"
+            ? { threadId: op.state.id, targetId: op.state.targetId }
+            : op.op === "turn"
+              ? op.patch
+              : op.op === "owed"
+                ? op.mark
+                : op.report;
         log.error(
           { err: errText(err), op: op.op, threadId, target: targetId },
           "the database refused this data for its content: dropped it so that other writes go on",
@@ -176,6 +195,36 @@ export class Fleet {
     }
   }
 
+  /** Threads with an open recovery obligation (their totals are a lower bound), optionally of one target. */
+  owedThreads(targetId?: string): ThreadState[] {
+    const out: ThreadState[] = [];
+    for (const t of this.threads.values())
+      if (t.owedSinceMs !== null && (targetId === undefined || t.targetId === targetId)) out.push(t);
+    return out;
+  }
+
+  /**
+   * Record that a thread's total may be unread: in memory at once (views, metrics, the observer
+   * after a reconnect) and in the database through the writer, whose pending data also holds
+   * "last contact" back until the mark is written.
+   */
+  private markOwed(rt: TargetRuntime, threadId: string, reason: OwedReason): void {
+    const now = this.now();
+    const prev = this.threads.get(threadId);
+    if (!prev && rt.threadCount >= MAX_THREADS_PER_TARGET) return;
+    const base = prev ?? emptyThread(threadId, rt.config.name, now);
+    const next: ThreadState = {
+      ...base,
+      owedSinceMs: base.owedSinceMs ?? now,
+      owedAtMs: now,
+      owedReason: base.owedReason ?? reason,
+    };
+    if (!prev) rt.threadCount++;
+    this.threads.set(threadId, next);
+    this.writer.enqueue([{ op: "owed", mark: { threadId, targetId: rt.config.name, reason, atMs: now } }]);
+    if (base.owedSinceMs === null) this.notify((l) => l.threadChanged?.(next));
+  }
+
   /** Wait until everything received so far is in the database (tests, shutdown). */
   flush(): Promise<void> {
     return this.writer.flush();
@@ -219,12 +268,13 @@ export class Fleet {
       {
         onOpen: () => {
           const previousContact = rt.lastContactAtMs;
-          rt.connectedSinceMs = this.now();
+          const openedAtMs = this.now();
+          rt.connectedSinceMs = openedAtMs;
+          rt.contactScanned = false;
+          this.persistTarget(rt);
           void rt.observer.onOpen().finally(() => {
             tlog.debug({ previousContact }, "backfill done");
           });
-          rt.lastContactAtMs = this.now();
-          this.persistTarget(rt);
         },
         onEvent: (event) => this.handleEvent(rt, event),
         onStatus: (status) => {
@@ -233,7 +283,8 @@ export class Fleet {
           rt.status = status;
           if (status.state !== "open") {
             if (wasOpen) {
-              rt.lastContactAtMs = this.now();
+              if (rt.contactScanned) rt.lastContactAtMs = this.now();
+              rt.contactScanned = false;
               rt.observer.onClose();
             }
             rt.connectedSinceMs = null;
@@ -260,6 +311,21 @@ export class Fleet {
       lastContactAtMs: () => rt.lastContactAtMs,
       emit: (event) => this.handleEvent(rt, event, true),
       log: (level, msg, extra) => tlog[level](extra ?? {}, msg),
+      markOwed: (threadId, reason) => this.markOwed(rt, threadId, reason),
+      owedThreads: () => this.owedThreads(id).map((t) => t.id),
+      scanned: () => {
+        // Everything the scan found owed is enqueued; only once it is in the database may "last
+        // contact" move to this open (a crash before would leave those threads behind the new
+        // cutoff with no obligation). A write that keeps failing keeps the old contact.
+        const openedAtMs = rt.connectedSinceMs;
+        if (openedAtMs === null) return;
+        void this.writer.settled().then(() => {
+          if (rt.connectedSinceMs !== openedAtMs || rt.status.state !== "open") return;
+          rt.contactScanned = true;
+          rt.lastContactAtMs = Math.max(rt.lastContactAtMs ?? 0, openedAtMs);
+          this.persistTarget(rt);
+        });
+      },
     });
     rt = {
       config: tc,
@@ -274,6 +340,7 @@ export class Fleet {
       unknownMethods: new Map(),
       metadataRead: new Set(),
       threadCount: 0,
+      contactScanned: false,
     };
     this.targets.set(id, rt);
     return rt;
@@ -351,7 +418,7 @@ export class Fleet {
 
   private touchContacts(): void {
     for (const rt of this.targets.values()) {
-      if (rt.status.state !== "open") continue;
+      if (rt.status.state !== "open" || !rt.contactScanned) continue;
       rt.lastContactAtMs = this.now();
       this.persistTarget(rt);
     }

@@ -5,6 +5,7 @@
  * with `thread/list`, `thread/turns/list` and a budgeted cold resume for token totals.
  */
 
+import type { OwedReason } from "@codex-fleet/db/repositories/ingest-types";
 import { WIRE_LIMITS } from "@codex-fleet/protocol/bounds";
 import type { FleetEvent } from "@codex-fleet/protocol/events";
 import { toThreadInfo, toTurnInfo } from "@codex-fleet/protocol/normalize";
@@ -28,6 +29,18 @@ export interface ObserverDeps {
   /** Synthetic events from backfill go through the same path as live ones. */
   emit(event: FleetEvent): void;
   log(level: "info" | "warn" | "debug", msg: string, extra?: Record<string, unknown>): void;
+  /**
+   * Persist a recovery obligation for the thread (DESIGN "What is owed is persistent"): its
+   * total may be unread. Cleared only by the write that counts a total received after it.
+   */
+  markOwed?(threadId: string, reason: OwedReason): void;
+  /** This target's threads with an open obligation (as persisted, plus marks being written). */
+  owedThreads?(): string[];
+  /**
+   * The scan after an open is done and every obligation it found is marked: only now may "last
+   * contact" move to this connection's open time (the next backfill starts from it).
+   */
+  scanned?(): void;
 }
 
 /** A paging cursor goes back to the server: one past the limit ends paging (bounds.ts). */
@@ -76,6 +89,9 @@ export class TargetObserver {
     const gen = ++this.generation;
     this.reset();
     const cutoffMs = this.deps.lastContactAtMs() ?? this.deps.now() - this.opts.backfillLookbackMs;
+    // Obligations persisted by an earlier connection or process: "last contact" has moved past
+    // them, so the updatedAt test below no longer finds them; re-arm each one here.
+    const owed = new Set(this.deps.owedThreads?.() ?? []);
     try {
       const loaded = new Set(await this.loadedThreads());
       const recent = await this.recentThreads(cutoffMs, loaded);
@@ -86,22 +102,33 @@ export class TargetObserver {
         // were away, or died before writing it): a warm resume replays nothing (facts §2), so the
         // next live total must bring it, or a cold resume once the thread unloads (recoverMissed).
         // `updatedAt` moves when a turn completes (measured), in whole seconds.
-        if (t.status.type !== "notLoaded" && updatedSince(t.updatedAtMs, cutoffMs)) this.missed.add(t.id);
+        const updated = updatedSince(t.updatedAtMs, cutoffMs);
+        if (t.status.type !== "notLoaded" && updated) {
+          this.missed.add(t.id);
+          this.deps.markOwed?.(t.id, "loadedAtContact");
+        } else if (updated) this.deps.markOwed?.(t.id, "updatedWhileAway");
         if (t.status.type === "active") void this.subscribe(t.id);
         else if (loaded.has(t.id) && t.status.type !== "notLoaded") this.scheduleIdleCheck(t.id);
       }
+      for (const id of owed) if (loaded.has(id)) this.missed.add(id);
+      this.deps.scanned?.();
       for (const t of recent) {
         if (gen !== this.generation) return;
         await this.backfillTurns(t.id, cutoffMs);
       }
       // Token totals missed while away: only a cold resume replays them (facts §5), and it loads
-      // the thread into the developer's server, so only threads updated since we last saw them.
+      // the thread into the developer's server, so only threads updated since we last saw them
+      // and threads still owed a total (persisted obligations), each once.
+      const cold = recent
+        .filter((t) => t.status.type === "notLoaded" && updatedSince(t.updatedAtMs, cutoffMs))
+        .map((t) => t.id);
+      const queued = new Set(cold);
+      for (const id of owed) if (!loaded.has(id) && !queued.has(id)) cold.push(id);
       let budget = this.opts.maxColdResumes ?? 50;
-      for (const t of recent) {
+      for (const id of cold) {
         if (gen !== this.generation || budget <= 0) return;
-        if (t.status.type !== "notLoaded" || !updatedSince(t.updatedAtMs, cutoffMs)) continue;
         budget--;
-        await this.coldResume(t.id);
+        await this.coldResume(id);
       }
     } catch (err) {
       if (gen === this.generation) this.deps.log("warn", "backfill stopped", { error: errText(err) });
@@ -128,6 +155,7 @@ export class TargetObserver {
         else this.active.delete(event.threadId);
         if (event.status.type === "active" && this.subs.get(event.threadId) !== "subscribed") {
           this.missed.add(event.threadId);
+          this.deps.markOwed?.(event.threadId, "activeBeforeSubscribe");
         }
         if (event.status.type === "notLoaded" && this.missed.has(event.threadId))
           this.recoverMissed(event.threadId);

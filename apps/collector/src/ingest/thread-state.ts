@@ -3,7 +3,7 @@
  * returns the new state plus the write operations the event implies; the writer persists them.
  */
 
-import type { ThreadSnapshot } from "@codex-fleet/db/repositories/ingest-types";
+import type { OwedMark, ThreadSnapshot } from "@codex-fleet/db/repositories/ingest-types";
 import type { StoredThread } from "@codex-fleet/db/repositories/threads-repository";
 import type { FleetEvent, ThreadInfo, TokenCounts, TurnInfo } from "@codex-fleet/protocol/events";
 import { isUnknownVariant, TERMINAL_TURN_STATUSES, type TurnStatus } from "@codex-fleet/protocol/status";
@@ -16,6 +16,13 @@ export interface ThreadState extends ThreadSnapshot {
   reroutedModel: string | null;
   /** Cumulative tokens counted so far (display only; the database baseline is the truth). */
   countedTotalTokens: number;
+  /**
+   * Open recovery obligation, mirrored from the database (loaded at start, set with each mark,
+   * cleared when a batch reports it cleared): the total may be unread since then, for that reason.
+   */
+  owedSinceMs: number | null;
+  owedAtMs: number | null;
+  owedReason: string | null;
 }
 
 /** A turn row patch; only the fields present are written. */
@@ -43,12 +50,15 @@ export interface UsageReport {
   atMs: number;
   total: TokenCounts;
   last: TokenCounts;
+  /** When the collector received it: a report received at or after a recovery mark clears it. */
+  receivedAtMs?: number;
 }
 
 export type WriteOp =
   | { op: "thread"; state: ThreadState }
   | { op: "turn"; patch: TurnPatch }
-  | { op: "usage"; report: UsageReport };
+  | { op: "usage"; report: UsageReport }
+  | { op: "owed"; mark: OwedMark };
 
 export interface ReduceResult {
   state: ThreadState | undefined;
@@ -89,6 +99,9 @@ export function emptyThread(id: string, targetId: string, nowMs: number): Thread
     reroutedTurnId: null,
     reroutedModel: null,
     countedTotalTokens: 0,
+    owedSinceMs: null,
+    owedAtMs: null,
+    owedReason: null,
   };
 }
 
@@ -98,6 +111,9 @@ export function threadFromStored(s: StoredThread): ThreadState {
     ...emptyThread(s.id, s.targetId, s.statusSinceMs),
     ...s,
     countedTotalTokens: Number(s.countedTotalTokens),
+    owedSinceMs: s.owedSinceMs ?? null,
+    owedAtMs: s.owedAtMs ?? null,
+    owedReason: s.owedReason ?? null,
     reroutedTurnId: null,
     reroutedModel: null,
   };
@@ -261,6 +277,7 @@ export function reduce(
           atMs: at,
           total: event.total,
           last: event.last,
+          receivedAtMs: seen,
         },
       });
       if (event.turnId) {

@@ -5,7 +5,7 @@
  * `maxBufferedReports` it keeps only the newest cumulative report per thread, which still counts
  * every token (the accounting rule takes Δtotal) — only the per-turn attribution gets coarser.
  */
-import type { BatchResult, PriceFn } from "@codex-fleet/db/repositories/ingest-types";
+import type { BatchResult, OwedMark, PriceFn } from "@codex-fleet/db/repositories/ingest-types";
 import { backoffDelayMs } from "../lib/backoff.ts";
 import type { ThreadState, TurnPatch, UsageReport, WriteOp } from "./thread-state.ts";
 
@@ -24,6 +24,7 @@ export interface WriterOptions extends WriterTuning {
     threads: ThreadState[];
     turns: TurnPatch[];
     usage: UsageReport[];
+    owed: OwedMark[];
     price: PriceFn;
   }): Promise<BatchResult>;
   price: PriceFn;
@@ -36,13 +37,18 @@ export interface WriterOptions extends WriterTuning {
 }
 
 /** One operation alone, as a batch (isolating a poisoned batch). */
-type Batch = { threads: ThreadState[]; turns: TurnPatch[]; usage: UsageReport[] };
+type Batch = { threads: ThreadState[]; turns: TurnPatch[]; usage: UsageReport[]; owed: OwedMark[] };
 
 /** Buffers write ops and flushes them in batches, one transaction at a time. */
 export class IngestWriter {
   private threads = new Map<string, ThreadState>();
   private turns = new Map<string, TurnPatch>();
   private usage: UsageReport[] = [];
+  /**
+   * Recovery marks per thread: the first and the latest (the database keeps the first as
+   * `owed_since` and the latest as `owed_at`). Never compacted away: one entry per thread.
+   */
+  private owed = new Map<string, OwedMark[]>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private failures = 0;
@@ -50,12 +56,13 @@ export class IngestWriter {
   private compactions = 0;
   private droppedOps = 0;
   private pendingSince: number | null = null;
+  private settledWaiters: { atMs: number; resolve(): void }[] = [];
 
   constructor(private readonly opts: WriterOptions) {}
 
   /** Operations waiting to be written. */
   get backlog(): number {
-    return this.threads.size + this.turns.size + this.usage.length;
+    return this.threads.size + this.turns.size + this.usage.length + this.owed.size;
   }
 
   get compacted(): number {
@@ -70,6 +77,17 @@ export class IngestWriter {
     return this.pendingSince;
   }
 
+  /**
+   * Resolves once everything enqueued up to now is in the database (never rejects: it waits
+   * through failed writes). Used to move "last contact" only after the recovery marks it relies
+   * on are written.
+   */
+  settled(): Promise<void> {
+    const atMs = (this.opts.now ?? Date.now)();
+    if (this.pendingSince === null || this.pendingSince > atMs) return Promise.resolve();
+    return new Promise((resolve) => this.settledWaiters.push({ atMs, resolve }));
+  }
+
   /** Operations the database refused as data and that were dropped. */
   get dropped(): number {
     return this.droppedOps;
@@ -80,6 +98,7 @@ export class IngestWriter {
     for (const o of ops) {
       if (o.op === "thread") this.threads.set(o.state.id, o.state);
       else if (o.op === "turn") this.turns.set(o.patch.id, mergeTurn(this.turns.get(o.patch.id), o.patch));
+      else if (o.op === "owed") this.addMark(o.mark);
       else this.usage.push(o.report);
     }
     if (this.usage.length > (this.opts.maxBufferedReports ?? 100_000)) this.compactUsage();
@@ -148,15 +167,17 @@ export class IngestWriter {
     const turns = [...this.turns.values()];
     const max = this.opts.maxBatchReports ?? 2000;
     const usage = this.usage.slice(0, max);
+    const owed = [...this.owed.values()].flat();
     this.threads = new Map();
     this.turns = new Map();
+    this.owed = new Map();
     this.usage = this.usage.slice(usage.length);
     // Everything enqueued before now is in this batch unless reports were left for the next one.
     const takenAtMs = this.usage.length === 0 ? (this.opts.now ?? Date.now)() : null;
     const started = performance.now();
     const run = (async () => {
       try {
-        const result = await this.opts.write({ threads, turns, usage, price: this.opts.price });
+        const result = await this.opts.write({ threads, turns, usage, owed, price: this.opts.price });
         this.failures = 0;
         this.written(takenAtMs);
         this.opts.onWritten?.(result, performance.now() - started);
@@ -164,12 +185,12 @@ export class IngestWriter {
         if (isRejectedData(err)) {
           // The database refused a value (out of range, …), not the connection: this batch would
           // fail the same way forever and hold up every target's writes behind it.
-          if (await this.isolate({ threads, turns, usage })) this.written(takenAtMs);
+          if (await this.isolate({ threads, turns, usage, owed })) this.written(takenAtMs);
           return;
         }
         this.failures++;
         this.opts.onError?.(err, this.failures);
-        this.putBack({ threads, turns, usage });
+        this.putBack({ threads, turns, usage, owed });
       }
     })();
     this.running = run.finally(() => {
@@ -182,11 +203,19 @@ export class IngestWriter {
   private written(takenAtMs: number | null): void {
     if (this.backlog === 0) this.pendingSince = null;
     else if (takenAtMs !== null) this.pendingSince = takenAtMs;
+    const since = this.pendingSince;
+    const waiting = this.settledWaiters;
+    this.settledWaiters = [];
+    for (const w of waiting) {
+      if (since === null || since > w.atMs) w.resolve();
+      else this.settledWaiters.push(w);
+    }
   }
 
   /** Put a failed batch back in front of what arrived meanwhile, newer state winning. */
-  private putBack({ threads, turns, usage }: Batch): void {
+  private putBack({ threads, turns, usage, owed }: Batch): void {
     for (const t of threads) if (!this.threads.has(t.id)) this.threads.set(t.id, t);
+    for (const m of owed) this.addMark(m);
     for (const t of turns) this.turns.set(t.id, mergeTurn(t, this.turns.get(t.id)));
     this.usage = [...usage, ...this.usage];
   }
@@ -201,6 +230,7 @@ export class IngestWriter {
     const ops: WriteOp[] = [
       ...batch.threads.map((state) => ({ op: "thread" as const, state })),
       ...batch.turns.map((patch) => ({ op: "turn" as const, patch })),
+      ...batch.owed.map((mark) => ({ op: "owed" as const, mark })),
       ...batch.usage.map((report) => ({ op: "usage" as const, report })),
     ];
     for (const [i, op] of ops.entries()) {
@@ -208,6 +238,7 @@ export class IngestWriter {
         threads: op.op === "thread" ? [op.state] : [],
         turns: op.op === "turn" ? [op.patch] : [],
         usage: op.op === "usage" ? [op.report] : [],
+        owed: op.op === "owed" ? [op.mark] : [],
       };
       const started = performance.now();
       try {
@@ -227,12 +258,22 @@ export class IngestWriter {
           threads: rest.flatMap((o) => (o.op === "thread" ? [o.state] : [])),
           turns: rest.flatMap((o) => (o.op === "turn" ? [o.patch] : [])),
           usage: rest.flatMap((o) => (o.op === "usage" ? [o.report] : [])),
+          owed: rest.flatMap((o) => (o.op === "owed" ? [o.mark] : [])),
         });
         return false;
       }
     }
     this.failures = 0;
     return true;
+  }
+
+  /** Keep the first and the latest mark of a thread (order of arrival does not matter). */
+  private addMark(mark: OwedMark): void {
+    const all = [...(this.owed.get(mark.threadId) ?? []), mark].sort((a, b) => a.atMs - b.atMs);
+    this.owed.set(
+      mark.threadId,
+      all.length <= 1 ? all : [all[0] as OwedMark, all[all.length - 1] as OwedMark],
+    );
   }
 
   /** Keep the newest cumulative report per thread: Δtotal still counts every token. */

@@ -249,6 +249,13 @@ function UsageBody({
           </button>
         </div>
       )}
+      {(series.data.pendingThreads ?? 0) > 0 && (
+        <div className="banner warn" role="status" data-testid="usage-pending">
+          Totals are a lower bound: {series.data.pendingThreads}{" "}
+          {series.data.pendingThreads === 1 ? "thread is" : "threads are"} pending recovery (their latest
+          token total has not been read yet; it is counted when the thread next responds or unloads).
+        </div>
+      )}
       <UsageKpis totals={totals} unpricedModels={unpricedModels} />
       <div className="card" style={{ marginBottom: 14 }}>
         <div className="card-head">

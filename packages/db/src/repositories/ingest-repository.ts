@@ -8,7 +8,14 @@
  * back up. The reports of a batch are counted set-based (usage-accounting.ts).
  */
 import type { Pool, PoolClient } from "pg";
-import type { BatchResult, PriceFn, ThreadSnapshot, TurnPatchRow, UsageReportRow } from "./ingest-types.ts";
+import type {
+  BatchResult,
+  OwedMark,
+  PriceFn,
+  ThreadSnapshot,
+  TurnPatchRow,
+  UsageReportRow,
+} from "./ingest-types.ts";
 import { countUsageBatch } from "./usage-accounting.ts";
 
 const TERMINAL = ["completed", "failed", "interrupted"];
@@ -19,9 +26,12 @@ export async function writeIngestBatch(args: {
   threads: ThreadSnapshot[];
   turns: TurnPatchRow[];
   usage: UsageReportRow[];
+  /** Recovery obligations to persist (before the usage: a report received after a mark clears it). */
+  owed?: OwedMark[];
   price: PriceFn;
 }): Promise<BatchResult> {
   const { pool, threads, turns, usage, price } = args;
+  const owed = args.owed ?? [];
   const client = await pool.connect();
   try {
     await client.query("BEGIN");
@@ -32,11 +42,13 @@ export async function writeIngestBatch(args: {
         ...threads.map((t) => t.id),
         ...turns.map((t) => t.threadId),
         ...usage.map((u) => u.threadId),
+        ...owed.map((o) => o.threadId),
       ]),
     ].sort();
     await client.query("SELECT 1 FROM thread WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE", [ids]);
     for (const run of distinctRuns(threads, (t) => t.id)) await upsertThreads(client, run);
-    const result: BatchResult = { counted: [], echoes: 0, decreased: [], endedTurns: 0 };
+    if (owed.length > 0) await markOwed(client, owed);
+    const result: BatchResult = { counted: [], echoes: 0, decreased: [], endedTurns: 0, cleared: [] };
     // Usage first: a turn row it creates carries the report's model, which the turn-end count then
     // keys the rollup by (patches rarely know the model).
     await countUsageBatch(client, usage, price, result);
@@ -49,6 +61,44 @@ export async function writeIngestBatch(args: {
   } finally {
     client.release();
   }
+}
+
+/**
+ * Persist recovery obligations: `owed_since` keeps the first mark (what the product shows),
+ * `owed_at` moves to the latest (only a report received at or after it clears the obligation).
+ * One mark per thread per batch (the writer keeps the latest per thread), in id order.
+ */
+async function markOwed(client: PoolClient, marks: OwedMark[]): Promise<void> {
+  const first = new Map<string, OwedMark>();
+  const last = new Map<string, OwedMark>();
+  for (const m of marks) {
+    const f = first.get(m.threadId);
+    const l = last.get(m.threadId);
+    if (!f || m.atMs < f.atMs) first.set(m.threadId, m);
+    if (!l || m.atMs >= l.atMs) last.set(m.threadId, m);
+  }
+  const rows = [...first.values()].sort((a, b) => (a.threadId < b.threadId ? -1 : 1));
+  await client.query(
+    `INSERT INTO thread (id, target_id, owed_since, owed_at, owed_reason)
+     SELECT x.id, x."targetId", to_timestamp(x.since / 1000.0) AT TIME ZONE 'UTC',
+        to_timestamp(x."atMs" / 1000.0) AT TIME ZONE 'UTC', x.reason
+     FROM jsonb_to_recordset($1::jsonb) AS x(id text, "targetId" text, since float8, "atMs" float8, reason text)
+     ORDER BY x.id
+     ON CONFLICT (id) DO UPDATE SET owed_since = COALESCE(thread.owed_since, EXCLUDED.owed_since),
+        owed_at = GREATEST(thread.owed_at, EXCLUDED.owed_at),
+        owed_reason = CASE WHEN thread.owed_since IS NULL THEN EXCLUDED.owed_reason ELSE thread.owed_reason END`,
+    [
+      JSON.stringify(
+        rows.map((m) => ({
+          id: m.threadId,
+          targetId: m.targetId,
+          since: m.atMs,
+          atMs: last.get(m.threadId)?.atMs ?? m.atMs,
+          reason: m.reason,
+        })),
+      ),
+    ],
+  );
 }
 
 /**

@@ -61,6 +61,29 @@ export interface UsageReportRow {
   atMs: number;
   total: TokenCounts;
   last: TokenCounts;
+  /**
+   * When the collector received the report (its own clock). A report received at or after a
+   * thread's recovery mark (`owed_at`) that does not fall below the counted baseline clears the
+   * obligation. Absent: it never clears one.
+   */
+  receivedAtMs?: number;
+}
+
+/** Why a thread's total may be unread (DESIGN "What is owed is persistent"). */
+export type OwedReason =
+  /** Met loaded (idle or active) at first contact or after a reconnect, updated since last contact. */
+  | "loadedAtContact"
+  /** Turned active before our subscription took effect: its total may have come before it. */
+  | "activeBeforeSubscribe"
+  /** notLoaded and updated while the collector was away: only a cold resume replays the total. */
+  | "updatedWhileAway";
+
+/** A recovery obligation to persist: set (first `atMs` kept as `owed_since`), never cleared here. */
+export interface OwedMark {
+  threadId: string;
+  targetId: string;
+  reason: OwedReason;
+  atMs: number;
 }
 
 export interface Price {
@@ -92,4 +115,9 @@ export interface BatchResult {
    */
   decreased: { threadId: string; from: TokenCounts; to: TokenCounts }[];
   endedTurns: number;
+  /**
+   * Threads whose recovery obligation this batch cleared (a total received at or after the mark
+   * was counted or matched the baseline), with the receive time of that report.
+   */
+  cleared?: { threadId: string; receivedAtMs: number }[];
 }

@@ -6,6 +6,10 @@ import type { ThreadSnapshot } from "./ingest-types.ts";
 /** A thread as stored, with the cumulative total counted so far. */
 export interface StoredThread extends ThreadSnapshot {
   countedTotalTokens: number;
+  /** Open recovery obligation (DESIGN "What is owed is persistent"): first owed, last marked, why. */
+  owedSinceMs: number | null;
+  owedAtMs: number | null;
+  owedReason: string | null;
 }
 
 export interface StoredTurn {
@@ -51,22 +55,45 @@ const THREAD_COLUMNS = `th.id, th.target_id AS "targetId", th.model, th.model_pr
   th.last_codex_error_info AS "lastCodexErrorInfo", th.context_tokens AS "contextTokens",
   th.model_context_window AS "modelContextWindow", th.pending_requests AS "pendingRequests",
   ${ms("th.created_at")} AS "createdAtMs", ${ms("th.updated_at")} AS "updatedAtMs",
-  th.counted_total_tokens AS "countedTotalTokens"`;
+  th.counted_total_tokens AS "countedTotalTokens", ${ms("th.owed_since")} AS "owedSinceMs",
+  ${ms("th.owed_at")} AS "owedAtMs", th.owed_reason AS "owedReason"`;
 
 /**
  * The threads the collector keeps in memory at start: the newest `perTarget` of each target (by
  * last event), never a fleet-wide limit — one target's flood must not push another target's
- * threads out of memory.
+ * threads out of memory — plus every thread with an open recovery obligation.
  */
 export async function loadThreads(args: { pool: Pool; perTarget: number }): Promise<StoredThread[]> {
   const { rows } = await args.pool.query<StoredThread>(
     `SELECT ${THREAD_COLUMNS} FROM (
        SELECT t.*, row_number() OVER (PARTITION BY t.target_id ORDER BY t.last_event_at DESC NULLS LAST, t.id) AS rn
        FROM thread t) th
-     WHERE th.rn <= $1`,
+     -- A thread still owed a total is always loaded: its recovery is re-armed from memory.
+     WHERE th.rn <= $1 OR th.owed_since IS NOT NULL`,
     [args.perTarget],
   );
   return rows;
+}
+
+/**
+ * Threads with an open recovery obligation, matching the usage filters (a thread matches model
+ * and repo by its own metadata, team by its target's). GET /api/v1/usage `pendingThreads`.
+ */
+export async function countOwedThreads(args: {
+  pool: Pool;
+  filters?: { team?: string[]; target?: string[]; model?: string[]; repo?: string[] };
+}): Promise<number> {
+  const f = args.filters ?? {};
+  const { rows } = await args.pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM thread th LEFT JOIN target tg ON tg.id = th.target_id
+     WHERE th.owed_since IS NOT NULL
+       AND ($1::text[] IS NULL OR COALESCE(tg.team, '') = ANY($1::text[]))
+       AND ($2::text[] IS NULL OR th.target_id = ANY($2::text[]))
+       AND ($3::text[] IS NULL OR COALESCE(th.model, 'unknown') = ANY($3::text[]))
+       AND ($4::text[] IS NULL OR COALESCE(th.repo, '') = ANY($4::text[]))`,
+    [f.team ?? null, f.target ?? null, f.model ?? null, f.repo ?? null],
+  );
+  return Number(rows[0]?.n ?? 0);
 }
 
 /** One thread as stored (a thread the collector does not hold in memory), or null. */

@@ -24,6 +24,8 @@ export interface Baseline {
   counted: TokenCounts;
   /** A report has been counted for this thread before (baseline_at is set). */
   hasBaseline: boolean;
+  /** When the thread's open recovery obligation was last marked (null: nothing owed). */
+  owedAtMs?: number | null;
 }
 
 /** One counted report, ready to be written: the ledger row and what it adds to turn and rollup. */
@@ -46,6 +48,11 @@ export interface AccountingPlan {
   moves: { threadId: string; from: TokenCounts; to: TokenCounts }[];
   echoes: number;
   decreased: BatchResult["decreased"];
+  /**
+   * Threads whose recovery obligation is met: a report received at or after the mark that does
+   * not fall below the baseline (grew, or an echo equal to it) is the thread's latest total.
+   */
+  cleared: { threadId: string; receivedAtMs: number }[];
 }
 
 /**
@@ -64,7 +71,8 @@ export function planAccounting(args: {
   price: PriceFn;
 }): AccountingPlan {
   const current = new Map<string, Baseline>();
-  const plan: AccountingPlan = { rows: [], moves: [], echoes: 0, decreased: [] };
+  const plan: AccountingPlan = { rows: [], moves: [], echoes: 0, decreased: [], cleared: [] };
+  const cleared = new Map<string, number>();
   const moved = new Map<string, { from: TokenCounts; to: TokenCounts }>();
   for (const [ord, r] of args.reports.entries()) {
     const base = current.get(r.threadId) ?? args.baselines.get(r.threadId);
@@ -82,6 +90,11 @@ export function planAccounting(args: {
       next[f] = Math.max(counted[f], r.total[f]);
     }
     if (fell) plan.decreased.push({ threadId: r.threadId, from: counted, to: r.total });
+    // A stale total (below the baseline) says nothing about what is owed; any other report
+    // received after the mark is the thread's latest total, counted now or already.
+    const owedAt = args.baselines.get(r.threadId)?.owedAtMs;
+    if (!fell && owedAt != null && r.receivedAtMs !== undefined && r.receivedAtMs >= owedAt)
+      cleared.set(r.threadId, Math.max(cleared.get(r.threadId) ?? 0, r.receivedAtMs));
     if (!grew) {
       // An echo (failed/interrupted turns repeat the previous total) or a replay: nothing new.
       if (!fell) plan.echoes++;
@@ -107,6 +120,7 @@ export function planAccounting(args: {
     else moved.set(r.threadId, { from: counted, to: next });
   }
   for (const [threadId, m] of moved) plan.moves.push({ threadId, ...m });
+  for (const [threadId, receivedAtMs] of cleared) plan.cleared.push({ threadId, receivedAtMs });
   return plan;
 }
 
@@ -118,6 +132,7 @@ interface BaselineRow {
   reasoning: number;
   total: number;
   has_baseline: boolean;
+  owed_at_ms: number | null;
 }
 
 /** Count a batch of reports inside the caller's transaction; appends to `result`. */
@@ -139,7 +154,8 @@ export async function countUsageBatch(
   const { rows: stored } = await client.query<BaselineRow>(
     `SELECT id, counted_input_tokens AS input, counted_cached_input_tokens AS cached,
             counted_output_tokens AS output, counted_reasoning_output_tokens AS reasoning,
-            counted_total_tokens AS total, baseline_at IS NOT NULL AS has_baseline
+            counted_total_tokens AS total, baseline_at IS NOT NULL AS has_baseline,
+            (extract(epoch from owed_at) * 1000)::float8 AS owed_at_ms
      FROM thread WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
     [ids],
   );
@@ -159,6 +175,7 @@ export async function countUsageBatch(
           totalTokens: Number(row.total),
         },
         hasBaseline: row.has_baseline,
+        owedAtMs: row.owed_at_ms === null ? null : Math.round(Number(row.owed_at_ms)),
       },
     ]),
   );
@@ -170,6 +187,16 @@ export async function countUsageBatch(
   });
   result.echoes += plan.echoes;
   result.decreased.push(...plan.decreased);
+  if (plan.cleared.length > 0) {
+    // Same transaction as the counted rows below: a crash either keeps both or neither. The rows
+    // are locked (FOR UPDATE above), so the mark read is the mark cleared.
+    await client.query(
+      `UPDATE thread SET owed_since = NULL, owed_at = NULL, owed_reason = NULL
+       WHERE id = ANY($1::text[]) AND owed_at IS NOT NULL`,
+      [plan.cleared.map((c) => c.threadId)],
+    );
+    result.cleared = [...(result.cleared ?? []), ...plan.cleared];
+  }
   if (plan.rows.length === 0) return;
   const { rows } = await client.query<{ moved: number }>(WRITE_COUNTED, [
     JSON.stringify(

@@ -55,6 +55,7 @@ afterEach(async () => {
 /** A peer holding `threads` loaded; `thread/resume` succeeds and replays the total like 0.169.0. */
 async function observe(
   threads: ReturnType<typeof thread>[],
+  extra: Partial<ConstructorParameters<typeof TargetObserver>[2]> = {},
 ): Promise<{ peer: ScriptedPeer; c: PeerConnection }> {
   let backfilled!: () => void;
   const done = new Promise<void>((r) => {
@@ -101,7 +102,7 @@ async function observe(
   observer = new TargetObserver(
     conn,
     { idleUnsubscribeMs: 60_000, backfillLookbackMs: 86_400_000, coldResumeWaitMs: 500 },
-    { now: Date.now, lastContactAtMs: () => LAST_CONTACT, emit: () => {}, log: () => {} },
+    { now: Date.now, lastContactAtMs: () => LAST_CONTACT, emit: () => {}, log: () => {}, ...extra },
   );
   conn.start();
   await done;
@@ -168,5 +169,45 @@ describe("TargetObserver after a reconnect", () => {
       thread("old", LAST_CONTACT - 5000, "notLoaded"),
     ]);
     expect(resumed(p)).toEqual(["edge"]);
+  });
+});
+
+describe("TargetObserver and persisted recovery obligations (DESIGN 'What is owed is persistent')", () => {
+  it("re-arms an owed loaded thread though last contact moved past its update: cold-resumed when it unloads", async () => {
+    const { peer: p, c } = await observe([thread("warm", LAST_CONTACT - 60_000)], {
+      owedThreads: () => ["warm"],
+    });
+    expect(resumed(p)).toEqual([]);
+    for (const f of unloaded("warm")) c.send(f);
+    await waitFor("the owed thread's cold resume", () => resumed(p).includes("warm"));
+    expect(p.requests("thread/resume")[0]?.params).toMatchObject({ threadId: "warm", excludeTurns: true });
+  });
+
+  it("cold-resumes at once an owed notLoaded thread not updated since the last contact (nor listed)", async () => {
+    const { peer: p } = await observe([thread("old", LAST_CONTACT - 5000, "notLoaded")], {
+      owedThreads: () => ["old", "unlisted"],
+    });
+    expect(resumed(p)).toEqual(["old", "unlisted"]);
+  });
+
+  it("marks what it finds owed before it reports the scan done, and each thread that turns active unsubscribed", async () => {
+    const log: string[] = [];
+    const { c } = await observe(
+      [
+        thread("warm", NOW - 2000),
+        thread("away", NOW - 2000, "notLoaded"),
+        thread("quiet", LAST_CONTACT - 5000),
+      ],
+      {
+        markOwed: (id, reason) => log.push(`${id}:${reason}`),
+        scanned: () => log.push("scanned"),
+      },
+    );
+    expect(log).toEqual(["warm:loadedAtContact", "away:updatedWhileAway", "scanned"]);
+    c.send({
+      method: "thread/status/changed",
+      params: { threadId: "quiet", status: { type: "active", activeFlags: [] } },
+    });
+    await waitFor("the active thread's mark", () => log.includes("quiet:activeBeforeSubscribe"));
   });
 });

@@ -328,6 +328,8 @@ describe("reduce: token usage", () => {
         atMs: T + 50,
         total: tok(7),
         last: tok(1),
+        // When received (here the event's time): a report received after a recovery mark clears it.
+        receivedAtMs: T + 50,
       },
     ]);
     expect(opsOf(r, "turn").map((o) => o.patch)).toEqual([

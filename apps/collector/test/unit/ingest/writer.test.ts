@@ -355,3 +355,45 @@ describe("IngestWriter with the real accounting", () => {
     }
   });
 });
+
+describe("IngestWriter and recovery marks (DESIGN 'What is owed is persistent')", () => {
+  const owed = (threadId: string, atMs: number): WriteOp => ({
+    op: "owed",
+    mark: { threadId, targetId: "alice", reason: "loadedAtContact", atMs },
+  });
+
+  it("keeps every thread's first and latest mark through an outage and past the buffer bound", async () => {
+    vi.useFakeTimers();
+    const db = fakeDb();
+    db.down = true;
+    const w = new IngestWriter({ write: db.write, price, maxBufferedReports: 2 });
+    w.enqueue([owed("th-1", T + 5), owed("th-2", T), owed("th-1", T + 1), owed("th-1", T + 9)]);
+    for (let i = 1; i <= 10; i++) w.enqueue([usage("th-1", i)]); // compaction
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(w.compacted).toBeGreaterThan(0);
+    db.down = false;
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(db.written.flatMap((b) => b.owed).map((m) => `${m.threadId}@${m.atMs - T}`)).toEqual([
+      "th-1@1",
+      "th-1@9",
+      "th-2@0",
+    ]);
+  });
+
+  it("settled() resolves only once what was enqueued before it is written, waiting through failures", async () => {
+    const db = fakeDb();
+    db.down = true;
+    const w = new IngestWriter({ write: db.write, price, flushIntervalMs: 1 });
+    w.enqueue([owed("th-1", T)]);
+    let settled = false;
+    const p = w.settled().then(() => {
+      settled = true;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(settled).toBe(false);
+    db.down = false;
+    await p;
+    expect(db.written.flatMap((b) => b.owed)).toHaveLength(1);
+    await expect(w.settled()).resolves.toBeUndefined();
+  });
+});
