@@ -3,9 +3,14 @@
  * returns the new state plus the write operations the event implies; the writer persists them.
  */
 
-import type { OwedMark, ThreadSnapshot } from "@codex-fleet/db/repositories/ingest-types";
+import type {
+  OwedMark,
+  ThreadSnapshot,
+  TurnPatchRow,
+  UsageReportRow,
+} from "@codex-fleet/db/repositories/ingest-types";
 import type { StoredThread } from "@codex-fleet/db/repositories/threads-repository";
-import type { FleetEvent, ThreadInfo, TokenCounts, TurnInfo } from "@codex-fleet/protocol/events";
+import type { FleetEvent, ThreadInfo, TurnInfo } from "@codex-fleet/protocol/events";
 import { isUnknownVariant, TERMINAL_TURN_STATUSES, type TurnStatus } from "@codex-fleet/protocol/status";
 import { repoFromOrigin } from "./repo-name.ts";
 
@@ -25,34 +30,13 @@ export interface ThreadState extends ThreadSnapshot {
   owedReason: string | null;
 }
 
-/** A turn row patch; only the fields present are written. */
-export interface TurnPatch {
-  id: string;
-  threadId: string;
-  targetId: string;
-  model?: string | null;
+/** A turn row patch (db's `TurnPatchRow`); only the fields present are written. */
+export interface TurnPatch extends Omit<TurnPatchRow, "status"> {
   status?: TurnStatus;
-  errorMessage?: string | null;
-  codexErrorInfo?: string | null;
-  startedAtMs?: number | null;
-  completedAtMs?: number | null;
-  durationMs?: number | null;
-  contextTokens?: number | null;
 }
 
-/** One cumulative-total report to run through the accounting rule. */
-export interface UsageReport {
-  threadId: string;
-  turnId: string | null;
-  targetId: string;
-  model: string;
-  repo: string;
-  atMs: number;
-  total: TokenCounts;
-  last: TokenCounts;
-  /** When the collector received it: a report received at or after a recovery mark clears it. */
-  receivedAtMs?: number;
-}
+/** One cumulative-total report to run through the accounting rule (db's `UsageReportRow`). */
+export type UsageReport = UsageReportRow;
 
 export type WriteOp =
   | { op: "thread"; state: ThreadState }
