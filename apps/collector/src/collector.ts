@@ -144,7 +144,7 @@ export async function createCollector(
       ...(overrides.now ? { now: overrides.now } : {}),
     },
   });
-  registerGauges(metrics, fleet, alerts);
+  registerMetrics(metrics, fleet, alerts);
 
   let started = false;
   let stopping: Promise<void> | null = null;
@@ -187,7 +187,8 @@ export async function createCollector(
   };
 }
 
-function registerGauges(metrics: Metrics, fleet: Fleet, alerts: InstalledAlerts): void {
+/** The collector's gauges, and the counter of unknown enum variants fed from the fleet's events. */
+function registerMetrics(metrics: Metrics, fleet: Fleet, alerts: InstalledAlerts): void {
   // Unknown enum variants (a newer app-server) are kept in the state and counted here.
   fleet.subscribe({
     event: (_target, event) => {
@@ -216,7 +217,7 @@ function registerGauges(metrics: Metrics, fleet: Fleet, alerts: InstalledAlerts)
     values: [["", fleet.writer.compacted]],
   }));
   metrics.gauge("codex_fleet_ingest_dropped", () => ({
-    help: "Write operations the database refused as data (a value out of range) and dropped (since start).",
+    help: "Write operations the database refused for their content and dropped, the rest written (since start).",
     values: [["", fleet.writer.dropped]],
   }));
   metrics.gauge("codex_fleet_alerts", () => {

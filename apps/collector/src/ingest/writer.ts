@@ -36,8 +36,20 @@ export interface WriterOptions extends WriterTuning {
   now?(): number;
 }
 
-/** One operation alone, as a batch (isolating a poisoned batch). */
+/** Operations grouped by kind, as one transaction writes them. */
 type Batch = { threads: ThreadState[]; turns: TurnPatch[]; usage: UsageReport[]; owed: OwedMark[] };
+
+/** `ops` as a batch, each kind in its order (isolating a refused batch: one op, or the rest). */
+function batchOf(ops: readonly WriteOp[]): Batch {
+  const batch: Batch = { threads: [], turns: [], usage: [], owed: [] };
+  for (const o of ops) {
+    if (o.op === "thread") batch.threads.push(o.state);
+    else if (o.op === "turn") batch.turns.push(o.patch);
+    else if (o.op === "owed") batch.owed.push(o.mark);
+    else batch.usage.push(o.report);
+  }
+  return batch;
+}
 
 /** Buffers write ops and flushes them in batches, one transaction at a time. */
 export class IngestWriter {
@@ -234,12 +246,7 @@ export class IngestWriter {
       ...batch.usage.map((report) => ({ op: "usage" as const, report })),
     ];
     for (const [i, op] of ops.entries()) {
-      const one: Batch = {
-        threads: op.op === "thread" ? [op.state] : [],
-        turns: op.op === "turn" ? [op.patch] : [],
-        usage: op.op === "usage" ? [op.report] : [],
-        owed: op.op === "owed" ? [op.mark] : [],
-      };
+      const one = batchOf([op]);
       const started = performance.now();
       try {
         // Not inside `onWritten?.(…)`: an optional call skips its arguments when there is no callback.
@@ -253,13 +260,7 @@ export class IngestWriter {
         }
         this.failures++;
         this.opts.onError?.(err, this.failures);
-        const rest = ops.slice(i);
-        this.putBack({
-          threads: rest.flatMap((o) => (o.op === "thread" ? [o.state] : [])),
-          turns: rest.flatMap((o) => (o.op === "turn" ? [o.patch] : [])),
-          usage: rest.flatMap((o) => (o.op === "usage" ? [o.report] : [])),
-          owed: rest.flatMap((o) => (o.op === "owed" ? [o.mark] : [])),
-        });
+        this.putBack(batchOf(ops.slice(i)));
         return false;
       }
     }
@@ -285,6 +286,8 @@ export class IngestWriter {
   }
 }
 
+/** A Postgres SQLSTATE (classes start with a digit, or are HV, P0, XX, F0); never Node's EPIPE & co. */
+const SQLSTATE = /^([0-9][0-9A-Z]|HV|P0|XX|F0)[0-9A-Z]{3}$/;
 /**
  * SQLSTATE classes that say the server, the connection or the transaction is the problem, not the
  * rows: connection exception (08), invalid transaction state (25), authorization (28), catalog (3D),
@@ -292,8 +295,6 @@ export class IngestWriter {
  * problem (42), insufficient resources (53), object not in prerequisite state — a lock (55),
  * operator intervention — shutdown, cancel (57), system error (58), config file (F0), internal (XX).
  */
-/** A Postgres SQLSTATE (classes start with a digit, or are HV, P0, XX, F0); never Node's EPIPE & co. */
-const SQLSTATE = /^([0-9][0-9A-Z]|HV|P0|XX|F0)[0-9A-Z]{3}$/;
 const RETRYABLE_CLASSES = new Set(["08", "25", "28", "3D", "40", "42", "53", "55", "57", "58", "F0", "XX"]);
 
 /**
