@@ -121,6 +121,19 @@ async function observe(
 const resumed = (p: ScriptedPeer) =>
   p.requests("thread/resume").map((r) => (r.params as { threadId: string }).threadId);
 
+/**
+ * A marker thread turns active unsubscribed, then unloads: its cold resume queues behind any
+ * other (one at a time), so once it was sent, every unload sent before had its chance.
+ */
+async function markerResumed(p: ScriptedPeer, c: PeerConnection): Promise<void> {
+  c.send({
+    method: "thread/status/changed",
+    params: { threadId: "marker", status: { type: "active", activeFlags: [] } },
+  });
+  for (const f of unloaded("marker")) c.send(f);
+  await waitFor("the marker's cold resume", () => resumed(p).filter((id) => id === "marker").length === 2);
+}
+
 describe("TargetObserver after a reconnect", () => {
   it.each([
     {
@@ -247,12 +260,7 @@ describe("TargetObserver and persisted recovery obligations (DESIGN 'What is owe
     await waitFor("its unsubscribe", () => p.requests("thread/unsubscribe").length === 2);
     // … and not again on this connection (a thread that never replays a total is not pinned in a loop).
     for (const f of unloaded("silent")) c.send(f);
-    c.send({
-      method: "thread/status/changed",
-      params: { threadId: "marker", status: { type: "active", activeFlags: [] } },
-    });
-    for (const f of unloaded("marker")) c.send(f);
-    await waitFor("the marker's cold resume", () => resumed(p).filter((id) => id === "marker").length === 2);
+    await markerResumed(p, c);
     expect(resumed(p).filter((id) => id === "silent")).toEqual(["silent", "silent"]);
   });
 
@@ -262,12 +270,7 @@ describe("TargetObserver and persisted recovery obligations (DESIGN 'What is owe
       isOwed: () => false,
     });
     for (const f of unloaded("quiet")) c.send(f);
-    c.send({
-      method: "thread/status/changed",
-      params: { threadId: "marker", status: { type: "active", activeFlags: [] } },
-    });
-    for (const f of unloaded("marker")) c.send(f);
-    await waitFor("the marker's cold resume", () => resumed(p).filter((id) => id === "marker").length === 2);
+    await markerResumed(p, c);
     expect(resumed(p).filter((id) => id === "quiet")).toEqual([]);
   });
 });
