@@ -313,6 +313,10 @@ export class Fleet {
       log: (level, msg, extra) => tlog[level](extra ?? {}, msg),
       markOwed: (threadId, reason) => this.markOwed(rt, threadId, reason),
       owedThreads: () => this.owedThreads(id).map((t) => t.id),
+      isOwed: (threadId) => {
+        const t = this.threads.get(threadId);
+        return t !== undefined && t.targetId === id && t.owedSinceMs !== null;
+      },
       scanned: () => {
         // Everything the scan found owed is enqueued; only once it is in the database may "last
         // contact" move to this open (a crash before would leave those threads behind the new

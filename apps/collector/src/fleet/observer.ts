@@ -36,6 +36,8 @@ export interface ObserverDeps {
   markOwed?(threadId: string, reason: OwedReason): void;
   /** This target's threads with an open obligation (as persisted, plus marks being written). */
   owedThreads?(): string[];
+  /** Whether the thread has an open obligation (the same set as `owedThreads`, one lookup). */
+  isOwed?(threadId: string): boolean;
   /**
    * The scan after an open is done and every obligation it found is marked: only now may "last
    * contact" move to this connection's open time (the next backfill starts from it).
@@ -70,6 +72,15 @@ export class TargetObserver {
    * total covers it (Δtotal); if the thread unloads first, a cold resume replays the total.
    */
   private missed = new Set<string>();
+  /** Threads with a cold resume queued or running (an unload sends notLoaded and thread/closed). */
+  private recovering = new Set<string>();
+  /**
+   * Owed threads re-armed at an unload by their obligation alone, once per connection: one that
+   * unloaded while the scan ran, or whose cold resume brought no total in time. Once, so that a
+   * thread whose resume never replays a total is not loaded into the developer's server again
+   * and again (it stays shown pending; the next connection tries again).
+   */
+  private rearmed = new Set<string>();
   private coldQueue: Promise<void> = Promise.resolve();
   private generation = 0;
 
@@ -157,7 +168,7 @@ export class TargetObserver {
           this.missed.add(event.threadId);
           this.deps.markOwed?.(event.threadId, "activeBeforeSubscribe");
         }
-        if (event.status.type === "notLoaded" && this.missed.has(event.threadId))
+        if (event.status.type === "notLoaded" && this.owesRecovery(event.threadId))
           this.recoverMissed(event.threadId);
         if (event.status.type === "active") {
           this.cancelIdle(event.threadId);
@@ -169,7 +180,7 @@ export class TargetObserver {
         }
         break;
       case "threadClosed":
-        if (this.missed.has(event.threadId)) this.recoverMissed(event.threadId);
+        if (this.owesRecovery(event.threadId)) this.recoverMissed(event.threadId);
         this.forget(event.threadId);
         break;
       case "tokenUsage":
@@ -201,14 +212,31 @@ export class TargetObserver {
     }
   }
 
+  /**
+   * A thread unloaded: is its total possibly unread? Missed on this connection, or owed by a
+   * persisted obligation (re-armed once per connection, see `rearmed`).
+   */
+  private owesRecovery(threadId: string): boolean {
+    if (this.recovering.has(threadId)) return false;
+    if (this.missed.has(threadId)) return true;
+    if (this.rearmed.has(threadId) || !this.deps.isOwed?.(threadId)) return false;
+    this.rearmed.add(threadId);
+    return true;
+  }
+
   /** A thread with possibly missed usage unloaded: cold-resume it once, one at a time. */
   private recoverMissed(threadId: string): void {
     this.missed.delete(threadId);
+    this.recovering.add(threadId);
     const gen = this.generation;
     this.coldQueue = this.coldQueue.then(async () => {
-      if (gen !== this.generation || !this.conn.isReady) return;
-      this.deps.log("debug", "cold resume to recover a missed total", { threadId });
-      await this.coldResume(threadId);
+      try {
+        if (gen !== this.generation || !this.conn.isReady) return;
+        this.deps.log("debug", "cold resume to recover a missed total", { threadId });
+        await this.coldResume(threadId);
+      } finally {
+        if (gen === this.generation) this.recovering.delete(threadId);
+      }
     });
   }
 
@@ -266,6 +294,8 @@ export class TargetObserver {
     this.subs.clear();
     this.active.clear();
     this.missed.clear();
+    this.recovering.clear();
+    this.rearmed.clear();
     for (const wake of this.coldWaiters.values()) wake();
     this.coldWaiters.clear();
   }

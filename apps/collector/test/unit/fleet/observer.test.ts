@@ -52,10 +52,14 @@ afterEach(async () => {
   peer = conn = null;
 });
 
-/** A peer holding `threads` loaded; `thread/resume` succeeds and replays the total like 0.169.0. */
+/**
+ * A peer holding `threads` loaded; `thread/resume` succeeds and replays the total like 0.169.0
+ * (but "silent" resumes without a replay). `whileListing` is sent before the `thread/list` answer.
+ */
 async function observe(
   threads: ReturnType<typeof thread>[],
   extra: Partial<ConstructorParameters<typeof TargetObserver>[2]> = {},
+  whileListing: Record<string, unknown>[] = [],
 ): Promise<{ peer: ScriptedPeer; c: PeerConnection }> {
   let backfilled!: () => void;
   const done = new Promise<void>((r) => {
@@ -67,12 +71,16 @@ async function observe(
         const loaded = threads.filter((t) => t.status.type !== "notLoaded").map((t) => t.id);
         return { result: { data: loaded, nextCursor: null } };
       }
-      if (method === "thread/list") return { result: { data: threads, nextCursor: null } };
+      if (method === "thread/list") {
+        for (const f of whileListing) c.send(f);
+        return { result: { data: threads, nextCursor: null } };
+      }
       if (method === "thread/resume") {
         const id = (params as { threadId: string }).threadId;
         // The marker never has a rollout (a brand-new thread): its resumes fail and replay nothing.
         if (id === "marker")
           return { error: { code: -32600, message: `no rollout found for thread id ${id}` } };
+        if (id === "silent") return { result: { thread: thread(id, NOW) } };
         setTimeout(() => c.send(usage(id, 500)), 10);
         return { result: { thread: thread(id, NOW) } };
       }
@@ -112,6 +120,19 @@ async function observe(
 
 const resumed = (p: ScriptedPeer) =>
   p.requests("thread/resume").map((r) => (r.params as { threadId: string }).threadId);
+
+/**
+ * A marker thread turns active unsubscribed, then unloads: its cold resume queues behind any
+ * other (one at a time), so once it was sent, every unload sent before had its chance.
+ */
+async function markerResumed(p: ScriptedPeer, c: PeerConnection): Promise<void> {
+  c.send({
+    method: "thread/status/changed",
+    params: { threadId: "marker", status: { type: "active", activeFlags: [] } },
+  });
+  for (const f of unloaded("marker")) c.send(f);
+  await waitFor("the marker's cold resume", () => resumed(p).filter((id) => id === "marker").length === 2);
+}
 
 describe("TargetObserver after a reconnect", () => {
   it.each([
@@ -209,5 +230,47 @@ describe("TargetObserver and persisted recovery obligations (DESIGN 'What is owe
       params: { threadId: "quiet", status: { type: "active", activeFlags: [] } },
     });
     await waitFor("the active thread's mark", () => log.includes("quiet:activeBeforeSubscribe"));
+  });
+
+  it("recovers an owed thread that unloads while the scan runs (before it is re-armed)", async () => {
+    const owed = ["warm"];
+    // The peer lists it loaded, but sends its unload before answering thread/list.
+    const { peer: p } = await observe(
+      [thread("warm", LAST_CONTACT - 60_000)],
+      { owedThreads: () => owed, isOwed: (id) => owed.includes(id) },
+      unloaded("warm"),
+    );
+    await waitFor("the owed thread's cold resume", () => resumed(p).includes("warm"));
+    expect(resumed(p)).toEqual(["warm"]);
+  });
+
+  it("re-arms an owed thread whose cold resume brought no total once per connection, at its next unload", async () => {
+    const owed = ["silent"];
+    const { peer: p, c } = await observe([thread("silent", LAST_CONTACT - 60_000)], {
+      owedThreads: () => owed,
+      isOwed: (id) => owed.includes(id),
+    });
+    // Missed at the scan; its unload brings a cold resume that replays nothing (still owed).
+    for (const f of unloaded("silent")) c.send(f);
+    await waitFor("the first cold resume", () => resumed(p).length === 1);
+    await waitFor("its unsubscribe", () => p.requests("thread/unsubscribe").length === 1);
+    // The thread, loaded by that resume, unloads again: the obligation re-arms it once …
+    for (const f of unloaded("silent")) c.send(f);
+    await waitFor("the second cold resume", () => resumed(p).length === 2);
+    await waitFor("its unsubscribe", () => p.requests("thread/unsubscribe").length === 2);
+    // … and not again on this connection (a thread that never replays a total is not pinned in a loop).
+    for (const f of unloaded("silent")) c.send(f);
+    await markerResumed(p, c);
+    expect(resumed(p).filter((id) => id === "silent")).toEqual(["silent", "silent"]);
+  });
+
+  it("never cold-resumes an unloading thread that is not owed and was not missed", async () => {
+    const { peer: p, c } = await observe([thread("quiet", LAST_CONTACT - 60_000)], {
+      owedThreads: () => [],
+      isOwed: () => false,
+    });
+    for (const f of unloaded("quiet")) c.send(f);
+    await markerResumed(p, c);
+    expect(resumed(p).filter((id) => id === "quiet")).toEqual([]);
   });
 });
