@@ -111,7 +111,8 @@ export const ThreadDetailSchema = ThreadViewSchema.extend({
 });
 export type ThreadDetail = z.infer<typeof ThreadDetailSchema>;
 
-export const USAGE_GROUP_KEYS = ["day", "hour", "target", "team", "model", "repo"] as const;
+/** `rootThread`: a sub-agent's usage rolls up to the thread at the root of its tree. */
+export const USAGE_GROUP_KEYS = ["day", "hour", "target", "team", "model", "repo", "rootThread"] as const;
 export const UsageGroupKeySchema = z.enum(USAGE_GROUP_KEYS);
 export type UsageGroupKey = z.infer<typeof UsageGroupKeySchema>;
 
@@ -131,6 +132,7 @@ export const UsageRowSchema = UsageCountersSchema.extend({
   team: z.string().optional(),
   model: z.string().optional(),
   repo: z.string().optional(),
+  rootThread: z.string().optional(),
 });
 export type UsageRow = z.infer<typeof UsageRowSchema>;
 
