@@ -30,7 +30,13 @@ const thread = (id: string, over: Record<string, unknown>) => ({
 });
 const spawn = (parent: string, depth: number) => ({
   subAgent: {
-    thread_spawn: { parent_thread_id: parent, depth, agent_path: null, agent_nickname: "Poincare", agent_role: null },
+    thread_spawn: {
+      parent_thread_id: parent,
+      depth,
+      agent_path: null,
+      agent_nickname: "Poincare",
+      agent_role: null,
+    },
   },
 });
 const usage = (threadId: string, turnId: string, n: number) => ({
@@ -39,8 +45,22 @@ const usage = (threadId: string, turnId: string, n: number) => ({
     threadId,
     turnId,
     tokenUsage: {
-      total: { totalTokens: 12 * n, inputTokens: 10 * n, cachedInputTokens: n, cacheWriteInputTokens: 0, outputTokens: 2 * n, reasoningOutputTokens: 0 },
-      last: { totalTokens: 12 * n, inputTokens: 10 * n, cachedInputTokens: n, cacheWriteInputTokens: 0, outputTokens: 2 * n, reasoningOutputTokens: 0 },
+      total: {
+        totalTokens: 12 * n,
+        inputTokens: 10 * n,
+        cachedInputTokens: n,
+        cacheWriteInputTokens: 0,
+        outputTokens: 2 * n,
+        reasoningOutputTokens: 0,
+      },
+      last: {
+        totalTokens: 12 * n,
+        inputTokens: 10 * n,
+        cachedInputTokens: n,
+        cacheWriteInputTokens: 0,
+        outputTokens: 2 * n,
+        reasoningOutputTokens: 0,
+      },
       modelContextWindow: 258400,
     },
   },
@@ -53,16 +73,36 @@ beforeAll(async () => {
       // The child reports usage before anything names its parent (a real spawned thread sends no
       // thread/started to other connections: measured), then its metadata arrives.
       c.send(usage("child", "child-t1", 3));
-      c.send({ method: "thread/started", params: { thread: thread("child", { parentThreadId: "root", source: spawn("root", 1) }) } });
-      c.send({ method: "thread/started", params: { thread: thread("grandchild", { parentThreadId: null, source: spawn("child", 2) }) } });
+      c.send({
+        method: "thread/started",
+        params: { thread: thread("child", { parentThreadId: "root", source: spawn("root", 1) }) },
+      });
+      c.send({
+        method: "thread/started",
+        params: { thread: thread("grandchild", { parentThreadId: null, source: spawn("child", 2) }) },
+      });
       c.send(usage("grandchild", "grandchild-t1", 1));
       c.send({ method: "thread/started", params: { thread: thread("root", {}) } });
       c.send(usage("root", "root-t1", 5));
-      c.send({ method: "thread/started", params: { thread: thread("review", { parentThreadId: "root", source: { subAgent: "review" } }) } });
+      c.send({
+        method: "thread/started",
+        params: { thread: thread("review", { parentThreadId: "root", source: { subAgent: "review" } }) },
+      });
       c.send(usage("review", "review-t1", 2));
       // Hostile lineage.
-      c.send({ method: "thread/started", params: { thread: thread("selfish", { parentThreadId: "selfish", source: spawn("selfish", 1) }) } });
-      c.send({ method: "thread/started", params: { thread: thread("odd", { parentThreadId: "x".repeat(201), source: { subAgent: { brand_new: { depth: 1e12 } } } }) } });
+      c.send({
+        method: "thread/started",
+        params: { thread: thread("selfish", { parentThreadId: "selfish", source: spawn("selfish", 1) }) },
+      });
+      c.send({
+        method: "thread/started",
+        params: {
+          thread: thread("odd", {
+            parentThreadId: "x".repeat(201),
+            source: { subAgent: { brand_new: { depth: 1e12 } } },
+          }),
+        },
+      });
       c.send({ method: "thread/started", params: { thread: thread("cyc-a", { parentThreadId: "cyc-b" }) } });
       c.send({ method: "thread/started", params: { thread: thread("cyc-b", { parentThreadId: "cyc-a" }) } });
       c.send(usage("cyc-a", "cyc-a-t1", 1));
@@ -122,7 +162,9 @@ describe("sub-agent trees in the API", () => {
     const c = collector;
     const from = new Date((now - 3600) * 1000).toISOString();
     const to = new Date((now + 3600) * 1000).toISOString();
-    const byRoot = UsageResponseSchema.parse(await c.get(`/api/v1/usage?from=${from}&to=${to}&groupBy=rootThread`));
+    const byRoot = UsageResponseSchema.parse(
+      await c.get(`/api/v1/usage?from=${from}&to=${to}&groupBy=rootThread`),
+    );
     const plain = UsageResponseSchema.parse(await c.get(`/api/v1/usage?from=${from}&to=${to}`));
     const root = byRoot.rows.find((r) => r.rootThread === "root");
     expect(root?.totalTokens).toBe(132);

@@ -25,7 +25,11 @@ let collector: RunningCollector;
 
 beforeAll(async () => {
   mock = await startMockModel();
-  server = await startAppServer({ modelUrl: mock.baseUrl, name: "subagents", features: { multi_agent: true } });
+  server = await startAppServer({
+    modelUrl: mock.baseUrl,
+    name: "subagents",
+    features: { multi_agent: true },
+  });
   dev = await connectDevClient({ url: server.url, token: server.token, name: "codex_vscode" });
   db = await createTestDatabase();
   collector = await startCollector({

@@ -155,7 +155,10 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
   const cwd = join(root, "project");
   mkdirSync(codexHome);
   mkdirSync(cwd);
-  writeFileSync(join(codexHome, "config.toml"), configToml(opts.modelUrl, opts.approvalPolicy ?? "never", opts.features));
+  writeFileSync(
+    join(codexHome, "config.toml"),
+    configToml(opts.modelUrl, opts.approvalPolicy ?? "never", opts.features),
+  );
   const token = opts.token === undefined ? randomBytes(24).toString("hex") : opts.token;
   const tokenFile = join(root, "ws-token");
   if (token !== null) writeFileSync(tokenFile, token, { mode: 0o600 });

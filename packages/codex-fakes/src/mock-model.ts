@@ -23,7 +23,14 @@ export type MockStep =
    * Any function call, e.g. the multi-agent `spawn_agent` (0.169.0 offers it inside the namespace
    * tool `multi_agent_v1` when `[features] multi_agent = true`: measured).
    */
-  | { kind: "functionCall"; name: string; namespace?: string; arguments: unknown; usage?: StepUsage; delayMs?: number }
+  | {
+      kind: "functionCall";
+      name: string;
+      namespace?: string;
+      arguments: unknown;
+      usage?: StepUsage;
+      delayMs?: number;
+    }
   | { kind: "http500" }
   | { kind: "failed"; delayMs?: number }
   | { kind: "hang" };

@@ -79,10 +79,26 @@ async function thread(id: string, parent: string | null, n: number, atMs = T0): 
     pool: db.pool,
     threads: [snapshot(id, parent)],
     turns: [
-      { id: `${id}/t1`, threadId: id, targetId: "tgt", status: "completed", startedAtMs: atMs, completedAtMs: atMs },
+      {
+        id: `${id}/t1`,
+        threadId: id,
+        targetId: "tgt",
+        status: "completed",
+        startedAtMs: atMs,
+        completedAtMs: atMs,
+      },
     ],
     usage: [
-      { threadId: id, turnId: `${id}/t1`, targetId: "tgt", model: MODEL, repo: "github.com/acme/api", atMs, total: tok(n), last: tok(n) },
+      {
+        threadId: id,
+        turnId: `${id}/t1`,
+        targetId: "tgt",
+        model: MODEL,
+        repo: "github.com/acme/api",
+        atMs,
+        total: tok(n),
+        last: tok(n),
+      },
     ],
     price,
   });
@@ -181,7 +197,13 @@ describe("queryUsage grouped by rootThread", () => {
     await thread("u-alone", null, 3, at);
     await thread("u-orphan", "u-gone", 5, at);
     const to = from + 10 * HOUR;
-    const byRoot = await queryUsage({ pool: db.pool, fromMs: from, toMs: to, groupBy: ["rootThread"], filters: {} });
+    const byRoot = await queryUsage({
+      pool: db.pool,
+      fromMs: from,
+      toMs: to,
+      groupBy: ["rootThread"],
+      filters: {},
+    });
     const plain = await queryUsage({ pool: db.pool, fromMs: from, toMs: to, groupBy: [], filters: {} });
     expect(byRoot.rows.map((r) => [r.rootThread, r.totalTokens, r.turns])).toEqual([
       ["u-alone", 36, 1],

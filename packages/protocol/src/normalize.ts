@@ -285,7 +285,13 @@ function sourceName(source: unknown): string | null {
 }
 
 /** The sub-agent kinds of app-server's `SubAgentSource` (snake_case on the wire, inside `source.subAgent`). */
-export const SUB_AGENT_KINDS = ["thread_spawn", "review", "compact", "memory_consolidation", "other"] as const;
+export const SUB_AGENT_KINDS = [
+  "thread_spawn",
+  "review",
+  "compact",
+  "memory_consolidation",
+  "other",
+] as const;
 /** The deepest spawn depth kept; a larger (or non-integer) `depth` is unknown (null). */
 export const MAX_SUB_AGENT_DEPTH = 1_000_000;
 
@@ -302,7 +308,8 @@ export function lineageOf(
   parentThreadId: string | null,
   source: unknown,
 ): { parentThreadId: string | null; subAgent: SubAgentInfo | null } {
-  const sub = typeof source === "object" && source !== null ? (source as Record<string, unknown>).subAgent : undefined;
+  const sub =
+    typeof source === "object" && source !== null ? (source as Record<string, unknown>).subAgent : undefined;
   let subAgent: SubAgentInfo | null = null;
   let spawnParent: unknown = null;
   if (typeof sub === "string") subAgent = { kind: subAgentKind(sub), depth: null };
@@ -323,7 +330,11 @@ export function lineageOf(
     }
   }
   const usable = (id: unknown): id is string =>
-    typeof id === "string" && id.length > 0 && id.length <= WIRE_LIMITS.id && !id.includes("\u0000") && id !== threadId;
+    typeof id === "string" &&
+    id.length > 0 &&
+    id.length <= WIRE_LIMITS.id &&
+    !id.includes("\u0000") &&
+    id !== threadId;
   const parent = usable(parentThreadId) ? parentThreadId : usable(spawnParent) ? spawnParent : null;
   return { parentThreadId: parent, subAgent };
 }

@@ -18,11 +18,21 @@ describe("sub-agent lineage", () => {
       parentThreadId: PARENT,
       source: {
         subAgent: {
-          thread_spawn: { parent_thread_id: PARENT, depth: 1, agent_path: null, agent_nickname: "Poincare", agent_role: null },
+          thread_spawn: {
+            parent_thread_id: PARENT,
+            depth: 1,
+            agent_path: null,
+            agent_nickname: "Poincare",
+            agent_role: null,
+          },
         },
       },
     });
-    expect(t).toMatchObject({ parentThreadId: PARENT, subAgent: { kind: "thread_spawn", depth: 1 }, source: "subAgent" });
+    expect(t).toMatchObject({
+      parentThreadId: PARENT,
+      subAgent: { kind: "thread_spawn", depth: 1 },
+      source: "subAgent",
+    });
   });
 
   it.each([
@@ -30,10 +40,18 @@ describe("sub-agent lineage", () => {
     ["a custom source", { custom: "my-tool" }, null],
     ["a review sub-agent", { subAgent: "review" }, { kind: "review", depth: null }],
     ["a compact sub-agent", { subAgent: "compact" }, { kind: "compact", depth: null }],
-    ["a memory consolidation", { subAgent: "memory_consolidation" }, { kind: "memory_consolidation", depth: null }],
+    [
+      "a memory consolidation",
+      { subAgent: "memory_consolidation" },
+      { kind: "memory_consolidation", depth: null },
+    ],
     ["an other sub-agent", { subAgent: { other: "guardian" } }, { kind: "other", depth: null }],
     ["an unknown string kind", { subAgent: "planner" }, { kind: "unknown:planner", depth: null }],
-    ["an unknown object kind", { subAgent: { brand_new: { depth: 3 } } }, { kind: "unknown:brand_new", depth: 3 }],
+    [
+      "an unknown object kind",
+      { subAgent: { brand_new: { depth: 3 } } },
+      { kind: "unknown:brand_new", depth: 3 },
+    ],
     ["an empty subAgent object", { subAgent: {} }, null],
     ["a null subAgent", { subAgent: null }, null],
     ["no source", undefined, null],
@@ -66,7 +84,9 @@ describe("sub-agent lineage", () => {
     ["absurd", 1e12],
     ["a string", "2"],
   ])("drops a %s depth", (_name, depth) => {
-    expect(lineageOf(CHILD, null, { subAgent: { thread_spawn: { parent_thread_id: PARENT, depth } } }).subAgent).toEqual({
+    expect(
+      lineageOf(CHILD, null, { subAgent: { thread_spawn: { parent_thread_id: PARENT, depth } } }).subAgent,
+    ).toEqual({
       kind: "thread_spawn",
       depth: null,
     });

@@ -78,7 +78,10 @@ export interface ThreadTree {
 }
 
 /** The tree `threadId` belongs to: its path from the root, the tree's threads and their totals. */
-export async function readThreadTree(args: { pool: Pool | PoolClient; threadId: string }): Promise<ThreadTree> {
+export async function readThreadTree(args: {
+  pool: Pool | PoolClient;
+  threadId: string;
+}): Promise<ThreadTree> {
   const { pool, threadId } = args;
   const up = await pool.query<{ id: string; depth: number }>(
     `WITH RECURSIVE walk(start, id, parent, depth, path) AS (${rootWalkSql("SELECT $1::text AS id", "walk")})
@@ -89,7 +92,14 @@ export async function readThreadTree(args: { pool: Pool | PoolClient; threadId: 
   const rootThreadId = path[0] ?? threadId;
   const ancestors = path.slice(0, -1);
 
-  const { rows } = await pool.query<TreeNode & { inputTokens: number; cachedInputTokens: number; outputTokens: number; reasoningOutputTokens: number }>(
+  const { rows } = await pool.query<
+    TreeNode & {
+      inputTokens: number;
+      cachedInputTokens: number;
+      outputTokens: number;
+      reasoningOutputTokens: number;
+    }
+  >(
     `WITH RECURSIVE down(id, parent, depth, path) AS (
        SELECT $1::text, NULL::text, 0, ARRAY[$1::text]
        UNION ALL

@@ -35,13 +35,18 @@ describe("thread reducer: sub-agent lineage", () => {
     });
     expect(first.state).toMatchObject({ parentThreadId: null, subAgentKind: null, subAgentDepth: null });
     const read = reduce(first.state, "alice", { kind: "threadMetadata", atMs: T + 1, thread: info() });
-    expect(read.state).toMatchObject({ parentThreadId: "root", subAgentKind: "thread_spawn", subAgentDepth: 1 });
+    expect(read.state).toMatchObject({
+      parentThreadId: "root",
+      subAgentKind: "thread_spawn",
+      subAgentDepth: 1,
+    });
     const written = read.ops.find((op) => op.op === "thread");
     expect(written?.op === "thread" && written.state.parentThreadId).toBe("root");
   });
 
   it("never re-parents: a later report with another parent (or none) keeps the first", () => {
-    const s = reduce(undefined, "alice", { kind: "threadStarted", atMs: T, thread: info() }).state as ThreadState;
+    const s = reduce(undefined, "alice", { kind: "threadStarted", atMs: T, thread: info() })
+      .state as ThreadState;
     const moved = reduce(s, "alice", {
       kind: "threadStarted",
       atMs: T + 1,

@@ -16,7 +16,11 @@ export function SubAgentTree({ thread }: { thread: ThreadDetail }) {
   const tree = thread.tree;
   if (!tree || (tree.nodes.length <= 1 && !thread.parentThreadId)) return null;
   const link = (id: string, label: string) =>
-    id === thread.id ? <strong>{label}</strong> : <Link href={`/threads/${encodeURIComponent(id)}`}>{label}</Link>;
+    id === thread.id ? (
+      <strong>{label}</strong>
+    ) : (
+      <Link href={`/threads/${encodeURIComponent(id)}`}>{label}</Link>
+    );
   return (
     <div className="card" data-testid="subagent-tree">
       <div className="card-head">
@@ -36,7 +40,9 @@ export function SubAgentTree({ thread }: { thread: ThreadDetail }) {
           {thread.parentThreadId ? (
             <>
               Spawned by {link(thread.parentThreadId, shortId(thread.parentThreadId))}
-              {tree.rootThreadId !== thread.parentThreadId && <> · root {link(tree.rootThreadId, shortId(tree.rootThreadId))}</>}
+              {tree.rootThreadId !== thread.parentThreadId && (
+                <> · root {link(tree.rootThreadId, shortId(tree.rootThreadId))}</>
+              )}
             </>
           ) : (
             "Root of the tree"
@@ -62,14 +68,24 @@ export function SubAgentTree({ thread }: { thread: ThreadDetail }) {
             {tree.nodes.map((n) => (
               <tr key={n.id} data-testid={`subagent-node-${n.id}`}>
                 <td style={{ paddingLeft: `${0.5 + Math.min(n.depth, 8) * 1.25}rem` }}>
-                  {n.known ? link(n.id, nodeLabel(n)) : <span className="faint" title="never seen by the collector">{shortId(n.id)}</span>}
+                  {n.known ? (
+                    link(n.id, nodeLabel(n))
+                  ) : (
+                    <span className="faint" title="never seen by the collector">
+                      {shortId(n.id)}
+                    </span>
+                  )}
                 </td>
                 <td className="muted">{kindLabel(n.subAgentKind, n.depth)}</td>
                 <td className="num" data-value={n.totalTokens}>
                   {formatTokens(n.totalTokens)}
                 </td>
                 <td className="num">
-                  <CostCell costUsd={n.costUsd} unpricedTokens={n.unpricedTokens} totalTokens={n.totalTokens} />
+                  <CostCell
+                    costUsd={n.costUsd}
+                    unpricedTokens={n.unpricedTokens}
+                    totalTokens={n.totalTokens}
+                  />
                 </td>
               </tr>
             ))}

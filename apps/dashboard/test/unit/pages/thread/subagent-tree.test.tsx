@@ -5,7 +5,12 @@ import { describe, expect, it } from "vitest";
 import { SubAgentTree } from "../../../../src/pages/thread/SubAgentTree.tsx";
 import { APPROVAL_DETAIL } from "../../../fixtures.ts";
 
-const node = (id: string, depth: number, totalTokens: number, over: Partial<TreeNodeView> = {}): TreeNodeView => ({
+const node = (
+  id: string,
+  depth: number,
+  totalTokens: number,
+  over: Partial<TreeNodeView> = {},
+): TreeNodeView => ({
   id,
   parentThreadId: depth === 0 ? null : "root-thread-0001",
   depth,
@@ -80,7 +85,10 @@ describe("SubAgentTree", () => {
           tree: {
             rootThreadId: "gone-parent-0009",
             ancestors: ["gone-parent-0009"],
-            nodes: [node("gone-parent-0009", 0, 0, { known: false, status: null }), node("orphan-000000001", 1, 50)],
+            nodes: [
+              node("gone-parent-0009", 0, 0, { known: false, status: null }),
+              node("orphan-000000001", 1, 50),
+            ],
             totals: { ...totals, threads: 2, totalTokens: 50 },
             truncated: false,
           },
@@ -96,7 +104,13 @@ describe("SubAgentTree", () => {
       <SubAgentTree
         thread={detail({
           parentThreadId: null,
-          tree: { rootThreadId: APPROVAL_DETAIL.id, ancestors: [], nodes: [node(APPROVAL_DETAIL.id, 0, 10)], totals, truncated: false },
+          tree: {
+            rootThreadId: APPROVAL_DETAIL.id,
+            ancestors: [],
+            nodes: [node(APPROVAL_DETAIL.id, 0, 10)],
+            totals,
+            truncated: false,
+          },
         })}
       />,
     );
