@@ -19,6 +19,8 @@ export type AppServerOptions = {
   /** Label used in temp dir names and debug output. */
   name: string;
   approvalPolicy?: ApprovalPolicy;
+  /** Extra `[features]` flags, e.g. `{ multi_agent: true }` (sub-agent tools). */
+  features?: Record<string, boolean>;
 };
 
 /** A running app-server. */
@@ -87,7 +89,14 @@ export async function freePort(): Promise<number> {
 }
 
 /** The config.toml from codex-app-server-facts.md, pointed at `modelUrl`. */
-export function configToml(modelUrl: string, approvalPolicy: ApprovalPolicy): string {
+export function configToml(
+  modelUrl: string,
+  approvalPolicy: ApprovalPolicy,
+  features: Record<string, boolean> = {},
+): string {
+  const extra = Object.entries(features)
+    .map(([k, v]) => `${k} = ${v}\n`)
+    .join("");
   return `model = "mock-model"
 model_provider = "mock"
 approval_policy = "${approvalPolicy}"
@@ -103,7 +112,7 @@ stream_idle_timeout_ms = 30000
 [features]
 plugins = false
 apps = false
-[analytics]
+${extra}[analytics]
 enabled = false
 `;
 }
@@ -146,7 +155,10 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
   const cwd = join(root, "project");
   mkdirSync(codexHome);
   mkdirSync(cwd);
-  writeFileSync(join(codexHome, "config.toml"), configToml(opts.modelUrl, opts.approvalPolicy ?? "never"));
+  writeFileSync(
+    join(codexHome, "config.toml"),
+    configToml(opts.modelUrl, opts.approvalPolicy ?? "never", opts.features),
+  );
   const token = opts.token === undefined ? randomBytes(24).toString("hex") : opts.token;
   const tokenFile = join(root, "ws-token");
   if (token !== null) writeFileSync(tokenFile, token, { mode: 0o600 });

@@ -19,6 +19,18 @@ export type StepUsage = { input: number; cached: number; output: number; reasoni
 export type MockStep =
   | { kind: "reply"; usage?: StepUsage; text?: string; delayMs?: number }
   | { kind: "toolCall"; command: string; usage?: StepUsage; delayMs?: number }
+  /**
+   * Any function call, e.g. the multi-agent `spawn_agent` (0.169.0 offers it inside the namespace
+   * tool `multi_agent_v1` when `[features] multi_agent = true`: measured).
+   */
+  | {
+      kind: "functionCall";
+      name: string;
+      namespace?: string;
+      arguments: unknown;
+      usage?: StepUsage;
+      delayMs?: number;
+    }
   | { kind: "http500" }
   | { kind: "failed"; delayMs?: number }
   | { kind: "hang" };
@@ -181,13 +193,18 @@ export async function startMockModel(): Promise<MockModel> {
       return;
     }
     const usage = step.usage ?? DEFAULT_USAGE;
-    if (step.kind === "toolCall") {
+    if (step.kind === "toolCall" || step.kind === "functionCall") {
       const item = {
         type: "function_call",
         id: `fc_mock_${n}`,
         call_id: `call_mock_${n}`,
-        name: "exec_command",
-        arguments: JSON.stringify({ cmd: step.command }),
+        ...(step.kind === "toolCall"
+          ? { name: "exec_command", arguments: JSON.stringify({ cmd: step.command }) }
+          : {
+              name: step.name,
+              ...(step.namespace ? { namespace: step.namespace } : {}),
+              arguments: JSON.stringify(step.arguments),
+            }),
       };
       sse(res, "response.output_item.added", { output_index: 0, item });
       sse(res, "response.output_item.done", { output_index: 0, item });

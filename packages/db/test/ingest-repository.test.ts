@@ -567,6 +567,9 @@ describe("thread upsert and load (issue 'Hostile input, round two', finding 3)",
     pendingRequests: [],
     createdAtMs: null,
     updatedAtMs: null,
+    parentThreadId: null,
+    subAgentKind: null,
+    subAgentDepth: null,
     ...over,
   });
   const write = (threads: ThreadSnapshot[]) =>

@@ -61,6 +61,9 @@ const KEY: Record<UsageGroupKey, (f: Fixture) => string> = {
   team: (f) => f.team,
   model: (f) => f.model,
   repo: (f) => f.repo,
+  rootThread: () => {
+    throw new Error("the rollup fixture has no threads: rootThread is tested in thread-tree.test.ts");
+  },
 };
 
 /** The oracle: the same aggregate computed over the fixture in JS. */

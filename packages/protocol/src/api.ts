@@ -102,16 +102,55 @@ export const TurnViewSchema = TokenFieldsSchema.extend({
 });
 export type TurnView = z.infer<typeof TurnViewSchema>;
 
+/** One thread of a sub-agent tree (thread detail `tree.nodes`). */
+export const TreeNodeViewSchema = z.object({
+  id: z.string(),
+  parentThreadId: z.string().nullable(),
+  /** Hops below the root. */
+  depth: z.number(),
+  /** False for an id only known as a parent (never seen, pruned, or on a target not followed). */
+  known: z.boolean(),
+  name: z.string().nullable(),
+  status: z.string().nullable(),
+  subAgentKind: z.string().nullable(),
+  totalTokens: z.number(),
+  costUsd: z.number(),
+  unpricedTokens: z.number(),
+});
+export type TreeNodeView = z.infer<typeof TreeNodeViewSchema>;
+
+/**
+ * A thread's sub-agent tree: the path from the root, the tree's threads (root first, bounded) and
+ * the counted totals of the whole tree. The root is resolved when read (a bounded walk up the
+ * parent links, cycle-safe).
+ */
+export const ThreadTreeViewSchema = z.object({
+  rootThreadId: z.string(),
+  /** Root first, down to this thread's parent; empty for a root. */
+  ancestors: z.array(z.string()),
+  nodes: z.array(TreeNodeViewSchema),
+  totals: TokenFieldsSchema.extend({ threads: z.number(), costUsd: z.number(), unpricedTokens: z.number() }),
+  /** More threads than listed. */
+  truncated: z.boolean(),
+});
+export type ThreadTreeView = z.infer<typeof ThreadTreeViewSchema>;
+
 /** GET /api/v1/threads/:id */
 export const ThreadDetailSchema = ThreadViewSchema.extend({
   counted: TokenFieldsSchema,
   costUsd: z.number(),
   unpricedTokens: z.number(),
   turns: z.array(TurnViewSchema),
+  /** Sub-agents: the spawning thread, the root of the tree, the sub-agent kind/depth, the tree. */
+  parentThreadId: z.string().nullable().optional(),
+  rootThreadId: z.string().optional(),
+  subAgent: z.object({ kind: z.string(), depth: z.number().nullable() }).nullable().optional(),
+  tree: ThreadTreeViewSchema.optional(),
 });
 export type ThreadDetail = z.infer<typeof ThreadDetailSchema>;
 
-export const USAGE_GROUP_KEYS = ["day", "hour", "target", "team", "model", "repo"] as const;
+/** `rootThread`: a sub-agent's usage rolls up to the thread at the root of its tree. */
+export const USAGE_GROUP_KEYS = ["day", "hour", "target", "team", "model", "repo", "rootThread"] as const;
 export const UsageGroupKeySchema = z.enum(USAGE_GROUP_KEYS);
 export type UsageGroupKey = z.infer<typeof UsageGroupKeySchema>;
 
@@ -131,6 +170,7 @@ export const UsageRowSchema = UsageCountersSchema.extend({
   team: z.string().optional(),
   model: z.string().optional(),
   repo: z.string().optional(),
+  rootThread: z.string().optional(),
 });
 export type UsageRow = z.infer<typeof UsageRowSchema>;
 

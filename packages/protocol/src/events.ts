@@ -46,7 +46,17 @@ export interface ThreadInfo {
   createdAtMs: number | null;
   /** Unix ms. */
   updatedAtMs: number | null;
+  /** The thread that spawned this one (a sub-agent), when known and usable. */
   parentThreadId: string | null;
+  /** Set when `source` is `{subAgent: …}`. */
+  subAgent: SubAgentInfo | null;
+}
+
+/** What kind of sub-agent a thread is: `thread_spawn`, `review`, `compact`, … or `unknown:<name>`. */
+export interface SubAgentInfo {
+  kind: string;
+  /** Spawn depth as the server reports it (thread_spawn only); display only, never trusted. */
+  depth: number | null;
 }
 
 export interface TurnError {

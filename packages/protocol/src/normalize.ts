@@ -9,6 +9,7 @@ import type {
   FleetEvent,
   ItemInfo,
   ServerRequestKind,
+  SubAgentInfo,
   ThreadInfo,
   ThreadStatus,
   TokenCounts,
@@ -212,7 +213,7 @@ export function toThreadInfo(t: z.infer<typeof ThreadSchema>): ThreadInfo {
     status: t.status ? toStatus(t.status) : { type: "notLoaded", activeFlags: [] },
     createdAtMs: secondsToMs(t.createdAt),
     updatedAtMs: secondsToMs(t.updatedAt),
-    parentThreadId: t.parentThreadId ?? null,
+    ...lineageOf(t.id, t.parentThreadId ?? null, t.source),
   };
 }
 
@@ -281,6 +282,65 @@ function sourceName(source: unknown): string | null {
     return key === undefined ? null : cut(key, WIRE_LIMITS.kind);
   }
   return null;
+}
+
+/** The sub-agent kinds of app-server's `SubAgentSource` (snake_case on the wire, inside `source.subAgent`). */
+export const SUB_AGENT_KINDS = [
+  "thread_spawn",
+  "review",
+  "compact",
+  "memory_consolidation",
+  "other",
+] as const;
+/** The deepest spawn depth kept; a larger (or non-integer) `depth` is unknown (null). */
+export const MAX_SUB_AGENT_DEPTH = 1_000_000;
+
+/**
+ * A thread's place in a sub-agent tree, from `parentThreadId` and `source: {subAgent: …}`:
+ * `"review"`, `{"thread_spawn": {parent_thread_id, depth, …}}`, `{"other": "…"}`, … (app-server
+ * v2 `SessionSource::SubAgent(SubAgentSource)`). The parent is `parentThreadId`, else the spawn's
+ * `parent_thread_id`; one that is not a usable id (too long, NUL, empty) or names the thread itself
+ * is unknown (null). An unknown kind is kept as `unknown:<name>`. Nothing here is trusted to be
+ * acyclic or shallow: the reads that walk parents bound their walk.
+ */
+export function lineageOf(
+  threadId: string,
+  parentThreadId: string | null,
+  source: unknown,
+): { parentThreadId: string | null; subAgent: SubAgentInfo | null } {
+  const sub =
+    typeof source === "object" && source !== null ? (source as Record<string, unknown>).subAgent : undefined;
+  let subAgent: SubAgentInfo | null = null;
+  let spawnParent: unknown = null;
+  if (typeof sub === "string") subAgent = { kind: subAgentKind(sub), depth: null };
+  else if (typeof sub === "object" && sub !== null) {
+    const key = Object.keys(sub)[0];
+    if (key !== undefined) {
+      const inner = (sub as Record<string, unknown>)[key];
+      const fields = typeof inner === "object" && inner !== null ? (inner as Record<string, unknown>) : {};
+      const depth = fields.depth;
+      subAgent = {
+        kind: subAgentKind(key),
+        depth:
+          typeof depth === "number" && Number.isInteger(depth) && depth >= 0 && depth <= MAX_SUB_AGENT_DEPTH
+            ? depth
+            : null,
+      };
+      if (key === "thread_spawn") spawnParent = fields.parent_thread_id;
+    }
+  }
+  const usable = (id: unknown): id is string =>
+    typeof id === "string" &&
+    id.length > 0 &&
+    id.length <= WIRE_LIMITS.id &&
+    !id.includes("\u0000") &&
+    id !== threadId;
+  const parent = usable(parentThreadId) ? parentThreadId : usable(spawnParent) ? spawnParent : null;
+  return { parentThreadId: parent, subAgent };
+}
+
+function subAgentKind(name: string): string {
+  return (SUB_AGENT_KINDS as readonly string[]).includes(name) ? name : unknownVariant(name);
 }
 
 function secondsToMs(s: number | null | undefined): number | null {

@@ -2,6 +2,7 @@
 
 import type { DbPool } from "@codex-fleet/db/client";
 import { queryUsage } from "@codex-fleet/db/queries/usage";
+import { readThreadTree } from "@codex-fleet/db/repositories/thread-tree";
 import {
   countOwedThreads,
   readThread,
@@ -146,7 +147,10 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       if (!stored) throw notFound(`thread ${id}`);
       t = threadFromStored(stored);
     }
-    const { turns, totals } = await readThreadDetail({ pool, threadId: id });
+    const [{ turns, totals }, tree] = await Promise.all([
+      readThreadDetail({ pool, threadId: id }),
+      readThreadTree({ pool, threadId: id }),
+    ]);
     const detail: ThreadDetail = {
       ...threadView(t, teamOf(t.targetId)),
       counted: {
@@ -179,6 +183,10 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
         backfill: u.backfill,
         contextTokens: u.contextTokens,
       })),
+      parentThreadId: t.parentThreadId,
+      rootThreadId: tree.rootThreadId,
+      subAgent: t.subAgentKind === null ? null : { kind: t.subAgentKind, depth: t.subAgentDepth },
+      tree: { ...tree, nodes: tree.nodes.map(({ subAgentDepth: _, ...n }) => n) },
     };
     return detail;
   });

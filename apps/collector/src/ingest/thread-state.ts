@@ -86,6 +86,9 @@ export function emptyThread(id: string, targetId: string, nowMs: number): Thread
     owedSinceMs: null,
     owedAtMs: null,
     owedReason: null,
+    parentThreadId: null,
+    subAgentKind: null,
+    subAgentDepth: null,
   };
 }
 
@@ -123,6 +126,10 @@ export function withThreadInfo(
     cliVersion: info.cliVersion ?? s.cliVersion,
     createdAtMs: info.createdAtMs ?? s.createdAtMs,
     updatedAtMs: info.updatedAtMs ?? s.updatedAtMs,
+    // Set once, like the stored row (ingest-repository): a later report cannot re-parent a thread.
+    parentThreadId: s.parentThreadId ?? info.parentThreadId,
+    subAgentKind: s.subAgentKind ?? info.subAgent?.kind ?? null,
+    subAgentDepth: s.subAgentDepth ?? info.subAgent?.depth ?? null,
   };
   return statusKnown ? withStatus(next, info.status.type, info.status.activeFlags, atMs) : next;
 }

@@ -481,6 +481,9 @@ function snapshot(t: PlannedThread): ThreadSnapshot {
     pendingRequests: [],
     createdAtMs: t.createdAtMs,
     updatedAtMs: last.completedAtMs,
+    parentThreadId: null,
+    subAgentKind: null,
+    subAgentDepth: null,
   };
 }
 

@@ -28,6 +28,7 @@ import { useLive } from "../live/LiveProvider.tsx";
 import { serverNow } from "../live/useNow.ts";
 import { threadLabel } from "./fleet/ThreadRow.tsx";
 import { ContextChart } from "./thread/ContextChart.tsx";
+import { SubAgentTree } from "./thread/SubAgentTree.tsx";
 import { TurnsTable } from "./thread/TurnsTable.tsx";
 import { TurnTimeline } from "./thread/TurnTimeline.tsx";
 import { orderTurns, turnsWithErrors } from "./thread/turn-model.ts";
@@ -303,6 +304,10 @@ export default function ThreadPage({ threadId }: { threadId: string }) {
             )}
           </div>
         </div>
+      </div>
+
+      <div style={{ marginTop: 14 }}>
+        <SubAgentTree thread={thread} />
       </div>
 
       <div style={{ marginTop: 14 }}>

@@ -32,6 +32,7 @@ const STACK_TITLE: Record<Stack, string> = {
   target: "developer",
   team: "team",
   repo: "repo",
+  rootThread: "root thread",
 };
 
 function seriesColumns(bucket: "hour" | "day", stack: Stack): ExportColumn<UsageRow>[] {

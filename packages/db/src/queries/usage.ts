@@ -6,6 +6,7 @@
  */
 import type { UsageCounters, UsageGroupKey, UsageRow } from "@codex-fleet/protocol/api";
 import type { Pool } from "pg";
+import { rootWalkSql } from "../repositories/thread-tree.ts";
 
 export interface UsageFilters {
   team?: string[];
@@ -26,6 +27,7 @@ const GROUP_SQL: Record<UsageGroupKey, string> = {
   team: "team",
   model: "model",
   repo: "repo",
+  rootThread: "root",
 };
 const FORMAT_SQL: Record<UsageGroupKey, (col: string) => string> = {
   day: (c) => `to_char(${c}, 'YYYY-MM-DD"T"00:00:00"Z"')`,
@@ -34,6 +36,7 @@ const FORMAT_SQL: Record<UsageGroupKey, (col: string) => string> = {
   team: (c) => c,
   model: (c) => c,
   repo: (c) => c,
+  rootThread: (c) => c,
 };
 
 const COUNTERS = [
@@ -104,7 +107,12 @@ export async function queryUsage(args: {
   const parts: string[] = [];
   const hourly = (from: string, to: string) =>
     partial("usage_hourly", "hour", [`hour >= ${from}`, `hour < ${to}`]);
-  if (w.days) {
+  const byRoot = groupBy.includes("rootThread");
+  if (byRoot) {
+    // The rollups carry no thread: grouping by root thread reads the ledger (tokens, cost) and the
+    // ended turns (turns, failedTurns) for the same hours instead, each thread mapped to its root.
+    parts.push(byRootSource(groupBy, w, at, and));
+  } else if (w.days) {
     const { firstDay, endDay } = w.days;
     if (w.fromHour < firstDay) parts.push(hourly(at(w.fromHour), at(firstDay)));
     parts.push(partial("usage_daily", "day", [`day >= ${at(firstDay)}`, `day < ${at(endDay)}`]));
@@ -142,6 +150,44 @@ export async function queryUsage(args: {
     else out.push(row);
   }
   return { rows: out, totals: totals ?? zeroCounters() };
+}
+
+/**
+ * The rows of `groupBy` (which includes rootThread) for the hours of window `w`: usage events
+ * (the same rows the rollups sum) and ended turns (by the hour the rollup counted them: completion,
+ * else start), then each thread's root (thread-tree.ts: a bounded walk up the parent links).
+ * A turn that ended with neither time known (counted in the rollup at its receive hour) is not
+ * in these rows; a turn's repo is its thread's current one.
+ */
+function byRootSource(
+  groupBy: UsageGroupKey[],
+  w: ReturnType<typeof usageWindow>,
+  at: (ms: number) => string,
+  and: (conds: string[]) => string,
+): string {
+  const from = at(w.fromHour);
+  // floor_hour(x) < to  <=>  x < ceil_hour(to): an index range on the ledger's time.
+  const to = at(Math.ceil(w.toMs / HOUR_MS) * HOUR_MS);
+  const keys = groupBy.map((k, i) =>
+    k === "day" || k === "hour" ? `date_trunc('${k}', d.at) AS k${i}` : `${GROUP_SQL[k]} AS k${i}`,
+  );
+  const sel = [...keys, ...COUNTERS.map(([c]) => `sum(${c}) AS ${c}`)].join(", ");
+  const zero = "0::numeric";
+  return `WITH RECURSIVE d AS MATERIALIZED (
+      SELECT at, thread_id, target_id, team, model, repo, ${zero} AS turns, ${zero} AS failed_turns, input_tokens,
+         cached_input_tokens, output_tokens, reasoning_output_tokens, total_tokens, cost_usd, unpriced_tokens
+      FROM usage_event WHERE ${and([`at >= ${from}`, `at < ${to}`])}
+      UNION ALL
+      SELECT at, thread_id, target_id, team, model, repo, 1, (status = 'failed')::int, 0, 0, 0, 0, 0, 0, 0 FROM (
+        SELECT COALESCE(t.completed_at, t.started_at) AS at, t.thread_id, t.target_id, t.status,
+           COALESCE(tg.team, '') AS team, COALESCE(t.model, th.model, 'unknown') AS model, COALESCE(th.repo, '') AS repo
+        FROM turn t LEFT JOIN target tg ON tg.id = t.target_id LEFT JOIN thread th ON th.id = t.thread_id
+        WHERE t.end_counted AND COALESCE(t.completed_at, t.started_at) >= ${from}
+          AND COALESCE(t.completed_at, t.started_at) < ${to}) e
+      WHERE ${and(["true"])}
+    ), walk(start, id, parent, depth, path) AS (${rootWalkSql("SELECT DISTINCT thread_id AS id FROM d", "walk")}
+    ), roots AS (SELECT DISTINCT ON (start) start, id AS root FROM walk ORDER BY start, depth DESC)
+    SELECT ${sel} FROM d JOIN roots r ON r.start = d.thread_id GROUP BY ${groupBy.map((_, i) => i + 1).join(", ")}`;
 }
 
 function pickCounters(row: UsageCounters): UsageCounters {

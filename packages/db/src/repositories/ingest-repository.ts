@@ -131,18 +131,21 @@ async function upsertThreads(client: PoolClient, threads: ThreadSnapshot[]): Pro
     `INSERT INTO thread (id, target_id, model, model_provider, cwd, repo, git_branch, git_origin, source, name,
         cli_version, status, active_flags, status_since, last_event_at, current_turn_id, current_turn_started_at,
         last_turn_id, last_turn_status, last_error_message, last_codex_error_info, context_tokens,
-        model_context_window, pending_requests, created_at, updated_at)
+        model_context_window, pending_requests, created_at, updated_at, parent_thread_id, sub_agent_kind,
+        sub_agent_depth)
      SELECT x.id, x."targetId", x.model, x."modelProvider", x.cwd, x.repo, x."gitBranch", x."gitOrigin", x.source,
         x.name, x."cliVersion", x.status, ARRAY(SELECT jsonb_array_elements_text(x."activeFlags")),
         ${ts('"statusSinceMs"')}, ${ts('"lastEventAtMs"')}, x."currentTurnId", ${ts('"currentTurnStartedAtMs"')},
         x."lastTurnId", x."lastTurnStatus", x."lastErrorMessage", x."lastCodexErrorInfo", x."contextTokens",
-        x."modelContextWindow", x."pendingRequests", ${ts('"createdAtMs"')}, ${ts('"updatedAtMs"')}
+        x."modelContextWindow", x."pendingRequests", ${ts('"createdAtMs"')}, ${ts('"updatedAtMs"')},
+        x."parentThreadId", x."subAgentKind", x."subAgentDepth"
      FROM jsonb_to_recordset($1::jsonb) AS x(id text, "targetId" text, model text, "modelProvider" text, cwd text,
         repo text, "gitBranch" text, "gitOrigin" text, source text, name text, "cliVersion" text, status text,
         "activeFlags" jsonb, "statusSinceMs" float8, "lastEventAtMs" float8, "currentTurnId" text,
         "currentTurnStartedAtMs" float8, "lastTurnId" text, "lastTurnStatus" text, "lastErrorMessage" text,
         "lastCodexErrorInfo" text, "contextTokens" int, "modelContextWindow" int, "pendingRequests" jsonb,
-        "createdAtMs" float8, "updatedAtMs" float8)
+        "createdAtMs" float8, "updatedAtMs" float8, "parentThreadId" text, "subAgentKind" text,
+        "subAgentDepth" int)
      -- A snapshot that does not know a value (a thread the collector met again without its
      -- metadata) never erases a known one: metadata only ever moves to another known value. Only
      -- the current turn and the last error legitimately become unknown again (a turn ended; a turn
@@ -164,7 +167,12 @@ async function upsertThreads(client: PoolClient, threads: ThreadSnapshot[]): Pro
         context_tokens = COALESCE(EXCLUDED.context_tokens, thread.context_tokens),
         model_context_window = COALESCE(EXCLUDED.model_context_window, thread.model_context_window),
         pending_requests = EXCLUDED.pending_requests, created_at = COALESCE(EXCLUDED.created_at, thread.created_at),
-        updated_at = COALESCE(EXCLUDED.updated_at, thread.updated_at)`,
+        updated_at = COALESCE(EXCLUDED.updated_at, thread.updated_at),
+        -- A thread's parent is set once: a later report cannot re-parent it (a hostile server
+        -- moving threads between trees).
+        parent_thread_id = COALESCE(thread.parent_thread_id, EXCLUDED.parent_thread_id),
+        sub_agent_kind = COALESCE(thread.sub_agent_kind, EXCLUDED.sub_agent_kind),
+        sub_agent_depth = COALESCE(thread.sub_agent_depth, EXCLUDED.sub_agent_depth)`,
     [JSON.stringify(threads)],
   );
 }

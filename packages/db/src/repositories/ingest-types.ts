@@ -36,6 +36,10 @@ export interface ThreadSnapshot {
   pendingRequests: PendingRequest[];
   createdAtMs: number | null;
   updatedAtMs: number | null;
+  /** Sub-agents: the spawning thread as reported (set once), the sub-agent kind and depth. */
+  parentThreadId: string | null;
+  subAgentKind: string | null;
+  subAgentDepth: number | null;
 }
 
 export interface TurnPatchRow {

@@ -56,7 +56,8 @@ const THREAD_COLUMNS = `th.id, th.target_id AS "targetId", th.model, th.model_pr
   th.model_context_window AS "modelContextWindow", th.pending_requests AS "pendingRequests",
   ${ms("th.created_at")} AS "createdAtMs", ${ms("th.updated_at")} AS "updatedAtMs",
   th.counted_total_tokens AS "countedTotalTokens", ${ms("th.owed_since")} AS "owedSinceMs",
-  ${ms("th.owed_at")} AS "owedAtMs", th.owed_reason AS "owedReason"`;
+  ${ms("th.owed_at")} AS "owedAtMs", th.owed_reason AS "owedReason",
+  th.parent_thread_id AS "parentThreadId", th.sub_agent_kind AS "subAgentKind", th.sub_agent_depth AS "subAgentDepth"`;
 
 /**
  * The threads the collector keeps in memory at start: the newest `perTarget` of each target (by

@@ -46,6 +46,7 @@ function info(over: Partial<ThreadInfo> = {}): ThreadInfo {
     createdAtMs: T - 60_000,
     updatedAtMs: T - 1_000,
     parentThreadId: null,
+    subAgent: null,
     ...over,
   };
 }

@@ -12,6 +12,7 @@ const STACK_LABEL: Record<(typeof STACKS)[number], string> = {
   target: "Developer",
   team: "Team",
   repo: "Repo",
+  rootThread: "Root thread",
 };
 const RANGE_LABEL: Record<(typeof RANGES)[number], string> = {
   "24h": "24h",

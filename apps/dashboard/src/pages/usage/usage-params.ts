@@ -4,7 +4,8 @@ import { withQuery } from "../../lib/api-client.ts";
 
 export const RANGES = ["24h", "7d", "30d", "custom"] as const;
 export type Range = (typeof RANGES)[number];
-export const STACKS = ["model", "target", "team", "repo"] as const;
+/** `rootThread`: sub-agents' usage rolled up to the thread at the root of their tree. */
+export const STACKS = ["model", "target", "team", "repo", "rootThread"] as const;
 export type Stack = (typeof STACKS)[number];
 export type Metric = "tokens" | "cost";
 export type Bucket = "hour" | "day";
