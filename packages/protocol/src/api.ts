@@ -308,7 +308,7 @@ export const FailuresResponseSchema = z.object({
   rows: z.array(FailureRowSchema),
   /** Per kind over the whole range and filters, most frequent first. */
   kinds: z.array(z.object({ kind: z.string().nullable(), failedTurns: z.number() })),
-  /** All failed turns in the range and filters: the same figure as /usage `totals.failedTurns`. */
+  /** All failed turns matched; without a `kind` filter, the same figure as /usage `totals.failedTurns`. */
   failedTurns: z.number(),
 });
 export type FailuresResponse = z.infer<typeof FailuresResponseSchema>;
