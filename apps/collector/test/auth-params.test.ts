@@ -63,6 +63,7 @@ const CASES: [string, InjectOptions["method"], string, unknown, string][] = [
   ["usage", "GET", "/api/v1/usage?groupBy=day,hour", undefined, "groupBy"],
   ["usage", "GET", "/api/v1/usage?format=pdf", undefined, "format"],
   ["usage", "GET", "/api/v1/usage?model=a&model=b", undefined, "model"],
+  ["usage failures", "GET", "/api/v1/usage/failures?groupBy=kind", undefined, "groupBy"],
   ["alerts", "GET", "/api/v1/alerts?state=open", undefined, "state"],
   ["alerts", "GET", "/api/v1/alerts?limit=-1", undefined, "limit"],
   ["alerts", "GET", "/api/v1/alerts?format=xml", undefined, "format"],

@@ -47,7 +47,10 @@ describe("Usage page", () => {
   it("does show a loading state while usage is being fetched", async () => {
     stubFetch({ "GET /api/v1/usage": PENDING, "GET /api/v1/alerts": { body: [] } });
     renderApp("/usage");
-    expect(await screen.findByRole("status", { name: "Loading usage…" })).toBeInTheDocument();
+    // The first test pays the lazy page chunk's cold import (slow on a loaded machine).
+    expect(
+      await screen.findByRole("status", { name: "Loading usage…" }, { timeout: 4000 }),
+    ).toBeInTheDocument();
   });
 
   it("does show totals, failure rate, cached share and unpriced tokens when the week loads", async () => {

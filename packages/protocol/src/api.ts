@@ -321,3 +321,34 @@ export const SilenceViewSchema = z.object({
 export type SilenceView = z.infer<typeof SilenceViewSchema>;
 /** GET /api/v1/silences */
 export const SilenceListSchema = z.array(SilenceViewSchema);
+
+/**
+ * A failure row (GET /api/v1/usage/failures): the group keys asked for (day/hour as ISO strings),
+ * the error kind (`codexErrorInfo` as codex sent it, its details dropped; null for a failed turn
+ * without one) and how many turns ended `failed` with it.
+ */
+export const FailureRowSchema = z.object({
+  day: z.string().optional(),
+  hour: z.string().optional(),
+  target: z.string().optional(),
+  team: z.string().optional(),
+  model: z.string().optional(),
+  repo: z.string().optional(),
+  kind: z.string().nullable(),
+  failedTurns: z.number(),
+});
+export type FailureRow = z.infer<typeof FailureRowSchema>;
+
+/** GET /api/v1/usage/failures: failed turns by error kind, grouped like /usage. */
+export const FailuresResponseSchema = z.object({
+  from: z.string(),
+  to: z.string(),
+  groupBy: z.array(UsageGroupKeySchema),
+  /** One row per group and kind (kind is always the last key), at most 10,000. */
+  rows: z.array(FailureRowSchema),
+  /** Per kind over the whole range and filters, most frequent first. */
+  kinds: z.array(z.object({ kind: z.string().nullable(), failedTurns: z.number() })),
+  /** All failed turns matched; without a `kind` filter, the same figure as /usage `totals.failedTurns`. */
+  failedTurns: z.number(),
+});
+export type FailuresResponse = z.infer<typeof FailuresResponseSchema>;

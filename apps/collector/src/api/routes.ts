@@ -1,6 +1,7 @@
 /** HTTP API v1 (DESIGN "Interfaces"): targets, threads, thread detail, usage, health, metrics. */
 
 import type { DbPool } from "@codex-fleet/db/client";
+import { queryFailures } from "@codex-fleet/db/queries/failures";
 import { queryUsage } from "@codex-fleet/db/queries/usage";
 import { readThreadTree } from "@codex-fleet/db/repositories/thread-tree";
 import {
@@ -9,6 +10,7 @@ import {
   readThreadDetail,
 } from "@codex-fleet/db/repositories/threads-repository";
 import {
+  type FailuresResponse,
   type ThreadDetail,
   USAGE_GROUP_KEYS,
   type UsageGroupKey,
@@ -229,6 +231,54 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       rows,
       totals,
       pendingThreads,
+    };
+    return body;
+  });
+
+  // Failure reasons: failed turns by error kind (issue 11). Its own endpoint, not a /usage group
+  // key: the kind splits only failedTurns (tokens and cost have no kind), and it reads turns
+  // rather than the rollups. Same window, groupBy and filters as /usage, plus `kind`.
+  app.get("/api/v1/usage/failures", async (req, reply) => {
+    const q = req.query as Record<string, unknown>;
+    rejectUnknown(q, ["from", "to", "groupBy", "team", "target", "model", "repo", "kind", "format"]);
+    const to = optTime(q, "to") ?? Date.now();
+    const from = optTime(q, "from") ?? to - 7 * 86_400_000;
+    if (from >= to) throw badParam("from", "must be before 'to'");
+    if (to - from > MAX_RANGE_MS) throw badParam("from", "the range may span at most 400 days");
+    const groupBy = (optList(q, "groupBy") ?? []) as UsageGroupKey[];
+    for (const g of groupBy)
+      if (!(USAGE_GROUP_KEYS as readonly string[]).includes(g))
+        throw badParam("groupBy", `'${g}' is not one of ${USAGE_GROUP_KEYS.join(", ")}`);
+    if (groupBy.includes("day") && groupBy.includes("hour"))
+      throw badParam("groupBy", "use day or hour, not both");
+    const format = optEnum(q, "format", ["json", "csv"] as const) ?? "json";
+    const filters = {
+      team: optList(q, "team"),
+      target: optList(q, "target"),
+      model: optList(q, "model"),
+      repo: optList(q, "repo"),
+      kind: optList(q, "kind"),
+    };
+    const { rows, kinds, failedTurns } = await queryFailures({
+      pool,
+      fromMs: from,
+      toMs: to,
+      groupBy,
+      filters,
+    });
+    if (format === "csv") {
+      return reply
+        .type("text/csv; charset=utf-8")
+        .header("content-disposition", 'attachment; filename="codex-fleet-failures.csv"')
+        .send(toCsv([...groupBy, "kind", "failedTurns"], rows));
+    }
+    const body: FailuresResponse = {
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      groupBy,
+      rows,
+      kinds,
+      failedTurns,
     };
     return body;
   });

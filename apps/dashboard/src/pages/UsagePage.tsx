@@ -1,5 +1,11 @@
 /** Usage & cost: tokens and spend over time by model/developer/team/repo, spenders, models, export. */
-import { type UsageResponse, UsageResponseSchema, type UsageRow } from "@codex-fleet/protocol/api";
+import {
+  type FailuresResponse,
+  FailuresResponseSchema,
+  type UsageResponse,
+  UsageResponseSchema,
+  type UsageRow,
+} from "@codex-fleet/protocol/api";
 import { type ReactNode, useEffect, useRef, useState } from "react";
 import { ExportButtons } from "../components/ExportButtons.tsx";
 import { EmptyState, ErrorState, LoadingState } from "../components/StateViews.tsx";
@@ -8,6 +14,7 @@ import { useSearchParams } from "../lib/router.tsx";
 import { type ApiQuery, useApiQuery } from "../lib/useApiQuery.ts";
 import { useLive } from "../live/LiveProvider.tsx";
 import type { LiveData } from "../live/live-store.ts";
+import { FailureReasons } from "./usage/FailureReasons.tsx";
 import { ModelsTable } from "./usage/ModelsTable.tsx";
 import { SpendersTable } from "./usage/SpendersTable.tsx";
 import { bucketLabel, UsageChart } from "./usage/UsageChart.tsx";
@@ -17,6 +24,7 @@ import {
   bucketStarts,
   FILTER_KEYS,
   type FilterKey,
+  failuresUrl,
   parseUsageParams,
   type Stack,
   usageUrl,
@@ -113,6 +121,11 @@ export default function UsagePage() {
   );
   const spenders = useApiQuery(usageUrl(view, ["target", "team"], params.filters), UsageResponseSchema);
   const models = useApiQuery(usageUrl(view, ["model"], params.filters), UsageResponseSchema);
+  const failureSeries = useApiQuery(failuresUrl(view, [view.bucket], params.filters), FailuresResponseSchema);
+  const failureTable = useApiQuery(
+    failuresUrl(view, ["target", "model"], params.filters),
+    FailuresResponseSchema,
+  );
 
   const optionLists = filterOptions(
     live,
@@ -124,6 +137,8 @@ export default function UsagePage() {
     series.reload();
     spenders.reload();
     models.reload();
+    failureSeries.reload();
+    failureTable.reload();
   };
   const hasFilters = FILTER_KEYS.some((key) => params.filters[key]);
   const fromDay = new Date(view.fromMs).toISOString().slice(0, 10);
@@ -159,6 +174,7 @@ export default function UsagePage() {
         params={params}
         spenders={spenders}
         models={models}
+        failures={{ series: failureSeries, table: failureTable }}
         reloadAll={reloadAll}
         hasFilters={hasFilters}
         clearFilters={() => setSearch({ team: null, target: null, model: null, repo: null })}
@@ -176,6 +192,7 @@ function UsageBody({
   params,
   spenders,
   models,
+  failures,
   reloadAll,
   hasFilters,
   clearFilters,
@@ -188,6 +205,7 @@ function UsageBody({
   params: ReturnType<typeof parseUsageParams>;
   spenders: ApiQuery<UsageResponse>;
   models: ApiQuery<UsageResponse>;
+  failures: { series: ApiQuery<FailuresResponse>; table: ApiQuery<FailuresResponse> };
   reloadAll: () => void;
   hasFilters: boolean;
   clearFilters: () => void;
@@ -302,6 +320,13 @@ function UsageBody({
           )}
         </SidePanel>
       </div>
+      <FailureReasons
+        series={failures.series}
+        table={failures.table}
+        bucket={view.bucket}
+        bucketStarts={bucketStarts(view)}
+        exportBase={exportBase}
+      />
     </>
   );
 }

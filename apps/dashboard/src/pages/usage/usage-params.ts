@@ -105,3 +105,17 @@ export function usageUrl(window: Window, groupBy: UsageGroupKey[], filters: Usag
     ...filters,
   });
 }
+
+/** GET /api/v1/usage/failures URL (failed turns by error kind) for a grouping, window and filters. */
+export function failuresUrl(
+  window: Window,
+  groupBy: UsageGroupKey[],
+  filters: UsageParams["filters"],
+): string {
+  return withQuery("/api/v1/usage/failures", {
+    from: new Date(window.fromMs).toISOString(),
+    to: new Date(window.toMs).toISOString(),
+    groupBy: groupBy.join(","),
+    ...filters,
+  });
+}
