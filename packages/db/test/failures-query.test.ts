@@ -23,10 +23,11 @@ const TARGETS = [
   { id: "bob", team: "payments" },
   { id: "carol", team: "search" },
 ];
+// th-c is a sub-agent of th-a (same tree across targets); th-b is a root of its own.
 const THREADS = [
-  { id: "th-a", targetId: "alice", model: "gpt-5.5", repo: "github.com/acme/api" },
-  { id: "th-b", targetId: "bob", model: "gpt-5.4", repo: "github.com/acme/web" },
-  { id: "th-c", targetId: "carol", model: "gpt-5.5", repo: null },
+  { id: "th-a", targetId: "alice", model: "gpt-5.5", repo: "github.com/acme/api", parentThreadId: null },
+  { id: "th-b", targetId: "bob", model: "gpt-5.4", repo: "github.com/acme/web", parentThreadId: null },
+  { id: "th-c", targetId: "carol", model: "gpt-5.5", repo: null, parentThreadId: "th-a" },
 ];
 
 interface Fixture {
@@ -79,6 +80,8 @@ function snapshot(t: (typeof THREADS)[number]): ThreadSnapshot {
     source: null,
     name: null,
     cliVersion: null,
+    subAgentKind: t.parentThreadId === null ? null : "thread_spawn",
+    subAgentDepth: t.parentThreadId === null ? null : 1,
     status: "idle",
     activeFlags: [],
     statusSinceMs: H(19, 0),
@@ -107,6 +110,7 @@ const KEY: Record<UsageGroupKey, (x: Fixture) => string> = {
   team: (x) => TARGETS.find((t) => t.id === threadOf(x).targetId)?.team ?? "",
   model: (x) => x.model ?? threadOf(x).model,
   repo: (x) => threadOf(x).repo ?? "",
+  rootThread: (x) => threadOf(x).parentThreadId ?? x.thread,
 };
 
 /** The oracle: the same counts computed over the fixture in JS. */
@@ -207,6 +211,10 @@ describe("queryFailures", () => {
     { name: "developer × model × kind rows when grouped by target,model", groupBy: ["target", "model"] },
     { name: "team × kind rows when grouped by team", groupBy: ["team"] },
     { name: "an '' repo row for the thread without a repo", groupBy: ["repo"] },
+    {
+      name: "a sub-agent's failures under its root when grouped by rootThread",
+      groupBy: ["rootThread", "day"],
+    },
     {
       name: "only that team's failures when filtered by team",
       groupBy: ["target"],

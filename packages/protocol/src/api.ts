@@ -334,6 +334,7 @@ export const FailureRowSchema = z.object({
   team: z.string().optional(),
   model: z.string().optional(),
   repo: z.string().optional(),
+  rootThread: z.string().optional(),
   kind: z.string().nullable(),
   failedTurns: z.number(),
 });

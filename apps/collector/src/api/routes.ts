@@ -195,25 +195,8 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   app.get("/api/v1/usage", async (req, reply) => {
     const q = req.query as Record<string, unknown>;
-    rejectUnknown(q, ["from", "to", "groupBy", "team", "target", "model", "repo", "format"]);
-    const now = Date.now();
-    const to = optTime(q, "to") ?? now;
-    const from = optTime(q, "from") ?? to - 7 * 86_400_000;
-    if (from >= to) throw badParam("from", "must be before 'to'");
-    if (to - from > MAX_RANGE_MS) throw badParam("from", "the range may span at most 400 days");
-    const groupBy = (optList(q, "groupBy") ?? []) as UsageGroupKey[];
-    for (const g of groupBy)
-      if (!(USAGE_GROUP_KEYS as readonly string[]).includes(g))
-        throw badParam("groupBy", `'${g}' is not one of ${USAGE_GROUP_KEYS.join(", ")}`);
-    if (groupBy.includes("day") && groupBy.includes("hour"))
-      throw badParam("groupBy", "use day or hour, not both");
-    const format = optEnum(q, "format", ["json", "csv"] as const) ?? "json";
-    const filters = {
-      team: optList(q, "team"),
-      target: optList(q, "target"),
-      model: optList(q, "model"),
-      repo: optList(q, "repo"),
-    };
+    rejectUnknown(q, [...USAGE_PARAMS]);
+    const { from, to, groupBy, format, filters } = usageQuery(q);
     const [{ rows, totals }, pendingThreads] = await Promise.all([
       queryUsage({ pool, fromMs: from, toMs: to, groupBy, filters }),
       countOwedThreads({ pool, filters }),
@@ -240,25 +223,9 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   // rather than the rollups. Same window, groupBy and filters as /usage, plus `kind`.
   app.get("/api/v1/usage/failures", async (req, reply) => {
     const q = req.query as Record<string, unknown>;
-    rejectUnknown(q, ["from", "to", "groupBy", "team", "target", "model", "repo", "kind", "format"]);
-    const to = optTime(q, "to") ?? Date.now();
-    const from = optTime(q, "from") ?? to - 7 * 86_400_000;
-    if (from >= to) throw badParam("from", "must be before 'to'");
-    if (to - from > MAX_RANGE_MS) throw badParam("from", "the range may span at most 400 days");
-    const groupBy = (optList(q, "groupBy") ?? []) as UsageGroupKey[];
-    for (const g of groupBy)
-      if (!(USAGE_GROUP_KEYS as readonly string[]).includes(g))
-        throw badParam("groupBy", `'${g}' is not one of ${USAGE_GROUP_KEYS.join(", ")}`);
-    if (groupBy.includes("day") && groupBy.includes("hour"))
-      throw badParam("groupBy", "use day or hour, not both");
-    const format = optEnum(q, "format", ["json", "csv"] as const) ?? "json";
-    const filters = {
-      team: optList(q, "team"),
-      target: optList(q, "target"),
-      model: optList(q, "model"),
-      repo: optList(q, "repo"),
-      kind: optList(q, "kind"),
-    };
+    rejectUnknown(q, [...USAGE_PARAMS, "kind"]);
+    const { from, to, groupBy, format, filters: usageFilters } = usageQuery(q);
+    const filters = { ...usageFilters, kind: optList(q, "kind") };
     const { rows, kinds, failedTurns } = await queryFailures({
       pool,
       fromMs: from,
@@ -282,4 +249,29 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     };
     return body;
   });
+}
+
+/** The query parameters /usage and /usage/failures share. */
+const USAGE_PARAMS = ["from", "to", "groupBy", "team", "target", "model", "repo", "format"] as const;
+
+/** Window (default: the last 7 days, at most 400), group keys, format and filters of a usage request. */
+function usageQuery(q: Record<string, unknown>) {
+  const to = optTime(q, "to") ?? Date.now();
+  const from = optTime(q, "from") ?? to - 7 * 86_400_000;
+  if (from >= to) throw badParam("from", "must be before 'to'");
+  if (to - from > MAX_RANGE_MS) throw badParam("from", "the range may span at most 400 days");
+  const groupBy = (optList(q, "groupBy") ?? []) as UsageGroupKey[];
+  for (const g of groupBy)
+    if (!(USAGE_GROUP_KEYS as readonly string[]).includes(g))
+      throw badParam("groupBy", `'${g}' is not one of ${USAGE_GROUP_KEYS.join(", ")}`);
+  if (groupBy.includes("day") && groupBy.includes("hour"))
+    throw badParam("groupBy", "use day or hour, not both");
+  const format = optEnum(q, "format", ["json", "csv"] as const) ?? "json";
+  const filters = {
+    team: optList(q, "team"),
+    target: optList(q, "target"),
+    model: optList(q, "model"),
+    repo: optList(q, "repo"),
+  };
+  return { from, to, groupBy, format, filters };
 }

@@ -10,6 +10,7 @@
  */
 import type { FailureRow, UsageGroupKey } from "@codex-fleet/protocol/api";
 import type { Pool } from "pg";
+import { rootWalkSql } from "../repositories/thread-tree.ts";
 import type { UsageFilters } from "./usage.ts";
 
 const HOUR_MS = 3_600_000;
@@ -25,6 +26,8 @@ const KEY_SQL: Record<UsageGroupKey, string> = {
   team: "COALESCE(tg.team, '')",
   model: "COALESCE(t.model, th.model, 'unknown')",
   repo: "COALESCE(th.repo, '')",
+  // The thread's root (thread-tree.ts), joined only when grouping by it.
+  rootThread: "r.root",
 };
 const FORMAT_SQL: Record<UsageGroupKey, (col: string) => string> = {
   day: (c) => `to_char(${c}, 'YYYY-MM-DD"T"00:00:00"Z"')`,
@@ -33,6 +36,7 @@ const FORMAT_SQL: Record<UsageGroupKey, (col: string) => string> = {
   team: (c) => c,
   model: (c) => c,
   repo: (c) => c,
+  rootThread: (c) => c,
 };
 const FILTER_SQL: Record<keyof UsageFilters, string> = {
   team: KEY_SQL.team,
@@ -100,10 +104,19 @@ export async function queryFailures(args: {
   const byGroup = [...keyCols, "kind"].join(", ");
   const formatted = groupBy.map((k, i) => `${FORMAT_SQL[k](`k${i}`)} AS "${k}"`);
   // The thread and target joins are by primary key and only for the failed turns in range.
+  // Grouping by root thread walks up the parent links of the failed turns' threads (bounded, cycle-safe).
+  const byRoot = groupBy.includes("rootThread");
+  const from =
+    "FROM turn t LEFT JOIN thread th ON th.id = t.thread_id LEFT JOIN target tg ON tg.id = t.target_id";
+  const roots = byRoot
+    ? `RECURSIVE seed AS MATERIALIZED (SELECT DISTINCT t.thread_id AS id ${from} WHERE ${conds.join(" AND ")}),
+       walk(start, id, parent, depth, path) AS (${rootWalkSql("SELECT id FROM seed", "walk")}),
+       roots AS (SELECT DISTINCT ON (start) start, id AS root FROM walk ORDER BY start, depth DESC), `
+    : "";
   const { rows } = await pool.query<Record<string, string | number | null> & { total: boolean }>(
-    `WITH f AS (
+    `WITH ${roots}f AS (
        SELECT ${[...keys, "t.codex_error_info AS kind"].join(", ")}
-       FROM turn t LEFT JOIN thread th ON th.id = t.thread_id LEFT JOIN target tg ON tg.id = t.target_id
+       ${from}${byRoot ? " JOIN roots r ON r.start = t.thread_id" : ""}
        WHERE ${conds.join(" AND ")}
      ), g AS MATERIALIZED (
        SELECT ${byGroup}, ${groupBy.length > 0 ? `GROUPING(${keyCols.join(", ")}) <> 0` : "true"} AS total,
