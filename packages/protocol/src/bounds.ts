@@ -39,6 +39,11 @@ export const WIRE_LIMITS = {
   activeFlags: 20,
   /** A paging cursor sent back to the server: longer ends paging. */
   cursor: 1000,
+  /**
+   * A thread goal's objective (`thread/goal/updated`). The developer's own words, like a thread
+   * name: kept short (app-server allows 4,000 characters) — enough to recognise the goal.
+   */
+  goalObjective: 500,
 } as const;
 
 /** Ends every text that was cut. */
