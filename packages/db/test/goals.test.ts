@@ -113,7 +113,10 @@ describe("thread goals in the database", () => {
     const s = snapshot({ goal: { ...GOAL, status: "active" } });
     await write([s, { ...s, goal: GOAL }]);
     expect(await stored(s.id)).toEqual(GOAL);
-    await write([{ ...s, goal: GOAL }, { ...s, goal: null }]);
+    await write([
+      { ...s, goal: GOAL },
+      { ...s, goal: null },
+    ]);
     expect(await stored(s.id)).toBeNull();
   });
 

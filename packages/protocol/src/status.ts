@@ -75,7 +75,14 @@ export const TERMINAL_TURN_STATUSES: readonly TurnStatus[] = ["completed", "fail
  * A thread goal's status (`thread/goal/updated`, 0.169.0 `ThreadGoalStatus`). `blocked`,
  * `usageLimited` and `budgetLimited` stop goal continuation until someone acts.
  */
-export const GOAL_STATUSES = ["active", "paused", "blocked", "usageLimited", "budgetLimited", "complete"] as const;
+export const GOAL_STATUSES = [
+  "active",
+  "paused",
+  "blocked",
+  "usageLimited",
+  "budgetLimited",
+  "complete",
+] as const;
 export type KnownGoalStatus = (typeof GOAL_STATUSES)[number];
 export type GoalStatus = KnownGoalStatus | UnknownVariant;
 export const GoalStatusSchema = openEnum(GOAL_STATUSES);

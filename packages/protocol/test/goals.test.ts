@@ -69,7 +69,8 @@ describe("thread/goal/updated", () => {
       updated(goal({ objective: `x\u0000${"o".repeat(1_000_000)}`, status: "s".repeat(50_000) })),
       NOW,
     );
-    if (r.type !== "event" || r.event.kind !== "threadGoalUpdated") throw new Error(JSON.stringify(r).slice(0, 300));
+    if (r.type !== "event" || r.event.kind !== "threadGoalUpdated")
+      throw new Error(JSON.stringify(r).slice(0, 300));
     expect(r.event.goal.objective.length).toBe(WIRE_LIMITS.goalObjective);
     expect(r.event.goal.objective.endsWith(CUT_MARKER)).toBe(true);
     expect(r.event.goal.objective.includes("\u0000")).toBe(false);
