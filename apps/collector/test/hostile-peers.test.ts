@@ -155,7 +155,7 @@ beforeAll(async () => {
           await c.flood(FLOOD_VALID, (i) =>
             JSON.stringify(
               i % 2 === 0
-                ? { method: "thread/goal/updated", params: { threadId: "flood", i, pad }, emittedAtMs: 1 }
+                ? { method: "thread/queue/changed", params: { threadId: "flood", i, pad }, emittedAtMs: 1 }
                 : { method: "fleet-test/noise", params: { i, pad } },
             ),
           );
@@ -257,7 +257,7 @@ describe("a collector with hostile peers", () => {
     expect(rt?.unknownMethods.get("fleet-test/noise")).toBe(FLOOD_VALID / 2);
     const metrics = (await collector.app.inject({ method: "GET", url: "/metrics" })).body;
     expect(metrics).toContain(
-      `codex_fleet_notifications_total{method="thread/goal/updated"} ${FLOOD_VALID / 2}`,
+      `codex_fleet_notifications_total{method="thread/queue/changed"} ${FLOOD_VALID / 2}`,
     );
 
     mock.push({ kind: "reply", usage: { input: 1500, cached: 700, output: 60, reasoning: 0 } });

@@ -4,7 +4,13 @@
  * Browser-safe.
  */
 import { z } from "zod";
-import { TargetReasonSchema, TargetStateSchema, ThreadStatusTypeSchema, TurnStatusSchema } from "./status.ts";
+import {
+  GoalStatusSchema,
+  TargetReasonSchema,
+  TargetStateSchema,
+  ThreadStatusTypeSchema,
+  TurnStatusSchema,
+} from "./status.ts";
 
 /** GET /api/v1/targets rows. Never carries a token. */
 export const TargetViewSchema = z.object({
@@ -39,6 +45,20 @@ export const PendingRequestSchema = z.object({
 });
 export type PendingRequest = z.infer<typeof PendingRequestSchema>;
 
+/** A thread's goal (`thread/goal/updated`): status, tokens used of its budget (never its objective: a prompt). */
+export const ThreadGoalViewSchema = z.object({
+  status: GoalStatusSchema,
+  /** null: no budget. */
+  tokenBudget: z.number().nullable(),
+  /** null: not reported. */
+  tokensUsed: z.number().nullable(),
+  /** Server time of the goal's last change. */
+  updatedAt: z.string().nullable(),
+  /** Since when (collector time) the goal has this status. */
+  statusSince: z.string(),
+});
+export type ThreadGoalView = z.infer<typeof ThreadGoalViewSchema>;
+
 /** GET /api/v1/threads rows and the live feed's thread snapshot. */
 export const ThreadViewSchema = z.object({
   id: z.string(),
@@ -70,6 +90,8 @@ export const ThreadViewSchema = z.object({
    */
   owedSince: z.string().nullable().optional(),
   owedReason: z.string().nullable().optional(),
+  /** The thread's goal; null when it has none (or none is known). */
+  goal: ThreadGoalViewSchema.nullable().optional(),
 });
 export type ThreadView = z.infer<typeof ThreadViewSchema>;
 /** GET /api/v1/threads */
@@ -244,7 +266,7 @@ export const AlertRuleViewSchema = z
     source: z.enum(["default", "config"]),
     repeatIntervalMs: z.number(),
   })
-  .catchall(z.union([z.string(), z.number(), z.boolean()]));
+  .catchall(z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]));
 export type AlertRuleView = z.infer<typeof AlertRuleViewSchema>;
 
 /** A person's name in a request body (who acknowledged, who silenced): trimmed, 1-200 characters. */

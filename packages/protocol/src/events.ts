@@ -3,7 +3,7 @@
  * Produced by `normalize.ts` from wire frames; consumed by the observer and ingest.
  * Browser-safe (no Node built-ins).
  */
-import type { ThreadStatusType, TurnStatus, UnknownVariant } from "./status.ts";
+import type { GoalStatus, ThreadStatusType, TurnStatus, UnknownVariant } from "./status.ts";
 
 /** The five token counters codex reports (cacheWriteInputTokens is not billed separately and is dropped). */
 export interface TokenCounts {
@@ -57,6 +57,17 @@ export interface SubAgentInfo {
   kind: string;
   /** Spawn depth as the server reports it (thread_spawn only); display only, never trusted. */
   depth: number | null;
+}
+
+/** A thread's goal (`thread/goal/updated`): what it is after, how far its token budget went. */
+export interface ThreadGoal {
+  status: GoalStatus;
+  /** null: no budget. */
+  tokenBudget: number | null;
+  /** null: not reported (or unusable). */
+  tokensUsed: number | null;
+  /** Server time of the goal's last change, unix ms. */
+  updatedAtMs: number | null;
 }
 
 export interface TurnError {
@@ -135,6 +146,13 @@ export type FleetEvent =
   | (Base & { kind: "threadStatus"; threadId: string; status: ThreadStatus })
   | (Base & { kind: "threadClosed"; threadId: string })
   | (Base & { kind: "threadNameUpdated"; threadId: string; name: string | null })
+  /**
+   * The thread's goal as it is now. Replayed unchanged on every thread/resume (facts §2), so
+   * applying it must be idempotent. The notification's turnId is dropped on purpose: a replay
+   * names an old turn, which must not pass for the running one.
+   */
+  | (Base & { kind: "threadGoalUpdated"; threadId: string; goal: ThreadGoal })
+  | (Base & { kind: "threadGoalCleared"; threadId: string })
   | (Base & { kind: "turnStarted"; threadId: string; turn: TurnInfo })
   | (Base & { kind: "turnCompleted"; threadId: string; turn: TurnInfo })
   | (Base & {

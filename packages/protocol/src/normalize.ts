@@ -10,6 +10,7 @@ import type {
   ItemInfo,
   ServerRequestKind,
   SubAgentInfo,
+  ThreadGoal,
   ThreadInfo,
   ThreadStatus,
   TokenCounts,
@@ -24,6 +25,7 @@ import {
   NotificationParams,
   RequestIdSchema,
   ServerRequestParamsSchema,
+  type ThreadGoalSchema,
   type ThreadSchema,
   type ThreadStatusSchema,
   type TokenUsageBreakdownSchema,
@@ -152,6 +154,10 @@ function buildEvent(method: keyof typeof NotificationParams, p: any, atMs: numbe
       return { kind: "threadClosed", atMs, threadId: p.threadId };
     case "thread/name/updated":
       return { kind: "threadNameUpdated", atMs, threadId: p.threadId, name: p.threadName ?? null };
+    case "thread/goal/updated":
+      return { kind: "threadGoalUpdated", atMs, threadId: p.threadId, goal: toGoal(p.goal) };
+    case "thread/goal/cleared":
+      return { kind: "threadGoalCleared", atMs, threadId: p.threadId };
     case "turn/started":
       return { kind: "turnStarted", atMs, threadId: p.threadId, turn: toTurnInfo(p.turn) };
     case "turn/completed":
@@ -214,6 +220,16 @@ export function toThreadInfo(t: z.infer<typeof ThreadSchema>): ThreadInfo {
     createdAtMs: secondsToMs(t.createdAt),
     updatedAtMs: secondsToMs(t.updatedAt),
     ...lineageOf(t.id, t.parentThreadId ?? null, t.source),
+  };
+}
+
+/** Normalize a wire ThreadGoal (seconds → ms). */
+export function toGoal(g: z.infer<typeof ThreadGoalSchema>): ThreadGoal {
+  return {
+    status: g.status,
+    tokenBudget: g.tokenBudget ?? null,
+    tokensUsed: g.tokensUsed ?? null,
+    updatedAtMs: secondsToMs(g.updatedAt),
   };
 }
 
@@ -349,7 +365,7 @@ function secondsToMs(s: number | null | undefined): number | null {
 
 /** One enum value an event carries that this version does not know. */
 export interface UnknownVariantUse {
-  field: "threadStatus" | "turnStatus" | "requestKind" | "activeFlag";
+  field: "threadStatus" | "turnStatus" | "requestKind" | "activeFlag" | "goalStatus";
   /** The name as sent (cut), without the `unknown:` prefix. */
   value: string;
 }
@@ -374,6 +390,11 @@ export function unknownVariantsOf(event: FleetEvent): UnknownVariantUse[] {
     case "turnCompleted": {
       const name = unknownVariantName(event.turn.status);
       if (name !== null) out.push({ field: "turnStatus", value: name });
+      break;
+    }
+    case "threadGoalUpdated": {
+      const name = unknownVariantName(event.goal.status);
+      if (name !== null) out.push({ field: "goalStatus", value: name });
       break;
     }
     case "serverRequest": {

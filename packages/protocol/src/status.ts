@@ -71,6 +71,26 @@ export const WireTurnStatusSchema = openWireEnum(TURN_STATUSES);
 /** The statuses that end a turn; an unknown one ends nothing (a later known status wins). */
 export const TERMINAL_TURN_STATUSES: readonly TurnStatus[] = ["completed", "failed", "interrupted"];
 
+/**
+ * A thread goal's status (`thread/goal/updated`, 0.169.0 `ThreadGoalStatus`). `blocked`,
+ * `usageLimited` and `budgetLimited` stop goal continuation until someone acts.
+ */
+export const GOAL_STATUSES = [
+  "active",
+  "paused",
+  "blocked",
+  "usageLimited",
+  "budgetLimited",
+  "complete",
+] as const;
+export type KnownGoalStatus = (typeof GOAL_STATUSES)[number];
+export type GoalStatus = KnownGoalStatus | UnknownVariant;
+export const GoalStatusSchema = openEnum(GOAL_STATUSES);
+/** A goal status as read off the wire: an unknown one becomes `unknown:<name>`. */
+export const WireGoalStatusSchema = openWireEnum(GOAL_STATUSES);
+/** Goal statuses that need a person (the `goalStalled` alert rule's default). */
+export const STALLED_GOAL_STATUSES: readonly KnownGoalStatus[] = ["blocked", "usageLimited", "budgetLimited"];
+
 /** The active flags this version knows; others are kept as sent (cut) and counted. */
 export const ACTIVE_FLAGS = ["waitingOnApproval", "waitingOnUserInput"] as const;
 

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { cut, WIRE_LIMITS as L } from "./bounds.ts";
-import { THREAD_STATUSES, unknownVariant, WireTurnStatusSchema } from "./status.ts";
+import { THREAD_STATUSES, unknownVariant, WireGoalStatusSchema, WireTurnStatusSchema } from "./status.ts";
 
 /** Token counters are non-negative integers that fit a double exactly. */
 const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -96,12 +96,28 @@ export const ItemSchema = z.object({
   status: z.unknown().optional(),
 });
 
+/**
+ * A thread goal (0.169.0 `ThreadGoal`; times in seconds). Display-only figures are tolerant: an
+ * unusable count or time becomes unknown (null) rather than costing the status it rides on. The
+ * `objective` is the developer's instruction — a prompt — and is never read (DESIGN.md: prompts
+ * are never persisted).
+ */
+export const ThreadGoalSchema = z.object({
+  status: WireGoalStatusSchema,
+  tokenBudget: Count.nullish().catch(null),
+  tokensUsed: Count.nullish().catch(null),
+  updatedAt: OptNum.catch(null),
+});
+
 /** Params of each consumed notification method. */
 export const NotificationParams = {
   "thread/started": z.object({ thread: ThreadSchema }),
   "thread/status/changed": z.object({ threadId: Id, status: ThreadStatusSchema }),
   "thread/closed": z.object({ threadId: Id }),
   "thread/name/updated": z.object({ threadId: Id, threadName: OptText(L.name) }),
+  // Sent to every connection on any goal change, and on every thread/resume (facts §2): replays.
+  "thread/goal/updated": z.object({ threadId: Id, goal: ThreadGoalSchema }),
+  "thread/goal/cleared": z.object({ threadId: Id }),
   "turn/started": z.object({ threadId: Id, turn: TurnSchema }),
   "turn/completed": z.object({ threadId: Id, turn: TurnSchema }),
   "thread/tokenUsage/updated": z.object({
@@ -165,9 +181,7 @@ export const IGNORED_METHODS: ReadonlySet<string> = new Set([
   "skills/changed",
   "thread/section/changed",
   "thread/attachment/updated",
-  "thread/goal/updated",
   "thread/prediction/updated",
-  "thread/goal/cleared",
   "thread/queue/changed",
   "project/changed",
   "thread/project/updated",

@@ -154,7 +154,7 @@ describe("normalizeFrame on hand-made frames", () => {
 
   it.each([
     ["an unknown method", '{"method":"future/thing","params":{}}', "unknown"],
-    ["a known but unconsumed method", '{"method":"thread/goal/cleared","params":{}}', "ignored"],
+    ["a known but unconsumed method", '{"method":"thread/queue/changed","params":{}}', "ignored"],
   ])("counts %s without failing", (_name, data, kind) => {
     expect(normalizeFrame(data, NOW)).toMatchObject({ type: "event", event: { kind, atMs: NOW } });
   });

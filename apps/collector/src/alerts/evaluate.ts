@@ -173,6 +173,34 @@ function contextWindow(rule: RuleOf<"contextWindow">, snap: FleetSnapshot, nowMs
   return out;
 }
 
+function goalStalled(rule: RuleOf<"goalStalled">, snap: FleetSnapshot, nowMs: number): RuleEvaluation {
+  const out = empty();
+  const statuses: readonly string[] = rule.statuses;
+  forEachKnownThread(snap, nowMs, out, (t, team) => {
+    const goal = t.goal;
+    if (!goal || !statuses.includes(goal.status)) return;
+    const since = goal.statusSinceMs;
+    if (nowMs - since < rule.forMs) return;
+    // The figures go to details, not the summary: it stays stable while the status holds.
+    out.conditions.push(
+      condition(
+        rule,
+        threadSubject(t, team),
+        since,
+        nowMs,
+        `${threadLabel(t)} goal is ${goal.status}`,
+        null,
+        {
+          goalStatus: goal.status,
+          tokensUsed: goal.tokensUsed,
+          tokenBudget: goal.tokenBudget,
+        },
+      ),
+    );
+  });
+  return out;
+}
+
 function targetDown(
   rule: RuleOf<"targetUnreachable" | "targetUnauthorized">,
   snap: FleetSnapshot,
@@ -324,5 +352,7 @@ export function evaluateRule(rule: EffectiveRule, snap: FleetSnapshot, nowMs: nu
       return turnFailed(rule, snap, nowMs);
     case "dailySpend":
       return dailySpend(rule, snap, nowMs);
+    case "goalStalled":
+      return goalStalled(rule, snap, nowMs);
   }
 }

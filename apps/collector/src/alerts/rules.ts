@@ -31,6 +31,7 @@ export const DEFAULT_RULES: readonly AlertRule[] = [
   { id: "target-unauthorized", kind: "targetUnauthorized", forMs: 120_000, severity: "critical" },
   { id: "budget", kind: "dailySpend", scope: "developer", thresholdUsd: 50, severity: "warning" },
   { id: "context", kind: "contextWindow", thresholdPct: 90, forMs: 0, severity: "warning" },
+  { id: "goal-stalled", kind: "goalStalled", forMs: 0, severity: "warning" },
 ].map((rule) => Object.freeze(AlertRuleSchema.parse(rule)));
 
 /**

@@ -2,6 +2,8 @@
  * The alert domain: what rules see (a snapshot of the fleet), what they conclude (conditions), and
  * the persisted alert record that the state machine moves through pending → firing → resolved.
  */
+
+import type { GoalSnapshot } from "@codex-fleet/db/repositories/ingest-types";
 import type { AlertState, AlertSubjectType, Severity } from "@codex-fleet/protocol/api";
 import type { TargetState, ThreadStatusType } from "@codex-fleet/protocol/status";
 import type { AlertRule } from "../config/alerts-schema.ts";
@@ -115,6 +117,8 @@ export interface ThreadSnapshot {
   contextTokens: number | null;
   modelContextWindow: number | null;
   pendingRequests: readonly { requestKind: string; sinceMs: number }[];
+  /** The thread's goal; null or absent: none known. */
+  goal?: GoalSnapshot | null;
 }
 
 /** One failed turn (from turn/completed with status "failed", or the turn table after a restart). */

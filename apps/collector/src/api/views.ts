@@ -62,5 +62,14 @@ export function threadView(t: ThreadState, team: string): ThreadView {
     updatedAt: iso(t.updatedAtMs),
     owedSince: iso(t.owedSinceMs),
     owedReason: t.owedReason,
+    goal: t.goal
+      ? {
+          status: t.goal.status,
+          tokenBudget: t.goal.tokenBudget,
+          tokensUsed: t.goal.tokensUsed,
+          updatedAt: iso(t.goal.updatedAtMs),
+          statusSince: new Date(t.goal.statusSinceMs).toISOString(),
+        }
+      : null,
   };
 }

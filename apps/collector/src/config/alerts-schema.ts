@@ -5,6 +5,7 @@
  * Objects are strict (unknown keys are config errors, like everywhere else in the config).
  */
 import { SeveritySchema } from "@codex-fleet/protocol/api";
+import { GOAL_STATUSES, STALLED_GOAL_STATUSES } from "@codex-fleet/protocol/status";
 import { z } from "zod";
 
 const durationMs = z.int().nonnegative();
@@ -59,6 +60,19 @@ export const AlertRuleSchema = z.discriminatedUnion("kind", [
     kind: z.literal("contextWindow"),
     thresholdPct: z.number().positive().max(100),
     forMs: durationMs.default(0),
+  }),
+  /**
+   * A thread's goal (thread/goal/updated) in one of `statuses` for `forMs`: goal continuation has
+   * stopped until someone acts. Resolves when the status changes or the goal is cleared.
+   */
+  z.strictObject({
+    ...ruleBase,
+    kind: z.literal("goalStalled"),
+    forMs: durationMs.default(0),
+    statuses: z
+      .array(z.enum(GOAL_STATUSES))
+      .min(1)
+      .default(() => [...STALLED_GOAL_STATUSES]),
   }),
 ]);
 

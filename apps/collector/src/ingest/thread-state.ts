@@ -4,13 +4,14 @@
  */
 
 import type {
+  GoalSnapshot,
   OwedMark,
   ThreadSnapshot,
   TurnPatchRow,
   UsageReportRow,
 } from "@codex-fleet/db/repositories/ingest-types";
 import type { StoredThread } from "@codex-fleet/db/repositories/threads-repository";
-import type { FleetEvent, ThreadInfo, TurnInfo } from "@codex-fleet/protocol/events";
+import type { FleetEvent, ThreadGoal, ThreadInfo, TurnInfo } from "@codex-fleet/protocol/events";
 import { isUnknownVariant, TERMINAL_TURN_STATUSES, type TurnStatus } from "@codex-fleet/protocol/status";
 import { repoFromOrigin } from "./repo-name.ts";
 
@@ -101,6 +102,7 @@ export function threadFromStored(s: StoredThread): ThreadState {
     owedSinceMs: s.owedSinceMs ?? null,
     owedAtMs: s.owedAtMs ?? null,
     owedReason: s.owedReason ?? null,
+    goal: s.goal ?? null,
     reroutedTurnId: null,
     reroutedModel: null,
   };
@@ -138,6 +140,27 @@ function withStatus(s: ThreadState, type: ThreadState["status"], flags: string[]
   const sameFlags = flags.length === s.activeFlags.length && flags.every((f, i) => f === s.activeFlags[i]);
   if (type === s.status && sameFlags) return s;
   return { ...s, status: type, activeFlags: [...flags], statusSinceMs: atMs };
+}
+
+/**
+ * A goal as reported, folded into the one known: the same goal again (every thread/resume replays
+ * it, facts §2) returns `prev` itself, so a replay changes and writes nothing. The status clock
+ * restarts only when the status changes, at the collector's receive time.
+ */
+export function withGoal(
+  prev: GoalSnapshot | null | undefined,
+  goal: ThreadGoal,
+  seenMs: number,
+): GoalSnapshot {
+  if (
+    prev &&
+    prev.status === goal.status &&
+    prev.tokenBudget === goal.tokenBudget &&
+    prev.tokensUsed === goal.tokensUsed &&
+    prev.updatedAtMs === goal.updatedAtMs
+  )
+    return prev;
+  return { ...goal, statusSinceMs: prev && prev.status === goal.status ? prev.statusSinceMs : seenMs };
 }
 
 /** The model a turn's usage is attributed to: the reroute target for that turn, else the thread's. */
@@ -215,6 +238,20 @@ export function reduce(
     case "threadNameUpdated":
       s = { ...s, name: event.name };
       changed = true;
+      break;
+    case "threadGoalUpdated": {
+      const goal = withGoal(s.goal, event.goal, seen);
+      if (goal !== s.goal) {
+        s = { ...s, goal };
+        changed = true;
+      }
+      break;
+    }
+    case "threadGoalCleared":
+      if (s.goal !== null) {
+        s = { ...s, goal: null };
+        changed = true;
+      }
       break;
     case "turnStarted":
       s = {

@@ -4,6 +4,7 @@ import { useEffect, useRef } from "react";
 import { Ago, Elapsed } from "../components/Ago.tsx";
 import { CodexErrorChip } from "../components/CodexErrorChip.tsx";
 import { CostCell } from "../components/CostCell.tsx";
+import { GoalCard } from "../components/Goal.tsx";
 import { EmptyState, ErrorState, LoadingState } from "../components/StateViews.tsx";
 import { SeverityPill, ThreadStatusPill } from "../components/StatusPill.tsx";
 import { ApiRequestError } from "../lib/api-client.ts";
@@ -137,6 +138,8 @@ export default function ThreadPage({ threadId }: { threadId: string }) {
           <span className="faint">answer it in the developer's codex client — the collector never does</span>
         </div>
       ))}
+
+      {thread.goal && <GoalCard goal={thread.goal} />}
 
       <div className="kpis">
         <div className="kpi">

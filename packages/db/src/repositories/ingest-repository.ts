@@ -47,6 +47,7 @@ export async function writeIngestBatch(args: {
     ].sort();
     await client.query("SELECT 1 FROM thread WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE", [ids]);
     for (const run of distinctRuns(threads, (t) => t.id)) await upsertThreads(client, run);
+    await writeGoals(client, threads);
     if (owed.length > 0) await markOwed(client, owed);
     const result: BatchResult = { counted: [], echoes: 0, decreased: [], endedTurns: 0, cleared: [] };
     // Usage first: a turn row it creates carries the report's model, which the turn-end count then
@@ -174,6 +175,30 @@ async function upsertThreads(client: PoolClient, threads: ThreadSnapshot[]): Pro
         sub_agent_kind = COALESCE(thread.sub_agent_kind, EXCLUDED.sub_agent_kind),
         sub_agent_depth = COALESCE(thread.sub_agent_depth, EXCLUDED.sub_agent_depth)`,
     [JSON.stringify(threads)],
+  );
+}
+
+/**
+ * Write the goals the snapshots know (the last one per thread; a snapshot without `goal` keeps the
+ * stored one, `goal: null` clears it), after the thread rows exist. One statement, in id order.
+ */
+async function writeGoals(client: PoolClient, threads: ThreadSnapshot[]): Promise<void> {
+  const last = new Map<string, { id: string; goal: ThreadSnapshot["goal"] }>();
+  for (const t of threads) if (t.goal !== undefined) last.set(t.id, { id: t.id, goal: t.goal });
+  if (last.size === 0) return;
+  const rows = [...last.values()]
+    .sort((a, b) => (a.id < b.id ? -1 : 1))
+    .map(({ id, goal }) => ({ id, set: goal !== null, ...goal }));
+  await client.query(
+    `UPDATE thread SET goal_status = CASE WHEN x.set THEN x.status END,
+        goal_token_budget = CASE WHEN x.set THEN x."tokenBudget" END,
+        goal_tokens_used = CASE WHEN x.set THEN x."tokensUsed" END,
+        goal_updated_at = CASE WHEN x.set THEN ${ts('"updatedAtMs"')} END,
+        goal_status_since = CASE WHEN x.set THEN ${ts('"statusSinceMs"')} END
+     FROM jsonb_to_recordset($1::jsonb) AS x(id text, set boolean, status text, "tokenBudget" bigint,
+        "tokensUsed" bigint, "updatedAtMs" float8, "statusSinceMs" float8)
+     WHERE thread.id = x.id`,
+    [JSON.stringify(rows)],
   );
 }
 

@@ -4,7 +4,7 @@
  * own module so that the two files that use them do not import each other.
  */
 import type { PendingRequest } from "@codex-fleet/protocol/api";
-import type { TokenCounts } from "@codex-fleet/protocol/events";
+import type { ThreadGoal, TokenCounts } from "@codex-fleet/protocol/events";
 import type { ThreadStatusType, TurnStatus } from "@codex-fleet/protocol/status";
 
 /** A thread's live state as persisted: the one declaration the collector's state and reads extend. */
@@ -40,6 +40,16 @@ export interface ThreadSnapshot {
   parentThreadId: string | null;
   subAgentKind: string | null;
   subAgentDepth: number | null;
+  /**
+   * The thread's goal: null = none (never set, or cleared); absent = not known to this snapshot
+   * (the stored goal is kept).
+   */
+  goal?: GoalSnapshot | null;
+}
+
+/** A thread's goal as persisted: as last reported, plus since when (collector time) it has its status. */
+export interface GoalSnapshot extends ThreadGoal {
+  statusSinceMs: number;
 }
 
 export interface TurnPatchRow {

@@ -57,7 +57,11 @@ const THREAD_COLUMNS = `th.id, th.target_id AS "targetId", th.model, th.model_pr
   ${ms("th.created_at")} AS "createdAtMs", ${ms("th.updated_at")} AS "updatedAtMs",
   th.counted_total_tokens AS "countedTotalTokens", ${ms("th.owed_since")} AS "owedSinceMs",
   ${ms("th.owed_at")} AS "owedAtMs", th.owed_reason AS "owedReason",
-  th.parent_thread_id AS "parentThreadId", th.sub_agent_kind AS "subAgentKind", th.sub_agent_depth AS "subAgentDepth"`;
+  th.parent_thread_id AS "parentThreadId", th.sub_agent_kind AS "subAgentKind", th.sub_agent_depth AS "subAgentDepth",
+  CASE WHEN th.goal_status IS NULL THEN NULL ELSE jsonb_build_object('status', th.goal_status,
+    'tokenBudget', th.goal_token_budget,
+    'tokensUsed', th.goal_tokens_used, 'updatedAtMs', ${ms("th.goal_updated_at")},
+    'statusSinceMs', ${ms("COALESCE(th.goal_status_since, th.status_since)")}) END AS goal`;
 
 /**
  * The threads the collector keeps in memory at start: the newest `perTarget` of each target (by

@@ -28,6 +28,13 @@ describe("default rules", () => {
       ["target-unauthorized", "targetUnauthorized", "critical", true, { forMs: 120_000 }],
       ["budget", "dailySpend", "warning", true, { scope: "developer", thresholdUsd: 50 }],
       ["context", "contextWindow", "warning", true, { thresholdPct: 90, forMs: 0 }],
+      [
+        "goal-stalled",
+        "goalStalled",
+        "warning",
+        true,
+        { forMs: 0, statuses: ["blocked", "usageLimited", "budgetLimited"] },
+      ],
     ]);
   });
 });

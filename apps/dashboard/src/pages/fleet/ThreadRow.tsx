@@ -2,6 +2,7 @@
 import type { AlertView, ThreadView } from "@codex-fleet/protocol/api";
 import { Ago, Elapsed } from "../../components/Ago.tsx";
 import { CodexErrorChip } from "../../components/CodexErrorChip.tsx";
+import { GoalStatusPill } from "../../components/Goal.tsx";
 import { SeverityPill, ThreadStatusPill } from "../../components/StatusPill.tsx";
 import { formatPct, formatTokens } from "../../lib/format.ts";
 import { Link } from "../../lib/router.tsx";
@@ -35,6 +36,7 @@ export function ThreadRow({ thread, alerts }: { thread: ThreadView; alerts: Aler
     <tr className={rowTone[status] ?? ""} data-testid={`thread-row-${thread.id}`}>
       <td>
         <ThreadStatusPill status={status} testId={`thread-status-${thread.id}`} />
+        {thread.goal && <GoalStatusPill goal={thread.goal} testId={`thread-goal-${thread.id}`} />}
         <div className="cell-sub" style={{ paddingLeft: 4 }}>
           {waiting ? "waiting " : "for "}
           <Elapsed
