@@ -55,7 +55,9 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
   const hub = new LiveHub(
     {
       snapshot: () => ({
-        targets: [...fleet.targets.values()].map((rt) => targetView(rt, fleet.threads.values())),
+        targets: [...fleet.targets.values()].map((rt) =>
+          targetView(rt, fleet.threads.values(), fleet.codexVersionFloor),
+        ),
         threads: snapshotThreads(fleet.threads.values(), MAX_SNAPSHOT_THREADS).map((t) =>
           threadView(t, teamOf(t.targetId)),
         ),
