@@ -178,6 +178,15 @@ describe.each(testedCodexVersions())("codex %s", (version) => {
       mock.push({ kind: "reply", usage: { input: 1500, cached: 700, output: 60, reasoning: 0 } });
       await devA.waitForTurnCompleted(early, await devA.startTurn(early, "after"));
       await expectExactTotals([early]);
+      // The fleet view names the codex version each target runs (from its initialize userAgent).
+      const targets =
+        await get<{ name: string; codexVersion: string | null; belowSupportedFloor: boolean }[]>(
+          "/api/v1/targets",
+        );
+      expect(targets.map((t) => [t.name, t.codexVersion, t.belowSupportedFloor]).sort()).toEqual([
+        ["alice", version, false],
+        ["bob", version, false],
+      ]);
       const detail = await get<{ turns: { backfill: boolean; status: string }[] }>(
         `/api/v1/threads/${early}`,
       );
