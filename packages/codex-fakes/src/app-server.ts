@@ -61,6 +61,23 @@ export const CODEX_VERSION_NEWEST: CodexVersion = CODEX_VERSIONS[CODEX_VERSIONS.
 export const DEFAULT_CODEX_VERSION: CodexVersion = "0.169.0";
 
 /**
+ * Where the tested versions behave differently for the observer. `unloadIdleAfterMs`: how long
+ * codex keeps an idle thread loaded after its last client left (0.150.0: 30 min per the issue's
+ * measurement; 0.169.0/0.171.0: 60 s, facts §2). `coldResumeReplaysUsage`: a `thread/resume` of a
+ * `notLoaded` thread sends the resumer `thread/tokenUsage/updated` with the thread's total
+ * (facts §5); measured here that 0.150.0 sends none, so a total missed while the collector was
+ * away stays pending until the thread's next turn.
+ */
+export const CODEX_BEHAVIOUR: Record<
+  CodexVersion,
+  { unloadIdleAfterMs: number; coldResumeReplaysUsage: boolean }
+> = {
+  "0.150.0": { unloadIdleAfterMs: 30 * 60_000, coldResumeReplaysUsage: false },
+  "0.169.0": { unloadIdleAfterMs: 60_000, coldResumeReplaysUsage: true },
+  "0.171.0": { unloadIdleAfterMs: 60_000, coldResumeReplaysUsage: true },
+};
+
+/**
  * Versions the real-peer suite runs against: all of {@link CODEX_VERSIONS}, or the comma-separated
  * subset in `CODEX_VERSIONS` (e.g. `CODEX_VERSIONS=0.171.0` to try one quickly). Unknown names throw.
  */

@@ -3,7 +3,6 @@ import type { TargetView, ThreadView } from "@codex-fleet/protocol/api";
 import {
   codexVersionFromUserAgent,
   isBelowCodexFloor,
-  SUPPORTED_CODEX_FLOOR,
 } from "@codex-fleet/protocol/codex-version";
 import type { TargetRuntime } from "../fleet/fleet.ts";
 import type { ThreadState } from "../ingest/thread-state.ts";
@@ -17,7 +16,7 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 export function targetView(
   rt: TargetRuntime,
   threads: Iterable<ThreadState>,
-  codexVersionFloor: string = SUPPORTED_CODEX_FLOOR,
+  codexVersionFloor: string,
 ): TargetView {
   let count = 0;
   let active = 0;
