@@ -70,7 +70,10 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
   const unsubscribe = fleet.subscribe({
     // Views are built lazily at the hub's tick (once per thing per tick, and only with clients).
     threadChanged: (t) => hub.threadChanged(t.id, () => threadView(t, teamOf(t.targetId))),
-    targetChanged: (rt) => hub.targetChanged(rt.config.name, () => targetView(rt, fleet.threads.values(), fleet.codexVersionFloor)),
+    targetChanged: (rt) =>
+      hub.targetChanged(rt.config.name, () =>
+        targetView(rt, fleet.threads.values(), fleet.codexVersionFloor),
+      ),
     usageCounted: (u) =>
       hub.usageCounted({
         threadId: u.threadId,

@@ -1,9 +1,6 @@
 /** Domain state → the API shapes declared in @codex-fleet/protocol/api. */
 import type { TargetView, ThreadView } from "@codex-fleet/protocol/api";
-import {
-  codexVersionFromUserAgent,
-  isBelowCodexFloor,
-} from "@codex-fleet/protocol/codex-version";
+import { codexVersionFromUserAgent, isBelowCodexFloor } from "@codex-fleet/protocol/codex-version";
 import type { TargetRuntime } from "../fleet/fleet.ts";
 import type { ThreadState } from "../ingest/thread-state.ts";
 
