@@ -55,7 +55,9 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
   const hub = new LiveHub(
     {
       snapshot: () => ({
-        targets: [...fleet.targets.values()].map((rt) => targetView(rt, fleet.threads.values())),
+        targets: [...fleet.targets.values()].map((rt) =>
+          targetView(rt, fleet.threads.values(), fleet.codexVersionFloor),
+        ),
         threads: snapshotThreads(fleet.threads.values(), MAX_SNAPSHOT_THREADS).map((t) =>
           threadView(t, teamOf(t.targetId)),
         ),
@@ -68,7 +70,10 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
   const unsubscribe = fleet.subscribe({
     // Views are built lazily at the hub's tick (once per thing per tick, and only with clients).
     threadChanged: (t) => hub.threadChanged(t.id, () => threadView(t, teamOf(t.targetId))),
-    targetChanged: (rt) => hub.targetChanged(rt.config.name, () => targetView(rt, fleet.threads.values())),
+    targetChanged: (rt) =>
+      hub.targetChanged(rt.config.name, () =>
+        targetView(rt, fleet.threads.values(), fleet.codexVersionFloor),
+      ),
     usageCounted: (u) =>
       hub.usageCounted({
         threadId: u.threadId,

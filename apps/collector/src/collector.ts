@@ -9,12 +9,14 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createPricer } from "@codex-fleet/pricing";
+import { codexVersionFromUserAgent, isBelowCodexFloor } from "@codex-fleet/protocol/codex-version";
 import { unknownVariantsOf } from "@codex-fleet/protocol/normalize";
 import type { FastifyInstance } from "fastify";
 import { type InstalledAlerts, installAlerts } from "./alerts/install.ts";
 import { buildApp } from "./app.ts";
 import type { Config } from "./config/schema.ts";
 import { type OpenDatabase, openDatabase } from "./database.ts";
+import { MAX_VERSION_LABELS, targetsByCodexVersion } from "./fleet/codex-versions.ts";
 import { Fleet, type FleetOptions } from "./fleet/fleet.ts";
 import type { WriterTuning } from "./ingest/writer.ts";
 import { startWriterThread, type WriterThread } from "./ingest/writer-thread.ts";
@@ -208,6 +210,24 @@ function registerMetrics(metrics: Metrics, fleet: Fleet, alerts: InstalledAlerts
       values: [...byTarget].map(([target, n]) => [`target="${escapeLabel(target)}"`, n]),
     };
   });
+  metrics.gauge("codex_fleet_targets_by_codex_version", () => {
+    const versions = [...fleet.targets.values()].map((rt) => codexVersionFromUserAgent(rt.status.userAgent));
+    return {
+      help: `Targets by the codex version of their last initialize (at most ${MAX_VERSION_LABELS} versions, the newest; the rest as "other"; never told as "unknown").`,
+      values: targetsByCodexVersion(versions).map(([v, n]) => [`version="${escapeLabel(v)}"`, n]),
+    };
+  });
+  metrics.gauge("codex_fleet_targets_below_codex_floor", () => ({
+    help: "Targets whose codex version is older than the supported floor (config codexVersionFloor).",
+    values: [
+      [
+        "",
+        [...fleet.targets.values()].filter((rt) =>
+          isBelowCodexFloor(codexVersionFromUserAgent(rt.status.userAgent), fleet.codexVersionFloor),
+        ).length,
+      ],
+    ],
+  }));
   metrics.gauge("codex_fleet_ingest_backlog", () => ({
     help: "Write operations waiting for the database.",
     values: [["", fleet.writer.backlog]],

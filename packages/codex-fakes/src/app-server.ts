@@ -1,4 +1,7 @@
-/** Spawns the real `codex app-server` 0.169.0 offline for integration tests. */
+/**
+ * Spawns the real `codex app-server` offline for integration tests: 0.169.0 by default, or any
+ * version in {@link CODEX_VERSIONS} (installed side by side through npm aliases, see package.json).
+ */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -21,6 +24,8 @@ export type AppServerOptions = {
   approvalPolicy?: ApprovalPolicy;
   /** Extra `[features]` flags, e.g. `{ multi_agent: true }` (sub-agent tools). */
   features?: Record<string, boolean>;
+  /** Which installed codex runs; default {@link DEFAULT_CODEX_VERSION}. */
+  version?: CodexVersion;
 };
 
 /** A running app-server. */
@@ -42,11 +47,69 @@ export type AppServer = {
   dispose(): Promise<void>;
 };
 
-/** The `codex` launcher of the installed `@openai/codex` (this package's dependency). */
-const CODEX_BIN = join(
-  dirname(createRequire(import.meta.url).resolve("@openai/codex/package.json")),
-  "bin/codex.js",
-);
+/**
+ * Every codex version the real-peer suite runs against, oldest first. The first is the supported
+ * floor (the oldest release a team was measured running, 0.150 … 0.171 within six weeks); the last
+ * is the newest published when this list was last updated. Each is an npm alias in package.json
+ * (`@openai/codex` itself for the default), so `npm ci` installs all of them with their native binary.
+ */
+export const CODEX_VERSIONS = ["0.150.0", "0.169.0", "0.171.0"] as const;
+export type CodexVersion = (typeof CODEX_VERSIONS)[number];
+/** The oldest codex version the collector supports and tests. */
+export const CODEX_VERSION_FLOOR: CodexVersion = CODEX_VERSIONS[0];
+/** The newest codex version tested. */
+export const CODEX_VERSION_NEWEST: CodexVersion = CODEX_VERSIONS[CODEX_VERSIONS.length - 1] as CodexVersion;
+/** The version the single-version real tests use. */
+export const DEFAULT_CODEX_VERSION: CodexVersion = "0.169.0";
+
+/**
+ * Where the tested versions behave differently for the observer. `unloadIdleAfterMs`: how long
+ * codex keeps an idle thread loaded after its last client left (0.150.0: 30 min per the issue's
+ * measurement; 0.169.0/0.171.0: 60 s, facts §2). `coldResumeReplaysUsage`: a `thread/resume` of a
+ * `notLoaded` thread sends the resumer `thread/tokenUsage/updated` with the thread's total
+ * (facts §5); measured here that 0.150.0 sends none, so a total missed while the collector was
+ * away stays pending until the thread's next turn.
+ */
+export const CODEX_BEHAVIOUR: Record<
+  CodexVersion,
+  { unloadIdleAfterMs: number; coldResumeReplaysUsage: boolean }
+> = {
+  "0.150.0": { unloadIdleAfterMs: 30 * 60_000, coldResumeReplaysUsage: false },
+  "0.169.0": { unloadIdleAfterMs: 60_000, coldResumeReplaysUsage: true },
+  "0.171.0": { unloadIdleAfterMs: 60_000, coldResumeReplaysUsage: true },
+};
+
+/**
+ * Versions the real-peer suite runs against: all of {@link CODEX_VERSIONS}, or the comma-separated
+ * subset in `CODEX_VERSIONS` (e.g. `CODEX_VERSIONS=0.171.0` to try one quickly). Unknown names throw.
+ */
+export function testedCodexVersions(env: string | undefined = process.env.CODEX_VERSIONS): CodexVersion[] {
+  if (env === undefined || env.trim() === "") return [...CODEX_VERSIONS];
+  const picked = env.split(",").map((v) => v.trim());
+  for (const v of picked) {
+    if (!(CODEX_VERSIONS as readonly string[]).includes(v)) {
+      throw new Error(`CODEX_VERSIONS names ${v}, not one of the installed ${CODEX_VERSIONS.join(", ")}`);
+    }
+  }
+  return picked as CodexVersion[];
+}
+
+const require = createRequire(import.meta.url);
+
+/** The npm package (or alias) that holds a version's launcher. */
+function packageOf(version: CodexVersion): string {
+  return version === DEFAULT_CODEX_VERSION ? "@openai/codex" : `codex-${version}`;
+}
+
+/** The `codex` launcher of an installed version; throws if the alias or its version is not installed. */
+export function codexBin(version: CodexVersion = DEFAULT_CODEX_VERSION): string {
+  const pkgJson = require.resolve(`${packageOf(version)}/package.json`);
+  const installed = (require(pkgJson) as { version: string }).version;
+  if (installed !== version) {
+    throw new Error(`${packageOf(version)} is ${installed}, expected ${version}: run npm ci`);
+  }
+  return join(dirname(pkgJson), "bin/codex.js");
+}
 
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
@@ -150,6 +213,7 @@ function signalGroup(child: ChildProcess, sig: NodeJS.Signals): void {
 /** Start a real app-server with its own CODEX_HOME and working dir; resolves once `/readyz` is 200. */
 export async function startAppServer(opts: AppServerOptions): Promise<AppServer> {
   installExitHook();
+  const bin = codexBin(opts.version);
   const root = mkdtempSync(join(tmpdir(), `codex-${opts.name}-`));
   const codexHome = join(root, "home");
   const cwd = join(root, "project");
@@ -171,7 +235,7 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
     log = "";
     const args = ["app-server", "--listen", `ws://127.0.0.1:${port}`];
     if (token !== null) args.push("--ws-auth", "capability-token", "--ws-token-file", tokenFile);
-    const proc = spawn(CODEX_BIN, args, {
+    const proc = spawn(bin, args, {
       cwd,
       env: {
         ...process.env,

@@ -23,6 +23,10 @@ export const TargetViewSchema = z.object({
   stateSince: z.string(),
   lastError: z.string().nullable(),
   userAgent: z.string().nullable(),
+  /** The codex version in `userAgent` (see codex-version.ts); null when unknown. */
+  codexVersion: z.string().nullable().optional(),
+  /** `codexVersion` is older than the collector's supported floor (config `codexVersionFloor`). */
+  belowSupportedFloor: z.boolean().optional(),
   lastEventAt: z.string().nullable(),
   connectedSince: z.string().nullable(),
   threads: z.number(),

@@ -70,7 +70,9 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, ["format"]);
     const format = optEnum(q, "format", ["json", "csv"] as const) ?? "json";
-    const rows = [...fleet.targets.values()].map((rt) => targetView(rt, fleet.threads.values()));
+    const rows = [...fleet.targets.values()].map((rt) =>
+      targetView(rt, fleet.threads.values(), fleet.codexVersionFloor),
+    );
     if (format === "csv") {
       const cols = [
         "name",
@@ -81,6 +83,8 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
         "stateSince",
         "lastError",
         "userAgent",
+        "codexVersion",
+        "belowSupportedFloor",
         "lastEventAt",
         "threads",
         "activeThreads",

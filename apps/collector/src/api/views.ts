@@ -1,12 +1,20 @@
 /** Domain state → the API shapes declared in @codex-fleet/protocol/api. */
 import type { TargetView, ThreadView } from "@codex-fleet/protocol/api";
+import { codexVersionFromUserAgent, isBelowCodexFloor } from "@codex-fleet/protocol/codex-version";
 import type { TargetRuntime } from "../fleet/fleet.ts";
 import type { ThreadState } from "../ingest/thread-state.ts";
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-/** Target → its public view. The token is never part of it. */
-export function targetView(rt: TargetRuntime, threads: Iterable<ThreadState>): TargetView {
+/**
+ * Target → its public view. The token is never part of it. `codexVersion` is read from the last
+ * `initialize` userAgent (kept while the target reconnects); null when it never said or said nonsense.
+ */
+export function targetView(
+  rt: TargetRuntime,
+  threads: Iterable<ThreadState>,
+  codexVersionFloor: string,
+): TargetView {
   let count = 0;
   let active = 0;
   let pending = 0;
@@ -17,6 +25,7 @@ export function targetView(rt: TargetRuntime, threads: Iterable<ThreadState>): T
     if (t.owedSinceMs !== null) pending++;
   }
   const s = rt.status;
+  const codexVersion = codexVersionFromUserAgent(s.userAgent);
   return {
     name: rt.config.name,
     team: rt.config.team,
@@ -27,6 +36,8 @@ export function targetView(rt: TargetRuntime, threads: Iterable<ThreadState>): T
     stateSince: new Date(s.sinceMs).toISOString(),
     lastError: s.error ?? (rt.lastInvalid ? `invalid frame: ${rt.lastInvalid}` : null),
     userAgent: s.userAgent,
+    codexVersion,
+    belowSupportedFloor: isBelowCodexFloor(codexVersion, codexVersionFloor),
     lastEventAt: iso(rt.lastEventAtMs),
     connectedSince: iso(rt.connectedSinceMs),
     threads: count,

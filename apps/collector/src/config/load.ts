@@ -362,6 +362,7 @@ export async function loadConfig({ argv, env, cwd }: LoadConfigOptions): Promise
     logLevel: file.logLevel,
     logFormat: overrides.logFormat ?? file.logFormat,
     auth,
+    codexVersionFloor: file.codexVersionFloor,
   };
   return deepFreeze(config);
 }

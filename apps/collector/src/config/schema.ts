@@ -4,6 +4,7 @@
  * files, CA files and environment variables happens in `load.ts`.
  */
 import { PriceOverrideSchema } from "@codex-fleet/pricing";
+import { isCodexVersion, SUPPORTED_CODEX_FLOOR } from "@codex-fleet/protocol/codex-version";
 import { insecureTokenProblem, TargetNameSchema, targetUrlSchema } from "@codex-fleet/protocol/targets";
 import { z } from "zod";
 import { type AlertsConfig, AlertsConfigSchema, type NotifierConfig } from "./alerts-schema.ts";
@@ -211,6 +212,15 @@ export const ConfigFileSchema = z.strictObject({
   logLevel: z.enum(LOG_LEVELS).default("info"),
   logFormat: z.enum(LOG_FORMATS).default("auto"),
   auth: AuthSchema.prefault({}),
+  /**
+   * Targets whose codex (read from the `initialize` userAgent) is older than this are flagged
+   * `belowSupportedFloor` in the targets API and on the Targets page. Default: the oldest version
+   * the real-peer suite runs against.
+   */
+  codexVersionFloor: z
+    .string()
+    .refine(isCodexVersion, "must be a codex version like 0.150.0")
+    .default(SUPPORTED_CODEX_FLOOR),
 });
 
 /** The config file after validation and defaults. */
@@ -271,4 +281,6 @@ export interface Config {
   readonly logLevel: ConfigFile["logLevel"];
   readonly logFormat: ConfigFile["logFormat"];
   readonly auth: AuthConfig;
+  /** Targets on an older codex are flagged below the supported floor. */
+  readonly codexVersionFloor: string;
 }

@@ -77,6 +77,11 @@ export class Fleet {
   private readonly now: () => number;
   private contactTimer: NodeJS.Timeout | null = null;
 
+  /** Targets on an older codex are flagged below the supported floor (config `codexVersionFloor`). */
+  get codexVersionFloor(): string {
+    return this.opts.config.codexVersionFloor;
+  }
+
   constructor(private readonly opts: FleetOptions) {
     this.now = opts.now ?? Date.now;
     const { pool, log, metrics } = opts;

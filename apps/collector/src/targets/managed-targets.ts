@@ -101,7 +101,7 @@ export class ManagedTargets {
     const rt = fleet.targets.get(name);
     if (!rt) return null;
     return {
-      ...targetView(rt, fleet.threads.values()),
+      ...targetView(rt, fleet.threads.values(), fleet.codexVersionFloor),
       managed: this.names.has(name),
       hasToken: rt.config.token !== null,
       allowInsecure: rt.config.allowInsecure,

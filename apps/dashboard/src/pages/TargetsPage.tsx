@@ -1,9 +1,15 @@
-/** Targets: every app-server the collector watches, its connection state and why it is down. */
+/**
+ * Targets: every app-server the collector watches, its connection state and why it is down,
+ * grouped by the codex version it runs (newest first, unknown last), older than the supported
+ * floor flagged.
+ */
 import type { TargetView } from "@codex-fleet/protocol/api";
 import { useEffect } from "react";
 import { Ago, Elapsed } from "../components/Ago.tsx";
+import { CodexVersionChip } from "../components/CodexVersion.tsx";
 import { EmptyState, ErrorState, LoadingState } from "../components/StateViews.tsx";
 import { TargetStatePill } from "../components/StatusPill.tsx";
+import { belowFloorHint, codexVersionOf, groupByCodexVersion } from "../lib/codex-versions.ts";
 import { formatDateTime } from "../lib/format.ts";
 import { Link, useSearchParams } from "../lib/router.tsx";
 import { isTargetDown, targetReasonHint } from "../lib/status.ts";
@@ -45,6 +51,9 @@ export function TargetsPage() {
   const counts = threadCountsByTarget(data.threads.values());
   // Labels are optional in the config: no column at all when no target has one.
   const showLabels = all.some((target) => Object.keys(target.labels).length > 0);
+  const groups = groupByCodexVersion(targets);
+  const columns = showLabels ? 10 : 9;
+  const belowFloor = all.filter((target) => target.belowSupportedFloor === true).length;
 
   return (
     <>
@@ -53,6 +62,15 @@ export function TargetsPage() {
         <span className="faint">
           {all.length - down} connected · {down} down
         </span>
+        {belowFloor > 0 && (
+          <span
+            className="chip"
+            data-testid="targets-below-floor"
+            title="Targets on a codex older than the supported floor"
+          >
+            {belowFloor} below supported codex
+          </span>
+        )}
         <span className="spacer" />
         <fieldset className="segmented" aria-label="Connection state">
           {[
@@ -90,16 +108,39 @@ export function TargetsPage() {
                 {showLabels && <th>Labels</th>}
               </tr>
             </thead>
-            <tbody>
-              {targets.map((target) => (
-                <TargetRow
-                  key={target.name}
-                  target={target}
-                  counts={counts.get(target.name) ?? { threads: 0, active: 0 }}
-                  showLabels={showLabels}
-                />
-              ))}
-            </tbody>
+            {groups.map((group) => (
+              <tbody
+                key={group.version ?? "(unknown)"}
+                data-testid={`version-group-${group.version ?? "unknown"}`}
+              >
+                <tr className="group-row">
+                  <th
+                    colSpan={columns}
+                    scope="colgroup"
+                    title={group.belowFloor && group.version ? belowFloorHint(group.version) : undefined}
+                  >
+                    {group.version === null ? "codex version unknown" : `codex ${group.version}`}
+                    <span className="faint">
+                      {" "}
+                      · {group.targets.length} target{group.targets.length === 1 ? "" : "s"}
+                    </span>
+                    {group.belowFloor && (
+                      <span className="chip" style={{ marginLeft: 8 }}>
+                        below supported floor
+                      </span>
+                    )}
+                  </th>
+                </tr>
+                {group.targets.map((target) => (
+                  <TargetRow
+                    key={target.name}
+                    target={target}
+                    counts={counts.get(target.name) ?? { threads: 0, active: 0 }}
+                    showLabels={showLabels}
+                  />
+                ))}
+              </tbody>
+            ))}
           </table>
         )}
       </div>
@@ -118,8 +159,13 @@ function TargetRow({
 }) {
   const down = isTargetDown(target);
   const reason = targetReasonHint(target.reason);
+  const belowFloor = target.belowSupportedFloor === true;
   return (
-    <tr id={target.name} className={down ? "row-err" : ""} data-testid={`target-row-${target.name}`}>
+    <tr
+      id={target.name}
+      className={down ? "row-err" : belowFloor ? "row-warn" : ""}
+      data-testid={`target-row-${target.name}`}
+    >
       <td>
         <Link className="cell-main" href={`/?q=${encodeURIComponent(target.name)}`}>
           {target.name}
@@ -151,8 +197,15 @@ function TargetRow({
         )}
         {!reason && !target.lastError && <span className="faint">—</span>}
       </td>
-      <td className="mono truncate muted" title={target.userAgent ?? undefined} style={{ maxWidth: 220 }}>
-        {target.userAgent ?? "—"}
+      <td style={{ maxWidth: 220 }}>
+        <CodexVersionChip
+          version={codexVersionOf(target)}
+          belowFloor={belowFloor}
+          testId={`target-codex-${target.name}`}
+        />
+        <div className="cell-sub mono truncate" title={target.userAgent ?? undefined}>
+          {target.userAgent ?? "—"}
+        </div>
       </td>
       <td className="muted">
         <Ago at={target.lastEventAt} />
