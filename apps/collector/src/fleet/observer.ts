@@ -59,6 +59,23 @@ const TurnPageSchema = z.object({ data: z.array(z.unknown()) });
 
 type SubState = "subscribing" | "subscribed" | "unsubscribing";
 
+/**
+ * Every `ThreadSourceKind` of app-server 0.150.0 … 0.171.0 (each accepted, measured): interactive
+ * (cli, vscode, exec, appServer), sub-agents (spawned, review, compact, other) and unknown.
+ */
+export const THREAD_SOURCE_KINDS = [
+  "cli",
+  "vscode",
+  "exec",
+  "appServer",
+  "subAgent",
+  "subAgentReview",
+  "subAgentCompact",
+  "subAgentThreadSpawn",
+  "subAgentOther",
+  "unknown",
+] as const;
+
 /** Follows the threads of one target over its connection. */
 export class TargetObserver {
   private subs = new Map<string, SubState>();
@@ -83,6 +100,8 @@ export class TargetObserver {
   private rearmed = new Set<string>();
   private coldQueue: Promise<void> = Promise.resolve();
   private generation = 0;
+  /** False once this server refused `sourceKinds` (a version that renamed a kind): list without it. */
+  private listEveryKind = true;
 
   constructor(
     private readonly conn: TargetConnection,
@@ -320,9 +339,7 @@ export class TargetObserver {
     let cursor: string | null = null;
     const now = this.deps.now();
     for (let page = 0; page < 100; page++) {
-      const res = ThreadPageSchema.parse(
-        await this.conn.request("thread/list", { cursor, limit: 100, sortKey: "updated_at" }),
-      );
+      const res = ThreadPageSchema.parse(await this.listPage(cursor));
       let older = 0;
       for (const raw of res.data) {
         const parsed = ThreadSchema.safeParse(raw);
@@ -340,6 +357,27 @@ export class TargetObserver {
       if (!cursor || (older > 0 && older === res.data.length)) break;
     }
     return found;
+  }
+
+  /**
+   * One page of `thread/list` over every source kind: without `sourceKinds` app-server lists only
+   * interactive threads, leaving out sub-agent threads (and `exec` ones) whose tokens count as
+   * much. A server that refuses the list (a kind renamed in a newer version: -32600 "unknown
+   * variant") is asked again without it, and the loss of coverage is logged once.
+   */
+  private async listPage(cursor: string | null): Promise<unknown> {
+    const params = { cursor, limit: 100, sortKey: "updated_at" };
+    if (!this.listEveryKind) return this.conn.request("thread/list", params);
+    try {
+      return await this.conn.request("thread/list", { ...params, sourceKinds: THREAD_SOURCE_KINDS });
+    } catch (err) {
+      if (!(err instanceof RpcError) || err.code !== -32600) throw err;
+      this.listEveryKind = false;
+      this.deps.log("warn", "thread/list refused sourceKinds; listing interactive threads only", {
+        error: errText(err),
+      });
+      return this.conn.request("thread/list", params);
+    }
   }
 
   /** Outcomes, timings and errors of turns that ended while we were away (no tokens: facts §5). */

@@ -13,7 +13,7 @@ import {
 } from "@codex-fleet/codex-fakes/scripted-peer";
 import { afterEach, describe, expect, it } from "vitest";
 import { TargetConnection } from "../../../src/fleet/connection.ts";
-import { TargetObserver } from "../../../src/fleet/observer.ts";
+import { TargetObserver, THREAD_SOURCE_KINDS } from "../../../src/fleet/observer.ts";
 
 const NOW = Date.now();
 const LAST_CONTACT = NOW - 10_000;
@@ -60,6 +60,7 @@ async function observe(
   threads: ReturnType<typeof thread>[],
   extra: Partial<ConstructorParameters<typeof TargetObserver>[2]> = {},
   whileListing: Record<string, unknown>[] = [],
+  peerOpts: { refuseSourceKinds?: boolean } = {},
 ): Promise<{ peer: ScriptedPeer; c: PeerConnection }> {
   let backfilled!: () => void;
   const done = new Promise<void>((r) => {
@@ -72,6 +73,9 @@ async function observe(
         return { result: { data: loaded, nextCursor: null } };
       }
       if (method === "thread/list") {
+        // As 0.150.0 … 0.171.0 answer a kind they do not know.
+        if (peerOpts.refuseSourceKinds && (params as { sourceKinds?: unknown }).sourceKinds !== undefined)
+          return { error: { code: -32600, message: "Invalid request: unknown variant `subAgentX`" } };
         for (const f of whileListing) c.send(f);
         return { result: { data: threads, nextCursor: null } };
       }
@@ -190,6 +194,33 @@ describe("TargetObserver after a reconnect", () => {
       thread("old", LAST_CONTACT - 5000, "notLoaded"),
     ]);
     expect(resumed(p)).toEqual(["edge"]);
+  });
+});
+
+describe("TargetObserver lists every kind of thread", () => {
+  it("asks thread/list for every source kind (sub-agent threads are left out by default)", async () => {
+    const { peer: p } = await observe([thread("sub", NOW - 2000, "notLoaded")]);
+    const lists = p.requests("thread/list");
+    expect(lists.length).toBeGreaterThan(0);
+    for (const r of lists) expect(r.params).toMatchObject({ sourceKinds: [...THREAD_SOURCE_KINDS] });
+    expect(THREAD_SOURCE_KINDS).toContain("subAgentThreadSpawn");
+    expect(resumed(p)).toEqual(["sub"]);
+  });
+
+  it("lists without sourceKinds when the server refuses them, still recovering what it lists", async () => {
+    const logged: string[] = [];
+    const { peer: p } = await observe(
+      [thread("plain", NOW - 2000, "notLoaded")],
+      { log: (_level, msg) => logged.push(msg) },
+      [],
+      { refuseSourceKinds: true },
+    );
+    const lists = p.requests("thread/list").map((r) => r.params as { sourceKinds?: unknown });
+    expect(lists[0]?.sourceKinds).toBeDefined();
+    expect(lists.slice(1).every((l) => l.sourceKinds === undefined)).toBe(true);
+    expect(lists.length).toBe(2);
+    expect(logged).toContain("thread/list refused sourceKinds; listing interactive threads only");
+    expect(resumed(p)).toEqual(["plain"]);
   });
 });
 
