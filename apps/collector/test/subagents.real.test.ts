@@ -102,4 +102,65 @@ describe("a sub-agent spawned by a real app-server", () => {
       [parent, mock.served.totalTokens, 2],
     ]);
   });
+
+  it("is found and counted when it ran while no collector was connected and its app-server restarted", async () => {
+    // A second developer, never observed while working: thread/list must be asked for sub-agent
+    // threads (sourceKinds), or the unloaded child is never listed and its tokens never counted.
+    const mock2 = await startMockModel();
+    const server2 = await startAppServer({
+      modelUrl: mock2.baseUrl,
+      name: "subagents-away",
+      features: { multi_agent: true },
+    });
+    const db2 = await createTestDatabase();
+    let later: RunningCollector | null = null;
+    try {
+      const dev2 = await connectDevClient({ url: server2.url, token: server2.token, name: "codex_vscode" });
+      const parent = await dev2.startThread({ cwd: server2.cwd });
+      mock2.push(
+        {
+          kind: "functionCall",
+          name: "spawn_agent",
+          namespace: "multi_agent_v1",
+          arguments: { message: "do a subtask" },
+          usage: { input: 650, cached: 50, output: 25, reasoning: 5 },
+        },
+        { kind: "reply", usage: { input: 410, cached: 0, output: 15, reasoning: 0 } },
+        { kind: "reply", usage: { input: 320, cached: 40, output: 12, reasoning: 0 } },
+      );
+      await dev2.waitForTurnCompleted(parent, await dev2.startTurn(parent, "split this"), 60_000);
+      await waitUntil("the child was served", () => mock2.servedByThread.size === 2, 30_000);
+      const childId = [...mock2.servedByThread.keys()].find((k) => k !== parent) as string;
+      await dev2.close();
+      // A child stays loaded as long as its app-server runs (measured: idle > 120 s after its parent
+      // unloaded), so it is found through thread/loaded/list. After the app-server restarts (an
+      // update, a reboot) nothing is loaded: only thread/list can find the child, and only when
+      // asked for sub-agent threads (sourceKinds).
+      await server2.restart();
+      later = await startCollector({
+        dbUrl: db2.url,
+        poolMax: db2.poolMax,
+        targets: [{ name: "bob", team: "core", url: server2.url, token: server2.token }],
+      });
+      const c = later;
+      const served = (id: string) => mock2.servedByThread.get(id)?.totalTokens ?? -1;
+      await waitUntil(
+        "both recovered exactly",
+        () =>
+          c.fleet.threads.get(childId)?.countedTotalTokens === served(childId) &&
+          c.fleet.threads.get(parent)?.countedTotalTokens === served(parent),
+        60_000,
+      );
+      await c.fleet.flush();
+      const day = 86_400_000;
+      const range = `from=${new Date(Date.now() - day).toISOString()}&to=${new Date(Date.now() + day).toISOString()}`;
+      const usage = UsageResponseSchema.parse(await c.get(`/api/v1/usage?${range}`));
+      expect(usage.totals.totalTokens).toBe(mock2.served.totalTokens);
+    } finally {
+      await later?.stop().catch(() => {});
+      await server2.dispose();
+      await mock2.close();
+      await db2.drop();
+    }
+  }, 240_000);
 });
