@@ -192,11 +192,14 @@ describe.each(testedCodexVersions())("codex %s", (version) => {
         ["alice", version, false],
         ["bob", version, false],
       ]);
-      const detail = await get<{ turns: { backfill: boolean; status: string }[] }>(
-        `/api/v1/threads/${early}`,
-      );
-      expect(detail.turns.some((t) => t.backfill)).toBe(true);
-      expect(detail.turns.every((t) => t.status === "completed")).toBe(true);
+      // Turn rows are written after the totals (another batch): wait for both turns' outcomes.
+      const detail = () =>
+        get<{ turns: { backfill: boolean; status: string }[] }>(`/api/v1/threads/${early}`);
+      await waitUntil("both turns stored completed", async () => {
+        const turns = (await detail()).turns;
+        return turns.length === 2 && turns.every((t) => t.status === "completed");
+      });
+      expect((await detail()).turns.some((t) => t.backfill)).toBe(true);
     }, 60_000);
 
     it("counts plain and tool-call turns on both targets exactly", async () => {
@@ -229,8 +232,13 @@ describe.each(testedCodexVersions())("codex %s", (version) => {
       mock.push({ kind: "http500" });
       const failed500 = await devB.startTurn(t3, "fails with 500");
       await devB.waitForTurnCompleted(t3, failed500);
-      await waitUntil("systemError seen", () => collector?.fleet.threads.get(t3)?.status === "systemError");
-      expect(collector?.fleet.threads.get(t3)?.lastCodexErrorInfo).toBe("internalServerError");
+      // The status change and the error may arrive in either order (0.150.0 differs from 0.169.0).
+      await waitUntil(
+        "systemError and its error kind seen",
+        () =>
+          collector?.fleet.threads.get(t3)?.status === "systemError" &&
+          collector?.fleet.threads.get(t3)?.lastCodexErrorInfo === "internalServerError",
+      );
 
       mock.push({ kind: "failed" });
       const failedStream = await devB.startTurn(t3, "fails mid-stream");
@@ -245,6 +253,18 @@ describe.each(testedCodexVersions())("codex %s", (version) => {
       mock.releaseHangs();
 
       await expectExactTotals([t2, t3]);
+      // Turn rows are written after the totals: wait for the three outcomes to be stored.
+      const stored = async (thread: string, turn: string) =>
+        (await get<{ turns: { id: string; status: string }[] }>(`/api/v1/threads/${thread}`)).turns.find(
+          (t) => t.id === turn,
+        )?.status;
+      await waitUntil(
+        "three outcomes stored",
+        async () =>
+          (await stored(t3, failed500)) === "failed" &&
+          (await stored(t3, failedStream)) === "failed" &&
+          (await stored(t2, hung)) === "interrupted",
+      );
       const d3 = await get<{ turns: { id: string; status: string; codexErrorInfo: string | null }[] }>(
         `/api/v1/threads/${t3}`,
       );
