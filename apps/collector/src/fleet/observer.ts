@@ -133,7 +133,14 @@ export class TargetObserver {
         // next live total must bring it, or a cold resume once the thread unloads (recoverMissed).
         // `updatedAt` moves when a turn completes (measured), in whole seconds.
         const updated = updatedSince(t.updatedAtMs, cutoffMs);
-        if (t.status.type !== "notLoaded" && updated) {
+        if (t.status.type === "active") {
+          // Active and not yet subscribed: the running turn may end before our resume takes effect,
+          // and its total then reaches nobody (a warm resume replays nothing). Its `updatedAt` only
+          // moves when a turn completes, so the test below would miss a thread whose turn began
+          // before the cutoff. Owed until the next total, or a cold resume at its unload.
+          this.missed.add(t.id);
+          this.deps.markOwed?.(t.id, "activeBeforeSubscribe");
+        } else if (t.status.type !== "notLoaded" && updated) {
           this.missed.add(t.id);
           this.deps.markOwed?.(t.id, "loadedAtContact");
         } else if (updated) this.deps.markOwed?.(t.id, "updatedWhileAway");

@@ -197,6 +197,19 @@ describe("TargetObserver after a reconnect", () => {
   });
 });
 
+describe("TargetObserver and a thread already active at connect", () => {
+  it("cold-resumes it at its unload when its turn ended before our subscription took effect", async () => {
+    // Active since before the last contact (updatedAt moves only when a turn completes), and its
+    // warm resume replays nothing ("silent"): the total of the running turn reached nobody.
+    const { peer: p, c } = await observe([thread("silent", LAST_CONTACT - 5000, "active")]);
+    await waitFor("the subscription", () => resumed(p).includes("silent"));
+    c.send({ method: "thread/status/changed", params: { threadId: "silent", status: { type: "idle" } } });
+    for (const f of unloaded("silent")) c.send(f);
+    await markerResumed(p, c);
+    expect(resumed(p).filter((id) => id === "silent")).toEqual(["silent", "silent"]);
+  });
+});
+
 describe("TargetObserver lists every kind of thread", () => {
   it("asks thread/list for every source kind (sub-agent threads are left out by default)", async () => {
     const { peer: p } = await observe([thread("sub", NOW - 2000, "notLoaded")]);
