@@ -8,6 +8,7 @@ import { writeIngestBatch } from "../src/repositories/ingest-repository.ts";
 import type { GoalSnapshot, PriceFn, ThreadSnapshot } from "../src/repositories/ingest-types.ts";
 import { loadThreads, readThread } from "../src/repositories/threads-repository.ts";
 import { createTestDatabase, type TestDatabase } from "../src/testing.ts";
+import { threadSnapshot } from "./support/thread-snapshot.ts";
 
 let testDb: TestDatabase;
 let db: Db;
@@ -28,38 +29,7 @@ const price: PriceFn = () => ({ costUsd: null, unpricedTokens: 0, priceVersion: 
 
 let seq = 0;
 function snapshot(over: Partial<ThreadSnapshot> = {}): ThreadSnapshot {
-  return {
-    id: `goal-th-${seq}`,
-    targetId: "goal-tgt",
-    model: null,
-    modelProvider: null,
-    cwd: null,
-    repo: null,
-    gitBranch: null,
-    gitOrigin: null,
-    source: null,
-    name: null,
-    cliVersion: null,
-    parentThreadId: null,
-    subAgentKind: null,
-    subAgentDepth: null,
-    status: "idle",
-    activeFlags: [],
-    statusSinceMs: T0,
-    lastEventAtMs: T0,
-    currentTurnId: null,
-    currentTurnStartedAtMs: null,
-    lastTurnId: null,
-    lastTurnStatus: null,
-    lastErrorMessage: null,
-    lastCodexErrorInfo: null,
-    contextTokens: null,
-    modelContextWindow: null,
-    pendingRequests: [],
-    createdAtMs: null,
-    updatedAtMs: null,
-    ...over,
-  };
+  return threadSnapshot(`goal-th-${seq}`, "goal-tgt", T0, over);
 }
 
 const GOAL: GoalSnapshot = {

@@ -10,6 +10,7 @@ import type {
 } from "../src/repositories/ingest-types.ts";
 import { loadThreads, readThread } from "../src/repositories/threads-repository.ts";
 import { createTestDatabase, type TestDatabase } from "../src/testing.ts";
+import { threadSnapshot } from "./support/thread-snapshot.ts";
 
 let testDb: TestDatabase;
 let db: Db;
@@ -540,38 +541,8 @@ describe("writeIngestBatch with two collectors", () => {
 });
 
 describe("thread upsert and load (issue 'Hostile input, round two', finding 3)", () => {
-  const snapshot = (s: Subject, over: Partial<ThreadSnapshot> = {}): ThreadSnapshot => ({
-    id: s.threadId,
-    targetId: s.targetId,
-    model: null,
-    modelProvider: null,
-    cwd: null,
-    repo: null,
-    gitBranch: null,
-    gitOrigin: null,
-    source: null,
-    name: null,
-    cliVersion: null,
-    status: "idle",
-    activeFlags: [],
-    statusSinceMs: T0,
-    lastEventAtMs: T0,
-    currentTurnId: null,
-    currentTurnStartedAtMs: null,
-    lastTurnId: null,
-    lastTurnStatus: null,
-    lastErrorMessage: null,
-    lastCodexErrorInfo: null,
-    contextTokens: null,
-    modelContextWindow: null,
-    pendingRequests: [],
-    createdAtMs: null,
-    updatedAtMs: null,
-    parentThreadId: null,
-    subAgentKind: null,
-    subAgentDepth: null,
-    ...over,
-  });
+  const snapshot = (s: Subject, over: Partial<ThreadSnapshot> = {}): ThreadSnapshot =>
+    threadSnapshot(s.threadId, s.targetId, T0, over);
   const write = (threads: ThreadSnapshot[]) =>
     writeIngestBatch({ pool: db.pool, threads, turns: [], usage: [], price });
 

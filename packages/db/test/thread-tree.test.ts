@@ -7,6 +7,7 @@ import type { PriceFn, ThreadSnapshot } from "../src/repositories/ingest-types.t
 import { MAX_TREE_DEPTH, readThreadTree } from "../src/repositories/thread-tree.ts";
 import { readThread } from "../src/repositories/threads-repository.ts";
 import { createTestDatabase, type TestDatabase } from "../src/testing.ts";
+import { threadSnapshot } from "./support/thread-snapshot.ts";
 
 let testDb: TestDatabase;
 let db: Db;
@@ -39,38 +40,15 @@ const tok = (n: number): TokenCounts => ({
 });
 
 function snapshot(id: string, parent: string | null, over: Partial<ThreadSnapshot> = {}): ThreadSnapshot {
-  return {
-    id,
-    targetId: "tgt",
+  return threadSnapshot(id, "tgt", T0, {
     model: MODEL,
-    modelProvider: null,
-    cwd: null,
     repo: "github.com/acme/api",
-    gitBranch: null,
-    gitOrigin: null,
     source: parent ? "subAgent" : "vscode",
-    name: null,
-    cliVersion: null,
-    status: "idle",
-    activeFlags: [],
-    statusSinceMs: T0,
-    lastEventAtMs: T0,
-    currentTurnId: null,
-    currentTurnStartedAtMs: null,
-    lastTurnId: null,
-    lastTurnStatus: null,
-    lastErrorMessage: null,
-    lastCodexErrorInfo: null,
-    contextTokens: null,
-    modelContextWindow: null,
-    pendingRequests: [],
-    createdAtMs: null,
-    updatedAtMs: null,
     parentThreadId: parent,
     subAgentKind: parent ? "thread_spawn" : null,
     subAgentDepth: parent ? 1 : null,
     ...over,
-  };
+  });
 }
 
 /** A thread written through the real ingest path, with one ended turn that used `n` units. */

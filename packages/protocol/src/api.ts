@@ -188,8 +188,8 @@ export const UsageCountersSchema = TokenFieldsSchema.extend({
 });
 export type UsageCounters = z.infer<typeof UsageCountersSchema>;
 
-/** A usage row: the group keys asked for (day/hour as ISO strings), then the counters. */
-export const UsageRowSchema = UsageCountersSchema.extend({
+/** The group keys a usage or failures row carries (those asked for; day/hour as ISO strings). */
+const UsageGroupValuesSchema = z.object({
   day: z.string().optional(),
   hour: z.string().optional(),
   target: z.string().optional(),
@@ -198,6 +198,9 @@ export const UsageRowSchema = UsageCountersSchema.extend({
   repo: z.string().optional(),
   rootThread: z.string().optional(),
 });
+
+/** A usage row: the group keys asked for, then the counters. */
+export const UsageRowSchema = UsageCountersSchema.extend(UsageGroupValuesSchema.shape);
 export type UsageRow = z.infer<typeof UsageRowSchema>;
 
 /** GET /api/v1/usage */
@@ -353,14 +356,7 @@ export const SilenceListSchema = z.array(SilenceViewSchema);
  * the error kind (`codexErrorInfo` as codex sent it, its details dropped; null for a failed turn
  * without one) and how many turns ended `failed` with it.
  */
-export const FailureRowSchema = z.object({
-  day: z.string().optional(),
-  hour: z.string().optional(),
-  target: z.string().optional(),
-  team: z.string().optional(),
-  model: z.string().optional(),
-  repo: z.string().optional(),
-  rootThread: z.string().optional(),
+export const FailureRowSchema = UsageGroupValuesSchema.extend({
   kind: z.string().nullable(),
   failedTurns: z.number(),
 });
