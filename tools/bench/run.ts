@@ -13,13 +13,15 @@ import { createDb } from "@codex-fleet/db/client";
 import { DEFAULT_TEST_SERVER_URL } from "@codex-fleet/db/testing";
 import { load, machineInfo } from "./lib/machine.ts";
 import { type BenchRun, renderMachine, renderTable } from "./lib/report.ts";
+import { runClusterLiveLatency } from "./scenarios/cluster-live-latency.ts";
 import { runFleetSize } from "./scenarios/fleet-size.ts";
 import { runFootprint } from "./scenarios/footprint.ts";
 import { runIngest } from "./scenarios/ingest.ts";
 import { runLiveLatency } from "./scenarios/live-latency.ts";
 import { runQuery } from "./scenarios/query.ts";
+import { runTakeover } from "./scenarios/takeover.ts";
 
-const SCENARIOS = ["fleet", "ingest", "live", "query", "footprint"] as const;
+const SCENARIOS = ["fleet", "ingest", "live", "cluster-live", "query", "footprint", "takeover"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** Sizes per mode. */
@@ -34,8 +36,10 @@ const PLAN = {
     },
     ingest: { servers: 100, days: 2, turnsPerDay: 40, bareClientRuns: 2 },
     live: { servers: 100, turnsPerMinute: 6, warmupMs: 3_000, measureMs: 10_000 },
+    clusterLive: { servers: 100, turnsPerMinute: 6, warmupMs: 3_000, measureMs: 10_000 },
     query: { developers: 100, days: 30, turns: 1_000_000, requests: 10 },
     footprint: { turns: 4 },
+    takeover: { servers: 300, leaseTtlMs: 15_000, settleMs: 5_000, sampleMs: 5_000 },
   },
   full: {
     fleet: {
@@ -47,8 +51,10 @@ const PLAN = {
     },
     ingest: { servers: 200, days: 3, turnsPerDay: 60, bareClientRuns: 3 },
     live: { servers: 1_000, turnsPerMinute: 2, warmupMs: 10_000, measureMs: 60_000 },
+    clusterLive: { servers: 1_000, turnsPerMinute: 2, warmupMs: 10_000, measureMs: 60_000 },
     query: { developers: 1_000, days: 30, turns: 10_000_000, requests: 30 },
     footprint: { turns: 10 },
+    takeover: { servers: 5_000, leaseTtlMs: 15_000, settleMs: 30_000, sampleMs: 15_000 },
   },
 };
 
@@ -143,6 +149,13 @@ async function main(): Promise<void> {
     },
   );
   await step(
+    "cluster-live",
+    () => runClusterLiveLatency(plan.clusterLive),
+    (r) => {
+      run.clusterLiveLatency = r;
+    },
+  );
+  await step(
     "query",
     () => runQuery(plan.query),
     (r) => {
@@ -154,6 +167,13 @@ async function main(): Promise<void> {
     () => runFootprint(plan.footprint),
     (r) => {
       run.footprint = r;
+    },
+  );
+  await step(
+    "takeover",
+    () => runTakeover(plan.takeover),
+    (r) => {
+      run.takeover = r;
     },
   );
   run.durationMs = Date.now() - started;

@@ -14,6 +14,8 @@ import { unknownVariantsOf } from "@codex-fleet/protocol/normalize";
 import type { FastifyInstance } from "fastify";
 import { type InstalledAlerts, installAlerts } from "./alerts/install.ts";
 import { buildApp } from "./app.ts";
+import { type InstalledCluster, installCluster } from "./cluster/install.ts";
+import { Replica } from "./cluster/replica.ts";
 import type { Config } from "./config/schema.ts";
 import { type OpenDatabase, openDatabase } from "./database.ts";
 import { MAX_VERSION_LABELS, targetsByCodexVersion } from "./fleet/codex-versions.ts";
@@ -54,6 +56,13 @@ export interface CollectorOverrides {
   /** The built dashboard to serve; null: API only. Default: the repository's apps/dashboard/dist. */
   dashboardDir?: string | null;
   version?: string;
+  /**
+   * TEST ONLY, until target leases decide it: whether this instance follows a target (default:
+   * all). Two collectors on one database with complementary answers simulate the lease split.
+   */
+  follow?: (targetName: string) => boolean;
+  /** Replication tick and LISTEN reconnect delays (cluster/replica.ts defaults otherwise). */
+  replica?: { tickMs?: number; minBackoffMs?: number; maxBackoffMs?: number; url?: string };
 }
 
 export interface StartOptions {
@@ -68,9 +77,13 @@ export interface Collector {
   readonly fleet: Fleet;
   readonly alerts: InstalledAlerts;
   readonly managedTargets: ManagedTargets;
+  /** Leases: which targets this instance follows, and whether it runs the alert engine. */
+  readonly cluster: InstalledCluster;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly database: Pick<OpenDatabase, "pool" | "url" | "embedded" | "description">;
+  /** Replication to and from other collectors on the database (null on embedded PGlite). */
+  readonly replica: Replica | null;
   /** `http://host:port` once listening (null before, or when started with `listen: false`). */
   readonly address: string | null;
   /** Follow every target, start alerting, listen; resolves with the address ("" when not listening). */
@@ -115,6 +128,7 @@ export async function createCollector(
     ...(overrides.writer ? { writer: overrides.writer } : {}),
     ...(overrides.onSent ? { onSent: overrides.onSent } : {}),
     ...(useThread ? { writeBatch: writeOnThread } : {}),
+    ...(overrides.follow ? { follow: overrides.follow } : {}),
   });
   let ready = false;
   let address: string | null = null;
@@ -128,14 +142,48 @@ export async function createCollector(
   });
   // Targets added through the admin API; their tokens are decrypted here (CODEX_FLEET_SECRET_KEY).
   const managedTargets = new ManagedTargets({ pool: db.pool, fleet, config, log });
+  // Several collectors on one database (issue 12): each follows the targets it holds a lease on;
+  // the holder of the `alerts` lease runs the alert engine. Alone, it holds every lease.
+  const leased = overrides.follow === undefined;
+  const cluster = installCluster({
+    config,
+    database: db,
+    fleet,
+    log,
+    metrics,
+    version: overrides.version ?? COLLECTOR_VERSION,
+    ...(alerts.engine
+      ? { alerts: { lead: (fence) => alerts.start(fence), stepDown: () => alerts.stop() } }
+      : {}),
+  });
+
+  // Replication (cluster/replica.ts): what this instance follows goes to the others over NOTIFY;
+  // theirs comes back into this fleet; managed-target and alert changes made here reload there.
+  // Embedded PGlite is a single instance: nothing to replicate.
+  const replica = db.embedded
+    ? null
+    : new Replica({
+        fleet,
+        pool: db.pool,
+        url: overrides.replica?.url ?? db.url,
+        log,
+        ...overrides.replica,
+        onManaged: () => managedTargets.reload(),
+        onAlerts: async () => alerts.engine?.reloadFromDatabase(),
+      });
+  if (replica) {
+    managedTargets.onChange(() => replica.publish("managed"));
+    alerts.engine?.onStoredChange(() => replica.publish("alerts"));
+  }
   const { app } = await buildApp({
     fleet,
     pool: db.pool,
     metrics,
     logger: log,
     dashboardDir: overrides.dashboardDir === undefined ? DEFAULT_DASHBOARD_DIR : overrides.dashboardDir,
-    isReady: () => ready,
-    plugins: [alerts.plugin, (a) => registerTargetRoutes(a, managedTargets)],
+    // Not ready while Postgres cannot be reached: a load balancer sends users to another instance.
+    isReady: () => ready && (!leased || cluster.databaseOk()),
+    plugins: [alerts.plugin, (a) => registerTargetRoutes(a, managedTargets), (a) => cluster.plugin(a)],
     alertsSnapshot: () => alerts.openViews(),
     ...(overrides.liveTickMs !== undefined ? { liveTickMs: overrides.liveTickMs } : {}),
     auth: {
@@ -156,18 +204,25 @@ export async function createCollector(
     fleet,
     alerts,
     managedTargets,
+    cluster,
     metrics,
     log,
     database: db,
+    replica,
     get address() {
       return address;
     },
     async start(options: StartOptions = {}) {
       if (started) throw new Error("collector already started");
       started = true;
-      await fleet.start(await managedTargets.load());
-      // Alerts start after the fleet has loaded its state, or every thread alert would look resolved.
-      await alerts.start();
+      // Leases decide what this instance follows, unless a test fixes it (overrides.follow).
+      await fleet.start(await managedTargets.load(), { follow: leased ? "leased" : "all" });
+      // Before alerts: the targets others follow get their stored state first.
+      await replica?.start();
+      // Follows the targets it wins; if it wins the alert lease, starts alerts — after the fleet
+      // has loaded its state, or every thread alert would look resolved.
+      if (leased) await cluster.start();
+      else await alerts.start();
       if (options.listen === false) await app.ready();
       else address = await app.listen({ host: config.server.host, port: config.server.port });
       ready = true;
@@ -178,9 +233,16 @@ export async function createCollector(
         ready = false;
         const deadline = Date.now() + graceMs;
         await app.close();
+        if (started && leased) await cluster.pause();
         await alerts.stop();
         // Buffered writes get what is left of the grace period, minus a second to close the pool.
-        await fleet.stop(Math.max(0, deadline - 1000 - Date.now()));
+        try {
+          // The replica sends the last states after the fleet's (and closes its LISTEN connection either way).
+          await fleet.stop(Math.max(0, deadline - 1000 - Date.now())).finally(() => replica?.stop());
+        } finally {
+          // After the fleet's last writes: the next holders read what it wrote.
+          if (started && leased) await cluster.release();
+        }
         await writerThread?.close();
         await db.close();
       })();
@@ -201,28 +263,34 @@ function registerMetrics(metrics: Metrics, fleet: Fleet, alerts: InstalledAlerts
     help: "Resident memory of the collector process.",
     values: [["", process.memoryUsage.rss()]],
   }));
+  // Per-target gauges count only the targets this instance follows: with replication every
+  // instance holds every target's state, and Prometheus sums over instances (issue 12).
+  const followed = () => [...fleet.targets.values()].filter((rt) => rt.followed);
   metrics.gauge("codex_fleet_threads_pending_recovery", () => {
     const byTarget = new Map<string, number>();
-    for (const name of fleet.targets.keys()) byTarget.set(name, 0);
-    for (const t of fleet.owedThreads()) byTarget.set(t.targetId, (byTarget.get(t.targetId) ?? 0) + 1);
+    for (const rt of followed()) byTarget.set(rt.config.name, 0);
+    for (const t of fleet.owedThreads()) {
+      const n = byTarget.get(t.targetId);
+      if (n !== undefined) byTarget.set(t.targetId, n + 1);
+    }
     return {
-      help: "Threads whose token total may be unread (pending recovery; usage figures are a lower bound), by target.",
+      help: "Threads whose token total may be unread (pending recovery; usage figures are a lower bound), by target; only the targets this instance follows.",
       values: [...byTarget].map(([target, n]) => [`target="${escapeLabel(target)}"`, n]),
     };
   });
   metrics.gauge("codex_fleet_targets_by_codex_version", () => {
-    const versions = [...fleet.targets.values()].map((rt) => codexVersionFromUserAgent(rt.status.userAgent));
+    const versions = followed().map((rt) => codexVersionFromUserAgent(rt.status.userAgent));
     return {
-      help: `Targets by the codex version of their last initialize (at most ${MAX_VERSION_LABELS} versions, the newest; the rest as "other"; never told as "unknown").`,
+      help: `Targets this instance follows by the codex version of their last initialize (at most ${MAX_VERSION_LABELS} versions, the newest; the rest as "other"; never told as "unknown").`,
       values: targetsByCodexVersion(versions).map(([v, n]) => [`version="${escapeLabel(v)}"`, n]),
     };
   });
   metrics.gauge("codex_fleet_targets_below_codex_floor", () => ({
-    help: "Targets whose codex version is older than the supported floor (config codexVersionFloor).",
+    help: "Targets this instance follows whose codex version is older than the supported floor (config codexVersionFloor).",
     values: [
       [
         "",
-        [...fleet.targets.values()].filter((rt) =>
+        followed().filter((rt) =>
           isBelowCodexFloor(codexVersionFromUserAgent(rt.status.userAgent), fleet.codexVersionFloor),
         ).length,
       ],

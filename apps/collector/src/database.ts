@@ -88,7 +88,7 @@ function lockDataDir(dataDir: string): () => void {
     const pid = Number(readFileSync(file, "utf8").trim());
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
       throw new Error(
-        `the embedded database in ${dataDir} is in use by process ${pid}; stop it, or set DATABASE_URL / another dataDir`,
+        `the embedded database in ${dataDir} is in use by another collector (process ${pid}): embedded PGlite is a single session and serves one collector only. To run more than one collector, give every instance the same DATABASE_URL of a Postgres server (README "Running more than one collector"); otherwise stop process ${pid}, or give this one another dataDir`,
       );
     }
   } catch (err) {

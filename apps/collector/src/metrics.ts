@@ -136,6 +136,32 @@ export class Metrics {
     "emittedAtMs to counted in the database, ms.",
     MS_BUCKETS,
   );
+  // Cluster (issue 12): leases by kind (target | alerts).
+  readonly leaseAcquisitions = new LabeledCounter(
+    "codex_fleet_lease_acquisitions_total",
+    "Leases this instance acquired, by kind (target, alerts).",
+    "kind",
+  );
+  readonly leaseTakeovers = new LabeledCounter(
+    "codex_fleet_lease_failovers_total",
+    "Leases this instance acquired that another instance held before (released or expired), by kind.",
+    "kind",
+  );
+  readonly leaseLosses = new LabeledCounter(
+    "codex_fleet_lease_losses_total",
+    "Leases this instance lost (not renewed in time, or taken), by kind: it stopped acting on them.",
+    "kind",
+  );
+  readonly leaseReleases = new LabeledCounter(
+    "codex_fleet_lease_releases_total",
+    "Leases this instance handed over (fair share) or released at stop, by kind.",
+    "kind",
+  );
+  readonly leaseRenewFailures = new LabeledCounter(
+    "codex_fleet_lease_renew_failures_total",
+    "Keeper rounds (renew, read, acquire) that could not reach the database.",
+    "step",
+  );
   private targetStates = new Map<string, string>();
   private gauges = new Map<string, () => { help: string; values: [string, number][] }>();
 
@@ -161,6 +187,11 @@ export class Metrics {
       this.dbWriteErrors.render(),
       this.dbWriteMs.render(),
       this.ingestLagMs.render(),
+      this.leaseAcquisitions.render(),
+      this.leaseTakeovers.render(),
+      this.leaseLosses.render(),
+      this.leaseReleases.render(),
+      this.leaseRenewFailures.render(),
     ];
     for (const [name, fn] of this.gauges) {
       const g = fn();

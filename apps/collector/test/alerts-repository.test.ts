@@ -1,6 +1,7 @@
 /** packages/db alerts-repository against a real, migrated Postgres database. */
 import { createDb, type Db } from "@codex-fleet/db/client";
 import {
+  acknowledgeAlert,
   claimDueNotifications,
   createSilence,
   expireSilence,
@@ -155,6 +156,57 @@ describe("alerts", () => {
       notifications: [],
     });
     expect((await listAlerts({ pool: db.pool, limit: 10, ...filter })).map((a) => a.id)).toEqual(want);
+  });
+});
+
+describe("acknowledgement made on another instance (issue 12)", () => {
+  it("does acknowledge only an open alert, in one conditioned statement", async () => {
+    await saveAlertChanges({ pool: db.pool, upserts: [alert()], deletes: [], notifications: [] });
+    const acked = await acknowledgeAlert({ pool: db.pool, id: "a1", by: "dana", atMs: T0 + MIN });
+    expect(acked).toMatchObject({ id: "a1", state: "firing", ackBy: "dana", ackAtMs: T0 + MIN });
+    expect(await acknowledgeAlert({ pool: db.pool, id: "nope", by: "dana", atMs: T0 })).toBeNull();
+    await saveAlertChanges({
+      pool: db.pool,
+      upserts: [alert({ id: "a2", state: "resolved", resolvedAtMs: T0, openKey: null })],
+      deletes: [],
+      notifications: [],
+    });
+    expect(await acknowledgeAlert({ pool: db.pool, id: "a2", by: "dana", atMs: T0 })).toBeNull();
+    expect((await getAlert({ pool: db.pool, id: "a2" }))?.ackBy).toBeNull();
+  });
+
+  it("does keep a stored ack when a leader that has not re-read it writes, and queue no repeat for it", async () => {
+    await saveAlertChanges({ pool: db.pool, upserts: [alert()], deletes: [], notifications: [] });
+    await acknowledgeAlert({ pool: db.pool, id: "a1", by: "dana", atMs: T0 + MIN });
+    // The leader's stale record (no ack) owes a repeat; its resolution later is still notified.
+    const later = T0 + 60 * MIN;
+    await saveAlertChanges({
+      pool: db.pool,
+      upserts: [alert({ lastNotifiedAtMs: later, updatedAtMs: later })],
+      deletes: [],
+      notifications: [note("a1", "repeat", "hook", later)],
+    });
+    const stored = await getAlert({ pool: db.pool, id: "a1" });
+    expect(stored).toMatchObject({ ackBy: "dana", ackAtMs: T0 + MIN, lastNotifiedAtMs: later });
+    expect(await listDeliveries({ pool: db.pool, alertId: "a1" })).toEqual([]);
+    // A newer ack (the leader's own) replaces it.
+    await saveAlertChanges({
+      pool: db.pool,
+      upserts: [alert({ ackBy: "erin", ackAtMs: later })],
+      deletes: [],
+      notifications: [],
+    });
+    expect(await getAlert({ pool: db.pool, id: "a1" })).toMatchObject({ ackBy: "erin", ackAtMs: later });
+    const end = later + MIN;
+    await saveAlertChanges({
+      pool: db.pool,
+      upserts: [alert({ state: "resolved", resolvedAtMs: end, openKey: null, updatedAtMs: end })],
+      deletes: [],
+      notifications: [note("a1", "resolved", "hook", end)],
+    });
+    expect((await listDeliveries({ pool: db.pool, alertId: "a1" })).map((d) => d.event)).toEqual([
+      "resolved",
+    ]);
   });
 });
 

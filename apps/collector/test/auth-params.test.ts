@@ -45,6 +45,7 @@ const future = () => Date.now() + 86_400_000;
 const CASES: [string, InjectOptions["method"], string, unknown, string][] = [
   ["targets", "GET", "/api/v1/targets?format=xml", undefined, "format"],
   ["targets", "GET", "/api/v1/targets?colour=red", undefined, "colour"],
+  ["cluster", "GET", "/api/v1/cluster?instance=a", undefined, "instance"],
   ["threads", "GET", "/api/v1/threads?status=sleeping", undefined, "status"],
   ["threads", "GET", "/api/v1/threads?limit=0", undefined, "limit"],
   ["threads", "GET", "/api/v1/threads?limit=ten", undefined, "limit"],

@@ -20,6 +20,10 @@ export interface PoolOptions {
   poolMax?: number;
   /** Receives errors of idle pooled connections (a restarted server, a dropped socket). */
   log?: DbLogger;
+  /** Give up connecting, and any query, after this long (default: never; the lease keeper sets it). */
+  timeoutMs?: number;
+  /** application_name (default codex-fleet). */
+  name?: string;
 }
 
 /** The pool type other packages pass around without importing pg themselves. */
@@ -84,12 +88,13 @@ export const poolTypes: pg.CustomTypesConfig = {
  * Opens a pool (nothing connects until the first query). Its int8 and numeric columns come back
  * as JS numbers, timestamps as UTC: see {@link poolTypes}.
  */
-export function createPool({ url, poolMax = 10, log }: PoolOptions): DbPool {
+export function createPool({ url, poolMax = 10, log, timeoutMs, name }: PoolOptions): DbPool {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolMax,
     types: poolTypes,
-    application_name: "codex-fleet",
+    application_name: name ?? "codex-fleet",
+    ...(timeoutMs === undefined ? {} : { connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs }),
   });
   // Without a listener, an idle client's socket error (server restart) crashes the process.
   pool.on("error", (err) => log?.warn(`database: idle connection error: ${err.message}`));

@@ -33,6 +33,8 @@ export const TargetViewSchema = z.object({
   activeThreads: z.number(),
   /** Threads of this target whose total may be unread (pending recovery): their figures are a lower bound. */
   pendingThreads: z.number().optional(),
+  /** The collector instance following this target (its lease holder); null: none right now. */
+  followedBy: z.string().nullable().optional(),
 });
 export type TargetView = z.infer<typeof TargetViewSchema>;
 /** GET /api/v1/targets */
@@ -351,6 +353,34 @@ export type SilenceView = z.infer<typeof SilenceViewSchema>;
 /** GET /api/v1/silences */
 export const SilenceListSchema = z.array(SilenceViewSchema);
 
+/** One collector instance of GET /api/v1/cluster. */
+export const ClusterInstanceSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  version: z.string(),
+  host: z.string(),
+  pid: z.number(),
+  startedAt: z.string(),
+  lastHeartbeat: z.string(),
+  /** Its heartbeat has not expired (database clock). */
+  live: z.boolean(),
+  /** The instance that answered. */
+  self: z.boolean(),
+  targetsHeld: z.number(),
+  alertLeader: z.boolean(),
+});
+export type ClusterInstance = z.infer<typeof ClusterInstanceSchema>;
+/** GET /api/v1/cluster: the collectors sharing this database. */
+export const ClusterViewSchema = z.object({
+  leaseTtlMs: z.number(),
+  /** Name of the instance running the alert engine, or null. */
+  alertLeader: z.string().nullable(),
+  targets: z.number(),
+  /** Targets no live instance follows right now (between a holder's loss and a takeover). */
+  unfollowed: z.number(),
+  instances: z.array(ClusterInstanceSchema),
+});
+export type ClusterView = z.infer<typeof ClusterViewSchema>;
 /**
  * A failure row (GET /api/v1/usage/failures): the group keys asked for (day/hour as ISO strings),
  * the error kind (`codexErrorInfo` as codex sent it, its details dropped; null for a failed turn

@@ -38,6 +38,8 @@ export async function startBenchCollector(args: {
   dbUrl: string;
   targets: readonly BenchTarget[];
   observer?: LaunchConfig["observer"];
+  /** Several collectors on one database (the takeover scenario). */
+  cluster?: LaunchConfig["cluster"];
   timeoutMs?: number;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
@@ -50,6 +52,7 @@ export async function startBenchCollector(args: {
     logLevel: "warn",
     targets: args.targets,
     observer: { ...PRODUCT_OBSERVER, ...args.observer },
+    ...(args.cluster ? { cluster: args.cluster } : {}),
   });
   return launchCollector({
     configFile,

@@ -1,10 +1,12 @@
 /** Renders a bench run as the markdown table docs/BENCHMARKS.md shows. */
 
+import type { ClusterLiveLatencyResult } from "../scenarios/cluster-live-latency.ts";
 import type { FleetSizeResult } from "../scenarios/fleet-size.ts";
 import type { FootprintResult } from "../scenarios/footprint.ts";
 import type { IngestResult } from "../scenarios/ingest.ts";
 import type { LiveLatencyResult } from "../scenarios/live-latency.ts";
 import type { QueryResult } from "../scenarios/query.ts";
+import type { TakeoverResult } from "../scenarios/takeover.ts";
 import type { MachineInfo } from "./machine.ts";
 
 /** Everything one run measured. */
@@ -17,8 +19,10 @@ export interface BenchRun {
   fleetSize?: { baseline: { rssMB: number; idleCpuPct: number }; sizes: FleetSizeResult[] };
   ingest?: IngestResult;
   liveLatency?: LiveLatencyResult;
+  clusterLiveLatency?: ClusterLiveLatencyResult;
   query?: QueryResult;
   footprint?: FootprintResult;
+  takeover?: TakeoverResult;
   errors: Record<string, string>;
 }
 
@@ -87,6 +91,16 @@ export function renderTable(run: BenchRun): string {
       ok(l.p99Ms <= 100),
     ]);
   }
+  const c = run.clusterLiveLatency;
+  if (c) {
+    rows.push([
+      `12 live latency across instances: ${n(c.servers)} active servers on A, client on B, ${c.turnsPerSecond} turns/s`,
+      `emittedAtMs → live frame on B p50 ${c.remote.p50Ms} ms, p95 ${c.remote.p95Ms} ms, **p99 ${c.remote.p99Ms} ms** (${n(c.remote.frames)} frames)`,
+      `same frames on A: p50 ${c.local.p50Ms} / p99 ${c.local.p99Ms} ms; CPU A ${c.followerCpuPct} %, B ${c.replicaCpuPct} %`,
+      "p99 ≤ 150 ms",
+      ok(c.remote.p99Ms <= 150),
+    ]);
+  }
   const q = run.query;
   if (q) {
     rows.push([
@@ -105,6 +119,16 @@ export function renderTable(run: BenchRun): string {
       `full client ${fp.fullClient.framesPerTurn} frames, ${n(fp.fullClient.bytesPerTurn)} B per turn; an observer that also opts out of item lifecycles: ${pct(fp.leanObserver.frameRatio)} / ${pct(fp.leanObserver.byteRatio)}`,
       "≤ 25 %",
       ok(fp.frameRatio <= 0.25 && fp.byteRatio <= 0.25),
+    ]);
+  }
+  const tk = run.takeover;
+  if (tk) {
+    rows.push([
+      `6 takeover: SIGKILL of one of 3 collectors, ${n(tk.servers)} simulated targets`,
+      `**${(tk.takeoverMs / 1000).toFixed(1)} s** until all ${n(tk.servers)} open again (${n(tk.killedHeld)} taken over)`,
+      `lease TTL ${tk.leaseTtlMs / 1000} s (included); RSS per instance ${tk.rssMB.join(" / ")} MB; idle, the 3 cost Postgres ${tk.idleTransactionsPerSecond} commits/s, ${tk.leaseRowUpdatesPerSecond} lease rows updated/s`,
+      "≤ 30 s",
+      ok(tk.takeoverMs <= 30_000),
     ]);
   }
   for (const [k, v] of Object.entries(run.errors))

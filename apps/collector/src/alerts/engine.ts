@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import type { DbPool } from "@codex-fleet/db/client";
 import {
+  acknowledgeAlert,
   failOrphanedNotifications,
   getAlert,
   listOpenAlerts,
@@ -15,6 +16,7 @@ import {
   pruneAlertHistory,
   saveAlertChanges,
 } from "@codex-fleet/db/repositories/alerts-repository";
+import type { LeaseFence } from "@codex-fleet/db/repositories/lease-repository";
 import type { AlertView } from "@codex-fleet/protocol/api";
 import type { Config } from "../config/schema.ts";
 import type { Fleet } from "../fleet/fleet.ts";
@@ -55,11 +57,21 @@ export type AckResult = { ok: true; alert: AlertView } | { ok: false; reason: "n
 
 export class AlertEngine {
   readonly rules: readonly EffectiveRule[];
-  readonly dispatcher: Dispatcher;
+  /** Replaced at each `start()` (an instance can lose and regain alert leadership). */
+  dispatcher: Dispatcher;
+  /** The alert leader's lease: every transition is written under it (several collectors). */
+  private fence: LeaseFence | null = null;
+  private started = false;
+  /**
+   * Between `start()` and `stop()`: this instance runs the rules. Otherwise (another collector
+   * holds the `alerts` lease) `open` mirrors the database, re-read on every change the leader
+   * publishes, and acknowledgements are written to the database for the leader to re-read.
+   */
+  private leading = false;
   private readonly inputs: SnapshotInputs;
   private readonly now: () => number;
   private readonly newId: () => string;
-  /** Open (pending/firing) alerts by identity key. */
+  /** Open (pending/firing) alerts by identity key (a mirror of the database when not leading). */
   private readonly open = new Map<string, AlertRecord>();
   private silences: Silence[] = [];
   private loaded = false;
@@ -83,7 +95,12 @@ export class AlertEngine {
       settleMs: opts.config.alerts.settleMs,
       log: opts.log,
     });
-    this.dispatcher = new Dispatcher({
+    this.dispatcher = this.newDispatcher();
+  }
+
+  private newDispatcher(): Dispatcher {
+    const { opts } = this;
+    return new Dispatcher({
       pool: opts.pool,
       notifiers: opts.notifiers,
       log: opts.log,
@@ -110,8 +127,15 @@ export class AlertEngine {
   }
 
   /** Start after `fleet.start()`, which loads the thread state the rules read. */
-  async start(): Promise<void> {
+  async start(fence: LeaseFence | null = null): Promise<void> {
     const timers = this.opts.timers ?? true;
+    // Leading again after a stop: reload what the previous leader persisted, with a new dispatcher.
+    if (this.started) this.dispatcher = this.newDispatcher();
+    this.started = true;
+    this.leading = true;
+    this.stopped = false;
+    this.loaded = false;
+    this.fence = fence;
     this.unsubscribe = this.opts.fleet.subscribe({
       threadChanged: () => timers && this.soon(),
       targetChanged: (rt) => {
@@ -138,6 +162,7 @@ export class AlertEngine {
   /** Stop timers, finish the running step, release undelivered notifications. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.leading = false;
     this.unsubscribe?.();
     for (const t of [this.tick, this.prune]) if (t) clearInterval(t);
     if (this.debounce) clearTimeout(this.debounce);
@@ -159,6 +184,7 @@ export class AlertEngine {
   /** Acknowledge an open alert. */
   acknowledge(id: string, by: string): Promise<AckResult> {
     return this.serial(async () => {
+      if (!this.leading) return this.acknowledgeInDatabase(id, by);
       const entry = [...this.open.entries()].find(([, a]) => a.id === id);
       if (!entry) {
         const stored = await getAlert({ pool: this.opts.pool, id });
@@ -171,11 +197,28 @@ export class AlertEngine {
         upserts: [toRow(next)],
         deletes: [],
         notifications: [],
+        fence: this.fence,
       });
       this.open.set(key, next);
       this.publish(next);
+      this.storedChanged();
       return { ok: true, alert: alertView(next) } as const;
     });
+  }
+
+  /** Not leading: one conditioned statement; the leader re-reads it when told (storedChanged). */
+  private async acknowledgeInDatabase(id: string, by: string): Promise<AckResult> {
+    const { pool } = this.opts;
+    const row = await acknowledgeAlert({ pool, id, by, atMs: this.now() });
+    if (row === null) {
+      const stored = await getAlert({ pool, id });
+      return { ok: false, reason: stored === null ? "not-found" : "resolved" };
+    }
+    const next = fromRow(row);
+    this.open.set(identityKey(next.ruleId, next.subject), next);
+    this.publish(next);
+    this.storedChanged();
+    return { ok: true, alert: alertView(next) };
   }
 
   /** A silence was created or ended: apply it to the alerts right away. */
@@ -183,8 +226,88 @@ export class AlertEngine {
     // One step: an evaluation queued earlier must not answer for this one without the silence.
     await this.serial(async () => {
       this.silences = [...this.silences.filter((s) => s.id !== silence.id), silence];
+      this.storedChanged();
       await this.evaluateOnce();
     }).catch((err) => this.opts.log.error({ err: errText(err) }, "alerts: evaluation failed"));
+  }
+
+  // ── Several collectors on one database (cluster/replica.ts) ────────────────────────────────
+
+  private readonly storedChangeListeners = new Set<() => void>();
+
+  /**
+   * Called after alert state changed in the database through this instance: an evaluation's
+   * transitions (leader), an acknowledgement or a silence change (any instance). The replica
+   * tells the others, which re-read it (`reloadFromDatabase`).
+   */
+  onStoredChange(listener: () => void): () => void {
+    this.storedChangeListeners.add(listener);
+    return () => this.storedChangeListeners.delete(listener);
+  }
+
+  private storedChanged(): void {
+    for (const l of this.storedChangeListeners) {
+      try {
+        l();
+      } catch (err) {
+        this.opts.log.error({ err: errText(err) }, "alerts: change listener failed");
+      }
+    }
+  }
+
+  /** True while this instance runs the rules (holds the `alerts` lease, or alone). */
+  get isLeading(): boolean {
+    return this.leading;
+  }
+
+  /**
+   * Another collector changed alert state in the database. Leading: re-read open alerts and
+   * silences (an acknowledgement or silence made elsewhere), then evaluate. Not leading: mirror
+   * the open alerts, so the API, the live feed and /metrics here show what the leader decided.
+   * In turn with evaluations, so a stale in-memory alert never overwrites the stored acknowledgement.
+   */
+  reloadFromDatabase(): Promise<void> {
+    return this.serial(async () => {
+      if (!this.leading) return this.mirror();
+      if (!this.loaded) return;
+      const before = new Map([...this.open.values()].map((a) => [a.id, JSON.stringify(a)]));
+      this.loaded = false;
+      await this.load(this.now());
+      // The live feed here shows the acknowledgement made elsewhere.
+      for (const a of this.open.values()) if (before.get(a.id) !== JSON.stringify(a)) this.publish(a);
+      await this.evaluateOnce();
+    }).catch((err) => this.opts.log.error({ err: errText(err) }, "alerts: reload failed"));
+  }
+
+  /** Not leading: replace `open` with the stored open alerts; publish what changed or closed. */
+  private async mirror(): Promise<void> {
+    const { pool } = this.opts;
+    const now = this.now();
+    const [rows, silences] = await Promise.all([
+      listOpenAlerts({ pool }),
+      listSilences({ pool, activeAtMs: now }),
+    ]);
+    const before = new Map(this.open);
+    this.open.clear();
+    for (const row of rows) {
+      const record = fromRow(row);
+      this.open.set(identityKey(record.ruleId, record.subject), record);
+    }
+    this.silences = silences.map(silenceFromRow);
+    for (const [key, a] of this.open) {
+      const prev = before.get(key);
+      if (!prev || JSON.stringify(prev) !== JSON.stringify(a)) this.publish(a);
+    }
+    for (const [key, prev] of before) {
+      if (this.open.get(key)?.id === prev.id) continue;
+      // Resolved (its row says when), or a pending alert dropped (its row is gone).
+      const row = await getAlert({ pool, id: prev.id });
+      this.publish(
+        row && row.state === "resolved"
+          ? fromRow(row)
+          : { ...prev, state: "resolved", resolvedAtMs: now, updatedAtMs: now },
+      );
+    }
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -226,7 +349,7 @@ export class AlertEngine {
 
   private async evaluateOnce(): Promise<void> {
     const { pool, log, config, fleet } = this.opts;
-    if (this.stopped || !config.alerts.enabled) return;
+    if (!this.leading || !config.alerts.enabled) return;
     const now = this.now();
     if (!this.loaded) await this.load(now);
     // Before fleet.start() no target is known and every thread alert would resolve.
@@ -293,6 +416,7 @@ export class AlertEngine {
         .filter(({ t }) => t.change === "dropped" && t.next)
         .map(({ t }) => (t.next as AlertRecord).id),
       notifications,
+      fence: this.fence,
     });
     for (const { key, t } of steps) {
       const next = t.next as AlertRecord;
@@ -306,6 +430,7 @@ export class AlertEngine {
         );
     }
     if (notifications.length > 0) this.dispatcher.kick();
+    this.storedChanged();
   }
 
   private publish(alert: AlertRecord): void {

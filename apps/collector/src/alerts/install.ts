@@ -6,6 +6,7 @@
  */
 
 import type { DbPool } from "@codex-fleet/db/client";
+import type { LeaseFence } from "@codex-fleet/db/repositories/lease-repository";
 import type { AlertView } from "@codex-fleet/protocol/api";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../config/schema.ts";
@@ -36,7 +37,8 @@ export interface InstallAlertsOptions {
 export interface InstalledAlerts {
   /** Pass in `buildApp({ plugins: [alerts.plugin] })`. */
   plugin: (app: FastifyInstance, hub: LiveHub) => void;
-  start(): Promise<void>;
+  /** `fence`: the alert leader's lease (several collectors), checked in every transition's transaction. */
+  start(fence?: LeaseFence | null): Promise<void>;
   stop(): Promise<void>;
   /** Open alerts for the live feed's snapshot (`alerts:` in app.ts). */
   openViews(): AlertView[];
@@ -80,7 +82,7 @@ export function installAlerts(opts: InstallAlertsOptions): InstalledAlerts {
       const off = engine.onChange((view) => hub.alert(view));
       app.addHook("onClose", async () => off());
     },
-    start: () => engine.start(),
+    start: (fence) => engine.start(fence ?? null),
     stop: () => engine.stop(),
     openViews: () => engine.openViews(),
     engine,

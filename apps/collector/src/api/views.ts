@@ -43,6 +43,7 @@ export function targetView(
     threads: count,
     activeThreads: active,
     pendingThreads: pending,
+    followedBy: rt.followedBy,
   };
 }
 

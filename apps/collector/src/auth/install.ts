@@ -5,6 +5,7 @@
  * and /metrics, and the admin role for changes (policy.ts); the sign-in routes with a per-address rate limit; the parameter checks every route shares
  * (http/param-guard.ts). Register before any route (`buildApp` does).
  */
+import type { DbPool } from "@codex-fleet/db/client";
 import { type AuthMe, LoginRequestSchema, type Role } from "@codex-fleet/protocol/auth";
 import { isLoopbackHost } from "@codex-fleet/protocol/targets";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -73,7 +74,7 @@ const SIGN_IN =
 export function installAuth(
   app: FastifyInstance,
   setup: AuthSetup,
-  deps: { log: Logger; dashboardHtml: string | null },
+  deps: { log: Logger; dashboardHtml: string | null; pool: DbPool },
 ): void {
   const { config } = setup;
   const now = setup.now ?? Date.now;
@@ -84,7 +85,8 @@ export function installAuth(
     https,
   });
   const credentials = new Credentials({ admin: config.adminToken, viewer: config.viewerToken });
-  const sessions = new SessionStore({ ttlMs: config.sessionTtlMs, now });
+  // Sessions live in Postgres (sessions.ts): every collector on the database shares them.
+  const sessions = new SessionStore({ pool: deps.pool, ttlMs: config.sessionTtlMs, now });
   const limiter = new RateLimiter({ ...config.loginRateLimit, now });
   const origins: OriginPolicy = {
     publicOrigin: setup.publicUrl === null ? null : new URL(setup.publicUrl).origin,
@@ -113,7 +115,7 @@ export function installAuth(
   };
 
   /** The caller's identity from a bearer token or the session cookie; throws on a bad bearer. */
-  const identify = (req: FastifyRequest, reply: FastifyReply): RequestAuth | null => {
+  const identify = async (req: FastifyRequest, reply: FastifyReply): Promise<RequestAuth | null> => {
     const authorization = req.headers.authorization;
     if (authorization !== undefined) {
       const match = /^Bearer +(\S+) *$/i.exec(authorization);
@@ -127,7 +129,7 @@ export function installAuth(
       return { role, via: "bearer", expiresAtMs: null };
     }
     const id = readCookie(req.headers.cookie, SESSION_COOKIE);
-    const session = id === null ? null : sessions.get(id);
+    const session = id === null ? null : await sessions.get(id);
     return session ? { role: session.role, via: "session", expiresAtMs: session.expiresAtMs } : null;
   };
 
@@ -165,7 +167,7 @@ export function installAuth(
     }
     const access = requiredAccess(req.method, route);
     if (access === "open") return;
-    const auth = identify(req, reply);
+    const auth = await identify(req, reply);
     if (auth === null) {
       void reply.header("www-authenticate", 'Bearer realm="codex-fleet"');
       throw unauthorized(SIGN_IN);
@@ -200,7 +202,7 @@ export function installAuth(
       log.warn({ ip: req.ip }, "sign-in refused: token not accepted");
       throw unauthorized("the token was not accepted");
     }
-    const { id, session } = sessions.create(role);
+    const { id, session } = await sessions.create(role);
     log.info({ ip: req.ip, role }, "signed in");
     void reply.header(
       "set-cookie",
@@ -215,7 +217,7 @@ export function installAuth(
     // answer still clears it).
     checkOrigin(req, false);
     const id = readCookie(req.headers.cookie, SESSION_COOKIE);
-    if (id !== null) sessions.delete(id);
+    if (id !== null) await sessions.delete(id);
     return reply
       .header("set-cookie", sessionCookie("", { maxAgeMs: 0, secure: config.secureCookies }))
       .status(204)
@@ -225,7 +227,7 @@ export function installAuth(
   app.get("/api/v1/auth/me", async (req, reply) => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     if (!config.enabled) return me({ role: "admin", via: "none", expiresAtMs: null });
-    const auth = identify(req, reply);
+    const auth = await identify(req, reply);
     if (auth === null) throw unauthorized(SIGN_IN);
     return me(auth);
   });

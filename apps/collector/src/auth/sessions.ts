@@ -1,9 +1,17 @@
 /**
- * Server-side sessions in memory: a random id (256 bits) in the cookie, its SHA-256 as the key,
- * an absolute expiry. A restart signs everyone out; several collectors behind one address need
- * sticky sessions (README "Authentication").
+ * Server-side sessions in Postgres (issue 12): a random id (256 bits) in the cookie, its SHA-256
+ * as the key of a `session` row, an absolute expiry. Every collector on the database finds every
+ * session, a restart signs no one out, and a sign-out on one collector ends the session on all.
+ * The id itself is never stored or logged. Works the same on embedded PGlite (one instance).
  */
 import { createHash, randomBytes } from "node:crypto";
+import type { DbPool } from "@codex-fleet/db/client";
+import {
+  deleteSession,
+  findSession,
+  insertSession,
+  pruneSessions,
+} from "@codex-fleet/db/repositories/sessions-repository";
 import type { Role } from "@codex-fleet/protocol/auth";
 
 /** One signed-in browser. */
@@ -14,64 +22,63 @@ export interface Session {
 }
 
 export interface SessionStoreOptions {
+  pool: DbPool;
   ttlMs: number;
   /** Most live sessions; the oldest goes first beyond this (default 10 000). */
   maxSessions?: number;
   now?: () => number;
 }
 
-const keyOf = (id: string): string => createHash("sha256").update(id).digest("base64url");
+/** The stored key of a session id: base64url SHA-256. */
+export const sessionKeyOf = (id: string): string => createHash("sha256").update(id).digest("base64url");
+
+const ID_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 /** Creates, finds and ends sessions. */
 export class SessionStore {
-  // Insertion order is creation order: the first key is the oldest session.
-  private readonly sessions = new Map<string, Session>();
   private readonly now: () => number;
 
   constructor(private readonly opts: SessionStoreOptions) {
     this.now = opts.now ?? Date.now;
   }
 
-  get size(): number {
-    return this.sessions.size;
-  }
-
-  /** A new session for `role`; the returned id goes into the cookie and nowhere else. */
-  create(role: Role): { id: string; session: Session } {
+  /**
+   * A new session for `role`; the returned id goes into the cookie and nowhere else. Expired
+   * sessions, and the oldest beyond `maxSessions`, are deleted in the same statement.
+   */
+  async create(role: Role): Promise<{ id: string; session: Session }> {
     const at = this.now();
-    this.sweep(at);
-    const max = this.opts.maxSessions ?? 10_000;
-    while (this.sessions.size >= max) {
-      const oldest = this.sessions.keys().next().value;
-      if (oldest === undefined) break;
-      this.sessions.delete(oldest);
-    }
     const id = randomBytes(32).toString("base64url");
     const session: Session = { role, createdAtMs: at, expiresAtMs: at + this.opts.ttlMs };
-    this.sessions.set(keyOf(id), session);
+    await insertSession({
+      pool: this.opts.pool,
+      keyHash: sessionKeyOf(id),
+      role,
+      nowMs: at,
+      expiresAtMs: session.expiresAtMs,
+      maxSessions: this.opts.maxSessions ?? 10_000,
+    });
     return { id, session };
   }
 
-  /** The live session of `id`, or null (unknown, malformed or expired). */
-  get(id: string): Session | null {
-    if (!/^[A-Za-z0-9_-]{43}$/.test(id)) return null;
-    const key = keyOf(id);
-    const session = this.sessions.get(key);
-    if (!session) return null;
-    if (session.expiresAtMs <= this.now()) {
-      this.sessions.delete(key);
-      return null;
-    }
-    return session;
+  /** The live session of `id`, or null (unknown, malformed or expired: an expired row is deleted). */
+  async get(id: string): Promise<Session | null> {
+    if (!ID_SHAPE.test(id)) return null;
+    const row = await findSession({ pool: this.opts.pool, keyHash: sessionKeyOf(id), nowMs: this.now() });
+    if (!row) return null;
+    // A role this version does not know (a newer collector on the same database) grants nothing.
+    if (row.role !== "admin" && row.role !== "viewer") return null;
+    return { role: row.role, createdAtMs: row.createdAtMs, expiresAtMs: row.expiresAtMs };
   }
 
-  /** End the session of `id` (sign-out). */
-  delete(id: string): void {
-    this.sessions.delete(keyOf(id));
+  /** End the session of `id` on every collector (sign-out). */
+  async delete(id: string): Promise<void> {
+    if (!ID_SHAPE.test(id)) return;
+    await deleteSession({ pool: this.opts.pool, keyHash: sessionKeyOf(id) });
   }
 
-  /** Drop expired sessions (called on every create: memory stays bounded by the live ones). */
-  private sweep(at: number): void {
-    for (const [key, session] of this.sessions) if (session.expiresAtMs <= at) this.sessions.delete(key);
+  /** Delete expired sessions; returns how many. */
+  prune(): Promise<number> {
+    return pruneSessions({ pool: this.opts.pool, nowMs: this.now() });
   }
 }

@@ -362,6 +362,7 @@ export async function loadConfig({ argv, env, cwd }: LoadConfigOptions): Promise
     logLevel: file.logLevel,
     logFormat: overrides.logFormat ?? file.logFormat,
     auth,
+    cluster: { instanceName: file.cluster.instanceName ?? null, leaseTtlMs: file.cluster.leaseTtlMs },
     codexVersionFloor: file.codexVersionFloor,
   };
   return deepFreeze(config);

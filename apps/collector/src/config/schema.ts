@@ -212,6 +212,24 @@ export const ConfigFileSchema = z.strictObject({
   logLevel: z.enum(LOG_LEVELS).default("info"),
   logFormat: z.enum(LOG_FORMATS).default("auto"),
   auth: AuthSchema.prefault({}),
+  /** Several collectors on one Postgres (issue 12; README "Running more than one collector"). */
+  cluster: z
+    .strictObject({
+      /** Shown in the UI and /api/v1/cluster; default: host name and process id. */
+      instanceName: z
+        .string()
+        .trim()
+        .min(1, { error: "must not be empty" })
+        .max(100, { error: "must be at most 100 characters" })
+        .optional(),
+      /** A lease not renewed for this long is lost; the others take its targets over. */
+      leaseTtlMs: z
+        .int({ error: "must be an integer number of milliseconds" })
+        .min(1000, { error: "must be at least 1000 (1 s): renewals run every third of it" })
+        .max(600_000, { error: "must be at most 600000 (10 min)" })
+        .default(15_000),
+    })
+    .prefault({}),
   /**
    * Targets whose codex (read from the `initialize` userAgent) is older than this are flagged
    * `belowSupportedFloor` in the targets API and on the Targets page. Default: the oldest version
@@ -281,6 +299,8 @@ export interface Config {
   readonly logLevel: ConfigFile["logLevel"];
   readonly logFormat: ConfigFile["logFormat"];
   readonly auth: AuthConfig;
+  /** `instanceName` null: the collector names itself (host name and pid). */
+  readonly cluster: { readonly instanceName: string | null; readonly leaseTtlMs: number };
   /** Targets on an older codex are flagged below the supported floor. */
   readonly codexVersionFloor: string;
 }

@@ -43,6 +43,14 @@ export interface TargetRuntime {
    * "last contact" stays where it was (a crash mid-scan must find the same threads again).
    */
   contactScanned: boolean;
+  /**
+   * This instance follows the target (socket open, database writes): it holds the target's lease.
+   * Otherwise its state is a replica of the follower's, applied by cluster/replica.ts through
+   * applyRemote*.
+   */
+  followed: boolean;
+  /** The instance (its name) that follows the target, as last known; null: nobody. */
+  followedBy: string | null;
 }
 
 export interface FleetListener {
@@ -66,6 +74,12 @@ export interface FleetOptions {
   writeBatch?: WriterOptions["write"];
   /** Tests: observe every frame the collector sends. */
   onSent?(targetId: string, frame: Record<string, unknown>): void;
+  /**
+   * TEST ONLY, until target leases decide it: whether this instance follows a target (default:
+   * every target). An unfollowed target is registered but never connected; its state comes from
+   * the instance that follows it (cluster/replica.ts).
+   */
+  follow?: (targetName: string) => boolean;
 }
 
 /** Owns every target connection and the live thread state. */
@@ -76,6 +90,10 @@ export class Fleet {
   private listeners = new Set<FleetListener>();
   private readonly now: () => number;
   private contactTimer: NodeJS.Timeout | null = null;
+  /** Follow every target at start and when added (one collector); false: the lease keeper decides. */
+  private followAll = true;
+  /** Called when a target is added or removed (the lease keeper looks at once). */
+  membershipChanged: (() => void) | null = null;
 
   /** Targets on an older codex are flagged below the supported floor (config `codexVersionFloor`). */
   get codexVersionFloor(): string {
@@ -160,7 +178,11 @@ export class Fleet {
    * targets added through the admin API (targets/managed-targets.ts loads them): synced with the
    * config's so that neither set marks the other disabled.
    */
-  async start(managed: readonly TargetConfig[] = []): Promise<void> {
+  async start(
+    managed: readonly TargetConfig[] = [],
+    options: { follow?: "all" | "leased" } = {},
+  ): Promise<void> {
+    this.followAll = options.follow !== "leased";
     const { pool, config } = this.opts;
     const all = [...config.targets, ...managed];
     await syncTargets({
@@ -176,7 +198,9 @@ export class Fleet {
       const rt = this.targets.get(t.targetId);
       if (rt) rt.threadCount++;
     }
-    for (const rt of this.targets.values()) rt.connection.start();
+    if (this.followAll)
+      for (const rt of this.targets.values())
+        if (this.opts.follow?.(rt.config.name) ?? true) this.startFollowing(rt, null);
     // Keep "last contact" fresh while connected: it bounds the next backfill after an outage.
     this.contactTimer = setInterval(() => this.touchContacts(), 60_000);
     this.contactTimer.unref();
@@ -188,7 +212,9 @@ export class Fleet {
    */
   async stop(flushTimeoutMs = 0): Promise<void> {
     if (this.contactTimer) clearInterval(this.contactTimer);
-    for (const rt of this.targets.values()) rt.connection.stop();
+    // An unfollowed target's connection never started: stopping it would write "stopped" over
+    // the follower's state.
+    for (const rt of this.targets.values()) if (rt.followed) rt.connection.stop();
     try {
       await this.writer.close(flushTimeoutMs);
     } catch (err) {
@@ -241,7 +267,9 @@ export class Fleet {
    */
   addTarget(tc: TargetConfig, lastContactAtMs: number | null = null): void {
     if (this.targets.has(tc.name)) throw new Error(`target ${tc.name} is already followed`);
-    this.register(tc, lastContactAtMs).connection.start();
+    const rt = this.register(tc, lastContactAtMs);
+    if (!this.followAll) this.membershipChanged?.();
+    else if (this.opts.follow?.(tc.name) ?? true) this.startFollowing(rt, null);
   }
 
   /**
@@ -251,8 +279,9 @@ export class Fleet {
   removeTarget(name: string): boolean {
     const rt = this.targets.get(name);
     if (!rt) return false;
-    rt.connection.stop();
+    if (rt.followed) rt.connection.stop();
     this.targets.delete(name);
+    this.membershipChanged?.();
     return true;
   }
 
@@ -298,7 +327,8 @@ export class Fleet {
             tlog.warn({ reason: status.reason, error: status.error }, "target unavailable");
           else tlog.info({ state: status.state }, "target state");
           metrics.setTargetState(id, status.state);
-          this.persistTarget(rt);
+          // A target this instance no longer follows is written by its new holder, not by us.
+          if (rt.followed) this.persistTarget(rt);
           this.notify((l) => l.targetChanged?.(rt));
         },
         onInvalid: (reason, method) => {
@@ -350,6 +380,8 @@ export class Fleet {
       metadataRead: new Set(),
       threadCount: 0,
       contactScanned: false,
+      followed: false,
+      followedBy: null,
     };
     this.targets.set(id, rt);
     return rt;
@@ -427,10 +459,144 @@ export class Fleet {
 
   private touchContacts(): void {
     for (const rt of this.targets.values()) {
-      if (rt.status.state !== "open" || !rt.contactScanned) continue;
+      if (!rt.followed || rt.status.state !== "open" || !rt.contactScanned) continue;
       rt.lastContactAtMs = this.now();
       this.persistTarget(rt);
     }
+  }
+
+  // --- Cluster (issue 12): follow only the targets whose lease this instance holds. ---
+
+  private startFollowing(rt: TargetRuntime, by: string | null): void {
+    rt.followed = true;
+    rt.followedBy = by;
+    rt.connection.start();
+  }
+
+  /**
+   * Start following targets whose leases this instance has just acquired. Each is loaded as a
+   * restart loads it — its threads (owed ones always) and its last contact, as its previous holder
+   * left them in the database — then connected, so the observer backfills the gap and recovers
+   * what is owed. Returns the names it started following.
+   */
+  async follow(names: readonly string[], by: string): Promise<string[]> {
+    const { pool } = this.opts;
+    const wanted = names.filter((n) => this.targets.get(n)?.followed === false);
+    if (wanted.length === 0) return [];
+    const [stored, rows] = await Promise.all([
+      loadThreads({ pool, perTarget: MAX_THREADS_PER_TARGET, targetIds: wanted }),
+      listTargetRows({ pool }),
+    ]);
+    const contact = new Map(rows.map((r) => [r.id, r.lastContactAtMs]));
+    const counts = new Map<string, number>();
+    for (const s of stored) {
+      const rt = this.targets.get(s.targetId);
+      if (!rt || rt.followed) continue;
+      const t = threadFromStored(s);
+      this.threads.set(t.id, t);
+      counts.set(s.targetId, (counts.get(s.targetId) ?? 0) + 1);
+      this.notify((l) => l.threadChanged?.(t));
+    }
+    const started: string[] = [];
+    for (const name of wanted) {
+      const rt = this.targets.get(name);
+      if (!rt || rt.followed) continue;
+      rt.threadCount = Math.max(rt.threadCount, counts.get(name) ?? 0);
+      rt.lastContactAtMs = contact.get(name) ?? rt.lastContactAtMs;
+      this.startFollowing(rt, by);
+      started.push(name);
+    }
+    return started;
+  }
+
+  /**
+   * Stop following a target (its lease is handed over, or lost): close its connection without
+   * writing its row (the next holder does). `settleMs`: wait up to this long for what it received
+   * to be written (an orderly handover); 0 for a lost lease, which must stop at once.
+   */
+  async unfollow(name: string, settleMs = 0): Promise<void> {
+    const rt = this.targets.get(name);
+    if (!rt?.followed) return;
+    rt.followed = false;
+    rt.followedBy = null;
+    rt.connection.stop();
+    if (settleMs > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.writer.settled(),
+        new Promise<void>((r) => {
+          timer = setTimeout(r, settleMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+  }
+
+  /** Who follows each target, as the lease table says (views; listeners hear of changes). */
+  setFollowers(byTarget: ReadonlyMap<string, string>): void {
+    for (const [name, rt] of this.targets) {
+      const by = rt.followed ? rt.followedBy : (byTarget.get(name) ?? null);
+      if (rt.followedBy === by) continue;
+      rt.followedBy = by;
+      this.notify((l) => l.targetChanged?.(rt));
+    }
+  }
+
+  // ── Replication (cluster/replica.ts): state of targets another instance follows ──────────────
+
+  /**
+   * A thread of a target another instance follows changed there: take its state and tell the
+   * listeners (live feed, alerts). Never written to the database (the follower writes) and
+   * refused for a target this instance follows. False when refused or nothing changed.
+   */
+  applyRemoteThread(state: ThreadState): boolean {
+    const rt = this.targets.get(state.targetId);
+    if (rt?.followed) return false;
+    const prev = this.threads.get(state.id);
+    if (prev && sameFields(prev, state)) return false;
+    if (!prev) {
+      if (rt && rt.threadCount >= MAX_THREADS_PER_TARGET) return false;
+      if (rt) rt.threadCount++;
+    }
+    this.threads.set(state.id, state);
+    this.notify((l) => l.threadChanged?.(state));
+    return true;
+  }
+
+  /** A target another instance follows changed state there; like applyRemoteThread. */
+  applyRemoteTarget(name: string, remote: RemoteTargetState): boolean {
+    const rt = this.targets.get(name);
+    if (!rt || rt.followed) return false;
+    const next = {
+      status: remote.status,
+      lastEventAtMs: remote.lastEventAtMs,
+      lastContactAtMs: remote.lastContactAtMs,
+      connectedSinceMs: remote.connectedSinceMs,
+      lastInvalid: remote.lastInvalid,
+    };
+    const prev = {
+      status: rt.status,
+      lastEventAtMs: rt.lastEventAtMs,
+      lastContactAtMs: rt.lastContactAtMs,
+      connectedSinceMs: rt.connectedSinceMs,
+      lastInvalid: rt.lastInvalid,
+    };
+    if (JSON.stringify(prev) === JSON.stringify(next)) return false;
+    Object.assign(rt, next);
+    this.notify((l) => l.targetChanged?.(rt));
+    return true;
+  }
+
+  /** Usage counted by the instance that follows `u.targetId` (live feed, alert spend). */
+  applyRemoteUsage(u: { threadId: string; targetId: string; atMs: number; totalTokens: number }): void {
+    if (this.targets.get(u.targetId)?.followed) return;
+    this.notify((l) => l.usageCounted?.(u));
+  }
+
+  /** An event of a target another instance follows (failed turns, for the alert rules). */
+  applyRemoteEvent(targetId: string, event: FleetEvent): void {
+    if (this.targets.get(targetId)?.followed) return;
+    this.notify((l) => l.event?.(targetId, event));
   }
 
   private notify(fn: (l: FleetListener) => void): void {
@@ -442,6 +608,28 @@ export class Fleet {
       }
     }
   }
+}
+
+/** What replicates of a target's runtime (cluster/replica.ts); the rest is local to its follower. */
+export interface RemoteTargetState {
+  status: ConnectionStatus;
+  lastEventAtMs: number | null;
+  lastContactAtMs: number | null;
+  connectedSinceMs: number | null;
+  lastInvalid: string | null;
+}
+
+/** Shallow equality of two thread states (arrays by content): a replayed state changes nothing. */
+function sameFields(a: ThreadState, b: ThreadState): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof ThreadState>;
+  for (const k of keys) {
+    const x = a[k];
+    const y = b[k];
+    if (x === y) continue;
+    if (Array.isArray(x) && Array.isArray(y) && JSON.stringify(x) === JSON.stringify(y)) continue;
+    return false;
+  }
+  return true;
 }
 
 const MAX_METHOD_NAMES = 100;

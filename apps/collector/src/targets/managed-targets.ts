@@ -117,6 +117,7 @@ export class ManagedTargets {
       this.opts.fleet.addTarget(tc);
       this.names.add(name);
       this.log.info({ target: name, hasToken: tc.token !== null }, "target added through the API");
+      this.changed();
       return this.view(name) as TargetAdminView;
     });
   }
@@ -131,6 +132,7 @@ export class ManagedTargets {
       fleet.removeTarget(name);
       fleet.addTarget(tc, rt.lastContactAtMs);
       this.log.info({ target: name, hasToken: tc.token !== null }, "target changed through the API");
+      this.changed();
       return this.view(name) as TargetAdminView;
     });
   }
@@ -143,6 +145,7 @@ export class ManagedTargets {
       this.names.delete(name);
       await releaseManagedTargets({ pool: this.opts.pool, ids: [name], disable: true });
       this.log.info({ target: name }, "target removed through the API");
+      this.changed();
     });
   }
 
@@ -193,6 +196,77 @@ export class ManagedTargets {
     return targetConfig(name, input, token);
   }
 
+  // ── Several collectors on one database (cluster/replica.ts) ──────────────────────────────────
+
+  private readonly changeListeners = new Set<() => void>();
+
+  /** Called after every change made through this instance's API (the replica tells the others). */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const l of this.changeListeners) l();
+  }
+
+  /**
+   * Another collector changed managed targets: bring the Fleet in line with the stored rows
+   * (add, replace what changed, remove what is gone). Writes nothing. A stored token this
+   * instance cannot decrypt (another key) leaves that target as it was, with an error logged.
+   */
+  reload(): Promise<void> {
+    return this.serial(async () => {
+      const { pool, config, fleet } = this.opts;
+      const rows = await listManagedTargets({ pool });
+      const configNames = new Set(config.targets.map((t) => t.name));
+      const seen = new Set<string>();
+      for (const row of rows) {
+        if (configNames.has(row.id)) continue;
+        seen.add(row.id);
+        let token: Secret | null = null;
+        try {
+          token =
+            row.tokenCiphertext === null || this.cipher === null
+              ? null
+              : this.cipher.decrypt(row.id, row.tokenCiphertext);
+        } catch {
+          this.log.error(
+            { target: row.id },
+            `cannot decrypt the stored token of target ${row.id}: is ${SECRET_KEY_ENV} the same on every collector?`,
+          );
+          continue;
+        }
+        if (row.tokenCiphertext !== null && this.cipher === null) {
+          this.log.error(
+            { target: row.id },
+            `target ${row.id} has a stored token but ${SECRET_KEY_ENV} is not set on this collector`,
+          );
+          continue;
+        }
+        const tc = targetConfig(row.id, { ...row, token: undefined }, token);
+        const rt = fleet.targets.get(row.id);
+        if (rt && sameDefinition(rt.config, tc)) {
+          this.names.add(row.id);
+          continue;
+        }
+        if (rt) fleet.removeTarget(row.id);
+        fleet.addTarget(tc, rt?.lastContactAtMs ?? row.lastContactAtMs);
+        this.names.add(row.id);
+        this.log.info(
+          { target: row.id },
+          rt ? "target changed on another collector" : "target added on another collector",
+        );
+      }
+      for (const name of [...this.names]) {
+        if (seen.has(name)) continue;
+        fleet.removeTarget(name);
+        this.names.delete(name);
+        this.log.info({ target: name }, "target removed on another collector");
+      }
+    });
+  }
+
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => {});
@@ -210,4 +284,15 @@ function targetConfig(name: string, input: TargetInput, token: Secret | null): T
     token,
     ca: null,
   };
+}
+
+/** Same URL, team, labels, insecure flag and token: nothing to reconnect for. */
+function sameDefinition(a: TargetConfig, b: TargetConfig): boolean {
+  return (
+    a.url === b.url &&
+    a.team === b.team &&
+    a.allowInsecure === b.allowInsecure &&
+    JSON.stringify(Object.entries(a.labels).sort()) === JSON.stringify(Object.entries(b.labels).sort()) &&
+    (a.token?.reveal() ?? null) === (b.token?.reveal() ?? null)
+  );
 }

@@ -16,6 +16,7 @@ import { isTargetDown, targetReasonHint } from "../lib/status.ts";
 import { useLive } from "../live/LiveProvider.tsx";
 import { FleetEmpty } from "./fleet/FleetEmpty.tsx";
 import { type TargetThreadCounts, threadCountsByTarget } from "./fleet/fleet-model.ts";
+import { ClusterPanel } from "./targets/ClusterPanel.tsx";
 
 /** Sorts down targets first, then by name. */
 export function sortTargets(targets: TargetView[]): TargetView[] {
@@ -51,8 +52,10 @@ export function TargetsPage() {
   const counts = threadCountsByTarget(data.threads.values());
   // Labels are optional in the config: no column at all when no target has one.
   const showLabels = all.some((target) => Object.keys(target.labels).length > 0);
+  // Which collector follows each target (several collectors on one database); older collectors omit it.
+  const showFollowedBy = all.some((target) => target.followedBy !== undefined);
   const groups = groupByCodexVersion(targets);
-  const columns = showLabels ? 10 : 9;
+  const columns = 9 + Number(showLabels) + Number(showFollowedBy);
   const belowFloor = all.filter((target) => target.belowSupportedFloor === true).length;
 
   return (
@@ -89,6 +92,7 @@ export function TargetsPage() {
           ))}
         </fieldset>
       </div>
+      <ClusterPanel />
       <div className="card table-wrap">
         {targets.length === 0 ? (
           <EmptyState title="No targets in this state" compact />
@@ -105,6 +109,7 @@ export function TargetsPage() {
                 <th>Connected since</th>
                 <th className="num">Threads</th>
                 <th className="num">Active</th>
+                {showFollowedBy && <th>Followed by</th>}
                 {showLabels && <th>Labels</th>}
               </tr>
             </thead>
@@ -137,6 +142,7 @@ export function TargetsPage() {
                     target={target}
                     counts={counts.get(target.name) ?? { threads: 0, active: 0 }}
                     showLabels={showLabels}
+                    showFollowedBy={showFollowedBy}
                   />
                 ))}
               </tbody>
@@ -152,10 +158,12 @@ function TargetRow({
   target,
   counts,
   showLabels,
+  showFollowedBy,
 }: {
   target: TargetView;
   counts: TargetThreadCounts;
   showLabels: boolean;
+  showFollowedBy: boolean;
 }) {
   const down = isTargetDown(target);
   const reason = targetReasonHint(target.reason);
@@ -217,6 +225,17 @@ function TargetRow({
       <td className="num" data-testid={`target-active-${target.name}`}>
         {counts.active}
       </td>
+      {showFollowedBy && (
+        <td data-testid={`target-followed-by-${target.name}`}>
+          {target.followedBy ? (
+            <span className="mono">{target.followedBy}</span>
+          ) : (
+            <span className="faint" title="No collector holds this target's lease right now">
+              nobody right now
+            </span>
+          )}
+        </td>
+      )}
       {showLabels && (
         <td>
           {Object.entries(target.labels).map(([key, value]) => (

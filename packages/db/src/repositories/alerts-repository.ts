@@ -3,7 +3,9 @@
  * `notification_delivery`), plus the two reads the alert rules need from ingest: recent failed
  * turns and today's spend. Times are epoch ms in and out; columns are `timestamp(3)` in UTC.
  */
+
 import type { Pool } from "pg";
+import { assertLeaseHeld, type LeaseFence } from "./lease-repository.ts";
 
 /** An alert row. `openKey` is the identity while pending/firing, null once resolved. */
 export interface StoredAlert {
@@ -149,6 +151,24 @@ export async function getAlert(args: { pool: Pool; id: string }): Promise<Stored
 }
 
 /**
+ * Acknowledge an open alert in one conditioned statement (an instance that does not run the alert
+ * engine: the leader re-reads it). Null when no pending or firing alert has this id.
+ */
+export async function acknowledgeAlert(args: {
+  pool: Pool;
+  id: string;
+  by: string;
+  atMs: number;
+}): Promise<StoredAlert | null> {
+  const { rows } = await args.pool.query<StoredAlert>(
+    `UPDATE alert SET ack_by = $2, ack_at = ${ts("$3::float8")}, updated_at = ${ts("$3::float8")}
+     WHERE id = $1 AND state <> 'resolved' RETURNING ${ALERT_COLUMNS}`,
+    [args.id, args.by, args.atMs],
+  );
+  return rows[0] ?? null;
+}
+
+/**
  * Persist one evaluation's outcome atomically: alerts written (inserted or updated), dropped
  * pending alerts deleted, and the notifications those transitions owe queued. Either all of it is
  * stored or none, so a crash can neither lose a notification nor record one twice; a notification
@@ -159,10 +179,13 @@ export async function saveAlertChanges(args: {
   upserts: StoredAlert[];
   deletes: string[];
   notifications: NewNotification[];
+  /** The alert leader's lease (several collectors): checked and locked in this transaction. */
+  fence?: LeaseFence | null;
 }): Promise<void> {
   const client = await args.pool.connect();
   try {
     await client.query("BEGIN");
+    if (args.fence) await assertLeaseHeld(client, args.fence);
     if (args.deletes.length > 0) {
       await client.query(`DELETE FROM alert WHERE id = ANY($1::text[]) AND state <> 'firing'`, [
         args.deletes,
@@ -185,7 +208,11 @@ export async function saveAlertChanges(args: {
          ON CONFLICT (id) DO UPDATE SET severity = EXCLUDED.severity, state = EXCLUDED.state, summary = EXCLUDED.summary,
             value = EXCLUDED.value, details = EXCLUDED.details, pending_since = EXCLUDED.pending_since,
             firing_since = EXCLUDED.firing_since, resolved_at = EXCLUDED.resolved_at,
-            last_notified_at = EXCLUDED.last_notified_at, ack_by = EXCLUDED.ack_by, ack_at = EXCLUDED.ack_at,
+            last_notified_at = EXCLUDED.last_notified_at,
+            -- An acknowledgement made on another instance (acknowledgeAlert) is never undone by a
+            -- leader that has not re-read it yet; a newer one replaces it.
+            ack_by = COALESCE(EXCLUDED.ack_by, alert.ack_by),
+            ack_at = CASE WHEN EXCLUDED.ack_by IS NULL THEN alert.ack_at ELSE EXCLUDED.ack_at END,
             silenced = EXCLUDED.silenced, open_key = EXCLUDED.open_key, updated_at = EXCLUDED.updated_at`,
         [JSON.stringify(args.upserts)],
       );
@@ -198,6 +225,9 @@ export async function saveAlertChanges(args: {
             ${ts(`x."createdAtMs"`)}, ${ts(`x."createdAtMs"`)}, ${ts(`x."createdAtMs"`)}
          FROM jsonb_to_recordset($1::jsonb) AS x("alertId" text, "notificationId" text, notifier text, event text,
             payload jsonb, "createdAtMs" float8)
+         -- An alert acknowledged (on any instance) is not notified again until it resolves.
+         WHERE NOT (x.event IN ('firing', 'repeat')
+            AND EXISTS (SELECT 1 FROM alert a WHERE a.id = x."alertId" AND a.ack_by IS NOT NULL))
          ON CONFLICT (notification_id, notifier) DO NOTHING`,
         [JSON.stringify(args.notifications)],
       );

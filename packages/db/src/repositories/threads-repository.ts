@@ -68,14 +68,19 @@ const THREAD_COLUMNS = `th.id, th.target_id AS "targetId", th.model, th.model_pr
  * last event), never a fleet-wide limit — one target's flood must not push another target's
  * threads out of memory — plus every thread with an open recovery obligation.
  */
-export async function loadThreads(args: { pool: Pool; perTarget: number }): Promise<StoredThread[]> {
+export async function loadThreads(args: {
+  pool: Pool;
+  perTarget: number;
+  /** Only these targets' threads (a target taken over from another collector); default: all. */
+  targetIds?: readonly string[];
+}): Promise<StoredThread[]> {
   const { rows } = await args.pool.query<StoredThread>(
     `SELECT ${THREAD_COLUMNS} FROM (
        SELECT t.*, row_number() OVER (PARTITION BY t.target_id ORDER BY t.last_event_at DESC NULLS LAST, t.id) AS rn
-       FROM thread t) th
+       FROM thread t WHERE $2::text[] IS NULL OR t.target_id = ANY($2::text[])) th
      -- A thread still owed a total is always loaded: its recovery is re-armed from memory.
      WHERE th.rn <= $1 OR th.owed_since IS NOT NULL`,
-    [args.perTarget],
+    [args.perTarget, args.targetIds ? [...args.targetIds] : null],
   );
   return rows;
 }

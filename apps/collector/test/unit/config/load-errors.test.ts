@@ -12,6 +12,13 @@ const RULE_KINDS =
 
 describe("loadConfig: bad keys are named exactly", () => {
   it.each([
+    // Cluster (issue 12).
+    [
+      "a lease TTL below one second",
+      "cluster: { leaseTtlMs: 500 }",
+      "cluster.leaseTtlMs: must be at least 1000 (1 s): renewals run every third of it",
+    ],
+    ["an empty instance name", "cluster: { instanceName: '  ' }", "cluster.instanceName: must not be empty"],
     [
       "a non-WebSocket target url",
       `targets: [${t0}, { name: bob, url: http://h:1 }]`,

@@ -26,6 +26,7 @@ describe("loadConfig: good files", () => {
       allowedHosts: [],
     });
     expect(config.network).toEqual({ allowLinkLocal: false });
+    expect(config.cluster).toEqual({ instanceName: null, leaseTtlMs: 15_000 });
     expect(config.database).toEqual({ url: "postgresql://fleet@db:5432/fleet" });
     expect(config.dataDir).toBe(join(dir, ".codex-fleet"));
     expect(config.logLevel).toBe("info");

@@ -1,0 +1,369 @@
+/**
+ * The lease keeper (issue 12): registers this collector in `collector_instance`, and every third
+ * of the lease TTL renews what it holds, reads the lease table, and acquires or hands over target
+ * leases toward its fair share (share-plan.ts), following exactly the targets it holds. The
+ * `alerts` lease elects the one instance that runs the alert engine and dispatcher.
+ *
+ * Fencing: each held lease has a local deadline, computed from when the renewal that extended it
+ * was SENT (monotonic clock) plus the TTL minus a margin. The database measures the TTL from when
+ * it ran that statement, which is later; so past the local deadline the lease may be about to
+ * expire, never already taken: the keeper stops acting on it then (closes the target's socket,
+ * stops the alert engine), whether or not Postgres answers. Writes that matter are fenced in the
+ * database too (alert transitions check the token in their transaction).
+ */
+import { hostname } from "node:os";
+import type { DbPool } from "@codex-fleet/db/client";
+import {
+  heartbeatInstance,
+  type InstanceIdentity,
+  listInstances,
+  pruneInstances,
+  removeInstance,
+} from "@codex-fleet/db/repositories/instance-repository";
+import {
+  acquireLeases,
+  expireLeasesOf,
+  listLeases,
+  releaseLeases,
+  renewLeases,
+} from "@codex-fleet/db/repositories/lease-repository";
+import type { Fleet } from "../fleet/fleet.ts";
+import type { Logger } from "../logger.ts";
+import type { Metrics } from "../metrics.ts";
+import { planShare } from "./share-plan.ts";
+
+export const ALERTS_LEASE = "alerts";
+const TARGET_PREFIX = "target:";
+export const targetLease = (name: string) => `${TARGET_PREFIX}${name}`;
+
+/** How long an orderly handover waits for what the target sent to be written before releasing. */
+const HANDOVER_SETTLE_MS = 5_000;
+
+export interface AlertsLeadership {
+  /** This instance became the alert leader (load persisted state, evaluate, dispatch). */
+  lead(fence: { name: string; holder: string; token: number }): Promise<void>;
+  /** It is no longer (lease lost or handed over): stop at once. */
+  stepDown(): Promise<void>;
+}
+
+export interface KeeperOptions {
+  pool: DbPool;
+  fleet: Fleet;
+  log: Logger;
+  metrics: Metrics;
+  identity: InstanceIdentity;
+  ttlMs: number;
+  /** Embedded PGlite: no other instance can be live, every other lease is a dead predecessor's. */
+  embedded: boolean;
+  alerts?: AlertsLeadership;
+  /** Monotonic clock (default performance.now). */
+  clock?: () => number;
+}
+
+interface Held {
+  token: number;
+  /** Local deadline (clock ms): stop acting on the lease past it. */
+  deadline: number;
+  /** Past its deadline but kept: this instance was alone when Postgres was last reachable. */
+  overdue?: boolean;
+}
+
+export class LeaseKeeper {
+  private readonly held = new Map<string, Held>();
+  private readonly clock: () => number;
+  private readonly margin: number;
+  private timer: NodeJS.Timeout | null = null;
+  private fenceTimer: NodeJS.Timeout | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private kicked = false;
+  private stopped = false;
+  private freeBefore = new Set<string>();
+  private ticks = 0;
+  /** The last snapshot showed no other live instance and no lease held by another. */
+  private alone = false;
+  /** The last round trip to Postgres succeeded (readiness). */
+  databaseOk = false;
+
+  constructor(private readonly opts: KeeperOptions) {
+    this.clock = opts.clock ?? (() => performance.now());
+    // Room for clock rate differences and for stopping what the lease guards.
+    this.margin = Math.max(Math.round(opts.ttlMs / 5), 200);
+  }
+
+  get instanceName(): string {
+    return this.opts.identity.name;
+  }
+
+  get intervalMs(): number {
+    return Math.max(Math.round(this.opts.ttlMs / 3), 100);
+  }
+
+  /** Lease names held now (metrics, views). */
+  heldNames(): string[] {
+    return [...this.held.keys()];
+  }
+
+  isAlertLeader(): boolean {
+    return this.held.has(ALERTS_LEASE);
+  }
+
+  /** Register, reclaim what dead predecessors on this host left, take a first share. */
+  async start(): Promise<void> {
+    const { pool, identity, log } = this.opts;
+    await heartbeatInstance({ pool, instance: identity, ttlMs: this.opts.ttlMs });
+    this.databaseOk = true;
+    const dead = (await listInstances({ pool })).filter(
+      (i) =>
+        i.id !== identity.id &&
+        (this.opts.embedded || (i.host === identity.host && i.pid !== process.pid && !isAlive(i.pid))),
+    );
+    if (dead.length > 0) {
+      const n = await expireLeasesOf({ pool, holders: dead.map((i) => i.id) });
+      for (const i of dead) await removeInstance({ pool, id: i.id });
+      if (n > 0)
+        log.info(
+          { leases: n, instances: dead.map((i) => i.name) },
+          "cluster: took back the leases of a previous process that is gone",
+        );
+    }
+    await this.tick();
+    this.schedule();
+    this.fenceTimer = setInterval(() => this.fence(), Math.max(50, Math.round(this.margin / 4)));
+    this.fenceTimer.unref();
+    log.info(
+      { instance: identity.name, id: identity.id, leaseTtlMs: this.opts.ttlMs, targets: this.held.size },
+      "cluster: instance registered",
+    );
+  }
+
+  /** Look at the lease table soon (a target was added or removed). */
+  kick(): void {
+    if (this.stopped || this.kicked) return;
+    this.kicked = true;
+    setTimeout(() => {
+      this.kicked = false;
+      void this.serial(() => this.tick());
+    }, 20).unref();
+  }
+
+  /** Stop renewing and acquiring (the caller stops what the leases guard, then `release()`). */
+  async pause(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.chain;
+  }
+
+  /** An orderly stop: give every lease back at once and leave the registry. */
+  async release(): Promise<void> {
+    await this.pause();
+    if (this.fenceTimer) clearInterval(this.fenceTimer);
+    const { pool, identity } = this.opts;
+    const leases = [...this.held].map(([name, h]) => ({ name, token: h.token }));
+    this.held.clear();
+    try {
+      await releaseLeases({ pool, holder: identity.id, leases });
+      this.opts.metrics.leaseReleases.inc("all", leases.length);
+      await removeInstance({ pool, id: identity.id });
+    } catch (err) {
+      this.opts.log.warn(
+        { err: errText(err) },
+        "cluster: could not release leases at stop; they expire within the lease TTL",
+      );
+    }
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.serial(() => this.tick()).finally(() => this.schedule());
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  private serial(fn: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(() => (this.stopped ? undefined : fn()));
+    this.chain = run.catch(() => {});
+    return this.chain;
+  }
+
+  private async tick(): Promise<void> {
+    this.ticks++;
+    const { pool, identity, fleet, log, metrics } = this.opts;
+    const ttlMs = this.opts.ttlMs;
+    try {
+      // The registry row first, so that it expires no later than the leases renewed after it.
+      await heartbeatInstance({ pool, instance: identity, ttlMs });
+      const sent = this.clock();
+      const mine = [...this.held].map(([name, h]) => ({ name, token: h.token }));
+      const renewed = new Set(
+        (await renewLeases({ pool, holder: identity.id, leases: mine, ttlMs })).map((l) => l.name),
+      );
+      const expired: string[] = [];
+      for (const l of mine) {
+        const h = this.held.get(l.name);
+        if (!h || h.token !== l.token) continue;
+        if (renewed.has(l.name)) h.deadline = sent + ttlMs - this.margin;
+        else expired.push(l.name);
+      }
+      // Kept while alone through an outage: take the lease again if nobody has (a new token).
+      const again = new Map(
+        (
+          await acquireLeases({
+            pool,
+            holder: identity.id,
+            holderName: identity.name,
+            names: expired.filter((n) => n !== ALERTS_LEASE),
+            ttlMs,
+          })
+        ).map((l) => [l.name, l.token]),
+      );
+      for (const name of expired) {
+        const token = again.get(name);
+        const h = this.held.get(name);
+        if (token !== undefined && h) {
+          h.token = token;
+          h.deadline = sent + ttlMs - this.margin;
+          h.overdue = false;
+        } else this.lose(name, "not renewed (expired or taken)");
+      }
+      const [{ leases }, instances] = await Promise.all([listLeases({ pool }), listInstances({ pool })]);
+      this.databaseOk = true;
+      const liveHolders = new Map<string, string>();
+      const followers = new Map<string, string>();
+      for (const l of leases)
+        if (l.live && l.name.startsWith(TARGET_PREFIX)) {
+          liveHolders.set(l.name, l.holder);
+          followers.set(l.name.slice(TARGET_PREFIX.length), l.holderName);
+        }
+      fleet.setFollowers(followers);
+      this.alone =
+        !instances.some((i) => i.live && i.id !== identity.id) &&
+        !leases.some((l) => l.live && l.holder !== identity.id);
+      const plan = planShare({
+        self: identity.id,
+        targets: [...fleet.targets.keys()].map(targetLease),
+        liveHolders,
+        liveInstances: instances.filter((i) => i.live).map((i) => i.id),
+        held: new Set([...this.held.keys()].filter((n) => n.startsWith(TARGET_PREFIX))),
+        freeBefore: this.freeBefore,
+      });
+      this.freeBefore = new Set(plan.free);
+      if (plan.release.length > 0 && !this.stopped) await this.handOver(plan.release);
+      const won = plan.acquire.length > 0 && !this.stopped ? await this.acquire(plan.acquire) : [];
+      if (won.length > 0)
+        log.info({ targets: won.length, share: plan.share }, "cluster: acquired target leases");
+      // Held but not followed: just acquired, or a follow that failed, or a target re-added.
+      const toFollow = [...this.held.keys()]
+        .filter((n) => n.startsWith(TARGET_PREFIX))
+        .map((n) => n.slice(TARGET_PREFIX.length))
+        .filter((n) => fleet.targets.get(n)?.followed === false);
+      if (toFollow.length > 0) await fleet.follow(toFollow, identity.name);
+      await this.leadAlerts(leases.find((l) => l.name === ALERTS_LEASE)?.live === true);
+      if (this.ticks % 1000 === 0) await pruneInstances({ pool });
+    } catch (err) {
+      if (this.databaseOk)
+        log.warn({ err: errText(err) }, "cluster: cannot reach the database to renew leases");
+      this.databaseOk = false;
+      metrics.leaseRenewFailures.inc("tick");
+    }
+  }
+
+  private async acquire(names: string[]): Promise<string[]> {
+    const { pool, identity, metrics } = this.opts;
+    const sent = this.clock();
+    const won = await acquireLeases({
+      pool,
+      holder: identity.id,
+      holderName: identity.name,
+      names,
+      ttlMs: this.opts.ttlMs,
+    });
+    for (const l of won) {
+      this.held.set(l.name, { token: l.token, deadline: sent + this.opts.ttlMs - this.margin });
+      metrics.leaseAcquisitions.inc(kind(l.name));
+      // A token above 1 that this instance did not hand itself: someone else held it before.
+      if (l.token > 1) metrics.leaseTakeovers.inc(kind(l.name));
+    }
+    return won.map((l) => l.name);
+  }
+
+  /** Orderly handover: stop following, let what it sent be written, then release. */
+  private async handOver(names: string[]): Promise<void> {
+    const { pool, identity, fleet, log, metrics } = this.opts;
+    const leases: { name: string; token: number }[] = [];
+    for (const name of names) {
+      const h = this.held.get(name);
+      if (!h) continue;
+      if (name.startsWith(TARGET_PREFIX))
+        await fleet.unfollow(name.slice(TARGET_PREFIX.length), HANDOVER_SETTLE_MS);
+      leases.push({ name, token: h.token });
+      this.held.delete(name);
+    }
+    const released = await releaseLeases({ pool, holder: identity.id, leases });
+    for (const n of released) metrics.leaseReleases.inc(kind(n));
+    log.info({ targets: released.length }, "cluster: handed targets over");
+  }
+
+  private async leadAlerts(heldByAnyone: boolean): Promise<void> {
+    const alerts = this.opts.alerts;
+    if (!alerts || this.stopped || this.held.has(ALERTS_LEASE) || heldByAnyone) return;
+    const [won] = await this.acquire([ALERTS_LEASE]);
+    const h = won ? this.held.get(won) : undefined;
+    if (!h) return;
+    this.opts.log.info({ token: h.token }, "cluster: this instance is the alert leader");
+    await alerts.lead({ name: ALERTS_LEASE, holder: this.opts.identity.id, token: h.token });
+  }
+
+  /** Past a lease's local deadline: stop acting on it now, before the database can give it away. */
+  private fence(): void {
+    const now = this.clock();
+    let kept = 0;
+    for (const [name, h] of this.held) {
+      if (now < h.deadline || h.overdue) continue;
+      // Alone, nobody can take a target over: going blind would only lose what the developers
+      // do meanwhile (the collector buffers through an outage). A collector that starts during
+      // the outage may follow it too until Postgres answers again; accounting stays exact (the
+      // conditioned baseline) and alert transitions are fenced in the database.
+      if (this.alone && name !== ALERTS_LEASE) {
+        h.overdue = true;
+        kept++;
+      } else this.lose(name, "renewal deadline passed");
+    }
+    if (kept > 0)
+      this.opts.log.warn(
+        { targets: kept },
+        "cluster: cannot renew leases, but no other instance was live: still following these targets",
+      );
+  }
+
+  private lose(name: string, why: string): void {
+    if (!this.held.delete(name)) return;
+    const { fleet, log, metrics } = this.opts;
+    metrics.leaseLosses.inc(kind(name));
+    log.warn({ lease: name, why }, "cluster: lease lost; stopped acting on it");
+    if (name === ALERTS_LEASE) void this.opts.alerts?.stepDown();
+    else if (name.startsWith(TARGET_PREFIX)) void fleet.unfollow(name.slice(TARGET_PREFIX.length));
+  }
+}
+
+function kind(lease: string): string {
+  return lease === ALERTS_LEASE ? "alerts" : "target";
+}
+
+/** The default instance name: host name and process id. */
+export function defaultInstanceName(): string {
+  return `${hostname()}-${process.pid}`;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,150 @@
+/**
+ * Leases in Postgres (issue 12): a row per lease name, held by one collector instance until
+ * `expires_at`, which only the database clock (`now()`) compares. Every change is one conditioned
+ * statement, so two instances racing for a lease cannot both win it:
+ * - acquire: insert, or take over a row whose lease has expired (the fencing token grows by one);
+ * - renew: only the holder, with the token it acquired, before expiry;
+ * - release: only the holder with its token; the row stays (expired) so the token never goes back.
+ * A holder that could not renew in time has lost the lease: it must stop acting on it before the
+ * database lets another instance acquire it (the collector's local deadline, cluster/keeper.ts).
+ */
+import type { Pool } from "pg";
+
+/** A lease this instance holds: the fencing token it acquired and when it expires (database clock). */
+export interface HeldLease {
+  name: string;
+  token: number;
+  expiresAtMs: number;
+}
+
+/** A lease row as stored, with the database's verdict on whether it is still held. */
+export interface LeaseRow {
+  name: string;
+  holder: string;
+  holderName: string;
+  token: number;
+  expiresAtMs: number;
+  /** expires_at > now() on the database clock. */
+  live: boolean;
+}
+
+const ttl = (param: string) => `now() + (${param}::float8 * interval '1 millisecond')`;
+const ms = (col: string) => `(extract(epoch from ${col}) * 1000)::float8`;
+
+/**
+ * Acquire every free or expired lease among `names` for `holder`; returns those won (a lease held
+ * by anyone, this holder included, and not expired is left alone: renew it instead).
+ */
+export async function acquireLeases(args: {
+  pool: Pool;
+  holder: string;
+  holderName: string;
+  names: readonly string[];
+  ttlMs: number;
+}): Promise<HeldLease[]> {
+  if (args.names.length === 0) return [];
+  const { rows } = await args.pool.query<HeldLease>(
+    `INSERT INTO lease (name, holder, holder_name, token, acquired_at, renewed_at, expires_at)
+     SELECT n, $2, $3, 1, now(), now(), ${ttl("$4")} FROM unnest($1::text[]) AS n
+     ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, holder_name = EXCLUDED.holder_name,
+        token = lease.token + 1, acquired_at = now(), renewed_at = now(), expires_at = EXCLUDED.expires_at
+     WHERE lease.expires_at <= now()
+     RETURNING name, token, ${ms("expires_at")} AS "expiresAtMs"`,
+    [[...new Set(args.names)], args.holder, args.holderName, args.ttlMs],
+  );
+  return rows;
+}
+
+/**
+ * Extend the leases `holder` still holds with the token it acquired, for another `ttlMs` from the
+ * database's now; returns those renewed. One missing from the answer is lost (expired, or taken).
+ */
+export async function renewLeases(args: {
+  pool: Pool;
+  holder: string;
+  leases: readonly { name: string; token: number }[];
+  ttlMs: number;
+}): Promise<HeldLease[]> {
+  if (args.leases.length === 0) return [];
+  const { rows } = await args.pool.query<HeldLease>(
+    `UPDATE lease SET renewed_at = now(), expires_at = ${ttl("$4")}
+     FROM unnest($2::text[], $3::int8[]) AS x(name, token)
+     WHERE lease.name = x.name AND lease.token = x.token AND lease.holder = $1 AND lease.expires_at > now()
+     RETURNING lease.name, lease.token, ${ms("lease.expires_at")} AS "expiresAtMs"`,
+    [args.holder, args.leases.map((l) => l.name), args.leases.map((l) => l.token), args.ttlMs],
+  );
+  return rows;
+}
+
+/** Give up leases (expire them now) so that another instance can acquire them at once. */
+export async function releaseLeases(args: {
+  pool: Pool;
+  holder: string;
+  leases: readonly { name: string; token: number }[];
+}): Promise<string[]> {
+  if (args.leases.length === 0) return [];
+  const { rows } = await args.pool.query<{ name: string }>(
+    `UPDATE lease SET expires_at = LEAST(expires_at, now())
+     FROM unnest($2::text[], $3::int8[]) AS x(name, token)
+     WHERE lease.name = x.name AND lease.token = x.token AND lease.holder = $1
+     RETURNING lease.name`,
+    [args.holder, args.leases.map((l) => l.name), args.leases.map((l) => l.token)],
+  );
+  return rows.map((r) => r.name);
+}
+
+/**
+ * Expire every lease of instances known to be gone (a predecessor on this host killed before it
+ * could release them; the embedded database's previous process). Returns how many were expired.
+ */
+export async function expireLeasesOf(args: { pool: Pool; holders: readonly string[] }): Promise<number> {
+  if (args.holders.length === 0) return 0;
+  const { rowCount } = await args.pool.query(
+    `UPDATE lease SET expires_at = now() WHERE holder = ANY($1::text[]) AND expires_at > now()`,
+    [[...args.holders]],
+  );
+  return rowCount ?? 0;
+}
+
+/** Every lease row (optionally those whose name starts with `prefix`), with the database's time. */
+export async function listLeases(args: {
+  pool: Pool;
+  prefix?: string;
+}): Promise<{ nowMs: number; leases: LeaseRow[] }> {
+  const { rows } = await args.pool.query<LeaseRow & { nowMs: number }>(
+    `SELECT name, holder, holder_name AS "holderName", token, ${ms("expires_at")} AS "expiresAtMs",
+        expires_at > now() AS live, ${ms("now()")} AS "nowMs"
+     FROM lease WHERE $1::text IS NULL OR starts_with(name, $1::text) ORDER BY name`,
+    [args.prefix ?? null],
+  );
+  const nowMs =
+    rows[0]?.nowMs ??
+    (await args.pool.query<{ nowMs: number }>(`SELECT ${ms("now()")} AS "nowMs"`)).rows[0]?.nowMs ??
+    0;
+  return { nowMs, leases: rows.map(({ nowMs: _n, ...l }) => l) };
+}
+
+/** The fencing token of a lease, checked inside a transaction that acts under it. */
+export interface LeaseFence {
+  name: string;
+  holder: string;
+  token: number;
+}
+
+/** A write under a lease that its holder no longer holds: the transaction is rolled back. */
+export class LeaseLostError extends Error {}
+
+/**
+ * Inside a transaction: check that `fence` still holds its lease, and lock the row (FOR SHARE) so
+ * that no other instance can acquire it before this transaction ends. Throws LeaseLostError.
+ */
+export async function assertLeaseHeld(client: Pick<Pool, "query">, fence: LeaseFence): Promise<void> {
+  const { rowCount } = await client.query(
+    `SELECT 1 FROM lease WHERE name = $1 AND holder = $2 AND token = $3 AND expires_at > now() FOR SHARE`,
+    [fence.name, fence.holder, fence.token],
+  );
+  if (!rowCount)
+    throw new LeaseLostError(
+      `lease ${fence.name} (token ${fence.token}) is no longer held by this instance: write refused`,
+    );
+}
