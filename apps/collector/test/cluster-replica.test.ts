@@ -232,7 +232,13 @@ describe("two collectors, one follows the target", () => {
         (s, m) => s + Number(m[1]),
         0,
       );
-    const [onA, onB] = [await scrape(a), await scrape(b)];
+    // A reports the version once its connection to sim has completed the handshake.
+    let onA = "";
+    await waitUntil("A reports sim's codex version", async () => {
+      onA = await scrape(a);
+      return sum(onA, "codex_fleet_targets_by_codex_version") === 1;
+    });
+    const onB = await scrape(b);
     // B holds sim's threads (replica) but does not follow it: Prometheus sums over instances.
     expect(b.fleet.targets.get("sim")?.followed).toBe(false);
     expect(onA).toMatch(/^codex_fleet_threads_pending_recovery\{target="sim"\} \d+$/m);
@@ -240,7 +246,7 @@ describe("two collectors, one follows the target", () => {
     expect(sum(onA, "codex_fleet_targets_by_codex_version")).toBe(1);
     expect(sum(onB, "codex_fleet_targets_by_codex_version")).toBe(0);
     expect(sum(onB, "codex_fleet_targets_below_codex_floor")).toBe(0);
-  });
+  }, 60_000);
 
   it("does apply a silence created on B to A's alert engine", async () => {
     const res = await fetch(`${b.baseUrl}/api/v1/silences`, {
