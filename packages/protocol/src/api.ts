@@ -256,11 +256,32 @@ export const AlertViewSchema = z.object({
   resolvedAt: z.string().nullable(),
   ackBy: z.string().nullable(),
   ackAt: z.string().nullable(),
+  /** The role of whoever acknowledged (signed-in identity), null when auth is off or not acked. */
+  ackRole: z.string().nullable().optional(),
   silenced: z.boolean(),
+  /** Shown but not notified: an inhibit rule matches (e.g. its target is down). */
+  inhibited: z.boolean().optional(),
 });
 export type AlertView = z.infer<typeof AlertViewSchema>;
 /** GET /api/v1/alerts */
 export const AlertListSchema = z.array(AlertViewSchema);
+
+/**
+ * GET /api/v1/alerts/groups: the alerts grouped as notifications group them (the default route's
+ * `groupBy`, default ruleId and team). Identity, ack and silence stay per alert (`alerts`).
+ */
+export const AlertGroupViewSchema = z.object({
+  /** Stable for the group (its labels). */
+  key: z.string(),
+  labels: z.record(z.string(), z.string()),
+  /** The receivers this group is routed to. */
+  receivers: z.array(z.string()),
+  severity: SeveritySchema,
+  counts: z.object({ pending: z.number(), firing: z.number(), resolved: z.number() }),
+  alerts: z.array(AlertViewSchema),
+});
+export type AlertGroupView = z.infer<typeof AlertGroupViewSchema>;
+export const AlertGroupListSchema = z.object({ groups: z.array(AlertGroupViewSchema) });
 
 /**
  * GET /api/v1/alerts/rules rows: the rules in force (the config's, or the defaults), with each
