@@ -59,6 +59,9 @@ const TurnPageSchema = z.object({ data: z.array(z.unknown()) });
 
 type SubState = "subscribing" | "subscribed" | "unsubscribing";
 
+/** Waits before asking again to subscribe to a thread still active whose rollout did not exist yet. */
+const SUBSCRIBE_RETRY_MS = [25, 50, 100, 200, 400] as const;
+
 /**
  * Every `ThreadSourceKind` of app-server 0.150.0 … 0.171.0 (each accepted, measured): interactive
  * (cli, vscode, exec, appServer), sub-agents (spawned, review, compact, other) and unknown.
@@ -269,14 +272,30 @@ export class TargetObserver {
   private async subscribe(threadId: string): Promise<void> {
     if (this.subs.has(threadId)) return;
     this.subs.set(threadId, "subscribing");
-    try {
-      await this.conn.request("thread/resume", { threadId, excludeTurns: true });
-      if (this.subs.get(threadId) === "subscribing") this.subs.set(threadId, "subscribed");
-    } catch (err) {
-      // "no rollout found" until the first turn is persisted (facts §2): retried at the next status change.
-      this.subs.delete(threadId);
-      const level = err instanceof RpcError ? "debug" : "warn";
-      this.deps.log(level, "subscribe failed", { threadId, error: errText(err) });
+    const gen = this.generation;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.conn.request("thread/resume", { threadId, excludeTurns: true });
+        if (this.subs.get(threadId) === "subscribing") this.subs.set(threadId, "subscribed");
+        return;
+      } catch (err) {
+        // "no rollout found" until the first turn is persisted (facts §2). A new thread's first
+        // turn can end within moments, its total then reaching nobody: while it is still active,
+        // ask again soon (bounded), not only at its next status change.
+        const again =
+          err instanceof RpcError &&
+          attempt < SUBSCRIBE_RETRY_MS.length &&
+          gen === this.generation &&
+          this.active.has(threadId) &&
+          this.subs.get(threadId) === "subscribing";
+        if (!again) {
+          if (this.subs.get(threadId) === "subscribing") this.subs.delete(threadId);
+          const level = err instanceof RpcError ? "debug" : "warn";
+          this.deps.log(level, "subscribe failed", { threadId, error: errText(err), attempts: attempt + 1 });
+          return;
+        }
+        await new Promise((r) => setTimeout(r, SUBSCRIBE_RETRY_MS[attempt]));
+      }
     }
   }
 

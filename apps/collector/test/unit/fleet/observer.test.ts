@@ -45,6 +45,8 @@ const unloaded = (threadId: string) => [
 
 let peer: ScriptedPeer | null = null;
 let conn: TargetConnection | null = null;
+/** How often the peer refused to resume a thread for want of a rollout. */
+const rolloutRefusals = new Map<string, number>();
 
 afterEach(async () => {
   conn?.stop();
@@ -62,6 +64,7 @@ async function observe(
   whileListing: Record<string, unknown>[] = [],
   peerOpts: { refuseSourceKinds?: boolean } = {},
 ): Promise<{ peer: ScriptedPeer; c: PeerConnection }> {
+  rolloutRefusals.clear();
   let backfilled!: () => void;
   const done = new Promise<void>((r) => {
     backfilled = r;
@@ -85,6 +88,11 @@ async function observe(
         if (id === "marker")
           return { error: { code: -32600, message: `no rollout found for thread id ${id}` } };
         if (id === "silent") return { result: { thread: thread(id, NOW) } };
+        // A brand-new thread whose rollout is written a moment after it turned active.
+        if (id === "fresh" && (rolloutRefusals.get(id) ?? 0) < 2) {
+          rolloutRefusals.set(id, (rolloutRefusals.get(id) ?? 0) + 1);
+          return { error: { code: -32600, message: `no rollout found for thread id ${id}` } };
+        }
         setTimeout(() => c.send(usage(id, 500)), 10);
         return { result: { thread: thread(id, NOW) } };
       }
@@ -207,6 +215,31 @@ describe("TargetObserver and a thread already active at connect", () => {
     for (const f of unloaded("silent")) c.send(f);
     await markerResumed(p, c);
     expect(resumed(p).filter((id) => id === "silent")).toEqual(["silent", "silent"]);
+  });
+});
+
+describe("TargetObserver and a brand-new thread", () => {
+  it("asks again soon while it is active and its rollout does not exist yet, not only at its next status change", async () => {
+    const { peer: p, c } = await observe([]);
+    c.send({
+      method: "thread/status/changed",
+      params: { threadId: "fresh", status: { type: "active", activeFlags: [] } },
+    });
+    // Refused twice ("no rollout found"), then subscribed — with no further status change.
+    await waitFor("the third resume", () => resumed(p).filter((id) => id === "fresh").length === 3);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(resumed(p).filter((id) => id === "fresh")).toHaveLength(3);
+  });
+
+  it("stops asking once the thread is no longer active", async () => {
+    const { peer: p, c } = await observe([]);
+    c.send({
+      method: "thread/status/changed",
+      params: { threadId: "marker", status: { type: "active", activeFlags: [] } },
+    });
+    c.send({ method: "thread/status/changed", params: { threadId: "marker", status: { type: "idle" } } });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(resumed(p).filter((id) => id === "marker").length).toBeLessThanOrEqual(2);
   });
 });
 
