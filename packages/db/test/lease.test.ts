@@ -62,7 +62,7 @@ describe("leases", () => {
       names: [name as string],
       ttlMs: LONG,
     });
-    expect(a).toEqual([{ name, token: 1, expiresAtMs: expect.any(Number) }]);
+    expect(a).toEqual([{ name, token: 1, expiresAtMs: expect.any(Number), previousHolder: null }]);
     const b = await acquireLeases({
       pool: db.pool,
       holder: "B",
@@ -129,7 +129,10 @@ describe("leases", () => {
       names: [name],
       ttlMs: LONG,
     });
-    expect(taken).toEqual([{ name, token: held.token + 1, expiresAtMs: expect.any(Number) }]);
+    // It names who held it before: a failover, not a re-take.
+    expect(taken).toEqual([
+      { name, token: held.token + 1, expiresAtMs: expect.any(Number), previousHolder: "A" },
+    ]);
     // The old holder's token fences it out of renewing and releasing the new holder's lease.
     expect(await renewLeases({ pool: db.pool, holder: "A", leases: [held], ttlMs: LONG })).toEqual([]);
     expect(await releaseLeases({ pool: db.pool, holder: "A", leases: [held] })).toEqual([]);

@@ -281,8 +281,9 @@ export class LeaseKeeper {
     for (const l of won) {
       this.held.set(l.name, { token: l.token, deadline: sent + this.opts.ttlMs - this.margin });
       metrics.leaseAcquisitions.inc(kind(l.name));
-      // A token above 1 that this instance did not hand itself: someone else held it before.
-      if (l.token > 1) metrics.leaseTakeovers.inc(kind(l.name));
+      // Someone else held it before (released or expired): a failover. Re-taking a lease this
+      // instance lost (say, while cut off from Postgres) is none.
+      if (l.previousHolder && l.previousHolder !== identity.id) metrics.leaseTakeovers.inc(kind(l.name));
     }
     return won.map((l) => l.name);
   }

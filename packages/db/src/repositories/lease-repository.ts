@@ -15,6 +15,11 @@ export interface HeldLease {
   name: string;
   token: number;
   expiresAtMs: number;
+  /**
+   * Who held it before (acquisitions only; as of the statement's snapshot): null for a new lease
+   * row. Another instance's id here makes the acquisition a failover, this instance's a re-take.
+   */
+  previousHolder?: string | null;
 }
 
 /** A lease row as stored, with the database's verdict on whether it is still held. */
@@ -44,12 +49,14 @@ export async function acquireLeases(args: {
 }): Promise<HeldLease[]> {
   if (args.names.length === 0) return [];
   const { rows } = await args.pool.query<HeldLease>(
-    `INSERT INTO lease (name, holder, holder_name, token, acquired_at, renewed_at, expires_at)
+    `WITH before AS (SELECT name, holder FROM lease WHERE name = ANY($1::text[]))
+     INSERT INTO lease AS l (name, holder, holder_name, token, acquired_at, renewed_at, expires_at)
      SELECT n, $2, $3, 1, now(), now(), ${ttl("$4")} FROM unnest($1::text[]) AS n
      ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, holder_name = EXCLUDED.holder_name,
-        token = lease.token + 1, acquired_at = now(), renewed_at = now(), expires_at = EXCLUDED.expires_at
-     WHERE lease.expires_at <= now()
-     RETURNING name, token, ${ms("expires_at")} AS "expiresAtMs"`,
+        token = l.token + 1, acquired_at = now(), renewed_at = now(), expires_at = EXCLUDED.expires_at
+     WHERE l.expires_at <= now()
+     RETURNING l.name, l.token, ${ms("l.expires_at")} AS "expiresAtMs",
+       (SELECT b.holder FROM before b WHERE b.name = l.name) AS "previousHolder"`,
     [[...new Set(args.names)], args.holder, args.holderName, args.ttlMs],
   );
   return rows;
