@@ -5,8 +5,8 @@ import {
   groupTitle,
   overlayGroups,
   unknownOpenAlerts,
-} from "../../../src/pages/alerts/alert-groups.ts";
-import { ALERTS } from "../../fixtures.ts";
+} from "../../../../src/pages/alerts/alert-groups.ts";
+import { ALERTS } from "../../../fixtures.ts";
 
 const [APPROVAL, DOWN] = ALERTS as [AlertView, AlertView];
 const info: AlertView = { ...APPROVAL, id: "al-i", severity: "info", state: "pending", firingSince: null };
