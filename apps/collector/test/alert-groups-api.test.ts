@@ -220,6 +220,25 @@ describe("GET /api/v1/alerts/groups", () => {
     await other.close();
   });
 
+  it("does take a group's severity from its open members, resolved ones only when none is open", async () => {
+    const byTeam = Fastify();
+    installErrorHandlers(byTeam);
+    // biome-ignore lint/style/noNonNullAssertion: alerts are enabled in this config.
+    registerAlertGroupRoutes(byTeam, { engine: alerts.engine!, pool: db.pool, groupBy: ["team"] });
+    fake.thread("th-carol", { status: "idle" });
+    fake.thread("th-bob", { status: "idle" });
+    await evaluateAt(T0 + MIN);
+    const res = await byTeam.inject({ method: "GET", url: "/api/v1/alerts/groups?state=all" });
+    const body = AlertGroupListSchema.parse(res.json());
+    expect(body.groups.map((g) => [g.labels.team, g.severity, g.counts])).toEqual([
+      // search: only a resolved critical alert.
+      ["search", "critical", { firing: 0, pending: 0, resolved: 1 }],
+      // payments: the resolved critical one no longer counts against the open warning.
+      ["payments", "warning", { firing: 0, pending: 1, resolved: 1 }],
+    ]);
+    await byTeam.close();
+  });
+
   it.each([
     ["an unknown state", "?state=firing", "state"],
     ["an unknown parameter", "?team=payments", "team"],

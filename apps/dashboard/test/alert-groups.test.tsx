@@ -183,8 +183,10 @@ describe("Alerts page, grouped", () => {
       FakeWebSocket.latest().receive({ type: "alert", alert: NEW });
     });
     await waitFor(() => expect(fetchStub.callsTo("/api/v1/alerts/groups")).toHaveLength(2));
-    // The stub's groups still lack al-9: no second refetch for the same alert.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The stub's groups still lack al-9: no second refetch for the same alert (let the answer and
+    // the effects it triggers settle first).
+    await waitFor(() => expect(screen.getByTestId("alert-group-approval-wait/payments")).toBeInTheDocument());
+    for (let i = 0; i < 5; i++) await act(async () => {});
     expect(fetchStub.callsTo("/api/v1/alerts/groups")).toHaveLength(2);
   });
 });
