@@ -24,16 +24,20 @@ function setup(extra: Record<string, Answer> = {}) {
   });
 }
 
-describe("Alerts page", () => {
+describe("Alerts page (flat list)", () => {
   it("does show a loading state while alerts are fetched", async () => {
-    stubFetch({ "GET /api/v1/alerts": PENDING, "GET /api/v1/silences": PENDING });
+    stubFetch({
+      "GET /api/v1/alerts": PENDING,
+      "GET /api/v1/alerts/groups": PENDING,
+      "GET /api/v1/silences": PENDING,
+    });
     renderApp("/alerts");
     expect(await screen.findByRole("status", { name: "Loading alerts…" })).toBeInTheDocument();
   });
 
   it("does list firing alerts, most severe first, with a link to the thread", async () => {
     setup();
-    renderApp("/alerts");
+    renderApp("/alerts?view=flat");
     await screen.findByTestId("alert-row-al-2");
     const rows = screen.getAllByTestId(/^alert-row-/);
     expect(rows.map((row) => row.getAttribute("data-testid"))).toEqual(["alert-row-al-2", "alert-row-al-1"]);
@@ -47,7 +51,7 @@ describe("Alerts page", () => {
 
   it("does ask the API for resolved alerts when that filter is chosen", async () => {
     const fetchStub = setup();
-    renderApp("/alerts");
+    renderApp("/alerts?view=flat");
     await screen.findByTestId("alert-row-al-2");
     fireEvent.click(screen.getByRole("button", { name: "Resolved" }));
     expect(await screen.findByTestId("alert-row-al-3")).toHaveTextContent("maria");
@@ -56,7 +60,7 @@ describe("Alerts page", () => {
 
   it("does acknowledge an alert under the name typed, then reload", async () => {
     const fetchStub = setup();
-    renderApp("/alerts");
+    renderApp("/alerts?view=flat");
     const row = await screen.findByTestId("alert-row-al-1");
     const ack = within(row).getByRole("button", { name: "Ack" });
     expect(ack).toHaveProperty("disabled", true);
@@ -72,7 +76,7 @@ describe("Alerts page", () => {
     vi.useFakeTimers({ now: NOW, shouldAdvanceTime: true });
     window.localStorage.setItem("codex-fleet.user", "maria");
     const fetchStub = setup();
-    renderApp("/alerts");
+    renderApp("/alerts?view=flat");
     const row = await screen.findByTestId("alert-row-al-1");
     fireEvent.click(within(row).getByRole("button", { name: "Silence…" }));
     const form = screen.getByRole("form", { name: /Silence alice/ });
@@ -99,7 +103,7 @@ describe("Alerts page", () => {
 
   it("does list silences and end one on request", async () => {
     const fetchStub = setup();
-    renderApp("/alerts");
+    renderApp("/alerts?view=flat");
     const silence = await screen.findByTestId("silence-row-sil-1");
     expect(silence).toHaveTextContent("ruleId=budget, team=data");
     fireEvent.click(within(silence).getByRole("button", { name: "End silence" }));
@@ -121,7 +125,7 @@ describe("Alerts page", () => {
       "GET /api/v1/silences": { body: [] },
     };
     stubFetch(routes);
-    renderApp("/alerts");
+    renderApp("/alerts?view=flat");
     const alert = await screen.findByRole("alert");
     expect(alert).toHaveTextContent("boom");
     routes["GET /api/v1/alerts"] = alertsRoute();
@@ -131,7 +135,7 @@ describe("Alerts page", () => {
 
   it("does say all quiet when nothing is firing", async () => {
     stubFetch({ "GET /api/v1/alerts": { body: [] }, "GET /api/v1/silences": { body: [] } });
-    renderApp("/alerts");
+    renderApp("/alerts?view=flat");
     expect(await screen.findByText("No firing alerts")).toBeInTheDocument();
     expect(screen.getByText("No active silences.")).toBeInTheDocument();
   });

@@ -426,3 +426,18 @@ export const FailuresResponseSchema = z.object({
   failedTurns: z.number(),
 });
 export type FailuresResponse = z.infer<typeof FailuresResponseSchema>;
+
+/** GET /api/v1/alerts/receivers: the configured receivers by name and type (never a URL or secret). */
+export const AlertReceiverListSchema = z.object({
+  receivers: z.array(z.object({ name: z.string(), type: z.string() })),
+});
+export type AlertReceiverList = z.infer<typeof AlertReceiverListSchema>;
+/** POST /api/v1/alerts/receivers/:name/test (admin): one test message sent now, and how it went. */
+export const ReceiverTestResultSchema = z.object({
+  ok: z.boolean(),
+  /** The receiver's HTTP status (or SMTP reply code); null when it never answered. */
+  status: z.number().nullable().optional(),
+  error: z.string().nullable().optional(),
+  durationMs: z.number(),
+});
+export type ReceiverTestResult = z.infer<typeof ReceiverTestResultSchema>;

@@ -14,6 +14,7 @@ import type { Fleet } from "../fleet/fleet.ts";
 import type { LiveHub } from "../live/hub.ts";
 import type { Logger } from "../logger.ts";
 import { AlertEngine, type AlertEngineOptions } from "./engine.ts";
+import { registerAlertGroupRoutes } from "./group-routes.ts";
 import { createNotifiers } from "./notifiers/create.ts";
 import { registerAlertRoutes } from "./routes.ts";
 
@@ -79,6 +80,7 @@ export function installAlerts(opts: InstallAlertsOptions): InstalledAlerts {
   return {
     plugin: (app, hub) => {
       registerAlertRoutes(app, { engine, pool: opts.pool, now });
+      registerAlertGroupRoutes(app, { engine, pool: opts.pool });
       const off = engine.onChange((view) => hub.alert(view));
       app.addHook("onClose", async () => off());
     },

@@ -1,26 +1,32 @@
-/** Alerts: list and filter, acknowledge, silence; says so plainly when alerts are not enabled. */
+/**
+ * Alerts: grouped as notifications group them (default) or as a flat list; filter, acknowledge
+ * (as the signed-in user when auth is on, under a typed name when it is off), silence; admins can
+ * send a test to each receiver. Says so plainly when alerts are not enabled.
+ */
 import {
   type AlertAckRequest,
+  AlertGroupListSchema,
   AlertListSchema,
   type AlertView,
   SilenceListSchema,
 } from "@codex-fleet/protocol/api";
-import { Fragment, useState } from "react";
-import { Ago, Elapsed } from "../components/Ago.tsx";
+import { useEffect, useRef, useState } from "react";
+import { useAuth } from "../auth/AuthGate.tsx";
 import { EmptyState, ErrorState, LoadingState } from "../components/StateViews.tsx";
-import { SeverityPill } from "../components/StatusPill.tsx";
 import { ApiRequestError, apiSend, errorMessage, withQuery } from "../lib/api-client.ts";
-import { Link, useSearchParams } from "../lib/router.tsx";
+import { useSearchParams } from "../lib/router.tsx";
 import { useApiQuery } from "../lib/useApiQuery.ts";
 import { useLive } from "../live/LiveProvider.tsx";
-import { SilenceForm } from "./alerts/SilenceForm.tsx";
+import { AlertGroups } from "./alerts/AlertGroups.tsx";
+import { AlertTable } from "./alerts/AlertTable.tsx";
+import { groupsQueryState, overlayGroups, unknownOpenAlerts } from "./alerts/alert-groups.ts";
+import { ReceiversPanel } from "./alerts/ReceiversPanel.tsx";
 import { SilencesList } from "./alerts/SilencesList.tsx";
 
 const STATES = ["firing", "pending", "resolved", "all"] as const;
 type StateFilter = (typeof STATES)[number];
 const USER_KEY = "codex-fleet.user";
 const severityRank = { critical: 0, warning: 1, info: 2 } as const;
-
 function readUser(): string {
   try {
     return window.localStorage.getItem(USER_KEY) ?? "";
@@ -48,6 +54,21 @@ export function mergeAlerts(
     );
 }
 
+/**
+ * Acknowledge as the signed-in user: the collector records the session's identity. A collector
+ * that still requires the free-text `by` (before issue 16) answers 400 naming it: then send the
+ * session's role as the name.
+ */
+async function ackSignedIn(path: string, role: string): Promise<void> {
+  try {
+    await apiSend(path, { method: "POST", body: {} });
+  } catch (error) {
+    if (!(error instanceof ApiRequestError && error.status === 400 && error.param === "by")) throw error;
+    const body: AlertAckRequest = { by: role };
+    await apiSend(path, { method: "POST", body });
+  }
+}
+
 /** The alerts page. */
 export function AlertsPage() {
   const [search, setSearch] = useSearchParams();
@@ -56,15 +77,38 @@ export function AlertsPage() {
     ? (stateParam as StateFilter)
     : "firing";
   const severity = search.get("severity");
+  const grouped = search.get("view") !== "flat";
+  const auth = useAuth();
+  // Tests render <App/> without <AuthGate>: that is auth off, like a loopback collector.
+  const signedIn = auth?.me.authEnabled === true;
+  const role = auth?.me.role ?? "admin";
   const { data: live } = useLive();
   const alerts = useApiQuery(
-    withQuery("/api/v1/alerts", { state: state === "all" ? null : state }),
+    grouped ? null : withQuery("/api/v1/alerts", { state: state === "all" ? null : state }),
     AlertListSchema,
+  );
+  const groups = useApiQuery(
+    grouped
+      ? withQuery("/api/v1/alerts/groups", { state: groupsQueryState(state) === "all" ? "all" : null })
+      : null,
+    AlertGroupListSchema,
   );
   const silences = useApiQuery("/api/v1/silences", SilenceListSchema);
   const [user, setUser] = useState(readUser);
-  const [silencing, setSilencing] = useState<string | null>(null);
   const [actionError, setActionError] = useState<unknown>(undefined);
+  const query = grouped ? groups : alerts;
+
+  // The live feed carries single alerts; one no group holds yet (a new alert) means refetch the
+  // groups, once per new set of ids, so a group the collector has not formed yet cannot loop.
+  const refetchedFor = useRef("");
+  const groupsReload = groups.reload;
+  useEffect(() => {
+    if (!grouped || groups.data === undefined || groups.loading) return;
+    const unknown = unknownOpenAlerts(groups.data.groups, live.alerts.values()).join(",");
+    if (unknown === "" || unknown === refetchedFor.current) return;
+    refetchedFor.current = unknown;
+    groupsReload();
+  }, [grouped, groups.data, groups.loading, live.alerts, groupsReload]);
 
   const saveUser = (name: string) => {
     setUser(name);
@@ -75,11 +119,19 @@ export function AlertsPage() {
     }
   };
 
-  if (alerts.error instanceof ApiRequestError && alerts.error.isNotFound) return <AlertsDisabled />;
+  if (query.error instanceof ApiRequestError && query.error.isNotFound) return <AlertsDisabled />;
   const header = (
     <div className="page-head">
       <h1>Alerts</h1>
       <span className="spacer" />
+      <fieldset className="segmented" aria-label="Alert view">
+        <button type="button" aria-pressed={grouped} onClick={() => setSearch({ view: null })}>
+          Grouped
+        </button>
+        <button type="button" aria-pressed={!grouped} onClick={() => setSearch({ view: "flat" })}>
+          Flat
+        </button>
+      </fieldset>
       <fieldset className="segmented" aria-label="Alert state">
         {STATES.map((value) => (
           <button
@@ -104,42 +156,72 @@ export function AlertsPage() {
         <option value="warning">Warning</option>
         <option value="info">Info</option>
       </select>
-      <input
-        className="input"
-        aria-label="Your name"
-        placeholder="Your name (for ack)"
-        value={user}
-        onChange={(event) => saveUser(event.target.value)}
-        style={{ width: 160 }}
-      />
+      {!signedIn && (
+        <input
+          className="input"
+          aria-label="Your name"
+          placeholder="Your name (for ack)"
+          value={user}
+          onChange={(event) => saveUser(event.target.value)}
+          style={{ width: 160 }}
+        />
+      )}
     </div>
   );
-  if (alerts.data === undefined) {
+  const rest = (
+    <>
+      {role === "admin" && <ReceiversPanel />}
+      {!(silences.error instanceof ApiRequestError && silences.error.isNotFound) && (
+        <>
+          <div className="section-title">Silences</div>
+          <div className="card table-wrap">
+            <SilencesList query={silences} />
+          </div>
+        </>
+      )}
+    </>
+  );
+  if (query.data === undefined) {
     return (
       <>
         {header}
         <div className="card">
-          {alerts.loading ? (
+          {query.loading ? (
             <LoadingState rows={4} label="Loading alerts…" />
           ) : (
-            <ErrorState error={alerts.error} onRetry={alerts.reload} />
+            <ErrorState error={query.error} onRetry={query.reload} />
           )}
         </div>
       </>
     );
   }
 
-  const rows = mergeAlerts(alerts.data, live.alerts.values(), state, severity);
-  const ack = async (alert: AlertView) => {
-    setActionError(undefined);
-    try {
-      const body: AlertAckRequest = { by: user.trim() };
-      await apiSend(`/api/v1/alerts/${encodeURIComponent(alert.id)}/ack`, { method: "POST", body });
-      alerts.reload();
-    } catch (error) {
-      setActionError(error);
-    }
+  const ack = {
+    enabled: signedIn || user.trim() !== "",
+    hint: signedIn ? `Acknowledge as ${role}` : user.trim() ? "Acknowledge" : "Enter your name first",
+    onAck: async (alert: AlertView) => {
+      setActionError(undefined);
+      const path = `/api/v1/alerts/${encodeURIComponent(alert.id)}/ack`;
+      try {
+        if (signedIn) await ackSignedIn(path, role);
+        else {
+          const body: AlertAckRequest = { by: user.trim() };
+          await apiSend(path, { method: "POST", body });
+        }
+        query.reload();
+      } catch (error) {
+        setActionError(error);
+      }
+    },
   };
+  const silenceBy = signedIn ? role : user.trim();
+  const onSilenced = () => {
+    silences.reload();
+    query.reload();
+  };
+  const shownGroups = groups.data ? overlayGroups(groups.data.groups, live.alerts, state, severity) : [];
+  const rows = alerts.data ? mergeAlerts(alerts.data, live.alerts.values(), state, severity) : [];
+  const empty = grouped ? shownGroups.length === 0 : rows.length === 0;
 
   return (
     <>
@@ -150,126 +232,20 @@ export function AlertsPage() {
         </div>
       )}
       <div className="card table-wrap">
-        {rows.length === 0 ? (
+        {empty ? (
           <EmptyState
             title={state === "firing" ? "No firing alerts" : `No ${state === "all" ? "" : `${state} `}alerts`}
             compact
           >
             <p className="faint">{state === "firing" ? "All quiet." : "Try another filter."}</p>
           </EmptyState>
+        ) : grouped ? (
+          <AlertGroups groups={shownGroups} ack={ack} silenceBy={silenceBy} onSilenced={onSilenced} />
         ) : (
-          <table className="table">
-            <thead>
-              <tr>
-                <th>Severity</th>
-                <th>Alert</th>
-                <th>Subject</th>
-                <th>State</th>
-                <th>Acknowledged</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((alert) => (
-                <Fragment key={alert.id}>
-                  <tr data-testid={`alert-row-${alert.id}`}>
-                    <td>
-                      <SeverityPill severity={alert.severity} />
-                    </td>
-                    <td>
-                      <div className="cell-main">{alert.summary}</div>
-                      <div className="cell-sub mono">
-                        {alert.ruleId} · {alert.kind}
-                        {alert.silenced && " · silenced"}
-                      </div>
-                    </td>
-                    <td>
-                      {alert.threadId ? (
-                        <Link href={`/threads/${encodeURIComponent(alert.threadId)}`} className="nowrap">
-                          {alert.target ? `${alert.target} / ` : ""}thread …{alert.threadId.slice(-8)}
-                        </Link>
-                      ) : (
-                        <span>
-                          {alert.subjectType} <b>{alert.subjectId}</b>
-                        </span>
-                      )}
-                    </td>
-                    <td className="nowrap">
-                      <span
-                        className={`pill ${alert.state === "firing" ? "err" : alert.state === "pending" ? "warn" : "plain"}`}
-                      >
-                        {alert.state}
-                      </span>{" "}
-                      <span className="faint">
-                        {alert.state === "resolved" ? (
-                          <Ago at={alert.resolvedAt} />
-                        ) : (
-                          <Elapsed since={alert.firingSince ?? alert.pendingSince} />
-                        )}
-                      </span>
-                    </td>
-                    <td className="muted">
-                      {alert.ackBy ? (
-                        <span title={alert.ackAt ?? undefined}>
-                          {alert.ackBy} <Ago at={alert.ackAt} />
-                        </span>
-                      ) : (
-                        "—"
-                      )}
-                    </td>
-                    <td className="num nowrap">
-                      {alert.state !== "resolved" && !alert.ackBy && (
-                        <button
-                          type="button"
-                          className="btn small"
-                          disabled={!user.trim()}
-                          title={user.trim() ? "Acknowledge" : "Enter your name first"}
-                          onClick={() => ack(alert)}
-                        >
-                          Ack
-                        </button>
-                      )}{" "}
-                      {alert.state !== "resolved" && (
-                        <button
-                          type="button"
-                          className="btn small ghost"
-                          onClick={() => setSilencing(silencing === alert.id ? null : alert.id)}
-                        >
-                          Silence…
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                  {silencing === alert.id && (
-                    <tr className="form-row">
-                      <td colSpan={6} className="form-cell">
-                        <SilenceForm
-                          alert={alert}
-                          by={user.trim()}
-                          onCancel={() => setSilencing(null)}
-                          onDone={() => {
-                            setSilencing(null);
-                            silences.reload();
-                            alerts.reload();
-                          }}
-                        />
-                      </td>
-                    </tr>
-                  )}
-                </Fragment>
-              ))}
-            </tbody>
-          </table>
+          <AlertTable alerts={rows} ack={ack} silenceBy={silenceBy} onSilenced={onSilenced} />
         )}
       </div>
-      {!(silences.error instanceof ApiRequestError && silences.error.isNotFound) && (
-        <>
-          <div className="section-title">Silences</div>
-          <div className="card table-wrap">
-            <SilencesList query={silences} />
-          </div>
-        </>
-      )}
+      {rest}
     </>
   );
 }
