@@ -185,18 +185,38 @@ async function resolveTarget(
   return { ...target, tokenFile, caFile, token, ca };
 }
 
+/** The key naming a notifier's secret variable, and whether the notifier needs it. */
+function notifierSecretKey(
+  notifier: ConfigFile["alerts"]["notify"][number],
+): { key: "secretEnv" | "routingKeyEnv" | "apiKeyEnv" | "passwordEnv"; name: string | undefined } | null {
+  switch (notifier.type) {
+    case "webhook":
+      return { key: "secretEnv", name: notifier.secretEnv };
+    case "pagerduty":
+      return { key: "routingKeyEnv", name: notifier.routingKeyEnv };
+    case "opsgenie":
+      return { key: "apiKeyEnv", name: notifier.apiKeyEnv };
+    case "email":
+      return { key: "passwordEnv", name: notifier.passwordEnv };
+    default:
+      return null;
+  }
+}
+
+/** Each notifier with its secret (signing secret, routing key, API key, SMTP password) read from the environment. */
 function resolveNotifiers(
   file: ConfigFile,
   env: LoadConfigOptions["env"],
   issues: ConfigIssue[],
 ): NotifierRuntimeConfig[] {
   return file.alerts.notify.map((notifier, index) => {
-    if (notifier.type !== "webhook" || notifier.secretEnv === undefined) return { ...notifier, secret: null };
-    const value = env[notifier.secretEnv]?.trim();
+    const secretKey = notifierSecretKey(notifier);
+    if (secretKey === null || secretKey.name === undefined) return { ...notifier, secret: null };
+    const value = env[secretKey.name]?.trim();
     if (value === undefined || value === "") {
       issues.push({
-        path: `alerts.notify[${index}].secretEnv`,
-        message: `environment variable ${notifier.secretEnv} is unset or empty`,
+        path: `alerts.notify[${index}].${secretKey.key}`,
+        message: `environment variable ${secretKey.name} is unset or empty`,
       });
       return { ...notifier, secret: null };
     }
@@ -333,8 +353,12 @@ export async function loadConfig({ argv, env, cwd }: LoadConfigOptions): Promise
     if (problem !== null) issues.push({ path: `targets[${index}].url`, message: problem });
   });
   file.alerts.notify.forEach((notifier, index) => {
-    const problem = destinationProblem(notifier.url, file.network);
-    if (problem !== null) issues.push({ path: `alerts.notify[${index}].url`, message: problem });
+    const [key, url] =
+      notifier.type === "email"
+        ? ["host", `smtp://${notifier.host.includes(":") ? `[${notifier.host}]` : notifier.host}`]
+        : ["url", notifier.url];
+    const problem = destinationProblem(url, file.network);
+    if (problem !== null) issues.push({ path: `alerts.notify[${index}].${key}`, message: problem });
   });
   const host = overrides.host ?? file.server.host;
   const auth = await resolveAuth(file, host, overrides.secretKey ?? null, baseDir, env, issues);

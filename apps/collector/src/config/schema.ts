@@ -253,7 +253,11 @@ export interface TargetConfig extends Omit<z.output<typeof TargetSchema>, "label
   readonly ca: string | null;
 }
 
-/** A notifier after load, with its signing secret read from `secretEnv`. */
+/**
+ * A notifier after load, with its secret read from the variable its type names: `secretEnv`
+ * (webhook signing secret), `routingKeyEnv` (PagerDuty), `apiKeyEnv` (Opsgenie) or `passwordEnv`
+ * (email); null when the type has none or it is optional and not set.
+ */
 export type NotifierRuntimeConfig = NotifierConfig & { readonly secret: Secret | null };
 
 /** Access control after load: the mode decided, tokens and the encryption key read. */
