@@ -426,3 +426,20 @@ export const FailuresResponseSchema = z.object({
   failedTurns: z.number(),
 });
 export type FailuresResponse = z.infer<typeof FailuresResponseSchema>;
+
+/** GET /api/v1/alerts/receivers: the configured receivers (alerts.notify[]), by name and type only. */
+export const ReceiverListSchema = z.object({
+  receivers: z.array(z.object({ name: z.string(), type: z.string() })),
+});
+export type ReceiverList = z.infer<typeof ReceiverListSchema>;
+
+/** POST /api/v1/alerts/receivers/:name/test: the outcome of one test message (no retries). */
+export const ReceiverTestResultSchema = z.object({
+  ok: z.boolean(),
+  /** HTTP status or SMTP reply code; null when no response arrived. */
+  status: z.number().nullable(),
+  /** Why it failed; never contains the receiver's URL or secret. */
+  error: z.string().nullable(),
+  durationMs: z.number(),
+});
+export type ReceiverTestResult = z.infer<typeof ReceiverTestResultSchema>;

@@ -15,6 +15,7 @@ import type { LiveHub } from "../live/hub.ts";
 import type { Logger } from "../logger.ts";
 import { AlertEngine, type AlertEngineOptions } from "./engine.ts";
 import { createNotifiers } from "./notifiers/create.ts";
+import { registerReceiverRoutes } from "./receiver-routes.ts";
 import { registerAlertRoutes } from "./routes.ts";
 
 export interface InstallAlertsOptions {
@@ -79,6 +80,7 @@ export function installAlerts(opts: InstallAlertsOptions): InstalledAlerts {
   return {
     plugin: (app, hub) => {
       registerAlertRoutes(app, { engine, pool: opts.pool, now });
+      registerReceiverRoutes(app, { notify: opts.config.alerts.notify, publicUrl: opts.publicUrl, now, allowLinkLocal: opts.config.network.allowLinkLocal });
       const off = engine.onChange((view) => hub.alert(view));
       app.addHook("onClose", async () => off());
     },

@@ -49,9 +49,12 @@ function postable(n: GroupNotification, m: GroupMember, firingEndsAfterMs: numbe
     startsAt: startsAt(a, n.createdAt),
     generatorURL: m.dashboardUrl,
   };
-  if (m.change === "resolved" || a.state === "resolved") alert.endsAt = a.resolvedAt ?? n.createdAt;
-  else if (n.test) alert.endsAt = new Date(createdMs + TEST_ALERT_MS).toISOString();
-  else if (firingEndsAfterMs !== null) alert.endsAt = new Date(createdMs + firingEndsAfterMs).toISOString();
+  let endsAtMs: number | null = null;
+  if (m.change === "resolved" || a.state === "resolved") endsAtMs = Date.parse(a.resolvedAt ?? n.createdAt);
+  else if (n.test) endsAtMs = createdMs + TEST_ALERT_MS;
+  else if (firingEndsAfterMs !== null) endsAtMs = createdMs + firingEndsAfterMs;
+  // Alertmanager refuses the whole batch when one alert ends before it starts.
+  if (endsAtMs !== null) alert.endsAt = new Date(Math.max(endsAtMs, Date.parse(alert.startsAt))).toISOString();
   return alert;
 }
 
