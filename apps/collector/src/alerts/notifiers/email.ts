@@ -165,6 +165,21 @@ export function createEmailNotifier(opts: EmailOptions): Notifier {
           signal,
         });
         const code = Number(/^\d{3}/.exec(String(info.response ?? ""))?.[0] ?? 250);
+        const rejected = (info.rejected ?? []).length;
+        if (rejected > 0) {
+          // Some recipients have it: a retry would send it to them again. Report it as failed for
+          // good so the delivery log shows the bad address.
+          const first = (info as { rejectedErrors?: { responseCode?: number; response?: string }[] }).rejectedErrors?.[0];
+          const failure = smtpFailure(first ?? {}, elapsed(), false);
+          return redactResult(
+            {
+              ...failure,
+              error: clip(`${failure.error} (refused ${rejected} of ${opts.to.length} recipients; the others received it)`, MAX_ERROR),
+              retryable: false,
+            },
+            secrets,
+          );
+        }
         return { ok: true, status: code, error: null, retryable: false, retryAfterMs: null, durationMs: elapsed() };
       } catch (err) {
         return redactResult(smtpFailure(err, elapsed(), signal?.aborted ?? false), secrets);
