@@ -33,7 +33,7 @@ export function escapeHtml(text: string): string {
 
 /** The subject, text and HTML of the message for `n`. */
 export function emailMessage(n: GroupNotification): { subject: string; text: string; html: string } {
-  const subject = clip(`${n.test ? "[TEST] " : ""}${n.title}`, 250);
+  const subject = clip(`${n.title}`, 250);
   const more = n.truncated;
   const text = [
     subject,

@@ -60,7 +60,7 @@ export function opsgenieCreate(n: GroupNotification, extraTags: readonly string[
   };
   for (const [k, v] of labels) details[k] = clip(v, MAX_DETAIL_VALUE);
   return {
-    message: clip(`${n.test ? "[TEST] " : ""}${n.title}`, MAX_MESSAGE),
+    message: clip(`${n.title}`, MAX_MESSAGE),
     alias: opsgenieAlias(n.groupKey),
     description: clip(
       [countsText(n), "", ...lines, ...(more > 0 ? [`and ${more} more`] : []), "", `Open in codex-fleet: ${n.dashboardUrl}`].join("\n"),

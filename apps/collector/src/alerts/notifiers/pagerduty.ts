@@ -71,7 +71,7 @@ export function pagerDutyEvent(
     client: "codex-fleet",
     client_url: n.dashboardUrl,
     payload: {
-      summary: clip(`${n.test ? "[TEST] " : ""}${n.title}${first ? ` — ${first.summary}` : ""}`, MAX_SUMMARY),
+      summary: clip(`${n.title}${first ? ` — ${first.summary}` : ""}`, MAX_SUMMARY),
       source,
       severity: SEVERITY[n.severity],
       timestamp: n.createdAt,

@@ -36,7 +36,7 @@ function memberLine(m: GroupMember): string {
 
 /** The Slack message for a group notification. */
 export function slackMessage(n: GroupNotification): { text: string; blocks: unknown[] } {
-  const headline = `${ICON[n.status]} ${n.test ? "[TEST] " : ""}${escapeSlack(n.title)}`;
+  const headline = `${ICON[n.status]} ${escapeSlack(n.title)}`;
   const { listed, more } = listedMembers(n);
   // Section text is capped at 3000 characters by Slack: list whole lines while they fit.
   const lines: string[] = [];

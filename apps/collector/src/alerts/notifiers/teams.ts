@@ -33,7 +33,7 @@ export function teamsMessage(n: GroupNotification): Record<string, unknown> {
   const body: Record<string, unknown>[] = [
     {
       type: "TextBlock",
-      text: escapeTeams(`${n.test ? "[TEST] " : ""}${n.title}`),
+      text: escapeTeams(`${n.title}`),
       weight: "Bolder",
       size: "Medium",
       wrap: true,
