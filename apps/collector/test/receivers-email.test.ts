@@ -4,7 +4,7 @@
  * every member with its link, an HTML body, the threading header. SMTP 4xx is retryable, 5xx not.
  */
 import type { AddressInfo } from "node:net";
-import { simpleParser, type ParsedMail } from "mailparser";
+import { type ParsedMail, simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createEmailNotifier, emailMessage, escapeHtml, smtpFailure } from "../src/alerts/notifiers/email.ts";
@@ -91,7 +91,10 @@ describe("email receiver", () => {
     expect(rcpt).toEqual(["oncall@example.com", "lead@example.com"]);
     expect(mail.subject).toBe("[FIRING:2] approval-wait team=payments");
     const to = Array.isArray(mail.to) ? mail.to : [mail.to];
-    expect(to.flatMap((a) => a?.value.map((v) => v.address))).toEqual(["oncall@example.com", "lead@example.com"]);
+    expect(to.flatMap((a) => a?.value.map((v) => v.address))).toEqual([
+      "oncall@example.com",
+      "lead@example.com",
+    ]);
     for (const m of n.members) {
       expect(mail.text).toContain(m.alert.summary);
       expect(mail.text).toContain(m.dashboardUrl);
@@ -210,8 +213,16 @@ describe("email receiver", () => {
 
 describe("smtp classification", () => {
   it.each<[string, unknown, { status: number | null; retryable: boolean }]>([
-    ["421 service not available", { responseCode: 421, response: "421 busy" }, { status: 421, retryable: true }],
-    ["452 insufficient storage", { responseCode: 452, response: "452 full" }, { status: 452, retryable: true }],
+    [
+      "421 service not available",
+      { responseCode: 421, response: "421 busy" },
+      { status: 421, retryable: true },
+    ],
+    [
+      "452 insufficient storage",
+      { responseCode: 452, response: "452 full" },
+      { status: 452, retryable: true },
+    ],
     ["554 transaction failed", { responseCode: 554, response: "554 no" }, { status: 554, retryable: false }],
     ["a timeout", { code: "ETIMEDOUT" }, { status: null, retryable: true }],
     ["a dropped connection", { code: "ECONNECTION" }, { status: null, retryable: true }],

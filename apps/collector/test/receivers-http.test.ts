@@ -63,7 +63,13 @@ const pagerduty = (key = ROUTING_KEY) =>
     timeoutMs: 2000,
   });
 const opsgenie = (key = GENIE_KEY) =>
-  createOpsgenieNotifier({ name: "og", url: og.url, apiKey: new Secret(key), tags: ["fleet"], timeoutMs: 2000 });
+  createOpsgenieNotifier({
+    name: "og",
+    url: og.url,
+    apiKey: new Secret(key),
+    tags: ["fleet"],
+    timeoutMs: 2000,
+  });
 const teamsNotifier = () => createTeamsNotifier({ name: "teams", url: teams.webhookUrl, timeoutMs: 2000 });
 const alertmanager = (firingEndsAfterMs: number | null = null) =>
   createAlertmanagerNotifier({ name: "am", url: `${am.url}/`, firingEndsAfterMs, timeoutMs: 2000 });
@@ -125,7 +131,10 @@ describe("pagerduty receiver", () => {
   });
 
   it("does keep the routing key out of the error when the API echoes it", async () => {
-    pd.script({ status: 400, body: { status: "invalid event", message: `routing key ${ROUTING_KEY} is not known` } });
+    pd.script({
+      status: 400,
+      body: { status: "invalid event", message: `routing key ${ROUTING_KEY} is not known` },
+    });
     const result = await pagerduty().send(groupNotification());
     expect(result).toMatchObject({ ok: false, status: 400, retryable: false });
     expect(result.error).toContain("[redacted]");
@@ -155,7 +164,13 @@ describe("opsgenie receiver", () => {
       details: { firing: "2", new: "1", resolved: "1", ruleId: "approval-wait", team: "payments" },
     });
     expect(alert?.create.tags).toEqual(
-      expect.arrayContaining(["codex-fleet", "severity:critical", "ruleId:approval-wait", "team:payments", "fleet"]),
+      expect.arrayContaining([
+        "codex-fleet",
+        "severity:critical",
+        "ruleId:approval-wait",
+        "team:payments",
+        "fleet",
+      ]),
     );
     expect(alert?.create.description).toContain(`${BASE_URL}/threads/th-2`);
 
@@ -209,12 +224,18 @@ describe("teams receiver", () => {
     const texts = (card?.body ?? []).map((b) => String((b as { text?: unknown }).text ?? ""));
     expect(texts[0]).toBe("\\[FIRING:2\\] approval-wait team=payments");
     expect(texts.some((t) => t.includes(`(${BASE_URL}/threads/th-1)`) && t.startsWith("**NEW**"))).toBe(true);
-    expect(texts.some((t) => t.includes(`(${BASE_URL}/threads/th-3)`) && t.startsWith("**RESOLVED**"))).toBe(true);
-    expect(card?.actions).toEqual([{ type: "Action.OpenUrl", title: "Open in codex-fleet", url: n.dashboardUrl }]);
+    expect(texts.some((t) => t.includes(`(${BASE_URL}/threads/th-3)`) && t.startsWith("**RESOLVED**"))).toBe(
+      true,
+    );
+    expect(card?.actions).toEqual([
+      { type: "Action.OpenUrl", title: "Open in codex-fleet", url: n.dashboardUrl },
+    ]);
   });
 
   it("does list ten members and say how many more there are", () => {
-    const members = Array.from({ length: 12 }, (_, i) => member("firing", { id: `al-${i}`, summary: `alert ${i}` }));
+    const members = Array.from({ length: 12 }, (_, i) =>
+      member("firing", { id: `al-${i}`, summary: `alert ${i}` }),
+    );
     const card = teamsMessage(groupNotification({ members, truncated: 38 })) as {
       attachments: { content: { body: { text?: string }[] } }[];
     };
@@ -296,7 +317,11 @@ describe("retry classification (every HTTP receiver)", () => {
   const cases: [string, ApiAnswer, { retryable: boolean; retryAfterMs: number | null }][] = [
     ["500", { status: 500, body: "boom" }, { retryable: true, retryAfterMs: null }],
     ["502", { status: 502 }, { retryable: true, retryAfterMs: null }],
-    ["429 with Retry-After", { status: 429, headers: { "retry-after": "3" } }, { retryable: true, retryAfterMs: 3000 }],
+    [
+      "429 with Retry-After",
+      { status: 429, headers: { "retry-after": "3" } },
+      { retryable: true, retryAfterMs: 3000 },
+    ],
     ["408", { status: 408 }, { retryable: true, retryAfterMs: null }],
     ["400", { status: 400 }, { retryable: false, retryAfterMs: null }],
     ["403", { status: 403 }, { retryable: false, retryAfterMs: null }],
@@ -305,7 +330,11 @@ describe("retry classification (every HTTP receiver)", () => {
   for (const [type, make, server] of receivers)
     it.each(cases)(`does classify ${type} answering %s`, async (_name, answer, want) => {
       server().script(answer);
-      expect(await make().send(groupNotification())).toMatchObject({ ok: false, status: answer.status, ...want });
+      expect(await make().send(groupNotification())).toMatchObject({
+        ok: false,
+        status: answer.status,
+        ...want,
+      });
     });
 });
 

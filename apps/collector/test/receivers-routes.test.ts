@@ -9,7 +9,12 @@ import { ReceiverListSchema, ReceiverTestResultSchema } from "@codex-fleet/proto
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, AUTH_ON_YAML, type AuthApp, startAuthApp, VIEWER_TOKEN } from "./support/auth-app.ts";
 import { removeScratchDirs } from "./support/config-files.ts";
-import { type FakePagerDuty, type FakeTeams, startPagerDuty, startTeamsWorkflow } from "./support/receiver-apis.ts";
+import {
+  type FakePagerDuty,
+  type FakeTeams,
+  startPagerDuty,
+  startTeamsWorkflow,
+} from "./support/receiver-apis.ts";
 
 const ROUTING_KEY = "PDr0ut1ngKEY0123456789abcdefABCD";
 const TEAMS_SIG = "teams-sig-9f8e7d6c5b";
@@ -20,7 +25,11 @@ let pd: FakePagerDuty;
 let teams: FakeTeams;
 
 beforeAll(async () => {
-  [testDb, pd, teams] = await Promise.all([createTestDatabase(), startPagerDuty(ROUTING_KEY), startTeamsWorkflow(TEAMS_SIG)]);
+  [testDb, pd, teams] = await Promise.all([
+    createTestDatabase(),
+    startPagerDuty(ROUTING_KEY),
+    startTeamsWorkflow(TEAMS_SIG),
+  ]);
   const yaml = [
     AUTH_ON_YAML,
     "alerts:",
@@ -56,7 +65,11 @@ function expectNoSecrets(text: string): void {
 
 describe("receiver API", () => {
   it("does list receivers by name and type for a viewer, without URLs or keys", async () => {
-    const res = await fleet.app.inject({ method: "GET", url: "/api/v1/alerts/receivers", headers: as(VIEWER_TOKEN) });
+    const res = await fleet.app.inject({
+      method: "GET",
+      url: "/api/v1/alerts/receivers",
+      headers: as(VIEWER_TOKEN),
+    });
     expect(res.statusCode).toBe(200);
     const list = ReceiverListSchema.parse(res.json());
     expect(list.receivers.map((r) => r.type)).toEqual(["pagerduty", "teams", "alertmanager"]);

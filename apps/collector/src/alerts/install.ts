@@ -80,7 +80,12 @@ export function installAlerts(opts: InstallAlertsOptions): InstalledAlerts {
   return {
     plugin: (app, hub) => {
       registerAlertRoutes(app, { engine, pool: opts.pool, now });
-      registerReceiverRoutes(app, { notify: opts.config.alerts.notify, publicUrl: opts.publicUrl, now, allowLinkLocal: opts.config.network.allowLinkLocal });
+      registerReceiverRoutes(app, {
+        notify: opts.config.alerts.notify,
+        publicUrl: opts.publicUrl,
+        now,
+        allowLinkLocal: opts.config.network.allowLinkLocal,
+      });
       const off = engine.onChange((view) => hub.alert(view));
       app.addHook("onClose", async () => off());
     },

@@ -29,7 +29,11 @@ export function registerReceiverRoutes(app: FastifyInstance, deps: ReceiverRoute
   const build =
     deps.createNotifier ??
     ((c: NotifierRuntimeConfig) =>
-      createNotifier(c, { now: deps.now, userAgent: "codex-fleet-collector", allowLinkLocal: deps.allowLinkLocal }));
+      createNotifier(c, {
+        now: deps.now,
+        userAgent: "codex-fleet-collector",
+        allowLinkLocal: deps.allowLinkLocal,
+      }));
   const notifiers = new Map(deps.notify.map((c) => build(c)).map((n) => [n.name, n]));
 
   app.get("/api/v1/alerts/receivers", async (req): Promise<ReceiverList> => {

@@ -116,7 +116,10 @@ const emailAddress = z.email("must be an e-mail address like oncall@example.com"
 /** A host name, IPv4 or bare IPv6 address (no scheme, no port). */
 const hostName = z
   .string()
-  .regex(/^([A-Za-z0-9.-]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/, "must be a host name or IP address (no scheme, no port)");
+  .regex(
+    /^([A-Za-z0-9.-]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/,
+    "must be a host name or IP address (no scheme, no port)",
+  );
 
 /**
  * Where alerts are sent (the receivers; docs/receivers.md). Each `...Env` key names the
@@ -171,7 +174,11 @@ export const NotifierSchema = z
      * sets firing alerts' `endsAt` that far after the notification; omitted, Alertmanager applies
      * its `resolve_timeout` (see docs/receivers.md).
      */
-    z.strictObject({ type: z.literal("alertmanager"), ...notifierBase, firingEndsAfterMs: positiveMs.optional() }),
+    z.strictObject({
+      type: z.literal("alertmanager"),
+      ...notifierBase,
+      firingEndsAfterMs: positiveMs.optional(),
+    }),
   ])
   .superRefine((notifier, ctx) => {
     if (notifier.maxBackoffMs < notifier.minBackoffMs) {

@@ -18,9 +18,20 @@ export function member(change: GroupMember["change"], patch: Partial<AlertRecord
 
 /** Three members of approval-wait on team payments: th-1 new, th-2 firing, th-3 resolved. */
 export function threeMembers(): GroupMember[] {
-  const thread = (id: string) => ({ type: "thread" as const, id, group: "", targetId: "alice", threadId: id, team: "payments" });
+  const thread = (id: string) => ({
+    type: "thread" as const,
+    id,
+    group: "",
+    targetId: "alice",
+    threadId: id,
+    team: "payments",
+  });
   return [
-    member("new", { id: "al-1", subject: thread("th-1"), summary: "thread th-1 on alice is waiting on an approval" }),
+    member("new", {
+      id: "al-1",
+      subject: thread("th-1"),
+      summary: "thread th-1 on alice is waiting on an approval",
+    }),
     member("firing", {
       id: "al-2",
       subject: { ...thread("th-2"), targetId: "bob" },
@@ -69,7 +80,11 @@ export function resolvedGroup(patch: Partial<GroupNotification> = {}): GroupNoti
   const members = threeMembers().map((m) => ({
     ...m,
     change: "resolved" as const,
-    alert: { ...m.alert, state: "resolved" as const, resolvedAt: m.alert.resolvedAt ?? new Date(T0 + 60_000).toISOString() },
+    alert: {
+      ...m.alert,
+      state: "resolved" as const,
+      resolvedAt: m.alert.resolvedAt ?? new Date(T0 + 60_000).toISOString(),
+    },
   }));
   return groupNotification({ id: "n-2", members, createdAt: new Date(T0 + 60_000).toISOString(), ...patch });
 }

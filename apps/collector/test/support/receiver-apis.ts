@@ -125,7 +125,8 @@ export async function startPagerDuty(routingKey: string): Promise<FakePagerDuty>
   const events: PagerDutyEventIn[] = [];
   const incidents = new Map<string, "triggered" | "resolved">();
   const api = await startFakeApi((req) => {
-    if (req.method !== "POST" || req.path !== "/v2/enqueue") return { status: 404, body: { message: "Not found" } };
+    if (req.method !== "POST" || req.path !== "/v2/enqueue")
+      return { status: 404, body: { message: "Not found" } };
     const parsed = PagerDutyEventSchema.safeParse(parseJson(req.body));
     if (!parsed.success)
       return {
@@ -222,7 +223,9 @@ export const TeamsMessageSchema = z.object({
           type: z.literal("AdaptiveCard"),
           version: z.string().refine((v) => Number(v) >= 1.4, "must be 1.4 or later"),
           body: z.array(CardElementSchema).min(1),
-          actions: z.array(z.looseObject({ type: z.string(), title: z.string(), url: z.url().optional() })).optional(),
+          actions: z
+            .array(z.looseObject({ type: z.string(), title: z.string(), url: z.url().optional() }))
+            .optional(),
         }),
       }),
     )
@@ -240,9 +243,14 @@ export interface FakeTeams extends FakeApi {
 export async function startTeamsWorkflow(sig: string): Promise<FakeTeams> {
   const messages: TeamsMessageIn[] = [];
   const api = await startFakeApi((req) => {
-    if (req.query.get("sig") !== sig) return { status: 401, body: { error: { code: "DirectApiAuthorizationRequired" } } };
+    if (req.query.get("sig") !== sig)
+      return { status: 401, body: { error: { code: "DirectApiAuthorizationRequired" } } };
     const parsed = TeamsMessageSchema.safeParse(parseJson(req.body));
-    if (!parsed.success) return { status: 400, body: { error: { code: "InvalidRequestContent", message: problems(parsed.error).join("; ") } } };
+    if (!parsed.success)
+      return {
+        status: 400,
+        body: { error: { code: "InvalidRequestContent", message: problems(parsed.error).join("; ") } },
+      };
     messages.push(parsed.data);
     return { status: 202, body: "" };
   });
@@ -256,7 +264,9 @@ export async function startTeamsWorkflow(sig: string): Promise<FakeTeams> {
 
 const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, "must be a valid label name");
 export const PostableAlertSchema = z.object({
-  labels: z.record(labelName, z.string().min(1)).refine((l) => Object.keys(l).length > 0, "at least one label pair required"),
+  labels: z
+    .record(labelName, z.string().min(1))
+    .refine((l) => Object.keys(l).length > 0, "at least one label pair required"),
   annotations: z.record(labelName, z.string()).optional(),
   startsAt: isoTime.optional(),
   endsAt: isoTime.optional(),

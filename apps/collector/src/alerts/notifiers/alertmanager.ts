@@ -54,12 +54,16 @@ function postable(n: GroupNotification, m: GroupMember, firingEndsAfterMs: numbe
   else if (n.test) endsAtMs = createdMs + TEST_ALERT_MS;
   else if (firingEndsAfterMs !== null) endsAtMs = createdMs + firingEndsAfterMs;
   // Alertmanager refuses the whole batch when one alert ends before it starts.
-  if (endsAtMs !== null) alert.endsAt = new Date(Math.max(endsAtMs, Date.parse(alert.startsAt))).toISOString();
+  if (endsAtMs !== null)
+    alert.endsAt = new Date(Math.max(endsAtMs, Date.parse(alert.startsAt))).toISOString();
   return alert;
 }
 
 /** The POST /api/v2/alerts body for a group notification: one alert per listed member. */
-export function alertmanagerAlerts(n: GroupNotification, firingEndsAfterMs: number | null = null): PostableAlert[] {
+export function alertmanagerAlerts(
+  n: GroupNotification,
+  firingEndsAfterMs: number | null = null,
+): PostableAlert[] {
   return n.members.map((m) => postable(n, m, firingEndsAfterMs));
 }
 

@@ -37,7 +37,10 @@ function destination(config: NotifierRuntimeConfig): string {
  * reveal the URL (a Slack or Teams webhook URL is itself a credential).
  */
 export function notifierName(config: NotifierRuntimeConfig): string {
-  return config.name ?? `${config.type}-${createHash("sha256").update(destination(config)).digest("hex").slice(0, 8)}`;
+  return (
+    config.name ??
+    `${config.type}-${createHash("sha256").update(destination(config)).digest("hex").slice(0, 8)}`
+  );
 }
 
 function required(secret: Secret | null, type: string, key: string): Secret {
@@ -75,7 +78,11 @@ export function createNotifier(
         apiKey: required(c.secret, "opsgenie", "apiKeyEnv"),
       });
     case "alertmanager":
-      return createAlertmanagerNotifier({ ...common, url: c.url, firingEndsAfterMs: c.firingEndsAfterMs ?? null });
+      return createAlertmanagerNotifier({
+        ...common,
+        url: c.url,
+        firingEndsAfterMs: c.firingEndsAfterMs ?? null,
+      });
     case "email":
       return createEmailNotifier({
         name,

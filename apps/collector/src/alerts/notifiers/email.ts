@@ -10,8 +10,8 @@
 import { createHash } from "node:crypto";
 import { connect } from "node:net";
 import { createTransport } from "nodemailer";
-import { guardedLookup, type Resolver } from "../../net/destination.ts";
 import type { Secret } from "../../config/secret.ts";
+import { guardedLookup, type Resolver } from "../../net/destination.ts";
 import { changeLabel, clip, countsText, memberText } from "./format.ts";
 import type { GroupNotification } from "./group-payload.ts";
 import { redactResult } from "./http.ts";
@@ -78,7 +78,12 @@ export function smtpFailure(err: unknown, durationMs: number, aborted: boolean):
     retryable = false;
   } else if (responseCode !== null) {
     const reply = typeof e.response === "string" ? e.response.trim() : "";
-    error = clip(reply.startsWith(String(responseCode)) ? `SMTP ${reply}` : `SMTP ${responseCode}${reply ? `: ${reply}` : ""}`, MAX_ERROR);
+    error = clip(
+      reply.startsWith(String(responseCode))
+        ? `SMTP ${reply}`
+        : `SMTP ${responseCode}${reply ? `: ${reply}` : ""}`,
+      MAX_ERROR,
+    );
     retryable = responseCode >= 400 && responseCode < 500;
   } else if (code === "EDESTINATION" && typeof e.message === "string") {
     error = e.message;
@@ -120,14 +125,21 @@ export function createEmailNotifier(opts: EmailOptions): Notifier {
     secure: opts.secure,
     requireTLS: !opts.secure && opts.starttls === "required",
     ignoreTLS: !opts.secure && opts.starttls === "off",
-    auth: opts.user !== null && opts.password !== null ? { user: opts.user, pass: opts.password.reveal() } : undefined,
+    auth:
+      opts.user !== null && opts.password !== null
+        ? { user: opts.user, pass: opts.password.reveal() }
+        : undefined,
     connectionTimeout: opts.timeoutMs,
     greetingTimeout: opts.timeoutMs,
     socketTimeout: opts.timeoutMs,
     logger: false,
     // Connect through the destination policy: the address checked is the address dialled.
     getSocket(_options, callback) {
-      const socket = connect({ host: opts.host, port: opts.port, lookup: guardedLookup(policy, opts.resolver) });
+      const socket = connect({
+        host: opts.host,
+        port: opts.port,
+        lookup: guardedLookup(policy, opts.resolver),
+      });
       const timer = setTimeout(() => {
         const err: NodeJS.ErrnoException = new Error("connect timeout");
         err.code = "ETIMEDOUT";
@@ -169,18 +181,29 @@ export function createEmailNotifier(opts: EmailOptions): Notifier {
         if (rejected > 0) {
           // Some recipients have it: a retry would send it to them again. Report it as failed for
           // good so the delivery log shows the bad address.
-          const first = (info as { rejectedErrors?: { responseCode?: number; response?: string }[] }).rejectedErrors?.[0];
+          const first = (info as { rejectedErrors?: { responseCode?: number; response?: string }[] })
+            .rejectedErrors?.[0];
           const failure = smtpFailure(first ?? {}, elapsed(), false);
           return redactResult(
             {
               ...failure,
-              error: clip(`${failure.error} (refused ${rejected} of ${opts.to.length} recipients; the others received it)`, MAX_ERROR),
+              error: clip(
+                `${failure.error} (refused ${rejected} of ${opts.to.length} recipients; the others received it)`,
+                MAX_ERROR,
+              ),
               retryable: false,
             },
             secrets,
           );
         }
-        return { ok: true, status: code, error: null, retryable: false, retryAfterMs: null, durationMs: elapsed() };
+        return {
+          ok: true,
+          status: code,
+          error: null,
+          retryable: false,
+          retryAfterMs: null,
+          durationMs: elapsed(),
+        };
       } catch (err) {
         return redactResult(smtpFailure(err, elapsed(), signal?.aborted ?? false), secrets);
       }

@@ -63,7 +63,14 @@ export function opsgenieCreate(n: GroupNotification, extraTags: readonly string[
     message: clip(`${n.title}`, MAX_MESSAGE),
     alias: opsgenieAlias(n.groupKey),
     description: clip(
-      [countsText(n), "", ...lines, ...(more > 0 ? [`and ${more} more`] : []), "", `Open in codex-fleet: ${n.dashboardUrl}`].join("\n"),
+      [
+        countsText(n),
+        "",
+        ...lines,
+        ...(more > 0 ? [`and ${more} more`] : []),
+        "",
+        `Open in codex-fleet: ${n.dashboardUrl}`,
+      ].join("\n"),
       MAX_DESCRIPTION,
     ),
     tags: [...new Set(tags)].slice(0, MAX_TAGS),
@@ -103,7 +110,10 @@ export function createOpsgenieNotifier(opts: OpsgenieOptions): Notifier {
   const close = (n: GroupNotification, signal?: AbortSignal) =>
     post(
       `/v2/alerts/${encodeURIComponent(opsgenieAlias(n.groupKey))}/close?identifierType=alias`,
-      { source: "codex-fleet", note: n.test ? "codex-fleet test: closed" : `Resolved in codex-fleet: ${n.title}` },
+      {
+        source: "codex-fleet",
+        note: n.test ? "codex-fleet test: closed" : `Resolved in codex-fleet: ${n.title}`,
+      },
       signal,
     );
   return {

@@ -95,7 +95,9 @@ export function pagerDutyEvent(
         ...(n.members.length + n.truncated > DETAIL_MEMBERS
           ? { more: n.members.length + n.truncated - DETAIL_MEMBERS }
           : {}),
-        text: [countsText(n), ...listed.map(memberText), ...(more > 0 ? [`and ${more} more`] : [])].join("\n"),
+        text: [countsText(n), ...listed.map(memberText), ...(more > 0 ? [`and ${more} more`] : [])].join(
+          "\n",
+        ),
       },
     },
     links: [

@@ -27,7 +27,10 @@ const SECTION_BUDGET = 2900;
 
 function memberLine(m: GroupMember): string {
   const a = m.alert;
-  const where = [a.target ? `target ${escapeSlack(a.target)}` : null, a.team ? `team ${escapeSlack(a.team)}` : null]
+  const where = [
+    a.target ? `target ${escapeSlack(a.target)}` : null,
+    a.team ? `team ${escapeSlack(a.team)}` : null,
+  ]
     .filter((s): s is string => s !== null)
     .join(" · ");
   const ack = a.ackBy ? ` · acknowledged by ${escapeSlack(a.ackBy)}` : "";
@@ -57,7 +60,10 @@ export function slackMessage(n: GroupNotification): { text: string; blocks: unkn
         text: { type: "mrkdwn", text: `*${headline}*\n${countsText(n)} · severity ${n.severity}` },
       },
       { type: "section", text: { type: "mrkdwn", text: lines.join("\n") } },
-      { type: "context", elements: [{ type: "mrkdwn", text: link(n.dashboardUrl, "Open the group in codex-fleet") }] },
+      {
+        type: "context",
+        elements: [{ type: "mrkdwn", text: link(n.dashboardUrl, "Open the group in codex-fleet") }],
+      },
     ],
   };
 }

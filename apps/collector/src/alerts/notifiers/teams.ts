@@ -39,7 +39,12 @@ export function teamsMessage(n: GroupNotification): Record<string, unknown> {
       wrap: true,
       color: n.status === "firing" ? (n.severity === "info" ? "Accent" : "Attention") : "Good",
     },
-    { type: "TextBlock", text: escapeTeams(`${countsText(n)} · severity ${n.severity}`), isSubtle: true, wrap: true },
+    {
+      type: "TextBlock",
+      text: escapeTeams(`${countsText(n)} · severity ${n.severity}`),
+      isSubtle: true,
+      wrap: true,
+    },
     {
       type: "FactSet",
       facts: Object.entries(n.groupLabels).map(([title, value]) => ({ title, value: escapeTeams(value) })),

@@ -15,7 +15,15 @@ export interface SendResult {
 }
 
 /** The receiver kinds (`alerts.notify[].type`). */
-export const NOTIFIER_TYPES = ["webhook", "slack", "pagerduty", "opsgenie", "teams", "email", "alertmanager"] as const;
+export const NOTIFIER_TYPES = [
+  "webhook",
+  "slack",
+  "pagerduty",
+  "opsgenie",
+  "teams",
+  "email",
+  "alertmanager",
+] as const;
 export type NotifierType = (typeof NOTIFIER_TYPES)[number];
 
 /** A destination for alert notifications: one message per alert group. */

@@ -20,12 +20,21 @@ describe("loadConfig: receivers", () => {
       { env: { PD_KEY: "pd-routing-key", OG_KEY: "og-api-key", SMTP_PASSWORD: "smtp-password" } },
     );
     const [pd, og, teams, mail, am] = config.alerts.notify;
-    expect(pd).toMatchObject({ type: "pagerduty", url: "https://events.pagerduty.com/v2/enqueue", source: "codex-fleet" });
+    expect(pd).toMatchObject({
+      type: "pagerduty",
+      url: "https://events.pagerduty.com/v2/enqueue",
+      source: "codex-fleet",
+    });
     expect(pd?.secret?.reveal()).toBe("pd-routing-key");
     expect(og).toMatchObject({ url: "https://api.eu.opsgenie.com", tags: ["fleet"] });
     expect(og?.secret?.reveal()).toBe("og-api-key");
     expect(teams?.secret).toBeNull();
-    expect(mail).toMatchObject({ host: "smtp.example.com", secure: false, starttls: "required", to: ["oncall@example.com"] });
+    expect(mail).toMatchObject({
+      host: "smtp.example.com",
+      secure: false,
+      starttls: "required",
+      to: ["oncall@example.com"],
+    });
     expect(mail?.secret?.reveal()).toBe("smtp-password");
     expect(am).toMatchObject({ firingEndsAfterMs: 7_200_000, maxAttempts: 6, timeoutMs: 10_000 });
     expect(createNotifiers(config.alerts.notify).map((n) => [n.notifier.name, n.notifier.type])).toEqual([
@@ -41,7 +50,9 @@ describe("loadConfig: receivers", () => {
 
   it("does name an email receiver without a name by its server and recipients, not a URL", async () => {
     const { config } = await loadFile(
-      notify("{ type: email, host: smtp.example.com, port: 25, starttls: off, from: a@example.com, to: [b@example.com] }"),
+      notify(
+        "{ type: email, host: smtp.example.com, port: 25, starttls: off, from: a@example.com, to: [b@example.com] }",
+      ),
     );
     const [mail] = config.alerts.notify;
     if (!mail) throw new Error("no receiver");
@@ -54,11 +65,7 @@ describe("loadConfig: receivers", () => {
       "{ type: pagerduty, routingKeyEnv: PD_KEY }",
       "alerts.notify[0].routingKeyEnv: environment variable PD_KEY is unset or empty",
     ],
-    [
-      "a pagerduty receiver without routingKeyEnv",
-      "{ type: pagerduty }",
-      "alerts.notify[0].routingKeyEnv:",
-    ],
+    ["a pagerduty receiver without routingKeyEnv", "{ type: pagerduty }", "alerts.notify[0].routingKeyEnv:"],
     [
       "an unset Opsgenie key variable",
       "{ type: opsgenie, apiKeyEnv: OG_KEY }",
@@ -94,11 +101,7 @@ describe("loadConfig: receivers", () => {
       "{ type: email, host: 169.254.169.254, from: a@example.com, to: [b@example.com] }",
       "alerts.notify[0].host: refusing to connect to 169.254.169.254",
     ],
-    [
-      "a teams receiver without url",
-      "{ type: teams }",
-      "alerts.notify[0].url:",
-    ],
+    ["a teams receiver without url", "{ type: teams }", "alerts.notify[0].url:"],
     [
       "an unknown key on an alertmanager receiver",
       "{ type: alertmanager, url: 'http://am:9093', routingKeyEnv: X }",
@@ -116,7 +119,9 @@ describe("loadConfig: receivers", () => {
 
   it("does never print a secret's value in a config error", async () => {
     const message = await errorOf(
-      loadFile(notify("{ type: pagerduty, routingKeyEnv: PD_KEY }", "{ type: teams }"), { env: { PD_KEY: "pd-value-42" } }),
+      loadFile(notify("{ type: pagerduty, routingKeyEnv: PD_KEY }", "{ type: teams }"), {
+        env: { PD_KEY: "pd-value-42" },
+      }),
     );
     expect(message).not.toContain("pd-value-42");
   });

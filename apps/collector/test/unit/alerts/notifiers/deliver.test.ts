@@ -5,8 +5,8 @@ import {
 } from "@codex-fleet/codex-fakes/notification-receiver";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type AttemptRecord, deliver, type RetryPolicy } from "../../../../src/alerts/notifiers/deliver.ts";
-import { createWebhookNotifier } from "../../../../src/alerts/notifiers/webhook.ts";
 import type { WebhookBody } from "../../../../src/alerts/notifiers/webhook.ts";
+import { createWebhookNotifier } from "../../../../src/alerts/notifiers/webhook.ts";
 import { firingNotification } from "../../../support/alert-fixtures.ts";
 import { groupNotification } from "../../../support/group-fixtures.ts";
 

@@ -24,7 +24,11 @@ describe("slack notifier", () => {
   it.each([
     ["firing", groupNotification(), ":rotating_light: [FIRING:2] approval-wait team=payments"],
     ["resolved", resolvedGroup(), ":white_check_mark: [RESOLVED:3] approval-wait team=payments"],
-    ["test", createTestNotification("slack", T0, BASE_URL), ":rotating_light: [TEST] [FIRING:1] codex-fleet-test receiver=slack"],
+    [
+      "test",
+      createTestNotification("slack", T0, BASE_URL),
+      ":rotating_light: [TEST] [FIRING:1] codex-fleet-test receiver=slack",
+    ],
   ] as const)("does head a %s message with its title", (_name, n, head) => {
     expect(slackMessage(n).text.startsWith(head)).toBe(true);
   });
@@ -54,14 +58,20 @@ describe("slack notifier", () => {
   });
 
   it("does list ten members and say how many more the group has", () => {
-    const members = Array.from({ length: 14 }, (_, i) => member("firing", { id: `al-${i}`, summary: `alert ${i}` }));
-    const lines = (slackMessage(groupNotification({ members, truncated: 36 })).blocks as Blocks)[1]?.text?.text.split("\n");
+    const members = Array.from({ length: 14 }, (_, i) =>
+      member("firing", { id: `al-${i}`, summary: `alert ${i}` }),
+    );
+    const lines = (
+      slackMessage(groupNotification({ members, truncated: 36 })).blocks as Blocks
+    )[1]?.text?.text.split("\n");
     expect(lines).toHaveLength(11);
     expect(lines?.at(-1)).toBe("_and 40 more_");
   });
 
   it("does keep the member section under Slack's 3000 characters", () => {
-    const members = Array.from({ length: 10 }, (_, i) => member("firing", { id: `al-${i}`, summary: "x".repeat(900) }));
+    const members = Array.from({ length: 10 }, (_, i) =>
+      member("firing", { id: `al-${i}`, summary: "x".repeat(900) }),
+    );
     const text = (slackMessage(groupNotification({ members })).blocks as Blocks)[1]?.text?.text ?? "";
     expect(text.length).toBeLessThanOrEqual(3000);
     expect(text).toMatch(/_and \d+ more_$/);
