@@ -195,6 +195,21 @@ export const NotifierSchema = z
         message: "user and passwordEnv go together (SMTP AUTH needs both)",
       });
     }
+    // Like a bearer token over ws:// (DESIGN "Tokens stay private on the wire"): a password goes
+    // in clear text only to a relay on this host.
+    if (
+      notifier.type === "email" &&
+      notifier.passwordEnv !== undefined &&
+      !notifier.secure &&
+      notifier.starttls !== "required" &&
+      !/^(localhost|127(\.\d{1,3}){3}|::1)$/i.test(notifier.host)
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["starttls"],
+        message: `refusing to send the SMTP password unencrypted to non-loopback host ${notifier.host}: set secure: true or starttls: required`,
+      });
+    }
   });
 
 /** A parsed notifier. */

@@ -185,7 +185,7 @@ async function resolveTarget(
   return { ...target, tokenFile, caFile, token, ca };
 }
 
-/** The key naming a notifier's secret variable, and whether the notifier needs it. */
+/** The key naming a notifier's secret variable (and the variable), or null for types without one. */
 function notifierSecretKey(
   notifier: ConfigFile["alerts"]["notify"][number],
 ): { key: "secretEnv" | "routingKeyEnv" | "apiKeyEnv" | "passwordEnv"; name: string | undefined } | null {

@@ -48,6 +48,16 @@ describe("loadConfig: receivers", () => {
     expect(JSON.stringify(config)).not.toMatch(/pd-routing-key|og-api-key|smtp-password/);
   });
 
+  it("does allow an unencrypted SMTP login to a relay on this host", async () => {
+    const { config } = await loadFile(
+      notify(
+        "{ type: email, host: 127.0.0.1, port: 25, starttls: off, user: u, passwordEnv: P, from: a@example.com, to: [b@example.com] }",
+      ),
+      { env: { P: "pw" } },
+    );
+    expect(config.alerts.notify[0]).toMatchObject({ starttls: "off", host: "127.0.0.1" });
+  });
+
   it("does name an email receiver without a name by its server and recipients, not a URL", async () => {
     const { config } = await loadFile(
       notify(
@@ -95,6 +105,11 @@ describe("loadConfig: receivers", () => {
       "an SMTP host with a port in it",
       "{ type: email, host: 'smtp.example.com:25', from: a@example.com, to: [b@example.com] }",
       "alerts.notify[0].host: must be a host name or IP address (no scheme, no port)",
+    ],
+    [
+      "an SMTP password that could go out in clear text to another host",
+      "{ type: email, host: smtp.example.com, starttls: opportunistic, user: u, passwordEnv: P, from: a@example.com, to: [b@example.com] }",
+      "alerts.notify[0].starttls: refusing to send the SMTP password unencrypted to non-loopback host smtp.example.com: set secure: true or starttls: required",
     ],
     [
       "an SMTP host on a link-local address",
