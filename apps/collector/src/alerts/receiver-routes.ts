@@ -11,7 +11,6 @@ import { notFound } from "../http/errors.ts";
 import { rejectUnknown } from "../http/params.ts";
 import { createNotifier } from "./notifiers/create.ts";
 import { createTestNotification } from "./notifiers/test-notification.ts";
-import type { Notifier } from "./notifiers/types.ts";
 
 export interface ReceiverRouteDeps {
   /** `alerts.notify` after load. */
@@ -20,21 +19,12 @@ export interface ReceiverRouteDeps {
   publicUrl: string | (() => string);
   now: () => number;
   allowLinkLocal?: boolean;
-  /** Tests: build a notifier another way. */
-  createNotifier?: (config: NotifierRuntimeConfig) => Notifier;
 }
 
 /** Register GET /api/v1/alerts/receivers and POST /api/v1/alerts/receivers/:name/test. */
 export function registerReceiverRoutes(app: FastifyInstance, deps: ReceiverRouteDeps): void {
-  const build =
-    deps.createNotifier ??
-    ((c: NotifierRuntimeConfig) =>
-      createNotifier(c, {
-        now: deps.now,
-        userAgent: "codex-fleet-collector",
-        allowLinkLocal: deps.allowLinkLocal,
-      }));
-  const notifiers = new Map(deps.notify.map((c) => build(c)).map((n) => [n.name, n]));
+  const opts = { now: deps.now, userAgent: "codex-fleet-collector", allowLinkLocal: deps.allowLinkLocal };
+  const notifiers = new Map(deps.notify.map((c) => createNotifier(c, opts)).map((n) => [n.name, n]));
 
   app.get("/api/v1/alerts/receivers", async (req): Promise<ReceiverList> => {
     rejectUnknown(req.query as Record<string, unknown>, []);
