@@ -77,7 +77,10 @@ export function pagerDutyEvent(
       timestamp: n.createdAt,
       ...(n.groupLabels.ruleId ? { class: n.groupLabels.ruleId } : {}),
       ...(n.groupLabels.team ? { group: n.groupLabels.team } : {}),
-      ...(first?.target ? { component: first.target } : {}),
+      // The component only when every member is on the same target.
+      ...(first?.target && n.members.every((m) => m.alert.target === first.target)
+        ? { component: first.target }
+        : {}),
       custom_details: {
         counts: n.counts,
         group: n.groupLabels,
