@@ -227,6 +227,16 @@ describe("smtp classification", () => {
     ["a timeout", { code: "ETIMEDOUT" }, { status: null, retryable: true }],
     ["a dropped connection", { code: "ECONNECTION" }, { status: null, retryable: true }],
     ["a bad envelope", { code: "EENVELOPE" }, { status: null, retryable: false }],
+    [
+      "an untrusted certificate",
+      { code: "ESOCKET", originalCode: "SELF_SIGNED_CERT_IN_CHAIN" },
+      { status: null, retryable: false },
+    ],
+    [
+      "a reset connection",
+      { code: "ESOCKET", originalCode: "ECONNRESET" },
+      { status: null, retryable: true },
+    ],
   ])("does classify %s", (_name, err, want) => {
     expect(smtpFailure(err, 1, false)).toMatchObject(want);
   });

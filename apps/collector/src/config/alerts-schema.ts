@@ -168,6 +168,8 @@ export const NotifierSchema = z
       passwordEnv: envName.optional(),
       from: emailAddress,
       to: z.array(emailAddress).min(1, "must list at least one recipient"),
+      /** PEM file of the CA that signed the SMTP server's certificate (a private CA); relative to the config file. */
+      caFile: z.string().min(1).optional(),
     }),
     /**
      * Alertmanager (POST {url}/api/v2/alerts), one alert per group member. `firingEndsAfterMs`

@@ -258,7 +258,11 @@ export interface TargetConfig extends Omit<z.output<typeof TargetSchema>, "label
  * (webhook signing secret), `routingKeyEnv` (PagerDuty), `apiKeyEnv` (Opsgenie) or `passwordEnv`
  * (email); null when the type has none or it is optional and not set.
  */
-export type NotifierRuntimeConfig = NotifierConfig & { readonly secret: Secret | null };
+export type NotifierRuntimeConfig = NotifierConfig & {
+  readonly secret: Secret | null;
+  /** PEM text of an email receiver's `caFile`. */
+  readonly ca?: string | null;
+};
 
 /** Access control after load: the mode decided, tokens and the encryption key read. */
 export interface AuthConfig {

@@ -94,6 +94,7 @@ export function createNotifier(
         password: c.secret,
         from: c.from,
         to: c.to,
+        ca: c.ca ?? null,
         timeoutMs: c.timeoutMs,
         allowLinkLocal: opts.allowLinkLocal,
       });

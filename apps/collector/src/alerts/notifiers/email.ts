@@ -21,6 +21,9 @@ const MAX_ERROR = 200;
 /** Errors raised before or instead of a server reply that another attempt would meet again. */
 const PERMANENT_CODES = new Set(["EDESTINATION", "EENVELOPE", "EMESSAGE", "ECONFIG", "EAUTH", "EREQUIRETLS"]);
 
+/** Node's TLS verification failures (certificate chain, expiry, host name). */
+const CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME/;
+
 /** Escape text for HTML element content and attribute values. */
 export function escapeHtml(text: string): string {
   return text
@@ -68,7 +71,15 @@ export function emailMessage(n: GroupNotification): { subject: string; text: str
 
 /** The SendResult of a failed send, classified by the SMTP reply code (or error code). */
 export function smtpFailure(err: unknown, durationMs: number, aborted: boolean): SendResult {
-  const e = (err ?? {}) as { code?: unknown; responseCode?: unknown; response?: unknown; message?: unknown };
+  const e = (err ?? {}) as {
+    code?: unknown;
+    originalCode?: unknown;
+    responseCode?: unknown;
+    response?: unknown;
+    message?: unknown;
+  };
+  // nodemailer replaces a socket error's code with its stage (ESOCKET) and keeps Node's as originalCode.
+  const original = typeof e.originalCode === "string" ? e.originalCode : null;
   const responseCode = typeof e.responseCode === "number" ? e.responseCode : null;
   const code = typeof e.code === "string" ? e.code : null;
   let error: string;
@@ -85,6 +96,10 @@ export function smtpFailure(err: unknown, durationMs: number, aborted: boolean):
       MAX_ERROR,
     );
     retryable = responseCode >= 400 && responseCode < 500;
+  } else if (original !== null && CERTIFICATE_ERROR.test(original)) {
+    // An untrusted or mismatched certificate stays so until the config changes (caFile, host).
+    error = `TLS certificate not accepted (${original})`;
+    retryable = false;
   } else if (code === "EDESTINATION" && typeof e.message === "string") {
     error = e.message;
     retryable = false;
@@ -105,6 +120,8 @@ export interface EmailOptions {
   password: Secret | null;
   from: string;
   to: readonly string[];
+  /** PEM CA(s) the server's certificate must chain to, instead of the system's (a private CA). */
+  ca?: string | null;
   /** Per connection step (connect, greeting, each command). */
   timeoutMs: number;
   allowLinkLocal?: boolean;
@@ -125,6 +142,7 @@ export function createEmailNotifier(opts: EmailOptions): Notifier {
     secure: opts.secure,
     requireTLS: !opts.secure && opts.starttls === "required",
     ignoreTLS: !opts.secure && opts.starttls === "off",
+    ...(opts.ca ? { tls: { ca: opts.ca } } : {}),
     auth:
       opts.user !== null && opts.password !== null
         ? { user: opts.user, pass: opts.password.reveal() }
