@@ -12,11 +12,12 @@ import type { FleetEvent } from "@codex-fleet/protocol/events";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AlertEngine } from "../src/alerts/engine.ts";
 import { createNotifiers } from "../src/alerts/notifiers/create.ts";
-import { verifySignature, type WebhookBody } from "../src/alerts/notifiers/webhook.ts";
+import { verifySignature } from "../src/alerts/notifiers/webhook.ts";
 import type { Config } from "../src/config/schema.ts";
 import { createLogger } from "../src/logger.ts";
 import { FakeFleet, MIN, T0 } from "./support/alert-fixtures.ts";
 import { loadFile, removeScratchDirs } from "./support/config-files.ts";
+import { type PerAlertBody, perAlertBody } from "./support/per-alert-body.ts";
 
 const SECRET = "hook-secret-9f3a";
 const ALICE_TOKEN = "alice-bearer-token-77c1";
@@ -83,8 +84,8 @@ async function open() {
   return (await listOpenAlerts({ pool: db.pool })).map((a) => [a.ruleId, a.subjectId, a.state] as const);
 }
 
-function bodies(): WebhookBody[] {
-  return receiver.received.map((r) => JSON.parse(r.body) as WebhookBody);
+function bodies(): PerAlertBody[] {
+  return receiver.received.map((r) => perAlertBody(r.body));
 }
 
 beforeAll(async () => {

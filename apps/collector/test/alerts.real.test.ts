@@ -19,8 +19,9 @@ import { createDb, type Db } from "@codex-fleet/db/client";
 import { listOpenAlerts, type StoredAlert } from "@codex-fleet/db/repositories/alerts-repository";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { verifySignature, type WebhookBody } from "../src/alerts/notifiers/webhook.ts";
+import { verifySignature } from "../src/alerts/notifiers/webhook.ts";
 import { type RunningCollector, startCollector } from "./support/collector.ts";
+import { perAlertBody } from "./support/per-alert-body.ts";
 
 const SECRET = "real-test-hook-secret";
 const ALERTS_YAML = (hook: string, slack: string) =>
@@ -99,7 +100,7 @@ async function waitForState(
 /** Webhook notifications received so far, as [ruleId, subject, event]. */
 function received(): [string, string, string][] {
   return hook.received.map((r) => {
-    const b = JSON.parse(r.body) as WebhookBody;
+    const b = perAlertBody(r.body);
     return [b.alert.ruleId, b.subject.id, b.event];
   });
 }
@@ -153,7 +154,7 @@ describe("alerts against a real app-server", () => {
     expect([firing?.id, firing?.pendingSinceMs]).toEqual([pending?.id, pending?.pendingSinceMs]);
     await waitUntil("firing notified", () => received().length === 1);
     expect(received()).toEqual([["approval-wait", thread, "firing"]]);
-    const first = JSON.parse(hook.received[0]?.body ?? "{}") as WebhookBody;
+    const first = perAlertBody(hook.received[0]?.body ?? "{}");
     expect(first.dashboardUrl).toBe(`${collector?.baseUrl}/threads/${thread}`);
 
     await devA.interrupt(thread, turn);
@@ -233,7 +234,7 @@ describe("alerts against a real app-server", () => {
     const ids = hook.received.map((r) => r.headers["x-codex-fleet-delivery"]);
     expect(new Set(ids).size).toBe(ids.length);
     const keys = hook.received.map((r) => {
-      const b = JSON.parse(r.body) as WebhookBody;
+      const b = perAlertBody(r.body);
       return `${b.alert.id}:${b.event}`;
     });
     expect(new Set(keys).size).toBe(keys.length);

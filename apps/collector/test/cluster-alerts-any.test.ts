@@ -18,9 +18,9 @@ import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import type { AlertView, ClusterView } from "@codex-fleet/protocol/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import type { WebhookBody } from "../src/alerts/notifiers/webhook.ts";
 import { type RunningCollector, startCollector } from "./support/collector.ts";
 import { removeScratchDirs } from "./support/config-files.ts";
+import { perAlertBody } from "./support/per-alert-body.ts";
 
 const REPEAT_MS = 300;
 let testDb: TestDatabase;
@@ -33,7 +33,7 @@ const frames: { type: string; alert?: AlertView }[] = [];
 const conns: PeerConnection[] = [];
 
 const nowS = () => Math.floor(Date.now() / 1000);
-const events = () => hook.received.map((r) => (JSON.parse(r.body) as WebhookBody).event);
+const events = () => hook.received.map((r) => perAlertBody(r.body).event);
 const alertsOn = (c: RunningCollector, query = "") => c.get<AlertView[]>(`/api/v1/alerts${query}`);
 
 const extraYaml = (name: string) =>

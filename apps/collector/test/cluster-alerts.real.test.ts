@@ -16,10 +16,10 @@ import { listOpenAlerts } from "@codex-fleet/db/repositories/alerts-repository";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import type { ClusterView, TargetView } from "@codex-fleet/protocol/api";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { WebhookBody } from "../src/alerts/notifiers/webhook.ts";
 import { type CollectorProcess, launchCollector, writeConfigFile } from "../src/launch.ts";
 import { approvalWaitAlerts, leaveApprovalWaiting } from "./support/cluster.ts";
 import { TEST_OBSERVER } from "./support/collector.ts";
+import { perAlertBody } from "./support/per-alert-body.ts";
 
 const TTL_MS = 3000;
 let db: TestDatabase;
@@ -43,7 +43,7 @@ const launch = async () => {
 const cluster = (c: CollectorProcess) => c.get<ClusterView>("/api/v1/cluster");
 const received = () =>
   hook.received.map((r) => {
-    const b = JSON.parse(r.body) as WebhookBody;
+    const b = perAlertBody(r.body);
     return [b.alert.ruleId, b.subject.id, b.event];
   });
 

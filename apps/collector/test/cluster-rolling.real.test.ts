@@ -20,7 +20,6 @@ import type { ClusterView } from "@codex-fleet/protocol/api";
 import { type LiveMessage, parseLiveMessage } from "@codex-fleet/protocol/live";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import type { WebhookBody } from "../src/alerts/notifiers/webhook.ts";
 import { writeConfigFile } from "../src/launch.ts";
 import {
   approvalWaitAlerts,
@@ -34,6 +33,7 @@ import {
   waitForServedTotals,
 } from "./support/cluster.ts";
 import { TEST_OBSERVER } from "./support/collector.ts";
+import { perAlertBody } from "./support/per-alert-body.ts";
 
 const TTL_MS = 3000;
 const SIMULATED = 4;
@@ -53,7 +53,7 @@ const env = { ...process.env, HOOK_SECRET: "s" };
 
 const launch = () => launchMember(members, { configFile, env });
 const names = () => [REAL, ...sim.servers.map((s) => s.name)];
-const hooks = () => hook.received.map((r) => JSON.parse(r.body) as WebhookBody);
+const hooks = () => hook.received.map((r) => perAlertBody(r.body));
 
 /** Every target open at exactly one live instance, the split even (each holds its share). */
 async function settled(timeoutMs: number): Promise<void> {
@@ -277,7 +277,7 @@ describe("a rolling restart of three collectors", () => {
     expect(view.instances.filter((i) => i.alertLeader)).toHaveLength(1);
 
     const firedAt = hook.received.find((r) => {
-      const h = JSON.parse(r.body) as WebhookBody;
+      const h = perAlertBody(r.body);
       return h.subject.id === waiting && h.event === "firing";
     })?.atMs;
     const firedDuring = restarts.find(

@@ -27,9 +27,9 @@ import { waitUntil } from "@codex-fleet/codex-fakes/wait-until";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import type { AlertView, ThreadDetail, ThreadView } from "@codex-fleet/protocol/api";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { WebhookBody } from "../src/alerts/notifiers/webhook.ts";
 import { type RunningCollector, startFromConfigFile } from "./support/collector.ts";
 import { type CollectorChild, spawnCollector, writeChildConfig } from "./support/collector-child.ts";
+import { perAlertBody } from "./support/per-alert-body.ts";
 
 const OUTAGE_MS = Number(process.env.FAULT_OUTAGE_MS ?? 5000);
 const ALERTS_YAML = (hookUrl: string) =>
@@ -130,7 +130,7 @@ async function expectExact(ids: string[], timeoutMs = 30_000): Promise<void> {
 /** Webhook notifications as `alertId:event`. */
 function notified(): string[] {
   return hook.received.map((r) => {
-    const b = JSON.parse(r.body) as WebhookBody;
+    const b = perAlertBody(r.body);
     return `${b.alert.id}:${b.event}`;
   });
 }

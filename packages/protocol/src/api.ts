@@ -427,17 +427,19 @@ export const FailuresResponseSchema = z.object({
 });
 export type FailuresResponse = z.infer<typeof FailuresResponseSchema>;
 
-/** GET /api/v1/alerts/receivers: the configured receivers by name and type (never a URL or secret). */
-export const AlertReceiverListSchema = z.object({
+/** GET /api/v1/alerts/receivers: the configured receivers (alerts.notify[]), by name and type only. */
+export const ReceiverListSchema = z.object({
   receivers: z.array(z.object({ name: z.string(), type: z.string() })),
 });
-export type AlertReceiverList = z.infer<typeof AlertReceiverListSchema>;
-/** POST /api/v1/alerts/receivers/:name/test (admin): one test message sent now, and how it went. */
+export type ReceiverList = z.infer<typeof ReceiverListSchema>;
+
+/** POST /api/v1/alerts/receivers/:name/test: the outcome of one test message (no retries). */
 export const ReceiverTestResultSchema = z.object({
   ok: z.boolean(),
-  /** The receiver's HTTP status (or SMTP reply code); null when it never answered. */
-  status: z.number().nullable().optional(),
-  error: z.string().nullable().optional(),
+  /** HTTP status or SMTP reply code; null when no response arrived. */
+  status: z.number().nullable(),
+  /** Why it failed; never contains the receiver's URL or secret. */
+  error: z.string().nullable(),
   durationMs: z.number(),
 });
 export type ReceiverTestResult = z.infer<typeof ReceiverTestResultSchema>;

@@ -16,6 +16,7 @@ import type { Logger } from "../logger.ts";
 import { AlertEngine, type AlertEngineOptions } from "./engine.ts";
 import { registerAlertGroupRoutes } from "./group-routes.ts";
 import { createNotifiers } from "./notifiers/create.ts";
+import { registerReceiverRoutes } from "./receiver-routes.ts";
 import { registerAlertRoutes } from "./routes.ts";
 
 export interface InstallAlertsOptions {
@@ -81,6 +82,12 @@ export function installAlerts(opts: InstallAlertsOptions): InstalledAlerts {
     plugin: (app, hub) => {
       registerAlertRoutes(app, { engine, pool: opts.pool, now });
       registerAlertGroupRoutes(app, { engine, pool: opts.pool });
+      registerReceiverRoutes(app, {
+        notify: opts.config.alerts.notify,
+        publicUrl: opts.publicUrl,
+        now,
+        allowLinkLocal: opts.config.network.allowLinkLocal,
+      });
       const off = engine.onChange((view) => hub.alert(view));
       app.addHook("onClose", async () => off());
     },

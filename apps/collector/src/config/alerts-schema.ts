@@ -90,26 +90,97 @@ const httpUrl = z
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
 
 /** Delivery settings every notifier has. */
-const notifierBase = {
-  /** Names the notifier in the delivery log; default `<type>-<hash of the url>` (the url may be a secret). */
+const deliveryBase = {
+  /**
+   * The receiver's name: what routes name and the delivery log shows; default
+   * `<type>-<hash of the url>` (the url may be a secret).
+   */
   name: z
     .string()
     .regex(/^[A-Za-z0-9._-]+$/, "must be a non-empty name of letters, digits, '.', '_' or '-'")
     .optional(),
-  url: httpUrl,
   /** Attempts per notification, the first included. */
   maxAttempts: z.int().min(1).max(100).default(6),
   minBackoffMs: positiveMs.default(1_000),
   maxBackoffMs: positiveMs.default(60_000),
-  /** Per HTTP request. */
+  /** Per HTTP request (per SMTP connection step for email). */
   timeoutMs: positiveMs.default(10_000),
 };
 
-/** Where alerts are sent. `secretEnv` names the variable holding the webhook's signing secret. */
+/** Delivery settings of the notifiers that POST to a URL of their own. */
+const notifierBase = { ...deliveryBase, url: httpUrl };
+
+/** An e-mail address as `user@host` (no display name: the From name is always codex-fleet). */
+const emailAddress = z.email("must be an e-mail address like oncall@example.com");
+
+/** A host name, IPv4 or bare IPv6 address (no scheme, no port). */
+const hostName = z
+  .string()
+  .regex(
+    /^([A-Za-z0-9.-]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/,
+    "must be a host name or IP address (no scheme, no port)",
+  );
+
+/**
+ * Where alerts are sent (the receivers; docs/receivers.md). Each `...Env` key names the
+ * environment variable holding the receiver's secret, read once at start and never logged.
+ */
 export const NotifierSchema = z
   .discriminatedUnion("type", [
+    /** `secretEnv`: the variable holding the signing secret. */
     z.strictObject({ type: z.literal("webhook"), ...notifierBase, secretEnv: envName.optional() }),
     z.strictObject({ type: z.literal("slack"), ...notifierBase }),
+    /** PagerDuty Events API v2; `url` is overridable for the EU service region or tests. */
+    z.strictObject({
+      type: z.literal("pagerduty"),
+      ...deliveryBase,
+      url: httpUrl.default("https://events.pagerduty.com/v2/enqueue"),
+      /** The variable holding the integration's routing key. */
+      routingKeyEnv: envName,
+      /** `payload.source`: where the events come from (default `codex-fleet`). */
+      source: z.string().min(1).max(255).default("codex-fleet"),
+    }),
+    /** Opsgenie Alert API v2; `url` is the API base (https://api.eu.opsgenie.com for the EU). */
+    z.strictObject({
+      type: z.literal("opsgenie"),
+      ...deliveryBase,
+      url: httpUrl.default("https://api.opsgenie.com"),
+      /** The variable holding the API integration's key (sent as `Authorization: GenieKey …`). */
+      apiKeyEnv: envName,
+      /** Extra tags on every alert. */
+      tags: z.array(z.string().min(1).max(50)).max(10).default([]),
+    }),
+    /** Microsoft Teams workflow webhook ("post to a channel when a webhook request is received"). */
+    z.strictObject({ type: z.literal("teams"), ...notifierBase }),
+    /** E-mail over SMTP. */
+    z.strictObject({
+      type: z.literal("email"),
+      ...deliveryBase,
+      host: hostName,
+      /** Default 465 with `secure`, else 587. */
+      port: z.int().min(1).max(65_535).optional(),
+      /** Implicit TLS from the first byte (port 465). */
+      secure: z.boolean().default(false),
+      /** Without `secure`: `required` refuses to send unless STARTTLS succeeds; `off` never upgrades. */
+      starttls: z.enum(["required", "opportunistic", "off"]).default("required"),
+      user: z.string().min(1).optional(),
+      /** The variable holding the SMTP password (needs `user`). */
+      passwordEnv: envName.optional(),
+      from: emailAddress,
+      to: z.array(emailAddress).min(1, "must list at least one recipient"),
+      /** PEM file of the CA that signed the SMTP server's certificate (a private CA); relative to the config file. */
+      caFile: z.string().min(1).optional(),
+    }),
+    /**
+     * Alertmanager (POST {url}/api/v2/alerts), one alert per group member. `firingEndsAfterMs`
+     * sets firing alerts' `endsAt` that far after the notification; omitted, Alertmanager applies
+     * its `resolve_timeout` (see docs/receivers.md).
+     */
+    z.strictObject({
+      type: z.literal("alertmanager"),
+      ...notifierBase,
+      firingEndsAfterMs: positiveMs.optional(),
+    }),
   ])
   .superRefine((notifier, ctx) => {
     if (notifier.maxBackoffMs < notifier.minBackoffMs) {
@@ -117,6 +188,28 @@ export const NotifierSchema = z
         code: "custom",
         path: ["maxBackoffMs"],
         message: `must be >= minBackoffMs (${notifier.minBackoffMs})`,
+      });
+    }
+    if (notifier.type === "email" && (notifier.user === undefined) !== (notifier.passwordEnv === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [notifier.user === undefined ? "user" : "passwordEnv"],
+        message: "user and passwordEnv go together (SMTP AUTH needs both)",
+      });
+    }
+    // Like a bearer token over ws:// (DESIGN "Tokens stay private on the wire"): a password goes
+    // in clear text only to a relay on this host.
+    if (
+      notifier.type === "email" &&
+      notifier.passwordEnv !== undefined &&
+      !notifier.secure &&
+      notifier.starttls !== "required" &&
+      !/^(localhost|127(\.\d{1,3}){3}|::1)$/i.test(notifier.host)
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["starttls"],
+        message: `refusing to send the SMTP password unencrypted to non-loopback host ${notifier.host}: set secure: true or starttls: required`,
       });
     }
   });

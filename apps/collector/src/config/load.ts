@@ -185,23 +185,79 @@ async function resolveTarget(
   return { ...target, tokenFile, caFile, token, ca };
 }
 
-function resolveNotifiers(
+/** The key naming a notifier's secret variable (and the variable), or null for types without one. */
+function notifierSecretKey(
+  notifier: ConfigFile["alerts"]["notify"][number],
+): { key: "secretEnv" | "routingKeyEnv" | "apiKeyEnv" | "passwordEnv"; name: string | undefined } | null {
+  switch (notifier.type) {
+    case "webhook":
+      return { key: "secretEnv", name: notifier.secretEnv };
+    case "pagerduty":
+      return { key: "routingKeyEnv", name: notifier.routingKeyEnv };
+    case "opsgenie":
+      return { key: "apiKeyEnv", name: notifier.apiKeyEnv };
+    case "email":
+      return { key: "passwordEnv", name: notifier.passwordEnv };
+    default:
+      return null;
+  }
+}
+
+/** An email receiver's `caFile` read (PEM), or null. */
+async function resolveNotifierCa(
+  notifier: ConfigFile["alerts"]["notify"][number],
+  index: number,
+  baseDir: string,
+  issues: ConfigIssue[],
+): Promise<string | null> {
+  if (notifier.type !== "email" || notifier.caFile === undefined) return null;
+  const path = `alerts.notify[${index}].caFile`;
+  const file = resolve(baseDir, notifier.caFile);
+  const read = await readTrimmed(file);
+  if ("error" in read) issues.push({ path, message: read.error });
+  else if (!read.text.includes("-----BEGIN CERTIFICATE-----"))
+    issues.push({ path, message: `${file} is not a PEM certificate` });
+  else return `${read.text}\n`;
+  return null;
+}
+
+/**
+ * Each notifier with its secret (signing secret, routing key, API key, SMTP password) read from
+ * the environment, and an email receiver's CA from its file.
+ */
+async function resolveNotifiers(
   file: ConfigFile,
   env: LoadConfigOptions["env"],
+  baseDir: string,
   issues: ConfigIssue[],
-): NotifierRuntimeConfig[] {
-  return file.alerts.notify.map((notifier, index) => {
-    if (notifier.type !== "webhook" || notifier.secretEnv === undefined) return { ...notifier, secret: null };
-    const value = env[notifier.secretEnv]?.trim();
-    if (value === undefined || value === "") {
-      issues.push({
-        path: `alerts.notify[${index}].secretEnv`,
-        message: `environment variable ${notifier.secretEnv} is unset or empty`,
-      });
-      return { ...notifier, secret: null };
-    }
-    return { ...notifier, secret: new Secret(value) };
-  });
+): Promise<NotifierRuntimeConfig[]> {
+  const cas = await Promise.all(
+    file.alerts.notify.map((notifier, index) => resolveNotifierCa(notifier, index, baseDir, issues)),
+  );
+  return file.alerts.notify.map((notifier, index) =>
+    withSecret(notifier, index, cas[index] ?? null, env, issues),
+  );
+}
+
+/** `notifier` with its secret read from the variable its type names. */
+function withSecret(
+  notifier: ConfigFile["alerts"]["notify"][number],
+  index: number,
+  ca: string | null,
+  env: LoadConfigOptions["env"],
+  issues: ConfigIssue[],
+): NotifierRuntimeConfig {
+  const secretKey = notifierSecretKey(notifier);
+  if (secretKey === null || secretKey.name === undefined) return { ...notifier, secret: null, ca };
+  const value = env[secretKey.name]?.trim();
+  if (value === undefined || value === "") {
+    issues.push({
+      path: `alerts.notify[${index}].${secretKey.key}`,
+      message: `environment variable ${secretKey.name} is unset or empty`,
+    });
+    return { ...notifier, secret: null, ca };
+  }
+  return { ...notifier, secret: new Secret(value), ca };
 }
 
 /** Shortest admin or viewer token accepted: a guessable token would defeat the login rate limit. */
@@ -325,7 +381,7 @@ export async function loadConfig({ argv, env, cwd }: LoadConfigOptions): Promise
   const targets = await Promise.all(
     file.targets.map((target, index) => resolveTarget(target, index, baseDir, env, issues)),
   );
-  const notify = resolveNotifiers(file, env, issues);
+  const notify = await resolveNotifiers(file, env, baseDir, issues);
   // SSRF (net/destination.ts): refuse link-local and metadata destinations by their text here;
   // names are checked again on their addresses at every connection.
   file.targets.forEach((target, index) => {
@@ -333,8 +389,12 @@ export async function loadConfig({ argv, env, cwd }: LoadConfigOptions): Promise
     if (problem !== null) issues.push({ path: `targets[${index}].url`, message: problem });
   });
   file.alerts.notify.forEach((notifier, index) => {
-    const problem = destinationProblem(notifier.url, file.network);
-    if (problem !== null) issues.push({ path: `alerts.notify[${index}].url`, message: problem });
+    const [key, url] =
+      notifier.type === "email"
+        ? ["host", `smtp://${notifier.host.includes(":") ? `[${notifier.host}]` : notifier.host}`]
+        : ["url", notifier.url];
+    const problem = destinationProblem(url, file.network);
+    if (problem !== null) issues.push({ path: `alerts.notify[${index}].${key}`, message: problem });
   });
   const host = overrides.host ?? file.server.host;
   const auth = await resolveAuth(file, host, overrides.secretKey ?? null, baseDir, env, issues);

@@ -253,8 +253,16 @@ export interface TargetConfig extends Omit<z.output<typeof TargetSchema>, "label
   readonly ca: string | null;
 }
 
-/** A notifier after load, with its signing secret read from `secretEnv`. */
-export type NotifierRuntimeConfig = NotifierConfig & { readonly secret: Secret | null };
+/**
+ * A notifier after load, with its secret read from the variable its type names: `secretEnv`
+ * (webhook signing secret), `routingKeyEnv` (PagerDuty), `apiKeyEnv` (Opsgenie) or `passwordEnv`
+ * (email); null when the type has none or it is optional and not set.
+ */
+export type NotifierRuntimeConfig = NotifierConfig & {
+  readonly secret: Secret | null;
+  /** PEM text of an email receiver's `caFile`. */
+  readonly ca?: string | null;
+};
 
 /** Access control after load: the mode decided, tokens and the encryption key read. */
 export interface AuthConfig {

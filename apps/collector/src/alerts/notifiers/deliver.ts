@@ -5,6 +5,8 @@
  */
 import { backoffDelayMs } from "../../lib/backoff.ts";
 import type { NotificationPayload } from "../views.ts";
+import type { GroupNotification } from "./group-payload.ts";
+import { asGroupNotification } from "./legacy-payload.ts";
 import type { Notifier, SendResult } from "./types.ts";
 
 export interface RetryPolicy {
@@ -66,13 +68,17 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Send until delivered, a permanent failure, `maxAttempts`, or abort. */
+/**
+ * Send until delivered, a permanent failure, `maxAttempts`, or abort. A version 1 payload (an
+ * outbox row queued before grouped notifications) is sent as a group of one.
+ */
 export async function deliver(
   notifier: Notifier,
-  notification: NotificationPayload,
+  payload: GroupNotification | NotificationPayload,
   policy: RetryPolicy,
   deps: DeliverDeps,
 ): Promise<DeliverOutcome> {
+  const notification = asGroupNotification(payload, notifier.name);
   let attempt = deps.previousAttempts ?? 0;
   for (;;) {
     attempt++;

@@ -8,12 +8,28 @@ import type { SendResult } from "./types.ts";
 const RETRYABLE_STATUSES = new Set([408, 425, 429]);
 const MAX_ERROR_BODY = 200;
 
+/** `base` + `path`, keeping a path prefix the base may have. */
+export function joinUrl(base: string, path: string): string {
+  return `${base.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`;
+}
+
 /** Retry-After as seconds or an HTTP date → ms from `nowMs`; null when absent or unreadable. */
 export function parseRetryAfter(value: string | null, nowMs: number): number | null {
   if (value === null || value.trim() === "") return null;
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
   const at = Date.parse(value);
   return Number.isFinite(at) ? Math.max(0, at - nowMs) : null;
+}
+
+/**
+ * `result` with every occurrence of `secrets` in its error replaced by "[redacted]": a receiver's
+ * error body may echo what it was sent (a routing key, an API key).
+ */
+export function redactResult(result: SendResult, secrets: readonly string[]): SendResult {
+  if (result.error === null) return result;
+  let error = result.error;
+  for (const secret of secrets) if (secret !== "") error = error.split(secret).join("[redacted]");
+  return error === result.error ? result : { ...result, error };
 }
 
 function describeError(err: unknown, timedOut: boolean): string {
@@ -41,7 +57,13 @@ export async function postJson(args: {
   /** `network.allowLinkLocal` (default false). */
   allowLinkLocal?: boolean;
   resolver?: Resolver;
+  /** Values that must never appear in the result's error (keys sent in headers or the body). */
+  secrets?: readonly string[];
 }): Promise<SendResult> {
+  return redactResult(await post(args), args.secrets ?? []);
+}
+
+async function post(args: Parameters<typeof postJson>[0]): Promise<SendResult> {
   const now = args.now ?? Date.now;
   const started = performance.now();
   const timeout = AbortSignal.timeout(args.timeoutMs);

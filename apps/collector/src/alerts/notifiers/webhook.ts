@@ -1,14 +1,16 @@
 /**
- * Generic webhook: the notification as JSON, signed with HMAC-SHA256 over the exact body bytes.
+ * Generic webhook: the group notification (version 2, one per alert group) as JSON, signed with
+ * HMAC-SHA256 over the exact body bytes.
  *
  * Headers: `X-Codex-Fleet-Signature: sha256=<hex>` (only when a secret is configured),
  * `X-Codex-Fleet-Timestamp: <unix ms>` (equal to the body's `sentAt`, which the signature covers,
- * so receivers can refuse stale replays), `X-Codex-Fleet-Event`, `X-Codex-Fleet-Delivery`
- * (the notification id: stable across retries, for deduplication).
+ * so receivers can refuse stale replays), `X-Codex-Fleet-Event` (the group's status: firing or
+ * resolved), `X-Codex-Fleet-Delivery` (the notification id: stable across retries, for
+ * deduplication).
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Secret } from "../../config/secret.ts";
-import type { NotificationPayload } from "../views.ts";
+import type { GroupNotification } from "./group-payload.ts";
 import { postJson } from "./http.ts";
 import type { Notifier, SendResult } from "./types.ts";
 
@@ -31,7 +33,7 @@ export function verifySignature(secret: string, body: string, header: string | u
 }
 
 /** The webhook body: the notification plus the time of this attempt. */
-export interface WebhookBody extends NotificationPayload {
+export interface WebhookBody extends GroupNotification {
   sentAt: string;
 }
 
@@ -52,7 +54,7 @@ export function createWebhookNotifier(opts: WebhookOptions): Notifier {
   return {
     name: opts.name,
     type: "webhook",
-    send(notification: NotificationPayload, signal?: AbortSignal): Promise<SendResult> {
+    send(notification: GroupNotification, signal?: AbortSignal): Promise<SendResult> {
       const sentAtMs = now();
       const body = JSON.stringify({
         ...notification,
@@ -61,7 +63,7 @@ export function createWebhookNotifier(opts: WebhookOptions): Notifier {
       const headers: Record<string, string> = {
         "user-agent": opts.userAgent ?? "codex-fleet",
         [TIMESTAMP_HEADER]: String(sentAtMs),
-        [EVENT_HEADER]: notification.event,
+        [EVENT_HEADER]: notification.status,
         [DELIVERY_HEADER]: notification.id,
       };
       // The secret is revealed here only, into the HMAC; it never enters the body or a log.

@@ -200,8 +200,8 @@ describe("loadConfig: bad keys are named exactly", () => {
     ],
     [
       "an unknown notifier type",
-      "alerts: { notify: [{ type: email, url: 'https://x' }] }",
-      'alerts.notify[0].type: must be one of "webhook", "slack"',
+      "alerts: { notify: [{ type: pigeon, url: 'https://x' }] }",
+      'alerts.notify[0].type: must be one of "webhook", "slack", "pagerduty", "opsgenie", "teams", "email", "alertmanager"',
     ],
     [
       "a duplicate alert rule id",

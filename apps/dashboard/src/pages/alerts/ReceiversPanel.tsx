@@ -3,7 +3,7 @@
  * the test went (ok, status, error, duration). A collector without the receivers API (404) says so.
  */
 import {
-  AlertReceiverListSchema,
+  ReceiverListSchema,
   type ReceiverTestResult,
   ReceiverTestResultSchema,
 } from "@codex-fleet/protocol/api";
@@ -19,7 +19,7 @@ type TestState =
 
 /** The panel; render it only for admins. */
 export function ReceiversPanel() {
-  const query = useApiQuery("/api/v1/alerts/receivers", AlertReceiverListSchema);
+  const query = useApiQuery("/api/v1/alerts/receivers", ReceiverListSchema);
   const [tests, setTests] = useState<Record<string, TestState>>({});
 
   const sendTest = async (name: string) => {

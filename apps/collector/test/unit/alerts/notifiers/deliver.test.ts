@@ -5,8 +5,10 @@ import {
 } from "@codex-fleet/codex-fakes/notification-receiver";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type AttemptRecord, deliver, type RetryPolicy } from "../../../../src/alerts/notifiers/deliver.ts";
+import type { WebhookBody } from "../../../../src/alerts/notifiers/webhook.ts";
 import { createWebhookNotifier } from "../../../../src/alerts/notifiers/webhook.ts";
 import { firingNotification } from "../../../support/alert-fixtures.ts";
+import { groupNotification } from "../../../support/group-fixtures.ts";
 
 let receiver: TestReceiver;
 beforeAll(async () => {
@@ -31,7 +33,7 @@ async function run(
   let clock = 0;
   const outcome = await deliver(
     createWebhookNotifier({ name: "h", url: receiver.url, secret: null, timeoutMs: 2000 }),
-    firingNotification(),
+    groupNotification(),
     policy,
     {
       now: () => clock,
@@ -117,7 +119,7 @@ describe("deliver", () => {
     const controller = new AbortController();
     const finals: boolean[] = [];
     const notifier = createWebhookNotifier({ name: "h", url: receiver.url, secret: null, timeoutMs: 5000 });
-    const pending = deliver(notifier, firingNotification(), policy, {
+    const pending = deliver(notifier, groupNotification(), policy, {
       now: () => 0,
       sleep: async () => {},
       signal: controller.signal,
@@ -129,5 +131,25 @@ describe("deliver", () => {
     controller.abort();
     expect(await pending).toMatchObject({ ok: false, attempts: 1, aborted: true });
     expect(finals).toEqual([false]);
+  });
+
+  it("does send a version 1 outbox row (queued before grouping) as a group of one", async () => {
+    const own = await startTestReceiver();
+    const notifier = createWebhookNotifier({ name: "hook", url: own.url, secret: null, timeoutMs: 2000 });
+    const v1 = firingNotification();
+    const outcome = await deliver(notifier, v1, policy, { now: () => 0, sleep: async () => {} });
+    await own.close();
+    expect(outcome).toMatchObject({ ok: true, attempts: 1 });
+    const body = JSON.parse(own.received[0]?.body ?? "{}") as WebhookBody;
+    expect(body).toMatchObject({
+      version: 2,
+      id: v1.id,
+      receiver: "hook",
+      groupKey: "alert:al-1",
+      status: "firing",
+      counts: { firing: 1, new: 1, resolved: 0 },
+      members: [{ change: "new", alert: { id: "al-1" }, dashboardUrl: v1.dashboardUrl }],
+      title: "[FIRING:1] approval-wait team=payments",
+    });
   });
 });

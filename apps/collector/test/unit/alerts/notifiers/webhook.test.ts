@@ -13,7 +13,8 @@ import {
   type WebhookBody,
 } from "../../../../src/alerts/notifiers/webhook.ts";
 import { Secret } from "../../../../src/config/secret.ts";
-import { firingNotification, T0 } from "../../../support/alert-fixtures.ts";
+import { T0 } from "../../../support/alert-fixtures.ts";
+import { BASE_URL, groupNotification } from "../../../support/group-fixtures.ts";
 
 const SECRET = "whsec-test-0123456789";
 let receiver: TestReceiver;
@@ -36,8 +37,8 @@ const notifier = (secret: string | null = SECRET, timeoutMs = 2_000) =>
   });
 
 describe("webhook notifier", () => {
-  it("does POST the notification as JSON, signed with HMAC-SHA256 over the exact body", async () => {
-    const result = await notifier().send(firingNotification());
+  it("does POST the group notification as JSON, signed with HMAC-SHA256 over the exact body", async () => {
+    const result = await notifier().send(groupNotification());
     expect(result).toMatchObject({ ok: true, status: 200, error: null });
     const [req] = receiver.received;
     if (!req) throw new Error("no request");
@@ -47,32 +48,29 @@ describe("webhook notifier", () => {
     expect(req.headers["x-codex-fleet-timestamp"]).toBe(String(T0 + 1234));
     expect(body.sentAt).toBe(new Date(T0 + 1234).toISOString());
     expect(req.headers["x-codex-fleet-event"]).toBe("firing");
-    expect(req.headers["x-codex-fleet-delivery"]).toBe(body.id);
+    expect(req.headers["x-codex-fleet-delivery"]).toBe("n-1");
     expect(req.headers["content-type"]).toBe("application/json");
-    expect(body).toMatchObject({
-      version: 1,
-      event: "firing",
-      state: "firing",
-      alert: { id: "al-1", ruleId: "approval-wait", state: "firing", threadId: "th-1" },
-      subject: {
-        type: "thread",
-        id: "th-1",
-        target: "alice",
-        threadId: "th-1",
-        team: "payments",
-        group: null,
-      },
-      dashboardUrl: "https://fleet.example.com/threads/th-1",
-    });
+    const { sentAt: _sentAt, ...sent } = body;
+    expect(sent).toEqual(groupNotification());
+    expect(body.members.map((m) => [m.change, m.alert.id, m.dashboardUrl])).toEqual([
+      ["new", "al-1", `${BASE_URL}/threads/th-1`],
+      ["firing", "al-2", `${BASE_URL}/threads/th-2`],
+      ["resolved", "al-3", `${BASE_URL}/threads/th-3`],
+    ]);
+  });
+
+  it("does send the group's status as the event header when it resolves", async () => {
+    await notifier().send(groupNotification({ status: "resolved" }));
+    expect(receiver.received[0]?.headers["x-codex-fleet-event"]).toBe("resolved");
   });
 
   it("does not sign, and sends no signature header, without a secret", async () => {
-    await notifier(null).send(firingNotification());
+    await notifier(null).send(groupNotification());
     expect(receiver.received[0]?.headers["x-codex-fleet-signature"]).toBeUndefined();
   });
 
   it("does never put the secret in the body or any header but the signature", async () => {
-    await notifier().send(firingNotification());
+    await notifier().send(groupNotification());
     const req = receiver.received[0];
     expect(req?.body).not.toContain(SECRET);
     expect(JSON.stringify(req?.headers)).not.toContain(SECRET);
@@ -128,12 +126,12 @@ describe("webhook notifier", () => {
     ],
   ])("%s", async (_name, response, want) => {
     receiver.script(response);
-    expect(await notifier().send(firingNotification())).toMatchObject(want);
+    expect(await notifier().send(groupNotification())).toMatchObject(want);
   });
 
   it("does report a timeout as retryable when the receiver never answers", async () => {
     receiver.script("hang");
-    expect(await notifier(SECRET, 200).send(firingNotification())).toMatchObject({
+    expect(await notifier(SECRET, 200).send(groupNotification())).toMatchObject({
       ok: false,
       status: null,
       error: "timeout",
@@ -151,7 +149,7 @@ describe("webhook notifier", () => {
     });
     const url = `http://127.0.0.1:${port}/secret-path-token`;
     const result = await createWebhookNotifier({ name: "x", url, secret: null, timeoutMs: 2000 }).send(
-      firingNotification(),
+      groupNotification(),
     );
     expect(result).toMatchObject({ ok: false, status: null, error: "ECONNREFUSED", retryable: true });
     expect(result.error).not.toContain("secret-path-token");
