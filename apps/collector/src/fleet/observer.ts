@@ -43,6 +43,12 @@ export interface ObserverDeps {
    * contact" move to this connection's open time (the next backfill starts from it).
    */
   scanned?(): void;
+  /**
+   * This target's threads the collector holds as loaded (any status but `notLoaded`), read just
+   * before `thread/loaded/list` at each connect: those the server no longer lists unloaded while
+   * the collector was away, and are marked `notLoaded`.
+   */
+  heldLoaded?(): string[];
 }
 
 /** A paging cursor goes back to the server: one past the limit ends paging (bounds.ts). */
@@ -123,7 +129,24 @@ export class TargetObserver {
     // them, so the updatedAt test below no longer finds them; re-arm each one here.
     const owed = new Set(this.deps.owedThreads?.() ?? []);
     try {
-      const loaded = new Set(await this.loadedThreads());
+      const held = this.deps.heldLoaded?.() ?? [];
+      const listing = await this.loadedThreads();
+      const loaded = new Set(listing.ids);
+      // A thread that unloaded (or was archived) while we were away sent its notLoaded to nobody,
+      // and `thread/list` below skips it when it was last updated before the cutoff: without this
+      // its stored status (systemError, active, waiting…) would stand, and its alerts fire, forever.
+      // Synchronous right after the answer: a later status change comes in a later frame.
+      if (listing.complete && gen === this.generation) {
+        const atMs = this.deps.now();
+        for (const id of held)
+          if (!loaded.has(id))
+            this.deps.emit({
+              kind: "threadStatus",
+              atMs,
+              threadId: id,
+              status: { type: "notLoaded", activeFlags: [] },
+            });
+      }
       const recent = await this.recentThreads(cutoffMs, loaded);
       if (gen !== this.generation) return;
       for (const t of recent) {
@@ -326,7 +349,8 @@ export class TargetObserver {
     this.coldWaiters.clear();
   }
 
-  private async loadedThreads(): Promise<string[]> {
+  /** Loaded thread ids; `complete` is false when paging stopped at its bound. */
+  private async loadedThreads(): Promise<{ ids: string[]; complete: boolean }> {
     const ids: string[] = [];
     let cursor: string | null = null;
     for (let page = 0; page < 100; page++) {
@@ -337,7 +361,7 @@ export class TargetObserver {
       cursor = res.nextCursor ?? null;
       if (!cursor) break;
     }
-    return ids;
+    return { ids, complete: cursor === null };
   }
 
   /** Threads updated since the cutoff plus every loaded one, newest first, emitted as thread events. */
