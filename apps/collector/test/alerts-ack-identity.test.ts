@@ -7,6 +7,7 @@
  */
 
 import { waitUntil } from "@codex-fleet/codex-fakes/wait-until";
+import { createDb } from "@codex-fleet/db/client";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import type { AlertView } from "@codex-fleet/protocol/api";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -37,6 +38,10 @@ beforeAll(async () => {
 afterEach(async () => {
   await fleet?.stop();
   fleet = null;
+  // Each test raises its own alert (the same identity: target-down on alice).
+  const db = createDb({ url: testDb.url, poolMax: 1 });
+  await db.pool.query("TRUNCATE alert, notification_delivery");
+  await db.close();
 });
 
 afterAll(async () => {

@@ -176,8 +176,9 @@ export interface AckAuth {
  * nobody is signed in and the free-text `by` is the only name there is: it is required. Returns
  * null when it is missing (the caller answers 400 naming `by`).
  */
-export function ackIdentity(auth: AckAuth | null, by: string | undefined): AckIdentity | null {
-  if (auth !== null && auth.via !== "none") {
+export function ackIdentity(auth: AckAuth | null | undefined, by: string | undefined): AckIdentity | null {
+  // No auth hook installed (an app built without access control) is auth off too.
+  if (auth && auth.via !== "none") {
     const name = auth.name?.trim();
     return { name: name ? name : auth.role, role: auth.role };
   }
