@@ -104,6 +104,8 @@ export class TargetObserver {
    * and again (it stays shown pending; the next connection tries again).
    */
   private rearmed = new Set<string>();
+  /** Threads this connection has had a live event about (see `onOpen`). */
+  private heard = new Set<string>();
   private coldQueue: Promise<void> = Promise.resolve();
   private generation = 0;
   /** False once this server refused `sourceKinds` (a version that renamed a kind): list without it. */
@@ -136,10 +138,11 @@ export class TargetObserver {
       // and `thread/list` below skips it when it was last updated before the cutoff: without this
       // its stored status (systemError, active, waiting…) would stand, and its alerts fire, forever.
       // Synchronous right after the answer: a later status change comes in a later frame.
+      // A thread heard from on this connection meanwhile is current whatever the list says.
       if (listing.complete && gen === this.generation) {
         const atMs = this.deps.now();
         for (const id of held)
-          if (!loaded.has(id))
+          if (!loaded.has(id) && !this.heard.has(id))
             this.deps.emit({
               kind: "threadStatus",
               atMs,
@@ -203,6 +206,8 @@ export class TargetObserver {
 
   /** Called for every live event of this target, after ingest saw it. */
   onEvent(event: FleetEvent): void {
+    const about = "thread" in event ? event.thread.id : "threadId" in event ? event.threadId : null;
+    if (about) this.heard.add(about);
     switch (event.kind) {
       case "threadStarted":
         if (event.thread.status.type === "active") {
@@ -345,6 +350,7 @@ export class TargetObserver {
     this.missed.clear();
     this.recovering.clear();
     this.rearmed.clear();
+    this.heard.clear();
     for (const wake of this.coldWaiters.values()) wake();
     this.coldWaiters.clear();
   }

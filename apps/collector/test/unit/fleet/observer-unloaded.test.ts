@@ -29,7 +29,7 @@ afterEach(async () => {
 async function connectOnce(
   held: string[],
   loaded: string[],
-  opts: { endlessPaging?: boolean } = {},
+  opts: { endlessPaging?: boolean; whileListing?: Record<string, unknown>[] } = {},
 ): Promise<FleetEvent[]> {
   const emitted: FleetEvent[] = [];
   let done!: () => void;
@@ -37,9 +37,11 @@ async function connectOnce(
     done = r;
   });
   peer = await startScriptedPeer({
-    answer: (method) => {
-      if (method === "thread/loaded/list")
+    answer: (method, _params, c) => {
+      if (method === "thread/loaded/list") {
+        for (const f of opts.whileListing ?? []) c.send(f);
         return { result: { data: loaded, nextCursor: opts.endlessPaging ? "more" : null } };
+      }
       if (method === "thread/list") return { result: { data: [], nextCursor: null } };
       return undefined;
     },
@@ -98,6 +100,14 @@ describe("TargetObserver and threads that unloaded while the collector was away"
 
   it("does mark nothing when every held thread is still loaded", async () => {
     expect(unloadedIds(await connectOnce(["a", "b"], ["a", "b"]))).toEqual([]);
+  });
+
+  it("does not mark a thread heard from on this connection while the list was on its way", async () => {
+    const busy = {
+      method: "thread/status/changed",
+      params: { threadId: "busy", status: { type: "active", activeFlags: [] } },
+    };
+    expect(unloadedIds(await connectOnce(["busy", "gone"], [], { whileListing: [busy] }))).toEqual(["gone"]);
   });
 
   it("does mark nothing when the loaded list was cut short by its paging bound", async () => {
