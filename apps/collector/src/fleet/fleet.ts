@@ -354,7 +354,8 @@ export class Fleet {
       },
       heldLoaded: () => {
         const ids: string[] = [];
-        for (const t of this.threads.values()) if (t.targetId === id && t.status !== "notLoaded") ids.push(t.id);
+        for (const t of this.threads.values())
+          if (t.targetId === id && t.status !== "notLoaded") ids.push(t.id);
         return ids;
       },
       scanned: () => {

@@ -294,6 +294,8 @@ describe("hold and acknowledge", () => {
   });
 
   it("does refuse to acknowledge a resolved alert", () => {
-    expect(() => acknowledge({ ...firing, state: "resolved" }, { name: "ops", role: null }, T0)).toThrow(AckError);
+    expect(() => acknowledge({ ...firing, state: "resolved" }, { name: "ops", role: null }, T0)).toThrow(
+      AckError,
+    );
   });
 });
