@@ -2,8 +2,10 @@
  * No stale alarms against the real `codex app-server` 0.169.0 (issue 16): a turn that fails (the
  * model stand-in answers HTTP 500) raises a `systemError` and a failed-turn alert; both resolve
  * when the developer's next turn succeeds, when the thread unloads (60 s after its last client
- * left, facts §2), and when the developer archives it (measured: status `notLoaded`, then
- * `thread/archived`). A real local receiver hears firing, then resolved, once each.
+ * left, facts §2), when the developer archives it (measured: status `notLoaded`, then
+ * `thread/archived`), and after a collector restart when the thread unloaded while the collector
+ * was away (nobody heard its `notLoaded`). A real local receiver hears firing, then resolved, once
+ * each.
  */
 
 import { type AppServer, startAppServer } from "@codex-fleet/codex-fakes/app-server";
@@ -103,6 +105,17 @@ async function failedThread(client: DevClient): Promise<string> {
   return thread;
 }
 
+function startAll(idleUnsubscribeMs = 1000): Promise<RunningCollector> {
+  return startCollector({
+    dbUrl: db.url,
+    poolMax: db.poolMax,
+    targets: [{ name: "alice", team: "payments", url: a.url, token: a.token }],
+    extraYaml: ALERTS_YAML(hook.url),
+    // Unsubscribe a thread idle (or in systemError) for 1 s by default, so that it can unload.
+    observer: { idleUnsubscribeMs },
+  });
+}
+
 beforeAll(async () => {
   mock = await startMockModel();
   [a, db, hook] = await Promise.all([
@@ -112,14 +125,7 @@ beforeAll(async () => {
   ]);
   pool = createDb({ url: db.url, poolMax: 2 });
   await dev(); // the developer initializes first (facts: Surprises)
-  collector = await startCollector({
-    dbUrl: db.url,
-    poolMax: db.poolMax,
-    targets: [{ name: "alice", team: "payments", url: a.url, token: a.token }],
-    extraYaml: ALERTS_YAML(hook.url),
-    // Unsubscribe a thread idle (or in systemError) for 1 s, so that it can unload.
-    observer: { idleUnsubscribeMs: 1000 },
-  });
+  collector = await startAll();
   await waitUntil("alice open", () => collector.fleet.targets.get("alice")?.status.state === "open");
 }, 90_000);
 
@@ -172,6 +178,34 @@ describe("a failed turn's alerts against a real app-server", () => {
     const devA = clients[0] as DevClient;
     const thread = await failedThread(devA);
     await devA.request("thread/archive", { threadId: thread });
+    await noneOpen(thread);
+    expect(collector.fleet.threads.get(thread)?.status).toBe("notLoaded");
+    await everyoneHeardTheEnd(thread);
+  }, 90_000);
+
+  it("resolve after a collector restart when the thread unloaded while the collector was away", async () => {
+    // A collector that stays subscribed between the turns, so that it reads every total and the
+    // thread owes it nothing (an owed thread would be cold-resumed at the next connect, which
+    // loads it again: idle, and this test would not tell whether the restart noticed the unload).
+    await collector.stop();
+    collector = await startAll(300_000);
+    await waitUntil("alice open", () => collector.fleet.targets.get("alice")?.status.state === "open");
+    const devC = await dev();
+    const thread = await devC.startThread({ cwd: a.cwd });
+    mock.push({ kind: "reply", usage: { input: 500, cached: 0, output: 20, reasoning: 0 } });
+    await devC.waitForTurnCompleted(thread, await devC.startTurn(thread, "works"));
+    await waitUntil("total read", () => (collector.fleet.threads.get(thread)?.countedTotalTokens ?? 0) > 0);
+    mock.push({ kind: "http500" });
+    const turn = await devC.startTurn(thread, "fails with 500");
+    expect((await devC.waitForTurnCompleted(thread, turn)).turn.status).toBe("failed");
+    await bothFiring(thread);
+    await waitUntil("no longer owed", () => collector.fleet.threads.get(thread)?.owedSinceMs === null);
+
+    await collector.stop();
+    await devC.close();
+    // Unloaded 60 s after its last subscriber left; nobody heard its notLoaded.
+    await new Promise((r) => setTimeout(r, 62_000));
+    collector = await startAll();
     await noneOpen(thread);
     expect(collector.fleet.threads.get(thread)?.status).toBe("notLoaded");
     await everyoneHeardTheEnd(thread);
