@@ -159,7 +159,7 @@ describe("GET /api/v1/alerts", () => {
     const { body } = await call<string>("GET", "/api/v1/alerts?format=csv&state=firing");
     const [header, row] = body.split("\r\n");
     expect(header).toBe(
-      "id,ruleId,kind,severity,state,subjectType,subjectId,group,target,threadId,team,summary,pendingSince,firingSince,resolvedAt,ackBy,ackAt,silenced",
+      "id,ruleId,kind,severity,state,subjectType,subjectId,group,target,threadId,team,summary,pendingSince,firingSince,resolvedAt,ackBy,ackAt,silenced,ackRole",
     );
     expect(row).toContain(",system-error,systemError,critical,firing,thread,th-bob,,bob,th-bob,search,");
   });

@@ -62,6 +62,7 @@ function alert(patch: Partial<StoredAlert> = {}): StoredAlert {
     resolvedAtMs: null,
     lastNotifiedAtMs: T0,
     ackBy: null,
+    ackRole: null,
     ackAtMs: null,
     silenced: false,
     openKey: '["approval-wait","thread","th-1",""]',

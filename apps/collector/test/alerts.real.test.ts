@@ -3,8 +3,9 @@
  * answers goes pending, survives a collector restart, fires and resolves when the developer
  * interrupts; one the developer answers late resolves when answered; a failed turn fires and a
  * collector restart does not notify it again; a killed app-server fires "target unreachable" and
- * resolves after its restart. A real local receiver gets every notification exactly once, with a
- * valid signature, and the collector never answers a server request.
+ * resolves after its restart, which unloads the failed thread, so its failed-turn alert resolves
+ * too. A real local receiver gets every notification exactly once, with a valid signature, and the
+ * collector never answers a server request.
  *
  * The collector is the product's composition root (test/support/collector.ts) with the `alerts:`
  * section in its config file and the webhook secret in its environment.
@@ -227,6 +228,13 @@ describe("alerts against a real app-server", () => {
       ["target-down", "alice", "firing"],
       ["target-down", "alice", "resolved"],
     ]);
+    // The restart unloaded the failed thread (no stale alarm, issue 16): its turn-failed alert ends.
+    await waitForState("turn-failed", "alice", null);
+    await waitUntil("failure resolved", () => received().filter(([r]) => r === "turn-failed").length === 2);
+    expect(received().filter(([r]) => r === "turn-failed")).toEqual([
+      ["turn-failed", "alice", "firing"],
+      ["turn-failed", "alice", "resolved"],
+    ]);
   }, 90_000);
 
   it("delivered every notification exactly once, signed, to both receivers, and never answered a server request", async () => {
@@ -238,7 +246,7 @@ describe("alerts against a real app-server", () => {
       return `${b.alert.id}:${b.event}`;
     });
     expect(new Set(keys).size).toBe(keys.length);
-    expect(received()).toHaveLength(7);
+    expect(received()).toHaveLength(8);
     for (const r of hook.received) {
       expect(verifySignature(SECRET, r.body, r.headers["x-codex-fleet-signature"] as string)).toBe(true);
       expect(r.body).not.toContain(SECRET);

@@ -234,7 +234,11 @@ describe.skipIf(CHROMIUM === null)(TITLE, () => {
     const erin = await startScriptedPeer({
       upgrade: { kind: "refuse", status: 401, body: "invalid websocket bearer token" },
     });
-    const frank = await startScriptedPeer();
+    // frank's thread failed and stays loaded in systemError (facts §3): the server lists it as loaded.
+    const frank = await startScriptedPeer({
+      answer: (method) =>
+        method === "thread/loaded/list" ? { result: { data: [h.frankError], nextCursor: null } } : undefined,
+    });
     peers.push(bob, carol, erin, frank);
     const urls: Record<string, string> = {
       alice: alice.url,

@@ -302,8 +302,11 @@ export type AlertRuleView = z.infer<typeof AlertRuleViewSchema>;
 /** A person's name in a request body (who acknowledged, who silenced): trimmed, 1-200 characters. */
 const PersonSchema = z.string().trim().min(1, "must not be empty").max(200, "must be at most 200 characters");
 
-/** POST /api/v1/alerts/:id/ack body: who acknowledged. */
-export const AlertAckRequestSchema = z.strictObject({ by: PersonSchema });
+/**
+ * POST /api/v1/alerts/:id/ack body: who acknowledged. Required when auth is off; with auth on the
+ * signed-in identity is recorded and `by` is ignored.
+ */
+export const AlertAckRequestSchema = z.strictObject({ by: PersonSchema.optional() });
 export type AlertAckRequest = z.input<typeof AlertAckRequestSchema>;
 
 /**

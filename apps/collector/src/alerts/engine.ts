@@ -29,7 +29,7 @@ import { effectiveRules } from "./rules.ts";
 import { isSilenced } from "./silences.ts";
 import { acknowledge, apply, hold, type Transition } from "./state-machine.ts";
 import { fromRow, silenceFromRow, toRow } from "./store.ts";
-import type { AlertRecord, Condition, EffectiveRule, RuleEvaluation, Silence } from "./types.ts";
+import type { AckIdentity, AlertRecord, Condition, EffectiveRule, RuleEvaluation, Silence } from "./types.ts";
 import { identityKey, subjectKey } from "./types.ts";
 import { alertView, notificationPayload } from "./views.ts";
 
@@ -181,8 +181,8 @@ export class AlertEngine {
     return run;
   }
 
-  /** Acknowledge an open alert. */
-  acknowledge(id: string, by: string): Promise<AckResult> {
+  /** Acknowledge an open alert as `by` (the signed-in identity, or the free-text name with auth off). */
+  acknowledge(id: string, by: AckIdentity): Promise<AckResult> {
     return this.serial(async () => {
       if (!this.leading) return this.acknowledgeInDatabase(id, by);
       const entry = [...this.open.entries()].find(([, a]) => a.id === id);
@@ -207,9 +207,9 @@ export class AlertEngine {
   }
 
   /** Not leading: one conditioned statement; the leader re-reads it when told (storedChanged). */
-  private async acknowledgeInDatabase(id: string, by: string): Promise<AckResult> {
+  private async acknowledgeInDatabase(id: string, by: AckIdentity): Promise<AckResult> {
     const { pool } = this.opts;
-    const row = await acknowledgeAlert({ pool, id, by, atMs: this.now() });
+    const row = await acknowledgeAlert({ pool, id, by: by.name, role: by.role, atMs: this.now() });
     if (row === null) {
       const stored = await getAlert({ pool, id });
       return { ok: false, reason: stored === null ? "not-found" : "resolved" };

@@ -129,6 +129,14 @@ function noProgress(rule: RuleOf<"noProgress">, snap: FleetSnapshot, nowMs: numb
   return out;
 }
 
+/**
+ * Holds while the thread's status is `systemError`. The real server keeps it there from a failed
+ * turn until the thread's next turn starts (facts §3), and every connection hears every status
+ * change without subscribing (facts §1), so it ends on whichever comes first: `active` (a new
+ * turn), `idle`, or `notLoaded` — an unload (`thread/closed`), and an archive too (measured on
+ * 0.169.0: `thread/archive` sends status `notLoaded`, then `thread/archived`). A thread that
+ * unloaded while the collector was away is marked `notLoaded` at the next connect (observer).
+ */
 function systemError(rule: RuleOf<"systemError">, snap: FleetSnapshot, nowMs: number): RuleEvaluation {
   const out = empty();
   forEachKnownThread(snap, nowMs, out, (t, team) => {
@@ -178,7 +186,9 @@ function goalStalled(rule: RuleOf<"goalStalled">, snap: FleetSnapshot, nowMs: nu
   const statuses: readonly string[] = rule.statuses;
   forEachKnownThread(snap, nowMs, out, (t, team) => {
     const goal = t.goal;
-    if (!goal || !statuses.includes(goal.status)) return;
+    // An unloaded (or archived) thread's goal is kept as last reported, but nothing continues it
+    // and nobody is looking at it: it would otherwise stall forever.
+    if (!goal || t.status === "notLoaded" || !statuses.includes(goal.status)) return;
     const since = goal.statusSinceMs;
     if (nowMs - since < rule.forMs) return;
     // The figures go to details, not the summary: it stays stable while the status holds.
@@ -261,13 +271,39 @@ function scopeLabel(subject: Subject): string {
   }
 }
 
+/**
+ * Has the thread moved on since this failed turn? It went idle, started another turn (status
+ * `active`, or another turn running or ended since), or unloaded (`notLoaded`: `thread/closed`, or
+ * an archive). The server keeps a failed thread in `systemError` until its next turn starts
+ * (facts §3), so a thread still in `systemError` with no newer turn has not. A thread the
+ * collector does not know, or in a status it cannot read (`unknown:…`), tells nothing: the
+ * failure stands, and the window still ends it.
+ */
+export function movedOnFrom(f: FailedTurn, t: ThreadSnapshot | undefined): boolean {
+  if (t === undefined) return false;
+  if (t.status === "idle" || t.status === "active" || t.status === "notLoaded") return true;
+  if (t.currentTurnId !== null && t.currentTurnId !== f.turnId) return true;
+  return t.lastTurnId !== null && t.lastTurnId !== f.turnId;
+}
+
+/**
+ * Failed turns in the window, grouped per scope and `codexErrorInfo`. With `minCount` 1 the rule
+ * reports failures as they stand: a failure stops counting as soon as its thread moves on
+ * (`movedOnFrom`), so the alert resolves when the developer's next turn starts, the thread goes
+ * idle, unloads or is archived — or when the window passes, whichever comes first. With a higher
+ * `minCount` it is a rate ("N failures in the window"), and only the window ends a failure: a
+ * developer who retries does not make an outage look smaller.
+ */
 function turnFailed(rule: RuleOf<"turnFailed">, snap: FleetSnapshot, nowMs: number): RuleEvaluation {
   const out = empty();
   if (snap.failures === null) return { ...out, heldAll: true };
   const teams = new Map(snap.targets.map((t) => [t.id, t.team]));
+  const perFailure = rule.minCount === 1;
+  const threads = perFailure ? new Map(snap.threads.map((t) => [t.id, t])) : null;
   const groups = new Map<string, { subject: Subject; failures: FailedTurn[] }>();
   for (const f of snap.failures) {
     if (f.atMs <= nowMs - rule.windowMs) continue;
+    if (threads !== null && movedOnFrom(f, threads.get(f.threadId))) continue;
     const info = f.codexErrorInfo ?? "unknown";
     const subject = scopeSubject(rule.scope, { ...f, team: teams.get(f.targetId) ?? "" }, info);
     const key = `${subject.type}:${subject.id}:${info}`;
@@ -285,7 +321,9 @@ function turnFailed(rule: RuleOf<"turnFailed">, snap: FleetSnapshot, nowMs: numb
     const summary =
       count === 1
         ? `A turn failed with ${subject.group} on ${scopeLabel(subject)}`
-        : `${count} turns failed with ${subject.group} on ${scopeLabel(subject)} in the last ${formatDuration(rule.windowMs)}`;
+        : perFailure
+          ? `${count} threads have a failed turn with ${subject.group} on ${scopeLabel(subject)}`
+          : `${count} turns failed with ${subject.group} on ${scopeLabel(subject)} in the last ${formatDuration(rule.windowMs)}`;
     out.conditions.push(
       condition(rule, subject, since, nowMs, summary, count, {
         codexErrorInfo: subject.group,

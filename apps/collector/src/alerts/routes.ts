@@ -24,6 +24,7 @@ import { toCsv } from "../http/csv.ts";
 import { ApiError, badParam, notFound } from "../http/errors.ts";
 import { optEnum, optInt, optList, optString, rejectUnknown } from "../http/params.ts";
 import type { AlertEngine } from "./engine.ts";
+import { ackIdentity } from "./state-machine.ts";
 import { fromRow, silenceFromRow } from "./store.ts";
 import { alertView, ruleView } from "./views.ts";
 
@@ -48,6 +49,7 @@ const CSV_COLUMNS = [
   "ackBy",
   "ackAt",
   "silenced",
+  "ackRole",
 ];
 
 function silenceView(s: StoredSilence): SilenceView {
@@ -103,7 +105,10 @@ export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps):
   app.post("/api/v1/alerts/:id/ack", async (req) => {
     const { id } = req.params as { id: string };
     const { by } = parseBody(AlertAckRequestSchema, req.body);
-    const result = await engine.acknowledge(id, by);
+    // Signed in: the identity acknowledges and a free-text `by` is ignored (state-machine.ts).
+    const who = ackIdentity(req.fleetAuth, by);
+    if (who === null) throw badParam("by", "is required when auth is off (nobody is signed in)");
+    const result = await engine.acknowledge(id, who);
     if (result.ok) return result.alert;
     if (result.reason === "not-found") throw notFound(`alert ${id}`);
     throw new ApiError(

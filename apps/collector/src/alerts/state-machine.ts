@@ -10,7 +10,7 @@
  * alert it never heard of, and always hears the end of one it did (even if silenced since).
  * An acknowledged alert is not notified again until it resolves.
  */
-import type { AlertRecord, Condition, EffectiveRule, NotificationEvent } from "./types.ts";
+import type { AckIdentity, AlertRecord, Condition, EffectiveRule, NotificationEvent } from "./types.ts";
 
 /** What changed, for persistence and the live feed. */
 export type Change = "none" | "created" | "updated" | "resolved" | "dropped";
@@ -89,6 +89,7 @@ export function apply(
       resolvedAtMs: null,
       lastNotifiedAtMs: null,
       ackBy: null,
+      ackRole: null,
       ackAtMs: null,
       silenced: ctx.silenced,
       updatedAtMs: nowMs,
@@ -154,8 +155,32 @@ export class AckError extends Error {
   }
 }
 
-/** Acknowledge an open alert: who and when. Re-acknowledging records the latest. */
-export function acknowledge(prev: AlertRecord, by: string, nowMs: number): AlertRecord {
+/** Acknowledge an open alert: who (name and signed-in role) and when. Re-acknowledging records the latest. */
+export function acknowledge(prev: AlertRecord, by: AckIdentity, nowMs: number): AlertRecord {
   if (prev.state === "resolved") throw new AckError("resolved");
-  return { ...prev, ackBy: by, ackAtMs: nowMs, updatedAtMs: nowMs };
+  return { ...prev, ackBy: by.name, ackRole: by.role, ackAtMs: nowMs, updatedAtMs: nowMs };
+}
+
+/** The request's signed-in identity as the auth hook set it (`request.fleetAuth`). */
+export interface AckAuth {
+  role: string;
+  via: "session" | "bearer" | "none";
+  /** A person's name, once a sign-in carries one (e.g. OIDC); absent for static-token sessions. */
+  name?: string | null;
+}
+
+/**
+ * Who acknowledges (issue 16): with auth on, the signed-in identity — its name, or the role for
+ * a static-token session ("admin", "viewer") — and the body's free-text `by` is ignored, so one
+ * person cannot record an acknowledgement in someone else's name. With auth off (`via: "none"`)
+ * nobody is signed in and the free-text `by` is the only name there is: it is required. Returns
+ * null when it is missing (the caller answers 400 naming `by`).
+ */
+export function ackIdentity(auth: AckAuth | null | undefined, by: string | undefined): AckIdentity | null {
+  // No auth hook installed (an app built without access control) is auth off too.
+  if (auth && auth.via !== "none") {
+    const name = auth.name?.trim();
+    return { name: name ? name : auth.role, role: auth.role };
+  }
+  return by === undefined ? null : { name: by, role: null };
 }

@@ -78,9 +78,24 @@ export interface AlertRecord {
   /** When the last firing/repeat notification was queued; null = never notified. */
   lastNotifiedAtMs: number | null;
   ackBy: string | null;
+  /**
+   * The signed-in role that acknowledged (`admin`, `viewer`; see {@link AckIdentity}); null when
+   * auth was off (then `ackBy` is the free-text name from the request) or not acknowledged.
+   */
+  ackRole: string | null;
   ackAtMs: number | null;
   silenced: boolean;
   updatedAtMs: number;
+}
+
+/**
+ * Who acknowledges: with auth on, the signed-in identity (`role`, and `name`: the role itself for
+ * a static-token session, the person's name once a sign-in carries one, e.g. OIDC); with auth off,
+ * the free-text name from the request body and no role.
+ */
+export interface AckIdentity {
+  name: string;
+  role: string | null;
 }
 
 /** A notification event. */
@@ -117,6 +132,10 @@ export interface ThreadSnapshot {
   contextTokens: number | null;
   modelContextWindow: number | null;
   pendingRequests: readonly { requestKind: string; sinceMs: number }[];
+  /** The running turn, when known (turn/started, or any event naming it); null between turns. */
+  currentTurnId: string | null;
+  /** The turn that ended last (turn/completed, or the backfilled turn list). */
+  lastTurnId: string | null;
   /** The thread's goal; null or absent: none known. */
   goal?: GoalSnapshot | null;
 }

@@ -25,6 +25,7 @@ export function alertView(a: AlertRecord): AlertView {
     resolvedAt: iso(a.resolvedAtMs),
     ackBy: a.ackBy,
     ackAt: iso(a.ackAtMs),
+    ackRole: a.ackRole,
     silenced: a.silenced,
   };
 }

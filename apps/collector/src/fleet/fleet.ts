@@ -352,6 +352,12 @@ export class Fleet {
         const t = this.threads.get(threadId);
         return t !== undefined && t.targetId === id && t.owedSinceMs !== null;
       },
+      heldLoaded: () => {
+        const ids: string[] = [];
+        for (const t of this.threads.values())
+          if (t.targetId === id && t.status !== "notLoaded") ids.push(t.id);
+        return ids;
+      },
       scanned: () => {
         // Everything the scan found owed is enqueued; only once it is in the database may "last
         // contact" move to this open (a crash before would leave those threads behind the new

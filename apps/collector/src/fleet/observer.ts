@@ -43,6 +43,12 @@ export interface ObserverDeps {
    * contact" move to this connection's open time (the next backfill starts from it).
    */
   scanned?(): void;
+  /**
+   * This target's threads the collector holds as loaded (any status but `notLoaded`), read just
+   * before `thread/loaded/list` at each connect: those the server no longer lists unloaded while
+   * the collector was away, and are marked `notLoaded`.
+   */
+  heldLoaded?(): string[];
 }
 
 /** A paging cursor goes back to the server: one past the limit ends paging (bounds.ts). */
@@ -101,6 +107,8 @@ export class TargetObserver {
    * and again (it stays shown pending; the next connection tries again).
    */
   private rearmed = new Set<string>();
+  /** Threads this connection has had a live event about (see `onOpen`). */
+  private heard = new Set<string>();
   private coldQueue: Promise<void> = Promise.resolve();
   private generation = 0;
   /** False once this server refused `sourceKinds` (a version that renamed a kind): list without it. */
@@ -126,7 +134,25 @@ export class TargetObserver {
     // them, so the updatedAt test below no longer finds them; re-arm each one here.
     const owed = new Set(this.deps.owedThreads?.() ?? []);
     try {
-      const loaded = new Set(await this.loadedThreads());
+      const held = this.deps.heldLoaded?.() ?? [];
+      const listing = await this.loadedThreads();
+      const loaded = new Set(listing.ids);
+      // A thread that unloaded (or was archived) while we were away sent its notLoaded to nobody,
+      // and `thread/list` below skips it when it was last updated before the cutoff: without this
+      // its stored status (systemError, active, waiting…) would stand, and its alerts fire, forever.
+      // Synchronous right after the answer: a later status change comes in a later frame.
+      // A thread heard from on this connection meanwhile is current whatever the list says.
+      if (listing.complete && gen === this.generation) {
+        const atMs = this.deps.now();
+        for (const id of held)
+          if (!loaded.has(id) && !this.heard.has(id))
+            this.deps.emit({
+              kind: "threadStatus",
+              atMs,
+              threadId: id,
+              status: { type: "notLoaded", activeFlags: [] },
+            });
+      }
       const recent = await this.recentThreads(cutoffMs, loaded);
       if (gen !== this.generation) return;
       for (const t of recent) {
@@ -183,6 +209,8 @@ export class TargetObserver {
 
   /** Called for every live event of this target, after ingest saw it. */
   onEvent(event: FleetEvent): void {
+    const about = "thread" in event ? event.thread.id : "threadId" in event ? event.threadId : null;
+    if (about) this.heard.add(about);
     switch (event.kind) {
       case "threadStarted":
         if (event.thread.status.type === "active") {
@@ -341,11 +369,13 @@ export class TargetObserver {
     this.missed.clear();
     this.recovering.clear();
     this.rearmed.clear();
+    this.heard.clear();
     for (const wake of this.coldWaiters.values()) wake();
     this.coldWaiters.clear();
   }
 
-  private async loadedThreads(): Promise<string[]> {
+  /** Loaded thread ids; `complete` is false when paging stopped at its bound. */
+  private async loadedThreads(): Promise<{ ids: string[]; complete: boolean }> {
     const ids: string[] = [];
     let cursor: string | null = null;
     for (let page = 0; page < 100; page++) {
@@ -356,7 +386,7 @@ export class TargetObserver {
       cursor = res.nextCursor ?? null;
       if (!cursor) break;
     }
-    return ids;
+    return { ids, complete: cursor === null };
   }
 
   /** Threads updated since the cutoff plus every loaded one, newest first, emitted as thread events. */

@@ -51,6 +51,8 @@ export function thread(patch: Partial<ThreadSnapshot> = {}): ThreadSnapshot {
     contextTokens: null,
     modelContextWindow: null,
     pendingRequests: [],
+    currentTurnId: null,
+    lastTurnId: null,
     ...patch,
   };
 }
@@ -97,6 +99,7 @@ export function firingAlert(patch: Partial<AlertRecord> = {}): AlertRecord {
     resolvedAtMs: null,
     lastNotifiedAtMs: T0,
     ackBy: null,
+    ackRole: null,
     ackAtMs: null,
     silenced: false,
     updatedAtMs: T0,

@@ -28,6 +28,8 @@ export interface StoredAlert {
   resolvedAtMs: number | null;
   lastNotifiedAtMs: number | null;
   ackBy: string | null;
+  /** The signed-in role that acknowledged; null with auth off. */
+  ackRole: string | null;
   ackAtMs: number | null;
   silenced: boolean;
   openKey: string | null;
@@ -100,7 +102,8 @@ const ALERT_COLUMNS = `id, rule_id AS "ruleId", kind, subject_type AS "subjectTy
   group_key AS "groupKey", target_id AS "targetId", thread_id AS "threadId", team, severity, state, summary, value,
   details, ${ms("pending_since")} AS "pendingSinceMs", ${ms("firing_since")} AS "firingSinceMs",
   ${ms("resolved_at")} AS "resolvedAtMs", ${ms("last_notified_at")} AS "lastNotifiedAtMs", ack_by AS "ackBy",
-  ${ms("ack_at")} AS "ackAtMs", silenced, open_key AS "openKey", ${ms("updated_at")} AS "updatedAtMs"`;
+  ${ms("ack_at")} AS "ackAtMs", silenced, open_key AS "openKey", ${ms("updated_at")} AS "updatedAtMs",
+  ack_role AS "ackRole"`;
 
 /** Every pending or firing alert (the engine's state at start). */
 export async function listOpenAlerts(args: { pool: Pool }): Promise<StoredAlert[]> {
@@ -158,12 +161,14 @@ export async function acknowledgeAlert(args: {
   pool: Pool;
   id: string;
   by: string;
+  /** The signed-in role; null with auth off. */
+  role?: string | null;
   atMs: number;
 }): Promise<StoredAlert | null> {
   const { rows } = await args.pool.query<StoredAlert>(
-    `UPDATE alert SET ack_by = $2, ack_at = ${ts("$3::float8")}, updated_at = ${ts("$3::float8")}
+    `UPDATE alert SET ack_by = $2, ack_at = ${ts("$3::float8")}, updated_at = ${ts("$3::float8")}, ack_role = $4
      WHERE id = $1 AND state <> 'resolved' RETURNING ${ALERT_COLUMNS}`,
-    [args.id, args.by, args.atMs],
+    [args.id, args.by, args.atMs, args.role ?? null],
   );
   return rows[0] ?? null;
 }
@@ -195,16 +200,16 @@ export async function saveAlertChanges(args: {
       await client.query(
         `INSERT INTO alert (id, rule_id, kind, subject_type, subject_id, group_key, target_id, thread_id, team, severity,
             state, summary, value, details, pending_since, firing_since, resolved_at, last_notified_at, ack_by, ack_at,
-            silenced, open_key, updated_at)
+            silenced, open_key, updated_at, ack_role)
          SELECT x.id, x."ruleId", x.kind, x."subjectType", x."subjectId", x."groupKey", x."targetId", x."threadId", x.team,
             x.severity, x.state, x.summary, x.value, COALESCE(x.details, '{}'), ${ts(`x."pendingSinceMs"`)},
             ${ts(`x."firingSinceMs"`)}, ${ts(`x."resolvedAtMs"`)}, ${ts(`x."lastNotifiedAtMs"`)}, x."ackBy",
-            ${ts(`x."ackAtMs"`)}, x.silenced, x."openKey", ${ts(`x."updatedAtMs"`)}
+            ${ts(`x."ackAtMs"`)}, x.silenced, x."openKey", ${ts(`x."updatedAtMs"`)}, x."ackRole"
          FROM jsonb_to_recordset($1::jsonb) AS x(id text, "ruleId" text, kind text, "subjectType" text, "subjectId" text,
             "groupKey" text, "targetId" text, "threadId" text, team text, severity text, state text, summary text,
             value float8, details jsonb, "pendingSinceMs" float8, "firingSinceMs" float8, "resolvedAtMs" float8,
             "lastNotifiedAtMs" float8, "ackBy" text, "ackAtMs" float8, silenced boolean, "openKey" text,
-            "updatedAtMs" float8)
+            "updatedAtMs" float8, "ackRole" text)
          ON CONFLICT (id) DO UPDATE SET severity = EXCLUDED.severity, state = EXCLUDED.state, summary = EXCLUDED.summary,
             value = EXCLUDED.value, details = EXCLUDED.details, pending_since = EXCLUDED.pending_since,
             firing_since = EXCLUDED.firing_since, resolved_at = EXCLUDED.resolved_at,
@@ -213,6 +218,7 @@ export async function saveAlertChanges(args: {
             -- leader that has not re-read it yet; a newer one replaces it.
             ack_by = COALESCE(EXCLUDED.ack_by, alert.ack_by),
             ack_at = CASE WHEN EXCLUDED.ack_by IS NULL THEN alert.ack_at ELSE EXCLUDED.ack_at END,
+            ack_role = CASE WHEN EXCLUDED.ack_by IS NULL THEN alert.ack_role ELSE EXCLUDED.ack_role END,
             silenced = EXCLUDED.silenced, open_key = EXCLUDED.open_key, updated_at = EXCLUDED.updated_at`,
         [JSON.stringify(args.upserts)],
       );

@@ -24,7 +24,7 @@ function scenario(r: EffectiveRule, sinceMin: number, steps: Step[]): string[] {
   const out: string[] = [];
   for (const s of steps) {
     const now = T0 + s.t * MIN;
-    if (s.ack && prev) prev = acknowledge(prev, s.ack, now);
+    if (s.ack && prev) prev = acknowledge(prev, { name: s.ack, role: null }, now);
     const c: Condition | null = s.on
       ? cond(r.id, T0 + sinceMin * MIN, s.summary ? { summary: s.summary } : {})
       : null;
@@ -285,14 +285,17 @@ describe("hold and acknowledge", () => {
   });
 
   it("does record who acknowledged and when", () => {
-    expect(acknowledge(firing, "ops", T0 + MIN)).toMatchObject({
+    expect(acknowledge(firing, { name: "ops", role: null }, T0 + MIN)).toMatchObject({
       ackBy: "ops",
+      ackRole: null,
       ackAtMs: T0 + MIN,
       state: "firing",
     });
   });
 
   it("does refuse to acknowledge a resolved alert", () => {
-    expect(() => acknowledge({ ...firing, state: "resolved" }, "ops", T0)).toThrow(AckError);
+    expect(() => acknowledge({ ...firing, state: "resolved" }, { name: "ops", role: null }, T0)).toThrow(
+      AckError,
+    );
   });
 });
