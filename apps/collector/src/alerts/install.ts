@@ -32,6 +32,8 @@ export interface InstallAlertsOptions {
   timers?: boolean;
   debounceMs?: number;
   dispatcher?: AlertEngineOptions["dispatcher"];
+  /** Each notification's final outcome per receiver (`/metrics`). */
+  onDelivered?: AlertEngineOptions["onDelivered"];
 }
 
 export interface InstalledAlerts {
@@ -75,6 +77,7 @@ export function installAlerts(opts: InstallAlertsOptions): InstalledAlerts {
     timers: opts.timers,
     debounceMs: opts.debounceMs,
     dispatcher: opts.dispatcher,
+    onDelivered: opts.onDelivered,
   });
   return {
     plugin: (app, hub) => {
