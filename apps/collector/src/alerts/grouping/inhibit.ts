@@ -27,7 +27,7 @@ export interface InhibitCandidate {
  * and the one target alert says what the person on call needs to know.
  */
 export const TARGET_DOWN_RULE: InhibitRuleConfig = {
-  sourceMatchers: { kind: { re: "targetUnreachable|targetUnauthorized" } },
+  sourceMatchers: { kind: { re: "targetUnreachable|targetUnauthorized" }, subjectType: "target" },
   targetMatchers: { subjectType: "thread" },
   equal: ["target"],
 };
