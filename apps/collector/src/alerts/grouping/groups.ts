@@ -15,6 +15,7 @@
  * rule: a receiver always hears the end of what it heard).
  */
 import type { AlertView, Severity } from "@codex-fleet/protocol/api";
+import { ALERT_LABEL_NAMES } from "../labels.ts";
 import type { GroupMember, GroupNotification } from "../notifiers/group-payload.ts";
 import type { GroupTimings } from "./route.ts";
 
@@ -160,16 +161,20 @@ function groupNotification(args: {
   const status = firingCount > 0 ? "firing" : "resolved";
   const ranked = firingCount > 0 ? [...fresh, ...still] : resolved;
   const severity = ranked.reduce<Severity>((s, a) => (RANK[a.severity] > RANK[s] ? a.severity : s), "info");
-  const labelText = Object.entries(group.labels)
+  // Label order as ALERT_LABEL_NAMES gives it (the stored jsonb keeps no order).
+  const labels = Object.fromEntries(
+    ALERT_LABEL_NAMES.flatMap((n) => (group.labels[n] === undefined ? [] : [[n, group.labels[n]]])),
+  ) as Record<string, string>;
+  const labelText = Object.entries(labels)
     .map(([k, v]) => (k === "ruleId" ? v : `${k}=${v}`))
     .join(" ");
-  const query = new URLSearchParams(group.labels).toString();
+  const query = new URLSearchParams(labels).toString();
   return {
     version: 2,
     id: groupNotificationId(group.receiver, group.groupKey, args.seq),
     receiver: group.receiver,
     groupKey: group.groupKey,
-    groupLabels: { ...group.labels },
+    groupLabels: labels,
     status,
     severity,
     // `firing` counts every firing member, the `new` ones included.
