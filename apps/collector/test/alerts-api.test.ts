@@ -68,6 +68,7 @@ beforeEach(async () => {
       "  rules:",
       "    - { id: approval-wait, kind: waitingOnApproval, forMs: 300000 }",
       "    - { id: system-error, kind: systemError, severity: critical }",
+      "    - { id: target-down, kind: targetUnreachable, forMs: 0 }",
       "  notify:",
       `    - { type: webhook, name: hook, url: '${receiver.url}', minBackoffMs: 10, maxBackoffMs: 20 }`,
     ].join("\n"),
@@ -165,6 +166,27 @@ describe("GET /api/v1/alerts", () => {
     expect(body.map((a) => [a.ruleId, a.state])).toEqual(want);
   });
 
+  it("does show the alerts of a down target's threads as inhibited (built-in rule), and no others", async () => {
+    const inhibited = async () =>
+      (await call<AlertView[]>("GET", "/api/v1/alerts?state=firing")).body.map((a) => [
+        a.ruleId,
+        a.inhibited,
+      ]);
+    expect(await inhibited()).toEqual([["system-error", false]]);
+    fake.target("bob", "search", {
+      state: "backoff",
+      reason: "refused",
+      error: "ECONNREFUSED",
+      sinceMs: T0 + MIN,
+    });
+    await evaluateAt(T0 + MIN);
+    expect(await inhibited()).toEqual([
+      ["target-down", false],
+      ["system-error", true],
+    ]);
+    expect(alerts.openViews().find((a) => a.ruleId === "system-error")?.inhibited).toBe(true);
+  });
+
   it("does export CSV", async () => {
     const { body } = await call<string>("GET", "/api/v1/alerts?format=csv&state=firing");
     const [header, row] = body.split("\r\n");
@@ -207,6 +229,15 @@ describe("GET /api/v1/alerts/rules", () => {
         kind: "systemError",
         forMs: 0,
         severity: "critical",
+        enabled: true,
+        repeatIntervalMs: 3_600_000,
+        source: "config",
+      },
+      {
+        id: "target-down",
+        kind: "targetUnreachable",
+        forMs: 0,
+        severity: "warning",
         enabled: true,
         repeatIntervalMs: 3_600_000,
         source: "config",

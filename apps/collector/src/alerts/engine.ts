@@ -179,6 +179,11 @@ export class AlertEngine {
     return [...this.open.values()].map((a) => this.view(a));
   }
 
+  /** Whether an inhibit rule mutes this open alert now (false for any other id). */
+  isInhibited(id: string): boolean {
+    return this.inhibitedNow.has(id);
+  }
+
   /** Active silences (as loaded and changed through this engine). */
   activeSilences(): Silence[] {
     const now = this.now();
