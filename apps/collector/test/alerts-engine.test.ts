@@ -23,6 +23,7 @@ import type { GroupNotification } from "../src/alerts/notifiers/group-payload.ts
 import { postJson } from "../src/alerts/notifiers/http.ts";
 import type { Config } from "../src/config/schema.ts";
 import { createLogger } from "../src/logger.ts";
+import { Metrics } from "../src/metrics.ts";
 import { FakeFleet, MIN, T0 } from "./support/alert-fixtures.ts";
 import { loadFile, removeScratchDirs } from "./support/config-files.ts";
 
@@ -90,7 +91,7 @@ function groupHook(name: string, url: string): ConfiguredNotifier {
 /** A started engine over the shared database (a "collector"); `stop` it to simulate a restart. */
 async function engine(
   cfg?: Config,
-  opts: { fence?: LeaseFence; receivers?: ConfiguredNotifier[] } = {},
+  opts: { fence?: LeaseFence; receivers?: ConfiguredNotifier[]; metrics?: Metrics } = {},
 ): Promise<AlertEngine> {
   const c = cfg ?? (await config());
   const e = new AlertEngine({
@@ -102,6 +103,7 @@ async function engine(
     notifiers: opts.receivers ?? [groupHook("hook", receiver.url)],
     now: () => now,
     timers: false,
+    onDelivered: (receiver, outcome) => opts.metrics?.alertNotifications.inc([receiver, outcome]),
   });
   engines.push(e);
   await e.start(opts.fence ?? null);
@@ -255,8 +257,11 @@ describe("alert engine", () => {
         status: "systemError",
         statusSinceMs: T0,
       });
+    pager.script({ status: 400 });
+    const metrics = new Metrics();
     const e = await engine(await config(), {
       receivers: [groupHook("hook", receiver.url), groupHook("pager", pager.url)],
+      metrics,
     });
     expect((await open()).filter(([, , state]) => state === "firing")).toHaveLength(200);
     await step(e, T0 + WAIT - 1);
@@ -298,6 +303,14 @@ describe("alert engine", () => {
     // The group ended: nothing more, ever, for it.
     await step(e, T0 + 300 * MIN);
     expect([receiver.received.length, pager.received.length]).toEqual([2, 2]);
+    // The pager refused the first message (400: not retried): counted failed, the rest sent.
+    expect(metrics.render()).toContain(
+      [
+        'codex_fleet_alert_notifications_total{receiver="hook",outcome="sent"} 2',
+        'codex_fleet_alert_notifications_total{receiver="pager",outcome="failed"} 1',
+        'codex_fleet_alert_notifications_total{receiver="pager",outcome="sent"} 1',
+      ].join("\n"),
+    );
   });
 
   it("does inhibit the thread alerts of a target that is down: shown, not notified", async () => {

@@ -128,6 +128,8 @@ describe("alerts from any instance", () => {
     );
     const metrics = await (await fetch(`${other.baseUrl}/metrics`)).text();
     expect(metrics).toMatch(/^codex_fleet_alerts\{state="firing"\} 1$/m);
+    expect(metrics).toMatch(/^codex_fleet_alerts_by_rule\{rule_id="approval-wait",state="firing"\} 1$/m);
+    expect(metrics).toMatch(/^codex_fleet_alerts_inhibited 0$/m);
 
     // Acknowledge through the other instance.
     const res = await fetch(`${other.baseUrl}/api/v1/alerts/${id}/ack`, {
