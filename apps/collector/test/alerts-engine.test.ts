@@ -363,6 +363,30 @@ describe("alert engine", () => {
     ).toEqual(["alice", "th-1", "th-9"]);
   });
 
+  it("does re-send an unchanged firing group every repeat interval (the rule's own), not after an ack", async () => {
+    const rules = ["    - { id: system-error, kind: systemError, repeatIntervalMs: 600000 }"];
+    fake.thread("th-1", { targetId: "alice", status: "systemError", statusSinceMs: T0 });
+    const e = await engine(await config(rules));
+    await step(e, T0 + WAIT);
+    await step(e, T0 + WAIT + 10 * MIN - 1);
+    expect(messages()).toEqual([["firing", [["new", "th-1"]]]]);
+    await step(e, T0 + WAIT + 10 * MIN);
+    expect(messages()).toEqual([
+      ["firing", [["new", "th-1"]]],
+      ["firing", [["firing", "th-1"]]],
+    ]);
+    const id = e.openViews()[0]?.id as string;
+    expect((await e.acknowledge(id, "dana")).ok).toBe(true);
+    await step(e, T0 + WAIT + 20 * MIN);
+    await step(e, T0 + WAIT + 30 * MIN);
+    expect(receiver.received).toHaveLength(2);
+    // Its resolve is still heard.
+    fake.thread("th-1", { status: "idle" });
+    await step(e, T0 + WAIT + 31 * MIN);
+    expect(messages().at(-1)).toEqual(["resolved", [["resolved", "th-1"]]]);
+    expect(bodies().at(-1)?.members[0]?.alert.ackBy).toBe("dana");
+  });
+
   it("does route groups to named receivers by matchers", async () => {
     fake.thread("th-1", { targetId: "alice", status: "systemError", statusSinceMs: T0 });
     fake.thread("th-9", { targetId: "bob", status: "systemError", statusSinceMs: T0 });

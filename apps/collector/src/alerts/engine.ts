@@ -154,16 +154,24 @@ export class AlertEngine {
     return inhibitedIds(list, this.inhibitRules);
   }
 
-  /** The groups an alert belongs to, as marks for the transaction of its transition. */
+  /**
+   * The groups an alert belongs to, as marks for the transaction of its transition. A rule's own
+   * `repeatIntervalMs` times its groups' repeats when the route sets none and groups by ruleId
+   * (so a group holds that rule's alerts only) — the per-rule setting from before grouping.
+   */
   private groupMarks(a: AlertRecord, atMs: number): GroupMark[] {
     const labels = alertLabels(alertView(a));
+    const ruleRepeatMs = this.opts.config.alerts.rules.find((r) => r.id === a.ruleId)?.repeatIntervalMs;
     return routeAlert(this.route, labels).map((r) => ({
       receiver: r.receiver,
       groupKey: groupKeyFor(r, labels),
       labels: groupLabelsOf(labels, r.groupBy),
       groupWaitMs: r.timings.groupWaitMs,
       groupIntervalMs: r.timings.groupIntervalMs,
-      repeatIntervalMs: r.timings.repeatIntervalMs,
+      repeatIntervalMs:
+        !r.repeatSet && ruleRepeatMs !== undefined && r.groupBy.includes("ruleId")
+          ? ruleRepeatMs
+          : r.timings.repeatIntervalMs,
       atMs,
     }));
   }

@@ -28,6 +28,8 @@ export interface ResolvedRoute {
   receiver: string;
   groupBy: readonly AlertLabelName[];
   timings: GroupTimings;
+  /** `repeatIntervalMs` was set on this route or an ancestor (else it is `alerts.repeatIntervalMs`). */
+  repeatSet: boolean;
   continue: boolean;
   routes: readonly ResolvedRoute[];
 }
@@ -38,6 +40,8 @@ export interface RoutedGroup {
   receiver: string;
   groupBy: readonly AlertLabelName[];
   timings: GroupTimings;
+  /** See ResolvedRoute.repeatSet. */
+  repeatSet: boolean;
 }
 
 /** The default groupBy of issue 16. */
@@ -88,6 +92,7 @@ export function resolveRoute(
       receiver: "",
       groupBy: DEFAULT_GROUP_BY,
       timings,
+      repeatSet: false,
       continue: false,
       routes: receivers.map((receiver) => ({
         id: `*/${receiver}`,
@@ -95,6 +100,7 @@ export function resolveRoute(
         receiver,
         groupBy: DEFAULT_GROUP_BY,
         timings,
+        repeatSet: false,
         continue: true,
         routes: [],
       })),
@@ -110,6 +116,7 @@ export function resolveRoute(
       groupIntervalMs: root.groupIntervalMs,
       repeatIntervalMs: root.repeatIntervalMs ?? alerts.repeatIntervalMs,
     },
+    repeatSet: root.repeatIntervalMs !== undefined,
     continue: false,
     routes: [],
   };
@@ -128,6 +135,7 @@ function resolveChildren(children: readonly ChildRouteConfig[], parent: Resolved
         groupIntervalMs: c.groupIntervalMs ?? parent.timings.groupIntervalMs,
         repeatIntervalMs: c.repeatIntervalMs ?? parent.timings.repeatIntervalMs,
       },
+      repeatSet: c.repeatIntervalMs !== undefined || parent.repeatSet,
       continue: c.continue,
       routes: [],
     };
@@ -140,7 +148,13 @@ export function routeAlert(route: ResolvedRoute, labels: AlertLabels): RoutedGro
   const found = descend(route, labels);
   return found
     .filter((r) => r.receiver !== "")
-    .map((r) => ({ routeId: r.id, receiver: r.receiver, groupBy: r.groupBy, timings: r.timings }));
+    .map((r) => ({
+      routeId: r.id,
+      receiver: r.receiver,
+      groupBy: r.groupBy,
+      timings: r.timings,
+      repeatSet: r.repeatSet,
+    }));
 }
 
 function descend(route: ResolvedRoute, labels: AlertLabels): ResolvedRoute[] {

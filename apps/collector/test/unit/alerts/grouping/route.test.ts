@@ -108,6 +108,8 @@ describe("routeAlert (Alertmanager semantics)", () => {
       repeatIntervalMs: 0,
     });
     expect(t(labels({ team: "search" }))?.groupIntervalMs).toBe(60_000);
+    const set = (l: AlertLabels) => routeAlert(route, l)[0]?.repeatSet;
+    expect([set(labels({})), set(labels({ team: "payments", severity: "info" }))]).toEqual([false, true]);
   });
 
   it("does send every group to every receiver without alerts.route, grouped by ruleId and team", () => {
