@@ -387,6 +387,27 @@ describe("alert engine", () => {
     expect(bodies().at(-1)?.members[0]?.alert.ackBy).toBe("dana");
   });
 
+  it("does give an alert firing from before grouping its group at start, once, so its resolve is heard", async () => {
+    fake.thread("th-2", { targetId: "bob", status: "systemError", statusSinceMs: T0 });
+    let e = await engine();
+    await step(e, T0 + WAIT);
+    // As after the upgrade: the alert fired (and was notified per alert), no group exists yet.
+    await e.stop();
+    await db.pool.query("TRUNCATE notification_group, notification_delivery");
+    receiver.received.length = 0;
+    now = T0 + 10 * MIN;
+    e = await engine();
+    await step(e, T0 + 10 * MIN + WAIT);
+    expect(messages()).toEqual([["firing", [["new", "th-2"]]]]);
+    // Another start creates nothing more.
+    e = await restart(e);
+    await step(e, T0 + 20 * MIN + WAIT);
+    expect(receiver.received).toHaveLength(1);
+    fake.thread("th-2", { status: "idle" });
+    await step(e, T0 + 21 * MIN);
+    expect(messages().at(-1)).toEqual(["resolved", [["resolved", "th-2"]]]);
+  });
+
   it("does route groups to named receivers by matchers", async () => {
     fake.thread("th-1", { targetId: "alice", status: "systemError", statusSinceMs: T0 });
     fake.thread("th-9", { targetId: "bob", status: "systemError", statusSinceMs: T0 });

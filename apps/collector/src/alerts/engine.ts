@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import type { DbPool } from "@codex-fleet/db/client";
 import {
   acknowledgeAlert,
+  ensureGroups,
   failOrphanedNotifications,
   flushGroup,
   type GroupMark,
@@ -414,6 +415,16 @@ export class AlertEngine {
     const orphaned = await failOrphanedNotifications({ pool, notifiers: this.dispatcher.names, atMs: now });
     if (orphaned > 0)
       log.warn({ orphaned }, "alerts: notifications for notifiers no longer configured marked failed");
+    // Firing alerts without a group (notified one by one before grouping, or routed anew by a
+    // changed alerts.route) get one: announced after groupWait, and their resolve heard later.
+    const created = await ensureGroups({
+      pool,
+      marks: [...this.open.values()]
+        .filter((a) => a.state === "firing")
+        .flatMap((a) => this.groupMarks(a, now)),
+      fence: this.fence,
+    });
+    if (created > 0) log.info({ groups: created }, "alerts: groups created for firing alerts");
     this.loaded = true;
     log.info(
       { open: rows.length, silences: silences.length, rules: this.rules.length },

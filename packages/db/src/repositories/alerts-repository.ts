@@ -509,6 +509,43 @@ async function markGroups(client: Pick<Pool, "query">, marks: GroupMark[]): Prom
   );
 }
 
+/**
+ * Create the groups among `marks` that do not exist yet (due groupWait from their `atMs`); existing
+ * ones are left alone. The alert leader calls it when it starts, for every firing alert: alerts
+ * notified one by one before grouping, or routed to new groups by a changed `alerts.route`, get
+ * their group (and so, later, their resolve). Fenced like every write of the alert leader.
+ */
+export async function ensureGroups(args: {
+  pool: Pool;
+  marks: GroupMark[];
+  fence?: LeaseFence | null;
+}): Promise<number> {
+  if (args.marks.length === 0) return 0;
+  const unique = [...new Map(args.marks.map((m) => [`${m.receiver}\u0000${m.groupKey}`, m])).values()];
+  const client = await args.pool.connect();
+  try {
+    await client.query("BEGIN");
+    if (args.fence) await assertLeaseHeld(client, args.fence);
+    const { rowCount } = await client.query(
+      `INSERT INTO notification_group (receiver, group_key, labels, group_wait_ms, group_interval_ms,
+          repeat_interval_ms, next_flush_at, created_at, updated_at)
+       SELECT x.receiver, x."groupKey", x.labels, x."groupWaitMs", x."groupIntervalMs", x."repeatIntervalMs",
+          ${ts(`x."atMs" + x."groupWaitMs"`)}, ${ts(`x."atMs"`)}, ${ts(`x."atMs"`)}
+       FROM jsonb_to_recordset($1::jsonb) AS x(receiver text, "groupKey" text, labels jsonb, "groupWaitMs" int8,
+          "groupIntervalMs" int8, "repeatIntervalMs" int8, "atMs" float8)
+       ON CONFLICT (receiver, group_key) DO NOTHING`,
+      [JSON.stringify(unique)],
+    );
+    await client.query("COMMIT");
+    return rowCount ?? 0;
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
 /** Groups whose next flush is due at `nowMs`, soonest first. */
 export async function listDueGroups(args: {
   pool: Pool;
