@@ -2,8 +2,9 @@
  * Sends what the outbox (`notification_delivery`) owes: first flushes the alert groups that are
  * due (the engine's `flush` hook writes their messages into the outbox), then claims due rows,
  * delivers each through its notifier with retries (notifiers/deliver.ts), logs every attempt, and
- * marks rows delivered or failed. Rows are leased while in flight and released at shutdown, so after a restart (or by
- * another collector) each owed notification is sent — and a delivered one never again.
+ * marks rows delivered or failed. Rows are leased while in flight and released at shutdown, so
+ * after a restart (or by another collector) each owed notification is sent — and a delivered one
+ * never again.
  */
 
 import type { DbPool } from "@codex-fleet/db/client";
@@ -123,7 +124,7 @@ export class Dispatcher {
     if (this.timer) clearTimeout(this.timer);
     const { pool, now, log } = this.opts;
     try {
-      const groupDue = this.opts.flush ? await this.opts.flush() : null;
+      const groupDue = await this.flushGroups();
       const free = (this.opts.concurrency ?? 8) - this.inFlight.size;
       if (free > 0) {
         const maxLease = Math.max(...[...this.byName.values()].map((n) => this.leaseMs(n)));
@@ -142,6 +143,17 @@ export class Dispatcher {
     } catch (err) {
       log.error({ err: errText(err) }, "alerts: could not read the notification outbox");
       this.schedule(5_000);
+    }
+  }
+
+  /** Flush due groups; a failure is logged and retried soon, and never stops deliveries. */
+  private async flushGroups(): Promise<number | null> {
+    if (!this.opts.flush) return null;
+    try {
+      return await this.opts.flush();
+    } catch (err) {
+      this.opts.log.error({ err: errText(err) }, "alerts: could not flush alert groups");
+      return this.opts.now() + 5_000;
     }
   }
 
