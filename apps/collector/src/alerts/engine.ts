@@ -11,16 +11,13 @@ import {
   acknowledgeAlert,
   ensureGroups,
   failOrphanedNotifications,
-  flushGroup,
   type GroupMark,
   getAlert,
-  getAlerts,
   listDueGroups,
   listOpenAlerts,
   listSilences,
   nextGroupFlushMs,
   pruneAlertHistory,
-  type StoredGroup,
   saveAlertChanges,
 } from "@codex-fleet/db/repositories/alerts-repository";
 import type { LeaseFence } from "@codex-fleet/db/repositories/lease-repository";
@@ -30,7 +27,7 @@ import type { Fleet } from "../fleet/fleet.ts";
 import type { Logger } from "../logger.ts";
 import { Dispatcher, type DispatcherOptions } from "./dispatcher.ts";
 import { evaluateRule } from "./evaluate.ts";
-import { decideFlush, type GroupCandidate } from "./grouping/groups.ts";
+import { flushDueGroups } from "./grouping/flusher.ts";
 import { type InhibitRule, inhibitedIds, inhibitRules } from "./grouping/inhibit.ts";
 import {
   groupKeyFor,
@@ -551,96 +548,31 @@ export class AlertEngine {
       const { pool } = this.opts;
       const now = this.now();
       const due = await listDueGroups({ pool, nowMs: now });
-      if (due.length > 0) await this.flushDue(due, now);
+      if (due.length > 0) {
+        const open = [...this.open.values()];
+        const queued = await flushDueGroups({
+          pool,
+          fence: this.fence,
+          log: this.opts.log,
+          route: this.route,
+          receivers: new Set(this.dispatcher.names),
+          baseUrl: typeof this.opts.publicUrl === "string" ? this.opts.publicUrl : this.opts.publicUrl(),
+          nowMs: now,
+          due,
+          firing: open
+            .filter((a) => a.state === "firing")
+            .map((a) => ({
+              alert: this.view(a),
+              silenced: a.silenced,
+              inhibited: this.inhibitedNow.has(a.id),
+              acked: a.ackBy !== null,
+            })),
+          openIds: new Set(open.map((a) => a.id)),
+        });
+        if (queued > 0) this.dispatcher.kick();
+      }
       return nextGroupFlushMs({ pool });
     });
-  }
-
-  private async flushDue(due: StoredGroup[], now: number): Promise<void> {
-    const { pool, log } = this.opts;
-    const firing = new Map<string, GroupCandidate[]>();
-    for (const a of this.open.values()) {
-      if (a.state !== "firing") continue;
-      const view = this.view(a);
-      const labels = alertLabels(view);
-      for (const r of routeAlert(this.route, labels)) {
-        const key = `${r.receiver}\u0000${groupKeyFor(r, labels)}`;
-        const list = firing.get(key) ?? [];
-        list.push({
-          alert: view,
-          silenced: a.silenced,
-          inhibited: view.inhibited === true,
-          acked: a.ackBy !== null,
-        });
-        firing.set(key, list);
-      }
-    }
-    const openIds = new Set([...this.open.values()].map((a) => a.id));
-    const gone = [...new Set(due.flatMap((g) => g.notified))].filter((id) => !openIds.has(id));
-    const resolved = new Map(
-      (await getAlerts({ pool, ids: gone }))
-        .filter((r) => r.state === "resolved")
-        .map((r) => [r.id, alertView(fromRow(r))]),
-    );
-    const receivers = new Set(this.dispatcher.names);
-    const base = typeof this.opts.publicUrl === "string" ? this.opts.publicUrl : this.opts.publicUrl();
-    let queued = 0;
-    for (const g of due) {
-      const group = {
-        receiver: g.receiver,
-        groupKey: g.groupKey,
-        labels: g.labels,
-        notified: g.notified,
-        seq: g.seq,
-        nextFlushAtMs: g.nextFlushAtMs,
-        lastFlushAtMs: g.lastFlushAtMs,
-        timings: {
-          groupWaitMs: g.groupWaitMs,
-          groupIntervalMs: g.groupIntervalMs,
-          repeatIntervalMs: g.repeatIntervalMs,
-        },
-      };
-      // A receiver no longer configured: the group ends without a message.
-      const decision = receivers.has(g.receiver)
-        ? decideFlush({
-            group,
-            firing: firing.get(`${g.receiver}\u0000${g.groupKey}`) ?? [],
-            resolved: g.notified.flatMap((id) => resolved.get(id) ?? []),
-            nowMs: now,
-            baseUrl: base,
-          })
-        : { send: null, notified: [], lastFlushAtMs: g.lastFlushAtMs, nextFlushAtMs: null };
-      const send = decision.send;
-      const written = await flushGroup({
-        pool,
-        fence: this.fence,
-        receiver: g.receiver,
-        groupKey: g.groupKey,
-        seq: g.seq,
-        notified: decision.notified,
-        lastFlushAtMs: decision.lastFlushAtMs,
-        nextFlushAtMs: decision.nextFlushAtMs,
-        atMs: now,
-        notification: send
-          ? {
-              alertId: g.groupKey,
-              notificationId: send.id,
-              notifier: g.receiver,
-              event: send.status,
-              payload: send,
-              createdAtMs: now,
-            }
-          : null,
-      });
-      if (written && send) {
-        queued++;
-        log.info(
-          { receiver: g.receiver, group: g.groupKey, status: send.status, counts: send.counts },
-          "alerts: group notification queued",
-        );
-      }
-    }
-    if (queued > 0) this.dispatcher.kick();
   }
 
   private async pruneHistory(): Promise<void> {
