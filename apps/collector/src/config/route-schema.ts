@@ -6,7 +6,7 @@
  * Alertmanager). An alert without the label matches `""` and `{ re: "" }` only.
  */
 import { z } from "zod";
-import { ALERT_LABEL_NAMES } from "../alerts/labels.ts";
+import { ALERT_LABEL_NAMES, type AlertLabelName } from "../alerts/labels.ts";
 
 const durationMs = z.int().nonnegative();
 const positiveMs = z.int().positive();
@@ -29,7 +29,18 @@ const MatcherSchema = z.union([
 ]);
 
 /** `{ label: matcher }`: every given label must match. Keys are alert label names. */
-export const MatchersSchema = z.partialRecord(labelName, MatcherSchema);
+export const MatchersSchema = z
+  .record(z.string(), MatcherSchema)
+  .superRefine((m, ctx) => {
+    for (const key of Object.keys(m))
+      if (!(ALERT_LABEL_NAMES as readonly string[]).includes(key))
+        ctx.addIssue({
+          code: "custom",
+          path: [key],
+          message: `unknown alert label "${key}" (labels: ${ALERT_LABEL_NAMES.join(", ")})`,
+        });
+  })
+  .transform((m) => m as Partial<Record<AlertLabelName, z.infer<typeof MatcherSchema>>>);
 export type Matchers = z.infer<typeof MatchersSchema>;
 
 const receiverName = z

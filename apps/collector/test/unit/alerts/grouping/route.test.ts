@@ -169,7 +169,7 @@ describe("alerts.route config", () => {
     [
       "does refuse an unknown label in matchers",
       { receiver: "default", routes: [{ matchers: { host: "x" } }] },
-      'route.routes.0.matchers: Unrecognized key: "host"',
+      'route.routes.0.matchers.host: unknown alert label "host" (labels: ruleId, kind,',
     ],
     [
       "does refuse an unknown label in groupBy",
