@@ -139,6 +139,7 @@ export async function createCollector(
     log,
     publicUrl: () =>
       config.server.publicUrl ?? address ?? `http://${config.server.host}:${config.server.port}`,
+    onDelivered: (receiver, outcome) => metrics.alertNotifications.inc([receiver, outcome]),
   });
   // Targets added through the admin API; their tokens are decrypted here (CODEX_FLEET_SECRET_KEY).
   const managedTargets = new ManagedTargets({ pool: db.pool, fleet, config, log });
@@ -319,4 +320,18 @@ function registerMetrics(metrics: Metrics, fleet: Fleet, alerts: InstalledAlerts
       ],
     };
   });
+  // Issue 16: open alerts by rule and state (rule ids come from the config: bounded), and how
+  // many of them an inhibit rule mutes.
+  metrics.gauge("codex_fleet_alerts_by_rule", () => {
+    const counts = new Map<string, number>();
+    for (const a of alerts.openViews()) {
+      const key = `rule_id="${escapeLabel(a.ruleId)}",state="${a.state}"`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    return { help: "Open alerts by rule and state (pending, firing).", values: [...counts] };
+  });
+  metrics.gauge("codex_fleet_alerts_inhibited", () => ({
+    help: "Open alerts an inhibit rule mutes (shown, not notified).",
+    values: [["", alerts.openViews().filter((a) => a.inhibited === true).length]],
+  }));
 }

@@ -21,6 +21,33 @@ class LabeledCounter {
   }
 }
 
+/** A counter with several labels; values are kept per distinct label tuple. */
+class MultiLabelCounter {
+  private values = new Map<string, { labels: string[]; n: number }>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly labelNames: readonly string[],
+  ) {}
+  inc(labels: readonly string[], by = 1): void {
+    const key = JSON.stringify(labels);
+    const entry = this.values.get(key) ?? { labels: [...labels], n: 0 };
+    entry.n += by;
+    this.values.set(key, entry);
+  }
+  get(labels: readonly string[]): number {
+    return this.values.get(JSON.stringify(labels))?.n ?? 0;
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
+    for (const { labels, n } of this.values.values()) {
+      const text = this.labelNames.map((l, i) => `${l}="${escapeLabel(labels[i] ?? "")}"`).join(",");
+      lines.push(`${this.name}{${text}} ${n}`);
+    }
+    return lines.join("\n");
+  }
+}
+
 /**
  * Enum values read off the wire that this version does not know, by field and name. A hostile
  * peer can invent endless names: at most MAX_UNKNOWN_VARIANTS distinct pairs are kept, the rest
@@ -162,6 +189,16 @@ export class Metrics {
     "Keeper rounds (renew, read, acquire) that could not reach the database.",
     "step",
   );
+  /**
+   * Alert notifications (issue 16) by receiver and final outcome: `sent`, or `failed` once retries
+   * gave up. Named apart from codex_fleet_notifications_total, which counts app-server notifications.
+   * Receivers are the configured ones, so the cardinality is bounded by the config.
+   */
+  readonly alertNotifications = new MultiLabelCounter(
+    "codex_fleet_alert_notifications_total",
+    "Alert group notifications by receiver and outcome (sent, or failed after every retry).",
+    ["receiver", "outcome"],
+  );
   private targetStates = new Map<string, string>();
   private gauges = new Map<string, () => { help: string; values: [string, number][] }>();
 
@@ -192,6 +229,7 @@ export class Metrics {
       this.leaseLosses.render(),
       this.leaseReleases.render(),
       this.leaseRenewFailures.render(),
+      this.alertNotifications.render(),
     ];
     for (const [name, fn] of this.gauges) {
       const g = fn();

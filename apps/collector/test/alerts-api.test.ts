@@ -42,7 +42,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await db.pool.query("TRUNCATE alert, silence, notification_delivery");
+  await db.pool.query("TRUNCATE alert, silence, notification_delivery, notification_group");
   receiver.received.length = 0;
   now = T0;
   fake = new FakeFleet();
@@ -68,6 +68,7 @@ beforeEach(async () => {
       "  rules:",
       "    - { id: approval-wait, kind: waitingOnApproval, forMs: 300000 }",
       "    - { id: system-error, kind: systemError, severity: critical }",
+      "    - { id: target-down, kind: targetUnreachable, forMs: 0 }",
       "  notify:",
       `    - { type: webhook, name: hook, url: '${receiver.url}', minBackoffMs: 10, maxBackoffMs: 20 }`,
     ].join("\n"),
@@ -116,7 +117,17 @@ async function call<T = unknown>(method: "GET" | "POST" | "DELETE", url: string,
 async function evaluateAt(atMs: number): Promise<void> {
   now = atMs;
   await alerts.engine?.evaluate();
+  // Flush the alert groups due now (issue 16), then deliver.
+  alerts.engine?.dispatcher.kick();
   await alerts.engine?.dispatcher.idle();
+}
+
+/** The rule ids of each group message queued, in order (the outbox, whatever a receiver's format). */
+async function queuedRuleIds(): Promise<string[][]> {
+  const { rows } = await db.pool.query<{ payload: { members: { alert: { ruleId: string } }[] } }>(
+    "SELECT payload FROM notification_delivery ORDER BY id",
+  );
+  return rows.map((r) => r.payload.members.map((m) => m.alert.ruleId));
 }
 
 const liveAlerts = () =>
@@ -153,6 +164,27 @@ describe("GET /api/v1/alerts", () => {
     const { status, body } = await call<AlertView[]>("GET", `/api/v1/alerts${query}`);
     expect(status).toBe(200);
     expect(body.map((a) => [a.ruleId, a.state])).toEqual(want);
+  });
+
+  it("does show the alerts of a down target's threads as inhibited (built-in rule), and no others", async () => {
+    const inhibited = async () =>
+      (await call<AlertView[]>("GET", "/api/v1/alerts?state=firing")).body.map((a) => [
+        a.ruleId,
+        a.inhibited,
+      ]);
+    expect(await inhibited()).toEqual([["system-error", false]]);
+    fake.target("bob", "search", {
+      state: "backoff",
+      reason: "refused",
+      error: "ECONNREFUSED",
+      sinceMs: T0 + MIN,
+    });
+    await evaluateAt(T0 + MIN);
+    expect(await inhibited()).toEqual([
+      ["target-down", false],
+      ["system-error", true],
+    ]);
+    expect(alerts.openViews().find((a) => a.ruleId === "system-error")?.inhibited).toBe(true);
   });
 
   it("does export CSV", async () => {
@@ -197,6 +229,15 @@ describe("GET /api/v1/alerts/rules", () => {
         kind: "systemError",
         forMs: 0,
         severity: "critical",
+        enabled: true,
+        repeatIntervalMs: 3_600_000,
+        source: "config",
+      },
+      {
+        id: "target-down",
+        kind: "targetUnreachable",
+        forMs: 0,
+        severity: "warning",
         enabled: true,
         repeatIntervalMs: 3_600_000,
         source: "config",
@@ -271,17 +312,14 @@ describe("silences", () => {
     await evaluateAt(T0 + 5 * MIN);
     const firing = (await call<AlertView[]>("GET", "/api/v1/alerts?rule=approval-wait")).body[0];
     expect([firing?.state, firing?.silenced]).toEqual(["firing", true]);
-    // Only bob's system error (fired at start, not silenced) reached the receiver.
-    expect(receiver.received.map((r) => JSON.parse(r.body).alert.ruleId)).toEqual(["system-error"]);
+    // Only bob's system error (fired at start, not silenced) was notified (after its groupWait).
+    expect(await queuedRuleIds()).toEqual([["system-error"]]);
 
     now = T0 + 6 * MIN;
     const expired = await call<SilenceView>("DELETE", `/api/v1/silences/${created.body.id}`);
     expect([expired.status, expired.body.endsAt]).toEqual([200, new Date(T0 + 6 * MIN).toISOString()]);
-    await alerts.engine?.dispatcher.idle();
-    expect(receiver.received.map((r) => JSON.parse(r.body).alert.ruleId)).toEqual([
-      "system-error",
-      "approval-wait",
-    ]);
+    await evaluateAt(T0 + 6 * MIN + 30_000);
+    expect(await queuedRuleIds()).toEqual([["system-error"], ["approval-wait"]]);
     expect((await call<SilenceView[]>("GET", "/api/v1/silences")).body).toEqual([]);
     expect(
       (await call<SilenceView[]>("GET", "/api/v1/silences?state=expired")).body.map((s) => s.id),

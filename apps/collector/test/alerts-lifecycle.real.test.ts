@@ -17,8 +17,10 @@ import { createDb, type Db } from "@codex-fleet/db/client";
 import { listOpenAlerts, type StoredAlert } from "@codex-fleet/db/repositories/alerts-repository";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { WebhookBody } from "../src/alerts/notifiers/webhook.ts";
+import type { GroupNotification } from "../src/alerts/notifiers/group-payload.ts";
 import { type RunningCollector, startCollector } from "./support/collector.ts";
+
+const groupMembers = (body: string) => (JSON.parse(body) as GroupNotification).members;
 
 const ALERTS_YAML = (hook: string) =>
   [
@@ -30,6 +32,8 @@ const ALERTS_YAML = (hook: string) =>
     "    - { id: system-error, kind: systemError }",
     // Per thread, so each test's thread has its own failed-turn alert.
     "    - { id: turn-failed, kind: turnFailed, scope: thread, windowMs: 600000 }",
+    // Grouped (issue 16), without the default 30 s groupWait: each change is announced at once.
+    "  route: { receiver: hook, groupWaitMs: 0, groupIntervalMs: 1 }",
     "  notify:",
     `    - { type: webhook, name: hook, url: '${hook}', minBackoffMs: 50, maxBackoffMs: 200 }`,
   ].join("\n");
@@ -76,9 +80,9 @@ async function noneOpen(threadId: string, timeoutMs = 20_000): Promise<void> {
 /** Webhook notifications about the thread, as [ruleId, event], in order. */
 function heard(threadId: string): [string, string][] {
   return hook.received
-    .map((r) => JSON.parse(r.body) as WebhookBody)
-    .filter((b) => b.alert.threadId === threadId)
-    .map((b) => [b.alert.ruleId, b.event]);
+    .flatMap((r) => groupMembers(r.body))
+    .filter((m) => m.alert.threadId === threadId && m.change !== "firing")
+    .map((m) => [m.alert.ruleId, m.change === "new" ? "firing" : "resolved"]);
 }
 
 async function everyoneHeardTheEnd(threadId: string): Promise<void> {

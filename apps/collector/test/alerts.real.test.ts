@@ -20,9 +20,10 @@ import { createDb, type Db } from "@codex-fleet/db/client";
 import { listOpenAlerts, type StoredAlert } from "@codex-fleet/db/repositories/alerts-repository";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { GroupNotification } from "../src/alerts/notifiers/group-payload.ts";
 import { verifySignature } from "../src/alerts/notifiers/webhook.ts";
+import { groupEvents } from "./support/alert-fixtures.ts";
 import { type RunningCollector, startCollector } from "./support/collector.ts";
-import { perAlertBody } from "./support/per-alert-body.ts";
 
 const SECRET = "real-test-hook-secret";
 const ALERTS_YAML = (hook: string, slack: string) =>
@@ -35,6 +36,8 @@ const ALERTS_YAML = (hook: string, slack: string) =>
     "    - { id: approval-wait, kind: waitingOnApproval, forMs: 3000 }",
     "    - { id: turn-failed, kind: turnFailed, windowMs: 300000, severity: critical }",
     "    - { id: target-down, kind: targetUnreachable, forMs: 1000, severity: critical }",
+    // Grouped (issue 16), each group to both receivers, without the default 30 s groupWait.
+    "  route: { receiver: hook, groupWaitMs: 0, groupIntervalMs: 1, routes: [{ receiver: hook, continue: true }, { receiver: slack }] }",
     "  notify:",
     `    - { type: webhook, name: hook, url: '${hook}', secretEnv: HOOK_SECRET, minBackoffMs: 50, maxBackoffMs: 200 }`,
     `    - { type: slack, name: slack, url: '${slack}', minBackoffMs: 50, maxBackoffMs: 200 }`,
@@ -98,12 +101,12 @@ async function waitForState(
   return alert(ruleId, subjectId);
 }
 
-/** Webhook notifications received so far, as [ruleId, subject, event]. */
+/** Alert events of the group messages the webhook received so far, as [ruleId, subject, event]. */
 function received(): [string, string, string][] {
-  return hook.received.map((r) => {
-    const b = perAlertBody(r.body);
-    return [b.alert.ruleId, b.subject.id, b.event];
-  });
+  return hook.received
+    .flatMap((r) => groupEvents(r.body))
+    .filter((e) => e.event !== "repeat")
+    .map((e) => [e.ruleId, e.subjectId, e.event]);
 }
 
 beforeAll(async () => {
@@ -155,8 +158,8 @@ describe("alerts against a real app-server", () => {
     expect([firing?.id, firing?.pendingSinceMs]).toEqual([pending?.id, pending?.pendingSinceMs]);
     await waitUntil("firing notified", () => received().length === 1);
     expect(received()).toEqual([["approval-wait", thread, "firing"]]);
-    const first = perAlertBody(hook.received[0]?.body ?? "{}");
-    expect(first.dashboardUrl).toBe(`${collector?.baseUrl}/threads/${thread}`);
+    const first = JSON.parse(hook.received[0]?.body ?? "{}") as GroupNotification;
+    expect(first.members[0]?.dashboardUrl).toBe(`${collector?.baseUrl}/threads/${thread}`);
 
     await devA.interrupt(thread, turn);
     expect((await devA.waitForTurnCompleted(thread, turn)).turn.status).toBe("interrupted");
@@ -241,10 +244,10 @@ describe("alerts against a real app-server", () => {
     await stopAll();
     const ids = hook.received.map((r) => r.headers["x-codex-fleet-delivery"]);
     expect(new Set(ids).size).toBe(ids.length);
-    const keys = hook.received.map((r) => {
-      const b = perAlertBody(r.body);
-      return `${b.alert.id}:${b.event}`;
-    });
+    const keys = hook.received
+      .flatMap((r) => groupEvents(r.body))
+      .filter((e) => e.event !== "repeat")
+      .map((e) => `${e.alertId}:${e.event}`);
     expect(new Set(keys).size).toBe(keys.length);
     expect(received()).toHaveLength(8);
     for (const r of hook.received) {

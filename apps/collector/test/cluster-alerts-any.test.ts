@@ -18,9 +18,9 @@ import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import type { AlertView, ClusterView } from "@codex-fleet/protocol/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import type { GroupNotification } from "../src/alerts/notifiers/group-payload.ts";
 import { type RunningCollector, startCollector } from "./support/collector.ts";
 import { removeScratchDirs } from "./support/config-files.ts";
-import { perAlertBody } from "./support/per-alert-body.ts";
 
 const REPEAT_MS = 300;
 let testDb: TestDatabase;
@@ -33,7 +33,18 @@ const frames: { type: string; alert?: AlertView }[] = [];
 const conns: PeerConnection[] = [];
 
 const nowS = () => Math.floor(Date.now() / 1000);
-const events = () => hook.received.map((r) => perAlertBody(r.body).event);
+/** Group messages the leader queued, as `firing` / `repeat` / `resolved` (the outbox, issue 16). */
+let queued: string[] = [];
+async function readQueued(): Promise<string[]> {
+  const { rows } = await leader.collector.database.pool.query<{ payload: GroupNotification }>(
+    "SELECT payload FROM notification_delivery ORDER BY id",
+  );
+  queued = rows.map(({ payload: p }) =>
+    p.status === "resolved" ? "resolved" : p.members.some((m) => m.change === "new") ? "firing" : "repeat",
+  );
+  return queued;
+}
+const events = () => queued;
 const alertsOn = (c: RunningCollector, query = "") => c.get<AlertView[]>(`/api/v1/alerts${query}`);
 
 const extraYaml = (name: string) =>
@@ -43,7 +54,8 @@ const extraYaml = (name: string) =>
     "  settleMs: 0",
     "  evaluateIntervalMs: 100",
     "  rules:",
-    `    - { id: approval-wait, kind: waitingOnApproval, forMs: 0, repeatIntervalMs: ${REPEAT_MS} }`,
+    "    - { id: approval-wait, kind: waitingOnApproval, forMs: 0 }",
+    `  route: { receiver: hook, groupWaitMs: 0, groupIntervalMs: 1, repeatIntervalMs: ${REPEAT_MS} }`,
     "  notify:",
     `    - { type: webhook, name: hook, url: '${hook.url}', minBackoffMs: 10, maxBackoffMs: 20 }`,
   ].join("\n");
@@ -101,7 +113,7 @@ describe("alerts from any instance", () => {
     });
 
     // Fired by the leader and repeated while nobody acknowledges it.
-    await waitUntil("firing, then a repeat", () => events().includes("repeat"), 20_000);
+    await waitUntil("firing, then a repeat", async () => (await readQueued()).includes("repeat"), 20_000);
     expect(events()[0]).toBe("firing");
 
     // The other instance: API (from the database), its engine's mirror (live snapshot, /metrics), live feed.
@@ -116,6 +128,8 @@ describe("alerts from any instance", () => {
     );
     const metrics = await (await fetch(`${other.baseUrl}/metrics`)).text();
     expect(metrics).toMatch(/^codex_fleet_alerts\{state="firing"\} 1$/m);
+    expect(metrics).toMatch(/^codex_fleet_alerts_by_rule\{rule_id="approval-wait",state="firing"\} 1$/m);
+    expect(metrics).toMatch(/^codex_fleet_alerts_inhibited 0$/m);
 
     // Acknowledge through the other instance.
     const res = await fetch(`${other.baseUrl}/api/v1/alerts/${id}/ack`, {
@@ -133,11 +147,11 @@ describe("alerts from any instance", () => {
     );
     // No repeat after the ack: let several repeat intervals and evaluations pass.
     await leader.collector.alerts.engine?.dispatcher.idle();
-    const delivered = hook.received.length;
+    const delivered = (await readQueued()).length;
     await new Promise((r) => setTimeout(r, REPEAT_MS * 5));
     await leader.collector.alerts.engine?.evaluate();
     await leader.collector.alerts.engine?.dispatcher.idle();
-    expect(hook.received.length).toBe(delivered);
+    expect((await readQueued()).length).toBe(delivered);
     expect((await alertsOn(leader, "?state=firing")).find((a) => a.id === id)?.ackBy).toBe("dana");
 
     // Resolved by the leader (the approval is answered): resolved on the other instance too,
@@ -146,7 +160,7 @@ describe("alerts from any instance", () => {
       method: "thread/status/changed",
       params: { threadId: "th-wait", status: { type: "idle" } },
     });
-    await waitUntil("resolved notification", () => events().includes("resolved"), 20_000);
+    await waitUntil("resolved notification", async () => (await readQueued()).includes("resolved"), 20_000);
     await waitUntil("gone from the other's open alerts", () =>
       other.collector.alerts.openViews().every((a) => a.id !== id),
     );

@@ -17,9 +17,9 @@ import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import type { ClusterView, TargetView } from "@codex-fleet/protocol/api";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type CollectorProcess, launchCollector, writeConfigFile } from "../src/launch.ts";
+import { groupEvents } from "./support/alert-fixtures.ts";
 import { approvalWaitAlerts, leaveApprovalWaiting } from "./support/cluster.ts";
 import { TEST_OBSERVER } from "./support/collector.ts";
-import { perAlertBody } from "./support/per-alert-body.ts";
 
 const TTL_MS = 3000;
 let db: TestDatabase;
@@ -42,10 +42,10 @@ const launch = async () => {
 };
 const cluster = (c: CollectorProcess) => c.get<ClusterView>("/api/v1/cluster");
 const received = () =>
-  hook.received.map((r) => {
-    const b = perAlertBody(r.body);
-    return [b.alert.ruleId, b.subject.id, b.event];
-  });
+  hook.received
+    .flatMap((r) => groupEvents(r.body))
+    .filter((e) => e.event !== "repeat")
+    .map((e) => [e.ruleId, e.subjectId, e.event]);
 
 beforeAll(async () => {
   mock = await startMockModel();

@@ -21,6 +21,7 @@ import { type LiveMessage, parseLiveMessage } from "@codex-fleet/protocol/live";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { writeConfigFile } from "../src/launch.ts";
+import { groupEvents } from "./support/alert-fixtures.ts";
 import {
   approvalWaitAlerts,
   everyTargetOpenOnce,
@@ -33,7 +34,6 @@ import {
   waitForServedTotals,
 } from "./support/cluster.ts";
 import { TEST_OBSERVER } from "./support/collector.ts";
-import { perAlertBody } from "./support/per-alert-body.ts";
 
 const TTL_MS = 3000;
 const SIMULATED = 4;
@@ -53,7 +53,8 @@ const env = { ...process.env, HOOK_SECRET: "s" };
 
 const launch = () => launchMember(members, { configFile, env });
 const names = () => [REAL, ...sim.servers.map((s) => s.name)];
-const hooks = () => hook.received.map((r) => perAlertBody(r.body));
+/** Alert events of the group messages received (still-firing listings left out). */
+const hooks = () => hook.received.flatMap((r) => groupEvents(r.body)).filter((e) => e.event !== "repeat");
 
 /** Every target open at exactly one live instance, the split even (each holds its share). */
 async function settled(timeoutMs: number): Promise<void> {
@@ -191,7 +192,7 @@ describe("a rolling restart of three collectors", () => {
     // The approval fired (once) meanwhile; the developer gives up on it.
     await waitUntil(
       "approval-wait fired",
-      () => hooks().some((h) => h.subject.id === waiting && h.event === "firing"),
+      () => hooks().some((h) => h.subjectId === waiting && h.event === "firing"),
       30_000,
     );
     await dev.interrupt(waiting, waitingTurn);
@@ -244,7 +245,7 @@ describe("a rolling restart of three collectors", () => {
     // Notifications: the approval fired once and resolved once; none twice, none left unsent.
     await waitUntil(
       "resolved notified",
-      () => hooks().some((h) => h.subject.id === waiting && h.event === "resolved"),
+      () => hooks().some((h) => h.subjectId === waiting && h.event === "resolved"),
       30_000,
     );
     let outbox: { state: string; attempt: number }[] = [];
@@ -263,23 +264,22 @@ describe("a rolling restart of three collectors", () => {
     );
     expect(
       hooks()
-        .filter((h) => h.subject.id === waiting)
-        .map((h) => [h.alert.ruleId, h.event]),
+        .filter((h) => h.subjectId === waiting)
+        .map((h) => [h.ruleId, h.event]),
     ).toEqual([
       ["approval-wait", "firing"],
       ["approval-wait", "resolved"],
     ]);
-    const ids = hooks().map((h) => h.id);
+    const ids = hook.received.map((r) => (JSON.parse(r.body) as { id: string }).id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(sim.violations).toEqual([]);
     const view = await (liveMembers(members)[0] as Member).get<ClusterView>("/api/v1/cluster");
     expect(view.instances.filter((i) => i.live)).toHaveLength(3);
     expect(view.instances.filter((i) => i.alertLeader)).toHaveLength(1);
 
-    const firedAt = hook.received.find((r) => {
-      const h = perAlertBody(r.body);
-      return h.subject.id === waiting && h.event === "firing";
-    })?.atMs;
+    const firedAt = hook.received.find((r) =>
+      groupEvents(r.body).some((h) => h.subjectId === waiting && h.event === "firing"),
+    )?.atMs;
     const firedDuring = restarts.find(
       (r) => (firedAt ?? 0) >= r.fromMs && (firedAt ?? 0) <= r.fromMs + r.backMs,
     );

@@ -27,9 +27,9 @@ import { waitUntil } from "@codex-fleet/codex-fakes/wait-until";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import type { AlertView, ThreadDetail, ThreadView } from "@codex-fleet/protocol/api";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { groupEvents } from "./support/alert-fixtures.ts";
 import { type RunningCollector, startFromConfigFile } from "./support/collector.ts";
 import { type CollectorChild, spawnCollector, writeChildConfig } from "./support/collector-child.ts";
-import { perAlertBody } from "./support/per-alert-body.ts";
 
 const OUTAGE_MS = Number(process.env.FAULT_OUTAGE_MS ?? 5000);
 const ALERTS_YAML = (hookUrl: string) =>
@@ -40,6 +40,7 @@ const ALERTS_YAML = (hookUrl: string) =>
     "  settleMs: 500",
     "  rules:",
     "    - { id: target-down, kind: targetUnreachable, forMs: 1500, severity: critical }",
+    "  route: { receiver: hook, groupWaitMs: 0, groupIntervalMs: 1 }",
     "  notify:",
     `    - { type: webhook, name: hook, url: '${hookUrl}', minBackoffMs: 50, maxBackoffMs: 500 }`,
   ].join("\n");
@@ -127,12 +128,12 @@ async function expectExact(ids: string[], timeoutMs = 30_000): Promise<void> {
   expect(usage.rows.find((r) => r.target === "alice")?.totalTokens).toBe(want);
 }
 
-/** Webhook notifications as `alertId:event`. */
+/** Alert events of the group messages received, as `alertId:event` (still-firing listings left out). */
 function notified(): string[] {
-  return hook.received.map((r) => {
-    const b = perAlertBody(r.body);
-    return `${b.alert.id}:${b.event}`;
-  });
+  return hook.received
+    .flatMap((r) => groupEvents(r.body))
+    .filter((e) => e.event !== "repeat")
+    .map((e) => `${e.alertId}:${e.event}`);
 }
 
 /**

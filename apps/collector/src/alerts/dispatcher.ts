@@ -1,21 +1,24 @@
 /**
- * Sends what the outbox (`notification_delivery`) owes: claims due rows, delivers each through its
- * notifier with retries (notifiers/deliver.ts), logs every attempt, and marks rows delivered or
- * failed. Rows are leased while in flight and released at shutdown, so after a restart (or by
- * another collector) each owed notification is sent — and a delivered one never again.
+ * Sends what the outbox (`notification_delivery`) owes: first flushes the alert groups that are
+ * due (the engine's `flush` hook writes their messages into the outbox), then claims due rows,
+ * delivers each through its notifier with retries (notifiers/deliver.ts), logs every attempt, and
+ * marks rows delivered or failed. Rows are leased while in flight and released at shutdown, so
+ * after a restart (or by another collector) each owed notification is sent — and a delivered one
+ * never again.
  */
 
 import type { DbPool } from "@codex-fleet/db/client";
 import {
   type ClaimedNotification,
   claimDueNotifications,
+  failNotification,
   nextNotificationDueMs,
   recordDeliveryAttempt,
 } from "@codex-fleet/db/repositories/alerts-repository";
 import type { Logger } from "../logger.ts";
 import type { ConfiguredNotifier } from "./notifiers/create.ts";
 import { deliver, sleep as realSleep } from "./notifiers/deliver.ts";
-import type { NotificationPayload } from "./views.ts";
+import type { GroupNotification } from "./notifiers/group-payload.ts";
 
 export interface DispatcherOptions {
   pool: DbPool;
@@ -28,6 +31,10 @@ export interface DispatcherOptions {
   pollMs?: number;
   /** Deliveries in flight at once. */
   concurrency?: number;
+  /** Flush due alert groups into the outbox; returns when the next group is due (null: none). */
+  flush?: () => Promise<number | null>;
+  /** Each notification's final outcome per receiver (`/metrics`). */
+  onOutcome?: (receiver: string, outcome: "sent" | "failed") => void;
 }
 
 /** Extra lease beyond one attempt and one backoff. */
@@ -116,6 +123,7 @@ export class Dispatcher {
     if (this.timer) clearTimeout(this.timer);
     const { pool, now, log } = this.opts;
     try {
+      const groupDue = await this.flushGroups();
       const free = (this.opts.concurrency ?? 8) - this.inFlight.size;
       if (free > 0) {
         const maxLease = Math.max(...[...this.byName.values()].map((n) => this.leaseMs(n)));
@@ -128,11 +136,23 @@ export class Dispatcher {
         });
         for (const row of rows) this.track(this.send(row));
       }
-      const due = await nextNotificationDueMs({ pool, notifiers: this.names });
+      const rowDue = await nextNotificationDueMs({ pool, notifiers: this.names });
+      const due = rowDue === null ? groupDue : groupDue === null ? rowDue : Math.min(rowDue, groupDue);
       this.schedule(due === null ? null : due - now());
     } catch (err) {
       log.error({ err: errText(err) }, "alerts: could not read the notification outbox");
       this.schedule(5_000);
+    }
+  }
+
+  /** Flush due groups; a failure is logged and retried soon, and never stops deliveries. */
+  private async flushGroups(): Promise<number | null> {
+    if (!this.opts.flush) return null;
+    try {
+      return await this.opts.flush();
+    } catch (err) {
+      this.opts.log.error({ err: errText(err) }, "alerts: could not flush alert groups");
+      return this.opts.now() + 5_000;
     }
   }
 
@@ -159,9 +179,23 @@ export class Dispatcher {
     const lease = this.leaseMs(configured);
     const nlog = log.child({ notifier: row.notifier, alertId: row.alertId, event: row.event });
     try {
+      if ((row.payload as { version?: unknown } | null)?.version !== 2) {
+        // A per-alert message queued before grouping (issue 16), still pending at upgrade: the
+        // receivers now take group messages only. Failed with a clear reason, never half-sent.
+        await failNotification({
+          pool,
+          id: row.id,
+          error: "per-alert notification from before grouped notifications: not sent",
+          atMs: now(),
+        });
+        nlog.warn("alerts: a notification queued before the upgrade to grouped notifications was not sent");
+        this.opts.onOutcome?.(row.notifier, "failed");
+        return;
+      }
       const outcome = await deliver(
         configured.notifier,
-        row.payload as NotificationPayload,
+        // Until the notifiers take a GroupNotification (issue 16, H-recv), the one cast between them.
+        row.payload as GroupNotification,
         configured.policy,
         {
           now,
@@ -194,7 +228,10 @@ export class Dispatcher {
           outcome: "pending",
           nextAttemptAtMs: now(),
         });
-      } else if (!outcome.ok) {
+      } else {
+        this.opts.onOutcome?.(row.notifier, outcome.ok ? "sent" : "failed");
+      }
+      if (!outcome.aborted && !outcome.ok) {
         nlog.error(
           { attempts: outcome.attempts, error: outcome.last.error },
           "alerts: gave up delivering a notification",

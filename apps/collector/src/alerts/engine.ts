@@ -9,10 +9,14 @@ import { randomUUID } from "node:crypto";
 import type { DbPool } from "@codex-fleet/db/client";
 import {
   acknowledgeAlert,
+  ensureGroups,
   failOrphanedNotifications,
+  type GroupMark,
   getAlert,
+  listDueGroups,
   listOpenAlerts,
   listSilences,
+  nextGroupFlushMs,
   pruneAlertHistory,
   saveAlertChanges,
 } from "@codex-fleet/db/repositories/alerts-repository";
@@ -23,7 +27,17 @@ import type { Fleet } from "../fleet/fleet.ts";
 import type { Logger } from "../logger.ts";
 import { Dispatcher, type DispatcherOptions } from "./dispatcher.ts";
 import { evaluateRule } from "./evaluate.ts";
+import { flushDueGroups } from "./grouping/flusher.ts";
+import { type InhibitRule, inhibitedIds, inhibitRules } from "./grouping/inhibit.ts";
+import {
+  groupKeyFor,
+  groupLabelsOf,
+  type ResolvedRoute,
+  resolveRoute,
+  routeAlert,
+} from "./grouping/route.ts";
 import { SnapshotInputs } from "./inputs.ts";
+import { alertLabels } from "./labels.ts";
 import type { ConfiguredNotifier } from "./notifiers/create.ts";
 import { effectiveRules } from "./rules.ts";
 import { isSilenced } from "./silences.ts";
@@ -31,7 +45,7 @@ import { acknowledge, apply, hold, type Transition } from "./state-machine.ts";
 import { fromRow, silenceFromRow, toRow } from "./store.ts";
 import type { AckIdentity, AlertRecord, Condition, EffectiveRule, RuleEvaluation, Silence } from "./types.ts";
 import { identityKey, subjectKey } from "./types.ts";
-import { alertView, notificationPayload } from "./views.ts";
+import { alertView } from "./views.ts";
 
 const PRUNE_EVERY_MS = 3_600_000;
 
@@ -50,6 +64,8 @@ export interface AlertEngineOptions {
   /** Delay that coalesces fleet changes into one evaluation. */
   debounceMs?: number;
   dispatcher?: Partial<Pick<DispatcherOptions, "sleep" | "random" | "pollMs">>;
+  /** Counts each notification's outcome per receiver (`/metrics`). */
+  onDelivered?: DispatcherOptions["onOutcome"];
 }
 
 /** Acknowledgement outcome. */
@@ -83,11 +99,21 @@ export class AlertEngine {
   private prune: NodeJS.Timeout | null = null;
   private debounce: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Where each alert's notifications go (alerts.route; every receiver when omitted). */
+  readonly route: ResolvedRoute;
+  private readonly inhibitRules: InhibitRule[];
+  /** Ids of open alerts an inhibit rule mutes now. */
+  private inhibitedNow = new Set<string>();
 
   constructor(private readonly opts: AlertEngineOptions) {
     this.now = opts.now ?? Date.now;
     this.newId = opts.newId ?? randomUUID;
     this.rules = effectiveRules(opts.config.alerts);
+    this.route = resolveRoute(
+      opts.config.alerts,
+      opts.notifiers.map((n) => n.notifier.name),
+    );
+    this.inhibitRules = inhibitRules(opts.config.alerts);
     this.inputs = new SnapshotInputs({
       fleet: opts.fleet,
       pool: opts.pool,
@@ -105,8 +131,47 @@ export class AlertEngine {
       notifiers: opts.notifiers,
       log: opts.log,
       now: this.now,
+      flush: () => this.flushGroups(),
+      onOutcome: opts.onDelivered,
       ...opts.dispatcher,
     });
+  }
+
+  /** The view of an alert, with whether an inhibit rule mutes it. */
+  private view(a: AlertRecord): AlertView {
+    return { ...alertView(a), inhibited: this.inhibitedNow.has(a.id) };
+  }
+
+  /** The inhibited ids among `alerts` (open ones). */
+  private computeInhibited(alerts: Iterable<AlertRecord>): Set<string> {
+    const list = [...alerts].map((a) => ({
+      id: a.id,
+      labels: alertLabels(alertView(a)),
+      firing: a.state === "firing",
+    }));
+    return inhibitedIds(list, this.inhibitRules);
+  }
+
+  /**
+   * The groups an alert belongs to, as marks for the transaction of its transition. A rule's own
+   * `repeatIntervalMs` times its groups' repeats when the route sets none and groups by ruleId
+   * (so a group holds that rule's alerts only) — the per-rule setting from before grouping.
+   */
+  private groupMarks(a: AlertRecord, atMs: number): GroupMark[] {
+    const labels = alertLabels(alertView(a));
+    const ruleRepeatMs = this.opts.config.alerts.rules.find((r) => r.id === a.ruleId)?.repeatIntervalMs;
+    return routeAlert(this.route, labels).map((r) => ({
+      receiver: r.receiver,
+      groupKey: groupKeyFor(r, labels),
+      labels: groupLabelsOf(labels, r.groupBy),
+      groupWaitMs: r.timings.groupWaitMs,
+      groupIntervalMs: r.timings.groupIntervalMs,
+      repeatIntervalMs:
+        !r.repeatSet && ruleRepeatMs !== undefined && r.groupBy.includes("ruleId")
+          ? ruleRepeatMs
+          : r.timings.repeatIntervalMs,
+      atMs,
+    }));
   }
 
   /** Live-feed hook: called with every changed alert. */
@@ -117,7 +182,12 @@ export class AlertEngine {
 
   /** Open alerts as views (the live snapshot). */
   openViews(): AlertView[] {
-    return [...this.open.values()].map(alertView);
+    return [...this.open.values()].map((a) => this.view(a));
+  }
+
+  /** Whether an inhibit rule mutes this open alert now (false for any other id). */
+  isInhibited(id: string): boolean {
+    return this.inhibitedNow.has(id);
   }
 
   /** Active silences (as loaded and changed through this engine). */
@@ -202,7 +272,7 @@ export class AlertEngine {
       this.open.set(key, next);
       this.publish(next);
       this.storedChanged();
-      return { ok: true, alert: alertView(next) } as const;
+      return { ok: true, alert: this.view(next) } as const;
     });
   }
 
@@ -218,7 +288,7 @@ export class AlertEngine {
     this.open.set(identityKey(next.ruleId, next.subject), next);
     this.publish(next);
     this.storedChanged();
-    return { ok: true, alert: alertView(next) };
+    return { ok: true, alert: this.view(next) };
   }
 
   /** A silence was created or ended: apply it to the alerts right away. */
@@ -294,6 +364,7 @@ export class AlertEngine {
       this.open.set(identityKey(record.ruleId, record.subject), record);
     }
     this.silences = silences.map(silenceFromRow);
+    this.inhibitedNow = this.computeInhibited(this.open.values());
     for (const [key, a] of this.open) {
       const prev = before.get(key);
       if (!prev || JSON.stringify(prev) !== JSON.stringify(a)) this.publish(a);
@@ -337,9 +408,20 @@ export class AlertEngine {
       this.open.set(identityKey(record.ruleId, record.subject), record);
     }
     this.silences = silences.map(silenceFromRow);
+    this.inhibitedNow = this.computeInhibited(this.open.values());
     const orphaned = await failOrphanedNotifications({ pool, notifiers: this.dispatcher.names, atMs: now });
     if (orphaned > 0)
       log.warn({ orphaned }, "alerts: notifications for notifiers no longer configured marked failed");
+    // Firing alerts without a group (notified one by one before grouping, or routed anew by a
+    // changed alerts.route) get one: announced after groupWait, and their resolve heard later.
+    const created = await ensureGroups({
+      pool,
+      marks: [...this.open.values()]
+        .filter((a) => a.state === "firing")
+        .flatMap((a) => this.groupMarks(a, now)),
+      fence: this.fence,
+    });
+    if (created > 0) log.info({ groups: created }, "alerts: groups created for firing alerts");
     this.loaded = true;
     log.info(
       { open: rows.length, silences: silences.length, rules: this.rules.length },
@@ -394,19 +476,25 @@ export class AlertEngine {
     for (const [key, prev] of this.open) if (!visited.has(key)) step(key, prev, null, null, null);
     if (steps.length === 0) return;
 
-    const notifications = steps.flatMap(({ t }) => {
-      if (!t.emit || !t.next) return [];
-      const base = typeof this.opts.publicUrl === "string" ? this.opts.publicUrl : this.opts.publicUrl();
-      const payload = notificationPayload(t.next, t.emit, now, base);
-      return this.dispatcher.names.map((notifier) => ({
-        alertId: t.next?.id ?? "",
-        notificationId: payload.id,
-        notifier,
-        event: t.emit as string,
-        payload,
-        createdAtMs: now,
-      }));
-    });
+    // Notifications go out per group (grouping/groups.ts): a transition a receiver must hear of
+    // marks the alert's groups due, in the same transaction; the flusher builds the message later.
+    const nextOpen = new Map(this.open);
+    for (const { key, t } of steps) {
+      const next = t.next as AlertRecord;
+      if (next.state === "resolved") nextOpen.delete(key);
+      else nextOpen.set(key, next);
+    }
+    const inhibitedAfter = this.computeInhibited(nextOpen.values());
+    const inhibitionChanged = [...nextOpen.values()].filter(
+      (a) => inhibitedAfter.has(a.id) !== this.inhibitedNow.has(a.id),
+    );
+    const marks = [
+      ...steps.flatMap(({ t }) =>
+        t.next && (t.emit === "firing" || t.emit === "resolved") ? this.groupMarks(t.next, now) : [],
+      ),
+      // An alert no longer inhibited is news to its groups; one newly inhibited is dropped from them.
+      ...inhibitionChanged.filter((a) => a.state === "firing").flatMap((a) => this.groupMarks(a, now)),
+    ];
     await saveAlertChanges({
       pool,
       upserts: steps
@@ -415,9 +503,13 @@ export class AlertEngine {
       deletes: steps
         .filter(({ t }) => t.change === "dropped" && t.next)
         .map(({ t }) => (t.next as AlertRecord).id),
-      notifications,
+      notifications: [],
+      groups: marks,
       fence: this.fence,
     });
+    this.inhibitedNow = inhibitedAfter;
+    const stepped = new Set(steps.map(({ t }) => (t.next as AlertRecord).id));
+    for (const a of inhibitionChanged) if (!stepped.has(a.id)) this.publish(a);
     for (const { key, t } of steps) {
       const next = t.next as AlertRecord;
       if (next.state === "resolved") this.open.delete(key);
@@ -429,12 +521,12 @@ export class AlertEngine {
           `alert ${t.emit}`,
         );
     }
-    if (notifications.length > 0) this.dispatcher.kick();
+    if (marks.length > 0) this.dispatcher.kick();
     this.storedChanged();
   }
 
   private publish(alert: AlertRecord): void {
-    const view = alertView(alert);
+    const view = this.view(alert);
     for (const l of this.listeners) {
       try {
         l(view);
@@ -442,6 +534,45 @@ export class AlertEngine {
         this.opts.log.error({ err: errText(err) }, "alerts: live listener failed");
       }
     }
+  }
+
+  /**
+   * Flush the alert groups that are due (called by the dispatcher's pump, on the alert leader, in
+   * turn with evaluations): each group's message is decided from the alerts as they are now and
+   * written with the group's advance in one fenced transaction conditioned on the group's `seq`.
+   * Returns when the next group is due (null: none scheduled).
+   */
+  flushGroups(): Promise<number | null> {
+    return this.serial(async () => {
+      if (!this.leading || !this.loaded) return null;
+      const { pool } = this.opts;
+      const now = this.now();
+      const due = await listDueGroups({ pool, nowMs: now });
+      if (due.length > 0) {
+        const open = [...this.open.values()];
+        const queued = await flushDueGroups({
+          pool,
+          fence: this.fence,
+          log: this.opts.log,
+          route: this.route,
+          receivers: new Set(this.dispatcher.names),
+          baseUrl: typeof this.opts.publicUrl === "string" ? this.opts.publicUrl : this.opts.publicUrl(),
+          nowMs: now,
+          due,
+          firing: open
+            .filter((a) => a.state === "firing")
+            .map((a) => ({
+              alert: this.view(a),
+              silenced: a.silenced,
+              inhibited: this.inhibitedNow.has(a.id),
+              acked: a.ackBy !== null,
+            })),
+          openIds: new Set(open.map((a) => a.id)),
+        });
+        if (queued > 0) this.dispatcher.kick();
+      }
+      return nextGroupFlushMs({ pool });
+    });
   }
 
   private async pruneHistory(): Promise<void> {

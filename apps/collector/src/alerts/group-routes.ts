@@ -59,7 +59,8 @@ export function groupAlerts(alerts: readonly AlertView[], opts: GroupOptions): A
     return {
       key,
       labels: group.labels as Record<string, string>,
-      receivers: opts.receiversFor(group.labels),
+      // Routes may match on any label (severity, target…): the union over the members' routes.
+      receivers: [...new Set(members.flatMap((a) => opts.receiversFor(alertLabels(a))))].sort(),
       severity: highestSeverity(open.length > 0 ? open : members),
       counts,
       alerts: members,

@@ -15,6 +15,7 @@ import type { LiveHub } from "../live/hub.ts";
 import type { Logger } from "../logger.ts";
 import { AlertEngine, type AlertEngineOptions } from "./engine.ts";
 import { registerAlertGroupRoutes } from "./group-routes.ts";
+import { receiversAndGroupBy } from "./grouping/route.ts";
 import { createNotifiers } from "./notifiers/create.ts";
 import { registerReceiverRoutes } from "./receiver-routes.ts";
 import { registerAlertRoutes } from "./routes.ts";
@@ -34,6 +35,8 @@ export interface InstallAlertsOptions {
   timers?: boolean;
   debounceMs?: number;
   dispatcher?: AlertEngineOptions["dispatcher"];
+  /** Each notification's final outcome per receiver (`/metrics`). */
+  onDelivered?: AlertEngineOptions["onDelivered"];
 }
 
 export interface InstalledAlerts {
@@ -77,11 +80,18 @@ export function installAlerts(opts: InstallAlertsOptions): InstalledAlerts {
     timers: opts.timers,
     debounceMs: opts.debounceMs,
     dispatcher: opts.dispatcher,
+    onDelivered: opts.onDelivered,
   });
   return {
     plugin: (app, hub) => {
       registerAlertRoutes(app, { engine, pool: opts.pool, now });
-      registerAlertGroupRoutes(app, { engine, pool: opts.pool });
+      registerAlertGroupRoutes(app, {
+        engine,
+        pool: opts.pool,
+        // Grouped as the default route groups notifications; each group lists where it is routed.
+        groupBy: engine.route.groupBy,
+        receiversFor: (labels) => receiversAndGroupBy(engine.route, labels).receivers,
+      });
       registerReceiverRoutes(app, {
         notify: opts.config.alerts.notify,
         publicUrl: opts.publicUrl,

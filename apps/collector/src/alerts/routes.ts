@@ -90,7 +90,10 @@ export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps):
       threadId: optString(q, "thread"),
       limit: optInt(q, "limit", 1, 5000) ?? 500,
     });
-    const views: AlertView[] = rows.map((r) => alertView(fromRow(r)));
+    const views: AlertView[] = rows.map((r) => ({
+      ...alertView(fromRow(r)),
+      inhibited: engine.isInhibited(r.id),
+    }));
     if ((optEnum(q, "format", ["json", "csv"] as const) ?? "json") === "csv") {
       return reply.type("text/csv; charset=utf-8").send(toCsv(CSV_COLUMNS, views));
     }

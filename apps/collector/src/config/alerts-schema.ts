@@ -7,6 +7,7 @@
 import { SeveritySchema } from "@codex-fleet/protocol/api";
 import { GOAL_STATUSES, STALLED_GOAL_STATUSES } from "@codex-fleet/protocol/status";
 import { z } from "zod";
+import { InhibitRuleSchema, RouteSchema, unknownReceivers } from "./route-schema.ts";
 
 const durationMs = z.int().nonnegative();
 const positiveMs = z.int().positive();
@@ -252,6 +253,18 @@ export const AlertsConfigSchema = z
     retentionMs: positiveMs.default(30 * 86_400_000),
     rules: z.array(AlertRuleSchema).default([]),
     notify: z.array(NotifierSchema).default([]),
+    /**
+     * Which receivers get which alert groups (config/route-schema.ts). Omitted: every receiver
+     * gets every group, grouped by ruleId and team.
+     */
+    route: RouteSchema.optional(),
+    /** Inhibit rules (Alertmanager's shape): alerts shown but not notified while a source fires. */
+    inhibit: z.array(InhibitRuleSchema).default([]),
+    /**
+     * The built-in inhibit rule: while a target's targetUnreachable/targetUnauthorized alert fires,
+     * the alerts of that target's threads are inhibited (its threads' state is unknown meanwhile).
+     */
+    inhibitThreadsOfDownTargets: z.boolean().default(true),
   })
   .superRefine((alerts, ctx) => {
     rejectDuplicates(
@@ -268,6 +281,10 @@ export const AlertsConfigSchema = z
       (index) => ["notify", index, "name"],
       (name, first) => `duplicate notifier name "${name}" (first used by alerts.notify[${first}].name)`,
     );
+    if (alerts.route) {
+      const names = alerts.notify.flatMap((n) => (n.name === undefined ? [] : [n.name]));
+      for (const issue of unknownReceivers(alerts.route, names)) ctx.addIssue({ code: "custom", ...issue });
+    }
   });
 
 /** The parsed `alerts` section. */

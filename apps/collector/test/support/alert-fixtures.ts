@@ -1,5 +1,6 @@
 /** Builders for alert unit tests: snapshots, rules and conditions with sensible defaults. */
 import type { FleetEvent } from "@codex-fleet/protocol/events";
+import type { GroupNotification } from "../../src/alerts/notifiers/group-payload.ts";
 import type {
   AlertRecord,
   Condition,
@@ -173,4 +174,29 @@ export class FakeFleet {
     for (const l of this.listeners)
       l.usageCounted?.({ threadId: "x", targetId: "alice", atMs: T0, totalTokens: 1 });
   }
+}
+
+/** One alert's event in a group message: `firing` for a new member, `repeat` for one still firing. */
+export interface GroupEvent {
+  /** The message's notification id. */
+  id: string;
+  alertId: string;
+  ruleId: string;
+  subjectId: string;
+  event: "firing" | "repeat" | "resolved";
+}
+
+/**
+ * The alert events of a group message (issue 16): a webhook body or an outbox payload, i.e. a
+ * GroupNotification (the webhook adds `sentAt`).
+ */
+export function groupEvents(message: string | GroupNotification): GroupEvent[] {
+  const n = typeof message === "string" ? (JSON.parse(message) as GroupNotification) : message;
+  return n.members.map((m) => ({
+    id: n.id,
+    alertId: m.alert.id,
+    ruleId: m.alert.ruleId,
+    subjectId: m.alert.subjectId,
+    event: m.change === "new" ? "firing" : m.change === "firing" ? "repeat" : "resolved",
+  }));
 }

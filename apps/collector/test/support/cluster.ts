@@ -136,6 +136,8 @@ export function approvalWaitAlerts(hookUrl: string, forMs: number): LaunchConfig
     evaluateIntervalMs: 200,
     settleMs: 500,
     rules: [{ id: "approval-wait", kind: "waitingOnApproval", forMs }],
+    // Grouped notifications (issue 16) without the default 30 s groupWait.
+    route: { receiver: "hook", groupWaitMs: 0, groupIntervalMs: 1 },
     notify: [
       {
         type: "webhook",

@@ -186,11 +186,14 @@ export async function saveAlertChanges(args: {
   notifications: NewNotification[];
   /** The alert leader's lease (several collectors): checked and locked in this transaction. */
   fence?: LeaseFence | null;
+  /** Alert groups these transitions change (issue 16): marked due in the same transaction. */
+  groups?: GroupMark[];
 }): Promise<void> {
   const client = await args.pool.connect();
   try {
     await client.query("BEGIN");
     if (args.fence) await assertLeaseHeld(client, args.fence);
+    if (args.groups && args.groups.length > 0) await markGroups(client, args.groups);
     if (args.deletes.length > 0) {
       await client.query(`DELETE FROM alert WHERE id = ANY($1::text[]) AND state <> 'firing'`, [
         args.deletes,
@@ -440,6 +443,229 @@ export async function pruneAlertHistory(args: { pool: Pool; beforeMs: number }):
       args.beforeMs,
     ]),
     args.pool.query(`DELETE FROM silence WHERE ends_at < ${before}`, [args.beforeMs]),
+    // Ended groups, once no message of theirs is stored: a group made again starts its `seq` (and
+    // so its notification ids) from 0, which must not meet an old id.
+    args.pool.query(
+      `DELETE FROM notification_group g WHERE g.notified = '[]'::jsonb AND g.next_flush_at IS NULL
+         AND g.updated_at < ${before} AND NOT EXISTS (SELECT 1 FROM notification_delivery d
+           WHERE d.alert_id = g.group_key AND d.notifier = g.receiver)`,
+      [args.beforeMs],
+    ),
   ]);
   return results.reduce((n, r) => n + (r.rowCount ?? 0), 0);
+}
+
+// ── Alert groups (issue 16): table `notification_group` ─────────────────────────────────────────
+
+/** A group an alert transition changed: created, or its next flush brought forward. */
+export interface GroupMark {
+  receiver: string;
+  groupKey: string;
+  labels: Record<string, string>;
+  groupWaitMs: number;
+  groupIntervalMs: number;
+  repeatIntervalMs: number;
+  atMs: number;
+}
+
+/** A group row. */
+export interface StoredGroup {
+  receiver: string;
+  groupKey: string;
+  labels: Record<string, string>;
+  /** Ids of the alerts the receiver last heard as firing. */
+  notified: string[];
+  seq: number;
+  groupWaitMs: number;
+  groupIntervalMs: number;
+  repeatIntervalMs: number;
+  nextFlushAtMs: number | null;
+  lastFlushAtMs: number | null;
+}
+
+const GROUP_COLUMNS = `receiver, group_key AS "groupKey", labels, notified, seq, group_wait_ms::float8 AS "groupWaitMs",
+  group_interval_ms::float8 AS "groupIntervalMs", repeat_interval_ms::float8 AS "repeatIntervalMs",
+  ${ms("next_flush_at")} AS "nextFlushAtMs", ${ms("last_flush_at")} AS "lastFlushAtMs"`;
+
+/**
+ * Mark groups changed, in one statement (the caller's transaction). The next flush, as
+ * grouping/groups.ts `nextFlushAfterChange` says: a group that has not sent in this episode keeps
+ * its first time, or starts one groupWait from now; one that has sent flushes at the earliest of
+ * its scheduled time and one groupInterval after its last message.
+ */
+async function markGroups(client: Pick<Pool, "query">, marks: GroupMark[]): Promise<void> {
+  const unique = [...new Map(marks.map((m) => [`${m.receiver}\u0000${m.groupKey}`, m])).values()];
+  await client.query(
+    `INSERT INTO notification_group AS g (receiver, group_key, labels, group_wait_ms, group_interval_ms,
+        repeat_interval_ms, next_flush_at, created_at, updated_at)
+     SELECT x.receiver, x."groupKey", x.labels, x."groupWaitMs", x."groupIntervalMs", x."repeatIntervalMs",
+        ${ts(`x."atMs" + x."groupWaitMs"`)}, ${ts(`x."atMs"`)}, ${ts(`x."atMs"`)}
+     FROM jsonb_to_recordset($1::jsonb) AS x(receiver text, "groupKey" text, labels jsonb, "groupWaitMs" int8,
+        "groupIntervalMs" int8, "repeatIntervalMs" int8, "atMs" float8)
+     ON CONFLICT (receiver, group_key) DO UPDATE SET labels = EXCLUDED.labels,
+        group_wait_ms = EXCLUDED.group_wait_ms, group_interval_ms = EXCLUDED.group_interval_ms,
+        repeat_interval_ms = EXCLUDED.repeat_interval_ms, updated_at = EXCLUDED.updated_at,
+        next_flush_at = CASE
+          WHEN jsonb_array_length(g.notified) = 0 OR g.last_flush_at IS NULL
+            THEN COALESCE(g.next_flush_at, EXCLUDED.next_flush_at)
+          ELSE LEAST(COALESCE(g.next_flush_at, 'infinity'::timestamp),
+            GREATEST(EXCLUDED.updated_at, g.last_flush_at + EXCLUDED.group_interval_ms * interval '1 millisecond'))
+        END`,
+    [JSON.stringify(unique)],
+  );
+}
+
+/**
+ * Create the groups among `marks` that do not exist yet (due groupWait from their `atMs`); existing
+ * ones are left alone. The alert leader calls it when it starts, for every firing alert: alerts
+ * notified one by one before grouping, or routed to new groups by a changed `alerts.route`, get
+ * their group (and so, later, their resolve). Fenced like every write of the alert leader.
+ */
+export async function ensureGroups(args: {
+  pool: Pool;
+  marks: GroupMark[];
+  fence?: LeaseFence | null;
+}): Promise<number> {
+  if (args.marks.length === 0) return 0;
+  const unique = [...new Map(args.marks.map((m) => [`${m.receiver}\u0000${m.groupKey}`, m])).values()];
+  const client = await args.pool.connect();
+  try {
+    await client.query("BEGIN");
+    if (args.fence) await assertLeaseHeld(client, args.fence);
+    const { rowCount } = await client.query(
+      `INSERT INTO notification_group (receiver, group_key, labels, group_wait_ms, group_interval_ms,
+          repeat_interval_ms, next_flush_at, created_at, updated_at)
+       SELECT x.receiver, x."groupKey", x.labels, x."groupWaitMs", x."groupIntervalMs", x."repeatIntervalMs",
+          ${ts(`x."atMs" + x."groupWaitMs"`)}, ${ts(`x."atMs"`)}, ${ts(`x."atMs"`)}
+       FROM jsonb_to_recordset($1::jsonb) AS x(receiver text, "groupKey" text, labels jsonb, "groupWaitMs" int8,
+          "groupIntervalMs" int8, "repeatIntervalMs" int8, "atMs" float8)
+       ON CONFLICT (receiver, group_key) DO NOTHING`,
+      [JSON.stringify(unique)],
+    );
+    await client.query("COMMIT");
+    return rowCount ?? 0;
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** Groups whose next flush is due at `nowMs`, soonest first. */
+export async function listDueGroups(args: {
+  pool: Pool;
+  nowMs: number;
+  limit?: number;
+}): Promise<StoredGroup[]> {
+  const { rows } = await args.pool.query<StoredGroup>(
+    `SELECT ${GROUP_COLUMNS} FROM notification_group WHERE next_flush_at <= ${ts("$1::float8")}
+     ORDER BY next_flush_at, receiver, group_key LIMIT $2`,
+    [args.nowMs, args.limit ?? 500],
+  );
+  return rows;
+}
+
+/** Every group row (tests, API). */
+export async function listGroups(args: { pool: Pool }): Promise<StoredGroup[]> {
+  const { rows } = await args.pool.query<StoredGroup>(
+    `SELECT ${GROUP_COLUMNS} FROM notification_group ORDER BY receiver, group_key`,
+  );
+  return rows;
+}
+
+/** The earliest scheduled group flush, or null. */
+export async function nextGroupFlushMs(args: { pool: Pool }): Promise<number | null> {
+  const { rows } = await args.pool.query<{ due: number | null }>(
+    `SELECT ${ms("min(next_flush_at)")} AS due FROM notification_group`,
+  );
+  return rows[0]?.due ?? null;
+}
+
+/**
+ * Flush one group in one transaction: fenced by the alert leader's lease and conditioned on the
+ * group's `seq` as read, it queues the group's message (if any) and advances the group. False when
+ * the group moved on meanwhile (another flush won): nothing is written. A deposed leader's flush
+ * fails on the fence (LeaseLostError) and writes nothing.
+ */
+export async function flushGroup(args: {
+  pool: Pool;
+  fence?: LeaseFence | null;
+  receiver: string;
+  groupKey: string;
+  /** The `seq` the decision was made on. */
+  seq: number;
+  notified: string[];
+  lastFlushAtMs: number | null;
+  nextFlushAtMs: number | null;
+  atMs: number;
+  notification: NewNotification | null;
+}): Promise<boolean> {
+  const client = await args.pool.connect();
+  try {
+    await client.query("BEGIN");
+    if (args.fence) await assertLeaseHeld(client, args.fence);
+    const { rowCount } = await client.query(
+      `UPDATE notification_group SET seq = seq + 1, notified = $4::jsonb, last_flush_at = ${ts("$5::float8")},
+          next_flush_at = ${ts("$6::float8")}, updated_at = ${ts("$7::float8")}
+       WHERE receiver = $1 AND group_key = $2 AND seq = $3`,
+      [
+        args.receiver,
+        args.groupKey,
+        args.seq,
+        JSON.stringify(args.notified),
+        args.lastFlushAtMs,
+        args.nextFlushAtMs,
+        args.atMs,
+      ],
+    );
+    if (!rowCount) {
+      await client.query("ROLLBACK");
+      return false;
+    }
+    const n = args.notification;
+    if (n) {
+      await client.query(
+        `INSERT INTO notification_delivery (alert_id, notification_id, notifier, event, payload, state, attempt, ok,
+            next_attempt_at, at, updated_at)
+         VALUES ($1, $2, $3, $4, $5::jsonb, 'pending', 0, false, ${ts("$6::float8")}, ${ts("$6::float8")},
+            ${ts("$6::float8")})
+         ON CONFLICT (notification_id, notifier) DO NOTHING`,
+        [n.alertId, n.notificationId, n.notifier, n.event, JSON.stringify(n.payload), n.createdAtMs],
+      );
+    }
+    await client.query("COMMIT");
+    return true;
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** Alerts by id (any state); missing ids are left out. */
+export async function getAlerts(args: { pool: Pool; ids: string[] }): Promise<StoredAlert[]> {
+  if (args.ids.length === 0) return [];
+  const { rows } = await args.pool.query<StoredAlert>(
+    `SELECT ${ALERT_COLUMNS} FROM alert WHERE id = ANY($1::text[]) ORDER BY id`,
+    [args.ids],
+  );
+  return rows;
+}
+
+/**
+ * Mark one claimed notification failed without an attempt (its payload can no longer be sent:
+ * a per-alert message of the version before grouping, still pending at upgrade).
+ */
+export async function failNotification(args: {
+  pool: Pool;
+  id: number;
+  error: string;
+  atMs: number;
+}): Promise<void> {
+  await args.pool.query(
+    `UPDATE notification_delivery SET state = 'failed', error = $2, updated_at = ${ts("$3::float8")} WHERE id = $1`,
+    [args.id, args.error, args.atMs],
+  );
 }
