@@ -216,7 +216,13 @@ describe("GET /api/v1/alerts/groups", () => {
       [{ team: "payments" }, "critical", [], 2],
       [{ team: "search" }, "critical", ["search-pager"], 1],
     ]);
-    expect(seen).toEqual([{ team: "payments" }, { team: "search" }]);
+    // Asked per member with all its labels (a route may match on any of them, not only groupBy).
+    expect(seen.map((l) => (l as { team?: string; threadId?: string }).team)).toEqual([
+      "payments",
+      "payments",
+      "search",
+    ]);
+    expect(seen.every((l) => typeof (l as { ruleId?: string }).ruleId === "string")).toBe(true);
     await other.close();
   });
 

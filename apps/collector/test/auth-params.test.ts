@@ -136,6 +136,9 @@ const CASES: [string, InjectOptions["method"], string, unknown, string][] = [
   ["login", "POST", "/api/v1/auth/login", { token: ["a"] }, "token"],
   ["login", "POST", "/api/v1/auth/login", { token: "x", remember: true }, "remember"],
   ["me", "GET", "/api/v1/auth/me?verbose=1", undefined, "verbose"],
+  ["alert groups", "GET", "/api/v1/alerts/groups?state=closed", undefined, "state"],
+  ["receivers", "GET", "/api/v1/alerts/receivers?name=x", undefined, "name"],
+  ["receiver test", "POST", "/api/v1/alerts/receivers/hook/test?dryRun=1", undefined, "dryRun"],
   ["logout", "POST", "/api/v1/auth/logout?all=1", undefined, "all"],
 ];
 

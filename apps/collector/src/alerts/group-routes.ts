@@ -60,7 +60,7 @@ export function groupAlerts(alerts: readonly AlertView[], opts: GroupOptions): A
       key,
       labels: group.labels as Record<string, string>,
       // Routes may match on any label (severity, target…): the union over the members' routes.
-      receivers: [...new Set(members.flatMap((a) => opts.receiversFor(alertLabels(a))))].sort(),
+      receivers: [...new Set(members.flatMap((a) => opts.receiversFor(alertLabels(a))))],
       severity: highestSeverity(open.length > 0 ? open : members),
       counts,
       alerts: members,
