@@ -104,9 +104,7 @@ async function expectPageEqualsApi<T>(read: () => Promise<{ page: T; api: T }>, 
 
 /** Chromium logs a failed fetch as a console error: a 404 from alerts routes is "alerts not enabled". */
 const allowDisabledAlerts = (text: string, url: string) =>
-  (!alertsEnabled && /status of 404/.test(text) && /\/api\/v1\/(alerts|silences)\b/.test(url)) ||
-  // The Alerts page's receivers panel on a collector without the receivers API (issue 16).
-  (/status of 404/.test(text) && /\/api\/v1\/alerts\/receivers$/.test(url));
+  !alertsEnabled && /status of 404/.test(text) && /\/api\/v1\/(alerts|silences)\b/.test(url);
 
 async function openPage(context: BrowserContext, path: string): Promise<{ page: Page; watch: PageWatch }> {
   const page = await context.newPage();

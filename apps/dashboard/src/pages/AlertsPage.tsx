@@ -54,21 +54,6 @@ export function mergeAlerts(
     );
 }
 
-/**
- * Acknowledge as the signed-in user: the collector records the session's identity. A collector
- * that still requires the free-text `by` (before issue 16) answers 400 naming it: then send the
- * session's role as the name.
- */
-async function ackSignedIn(path: string, role: string): Promise<void> {
-  try {
-    await apiSend(path, { method: "POST", body: {} });
-  } catch (error) {
-    if (!(error instanceof ApiRequestError && error.status === 400 && error.param === "by")) throw error;
-    const body: AlertAckRequest = { by: role };
-    await apiSend(path, { method: "POST", body });
-  }
-}
-
 /** The alerts page. */
 export function AlertsPage() {
   const [search, setSearch] = useSearchParams();
@@ -203,11 +188,9 @@ export function AlertsPage() {
       setActionError(undefined);
       const path = `/api/v1/alerts/${encodeURIComponent(alert.id)}/ack`;
       try {
-        if (signedIn) await ackSignedIn(path, role);
-        else {
-          const body: AlertAckRequest = { by: user.trim() };
-          await apiSend(path, { method: "POST", body });
-        }
+        // Signed in: the collector records the signed-in identity; the name is asked only when auth is off.
+        const body: AlertAckRequest = signedIn ? {} : { by: user.trim() };
+        await apiSend(path, { method: "POST", body });
         query.reload();
       } catch (error) {
         setActionError(error);
