@@ -235,25 +235,6 @@ describe("Acknowledging", () => {
     expect(within(screen.getByTestId("alert-row-al-1")).queryByRole("button", { name: "Ack" })).toBeNull();
   });
 
-  it("does send the session's role as the name to a collector that still requires one", async () => {
-    const fetchStub = setup({
-      "GET /api/v1/auth/me": me("admin"),
-      "POST /api/v1/alerts/al-1/ack": (_url, init) =>
-        JSON.parse(String(init?.body)).by === "admin"
-          ? { body: { ...APPROVAL, ackBy: "admin" } }
-          : { status: 400, body: { error: { code: "BAD_PARAMETER", message: "is required", param: "by" } } },
-    });
-    renderSignedIn("/alerts");
-    fireEvent.click(within(await groupRow("approval-wait/payments")).getByRole("button", { name: /Show/ }));
-    fireEvent.click(within(screen.getByTestId("alert-row-al-1")).getByRole("button", { name: "Ack" }));
-    await waitFor(() => expect(fetchStub.callsTo("/api/v1/alerts/al-1/ack", "POST")).toHaveLength(2));
-    expect(fetchStub.callsTo("/api/v1/alerts/al-1/ack", "POST").map((c) => c.body)).toEqual([
-      {},
-      { by: "admin" },
-    ]);
-    expect(screen.queryByRole("alert")).toBeNull();
-  });
-
   it("does keep the name prompt when auth is off", async () => {
     const fetchStub = setup({
       "GET /api/v1/auth/me": me("admin", false),
