@@ -125,6 +125,11 @@ export class TargetObserver {
     return [...this.subs].filter(([, s]) => s === "subscribed").map(([id]) => id);
   }
 
+  /** Threads with a cold resume queued or running (tests and metrics). */
+  get recoveringThreads(): string[] {
+    return [...this.recovering];
+  }
+
   /** The connection is open and initialized: find threads, subscribe to active ones, backfill. */
   async onOpen(): Promise<void> {
     const gen = ++this.generation;

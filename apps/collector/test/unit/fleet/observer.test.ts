@@ -63,7 +63,7 @@ async function observe(
   extra: Partial<ConstructorParameters<typeof TargetObserver>[2]> = {},
   whileListing: Record<string, unknown>[] = [],
   peerOpts: { refuseSourceKinds?: boolean } = {},
-): Promise<{ peer: ScriptedPeer; c: PeerConnection }> {
+): Promise<{ peer: ScriptedPeer; c: PeerConnection; observer: TargetObserver }> {
   rolloutRefusals.clear();
   let backfilled!: () => void;
   const done = new Promise<void>((r) => {
@@ -127,7 +127,7 @@ async function observe(
   conn.start();
   await done;
   const p = peer;
-  return { peer: p, c: p.connections[0] as PeerConnection };
+  return { peer: p, c: p.connections[0] as PeerConnection, observer };
 }
 
 const resumed = (p: ScriptedPeer) =>
@@ -323,7 +323,11 @@ describe("TargetObserver and persisted recovery obligations (DESIGN 'What is owe
 
   it("re-arms an owed thread whose cold resume brought no total once per connection, at its next unload", async () => {
     const owed = ["silent"];
-    const { peer: p, c } = await observe([thread("silent", LAST_CONTACT - 60_000)], {
+    const {
+      peer: p,
+      c,
+      observer,
+    } = await observe([thread("silent", LAST_CONTACT - 60_000)], {
       owedThreads: () => owed,
       isOwed: (id) => owed.includes(id),
     });
@@ -331,10 +335,13 @@ describe("TargetObserver and persisted recovery obligations (DESIGN 'What is owe
     for (const f of unloaded("silent")) c.send(f);
     await waitFor("the first cold resume", () => resumed(p).length === 1);
     await waitFor("its unsubscribe", () => p.requests("thread/unsubscribe").length === 1);
+    // Finished (the unsubscribe answered): an app-server unloads the thread only after that.
+    await waitFor("the recovery done", () => observer.recoveringThreads.length === 0);
     // The thread, loaded by that resume, unloads again: the obligation re-arms it once …
     for (const f of unloaded("silent")) c.send(f);
     await waitFor("the second cold resume", () => resumed(p).length === 2);
     await waitFor("its unsubscribe", () => p.requests("thread/unsubscribe").length === 2);
+    await waitFor("the recovery done", () => observer.recoveringThreads.length === 0);
     // … and not again on this connection (a thread that never replays a total is not pinned in a loop).
     for (const f of unloaded("silent")) c.send(f);
     await markerResumed(p, c);
