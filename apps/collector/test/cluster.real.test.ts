@@ -150,6 +150,11 @@ describe("three collectors on one Postgres", () => {
     // Exact totals per target: the real app-server's model stand-in and the simulator are the truth.
     sim.pause();
     await sim.idle();
+    // The developers close their editors, so their threads unload as app-server unloads them. A
+    // total emitted during a handover's gap (no collector connected) on a thread that stays loaded
+    // is readable only at its next model response or by a cold resume once it unloads (facts §2,
+    // DESIGN "What is owed is persistent"): the holder at that moment must still owe it.
+    sim.leave();
     await waitForServedTotals(live()[0] as Member, servedByTarget(sim, { "real-alice": mock }), fromMs);
     expect(sim.violations).toEqual([]);
     sim.resume();

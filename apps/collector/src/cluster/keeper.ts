@@ -202,8 +202,12 @@ export class LeaseKeeper {
       for (const l of mine) {
         const h = this.held.get(l.name);
         if (!h || h.token !== l.token) continue;
-        if (renewed.has(l.name)) h.deadline = sent + ttlMs - this.margin;
-        else expired.push(l.name);
+        if (renewed.has(l.name)) {
+          h.deadline = sent + ttlMs - this.margin;
+          // Renewed: fenced by its deadline again. Kept overdue, it would be followed past its
+          // deadline in every later outage — when another instance may take it over.
+          h.overdue = false;
+        } else expired.push(l.name);
       }
       // Kept while alone through an outage: take the lease again if nobody has (a new token).
       const again = new Map(

@@ -124,6 +124,11 @@ export class Fleet {
             this.notify((l) => l.threadChanged?.(next));
           }
         }
+        for (const c of result.counted)
+          log.debug(
+            { threadId: c.threadId, target: c.targetId, total: c.cumulative.totalTokens },
+            "usage counted",
+          );
         for (const c of result.counted) {
           const t = this.threads.get(c.threadId);
           if (t && c.cumulative.totalTokens > t.countedTotalTokens) {
@@ -253,6 +258,7 @@ export class Fleet {
     if (!prev) rt.threadCount++;
     this.threads.set(threadId, next);
     this.writer.enqueue([{ op: "owed", mark: { threadId, targetId: rt.config.name, reason, atMs: now } }]);
+    this.opts.log.debug({ target: rt.config.name, threadId, reason }, "owed marked");
     if (base.owedSinceMs === null) this.notify((l) => l.threadChanged?.(next));
   }
 
@@ -411,6 +417,11 @@ export class Fleet {
     }
     if (event.kind === "ignored") return;
     if (!synthetic) rt.lastEventAtMs = this.now();
+    if (event.kind === "tokenUsage")
+      this.opts.log.debug(
+        { target: id, threadId: event.threadId, total: event.total.totalTokens, synthetic },
+        "usage received",
+      );
     const threadId = "thread" in event ? event.thread.id : "threadId" in event ? event.threadId : null;
     if (threadId) {
       const prev = this.threads.get(threadId);
@@ -508,6 +519,10 @@ export class Fleet {
       const rt = this.targets.get(name);
       if (!rt || rt.followed) continue;
       rt.threadCount = Math.max(rt.threadCount, counts.get(name) ?? 0);
+      this.opts.log.debug(
+        { target: name, stored: contact.get(name) ?? null, inMemory: rt.lastContactAtMs },
+        "follow: last contact",
+      );
       rt.lastContactAtMs = contact.get(name) ?? rt.lastContactAtMs;
       this.startFollowing(rt, by);
       started.push(name);

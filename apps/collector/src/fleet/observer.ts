@@ -182,6 +182,12 @@ export class TargetObserver {
         else if (loaded.has(t.id) && t.status.type !== "notLoaded") this.scheduleIdleCheck(t.id);
       }
       for (const id of owed) if (loaded.has(id)) this.missed.add(id);
+      this.deps.log("debug", "scan", {
+        cutoffMs,
+        loaded: [...loaded],
+        recent: recent.map((t) => `${t.id}:${t.status.type}:${t.updatedAtMs}`),
+        owed: [...owed],
+      });
       this.deps.scanned?.();
       for (const t of recent) {
         if (gen !== this.generation) return;
@@ -195,6 +201,7 @@ export class TargetObserver {
         .map((t) => t.id);
       const queued = new Set(cold);
       for (const id of owed) if (!loaded.has(id) && !queued.has(id)) cold.push(id);
+      this.deps.log("debug", "cold resumes at open", { cold });
       let budget = this.opts.maxColdResumes ?? 50;
       for (const id of cold) {
         if (gen !== this.generation || budget <= 0) return;
@@ -224,6 +231,11 @@ export class TargetObserver {
         }
         break;
       case "threadStatus":
+        this.deps.log("debug", "thread status", {
+          threadId: event.threadId,
+          status: event.status.type,
+          sub: this.subs.get(event.threadId) ?? "none",
+        });
         if (event.status.type === "active") this.active.add(event.threadId);
         else this.active.delete(event.threadId);
         if (event.status.type === "active" && this.subs.get(event.threadId) !== "subscribed") {
@@ -310,6 +322,7 @@ export class TargetObserver {
       try {
         await this.conn.request("thread/resume", { threadId, excludeTurns: true });
         if (this.subs.get(threadId) === "subscribing") this.subs.set(threadId, "subscribed");
+        this.deps.log("debug", "subscribed", { threadId, state: this.subs.get(threadId) ?? "none" });
         return;
       } catch (err) {
         // "no rollout found" until the first turn is persisted (facts §2). A new thread's first
@@ -336,6 +349,7 @@ export class TargetObserver {
     if (this.subs.get(threadId) !== "subscribed") return;
     this.subs.set(threadId, "unsubscribing");
     try {
+      this.deps.log("debug", "unsubscribing", { threadId });
       await this.conn.request("thread/unsubscribe", { threadId });
     } catch (err) {
       this.deps.log("debug", "unsubscribe failed", { threadId, error: errText(err) });

@@ -3,6 +3,9 @@
  * config file, "which instance follows which target" read off their own APIs, and the exact
  * per-target totals check against what the model stand-ins and the simulator served.
  */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { DevClient } from "@codex-fleet/codex-fakes/dev-client";
 import type { MockModel } from "@codex-fleet/codex-fakes/mock-model";
 import type { SimulatedFleet } from "@codex-fleet/codex-fakes/simulator";
@@ -172,4 +175,30 @@ export async function leaveApprovalWaiting(
     (await listOpenAlerts({ pool: sql.pool })).some((a) => a.subjectId === thread && a.state === "pending"),
   );
   return { thread, turn };
+}
+
+/**
+ * Drill diagnostics: `DRILL_LOG_LEVEL=debug` makes the drills' collectors log at that level
+ * (default info), and a failed drill writes each collector's whole output to a file (in
+ * `DRILL_LOG_DIR`, default the temporary directory; with `DRILL_LOG_DIR` set, every drill does) so
+ * that one thread can be followed across instances.
+ */
+export function drillLogLevel(): "info" | "debug" | "trace" {
+  const level = process.env.DRILL_LOG_LEVEL;
+  return level === "debug" || level === "trace" ? level : "info";
+}
+
+/** Write each collector's whole output to `<dir>/<drill>-<name or pid>.log`; returns the paths. */
+export function dumpDrillOutput(
+  drill: string,
+  collectors: readonly { name: string; output(): string }[],
+): string[] {
+  const dir = process.env.DRILL_LOG_DIR ?? tmpdir();
+  mkdirSync(dir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  return collectors.map((c) => {
+    const file = join(dir, `${drill}-${stamp}-${c.name}.log`);
+    writeFileSync(file, c.output());
+    return file;
+  });
 }

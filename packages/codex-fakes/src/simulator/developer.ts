@@ -144,6 +144,16 @@ export class Developer {
     }
   }
 
+  /**
+   * The developer closes the editor between turns (call while paused and idle): the thread is
+   * released, so app-server unloads it once no client holds it; the next turn opens a new one.
+   */
+  leave(): void {
+    if (this.busy || !this.thread) return;
+    this.o.server.releaseThread(this.thread);
+    this.thread = null;
+  }
+
   private openThread(): SimThread {
     const { server, prng } = this.o;
     const model = prng.chance(0.75)

@@ -85,6 +85,11 @@ export interface SimulatedFleet {
   resume(): void;
   /** Resolves when no turn is running (use after pause). */
   idle(pollMs?: number): Promise<void>;
+  /**
+   * Every idle developer closes the editor (use after pause and idle): their threads are released
+   * and unload `unloadAfterMs` after the last client left them, as app-server does.
+   */
+  leave(): void;
   /** The underlying servers (tests). */
   readonly simServers: readonly SimServer[];
   close(): Promise<void>;
@@ -253,6 +258,9 @@ export async function startSimulatedFleet(options: SimulatedFleetOptions): Promi
     },
     idle: async (pollMs = 50) => {
       while (!closed && developers.some((d) => d.busy)) await sleep(pollMs);
+    },
+    leave: () => {
+      for (const d of developers) d.leave();
     },
     close: async () => {
       if (closed) return;

@@ -1,0 +1,136 @@
+/**
+ * LeaseKeeper fencing (issue 12) over a real Postgres reached through a TCP proxy, with an injected
+ * monotonic clock and a stand-in fleet: a lease kept "overdue" while this instance was alone must
+ * be fenced by its deadline again once it is renewed — in a later outage another instance may be
+ * live and take the target over.
+ */
+import { randomUUID } from "node:crypto";
+import { Writable } from "node:stream";
+import { startTcpProxy, type TcpProxy, throughProxy } from "@codex-fleet/codex-fakes/tcp-proxy";
+import { waitUntil } from "@codex-fleet/codex-fakes/wait-until";
+import { createDb, type Db } from "@codex-fleet/db/client";
+import { heartbeatInstance } from "@codex-fleet/db/repositories/instance-repository";
+import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LeaseKeeper } from "../src/cluster/keeper.ts";
+import type { Fleet } from "../src/fleet/fleet.ts";
+import { createLogger } from "../src/logger.ts";
+import { Metrics } from "../src/metrics.ts";
+
+const TTL_MS = 6000;
+
+let db: TestDatabase;
+let proxy: TcpProxy;
+let viaProxy: Db;
+let direct: Db;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  proxy = await startTcpProxy({ targetPort: Number(new URL(db.url).port || 5432) });
+  viaProxy = createDb({ url: throughProxy(db.url, proxy) });
+  direct = createDb({ url: db.url });
+}, 60_000);
+
+afterAll(async () => {
+  await viaProxy?.close().catch(() => {});
+  await direct?.close();
+  await proxy?.close();
+  await db?.drop();
+});
+
+/** The fleet as the keeper sees it: one target, followed or not. */
+function standInFleet() {
+  const followed = new Map([["t1", false]]);
+  const unfollowed: string[] = [];
+  /** Lease table snapshots the keeper read (one per tick that reached Postgres). */
+  const snapshots = { count: 0 };
+  const fleet = {
+    targets: new Map([
+      [
+        "t1",
+        {
+          get followed() {
+            return followed.get("t1");
+          },
+        },
+      ],
+    ]),
+    async follow(names: readonly string[]) {
+      for (const n of names) followed.set(n, true);
+      return [...names];
+    },
+    async unfollow(name: string) {
+      followed.set(name, false);
+      unfollowed.push(name);
+    },
+    setFollowers() {
+      snapshots.count++;
+    },
+  };
+  return { fleet: fleet as unknown as Fleet, followed, unfollowed, snapshots };
+}
+
+const lines: string[] = [];
+const log = createLogger({
+  level: "debug",
+  format: "json",
+  destination: new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  }),
+});
+
+describe("LeaseKeeper fencing after an outage it rode out alone", () => {
+  it("fences a renewed lease by its deadline again once another instance is live", async () => {
+    let now = 0;
+    const { fleet, followed, unfollowed, snapshots } = standInFleet();
+    const keeper = new LeaseKeeper({
+      pool: viaProxy.pool,
+      fleet,
+      log,
+      metrics: new Metrics(),
+      identity: { id: randomUUID(), name: "a", version: "test", host: "test-host", pid: 1 },
+      ttlMs: TTL_MS,
+      embedded: false,
+      clock: () => now,
+    });
+    try {
+      await keeper.start();
+      await waitUntil("the target followed", () => followed.get("t1") === true, 10_000, 20);
+
+      // Alone, Postgres unreachable, past the deadline: kept (overdue), as designed.
+      proxy.cut();
+      now = 10_000;
+      await waitUntil(
+        "the lease kept while alone",
+        () => lines.some((l) => l.includes("no other instance was live")),
+        10_000,
+        20,
+      );
+      expect(unfollowed).toEqual([]);
+
+      // Postgres is back: the lease is renewed, and another instance joins.
+      proxy.restore();
+      await heartbeatInstance({
+        pool: direct.pool,
+        instance: { id: randomUUID(), name: "b", version: "test", host: "other-host", pid: 2 },
+        ttlMs: 60_000,
+      });
+      // Two ticks that reached Postgres after "b" registered: renewed (within the database's TTL,
+      // so not re-acquired) and "b" seen live.
+      const seen = snapshots.count;
+      await waitUntil("two renewals", () => snapshots.count >= seen + 2, 4 * keeper.intervalMs, 20);
+      expect(unfollowed).toEqual([]);
+
+      // A second outage, not alone now: past the renewed deadline the target must be let go.
+      proxy.cut();
+      now = 20_000;
+      await waitUntil("the target let go", () => unfollowed.includes("t1"), 5_000, 20);
+    } finally {
+      proxy.restore();
+      await keeper.release();
+    }
+  }, 60_000);
+});
