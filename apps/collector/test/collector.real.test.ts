@@ -331,6 +331,9 @@ describe.each(testedCodexVersions())("codex %s", (version) => {
         kind: "toolCall",
         command: "touch nobody-approved.txt",
         usage: { input: 700, cached: 0, output: 20, reasoning: 0 },
+        // A model's latency: a brand-new thread's first response must not beat the subscription
+        // (else it is pending while the developer keeps the thread loaded — by design).
+        delayMs: 500,
       });
       const turn = await devA.startTurn(t5, "nobody answers");
       await waitUntil(

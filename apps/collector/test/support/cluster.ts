@@ -169,6 +169,10 @@ export async function leaveApprovalWaiting(
     kind: "toolCall",
     command: "touch nobody-approved.txt",
     usage: { input: 700, cached: 0, output: 20, reasoning: 0 },
+    // A model's latency (a real one takes seconds): the response of a brand-new thread's first
+    // turn must not beat the collector's subscription, or its total stays pending for as long as
+    // this developer keeps the thread loaded — by design (README "Pending recovery"), not a loss.
+    delayMs: 500,
   });
   const turn = await dev.startTurn(thread, "nobody answers");
   await waitUntil("approval-wait pending", async () =>
