@@ -230,6 +230,14 @@ export const AlertStateSchema = z.enum(["pending", "firing", "resolved"]);
 export type AlertState = z.infer<typeof AlertStateSchema>;
 export const SeveritySchema = z.enum(["info", "warning", "critical"]);
 export type Severity = z.infer<typeof SeveritySchema>;
+/** Severities, most severe first: sort with `SEVERITY_ORDER[a] - SEVERITY_ORDER[b]`. */
+export const SEVERITY_ORDER: Readonly<Record<Severity, number>> = { critical: 0, warning: 1, info: 2 };
+/** The highest severity among `items` ("info" when there are none). */
+export function highestSeverity(items: readonly { severity: Severity }[]): Severity {
+  let best: Severity = "info";
+  for (const { severity } of items) if (SEVERITY_ORDER[severity] < SEVERITY_ORDER[best]) best = severity;
+  return best;
+}
 /** What an alert is about: a thread, a target (`developer` = one target's spend), a team, the fleet. */
 export const AlertSubjectTypeSchema = z.enum(["thread", "target", "developer", "team", "fleet"]);
 export type AlertSubjectType = z.infer<typeof AlertSubjectTypeSchema>;

@@ -5,7 +5,12 @@
  */
 import type { DbPool } from "@codex-fleet/db/client";
 import { listAlerts } from "@codex-fleet/db/repositories/alerts-repository";
-import type { AlertGroupView, AlertView, Severity } from "@codex-fleet/protocol/api";
+import {
+  type AlertGroupView,
+  type AlertView,
+  highestSeverity,
+  SEVERITY_ORDER,
+} from "@codex-fleet/protocol/api";
 import type { FastifyInstance } from "fastify";
 import { optEnum, rejectUnknown } from "../http/params.ts";
 import type { AlertEngine } from "./engine.ts";
@@ -18,7 +23,6 @@ export const DEFAULT_GROUP_BY: readonly AlertLabelName[] = ["ruleId", "team"];
 /** Resolved alerts `state=all` adds: the alert list's default window. */
 const RESOLVED_WINDOW = 500;
 
-const severityRank: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
 const stateRank: Record<AlertView["state"], number> = { firing: 0, pending: 1, resolved: 2 };
 
 export interface GroupOptions {
@@ -68,16 +72,10 @@ export function groupAlerts(alerts: readonly AlertView[], opts: GroupOptions): A
   });
   return views.sort(
     (a, b) =>
-      severityRank[a.severity] - severityRank[b.severity] ||
+      SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
       b.counts.firing - a.counts.firing ||
       a.key.localeCompare(b.key),
   );
-}
-
-function highestSeverity(alerts: readonly AlertView[]): Severity {
-  let best: Severity = "info";
-  for (const a of alerts) if (severityRank[a.severity] < severityRank[best]) best = a.severity;
-  return best;
 }
 
 export interface AlertGroupRouteDeps {

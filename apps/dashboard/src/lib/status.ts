@@ -1,5 +1,11 @@
 /** Pure mappings from API state to what the dashboard shows: display status, labels, hints. */
-import type { AlertView, TargetView, ThreadView, TurnView } from "@codex-fleet/protocol/api";
+import {
+  type AlertView,
+  SEVERITY_ORDER,
+  type TargetView,
+  type ThreadView,
+  type TurnView,
+} from "@codex-fleet/protocol/api";
 import { isWaitingOn } from "@codex-fleet/protocol/events";
 import {
   type KnownThreadStatusType,
@@ -158,10 +164,9 @@ export function turnStatusLabel(status: TurnView["status"] | string): string {
 
 /** Firing alerts that concern `threadId`, most severe first. */
 export function firingAlertsFor(alerts: AlertView[], threadId: string): AlertView[] {
-  const rank = { critical: 0, warning: 1, info: 2 } as const;
   return alerts
     .filter((alert) => alert.threadId === threadId && alert.state === "firing")
-    .sort((a, b) => rank[a.severity] - rank[b.severity]);
+    .sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
 }
 
 /** Context used / model context window, or null when either is unknown. */

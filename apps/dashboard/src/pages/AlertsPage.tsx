@@ -8,6 +8,7 @@ import {
   AlertGroupListSchema,
   AlertListSchema,
   type AlertView,
+  SEVERITY_ORDER,
   SilenceListSchema,
 } from "@codex-fleet/protocol/api";
 import { useEffect, useRef, useState } from "react";
@@ -26,7 +27,6 @@ import { SilencesList } from "./alerts/SilencesList.tsx";
 const STATES = ["firing", "pending", "resolved", "all"] as const;
 type StateFilter = (typeof STATES)[number];
 const USER_KEY = "codex-fleet.user";
-const severityRank = { critical: 0, warning: 1, info: 2 } as const;
 function readUser(): string {
   try {
     return window.localStorage.getItem(USER_KEY) ?? "";
@@ -50,7 +50,8 @@ export function mergeAlerts(
     )
     .sort(
       (a, b) =>
-        severityRank[a.severity] - severityRank[b.severity] || a.pendingSince.localeCompare(b.pendingSince),
+        SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
+        a.pendingSince.localeCompare(b.pendingSince),
     );
 }
 

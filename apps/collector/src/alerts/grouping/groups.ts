@@ -14,7 +14,7 @@
  * A member the receiver heard firing always gets its resolve, even if muted since (state-machine.ts
  * rule: a receiver always hears the end of what it heard).
  */
-import type { AlertView, Severity } from "@codex-fleet/protocol/api";
+import { type AlertView, highestSeverity } from "@codex-fleet/protocol/api";
 import { ALERT_LABEL_NAMES } from "../labels.ts";
 import type { GroupMember, GroupNotification } from "../notifiers/group-payload.ts";
 import type { GroupTimings } from "./route.ts";
@@ -63,8 +63,6 @@ export interface FlushDecision {
   /** The next flush (a repeat), or null: nothing scheduled until an alert transition marks the group. */
   nextFlushAtMs: number | null;
 }
-
-const RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 
 /**
  * The group's next flush after a change at `nowMs` (SQL in alerts-repository `markGroups` does the
@@ -160,7 +158,7 @@ function groupNotification(args: {
   const firingCount = fresh.length + still.length;
   const status = firingCount > 0 ? "firing" : "resolved";
   const ranked = firingCount > 0 ? [...fresh, ...still] : resolved;
-  const severity = ranked.reduce<Severity>((s, a) => (RANK[a.severity] > RANK[s] ? a.severity : s), "info");
+  const severity = highestSeverity(ranked);
   // Label order as ALERT_LABEL_NAMES gives it (the stored jsonb keeps no order).
   const labels = Object.fromEntries(
     ALERT_LABEL_NAMES.flatMap((n) => (group.labels[n] === undefined ? [] : [[n, group.labels[n]]])),

@@ -8,8 +8,8 @@
 import { type ScriptedPeer, startScriptedPeer } from "@codex-fleet/codex-fakes/scripted-peer";
 import type { FleetEvent } from "@codex-fleet/protocol/events";
 import { afterEach, describe, expect, it } from "vitest";
-import { TargetConnection } from "../../../src/fleet/connection.ts";
-import { TargetObserver } from "../../../src/fleet/observer.ts";
+import type { TargetConnection } from "../../../src/fleet/connection.ts";
+import { observeOverPeer } from "../../support/observer-peer.ts";
 
 const NOW = Date.now();
 
@@ -32,10 +32,6 @@ async function connectOnce(
   opts: { endlessPaging?: boolean; whileListing?: Record<string, unknown>[] } = {},
 ): Promise<FleetEvent[]> {
   const emitted: FleetEvent[] = [];
-  let done!: () => void;
-  const finished = new Promise<void>((r) => {
-    done = r;
-  });
   peer = await startScriptedPeer({
     answer: (method, _params, c) => {
       if (method === "thread/loaded/list") {
@@ -46,28 +42,8 @@ async function connectOnce(
       return undefined;
     },
   });
-  let observer!: TargetObserver;
-  conn = new TargetConnection(
-    {
-      url: peer.url,
-      token: null,
-      connectTimeoutMs: 2000,
-      pingIntervalMs: 600_000,
-      minBackoffMs: 50,
-      maxBackoffMs: 100,
-      stableAfterMs: 1000,
-      maxPayloadBytes: 64 * 1024,
-      requestTimeoutMs: 2000,
-      clientVersion: "test",
-    },
-    {
-      onOpen: () => void observer.onOpen().then(done),
-      onEvent: (e) => observer.onEvent(e),
-      onStatus: () => {},
-    },
-  );
-  observer = new TargetObserver(
-    conn,
+  const started = observeOverPeer(
+    peer.url,
     { idleUnsubscribeMs: 60_000, backfillLookbackMs: 86_400_000, coldResumeWaitMs: 200 },
     {
       now: () => NOW,
@@ -77,8 +53,8 @@ async function connectOnce(
       heldLoaded: () => held,
     },
   );
-  conn.start();
-  await finished;
+  conn = started.conn;
+  await started.scanned;
   return emitted;
 }
 

@@ -12,8 +12,9 @@ import {
   waitFor,
 } from "@codex-fleet/codex-fakes/scripted-peer";
 import { afterEach, describe, expect, it } from "vitest";
-import { TargetConnection } from "../../../src/fleet/connection.ts";
-import { TargetObserver, THREAD_SOURCE_KINDS } from "../../../src/fleet/observer.ts";
+import type { TargetConnection } from "../../../src/fleet/connection.ts";
+import { type TargetObserver, THREAD_SOURCE_KINDS } from "../../../src/fleet/observer.ts";
+import { observeOverPeer } from "../../support/observer-peer.ts";
 
 const NOW = Date.now();
 const LAST_CONTACT = NOW - 10_000;
@@ -65,10 +66,6 @@ async function observe(
   peerOpts: { refuseSourceKinds?: boolean } = {},
 ): Promise<{ peer: ScriptedPeer; c: PeerConnection; observer: TargetObserver }> {
   rolloutRefusals.clear();
-  let backfilled!: () => void;
-  const done = new Promise<void>((r) => {
-    backfilled = r;
-  });
   peer = await startScriptedPeer({
     answer: (method, params, c) => {
       if (method === "thread/loaded/list") {
@@ -99,33 +96,14 @@ async function observe(
       return undefined;
     },
   });
-  let observer!: TargetObserver;
-  conn = new TargetConnection(
-    {
-      url: peer.url,
-      token: null,
-      connectTimeoutMs: 2000,
-      pingIntervalMs: 600_000,
-      minBackoffMs: 50,
-      maxBackoffMs: 100,
-      stableAfterMs: 1000,
-      maxPayloadBytes: 64 * 1024,
-      requestTimeoutMs: 2000,
-      clientVersion: "test",
-    },
-    {
-      onOpen: () => void observer.onOpen().then(backfilled),
-      onEvent: (e) => observer.onEvent(e),
-      onStatus: () => {},
-    },
-  );
-  observer = new TargetObserver(
-    conn,
+  const started = observeOverPeer(
+    peer.url,
     { idleUnsubscribeMs: 60_000, backfillLookbackMs: 86_400_000, coldResumeWaitMs: 500 },
     { now: Date.now, lastContactAtMs: () => LAST_CONTACT, emit: () => {}, log: () => {}, ...extra },
   );
-  conn.start();
-  await done;
+  conn = started.conn;
+  const { observer } = started;
+  await started.scanned;
   const p = peer;
   return { peer: p, c: p.connections[0] as PeerConnection, observer };
 }

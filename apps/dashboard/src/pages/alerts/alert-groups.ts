@@ -4,7 +4,7 @@
  * Pure; the live feed cannot say which group a new alert belongs to (the collector's `groupBy`),
  * so `unknownOpenAlerts` tells the page when to refetch.
  */
-import type { AlertGroupView, AlertView, Severity } from "@codex-fleet/protocol/api";
+import { type AlertGroupView, type AlertView, highestSeverity } from "@codex-fleet/protocol/api";
 
 /** The state filter of the Alerts page. */
 export type AlertStateFilter = "firing" | "pending" | "resolved" | "all";
@@ -12,7 +12,6 @@ export type AlertStateFilter = "firing" | "pending" | "resolved" | "all";
 /** A group after the live overlay: `shown` are the members that pass the filters. */
 export type ShownGroup = AlertGroupView & { shown: AlertView[] };
 
-const severityRank: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
 const stateRank: Record<AlertView["state"], number> = { firing: 0, pending: 1, resolved: 2 };
 
 /** Which groups to ask the API for: open ones unless resolved alerts are wanted. */
@@ -48,7 +47,7 @@ export function overlayGroups(
     const counts = { firing: 0, pending: 0, resolved: 0 };
     for (const alert of alerts) counts[alert.state]++;
     const open = alerts.filter((alert) => alert.state !== "resolved");
-    out.push({ ...group, alerts, counts, severity: highest(open.length > 0 ? open : alerts), shown });
+    out.push({ ...group, alerts, counts, severity: highestSeverity(open.length > 0 ? open : alerts), shown });
   }
   return out;
 }
@@ -65,10 +64,4 @@ export function unknownOpenAlerts(groups: readonly AlertGroupView[], live: Itera
 export function groupTitle(group: Pick<AlertGroupView, "labels">): string {
   const values = Object.values(group.labels);
   return values.length > 0 ? values.join(" · ") : "all alerts";
-}
-
-function highest(alerts: readonly AlertView[]): Severity {
-  let best: Severity = "info";
-  for (const alert of alerts) if (severityRank[alert.severity] < severityRank[best]) best = alert.severity;
-  return best;
 }
