@@ -6,6 +6,11 @@ import type { LOG_FORMATS } from "./config/schema.ts";
 
 export type Logger = FastifyBaseLogger;
 
+/** Whether `log` writes debug lines: guard debug logging on hot paths (its arguments cost even when off). */
+export function debugEnabled(log: Logger): boolean {
+  return log.level === "debug" || log.level === "trace";
+}
+
 /** Paths that must never reach a log line, whatever object is logged. */
 const REDACT = [
   "token",

@@ -17,7 +17,7 @@ import type { FleetEvent } from "@codex-fleet/protocol/events";
 import type { Config, TargetConfig } from "../config/schema.ts";
 import { emptyThread, reduce, type ThreadState, threadFromStored } from "../ingest/thread-state.ts";
 import { IngestWriter, type WriterOptions, type WriterTuning } from "../ingest/writer.ts";
-import type { Logger } from "../logger.ts";
+import { debugEnabled, type Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import { type ConnectionStatus, TargetConnection } from "./connection.ts";
 import { TargetObserver } from "./observer.ts";
@@ -124,11 +124,12 @@ export class Fleet {
             this.notify((l) => l.threadChanged?.(next));
           }
         }
-        for (const c of result.counted)
-          log.debug(
-            { threadId: c.threadId, target: c.targetId, total: c.cumulative.totalTokens },
-            "usage counted",
-          );
+        if (debugEnabled(log))
+          for (const c of result.counted)
+            log.debug(
+              { threadId: c.threadId, target: c.targetId, total: c.cumulative.totalTokens },
+              "usage counted",
+            );
         for (const c of result.counted) {
           const t = this.threads.get(c.threadId);
           if (t && c.cumulative.totalTokens > t.countedTotalTokens) {
@@ -417,7 +418,7 @@ export class Fleet {
     }
     if (event.kind === "ignored") return;
     if (!synthetic) rt.lastEventAtMs = this.now();
-    if (event.kind === "tokenUsage")
+    if (event.kind === "tokenUsage" && debugEnabled(this.opts.log))
       this.opts.log.debug(
         { target: id, threadId: event.threadId, total: event.total.totalTokens, synthetic },
         "usage received",
