@@ -131,6 +131,21 @@ describe("a sub-agent spawned by a real app-server", () => {
       await dev2.waitForTurnCompleted(parent, await dev2.startTurn(parent, "split this"), 60_000);
       await waitUntil("the child was served", () => mock2.servedByThread.size === 2, 30_000);
       const childId = [...mock2.servedByThread.keys()].find((k) => k !== parent) as string;
+      // The child runs on its own: "served" means the stand-in answered, not that codex has
+      // persisted the turn and its total yet. Restarting the app-server before then loses that total
+      // in codex itself (nothing left to recover, measured: its cold resume replays no total).
+      await waitUntil(
+        "the child's turn persisted",
+        async () => {
+          const res = await dev2.request<{ data: { status: string }[] }>("thread/turns/list", {
+            threadId: childId,
+            limit: 10,
+          });
+          return res.data.some((t) => t.status === "completed");
+        },
+        30_000,
+        100,
+      );
       await dev2.close();
       // A child stays loaded as long as its app-server runs (measured: idle > 120 s after its parent
       // unloaded), so it is found through thread/loaded/list. After the app-server restarts (an
@@ -144,11 +159,12 @@ describe("a sub-agent spawned by a real app-server", () => {
       });
       const c = later;
       const served = (id: string) => mock2.servedByThread.get(id)?.totalTokens ?? -1;
+      const counted = (id: string) => c.fleet.threads.get(id)?.countedTotalTokens;
       await waitUntil(
-        "both recovered exactly",
         () =>
-          c.fleet.threads.get(childId)?.countedTotalTokens === served(childId) &&
-          c.fleet.threads.get(parent)?.countedTotalTokens === served(parent),
+          `both recovered exactly: child ${counted(childId)} of ${served(childId)}, parent ${counted(parent)} ` +
+          `of ${served(parent)}; observer: ${c.logs.filter((l) => /cold|subscribe|scan|backfill/.test(l)).join("")}`,
+        () => counted(childId) === served(childId) && counted(parent) === served(parent),
         60_000,
       );
       await c.fleet.flush();

@@ -479,22 +479,32 @@ export class TargetObserver {
   /** Resume a notLoaded thread just long enough to receive its replayed cumulative total. */
   private async coldResume(threadId: string): Promise<void> {
     if (this.subs.has(threadId)) return;
+    // The replayed total may come before the resume's answer or after it: the waiter is in place
+    // before the request, and the wait is counted from the answer — loading a long rollout on a
+    // busy server can take longer than the wait itself, and a deadline counted from the request
+    // would then give up on a total that is about to arrive (and leave it unread for this connection).
+    let timer: NodeJS.Timeout | undefined;
+    let wake = () => {};
     const arrived = new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, this.opts.coldResumeWaitMs ?? 3000);
-      this.coldWaiters.set(threadId, () => {
-        clearTimeout(timer);
-        resolve();
-      });
+      wake = resolve;
+    });
+    let came = false;
+    this.coldWaiters.set(threadId, () => {
+      came = true;
+      if (timer) clearTimeout(timer);
+      wake();
     });
     this.subs.set(threadId, "subscribing");
     try {
       await this.conn.request("thread/resume", { threadId, excludeTurns: true });
       this.subs.set(threadId, "subscribed");
+      if (!came) timer = setTimeout(wake, this.opts.coldResumeWaitMs ?? 3000);
       await arrived;
     } catch (err) {
       this.subs.delete(threadId);
       this.deps.log("debug", "cold resume failed", { threadId, error: errText(err) });
     } finally {
+      if (timer) clearTimeout(timer);
       this.coldWaiters.delete(threadId);
     }
     // Unsubscribe at once unless the thread became active meanwhile (then it is followed as usual).

@@ -46,6 +46,8 @@ const unloaded = (threadId: string) => [
 
 let peer: ScriptedPeer | null = null;
 let conn: TargetConnection | null = null;
+/** How many frames the peer had received when it sent a thread's replayed total. */
+const usageSentAt = new Map<string, number>();
 /** How often the peer refused to resume a thread for want of a rollout. */
 const rolloutRefusals = new Map<string, number>();
 
@@ -85,6 +87,19 @@ async function observe(
         if (id === "marker")
           return { error: { code: -32600, message: `no rollout found for thread id ${id}` } };
         if (id === "silent") return { result: { thread: thread(id, NOW) } };
+        // A busy server that takes longer to load the rollout than the observer waits for a total:
+        // the answer comes after 800 ms (coldResumeWaitMs is 500), the replayed total 10 ms later.
+        if (id === "slowload") {
+          setTimeout(() => {
+            const req = peer?.requests("thread/resume").find((r) => (r.params as { threadId: string }).threadId === id);
+            c.send({ id: req?.id, result: { thread: thread(id, NOW) } });
+            setTimeout(() => {
+              usageSentAt.set(id, peer?.received.length ?? 0);
+              c.send(usage(id, 500));
+            }, 10);
+          }, 800);
+          return "silent";
+        }
         // A brand-new thread whose rollout is written a moment after it turned active.
         if (id === "fresh" && (rolloutRefusals.get(id) ?? 0) < 2) {
           rolloutRefusals.set(id, (rolloutRefusals.get(id) ?? 0) + 1);
@@ -180,6 +195,16 @@ describe("TargetObserver after a reconnect", () => {
       thread("old", LAST_CONTACT - 5000, "notLoaded"),
     ]);
     expect(resumed(p)).toEqual(["edge"]);
+  });
+});
+
+describe("TargetObserver's cold resume on a slow server", () => {
+  it("waits for the replayed total from the resume's answer, not from the request", async () => {
+    const { peer: p } = await observe([thread("slowload", NOW - 2000, "notLoaded")]);
+    await waitFor("the cold resume's unsubscribe", () => p.requests("thread/unsubscribe").length === 1, 5000);
+    // Unsubscribing before the total came would leave it unread on this connection.
+    const unsubscribedAt = p.received.findIndex((f) => f.frame?.method === "thread/unsubscribe");
+    expect(usageSentAt.get("slowload")).toBeLessThanOrEqual(unsubscribedAt);
   });
 });
 
