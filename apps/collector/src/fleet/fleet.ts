@@ -157,7 +157,11 @@ export class Fleet {
               ? op.patch
               : op.op === "owed"
                 ? op.mark
-                : op.report;
+                : op.op === "span"
+                  ? op.span
+                  : op.op === "waitEnd"
+                    ? op.wait
+                    : op.report;
         log.error(
           { err: errText(err), op: op.op, threadId, target: targetId },
           "the database refused this data for its content: dropped it so that other writes go on",

@@ -4,13 +4,16 @@
  */
 
 import type {
+  ActivitySpanRow,
   GoalSnapshot,
   OwedMark,
   ThreadSnapshot,
   TurnPatchRow,
   UsageReportRow,
+  WaitEndRow,
 } from "@codex-fleet/db/repositories/ingest-types";
 import type { StoredThread } from "@codex-fleet/db/repositories/threads-repository";
+import { type ActivityKind, activityKind, type WaitKind, waitOf } from "@codex-fleet/protocol/activity";
 import type { FleetEvent, ThreadGoal, ThreadInfo, TurnInfo } from "@codex-fleet/protocol/events";
 import { isUnknownVariant, TERMINAL_TURN_STATUSES, type TurnStatus } from "@codex-fleet/protocol/status";
 import { repoFromOrigin } from "./repo-name.ts";
@@ -29,6 +32,15 @@ export interface ThreadState extends ThreadSnapshot {
   owedSinceMs: number | null;
   owedAtMs: number | null;
   owedReason: string | null;
+  /**
+   * Activity (issue 15), in memory only: the kind of time the thread has been spending since
+   * `sinceMs` as observed on this connection (kind null: idle or unloaded); null when the collector
+   * is not observing it (never reported on this connection, or it stopped observing): time then
+   * is unknown and never counted.
+   */
+  activity: { kind: ActivityKind | null; sinceMs: number } | null;
+  /** The wait in progress: since when, and whether its start was observed (else its duration is unknown). */
+  wait: { kind: WaitKind; startMs: number; startObserved: boolean } | null;
 }
 
 /** A turn row patch (db's `TurnPatchRow`); only the fields present are written. */
@@ -43,7 +55,9 @@ export type WriteOp =
   | { op: "thread"; state: ThreadState }
   | { op: "turn"; patch: TurnPatch }
   | { op: "usage"; report: UsageReport }
-  | { op: "owed"; mark: OwedMark };
+  | { op: "owed"; mark: OwedMark }
+  | { op: "span"; span: ActivitySpanRow }
+  | { op: "waitEnd"; wait: WaitEndRow };
 
 export interface ReduceResult {
   state: ThreadState | undefined;
@@ -87,6 +101,8 @@ export function emptyThread(id: string, targetId: string, nowMs: number): Thread
     owedSinceMs: null,
     owedAtMs: null,
     owedReason: null,
+    activity: null,
+    wait: null,
     parentThreadId: null,
     subAgentKind: null,
     subAgentDepth: null,
@@ -105,6 +121,9 @@ export function threadFromStored(s: StoredThread): ThreadState {
     goal: s.goal ?? null,
     reroutedTurnId: null,
     reroutedModel: null,
+    // What happened while no collector observed it is unknown: observing starts at its next status.
+    activity: null,
+    wait: null,
   };
 }
 
@@ -208,10 +227,13 @@ export function reduce(
   let s: ThreadState = { ...base, targetId, lastEventAtMs: Math.max(base.lastEventAtMs ?? 0, seen) };
   const ops: WriteOp[] = [];
   let changed = prev === undefined;
+  /** The event tells the thread's status (then activity is observed from here on). */
+  let statusReported = false;
 
   switch (event.kind) {
     case "threadStarted":
       s = withThreadInfo(s, event.thread, seen);
+      statusReported = true;
       changed = true;
       break;
     case "threadMetadata":
@@ -227,12 +249,14 @@ export function reduce(
       const type = event.status.type;
       if (type !== "active" && !isUnknownVariant(type) && s.pendingRequests.length > 0)
         s = { ...s, pendingRequests: [] };
+      statusReported = true;
       changed = changed || s !== before;
       break;
     }
     case "threadClosed":
       s = withStatus(s, "notLoaded", [], seen);
       s = { ...s, pendingRequests: [] };
+      statusReported = true;
       changed = true;
       break;
     case "threadNameUpdated":
@@ -364,6 +388,84 @@ export function reduce(
     s = { ...s, currentTurnId: turnId, currentTurnStartedAtMs: s.currentTurnStartedAtMs ?? seen };
     changed = true;
   }
+  if (statusReported) s = observeStatus(s, seen, ops);
   if (changed || s.lastEventAtMs !== base.lastEventAtMs) ops.unshift({ op: "thread", state: s });
   return { state: s, ops, changed };
+}
+
+/** The rollup key of a thread's activity: its model and repository as known now. */
+function activityKey(s: ThreadState) {
+  return { threadId: s.id, targetId: s.targetId, model: s.model ?? "unknown", repo: s.repo ?? "" };
+}
+
+/** Close the observed span of `s` at `atMs` (when it is of a counted kind and not empty). */
+function closeSpan(s: ThreadState, atMs: number, ops: WriteOp[]): void {
+  const a = s.activity;
+  if (a?.kind && atMs > a.sinceMs)
+    ops.push({ op: "span", span: { ...activityKey(s), kind: a.kind, fromMs: a.sinceMs, toMs: atMs } });
+}
+
+/**
+ * The thread's status was reported at `atMs` (its state already holds it): close the observed span
+ * when the kind of time changed, or start observing; end a wait whose flag is down, start one
+ * whose flag is up. A wait ends `answered` when the thread goes on (working, or waiting on
+ * something else), `unanswered` when it stops (idle, error, unloaded) — or when its start was not
+ * observed, `unknown` (counted, but no duration). Pure.
+ */
+export function observeStatus(s: ThreadState, atMs: number, ops: WriteOp[]): ThreadState {
+  const kind = activityKind(s.status, s.activeFlags);
+  let next = s;
+  if (!s.activity || s.activity.kind !== kind) {
+    closeSpan(s, atMs, ops);
+    next = { ...next, activity: { kind, sinceMs: atMs } };
+  }
+  const waitKind = waitOf(kind);
+  if (s.wait && s.wait.kind !== waitKind) {
+    const goesOn = kind === "working" || waitKind !== null;
+    const outcome = !s.wait.startObserved ? "unknown" : goesOn ? "answered" : "unanswered";
+    ops.push({
+      op: "waitEnd",
+      wait: { ...activityKey(s), kind: s.wait.kind, outcome, startMs: s.wait.startMs, endMs: atMs },
+    });
+    next = { ...next, wait: null };
+  }
+  if (waitKind !== null && next.wait === null)
+    next = { ...next, wait: { kind: waitKind, startMs: atMs, startObserved: s.activity !== null } };
+  return next;
+}
+
+/**
+ * The collector stops observing the thread at `atMs` (its connection closed, its target handed
+ * over): the span so far is counted, a wait in progress ends `unknown`, and what follows is not
+ * observed until its next reported status. Only activity ops: the thread row is not written (a
+ * new holder may already own it).
+ */
+export function stopObserving(s: ThreadState, atMs: number): { state: ThreadState; ops: WriteOp[] } {
+  if (!s.activity && !s.wait) return { state: s, ops: [] };
+  const ops: WriteOp[] = [];
+  closeSpan(s, atMs, ops);
+  if (s.wait)
+    ops.push({
+      op: "waitEnd",
+      wait: {
+        ...activityKey(s),
+        kind: s.wait.kind,
+        outcome: "unknown",
+        startMs: s.wait.startMs,
+        endMs: atMs,
+      },
+    });
+  return { state: { ...s, activity: null, wait: null }, ops };
+}
+
+/**
+ * Count the observed span so far (a long wait shows in today's figures before it ends): the span
+ * is written up to `atMs` and goes on from there. Only activity ops.
+ */
+export function checkpointActivity(s: ThreadState, atMs: number): { state: ThreadState; ops: WriteOp[] } {
+  const a = s.activity;
+  if (!a?.kind || atMs <= a.sinceMs) return { state: s, ops: [] };
+  const ops: WriteOp[] = [];
+  closeSpan(s, atMs, ops);
+  return { state: { ...s, activity: { kind: a.kind, sinceMs: atMs } }, ops };
 }

@@ -5,7 +5,13 @@
  * `maxBufferedReports` it keeps only the newest cumulative report per thread, which still counts
  * every token (the accounting rule takes Δtotal) — only the per-turn attribution gets coarser.
  */
-import type { BatchResult, OwedMark, PriceFn } from "@codex-fleet/db/repositories/ingest-types";
+import type {
+  ActivitySpanRow,
+  BatchResult,
+  OwedMark,
+  PriceFn,
+  WaitEndRow,
+} from "@codex-fleet/db/repositories/ingest-types";
 import { backoffDelayMs } from "../lib/backoff.ts";
 import type { ThreadState, TurnPatch, UsageReport, WriteOp } from "./thread-state.ts";
 
@@ -25,6 +31,8 @@ export interface WriterOptions extends WriterTuning {
     turns: TurnPatch[];
     usage: UsageReport[];
     owed: OwedMark[];
+    spans: ActivitySpanRow[];
+    waits: WaitEndRow[];
     price: PriceFn;
   }): Promise<BatchResult>;
   price: PriceFn;
@@ -37,15 +45,24 @@ export interface WriterOptions extends WriterTuning {
 }
 
 /** Operations grouped by kind, as one transaction writes them. */
-type Batch = { threads: ThreadState[]; turns: TurnPatch[]; usage: UsageReport[]; owed: OwedMark[] };
+type Batch = {
+  threads: ThreadState[];
+  turns: TurnPatch[];
+  usage: UsageReport[];
+  owed: OwedMark[];
+  spans: ActivitySpanRow[];
+  waits: WaitEndRow[];
+};
 
 /** `ops` as a batch, each kind in its order (isolating a refused batch: one op, or the rest). */
 function batchOf(ops: readonly WriteOp[]): Batch {
-  const batch: Batch = { threads: [], turns: [], usage: [], owed: [] };
+  const batch: Batch = { threads: [], turns: [], usage: [], owed: [], spans: [], waits: [] };
   for (const o of ops) {
     if (o.op === "thread") batch.threads.push(o.state);
     else if (o.op === "turn") batch.turns.push(o.patch);
     else if (o.op === "owed") batch.owed.push(o.mark);
+    else if (o.op === "span") batch.spans.push(o.span);
+    else if (o.op === "waitEnd") batch.waits.push(o.wait);
     else batch.usage.push(o.report);
   }
   return batch;
@@ -61,6 +78,9 @@ export class IngestWriter {
    * `owed_since` and the latest as `owed_at`). Never compacted away: one entry per thread.
    */
   private owed = new Map<string, OwedMark[]>();
+  /** Activity spans and ended waits, in order (each conditioned in the database: exactly once). */
+  private spans: ActivitySpanRow[] = [];
+  private waits: WaitEndRow[] = [];
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private failures = 0;
@@ -74,7 +94,14 @@ export class IngestWriter {
 
   /** Operations waiting to be written. */
   get backlog(): number {
-    return this.threads.size + this.turns.size + this.usage.length + this.owed.size;
+    return (
+      this.threads.size +
+      this.turns.size +
+      this.usage.length +
+      this.owed.size +
+      this.spans.length +
+      this.waits.length
+    );
   }
 
   get compacted(): number {
@@ -111,6 +138,8 @@ export class IngestWriter {
       if (o.op === "thread") this.threads.set(o.state.id, o.state);
       else if (o.op === "turn") this.turns.set(o.patch.id, mergeTurn(this.turns.get(o.patch.id), o.patch));
       else if (o.op === "owed") this.addMark(o.mark);
+      else if (o.op === "span") this.spans.push(o.span);
+      else if (o.op === "waitEnd") this.waits.push(o.wait);
       else this.usage.push(o.report);
     }
     if (this.usage.length > (this.opts.maxBufferedReports ?? 100_000)) this.compactUsage();
@@ -180,16 +209,28 @@ export class IngestWriter {
     const max = this.opts.maxBatchReports ?? 2000;
     const usage = this.usage.slice(0, max);
     const owed = [...this.owed.values()].flat();
+    const spans = this.spans;
+    const waits = this.waits;
     this.threads = new Map();
     this.turns = new Map();
     this.owed = new Map();
+    this.spans = [];
+    this.waits = [];
     this.usage = this.usage.slice(usage.length);
     // Everything enqueued before now is in this batch unless reports were left for the next one.
     const takenAtMs = this.usage.length === 0 ? (this.opts.now ?? Date.now)() : null;
     const started = performance.now();
     const run = (async () => {
       try {
-        const result = await this.opts.write({ threads, turns, usage, owed, price: this.opts.price });
+        const result = await this.opts.write({
+          threads,
+          turns,
+          usage,
+          owed,
+          spans,
+          waits,
+          price: this.opts.price,
+        });
         this.failures = 0;
         this.written(takenAtMs);
         this.opts.onWritten?.(result, performance.now() - started);
@@ -197,12 +238,12 @@ export class IngestWriter {
         if (isRejectedData(err)) {
           // The database refused a value (out of range, …), not the connection: this batch would
           // fail the same way forever and hold up every target's writes behind it.
-          if (await this.isolate({ threads, turns, usage, owed })) this.written(takenAtMs);
+          if (await this.isolate({ threads, turns, usage, owed, spans, waits })) this.written(takenAtMs);
           return;
         }
         this.failures++;
         this.opts.onError?.(err, this.failures);
-        this.putBack({ threads, turns, usage, owed });
+        this.putBack({ threads, turns, usage, owed, spans, waits });
       }
     })();
     this.running = run.finally(() => {
@@ -225,11 +266,13 @@ export class IngestWriter {
   }
 
   /** Put a failed batch back in front of what arrived meanwhile, newer state winning. */
-  private putBack({ threads, turns, usage, owed }: Batch): void {
+  private putBack({ threads, turns, usage, owed, spans, waits }: Batch): void {
     for (const t of threads) if (!this.threads.has(t.id)) this.threads.set(t.id, t);
     for (const m of owed) this.addMark(m);
     for (const t of turns) this.turns.set(t.id, mergeTurn(t, this.turns.get(t.id)));
     this.usage = [...usage, ...this.usage];
+    this.spans = [...spans, ...this.spans];
+    this.waits = [...waits, ...this.waits];
   }
 
   /**
@@ -244,6 +287,8 @@ export class IngestWriter {
       ...batch.turns.map((patch) => ({ op: "turn" as const, patch })),
       ...batch.owed.map((mark) => ({ op: "owed" as const, mark })),
       ...batch.usage.map((report) => ({ op: "usage" as const, report })),
+      ...batch.spans.map((span) => ({ op: "span" as const, span })),
+      ...batch.waits.map((wait) => ({ op: "waitEnd" as const, wait })),
     ];
     for (const [i, op] of ops.entries()) {
       const one = batchOf([op]);

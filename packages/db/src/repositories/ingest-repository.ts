@@ -9,12 +9,14 @@
  */
 import type { Pool, PoolClient } from "pg";
 import type {
+  ActivitySpanRow,
   BatchResult,
   OwedMark,
   PriceFn,
   ThreadSnapshot,
   TurnPatchRow,
   UsageReportRow,
+  WaitEndRow,
 } from "./ingest-types.ts";
 import { countUsageBatch } from "./usage-accounting.ts";
 
@@ -28,6 +30,9 @@ export async function writeIngestBatch(args: {
   usage: UsageReportRow[];
   /** Recovery obligations to persist (before the usage: a report received after a mark clears it). */
   owed?: OwedMark[];
+  /** Observed status time and ended waits (issue 15), each counted once (see ActivitySpanRow). */
+  spans?: ActivitySpanRow[];
+  waits?: WaitEndRow[];
   price: PriceFn;
 }): Promise<BatchResult> {
   const { pool, threads, turns, usage, price } = args;

@@ -3,6 +3,8 @@
  * thread snapshots, turn patches, cumulative token reports, prices and what a batch counted. Their
  * own module so that the two files that use them do not import each other.
  */
+
+import type { ActivityKind, WaitKind, WaitOutcome } from "@codex-fleet/protocol/activity";
 import type { PendingRequest } from "@codex-fleet/protocol/api";
 import type { ThreadGoal, TokenCounts } from "@codex-fleet/protocol/events";
 import type { ThreadStatusType, TurnStatus } from "@codex-fleet/protocol/status";
@@ -134,4 +136,38 @@ export interface BatchResult {
    * was counted or matched the baseline), with the receive time of that report.
    */
   cleared?: { threadId: string; receivedAtMs: number }[];
+}
+
+/**
+ * Observed time of one kind for one thread (issue 15): [fromMs, toMs) at the collector's receive
+ * time. Counted into activity_hourly (split at hour boundaries, keyed by the thread's target, the
+ * target's team, `model` and `repo`) only past the thread's `activity_until`, which moves to
+ * `toMs` in the same statement: replayed or overlapping spans (a retried batch, two instances
+ * during a handover) count each millisecond once.
+ */
+export interface ActivitySpanRow {
+  threadId: string;
+  targetId: string;
+  kind: ActivityKind;
+  model: string;
+  repo: string;
+  fromMs: number;
+  toMs: number;
+}
+
+/**
+ * A wait that ended (issue 15): counted in the hour of `endMs` (approval_waits or input_waits;
+ * when answered also answered_waits, answer_ms and the histogram bucket of its duration) only when
+ * `endMs` is past the thread's `wait_counted_until`, which moves to it in the same statement.
+ * Outcome `unknown` (the collector stopped observing) counts the wait but no duration.
+ */
+export interface WaitEndRow {
+  threadId: string;
+  targetId: string;
+  kind: WaitKind;
+  outcome: WaitOutcome;
+  model: string;
+  repo: string;
+  startMs: number;
+  endMs: number;
 }

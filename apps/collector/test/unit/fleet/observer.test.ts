@@ -91,7 +91,9 @@ async function observe(
         // the answer comes after 800 ms (coldResumeWaitMs is 500), the replayed total 10 ms later.
         if (id === "slowload") {
           setTimeout(() => {
-            const req = peer?.requests("thread/resume").find((r) => (r.params as { threadId: string }).threadId === id);
+            const req = peer
+              ?.requests("thread/resume")
+              .find((r) => (r.params as { threadId: string }).threadId === id);
             c.send({ id: req?.id, result: { thread: thread(id, NOW) } });
             setTimeout(() => {
               usageSentAt.set(id, peer?.received.length ?? 0);
