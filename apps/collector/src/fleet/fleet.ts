@@ -15,7 +15,14 @@ import {
 import { loadThreads } from "@codex-fleet/db/repositories/threads-repository";
 import type { FleetEvent } from "@codex-fleet/protocol/events";
 import type { Config, TargetConfig } from "../config/schema.ts";
-import { emptyThread, reduce, type ThreadState, threadFromStored } from "../ingest/thread-state.ts";
+import {
+  checkpointActivity,
+  emptyThread,
+  reduce,
+  stopObserving,
+  type ThreadState,
+  threadFromStored,
+} from "../ingest/thread-state.ts";
 import { IngestWriter, type WriterOptions, type WriterTuning } from "../ingest/writer.ts";
 import { debugEnabled, type Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
@@ -51,6 +58,8 @@ export interface TargetRuntime {
   followed: boolean;
   /** The instance (its name) that follows the target, as last known; null: nobody. */
   followedBy: string | null;
+  /** Threads whose activity this instance observes on the current connection (issue 15). */
+  observing: Set<string>;
 }
 
 export interface FleetListener {
@@ -212,7 +221,10 @@ export class Fleet {
       for (const rt of this.targets.values())
         if (this.opts.follow?.(rt.config.name) ?? true) this.startFollowing(rt, null);
     // Keep "last contact" fresh while connected: it bounds the next backfill after an outage.
-    this.contactTimer = setInterval(() => this.touchContacts(), 60_000);
+    this.contactTimer = setInterval(() => {
+      this.touchContacts();
+      this.checkpointObserved();
+    }, 60_000);
     this.contactTimer.unref();
   }
 
@@ -223,7 +235,7 @@ export class Fleet {
   async stop(flushTimeoutMs = 0): Promise<void> {
     if (this.contactTimer) clearInterval(this.contactTimer);
     // An unfollowed target's connection never started: stopping it would write "stopped" over
-    // the follower's state.
+    // the follower's state. Stopping an open one ends the observed activity (onStatus).
     for (const rt of this.targets.values()) if (rt.followed) rt.connection.stop();
     try {
       await this.writer.close(flushTimeoutMs);
@@ -331,6 +343,7 @@ export class Fleet {
               if (rt.contactScanned) rt.lastContactAtMs = this.now();
               rt.contactScanned = false;
               rt.observer.onClose();
+              this.stopObserving(rt);
             }
             rt.connectedSinceMs = null;
           }
@@ -399,6 +412,7 @@ export class Fleet {
       contactScanned: false,
       followed: false,
       followedBy: null,
+      observing: new Set(),
     };
     this.targets.set(id, rt);
     return rt;
@@ -439,6 +453,7 @@ export class Fleet {
       if (state) {
         if (!prev) rt.threadCount++;
         this.threads.set(threadId, state);
+        if (state.activity) rt.observing.add(threadId);
         this.writer.enqueue(ops);
         if (changed) this.notify((l) => l.threadChanged?.(state));
         if (
@@ -477,6 +492,40 @@ export class Fleet {
     }).catch((err) =>
       this.opts.log.warn({ target: rt.config.name, err: errText(err) }, "could not persist target state"),
     );
+  }
+
+  /**
+   * The target's connection closed (or it was handed over): what each of its threads did from now
+   * until its next reported status is not observed (issue 15). The spans so far are counted.
+   */
+  private stopObserving(rt: TargetRuntime): void {
+    const atMs = this.now();
+    for (const threadId of rt.observing) {
+      const t = this.threads.get(threadId);
+      if (!t) continue;
+      const { state, ops } = stopObserving(t, atMs);
+      this.threads.set(threadId, state);
+      this.writer.enqueue(ops);
+    }
+    rt.observing.clear();
+  }
+
+  /**
+   * Count the observed time so far of every thread spending time of a counted kind (a wait of
+   * hours shows in today's figures within a minute, not only when it ends).
+   */
+  checkpointObserved(): void {
+    const atMs = this.now();
+    for (const rt of this.targets.values()) {
+      if (!rt.followed) continue;
+      for (const threadId of rt.observing) {
+        const t = this.threads.get(threadId);
+        if (!t?.activity?.kind) continue;
+        const { state, ops } = checkpointActivity(t, atMs);
+        this.threads.set(threadId, state);
+        this.writer.enqueue(ops);
+      }
+    }
   }
 
   private touchContacts(): void {
@@ -575,9 +624,12 @@ export class Fleet {
    * listeners (live feed, alerts). Never written to the database (the follower writes) and
    * refused for a target this instance follows. False when refused or nothing changed.
    */
-  applyRemoteThread(state: ThreadState): boolean {
-    const rt = this.targets.get(state.targetId);
+  applyRemoteThread(remote: ThreadState): boolean {
+    const rt = this.targets.get(remote.targetId);
     if (rt?.followed) return false;
+    // Activity is observed by the follower only: a replica that becomes the follower starts
+    // observing at the next reported status, never from the old follower's span (issue 15).
+    const state: ThreadState = { ...remote, activity: null, wait: null };
     const prev = this.threads.get(state.id);
     if (prev && sameFields(prev, state)) return false;
     if (!prev) {
