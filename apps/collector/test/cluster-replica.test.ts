@@ -118,6 +118,15 @@ describe("two collectors, one follows the target", () => {
     expect(b.sent.get("sim") ?? []).toEqual([]);
   }, 60_000);
 
+  it("does not carry A's observed activity to B: only the follower observes (issue 15)", async () => {
+    // A observes th-1 working since its status; B's copy starts observing only if B ever follows
+    // the target, at the status it is then told — never from A's span (no invented handover time).
+    expect(a.fleet.threads.get("th-1")?.activity?.kind).toBe("working");
+    expect(b.fleet.threads.get("th-1")?.status).toBe("active");
+    expect(b.fleet.threads.get("th-1")?.activity).toBeNull();
+    expect(b.fleet.threads.get("th-1")?.wait).toBeNull();
+  });
+
   it("does send a thread too large for one NOTIFY as 're-read', and B reads the row", async () => {
     const cwd = `/home/${"é".repeat(4000)}`; // ~8 KB of UTF-8: over the payload limit
     conns[0]?.send(threadStarted("th-big", { cwd }));

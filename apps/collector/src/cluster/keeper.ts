@@ -76,6 +76,8 @@ export class LeaseKeeper {
   private fenceTimer: NodeJS.Timeout | null = null;
   private chain: Promise<void> = Promise.resolve();
   private kicked = false;
+  /** start() has run: before it (or without it — a collector told what to follow), a kick does nothing. */
+  private started = false;
   private stopped = false;
   private freeBefore = new Set<string>();
   private ticks = 0;
@@ -126,6 +128,7 @@ export class LeaseKeeper {
           "cluster: took back the leases of a previous process that is gone",
         );
     }
+    this.started = true;
     await this.tick();
     this.schedule();
     this.fenceTimer = setInterval(() => this.fence(), Math.max(50, Math.round(this.margin / 4)));
@@ -138,7 +141,7 @@ export class LeaseKeeper {
 
   /** Look at the lease table soon (a target was added or removed). */
   kick(): void {
-    if (this.stopped || this.kicked) return;
+    if (!this.started || this.stopped || this.kicked) return;
     this.kicked = true;
     setTimeout(() => {
       this.kicked = false;
