@@ -348,6 +348,7 @@ export class TargetObserver {
   private async unsubscribe(threadId: string): Promise<void> {
     if (this.subs.get(threadId) !== "subscribed") return;
     this.subs.set(threadId, "unsubscribing");
+    const gen = this.generation;
     try {
       this.deps.log("debug", "unsubscribing", { threadId });
       await this.conn.request("thread/unsubscribe", { threadId });
@@ -356,6 +357,10 @@ export class TargetObserver {
     } finally {
       if (this.subs.get(threadId) === "unsubscribing") this.subs.delete(threadId);
     }
+    // The thread turned active while the unsubscribe was on its way: `subscribe` saw it still
+    // held and did nothing, and the server has now dropped us — its running turn's total would
+    // reach nobody (and, on a thread that never unloads, no cold resume would bring it back).
+    if (gen === this.generation && this.active.has(threadId)) void this.subscribe(threadId);
   }
 
   private scheduleIdleCheck(threadId: string): void {

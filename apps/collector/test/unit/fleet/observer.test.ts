@@ -65,7 +65,8 @@ async function observe(
   threads: ReturnType<typeof thread>[],
   extra: Partial<ConstructorParameters<typeof TargetObserver>[2]> = {},
   whileListing: Record<string, unknown>[] = [],
-  peerOpts: { refuseSourceKinds?: boolean } = {},
+  peerOpts: { refuseSourceKinds?: boolean; activeWhileUnsubscribing?: string } = {},
+  observerOpts: { idleUnsubscribeMs?: number } = {},
 ): Promise<{ peer: ScriptedPeer; c: PeerConnection; observer: TargetObserver }> {
   rolloutRefusals.clear();
   peer = await startScriptedPeer({
@@ -80,6 +81,17 @@ async function observe(
           return { error: { code: -32600, message: "Invalid request: unknown variant `subAgentX`" } };
         for (const f of whileListing) c.send(f);
         return { result: { data: threads, nextCursor: null } };
+      }
+      if (method === "thread/unsubscribe") {
+        const id = (params as { threadId: string }).threadId;
+        // The developer starts a turn while the unsubscribe is on its way: the status change
+        // arrives before the answer (a loaded server, or requests queued behind a backfill).
+        if (id === peerOpts.activeWhileUnsubscribing)
+          c.send({
+            method: "thread/status/changed",
+            params: { threadId: id, status: { type: "active", activeFlags: [] } },
+          });
+        return { result: { status: "unsubscribed" } };
       }
       if (method === "thread/resume") {
         const id = (params as { threadId: string }).threadId;
@@ -115,7 +127,11 @@ async function observe(
   });
   const started = observeOverPeer(
     peer.url,
-    { idleUnsubscribeMs: 60_000, backfillLookbackMs: 86_400_000, coldResumeWaitMs: 500 },
+    {
+      idleUnsubscribeMs: observerOpts.idleUnsubscribeMs ?? 60_000,
+      backfillLookbackMs: 86_400_000,
+      coldResumeWaitMs: 500,
+    },
     { now: Date.now, lastContactAtMs: () => LAST_CONTACT, emit: () => {}, log: () => {}, ...extra },
   );
   conn = started.conn;
@@ -245,6 +261,30 @@ describe("TargetObserver and a brand-new thread", () => {
     c.send({ method: "thread/status/changed", params: { threadId: "marker", status: { type: "idle" } } });
     await new Promise((r) => setTimeout(r, 1000));
     expect(resumed(p).filter((id) => id === "marker").length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe("TargetObserver and a thread that turns active while it unsubscribes", () => {
+  it("subscribes again once the unsubscribe is answered: the turn's total would otherwise reach nobody", async () => {
+    const { peer: p, c } = await observe(
+      [],
+      {},
+      [],
+      { activeWhileUnsubscribing: "busy" },
+      { idleUnsubscribeMs: 50 },
+    );
+    const turn = (type: "active" | "idle") =>
+      c.send({
+        method: "thread/status/changed",
+        params: { threadId: "busy", status: { type, ...(type === "active" ? { activeFlags: [] } : {}) } },
+      });
+    turn("active");
+    await waitFor("the subscription", () => resumed(p).length === 1);
+    turn("idle");
+    // Idle for idleUnsubscribeMs: unsubscribed — and the next turn begins before the answer.
+    await waitFor("the unsubscribe", () => p.requests("thread/unsubscribe").length === 1);
+    await waitFor("a subscription for the running turn", () => resumed(p).length === 2);
+    expect(resumed(p)).toEqual(["busy", "busy"]);
   });
 });
 
