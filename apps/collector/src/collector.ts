@@ -24,6 +24,7 @@ import type { WriterTuning } from "./ingest/writer.ts";
 import { startWriterThread, type WriterThread } from "./ingest/writer-thread.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { escapeLabel, Metrics } from "./metrics.ts";
+import { RetentionJob } from "./retention.ts";
 import { ManagedTargets } from "./targets/managed-targets.ts";
 import { registerTargetRoutes } from "./targets/routes.ts";
 
@@ -84,6 +85,8 @@ export interface Collector {
   readonly database: Pick<OpenDatabase, "pool" | "url" | "embedded" | "description">;
   /** Replication to and from other collectors on the database (null on embedded PGlite). */
   readonly replica: Replica | null;
+  /** The retention job (issue 13): `runOnce()` prunes now. */
+  readonly retention: RetentionJob;
   /** `http://host:port` once listening (null before, or when started with `listen: false`). */
   readonly address: string | null;
   /** Follow every target, start alerting, listen; resolves with the address ("" when not listening). */
@@ -196,6 +199,22 @@ export async function createCollector(
     },
   });
   registerMetrics(metrics, fleet, alerts);
+  // Retention (issue 13): one instance at a time prunes old detail and hourly rollups.
+  const retention = new RetentionJob({
+    pool: db.pool,
+    retention: config.retention,
+    log,
+    onDeleted: (table, rows) => metrics.retentionDeleted.inc(table, rows),
+    alone: db.embedded,
+  });
+  metrics.gauge("codex_fleet_retention_last_run_timestamp_seconds", () => ({
+    help: "When this instance last finished a retention run (0: not yet; another instance may run it).",
+    values: [["", retention.lastRunAtMs === null ? 0 : Math.round(retention.lastRunAtMs / 1000)]],
+  }));
+  metrics.gauge("codex_fleet_retention_last_run_seconds", () => ({
+    help: "How long this instance's last retention run took.",
+    values: [["", (retention.lastRunMs ?? 0) / 1000]],
+  }));
 
   let started = false;
   let stopping: Promise<void> | null = null;
@@ -210,6 +229,7 @@ export async function createCollector(
     log,
     database: db,
     replica,
+    retention,
     get address() {
       return address;
     },
@@ -224,6 +244,7 @@ export async function createCollector(
       // has loaded its state, or every thread alert would look resolved.
       if (leased) await cluster.start();
       else await alerts.start();
+      retention.start();
       if (options.listen === false) await app.ready();
       else address = await app.listen({ host: config.server.host, port: config.server.port });
       ready = true;
@@ -236,6 +257,7 @@ export async function createCollector(
         await app.close();
         if (started && leased) await cluster.pause();
         await alerts.stop();
+        await retention.stop();
         // Buffered writes get what is left of the grace period, minus a second to close the pool.
         try {
           // The replica sends the last states after the fleet's (and closes its LISTEN connection either way).

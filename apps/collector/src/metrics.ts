@@ -199,6 +199,12 @@ export class Metrics {
     "Alert group notifications by receiver and outcome (sent, or failed after every retry).",
     ["receiver", "outcome"],
   );
+  /** Retention (issue 13): rows deleted by the pruning job, by table. */
+  readonly retentionDeleted = new LabeledCounter(
+    "codex_fleet_retention_deleted_rows_total",
+    "Rows the retention job deleted (older than retention.detailDays / hourlyDays), by table.",
+    "table",
+  );
   private targetStates = new Map<string, string>();
   private gauges = new Map<string, () => { help: string; values: [string, number][] }>();
 
@@ -230,6 +236,7 @@ export class Metrics {
       this.leaseReleases.render(),
       this.leaseRenewFailures.render(),
       this.alertNotifications.render(),
+      this.retentionDeleted.render(),
     ];
     for (const [name, fn] of this.gauges) {
       const g = fn();

@@ -65,7 +65,11 @@ describe("activity against a real app-server", () => {
       return { decision: "accept" };
     });
     mock.push(
-      { kind: "toolCall", command: "touch answered.txt", usage: { input: 800, cached: 0, output: 30, reasoning: 0 } },
+      {
+        kind: "toolCall",
+        command: "touch answered.txt",
+        usage: { input: 800, cached: 0, output: 30, reasoning: 0 },
+      },
       { kind: "reply", usage: { input: 900, cached: 800, output: 25, reasoning: 0 } },
     );
     const turn = await dev.startTurn(thread, "answered after a known delay");

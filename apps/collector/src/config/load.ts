@@ -424,6 +424,7 @@ export async function loadConfig({ argv, env, cwd }: LoadConfigOptions): Promise
     auth,
     cluster: { instanceName: file.cluster.instanceName ?? null, leaseTtlMs: file.cluster.leaseTtlMs },
     codexVersionFloor: file.codexVersionFloor,
+    retention: file.retention,
   };
   return deepFreeze(config);
 }

@@ -231,6 +231,30 @@ export const ConfigFileSchema = z.strictObject({
     })
     .prefault({}),
   /**
+   * How long detail is kept (issue 13, README "Retention"): the ledger (usage_event) and turn rows
+   * for `detailDays`; the hourly rollups (usage_hourly, activity_hourly, activity_peak) for
+   * `hourlyDays`. Daily rollups and threads are kept. Pruned in small batches every
+   * `pruneIntervalMs` by one instance at a time.
+   */
+  retention: z
+    .strictObject({
+      detailDays: z
+        .int({ error: "must be a whole number of days" })
+        .min(1, { error: "must be at least 1" })
+        .max(36_500, { error: "must be at most 36500 (100 years)" })
+        .default(400),
+      hourlyDays: z
+        .int({ error: "must be a whole number of days" })
+        .min(1, { error: "must be at least 1" })
+        .max(36_500, { error: "must be at most 36500 (100 years)" })
+        .default(400),
+      pruneIntervalMs: z
+        .int({ error: "must be an integer number of milliseconds" })
+        .min(60_000, { error: "must be at least 60000 (1 min)" })
+        .default(3_600_000),
+    })
+    .prefault({}),
+  /**
    * Targets whose codex (read from the `initialize` userAgent) is older than this are flagged
    * `belowSupportedFloor` in the targets API and on the Targets page. Default: the oldest version
    * the real-peer suite runs against.
@@ -311,4 +335,5 @@ export interface Config {
   readonly cluster: { readonly instanceName: string | null; readonly leaseTtlMs: number };
   /** Targets on an older codex are flagged below the supported floor. */
   readonly codexVersionFloor: string;
+  readonly retention: Readonly<ConfigFile["retention"]>;
 }
