@@ -19,9 +19,19 @@ import { runFootprint } from "./scenarios/footprint.ts";
 import { runIngest } from "./scenarios/ingest.ts";
 import { runLiveLatency } from "./scenarios/live-latency.ts";
 import { runQuery } from "./scenarios/query.ts";
+import { runRetention } from "./scenarios/retention.ts";
 import { runTakeover } from "./scenarios/takeover.ts";
 
-const SCENARIOS = ["fleet", "ingest", "live", "cluster-live", "query", "footprint", "takeover"] as const;
+const SCENARIOS = [
+  "fleet",
+  "ingest",
+  "live",
+  "cluster-live",
+  "query",
+  "footprint",
+  "takeover",
+  "retention",
+] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** Sizes per mode. */
@@ -40,6 +50,7 @@ const PLAN = {
     query: { developers: 100, days: 30, turns: 1_000_000, requests: 10 },
     footprint: { turns: 4 },
     takeover: { servers: 300, leaseTtlMs: 15_000, settleMs: 5_000, sampleMs: 5_000 },
+    retention: { servers: 100, days: 2, turnsPerDay: 40, oldRows: 300_000 },
   },
   full: {
     fleet: {
@@ -55,6 +66,7 @@ const PLAN = {
     query: { developers: 1_000, days: 30, turns: 10_000_000, requests: 30 },
     footprint: { turns: 10 },
     takeover: { servers: 5_000, leaseTtlMs: 15_000, settleMs: 30_000, sampleMs: 15_000 },
+    retention: { servers: 200, days: 3, turnsPerDay: 60, oldRows: 1_000_000 },
   },
 };
 
@@ -174,6 +186,13 @@ async function main(): Promise<void> {
     () => runTakeover(plan.takeover),
     (r) => {
       run.takeover = r;
+    },
+  );
+  await step(
+    "retention",
+    () => runRetention(plan.retention),
+    (r) => {
+      run.retention = r;
     },
   );
   run.durationMs = Date.now() - started;

@@ -6,6 +6,7 @@ import type { FootprintResult } from "../scenarios/footprint.ts";
 import type { IngestResult } from "../scenarios/ingest.ts";
 import type { LiveLatencyResult } from "../scenarios/live-latency.ts";
 import type { QueryResult } from "../scenarios/query.ts";
+import type { RetentionBenchResult } from "../scenarios/retention.ts";
 import type { TakeoverResult } from "../scenarios/takeover.ts";
 import type { MachineInfo } from "./machine.ts";
 
@@ -23,6 +24,7 @@ export interface BenchRun {
   query?: QueryResult;
   footprint?: FootprintResult;
   takeover?: TakeoverResult;
+  retention?: RetentionBenchResult;
   errors: Record<string, string>;
 }
 
@@ -129,6 +131,17 @@ export function renderTable(run: BenchRun): string {
       `lease TTL ${tk.leaseTtlMs / 1000} s (included); RSS per instance ${tk.rssMB.join(" / ")} MB; idle, the 3 cost Postgres ${tk.idleTransactionsPerSecond} commits/s, ${tk.leaseRowUpdatesPerSecond} lease rows updated/s`,
       "≤ 30 s",
       ok(tk.takeoverMs <= 30_000),
+    ]);
+  }
+  const rt = run.retention;
+  if (rt) {
+    const deleted = Object.values(rt.prune.deleted).reduce((a, b) => a + b, 0);
+    rows.push([
+      `7 retention: ingest of ${n(rt.turns)} turns while pruning ${n(deleted)} old rows`,
+      `**${n(rt.duringPrune.turnsPerSecond)} turns/s = ${pct(rt.ratio)}** of ingest alone; totals exact: ${rt.alone.exact && rt.duringPrune.exact ? "yes" : "NO"}`,
+      `alone ${n(rt.alone.turnsPerSecond)} turns/s; prune ${(rt.prune.ms / 1000).toFixed(1)} s (running during ${pct(rt.overlap)} of the ingest)`,
+      "≥ 80 %",
+      ok(rt.ratio >= 0.8 && rt.alone.exact && rt.duringPrune.exact),
     ]);
   }
   for (const [k, v] of Object.entries(run.errors))

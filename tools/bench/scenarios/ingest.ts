@@ -11,11 +11,11 @@ import { fileURLToPath } from "node:url";
 import { startReplayServer } from "@codex-fleet/codex-fakes/replay-server";
 import { createDb } from "@codex-fleet/db/client";
 import { createTestDatabase } from "@codex-fleet/db/testing";
-import { scrape, startBenchCollector, waitOpen } from "../lib/collector-proc.ts";
+import { ingestIntoCollector } from "../lib/collector-ingest.ts";
 import { measureDbLimit } from "../lib/db-limit.ts";
-import { cpuSeconds, load, round } from "../lib/machine.ts";
+import { load, round } from "../lib/machine.ts";
 import { type Recording, recordFleet } from "../lib/recorder.ts";
-import { sleep, waitFor } from "../lib/stats.ts";
+import { waitFor } from "../lib/stats.ts";
 
 export interface IngestOptions {
   servers: number;
@@ -73,13 +73,6 @@ function recordedTotal(rec: Recording): number {
   let sum = 0;
   for (const t of totals.values()) sum += t;
   return sum;
-}
-
-/** Events the collector counted (every frame with a method is one). */
-function notificationsSeen(m: Map<string, number>): number {
-  let n = 0;
-  for (const [k, v] of m) if (k.startsWith("codex_fleet_notifications_total{")) n += v;
-  return n;
 }
 
 async function bareClient(rec: Recording): Promise<number> {
@@ -142,65 +135,16 @@ export async function runIngest(opts: IngestOptions): Promise<IngestResult> {
     const ms = Number(process.env.BENCH_SLOWLOG);
     await db.pool.query(`ALTER DATABASE "${name}" SET log_min_duration_statement = ${ms}`);
   }
-  const replay = await startReplayServer(rec);
   try {
-    const collector = await startBenchCollector({
+    const run = await ingestIntoCollector({
+      rec,
       dbUrl: testDb.url,
-      targets: rec.servers.map((s, i) => ({
-        name: s.name,
-        team: s.team,
-        url: replay.urls[i] as string,
-        token: null,
-      })),
-      nodeArgs: opts.collectorNodeArgs,
+      pool: db.pool,
+      ...(opts.collectorNodeArgs ? { nodeArgs: opts.collectorNodeArgs } : {}),
     });
-    let collectorMs = 0;
-    let framesMs = 0;
-    let cpu = 0;
-    let exact = false;
-    let writes = { count: 0, sum: 0 };
-    try {
-      await waitOpen(collector.baseUrl, rec.servers.length, 120_000);
-      await waitFor(() => (replay.ready === rec.servers.length ? true : undefined), {
-        timeoutMs: 60_000,
-        what: "every collector connection initialized",
-      });
-      await sleep(1000); // the observer's start-up requests (loaded list, thread list) settle
-      const before = await scrape(collector.baseUrl);
-      const cpu0 = cpuSeconds(collector.pid);
-      const t0 = performance.now();
-      await replay.stream();
-      const expected = { tokens: rec.served.totalTokens, turns: rec.turns };
-      const seen0 = notificationsSeen(before);
-      await waitFor(
-        async () => {
-          if (framesMs === 0 && notificationsSeen(await scrape(collector.baseUrl)) - seen0 >= rec.frames)
-            framesMs = performance.now() - t0;
-          const { rows } = await db.pool.query<{ tokens: number; turns: number }>(
-            "SELECT COALESCE(sum(total_tokens), 0)::float8 AS tokens, COALESCE(sum(turns), 0)::float8 AS turns FROM usage_hourly",
-          );
-          const r = rows[0];
-          return r && r.tokens >= expected.tokens && r.turns >= expected.turns ? r : undefined;
-        },
-        { timeoutMs: 900_000, everyMs: 50, what: "the collector to count every turn" },
-      );
-      collectorMs = performance.now() - t0;
-      cpu = cpuSeconds(collector.pid) - cpu0;
-      const after = await scrape(collector.baseUrl);
-      writes = {
-        count:
-          (after.get("codex_fleet_db_write_ms_count") ?? 0) -
-          (before.get("codex_fleet_db_write_ms_count") ?? 0),
-        sum:
-          (after.get("codex_fleet_db_write_ms_sum") ?? 0) - (before.get("codex_fleet_db_write_ms_sum") ?? 0),
-      };
-      const { rows } = await db.pool.query<{ tokens: number; turns: number }>(
-        "SELECT COALESCE(sum(total_tokens), 0)::float8 AS tokens, COALESCE(sum(turns), 0)::float8 AS turns FROM usage_hourly",
-      );
-      exact = rows[0]?.tokens === expected.tokens && rows[0]?.turns === expected.turns;
-    } finally {
-      await collector.stop();
-    }
+    const { exact, cpu, writes } = run;
+    const collectorMs = run.ms;
+    const framesMs = run.framesProcessedMs;
     const limit = await measureDbLimit(db.pool, ["usage_event", "turn", "thread", "usage_hourly"]);
     const tps = (ms: number) => round(rec.turns / (ms / 1000));
     const collectorTps = tps(collectorMs);
@@ -235,7 +179,6 @@ export async function runIngest(opts: IngestOptions): Promise<IngestResult> {
       load: load(),
     };
   } finally {
-    await replay.close();
     await db.close();
     await testDb.drop();
   }
