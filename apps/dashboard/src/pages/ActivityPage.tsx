@@ -159,7 +159,7 @@ export default function ActivityPage() {
             </div>
           </div>
         </div>
-        <div className="card" style={{ marginBottom: 14 }} data-testid="activity-waiting">
+        <div className="card" style={{ marginBottom: 14 }} data-testid="activity-waiting-card">
           <div className="card-head">
             <h2>Waiting on people</h2>
             <span className="faint">approvals and questions; observed time only, percentiles estimated</span>
