@@ -19,6 +19,7 @@ import { waitUntil } from "@codex-fleet/codex-fakes/wait-until";
 import { createDb } from "@codex-fleet/db/client";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import { createPricer } from "@codex-fleet/pricing";
+import type { ActivityResponse } from "@codex-fleet/protocol/activity";
 import type {
   AlertView,
   TargetView,
@@ -188,6 +189,88 @@ async function runTurn(text: string, ...steps: Parameters<MockModel["push"]>): P
   return turnId;
 }
 
+/**
+ * Activity history for the Activity page (issue 15): the seed above goes through the ingest path
+ * without status spans, so its hours get activity rows written here directly — office hours of the
+ * last seven days and today, per developer, with waits, answers and turn durations in histogram
+ * buckets, and the fleet's sampled peak per hour. Deterministic (a fixed Park–Miller generator), so screenshots are stable.
+ */
+async function seedActivityHistory(dbUrl: string, nowMs: number): Promise<void> {
+  const activityDb = createDb({ url: dbUrl, poolMax: 2 });
+  const { pool } = activityDb;
+  let state = 15;
+  const rand = (lo: number, hi: number) => {
+    state = (state * 16_807) % 2_147_483_647; // Park–Miller: exact in doubles
+    return lo + (state % (hi - lo + 1));
+  };
+  const today = Math.floor(nowMs / DAY_MS) * DAY_MS;
+  const currentHour = Math.floor(nowMs / 3_600_000) * 3_600_000;
+  for (let day = today - 7 * DAY_MS; day <= today; day += DAY_MS) {
+    for (let h = 8; h <= 18; h++) {
+      const hour = day + h * 3_600_000;
+      if (hour >= currentHour) break;
+      let active = 0;
+      for (const dev of SEED_DEVELOPERS) {
+        if (rand(0, 9) < 3) continue;
+        active += rand(1, 2);
+        const completed = rand(2, 6);
+        const failed = rand(0, 9) < 2 ? 1 : 0;
+        const interrupted = rand(0, 9) < 2 ? 1 : 0;
+        const ended = completed + failed + interrupted;
+        const approvals = rand(0, 3);
+        const inputs = rand(0, 1);
+        const answered = Math.max(0, approvals + inputs - rand(0, 1));
+        const ans = Array.from({ length: 10 }, () => 0);
+        const bump = (counts: number[]) => {
+          const b = rand(1, 6);
+          counts[b] = (counts[b] ?? 0) + 1;
+        };
+        for (let i = 0; i < answered; i++) bump(ans);
+        const dur = Array.from({ length: 10 }, () => 0);
+        for (let i = 0; i < ended; i++) bump(dur);
+        await pool.query(
+          `INSERT INTO activity_hourly (hour, target_id, team, model, repo, working_ms, approval_wait_ms,
+             input_wait_ms, approval_waits, input_waits, answered_waits, answer_ms,
+             ans_h0, ans_h1, ans_h2, ans_h3, ans_h4, ans_h5, ans_h6, ans_h7, ans_h8, ans_h9,
+             turns_started, turns_completed, turns_failed, turns_interrupted, timed_turns, turn_ms,
+             dur_h0, dur_h1, dur_h2, dur_h3, dur_h4, dur_h5, dur_h6, dur_h7, dur_h8, dur_h9)
+           VALUES (($1::timestamptz AT TIME ZONE 'UTC'), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+             $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28,
+             $29, $30, $31, $32, $33, $34, $35, $36, $37, $38)`,
+          [
+            new Date(hour).toISOString(),
+            dev.name,
+            dev.team,
+            dev.models[0]?.[0] ?? "",
+            dev.repos[0] ?? "",
+            rand(15, 50) * MIN_MS,
+            approvals * rand(2, 9) * MIN_MS,
+            inputs * rand(1, 6) * MIN_MS,
+            approvals,
+            inputs,
+            answered,
+            answered * rand(1, 8) * MIN_MS,
+            ...ans,
+            ended,
+            completed,
+            failed,
+            interrupted,
+            ended,
+            ended * rand(1, 6) * MIN_MS,
+            ...dur,
+          ],
+        );
+      }
+      await pool.query(
+        `INSERT INTO activity_peak (hour, scope, key, peak) VALUES (($1::timestamptz AT TIME ZONE 'UTC'), 'fleet', '', $2)
+         ON CONFLICT (scope, hour, key) DO UPDATE SET peak = GREATEST(activity_peak.peak, EXCLUDED.peak)`,
+        [new Date(hour).toISOString(), active],
+      );
+    }
+  }
+  await activityDb.close();
+}
+
 describe.skipIf(CHROMIUM === null)(TITLE, () => {
   beforeAll(async () => {
     await ensureDashboardBuilt();
@@ -200,6 +283,7 @@ describe.skipIf(CHROMIUM === null)(TITLE, () => {
       price: (model, atMs, tokens) => pricer.price(model, atMs, tokens),
     });
     await seedDb.close();
+    await seedActivityHistory(db.url, Date.now());
 
     // alice works in a real codex before the collector starts: a git checkout (codex reports its
     // origin and branch), a named thread on gpt-5.4 with approvals for untrusted commands, one turn.
@@ -302,6 +386,7 @@ describe.skipIf(CHROMIUM === null)(TITLE, () => {
     ["/", 200, "text/html"],
     ["/threads/some-thread", 200, "text/html"],
     ["/usage?range=30d", 200, "text/html"],
+    ["/activity?range=7d", 200, "text/html"],
     ["/api/v1/nothing-here", 404, "application/json"],
     ["/assets/missing.js", 404, "application/json"],
   ])("does answer GET %s with %i %s (app shell for client routes)", async (path, status, type) => {
@@ -419,6 +504,98 @@ describe.skipIf(CHROMIUM === null)(TITLE, () => {
     await expect.poll(() => page.getByTestId("model-row-local-llama").textContent()).toContain("unpriced");
     await saveScreenshot(page, "usage");
     expect(watch.errors).toEqual([]);
+    await page.close();
+  });
+
+  it("does show the API's activity figures, and each developer's waiting today on the Fleet page", async () => {
+    // Whole past days only: today's figures still move while bob and carol's threads are active.
+    const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+    const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    const page = await light.newPage();
+    const watch = watchPage(page, allowDisabledAlerts);
+    const asked: URL[] = [];
+    page.on("request", (req) => {
+      const url = new URL(req.url());
+      if (url.pathname === "/api/v1/activity") asked.push(url);
+    });
+    const path = `/activity?range=custom&from=${day(today - 7 * DAY_MS)}&to=${day(today - DAY_MS)}`;
+    await page.goto(`${collector.baseUrl}${path}`);
+    await page.getByTestId("activity-turns").waitFor();
+    await page.getByTestId("waiting-table-target").waitFor();
+    await chartsSettled(page);
+
+    const series = asked.find((u) => u.searchParams.get("groupBy") === "day");
+    if (!series) throw new Error("the page asked for no daily activity");
+    expect(series.searchParams.get("from")).toBe(new Date(today - 7 * DAY_MS).toISOString());
+    expect(series.searchParams.get("to")).toBe(new Date(today).toISOString());
+    const { totals } = await api<ActivityResponse>(`${series.pathname}${series.search}`);
+    const figure = async (id: string) => {
+      const value = await page.getByTestId(id).getAttribute("data-value");
+      return value === "" || value === null ? null : Number(value);
+    };
+    expect({
+      turns: await figure("activity-turns"),
+      waitingMs: await figure("activity-waiting"),
+      answerP50Ms: await figure("activity-answer-p50"),
+      activeAvg: await figure("activity-active-avg"),
+      durationP50Ms: await figure("activity-duration-p50"),
+    }).toEqual({
+      turns: totals.turnsCompleted + totals.turnsFailed + totals.turnsInterrupted,
+      waitingMs: totals.waitingOnApprovalMs + totals.waitingOnInputMs,
+      answerP50Ms: totals.timeToAnswerP50Ms,
+      activeAvg: totals.activeThreadsAvg,
+      durationP50Ms: totals.turnDurationP50Ms,
+    });
+    // Seven office weeks of six developers: turns, waits and answers are all there.
+    expect(totals.turnsCompleted).toBeGreaterThan(100);
+    expect(totals.waitingOnApprovalMs).toBeGreaterThan(0);
+    expect(totals.timeToAnswerP50Ms).not.toBeNull();
+    expect(await page.getByTestId("activity-sentence").textContent()).toMatch(
+      /^Agents waited .+ on approvals.* in this period; median answer \d/,
+    );
+    // The waiting table: one row per developer the API grouped, most waiting first.
+    const byTarget = asked.find((u) => u.searchParams.get("groupBy") === "target");
+    if (!byTarget) throw new Error("the page asked for no activity by developer");
+    const perTarget = await api<ActivityResponse>(`${byTarget.pathname}${byTarget.search}`);
+    const shownWaits = await page
+      .locator('[data-testid^="waiting-target-"] td:nth-child(2)')
+      .evaluateAll((els) => els.map((el) => Number(el.getAttribute("data-value"))));
+    expect(shownWaits).toEqual(
+      perTarget.rows.map((r) => r.waitingOnApprovalMs + r.waitingOnInputMs).sort((a, b) => b - a),
+    );
+    await saveScreenshot(page, "activity");
+    expect(watch.errors).toEqual([]);
+
+    const dark = await browser.newContext({ viewport: VIEWPORT, colorScheme: "dark" });
+    const darkPage = await openPage(dark, path);
+    await darkPage.page.getByTestId("waiting-table-target").waitFor();
+    await chartsSettled(darkPage.page);
+    await saveScreenshot(darkPage.page, "activity-dark");
+    expect(darkPage.watch.errors).toEqual([]);
+    await dark.close();
+
+    // Fleet: each developer's waiting today, as the API answers the page's own query (reloaded
+    // until they agree: carol's open wait keeps growing today).
+    await expectPageEqualsApi(async () => {
+      const answered = page.waitForResponse((res) => new URL(res.url()).pathname === "/api/v1/activity");
+      await page.goto(`${collector.baseUrl}/`);
+      const asked = new URL((await answered).url());
+      await page.getByTestId("target-waited-alice").waitFor();
+      const list = await api<ActivityResponse>(`${asked.pathname}${asked.search}`);
+      const shown: Record<string, number> = {};
+      const fromApi: Record<string, number> = {};
+      for (const dev of SEED_DEVELOPERS) {
+        await expect
+          .poll(() => page.getByTestId(`target-waited-${dev.name}`).getAttribute("data-value"))
+          .not.toBeNull();
+        shown[dev.name] = Number(
+          await page.getByTestId(`target-waited-${dev.name}`).getAttribute("data-value"),
+        );
+        const row = list.rows.find((r) => r.target === dev.name);
+        fromApi[dev.name] = row ? row.waitingOnApprovalMs + row.waitingOnInputMs : 0;
+      }
+      return { page: shown, api: fromApi };
+    }, 20_000);
     await page.close();
   });
 

@@ -13,11 +13,13 @@ import { TargetsPage } from "./pages/TargetsPage.tsx";
 
 // The chart pages pull in recharts (its own chunk): load them only when visited.
 const UsagePage = lazy(() => import("./pages/UsagePage.tsx"));
+const ActivityPage = lazy(() => import("./pages/ActivityPage.tsx"));
 const ThreadPage = lazy(() => import("./pages/ThreadPage.tsx"));
 
 const ROUTES: [string, string][] = [
   ["fleet", "/"],
   ["usage", "/usage"],
+  ["activity", "/activity"],
   ["thread", "/threads/:id"],
   ["targets", "/targets"],
   ["alerts", "/alerts"],
@@ -36,6 +38,7 @@ export function App({ liveOptions }: { liveOptions?: LiveFeedOptions }) {
           <Suspense fallback={<LoadingState label="Loading view…" />}>
             {route?.name === "fleet" && <FleetPage />}
             {route?.name === "usage" && <UsagePage />}
+            {route?.name === "activity" && <ActivityPage />}
             {route?.name === "thread" && (
               <ThreadPage key={route.params.id} threadId={route.params.id ?? ""} />
             )}

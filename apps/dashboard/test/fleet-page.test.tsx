@@ -1,4 +1,4 @@
-import { act, fireEvent, screen, within } from "@testing-library/react";
+import { act, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import { FakeWebSocket } from "./fake-websocket.ts";
 import { NOW, snapshotMessage, TARGETS, THREAD_IDS, THREADS, thread } from "./fixtures.ts";
@@ -187,5 +187,57 @@ describe("Fleet page", () => {
     expect(await screen.findByTestId("fleet-stale-banner")).toHaveTextContent("Live feed disconnected");
     expect(screen.getByTestId("fleet-count-waiting-approval")).toHaveTextContent("1");
     expect(FakeWebSocket.instances).toHaveLength(2);
+  });
+
+  it("does show each developer's waiting time today from /api/v1/activity, and a dash when none", async () => {
+    vi.useFakeTimers({ now: NOW, toFake: ["Date"] });
+    const activity = (target: string, approvalMs: number, inputMs: number) => ({
+      target,
+      turnsStarted: 1,
+      turnsCompleted: 1,
+      turnsFailed: 0,
+      turnsInterrupted: 0,
+      turnDurationP50Ms: null,
+      turnDurationP90Ms: null,
+      workingMs: 60_000,
+      waitingOnApprovalMs: approvalMs,
+      waitingOnInputMs: inputMs,
+      systemErrorMs: 0,
+      approvalWaits: 1,
+      inputWaits: 1,
+      answeredWaits: 2,
+      timeToAnswerP50Ms: null,
+      timeToAnswerP90Ms: null,
+      activeThreadsAvg: 0,
+      activeThreadsPeak: null,
+    });
+    const { target: _, ...totals } = activity("", 0, 0);
+    const stub = stubFetch({
+      "GET /api/v1/targets": PENDING,
+      "GET /api/v1/threads": PENDING,
+      "GET /api/v1/alerts": { body: [] },
+      "GET /api/v1/activity": {
+        body: {
+          from: "2026-11-21T00:00:00.000Z",
+          to: new Date(NOW).toISOString(),
+          groupBy: ["target"],
+          rows: [activity("alice", 9 * 60_000, 3 * 60_000), activity("bob", 0, 0)],
+          totals,
+          failureKinds: [],
+        },
+      },
+    });
+    renderApp("/");
+    deliverSnapshot();
+    const alice = screen.getByTestId("target-waited-alice");
+    await waitFor(() => expect(alice).toHaveAttribute("data-value", String(12 * 60_000)));
+    expect(alice).toHaveTextContent("waited today 12 min");
+    expect(screen.getByTestId("target-waited-bob")).toHaveTextContent("waited today —");
+    expect(screen.getByTestId("target-waited-carol")).toHaveTextContent("waited today —");
+    const [call, ...more] = stub.callsTo("/api/v1/activity");
+    expect(more).toHaveLength(0);
+    expect(call?.url.searchParams.get("groupBy")).toBe("target");
+    expect(call?.url.searchParams.get("from")).toBe("2026-11-21T00:00:00.000Z");
+    expect(call?.url.searchParams.get("to")).toBe(new Date(NOW).toISOString());
   });
 });

@@ -1,8 +1,12 @@
 /** Fleet (home): what every developer's codex is doing right now, and what needs a person. */
+import { ActivityResponseSchema } from "@codex-fleet/protocol/activity";
+import { useState } from "react";
 import { EmptyState, ErrorState, LoadingState } from "../components/StateViews.tsx";
 import { formatDateTime } from "../lib/format.ts";
 import { useSearchParams } from "../lib/router.tsx";
+import { useApiQuery } from "../lib/useApiQuery.ts";
 import { useLive } from "../live/LiveProvider.tsx";
+import { activityUrl, todayWindow, waitingMs } from "./activity/activity-params.ts";
 import { AttentionPanel } from "./fleet/AttentionPanel.tsx";
 import { FleetEmpty } from "./fleet/FleetEmpty.tsx";
 import { FleetTable } from "./fleet/FleetTable.tsx";
@@ -21,6 +25,16 @@ export function FleetPage() {
   const { data, connection, fallbackError, retry } = useLive();
   const [search, setSearch] = useSearchParams();
   const filter = parseFleetFilter(search);
+  // Today's waiting on people per developer (UTC day so far), read once per visit: a figure to
+  // glance at beside the live state, not a live counter.
+  const [nowMs] = useState(() => Date.now());
+  const waitedQuery = useApiQuery(
+    activityUrl(todayWindow(nowMs), ["target"], { team: null, target: null, model: null, repo: null }),
+    ActivityResponseSchema,
+  );
+  const waitedToday = new Map(
+    (waitedQuery.data?.rows ?? []).map((row) => [row.target ?? "", waitingMs(row)] as const),
+  );
 
   if (data.source === "none") {
     if (fallbackError !== undefined) {
@@ -140,6 +154,7 @@ export function FleetPage() {
           groups={groups}
           alerts={alerts}
           counts={threadCountsByTarget(threads)}
+          waitedToday={waitedToday}
           onShowUnloaded={() => setSearch({ unloaded: "1" })}
         />
       )}

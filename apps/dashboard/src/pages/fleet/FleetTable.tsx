@@ -4,6 +4,7 @@ import { Ago } from "../../components/Ago.tsx";
 import { TargetStatePill } from "../../components/StatusPill.tsx";
 import { Link } from "../../lib/router.tsx";
 import { firingAlertsFor, isTargetDown, targetReasonHint } from "../../lib/status.ts";
+import { humanDuration } from "../activity/activity-text.ts";
 import type { TargetGroup, TargetThreadCounts } from "./fleet-model.ts";
 import { ThreadRow } from "./ThreadRow.tsx";
 
@@ -19,16 +20,21 @@ const COLUMNS = [
   "Alerts",
 ];
 
-/** Renders every group; `alerts` feed the per-thread alert badges, `counts` the group headers. */
+/**
+ * Renders every group; `alerts` feed the per-thread alert badges, `counts` and `waitedToday`
+ * (ms waiting on people today per target, from /api/v1/activity) the group headers.
+ */
 export function FleetTable({
   groups,
   alerts,
   counts,
+  waitedToday,
   onShowUnloaded,
 }: {
   groups: TargetGroup[];
   alerts: AlertView[];
   counts: Map<string, TargetThreadCounts>;
+  waitedToday?: Map<string, number>;
   onShowUnloaded: () => void;
 }) {
   return (
@@ -48,6 +54,7 @@ export function FleetTable({
             <GroupHeader
               group={group}
               counts={counts.get(group.name) ?? { threads: 0, active: 0 }}
+              waitedMs={waitedToday?.get(group.name) ?? 0}
               onShowUnloaded={onShowUnloaded}
             />
             {group.threads.map((thread) => (
@@ -63,10 +70,12 @@ export function FleetTable({
 function GroupHeader({
   group,
   counts,
+  waitedMs,
   onShowUnloaded,
 }: {
   group: TargetGroup;
   counts: TargetThreadCounts;
+  waitedMs: number;
   onShowUnloaded: () => void;
 }) {
   const { target } = group;
@@ -95,6 +104,14 @@ function GroupHeader({
               <span className="spacer" />
               <span className="faint">
                 {counts.active} active · {counts.threads} thread{counts.threads === 1 ? "" : "s"}
+              </span>
+              <span
+                className="faint"
+                data-testid={`target-waited-${group.name}`}
+                data-value={waitedMs}
+                title="Agent time waiting on approvals and questions today (UTC), observed"
+              >
+                waited today {waitedMs > 0 ? humanDuration(waitedMs) : "—"}
               </span>
               <span className="faint">
                 last event <Ago at={target.lastEventAt} />
