@@ -68,7 +68,7 @@ const SUMMED = [
 const DUR = Array.from({ length: TURN_DURATION_BOUNDS_MS.length + 1 }, (_, i) => `dur_h${i}`);
 const ANS = Array.from({ length: ANSWER_BOUNDS_MS.length + 1 }, (_, i) => `ans_h${i}`);
 const COLUMNS = [...SUMMED.map(([c]) => c), ...DUR, ...ANS];
-const SUMS = COLUMNS.map((c) => `COALESCE(sum(${c}), 0)::float8 AS ${c}`).join(", ");
+const SUMS = COLUMNS.map((c) => `COALESCE(sum(${c}), 0) AS ${c}`).join(", ");
 
 type SumRow = Record<string, number>;
 type KeyedRow = Partial<Record<ActivityGroupKey, string>>;
@@ -158,8 +158,10 @@ async function querySums(
   // Each source aggregated on its own, then the few partial groups merged (as in usage.ts).
   const keys = (t: string) =>
     groupBy.map((k, i) => `${(t === "day" && k === "day" ? "$T" : GROUP_SQL[k]).replace("$T", t)} AS k${i}`);
+  // float8 sums: exact for integers below 2^53 (ms of a fleet's century), and about a quarter
+  // cheaper than bigint's numeric sums over 31 columns (measured on the bench's 30-day window).
   const partial = (table: string, t: string, conds: string[]) => {
-    const sel = [...keys(t), ...COLUMNS.map((c) => `sum(${c}) AS ${c}`)].join(", ");
+    const sel = [...keys(t), ...COLUMNS.map((c) => `sum(${c}::float8) AS ${c}`)].join(", ");
     const group = groupBy.length > 0 ? ` GROUP BY ${groupBy.map((_, i) => i + 1).join(", ")}` : "";
     return `SELECT ${sel} FROM ${table} WHERE ${and(conds)}${group}`;
   };
