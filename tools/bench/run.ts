@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=fleet,ingest,live,query,footprint]`: runs every
+ * `npm run bench [-- --quick] [-- --only=fleet,ingest,live,query,footprint,takeover,activity]`: runs every
  * scenario of issue #5, writes tools/bench/results/<timestamp>.json and .md, and prints the table.
  * Every speed is a ratio against a limit measured in the same run (see each scenario's header).
  * `--quick` uses small sizes and finishes in under two minutes. Profiling aids (ingest):
@@ -13,6 +13,7 @@ import { createDb } from "@codex-fleet/db/client";
 import { DEFAULT_TEST_SERVER_URL } from "@codex-fleet/db/testing";
 import { load, machineInfo } from "./lib/machine.ts";
 import { type BenchRun, renderMachine, renderTable } from "./lib/report.ts";
+import { runActivity } from "./scenarios/activity.ts";
 import { runClusterLiveLatency } from "./scenarios/cluster-live-latency.ts";
 import { runFleetSize } from "./scenarios/fleet-size.ts";
 import { runFootprint } from "./scenarios/footprint.ts";
@@ -31,6 +32,7 @@ const SCENARIOS = [
   "footprint",
   "takeover",
   "retention",
+  "activity",
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -48,6 +50,7 @@ const PLAN = {
     live: { servers: 100, turnsPerMinute: 6, warmupMs: 3_000, measureMs: 10_000 },
     clusterLive: { servers: 100, turnsPerMinute: 6, warmupMs: 3_000, measureMs: 10_000 },
     query: { developers: 100, days: 30, turns: 1_000_000, requests: 10 },
+    activity: { developers: 100, days: 30, requests: 10 },
     footprint: { turns: 4 },
     takeover: { servers: 300, leaseTtlMs: 15_000, settleMs: 5_000, sampleMs: 5_000 },
     retention: { servers: 100, days: 2, turnsPerDay: 40, oldRows: 300_000 },
@@ -64,6 +67,7 @@ const PLAN = {
     live: { servers: 1_000, turnsPerMinute: 2, warmupMs: 10_000, measureMs: 60_000 },
     clusterLive: { servers: 1_000, turnsPerMinute: 2, warmupMs: 10_000, measureMs: 60_000 },
     query: { developers: 1_000, days: 30, turns: 10_000_000, requests: 30 },
+    activity: { developers: 1_000, days: 30, requests: 30 },
     footprint: { turns: 10 },
     takeover: { servers: 5_000, leaseTtlMs: 15_000, settleMs: 30_000, sampleMs: 15_000 },
     retention: { servers: 200, days: 3, turnsPerDay: 60, oldRows: 1_000_000 },
@@ -193,6 +197,13 @@ async function main(): Promise<void> {
     () => runRetention(plan.retention),
     (r) => {
       run.retention = r;
+    },
+  );
+  await step(
+    "activity",
+    () => runActivity(plan.activity),
+    (r) => {
+      run.activity = r;
     },
   );
   run.durationMs = Date.now() - started;

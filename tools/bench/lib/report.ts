@@ -1,5 +1,6 @@
 /** Renders a bench run as the markdown table docs/BENCHMARKS.md shows. */
 
+import type { ActivityResult } from "../scenarios/activity.ts";
 import type { ClusterLiveLatencyResult } from "../scenarios/cluster-live-latency.ts";
 import type { FleetSizeResult } from "../scenarios/fleet-size.ts";
 import type { FootprintResult } from "../scenarios/footprint.ts";
@@ -25,6 +26,7 @@ export interface BenchRun {
   footprint?: FootprintResult;
   takeover?: TakeoverResult;
   retention?: RetentionBenchResult;
+  activity?: ActivityResult;
   errors: Record<string, string>;
 }
 
@@ -142,6 +144,16 @@ export function renderTable(run: BenchRun): string {
       `alone ${n(rt.alone.turnsPerSecond)} turns/s; prune ${(rt.prune.ms / 1000).toFixed(1)} s (running during ${pct(rt.overlap)} of the ingest)`,
       "≥ 80 %",
       ok(rt.ratio >= 0.8 && rt.alone.exact && rt.duringPrune.exact),
+    ]);
+  }
+  const a = run.activity;
+  if (a) {
+    rows.push([
+      `8 activity: ${n(a.developers)} developers, 30 days (${n(a.rows)} hourly rows, ${n(a.peakRows)} peak samples; seeded in ${(a.seedMs / 1000).toFixed(1)} s)`,
+      `Activity page's ${a.shapes.filter((s) => s.page).length} requests: **p95 ${a.pageP95Ms} ms**; every shape: p95 ${a.allP95Ms} ms`,
+      a.shapes.map((s) => `${s.name}: p50 ${s.p50Ms} / p95 ${s.p95Ms} ms`).join("<br>"),
+      "p95 ≤ 50 ms",
+      ok(a.pageP95Ms <= 50),
     ]);
   }
   for (const [k, v] of Object.entries(run.errors))

@@ -17,12 +17,12 @@ export interface SeedResult {
   ms: number;
 }
 
-const MODELS = ["gpt-5.5", "gpt-5.5-mini", "gpt-5.4-codex", "o4-mini"];
+export const MODELS = ["gpt-5.5", "gpt-5.5-mini", "gpt-5.4-codex", "o4-mini"];
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 
 /** The seeded rows' keys, before counters: ($1 from day, $2 days, $3 current hour, $4 developers, $5 models). */
-const KEYS = `
+export const KEYS = `
   SELECT hour, target_id, team, model, repo, row_number() OVER () AS rn FROM (
     SELECT to_timestamp($1 / 1000.0) AT TIME ZONE 'UTC' + make_interval(days => d, hours => 7 + (i % 5) + h) AS hour,
            'dev-' || lpad(i::text, 5, '0') AS target_id,

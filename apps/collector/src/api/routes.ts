@@ -24,6 +24,7 @@ import { badParam, notFound } from "../http/errors.ts";
 import { optEnum, optInt, optList, optTime, rejectUnknown } from "../http/params.ts";
 import { threadFromStored } from "../ingest/thread-state.ts";
 import type { Metrics } from "../metrics.ts";
+import { registerActivityRoutes } from "./activity-routes.ts";
 import {
   DEFAULT_THREAD_PAGE,
   encodeThreadCursor,
@@ -253,6 +254,8 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     };
     return body;
   });
+
+  registerActivityRoutes(app, { pool });
 }
 
 /** The query parameters /usage and /usage/failures share. */
