@@ -13,7 +13,6 @@ import {
   type FailuresResponse,
   type ThreadDetail,
   USAGE_GROUP_KEYS,
-  type UsageGroupKey,
   type UsageResponse,
 } from "@codex-fleet/protocol/api";
 import { isOpenEnumValue, THREAD_STATUSES } from "@codex-fleet/protocol/status";
@@ -21,7 +20,7 @@ import type { FastifyInstance } from "fastify";
 import type { Fleet } from "../fleet/fleet.ts";
 import { toCsv } from "../http/csv.ts";
 import { badParam, notFound } from "../http/errors.ts";
-import { optEnum, optInt, optList, optTime, rejectUnknown } from "../http/params.ts";
+import { optEnum, optInt, optList, rejectUnknown } from "../http/params.ts";
 import { threadFromStored } from "../ingest/thread-state.ts";
 import type { Metrics } from "../metrics.ts";
 import { registerActivityRoutes } from "./activity-routes.ts";
@@ -33,6 +32,7 @@ import {
   threadOrder,
 } from "./thread-page.ts";
 import { targetView, threadView } from "./views.ts";
+import { WINDOW_PARAMS, windowQuery } from "./window-query.ts";
 
 const COUNTER_COLUMNS = [
   "turns",
@@ -45,7 +45,6 @@ const COUNTER_COLUMNS = [
   "costUsd",
   "unpricedTokens",
 ];
-const MAX_RANGE_MS = 400 * 86_400_000;
 
 export interface RouteDeps {
   fleet: Fleet;
@@ -200,8 +199,8 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   app.get("/api/v1/usage", async (req, reply) => {
     const q = req.query as Record<string, unknown>;
-    rejectUnknown(q, [...USAGE_PARAMS]);
-    const { from, to, groupBy, format, filters } = usageQuery(q);
+    rejectUnknown(q, WINDOW_PARAMS);
+    const { from, to, groupBy, format, filters } = windowQuery(q, USAGE_GROUP_KEYS);
     const [{ rows, totals }, pendingThreads] = await Promise.all([
       queryUsage({ pool, fromMs: from, toMs: to, groupBy, filters }),
       countOwedThreads({ pool, filters }),
@@ -228,8 +227,8 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   // rather than the rollups. Same window, groupBy and filters as /usage, plus `kind`.
   app.get("/api/v1/usage/failures", async (req, reply) => {
     const q = req.query as Record<string, unknown>;
-    rejectUnknown(q, [...USAGE_PARAMS, "kind"]);
-    const { from, to, groupBy, format, filters: usageFilters } = usageQuery(q);
+    rejectUnknown(q, [...WINDOW_PARAMS, "kind"]);
+    const { from, to, groupBy, format, filters: usageFilters } = windowQuery(q, USAGE_GROUP_KEYS);
     const filters = { ...usageFilters, kind: optList(q, "kind") };
     const { rows, kinds, failedTurns } = await queryFailures({
       pool,
@@ -256,29 +255,4 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   });
 
   registerActivityRoutes(app, { pool });
-}
-
-/** The query parameters /usage and /usage/failures share. */
-const USAGE_PARAMS = ["from", "to", "groupBy", "team", "target", "model", "repo", "format"] as const;
-
-/** Window (default: the last 7 days, at most 400), group keys, format and filters of a usage request. */
-function usageQuery(q: Record<string, unknown>) {
-  const to = optTime(q, "to") ?? Date.now();
-  const from = optTime(q, "from") ?? to - 7 * 86_400_000;
-  if (from >= to) throw badParam("from", "must be before 'to'");
-  if (to - from > MAX_RANGE_MS) throw badParam("from", "the range may span at most 400 days");
-  const groupBy = (optList(q, "groupBy") ?? []) as UsageGroupKey[];
-  for (const g of groupBy)
-    if (!(USAGE_GROUP_KEYS as readonly string[]).includes(g))
-      throw badParam("groupBy", `'${g}' is not one of ${USAGE_GROUP_KEYS.join(", ")}`);
-  if (groupBy.includes("day") && groupBy.includes("hour"))
-    throw badParam("groupBy", "use day or hour, not both");
-  const format = optEnum(q, "format", ["json", "csv"] as const) ?? "json";
-  const filters = {
-    team: optList(q, "team"),
-    target: optList(q, "target"),
-    model: optList(q, "model"),
-    repo: optList(q, "repo"),
-  };
-  return { from, to, groupBy, format, filters };
 }
