@@ -219,6 +219,22 @@ describe("activity spans", () => {
     expect((await threadMarks(s)).activityUntil).toBe(iso(H(10, 50)));
   });
 
+  it("counts a batch once when several instances write it at the same time, new threads too", async () => {
+    // Several rounds: the race (two writers creating the same thread row) does not show every time.
+    for (let round = 0; round < 5; round++) {
+      const s = await fresh();
+      const t = sibling(s, 2);
+      const batch = {
+        spans: [span(s, "working", H(10, 0), H(10, 40)), span(t, "working", H(10, 0), H(10, 10))],
+        waits: [wait(t, "input", "answered", H(10, 0), H(10, 10))],
+      };
+      await Promise.all([write(batch), write(batch), write(batch), write(batch)]);
+      expect(await hourlyOf(s, "working_ms", "input_waits")).toEqual([
+        { at: iso(H(10)), working_ms: 50 * MIN, input_waits: 1 },
+      ]);
+    }
+  });
+
   it("clamps several spans of one thread in one batch against the running end, in any order", async () => {
     const s = await fresh();
     await write({ spans: [span(s, "working", H(10, 0), H(10, 5))] });

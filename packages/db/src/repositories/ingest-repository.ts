@@ -61,7 +61,8 @@ export async function writeIngestBatch(args: {
     for (const run of distinctRuns(threads, (t) => t.id)) await upsertThreads(client, run);
     await writeGoals(client, threads);
     if (owed.length > 0) await markOwed(client, owed);
-    if (spans.length > 0 || waits.length > 0) await countActivity(client, spans, waits);
+    if (spans.length > 0 || waits.length > 0)
+      await countActivity(client, spans, waits, new Set(threads.map((t) => t.id)));
     const result: BatchResult = { counted: [], echoes: 0, decreased: [], endedTurns: 0, cleared: [] };
     const createdByUsage = await turnsUsageWillCreate(client, turns, usage);
     // Usage first: a turn row it creates carries the report's model, which the turn-end count then
@@ -337,24 +338,43 @@ WITH s AS (
   ON CONFLICT (hour, target_id, team, model, repo) DO UPDATE SET
      ${incrementSql([...SPAN_COLUMNS, ...WAIT_ROLLUP_COLUMNS])}
 ), marks AS (
-  SELECT "threadId", "targetId", t AS until_ms, NULL::int8 AS wait_ms FROM s
+  SELECT "threadId", t AS until_ms, NULL::int8 AS wait_ms FROM s
   UNION ALL
-  SELECT "threadId", "targetId", NULL, e FROM w
+  SELECT "threadId", NULL, e FROM w
 )
--- One row per thread (spans and waits together: a statement may write a row once). A thread the
--- batch never snapshotted is created here, so its marks are kept too.
-INSERT INTO thread (id, target_id, activity_until, wait_counted_until)
-SELECT "threadId", min("targetId"), ${msToTs("max(until_ms)")}, ${msToTs("max(wait_ms)")}
-FROM marks GROUP BY 1 ORDER BY 1
-ON CONFLICT (id) DO UPDATE SET activity_until = GREATEST(thread.activity_until, EXCLUDED.activity_until),
-   wait_counted_until = GREATEST(thread.wait_counted_until, EXCLUDED.wait_counted_until)`;
+-- One update per thread (spans and waits together: a statement may write a row once); every row
+-- exists (countActivity).
+UPDATE thread SET activity_until = GREATEST(thread.activity_until, m.until),
+   wait_counted_until = GREATEST(thread.wait_counted_until, m.waited)
+FROM (SELECT "threadId", ${msToTs("max(until_ms)")} AS until, ${msToTs("max(wait_ms)")} AS waited
+      FROM marks GROUP BY 1) m
+WHERE thread.id = m."threadId"`;
 
-/** Count a batch's observed time and ended waits into activity_hourly, each once (COUNT_ACTIVITY). */
+/**
+ * Count a batch's observed time and ended waits into activity_hourly, each once (COUNT_ACTIVITY).
+ * `snapshotted`: the threads this transaction already upserted (their rows exist and are ours).
+ */
 async function countActivity(
   client: PoolClient,
   spans: ActivitySpanRow[],
   waits: WaitEndRow[],
+  snapshotted: ReadonlySet<string>,
 ): Promise<void> {
+  // A thread without a row yet cannot be locked: COUNT_ACTIVITY would read "nothing counted" from
+  // its snapshot while another instance creates and counts it. Creating the row first waits for
+  // that instance's commit, so the next statement reads its marks. (Usually the batch snapshotted
+  // the thread with its status change, and this is skipped.)
+  const missing = new Map<string, string>();
+  for (const r of [...spans, ...waits])
+    if (!snapshotted.has(r.threadId) && !missing.has(r.threadId)) missing.set(r.threadId, r.targetId);
+  if (missing.size > 0) {
+    const ids = [...missing.keys()].sort();
+    await client.query(
+      `INSERT INTO thread (id, target_id) SELECT * FROM unnest($1::text[], $2::text[]) ORDER BY 1
+       ON CONFLICT (id) DO NOTHING`,
+      [ids, ids.map((id) => missing.get(id))],
+    );
+  }
   await client.query(COUNT_ACTIVITY, [
     JSON.stringify(spans.map((s, ord) => ({ ord, ...s }))),
     JSON.stringify(waits.map((w, ord) => ({ ord, ...w }))),
