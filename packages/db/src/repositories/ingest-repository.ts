@@ -7,6 +7,9 @@
  * history (see usage-accounting.ts), and moving down would count the same tokens again on the way
  * back up. The reports of a batch are counted set-based (usage-accounting.ts).
  */
+
+import type { ActivityKind, WaitKind } from "@codex-fleet/protocol/activity";
+import { ACTIVITY_KINDS, ANSWER_BOUNDS_MS, TURN_DURATION_BOUNDS_MS } from "@codex-fleet/protocol/activity";
 import type { Pool, PoolClient } from "pg";
 import type {
   ActivitySpanRow,
@@ -37,6 +40,8 @@ export async function writeIngestBatch(args: {
 }): Promise<BatchResult> {
   const { pool, threads, turns, usage, price } = args;
   const owed = args.owed ?? [];
+  const spans = args.spans ?? [];
+  const waits = args.waits ?? [];
   const client = await pool.connect();
   try {
     await client.query("BEGIN");
@@ -48,17 +53,25 @@ export async function writeIngestBatch(args: {
         ...turns.map((t) => t.threadId),
         ...usage.map((u) => u.threadId),
         ...owed.map((o) => o.threadId),
+        ...spans.map((s) => s.threadId),
+        ...waits.map((w) => w.threadId),
       ]),
     ].sort();
     await client.query("SELECT 1 FROM thread WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE", [ids]);
     for (const run of distinctRuns(threads, (t) => t.id)) await upsertThreads(client, run);
     await writeGoals(client, threads);
     if (owed.length > 0) await markOwed(client, owed);
+    if (spans.length > 0 || waits.length > 0)
+      await countActivity(client, spans, waits, new Set(threads.map((t) => t.id)));
     const result: BatchResult = { counted: [], echoes: 0, decreased: [], endedTurns: 0, cleared: [] };
+    const createdByUsage = await turnsUsageWillCreate(client, turns, usage);
     // Usage first: a turn row it creates carries the report's model, which the turn-end count then
     // keys the rollup by (patches rarely know the model).
     await countUsageBatch(client, usage, price, result);
-    for (const run of distinctRuns(turns, (t) => t.id)) result.endedTurns += await upsertTurns(client, run);
+    for (const run of distinctRuns(turns, (t) => t.id)) {
+      const created = run.filter((t) => createdByUsage.delete(t.id)).map((t) => t.id);
+      result.endedTurns += await upsertTurns(client, run, created);
+    }
     await client.query("COMMIT");
     return result;
   } catch (err) {
@@ -208,12 +221,187 @@ async function writeGoals(client: PoolClient, threads: ThreadSnapshot[]): Promis
 }
 
 /**
+ * The turns patched in this batch that the usage reports, written first, will create: their rows
+ * do not exist yet, so the turn statement's `before` would take them for old turns and never count
+ * their start. Read after the thread locks (a concurrent batch of the same threads has committed).
+ * No round trip unless a turn is both patched and reported in this batch.
+ */
+async function turnsUsageWillCreate(
+  client: PoolClient,
+  turns: TurnPatchRow[],
+  usage: UsageReportRow[],
+): Promise<Set<string>> {
+  const patched = new Set(turns.map((t) => t.id));
+  const both = [
+    ...new Set(usage.flatMap((u) => (u.turnId !== null && patched.has(u.turnId) ? [u.turnId] : []))),
+  ];
+  if (both.length === 0) return new Set();
+  const { rows } = await client.query<{ id: string }>("SELECT id FROM turn WHERE id = ANY($1::text[])", [
+    both,
+  ]);
+  const existing = new Set(rows.map((r) => r.id));
+  return new Set(both.filter((id) => !existing.has(id)));
+}
+
+/** activity_hourly's column for each kind of observed time and each kind of wait. */
+const KIND_COLUMN: Record<ActivityKind, string> = {
+  working: "working_ms",
+  waitingOnApproval: "approval_wait_ms",
+  waitingOnInput: "input_wait_ms",
+  systemError: "system_error_ms",
+};
+const WAIT_COLUMN: Record<WaitKind, string> = { approval: "approval_waits", input: "input_waits" };
+
+/** The histogram columns `prefix`0 … `prefix`N for bounds of length N (the last one is open). */
+const bucketColumns = (prefix: string, bounds: readonly number[]) =>
+  Array.from({ length: bounds.length + 1 }, (_, i) => `${prefix}${i}`);
+const ANSWER_COLUMNS = bucketColumns("ans_h", ANSWER_BOUNDS_MS);
+const DURATION_COLUMNS = bucketColumns("dur_h", TURN_DURATION_BOUNDS_MS);
+
+/** SQL for the histogram bucket of `expr` (ms): bucketOf — the first bound ≥ it, else the last bucket. */
+function bucketSql(bounds: readonly number[], expr: string): string {
+  return `CASE ${bounds.map((b, i) => `WHEN ${expr} <= ${b} THEN ${i}`).join(" ")} ELSE ${bounds.length} END`;
+}
+
+/** `col = activity_hourly.col + EXCLUDED.col` for each column (upsert-and-increment). */
+const incrementSql = (cols: readonly string[]) =>
+  cols.map((c) => `${c} = activity_hourly.${c} + EXCLUDED.${c}`).join(", ");
+
+/** A timestamp(3) from integer ms since the epoch, exactly (no float seconds). */
+const msToTs = (ms: string) => `(TIMESTAMP '1970-01-01' + (${ms}) * INTERVAL '1 millisecond')`;
+/** Integer ms since the epoch of a timestamp (UTC) column. */
+const tsToMs = (col: string) => `(extract(epoch FROM ${col}) * 1000)::int8`;
+const HOUR_MS = 3_600_000;
+
+const SPAN_COLUMNS = ACTIVITY_KINDS.map((k) => KIND_COLUMN[k]);
+const WAIT_ROLLUP_COLUMNS = [...Object.values(WAIT_COLUMN), "answered_waits", "answer_ms", ...ANSWER_COLUMNS];
+
+/**
+ * Observed time and ended waits, in one statement. Exactly once: a thread's spans count only past
+ * its stored `activity_until` and past the ends of its earlier spans in this batch (a window over
+ * the batch, by start), and `activity_until` moves to the latest end; a wait counts only when it
+ * ends past `wait_counted_until` and past the earlier waits' ends in this batch, which moves to the
+ * latest end. The thread rows are locked (writeIngestBatch) and every CTE reads them as they were
+ * when the statement started, so the clamp and the move cannot disagree. The rollup rows are
+ * upserted in key order, like usage_hourly.
+ */
+const COUNT_ACTIVITY = `
+WITH s AS (
+  SELECT x."threadId", x."targetId", x.kind, x.model, x.repo, x.ord,
+     round(x."fromMs")::int8 AS f, round(x."toMs")::int8 AS t
+  FROM jsonb_to_recordset($1::jsonb) AS x(ord int, "threadId" text, "targetId" text, kind text, model text,
+     repo text, "fromMs" float8, "toMs" float8)
+), sc AS (
+  SELECT s.*, GREATEST(s.f,
+     max(s.t) OVER (PARTITION BY s."threadId" ORDER BY s.f, s.ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+     ${tsToMs("th.activity_until")}) AS cf
+  FROM s LEFT JOIN thread th ON th.id = s."threadId"
+), pieces AS (
+  -- Split at hour boundaries: hour h (ms / ${HOUR_MS}) gets the part of [cf, t) inside it.
+  SELECT sc."targetId", sc.model, sc.repo, sc.kind, h,
+     LEAST(sc.t, (h + 1) * ${HOUR_MS}) - GREATEST(sc.cf, h * ${HOUR_MS}) AS ms
+  FROM sc CROSS JOIN LATERAL generate_series(sc.cf / ${HOUR_MS}, (sc.t - 1) / ${HOUR_MS}) AS h
+  WHERE sc.t > sc.cf
+), w AS (
+  SELECT x."threadId", x."targetId", x.kind, x.outcome, x.model, x.repo, x.ord,
+     round(x."startMs")::int8 AS s0, round(x."endMs")::int8 AS e
+  FROM jsonb_to_recordset($2::jsonb) AS x(ord int, "threadId" text, "targetId" text, kind text, outcome text,
+     model text, repo text, "startMs" float8, "endMs" float8)
+), wc AS (
+  SELECT w.*, GREATEST(0, w.e - w.s0) AS d, ${bucketSql(ANSWER_BOUNDS_MS, "GREATEST(0, w.e - w.s0)")} AS b
+  FROM (
+    SELECT w.*, GREATEST(
+       max(w.e) OVER (PARTITION BY w."threadId" ORDER BY w.e, w.ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+       ${tsToMs("th.wait_counted_until")}) AS counted_until
+    FROM w LEFT JOIN thread th ON th.id = w."threadId"
+  ) w
+  WHERE w.counted_until IS NULL OR w.e > w.counted_until
+), contrib AS (
+  SELECT h, "targetId", model, repo,
+     ${ACTIVITY_KINDS.map((k) => `CASE WHEN kind = '${k}' THEN ms ELSE 0 END AS ${KIND_COLUMN[k]}`).join(", ")},
+     ${WAIT_ROLLUP_COLUMNS.map((c) => `0 AS ${c}`).join(", ")}
+  FROM pieces
+  UNION ALL
+  SELECT e / ${HOUR_MS}, "targetId", model, repo, ${SPAN_COLUMNS.map((c) => `0 AS ${c}`).join(", ")},
+     ${Object.entries(WAIT_COLUMN)
+       .map(([k, c]) => `CASE WHEN kind = '${k}' THEN 1 ELSE 0 END AS ${c}`)
+       .join(", ")},
+     CASE WHEN outcome = 'answered' THEN 1 ELSE 0 END, CASE WHEN outcome = 'answered' THEN d ELSE 0 END,
+     ${ANSWER_COLUMNS.map((_, i) => `CASE WHEN outcome = 'answered' AND b = ${i} THEN 1 ELSE 0 END`).join(", ")}
+  FROM wc
+), rollup AS (
+  INSERT INTO activity_hourly (hour, target_id, team, model, repo, ${[...SPAN_COLUMNS, ...WAIT_ROLLUP_COLUMNS].join(", ")})
+  SELECT ${msToTs(`c.h * ${HOUR_MS}`)}, c."targetId", COALESCE(tg.team, ''), c.model, c.repo,
+     ${[...SPAN_COLUMNS, ...WAIT_ROLLUP_COLUMNS].map((col) => `sum(c.${col})`).join(", ")}
+  FROM contrib c LEFT JOIN target tg ON tg.id = c."targetId"
+  GROUP BY 1, 2, 3, 4, 5 ORDER BY 2, 3, 4, 5, 1
+  ON CONFLICT (hour, target_id, team, model, repo) DO UPDATE SET
+     ${incrementSql([...SPAN_COLUMNS, ...WAIT_ROLLUP_COLUMNS])}
+), marks AS (
+  SELECT "threadId", t AS until_ms, NULL::int8 AS wait_ms FROM s
+  UNION ALL
+  SELECT "threadId", NULL, e FROM w
+)
+-- One update per thread (spans and waits together: a statement may write a row once); every row
+-- exists (countActivity).
+UPDATE thread SET activity_until = GREATEST(thread.activity_until, m.until),
+   wait_counted_until = GREATEST(thread.wait_counted_until, m.waited)
+FROM (SELECT "threadId", ${msToTs("max(until_ms)")} AS until, ${msToTs("max(wait_ms)")} AS waited
+      FROM marks GROUP BY 1) m
+WHERE thread.id = m."threadId"`;
+
+/**
+ * Count a batch's observed time and ended waits into activity_hourly, each once (COUNT_ACTIVITY).
+ * `snapshotted`: the threads this transaction already upserted (their rows exist and are ours).
+ */
+async function countActivity(
+  client: PoolClient,
+  spans: ActivitySpanRow[],
+  waits: WaitEndRow[],
+  snapshotted: ReadonlySet<string>,
+): Promise<void> {
+  // A thread without a row yet cannot be locked: COUNT_ACTIVITY would read "nothing counted" from
+  // its snapshot while another instance creates and counts it. Creating the row first waits for
+  // that instance's commit, so the next statement reads its marks. (Usually the batch snapshotted
+  // the thread with its status change, and this is skipped.)
+  const missing = new Map<string, string>();
+  for (const r of [...spans, ...waits])
+    if (!snapshotted.has(r.threadId) && !missing.has(r.threadId)) missing.set(r.threadId, r.targetId);
+  if (missing.size > 0) {
+    const ids = [...missing.keys()].sort();
+    await client.query(
+      `INSERT INTO thread (id, target_id) SELECT * FROM unnest($1::text[], $2::text[]) ORDER BY 1
+       ON CONFLICT (id) DO NOTHING`,
+      [ids, ids.map((id) => missing.get(id))],
+    );
+  }
+  await client.query(COUNT_ACTIVITY, [
+    JSON.stringify(spans.map((s, ord) => ({ ord, ...s }))),
+    JSON.stringify(waits.map((w, ord) => ({ ord, ...w }))),
+  ]);
+}
+
+/** activity_hourly's turn counters (upsertTurns). */
+const TURN_ROLLUP_COLUMNS = [
+  "turns_started",
+  "turns_completed",
+  "turns_failed",
+  "turns_interrupted",
+  "timed_turns",
+  "turn_ms",
+  ...DURATION_COLUMNS,
+];
+
+/**
  * Upsert a run of turn patches and count the turns that end with it, in one statement: each turn
  * row is written once, and `before` (the rows as they were when the statement started) tells which
- * ones turned terminal now, so each turn's end lands in the rollup (turns, failedTurns) exactly
- * once, keyed by its completion hour. Returns how many ended.
+ * ones turned terminal now, so each turn's end lands in the rollups (usage_hourly's turns and
+ * failedTurns; activity_hourly's outcome, duration sum and histogram) exactly once, keyed by its
+ * completion hour. A turn whose row did not exist before (or that `created` names: the usage
+ * reports of this batch created it) counts as started, keyed by its start hour. Returns how many
+ * ended.
  */
-async function upsertTurns(client: PoolClient, turns: TurnPatchRow[]): Promise<number> {
+async function upsertTurns(client: PoolClient, turns: TurnPatchRow[], created: string[]): Promise<number> {
   const { rows } = await client.query<{ n: number }>(
     `WITH x AS (
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id text, "threadId" text, "targetId" text, model text,
@@ -246,24 +434,51 @@ async function upsertTurns(client: PoolClient, turns: TurnPatchRow[]): Promise<n
           duration_ms = COALESCE(EXCLUDED.duration_ms, turn.duration_ms),
           context_tokens = COALESCE(EXCLUDED.context_tokens, turn.context_tokens)
        RETURNING turn.id, turn.thread_id, turn.target_id, turn.model, turn.status, turn.end_counted,
-          COALESCE(turn.completed_at, turn.started_at) AS at
+          COALESCE(turn.completed_at, turn.started_at) AS at, turn.started_at, turn.completed_at, turn.duration_ms
      ), ended AS (
        SELECT up.* FROM up LEFT JOIN before b ON b.id = up.id
        WHERE up.end_counted AND NOT COALESCE(b.end_counted, false)
-     ), keyed AS (
+     ), ended_keyed AS (
        SELECT date_trunc('hour', COALESCE(e.at, now() AT TIME ZONE 'UTC')) AS hour, e.target_id,
               COALESCE(tg.team, '') AS team, COALESCE(e.model, th.model, 'unknown') AS model,
-              COALESCE(th.repo, '') AS repo, count(*) AS turns, count(*) FILTER (WHERE e.status = 'failed') AS failed
+              COALESCE(th.repo, '') AS repo, e.status,
+              -- The duration the server reported, else the span between the known start and end.
+              CASE WHEN e.duration_ms >= 0 THEN e.duration_ms::int8
+                   WHEN e.completed_at >= e.started_at THEN ${tsToMs("e.completed_at")} - ${tsToMs("e.started_at")}
+              END AS d
        FROM ended e LEFT JOIN target tg ON tg.id = e.target_id LEFT JOIN thread th ON th.id = e.thread_id
-       GROUP BY 1, 2, 3, 4, 5
+     ), keyed AS (
+       SELECT hour, target_id, team, model, repo, count(*) AS turns, count(*) FILTER (WHERE status = 'failed') AS failed
+       FROM ended_keyed GROUP BY 1, 2, 3, 4, 5
      ), ins AS (
        INSERT INTO usage_hourly (hour, target_id, team, model, repo, turns, failed_turns)
        SELECT hour, target_id, team, model, repo, turns, failed FROM keyed ORDER BY 2, 3, 4, 5, 1
        ON CONFLICT (hour, target_id, team, model, repo) DO UPDATE SET
           turns = usage_hourly.turns + EXCLUDED.turns, failed_turns = usage_hourly.failed_turns + EXCLUDED.failed_turns
+     ), started AS (
+       SELECT date_trunc('hour', COALESCE(up.started_at, up.completed_at, now() AT TIME ZONE 'UTC')) AS hour,
+              up.target_id, COALESCE(tg.team, '') AS team, COALESCE(up.model, th.model, 'unknown') AS model,
+              COALESCE(th.repo, '') AS repo
+       FROM up LEFT JOIN before b ON b.id = up.id LEFT JOIN target tg ON tg.id = up.target_id
+          LEFT JOIN thread th ON th.id = up.thread_id
+       WHERE b.id IS NULL OR up.id = ANY($3::text[])
+     ), activity AS (
+       SELECT hour, target_id, team, model, repo, 1 AS turns_started, 0 AS turns_completed, 0 AS turns_failed,
+          0 AS turns_interrupted, 0 AS timed_turns, 0::int8 AS turn_ms, ${DURATION_COLUMNS.map((c) => `0 AS ${c}`).join(", ")}
+       FROM started
+       UNION ALL
+       SELECT hour, target_id, team, model, repo, 0, (status = 'completed')::int, (status = 'failed')::int,
+          (status = 'interrupted')::int, (d IS NOT NULL)::int, COALESCE(d, 0),
+          ${DURATION_COLUMNS.map((_, i) => `(d IS NOT NULL AND ${bucketSql(TURN_DURATION_BOUNDS_MS, "d")} = ${i})::int`).join(", ")}
+       FROM ended_keyed
+     ), act_ins AS (
+       INSERT INTO activity_hourly (hour, target_id, team, model, repo, ${TURN_ROLLUP_COLUMNS.join(", ")})
+       SELECT hour, target_id, team, model, repo, ${TURN_ROLLUP_COLUMNS.map((c) => `sum(${c})`).join(", ")}
+       FROM activity GROUP BY 1, 2, 3, 4, 5 ORDER BY 2, 3, 4, 5, 1
+       ON CONFLICT (hour, target_id, team, model, repo) DO UPDATE SET ${incrementSql(TURN_ROLLUP_COLUMNS)}
      )
      SELECT COALESCE(sum(turns), 0)::int AS n FROM keyed`,
-    [JSON.stringify(turns), TERMINAL],
+    [JSON.stringify(turns), TERMINAL, created],
   );
   return Number(rows[0]?.n ?? 0);
 }
