@@ -5,6 +5,7 @@
  */
 
 import type { DbPool } from "@codex-fleet/db/client";
+import { sampleActivityPeak } from "@codex-fleet/db/repositories/activity-peak";
 import { writeIngestBatch } from "@codex-fleet/db/repositories/ingest-repository";
 import type { OwedReason } from "@codex-fleet/db/repositories/ingest-types";
 import {
@@ -99,6 +100,7 @@ export class Fleet {
   private listeners = new Set<FleetListener>();
   private readonly now: () => number;
   private contactTimer: NodeJS.Timeout | null = null;
+  private peakTimer: NodeJS.Timeout | null = null;
   /** Follow every target at start and when added (one collector); false: the lease keeper decides. */
   private followAll = true;
   /** Called when a target is added or removed (the lease keeper looks at once). */
@@ -226,6 +228,17 @@ export class Fleet {
       this.checkpointObserved();
     }, 60_000);
     this.contactTimer.unref();
+    // The most threads active at once (issue 15), sampled from the shared thread table: every
+    // instance may sample (the table keeps the greatest), so a cluster needs no leader for it.
+    this.peakTimer = setInterval(() => this.samplePeak(), PEAK_SAMPLE_MS);
+    this.peakTimer.unref();
+  }
+
+  private samplePeak(): void {
+    if (![...this.targets.values()].some((rt) => rt.followed)) return;
+    sampleActivityPeak({ pool: this.opts.pool, atMs: this.now() }).catch((err: unknown) =>
+      this.opts.log.debug({ err: errText(err) }, "could not sample active threads"),
+    );
   }
 
   /**
@@ -234,6 +247,7 @@ export class Fleet {
    */
   async stop(flushTimeoutMs = 0): Promise<void> {
     if (this.contactTimer) clearInterval(this.contactTimer);
+    if (this.peakTimer) clearInterval(this.peakTimer);
     // An unfollowed target's connection never started: stopping it would write "stopped" over
     // the follower's state. Stopping an open one ends the observed activity (onStatus).
     for (const rt of this.targets.values()) if (rt.followed) rt.connection.stop();
@@ -709,6 +723,9 @@ function sameFields(a: ThreadState, b: ThreadState): boolean {
   }
   return true;
 }
+
+/** How often the most threads active at once is sampled (activity_peak). */
+const PEAK_SAMPLE_MS = 15_000;
 
 const MAX_METHOD_NAMES = 100;
 /**
