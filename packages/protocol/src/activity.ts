@@ -10,6 +10,7 @@
  * ({@link histogramQuantile}).
  */
 import { z } from "zod";
+import { UsageGroupValuesSchema } from "./api.ts";
 
 /** The kinds of observed time (idle and notLoaded are not activity). */
 export const ACTIVITY_KINDS = ["working", "waitingOnApproval", "waitingOnInput", "systemError"] as const;
@@ -129,14 +130,9 @@ export const ActivityCountersSchema = z.object({
 export type ActivityCounters = z.infer<typeof ActivityCountersSchema>;
 
 /** An activity row: the group keys asked for (day/hour as ISO strings), then the counters. */
-export const ActivityRowSchema = ActivityCountersSchema.extend({
-  day: z.string().optional(),
-  hour: z.string().optional(),
-  target: z.string().optional(),
-  team: z.string().optional(),
-  model: z.string().optional(),
-  repo: z.string().optional(),
-});
+export const ActivityRowSchema = ActivityCountersSchema.extend(
+  UsageGroupValuesSchema.omit({ rootThread: true }).shape,
+);
 export type ActivityRow = z.infer<typeof ActivityRowSchema>;
 
 /**

@@ -191,7 +191,7 @@ export const UsageCountersSchema = TokenFieldsSchema.extend({
 export type UsageCounters = z.infer<typeof UsageCountersSchema>;
 
 /** The group keys a usage or failures row carries (those asked for; day/hour as ISO strings). */
-const UsageGroupValuesSchema = z.object({
+export const UsageGroupValuesSchema = z.object({
   day: z.string().optional(),
   hour: z.string().optional(),
   target: z.string().optional(),

@@ -14,7 +14,7 @@ import {
   TURN_DURATION_BOUNDS_MS,
 } from "@codex-fleet/protocol/activity";
 import type { Pool } from "pg";
-import { type UsageFilters, usageWindow } from "./usage.ts";
+import { FORMAT_SQL, type UsageFilters, usageWindow } from "./usage.ts";
 
 export type ActivityFilters = UsageFilters;
 
@@ -34,14 +34,6 @@ const GROUP_SQL: Record<ActivityGroupKey, string> = {
   team: "team",
   model: "model",
   repo: "repo",
-};
-const FORMAT_SQL: Record<ActivityGroupKey, (col: string) => string> = {
-  day: (c) => `to_char(${c}, 'YYYY-MM-DD"T"00:00:00"Z"')`,
-  hour: (c) => `to_char(${c}, 'YYYY-MM-DD"T"HH24:00:00"Z"')`,
-  target: (c) => c,
-  team: (c) => c,
-  model: (c) => c,
-  repo: (c) => c,
 };
 const FILTER_COLUMN: Record<Dimension, string> = {
   team: "team",

@@ -29,7 +29,8 @@ const GROUP_SQL: Record<UsageGroupKey, string> = {
   repo: "repo",
   rootThread: "root",
 };
-const FORMAT_SQL: Record<UsageGroupKey, (col: string) => string> = {
+/** How each group key's value is written in a row (day and hour as ISO 8601 strings); shared by /activity. */
+export const FORMAT_SQL: Record<UsageGroupKey, (col: string) => string> = {
   day: (c) => `to_char(${c}, 'YYYY-MM-DD"T"00:00:00"Z"')`,
   hour: (c) => `to_char(${c}, 'YYYY-MM-DD"T"HH24:00:00"Z"')`,
   target: (c) => c,

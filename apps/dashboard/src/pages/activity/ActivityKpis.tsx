@@ -1,40 +1,11 @@
 /** Headline figures of the Activity page; exact values in `data-value` (ms, counts) for reports. */
+
 import type { ActivityCounters } from "@codex-fleet/protocol/activity";
+import { Kpi } from "../../components/Kpi.tsx";
 import { formatInteger } from "../../lib/format.ts";
 import type { Range } from "../usage/usage-params.ts";
 import { waitingMs } from "./activity-params.ts";
 import { humanDuration, waitingSentence } from "./activity-text.ts";
-
-function Kpi({
-  label,
-  value,
-  exact,
-  sub,
-  testId,
-  tone,
-}: {
-  label: string;
-  value: string;
-  exact: number | null;
-  sub?: string;
-  testId: string;
-  tone?: string;
-}) {
-  return (
-    <div className={`kpi ${tone ?? ""}`}>
-      <div className="kpi-label">{label}</div>
-      <div
-        className="kpi-value"
-        data-testid={testId}
-        data-value={exact ?? ""}
-        title={exact == null ? undefined : String(exact)}
-      >
-        {value}
-      </div>
-      {sub && <div className="kpi-sub">{sub}</div>}
-    </div>
-  );
-}
 
 /** Turns, waiting on people (with the sentence), active threads, turn duration. */
 export function ActivityKpis({ totals, range }: { totals: ActivityCounters; range: Range }) {

@@ -1,37 +1,8 @@
 /** Headline figures of the selected window; exact values in `data-value` and tooltips for reports. */
-import type { UsageCounters } from "@codex-fleet/protocol/api";
-import { formatInteger, formatPct, formatTokens, formatUsd, ratio } from "../../lib/format.ts";
 
-function Kpi({
-  label,
-  value,
-  exact,
-  sub,
-  testId,
-  tone,
-}: {
-  label: string;
-  value: string;
-  exact: number | null;
-  sub?: string;
-  testId: string;
-  tone?: string;
-}) {
-  return (
-    <div className={`kpi ${tone ?? ""}`}>
-      <div className="kpi-label">{label}</div>
-      <div
-        className="kpi-value"
-        data-testid={testId}
-        data-value={exact ?? ""}
-        title={exact == null ? undefined : String(exact)}
-      >
-        {value}
-      </div>
-      {sub && <div className="kpi-sub">{sub}</div>}
-    </div>
-  );
-}
+import type { UsageCounters } from "@codex-fleet/protocol/api";
+import { Kpi } from "../../components/Kpi.tsx";
+import { formatInteger, formatPct, formatTokens, formatUsd, ratio } from "../../lib/format.ts";
 
 /** Total tokens, cost (with unpriced tokens beside it, never folded into $0), turns, failure rate, cache share. */
 export function UsageKpis({ totals, unpricedModels }: { totals: UsageCounters; unpricedModels: string[] }) {
