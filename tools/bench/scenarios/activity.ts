@@ -10,7 +10,7 @@ import { ActivityResponseSchema } from "@codex-fleet/protocol/activity";
 import { startBenchCollector } from "../lib/collector-proc.ts";
 import { load, round } from "../lib/machine.ts";
 import { seedActivity } from "../lib/seed-activity.ts";
-import { summarize } from "../lib/stats.ts";
+import { type Shape, type ShapeTiming, timeShapes } from "../lib/time-shapes.ts";
 
 export interface ActivityOptions {
   developers: number;
@@ -20,7 +20,7 @@ export interface ActivityOptions {
 }
 
 /** The Activity page's requests (`page`), then other shapes an API user may ask for. */
-export const ACTIVITY_SHAPES: { name: string; query: string; page: boolean }[] = [
+export const ACTIVITY_SHAPES: Shape[] = [
   { name: "totals only", query: "", page: true },
   { name: "series day", query: "groupBy=day", page: true },
   { name: "series day×team", query: "groupBy=day,team", page: true },
@@ -36,15 +36,7 @@ export interface ActivityResult {
   rows: number;
   peakRows: number;
   seedMs: number;
-  shapes: {
-    name: string;
-    query: string;
-    page: boolean;
-    p50Ms: number;
-    p95Ms: number;
-    maxMs: number;
-    resultRows: number;
-  }[];
+  shapes: ShapeTiming[];
   /** Over every request of those the Activity page makes. */
   pageP95Ms: number;
   /** Over every request of every shape. */
@@ -66,20 +58,12 @@ export async function runActivity(opts: ActivityOptions): Promise<ActivityResult
     const collector = await startBenchCollector({ dbUrl: testDb.url, targets: [] });
     try {
       const window = `from=${new Date(seed.fromMs).toISOString()}&to=${new Date(seed.toMs).toISOString()}`;
-      const shapes: ActivityResult["shapes"] = [];
-      const page: number[] = [];
-      const all: number[] = [];
-      for (const shape of ACTIVITY_SHAPES) {
-        const url = `${collector.baseUrl}/api/v1/activity?${window}${shape.query ? `&${shape.query}` : ""}`;
-        const times: number[] = [];
-        let resultRows = 0;
-        for (let i = 0; i < opts.requests + 3; i++) {
-          const t0 = performance.now();
-          const res = await fetch(url);
-          const json = (await res.json()) as unknown;
-          const ms = performance.now() - t0;
-          if (res.status !== 200) throw new Error(`${url} → ${res.status} ${JSON.stringify(json)}`);
-          if (i === 0) {
+      const timed = await timeShapes({
+        url: `${collector.baseUrl}/api/v1/activity?${window}`,
+        shapes: ACTIVITY_SHAPES,
+        requests: opts.requests,
+        check: (json, shape, first) => {
+          if (first) {
             // Checked once per shape, outside the timings: the answer is the documented one, whole.
             const body = ActivityResponseSchema.parse(json);
             if (!shape.query.includes("team=") && body.totals.turnsStarted !== seed.turnsStarted)
@@ -89,30 +73,15 @@ export async function runActivity(opts: ActivityOptions): Promise<ActivityResult
             if (body.totals.activeThreadsPeak === null || body.totals.timeToAnswerP90Ms === null)
               throw new Error(`${shape.name}: no peak or no time to answer in the totals`);
           }
-          resultRows = (json as { rows: unknown[] }).rows.length;
-          if (i >= 3) times.push(ms);
-        }
-        const s = summarize(times);
-        shapes.push({
-          name: shape.name,
-          query: shape.query,
-          page: shape.page,
-          p50Ms: round(s.p50, 1),
-          p95Ms: round(s.p95, 1),
-          maxMs: round(s.max, 1),
-          resultRows,
-        });
-        all.push(...times);
-        if (shape.page) page.push(...times);
-      }
+          return (json as { rows: unknown[] }).rows.length;
+        },
+      });
       return {
         developers: opts.developers,
         rows: seed.rows,
         peakRows: seed.peakRows,
         seedMs: round(seed.ms),
-        shapes,
-        pageP95Ms: round(summarize(page).p95, 1),
-        allP95Ms: round(summarize(all).p95, 1),
+        ...timed,
         load: load(),
       };
     } finally {

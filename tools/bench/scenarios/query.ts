@@ -8,7 +8,7 @@ import { createTestDatabase } from "@codex-fleet/db/testing";
 import { startBenchCollector } from "../lib/collector-proc.ts";
 import { load, round } from "../lib/machine.ts";
 import { seedUsageHourly } from "../lib/seed-usage.ts";
-import { summarize } from "../lib/stats.ts";
+import { type Shape, type ShapeTiming, timeShapes } from "../lib/time-shapes.ts";
 
 export interface QueryOptions {
   developers: number;
@@ -19,7 +19,7 @@ export interface QueryOptions {
 }
 
 /** The Usage page's requests (UsagePage.tsx): the series by its stack, spenders, models; plus the rest. */
-export const SHAPES: { name: string; query: string; page: boolean }[] = [
+export const SHAPES: Shape[] = [
   { name: "series day×model (default stack)", query: "groupBy=day,model", page: true },
   { name: "spenders target×team", query: "groupBy=target,team", page: true },
   { name: "models", query: "groupBy=model", page: true },
@@ -39,15 +39,7 @@ export interface QueryResult {
   turns: number;
   rows: number;
   seedMs: number;
-  shapes: {
-    name: string;
-    query: string;
-    page: boolean;
-    p50Ms: number;
-    p95Ms: number;
-    maxMs: number;
-    resultRows: number;
-  }[];
+  shapes: ShapeTiming[];
   /** Over every request of the three the Usage page makes. */
   pageP95Ms: number;
   /** Over every request of every shape. */
@@ -70,45 +62,23 @@ export async function runQuery(opts: QueryOptions): Promise<QueryResult> {
     const collector = await startBenchCollector({ dbUrl: testDb.url, targets: [] });
     try {
       const window = `from=${new Date(seed.fromMs).toISOString()}&to=${new Date(seed.toMs).toISOString()}`;
-      const shapes: QueryResult["shapes"] = [];
-      const page: number[] = [];
-      const all: number[] = [];
-      for (const shape of SHAPES) {
-        const url = `${collector.baseUrl}/api/v1/usage?${window}${shape.query ? `&${shape.query}` : ""}`;
-        const times: number[] = [];
-        let resultRows = 0;
-        for (let i = 0; i < opts.requests + 3; i++) {
-          const t0 = performance.now();
-          const res = await fetch(url);
-          const body = (await res.json()) as { rows?: unknown[]; totals?: { turns: number } };
-          const ms = performance.now() - t0;
-          if (res.status !== 200) throw new Error(`${url} → ${res.status} ${JSON.stringify(body)}`);
+      const timed = await timeShapes({
+        url: `${collector.baseUrl}/api/v1/usage?${window}`,
+        shapes: SHAPES,
+        requests: opts.requests,
+        check: (json, shape) => {
+          const body = json as { rows?: unknown[]; totals?: { turns: number } };
           if (!shape.query.includes("team=") && body.totals?.turns !== seed.turns)
             throw new Error(`${shape.name}: totals.turns ${body.totals?.turns}, seeded ${seed.turns}`);
-          resultRows = body.rows?.length ?? 0;
-          if (i >= 3) times.push(ms);
-        }
-        const s = summarize(times);
-        shapes.push({
-          name: shape.name,
-          query: shape.query,
-          page: shape.page,
-          p50Ms: round(s.p50, 1),
-          p95Ms: round(s.p95, 1),
-          maxMs: round(s.max, 1),
-          resultRows,
-        });
-        all.push(...times);
-        if (shape.page) page.push(...times);
-      }
+          return body.rows?.length ?? 0;
+        },
+      });
       return {
         developers: opts.developers,
         turns: seed.turns,
         rows: seed.rows,
         seedMs: round(seed.ms),
-        shapes,
-        pageP95Ms: round(summarize(page).p95, 1),
-        allP95Ms: round(summarize(all).p95, 1),
+        ...timed,
         load: load(),
       };
     } finally {
