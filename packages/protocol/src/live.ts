@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { AlertViewSchema, TargetViewSchema, ThreadViewSchema } from "./api.ts";
+import { LimitRowSchema } from "./limits.ts";
 
 export const LiveMessageSchema = z.discriminatedUnion("type", [
   z.object({
@@ -27,6 +28,8 @@ export const LiveMessageSchema = z.discriminatedUnion("type", [
     atMs: z.number(),
     totalTokens: z.number(),
   }),
+  /** A target's plan limit changed (issue 14): the row as GET /api/v1/limits serves it. */
+  z.object({ type: z.literal("limits"), row: LimitRowSchema }),
   z.object({ type: z.literal("ping"), serverTimeMs: z.number() }),
 ]);
 export type LiveMessage = z.infer<typeof LiveMessageSchema>;
