@@ -3,7 +3,7 @@
  * the ingest path (each batch its own short statement on rows nothing writes any more).
  *
  * Detail (`detailDays`): the accounting ledger `usage_event` (by `at`) and ended turns (by
- * `started_at`, BRIN index). Hourly rollups (`hourlyDays`): `usage_hourly`, `activity_hourly`,
+ * `started_at`, BRIN index), plan-window samples `plan_limit_sample` (by `at`). Hourly rollups (`hourlyDays`): `usage_hourly`, `activity_hourly`,
  * `activity_peak` (by `hour`). Kept: the daily rollups (their triggers ignore deletes), threads
  * and their counted baselines — accounting never reads the ledger back, so pruning it cannot
  * make anything count twice.
@@ -24,6 +24,7 @@ export const PRUNE_RULES: readonly PruneRule[] = [
   { table: "usage_event", keep: "detail", older: "at < $1" },
   // An in-progress turn is kept whatever its age (it may still count tokens).
   { table: "turn", keep: "detail", older: "started_at < $1 AND status <> 'inProgress'" },
+  { table: "plan_limit_sample", keep: "detail", older: "at < $1" },
   { table: "usage_hourly", keep: "hourly", older: "hour < $1" },
   { table: "activity_hourly", keep: "hourly", older: "hour < $1" },
   // activity_peak's key starts with scope: one range per scope keeps the index usable.

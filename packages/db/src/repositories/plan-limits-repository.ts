@@ -1,0 +1,103 @@
+/**
+ * Plan limits (issue 14, migration 20261206130000_plan_limits): the merged state of each limit of
+ * each target (protocol `PlanLimitState`, merged in memory by `mergePlanLimit`) and the samples of
+ * each window's use. Any instance reads them: the API, the alerts and the budgets read the table,
+ * not an instance's memory.
+ */
+import type { PlanLimitState, PlanSample } from "@codex-fleet/protocol/limits";
+import type { Pool, PoolClient } from "pg";
+
+/** A connection or the pool itself. */
+type Queryable = Pick<PoolClient, "query"> | Pool;
+
+export type PlanWindowName = "primary" | "secondary";
+
+/** One sample to store. */
+export interface PlanSampleRow extends PlanSample {
+  limitId: string;
+  window: PlanWindowName;
+}
+
+/** `timestamp without time zone` (UTC) from epoch ms, as every table here stores time. */
+const ts = (ms: number): string => new Date(ms).toISOString().replace("Z", "");
+const TS_MS = (col: string) => `(extract(epoch from ${col}) * 1000)::float8`;
+
+/**
+ * Store a limit's merged state (replacing the last one, unless the stored one is newer: two
+ * instances during a handover never move it back) and any new samples (a sample already stored for
+ * the same instant is kept).
+ */
+export async function savePlanLimit(args: {
+  pool: Queryable;
+  targetId: string;
+  state: PlanLimitState;
+  samples?: readonly PlanSampleRow[];
+}): Promise<void> {
+  const { pool, targetId, state } = args;
+  await pool.query(
+    `INSERT INTO plan_limit (target_id, limit_id, state, observed_at) VALUES ($1, $2, $3::jsonb, $4)
+     ON CONFLICT (target_id, limit_id) DO UPDATE SET state = EXCLUDED.state, observed_at = EXCLUDED.observed_at
+     WHERE plan_limit.observed_at <= EXCLUDED.observed_at`,
+    [targetId, state.limitId, JSON.stringify(state), ts(state.observedAtMs)],
+  );
+  const samples = args.samples ?? [];
+  if (samples.length === 0) return;
+  await pool.query(
+    `INSERT INTO plan_limit_sample (target_id, limit_id, "window", at, used_percent, resets_at)
+     SELECT $1, s."limitId", s."window", to_timestamp(s."atMs" / 1000.0) AT TIME ZONE 'UTC', s."usedPercent",
+        CASE WHEN s."resetsAtMs" IS NULL THEN NULL ELSE to_timestamp(s."resetsAtMs" / 1000.0) AT TIME ZONE 'UTC' END
+     FROM jsonb_to_recordset($2::jsonb) AS s("limitId" text, "window" text, "atMs" float8, "usedPercent" float8,
+        "resetsAtMs" float8)
+     ON CONFLICT DO NOTHING`,
+    [targetId, JSON.stringify(samples)],
+  );
+}
+
+/** The stored state of every limit of the matching targets (with the target's team). */
+export async function listPlanLimits(args: {
+  pool: Queryable;
+  team?: string;
+  target?: string;
+}): Promise<{ target: string; team: string; state: PlanLimitState }[]> {
+  const { rows } = await args.pool.query<{ target: string; team: string; state: PlanLimitState }>(
+    `SELECT p.target_id AS target, COALESCE(t.team, '') AS team, p.state
+     FROM plan_limit p LEFT JOIN target t ON t.id = p.target_id
+     WHERE ($1::text IS NULL OR COALESCE(t.team, '') = $1) AND ($2::text IS NULL OR p.target_id = $2)
+     ORDER BY p.target_id, p.limit_id`,
+    [args.team ?? null, args.target ?? null],
+  );
+  return rows;
+}
+
+/** Samples of the matching windows in [fromMs, toMs], oldest first. */
+export async function listPlanSamples(args: {
+  pool: Queryable;
+  fromMs: number;
+  toMs: number;
+  targetIds?: readonly string[];
+  limitId?: string;
+  window?: PlanWindowName;
+}): Promise<{ target: string; limitId: string; window: PlanWindowName; sample: PlanSample }[]> {
+  const { rows } = await args.pool.query<{
+    target: string;
+    limitId: string;
+    window: PlanWindowName;
+    atMs: number;
+    usedPercent: number;
+    resetsAtMs: number | null;
+  }>(
+    `SELECT target_id AS target, limit_id AS "limitId", "window", ${TS_MS("at")} AS "atMs",
+        used_percent AS "usedPercent", ${TS_MS("resets_at")} AS "resetsAtMs"
+     FROM plan_limit_sample
+     WHERE at >= $1 AND at <= $2 AND ($3::text[] IS NULL OR target_id = ANY($3))
+       AND ($4::text IS NULL OR limit_id = $4) AND ($5::text IS NULL OR "window" = $5)
+     ORDER BY target_id, limit_id, "window", at`,
+    [ts(args.fromMs), ts(args.toMs), args.targetIds ?? null, args.limitId ?? null, args.window ?? null],
+  );
+  return rows.map((r) => ({
+    target: r.target,
+    limitId: r.limitId,
+    window: r.window,
+    sample: { atMs: r.atMs, usedPercent: r.usedPercent, resetsAtMs: r.resetsAtMs },
+  }));
+}

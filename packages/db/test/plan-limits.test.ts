@@ -1,0 +1,89 @@
+/**
+ * The plan-limit tables on a real database: a state replaces the last one but never a newer one
+ * (two instances during a handover), samples are kept once per instant and read back in order,
+ * filters by team and target.
+ */
+import { mergePlanLimit, type PlanLimitReport } from "@codex-fleet/protocol/limits";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDb, type Db } from "../src/client.ts";
+import {
+  listPlanLimits,
+  listPlanSamples,
+  savePlanLimit,
+} from "../src/repositories/plan-limits-repository.ts";
+import { createTestDatabase, type TestDatabase } from "../src/testing.ts";
+
+let testDb: TestDatabase;
+let db: Db;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  db = createDb({ url: testDb.url, poolMax: testDb.poolMax });
+  await db.pool.query(
+    `INSERT INTO target (id, team, url) VALUES ('alice', 'core', 'ws://a'), ('bob', 'web', 'ws://b')`,
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await db?.close();
+  await testDb?.drop();
+});
+
+const report = (usedPercent: number, resetsAtMs: number): PlanLimitReport => ({
+  limitId: "codex",
+  limitName: null,
+  planType: "plus",
+  primary: { usedPercent, windowDurationMins: 300, resetsAtMs },
+  secondary: null,
+  credits: { hasCredits: true, unlimited: false, balance: "12.5" },
+  rateLimitReachedType: null,
+  spendControlReached: null,
+  source: "read",
+});
+
+describe("plan-limits repository", () => {
+  const T0 = Date.UTC(2026, 11, 6, 10);
+  const RESET = T0 + 3 * 3_600_000;
+
+  it("stores the newest state and its samples; an older state never replaces a newer one", async () => {
+    const newer = mergePlanLimit(undefined, report(50, RESET), T0 + 60_000);
+    const older = mergePlanLimit(undefined, report(40, RESET), T0);
+    const sample = (atMs: number, usedPercent: number) => ({
+      limitId: "codex",
+      window: "primary" as const,
+      atMs,
+      usedPercent,
+      resetsAtMs: RESET,
+    });
+    await savePlanLimit({
+      pool: db.pool,
+      targetId: "alice",
+      state: newer,
+      samples: [sample(T0 + 60_000, 50)],
+    });
+    await savePlanLimit({
+      pool: db.pool,
+      targetId: "alice",
+      state: older,
+      samples: [sample(T0, 40), sample(T0 + 60_000, 99)],
+    });
+    await savePlanLimit({ pool: db.pool, targetId: "bob", state: older });
+
+    const alice = await listPlanLimits({ pool: db.pool, target: "alice" });
+    expect(alice).toEqual([{ target: "alice", team: "core", state: newer }]);
+    expect((await listPlanLimits({ pool: db.pool, team: "web" })).map((r) => r.target)).toEqual(["bob"]);
+    expect(await listPlanLimits({ pool: db.pool })).toHaveLength(2);
+
+    const samples = await listPlanSamples({
+      pool: db.pool,
+      fromMs: T0 - 1,
+      toMs: T0 + 3_600_000,
+      targetIds: ["alice"],
+    });
+    expect(samples.map((s) => s.sample)).toEqual([
+      { atMs: T0, usedPercent: 40, resetsAtMs: RESET },
+      { atMs: T0 + 60_000, usedPercent: 50, resetsAtMs: RESET },
+    ]);
+    expect(await listPlanSamples({ pool: db.pool, fromMs: T0, toMs: T0, window: "secondary" })).toEqual([]);
+  });
+});
