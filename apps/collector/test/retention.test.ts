@@ -46,6 +46,10 @@ async function seed(db: Db, ages: number[]): Promise<void> {
       "INSERT INTO activity_peak (hour, scope, key, peak) VALUES (date_trunc('hour', $1::timestamp), 'fleet', '', 2)",
       [at],
     );
+    await db.pool.query(
+      `INSERT INTO plan_limit_sample (target_id, limit_id, "window", at, used_percent) VALUES ('t', 'codex', 'primary', $1, 5)`,
+      [at],
+    );
   }
   await db.pool.query(
     "INSERT INTO turn (id, thread_id, target_id, status, started_at) VALUES ('running', 'th', 't', 'inProgress', $1)",
@@ -63,6 +67,7 @@ async function counts(db: Db): Promise<Record<string, number>> {
     "activity_hourly",
     "activity_daily",
     "activity_peak",
+    "plan_limit_sample",
     "thread",
   ]) {
     const { rows } = await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${t}`);
@@ -112,6 +117,7 @@ describe.each(["server", "embedded"] as const)("retention on %s Postgres", (kind
     expect(report?.deleted).toEqual({
       usage_event: 5,
       turn: 5,
+      plan_limit_sample: 5,
       usage_hourly: 6,
       activity_hourly: 6,
       activity_peak: 6,
@@ -123,6 +129,7 @@ describe.each(["server", "embedded"] as const)("retention on %s Postgres", (kind
       usage_event: 3,
       // the 500-day-old turn still in progress is kept
       turn: 4,
+      plan_limit_sample: 3,
       usage_hourly: 2,
       activity_hourly: 2,
       activity_peak: 2,
@@ -134,6 +141,7 @@ describe.each(["server", "embedded"] as const)("retention on %s Postgres", (kind
     expect((await job(db, { alone: kind === "embedded" }).runOnce())?.deleted).toEqual({
       usage_event: 0,
       turn: 0,
+      plan_limit_sample: 0,
       usage_hourly: 0,
       activity_hourly: 0,
       activity_peak: 0,
