@@ -7,9 +7,11 @@ import { mergePlanLimit, type PlanLimitReport } from "@codex-fleet/protocol/limi
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "../src/client.ts";
 import {
+  listPlanLimitSources,
   listPlanLimits,
   listPlanSamples,
   savePlanLimit,
+  savePlanLimitSource,
 } from "../src/repositories/plan-limits-repository.ts";
 import { createTestDatabase, type TestDatabase } from "../src/testing.ts";
 
@@ -85,5 +87,22 @@ describe("plan-limits repository", () => {
       { atMs: T0 + 60_000, usedPercent: 50, resetsAtMs: RESET },
     ]);
     expect(await listPlanSamples({ pool: db.pool, fromMs: T0, toMs: T0, window: "secondary" })).toEqual([]);
+  });
+
+  it("keeps the newest read outcome per target", async () => {
+    const reason = "codex account authentication required to read rate limits";
+    await savePlanLimitSource({
+      pool: db.pool,
+      targetId: "bob",
+      status: "unavailable",
+      reason,
+      atMs: T0 + 1_000,
+    });
+    await savePlanLimitSource({ pool: db.pool, targetId: "bob", status: "ok", reason: null, atMs: T0 });
+    await savePlanLimitSource({ pool: db.pool, targetId: "alice", status: "ok", reason: null, atMs: T0 });
+    expect(await listPlanLimitSources({ pool: db.pool, team: "web" })).toEqual([
+      { target: "bob", team: "web", status: "unavailable", reason, checkedAtMs: T0 + 1_000 },
+    ]);
+    expect((await listPlanLimitSources({ pool: db.pool })).map((r) => r.target)).toEqual(["alice", "bob"]);
   });
 });

@@ -23,3 +23,14 @@ CREATE TABLE "plan_limit_sample" (
     CONSTRAINT "plan_limit_sample_pkey" PRIMARY KEY ("target_id", "limit_id", "window", "at")
 );
 CREATE INDEX "plan_limit_sample_at_idx" ON "plan_limit_sample" USING BRIN ("at");
+
+-- Whether each target's app-server can report plan limits: 'ok' (a read answered), 'unavailable'
+-- (API-key login: "codex account authentication required"), or 'error' (any other failure),
+-- with the reason and when it was last asked. GET /api/v1/limits lists the unavailable ones.
+CREATE TABLE "plan_limit_source" (
+    "target_id" TEXT NOT NULL,
+    "status" TEXT NOT NULL,
+    "reason" TEXT,
+    "checked_at" TIMESTAMP(3) NOT NULL,
+    CONSTRAINT "plan_limit_source_pkey" PRIMARY KEY ("target_id")
+);

@@ -101,3 +101,48 @@ export async function listPlanSamples(args: {
     sample: { atMs: r.atMs, usedPercent: r.usedPercent, resetsAtMs: r.resetsAtMs },
   }));
 }
+
+/** Whether a target's app-server can report plan limits. */
+export type PlanLimitSourceStatus = "ok" | "unavailable" | "error";
+
+/** Record the outcome of the last `account/rateLimits/read` of a target. */
+export async function savePlanLimitSource(args: {
+  pool: Queryable;
+  targetId: string;
+  status: PlanLimitSourceStatus;
+  reason: string | null;
+  atMs: number;
+}): Promise<void> {
+  await args.pool.query(
+    `INSERT INTO plan_limit_source (target_id, status, reason, checked_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (target_id) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason,
+        checked_at = EXCLUDED.checked_at
+     WHERE plan_limit_source.checked_at <= EXCLUDED.checked_at`,
+    [args.targetId, args.status, args.reason, ts(args.atMs)],
+  );
+}
+
+/** The last read outcome of the matching targets (with the target's team). */
+export async function listPlanLimitSources(args: {
+  pool: Queryable;
+  team?: string;
+  target?: string;
+}): Promise<
+  {
+    target: string;
+    team: string;
+    status: PlanLimitSourceStatus;
+    reason: string | null;
+    checkedAtMs: number;
+  }[]
+> {
+  const { rows } = await args.pool.query(
+    `SELECT s.target_id AS target, COALESCE(t.team, '') AS team, s.status, s.reason,
+        ${TS_MS("s.checked_at")} AS "checkedAtMs"
+     FROM plan_limit_source s LEFT JOIN target t ON t.id = s.target_id
+     WHERE ($1::text IS NULL OR COALESCE(t.team, '') = $1) AND ($2::text IS NULL OR s.target_id = $2)
+     ORDER BY s.target_id`,
+    [args.team ?? null, args.target ?? null],
+  );
+  return rows;
+}
