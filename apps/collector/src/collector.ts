@@ -176,6 +176,17 @@ export async function createCollector(
         onAlerts: async () => alerts.engine?.reloadFromDatabase(),
       });
   if (replica) {
+    metrics.counter("codex_fleet_replica_payloads_total", () => ({
+      help: "Replication NOTIFY payloads this instance published and received (from other instances).",
+      values: [
+        ['direction="published"', replica.published],
+        ['direction="received"', replica.received],
+      ],
+    }));
+    metrics.counter("codex_fleet_replica_reread_notices_total", () => ({
+      help: "States too large for one NOTIFY payload, published as 're-read the row' once written.",
+      values: [["", replica.rereadNotices]],
+    }));
     managedTargets.onChange(() => replica.publish("managed"));
     alerts.engine?.onStoredChange(() => replica.publish("alerts"));
   }

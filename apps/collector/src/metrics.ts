@@ -207,6 +207,7 @@ export class Metrics {
   );
   private targetStates = new Map<string, string>();
   private gauges = new Map<string, () => { help: string; values: [string, number][] }>();
+  private counters = new Map<string, () => { help: string; values: [string, number][] }>();
 
   setTargetState(target: string, state: string): void {
     this.targetStates.set(target, state);
@@ -215,6 +216,11 @@ export class Metrics {
   /** A gauge computed at scrape time. `values` are [labels-string, value] pairs. */
   gauge(name: string, fn: () => { help: string; values: [string, number][] }): void {
     this.gauges.set(name, fn);
+  }
+
+  /** A counter kept elsewhere (a monotonic count an object owns), read at scrape time. */
+  counter(name: string, fn: () => { help: string; values: [string, number][] }): void {
+    this.counters.set(name, fn);
   }
 
   render(): string {
@@ -238,12 +244,17 @@ export class Metrics {
       this.alertNotifications.render(),
       this.retentionDeleted.render(),
     ];
-    for (const [name, fn] of this.gauges) {
-      const g = fn();
-      parts.push(
-        `# HELP ${name} ${g.help}\n# TYPE ${name} gauge\n` +
-          g.values.map(([labels, v]) => `${name}${labels ? `{${labels}}` : ""} ${v}`).join("\n"),
-      );
+    for (const [type, fns] of [
+      ["gauge", this.gauges],
+      ["counter", this.counters],
+    ] as const) {
+      for (const [name, fn] of fns) {
+        const g = fn();
+        parts.push(
+          `# HELP ${name} ${g.help}\n# TYPE ${name} ${type}\n` +
+            g.values.map(([labels, v]) => `${name}${labels ? `{${labels}}` : ""} ${v}`).join("\n"),
+        );
+      }
     }
     return `${parts.join("\n")}\n`;
   }

@@ -138,6 +138,40 @@ describe("two collectors, one follows the target", () => {
     expect(b.fleet.threads.get("th-big")?.cwd?.length).toBeGreaterThan(4000);
   }, 60_000);
 
+  it("does not hold small changes behind a 're-read' notice while A's writer is busy", async () => {
+    // The writer cannot be made to stay busy on demand: hold its settled() for this test. The
+    // re-read notice must wait for it (the row is not written yet), the small change must not.
+    const writer = a.fleet.writer;
+    const settled = writer.settled.bind(writer);
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    writer.settled = () => held.then(settled);
+    try {
+      const notices = a.collector.replica?.rereadNotices ?? 0;
+      conns[0]?.send(threadStarted("th-big-2", { cwd: `/home/${"é".repeat(4000)}` }));
+      await waitUntil("th-big-2 on A", () => a.fleet.threads.has("th-big-2"));
+      await new Promise((resolve) => setTimeout(resolve, 200)); // A's publish tick (20 ms) has run
+      conns[0]?.send(threadStarted("th-small", { cwd: "/home/dev/small" }));
+      await waitUntil("th-small on B", () => b.fleet.threads.get("th-small")?.cwd === "/home/dev/small");
+      expect(b.fleet.threads.get("th-big-2")).toBeUndefined();
+      expect(a.collector.replica?.rereadNotices).toBe(notices);
+      release();
+      await waitUntil("th-big-2 on B", () => (b.fleet.threads.get("th-big-2")?.cwd?.length ?? 0) > 4000);
+      expect(a.collector.replica?.rereadNotices).toBeGreaterThan(notices);
+      const metrics = await (await fetch(`${a.baseUrl}/metrics`)).text();
+      expect(metrics).toContain("# TYPE codex_fleet_replica_reread_notices_total counter");
+      expect(metrics).toContain(
+        `codex_fleet_replica_reread_notices_total ${a.collector.replica?.rereadNotices}`,
+      );
+      expect(metrics).toMatch(/codex_fleet_replica_payloads_total\{direction="published"\} [1-9]/);
+    } finally {
+      release();
+      writer.settled = settled;
+    }
+  }, 60_000);
+
   it("does lose nothing when B's LISTEN connection is reset: B re-reads and converges", async () => {
     const replica = b.collector.replica;
     expect(replica).not.toBeNull();

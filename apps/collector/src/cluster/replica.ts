@@ -73,6 +73,13 @@ export class Replica {
   private control = new Set<"managed" | "alerts">();
   private timer: NodeJS.Timeout | null = null;
   private sending: Promise<void> | null = null;
+  /**
+   * "Re-read the row" notices (of states too large for a payload), keyed by thing, waiting for
+   * the writer to have stored the rows. Sent on a chain of their own, so that waiting for the
+   * writer never holds up the small messages behind them.
+   */
+  private rereadsPending = new Map<string, ReplicaMessage>();
+  private rereadsSending: Promise<void> | null = null;
   private listener: Listener | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private attempt = 0;
@@ -84,8 +91,10 @@ export class Replica {
   rereads = 0;
   /** Payloads received from other instances and applied. */
   received = 0;
-  /** Payloads published. */
+  /** Payloads published (re-read notices included). */
   published = 0;
+  /** "Re-read the row" notices published (states too large for one payload). */
+  rereadNotices = 0;
 
   constructor(private readonly opts: ReplicaOptions) {
     this.instanceId = opts.instanceId ?? randomUUID();
@@ -145,6 +154,7 @@ export class Replica {
       (async () => {
         await this.sending;
         await this.flush().catch(() => {});
+        await this.rereadsSending;
       })(),
     );
     const listener = this.listener;
@@ -197,16 +207,11 @@ export class Replica {
     // A state too large for a payload goes as "re-read the row": only once the row is written.
     const big = messages.filter((m) => oversized(this.instanceId, m, NOTIFY_MAX_BYTES));
     const whole = big.length === 0 ? messages : messages.filter((m) => !big.includes(m));
+    if (big.length > 0) this.queueRereads(big.map(rereadForm));
     try {
       const payloads = packMessages(this.instanceId, whole, NOTIFY_MAX_BYTES);
       await notifyAll({ pool: this.opts.pool, channel: this.channel, payloads });
       this.published += payloads.length;
-      if (big.length > 0) {
-        await this.opts.fleet.writer.settled();
-        const rereads = packMessages(this.instanceId, big.map(rereadForm), NOTIFY_MAX_BYTES);
-        await notifyAll({ pool: this.opts.pool, channel: this.channel, payloads: rereads });
-        this.published += rereads.length;
-      }
     } catch (err) {
       // Put back what newer changes have not superseded.
       for (const [k, v] of threads) if (!this.threads.has(k)) this.threads.set(k, v);
@@ -214,6 +219,48 @@ export class Replica {
       this.usage = [...usage, ...this.usage].slice(0, 1000);
       for (const k of control) this.control.add(k);
       throw err;
+    }
+  }
+
+  /**
+   * Publish "re-read the row" notices once the writer has stored what was enqueued before them.
+   * Measured (issue 12, bench cluster-live): awaiting the writer inside the flush held every
+   * message behind it — usage frames included — for a whole write cycle. Order against the small
+   * messages does not matter: a receiver never applies a row older than what it already has.
+   */
+  private queueRereads(messages: readonly ReplicaMessage[]): void {
+    for (const m of messages) this.rereadsPending.set(rereadKey(m), m);
+    this.sendRereads();
+  }
+
+  private sendRereads(): void {
+    if (this.rereadsSending !== null || this.rereadsPending.size === 0 || this.stopped) return;
+    this.rereadsSending = this.rereadLoop().finally(() => {
+      this.rereadsSending = null;
+      this.sendRereads(); // what arrived while the loop was finishing
+    });
+  }
+
+  private async rereadLoop(): Promise<void> {
+    while (this.rereadsPending.size > 0) {
+      await this.opts.fleet.writer.settled();
+      const batch = [...this.rereadsPending.values()];
+      this.rereadsPending = new Map();
+      try {
+        const payloads = packMessages(this.instanceId, batch, NOTIFY_MAX_BYTES);
+        await notifyAll({ pool: this.opts.pool, channel: this.channel, payloads });
+        this.published += payloads.length;
+        this.rereadNotices += batch.length;
+      } catch (err) {
+        this.log.warn(
+          { err: errText(err) },
+          "could not publish re-read notices to the other collectors; retrying",
+        );
+        for (const m of batch)
+          if (!this.rereadsPending.has(rereadKey(m))) this.rereadsPending.set(rereadKey(m), m);
+        if (this.stopped) return;
+        await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+      }
     }
   }
 
@@ -367,6 +414,13 @@ export class Replica {
       this.log.warn({ err: errText(err) }, `could not ${what} after another collector's change`);
     }
   }
+}
+
+/** One pending re-read notice per thing. */
+function rereadKey(m: ReplicaMessage): string {
+  if (m.k === "thread?") return `thread:${m.id}`;
+  if (m.k === "target?") return `target:${m.name}`;
+  return m.k;
 }
 
 /** What replicates of a followed target. */
