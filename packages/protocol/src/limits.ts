@@ -147,6 +147,12 @@ export interface WindowForecast {
 }
 
 export const FORECAST_LOOKBACK_MS = 3_600_000;
+/**
+ * Two samples belong to the same window when their reset times are this close: codex derives
+ * `resetsAt` from a "seconds until reset" on the read route, so it moves by a second or two between
+ * polls of one window; a new window resets a whole window length later.
+ */
+export const SAME_WINDOW_TOLERANCE_MS = 60_000;
 export const FORECAST_MIN_SPAN_MS = 600_000;
 const HOUR_MS = 3_600_000;
 
@@ -173,7 +179,7 @@ function slope(samples: readonly PlanSample[]): number | null {
 
 /**
  * Forecast one window from its state and its samples (any order; samples of other windows, i.e.
- * with another `resetsAtMs`, are ignored). Pure: the same inputs give the same answer.
+ * with a reset time more than {@link SAME_WINDOW_TOLERANCE_MS} away, are ignored). Pure: the same inputs give the same answer.
  */
 export function forecastWindow(
   window: PlanWindow,
@@ -192,7 +198,13 @@ export function forecastWindow(
   if (resetsAt === null) return unknown;
 
   const recent = samples
-    .filter((s) => s.resetsAtMs === resetsAt && s.atMs <= nowMs && s.atMs >= nowMs - FORECAST_LOOKBACK_MS)
+    .filter(
+      (s) =>
+        s.resetsAtMs !== null &&
+        Math.abs(s.resetsAtMs - resetsAt) <= SAME_WINDOW_TOLERANCE_MS &&
+        s.atMs <= nowMs &&
+        s.atMs >= nowMs - FORECAST_LOOKBACK_MS,
+    )
     .sort((a, b) => a.atMs - b.atMs);
   const span = recent.length >= 2 ? (recent.at(-1)?.atMs ?? 0) - (recent[0]?.atMs ?? 0) : 0;
   let perMs: number | null = null;

@@ -82,10 +82,11 @@ describe("forecastWindow", () => {
   it("projects the recent slope to 100 % before the reset", () => {
     // 10 %/h over the last 30 min; 60 % now; reset in 5 h → exhausts in 4 h.
     const now = 10 * HOUR;
+    // The read route's reset time wobbles by a second or two between polls: still one window.
     const samples = [0, 10, 20, 30].map((m) => ({
       atMs: now - 30 * 60_000 + m * 60_000,
       usedPercent: 55 + (m / 60) * 10,
-      resetsAtMs: now + 5 * HOUR,
+      resetsAtMs: now + 5 * HOUR + (m % 20 === 0 ? 1_000 : -2_000),
     }));
     const f = forecastWindow(window(60, now, now + 5 * HOUR), samples, now);
     expect(f.method).toBe("recentSlope");

@@ -8,11 +8,7 @@ import type { DbPool } from "@codex-fleet/db/client";
 import { sampleActivityPeak } from "@codex-fleet/db/repositories/activity-peak";
 import { writeIngestBatch } from "@codex-fleet/db/repositories/ingest-repository";
 import type { OwedReason } from "@codex-fleet/db/repositories/ingest-types";
-import {
-  listTargetRows,
-  syncTargets,
-  updateTargetState,
-} from "@codex-fleet/db/repositories/targets-repository";
+import { listTargetRows, syncTargets } from "@codex-fleet/db/repositories/targets-repository";
 import { loadThreads } from "@codex-fleet/db/repositories/threads-repository";
 import type { FleetEvent } from "@codex-fleet/protocol/events";
 import type { Config, TargetConfig } from "../config/schema.ts";
@@ -30,6 +26,7 @@ import type { Metrics } from "../metrics.ts";
 import { type ConnectionStatus, TargetConnection } from "./connection.ts";
 import { TargetObserver } from "./observer.ts";
 import { saneTimes } from "./sane-times.ts";
+import { TargetStateWriter } from "./target-state-writer.ts";
 
 export interface TargetRuntime {
   config: TargetConfig;
@@ -97,6 +94,8 @@ export class Fleet {
   readonly threads = new Map<string, ThreadState>();
   readonly targets = new Map<string, TargetRuntime>();
   readonly writer: IngestWriter;
+  /** Target rows, written in batches (target-state-writer.ts). */
+  private readonly targetStates: TargetStateWriter;
   private listeners = new Set<FleetListener>();
   private readonly now: () => number;
   private contactTimer: NodeJS.Timeout | null = null;
@@ -114,6 +113,7 @@ export class Fleet {
   constructor(private readonly opts: FleetOptions) {
     this.now = opts.now ?? Date.now;
     const { pool, log, metrics } = opts;
+    this.targetStates = new TargetStateWriter({ pool, log });
     this.writer = new IngestWriter({
       ...opts.writer,
       now: this.now,
@@ -251,6 +251,7 @@ export class Fleet {
     // An unfollowed target's connection never started: stopping it would write "stopped" over
     // the follower's state. Stopping an open one ends the observed activity (onStatus).
     for (const rt of this.targets.values()) if (rt.followed) rt.connection.stop();
+    await this.targetStates.flush().catch(() => {}); // logged by the writer; the next holder writes its own
     try {
       await this.writer.close(flushTimeoutMs);
     } catch (err) {
@@ -294,8 +295,8 @@ export class Fleet {
   }
 
   /** Wait until everything received so far is in the database (tests, shutdown). */
-  flush(): Promise<void> {
-    return this.writer.flush();
+  async flush(): Promise<void> {
+    await Promise.all([this.writer.flush(), this.targetStates.flush()]);
   }
 
   /**
@@ -487,8 +488,7 @@ export class Fleet {
 
   private persistTarget(rt: TargetRuntime): void {
     const s = rt.status;
-    updateTargetState({
-      pool: this.opts.pool,
+    this.targetStates.write({
       id: rt.config.name,
       state: s.state,
       stateReason: s.reason,
@@ -503,9 +503,7 @@ export class Fleet {
           ? null
           : Math.min(rt.lastContactAtMs, this.writer.pendingSinceMs ?? Infinity),
       connectedSinceMs: rt.connectedSinceMs,
-    }).catch((err) =>
-      this.opts.log.warn({ target: rt.config.name, err: errText(err) }, "could not persist target state"),
-    );
+    });
   }
 
   /**

@@ -36,9 +36,8 @@ export async function syncTargets(args: {
   ]);
 }
 
-/** Persist a target's connection state (what /api/v1/targets shows after a restart). */
-export async function updateTargetState(args: {
-  pool: Pool;
+/** A target's connection state as persisted (what /api/v1/targets shows after a restart). */
+export interface TargetStateRow {
   id: string;
   state: TargetState;
   stateReason: TargetReason | null;
@@ -48,28 +47,39 @@ export async function updateTargetState(args: {
   lastEventAtMs: number | null;
   lastContactAtMs: number | null;
   connectedSinceMs: number | null;
+}
+
+/**
+ * Persist the connection state of many targets in one statement. Last event and last contact only
+ * move forward (GREATEST); the user agent is kept when none is given.
+ */
+export async function updateTargetStates(args: {
+  pool: Pool;
+  rows: readonly TargetStateRow[];
 }): Promise<void> {
-  const a = args;
-  await a.pool.query(
-    `UPDATE target SET state = $2, state_reason = $3, state_since = to_timestamp($4 / 1000.0) AT TIME ZONE 'UTC',
-        last_error = $5, user_agent = COALESCE($6, user_agent),
-        last_event_at = GREATEST(last_event_at, CASE WHEN $7::float8 IS NULL THEN NULL ELSE to_timestamp($7 / 1000.0) AT TIME ZONE 'UTC' END),
-        last_contact_at = GREATEST(last_contact_at, CASE WHEN $8::float8 IS NULL THEN NULL ELSE to_timestamp($8 / 1000.0) AT TIME ZONE 'UTC' END),
-        connected_since = CASE WHEN $9::float8 IS NULL THEN NULL ELSE to_timestamp($9 / 1000.0) AT TIME ZONE 'UTC' END,
+  if (args.rows.length === 0) return;
+  const at = (col: string) =>
+    `CASE WHEN x."${col}" IS NULL THEN NULL ELSE to_timestamp(x."${col}" / 1000.0) AT TIME ZONE 'UTC' END`;
+  await args.pool.query(
+    `UPDATE target SET state = x.state, state_reason = x."stateReason",
+        state_since = ${at("stateSinceMs")},
+        last_error = x."lastError", user_agent = COALESCE(x."userAgent", target.user_agent),
+        last_event_at = GREATEST(target.last_event_at, ${at("lastEventAtMs")}),
+        last_contact_at = GREATEST(target.last_contact_at, ${at("lastContactAtMs")}),
+        connected_since = ${at("connectedSinceMs")},
         updated_at = now()
-     WHERE id = $1`,
-    [
-      a.id,
-      a.state,
-      a.stateReason,
-      a.stateSinceMs,
-      a.lastError,
-      a.userAgent,
-      a.lastEventAtMs,
-      a.lastContactAtMs,
-      a.connectedSinceMs,
-    ],
+     FROM jsonb_to_recordset($1::jsonb) AS x(id text, state text, "stateReason" text, "stateSinceMs" float8,
+        "lastError" text, "userAgent" text, "lastEventAtMs" float8, "lastContactAtMs" float8,
+        "connectedSinceMs" float8)
+     WHERE target.id = x.id`,
+    [JSON.stringify(args.rows)],
   );
+}
+
+/** Persist one target's connection state. */
+export async function updateTargetState(args: { pool: Pool } & TargetStateRow): Promise<void> {
+  const { pool, ...row } = args;
+  await updateTargetStates({ pool, rows: [row] });
 }
 
 const ms = (col: string) => `(extract(epoch from ${col}) * 1000)::float8`;
