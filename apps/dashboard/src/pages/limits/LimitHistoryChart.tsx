@@ -6,7 +6,7 @@
 import type { LimitHistoryResponse, PlanWindowView, WindowForecastView } from "@codex-fleet/protocol/limits";
 import { CartesianGrid, Line, LineChart, ReferenceLine, Tooltip, XAxis, YAxis } from "recharts";
 import { formatDateTime, toMs } from "../../lib/format.ts";
-import { usedText, weekdayTime } from "../../lib/plan-limits.ts";
+import { usedText } from "../../lib/plan-limits.ts";
 
 type Point = { atMs: number; usedPercent: number };
 
@@ -33,6 +33,25 @@ export function resetMarks(
   }
   if (next !== null) marks.add(next);
   return [...marks].filter((at) => at >= domain[0] && at <= domain[1]).sort((a, b) => a - b);
+}
+
+/**
+ * Axis ticks on round local times: every 4 hours over a day, every day over a week, every week
+ * beyond (at most 12), so that the axis reads "08:00 12:00 16:00", not the range's odd minutes.
+ */
+export function timeTicks(domain: [number, number]): number[] {
+  const span = domain[1] - domain[0];
+  const hour = 3_600_000;
+  const step = span <= 2 * 86_400_000 ? 4 * hour : span <= 10 * 86_400_000 ? 24 * hour : 7 * 24 * hour;
+  const first = new Date(domain[0]);
+  first.setMinutes(0, 0, 0);
+  if (step >= 24 * hour) first.setHours(0);
+  else first.setHours(Math.ceil(first.getHours() / 4) * 4);
+  const ticks: number[] = [];
+  for (let at = first.getTime(); at <= domain[1] && ticks.length < 12; at += step) {
+    if (at >= domain[0]) ticks.push(at);
+  }
+  return ticks;
 }
 
 /** The chart; `window`/`forecast` are the row's current state (for the next reset and the projection). */
@@ -85,10 +104,15 @@ export function LimitHistoryChart({
         type="number"
         dataKey="atMs"
         domain={domain}
+        ticks={timeTicks(domain)}
         allowDataOverflow
         tickFormatter={(value: number) =>
           dayLong
-            ? weekdayTime(value)
+            ? new Date(value).toLocaleDateString("en-US", {
+                weekday: "short",
+                month: "short",
+                day: "numeric",
+              })
             : new Date(value).toLocaleTimeString("en-US", {
                 hour: "2-digit",
                 minute: "2-digit",
