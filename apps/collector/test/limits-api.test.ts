@@ -264,7 +264,7 @@ describe("GET /api/v1/limits", () => {
   it.each([
     ["teams=a", "teams"],
     ["team=a&team=b", "team"],
-    ["target=" + "x".repeat(201), "target"],
+    [`target=${"x".repeat(201)}`, "target"],
     ["format=xml", "format"],
   ])("does answer ?%s with a 400 naming %s", async (query, param) => {
     const res = await get(`/api/v1/limits?${query}`);

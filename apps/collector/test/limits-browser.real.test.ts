@@ -313,9 +313,7 @@ describe.skipIf(!CHROMIUM)(TITLE, () => {
     expect(carol.forecast.primary?.status).toBe("exhausted");
     expect(limitUrgency(carol)).toBeGreaterThan(300);
     live().send(JSON.stringify({ type: "limits", row: carol }));
-    await page.waitForFunction(
-      () => document.querySelector('[data-testid="limit-carol-codex-primary-used"]')?.textContent === "100 %",
-    );
+    await page.getByTestId("limit-carol-codex-primary-used").filter({ hasText: /^100 %$/ }).waitFor();
     expect(await pageRowIds(page)).toEqual([
       "bob-codex",
       "carol-codex",
