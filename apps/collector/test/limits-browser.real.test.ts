@@ -313,7 +313,10 @@ describe.skipIf(!CHROMIUM)(TITLE, () => {
     expect(carol.forecast.primary?.status).toBe("exhausted");
     expect(limitUrgency(carol)).toBeGreaterThan(300);
     live().send(JSON.stringify({ type: "limits", row: carol }));
-    await page.getByTestId("limit-carol-codex-primary-used").filter({ hasText: /^100 %$/ }).waitFor();
+    await page
+      .getByTestId("limit-carol-codex-primary-used")
+      .filter({ hasText: /^100 %$/ })
+      .waitFor();
     expect(await pageRowIds(page)).toEqual([
       "bob-codex",
       "carol-codex",
