@@ -14,12 +14,14 @@ import { TargetsPage } from "./pages/TargetsPage.tsx";
 // The chart pages pull in recharts (its own chunk): load them only when visited.
 const UsagePage = lazy(() => import("./pages/UsagePage.tsx"));
 const ActivityPage = lazy(() => import("./pages/ActivityPage.tsx"));
+const LimitsPage = lazy(() => import("./pages/LimitsPage.tsx"));
 const ThreadPage = lazy(() => import("./pages/ThreadPage.tsx"));
 
 const ROUTES: [string, string][] = [
   ["fleet", "/"],
   ["usage", "/usage"],
   ["activity", "/activity"],
+  ["limits", "/limits"],
   ["thread", "/threads/:id"],
   ["targets", "/targets"],
   ["alerts", "/alerts"],
@@ -39,6 +41,7 @@ export function App({ liveOptions }: { liveOptions?: LiveFeedOptions }) {
             {route?.name === "fleet" && <FleetPage />}
             {route?.name === "usage" && <UsagePage />}
             {route?.name === "activity" && <ActivityPage />}
+            {route?.name === "limits" && <LimitsPage />}
             {route?.name === "thread" && (
               <ThreadPage key={route.params.id} threadId={route.params.id ?? ""} />
             )}

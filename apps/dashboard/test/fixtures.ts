@@ -14,6 +14,7 @@ import type {
   UsageResponse,
   UsageRow,
 } from "@codex-fleet/protocol/api";
+import type { LimitRow, LimitsResponse } from "@codex-fleet/protocol/limits";
 import type { LiveMessage } from "@codex-fleet/protocol/live";
 
 /** The fixed "now" of every fixture: 2026-11-21 14:30:00 UTC. */
@@ -537,3 +538,114 @@ export function snapshotMessage(
     ...overrides,
   };
 }
+
+/** A plan-limit row (GET /api/v1/limits) of alice with defaults: a 5-hour window on track. */
+export function limitRow(overrides: Partial<LimitRow> & Pick<LimitRow, "target" | "team">): LimitRow {
+  return {
+    limitId: "codex",
+    limitName: null,
+    planType: "plus",
+    primary: {
+      usedPercent: 20,
+      windowDurationMins: 300,
+      resetsAt: iso(NOW + 180 * MIN),
+      observedAt: ago(2 * MIN),
+    },
+    secondary: null,
+    credits: null,
+    rateLimitReachedType: null,
+    spendControlReached: null,
+    observedAt: ago(2 * MIN),
+    forecast: {
+      primary: { status: "onTrack", exhaustsAt: null, burnPctPerHour: 4, method: "windowAverage" },
+      secondary: null,
+    },
+    ...overrides,
+  };
+}
+
+/** Four developers' limits, in the order the collector sends them (most urgent first). */
+export const LIMIT_ROWS: LimitRow[] = [
+  limitRow({
+    target: "bob",
+    team: "payments",
+    primary: {
+      usedPercent: 100,
+      windowDurationMins: 300,
+      resetsAt: iso(NOW + 60 * MIN),
+      observedAt: ago(5 * MIN),
+    },
+    secondary: {
+      usedPercent: 72,
+      windowDurationMins: 10080,
+      resetsAt: iso(NOW + 2 * 1440 * MIN),
+      observedAt: ago(5 * MIN),
+    },
+    credits: { hasCredits: true, unlimited: false, balance: "12.5" },
+    rateLimitReachedType: "workspace_member_credits_depleted",
+    observedAt: ago(5 * MIN),
+    forecast: {
+      primary: { status: "exhausted", exhaustsAt: null, burnPctPerHour: null, method: null },
+      secondary: { status: "onTrack", exhaustsAt: null, burnPctPerHour: 0.9, method: "windowAverage" },
+    },
+  }),
+  limitRow({
+    target: "alice",
+    team: "payments",
+    primary: {
+      usedPercent: 82,
+      windowDurationMins: 300,
+      resetsAt: iso(NOW + 180 * MIN),
+      observedAt: ago(2 * MIN),
+    },
+    secondary: {
+      usedPercent: 40,
+      windowDurationMins: 10080,
+      resetsAt: iso(NOW + 3 * 1440 * MIN),
+      observedAt: ago(2 * MIN),
+    },
+    forecast: {
+      primary: {
+        status: "exhausts",
+        exhaustsAt: iso(NOW + 40 * MIN),
+        burnPctPerHour: 27,
+        method: "recentSlope",
+      },
+      secondary: { status: "onTrack", exhaustsAt: null, burnPctPerHour: 0.6, method: "windowAverage" },
+    },
+  }),
+  limitRow({
+    target: "carol",
+    team: "platform",
+    planType: "pro",
+    primary: {
+      usedPercent: 10,
+      windowDurationMins: 300,
+      resetsAt: iso(NOW + 240 * MIN),
+      observedAt: ago(MIN),
+    },
+  }),
+  limitRow({
+    target: "erin",
+    team: "data",
+    primary: {
+      usedPercent: 30,
+      windowDurationMins: 300,
+      resetsAt: iso(NOW - 10 * MIN),
+      observedAt: ago(6 * 60 * MIN),
+    },
+    observedAt: ago(6 * 60 * MIN),
+    forecast: {
+      primary: { status: "reset", exhaustsAt: null, burnPctPerHour: null, method: null },
+      secondary: null,
+    },
+  }),
+];
+
+/** GET /api/v1/limits: the rows above and dave, signed in with an API key. */
+export const LIMITS_RESPONSE: LimitsResponse = {
+  rows: LIMIT_ROWS,
+  unavailable: [
+    { target: "dave", team: "platform", reason: "codex account authentication required to read rate limits" },
+  ],
+};

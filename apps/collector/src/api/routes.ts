@@ -24,6 +24,7 @@ import { optEnum, optInt, optList, rejectUnknown } from "../http/params.ts";
 import { threadFromStored } from "../ingest/thread-state.ts";
 import type { Metrics } from "../metrics.ts";
 import { registerActivityRoutes } from "./activity-routes.ts";
+import { registerLimitsRoutes } from "./limits-routes.ts";
 import {
   DEFAULT_THREAD_PAGE,
   encodeThreadCursor,
@@ -255,4 +256,5 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   });
 
   registerActivityRoutes(app, { pool });
+  registerLimitsRoutes(app, { pool });
 }

@@ -12,6 +12,18 @@ export const WINDOW_PARAMS = ["from", "to", "groupBy", "team", "target", "model"
 const MAX_RANGE_MS = 400 * 86_400_000;
 
 /**
+ * `from`/`to` (ISO 8601 or epoch ms): default the 7 days up to now, `from` before `to`, at most
+ * 400 days apart. Also the time range of reports that take no groupBy (plan-limit history).
+ */
+export function timeRange(q: Record<string, unknown>, nowMs = Date.now()): { from: number; to: number } {
+  const to = optTime(q, "to") ?? nowMs;
+  const from = optTime(q, "from") ?? to - 7 * 86_400_000;
+  if (from >= to) throw badParam("from", "must be before 'to'");
+  if (to - from > MAX_RANGE_MS) throw badParam("from", "the range may span at most 400 days");
+  return { from, to };
+}
+
+/**
  * Parse and check the shared parameters. `refuse` may reject a group key with a reason of its own
  * (a key another report has but this one cannot group by) before the generic "not one of".
  */
@@ -20,10 +32,7 @@ export function windowQuery<K extends string>(
   keys: readonly K[],
   refuse?: (key: string) => string | null,
 ) {
-  const to = optTime(q, "to") ?? Date.now();
-  const from = optTime(q, "from") ?? to - 7 * 86_400_000;
-  if (from >= to) throw badParam("from", "must be before 'to'");
-  if (to - from > MAX_RANGE_MS) throw badParam("from", "the range may span at most 400 days");
+  const { from, to } = timeRange(q);
   const groupBy = (optList(q, "groupBy") ?? []) as K[];
   for (const g of groupBy) {
     const reason = refuse?.(g);

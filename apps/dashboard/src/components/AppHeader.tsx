@@ -10,6 +10,7 @@ const NAV: { href: string; label: string; match: (path: string) => boolean }[] =
   { href: "/", label: "Fleet", match: (path) => path === "/" || path.startsWith("/threads/") },
   { href: "/usage", label: "Usage & cost", match: (path) => path.startsWith("/usage") },
   { href: "/activity", label: "Activity", match: (path) => path.startsWith("/activity") },
+  { href: "/limits", label: "Plan limits", match: (path) => path.startsWith("/limits") },
   { href: "/targets", label: "Targets", match: (path) => path.startsWith("/targets") },
   { href: "/alerts", label: "Alerts", match: (path) => path.startsWith("/alerts") },
 ];

@@ -1,14 +1,35 @@
 /** Pure reducer for the live fleet state: snapshot replaces, upserts merge, buffers stay bounded. */
 import type { AlertView, TargetView, ThreadView } from "@codex-fleet/protocol/api";
+import type { LimitRow, LimitsResponse } from "@codex-fleet/protocol/limits";
 import type { LiveMessage } from "@codex-fleet/protocol/live";
 
 /** A `usage` tick from the live feed (tokens were counted for a thread). */
 export type UsageTick = Extract<LiveMessage, { type: "usage" }>;
 
 /** Caps that keep a long-open tab's memory flat whatever the collector sends. */
-export type LiveLimits = { maxThreads: number; maxAlerts: number; maxUsageTicks: number };
+export type LiveLimits = {
+  maxThreads: number;
+  maxAlerts: number;
+  maxUsageTicks: number;
+  /** Plan-limit rows (one per target and limit id); a new key past it is ignored. */
+  maxLimitRows: number;
+};
 
-export const DEFAULT_LIVE_LIMITS: LiveLimits = { maxThreads: 5000, maxAlerts: 1000, maxUsageTicks: 200 };
+export const DEFAULT_LIVE_LIMITS: LiveLimits = {
+  maxThreads: 5000,
+  maxAlerts: 1000,
+  maxUsageTicks: 200,
+  maxLimitRows: 5000,
+};
+
+/** What the dashboard knows of plan limits (GET /api/v1/limits, then live `limits` rows). */
+export type LimitsData = {
+  /** `none`: not asked yet; `loaded`: answered; `absent`: this collector has no limits API (404). */
+  status: "none" | "loaded" | "absent";
+  /** By {@link limitKey}. */
+  rows: Map<string, LimitRow>;
+  unavailable: LimitsResponse["unavailable"];
+};
 
 /** Everything the live pages render. Maps are replaced (never mutated) on change. */
 export type LiveData = {
@@ -30,11 +51,14 @@ export type LiveData = {
   usageTicks: UsageTick[];
   /** Increments on every usage tick: usage views refetch when it moves. */
   usageVersion: number;
+  limits: LimitsData;
 };
 
 export type LiveAction =
   | { type: "message"; message: LiveMessage; nowMs: number }
-  | { type: "rest"; targets: TargetView[]; threads: ThreadView[]; alerts: AlertView[]; nowMs: number };
+  | { type: "rest"; targets: TargetView[]; threads: ThreadView[]; alerts: AlertView[]; nowMs: number }
+  /** GET /api/v1/limits answered (null: the collector has no such endpoint). */
+  | { type: "limits"; response: LimitsResponse | null };
 
 /** State before anything arrived. */
 export function emptyLiveData(): LiveData {
@@ -48,7 +72,13 @@ export function emptyLiveData(): LiveData {
     alerts: new Map(),
     usageTicks: [],
     usageVersion: 0,
+    limits: { status: "none", rows: new Map(), unavailable: [] },
   };
+}
+
+/** The key of a plan-limit row: one per target and limit id. */
+export function limitKey(row: Pick<LimitRow, "target" | "limitId">): string {
+  return JSON.stringify([row.target, row.limitId]);
 }
 
 /** Applies one action; returns the same object when nothing changed. */
@@ -57,6 +87,8 @@ export function liveReducer(
   action: LiveAction,
   limits: LiveLimits = DEFAULT_LIVE_LIMITS,
 ): LiveData {
+  if (action.type === "limits")
+    return { ...state, limits: limitsLoaded(state.limits, action.response, limits.maxLimitRows) };
   if (action.type === "rest") {
     // The REST fallback only fills in while the live feed has never delivered a snapshot.
     if (state.source === "snapshot") return state;
@@ -112,12 +144,42 @@ export function liveReducer(
       if (ticks.length > limits.maxUsageTicks) ticks.splice(0, ticks.length - limits.maxUsageTicks);
       return { ...state, usageTicks: ticks, usageVersion: state.usageVersion + 1 };
     }
+    case "limits": {
+      const rows = upsertLimit(state.limits.rows, message.row, limits.maxLimitRows);
+      return rows === state.limits.rows ? state : { ...state, limits: { ...state.limits, rows } };
+    }
     case "ping":
       return { ...state, serverOffsetMs: message.serverTimeMs - nowMs };
     case "limits":
       // Plan limits (issue 14) are not kept by this store yet: the pages that show them fetch them.
       return state;
   }
+}
+
+const observedMs = (row: LimitRow) => Date.parse(row.observedAt);
+
+/** A live row replaces the stored one unless that one was observed later (messages may cross a fetch). */
+function upsertLimit(rows: Map<string, LimitRow>, row: LimitRow, max: number): Map<string, LimitRow> {
+  const key = limitKey(row);
+  const known = rows.get(key);
+  if (known ? observedMs(known) > observedMs(row) : rows.size >= max) return rows;
+  return upsert(rows, key, row);
+}
+
+/**
+ * The REST answer replaces the rows (it is fetched after every snapshot, so a reconnect drops
+ * rows of targets that are gone), except a row a live message brought that is newer than the
+ * answer's: the answer may have been read before that change.
+ */
+function limitsLoaded(previous: LimitsData, response: LimitsResponse | null, max: number): LimitsData {
+  if (response === null) return { status: "absent", rows: new Map(), unavailable: [] };
+  // The answer is most urgent first: over the cap, the least urgent rows are the ones left out.
+  const rows = new Map(response.rows.slice(0, max).map((row) => [limitKey(row), row]));
+  for (const [key, row] of previous.rows) {
+    const answered = rows.get(key);
+    if (answered && observedMs(answered) < observedMs(row)) rows.set(key, row);
+  }
+  return { status: "loaded", rows, unavailable: response.unavailable.slice(0, max) };
 }
 
 function byKey<T>(items: T[], key: (item: T) => string): Map<string, T> {

@@ -5,6 +5,7 @@ import {
   TargetListSchema,
   ThreadListSchema,
 } from "@codex-fleet/protocol/api";
+import { type LimitsResponse, LimitsResponseSchema } from "@codex-fleet/protocol/limits";
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 import { ApiRequestError, apiFetch } from "../lib/api-client.ts";
 import {
@@ -26,8 +27,12 @@ export type LiveFeed = {
   fallbackError: unknown;
   /** Whether GET /api/v1/alerts answered (false after a 404: alerts not enabled). */
   alertsEnabled: boolean | null;
+  /** Error of the last GET /api/v1/limits (undefined once it answered). */
+  limitsError: unknown;
   /** Reconnect now and reload the fallback (retry buttons). */
   retry: () => void;
+  /** GET /api/v1/limits again (the Plan limits page's retry). */
+  reloadLimits: () => void;
 };
 
 export type LiveFeedOptions = Partial<LiveSocketOptions> & {
@@ -58,6 +63,8 @@ export function useLiveFeed(options: LiveFeedOptions = {}): LiveFeed {
   const [connection, setConnection] = useState<LiveConnection>(initialConnection);
   const [fallbackError, setFallbackError] = useState<unknown>(undefined);
   const [alertsEnabled, setAlertsEnabled] = useState<boolean | null>(null);
+  const [limitsError, setLimitsError] = useState<unknown>(undefined);
+  const [limitsGeneration, setLimitsGeneration] = useState(0);
   const socketRef = useRef<LiveSocket | null>(null);
   const fallbackState = useRef<"idle" | "loading" | "done">("idle");
   const optionsRef = useRef(options);
@@ -141,6 +148,24 @@ export function useLiveFeed(options: LiveFeedOptions = {}): LiveFeed {
     };
   }, [alertsEnabled, data.source, data.alerts.size]);
 
+  // Plan limits are not in the snapshot: read them over REST after every snapshot (each
+  // (re)connect) and after the REST fallback, then live `limits` messages keep them current.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: loadedAtMs and the generation are the triggers.
+  useEffect(() => {
+    if (data.loadedAtMs === null) return;
+    const controller = new AbortController();
+    loadLimits(controller.signal).then(
+      (response) => {
+        if (controller.signal.aborted) return;
+        setLimitsError(undefined);
+        dispatch({ type: "limits", response });
+      },
+      (error: unknown) => !controller.signal.aborted && setLimitsError(error),
+    );
+    return () => controller.abort();
+  }, [data.loadedAtMs, limitsGeneration]);
+  const reloadLimits = useCallback(() => setLimitsGeneration((value) => value + 1), []);
+
   const retry = useCallback(() => {
     socketRef.current?.reconnectNow();
     setFallbackError(undefined);
@@ -148,7 +173,17 @@ export function useLiveFeed(options: LiveFeedOptions = {}): LiveFeed {
     void loadFallback();
   }, [loadFallback]);
 
-  return { data, connection, fallbackError, alertsEnabled, retry };
+  return { data, connection, fallbackError, alertsEnabled, limitsError, retry, reloadLimits };
+}
+
+/** GET /api/v1/limits, or null when the collector has no such endpoint (404: an older version). */
+async function loadLimits(signal: AbortSignal): Promise<LimitsResponse | null> {
+  try {
+    return await apiFetch("/api/v1/limits", LimitsResponseSchema, { signal });
+  } catch (error) {
+    if (error instanceof ApiRequestError && error.isNotFound) return null;
+    throw error;
+  }
 }
 
 /** GET /api/v1/alerts, or null when the collector has no alerts endpoint (404). */

@@ -5,6 +5,7 @@
 import { ActivityResponseSchema } from "@codex-fleet/protocol/activity";
 import { FailuresResponseSchema } from "@codex-fleet/protocol/api";
 import { type ReactNode, useState } from "react";
+import { ExportLinks } from "../components/ExportLinks.tsx";
 import { EmptyState, ErrorState, LoadingState } from "../components/StateViews.tsx";
 import { useSearchParams } from "../lib/router.tsx";
 import { useApiQuery } from "../lib/useApiQuery.ts";
@@ -33,20 +34,6 @@ function windowLabel(view: Window, range: string): string {
   const to = bucketLabel(view.toMs - 1, "day");
   const span = from === to ? from : `${from} – ${to}`;
   return view.bucket === "day" ? `${span} · daily (UTC)` : `${span} (UTC) · hourly`;
-}
-
-/** "CSV · JSON" links to the API's own export of a query (same origin: the session cookie goes along). */
-function ExportLinks({ csv, json, testId }: { csv: string; json: string; testId: string }) {
-  return (
-    <span className="export-buttons">
-      <a className="btn small ghost" href={csv} download data-testid={`${testId}-csv`}>
-        CSV
-      </a>
-      <a className="btn small ghost" href={json} download data-testid={`${testId}-json`}>
-        JSON
-      </a>
-    </span>
-  );
 }
 
 /** The activity page (lazy-loaded: it brings recharts). */

@@ -3,6 +3,7 @@ import { ActivityResponseSchema } from "@codex-fleet/protocol/activity";
 import { useState } from "react";
 import { EmptyState, ErrorState, LoadingState } from "../components/StateViews.tsx";
 import { formatDateTime } from "../lib/format.ts";
+import { limitRowsByTarget } from "../lib/plan-limits.ts";
 import { useSearchParams } from "../lib/router.tsx";
 import { useApiQuery } from "../lib/useApiQuery.ts";
 import { useLive } from "../live/LiveProvider.tsx";
@@ -155,6 +156,7 @@ export function FleetPage() {
           alerts={alerts}
           counts={threadCountsByTarget(threads)}
           waitedToday={waitedToday}
+          limits={limitRowsByTarget(data.limits.rows.values())}
           onShowUnloaded={() => setSearch({ unloaded: "1" })}
         />
       )}

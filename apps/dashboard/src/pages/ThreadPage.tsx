@@ -5,6 +5,7 @@ import { Ago, Elapsed } from "../components/Ago.tsx";
 import { CodexErrorChip } from "../components/CodexErrorChip.tsx";
 import { CostCell } from "../components/CostCell.tsx";
 import { GoalCard } from "../components/Goal.tsx";
+import { CompactWindows } from "../components/PlanWindows.tsx";
 import { EmptyState, ErrorState, LoadingState } from "../components/StateViews.tsx";
 import { SeverityPill, ThreadStatusPill } from "../components/StatusPill.tsx";
 import { ApiRequestError } from "../lib/api-client.ts";
@@ -16,6 +17,7 @@ import {
   formatTokens,
   ratio,
 } from "../lib/format.ts";
+import { rowsOfTarget } from "../lib/plan-limits.ts";
 import { Link } from "../lib/router.tsx";
 import {
   contextShare,
@@ -93,6 +95,7 @@ export default function ThreadPage({ threadId }: { threadId: string }) {
   const failed = turns.filter((turn) => turn.status === "failed").length;
   const share = contextShare(thread.contextTokens, thread.modelContextWindow);
   const alerts = firingAlertsFor([...live.alerts.values()], thread.id);
+  const planRows = rowsOfTarget(live.limits.rows.values(), thread.target);
   const finished = turns.filter((turn) => turn.status !== "inProgress" && turn.shownDurationMs != null);
   const avgMs =
     finished.length > 0
@@ -220,6 +223,14 @@ export default function ThreadPage({ threadId }: { threadId: string }) {
               <dd>
                 <Link href={`/?q=${encodeURIComponent(thread.target)}`}>{thread.target}</Link>{" "}
                 <span className="faint">· {thread.team}</span>
+              </dd>
+              <dt>Plan limits</dt>
+              <dd data-testid="thread-plan-limits">
+                {planRows.length > 0 ? (
+                  <CompactWindows rows={planRows} target={thread.target} />
+                ) : (
+                  <span className="faint">not reported</span>
+                )}
               </dd>
               <dt>Model</dt>
               <dd className="mono">{thread.model ?? "—"}</dd>

@@ -1,6 +1,8 @@
 /** The fleet as one dense table: a header row per target, its threads under it. */
 import type { AlertView } from "@codex-fleet/protocol/api";
+import type { LimitRow } from "@codex-fleet/protocol/limits";
 import { Ago } from "../../components/Ago.tsx";
+import { CompactWindows } from "../../components/PlanWindows.tsx";
 import { TargetStatePill } from "../../components/StatusPill.tsx";
 import { Link } from "../../lib/router.tsx";
 import { firingAlertsFor, isTargetDown, targetReasonHint } from "../../lib/status.ts";
@@ -22,19 +24,22 @@ const COLUMNS = [
 
 /**
  * Renders every group; `alerts` feed the per-thread alert badges, `counts` and `waitedToday`
- * (ms waiting on people today per target, from /api/v1/activity) the group headers.
+ * (ms waiting on people today per target, from /api/v1/activity) and `limits` (each developer's
+ * plan-limit rows, most urgent first) the group headers.
  */
 export function FleetTable({
   groups,
   alerts,
   counts,
   waitedToday,
+  limits,
   onShowUnloaded,
 }: {
   groups: TargetGroup[];
   alerts: AlertView[];
   counts: Map<string, TargetThreadCounts>;
   waitedToday?: Map<string, number>;
+  limits?: Map<string, LimitRow[]>;
   onShowUnloaded: () => void;
 }) {
   return (
@@ -55,6 +60,7 @@ export function FleetTable({
               group={group}
               counts={counts.get(group.name) ?? { threads: 0, active: 0 }}
               waitedMs={waitedToday?.get(group.name) ?? 0}
+              limits={limits?.get(group.name) ?? []}
               onShowUnloaded={onShowUnloaded}
             />
             {group.threads.map((thread) => (
@@ -71,11 +77,13 @@ function GroupHeader({
   group,
   counts,
   waitedMs,
+  limits,
   onShowUnloaded,
 }: {
   group: TargetGroup;
   counts: TargetThreadCounts;
   waitedMs: number;
+  limits: LimitRow[];
   onShowUnloaded: () => void;
 }) {
   const { target } = group;
@@ -102,6 +110,7 @@ function GroupHeader({
                 </span>
               )}
               <span className="spacer" />
+              <CompactWindows rows={limits} target={group.name} />
               <span className="faint">
                 {counts.active} active · {counts.threads} thread{counts.threads === 1 ? "" : "s"}
               </span>

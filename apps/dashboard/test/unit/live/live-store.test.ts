@@ -1,9 +1,19 @@
 import type { TargetView } from "@codex-fleet/protocol/api";
 import { describe, expect, it } from "vitest";
-import { emptyLiveData, liveReducer } from "../../../src/live/live-store.ts";
-import { ALERTS, NOW, snapshotMessage, TARGETS, THREADS, thread } from "../../fixtures.ts";
+import { emptyLiveData, limitKey, liveReducer } from "../../../src/live/live-store.ts";
+import {
+  ALERTS,
+  LIMIT_ROWS,
+  LIMITS_RESPONSE,
+  limitRow,
+  NOW,
+  snapshotMessage,
+  TARGETS,
+  THREADS,
+  thread,
+} from "../../fixtures.ts";
 
-const limits = { maxThreads: 3, maxAlerts: 2, maxUsageTicks: 2 };
+const limits = { maxThreads: 3, maxAlerts: 2, maxUsageTicks: 2, maxLimitRows: 3 };
 
 describe("liveReducer", () => {
   it("does set the server clock offset when a snapshot or ping arrives", () => {
@@ -63,5 +73,79 @@ describe("liveReducer", () => {
     expect(after.targets.get("alice")?.state).toBe("backoff");
     expect(after.threads).toBe(before.threads);
     expect(after.threads.size).toBe(THREADS.length);
+  });
+
+  describe("plan limits", () => {
+    const loaded = () => liveReducer(emptyLiveData(), { type: "limits", response: LIMITS_RESPONSE });
+    const keys = (state: ReturnType<typeof loaded>) => [...state.limits.rows.keys()];
+
+    it("does hold the REST answer's rows and unavailable targets, and remember a collector without them", () => {
+      const state = loaded();
+      expect(state.limits.status).toBe("loaded");
+      expect(keys(state)).toEqual(LIMIT_ROWS.map(limitKey));
+      expect(state.limits.unavailable.map((u) => u.target)).toEqual(["dave"]);
+      const absent = liveReducer(state, { type: "limits", response: null });
+      expect(absent.limits).toEqual({ status: "absent", rows: new Map(), unavailable: [] });
+    });
+
+    it("does update a row by target and limit id, and insert a new one, from a live message", () => {
+      const state = loaded();
+      const newer = limitRow({ target: "alice", team: "payments", observedAt: new Date(NOW).toISOString() });
+      const other = limitRow({
+        target: "alice",
+        team: "payments",
+        limitId: "codex_other",
+        observedAt: newer.observedAt,
+      });
+      const after = [newer, other].reduce(
+        (s, row) => liveReducer(s, { type: "message", message: { type: "limits", row }, nowMs: NOW }),
+        state,
+      );
+      expect(after.limits.rows.get(limitKey(newer))).toBe(newer);
+      expect(after.limits.rows.get(limitKey(other))).toBe(other);
+      expect(after.limits.rows.size).toBe(LIMIT_ROWS.length + 1);
+      expect(state.limits.rows.get(limitKey(newer))).not.toBe(newer);
+    });
+
+    it("does ignore a live row older than the one it holds", () => {
+      const state = loaded();
+      const older = limitRow({
+        target: "alice",
+        team: "payments",
+        observedAt: new Date(NOW - 3_600_000).toISOString(),
+      });
+      const after = liveReducer(state, {
+        type: "message",
+        message: { type: "limits", row: older },
+        nowMs: NOW,
+      });
+      expect(after).toBe(state);
+    });
+
+    it("does keep a live row newer than a REST answer that crossed it", () => {
+      const live = limitRow({ target: "bob", team: "payments", observedAt: new Date(NOW).toISOString() });
+      const before = liveReducer(emptyLiveData(), {
+        type: "message",
+        message: { type: "limits", row: live },
+        nowMs: NOW,
+      });
+      const after = liveReducer(before, { type: "limits", response: LIMITS_RESPONSE });
+      expect(after.limits.rows.get(limitKey(live))).toBe(live);
+      expect(after.limits.rows.get(limitKey(LIMIT_ROWS[1] as (typeof LIMIT_ROWS)[number]))).toBe(
+        LIMIT_ROWS[1],
+      );
+    });
+
+    it("does keep at most maxLimitRows rows, the most urgent of an answer, and no new key past it", () => {
+      const state = liveReducer(emptyLiveData(), { type: "limits", response: LIMITS_RESPONSE }, limits);
+      expect(keys(state)).toEqual(LIMIT_ROWS.slice(0, 3).map(limitKey));
+      const extra = limitRow({ target: "zed", team: "x", observedAt: new Date(NOW).toISOString() });
+      const after = liveReducer(
+        state,
+        { type: "message", message: { type: "limits", row: extra }, nowMs: NOW },
+        limits,
+      );
+      expect(after).toBe(state);
+    });
   });
 });
