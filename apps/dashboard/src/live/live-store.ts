@@ -150,9 +150,6 @@ export function liveReducer(
     }
     case "ping":
       return { ...state, serverOffsetMs: message.serverTimeMs - nowMs };
-    case "limits":
-      // Plan limits (issue 14) are not kept by this store yet: the pages that show them fetch them.
-      return state;
   }
 }
 
