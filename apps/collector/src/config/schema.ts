@@ -330,6 +330,20 @@ export const ConfigFileSchema = z.strictObject({
     .string()
     .refine(isCodexVersion, "must be a codex version like 0.150.0")
     .default(SUPPORTED_CODEX_FLOOR),
+}).superRefine((file, ctx) => {
+  // Budget rules name budgets by id: a typo would watch nothing, silently.
+  const ids = new Set(file.budgets.map((b) => b.id));
+  file.alerts.rules.forEach((rule, index) => {
+    if (rule.kind !== "budget" && rule.kind !== "budgetForecast") return;
+    rule.budgets?.forEach((id, j) => {
+      if (!ids.has(id))
+        ctx.addIssue({
+          code: "custom",
+          path: ["alerts", "rules", index, "budgets", j],
+          message: `no budget with id "${id}" (budgets: ${[...ids].join(", ") || "none configured"})`,
+        });
+    });
+  });
 });
 
 /** The config file after validation and defaults. */
