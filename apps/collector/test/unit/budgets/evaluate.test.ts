@@ -7,7 +7,12 @@ import type { BudgetSpendRow } from "@codex-fleet/db/queries/budgets";
 import { periodBounds } from "@codex-fleet/protocol/budgets";
 import type { PlanLimitState, PlanSample } from "@codex-fleet/protocol/limits";
 import { describe, expect, it } from "vitest";
-import { type BudgetInputs, budgetStatus, evaluateBudget, type PlanMember } from "../../../src/budgets/evaluate.ts";
+import {
+  type BudgetInputs,
+  budgetStatus,
+  evaluateBudget,
+  type PlanMember,
+} from "../../../src/budgets/evaluate.ts";
 import { BudgetSchema } from "../../../src/config/schema.ts";
 
 const H = 3_600_000;
@@ -56,7 +61,10 @@ describe("periodBounds", () => {
 
 describe("evaluateBudget: usd", () => {
   it("does sum a developer's spend and run the period average on to the end of the month", () => {
-    const row = evaluateBudget(budget({ scope: "developer", subject: "alice", unit: "usd", period: "month" }), inputs());
+    const row = evaluateBudget(
+      budget({ scope: "developer", subject: "alice", unit: "usd", period: "month" }),
+      inputs(),
+    );
     // 40 USD after 10.25 of 30 days → 40 × 30 / 10.25.
     expect(row).toMatchObject({
       spent: 40,
@@ -72,7 +80,10 @@ describe("evaluateBudget: usd", () => {
   });
 
   it("does sum a team's members and say the spend is a lower bound with unpriced tokens", () => {
-    const row = evaluateBudget(budget({ scope: "team", subject: "payments", unit: "usd", period: "week", amount: 50 }), inputs());
+    const row = evaluateBudget(
+      budget({ scope: "team", subject: "payments", unit: "usd", period: "week", amount: 50 }),
+      inputs(),
+    );
     expect(row.spent).toBe(22);
     expect(row.unpricedTokens).toBe(1200);
     expect(row.detail).toContain("1200 tokens have no price: the spend is a lower bound");
@@ -88,7 +99,10 @@ describe("evaluateBudget: usd", () => {
 
   it("does give no forecast before the minimum elapsed time (1 h of a day, 1 day of a week)", () => {
     const early = Date.UTC(2026, 10, 9, 0, 30); // Monday 00:30
-    const day = evaluateBudget(budget({ scope: "fleet", unit: "usd", period: "day" }), inputs({ nowMs: early }));
+    const day = evaluateBudget(
+      budget({ scope: "fleet", unit: "usd", period: "day" }),
+      inputs({ nowMs: early }),
+    );
     const week = evaluateBudget(
       budget({ scope: "fleet", unit: "usd", period: "week" }),
       inputs({ nowMs: Date.UTC(2026, 10, 9, 23) }),
@@ -96,19 +110,34 @@ describe("evaluateBudget: usd", () => {
     expect([day.forecast, day.forecastMethod]).toEqual([null, null]);
     expect(day.detail).toContain("No forecast before 1 h of the day");
     expect([week.forecast, week.forecastMethod]).toEqual([null, null]);
-    const later = evaluateBudget(budget({ scope: "fleet", unit: "usd", period: "day" }), inputs({ nowMs: early + H }));
+    const later = evaluateBudget(
+      budget({ scope: "fleet", unit: "usd", period: "day" }),
+      inputs({ nowMs: early + H }),
+    );
     expect(later.forecastMethod).toBe("periodAverage");
   });
 
   it("does say ok for a known developer who spent nothing, and noData for an unknown one", () => {
-    const carol = evaluateBudget(budget({ scope: "developer", subject: "carol", unit: "usd", period: "day" }), inputs());
+    const carol = evaluateBudget(
+      budget({ scope: "developer", subject: "carol", unit: "usd", period: "day" }),
+      inputs(),
+    );
     expect(carol).toMatchObject({ spent: 0, forecast: 0, status: "ok" });
-    const dave = evaluateBudget(budget({ scope: "developer", subject: "dave", unit: "usd", period: "day" }), inputs());
+    const dave = evaluateBudget(
+      budget({ scope: "developer", subject: "dave", unit: "usd", period: "day" }),
+      inputs(),
+    );
     expect(dave).toMatchObject({ spent: null, remaining: null, forecast: null, status: "noData" });
     expect(dave.detail).toContain('No target named "dave"');
-    const team = evaluateBudget(budget({ scope: "team", subject: "search", unit: "usd", period: "day" }), inputs());
+    const team = evaluateBudget(
+      budget({ scope: "team", subject: "search", unit: "usd", period: "day" }),
+      inputs(),
+    );
     expect(team.status).toBe("ok");
-    expect(evaluateBudget(budget({ scope: "team", subject: "ghosts", unit: "usd", period: "day" }), inputs()).status).toBe("noData");
+    expect(
+      evaluateBudget(budget({ scope: "team", subject: "ghosts", unit: "usd", period: "day" }), inputs())
+        .status,
+    ).toBe("noData");
   });
 
   it("does count a subject with usage even when it is not configured (a removed target's spend)", () => {
@@ -161,7 +190,10 @@ describe("evaluateBudget: planPct", () => {
 
   it("does take a developer's window, forecast at the reset by the window average", () => {
     // Window started 168 − 50 = 118 h ago; 59 % used → 0.5 %/h; 50 h more → 84 %.
-    const row = evaluateBudget(pct({ scope: "developer", subject: "alice" }), inputs({ plans: [plan("alice", "payments", 59)] }));
+    const row = evaluateBudget(
+      pct({ scope: "developer", subject: "alice" }),
+      inputs({ plans: [plan("alice", "payments", 59)] }),
+    );
     expect(row).toMatchObject({
       period: "secondary",
       limitId: "codex",
@@ -194,10 +226,18 @@ describe("evaluateBudget: planPct", () => {
 
   it("does ignore a window whose reset has passed and another limit id, saying there is no data", () => {
     const stale = plan("alice", "payments", 95, {
-      secondary: { usedPercent: 95, windowDurationMins: WEEK_MIN, resetsAtMs: NOW - H, observedAtMs: NOW - 2 * H },
+      secondary: {
+        usedPercent: 95,
+        windowDurationMins: WEEK_MIN,
+        resetsAtMs: NOW - H,
+        observedAtMs: NOW - 2 * H,
+      },
     });
     const other = plan("alice", "payments", 99, { limitId: "codex_other" });
-    const row = evaluateBudget(pct({ scope: "developer", subject: "alice" }), inputs({ plans: [stale, other] }));
+    const row = evaluateBudget(
+      pct({ scope: "developer", subject: "alice" }),
+      inputs({ plans: [stale, other] }),
+    );
     expect(row).toMatchObject({ status: "noData", spent: null, member: null });
   });
 

@@ -73,16 +73,56 @@ describe("config: budgets", () => {
 
   const usd = "scope: developer, subject: alice, period: day, unit: usd, amount: 10";
   it.each([
-    ["a duplicate id", `budgets: [{ id: a, ${usd} }, { id: a, ${usd} }]`, 'budgets[1].id: duplicate budget id "a" (first used by budgets[0].id)'],
-    ["a zero amount", "budgets: [{ id: a, scope: fleet, period: day, unit: usd, amount: 0 }]", "budgets[0].amount: must be greater than 0"],
-    ["a developer budget without subject", "budgets: [{ id: a, scope: developer, period: day, unit: usd, amount: 5 }]", "budgets[0].subject: is required for scope developer (the target name)"],
-    ["a team budget without subject", "budgets: [{ id: a, scope: team, period: day, unit: usd, amount: 5 }]", "budgets[0].subject: is required for scope team (the team name)"],
-    ["a fleet budget with a subject", "budgets: [{ id: a, scope: fleet, subject: x, period: day, unit: usd, amount: 5 }]", "budgets[0].subject: must be omitted for scope fleet"],
-    ["a usd budget without period", "budgets: [{ id: a, scope: fleet, unit: usd, amount: 5 }]", "budgets[0].period: is required for unit usd (day, week or month)"],
-    ["a usd budget with a window", `budgets: [{ id: a, ${usd}, window: primary }]`, "budgets[0].window: applies to unit planPct only"],
-    ["a planPct budget with a period", "budgets: [{ id: a, scope: fleet, unit: planPct, period: week, amount: 80 }]", "budgets[0].period: does not apply to unit planPct: the period is the plan window itself (remove it)"],
-    ["a planPct budget over 100 %", "budgets: [{ id: a, scope: fleet, unit: planPct, amount: 120 }]", "budgets[0].amount: must be at most 100 for unit planPct (a % of the window)"],
-    ["an unknown period", "budgets: [{ id: a, scope: fleet, unit: usd, period: year, amount: 5 }]", 'budgets[0].period: must be one of "day", "week", "month"'],
+    [
+      "a duplicate id",
+      `budgets: [{ id: a, ${usd} }, { id: a, ${usd} }]`,
+      'budgets[1].id: duplicate budget id "a" (first used by budgets[0].id)',
+    ],
+    [
+      "a zero amount",
+      "budgets: [{ id: a, scope: fleet, period: day, unit: usd, amount: 0 }]",
+      "budgets[0].amount: must be greater than 0",
+    ],
+    [
+      "a developer budget without subject",
+      "budgets: [{ id: a, scope: developer, period: day, unit: usd, amount: 5 }]",
+      "budgets[0].subject: is required for scope developer (the target name)",
+    ],
+    [
+      "a team budget without subject",
+      "budgets: [{ id: a, scope: team, period: day, unit: usd, amount: 5 }]",
+      "budgets[0].subject: is required for scope team (the team name)",
+    ],
+    [
+      "a fleet budget with a subject",
+      "budgets: [{ id: a, scope: fleet, subject: x, period: day, unit: usd, amount: 5 }]",
+      "budgets[0].subject: must be omitted for scope fleet",
+    ],
+    [
+      "a usd budget without period",
+      "budgets: [{ id: a, scope: fleet, unit: usd, amount: 5 }]",
+      "budgets[0].period: is required for unit usd (day, week or month)",
+    ],
+    [
+      "a usd budget with a window",
+      `budgets: [{ id: a, ${usd}, window: primary }]`,
+      "budgets[0].window: applies to unit planPct only",
+    ],
+    [
+      "a planPct budget with a period",
+      "budgets: [{ id: a, scope: fleet, unit: planPct, period: week, amount: 80 }]",
+      "budgets[0].period: does not apply to unit planPct: the period is the plan window itself (remove it)",
+    ],
+    [
+      "a planPct budget over 100 %",
+      "budgets: [{ id: a, scope: fleet, unit: planPct, amount: 120 }]",
+      "budgets[0].amount: must be at most 100 for unit planPct (a % of the window)",
+    ],
+    [
+      "an unknown period",
+      "budgets: [{ id: a, scope: fleet, unit: usd, period: year, amount: 5 }]",
+      'budgets[0].period: must be one of "day", "week", "month"',
+    ],
     ["an unknown key", `budgets: [{ id: a, ${usd}, currency: eur }]`, "budgets[0].currency: unknown key"],
     [
       "a budget rule naming an unknown budget",
