@@ -170,7 +170,7 @@ export const AuthSchema = z
   });
 
 /** The config file. Paths in it are relative to the file's directory. */
-export const ConfigFileSchema = z.strictObject({
+const ConfigFileObject = z.strictObject({
   server: z
     .strictObject({
       host: HostSchema.default("127.0.0.1"),
@@ -330,7 +330,10 @@ export const ConfigFileSchema = z.strictObject({
     .string()
     .refine(isCodexVersion, "must be a codex version like 0.150.0")
     .default(SUPPORTED_CODEX_FLOOR),
-}).superRefine((file, ctx) => {
+});
+
+/** The config file, with the checks that span sections. */
+export const ConfigFileSchema = ConfigFileObject.superRefine((file, ctx) => {
   // Budget rules name budgets by id: a typo would watch nothing, silently.
   const ids = new Set(file.budgets.map((b) => b.id));
   file.alerts.rules.forEach((rule, index) => {

@@ -16,7 +16,6 @@ import {
 import { BudgetSchema } from "../../../src/config/schema.ts";
 
 const H = 3_600_000;
-const D = 24 * H;
 // Wednesday 2026-11-11 06:00 UTC: day 6 h in, week (from Mon 9th) 2 d 6 h in, month 10 d 6 h in.
 const NOW = Date.UTC(2026, 10, 11, 6);
 
