@@ -2,9 +2,11 @@
  * Budgets (issue 14): spend and unpriced tokens per target (and the team the rollup recorded) in the
  * current UTC day, week and month, in one aggregate. Whole days before today come from
  * `usage_daily`, today's hours from `usage_hourly`: a month read hourly is up to 744 rows per
- * (target, team, model, repo), daily ≤ 31 (the same split as queries/usage.ts; measured in
- * BENCHMARKS "budgets"). The periods are the protocol's `periodBounds`, so the collector and
- * this query agree on where a week starts.
+ * (target, team, model, repo), daily at most 31 (the same split as queries/usage.ts). Measured on
+ * 2026-12-06 (local Postgres 15, 100 targets x 2 models, Nov 1 - Nov 30 18:30: 143,000 hourly rows,
+ * 6,000 daily; median of 25 runs, two rounds): this query 3.0 / 3.4 ms, the same sums from
+ * usage_hourly alone 44.5 / 53.7 ms. The periods are the protocol's `periodBounds`, so the
+ * collector and this query agree on where a week starts.
  */
 import { periodBounds } from "@codex-fleet/protocol/budgets";
 import type { Pool } from "pg";
