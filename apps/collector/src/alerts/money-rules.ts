@@ -16,8 +16,15 @@ type WindowName = "primary" | "secondary";
 /** The codexErrorInfo kinds that mean "a limit stopped this turn" (codex 0.169 CodexErrorInfo). */
 export const LIMIT_ERROR_KINDS: ReadonlySet<string> = new Set(["usageLimitExceeded", "rateLimitExceeded"]);
 
+/**
+ * Strings from an app-server (limit ids, reached types) in alert identities and summaries are cut
+ * to this length: a hostile server must not grow alert rows and notifications.
+ */
+const MAX_REPORTED = 100;
+const clip = (s: string): string => (s.length > MAX_REPORTED ? `${s.slice(0, MAX_REPORTED)}…` : s);
+
 /** The `group` of a plan-window alert: `limitId/window` (labels.ts splits it at the last '/'). */
-export const planGroup = (limitId: string, window: WindowName): string => `${limitId}/${window}`;
+export const planGroup = (limitId: string, window: WindowName): string => `${clip(limitId)}/${window}`;
 
 const windowsOf = (choice: "primary" | "secondary" | "any"): WindowName[] =>
   choice === "any" ? ["primary", "secondary"] : [choice];
@@ -175,10 +182,10 @@ export function planWindow(rule: RuleOf<"planWindow">, snap: FleetSnapshot, nowM
         subject,
         w.observedAtMs,
         nowMs,
-        `${who} has used ${rule.thresholdPct} % or more of the ${window} window of limit ${member.state.limitId}`,
+        `${who} has used ${rule.thresholdPct} % or more of the ${window} window of limit ${clip(member.state.limitId)}`,
         w.usedPercent,
         {
-          limitId: member.state.limitId,
+          limitId: clip(member.state.limitId),
           window,
           usedPercent: w.usedPercent,
           member: member.target,
@@ -212,10 +219,10 @@ export function planForecast(
         developer(member.target, member.team, planGroup(member.state.limitId, window)),
         nowMs,
         nowMs,
-        `${member.target} is forecast to use up the ${window} window of limit ${member.state.limitId} before it resets`,
+        `${member.target} is forecast to use up the ${window} window of limit ${clip(member.state.limitId)} before it resets`,
         earlyMin,
         {
-          limitId: member.state.limitId,
+          limitId: clip(member.state.limitId),
           window,
           usedPercent: w.usedPercent,
           exhaustsAt: new Date(f.exhaustsAtMs).toISOString(),
@@ -257,8 +264,8 @@ export function limitReached(
     if (p.state.rateLimitReachedType === null) continue;
     const e = entry(p.target);
     e.sinceMs = Math.min(e.sinceMs, p.state.rateLimitReachedAtMs ?? nowMs);
-    e.reasons.push(p.state.rateLimitReachedType);
-    e.limitIds.push(p.state.limitId);
+    e.reasons.push(clip(p.state.rateLimitReachedType));
+    e.limitIds.push(clip(p.state.limitId));
   }
   const threads = new Map(snap.threads.map((t) => [t.id, t]));
   for (const f of snap.failures ?? []) {
@@ -270,7 +277,8 @@ export function limitReached(
     e.turnId = f.turnId;
   }
   for (const [target, e] of found) {
-    const reasons = [...new Set(e.reasons)].sort();
+    // At most a few distinct reasons (one per limit id a server reports, and the two error kinds).
+    const reasons = [...new Set(e.reasons)].sort().slice(0, 5);
     out.conditions.push(
       condition(
         rule,
@@ -281,7 +289,7 @@ export function limitReached(
         null,
         {
           reasons: reasons.join(","),
-          limitIds: [...new Set(e.limitIds)].sort().join(","),
+          limitIds: [...new Set(e.limitIds)].sort().slice(0, 5).join(","),
           lastTurnId: e.turnId,
         },
       ),
