@@ -193,6 +193,9 @@ describe("money alerts", () => {
       target: "alice",
       team: "payments",
     });
+    // A budget notification links to the Usage page, where the budgets are.
+    const member = (JSON.parse(receiver.received[0]?.body ?? "{}") as GroupNotification).members[0];
+    expect(member?.dashboardUrl).toBe("https://fleet.example.com/usage");
     // The next UTC day: nothing spent yet.
     await step(e, TODAY + DAY + 2 * H);
     expect(await open()).toEqual([]);
