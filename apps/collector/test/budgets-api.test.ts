@@ -149,6 +149,19 @@ describe("GET /api/v1/budgets", () => {
     );
   });
 
+  it("does list the default money rules with the rules in force", async () => {
+    const res = await get("/api/v1/alerts/rules");
+    expect(res.statusCode).toBe(200);
+    const rules = (res.json() as { id: string; kind: string }[]).filter((r) =>
+      ["limitReached", "budget", "budgetForecast"].includes(r.kind),
+    );
+    expect(rules).toMatchObject([
+      { id: "limit-reached", kind: "limitReached", windowMs: 3_600_000, source: "default" },
+      { id: "budget-over", kind: "budget", thresholdPct: 100, source: "default" },
+      { id: "budget-forecast", kind: "budgetForecast", source: "default" },
+    ]);
+  });
+
   it("does need a viewer", async () => {
     expect((await get("/api/v1/budgets", null)).statusCode).toBe(401);
     expect((await get("/api/v1/budgets", ADMIN_TOKEN)).statusCode).toBe(200);

@@ -116,9 +116,12 @@ export class SnapshotInputs {
     const needPlans =
       this.anyEnabled(PLAN_RULES) || (budgetRules && budgets.some((b) => b.unit === "planPct"));
     if (needSpend) await this.refreshBudgetSpend(now);
+    // Samples only for a forecast: planForecast, or a plan-window budget's row.
+    const withSamples =
+      this.anyEnabled(["planForecast"]) || (budgetRules && budgets.some((b) => b.unit === "planPct"));
     if (needPlans && now - this.plansFetchedAtMs >= PLAN_MIN_AGE_MS) {
       try {
-        this.plans = await loadPlanMembers({ pool: this.opts.pool, nowMs: now });
+        this.plans = await loadPlanMembers({ pool: this.opts.pool, nowMs: now, withSamples });
         this.plansFetchedAtMs = now;
       } catch (err) {
         this.plans = null;

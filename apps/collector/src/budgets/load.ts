@@ -10,11 +10,21 @@ import { FORECAST_LOOKBACK_MS, type PlanSample } from "@codex-fleet/protocol/lim
 import type { BudgetConfig } from "../config/schema.ts";
 import type { BudgetInputs, PlanMember } from "./evaluate.ts";
 
-/** Every target's stored plan limits, each with its windows' samples of the forecast's look-back. */
-export async function loadPlanMembers(args: { pool: DbPool; nowMs: number }): Promise<PlanMember[]> {
+/**
+ * Every target's stored plan limits, each with its windows' samples of the forecast's look-back
+ * (`withSamples: false` skips them: the rules that read only the state, e.g. limitReached, do not
+ * pay for an hour of samples of every target every few seconds).
+ */
+export async function loadPlanMembers(args: {
+  pool: DbPool;
+  nowMs: number;
+  withSamples?: boolean;
+}): Promise<PlanMember[]> {
   const [limits, samples] = await Promise.all([
     listPlanLimits({ pool: args.pool }),
-    listPlanSamples({ pool: args.pool, fromMs: args.nowMs - FORECAST_LOOKBACK_MS, toMs: args.nowMs }),
+    args.withSamples === false
+      ? Promise.resolve([])
+      : listPlanSamples({ pool: args.pool, fromMs: args.nowMs - FORECAST_LOOKBACK_MS, toMs: args.nowMs }),
   ]);
   const byKey = new Map<string, PlanSample[]>();
   for (const s of samples) {
