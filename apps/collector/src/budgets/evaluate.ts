@@ -95,7 +95,7 @@ function identity(b: BudgetConfig) {
 function figures(b: BudgetConfig, spent: number, forecast: number | null) {
   return {
     spent,
-    remaining: b.amount - spent,
+    remaining: round(b.amount - spent, 6),
     usedPct: round((spent / b.amount) * 100, 1),
     forecast,
     status: budgetStatus({ spent, amount: b.amount, forecast, warnPct: b.warnPct }),
