@@ -120,6 +120,7 @@ describe("Usage page: budgets", () => {
     const fleet = within(panel).getByTestId("budget-fleet-month");
     expect(within(fleet).getByTestId("budget-bar-fleet-month")).toHaveAttribute("data-fill", "100");
     expect(fleet).toHaveTextContent("Over budget");
+    expect(fleet).toHaveTextContent("over by $200.00");
     expect(fleet).toHaveTextContent("too early");
     expect(fleet).toHaveTextContent("this month (UTC)");
 

@@ -93,7 +93,13 @@ function BudgetLine({ row }: { row: BudgetRow }) {
           {amount(row, row.spent)} of {amount(row, row.amount)}
         </div>
       </td>
-      <td className="num">{row.remaining === null ? "—" : amount(row, row.remaining)}</td>
+      <td className="num">
+        {row.remaining === null
+          ? "—"
+          : row.remaining < 0
+            ? `over by ${amount(row, -row.remaining)}`
+            : amount(row, row.remaining)}
+      </td>
       <td className="num">
         <div>{amount(row, row.forecast)}</div>
         <div className="faint">
