@@ -13,6 +13,7 @@ import { codexVersionFromUserAgent, isBelowCodexFloor } from "@codex-fleet/proto
 import { unknownVariantsOf } from "@codex-fleet/protocol/normalize";
 import type { FastifyInstance } from "fastify";
 import { type InstalledAlerts, installAlerts } from "./alerts/install.ts";
+import { registerBudgetRoutes } from "./api/budgets-routes.ts";
 import { buildApp } from "./app.ts";
 import { type InstalledCluster, installCluster } from "./cluster/install.ts";
 import { Replica } from "./cluster/replica.ts";
@@ -198,7 +199,12 @@ export async function createCollector(
     dashboardDir: overrides.dashboardDir === undefined ? DEFAULT_DASHBOARD_DIR : overrides.dashboardDir,
     // Not ready while Postgres cannot be reached: a load balancer sends users to another instance.
     isReady: () => ready && (!leased || cluster.databaseOk()),
-    plugins: [alerts.plugin, (a) => registerTargetRoutes(a, managedTargets), (a) => cluster.plugin(a)],
+    plugins: [
+      alerts.plugin,
+      (a) => registerTargetRoutes(a, managedTargets),
+      (a) => cluster.plugin(a),
+      (a) => registerBudgetRoutes(a, { pool: db.pool, fleet, budgets: config.budgets, now: overrides.now }),
+    ],
     alertsSnapshot: () => alerts.openViews(),
     ...(overrides.liveTickMs !== undefined ? { liveTickMs: overrides.liveTickMs } : {}),
     auth: {

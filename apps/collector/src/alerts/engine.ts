@@ -120,6 +120,7 @@ export class AlertEngine {
       rules: this.rules,
       settleMs: opts.config.alerts.settleMs,
       log: opts.log,
+      budgets: opts.config.budgets,
     });
     this.dispatcher = this.newDispatcher();
   }

@@ -4,8 +4,9 @@
  * condition holds (no elapsed time in them), so that an unchanged alert is not rewritten each tick.
  */
 import { isWaitingOn, WAITING_REQUEST_KINDS } from "@codex-fleet/protocol/events";
+import { condition, empty, movedOnFrom } from "./conditions.ts";
+import { budgetForecast, budgetThreshold, limitReached, planForecast, planWindow } from "./money-rules.ts";
 import type {
-  Condition,
   EffectiveRule,
   FailedTurn,
   FleetSnapshot,
@@ -15,6 +16,8 @@ import type {
   ThreadSnapshot,
 } from "./types.ts";
 import { subjectKey } from "./types.ts";
+
+export { movedOnFrom };
 
 type RuleOf<K extends EffectiveRule["kind"]> = Extract<EffectiveRule, { kind: K }>;
 
@@ -40,10 +43,6 @@ function targetSubject(t: TargetSnapshot): Subject {
   return { type: "target", id: t.id, group: "", targetId: t.id, threadId: null, team: t.team };
 }
 
-function empty(): RuleEvaluation {
-  return { conditions: [], held: new Set(), heldAll: false };
-}
-
 /**
  * Thread rules see threads of connected, settled targets only. A thread of a target that is down
  * or reconnected less than `settleMs` ago is held: its stored state may be stale (the developer may
@@ -66,18 +65,6 @@ function forEachKnownThread(
     if (!settled) out.held.add(subjectKey({ type: "thread", id: thread.id }));
     else visit(thread, target.team);
   }
-}
-
-function condition(
-  rule: EffectiveRule,
-  subject: Subject,
-  sinceMs: number,
-  nowMs: number,
-  summary: string,
-  value: number | null = null,
-  details: Condition["details"] = {},
-): Condition {
-  return { ruleId: rule.id, subject, sinceMs: Math.min(sinceMs, nowMs), summary, value, details };
 }
 
 function waiting(
@@ -272,21 +259,6 @@ function scopeLabel(subject: Subject): string {
 }
 
 /**
- * Has the thread moved on since this failed turn? It went idle, started another turn (status
- * `active`, or another turn running or ended since), or unloaded (`notLoaded`: `thread/closed`, or
- * an archive). The server keeps a failed thread in `systemError` until its next turn starts
- * (facts §3), so a thread still in `systemError` with no newer turn has not. A thread the
- * collector does not know, or in a status it cannot read (`unknown:…`), tells nothing: the
- * failure stands, and the window still ends it.
- */
-export function movedOnFrom(f: FailedTurn, t: ThreadSnapshot | undefined): boolean {
-  if (t === undefined) return false;
-  if (t.status === "idle" || t.status === "active" || t.status === "notLoaded") return true;
-  if (t.currentTurnId !== null && t.currentTurnId !== f.turnId) return true;
-  return t.lastTurnId !== null && t.lastTurnId !== f.turnId;
-}
-
-/**
  * Failed turns in the window, grouped per scope and `codexErrorInfo`. With `minCount` 1 the rule
  * reports failures as they stand: a failure stops counting as soon as its thread moves on
  * (`movedOnFrom`), so the alert resolves when the developer's next turn starts, the thread goes
@@ -392,5 +364,15 @@ export function evaluateRule(rule: EffectiveRule, snap: FleetSnapshot, nowMs: nu
       return dailySpend(rule, snap, nowMs);
     case "goalStalled":
       return goalStalled(rule, snap, nowMs);
+    case "budget":
+      return budgetThreshold(rule, snap, nowMs);
+    case "budgetForecast":
+      return budgetForecast(rule, snap, nowMs);
+    case "planWindow":
+      return planWindow(rule, snap, nowMs);
+    case "planForecast":
+      return planForecast(rule, snap, nowMs);
+    case "limitReached":
+      return limitReached(rule, snap, nowMs);
   }
 }

@@ -2,11 +2,18 @@
  * What the rules read, gathered from the fleet and the database into a `FleetSnapshot`: thread
  * and target state (with outage tracking), recent failed turns (from fleet events, and from the
  * turn table after a restart) and today's spend (from the hourly rollup, refreshed when usage is
- * counted, at most every few seconds). A source that cannot be read yields null: its rules hold.
+ * counted, at most every few seconds). The money rules (issue 14) read the same way: the budgets'
+ * spend per period (refreshed like today's spend) and the stored plan limits (re-read at most every
+ * few seconds: another instance's observer may have written them), from which the budget rows are
+ * evaluated at each snapshot's `now`. A source that cannot be read yields null: its rules hold.
  */
 import type { DbPool } from "@codex-fleet/db/client";
+import { type BudgetSpendRow, budgetSpend } from "@codex-fleet/db/queries/budgets";
 import { listRecentFailedTurns, spendByTarget } from "@codex-fleet/db/repositories/alerts-repository";
 import type { FleetEvent } from "@codex-fleet/protocol/events";
+import { evaluateBudgets, type PlanMember } from "../budgets/evaluate.ts";
+import { loadPlanMembers } from "../budgets/load.ts";
+import type { BudgetConfig } from "../config/schema.ts";
 import type { Fleet, TargetRuntime } from "../fleet/fleet.ts";
 import type { Logger } from "../logger.ts";
 import { type DownState, nextDownState } from "./target-health.ts";
@@ -15,6 +22,9 @@ import type { EffectiveRule, FailedTurn, FleetSnapshot, SpendSnapshot, TargetSna
 const DAY_MS = 86_400_000;
 const SPEND_MAX_AGE_MS = 60_000;
 const SPEND_MIN_AGE_MS = 5_000;
+const PLAN_MIN_AGE_MS = 5_000;
+const BUDGET_RULES: readonly EffectiveRule["kind"][] = ["budget", "budgetForecast"];
+const PLAN_RULES: readonly EffectiveRule["kind"][] = ["planWindow", "planForecast", "limitReached"];
 
 export class SnapshotInputs {
   private readonly failures = new Map<string, FailedTurn>();
@@ -23,6 +33,11 @@ export class SnapshotInputs {
   private spend: SpendSnapshot | null = null;
   private spendFetchedAtMs = Number.NEGATIVE_INFINITY;
   private spendDirty = true;
+  /** The budgets' spend per target and period; null = not read (or failed). */
+  private budgetSpend: BudgetSpendRow[] | null = null;
+  private budgetSpendAt = { fetchedAtMs: Number.NEGATIVE_INFINITY, dayStartMs: 0, dirty: true };
+  private plans: PlanMember[] | null = null;
+  private plansFetchedAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly opts: {
@@ -31,6 +46,8 @@ export class SnapshotInputs {
       rules: readonly EffectiveRule[];
       settleMs: number;
       log: Logger;
+      /** The configured budgets (top-level `budgets:`); none → the budget rules see no rows. */
+      budgets?: readonly BudgetConfig[];
     },
   ) {}
 
@@ -43,6 +60,7 @@ export class SnapshotInputs {
   /** Usage was counted: today's spend is stale. */
   usageCounted(): void {
     this.spendDirty = true;
+    this.budgetSpendAt.dirty = true;
   }
 
   /** Record a failed turn; returns true when it was one. */
@@ -64,6 +82,7 @@ export class SnapshotInputs {
   async snapshot(now: number): Promise<FleetSnapshot> {
     await this.refreshFailures(now);
     await this.refreshSpend(now);
+    const money = await this.refreshMoney(now);
     const targets: TargetSnapshot[] = [];
     for (const rt of this.opts.fleet.targets.values()) {
       this.targetChanged(rt);
@@ -81,7 +100,62 @@ export class SnapshotInputs {
       failures: this.failuresLoaded ? [...this.failures.values()] : null,
       spend: this.spend,
       settleMs: this.opts.settleMs,
+      ...money,
     };
+  }
+
+  private anyEnabled(kinds: readonly EffectiveRule["kind"][]): boolean {
+    return this.opts.rules.some((r) => r.enabled && kinds.includes(r.kind));
+  }
+
+  /** The budget rows and plan limits the money rules read (each null when it could not be read). */
+  private async refreshMoney(now: number): Promise<Pick<FleetSnapshot, "budgets" | "plans">> {
+    const budgets = this.opts.budgets ?? [];
+    const budgetRules = this.anyEnabled(BUDGET_RULES);
+    const needSpend = budgetRules && budgets.some((b) => b.unit === "usd");
+    const needPlans =
+      this.anyEnabled(PLAN_RULES) || (budgetRules && budgets.some((b) => b.unit === "planPct"));
+    if (needSpend) await this.refreshBudgetSpend(now);
+    // Samples only for a forecast: planForecast, or a plan-window budget's row.
+    const withSamples =
+      this.anyEnabled(["planForecast"]) || (budgetRules && budgets.some((b) => b.unit === "planPct"));
+    if (needPlans && now - this.plansFetchedAtMs >= PLAN_MIN_AGE_MS) {
+      try {
+        this.plans = await loadPlanMembers({ pool: this.opts.pool, nowMs: now, withSamples });
+        this.plansFetchedAtMs = now;
+      } catch (err) {
+        this.plans = null;
+        this.opts.log.warn({ err: errText(err) }, "alerts: could not read plan limits; plan rules hold");
+      }
+    }
+    const plans = needPlans ? this.plans : [];
+    if (!budgetRules) return { budgets: [], plans };
+    if ((needSpend && this.budgetSpend === null) || plans === null) return { budgets: null, plans };
+    const knownTargets = [...this.opts.fleet.targets.values()].map((rt) => ({
+      id: rt.config.name,
+      team: rt.config.team,
+    }));
+    const rows = evaluateBudgets(budgets, { nowMs: now, spend: this.budgetSpend ?? [], plans, knownTargets });
+    return { budgets: rows, plans };
+  }
+
+  private async refreshBudgetSpend(now: number): Promise<void> {
+    const dayStartMs = Math.floor(now / DAY_MS) * DAY_MS;
+    const at = this.budgetSpendAt;
+    const age = now - at.fetchedAtMs;
+    const stale =
+      this.budgetSpend === null ||
+      at.dayStartMs !== dayStartMs ||
+      age >= SPEND_MAX_AGE_MS ||
+      (at.dirty && age >= SPEND_MIN_AGE_MS);
+    if (!stale) return;
+    try {
+      this.budgetSpend = await budgetSpend({ pool: this.opts.pool, nowMs: now });
+      this.budgetSpendAt = { fetchedAtMs: now, dayStartMs, dirty: false };
+    } catch (err) {
+      this.budgetSpend = null;
+      this.opts.log.warn({ err: errText(err) }, "alerts: could not read budget spend; budget rules hold");
+    }
   }
 
   private enabled(kind: EffectiveRule["kind"]): EffectiveRule[] {
@@ -91,7 +165,9 @@ export class SnapshotInputs {
   private async refreshFailures(now: number): Promise<void> {
     const windowMs = Math.max(
       0,
-      ...this.enabled("turnFailed").map((r) => ("windowMs" in r ? r.windowMs : 0)),
+      ...[...this.enabled("turnFailed"), ...this.enabled("limitReached")].map((r) =>
+        "windowMs" in r ? r.windowMs : 0,
+      ),
     );
     if (windowMs === 0) this.failuresLoaded = true;
     if (!this.failuresLoaded) {

@@ -32,6 +32,14 @@ export const DEFAULT_RULES: readonly AlertRule[] = [
   { id: "budget", kind: "dailySpend", scope: "developer", thresholdUsd: 50, severity: "warning" },
   { id: "context", kind: "contextWindow", thresholdPct: 90, forMs: 0, severity: "warning" },
   { id: "goal-stalled", kind: "goalStalled", forMs: 0, severity: "warning" },
+  // Issue 14 (README "Budgets", "Plan limits"): a developer stopped by a limit is always worth
+  // knowing; a configured budget is the operator's own line, so reaching it or being forecast past
+  // it is too (no budgets configured: these see nothing). planWindow and planForecast are opt-in:
+  // their thresholds depend on the plan, and a forecast from the last hour's slope swings with
+  // every working session.
+  { id: "limit-reached", kind: "limitReached", windowMs: 3_600_000, severity: "warning" },
+  { id: "budget-over", kind: "budget", thresholdPct: 100, severity: "warning" },
+  { id: "budget-forecast", kind: "budgetForecast", severity: "warning" },
 ].map((rule) => Object.freeze(AlertRuleSchema.parse(rule)));
 
 /**

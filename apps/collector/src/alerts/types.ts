@@ -5,7 +5,9 @@
 
 import type { GoalSnapshot } from "@codex-fleet/db/repositories/ingest-types";
 import type { AlertState, AlertSubjectType, Severity } from "@codex-fleet/protocol/api";
+import type { BudgetRow } from "@codex-fleet/protocol/budgets";
 import type { TargetState, ThreadStatusType } from "@codex-fleet/protocol/status";
+import type { PlanMember } from "../budgets/evaluate.ts";
 import type { AlertRule } from "../config/alerts-schema.ts";
 
 export type { AlertRule };
@@ -163,6 +165,13 @@ export interface FleetSnapshot {
   failures: readonly FailedTurn[] | null;
   /** null = could not be read: spend rules hold. */
   spend: SpendSnapshot | null;
+  /**
+   * Every configured budget evaluated now (budgets/evaluate.ts); null = could not be read: budget
+   * rules hold. Absent: no budget rule is enabled.
+   */
+  budgets?: readonly BudgetRow[] | null;
+  /** Each target's stored plan limits with recent samples; null = could not be read: plan rules hold. */
+  plans?: readonly PlanMember[] | null;
   /** See `alerts.settleMs`. */
   settleMs: number;
 }

@@ -35,11 +35,17 @@ export function ruleView(rule: EffectiveRule): AlertRuleView {
   return { ...rule };
 }
 
-/** The dashboard page for an alert: its thread, else the alerts list. */
-export function dashboardLink(baseUrl: string, a: AlertRecord): string {
+/** The dashboard page for an alert: its thread, the Usage page (budgets), else the alerts list. */
+export function alertPageLink(baseUrl: string, a: Pick<AlertView, "threadId" | "kind">): string {
   const base = baseUrl.replace(/\/+$/, "");
-  if (a.subject.threadId) return `${base}/threads/${encodeURIComponent(a.subject.threadId)}`;
+  if (a.threadId) return `${base}/threads/${encodeURIComponent(a.threadId)}`;
+  if (a.kind === "budget" || a.kind === "budgetForecast") return `${base}/usage`;
   return `${base}/alerts?state=all`;
+}
+
+/** {@link alertPageLink} of a record. */
+export function dashboardLink(baseUrl: string, a: AlertRecord): string {
+  return alertPageLink(baseUrl, { threadId: a.subject.threadId, kind: a.kind });
 }
 
 /** What every notifier sends, as data (stored in the outbox so a retry after a restart sends the same). */

@@ -29,6 +29,17 @@ const durationRule = <K extends string>(kind: K) =>
 /** Who a failure count or a spend total is summed over. `developer` = one target (one app-server). */
 const scope = z.enum(["thread", "developer", "team", "fleet"]);
 
+/** Budget ids a budget rule watches (omitted: every budget); checked against `budgets:` (schema.ts). */
+const budgetIds = z
+  .array(z.string().min(1).max(100))
+  .min(1, "must list at least one budget id (omit it to watch every budget)")
+  .max(1000)
+  .optional();
+/** Which plan window a rule watches. */
+const planWindowChoice = z.enum(["primary", "secondary", "any"]).default("any");
+/** Narrows a plan rule to one limit (`codex` is the usual one); omitted: every limit. */
+const limitIdFilter = z.string().min(1).max(100).optional();
+
 /** One alert rule; `kind` selects the condition. */
 export const AlertRuleSchema = z.discriminatedUnion("kind", [
   durationRule("waitingOnApproval"),
@@ -55,6 +66,51 @@ export const AlertRuleSchema = z.discriminatedUnion("kind", [
     kind: z.literal("dailySpend"),
     scope: z.enum(["developer", "team", "fleet"]),
     thresholdUsd: z.number().positive(),
+  }),
+  /**
+   * Budgets (top-level `budgets:`, README "Budgets"): fires per budget while its spent reaches
+   * `thresholdPct` of its amount. `budgets`: the ids it watches (default all); each must exist.
+   */
+  z.strictObject({
+    ...ruleBase,
+    kind: z.literal("budget"),
+    thresholdPct: z.number().positive().max(1000),
+    budgets: budgetIds,
+  }),
+  /** Fires per budget while its forecast at the end of the period is over its amount. */
+  z.strictObject({ ...ruleBase, kind: z.literal("budgetForecast"), budgets: budgetIds }),
+  /**
+   * A plan window's used % at or over `thresholdPct`: per developer, or per team (its fullest
+   * member). `window: any` watches both windows, each its own alert; `limitId` narrows to one limit.
+   */
+  z.strictObject({
+    ...ruleBase,
+    kind: z.literal("planWindow"),
+    scope: z.enum(["developer", "team"]).default("developer"),
+    thresholdPct: z.number().positive().max(100),
+    window: planWindowChoice,
+    limitId: limitIdFilter,
+  }),
+  /**
+   * A developer's plan window forecast (limits.ts `forecastWindow`) to reach 100 % at least
+   * `minMinutesBeforeReset` minutes before it resets: they will be stopped for that long.
+   */
+  z.strictObject({
+    ...ruleBase,
+    kind: z.literal("planForecast"),
+    minMinutesBeforeReset: z.int().nonnegative().default(60),
+    window: planWindowChoice,
+    limitId: limitIdFilter,
+  }),
+  /**
+   * A developer stopped by a limit: a turn failed with `usageLimitExceeded` or `rateLimitExceeded`
+   * (until the thread's next turn starts, at most `windowMs`), or a stored plan limit has
+   * `rateLimitReachedType` set (until a report clears it).
+   */
+  z.strictObject({
+    ...ruleBase,
+    kind: z.literal("limitReached"),
+    windowMs: positiveMs.default(3_600_000),
   }),
   z.strictObject({
     ...ruleBase,

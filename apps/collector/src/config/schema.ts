@@ -10,6 +10,56 @@ import { z } from "zod";
 import { type AlertsConfig, AlertsConfigSchema, type NotifierConfig } from "./alerts-schema.ts";
 import type { Secret } from "./secret.ts";
 
+/**
+ * One budget (issue 14, README "Budgets"): a developer's, a team's or the fleet's spend in USD
+ * (list price) per UTC day, week (from Monday) or month, or the used % of a plan window
+ * (`planPct`: the window itself is the period, so `period` is refused there rather than ignored).
+ * `subject` names a target (developer) or a team; one not configured yet is not an error: its
+ * row says it has no data until it appears.
+ */
+export const BudgetSchema = z
+  .strictObject({
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,100}$/, "must be an id of 1-100 letters, digits, '.', '_' or '-'"),
+    scope: z.enum(["developer", "team", "fleet"]),
+    subject: z.string().min(1, { error: "must not be empty" }).max(200).optional(),
+    period: z.enum(["day", "week", "month"]).optional(),
+    unit: z.enum(["usd", "planPct"]),
+    amount: z.number().positive({ error: "must be greater than 0" }),
+    window: z.enum(["primary", "secondary"]).optional(),
+    limitId: z.string().min(1, { error: "must not be empty" }).max(100).optional(),
+    /** The share of `amount` (%) at which the row turns `warning`. */
+    warnPct: z.number().positive().max(100).default(80),
+  })
+  .superRefine((b, ctx) => {
+    const issue = (key: string, message: string) => ctx.addIssue({ code: "custom", path: [key], message });
+    if (b.scope === "fleet" && b.subject !== undefined) issue("subject", "must be omitted for scope fleet");
+    if (b.scope !== "fleet" && b.subject === undefined)
+      issue(
+        "subject",
+        `is required for scope ${b.scope} (the ${b.scope === "team" ? "team" : "target"} name)`,
+      );
+    if (b.unit === "usd") {
+      if (b.period === undefined) issue("period", "is required for unit usd (day, week or month)");
+      if (b.window !== undefined) issue("window", "applies to unit planPct only");
+      if (b.limitId !== undefined) issue("limitId", "applies to unit planPct only");
+    } else {
+      if (b.period !== undefined)
+        issue("period", "does not apply to unit planPct: the period is the plan window itself (remove it)");
+      if (b.amount > 100) issue("amount", "must be at most 100 for unit planPct (a % of the window)");
+    }
+  })
+  .transform((b) => ({
+    ...b,
+    subject: b.subject ?? null,
+    period: b.unit === "usd" ? (b.period ?? "day") : null,
+    window: b.unit === "planPct" ? (b.window ?? "secondary") : null,
+    limitId: b.unit === "planPct" ? (b.limitId ?? "codex") : null,
+  }));
+/** A budget after defaults: `period` set for usd, `window`/`limitId` for planPct, null otherwise. */
+export type BudgetConfig = z.output<typeof BudgetSchema>;
+
 /** Log levels (pino's, which Fastify uses). */
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 /** `auto`: readable lines on a terminal, JSON (one object a line) otherwise. */
@@ -120,7 +170,7 @@ export const AuthSchema = z
   });
 
 /** The config file. Paths in it are relative to the file's directory. */
-export const ConfigFileSchema = z.strictObject({
+const ConfigFileObject = z.strictObject({
   server: z
     .strictObject({
       host: HostSchema.default("127.0.0.1"),
@@ -187,6 +237,23 @@ export const ConfigFileSchema = z.strictObject({
       }
     }),
   alerts: AlertsConfigSchema.prefault({}),
+  budgets: z
+    .array(BudgetSchema)
+    .max(1000)
+    .default([])
+    .superRefine((budgets, ctx) => {
+      const seen = new Map<string, number>();
+      budgets.forEach((b, index) => {
+        const first = seen.get(b.id);
+        if (first === undefined) seen.set(b.id, index);
+        else
+          ctx.addIssue({
+            code: "custom",
+            path: [index, "id"],
+            message: `duplicate budget id "${b.id}" (first used by budgets[${first}].id)`,
+          });
+      });
+    }),
   pricing: z
     .strictObject({
       overrides: z
@@ -265,6 +332,23 @@ export const ConfigFileSchema = z.strictObject({
     .default(SUPPORTED_CODEX_FLOOR),
 });
 
+/** The config file, with the checks that span sections. */
+export const ConfigFileSchema = ConfigFileObject.superRefine((file, ctx) => {
+  // Budget rules name budgets by id: a typo would watch nothing, silently.
+  const ids = new Set(file.budgets.map((b) => b.id));
+  file.alerts.rules.forEach((rule, index) => {
+    if (rule.kind !== "budget" && rule.kind !== "budgetForecast") return;
+    rule.budgets?.forEach((id, j) => {
+      if (!ids.has(id))
+        ctx.addIssue({
+          code: "custom",
+          path: ["alerts", "rules", index, "budgets", j],
+          message: `no budget with id "${id}" (budgets: ${[...ids].join(", ") || "none configured"})`,
+        });
+    });
+  });
+});
+
 /** The config file after validation and defaults. */
 export type ConfigFile = z.output<typeof ConfigFileSchema>;
 
@@ -336,4 +420,5 @@ export interface Config {
   /** Targets on an older codex are flagged below the supported floor. */
   readonly codexVersionFloor: string;
   readonly retention: Readonly<ConfigFile["retention"]>;
+  readonly budgets: readonly BudgetConfig[];
 }

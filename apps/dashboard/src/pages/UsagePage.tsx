@@ -14,6 +14,7 @@ import { useSearchParams } from "../lib/router.tsx";
 import { type ApiQuery, useApiQuery } from "../lib/useApiQuery.ts";
 import { useLive } from "../live/LiveProvider.tsx";
 import type { LiveData } from "../live/live-store.ts";
+import { BudgetsPanel } from "./usage/BudgetsPanel.tsx";
 import { FailureReasons } from "./usage/FailureReasons.tsx";
 import { ModelsTable } from "./usage/ModelsTable.tsx";
 import { SpendersTable } from "./usage/SpendersTable.tsx";
@@ -162,6 +163,7 @@ export default function UsagePage() {
           <span className="spinner" role="status" aria-label="Refreshing" />
         )}
       </div>
+      <BudgetsPanel />
       <UsageFilters
         params={params}
         options={optionLists}

@@ -17,6 +17,7 @@
 import { type AlertView, highestSeverity } from "@codex-fleet/protocol/api";
 import { ALERT_LABEL_NAMES } from "../labels.ts";
 import type { GroupMember, GroupNotification } from "../notifiers/group-payload.ts";
+import { alertPageLink } from "../views.ts";
 import type { GroupTimings } from "./route.ts";
 
 /** Members listed in one message; the rest are counted in `truncated`. */
@@ -146,9 +147,7 @@ function groupNotification(args: {
   const member = (change: GroupMember["change"]) => (alert: AlertView) => ({
     change,
     alert,
-    dashboardUrl: alert.threadId
-      ? `${base}/threads/${encodeURIComponent(alert.threadId)}`
-      : `${base}/alerts?state=all`,
+    dashboardUrl: alertPageLink(base, alert),
   });
   const all: GroupMember[] = [
     ...fresh.map(member("new")),

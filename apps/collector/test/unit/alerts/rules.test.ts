@@ -35,6 +35,9 @@ describe("default rules", () => {
         true,
         { forMs: 0, statuses: ["blocked", "usageLimited", "budgetLimited"] },
       ],
+      ["limit-reached", "limitReached", "warning", true, { windowMs: 3_600_000 }],
+      ["budget-over", "budget", "warning", true, { thresholdPct: 100 }],
+      ["budget-forecast", "budgetForecast", "warning", true, {}],
     ]);
   });
 });

@@ -8,7 +8,8 @@ afterAll(removeScratchDirs);
 const t0 = "{ name: alice, url: ws://127.0.0.1:4500 }";
 const RULE_KINDS =
   '"waitingOnApproval", "waitingOnUserInput", "noProgress", "turnFailed", "systemError", ' +
-  '"targetUnreachable", "targetUnauthorized", "dailySpend", "contextWindow", "goalStalled"';
+  '"targetUnreachable", "targetUnauthorized", "dailySpend", "budget", "budgetForecast", "planWindow", ' +
+  '"planForecast", "limitReached", "contextWindow", "goalStalled"';
 
 describe("loadConfig: bad keys are named exactly", () => {
   it.each([

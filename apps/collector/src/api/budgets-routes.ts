@@ -1,0 +1,59 @@
+/**
+ * GET /api/v1/budgets (issue 14, README "Budgets"): every configured budget evaluated now — spent,
+ * remaining, forecast at period end with its method, status — as JSON or CSV. Viewer access (the
+ * auth policy's rule for every API read).
+ */
+import type { DbPool } from "@codex-fleet/db/client";
+import { BUDGET_CSV_COLUMNS, BUDGET_SCOPES, type BudgetsResponse } from "@codex-fleet/protocol/budgets";
+import type { FastifyInstance } from "fastify";
+import { evaluateBudgets } from "../budgets/evaluate.ts";
+import { loadBudgetInputs } from "../budgets/load.ts";
+import type { BudgetConfig } from "../config/schema.ts";
+import type { Fleet } from "../fleet/fleet.ts";
+import { toCsv } from "../http/csv.ts";
+import { badParam } from "../http/errors.ts";
+import { optEnum, optList, rejectUnknown } from "../http/params.ts";
+
+export interface BudgetRouteDeps {
+  pool: DbPool;
+  /** The configured targets (a budget's subject among them has data even when it spent nothing). */
+  fleet: Pick<Fleet, "targets">;
+  budgets: readonly BudgetConfig[];
+  now?: () => number;
+}
+
+/** Register GET /api/v1/budgets?scope=&id=&format=. */
+export function registerBudgetRoutes(app: FastifyInstance, deps: BudgetRouteDeps): void {
+  const now = deps.now ?? Date.now;
+  app.get("/api/v1/budgets", async (req, reply) => {
+    const q = req.query as Record<string, unknown>;
+    rejectUnknown(q, ["scope", "id", "format"]);
+    const scope = optEnum(q, "scope", BUDGET_SCOPES);
+    const ids = optList(q, "id");
+    const format = optEnum(q, "format", ["json", "csv"] as const) ?? "json";
+    const unknown = ids?.filter((id) => !deps.budgets.some((b) => b.id === id)) ?? [];
+    if (unknown.length > 0)
+      throw badParam(
+        "id",
+        `no budget with id ${unknown.map((id) => `"${id}"`).join(", ")} (configured: ${deps.budgets.map((b) => b.id).join(", ") || "none"})`,
+      );
+    const budgets = deps.budgets.filter(
+      (b) => (scope === undefined || b.scope === scope) && (ids === undefined || ids.includes(b.id)),
+    );
+    const nowMs = now();
+    const knownTargets = [...deps.fleet.targets.values()].map((rt) => ({
+      id: rt.config.name,
+      team: rt.config.team,
+    }));
+    const inputs = await loadBudgetInputs({ pool: deps.pool, budgets, nowMs, knownTargets });
+    const rows = evaluateBudgets(budgets, inputs);
+    if (format === "csv") {
+      return reply
+        .type("text/csv; charset=utf-8")
+        .header("content-disposition", 'attachment; filename="codex-fleet-budgets.csv"')
+        .send(toCsv(BUDGET_CSV_COLUMNS, rows));
+    }
+    const body: BudgetsResponse = { at: new Date(nowMs).toISOString(), rows };
+    return body;
+  });
+}

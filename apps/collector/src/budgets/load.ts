@@ -1,0 +1,64 @@
+/**
+ * Reads what budgets and the plan-window alerts are evaluated from: spend per target in the
+ * current periods (queries/budgets.ts) and each target's stored plan limits with the samples of
+ * the forecast's look-back (repositories/plan-limits-repository.ts). Only what the budgets need is read.
+ */
+import type { DbPool } from "@codex-fleet/db/client";
+import { type BudgetSpendRow, budgetSpend } from "@codex-fleet/db/queries/budgets";
+import { listPlanLimits, listPlanSamples } from "@codex-fleet/db/repositories/plan-limits-repository";
+import { FORECAST_LOOKBACK_MS, type PlanSample } from "@codex-fleet/protocol/limits";
+import type { BudgetConfig } from "../config/schema.ts";
+import type { BudgetInputs, PlanMember } from "./evaluate.ts";
+
+/**
+ * Every target's stored plan limits, each with its windows' samples of the forecast's look-back
+ * (`withSamples: false` skips them: the rules that read only the state, e.g. limitReached, do not
+ * pay for an hour of samples of every target every few seconds).
+ */
+export async function loadPlanMembers(args: {
+  pool: DbPool;
+  nowMs: number;
+  withSamples?: boolean;
+}): Promise<PlanMember[]> {
+  const [limits, samples] = await Promise.all([
+    listPlanLimits({ pool: args.pool }),
+    args.withSamples === false
+      ? Promise.resolve([])
+      : listPlanSamples({ pool: args.pool, fromMs: args.nowMs - FORECAST_LOOKBACK_MS, toMs: args.nowMs }),
+  ]);
+  const byKey = new Map<string, PlanSample[]>();
+  for (const s of samples) {
+    const key = JSON.stringify([s.target, s.limitId, s.window]);
+    const list = byKey.get(key) ?? [];
+    list.push(s.sample);
+    byKey.set(key, list);
+  }
+  const of = (target: string, limitId: string, window: string) =>
+    byKey.get(JSON.stringify([target, limitId, window])) ?? [];
+  return limits.map((l) => ({
+    target: l.target,
+    team: l.team,
+    state: l.state,
+    samples: {
+      primary: of(l.target, l.state.limitId, "primary"),
+      secondary: of(l.target, l.state.limitId, "secondary"),
+    },
+  }));
+}
+
+/** The inputs of `budgets` at `nowMs` (spend only with a usd budget, plan limits only with a planPct one). */
+export async function loadBudgetInputs(args: {
+  pool: DbPool;
+  budgets: readonly BudgetConfig[];
+  nowMs: number;
+  knownTargets: BudgetInputs["knownTargets"];
+}): Promise<BudgetInputs> {
+  const { pool, nowMs } = args;
+  const usd = args.budgets.some((b) => b.unit === "usd");
+  const plan = args.budgets.some((b) => b.unit === "planPct");
+  const [spend, plans] = await Promise.all([
+    usd ? budgetSpend({ pool, nowMs }) : Promise.resolve<BudgetSpendRow[]>([]),
+    plan ? loadPlanMembers({ pool, nowMs }) : Promise.resolve<PlanMember[]>([]),
+  ]);
+  return { nowMs, spend, plans, knownTargets: args.knownTargets };
+}
