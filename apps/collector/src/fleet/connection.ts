@@ -79,10 +79,11 @@ export class DisallowedMethodError extends Error {
 export class RpcError extends Error {
   constructor(
     readonly code: number,
-    message: string,
+    /** The server's own message (cut to the error-message bound). */
+    readonly serverMessage: string,
     readonly method: string,
   ) {
-    super(`${method}: ${message} (${code})`);
+    super(`${method}: ${serverMessage} (${code})`);
   }
 }
 

@@ -15,6 +15,7 @@ import {
 } from "@codex-fleet/db/repositories/targets-repository";
 import { loadThreads } from "@codex-fleet/db/repositories/threads-repository";
 import type { FleetEvent } from "@codex-fleet/protocol/events";
+import type { LimitRow } from "@codex-fleet/protocol/limits";
 import type { Config, TargetConfig } from "../config/schema.ts";
 import {
   checkpointActivity,
@@ -29,6 +30,8 @@ import { debugEnabled, type Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import { type ConnectionStatus, TargetConnection } from "./connection.ts";
 import { TargetObserver } from "./observer.ts";
+import { PlanLimitTracker } from "./plan-limit-tracker.ts";
+import { PlanLimitWriter } from "./plan-limit-writer.ts";
 import { saneTimes } from "./sane-times.ts";
 
 export interface TargetRuntime {
@@ -61,6 +64,8 @@ export interface TargetRuntime {
   followedBy: string | null;
   /** Threads whose activity this instance observes on the current connection (issue 15). */
   observing: Set<string>;
+  /** Plan windows and credits (issue 14): read, merged, stored and announced while followed. */
+  planLimits: PlanLimitTracker;
 }
 
 export interface FleetListener {
@@ -68,6 +73,8 @@ export interface FleetListener {
   targetChanged?(target: TargetRuntime): void;
   usageCounted?(u: { threadId: string; targetId: string; atMs: number; totalTokens: number }): void;
   event?(targetId: string, event: FleetEvent): void;
+  /** A plan limit of a target this instance follows changed (issue 14): its row, with forecast. */
+  limitsChanged?(row: LimitRow): void;
 }
 
 export interface FleetOptions {
@@ -97,6 +104,8 @@ export class Fleet {
   readonly threads = new Map<string, ThreadState>();
   readonly targets = new Map<string, TargetRuntime>();
   readonly writer: IngestWriter;
+  /** Plan-limit states, samples and read outcomes, written off the socket's path. */
+  readonly planLimitWriter: PlanLimitWriter;
   private listeners = new Set<FleetListener>();
   private readonly now: () => number;
   private contactTimer: NodeJS.Timeout | null = null;
@@ -114,6 +123,21 @@ export class Fleet {
   constructor(private readonly opts: FleetOptions) {
     this.now = opts.now ?? Date.now;
     const { pool, log, metrics } = opts;
+    this.planLimitWriter = new PlanLimitWriter({
+      pool,
+      onError: (err, attempt) => {
+        metrics.dbWriteErrors.inc();
+        if (attempt === 1 || attempt % 10 === 0)
+          log.error({ err: errText(err), attempt }, "plan-limit write failed; buffering");
+      },
+      onDropped: (what, err) => {
+        metrics.dbWriteErrors.inc();
+        log.error(
+          { err: errText(err), what },
+          "the database refused this plan limit for its content: dropped it",
+        );
+      },
+    });
     this.writer = new IngestWriter({
       ...opts.writer,
       now: this.now,
@@ -252,7 +276,15 @@ export class Fleet {
     // the follower's state. Stopping an open one ends the observed activity (onStatus).
     for (const rt of this.targets.values()) if (rt.followed) rt.connection.stop();
     try {
-      await this.writer.close(flushTimeoutMs);
+      await Promise.all([
+        this.writer.close(flushTimeoutMs),
+        this.planLimitWriter.close(flushTimeoutMs).catch((err: unknown) => {
+          this.opts.log.error(
+            { err: errText(err), backlog: this.planLimitWriter.backlog },
+            "plan limits could not reach the database before exit; they are lost",
+          );
+        }),
+      ]);
     } catch (err) {
       this.opts.log.error(
         { err: errText(err), backlog: this.writer.backlog },
@@ -294,8 +326,8 @@ export class Fleet {
   }
 
   /** Wait until everything received so far is in the database (tests, shutdown). */
-  flush(): Promise<void> {
-    return this.writer.flush();
+  async flush(): Promise<void> {
+    await Promise.all([this.writer.flush(), this.planLimitWriter.flush()]);
   }
 
   /**
@@ -343,6 +375,7 @@ export class Fleet {
           rt.connectedSinceMs = openedAtMs;
           rt.contactScanned = false;
           this.persistTarget(rt);
+          rt.planLimits.onOpen();
           void rt.observer.onOpen().finally(() => {
             tlog.debug({ previousContact }, "backfill done");
           });
@@ -357,6 +390,7 @@ export class Fleet {
               if (rt.contactScanned) rt.lastContactAtMs = this.now();
               rt.contactScanned = false;
               rt.observer.onClose();
+              rt.planLimits.onClose();
               this.stopObserving(rt);
             }
             rt.connectedSinceMs = null;
@@ -410,10 +444,22 @@ export class Fleet {
         });
       },
     });
+    const planLimits = new PlanLimitTracker({
+      targetId: id,
+      team: () => rt.config.team,
+      connection,
+      pool: this.opts.pool,
+      writer: this.planLimitWriter,
+      pollMs: config.observer.rateLimitPollMs,
+      now: this.now,
+      publish: (row) => this.notify((l) => l.limitsChanged?.(row)),
+      log: (level, msg, extra) => tlog[level](extra ?? {}, msg),
+    });
     rt = {
       config: tc,
       connection,
       observer,
+      planLimits,
       status: connection.current,
       lastEventAtMs: null,
       lastContactAtMs,
@@ -450,6 +496,8 @@ export class Fleet {
     }
     if (event.kind === "ignored") return;
     if (!synthetic) rt.lastEventAtMs = this.now();
+    // Plan limits are about the account, not a thread: merged at the collector's receive time.
+    if (event.kind === "rateLimits") rt.planLimits.receive(event.reports, this.now());
     if (event.kind === "tokenUsage" && debugEnabled(this.opts.log))
       this.opts.log.debug(
         { target: id, threadId: event.threadId, total: event.total.totalTokens, synthetic },
