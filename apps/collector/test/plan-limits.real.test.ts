@@ -208,7 +208,9 @@ describe("plan limits from response headers (bob, API-key login, real app-server
     expect(samples.every((s) => s.sample.resetsAtMs === PRIMARY_RESET_S * 1000)).toBe(true);
 
     await waitUntil("a live limits row for bob at 60 %", () =>
-      liveMessages.some((m) => m.type === "limits" && m.row.target === "bob" && m.row.primary?.usedPercent === 60),
+      liveMessages.some(
+        (m) => m.type === "limits" && m.row.target === "bob" && m.row.primary?.usedPercent === 60,
+      ),
     );
     const row = liveMessages.findLast((m) => m.type === "limits" && m.row.target === "bob");
     expect(row?.type === "limits" && row.row).toMatchObject({
@@ -263,7 +265,9 @@ describe("plan limits from account/rateLimits/read (alice, ChatGPT login, real a
       credits: { balance: "6" },
     });
     expect(readsSentTo("alice").length).toBeGreaterThanOrEqual(2);
-    expect(mock.requests.filter((r) => r.path === "/backend-api/wham/usage").length).toBeGreaterThanOrEqual(2);
+    expect(mock.requests.filter((r) => r.path === "/backend-api/wham/usage").length).toBeGreaterThanOrEqual(
+      2,
+    );
     await waitUntil("a live limits row for alice at 20 %", () =>
       liveMessages.some(
         (m) => m.type === "limits" && m.row.target === "alice" && m.row.primary?.usedPercent === 20,
@@ -290,8 +294,9 @@ describe("an API-key target (bob)", () => {
     for (const [threadId, served] of mock.servedByThread) {
       const t = collector.fleet.threads.get(threadId);
       if (t?.targetId !== "bob") continue;
-      await waitUntil(`bob's thread ${threadId} counted`, () =>
-        collector.fleet.threads.get(threadId)?.countedTotalTokens === served.totalTokens,
+      await waitUntil(
+        `bob's thread ${threadId} counted`,
+        () => collector.fleet.threads.get(threadId)?.countedTotalTokens === served.totalTokens,
       );
     }
   }, 40_000);

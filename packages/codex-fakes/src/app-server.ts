@@ -260,7 +260,8 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
     join(codexHome, "config.toml"),
     configToml(opts.modelUrl, opts.approvalPolicy ?? "never", opts.features, chatgptBaseUrl),
   );
-  if (login) writeFileSync(join(codexHome, "auth.json"), fakeChatgptAuthJson(login.planType), { mode: 0o600 });
+  if (login)
+    writeFileSync(join(codexHome, "auth.json"), fakeChatgptAuthJson(login.planType), { mode: 0o600 });
   const token = opts.token === undefined ? randomBytes(24).toString("hex") : opts.token;
   const tokenFile = join(root, "ws-token");
   if (token !== null) writeFileSync(tokenFile, token, { mode: 0o600 });
@@ -280,7 +281,9 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
         CODEX_HOME: codexHome,
         MOCK_API_KEY: "mock-key",
         // Nothing leaves the machine: a token refresh would go to the stand-in.
-        ...(login ? { CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${login.baseUrl.replace(/\/+$/, "")}/oauth/token` } : {}),
+        ...(login
+          ? { CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${login.baseUrl.replace(/\/+$/, "")}/oauth/token` }
+          : {}),
         RUST_LOG: process.env.RUST_LOG ?? "warn",
       },
       stdio: ["ignore", "pipe", "pipe"],

@@ -49,12 +49,14 @@ export class PlanLimitWriter {
   private failures = 0;
   private closed = false;
   private droppedSamples = 0;
+  /** Entries taken by the write in progress. */
+  private writing = 0;
 
   constructor(private readonly opts: PlanLimitWriterOptions) {}
 
-  /** Entries waiting for the database. */
+  /** Entries waiting for the database, the ones being written included. */
   get backlog(): number {
-    return this.limits.size + this.sources.size;
+    return this.limits.size + this.sources.size + this.writing;
   }
 
   /** Samples dropped because the buffer was full (the database was away for long). */
@@ -81,7 +83,7 @@ export class PlanLimitWriter {
         await this.running;
         continue;
       }
-      if (this.backlog === 0) return;
+      if (this.limits.size + this.sources.size === 0) return;
       await this.runOnce();
       if (this.failures > 0) throw new Error("plan-limit write failed; still buffered");
     }
@@ -133,7 +135,7 @@ export class PlanLimitWriter {
         this.schedule(delayMs);
         return;
       }
-      if (this.backlog === 0) return;
+      if (this.limits.size + this.sources.size === 0) return;
       void this.runOnce().then(() => {
         if (this.backlog > 0)
           this.schedule(
@@ -151,6 +153,7 @@ export class PlanLimitWriter {
     const sources = [...this.sources.values()];
     this.limits = new Map();
     this.sources = new Map();
+    this.writing = limits.length + sources.length;
     const run = (async () => {
       const { pool } = this.opts;
       // One statement set per entry (few: one per target and limit at most), in order; on a
@@ -178,20 +181,24 @@ export class PlanLimitWriter {
       for (const [i, job] of jobs.entries()) {
         try {
           await job.write();
+          this.writing--;
         } catch (err) {
           if (isRejectedData(err)) {
+            this.writing--;
             this.opts.onDropped?.(job.what, err);
             continue;
           }
           this.failures++;
-          this.opts.onError?.(err, this.failures);
+          this.writing = 0;
           for (const rest of jobs.slice(i)) rest.putBack();
+          this.opts.onError?.(err, this.failures);
           return;
         }
       }
       this.failures = 0;
     })();
     this.running = run.finally(() => {
+      this.writing = 0;
       this.running = null;
     });
     return this.running;
