@@ -225,3 +225,45 @@ describe("account/rateLimits/read", () => {
     expect(full && isEmptyReport(full)).toBe(false);
   });
 });
+
+describe("captures from the real app-server 0.169.0 (this branch's plan-limits.real.test.ts set-up)", () => {
+  /** The update after a 429 with `x-codex-rate-limit-reached-type` (credits carried over in the thread). */
+  const AFTER_429 =
+    '{"method":"account/rateLimits/updated","params":{"rateLimits":{"limitId":"codex","limitName":null,"normalModelSlug":null,"primary":null,"secondary":null,"credits":{"hasCredits":true,"unlimited":false,"balance":"12.5"},"individualLimit":null,"spendControlReached":null,"planType":null,"rateLimitReachedType":"workspace_member_credits_depleted"}},"emittedAtMs":1796572176017}';
+  /** `account/rateLimits/read` with a fake ChatGPT login, the stand-in serving /backend-api/wham/usage. */
+  const READ_RESULT =
+    '{"ordinaryUsageAllowed":null,"rateLimits":{"limitId":"codex","limitName":null,"normalModelSlug":null,"primary":{"usedPercent":12,"windowDurationMins":300,"resetsAt":1796575775},"secondary":{"usedPercent":34,"windowDurationMins":10080,"resetsAt":1796658575},"credits":{"hasCredits":true,"unlimited":false,"balance":"7.5"},"individualLimit":null,"spendControlReached":null,"planType":"plus","rateLimitReachedType":null},"rateLimitsByLimitId":{"codex":{"limitId":"codex","limitName":null,"normalModelSlug":null,"primary":{"usedPercent":12,"windowDurationMins":300,"resetsAt":1796575775},"secondary":{"usedPercent":34,"windowDurationMins":10080,"resetsAt":1796658575},"credits":{"hasCredits":true,"unlimited":false,"balance":"7.5"},"individualLimit":null,"spendControlReached":null,"planType":"plus","rateLimitReachedType":null}},"rateLimitResetCredits":null,"accountId":null,"rateLimitUpsell":null}';
+
+  it("reads the limit reached after a 429, with no window information", () => {
+    const frame = normalizeFrame(AFTER_429, NOW);
+    expect(frame.type === "event" && frame.event.kind === "rateLimits" && frame.event.reports).toEqual([
+      {
+        limitId: "codex",
+        limitName: null,
+        planType: null,
+        primary: null,
+        secondary: null,
+        credits: { hasCredits: true, unlimited: false, balance: "12.5" },
+        rateLimitReachedType: "workspace_member_credits_depleted",
+        spendControlReached: null,
+        source: "updated",
+      },
+    ]);
+  });
+
+  it("reads one limit with its plan type from a ChatGPT login's read", () => {
+    expect(rateLimitsReadReports(JSON.parse(READ_RESULT))).toEqual([
+      {
+        limitId: "codex",
+        limitName: null,
+        planType: "plus",
+        primary: { usedPercent: 12, windowDurationMins: 300, resetsAtMs: 1796575775000 },
+        secondary: { usedPercent: 34, windowDurationMins: 10080, resetsAtMs: 1796658575000 },
+        credits: { hasCredits: true, unlimited: false, balance: "7.5" },
+        rateLimitReachedType: null,
+        spendControlReached: null,
+        source: "read",
+      },
+    ]);
+  });
+});
