@@ -7,8 +7,8 @@
  *   app-server reports from the stand-in's response headers (`x-codex-*`) arrive sparse with each
  *   model response, and a 429 "usage limit" fills `rateLimitReachedType`.
  * The collector stores the merged states, samples and read outcomes, announces `limits` on the
- * live feed, keeps counting usage, and sends only allowlisted requests (the read with exactly
- * `{excludeResetCreditDetails: true}`).
+ * live feed, keeps counting usage, keeps merging into the stored state after a restart, and sends
+ * only allowlisted requests (the read with exactly `{excludeResetCreditDetails: true}`).
  */
 
 import { type AppServer, startAppServer } from "@codex-fleet/codex-fakes/app-server";
@@ -92,6 +92,40 @@ beforeAll(async () => {
     connectDevClient({ url: alice.url, token: alice.token, name: "codex_vscode" }),
     connectDevClient({ url: bob.url, token: bob.token, name: "codex_vscode" }),
   ]);
+  await startTestCollector();
+}, 90_000);
+
+afterEach((ctx) => {
+  if (ctx.task.result?.state === "fail") {
+    console.error(bob.stderr().slice(-1500));
+    console.error(collector.logs.slice(-40).join(""));
+  }
+});
+
+afterAll(async () => {
+  live?.terminate();
+  await collector?.stop().catch(() => {});
+  await Promise.all([devAlice?.close().catch(() => {}), devBob?.close().catch(() => {})]);
+  await Promise.all([alice?.dispose(), bob?.dispose()]);
+  await pool?.close().catch(() => {});
+  await mock?.close();
+  await db?.drop();
+}, 30_000);
+
+let threadId: string;
+/** One turn of bob's thread, the stand-in answering `step`; resolves with the turn's outcome. */
+async function turn(step: Parameters<MockModel["push"]>[0]) {
+  const before = rateLimitEvents;
+  mock.push(step);
+  const done = await devBob.waitForTurnCompleted(threadId, await devBob.startTurn(threadId, "go"), 30_000);
+  // The update comes before turn/completed to the developer; the collector's copy may trail it.
+  await waitUntil("the collector got the turn's rate-limit update", () => rateLimitEvents > before, 10_000);
+  await collector.fleet.flush();
+  return done;
+}
+
+/** Start the test's collector (alice and bob, a 10 s poll), count its rate-limit events, watch its live feed. */
+async function startTestCollector(): Promise<void> {
   collector = await startCollector({
     dbUrl: db.url,
     poolMax: db.poolMax,
@@ -121,38 +155,9 @@ beforeAll(async () => {
       collector.fleet.targets.get("alice")?.status.state === "open" &&
       collector.fleet.targets.get("bob")?.status.state === "open",
   );
-}, 90_000);
-
-afterEach((ctx) => {
-  if (ctx.task.result?.state === "fail") {
-    console.error(bob.stderr().slice(-1500));
-    console.error(collector.logs.slice(-40).join(""));
-  }
-});
-
-afterAll(async () => {
-  live?.terminate();
-  await collector?.stop().catch(() => {});
-  await Promise.all([devAlice?.close().catch(() => {}), devBob?.close().catch(() => {})]);
-  await Promise.all([alice?.dispose(), bob?.dispose()]);
-  await pool?.close().catch(() => {});
-  await mock?.close();
-  await db?.drop();
-}, 30_000);
+}
 
 describe("plan limits from response headers (bob, API-key login, real app-server 0.169.0)", () => {
-  let threadId: string;
-  /** One turn of bob's thread, the stand-in answering `step`; resolves with the turn's outcome. */
-  async function turn(step: Parameters<MockModel["push"]>[0]) {
-    const before = rateLimitEvents;
-    mock.push(step);
-    const done = await devBob.waitForTurnCompleted(threadId, await devBob.startTurn(threadId, "go"), 30_000);
-    // The update comes before turn/completed to the developer; the collector's copy may trail it.
-    await waitUntil("the collector got the turn's rate-limit update", () => rateLimitEvents > before, 10_000);
-    await collector.fleet.flush();
-    return done;
-  }
-
   beforeAll(async () => {
     threadId = await devBob.startThread({ cwd: bob.cwd });
     // A first turn persists the rollout, so the collector can subscribe (facts §2).
@@ -315,4 +320,39 @@ describe("an API-key target (bob)", () => {
       for (const r of reads) expect(r.params).toEqual({ excludeResetCreditDetails: true });
     }
   });
+});
+
+describe("a restarted collector (bob)", () => {
+  it("keeps merging into the stored state: a later update with only the secondary window keeps primary and credits", async () => {
+    const before = await stateOf("bob");
+    expect(before?.primary?.usedPercent).toBe(60);
+    live.terminate();
+    await collector.stop();
+    await startTestCollector();
+    // The thread is idle and not followed by the new collector: its next turn makes it active,
+    // and the collector subscribes in time for that response's update (facts §2).
+    await turn({
+      kind: "reply",
+      headers: rateLimitHeaders({
+        secondary: { usedPercent: 88, windowMinutes: 10_080, resetAtSeconds: SECONDARY_RESET_S },
+      }),
+    });
+    const after = await stateOf("bob");
+    expect(after?.secondary?.usedPercent).toBe(88);
+    expect(after?.primary).toEqual(before?.primary);
+    // codex repeats the thread's credits with each response (facts): the same figures, seen again.
+    expect(after?.credits).toMatchObject({ hasCredits: true, unlimited: false, balance: "12.5" });
+    // The forecast on the live row reads the samples stored before the restart too.
+    await waitUntil("a live limits row for bob at 88 %", () =>
+      liveMessages.some(
+        (m) => m.type === "limits" && m.row.target === "bob" && m.row.secondary?.usedPercent === 88,
+      ),
+    );
+    const samples = collector.fleet.targets.get("bob")?.planLimits.limits.samplesOf("codex", "primary") ?? [];
+    expect(samples.map((s) => s.usedPercent)).toEqual([43, 60]);
+    for (const f of collector.sent.get("bob") ?? []) {
+      const allowed = f.id === undefined ? ALLOWED_CLIENT_NOTIFICATIONS : ALLOWED_CLIENT_METHODS;
+      expect(allowed.has(f.method as string)).toBe(true);
+    }
+  }, 60_000);
 });
