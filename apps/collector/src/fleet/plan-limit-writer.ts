@@ -4,7 +4,6 @@
  * connection, and a failed write is retried with backoff, not lost: the newest state per limit
  * wins the queue, samples accumulate (bounded), the latest read outcome per target wins.
  */
-import type { DbPool } from "@codex-fleet/db/client";
 import {
   type PlanLimitSourceStatus,
   type PlanSampleRow,
@@ -32,7 +31,7 @@ interface SourceEntry {
 }
 
 export interface PlanLimitWriterOptions {
-  pool: Pick<DbPool, "query">;
+  pool: Parameters<typeof savePlanLimit>[0]["pool"];
   /** A write failed (it will be retried); `attempt` counts consecutive failures. */
   onError?(err: unknown, attempt: number): void;
   /** The database refused this entry for its content: dropped so that the rest goes on. */
@@ -161,15 +160,14 @@ export class PlanLimitWriter {
       const jobs: { what: string; write(): Promise<void>; putBack(): void }[] = [
         ...limits.map((e) => ({
           what: `plan limit ${e.targetId}/${e.state.limitId}`,
-          write: () =>
-            savePlanLimit({ pool: pool as DbPool, targetId: e.targetId, state: e.state, samples: e.samples }),
+          write: () => savePlanLimit({ pool, targetId: e.targetId, state: e.state, samples: e.samples }),
           putBack: () => this.putLimit(e),
         })),
         ...sources.map((e) => ({
           what: `plan limit source ${e.targetId}`,
           write: () =>
             savePlanLimitSource({
-              pool: pool as DbPool,
+              pool,
               targetId: e.targetId,
               status: e.status,
               reason: e.reason,
