@@ -5,13 +5,15 @@
  *   stand-in's `/backend-api/wham/usage`, at connect and again at each poll;
  * - bob logs in with an API key: the read is "not available" (-32600), while the windows his
  *   app-server reports from the stand-in's response headers (`x-codex-*`) arrive sparse with each
- *   model response, and a 429 "usage limit" fills `rateLimitReachedType`.
+ *   model response, and a 429 "usage limit" fills `rateLimitReachedType`;
+ * - carol runs the oldest supported codex (0.150.0), whose read takes no parameters: unavailable,
+ *   saying why, while her header updates still arrive.
  * The collector stores the merged states, samples and read outcomes, announces `limits` on the
  * live feed, keeps counting usage, keeps merging into the stored state after a restart, and sends
  * only allowlisted requests (the read with exactly `{excludeResetCreditDetails: true}`).
  */
 
-import { type AppServer, startAppServer } from "@codex-fleet/codex-fakes/app-server";
+import { type AppServer, CODEX_VERSION_FLOOR, startAppServer } from "@codex-fleet/codex-fakes/app-server";
 import { connectDevClient, type DevClient } from "@codex-fleet/codex-fakes/dev-client";
 import { type MockModel, rateLimitHeaders, startMockModel } from "@codex-fleet/codex-fakes/mock-model";
 import { waitUntil } from "@codex-fleet/codex-fakes/wait-until";
@@ -27,6 +29,7 @@ import { type LiveMessage, parseLiveMessage } from "@codex-fleet/protocol/live";
 import { ALLOWED_CLIENT_METHODS, ALLOWED_CLIENT_NOTIFICATIONS } from "@codex-fleet/protocol/wire";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { READ_TAKES_NO_PARAMS } from "../src/fleet/plan-limit-tracker.ts";
 import { type RunningCollector, startCollector } from "./support/collector.ts";
 
 /** The shortest poll the config allows: the test waits for one. */
@@ -58,10 +61,12 @@ function whamUsage(primaryPct: number, secondaryPct: number, balance: string) {
 let mock: MockModel;
 let alice: AppServer;
 let bob: AppServer;
+let carol: AppServer;
 let db: TestDatabase;
 let pool: Db;
 let devAlice: DevClient;
 let devBob: DevClient;
+let devCarol: DevClient;
 let collector: RunningCollector;
 let live: WebSocket;
 const liveMessages: LiveMessage[] = [];
@@ -81,16 +86,18 @@ beforeAll(async () => {
   mock = await startMockModel();
   mock.setWhamUsage(whamUsage(12, 34, "7.5"));
   const chatgpt = { baseUrl: `http://127.0.0.1:${mock.port}`, planType: "plus" };
-  [alice, bob, db] = await Promise.all([
+  [alice, bob, carol, db] = await Promise.all([
     startAppServer({ modelUrl: mock.baseUrl, name: "limits-alice", chatgptLogin: chatgpt }),
     startAppServer({ modelUrl: mock.baseUrl, name: "limits-bob" }),
+    startAppServer({ modelUrl: mock.baseUrl, name: "limits-carol", version: CODEX_VERSION_FLOOR }),
     createTestDatabase(),
   ]);
   pool = createDb({ url: db.url, poolMax: 2 });
   // The developers connect first (the first client brands the server, facts: Surprises).
-  [devAlice, devBob] = await Promise.all([
+  [devAlice, devBob, devCarol] = await Promise.all([
     connectDevClient({ url: alice.url, token: alice.token, name: "codex_vscode" }),
     connectDevClient({ url: bob.url, token: bob.token, name: "codex_vscode" }),
+    connectDevClient({ url: carol.url, token: carol.token, name: "codex_vscode" }),
   ]);
   await startTestCollector();
 }, 90_000);
@@ -105,8 +112,8 @@ afterEach((ctx) => {
 afterAll(async () => {
   live?.terminate();
   await collector?.stop().catch(() => {});
-  await Promise.all([devAlice?.close().catch(() => {}), devBob?.close().catch(() => {})]);
-  await Promise.all([alice?.dispose(), bob?.dispose()]);
+  await Promise.all([devAlice, devBob, devCarol].map((d) => d?.close().catch(() => {})));
+  await Promise.all([alice?.dispose(), bob?.dispose(), carol?.dispose()]);
   await pool?.close().catch(() => {});
   await mock?.close();
   await db?.drop();
@@ -132,6 +139,7 @@ async function startTestCollector(): Promise<void> {
     targets: [
       { name: "alice", team: "payments", url: alice.url, token: alice.token },
       { name: "bob", team: "payments", url: bob.url, token: bob.token },
+      { name: "carol", team: "ledger", url: carol.url, token: carol.token },
     ],
     observer: { rateLimitPollMs: POLL_MS },
   });
@@ -149,11 +157,8 @@ async function startTestCollector(): Promise<void> {
     live.once("open", () => resolve());
     live.once("error", reject);
   });
-  await waitUntil(
-    "both targets open",
-    () =>
-      collector.fleet.targets.get("alice")?.status.state === "open" &&
-      collector.fleet.targets.get("bob")?.status.state === "open",
+  await waitUntil("every target open", () =>
+    ["alice", "bob", "carol"].every((t) => collector.fleet.targets.get(t)?.status.state === "open"),
   );
 }
 
@@ -306,8 +311,8 @@ describe("an API-key target (bob)", () => {
     }
   }, 40_000);
 
-  it("sent only allowlisted requests to either target, and the read only as {excludeResetCreditDetails: true}", () => {
-    for (const target of ["alice", "bob"]) {
+  it("sent only allowlisted requests to any target, and the read only as {excludeResetCreditDetails: true}", () => {
+    for (const target of ["alice", "bob", "carol"]) {
       const sent = collector.sent.get(target) ?? [];
       expect(sent.length).toBeGreaterThan(0);
       for (const f of sent) {
@@ -320,6 +325,33 @@ describe("an API-key target (bob)", () => {
       for (const r of reads) expect(r.params).toEqual({ excludeResetCreditDetails: true });
     }
   });
+});
+
+describe(`the oldest supported codex (carol, ${CODEX_VERSION_FLOOR})`, () => {
+  it("is recorded unavailable, saying why, while the windows of its responses still arrive", async () => {
+    await waitUntil("carol's read outcome stored", async () => (await sourceOf("carol")) !== null);
+    expect(await sourceOf("carol")).toMatchObject({ status: "unavailable", reason: READ_TAKES_NO_PARAMS });
+    const thread = await devCarol.startThread({ cwd: carol.cwd });
+    await devCarol.waitForTurnCompleted(thread, await devCarol.startTurn(thread, "warm up"), 30_000);
+    await waitUntil("the collector follows carol's thread", () =>
+      (collector.fleet.targets.get("carol")?.observer.subscribed ?? []).includes(thread),
+    );
+    mock.push({
+      kind: "reply",
+      headers: rateLimitHeaders({
+        primary: { usedPercent: 25, windowMinutes: 300, resetAtSeconds: PRIMARY_RESET_S },
+      }),
+    });
+    await devCarol.waitForTurnCompleted(thread, await devCarol.startTurn(thread, "go"), 30_000);
+    await waitUntil(
+      "carol's window stored",
+      async () => (await stateOf("carol"))?.primary?.usedPercent === 25,
+    );
+    expect((await stateOf("carol"))?.primary).toMatchObject({
+      windowDurationMins: 300,
+      resetsAtMs: PRIMARY_RESET_S * 1000,
+    });
+  }, 60_000);
 });
 
 describe("a restarted collector (bob)", () => {

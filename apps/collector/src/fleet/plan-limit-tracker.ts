@@ -37,16 +37,26 @@ export interface PlanLimitTrackerDeps {
   log(level: "info" | "warn" | "debug", msg: string, extra?: Record<string, unknown>): void;
 }
 
+/** The reason shown for a codex whose read takes no parameters (0.150.0, measured). */
+export const READ_TAKES_NO_PARAMS =
+  "this codex version cannot read plan limits the way the collector asks (its account/rateLimits/read takes no parameters; measured on 0.150.0): upgrade codex; the windows reported after each model response still arrive";
+
 /**
- * What a failed read means. -32600 "codex account authentication required…" (an API-key login,
- * facts "Rate limits and credits") is "not available for this target", not an error to retry
- * faster; the poll goes on at its interval, since a login may appear.
+ * What a failed read means. Two answers say "not available for this target", not an error to
+ * retry faster (the poll goes on at its interval: a login or an upgrade may come):
+ * - -32600 "codex account authentication required…": an API-key login (facts "Rate limits and
+ *   credits"), with the server's message as the reason;
+ * - -32600 "…invalid type: map, expected unit": an older codex (0.150.0, measured) whose read
+ *   takes no parameters; the guard never sends it without `excludeResetCreditDetails`.
  */
 export function readOutcome(err: unknown): { status: PlanLimitSourceStatus; reason: string } {
-  if (err instanceof RpcError) {
-    const unavailable = err.code === -32600 && /authentication required/i.test(err.serverMessage);
-    return { status: unavailable ? "unavailable" : "error", reason: err.serverMessage };
+  if (err instanceof RpcError && err.code === -32600) {
+    if (/authentication required/i.test(err.serverMessage))
+      return { status: "unavailable", reason: err.serverMessage };
+    if (/expected unit/i.test(err.serverMessage))
+      return { status: "unavailable", reason: READ_TAKES_NO_PARAMS };
   }
+  if (err instanceof RpcError) return { status: "error", reason: err.serverMessage };
   return { status: "error", reason: err instanceof Error ? err.message : String(err) };
 }
 
@@ -139,7 +149,7 @@ export class PlanLimitTracker {
     if (status === this.lastStatus) return;
     // Once per change, not on every poll.
     if (status === "unavailable")
-      this.deps.log("info", "plan limits not available for this target (not a ChatGPT login)", { reason });
+      this.deps.log("info", "plan limits not available for this target", { reason });
     else if (status === "error") this.deps.log("warn", "could not read plan limits", { reason });
     else if (this.lastStatus !== null) this.deps.log("info", "plan limits readable again", {});
     this.lastStatus = status;

@@ -102,7 +102,7 @@ describe("PlanLimitTracker", () => {
       ),
     );
     expect(h.logs.filter((l) => l.includes("not available"))).toEqual([
-      "info: plan limits not available for this target (not a ChatGPT login)",
+      "info: plan limits not available for this target",
     ]);
     expect(h.saved).toEqual([]);
   });

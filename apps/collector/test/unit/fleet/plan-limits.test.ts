@@ -1,7 +1,7 @@
 import type { PlanLimitReport } from "@codex-fleet/protocol/limits";
 import { describe, expect, it } from "vitest";
 import { RpcError } from "../../../src/fleet/connection.ts";
-import { readOutcome } from "../../../src/fleet/plan-limit-tracker.ts";
+import { READ_TAKES_NO_PARAMS, readOutcome } from "../../../src/fleet/plan-limit-tracker.ts";
 import {
   MAX_LIMITS_PER_TARGET,
   RESAVE_UNCHANGED_MS,
@@ -120,5 +120,14 @@ describe("readOutcome", () => {
     const out = readOutcome(err);
     expect(out.status).toBe(status);
     expect(out.reason).toBe(err instanceof RpcError ? err.serverMessage : err.message);
+  });
+
+  it("reads an older codex whose read takes no parameters (0.150.0) as unavailable, saying why", () => {
+    const err = new RpcError(
+      -32600,
+      "Invalid request: invalid type: map, expected unit",
+      "account/rateLimits/read",
+    );
+    expect(readOutcome(err)).toEqual({ status: "unavailable", reason: READ_TAKES_NO_PARAMS });
   });
 });
