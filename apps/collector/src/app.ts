@@ -81,6 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
         atMs: u.atMs,
         totalTokens: u.totalTokens,
       }),
+    limitsChanged: (row) => hub.limitsChanged(row),
   });
   app.addHook("onClose", async () => {
     unsubscribe();

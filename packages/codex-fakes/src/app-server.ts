@@ -26,7 +26,40 @@ export type AppServerOptions = {
   features?: Record<string, boolean>;
   /** Which installed codex runs; default {@link DEFAULT_CODEX_VERSION}. */
   version?: CodexVersion;
+  /**
+   * A fake ChatGPT login (facts "Rate limits and credits"): `auth.json` with unsigned JWTs of this
+   * plan, `chatgpt_base_url` and the token-refresh URL pointed at `baseUrl` (the model stand-in,
+   * which serves `/backend-api/wham/usage`), so `account/rateLimits/read` works offline. Turns
+   * still go to the mock provider with its API key.
+   */
+  chatgptLogin?: { baseUrl: string; planType: string };
 };
+
+/** An unsigned JWT (`alg: none`) holding `claims`: codex reads the claims without verifying. */
+function unsignedJwt(claims: Record<string, unknown>): string {
+  const part = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+  return `${part({ alg: "none", typ: "JWT" })}.${part(claims)}.sig`;
+}
+
+/** The `auth.json` of a ChatGPT login of `planType` that needs no network (facts). */
+export function fakeChatgptAuthJson(planType: string): string {
+  const exp = Math.floor(Date.now() / 1000) + 30 * 86_400;
+  const auth = {
+    chatgpt_plan_type: planType,
+    chatgpt_user_id: "user-x",
+    chatgpt_account_id: "acct-x",
+  };
+  return JSON.stringify({
+    OPENAI_API_KEY: null,
+    tokens: {
+      id_token: unsignedJwt({ exp, email: "dev@example.com", "https://api.openai.com/auth": auth }),
+      access_token: unsignedJwt({ exp, "https://api.openai.com/auth": auth }),
+      refresh_token: "rt-x",
+      account_id: "acct-x",
+    },
+    last_refresh: new Date().toISOString(),
+  });
+}
 
 /** A running app-server. */
 export type AppServer = {
@@ -156,11 +189,13 @@ export function configToml(
   modelUrl: string,
   approvalPolicy: ApprovalPolicy,
   features: Record<string, boolean> = {},
+  chatgptBaseUrl: string | null = null,
 ): string {
   const extra = Object.entries(features)
     .map(([k, v]) => `${k} = ${v}\n`)
     .join("");
-  return `model = "mock-model"
+  const chatgpt = chatgptBaseUrl === null ? "" : `chatgpt_base_url = "${chatgptBaseUrl}"\n`;
+  return `${chatgpt}model = "mock-model"
 model_provider = "mock"
 approval_policy = "${approvalPolicy}"
 sandbox_mode = "danger-full-access"
@@ -219,10 +254,14 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
   const cwd = join(root, "project");
   mkdirSync(codexHome);
   mkdirSync(cwd);
+  const login = opts.chatgptLogin;
+  const chatgptBaseUrl = login ? `${login.baseUrl.replace(/\/+$/, "")}/backend-api/` : null;
   writeFileSync(
     join(codexHome, "config.toml"),
-    configToml(opts.modelUrl, opts.approvalPolicy ?? "never", opts.features),
+    configToml(opts.modelUrl, opts.approvalPolicy ?? "never", opts.features, chatgptBaseUrl),
   );
+  if (login)
+    writeFileSync(join(codexHome, "auth.json"), fakeChatgptAuthJson(login.planType), { mode: 0o600 });
   const token = opts.token === undefined ? randomBytes(24).toString("hex") : opts.token;
   const tokenFile = join(root, "ws-token");
   if (token !== null) writeFileSync(tokenFile, token, { mode: 0o600 });
@@ -241,6 +280,10 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
         ...process.env,
         CODEX_HOME: codexHome,
         MOCK_API_KEY: "mock-key",
+        // Nothing leaves the machine: a token refresh would go to the stand-in.
+        ...(login
+          ? { CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${login.baseUrl.replace(/\/+$/, "")}/oauth/token` }
+          : {}),
         RUST_LOG: process.env.RUST_LOG ?? "warn",
       },
       stdio: ["ignore", "pipe", "pipe"],

@@ -15,23 +15,34 @@ import type { AddressInfo } from "node:net";
 /** Token usage of one scripted model response (input includes cached tokens). */
 export type StepUsage = { input: number; cached: number; output: number; reasoning: number };
 
+/**
+ * Extra HTTP response headers of one step, e.g. codex's rate-limit headers
+ * (`x-codex-primary-used-percent`, …: facts "Rate limits and credits", and {@link rateLimitHeaders}).
+ */
+export type StepHeaders = { headers?: Record<string, string> };
+
 /** One scripted model behaviour; each `POST /v1/responses` consumes one step. */
 export type MockStep =
-  | { kind: "reply"; usage?: StepUsage; text?: string; delayMs?: number }
-  | { kind: "toolCall"; command: string; usage?: StepUsage; delayMs?: number }
+  | ({ kind: "reply"; usage?: StepUsage; text?: string; delayMs?: number } & StepHeaders)
+  | ({ kind: "toolCall"; command: string; usage?: StepUsage; delayMs?: number } & StepHeaders)
   /**
    * Any function call, e.g. the multi-agent `spawn_agent` (0.169.0 offers it inside the namespace
    * tool `multi_agent_v1` when `[features] multi_agent = true`: measured).
    */
-  | {
+  | ({
       kind: "functionCall";
       name: string;
       namespace?: string;
       arguments: unknown;
       usage?: StepUsage;
       delayMs?: number;
-    }
+    } & StepHeaders)
   | { kind: "http500" }
+  /**
+   * HTTP 429 "usage limit" with the given headers (e.g. `x-codex-rate-limit-reached-type`): codex
+   * fails the turn with `usageLimitExceeded` (facts "Rate limits and credits").
+   */
+  | ({ kind: "http429" } & StepHeaders)
   | { kind: "failed"; delayMs?: number }
   | { kind: "hang" };
 
@@ -76,6 +87,12 @@ export type MockModel = {
   waitForHang(): Promise<void>;
   /** End every hanging stream (without `response.completed`). */
   releaseHangs(): void;
+  /**
+   * What `GET /backend-api/wham/usage` answers (the ChatGPT usage read behind
+   * `account/rateLimits/read`, facts "Rate limits and credits"); null (the default): 404.
+   * `/backend-api/wham/settings/user` is always 404 (harmless, measured).
+   */
+  setWhamUsage(body: unknown): void;
   close(): Promise<void>;
 };
 
@@ -146,6 +163,36 @@ function threadIdOf(headers: IncomingHttpHeaders, body: unknown): string | null 
   return null;
 }
 
+/** One rate-limit window as codex's response headers carry it (`x-codex-<name>-…`). */
+export type HeaderWindow = { usedPercent: number; windowMinutes: number; resetAtSeconds: number };
+
+/**
+ * codex's rate-limit response headers (facts "Rate limits and credits"): the windows, and credits
+ * when given (both flags are needed, or codex reports no credits).
+ */
+export function rateLimitHeaders(opts: {
+  primary?: HeaderWindow;
+  secondary?: HeaderWindow;
+  credits?: { hasCredits: boolean; unlimited: boolean; balance?: string };
+  limitName?: string;
+}): Record<string, string> {
+  const h: Record<string, string> = {};
+  for (const name of ["primary", "secondary"] as const) {
+    const w = opts[name];
+    if (!w) continue;
+    h[`x-codex-${name}-used-percent`] = String(w.usedPercent);
+    h[`x-codex-${name}-window-minutes`] = String(w.windowMinutes);
+    h[`x-codex-${name}-reset-at`] = String(w.resetAtSeconds);
+  }
+  if (opts.credits) {
+    h["x-codex-credits-has-credits"] = String(opts.credits.hasCredits);
+    h["x-codex-credits-unlimited"] = String(opts.credits.unlimited);
+    if (opts.credits.balance !== undefined) h["x-codex-credits-balance"] = opts.credits.balance;
+  }
+  if (opts.limitName !== undefined) h["x-codex-limit-name"] = opts.limitName;
+  return h;
+}
+
 /** Start the stand-in on 127.0.0.1, port 0. */
 export async function startMockModel(): Promise<MockModel> {
   const queue: MockStep[] = [];
@@ -158,6 +205,7 @@ export async function startMockModel(): Promise<MockModel> {
   let hangsStarted = 0;
   let hangsAwaited = 0;
   let seq = 0;
+  let whamUsage: unknown = null;
 
   const complete = (res: ServerResponse, id: string, usage: StepUsage, rec: RecordedRequest) => {
     sse(res, "response.completed", { response: { id, usage: wireUsage(usage) } });
@@ -175,7 +223,20 @@ export async function startMockModel(): Promise<MockModel> {
       res.end(JSON.stringify({ error: { message: "mock 500", type: "server_error" } }));
       return;
     }
-    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+    if (step.kind === "http429") {
+      res.writeHead(429, { "content-type": "application/json", ...step.headers });
+      res.end(
+        JSON.stringify({
+          error: { type: "usage_limit_reached", message: "mock usage limit reached", plan_type: "plus" },
+        }),
+      );
+      return;
+    }
+    res.writeHead(200, {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      ...("headers" in step ? step.headers : {}),
+    });
     sse(res, "response.created", { response: { id } });
     if (step.kind === "hang") {
       hanging.add(res);
@@ -263,6 +324,11 @@ export async function startMockModel(): Promise<MockModel> {
         serveStep(res, step, rec).catch(() => res.destroy());
         return;
       }
+      if (req.method === "GET" && path.endsWith("/backend-api/wham/usage") && whamUsage !== null) {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify(whamUsage));
+        return;
+      }
       if (req.method === "GET" && path.endsWith("/models")) {
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify({ models: [] }));
@@ -294,6 +360,9 @@ export async function startMockModel(): Promise<MockModel> {
     releaseHangs() {
       for (const res of hanging) res.end();
       hanging.clear();
+    },
+    setWhamUsage(body) {
+      whamUsage = body;
     },
     async close() {
       for (const res of hanging) res.destroy();

@@ -39,6 +39,13 @@ export const WIRE_LIMITS = {
   activeFlags: 20,
   /** A paging cursor sent back to the server: longer ends paging. */
   cursor: 1000,
+  /** A plan limit's id (a key: longer is refused, like an id) and its display name. */
+  limitId: 100,
+  limitName: 200,
+  /** A credits balance (a decimal string). */
+  balance: 64,
+  /** Plan limits kept per report (`rateLimitsByLimitId` entries past it are dropped). */
+  limitsPerReport: 16,
 } as const;
 
 /** Ends every text that was cut. */

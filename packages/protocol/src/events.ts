@@ -3,6 +3,7 @@
  * Produced by `normalize.ts` from wire frames; consumed by the observer and ingest.
  * Browser-safe (no Node built-ins).
  */
+import type { PlanLimitReport } from "./limits.ts";
 import type { GoalStatus, ThreadStatusType, TurnStatus, UnknownVariant } from "./status.ts";
 
 /** The five token counters codex reports (cacheWriteInputTokens is not billed separately and is dropped). */
@@ -196,6 +197,11 @@ export type FleetEvent =
       preview: string | null;
     })
   | (Base & { kind: "serverRequestResolved"; threadId: string | null; requestId: string | number })
+  /**
+   * Plan limits as `account/rateLimits/updated` reported them (sparse: merge, never replace). Not
+   * about a thread: the notification names none. Empty reports (an API-key login) are dropped.
+   */
+  | (Base & { kind: "rateLimits"; reports: PlanLimitReport[] })
   /** A known method the collector does not consume. */
   | (Base & { kind: "ignored"; method: string })
   /** A method this version of the collector does not know: counted, never thrown. */

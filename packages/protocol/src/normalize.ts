@@ -18,6 +18,7 @@ import type {
   TurnInfo,
 } from "./events.ts";
 import { SERVER_REQUEST_KINDS } from "./events.ts";
+import { isEmptyReport, rateLimitsUpdatedReports } from "./rate-limits-wire.ts";
 import { ACTIVE_FLAGS, unknownVariant, unknownVariantName } from "./status.ts";
 import {
   type CodexErrorInfoSchema,
@@ -201,6 +202,12 @@ function buildEvent(method: keyof typeof NotificationParams, p: any, atMs: numbe
       };
     case "serverRequest/resolved":
       return { kind: "serverRequestResolved", atMs, threadId: p.threadId ?? null, requestId: p.requestId };
+    case "account/rateLimits/updated":
+      return {
+        kind: "rateLimits",
+        atMs,
+        reports: rateLimitsUpdatedReports(p).filter((r) => !isEmptyReport(r)),
+      };
   }
 }
 

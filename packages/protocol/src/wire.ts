@@ -147,6 +147,9 @@ export const NotificationParams = {
     threadId: OptRef,
     requestId: z.union([Id, z.number().int()]),
   }),
+  // Plan limits after a model response, to subscribers only (facts "Rate limits and credits").
+  // Only the envelope is checked here; each field is read leniently (rate-limits-wire.ts).
+  "account/rateLimits/updated": z.object({ rateLimits: z.record(z.string(), z.unknown()) }),
 } as const;
 
 export type ConsumedMethod = keyof typeof NotificationParams;
@@ -212,7 +215,6 @@ export const IGNORED_METHODS: ReadonlySet<string> = new Set([
   "mcpServer/event/stream/notification",
   "account/updated",
   "account/gatewayOAuth/changed",
-  "account/rateLimits/updated",
   "app/list/updated",
   "remoteControl/status/changed",
   "externalAgentConfig/import/progress",
@@ -252,6 +254,8 @@ export const IGNORED_METHODS: ReadonlySet<string> = new Set([
 /**
  * Notifications the observer opts out of at `initialize` (DESIGN rule 4: stay small on the wire):
  * every streamed delta plus chatter it never reads. Measured: opted-out methods never arrive.
+ * `account/rateLimits/updated` is taken (issue 14): one small frame per model response of a
+ * subscribed thread, carrying the plan windows and credits.
  */
 export const OPT_OUT_NOTIFICATION_METHODS: readonly string[] = [
   "item/agentMessage/delta",
@@ -270,7 +274,6 @@ export const OPT_OUT_NOTIFICATION_METHODS: readonly string[] = [
   "turn/plan/updated",
   "rawResponseItem/completed",
   "rawResponse/completed",
-  "account/rateLimits/updated",
   "warning",
   "thread/realtime/item/transcript/delta",
   "thread/realtime/transcript/delta",

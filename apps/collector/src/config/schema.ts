@@ -225,6 +225,15 @@ const ConfigFileObject = z.strictObject({
       requestTimeoutMs: ms.default(30_000),
       /** Invalid frames per minute a target may send before it is disconnected as hostile. */
       maxInvalidPerMinute: z.int().positive().default(1000),
+      /**
+       * How often `account/rateLimits/read` asks each app-server for its plan limits (issue 14);
+       * 0: only once at connect (the pushed updates still arrive). Not below 10 s: each read is a
+       * call to OpenAI's backend on the developer's account.
+       */
+      rateLimitPollMs: z
+        .int()
+        .refine((v) => v === 0 || v >= 10_000, "must be 0 (read once at connect) or at least 10000")
+        .default(300_000),
     })
     .prefault({})
     .superRefine((observer, ctx) => {

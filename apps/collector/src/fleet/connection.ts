@@ -79,10 +79,11 @@ export class DisallowedMethodError extends Error {
 export class RpcError extends Error {
   constructor(
     readonly code: number,
-    message: string,
+    /** The server's own message (cut to the error-message bound). */
+    readonly serverMessage: string,
     readonly method: string,
   ) {
-    super(`${method}: ${message} (${code})`);
+    super(`${method}: ${serverMessage} (${code})`);
   }
 }
 
@@ -421,6 +422,14 @@ export class TargetConnection {
       if (p?.excludeTurns !== true)
         throw new DisallowedMethodError("thread/resume without excludeTurns: true");
     }
+    if (method === "account/rateLimits/read" && !isPlainRateLimitRead(frame.params)) {
+      // Issue 14: the read takes flags that act on the account (`supportsLunaReserve` lets the
+      // backend record an experiment exposure); the observer sends exactly this one, which only
+      // skips the reset-credit lookup.
+      throw new DisallowedMethodError(
+        "account/rateLimits/read with params other than {excludeResetCreditDetails: true}",
+      );
+    }
     ws.send(JSON.stringify(frame));
     this.handlers.onSent?.(frame);
   }
@@ -511,6 +520,19 @@ export class TargetConnection {
       this.retryTimer = null;
     }
   }
+}
+
+/** The only params `account/rateLimits/read` may carry: exactly `{excludeResetCreditDetails: true}`. */
+export const RATE_LIMIT_READ_PARAMS = Object.freeze({ excludeResetCreditDetails: true });
+
+function isPlainRateLimitRead(params: unknown): boolean {
+  if (typeof params !== "object" || params === null || Array.isArray(params)) return false;
+  const keys = Object.keys(params);
+  return (
+    keys.length === 1 &&
+    keys[0] === "excludeResetCreditDetails" &&
+    (params as Record<string, unknown>).excludeResetCreditDetails === true
+  );
 }
 
 /** What an HTTP answer without a WebSocket upgrade means (its body is never read). */

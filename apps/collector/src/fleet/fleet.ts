@@ -11,6 +11,7 @@ import type { OwedReason } from "@codex-fleet/db/repositories/ingest-types";
 import { listTargetRows, syncTargets } from "@codex-fleet/db/repositories/targets-repository";
 import { loadThreads } from "@codex-fleet/db/repositories/threads-repository";
 import type { FleetEvent } from "@codex-fleet/protocol/events";
+import type { LimitRow } from "@codex-fleet/protocol/limits";
 import type { Config, TargetConfig } from "../config/schema.ts";
 import {
   checkpointActivity,
@@ -25,6 +26,8 @@ import { debugEnabled, type Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import { type ConnectionStatus, TargetConnection } from "./connection.ts";
 import { TargetObserver } from "./observer.ts";
+import { PlanLimitTracker } from "./plan-limit-tracker.ts";
+import { PlanLimitWriter } from "./plan-limit-writer.ts";
 import { saneTimes } from "./sane-times.ts";
 import { TargetStateWriter } from "./target-state-writer.ts";
 
@@ -58,6 +61,8 @@ export interface TargetRuntime {
   followedBy: string | null;
   /** Threads whose activity this instance observes on the current connection (issue 15). */
   observing: Set<string>;
+  /** Plan windows and credits (issue 14): read, merged, stored and announced while followed. */
+  planLimits: PlanLimitTracker;
 }
 
 export interface FleetListener {
@@ -65,6 +70,8 @@ export interface FleetListener {
   targetChanged?(target: TargetRuntime): void;
   usageCounted?(u: { threadId: string; targetId: string; atMs: number; totalTokens: number }): void;
   event?(targetId: string, event: FleetEvent): void;
+  /** A plan limit of a target this instance follows changed (issue 14): its row, with forecast. */
+  limitsChanged?(row: LimitRow): void;
 }
 
 export interface FleetOptions {
@@ -96,6 +103,8 @@ export class Fleet {
   readonly writer: IngestWriter;
   /** Target rows, written in batches (target-state-writer.ts). */
   private readonly targetStates: TargetStateWriter;
+  /** Plan-limit states, samples and read outcomes, written off the socket's path. */
+  readonly planLimitWriter: PlanLimitWriter;
   private listeners = new Set<FleetListener>();
   private readonly now: () => number;
   private contactTimer: NodeJS.Timeout | null = null;
@@ -114,6 +123,21 @@ export class Fleet {
     this.now = opts.now ?? Date.now;
     const { pool, log, metrics } = opts;
     this.targetStates = new TargetStateWriter({ pool, log });
+    this.planLimitWriter = new PlanLimitWriter({
+      pool,
+      onError: (err, attempt) => {
+        metrics.dbWriteErrors.inc();
+        if (attempt === 1 || attempt % 10 === 0)
+          log.error({ err: errText(err), attempt }, "plan-limit write failed; buffering");
+      },
+      onDropped: (what, err) => {
+        metrics.dbWriteErrors.inc();
+        log.error(
+          { err: errText(err), what },
+          "the database refused this plan limit for its content: dropped it",
+        );
+      },
+    });
     this.writer = new IngestWriter({
       ...opts.writer,
       now: this.now,
@@ -253,7 +277,15 @@ export class Fleet {
     for (const rt of this.targets.values()) if (rt.followed) rt.connection.stop();
     await this.targetStates.flush().catch(() => {}); // logged by the writer; the next holder writes its own
     try {
-      await this.writer.close(flushTimeoutMs);
+      await Promise.all([
+        this.writer.close(flushTimeoutMs),
+        this.planLimitWriter.close(flushTimeoutMs).catch((err: unknown) => {
+          this.opts.log.error(
+            { err: errText(err), backlog: this.planLimitWriter.backlog },
+            "plan limits could not reach the database before exit; they are lost",
+          );
+        }),
+      ]);
     } catch (err) {
       this.opts.log.error(
         { err: errText(err), backlog: this.writer.backlog },
@@ -296,7 +328,7 @@ export class Fleet {
 
   /** Wait until everything received so far is in the database (tests, shutdown). */
   async flush(): Promise<void> {
-    await Promise.all([this.writer.flush(), this.targetStates.flush()]);
+    await Promise.all([this.writer.flush(), this.targetStates.flush(), this.planLimitWriter.flush()]);
   }
 
   /**
@@ -344,6 +376,7 @@ export class Fleet {
           rt.connectedSinceMs = openedAtMs;
           rt.contactScanned = false;
           this.persistTarget(rt);
+          rt.planLimits.onOpen();
           void rt.observer.onOpen().finally(() => {
             tlog.debug({ previousContact }, "backfill done");
           });
@@ -358,6 +391,7 @@ export class Fleet {
               if (rt.contactScanned) rt.lastContactAtMs = this.now();
               rt.contactScanned = false;
               rt.observer.onClose();
+              rt.planLimits.onClose();
               this.stopObserving(rt);
             }
             rt.connectedSinceMs = null;
@@ -411,10 +445,22 @@ export class Fleet {
         });
       },
     });
+    const planLimits = new PlanLimitTracker({
+      targetId: id,
+      team: () => rt.config.team,
+      connection,
+      pool: this.opts.pool,
+      writer: this.planLimitWriter,
+      pollMs: config.observer.rateLimitPollMs,
+      now: this.now,
+      publish: (row) => this.notify((l) => l.limitsChanged?.(row)),
+      log: (level, msg, extra) => tlog[level](extra ?? {}, msg),
+    });
     rt = {
       config: tc,
       connection,
       observer,
+      planLimits,
       status: connection.current,
       lastEventAtMs: null,
       lastContactAtMs,
@@ -451,6 +497,8 @@ export class Fleet {
     }
     if (event.kind === "ignored") return;
     if (!synthetic) rt.lastEventAtMs = this.now();
+    // Plan limits are about the account, not a thread: merged at the collector's receive time.
+    if (event.kind === "rateLimits") rt.planLimits.receive(event.reports, this.now());
     if (event.kind === "tokenUsage" && debugEnabled(this.opts.log))
       this.opts.log.debug(
         { target: id, threadId: event.threadId, total: event.total.totalTokens, synthetic },

@@ -5,6 +5,7 @@
  * a fresh snapshot, so nothing is silently lost.
  */
 import type { AlertView, TargetView, ThreadView } from "@codex-fleet/protocol/api";
+import type { LimitRow } from "@codex-fleet/protocol/limits";
 import type { LiveMessage } from "@codex-fleet/protocol/live";
 
 export interface LiveSocket {
@@ -32,6 +33,8 @@ export class LiveHub {
   private threads = new Map<string, ThreadView | (() => ThreadView)>();
   private targets = new Map<string, TargetView | (() => TargetView)>();
   private alerts = new Map<string, AlertView>();
+  /** Latest row per target and limit id since the last tick (issue 14). */
+  private limits = new Map<string, LimitRow>();
   private usage: LiveMessage[] = [];
   private timer: NodeJS.Timeout | null = null;
   private pingTimer: NodeJS.Timeout;
@@ -101,6 +104,13 @@ export class LiveHub {
     this.schedule();
   }
 
+  /** A plan limit changed: the newest row per target and limit goes out at the next tick. */
+  limitsChanged(row: LimitRow): void {
+    if (this.clients.size === 0) return;
+    this.limits.set(`${row.target}\u0000${row.limitId}`, row);
+    this.schedule();
+  }
+
   usageCounted(u: { threadId: string; target: string; atMs: number; totalTokens: number }): void {
     if (this.usage.length < 1000) this.usage.push({ type: "usage", ...u });
     this.schedule();
@@ -128,6 +138,7 @@ export class LiveHub {
     this.threads.clear();
     this.targets.clear();
     this.alerts.clear();
+    this.limits.clear();
     this.usage = [];
   }
 
@@ -142,6 +153,7 @@ export class LiveHub {
         thread: typeof t === "function" ? t() : t,
       })),
       ...[...this.alerts.values()].map((alert) => ({ type: "alert" as const, alert })),
+      ...[...this.limits.values()].map((row) => ({ type: "limits" as const, row })),
       ...this.usage,
     ];
     this.drop();

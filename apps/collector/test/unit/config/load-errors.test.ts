@@ -102,6 +102,16 @@ describe("loadConfig: bad keys are named exactly", () => {
     ["a port out of range", "server: { port: 70000 }", "server.port: must be an integer between 0 and 65535"],
     ["a negative duration", "observer: { connectTimeoutMs: -5 }", "observer.connectTimeoutMs: must be > 0"],
     [
+      "a plan-limit poll under 10 s",
+      "observer: { rateLimitPollMs: 5000 }",
+      "observer.rateLimitPollMs: must be 0 (read once at connect) or at least 10000",
+    ],
+    [
+      "a fractional plan-limit poll",
+      "observer: { rateLimitPollMs: 10000.5 }",
+      "observer.rateLimitPollMs: must be an integer",
+    ],
+    [
       "a fractional duration",
       "observer: { pingIntervalMs: 1.5 }",
       "observer.pingIntervalMs: must be an integer",

@@ -20,6 +20,7 @@ import {
   type ConnectionOptions,
   type ConnectionStatus,
   DisallowedMethodError,
+  RATE_LIMIT_READ_PARAMS,
   RpcError,
   TargetConnection,
 } from "../../../src/fleet/connection.ts";
@@ -502,6 +503,31 @@ describe("TargetConnection requests", () => {
     await barrier(h);
     expect(p.requests("thread/resume")).toHaveLength(sent ? 1 : 0);
   });
+});
+
+describe("account/rateLimits/read guard", () => {
+  it.each([
+    [{ excludeResetCreditDetails: true }, true],
+    [{}, false],
+    [undefined, false],
+    [{ excludeResetCreditDetails: false }, false],
+    [{ excludeResetCreditDetails: "true" }, false],
+    [{ excludeResetCreditDetails: true, supportsLunaReserve: true }, false],
+    [{ supportsLunaReserve: false }, false],
+    [[true], false],
+  ])(
+    "does send account/rateLimits/read %j only as {excludeResetCreditDetails: true} (sent=%s)",
+    async (params, sent) => {
+      const p = await peer();
+      const h = open(p.url);
+      await waitFor("open", isOpen(h));
+      const err = await h.conn.request("account/rateLimits/read", params).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(sent ? RpcError : DisallowedMethodError);
+      await barrier(h);
+      expect(p.requests("account/rateLimits/read")).toHaveLength(sent ? 1 : 0);
+      if (sent) expect(p.requests("account/rateLimits/read")[0]?.params).toEqual(RATE_LIMIT_READ_PARAMS);
+    },
+  );
 });
 
 describe("TargetConnection against hostile frames", () => {
