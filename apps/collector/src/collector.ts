@@ -124,7 +124,7 @@ export async function createCollector(
   const fleet = new Fleet({
     config,
     pool: db.pool,
-    price: (model, atMs, tokens) => pricer.price(model, atMs, tokens),
+    price: (model, atMs, tokens, request) => pricer.price(model, atMs, tokens, request),
     log,
     metrics,
     version: overrides.version ?? COLLECTOR_VERSION,
