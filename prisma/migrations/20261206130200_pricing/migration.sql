@@ -22,8 +22,10 @@ CREATE TABLE "pricing_state" (
 );
 
 -- One re-pricing of history: which models from which date (`changes`: [{model, fromDate}]), the
--- rows to do and done, and the last usage_event id done (the cursor; each batch moves it in the
--- same transaction as the rows it re-priced). status: 'running', 'done' or 'superseded'.
+-- rows to do and done, the last usage_event id done (the cursor; each batch moves it in the same
+-- transaction as the rows it re-priced) and the last id that existed when it was scheduled (rows
+-- written after it were priced with the new set already). status: 'running', 'done' or
+-- 'superseded' (a newer change took over its models).
 CREATE TABLE "repricing_job" (
     "id" SERIAL NOT NULL,
     "fingerprint" TEXT NOT NULL,
@@ -33,6 +35,7 @@ CREATE TABLE "repricing_job" (
     "rows_done" BIGINT NOT NULL DEFAULT 0,
     "rows_changed" BIGINT NOT NULL DEFAULT 0,
     "cursor_id" BIGINT NOT NULL DEFAULT 0,
+    "last_id" BIGINT NOT NULL,
     "created_at" TIMESTAMP(3) NOT NULL,
     "finished_at" TIMESTAMP(3),
     CONSTRAINT "repricing_job_pkey" PRIMARY KEY ("id")
