@@ -4,13 +4,14 @@
  * rows, once — also across a crash mid-way — the turn, hourly and daily rollups stay equal to the
  * sum of their rows, and a second run changes nothing.
  */
-import type { TokenCounts } from "@codex-fleet/protocol/events";
+
 import { createDb, type Db } from "@codex-fleet/db/client";
 import { writeIngestBatch } from "@codex-fleet/db/repositories/ingest-repository";
 import type { PriceFn, UsageReportRow } from "@codex-fleet/db/repositories/ingest-types";
 import { readLatestRepricing } from "@codex-fleet/db/repositories/repricing-repository";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import { createPricer, type PriceOverride } from "@codex-fleet/pricing";
+import type { TokenCounts } from "@codex-fleet/protocol/events";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Repricing } from "../src/repricing.ts";
@@ -21,8 +22,20 @@ const at = (iso: string) => Date.parse(iso);
 const V1: PriceOverride[] = [];
 const V2: PriceOverride[] = [
   // A cheaper gpt-5.5 from a past date, and a price for a model the catalogue does not know.
-  { model: "gpt-5.5", effectiveFrom: "2026-10-01", inputUsdPerMTok: 4, cachedInputUsdPerMTok: 0.4, outputUsdPerMTok: 24 },
-  { model: "acme-coder", effectiveFrom: "2026-01-01", inputUsdPerMTok: 1, cachedInputUsdPerMTok: 0.1, outputUsdPerMTok: 2 },
+  {
+    model: "gpt-5.5",
+    effectiveFrom: "2026-10-01",
+    inputUsdPerMTok: 4,
+    cachedInputUsdPerMTok: 0.4,
+    outputUsdPerMTok: 24,
+  },
+  {
+    model: "acme-coder",
+    effectiveFrom: "2026-01-01",
+    inputUsdPerMTok: 1,
+    cachedInputUsdPerMTok: 0.1,
+    outputUsdPerMTok: 2,
+  },
 ];
 
 const priceWith = (overrides: PriceOverride[]): PriceFn => {
@@ -115,7 +128,15 @@ function expectRollupsEqualRows(r: Awaited<ReturnType<typeof rollupsVersusRows>>
 }
 
 const repricing = (db: Db, overrides: PriceOverride[], price: PriceFn = priceWith(overrides)) =>
-  new Repricing({ pool: db.pool, overrides, price, log, batchRows: 1, pauseMs: 0, now: () => at("2026-12-06T12:00:00Z") });
+  new Repricing({
+    pool: db.pool,
+    overrides,
+    price,
+    log,
+    batchRows: 1,
+    pauseMs: 0,
+    now: () => at("2026-12-06T12:00:00Z"),
+  });
 
 describe("re-pricing history after an override change", () => {
   let testDb: TestDatabase;
@@ -138,7 +159,11 @@ describe("re-pricing history after an override change", () => {
 
   it("does re-price every affected row exactly once, across a crash mid-way, with rollups equal to their rows", async () => {
     const before = await ledger(db);
-    expect(before.find((r) => r.model === "acme-coder")).toMatchObject({ cost: 0, unpriced: 1100, version: "unpriced" });
+    expect(before.find((r) => r.model === "acme-coder")).toMatchObject({
+      cost: 0,
+      unpriced: 1100,
+      version: "unpriced",
+    });
 
     // Restart with V2: a job for the two changed models from their dates.
     const job = await repricing(db, V2).schedule();
@@ -160,20 +185,30 @@ describe("re-pricing history after an override change", () => {
       return good(...args);
     };
     await expect(repricing(db, V2, dying).runOnce()).rejects.toThrow("simulated crash");
-    expect(await readLatestRepricing(db.pool)).toMatchObject({ status: "running", rowsDone: 1, rowsChanged: 1 });
+    expect(await readLatestRepricing(db.pool)).toMatchObject({
+      status: "running",
+      rowsDone: 1,
+      rowsChanged: 1,
+    });
     expectRollupsEqualRows(await rollupsVersusRows(db));
 
     // The next start resumes from the cursor and finishes.
     expect(await repricing(db, V2).schedule()).toBeNull(); // same set: nothing new to schedule
     await repricing(db, V2).runOnce();
-    expect(await readLatestRepricing(db.pool)).toMatchObject({ status: "done", rowsTotal: 4, rowsDone: 4, rowsChanged: 4 });
+    expect(await readLatestRepricing(db.pool)).toMatchObject({
+      status: "done",
+      rowsTotal: 4,
+      rowsDone: 4,
+      rowsChanged: 4,
+    });
 
     const after = await ledger(db);
     const pricer = createPricer(V2);
     for (const [i, row] of after.entries()) {
       const was = before[i];
       const affected =
-        (row.model.startsWith("gpt-5.5") && row.atMs >= at("2026-10-01T00:00:00Z")) || row.model === "acme-coder";
+        (row.model.startsWith("gpt-5.5") && row.atMs >= at("2026-10-01T00:00:00Z")) ||
+        row.model === "acme-coder";
       if (!affected) {
         expect(row).toEqual(was);
         continue;
@@ -210,7 +245,11 @@ describe("re-pricing history after an override change", () => {
     await repricing(db, V1).schedule();
     await repricing(db, V1).runOnce();
     const rows = await ledger(db);
-    expect(rows.find((r) => r.model === "acme-coder")).toMatchObject({ cost: 0, unpriced: 1100, version: "unpriced" });
+    expect(rows.find((r) => r.model === "acme-coder")).toMatchObject({
+      cost: 0,
+      unpriced: 1100,
+      version: "unpriced",
+    });
     expect(rows.filter((r) => r.version.startsWith("override:"))).toEqual([]);
     expectRollupsEqualRows(await rollupsVersusRows(db));
   });

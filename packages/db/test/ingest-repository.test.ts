@@ -46,7 +46,10 @@ function tok(n: number): TokenCounts {
 }
 
 /** Counts as accounting returns them: with the cache-write counter (0 when none were reported). */
-const withCacheWrites = (t: TokenCounts, cacheWriteInputTokens = 0): TokenCounts => ({ ...t, cacheWriteInputTokens });
+const withCacheWrites = (t: TokenCounts, cacheWriteInputTokens = 0): TokenCounts => ({
+  ...t,
+  cacheWriteInputTokens,
+});
 
 const PRICED = "gpt-test";
 /** $1 per 1000 tokens for PRICED; everything else is unpriced (null, never $0). */
@@ -408,8 +411,20 @@ describe("writeIngestBatch cache writes and the request that decides the tier", 
   it("does store each response's cache writes and price it as one request", async () => {
     const s = await freshThread();
     asked.length = 0;
-    await writeIngestBatch({ pool: db.pool, threads: [], turns: [], usage: [withWrites(s, 4, 4, 5, 5)], price: recording });
-    await writeIngestBatch({ pool: db.pool, threads: [], turns: [], usage: [withWrites(s, 7, 3, 9, 4)], price: recording });
+    await writeIngestBatch({
+      pool: db.pool,
+      threads: [],
+      turns: [],
+      usage: [withWrites(s, 4, 4, 5, 5)],
+      price: recording,
+    });
+    await writeIngestBatch({
+      pool: db.pool,
+      threads: [],
+      turns: [],
+      usage: [withWrites(s, 7, 3, 9, 4)],
+      price: recording,
+    });
     expect(await rows(s)).toEqual([
       { input: 32, cw: 5, req: 32, backfill: false },
       { input: 24, cw: 4, req: 24, backfill: false },
@@ -430,7 +445,13 @@ describe("writeIngestBatch cache writes and the request that decides the tier", 
     const s = await freshThread();
     asked.length = 0;
     // First sight mid-life: 40 units counted, the last response was 4 of them.
-    await writeIngestBatch({ pool: db.pool, threads: [], turns: [], usage: [withWrites(s, 40, 4, 10, 1)], price: recording });
+    await writeIngestBatch({
+      pool: db.pool,
+      threads: [],
+      turns: [],
+      usage: [withWrites(s, 40, 4, 10, 1)],
+      price: recording,
+    });
     expect(asked.map((a) => a.request)).toEqual([{ requestInputTokens: 32, merged: true }]);
     expect(await rows(s)).toEqual([{ input: 320, cw: 10, req: 32, backfill: true }]);
   });
@@ -439,7 +460,13 @@ describe("writeIngestBatch cache writes and the request that decides the tier", 
     const s = await freshThread();
     await write([report(s, { n: 10, last: 10, turn: "a" })]); // counted, cache writes 0
     // The server's cumulative cache writes are far above what this one response could hold.
-    await writeIngestBatch({ pool: db.pool, threads: [], turns: [], usage: [withWrites(s, 11, 1, 500, 2)], price });
+    await writeIngestBatch({
+      pool: db.pool,
+      threads: [],
+      turns: [],
+      usage: [withWrites(s, 11, 1, 500, 2)],
+      price,
+    });
     // Δinput 8, Δcached 2: at most 6 of it can be cache writes.
     expect((await rows(s)).map((r) => r.cw)).toEqual([0, 6]);
     await expectBooksAt(s, 11);

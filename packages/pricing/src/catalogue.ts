@@ -120,7 +120,9 @@ const RemoteProviderSchema = z.looseObject({
  */
 export function parseRemoteCatalogue(json: unknown, fetchedAtMs: number): Catalogue {
   if (!Array.isArray(json)) throw new Error("expected a JSON array of providers");
-  const entry = json.find((p) => typeof p === "object" && p !== null && (p as { id?: unknown }).id === PROVIDER_ID);
+  const entry = json.find(
+    (p) => typeof p === "object" && p !== null && (p as { id?: unknown }).id === PROVIDER_ID,
+  );
   if (entry === undefined) throw new Error(`no '${PROVIDER_ID}' provider in the data`);
   const parsed = RemoteProviderSchema.safeParse(entry);
   if (!parsed.success) {

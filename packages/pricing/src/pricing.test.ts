@@ -1,17 +1,17 @@
-import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { calcPrice } from "@pydantic/genai-prices";
+import { describe, expect, it } from "vitest";
 import {
   CATALOGUE_PACKAGE_VERSION,
   changedOverrideModels,
   createPricer,
   overridesFingerprint,
-  parseRemoteCatalogue,
   type PricedTokens,
   type PriceOverride,
   PriceOverrideSchema,
+  parseRemoteCatalogue,
   snapshotCatalogue,
 } from "./pricing.ts";
 
@@ -103,7 +103,9 @@ describe("catalogue", () => {
   it("does record the installed catalogue version (update CATALOGUE_PACKAGE_VERSION with the package)", () => {
     const require = createRequire(import.meta.url);
     const main = require.resolve("@pydantic/genai-prices");
-    const pkg = JSON.parse(readFileSync(join(dirname(main), "..", "package.json"), "utf8")) as { version: string };
+    const pkg = JSON.parse(readFileSync(join(dirname(main), "..", "package.json"), "utf8")) as {
+      version: string;
+    };
     expect(pkg.version).toBe(CATALOGUE_PACKAGE_VERSION);
     expect(createPricer().catalogueVersion).toBe(V);
   });
@@ -180,7 +182,9 @@ describe("overrides", () => {
 
   it("does fall back to the base model when a snapshot's own override is not yet in force", () => {
     const later = override("gpt-5.4-2026-03-05", "2027-01-01", 2, 0.2, 12);
-    expect(createPricer([later]).price("gpt-5.4-2026-03-05", JUNE_2026, SAMPLE).priceVersion).toBe(`${V}:gpt-5.4`);
+    expect(createPricer([later]).price("gpt-5.4-2026-03-05", JUNE_2026, SAMPLE).priceVersion).toBe(
+      `${V}:gpt-5.4`,
+    );
   });
 
   it("does let the later-listed override win when two share a model and a date", () => {
@@ -217,7 +221,12 @@ describe("PriceOverrideSchema", () => {
       "a long-context tier",
       {
         ...good,
-        longContext: { aboveInputTokens: 271999, inputUsdPerMTok: 10, cachedInputUsdPerMTok: 1, outputUsdPerMTok: 45 },
+        longContext: {
+          aboveInputTokens: 271999,
+          inputUsdPerMTok: 10,
+          cachedInputUsdPerMTok: 1,
+          outputUsdPerMTok: 45,
+        },
       },
       true,
     ],
@@ -247,62 +256,117 @@ describe("per-response rules", () => {
     ["gpt-5.6-sol", 300_000, 30_000, 20_000],
     ["gpt-5.6-terra", 100_000, 10_000, 5_000],
     ["gpt-5.6-luna", 400_000, 100_000, 50_000],
-  ])("does agree with the library's own calcPrice for %s, %i in, %i cached, %i written", (model, input, cached, written) => {
-    const atMs = at("2026-10-01T00:00:00Z");
-    const ours = createPricer().price(
-      model,
-      atMs,
-      req(input, { cachedInputTokens: cached, cacheWriteInputTokens: written }),
-    );
-    const theirs = calcPrice(
-      { input_tokens: input, cache_read_tokens: cached, cache_write_tokens: written, output_tokens: 1000 },
-      model,
-      { provider: snapshotCatalogue().provider, timestamp: new Date(atMs) },
-    );
-    expect(theirs).not.toBeNull();
-    expect(ours.costUsd).toBeCloseTo(theirs?.total_price ?? Number.NaN, 12);
-  });
+  ])(
+    "does agree with the library's own calcPrice for %s, %i in, %i cached, %i written",
+    (model, input, cached, written) => {
+      const atMs = at("2026-10-01T00:00:00Z");
+      const ours = createPricer().price(
+        model,
+        atMs,
+        req(input, { cachedInputTokens: cached, cacheWriteInputTokens: written }),
+      );
+      const theirs = calcPrice(
+        { input_tokens: input, cache_read_tokens: cached, cache_write_tokens: written, output_tokens: 1000 },
+        model,
+        { provider: snapshotCatalogue().provider, timestamp: new Date(atMs) },
+      );
+      expect(theirs).not.toBeNull();
+      expect(ours.costUsd).toBeCloseTo(theirs?.total_price ?? Number.NaN, 12);
+    },
+  );
 
   it("does bill gpt-5.6-sol cache writes at 1.25x input, and gpt-5.4 cache writes as input", () => {
     const atMs = at("2026-10-01T00:00:00Z"); // sol: 4 in, 0.4 cached, 5 write, 20 out
-    const usage = tokens({ inputTokens: 10_000, cachedInputTokens: 2_000, cacheWriteInputTokens: 3_000, totalTokens: 10_000 });
-    expect(createPricer().price("gpt-5.6-sol", atMs, usage).costUsd).toBeCloseTo((5000 * 4 + 2000 * 0.4 + 3000 * 5) / 1e6, 12);
-    expect(createPricer().price("gpt-5.4", atMs, usage).costUsd).toBeCloseTo((8000 * 2.5 + 2000 * 0.25) / 1e6, 12);
+    const usage = tokens({
+      inputTokens: 10_000,
+      cachedInputTokens: 2_000,
+      cacheWriteInputTokens: 3_000,
+      totalTokens: 10_000,
+    });
+    expect(createPricer().price("gpt-5.6-sol", atMs, usage).costUsd).toBeCloseTo(
+      (5000 * 4 + 2000 * 0.4 + 3000 * 5) / 1e6,
+      12,
+    );
+    expect(createPricer().price("gpt-5.4", atMs, usage).costUsd).toBeCloseTo(
+      (8000 * 2.5 + 2000 * 0.25) / 1e6,
+      12,
+    );
   });
 
   it("does follow the catalogue's price history (gpt-5.6-sol cheaper from 2026-08-21)", () => {
     const usage = tokens({ inputTokens: 100_000, totalTokens: 100_000 });
-    expect(createPricer().price("gpt-5.6-sol", at("2026-08-20T23:59:59Z"), usage).costUsd).toBeCloseTo(0.5, 9);
-    expect(createPricer().price("gpt-5.6-sol", at("2026-08-21T00:00:00Z"), usage).costUsd).toBeCloseTo(0.4, 9);
+    expect(createPricer().price("gpt-5.6-sol", at("2026-08-20T23:59:59Z"), usage).costUsd).toBeCloseTo(
+      0.5,
+      9,
+    );
+    expect(createPricer().price("gpt-5.6-sol", at("2026-08-21T00:00:00Z"), usage).costUsd).toBeCloseTo(
+      0.4,
+      9,
+    );
   });
 
   it("does clamp cache writes to the input left after cached tokens", () => {
-    const usage = tokens({ inputTokens: 100, cachedInputTokens: 60, cacheWriteInputTokens: 80, totalTokens: 100 });
+    const usage = tokens({
+      inputTokens: 100,
+      cachedInputTokens: 60,
+      cacheWriteInputTokens: 80,
+      totalTokens: 100,
+    });
     const atMs = at("2026-10-01T00:00:00Z");
-    expect(createPricer().price("gpt-5.6-sol", atMs, usage).costUsd).toBeCloseTo((60 * 0.4 + 40 * 5) / 1e6, 12);
+    expect(createPricer().price("gpt-5.6-sol", atMs, usage).costUsd).toBeCloseTo(
+      (60 * 0.4 + 40 * 5) / 1e6,
+      12,
+    );
   });
 
   it("does decide a merged delta's tier by the last response and mark its version", () => {
     // 3 responses of 150k input each, seen as one delta of 450k: the tier is the last request's.
     const usage = req(450_000);
-    const merged = createPricer().price("gpt-5.4", JUNE_2026, usage, { requestInputTokens: 150_000, merged: true });
+    const merged = createPricer().price("gpt-5.4", JUNE_2026, usage, {
+      requestInputTokens: 150_000,
+      merged: true,
+    });
     expect(merged.costUsd).toBeCloseTo((450_000 * 2.5 + 1000 * 15) / 1e6, 9);
     expect(merged.priceVersion).toBe(`${V}:gpt-5.4+merged`);
-    expect(createPricer().price("gpt-5.4", JUNE_2026, usage).costUsd).toBeCloseTo((450_000 * 5 + 1000 * 22.5) / 1e6, 9);
+    expect(createPricer().price("gpt-5.4", JUNE_2026, usage).costUsd).toBeCloseTo(
+      (450_000 * 5 + 1000 * 22.5) / 1e6,
+      9,
+    );
   });
 
   it("does apply an override's own long-context tier and cache-write price", () => {
     const o: PriceOverride = {
       ...override("acme-coder", "2026-01-01", 1, 0.1, 2),
       cacheWriteUsdPerMTok: 1.5,
-      longContext: { aboveInputTokens: 100_000, inputUsdPerMTok: 2, cachedInputUsdPerMTok: 0.2, outputUsdPerMTok: 4 },
+      longContext: {
+        aboveInputTokens: 100_000,
+        inputUsdPerMTok: 2,
+        cachedInputUsdPerMTok: 0.2,
+        outputUsdPerMTok: 4,
+      },
     };
     const pricer = createPricer([o]);
-    const small = tokens({ inputTokens: 100_000, cacheWriteInputTokens: 10_000, outputTokens: 10, totalTokens: 100_010 });
-    const large = tokens({ inputTokens: 100_001, cacheWriteInputTokens: 10_000, outputTokens: 10, totalTokens: 100_011 });
-    expect(pricer.price("acme-coder", JUNE_2026, small).costUsd).toBeCloseTo((90_000 * 1 + 10_000 * 1.5 + 10 * 2) / 1e6, 12);
+    const small = tokens({
+      inputTokens: 100_000,
+      cacheWriteInputTokens: 10_000,
+      outputTokens: 10,
+      totalTokens: 100_010,
+    });
+    const large = tokens({
+      inputTokens: 100_001,
+      cacheWriteInputTokens: 10_000,
+      outputTokens: 10,
+      totalTokens: 100_011,
+    });
+    expect(pricer.price("acme-coder", JUNE_2026, small).costUsd).toBeCloseTo(
+      (90_000 * 1 + 10_000 * 1.5 + 10 * 2) / 1e6,
+      12,
+    );
     // Above the threshold; no long-context cache-write price given: the long-context input rate.
-    expect(pricer.price("acme-coder", JUNE_2026, large).costUsd).toBeCloseTo((90_001 * 2 + 10_000 * 2 + 10 * 4) / 1e6, 12);
+    expect(pricer.price("acme-coder", JUNE_2026, large).costUsd).toBeCloseTo(
+      (90_001 * 2 + 10_000 * 2 + 10 * 4) / 1e6,
+      12,
+    );
   });
 });
 
@@ -312,9 +376,27 @@ describe("override changes (what re-pricing covers)", () => {
   const c = override("acme", "2026-05-01", 1, 0.1, 2);
   it.each([
     ["no change", [a, b, c], [c, b, a], []],
-    ["an added past override", [a], [a, { ...b, effectiveFrom: "2026-06-01" }], [{ model: "gpt-5.5", fromDate: "2026-06-01" }]],
-    ["a changed price", [a, b], [a, { ...b, outputUsdPerMTok: 19 }], [{ model: "gpt-5.5", fromDate: "2026-12-01" }]],
-    ["a removed override", [a, b, c], [b], [{ model: "acme", fromDate: "2026-05-01" }, { model: "gpt-5.5", fromDate: "2026-10-01" }]],
+    [
+      "an added past override",
+      [a],
+      [a, { ...b, effectiveFrom: "2026-06-01" }],
+      [{ model: "gpt-5.5", fromDate: "2026-06-01" }],
+    ],
+    [
+      "a changed price",
+      [a, b],
+      [a, { ...b, outputUsdPerMTok: 19 }],
+      [{ model: "gpt-5.5", fromDate: "2026-12-01" }],
+    ],
+    [
+      "a removed override",
+      [a, b, c],
+      [b],
+      [
+        { model: "acme", fromDate: "2026-05-01" },
+        { model: "gpt-5.5", fromDate: "2026-10-01" },
+      ],
+    ],
     ["a renamed model (case only)", [a], [{ ...a, model: "GPT-5.5" }], []],
   ])("does find %s", (_name, before, after, expected) => {
     expect(changedOverrideModels(before, after)).toEqual(expected);

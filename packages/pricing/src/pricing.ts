@@ -30,7 +30,7 @@
  * An override in force at the usage time for any candidate name wins over the catalogue (so an
  * override for `gpt-5.4` also prices `gpt-5.4-2026-03-05`, which the catalogue lists).
  */
-import { calcPrice, type ModelPrice as CatalogueModelPrice } from "@pydantic/genai-prices";
+import { type ModelPrice as CatalogueModelPrice, calcPrice } from "@pydantic/genai-prices";
 import { z } from "zod";
 import { type Catalogue, snapshotCatalogue } from "./catalogue.ts";
 
@@ -111,7 +111,12 @@ export interface PriceResult {
 
 /** Prices token usage at a point in time. */
 export interface Pricer {
-  price(model: string | null | undefined, atMs: number, tokens: PricedTokens, request?: PriceRequest): PriceResult;
+  price(
+    model: string | null | undefined,
+    atMs: number,
+    tokens: PricedTokens,
+    request?: PriceRequest,
+  ): PriceResult;
   /** The catalogue version in force (`genai-prices@0.1.8`). */
   readonly catalogueVersion: string;
 }
@@ -208,7 +213,11 @@ export function rateFor(value: CatalogueModelPrice[string], requestInput: number
  * cache-write tokens are parts of the input (clamped to it, cached first); reasoning is inside
  * output and never added again.
  */
-export function costUsd(tokens: PricedTokens, price: CatalogueModelPrice, requestInput = tokens.inputTokens): number | null {
+export function costUsd(
+  tokens: PricedTokens,
+  price: CatalogueModelPrice,
+  requestInput = tokens.inputTokens,
+): number | null {
   const input = rateFor(price.input_mtok, requestInput);
   const output = rateFor(price.output_mtok, requestInput);
   if (input === undefined || output === undefined) return null;
@@ -269,7 +278,8 @@ export function createPricer(
         const names = candidateNames(model);
         const found = findPrice(names, atMs);
         const cost = found ? costUsd(tokens, found.price, requestInput) : null;
-        if (found && cost !== null) return { costUsd: cost, unpricedTokens: 0, priceVersion: `${found.version}${suffix}` };
+        if (found && cost !== null)
+          return { costUsd: cost, unpricedTokens: 0, priceVersion: `${found.version}${suffix}` };
       }
       return { costUsd: null, unpricedTokens: tokens.totalTokens, priceVersion: "unpriced" };
     },

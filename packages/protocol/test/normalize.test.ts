@@ -156,7 +156,10 @@ describe("normalizeFrame on hand-made frames", () => {
 
   it("does carry cacheWriteInputTokens through when the server sends it", () => {
     const r = normalizeFrame(usage({ ...counts, cacheWriteInputTokens: 3 }), NOW);
-    expect(r).toMatchObject({ type: "event", event: { total: { cacheWriteInputTokens: 3, inputTokens: 8 } } });
+    expect(r).toMatchObject({
+      type: "event",
+      event: { total: { cacheWriteInputTokens: 3, inputTokens: 8 } },
+    });
   });
 
   it.each([

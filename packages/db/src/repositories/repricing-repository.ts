@@ -88,7 +88,9 @@ export function mergeChanges(a: readonly PriceChange[], b: readonly PriceChange[
     const d = byModel.get(c.model);
     if (d === undefined || c.fromDate < d) byModel.set(c.model, c.fromDate);
   }
-  return [...byModel].map(([model, fromDate]) => ({ model, fromDate })).sort((x, y) => x.model.localeCompare(y.model));
+  return [...byModel]
+    .map(([model, fromDate]) => ({ model, fromDate }))
+    .sort((x, y) => x.model.localeCompare(y.model));
 }
 
 /**
@@ -170,7 +172,9 @@ export async function scheduleRepricing(args: {
 
 /** The newest job (running or not), or null when history was never re-priced. */
 export async function readLatestRepricing(pool: Pool): Promise<RepricingJob | null> {
-  const { rows } = await pool.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM repricing_job ORDER BY id DESC LIMIT 1`);
+  const { rows } = await pool.query<JobRow>(
+    `SELECT ${JOB_COLUMNS} FROM repricing_job ORDER BY id DESC LIMIT 1`,
+  );
   const row = rows[0];
   return row ? toJob(row) : null;
 }
@@ -182,7 +186,9 @@ export async function readPricingState(pool: Pool): Promise<PricingState | null>
      FROM pricing_state WHERE id = 1`,
   );
   const r = rows[0];
-  return r ? { fingerprint: r.fingerprint, overrides: r.overrides, appliedAtMs: Math.round(Number(r.applied_ms)) } : null;
+  return r
+    ? { fingerprint: r.fingerprint, overrides: r.overrides, appliedAtMs: Math.round(Number(r.applied_ms)) }
+    : null;
 }
 
 interface UsageRow {
@@ -311,7 +317,13 @@ async function batchIn(
      ORDER BY h.target_id, h.team, h.model, h.repo, h.hour FOR UPDATE OF h`,
     [
       JSON.stringify(
-        rows.map((r) => ({ hour: r.hour_ms, target: r.target_id, team: r.team, model: r.model, repo: r.repo })),
+        rows.map((r) => ({
+          hour: r.hour_ms,
+          target: r.target_id,
+          team: r.team,
+          model: r.model,
+          repo: r.repo,
+        })),
       ),
     ],
   );

@@ -74,7 +74,10 @@ function cacheWriteDelta(total: TokenCounts, counted: TokenCounts, delta: TokenC
  * responses (a backfill, reports missed while away) cannot be split: it is priced as one request
  * whose size is the last response's input (in a growing context, the largest of them), and marked.
  */
-export function tierRequest(delta: TokenCounts, last: TokenCounts): { requestInputTokens: number; merged: boolean } {
+export function tierRequest(
+  delta: TokenCounts,
+  last: TokenCounts,
+): { requestInputTokens: number; merged: boolean } {
   const merged = delta.totalTokens !== last.totalTokens;
   return {
     requestInputTokens: merged ? Math.min(last.inputTokens, delta.inputTokens) : delta.inputTokens,
@@ -117,7 +120,10 @@ export function planAccounting(args: {
       next[f] = Math.max(counted[f], r.total[f]);
     }
     delta.cacheWriteInputTokens = cacheWriteDelta(r.total, counted, delta);
-    next.cacheWriteInputTokens = Math.max(counted.cacheWriteInputTokens ?? 0, r.total.cacheWriteInputTokens ?? 0);
+    next.cacheWriteInputTokens = Math.max(
+      counted.cacheWriteInputTokens ?? 0,
+      r.total.cacheWriteInputTokens ?? 0,
+    );
     if (fell) plan.decreased.push({ threadId: r.threadId, from: counted, to: r.total });
     // A stale total (below the baseline) says nothing about what is owed; any other report
     // received after the mark is the thread's latest total, counted now or already.
