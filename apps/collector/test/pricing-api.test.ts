@@ -116,7 +116,10 @@ describe("GET /api/v1/pricing", () => {
   it("does report the re-pricing after a restart with an override for a past date", async () => {
     const app = await start(`${ACME}, ${GPT55}`);
     const body = PricingResponseSchema.parse((await get(app, "/api/v1/pricing")).json());
-    expect(body.repricing).toMatchObject({ changes: [{ model: "gpt-5.5", fromDate: "2026-10-01" }], rowsTotal: 1 });
+    expect(body.repricing).toMatchObject({
+      changes: [{ model: "gpt-5.5", fromDate: "2026-10-01" }],
+      rowsTotal: 1,
+    });
     // The background job ends on its own.
     await expect
       .poll(async () => PricingResponseSchema.parse((await get(app, "/api/v1/pricing")).json()).repricing, {
@@ -154,6 +157,11 @@ describe("pricing.catalogue.refresh config", () => {
     ["pricing: { catalogue: { refresh: { timeoutMs: 10 } } }", "pricing.catalogue.refresh.timeoutMs"],
     ["pricing: { catalogue: { refresh: { intervalMs: 1000 } } }", "pricing.catalogue.refresh.intervalMs"],
     ["pricing: { catalogue: { refrsh: {} } }", "pricing.catalogue.refrsh"],
+    // The Usage page's snippet pasted unedited (PricingNote overrideSnippet): refused, never $0.
+    [
+      "pricing:\n  overrides:\n    - { model: mock-model, effectiveFrom: 2026-12-06, inputUsdPerMTok: <USD>, cachedInputUsdPerMTok: <USD>, outputUsdPerMTok: <USD> }",
+      "pricing.overrides[0].inputUsdPerMTok",
+    ],
     [
       "pricing: { overrides: [{ model: m, effectiveFrom: 2026-01-01, inputUsdPerMTok: 1, cachedInputUsdPerMTok: 1, outputUsdPerMTok: 1, longContext: { inputUsdPerMTok: 2 } }] }",
       "pricing.overrides[0].longContext",
