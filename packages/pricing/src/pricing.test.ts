@@ -7,6 +7,7 @@ import {
   CATALOGUE_PACKAGE_VERSION,
   changedOverrideModels,
   createPricer,
+  datedPrice,
   overridesFingerprint,
   type PricedTokens,
   type PriceOverride,
@@ -437,5 +438,32 @@ describe("refreshed catalogue", () => {
   it("does leave a model the library cannot price unpriced, not a crash", () => {
     const catalogue = parseRemoteCatalogue(provider({ output_mtok: 2 }), fetchedAt); // no input rate
     expect(createPricer([], catalogue).price("gpt-9", JUNE_2026, SAMPLE).priceVersion).toBe("unpriced");
+  });
+});
+
+describe("dated prices read directly (the fast path)", () => {
+  it("does pick the same price as the library's calcPrice for every OpenAI entry and date", () => {
+    const { provider } = snapshotCatalogue();
+    let compared = 0;
+    for (const model of provider.models)
+      for (const iso of [
+        "2025-01-01",
+        "2026-07-29",
+        "2026-07-30",
+        "2026-08-20",
+        "2026-08-21",
+        "2026-12-06",
+      ]) {
+        const atMs = Date.parse(`${iso}T12:00:00Z`);
+        const single = { ...provider, models: [model] };
+        const theirs = calcPrice({ input_tokens: 0, output_tokens: 0 }, model.id, {
+          provider: single,
+          timestamp: new Date(atMs),
+        });
+        if (theirs === null) continue; // an entry not matched by its own id (none expected)
+        expect(datedPrice(model, atMs)).toEqual(theirs.model_price);
+        compared++;
+      }
+    expect(compared).toBeGreaterThan(100);
   });
 });

@@ -234,20 +234,58 @@ export function costUsd(
 }
 
 const NO_USAGE = { input_tokens: 0, output_tokens: 0 };
+/** Distinct model names whose catalogue match is remembered (names come from app-servers: bounded). */
+const MATCH_CACHE_MAX = 1000;
 
-/** The catalogue's price in force for `name` at `atMs` (its own matching and dated history). */
-function cataloguePrice(
-  catalogue: Catalogue,
-  name: string,
-  atMs: number,
-): { id: string; price: CatalogueModelPrice } | null {
-  try {
-    const hit = calcPrice(NO_USAGE, name, { provider: catalogue.provider, timestamp: new Date(atMs) });
-    return hit ? { id: hit.model.id, price: hit.model_price } : null;
-  } catch {
-    // A refreshed catalogue with an entry the library refuses: that model is unknown, not a crash.
-    return null;
+type CatalogueModel = Catalogue["provider"]["models"][number];
+
+/**
+ * The price of a catalogue entry in force at `atMs`: the library's rule (`calcPrice`) for dated
+ * entries — the last whose `start_date` (00:00 UTC) is not after the time, else the first.
+ * Returns undefined for an entry with a time-of-day constraint, left to the library.
+ */
+export function datedPrice(model: CatalogueModel, atMs: number): CatalogueModelPrice | undefined {
+  if (!Array.isArray(model.prices)) return model.prices;
+  for (let i = model.prices.length - 1; i >= 0; i--) {
+    const entry = model.prices[i];
+    const c = entry?.constraint;
+    if (entry === undefined) continue;
+    if (c === undefined) return entry.prices;
+    if (c.type !== "start_date") return undefined;
+    if (atMs >= Date.parse(c.start_date)) return entry.prices;
   }
+  return model.prices[0]?.prices;
+}
+
+/**
+ * The catalogue's price in force for `name` at `atMs`, by its own matching and dated history.
+ * Matching a name against the whole catalogue costs ~60 µs (the library normalizes every entry
+ * per call), so the matched entry is remembered per name and its dated price read directly.
+ */
+function cataloguePricer(catalogue: Catalogue) {
+  const matched = new Map<string, CatalogueModel | null>();
+  const lookup = (name: string, atMs: number) => {
+    try {
+      const hit = calcPrice(NO_USAGE, name, { provider: catalogue.provider, timestamp: new Date(atMs) });
+      return hit ? { id: hit.model.id, price: hit.model_price, model: hit.model } : null;
+    } catch {
+      // A refreshed catalogue with an entry the library refuses: that model is unknown, not a crash.
+      return null;
+    }
+  };
+  return (name: string, atMs: number): { id: string; price: CatalogueModelPrice } | null => {
+    let model = matched.get(name);
+    if (model === undefined) {
+      model = lookup(name, atMs)?.model ?? null;
+      if (matched.size >= MATCH_CACHE_MAX) matched.clear();
+      matched.set(name, model);
+    }
+    if (model === null) return null;
+    const price = datedPrice(model, atMs);
+    if (price !== undefined) return { id: model.id, price };
+    const hit = lookup(name, atMs);
+    return hit ? { id: hit.id, price: hit.price } : null;
+  };
 }
 
 /** Builds a pricer from config overrides (already validated) and a catalogue (default: the snapshot). */
@@ -256,6 +294,7 @@ export function createPricer(
   catalogue: Catalogue = snapshotCatalogue(),
 ): Pricer {
   const byOverride = overrideEntries(overrides);
+  const cataloguePrice = cataloguePricer(catalogue);
   /** An override in force for any candidate name wins; then the catalogue, name by name. */
   const findPrice = (names: readonly string[], atMs: number) => {
     for (const name of names) {
@@ -263,7 +302,7 @@ export function createPricer(
       if (override) return override;
     }
     for (const name of names) {
-      const hit = cataloguePrice(catalogue, name, atMs);
+      const hit = cataloguePrice(name, atMs);
       if (hit) return { version: `${catalogue.version}:${hit.id}`, price: hit.price };
     }
     return null;
