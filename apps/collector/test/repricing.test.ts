@@ -127,130 +127,144 @@ function expectRollupsEqualRows(r: Awaited<ReturnType<typeof rollupsVersusRows>>
   for (const row of [...r.daily, ...r.turns]) expect(row.stored).toBe(row.rows);
 }
 
-const repricing = (db: Db, overrides: PriceOverride[], price: PriceFn = priceWith(overrides)) =>
-  new Repricing({
-    pool: db.pool,
-    overrides,
-    price,
-    log,
-    batchRows: 1,
-    pauseMs: 0,
-    now: () => at("2026-12-06T12:00:00Z"),
-  });
-
-describe("re-pricing history after an override change", () => {
-  let testDb: TestDatabase;
-  let db: Db;
-  beforeAll(async () => {
-    testDb = await createTestDatabase({ fallbackToEmbedded: false });
-    db = createDb({ url: testDb.url, poolMax: testDb.poolMax });
-    await seed(db);
-  }, 60_000);
-  afterAll(async () => {
-    await db?.close();
-    await testDb?.drop();
-  });
-
-  it("does record the first override set without re-pricing anything", async () => {
-    expect(await repricing(db, V1).schedule()).toBeNull();
-    expect(await repricing(db, V1).schedule()).toBeNull();
-    expect(await readLatestRepricing(db.pool)).toBeNull();
-  });
-
-  it("does re-price every affected row exactly once, across a crash mid-way, with rollups equal to their rows", async () => {
-    const before = await ledger(db);
-    expect(before.find((r) => r.model === "acme-coder")).toMatchObject({
-      cost: 0,
-      unpriced: 1100,
-      version: "unpriced",
+describe.each(["server", "embedded"] as const)(
+  "re-pricing history after an override change (%s Postgres)",
+  (kind) => {
+    let testDb: TestDatabase;
+    let db: Db;
+    const repricing = (db: Db, overrides: PriceOverride[], price: PriceFn = priceWith(overrides)) =>
+      new Repricing({
+        pool: db.pool,
+        overrides,
+        price,
+        log,
+        batchRows: 1,
+        pauseMs: 0,
+        now: () => at("2026-12-06T12:00:00Z"),
+        // Embedded PGlite: the only instance, one connection (as the collector passes it).
+        alone: kind === "embedded",
+      });
+    beforeAll(async () => {
+      testDb =
+        kind === "server"
+          ? await createTestDatabase({ fallbackToEmbedded: false })
+          : await createTestDatabase({
+              serverUrl: "postgresql://postgres@127.0.0.1:1/none",
+              fallbackToEmbedded: true,
+            });
+      db = createDb({ url: testDb.url, poolMax: testDb.poolMax });
+      await seed(db);
+    }, 60_000);
+    afterAll(async () => {
+      await db?.close();
+      await testDb?.drop();
     });
 
-    // Restart with V2: a job for the two changed models from their dates.
-    const job = await repricing(db, V2).schedule();
-    expect(job).toMatchObject({
-      status: "running",
-      changes: [
-        { model: "acme-coder", fromDate: "2026-01-01" },
-        { model: "gpt-5.5", fromDate: "2026-10-01" },
-      ],
-      rowsTotal: 4,
-      rowsDone: 0,
+    it("does record the first override set without re-pricing anything", async () => {
+      expect(await repricing(db, V1).schedule()).toBeNull();
+      expect(await repricing(db, V1).schedule()).toBeNull();
+      expect(await readLatestRepricing(db.pool)).toBeNull();
     });
 
-    // The first run dies in its second batch (the pricer throws): that batch rolls back whole.
-    let calls = 0;
-    const good = priceWith(V2);
-    const dying: PriceFn = (...args) => {
-      if (++calls === 2) throw new Error("simulated crash");
-      return good(...args);
-    };
-    await expect(repricing(db, V2, dying).runOnce()).rejects.toThrow("simulated crash");
-    expect(await readLatestRepricing(db.pool)).toMatchObject({
-      status: "running",
-      rowsDone: 1,
-      rowsChanged: 1,
-    });
-    expectRollupsEqualRows(await rollupsVersusRows(db));
+    it("does re-price every affected row exactly once, across a crash mid-way, with rollups equal to their rows", async () => {
+      const before = await ledger(db);
+      expect(before.find((r) => r.model === "acme-coder")).toMatchObject({
+        cost: 0,
+        unpriced: 1100,
+        version: "unpriced",
+      });
 
-    // The next start resumes from the cursor and finishes.
-    expect(await repricing(db, V2).schedule()).toBeNull(); // same set: nothing new to schedule
-    await repricing(db, V2).runOnce();
-    expect(await readLatestRepricing(db.pool)).toMatchObject({
-      status: "done",
-      rowsTotal: 4,
-      rowsDone: 4,
-      rowsChanged: 4,
-    });
+      // Restart with V2: a job for the two changed models from their dates.
+      const job = await repricing(db, V2).schedule();
+      expect(job).toMatchObject({
+        status: "running",
+        changes: [
+          { model: "acme-coder", fromDate: "2026-01-01" },
+          { model: "gpt-5.5", fromDate: "2026-10-01" },
+        ],
+        rowsTotal: 4,
+        rowsDone: 0,
+      });
 
-    const after = await ledger(db);
-    const pricer = createPricer(V2);
-    for (const [i, row] of after.entries()) {
-      const was = before[i];
-      const affected =
-        (row.model.startsWith("gpt-5.5") && row.atMs >= at("2026-10-01T00:00:00Z")) ||
-        row.model === "acme-coder";
-      if (!affected) {
-        expect(row).toEqual(was);
-        continue;
+      // The first run dies in its second batch (the pricer throws): that batch rolls back whole.
+      let calls = 0;
+      const good = priceWith(V2);
+      const dying: PriceFn = (...args) => {
+        if (++calls === 2) throw new Error("simulated crash");
+        return good(...args);
+      };
+      await expect(repricing(db, V2, dying).runOnce()).rejects.toThrow("simulated crash");
+      expect(await readLatestRepricing(db.pool)).toMatchObject({
+        status: "running",
+        rowsDone: 1,
+        rowsChanged: 1,
+      });
+      expectRollupsEqualRows(await rollupsVersusRows(db));
+
+      // The next start resumes from the cursor and finishes.
+      expect(await repricing(db, V2).schedule()).toBeNull(); // same set: nothing new to schedule
+      await repricing(db, V2).runOnce();
+      expect(await readLatestRepricing(db.pool)).toMatchObject({
+        status: "done",
+        rowsTotal: 4,
+        rowsDone: 4,
+        rowsChanged: 4,
+      });
+
+      const after = await ledger(db);
+      const pricer = createPricer(V2);
+      for (const [i, row] of after.entries()) {
+        const was = before[i];
+        const affected =
+          (row.model.startsWith("gpt-5.5") && row.atMs >= at("2026-10-01T00:00:00Z")) ||
+          row.model === "acme-coder";
+        if (!affected) {
+          expect(row).toEqual(was);
+          continue;
+        }
+        const expected = pricer.price(row.model, row.atMs, counts(1));
+        expect(row.version).toBe(expected.priceVersion);
+        expect(row.cost).toBeCloseTo(expected.costUsd ?? Number.NaN, 10);
+        expect(row.unpriced).toBe(0);
+        expect(row.cost).not.toBe(was?.cost);
       }
-      const expected = pricer.price(row.model, row.atMs, counts(1));
-      expect(row.version).toBe(expected.priceVersion);
-      expect(row.cost).toBeCloseTo(expected.costUsd ?? Number.NaN, 10);
-      expect(row.unpriced).toBe(0);
-      expect(row.cost).not.toBe(was?.cost);
-    }
-    expect(after.filter((r) => r.version.startsWith("override:")).map((r) => r.version)).toEqual([
-      "override:2026-10-01:gpt-5.5",
-      "override:2026-10-01:gpt-5.5",
-      "override:2026-10-01:gpt-5.5", // the snapshot name takes the base name's override
-      "override:2026-01-01:acme-coder",
-    ]);
-    expectRollupsEqualRows(await rollupsVersusRows(db));
-  });
-
-  it("does change nothing when the same change is applied a second time", async () => {
-    const before = await ledger(db);
-    const rollups = await rollupsVersusRows(db);
-    // As if the applied set had not been recorded: the same change is scheduled again.
-    await db.pool.query("UPDATE pricing_state SET fingerprint = 'old', overrides = '[]'::jsonb");
-    const job = await repricing(db, V2).schedule();
-    expect(job?.rowsTotal).toBe(4);
-    await repricing(db, V2).runOnce();
-    expect(await readLatestRepricing(db.pool)).toMatchObject({ status: "done", rowsDone: 4, rowsChanged: 0 });
-    expect(await ledger(db)).toEqual(before);
-    expect(await rollupsVersusRows(db)).toEqual(rollups);
-  });
-
-  it("does re-price back to the catalogue when an override is removed", async () => {
-    await repricing(db, V1).schedule();
-    await repricing(db, V1).runOnce();
-    const rows = await ledger(db);
-    expect(rows.find((r) => r.model === "acme-coder")).toMatchObject({
-      cost: 0,
-      unpriced: 1100,
-      version: "unpriced",
+      expect(after.filter((r) => r.version.startsWith("override:")).map((r) => r.version)).toEqual([
+        "override:2026-10-01:gpt-5.5",
+        "override:2026-10-01:gpt-5.5",
+        "override:2026-10-01:gpt-5.5", // the snapshot name takes the base name's override
+        "override:2026-01-01:acme-coder",
+      ]);
+      expectRollupsEqualRows(await rollupsVersusRows(db));
     });
-    expect(rows.filter((r) => r.version.startsWith("override:"))).toEqual([]);
-    expectRollupsEqualRows(await rollupsVersusRows(db));
-  });
-});
+
+    it("does change nothing when the same change is applied a second time", async () => {
+      const before = await ledger(db);
+      const rollups = await rollupsVersusRows(db);
+      // As if the applied set had not been recorded: the same change is scheduled again.
+      await db.pool.query("UPDATE pricing_state SET fingerprint = 'old', overrides = '[]'::jsonb");
+      const job = await repricing(db, V2).schedule();
+      expect(job?.rowsTotal).toBe(4);
+      await repricing(db, V2).runOnce();
+      expect(await readLatestRepricing(db.pool)).toMatchObject({
+        status: "done",
+        rowsDone: 4,
+        rowsChanged: 0,
+      });
+      expect(await ledger(db)).toEqual(before);
+      expect(await rollupsVersusRows(db)).toEqual(rollups);
+    });
+
+    it("does re-price back to the catalogue when an override is removed", async () => {
+      await repricing(db, V1).schedule();
+      await repricing(db, V1).runOnce();
+      const rows = await ledger(db);
+      expect(rows.find((r) => r.model === "acme-coder")).toMatchObject({
+        cost: 0,
+        unpriced: 1100,
+        version: "unpriced",
+      });
+      expect(rows.filter((r) => r.version.startsWith("override:"))).toEqual([]);
+      expectRollupsEqualRows(await rollupsVersusRows(db));
+    });
+  },
+);
