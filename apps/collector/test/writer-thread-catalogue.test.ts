@@ -67,7 +67,8 @@ describe("writer thread and the price catalogue", () => {
   it("does price with the snapshot, then with each refreshed copy it is given", async () => {
     const writer = startWriterThread({ url: testDb.url, poolMax: 1, overrides: [] });
     threads.push(writer);
-    const write = (n: number) => writer.write({ threads: [], turns: [], usage: [report(n)] });
+    const write = (n: number) =>
+      writer.write({ threads: [], turns: [], owed: [], spans: [], waits: [], usage: [report(n)] });
     await write(1); // 1M input tokens of gpt-5.4: above 271,999 → 5 USD in the snapshot
     writer.setCatalogue(copy(7, "2026-12-06T08:00:00Z"));
     await write(2);
