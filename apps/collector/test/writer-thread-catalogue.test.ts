@@ -95,6 +95,9 @@ describe("writer thread and the price catalogue", () => {
     await writer.write({
       threads: [],
       turns: [],
+      owed: [],
+      spans: [],
+      waits: [],
       usage: [{ ...report(4), threadId: "th-2", total: counts(1) }],
     });
     const { rows } = await db.pool.query(
