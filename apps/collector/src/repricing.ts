@@ -56,7 +56,11 @@ export class Repricing {
 
   constructor(private readonly opts: RepricingOptions) {}
 
-  /** Compare with the applied set and record a job if it changed (awaited at start: it is one transaction). */
+  /**
+   * Compare with the applied set and record a job if it changed (awaited at start: it is one
+   * transaction). A failure is logged and leaves the applied set as it was, so the next start
+   * schedules it again; the collector starts either way.
+   */
   async schedule(): Promise<RepricingJob | null> {
     const { pool, overrides, log } = this.opts;
     const now = (this.opts.now ?? Date.now)();
@@ -66,6 +70,12 @@ export class Repricing {
       overrides,
       diff: (applied) => changedOverrideModels(parseApplied(applied), overrides),
       nowMs: now,
+    }).catch((err: unknown) => {
+      log.warn(
+        { err: err instanceof Error ? err.message : String(err) },
+        "pricing: could not compare the price overrides with the applied ones; history is not re-priced until the next start",
+      );
+      return null;
     });
     if (job)
       log.info(
