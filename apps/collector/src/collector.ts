@@ -8,13 +8,16 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createPricer } from "@codex-fleet/pricing";
+import type { PriceFn } from "@codex-fleet/db/repositories/ingest-types";
+import { CATALOGUE_SNAPSHOT_DATE, type Catalogue, createPricer } from "@codex-fleet/pricing";
 import { codexVersionFromUserAgent, isBelowCodexFloor } from "@codex-fleet/protocol/codex-version";
 import { unknownVariantsOf } from "@codex-fleet/protocol/normalize";
 import type { FastifyInstance } from "fastify";
 import { type InstalledAlerts, installAlerts } from "./alerts/install.ts";
 import { registerBudgetRoutes } from "./api/budgets-routes.ts";
+import { registerPricingRoutes } from "./api/pricing-routes.ts";
 import { buildApp } from "./app.ts";
+import { CatalogueRefresh } from "./catalogue-refresh.ts";
 import { type InstalledCluster, installCluster } from "./cluster/install.ts";
 import { Replica } from "./cluster/replica.ts";
 import type { Config } from "./config/schema.ts";
@@ -25,6 +28,7 @@ import type { WriterTuning } from "./ingest/writer.ts";
 import { startWriterThread, type WriterThread } from "./ingest/writer-thread.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { escapeLabel, Metrics } from "./metrics.ts";
+import { Repricing } from "./repricing.ts";
 import { RetentionJob } from "./retention.ts";
 import { ManagedTargets } from "./targets/managed-targets.ts";
 import { registerTargetRoutes } from "./targets/routes.ts";
@@ -111,7 +115,28 @@ export async function createCollector(
     log,
     ...(overrides.poolMax ? { poolMax: overrides.poolMax } : {}),
   });
-  const pricer = createPricer(config.pricing.overrides);
+  // Prices (README "Prices"): the shipped catalogue snapshot, or the last good refresh when the
+  // operator enabled it; overrides win either way. The writer thread gets every refresh too.
+  let catalogue: Catalogue | null = null;
+  let pricer = createPricer(config.pricing.overrides);
+  const price: PriceFn = (model, atMs, tokens, request) => pricer.price(model, atMs, tokens, request);
+  const catalogueRefresh = new CatalogueRefresh({
+    refresh: config.pricing.catalogue.refresh,
+    log,
+    onCatalogue: (fresh) => {
+      catalogue = fresh;
+      pricer = createPricer(config.pricing.overrides, fresh);
+      writerThread?.setCatalogue(fresh);
+    },
+  });
+  // Re-pricing (repricing.ts): history follows a change of the overrides, in the background.
+  const repricing = new Repricing({
+    pool: db.pool,
+    overrides: config.pricing.overrides,
+    price,
+    log,
+    alone: db.embedded,
+  });
   // Ingest transactions on their own thread (writer-thread.ts), except on embedded PGlite, which
   // is a single session: a second connection would not be isolated from the first. The thread
   // starts with the first write: a collector with nothing to write (no targets, a standby) never
@@ -119,13 +144,18 @@ export async function createCollector(
   const useThread = (overrides.writerThread ?? true) && !db.embedded;
   let writerThread: WriterThread | null = null;
   const writeOnThread: FleetOptions["writeBatch"] = ({ price: _price, ...batch }) => {
-    writerThread ??= startWriterThread({ url: db.url, poolMax: 2, overrides: config.pricing.overrides });
+    writerThread ??= startWriterThread({
+      url: db.url,
+      poolMax: 2,
+      overrides: config.pricing.overrides,
+      catalogue,
+    });
     return writerThread.write(batch);
   };
   const fleet = new Fleet({
     config,
     pool: db.pool,
-    price: (model, atMs, tokens) => pricer.price(model, atMs, tokens),
+    price,
     log,
     metrics,
     version: overrides.version ?? COLLECTOR_VERSION,
@@ -204,6 +234,16 @@ export async function createCollector(
       (a) => registerTargetRoutes(a, managedTargets),
       (a) => cluster.plugin(a),
       (a) => registerBudgetRoutes(a, { pool: db.pool, fleet, budgets: config.budgets, now: overrides.now }),
+      (a) =>
+        registerPricingRoutes(a, {
+          pool: db.pool,
+          overrides: config.pricing.overrides,
+          refreshEnabled: config.pricing.catalogue.refresh.enabled,
+          catalogue: () =>
+            catalogue
+              ? { version: catalogue.version, date: catalogue.date, source: "refresh" }
+              : { version: pricer.catalogueVersion, date: CATALOGUE_SNAPSHOT_DATE, source: "snapshot" },
+        }),
     ],
     alertsSnapshot: () => alerts.openViews(),
     ...(overrides.liveTickMs !== undefined ? { liveTickMs: overrides.liveTickMs } : {}),
@@ -253,6 +293,9 @@ export async function createCollector(
     async start(options: StartOptions = {}) {
       if (started) throw new Error("collector already started");
       started = true;
+      // Before any usage is written: history follows an override change (one transaction).
+      await repricing.schedule();
+      catalogueRefresh.start();
       // Leases decide what this instance follows, unless a test fixes it (overrides.follow).
       await fleet.start(await managedTargets.load(), { follow: leased ? "leased" : "all" });
       // Before alerts: the targets others follow get their stored state first.
@@ -262,6 +305,7 @@ export async function createCollector(
       if (leased) await cluster.start();
       else await alerts.start();
       retention.start();
+      repricing.start();
       if (options.listen === false) await app.ready();
       else address = await app.listen({ host: config.server.host, port: config.server.port });
       ready = true;
@@ -275,6 +319,8 @@ export async function createCollector(
         if (started && leased) await cluster.pause();
         await alerts.stop();
         await retention.stop();
+        catalogueRefresh.stop();
+        await repricing.stop();
         // Buffered writes get what is left of the grace period, minus a second to close the pool.
         try {
           // The replica sends the last states after the fleet's (and closes its LISTEN connection either way).

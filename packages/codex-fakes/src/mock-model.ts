@@ -12,8 +12,18 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-/** Token usage of one scripted model response (input includes cached tokens). */
-export type StepUsage = { input: number; cached: number; output: number; reasoning: number };
+/**
+ * Token usage of one scripted model response (input includes cached tokens and cache writes).
+ * `cacheWrite` is sent as `input_tokens_details.cache_write_tokens`, which codex 0.169.0 reports
+ * as `cacheWriteInputTokens` (measured: pricing.real.test.ts); absent = not sent.
+ */
+export type StepUsage = {
+  input: number;
+  cached: number;
+  output: number;
+  reasoning: number;
+  cacheWrite?: number;
+};
 
 /**
  * Extra HTTP response headers of one step, e.g. codex's rate-limit headers
@@ -114,6 +124,7 @@ export function zeroTotals(): UsageTotals {
 function addUsage(into: UsageTotals, u: StepUsage): void {
   into.inputTokens += u.input;
   into.cachedInputTokens += u.cached;
+  into.cacheWriteInputTokens += u.cacheWrite ?? 0;
   into.outputTokens += u.output;
   into.reasoningOutputTokens += u.reasoning;
   into.totalTokens += u.input + u.output;
@@ -126,7 +137,10 @@ function sse(res: ServerResponse, type: string, data: Record<string, unknown>): 
 function wireUsage(u: StepUsage): Record<string, unknown> {
   return {
     input_tokens: u.input,
-    input_tokens_details: { cached_tokens: u.cached },
+    input_tokens_details: {
+      cached_tokens: u.cached,
+      ...(u.cacheWrite === undefined ? {} : { cache_write_tokens: u.cacheWrite }),
+    },
     output_tokens: u.output,
     output_tokens_details: { reasoning_tokens: u.reasoning },
     total_tokens: u.input + u.output,

@@ -45,6 +45,12 @@ function tok(n: number): TokenCounts {
   };
 }
 
+/** Counts as accounting returns them: with the cache-write counter (0 when none were reported). */
+const withCacheWrites = (t: TokenCounts, cacheWriteInputTokens = 0): TokenCounts => ({
+  ...t,
+  cacheWriteInputTokens,
+});
+
 const PRICED = "gpt-test";
 /** $1 per 1000 tokens for PRICED; everything else is unpriced (null, never $0). */
 const price: PriceFn = (model, _atMs, t) =>
@@ -248,7 +254,7 @@ describe("writeIngestBatch accounting", () => {
     const s = await freshThread();
     await write([report(s, { n: 30, turn: "a", last: 30 })]);
     const result = await write([report(s, { n: 12, turn: "b", last: 1 })]);
-    expect(result.decreased).toEqual([{ threadId: s.threadId, from: tok(30), to: tok(12) }]);
+    expect(result.decreased).toEqual([{ threadId: s.threadId, from: withCacheWrites(tok(30)), to: tok(12) }]);
     expect(result.counted).toEqual([]);
     await expectBooksAt(s, 30);
   });
@@ -277,7 +283,13 @@ describe("writeIngestBatch accounting", () => {
     await write([r(first, "a")]);
     const result = await write([r(mixed, "b")]);
     expect(result.counted.map((c) => c.delta)).toEqual([
-      { inputTokens: 50, cachedInputTokens: 0, outputTokens: 10, reasoningOutputTokens: 0, totalTokens: 60 },
+      withCacheWrites({
+        inputTokens: 50,
+        cachedInputTokens: 0,
+        outputTokens: 10,
+        reasoningOutputTokens: 0,
+        totalTokens: 60,
+      }),
     ]);
     expect(result.decreased).toHaveLength(1);
     const b = await books(s);
@@ -302,8 +314,8 @@ describe("writeIngestBatch accounting", () => {
     const s = await freshThread();
     const r1 = await write([report(s, { ...first, turn: "a" })]);
     const r2 = await write([report(s, { n: first.n + 3, last: 3, turn: "b" })]);
-    expect(r1.counted.map((c) => [c.delta, c.backfill])).toEqual([[tok(first.n), backfill]]);
-    expect(r2.counted.map((c) => [c.delta, c.backfill])).toEqual([[tok(3), false]]);
+    expect(r1.counted.map((c) => [c.delta, c.backfill])).toEqual([[withCacheWrites(tok(first.n)), backfill]]);
+    expect(r2.counted.map((c) => [c.delta, c.backfill])).toEqual([[withCacheWrites(tok(3)), false]]);
     const { rows } = await db.pool.query("SELECT id, backfill FROM turn WHERE thread_id = $1 ORDER BY id", [
       s.threadId,
     ]);
@@ -371,6 +383,93 @@ describe("writeIngestBatch costs", () => {
     await write([report(s, { n: 100, turn: "a" })]);
     const result = await write([report(s, { n: 120, turn: "b" })]);
     expect(result.counted.map((c) => c.costUsd)).toEqual([0.2]);
+  });
+});
+
+describe("writeIngestBatch cache writes and the request that decides the tier", () => {
+  /** Records what pricing was asked, and prices as `price` does. */
+  const asked: { tokens: TokenCounts; request: unknown }[] = [];
+  const recording: PriceFn = (model, atMs, t, request) => {
+    asked.push({ tokens: t, request });
+    return price(model, atMs, t, request);
+  };
+  const withWrites = (s: Subject, n: number, last: number, cw: number, cwLast: number): UsageReportRow => ({
+    ...report(s, { n, last, turn: "a" }),
+    total: withCacheWrites(tok(n), cw),
+    last: withCacheWrites(tok(last), cwLast),
+  });
+  const rows = async (s: Subject) =>
+    (
+      await db.pool.query(
+        `SELECT input_tokens::float8 AS input, cache_write_input_tokens::float8 AS cw,
+                request_input_tokens::float8 AS req, backfill
+         FROM usage_event WHERE thread_id = $1 ORDER BY id`,
+        [s.threadId],
+      )
+    ).rows;
+
+  it("does store each response's cache writes and price it as one request", async () => {
+    const s = await freshThread();
+    asked.length = 0;
+    await writeIngestBatch({
+      pool: db.pool,
+      threads: [],
+      turns: [],
+      usage: [withWrites(s, 4, 4, 5, 5)],
+      price: recording,
+    });
+    await writeIngestBatch({
+      pool: db.pool,
+      threads: [],
+      turns: [],
+      usage: [withWrites(s, 7, 3, 9, 4)],
+      price: recording,
+    });
+    expect(await rows(s)).toEqual([
+      { input: 32, cw: 5, req: 32, backfill: false },
+      { input: 24, cw: 4, req: 24, backfill: false },
+    ]);
+    expect(asked.map((a) => a.request)).toEqual([
+      { requestInputTokens: 32, merged: false },
+      { requestInputTokens: 24, merged: false },
+    ]);
+    expect(asked.map((a) => a.tokens.cacheWriteInputTokens)).toEqual([5, 4]);
+    const { rows: t } = await db.pool.query(
+      "SELECT counted_cache_write_input_tokens::float8 AS cw FROM thread WHERE id = $1",
+      [s.threadId],
+    );
+    expect(t).toEqual([{ cw: 9 }]);
+  });
+
+  it("does price a delta of several responses by its last response, marked merged", async () => {
+    const s = await freshThread();
+    asked.length = 0;
+    // First sight mid-life: 40 units counted, the last response was 4 of them.
+    await writeIngestBatch({
+      pool: db.pool,
+      threads: [],
+      turns: [],
+      usage: [withWrites(s, 40, 4, 10, 1)],
+      price: recording,
+    });
+    expect(asked.map((a) => a.request)).toEqual([{ requestInputTokens: 32, merged: true }]);
+    expect(await rows(s)).toEqual([{ input: 320, cw: 10, req: 32, backfill: true }]);
+  });
+
+  it("does bound a cache-write delta by the delta's uncached input (a baseline from before the column)", async () => {
+    const s = await freshThread();
+    await write([report(s, { n: 10, last: 10, turn: "a" })]); // counted, cache writes 0
+    // The server's cumulative cache writes are far above what this one response could hold.
+    await writeIngestBatch({
+      pool: db.pool,
+      threads: [],
+      turns: [],
+      usage: [withWrites(s, 11, 1, 500, 2)],
+      price,
+    });
+    // Δinput 8, Δcached 2: at most 6 of it can be cache writes.
+    expect((await rows(s)).map((r) => r.cw)).toEqual([0, 6]);
+    await expectBooksAt(s, 11);
   });
 });
 

@@ -6,10 +6,21 @@
 import type { PlanLimitReport } from "./limits.ts";
 import type { GoalStatus, ThreadStatusType, TurnStatus, UnknownVariant } from "./status.ts";
 
-/** The five token counters codex reports (cacheWriteInputTokens is not billed separately and is dropped). */
+/**
+ * The token counters codex reports. The accounting invariant counts `totalTokens` once; the other
+ * counters are its parts (`cachedInputTokens` and `cacheWriteInputTokens` inside `inputTokens`,
+ * `reasoningOutputTokens` inside `outputTokens`).
+ */
 export interface TokenCounts {
   inputTokens: number;
   cachedInputTokens: number;
+  /**
+   * Input tokens written to the prompt cache (codex 0.169.0 fills it from the Responses
+   * `input_tokens_details.cache_write_tokens`; a part of `inputTokens`, billed at the model's
+   * cache-write rate). The normalizer always sets it (0 when the server omits it); optional
+   * because counts built before it existed, and most test literals, have no such key.
+   */
+  cacheWriteInputTokens?: number;
   outputTokens: number;
   reasoningOutputTokens: number;
   totalTokens: number;

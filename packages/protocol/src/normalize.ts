@@ -260,6 +260,7 @@ function toCounts(b: z.infer<typeof TokenUsageBreakdownSchema>): TokenCounts {
   return {
     inputTokens: b.inputTokens,
     cachedInputTokens: b.cachedInputTokens,
+    cacheWriteInputTokens: b.cacheWriteInputTokens ?? 0,
     outputTokens: b.outputTokens,
     reasoningOutputTokens: b.reasoningOutputTokens,
     totalTokens: b.totalTokens,

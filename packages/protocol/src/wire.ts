@@ -27,6 +27,8 @@ export const TokenUsageBreakdownSchema = z.object({
   totalTokens: Count,
   inputTokens: Count,
   cachedInputTokens: Count,
+  /** 0.169.0 sends it; older servers did not (normalized to 0). */
+  cacheWriteInputTokens: Count.optional(),
   outputTokens: Count,
   reasoningOutputTokens: Count,
 });

@@ -136,6 +136,7 @@ describe("normalizeFrame on hand-made frames", () => {
         total: {
           inputTokens: 8,
           cachedInputTokens: 2,
+          cacheWriteInputTokens: 0, // absent on the wire: 0
           outputTokens: 2,
           reasoningOutputTokens: 1,
           totalTokens: 10,
@@ -143,6 +144,7 @@ describe("normalizeFrame on hand-made frames", () => {
         last: {
           inputTokens: 8,
           cachedInputTokens: 2,
+          cacheWriteInputTokens: 0,
           outputTokens: 2,
           reasoningOutputTokens: 1,
           totalTokens: 10,
@@ -150,6 +152,24 @@ describe("normalizeFrame on hand-made frames", () => {
         modelContextWindow: 1000,
       },
     });
+  });
+
+  it("does carry cacheWriteInputTokens through when the server sends it", () => {
+    const r = normalizeFrame(usage({ ...counts, cacheWriteInputTokens: 3 }), NOW);
+    expect(r).toMatchObject({
+      type: "event",
+      event: { total: { cacheWriteInputTokens: 3, inputTokens: 8 } },
+    });
+  });
+
+  it.each([
+    ["negative", -1],
+    ["fractional", 1.5],
+    ["a string", "3"],
+  ])("does refuse a %s cacheWriteInputTokens", (_name, value) => {
+    const r = normalizeFrame(usage({ ...counts, cacheWriteInputTokens: value }), NOW);
+    expect(r.type).toBe("invalid");
+    if (r.type === "invalid") expect(r.reason).toContain("cacheWriteInputTokens");
   });
 
   it.each([

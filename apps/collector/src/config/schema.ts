@@ -3,7 +3,7 @@
  * and the resolved `Config` that `load.ts` builds from it. Validation here is pure; reading token
  * files, CA files and environment variables happens in `load.ts`.
  */
-import { PriceOverrideSchema } from "@codex-fleet/pricing";
+import { CATALOGUE_REMOTE_URL, PriceOverrideSchema } from "@codex-fleet/pricing";
 import { isCodexVersion, SUPPORTED_CODEX_FLOOR } from "@codex-fleet/protocol/codex-version";
 import { insecureTokenProblem, TargetNameSchema, targetUrlSchema } from "@codex-fleet/protocol/targets";
 import { z } from "zod";
@@ -283,6 +283,27 @@ const ConfigFileObject = z.strictObject({
               });
           });
         }),
+      /**
+       * The price catalogue (README "Prices"): the dated snapshot shipped with the collector, and
+       * an optional refresh from the catalogue's maintainers, off unless the operator allows the
+       * network access. A failed refresh keeps what was in force and is logged once.
+       */
+      catalogue: z
+        .strictObject({
+          refresh: z
+            .strictObject({
+              enabled: z.boolean().default(false),
+              url: z.url({ protocol: /^https?$/ }).default(CATALOGUE_REMOTE_URL),
+              timeoutMs: z.int().min(1000).max(120_000).default(10_000),
+              intervalMs: z
+                .int()
+                .min(3_600_000)
+                .max(30 * 86_400_000)
+                .default(86_400_000),
+            })
+            .prefault({}),
+        })
+        .prefault({}),
     })
     .prefault({}),
   logLevel: z.enum(LOG_LEVELS).default("info"),

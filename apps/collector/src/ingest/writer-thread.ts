@@ -9,13 +9,17 @@ import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { BatchResult } from "@codex-fleet/db/repositories/ingest-types";
-import type { PriceOverride } from "@codex-fleet/pricing";
+import type { Catalogue, PriceOverride } from "@codex-fleet/pricing";
 import type { WriterOptions } from "./writer.ts";
 
 type Batch = Omit<Parameters<WriterOptions["write"]>[0], "price">;
 
 /** Main → worker. */
-export type WriterThreadRequest = { type: "write"; id: number; batch: Batch } | { type: "close" };
+export type WriterThreadRequest =
+  | { type: "write"; id: number; batch: Batch }
+  /** A refreshed price catalogue (catalogue-refresh.ts): prices the next batches. */
+  | { type: "catalogue"; catalogue: Catalogue }
+  | { type: "close" };
 /** Worker → main. */
 export type WriterThreadResponse =
   | { type: "written"; id: number; result: BatchResult }
@@ -26,6 +30,8 @@ export type WriterThreadResponse =
 export interface WriterThread {
   /** Same contract as writeIngestBatch (pricing happens in the worker, from `overrides`). */
   write(batch: Batch): Promise<BatchResult>;
+  /** Price the next batches with a refreshed catalogue. */
+  setCatalogue(catalogue: Catalogue): void;
   close(): Promise<void>;
 }
 
@@ -34,11 +40,18 @@ export function startWriterThread(opts: {
   url: string;
   poolMax?: number;
   overrides: readonly PriceOverride[];
+  /** A refreshed catalogue already in force (default: the shipped snapshot). */
+  catalogue?: Catalogue | null;
 }): WriterThread {
   const [entry, options] = workerEntry();
   const worker = new Worker(entry, {
     ...options,
-    workerData: { url: opts.url, poolMax: opts.poolMax ?? 2, overrides: [...opts.overrides] },
+    workerData: {
+      url: opts.url,
+      poolMax: opts.poolMax ?? 2,
+      overrides: [...opts.overrides],
+      catalogue: opts.catalogue ?? null,
+    },
   });
   let nextId = 1;
   const pending = new Map<number, { resolve(r: BatchResult): void; reject(e: Error): void }>();
@@ -79,6 +92,9 @@ export function startWriterThread(opts: {
           reject(err instanceof Error ? err : new Error(String(err)));
         }
       }),
+    setCatalogue: (catalogue) => {
+      if (!dead) worker.postMessage({ type: "catalogue", catalogue } satisfies WriterThreadRequest);
+    },
     close: async () => {
       const done = new Promise<void>((resolve) => {
         closed = resolve;

@@ -6,19 +6,25 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { createPool } from "@codex-fleet/db/pool";
 import { writeIngestBatch } from "@codex-fleet/db/repositories/ingest-repository";
-import { createPricer, type PriceOverride } from "@codex-fleet/pricing";
+import type { PriceFn } from "@codex-fleet/db/repositories/ingest-types";
+import { type Catalogue, createPricer, type PriceOverride } from "@codex-fleet/pricing";
 import type { WriterThreadRequest, WriterThreadResponse } from "./writer-thread.ts";
 
-const { url, poolMax, overrides } = workerData as {
+const { url, poolMax, overrides, catalogue } = workerData as {
   url: string;
   poolMax: number;
   overrides: PriceOverride[];
+  catalogue: Catalogue | null;
 };
 const pool = createPool({ url, poolMax });
-const pricer = createPricer(overrides);
-const price = pricer.price.bind(pricer);
+let pricer = catalogue ? createPricer(overrides, catalogue) : createPricer(overrides);
+const price: PriceFn = (model, atMs, tokens, request) => pricer.price(model, atMs, tokens, request);
 
 parentPort?.on("message", (m: WriterThreadRequest) => {
+  if (m.type === "catalogue") {
+    pricer = createPricer(overrides, m.catalogue);
+    return;
+  }
   if (m.type === "close") {
     void pool.end().finally(() => parentPort?.postMessage({ type: "closed" } satisfies WriterThreadResponse));
     return;

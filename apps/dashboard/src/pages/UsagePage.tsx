@@ -17,6 +17,7 @@ import type { LiveData } from "../live/live-store.ts";
 import { BudgetsPanel } from "./usage/BudgetsPanel.tsx";
 import { FailureReasons } from "./usage/FailureReasons.tsx";
 import { ModelsTable } from "./usage/ModelsTable.tsx";
+import { PricingNote } from "./usage/PricingNote.tsx";
 import { SpendersTable } from "./usage/SpendersTable.tsx";
 import { bucketLabel, UsageChart } from "./usage/UsageChart.tsx";
 import { ChartControls, UsageFilters } from "./usage/UsageFilters.tsx";
@@ -278,6 +279,7 @@ function UsageBody({
         </div>
       )}
       <UsageKpis totals={totals} unpricedModels={unpricedModels} />
+      <PricingNote />
       <div className="card" style={{ marginBottom: 14 }}>
         <div className="card-head">
           <h2>

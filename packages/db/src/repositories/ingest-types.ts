@@ -109,7 +109,14 @@ export interface Price {
   priceVersion: string;
 }
 
-export type PriceFn = (model: string, atMs: number, tokens: TokenCounts) => Price;
+/** Which request decides a delta's long-context tier (pricing's `PriceRequest`). */
+export interface PriceRequest {
+  requestInputTokens: number;
+  /** The delta covers several model responses (priced as one request, version marked). */
+  merged: boolean;
+}
+
+export type PriceFn = (model: string, atMs: number, tokens: TokenCounts, request?: PriceRequest) => Price;
 
 export interface CountedUsage {
   threadId: string;

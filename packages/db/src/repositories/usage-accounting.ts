@@ -38,6 +38,8 @@ export interface CountedRow {
   unpricedTokens: number;
   priceVersion: string;
   backfill: boolean;
+  /** Input of the request that decided the long-context tier (see `tierRequest`). */
+  requestInputTokens: number;
   cumulative: TokenCounts;
 }
 
@@ -53,6 +55,34 @@ export interface AccountingPlan {
    * not fall below the baseline (grew, or an echo equal to it) is the thread's latest total.
    */
   cleared: { threadId: string; receivedAtMs: number }[];
+}
+
+/**
+ * Cache writes are a part of the input and are not in `totalTokens`' parts list of the rule
+ * above: their delta follows the counted cache-write baseline, bounded by the input that is not
+ * cached in this delta (a thread counted before the baseline existed starts at 0; the bound keeps
+ * its first delta from claiming the whole history's writes).
+ */
+function cacheWriteDelta(total: TokenCounts, counted: TokenCounts, delta: TokenCounts): number {
+  const grown = Math.max(0, (total.cacheWriteInputTokens ?? 0) - (counted.cacheWriteInputTokens ?? 0));
+  return Math.min(grown, Math.max(0, delta.inputTokens - delta.cachedInputTokens));
+}
+
+/**
+ * Which request decides a delta's long-context tier. One live report is one model response: its
+ * delta equals the report's `last`, and the delta's own input decides. A delta that covers several
+ * responses (a backfill, reports missed while away) cannot be split: it is priced as one request
+ * whose size is the last response's input (in a growing context, the largest of them), and marked.
+ */
+export function tierRequest(
+  delta: TokenCounts,
+  last: TokenCounts,
+): { requestInputTokens: number; merged: boolean } {
+  const merged = delta.totalTokens !== last.totalTokens;
+  return {
+    requestInputTokens: merged ? Math.min(last.inputTokens, delta.inputTokens) : delta.inputTokens,
+    merged,
+  };
 }
 
 /**
@@ -89,6 +119,11 @@ export function planAccounting(args: {
       delta[f] = Math.max(0, d);
       next[f] = Math.max(counted[f], r.total[f]);
     }
+    delta.cacheWriteInputTokens = cacheWriteDelta(r.total, counted, delta);
+    next.cacheWriteInputTokens = Math.max(
+      counted.cacheWriteInputTokens ?? 0,
+      r.total.cacheWriteInputTokens ?? 0,
+    );
     if (fell) plan.decreased.push({ threadId: r.threadId, from: counted, to: r.total });
     // A stale total (below the baseline) says nothing about what is owed; any other report
     // received after the mark is the thread's latest total, counted now or already.
@@ -102,7 +137,8 @@ export function planAccounting(args: {
     }
     // First sight mid-life: usage before this response happened while we were away (backfill).
     const backfill = !base.hasBaseline && r.total.totalTokens !== r.last.totalTokens;
-    const p = args.price(r.model, r.atMs, delta);
+    const tier = tierRequest(delta, r.last);
+    const p = args.price(r.model, r.atMs, delta, tier);
     plan.rows.push({
       ord,
       report: r,
@@ -112,6 +148,7 @@ export function planAccounting(args: {
       unpricedTokens: p.unpricedTokens,
       priceVersion: p.priceVersion,
       backfill,
+      requestInputTokens: tier.requestInputTokens,
       cumulative: next,
     });
     current.set(r.threadId, { counted: next, hasBaseline: true });
@@ -131,6 +168,7 @@ interface BaselineRow {
   output: number;
   reasoning: number;
   total: number;
+  cache_write: number;
   has_baseline: boolean;
   owed_at_ms: number | null;
 }
@@ -154,7 +192,8 @@ export async function countUsageBatch(
   const { rows: stored } = await client.query<BaselineRow>(
     `SELECT id, counted_input_tokens AS input, counted_cached_input_tokens AS cached,
             counted_output_tokens AS output, counted_reasoning_output_tokens AS reasoning,
-            counted_total_tokens AS total, baseline_at IS NOT NULL AS has_baseline,
+            counted_total_tokens AS total, counted_cache_write_input_tokens AS cache_write,
+            baseline_at IS NOT NULL AS has_baseline,
             (extract(epoch from owed_at) * 1000)::float8 AS owed_at_ms
      FROM thread WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
     [ids],
@@ -173,6 +212,7 @@ export async function countUsageBatch(
           outputTokens: Number(row.output),
           reasoningOutputTokens: Number(row.reasoning),
           totalTokens: Number(row.total),
+          cacheWriteInputTokens: Number(row.cache_write),
         },
         hasBaseline: row.has_baseline,
         owedAtMs: row.owed_at_ms === null ? null : Math.round(Number(row.owed_at_ms)),
@@ -200,7 +240,12 @@ export async function countUsageBatch(
   if (plan.rows.length === 0) return;
   const { rows } = await client.query<{ moved: number }>(WRITE_COUNTED, [
     JSON.stringify(
-      plan.moves.map((m) => [m.threadId, ...FIELDS.map((f) => m.to[f]), ...FIELDS.map((f) => m.from[f])]),
+      plan.moves.map((m) => [
+        m.threadId,
+        ...FIELDS.map((f) => m.to[f]),
+        ...FIELDS.map((f) => m.from[f]),
+        m.to.cacheWriteInputTokens ?? 0,
+      ]),
     ),
     JSON.stringify(
       plan.rows.map((c) => ({
@@ -214,6 +259,8 @@ export async function countUsageBatch(
         atMs: c.report.atMs,
         input: c.delta.inputTokens,
         cached: c.delta.cachedInputTokens,
+        cacheWrite: c.delta.cacheWriteInputTokens ?? 0,
+        requestInput: c.requestInputTokens,
         output: c.delta.outputTokens,
         reasoning: c.delta.reasoningOutputTokens,
         total: c.delta.totalTokens,
@@ -242,7 +289,7 @@ export async function countUsageBatch(
 
 /**
  * One statement for every write of the counted reports. $1: baseline moves as
- * [id, new×5, old×5] (in FIELDS order); $2: the counted rows. Costs are cast to the column's
+ * [id, new×5, old×5, new cache writes] (in FIELDS order; the five are the condition); $2: the counted rows. Costs are cast to the column's
  * numeric(20,10) per row before summing, exactly as one INSERT per report would store them. Turn
  * and rollup rows are upserted in key order so that concurrent batches lock them in one order.
  */
@@ -250,11 +297,13 @@ const WRITE_COUNTED = `
 WITH m AS (
   SELECT x->>0 AS id, (x->>1)::int8 AS ni, (x->>2)::int8 AS nc, (x->>3)::int8 AS no, (x->>4)::int8 AS nr,
          (x->>5)::int8 AS nt, (x->>6)::int8 AS oi, (x->>7)::int8 AS oc, (x->>8)::int8 AS oo, (x->>9)::int8 AS orr,
-         (x->>10)::int8 AS ot
+         (x->>10)::int8 AS ot, (x->>11)::int8 AS ncw
   FROM jsonb_array_elements($1::jsonb) AS x
 ), moved AS (
   UPDATE thread t SET counted_input_tokens = m.ni, counted_cached_input_tokens = m.nc, counted_output_tokens = m.no,
-     counted_reasoning_output_tokens = m.nr, counted_total_tokens = m.nt, baseline_at = COALESCE(t.baseline_at, now())
+     counted_reasoning_output_tokens = m.nr, counted_total_tokens = m.nt,
+     counted_cache_write_input_tokens = GREATEST(t.counted_cache_write_input_tokens, m.ncw),
+     baseline_at = COALESCE(t.baseline_at, now())
   FROM m
   WHERE t.id = m.id AND t.counted_input_tokens = m.oi AND t.counted_cached_input_tokens = m.oc
      AND t.counted_output_tokens = m.oo AND t.counted_reasoning_output_tokens = m.orr AND t.counted_total_tokens = m.ot
@@ -262,14 +311,14 @@ WITH m AS (
 ), c AS (
   SELECT x.*, x.cost::numeric(20, 10) AS cost_usd, to_timestamp(x."atMs" / 1000.0) AT TIME ZONE 'UTC' AS at
   FROM jsonb_to_recordset($2::jsonb) AS x(ord int, "threadId" text, "turnId" text, "targetId" text, team text,
-     model text, repo text, "atMs" float8, input int8, cached int8, output int8, reasoning int8, total int8,
-     cost numeric, unpriced int8, "priceVersion" text, backfill boolean, cumulative int8)
+     model text, repo text, "atMs" float8, input int8, cached int8, "cacheWrite" int8, "requestInput" int8, output int8,
+     reasoning int8, total int8, cost numeric, unpriced int8, "priceVersion" text, backfill boolean, cumulative int8)
 ), ledger AS (
   INSERT INTO usage_event (thread_id, turn_id, target_id, team, model, repo, at, input_tokens, cached_input_tokens,
      output_tokens, reasoning_output_tokens, total_tokens, cost_usd, unpriced_tokens, price_version, backfill,
-     cumulative_total)
+     cumulative_total, cache_write_input_tokens, request_input_tokens)
   SELECT "threadId", "turnId", "targetId", team, model, repo, at, input, cached, output, reasoning, total, cost_usd,
-     unpriced, "priceVersion", backfill, cumulative
+     unpriced, "priceVersion", backfill, cumulative, "cacheWrite", "requestInput"
   FROM c ORDER BY ord
 ), turns AS (
   INSERT INTO turn (id, thread_id, target_id, model, input_tokens, cached_input_tokens, output_tokens,
