@@ -92,7 +92,9 @@ describe("pricing each model response against the real app-server", () => {
     // call, and auto-compacts after a context this large: more reports follow, measured).
     const distinct = [...new Map(seen.map((l) => [JSON.stringify(l), l])).values()];
     expect(
-      distinct.slice(0, 2).map((l) => [l.inputTokens, l.cachedInputTokens, l.cacheWriteInputTokens, l.totalTokens]),
+      distinct
+        .slice(0, 2)
+        .map((l) => [l.inputTokens, l.cachedInputTokens, l.cacheWriteInputTokens, l.totalTokens]),
     ).toEqual([
       [300_000, 100_000, 50_000, 300_200],
       [10_000, 0, 4_000, 10_100],
@@ -100,9 +102,10 @@ describe("pricing each model response against the real app-server", () => {
 
     const RESPONSES = "thread_id = $1 AND input_tokens IN (300000, 10000)";
     await waitUntil("both responses in the ledger", async () => {
-      const { rows } = await pool.pool.query(`SELECT count(*)::int AS n FROM usage_event WHERE ${RESPONSES}`, [
-        threadId,
-      ]);
+      const { rows } = await pool.pool.query(
+        `SELECT count(*)::int AS n FROM usage_event WHERE ${RESPONSES}`,
+        [threadId],
+      );
       return rows[0]?.n === 2;
     });
     const { rows } = await pool.pool.query(
