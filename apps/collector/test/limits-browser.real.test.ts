@@ -7,10 +7,11 @@
  * live `limits` change move a row without a reload. Screenshots for the README. Skipped, loudly,
  * without Chromium.
  *
- * The live change: until the collector itself publishes `limits` messages (the observer's side of
- * issue 14), the test stores the change through the repository, reads the row the API now serves,
- * and hands exactly that row to the page as a `limits` frame on its real live socket (Playwright
- * routes the socket to the real collector and adds the one frame).
+ * The live change: this collector follows no app-server, so nothing of its own would publish one.
+ * The test stores the change through the repository, reads the row the API now serves, and hands
+ * exactly that row to the page as a `limits` frame on its real live socket (Playwright routes the
+ * socket to the real collector and adds the one frame). That the collector publishes such frames
+ * from a real app-server's reports is tested in plan-limits.real.test.ts.
  */
 import {
   type PlanSampleRow,
