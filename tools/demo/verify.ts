@@ -5,7 +5,10 @@
 import type { WireTokenCounts } from "@codex-fleet/codex-fakes/simulator";
 import type { UsageResponse } from "@codex-fleet/protocol/api";
 
-/** The counters compared (cacheWriteInputTokens is always 0 in 0.169.0 and not stored). */
+/**
+ * The counters compared. Cache writes are stored per response (usage_event) but are not in the
+ * usage rollups that GET /api/v1/usage reads, and the simulator serves none.
+ */
 export const COMPARED = [
   "inputTokens",
   "cachedInputTokens",

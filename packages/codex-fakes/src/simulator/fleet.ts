@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { DEFAULT_NAMES, DEFAULT_TEAMS } from "./catalog.ts";
 import { SimClock } from "./clock.ts";
 import { DEFAULT_OUTCOMES, Developer, type Gate, type HistoryOptions } from "./developer.ts";
+import { pickPlan } from "./plan.ts";
 import { createPrng } from "./prng.ts";
 import { Scheduler } from "./scheduler.ts";
 import { SimServer } from "./sim-server.ts";
@@ -45,6 +46,12 @@ export interface SimulatedFleetOptions {
   responseDelayMs?: number;
   maxInFlightRequests?: number;
   host?: string;
+  /**
+   * Developers on ChatGPT plans (issue 14): by default 3 in 4 have one (plus, team or pro: windows
+   * in their updates and reads), the rest an API key (null windows, the read refused). `false`:
+   * every developer uses an API key.
+   */
+  plans?: boolean;
 }
 
 /** One simulated server as a collector target. */
@@ -172,6 +179,7 @@ export async function startSimulatedFleet(options: SimulatedFleetOptions): Promi
       originator: "codex_vscode",
       platform: prng.pick(PLATFORMS),
       codexHome: `/home/${name}/.codex`,
+      plan: options.plans === false ? null : pickPlan(prng.fork("plan")),
       onViolation: (v) => violations.push(v),
     });
     sims.push(server);

@@ -5,9 +5,10 @@
  */
 import type { SimClock } from "./clock.ts";
 import { uuidv7 } from "./ids.ts";
+import type { PlanMeter } from "./plan.ts";
 import type { Prng } from "./prng.ts";
 import type { Scheduler } from "./scheduler.ts";
-import { RATE_LIMITS, resumeResult, tokenUsageParams } from "./shapes.ts";
+import { resumeResult, tokenUsageParams } from "./shapes.ts";
 import type { SimConnection } from "./sim-connection.ts";
 import {
   INVALID_REQUEST,
@@ -29,6 +30,8 @@ export interface RpcServer {
   readonly installationId: string;
   readonly clock: SimClock;
   readonly threads: ReadonlyMap<string, SimThread>;
+  /** The developer's plan windows; null: an API-key login (the read fails, as on 0.169.0). */
+  readonly planMeter: PlanMeter | null;
   readonly opts: {
     readonly prng: Prng;
     readonly scheduler: Scheduler;
@@ -88,17 +91,27 @@ export function handleRequest(
       return resume(server, conn, threadId, p);
     case "thread/unsubscribe":
       return { result: { status: unsubscribe(server, conn, threadId) } };
-    case "account/rateLimits/read":
+    case "account/rateLimits/read": {
+      // Measured on 0.169.0: with API-key auth the read always fails like this.
+      if (server.planMeter === null)
+        return {
+          error: {
+            code: INVALID_REQUEST,
+            message: "codex account authentication required to read rate limits",
+          },
+        };
+      const snapshot = server.planMeter.snapshot(server.clock.now(), true);
       return {
         result: {
-          ordinaryUsageAllowed: null,
-          rateLimits: RATE_LIMITS.rateLimits,
-          rateLimitsByLimitId: null,
+          ordinaryUsageAllowed: true,
+          rateLimits: snapshot,
+          rateLimitsByLimitId: { codex: snapshot },
           rateLimitResetCredits: null,
-          accountId: null,
+          accountId: `acct-${server.name}`,
           rateLimitUpsell: null,
         },
       };
+    }
     default:
       return {
         error: { code: INVALID_REQUEST, message: `method ${method} is not served by the simulator` },

@@ -7,6 +7,7 @@
  */
 import type { SimClock } from "./clock.ts";
 import { uuidv7 } from "./ids.ts";
+import { PlanMeter, type SimPlan } from "./plan.ts";
 import type { Prng } from "./prng.ts";
 import type { Scheduler } from "./scheduler.ts";
 import { RATE_LIMITS, statusShape, threadShape, tokenUsageParams } from "./shapes.ts";
@@ -39,6 +40,8 @@ export interface SimServerOptions {
   /** `userAgent` platform part, e.g. `Debian 12.0.0; x86_64) xterm`. */
   platform: string;
   codexHome: string;
+  /** The developer's ChatGPT plan; null: signed in with an API key (no plan windows). */
+  plan?: SimPlan | null;
   onViolation(v: Violation): void;
 }
 
@@ -53,9 +56,17 @@ export class SimServer implements RpcServer {
   private inFlight = 0;
   /** Sent in remoteControl/status/changed. */
   readonly installationId: string;
+  /** The plan's windows, filled by every model response; null without a plan. */
+  readonly planMeter: PlanMeter | null;
 
   constructor(readonly opts: SimServerOptions) {
     this.installationId = uuidv7(opts.clock.now(), opts.prng);
+    this.planMeter = opts.plan ? new PlanMeter(opts.plan, opts.clock.now(), opts.prng.fork("plan")) : null;
+  }
+
+  /** `account/rateLimits/updated` params after a model response (all null without a plan). */
+  private rateLimitsUpdate(): Record<string, unknown> {
+    return this.planMeter ? { rateLimits: this.planMeter.snapshot(this.clock.now(), false) } : RATE_LIMITS;
   }
 
   get name(): string {
@@ -201,7 +212,8 @@ export class SimServer implements RpcServer {
     t.last = copyCounts(usage);
     t.lastUsageTurnId = turnId;
     this.toSubscribers(t, "thread/tokenUsage/updated", tokenUsageParams(t.id, turnId, t.total, usage));
-    this.toSubscribers(t, "account/rateLimits/updated", RATE_LIMITS);
+    this.planMeter?.add(usage.totalTokens, this.clock.now());
+    this.toSubscribers(t, "account/rateLimits/updated", this.rateLimitsUpdate());
   }
 
   /**
@@ -211,7 +223,7 @@ export class SimServer implements RpcServer {
   echoUsage(t: SimThread, turnId: string): void {
     if (t.last)
       this.toSubscribers(t, "thread/tokenUsage/updated", tokenUsageParams(t.id, turnId, t.total, t.last));
-    this.toSubscribers(t, "account/rateLimits/updated", RATE_LIMITS);
+    this.toSubscribers(t, "account/rateLimits/updated", this.rateLimitsUpdate());
   }
 
   /**

@@ -269,4 +269,49 @@ describe("SimServer", () => {
     vi.advanceTimersByTime(100);
     expect(c.answer(ids[0] as number)?.result).toBeDefined();
   });
+
+  it("does report plan windows for a developer on a plan, and refuses the read for an API-key one", async () => {
+    const server = makeServer({
+      plan: { planType: "plus", primaryTokens: 1_000_000, secondaryTokens: 10_000_000 },
+    });
+    const c = client(server);
+    const t = thread(server);
+    const readId = c.request("account/rateLimits/read", { excludeResetCreditDetails: true });
+    const read = c.answer(readId)?.result as {
+      rateLimits: {
+        planType: string;
+        primary: { usedPercent: number; windowDurationMins: number; resetsAt: number };
+      };
+      rateLimitsByLimitId: Record<string, unknown>;
+    };
+    expect(read.rateLimits.planType).toBe("plus");
+    expect(read.rateLimits.primary.windowDurationMins).toBe(300);
+    expect(read.rateLimits.primary.resetsAt * 1000).toBeGreaterThan(Date.now());
+    expect(Object.keys(read.rateLimitsByLimitId)).toEqual(["codex"]);
+    const before = read.rateLimits.primary.usedPercent;
+
+    await turn(server, t, "completed"); // a thread can be resumed once it has a turn
+    c.request("thread/resume", { threadId: t.id, excludeTurns: true });
+    for (let i = 0; i < 5; i++) await turn(server, t, "completed");
+    const updates = c.frames.filter((f) => f.method === "account/rateLimits/updated");
+    expect(updates.length).toBeGreaterThan(0);
+    const last = updates.at(-1)?.params?.rateLimits as {
+      planType: unknown;
+      primary: { usedPercent: number };
+    };
+    // The header route never fills planType (facts); the window grew with the tokens used.
+    expect(last.planType).toBeNull();
+    // Each % is rounded on its own: the growth equals the tokens served, ±1 point.
+    const servedPct = (server.served.totalTokens / 1_000_000) * 100;
+    expect(servedPct).toBeGreaterThan(2);
+    expect(Math.abs(last.primary.usedPercent - before - servedPct)).toBeLessThanOrEqual(1);
+
+    const apiKey = makeServer({ plan: null });
+    const k = client(apiKey);
+    const refused = k.request("account/rateLimits/read", { excludeResetCreditDetails: true });
+    expect(k.answer(refused)?.error).toEqual({
+      code: -32600,
+      message: "codex account authentication required to read rate limits",
+    });
+  });
 });
