@@ -362,3 +362,16 @@ export function limitUrgency(row: LimitRow): number {
   };
   return Math.max(rank(row.forecast.primary, row.primary), rank(row.forecast.secondary, row.secondary));
 }
+
+/** Rows most urgent first ({@link limitUrgency}), then by target and limit: the API's order. */
+export function sortLimitRows(rows: Iterable<LimitRow>): LimitRow[] {
+  return [...rows]
+    .map((row) => ({ row, urgency: limitUrgency(row) }))
+    .sort(
+      (a, b) =>
+        b.urgency - a.urgency ||
+        a.row.target.localeCompare(b.row.target) ||
+        a.row.limitId.localeCompare(b.row.limitId),
+    )
+    .map(({ row }) => row);
+}

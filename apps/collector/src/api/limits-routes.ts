@@ -17,9 +17,9 @@ import {
   type LimitRow,
   type LimitsResponse,
   limitRowView,
-  limitUrgency,
   type PlanSample,
   type PlanWindowView,
+  sortLimitRows,
   type WindowForecastView,
 } from "@codex-fleet/protocol/limits";
 import type { FastifyInstance } from "fastify";
@@ -140,8 +140,8 @@ export function registerLimitsRoutes(app: FastifyInstance, deps: LimitsRouteDeps
         else samples.set(key, [s.sample]);
       }
     }
-    const rows = states
-      .map(({ target: t, team: tm, state }) =>
+    const rows = sortLimitRows(
+      states.map(({ target: t, team: tm, state }) =>
         limitRowView({
           target: t,
           team: tm,
@@ -152,15 +152,8 @@ export function registerLimitsRoutes(app: FastifyInstance, deps: LimitsRouteDeps
           },
           nowMs,
         }),
-      )
-      .map((row) => ({ row, urgency: limitUrgency(row) }))
-      .sort(
-        (a, b) =>
-          b.urgency - a.urgency ||
-          a.row.target.localeCompare(b.row.target) ||
-          a.row.limitId.localeCompare(b.row.limitId),
-      )
-      .map(({ row }) => row);
+      ),
+    );
     if (format === "csv") {
       return reply
         .type("text/csv; charset=utf-8")

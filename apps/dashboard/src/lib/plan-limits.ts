@@ -5,12 +5,14 @@
  */
 import {
   type LimitRow,
-  limitUrgency,
   type PlanWindowView,
+  sortLimitRows,
   type WindowForecastStatus,
   type WindowForecastView,
 } from "@codex-fleet/protocol/limits";
 import { formatRelative, toMs } from "./format.ts";
+
+export { sortLimitRows } from "@codex-fleet/protocol/limits";
 
 export const PLAN_WINDOWS = ["primary", "secondary"] as const;
 export type PlanWindowName = (typeof PLAN_WINDOWS)[number];
@@ -115,19 +117,6 @@ export function forecastDetail(forecast: WindowForecastView | null): string {
   return forecast.method === "recentSlope"
     ? `Burn rate ${rate}: the trend of this window's reports over the last hour.`
     : `Burn rate ${rate}: the window's average since it started (too few recent reports for a trend).`;
-}
-
-/** Rows most urgent first (the collector's own order: protocol `limitUrgency`), then by target and limit. */
-export function sortLimitRows(rows: Iterable<LimitRow>): LimitRow[] {
-  return [...rows]
-    .map((row) => ({ row, urgency: limitUrgency(row) }))
-    .sort(
-      (a, b) =>
-        b.urgency - a.urgency ||
-        a.row.target.localeCompare(b.row.target) ||
-        a.row.limitId.localeCompare(b.row.limitId),
-    )
-    .map(({ row }) => row);
 }
 
 /** A target's rows, most urgent first. */
