@@ -13,6 +13,9 @@ import {
 import type { PlanLimitState } from "@codex-fleet/protocol/limits";
 import { isRejectedData } from "../ingest/writer.ts";
 import { backoffDelayMs } from "../lib/backoff.ts";
+import { type Drainable, drain, drainWithin } from "../lib/drain.ts";
+
+const WRITE_FAILED = "plan-limit write failed; still buffered";
 
 /** Samples buffered per limit while the database is away; past it the oldest are dropped. */
 export const MAX_BUFFERED_SAMPLES = 5_000;
@@ -50,6 +53,13 @@ export class PlanLimitWriter {
   private droppedSamples = 0;
   /** Entries taken by the write in progress. */
   private writing = 0;
+  /** This writer as the shared drain loops see it (lib/drain.ts). */
+  private readonly drainable: Drainable = {
+    running: () => this.running,
+    pending: () => this.limits.size + this.sources.size > 0,
+    runOnce: () => this.runOnce(),
+    failures: () => this.failures,
+  };
 
   constructor(private readonly opts: PlanLimitWriterOptions) {}
 
@@ -76,32 +86,14 @@ export class PlanLimitWriter {
   }
 
   /** Resolve once everything queued so far is written; throws if a write fails meanwhile. */
-  async flush(): Promise<void> {
-    for (let i = 0; i < 10_000; i++) {
-      if (this.running) {
-        await this.running;
-        continue;
-      }
-      if (this.limits.size + this.sources.size === 0) return;
-      await this.runOnce();
-      if (this.failures > 0) throw new Error("plan-limit write failed; still buffered");
-    }
+  flush(): Promise<void> {
+    return drain(this.drainable, WRITE_FAILED);
   }
 
   /** Write what is queued (retrying for up to `timeoutMs`), then stop. */
   async close(timeoutMs = 0): Promise<void> {
-    const deadline = performance.now() + timeoutMs;
     try {
-      for (;;) {
-        try {
-          await this.flush();
-          return;
-        } catch (err) {
-          const delay = backoffDelayMs(this.failures, { minBackoffMs: 100, maxBackoffMs: 1000 });
-          if (performance.now() + delay >= deadline) throw err;
-          await new Promise((r) => setTimeout(r, delay));
-        }
-      }
+      await drainWithin(this.drainable, WRITE_FAILED, timeoutMs);
     } finally {
       this.closed = true;
       if (this.timer) clearTimeout(this.timer);

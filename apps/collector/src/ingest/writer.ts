@@ -13,6 +13,10 @@ import type {
   WaitEndRow,
 } from "@codex-fleet/db/repositories/ingest-types";
 import { backoffDelayMs } from "../lib/backoff.ts";
+import { type Drainable, drain, drainWithin } from "../lib/drain.ts";
+
+const WRITE_FAILED = "database write failed; data is still buffered";
+
 import type { ThreadState, TurnPatch, UsageReport, WriteOp } from "./thread-state.ts";
 
 /** The writer's knobs, all optional. */
@@ -84,6 +88,13 @@ export class IngestWriter {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private failures = 0;
+  /** This writer as the shared drain loops see it (lib/drain.ts). */
+  private readonly drainable: Drainable = {
+    running: () => this.running,
+    pending: () => this.backlog > 0,
+    runOnce: () => this.runOnce(),
+    failures: () => this.failures,
+  };
   private closed = false;
   private compactions = 0;
   private droppedOps = 0;
@@ -147,16 +158,8 @@ export class IngestWriter {
   }
 
   /** Resolve once everything enqueued before this call has been written (or throw if it cannot). */
-  async flush(): Promise<void> {
-    for (let i = 0; i < 10_000; i++) {
-      if (this.running) {
-        await this.running;
-        continue;
-      }
-      if (this.backlog === 0) return;
-      await this.runOnce();
-      if (this.failures > 0) throw new Error("database write failed; data is still buffered");
-    }
+  flush(): Promise<void> {
+    return drain(this.drainable, WRITE_FAILED);
   }
 
   /**
@@ -165,18 +168,8 @@ export class IngestWriter {
    * past it, this throws with the data still buffered.
    */
   async close(timeoutMs = 0): Promise<void> {
-    const deadline = performance.now() + timeoutMs;
     try {
-      for (;;) {
-        try {
-          await this.flush();
-          return;
-        } catch (err) {
-          const delay = backoffDelayMs(this.failures, { minBackoffMs: 100, maxBackoffMs: 1000 });
-          if (performance.now() + delay >= deadline) throw err;
-          await new Promise((r) => setTimeout(r, delay));
-        }
-      }
+      await drainWithin(this.drainable, WRITE_FAILED, timeoutMs);
     } finally {
       this.closed = true;
       if (this.timer) clearTimeout(this.timer);
