@@ -88,7 +88,7 @@ describe("TargetStateWriter", () => {
   });
 
   it("retries a batch the database did not take, and the newest state lands", async () => {
-    const writer = new TargetStateWriter({ pool: viaProxy, log, retryMs: 100 });
+    const writer = new TargetStateWriter({ pool: viaProxy, log });
     proxy.cut();
     writer.write(row(2, "backoff", T0 + 10, null));
     await expect(writer.flush()).rejects.toThrow();

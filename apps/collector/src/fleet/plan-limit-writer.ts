@@ -12,8 +12,7 @@ import {
 } from "@codex-fleet/db/repositories/plan-limits-repository";
 import type { PlanLimitState } from "@codex-fleet/protocol/limits";
 import { isRejectedData } from "../ingest/writer.ts";
-import { backoffDelayMs } from "../lib/backoff.ts";
-import { type Drainable, drain, drainWithin } from "../lib/drain.ts";
+import { BufferedWriter } from "../lib/drain.ts";
 
 const WRITE_FAILED = "plan-limit write failed; still buffered";
 
@@ -43,25 +42,20 @@ export interface PlanLimitWriterOptions {
 }
 
 /** Queues and writes plan-limit states, samples and read outcomes. */
-export class PlanLimitWriter {
+export class PlanLimitWriter extends BufferedWriter {
   private limits = new Map<string, LimitEntry>();
   private sources = new Map<string, SourceEntry>();
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private failures = 0;
-  private closed = false;
   private droppedSamples = 0;
   /** Entries taken by the write in progress. */
   private writing = 0;
-  /** This writer as the shared drain loops see it (lib/drain.ts). */
-  private readonly drainable: Drainable = {
-    running: () => this.running,
-    pending: () => this.limits.size + this.sources.size > 0,
-    runOnce: () => this.runOnce(),
-    failures: () => this.failures,
-  };
 
-  constructor(private readonly opts: PlanLimitWriterOptions) {}
+  constructor(private readonly opts: PlanLimitWriterOptions) {
+    super(WRITE_FAILED, false);
+  }
+
+  protected pending(): boolean {
+    return this.limits.size + this.sources.size > 0;
+  }
 
   /** Entries waiting for the database, the ones being written included. */
   get backlog(): number {
@@ -85,21 +79,6 @@ export class PlanLimitWriter {
     this.schedule(this.opts.flushIntervalMs ?? 25);
   }
 
-  /** Resolve once everything queued so far is written; throws if a write fails meanwhile. */
-  flush(): Promise<void> {
-    return drain(this.drainable, WRITE_FAILED);
-  }
-
-  /** Write what is queued (retrying for up to `timeoutMs`), then stop. */
-  async close(timeoutMs = 0): Promise<void> {
-    try {
-      await drainWithin(this.drainable, WRITE_FAILED, timeoutMs);
-    } finally {
-      this.closed = true;
-      if (this.timer) clearTimeout(this.timer);
-    }
-  }
-
   /** Newer state wins; samples of both are kept (the database keeps one per instant). */
   private putLimit(e: LimitEntry): void {
     const k = `${e.targetId}\u0000${e.state.limitId}`;
@@ -118,28 +97,7 @@ export class PlanLimitWriter {
     if (!had || had.atMs <= e.atMs) this.sources.set(e.targetId, e);
   }
 
-  private schedule(delayMs: number): void {
-    if (this.timer || this.closed) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      if (this.running) {
-        this.schedule(delayMs);
-        return;
-      }
-      if (this.limits.size + this.sources.size === 0) return;
-      void this.runOnce().then(() => {
-        if (this.backlog > 0)
-          this.schedule(
-            this.failures > 0
-              ? backoffDelayMs(this.failures, { minBackoffMs: 200, maxBackoffMs: 10_000 })
-              : 0,
-          );
-      });
-    }, delayMs);
-    this.timer.unref();
-  }
-
-  private runOnce(): Promise<void> {
+  protected runOnce(): Promise<void> {
     const limits = [...this.limits.values()];
     const sources = [...this.sources.values()];
     this.limits = new Map();

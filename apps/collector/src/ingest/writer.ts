@@ -12,8 +12,7 @@ import type {
   PriceFn,
   WaitEndRow,
 } from "@codex-fleet/db/repositories/ingest-types";
-import { backoffDelayMs } from "../lib/backoff.ts";
-import { type Drainable, drain, drainWithin } from "../lib/drain.ts";
+import { BufferedWriter } from "../lib/drain.ts";
 
 const WRITE_FAILED = "database write failed; data is still buffered";
 
@@ -73,7 +72,7 @@ function batchOf(ops: readonly WriteOp[]): Batch {
 }
 
 /** Buffers write ops and flushes them in batches, one transaction at a time. */
-export class IngestWriter {
+export class IngestWriter extends BufferedWriter {
   private threads = new Map<string, ThreadState>();
   private turns = new Map<string, TurnPatch>();
   private usage: UsageReport[] = [];
@@ -85,23 +84,19 @@ export class IngestWriter {
   /** Activity spans and ended waits, in order (each conditioned in the database: exactly once). */
   private spans: ActivitySpanRow[] = [];
   private waits: WaitEndRow[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private failures = 0;
-  /** This writer as the shared drain loops see it (lib/drain.ts). */
-  private readonly drainable: Drainable = {
-    running: () => this.running,
-    pending: () => this.backlog > 0,
-    runOnce: () => this.runOnce(),
-    failures: () => this.failures,
-  };
-  private closed = false;
   private compactions = 0;
   private droppedOps = 0;
   private pendingSince: number | null = null;
   private settledWaiters: { atMs: number; resolve(): void }[] = [];
 
-  constructor(private readonly opts: WriterOptions) {}
+  constructor(private readonly opts: WriterOptions) {
+    // Pending ledger writes keep the process alive.
+    super(WRITE_FAILED, true);
+  }
+
+  protected pending(): boolean {
+    return this.backlog > 0;
+  }
 
   /** Operations waiting to be written. */
   get backlog(): number {
@@ -157,46 +152,7 @@ export class IngestWriter {
     this.schedule(this.opts.flushIntervalMs ?? 25);
   }
 
-  /** Resolve once everything enqueued before this call has been written (or throw if it cannot). */
-  flush(): Promise<void> {
-    return drain(this.drainable, WRITE_FAILED);
-  }
-
-  /**
-   * Write what is buffered, then stop. A failed write is retried (every ≤ 1 s) until `timeoutMs`
-   * has passed, so that a database that is back within the shutdown grace period loses nothing;
-   * past it, this throws with the data still buffered.
-   */
-  async close(timeoutMs = 0): Promise<void> {
-    try {
-      await drainWithin(this.drainable, WRITE_FAILED, timeoutMs);
-    } finally {
-      this.closed = true;
-      if (this.timer) clearTimeout(this.timer);
-    }
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.timer || this.closed) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      if (this.running) {
-        this.schedule(delayMs);
-        return;
-      }
-      // A flush() may have written everything since this timer was set: no empty transaction.
-      if (this.backlog === 0) return;
-      void this.runOnce().then(() => {
-        if (this.backlog > 0) this.schedule(this.failures > 0 ? this.retryDelay() : 0);
-      });
-    }, delayMs);
-  }
-
-  private retryDelay(): number {
-    return backoffDelayMs(this.failures, { minBackoffMs: 200, maxBackoffMs: 10_000 });
-  }
-
-  private runOnce(): Promise<void> {
+  protected runOnce(): Promise<void> {
     const threads = [...this.threads.values()];
     const turns = [...this.turns.values()];
     const max = this.opts.maxBatchReports ?? 2000;
