@@ -16,6 +16,7 @@ import { startTcpProxy, type TcpProxy, throughProxy } from "@codex-fleet/codex-f
 import { waitUntil } from "@codex-fleet/codex-fakes/wait-until";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import type { TargetView, ThreadView } from "@codex-fleet/protocol/api";
+import type { LimitRow } from "@codex-fleet/protocol/limits";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { type RunningCollector, startCollector } from "./support/collector.ts";
@@ -27,7 +28,7 @@ let proxy: TcpProxy;
 let a: RunningCollector;
 let b: RunningCollector;
 let live: WebSocket;
-const frames: { type: string; thread?: ThreadView; target?: TargetView }[] = [];
+const frames: { type: string; thread?: ThreadView; target?: TargetView; row?: LimitRow }[] = [];
 const conns: PeerConnection[] = [];
 
 const nowS = () => Math.floor(Date.now() / 1000);
@@ -136,6 +137,29 @@ describe("two collectors, one follows the target", () => {
       () => b.fleet.threads.get("th-big")?.cwd === a.fleet.threads.get("th-big")?.cwd,
     );
     expect(b.fleet.threads.get("th-big")?.cwd?.length).toBeGreaterThan(4000);
+  }, 60_000);
+
+  it("does show a plan-limit change of A's target in B's live feed (issue 14)", async () => {
+    const resetsAt = Math.floor(Date.now() / 1000) + 3_600;
+    conns[0]?.send({
+      method: "account/rateLimits/updated",
+      params: {
+        rateLimits: {
+          limitId: "codex",
+          limitName: null,
+          primary: { usedPercent: 64, windowDurationMins: 300, resetsAt },
+          secondary: null,
+          credits: null,
+          planType: null,
+          rateLimitReachedType: null,
+        },
+      },
+    });
+    await waitUntil("the limits row in B's live feed", () =>
+      frames.some((f) => f.type === "limits" && f.row?.target === "sim" && f.row.primary?.usedPercent === 64),
+    );
+    const row = frames.find((f) => f.type === "limits" && f.row?.target === "sim")?.row;
+    expect(row?.primary?.resetsAt).toBe(new Date(resetsAt * 1000).toISOString());
   }, 60_000);
 
   it("does not hold small changes behind a 're-read' notice while A's writer is busy", async () => {

@@ -8,6 +8,7 @@
  * from the database, which the follower writes.
  */
 import type { FleetEvent } from "@codex-fleet/protocol/events";
+import { type LimitRow, LimitRowSchema } from "@codex-fleet/protocol/limits";
 import type { RemoteTargetState } from "../fleet/fleet.ts";
 import type { ThreadState } from "../ingest/thread-state.ts";
 
@@ -20,6 +21,8 @@ export type ReplicaMessage =
   /** The target changed; re-read its row. */
   | { k: "target?"; name: string }
   | { k: "usage"; threadId: string; targetId: string; atMs: number; totalTokens: number }
+  /** A plan-limit row changed (issue 14): the row as GET /api/v1/limits serves it. */
+  | { k: "limits"; row: LimitRow }
   /** A failed turn (the alert rule `turnFailed` counts these events; its error message cut). */
   | { k: "failed"; targetId: string; event: FailedTurnEvent }
   /** API-managed targets changed: reload their definitions. */
@@ -162,6 +165,11 @@ function readMessage(m: unknown): ReplicaMessage | null {
       const error = e.turn.error;
       if (error !== null && !(isObject(error) && typeof error.message === "string")) return null;
       return { k: "failed", targetId: m.targetId, event: e as unknown as FailedTurnEvent };
+    }
+    case "limits": {
+      // The row is what the live feed sends browsers: it must be exactly the API's shape.
+      const row = LimitRowSchema.safeParse(m.row);
+      return row.success ? { k: "limits", row: row.data } : null;
     }
     case "managed":
       return { k: "managed" };

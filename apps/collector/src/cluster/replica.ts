@@ -70,6 +70,8 @@ export class Replica {
   private targets = new Map<string, TargetRuntime>();
   /** Counted usage and failed turns: events, not states (bounded, in order). */
   private usage: ReplicaMessage[] = [];
+  /** Plan-limit rows since the last tick, newest per target and limit. */
+  private limits = new Map<string, ReplicaMessage>();
   private control = new Set<"managed" | "alerts">();
   private timer: NodeJS.Timeout | null = null;
   private sending: Promise<void> | null = null;
@@ -123,6 +125,11 @@ export class Replica {
         const failed = failedTurnMessage(targetId, event);
         if (failed === null || this.usage.length >= 1000) return;
         this.usage.push(failed);
+        this.schedule();
+      },
+      limitsChanged: (row) => {
+        if (!followed(row.target)) return;
+        this.limits.set(`${row.target}\u0000${row.limitId}`, { k: "limits", row });
         this.schedule();
       },
       usageCounted: (u) => {
@@ -182,7 +189,9 @@ export class Replica {
   }
 
   private hasPending(): boolean {
-    return this.threads.size + this.targets.size + this.usage.length + this.control.size > 0;
+    return (
+      this.threads.size + this.targets.size + this.usage.length + this.limits.size + this.control.size > 0
+    );
   }
 
   /** One NOTIFY statement with everything pending; on failure it stays pending (newest wins). */
@@ -192,6 +201,8 @@ export class Replica {
     const targets = this.targets;
     const usage = this.usage;
     const control = this.control;
+    const limits = this.limits;
+    this.limits = new Map();
     this.threads = new Map();
     this.targets = new Map();
     this.usage = [];
@@ -202,6 +213,7 @@ export class Replica {
       ),
       ...[...threads.values()].map((state): ReplicaMessage => ({ k: "thread", state })),
       ...usage,
+      ...limits.values(),
       ...[...control].map((k): ReplicaMessage => ({ k })),
     ];
     // A state too large for a payload goes as "re-read the row": only once the row is written.
@@ -216,6 +228,7 @@ export class Replica {
       // Put back what newer changes have not superseded.
       for (const [k, v] of threads) if (!this.threads.has(k)) this.threads.set(k, v);
       for (const [k, v] of targets) if (!this.targets.has(k)) this.targets.set(k, v);
+      for (const [k, v] of limits) if (!this.limits.has(k)) this.limits.set(k, v);
       this.usage = [...usage, ...this.usage].slice(0, 1000);
       for (const k of control) this.control.add(k);
       throw err;
@@ -345,6 +358,9 @@ export class Replica {
           break;
         case "usage":
           fleet.applyRemoteUsage(m);
+          break;
+        case "limits":
+          fleet.applyRemoteLimits(m.row);
           break;
         case "failed":
           fleet.applyRemoteEvent(m.targetId, m.event);

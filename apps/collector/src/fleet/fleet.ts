@@ -731,6 +731,12 @@ export class Fleet {
     this.notify((l) => l.usageCounted?.(u));
   }
 
+  /** A plan-limit row of a target another instance follows (its live feed shows it too). */
+  applyRemoteLimits(row: LimitRow): void {
+    if (this.targets.get(row.target)?.followed) return;
+    this.notify((l) => l.limitsChanged?.(row));
+  }
+
   /** An event of a target another instance follows (failed turns, for the alert rules). */
   applyRemoteEvent(targetId: string, event: FleetEvent): void {
     if (this.targets.get(targetId)?.followed) return;

@@ -86,6 +86,7 @@ describe("packMessages / readPayload", () => {
           { k: "future-kind" },
           { k: "thread", state: { id: 1 } },
           { k: "usage", threadId: "t" },
+          { k: "limits", row: { target: "alice", primary: "64 %" } },
           { k: "alerts" },
         ],
       }),
