@@ -68,6 +68,9 @@ interface Held {
   overdue?: boolean;
 }
 
+/** Rounds within which re-taking a lease this instance handed over means nobody took it. */
+const UNCLAIMED_ROUNDS = 4;
+
 export class LeaseKeeper {
   private readonly held = new Map<string, Held>();
   private readonly clock: () => number;
@@ -81,6 +84,18 @@ export class LeaseKeeper {
   private stopped = false;
   private freeBefore = new Set<string>();
   private ticks = 0;
+  /** Target leases this instance handed over, and the round it did. */
+  private handedOver = new Map<string, number>();
+  /**
+   * Once a handover went untaken (this instance took the leases back after they had been free for
+   * two rounds), every target lease it holds is kept, not handed over again, until the live
+   * instances change. An
+   * instance that does not list a target never takes it — collectors started with different
+   * configs (or mid-way through a rolling config change) — and handing it over again and again
+   * would drop and reconnect those targets every few rounds.
+   */
+  private keep = new Set<string>();
+  private keepFor = "";
   /** The last snapshot showed no other live instance and no lease held by another. */
   private alone = false;
   /** The last round trip to Postgres succeeded (readiness). */
@@ -246,7 +261,18 @@ export class LeaseKeeper {
       this.alone =
         !instances.some((i) => i.live && i.id !== identity.id) &&
         !leases.some((l) => l.live && l.holder !== identity.id);
+      const membership = instances
+        .filter((i) => i.live)
+        .map((i) => i.id)
+        .sort()
+        .join(",");
+      if (membership !== this.keepFor) {
+        // Another instance joined or left: it may take what the previous ones did not.
+        this.keep.clear();
+        this.keepFor = membership;
+      }
       const plan = planShare({
+        keep: this.keep,
         self: identity.id,
         targets: [...fleet.targets.keys()].map(targetLease),
         liveHolders,
@@ -257,6 +283,7 @@ export class LeaseKeeper {
       this.freeBefore = new Set(plan.free);
       if (plan.release.length > 0 && !this.stopped) await this.handOver(plan.release);
       const won = plan.acquire.length > 0 && !this.stopped ? await this.acquire(plan.acquire) : [];
+      this.noteUnclaimed(won);
       if (won.length > 0)
         log.info({ targets: won.length, share: plan.share }, "cluster: acquired target leases");
       // Held but not followed: just acquired, or a follow that failed, or a target re-added.
@@ -308,8 +335,33 @@ export class LeaseKeeper {
       this.held.delete(name);
     }
     const released = await releaseLeases({ pool, holder: identity.id, leases });
-    for (const n of released) metrics.leaseReleases.inc(kind(n));
+    for (const n of released) {
+      metrics.leaseReleases.inc(kind(n));
+      if (n.startsWith(TARGET_PREFIX)) this.handedOver.set(n, this.ticks);
+    }
     log.info({ targets: released.length }, "cluster: handed targets over");
+  }
+
+  /** Leases just won that this instance handed over a few rounds ago: nobody else took them. */
+  private noteUnclaimed(won: readonly string[]): void {
+    const unclaimed: string[] = [];
+    for (const name of won) {
+      const at = this.handedOver.get(name);
+      this.handedOver.delete(name);
+      if (at !== undefined && this.ticks - at <= UNCLAIMED_ROUNDS && !this.keep.has(name)) {
+        this.keep.add(name);
+        unclaimed.push(name.slice(TARGET_PREFIX.length));
+      }
+    }
+    for (const [name, at] of this.handedOver)
+      if (this.ticks - at > UNCLAIMED_ROUNDS) this.handedOver.delete(name);
+    if (unclaimed.length === 0) return;
+    // What was offered went untaken: offering others would fare no better (and drop them too).
+    for (const name of this.held.keys()) if (name.startsWith(TARGET_PREFIX)) this.keep.add(name);
+    this.opts.log.warn(
+      { targets: unclaimed.length, examples: unclaimed.slice(0, 5) },
+      "cluster: targets this instance handed over were taken by no other instance, so it keeps them; do all collectors share one config file? (an instance whose config does not list a target never takes it)",
+    );
   }
 
   private async leadAlerts(heldByAnyone: boolean): Promise<void> {

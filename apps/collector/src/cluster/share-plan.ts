@@ -20,6 +20,11 @@ export interface ShareInput {
   held: ReadonlySet<string>;
   /** Targets that were free in this instance's previous snapshot. */
   freeBefore: ReadonlySet<string>;
+  /**
+   * Held leases never handed over for fair share (only when their target is no longer known):
+   * ones this instance handed over before and no other instance took (see keeper.ts).
+   */
+  keep?: ReadonlySet<string>;
 }
 
 export interface SharePlan {
@@ -61,8 +66,9 @@ export function planShare(input: ShareInput): SharePlan {
   let deficit = 0;
   for (const [i, n] of count) if (i !== input.self) deficit += Math.max(0, (quota.get(i) ?? base) - n);
   // Hand over only what another instance has room for beyond the free leases it will take first.
-  const excess = Math.min(mine.length - share, deficit - free.length);
-  if (excess > 0) release.push(...mine.slice(mine.length - excess));
+  const movable = mine.filter((n) => !input.keep?.has(n));
+  const excess = Math.min(mine.length - share, deficit - free.length, movable.length);
+  if (excess > 0) release.push(...movable.slice(movable.length - excess));
   const room = Math.max(0, share - mine.length);
   const order = (n: string) => spread(`${input.self}\u0000${n}`);
   const byOrder = [...free].sort((a, b) => order(a) - order(b) || (a < b ? -1 : 1));

@@ -74,6 +74,18 @@ describe("planShare", () => {
     expect(again.release).toHaveLength(3);
   });
 
+  it("keeps the leases it is told to keep, handing over only the others", () => {
+    const targets = names(10);
+    const held = new Set(targets);
+    const holders = new Map(targets.map((t) => [t, "A"]));
+    const keep = new Set(targets.slice(0, 8));
+    const plan = planShare(input({ targets, liveHolders: holders, held, liveInstances: ["A", "B"], keep }));
+    expect(plan.share).toBe(5);
+    expect(plan.release.sort()).toEqual(targets.slice(8));
+    const none = planShare(input({ targets, liveHolders: holders, held, liveInstances: ["A", "B"], keep: held }));
+    expect(none.release).toEqual([]);
+  });
+
   it("releases leases of targets no longer known", () => {
     const plan = planShare(input({ targets: ["t1"], held: new Set(["t1", "gone"]) }));
     expect(plan.release).toEqual(["gone"]);
