@@ -82,7 +82,9 @@ describe("planShare", () => {
     const plan = planShare(input({ targets, liveHolders: holders, held, liveInstances: ["A", "B"], keep }));
     expect(plan.share).toBe(5);
     expect(plan.release.sort()).toEqual(targets.slice(8));
-    const none = planShare(input({ targets, liveHolders: holders, held, liveInstances: ["A", "B"], keep: held }));
+    const none = planShare(
+      input({ targets, liveHolders: holders, held, liveInstances: ["A", "B"], keep: held }),
+    );
     expect(none.release).toEqual([]);
   });
 
