@@ -226,6 +226,14 @@ const ConfigFileObject = z.strictObject({
       /** Invalid frames per minute a target may send before it is disconnected as hostile. */
       maxInvalidPerMinute: z.int().positive().default(1000),
       /**
+       * Bytes a target may send per minute before it is disconnected as a flood (parsing is
+       * synchronous: one server streaming large frames would starve every other target).
+       */
+      maxBytesPerMinute: z
+        .int()
+        .min(1024 * 1024)
+        .default(256 * 1024 * 1024),
+      /**
        * How often `account/rateLimits/read` asks each app-server for its plan limits (issue 14);
        * 0: only once at connect (the pushed updates still arrive). Not below 10 s: each read is a
        * call to OpenAI's backend on the developer's account.

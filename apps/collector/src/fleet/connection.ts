@@ -44,6 +44,12 @@ export interface ConnectionOptions {
   requestTimeoutMs: number;
   /** Invalid frames tolerated per minute before the peer is dropped as hostile. */
   maxInvalidPerMinute?: number;
+  /**
+   * Bytes a target may send per minute (default 256 MiB) before it is disconnected as a flood:
+   * parsing is synchronous, and one server streaming large valid frames would otherwise take the
+   * event loop from every other target.
+   */
+  maxBytesPerMinute?: number;
   /** Requests that may wait for their turn; past this, request() rejects at once. */
   maxQueuedRequests?: number;
   clientVersion: string;
@@ -127,6 +133,8 @@ export class TargetConnection {
   } | null = null;
   private ready = false;
   private invalidWindowStart = 0;
+  private bytesWindowStart = 0;
+  private bytesInWindow = 0;
   private invalidInWindow = 0;
   private readonly now: () => number;
   private readonly random: () => number;
@@ -262,6 +270,7 @@ export class TargetConnection {
         this.invalid("binary frame", null);
         return;
       }
+      if (this.flooded(ws, byteLength(data))) return;
       const text = data.toString();
       this.onMessage(text);
     });
@@ -467,6 +476,21 @@ export class TargetConnection {
     }
   }
 
+  /** Count a frame's bytes; past the minute's budget, close (and back off) before parsing it. */
+  private flooded(ws: WebSocket, bytes: number): boolean {
+    if (this.ws !== ws) return true; // closed meanwhile: frames still buffered are not read
+    const t = this.now();
+    if (t - this.bytesWindowStart > 60_000) {
+      this.bytesWindowStart = t;
+      this.bytesInWindow = 0;
+    }
+    this.bytesInWindow += bytes;
+    const max = this.opts.maxBytesPerMinute ?? DEFAULT_MAX_BYTES_PER_MINUTE;
+    if (this.bytesInWindow <= max) return false;
+    this.scheduleRetryAfterClose("protocol", `sent more than ${max} bytes within a minute (flood)`);
+    return true;
+  }
+
   private invalid(reason: string, method: string | null): void {
     this.handlers.onInvalid?.(reason, method);
     const t = this.now();
@@ -533,6 +557,14 @@ function isPlainRateLimitRead(params: unknown): boolean {
     keys[0] === "excludeResetCreditDetails" &&
     (params as Record<string, unknown>).excludeResetCreditDetails === true
   );
+}
+
+export const DEFAULT_MAX_BYTES_PER_MINUTE = 256 * 1024 * 1024;
+
+/** The size of a received message (ws hands a Buffer, or fragments as an array of them). */
+function byteLength(data: WebSocket.RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
+  return data instanceof ArrayBuffer ? data.byteLength : data.length;
 }
 
 /** What an HTTP answer without a WebSocket upgrade means (its body is never read). */

@@ -41,6 +41,7 @@ describe("loadConfig: good files", () => {
       maxPayloadBytes: 16_777_216,
       requestTimeoutMs: 30_000,
       maxInvalidPerMinute: 1000,
+      maxBytesPerMinute: 256 * 1024 * 1024,
       rateLimitPollMs: 300_000,
       allowLinkLocal: false,
     });

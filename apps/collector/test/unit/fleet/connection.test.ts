@@ -645,6 +645,44 @@ describe("TargetConnection against hostile frames", () => {
     },
   );
 
+  it.each([
+    { frames: 9, wantState: "open" },
+    { frames: 12, wantState: "backoff" },
+  ])(
+    "does drop a peer flooding valid frames only past maxBytesPerMinute ($frames frames of 100 KiB, budget 1 MiB)",
+    async ({ frames, wantState }) => {
+      const big = "x".repeat(100 * 1024);
+      const p = await peer({
+        script: async (c) => {
+          for (let i = 0; i < frames; i++) c.send({ method: "future/big", params: { i, big } });
+          c.send({ method: "peer/done" });
+        },
+      });
+      const h = open(p.url, {
+        maxBytesPerMinute: 1024 * 1024,
+        maxPayloadBytes: 16 * 1024 * 1024,
+        minBackoffMs: 60_000,
+        maxBackoffMs: 60_000,
+      });
+      if (wantState === "open") {
+        await waitFor("every frame and the marker", () => h.events.length >= frames + 1);
+        await barrier(h);
+        expect(h.conn.current.state).toBe("open");
+      } else {
+        await waitFor("backoff", backoffCount(h, 1));
+        expect(h.conn.current).toMatchObject({
+          state: "backoff",
+          reason: "protocol",
+          error: "sent more than 1048576 bytes within a minute (flood)",
+        });
+        // Closed before parsing the frame over the budget: 10 frames (1,000 KiB and their
+        // envelopes) fit, the 11th does not, and nothing after it was read.
+        expect(h.events.length).toBe(10);
+      }
+      expect(h.invalid).toEqual([]);
+    },
+  );
+
   it("does count invalid frames per minute, so a slow trickle is never dropped", async () => {
     fakeClock();
     const p = await peer();
