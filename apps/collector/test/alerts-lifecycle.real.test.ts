@@ -196,9 +196,20 @@ describe("a failed turn's alerts against a real app-server", () => {
     await waitUntil("alice open", () => collector.fleet.targets.get("alice")?.status.state === "open");
     const devC = await dev();
     const thread = await devC.startThread({ cwd: a.cwd });
-    mock.push({ kind: "reply", usage: { input: 500, cached: 0, output: 20, reasoning: 0 } });
-    await devC.waitForTurnCompleted(thread, await devC.startTurn(thread, "works"));
-    await waitUntil("total read", () => (collector.fleet.threads.get(thread)?.countedTotalTokens ?? 0) > 0);
+    // A brand-new thread cannot be subscribed before its first turn is persisted (facts §2): when
+    // that first turn outruns the subscription (a loaded machine), its total is owed until the
+    // next model response. Work until the collector is subscribed and owed nothing.
+    const settled = () => {
+      const t = collector.fleet.threads.get(thread);
+      return (t?.countedTotalTokens ?? 0) > 0 && t?.owedSinceMs === null;
+    };
+    for (let i = 0; i < 3 && !settled(); i++) {
+      mock.push({ kind: "reply", usage: { input: 500, cached: 0, output: 20, reasoning: 0 } });
+      await devC.waitForTurnCompleted(thread, await devC.startTurn(thread, `works ${i}`));
+      const deadline = Date.now() + 5_000;
+      while (!settled() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    }
+    await waitUntil("total read, nothing owed", settled);
     mock.push({ kind: "http500" });
     const turn = await devC.startTurn(thread, "fails with 500");
     expect((await devC.waitForTurnCompleted(thread, turn)).turn.status).toBe("failed");

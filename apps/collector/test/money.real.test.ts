@@ -133,7 +133,8 @@ describe("money against the real app-server", () => {
     const ok = await dev.waitForTurnCompleted(threadId, await dev.startTurn(threadId, "again"), 60_000);
     expect(ok.turn.status).toBe("completed");
     await waitUntil("limitReached resolved", async () => (await stopped()).length === 0, 30_000);
-  });
+    // Its own waits go up to 60 s (codex retries a refused request with backoff on a busy machine).
+  }, 180_000);
 
   it("does show the unpriced usage of the answered turn on the developer's budget", async () => {
     let body: BudgetsResponse | undefined;
@@ -151,5 +152,5 @@ describe("money against the real app-server", () => {
       unpricedTokens: mock.served.totalTokens,
     });
     expect(body?.rows[0]?.detail).toContain("tokens have no price: the spend is a lower bound.");
-  });
+  }, 60_000);
 });

@@ -376,10 +376,11 @@ export class Fleet {
           rt.connectedSinceMs = openedAtMs;
           rt.contactScanned = false;
           this.persistTarget(rt);
-          rt.planLimits.onOpen();
-          void rt.observer.onOpen().finally(() => {
+          const backfill = rt.observer.onOpen().finally(() => {
             tlog.debug({ previousContact }, "backfill done");
           });
+          // Plan limits are read after the start-up scan and resumes, never ahead of them.
+          rt.planLimits.onOpen(backfill);
         },
         onEvent: (event) => this.handleEvent(rt, event),
         onStatus: (status) => {
@@ -455,6 +456,10 @@ export class Fleet {
       now: this.now,
       publish: (row) => this.notify((l) => l.limitsChanged?.(row)),
       log: (level, msg, extra) => tlog[level](extra ?? {}, msg),
+      busy: () => {
+        for (const threadId of rt.observing) if (this.threads.get(threadId)?.status === "active") return true;
+        return false;
+      },
     });
     rt = {
       config: tc,

@@ -35,7 +35,17 @@ export interface PlanLimitTrackerDeps {
   now(): number;
   publish(row: LimitRow): void;
   log(level: "info" | "warn" | "debug", msg: string, extra?: Record<string, unknown>): void;
+  /**
+   * Whether a thread of this target is active now. A read is then put off: the windows arrive
+   * with each model response anyway, and the read (a call to OpenAI's backend on the developer's
+   * account) would hold up the subscriptions queued behind it on the connection, which must go
+   * out the moment a thread turns active to catch its totals (facts §2).
+   */
+  busy?(): boolean;
 }
+
+/** How long a read put off by activity waits before it looks again. */
+export const BUSY_RETRY_MS = 30_000;
 
 /** The reason shown for a codex whose read takes no parameters (0.150.0, measured). */
 export const READ_TAKES_NO_PARAMS =
@@ -72,16 +82,41 @@ export class PlanLimitTracker {
 
   constructor(private readonly deps: PlanLimitTrackerDeps) {}
 
-  /** The connection is open: load the stored states, then read, then poll. */
-  onOpen(): void {
+  /**
+   * The connection is open: load the stored states, then — once `settled` (the observer's start-up
+   * scan and resumes, which go first on the connection's one-at-a-time queue) — read, then poll.
+   */
+  onOpen(settled: Promise<unknown> = Promise.resolve()): void {
     const gen = ++this.generation;
     this.loaded = false;
     void this.load(gen).finally(() => {
       if (gen !== this.generation) return;
       this.loaded = true;
       for (const p of this.pending.splice(0)) this.apply(p.reports, p.atMs);
-      void this.read(gen);
+      void settled
+        .catch(() => {})
+        .then(() => {
+          if (gen === this.generation) this.readWhenQuiet(gen);
+        });
     });
+  }
+
+  /** Read now, unless a thread is active: then look again later. */
+  private readWhenQuiet(gen: number): void {
+    if (!this.deps.busy?.()) {
+      void this.read(gen);
+      return;
+    }
+    this.schedule(gen, this.deps.pollMs > 0 ? Math.min(this.deps.pollMs, BUSY_RETRY_MS) : BUSY_RETRY_MS);
+  }
+
+  private schedule(gen: number, delayMs: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (gen === this.generation && this.deps.connection.isReady) this.readWhenQuiet(gen);
+    }, delayMs);
+    this.timer.unref();
   }
 
   /** The connection closed: no more reads until the next open. */
@@ -134,13 +169,7 @@ export class PlanLimitTracker {
     const atMs = this.deps.now();
     this.apply(reports, atMs);
     this.recordSource(outcome.status, outcome.reason, atMs);
-    if (this.deps.pollMs > 0) {
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        if (gen === this.generation && this.deps.connection.isReady) void this.read(gen);
-      }, this.deps.pollMs);
-      this.timer.unref();
-    }
+    if (this.deps.pollMs > 0) this.schedule(gen, this.deps.pollMs);
   }
 
   private recordSource(status: PlanLimitSourceStatus, reason: string | null, atMs: number): void {

@@ -8,12 +8,17 @@
 import type { PlanLimitReport } from "@codex-fleet/protocol/limits";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { RpcError } from "../../../src/fleet/connection.ts";
-import { PlanLimitTracker } from "../../../src/fleet/plan-limit-tracker.ts";
+import { BUSY_RETRY_MS, PlanLimitTracker } from "../../../src/fleet/plan-limit-tracker.ts";
 import type { PlanLimitWriter } from "../../../src/fleet/plan-limit-writer.ts";
 
 const UNAVAILABLE = "codex account authentication required to read rate limits";
 
-function harness(opts: { pollMs: number; answer: () => unknown; loadDelayMs?: number }) {
+function harness(opts: {
+  pollMs: number;
+  answer: () => unknown;
+  loadDelayMs?: number;
+  busy?: () => boolean;
+}) {
   const reads: unknown[] = [];
   const sources: { status: string; reason: string | null }[] = [];
   const saved: { limitId: string; primary: number | null }[] = [];
@@ -41,6 +46,7 @@ function harness(opts: { pollMs: number; answer: () => unknown; loadDelayMs?: nu
     now: () => Date.now(),
     publish: (row) => rows.push(`${row.target}/${row.limitId}`),
     log: (level, msg) => logs.push(`${level}: ${msg}`),
+    ...(opts.busy ? { busy: opts.busy } : {}),
   });
   return { tracker, reads, sources, saved, logs, rows };
 }
@@ -126,5 +132,34 @@ describe("PlanLimitTracker", () => {
     expect(h.saved).toEqual([]);
     await vi.advanceTimersByTimeAsync(1500);
     expect(h.saved).toEqual([{ limitId: "codex", primary: 55 }]);
+  });
+
+  it("does read only after the start-up scan has settled, never ahead of it", async () => {
+    vi.useFakeTimers({ now: 1_800_000_000_000 });
+    const h = harness({ pollMs: 0, answer: () => READ });
+    let settle: () => void = () => {};
+    h.tracker.onOpen(new Promise<void>((resolve) => (settle = resolve)));
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(h.reads).toEqual([]);
+    settle();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.reads).toHaveLength(1);
+  });
+
+  it("does put a read off while a thread is active, and read once it is quiet", async () => {
+    vi.useFakeTimers({ now: 1_800_000_000_000 });
+    let active = true;
+    const h = harness({ pollMs: 300_000, answer: () => READ, busy: () => active });
+    h.tracker.onOpen();
+    await vi.advanceTimersByTimeAsync(2 * BUSY_RETRY_MS);
+    expect(h.reads).toEqual([]);
+    active = false;
+    await vi.advanceTimersByTimeAsync(BUSY_RETRY_MS);
+    expect(h.reads).toHaveLength(1);
+    // The next poll is due a whole interval later, not at the next busy retry.
+    await vi.advanceTimersByTimeAsync(300_000 - 1);
+    expect(h.reads).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(h.reads).toHaveLength(2);
   });
 });
