@@ -39,6 +39,10 @@ async function startGate(target: string): Promise<Server> {
     req.on("end", async () => {
       const path = (req.url ?? "").split("?")[0] ?? "";
       if (refuse && req.method === "POST" && path.endsWith("/responses")) {
+        // A real refusal comes after a round trip to OpenAI. Without one the turn can end before
+        // the collector's subscription (sent when the new thread turns active, facts §2) is
+        // answered on a loaded machine, and the collector, not subscribed yet, hears nothing of it.
+        await new Promise((r) => setTimeout(r, 1_500));
         res.writeHead(429, {
           "content-type": "application/json",
           "x-codex-rate-limit-reached-type": "workspace_member_credits_depleted",
