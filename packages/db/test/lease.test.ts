@@ -197,6 +197,30 @@ describe("leases", () => {
     expect(won.map((l) => l.token)).toEqual([2, 2, 2]);
   });
 
+  it("lets a lease expired or released 'now' be acquired at once, however soon (ms rounding)", async () => {
+    // Stored in a timestamptz(3), now() may round up by up to 0.5 ms: a lease expired "now"
+    // would stay live for an acquire within that half millisecond. Many tries make it show.
+    for (let i = 0; i < 40; i++) {
+      const [name] = fresh(1) as [string];
+      const [held] = await acquireLeases({
+        pool: db.pool,
+        holder: "a",
+        holderName: "a",
+        names: [name],
+        ttlMs: LONG,
+      });
+      await releaseLeases({ pool: db.pool, holder: "a", leases: [{ name, token: held?.token ?? 0 }] });
+      const won = await acquireLeases({
+        pool: db.pool,
+        holder: "b",
+        holderName: "b",
+        names: [name],
+        ttlMs: LONG,
+      });
+      expect(won.map((l) => l.name)).toEqual([name]);
+    }
+  });
+
   it("lists leases by prefix with the database's time", async () => {
     const names = fresh(2);
     await acquireLeases({ pool: db.pool, holder: "A", holderName: "a", names, ttlMs: LONG });

@@ -83,6 +83,13 @@ export async function renewLeases(args: {
   return rows;
 }
 
+/**
+ * "Now" as the millisecond columns can hold it without landing in the future: stored in a
+ * `timestamptz(3)`, `now()` is rounded, up by as much as 0.5 ms, and a lease "expired now" would
+ * still be live for an acquire that follows within that half millisecond (seen: a flaky test).
+ */
+const NOW_MS = "date_trunc('milliseconds', now())";
+
 /** Give up leases (expire them now) so that another instance can acquire them at once. */
 export async function releaseLeases(args: {
   pool: Pool;
@@ -91,7 +98,7 @@ export async function releaseLeases(args: {
 }): Promise<string[]> {
   if (args.leases.length === 0) return [];
   const { rows } = await args.pool.query<{ name: string }>(
-    `UPDATE lease SET expires_at = LEAST(expires_at, now())
+    `UPDATE lease SET expires_at = LEAST(expires_at, ${NOW_MS})
      FROM unnest($2::text[], $3::int8[]) AS x(name, token)
      WHERE lease.name = x.name AND lease.token = x.token AND lease.holder = $1
      RETURNING lease.name`,
@@ -107,7 +114,7 @@ export async function releaseLeases(args: {
 export async function expireLeasesOf(args: { pool: Pool; holders: readonly string[] }): Promise<number> {
   if (args.holders.length === 0) return 0;
   const { rowCount } = await args.pool.query(
-    `UPDATE lease SET expires_at = now() WHERE holder = ANY($1::text[]) AND expires_at > now()`,
+    `UPDATE lease SET expires_at = ${NOW_MS} WHERE holder = ANY($1::text[]) AND expires_at > now()`,
     [[...args.holders]],
   );
   return rowCount ?? 0;
