@@ -6,7 +6,14 @@
  * (http/param-guard.ts). Register before any route (`buildApp` does).
  */
 import type { DbPool } from "@codex-fleet/db/client";
-import { type AuthMe, LoginRequestSchema, type Role } from "@codex-fleet/protocol/auth";
+import {
+  type AuthMe,
+  LoginRequestSchema,
+  NO_PRINCIPAL,
+  type Principal,
+  type Role,
+  tokenPrincipal,
+} from "@codex-fleet/protocol/auth";
 import { isLoopbackHost } from "@codex-fleet/protocol/targets";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AuthConfig } from "../config/schema.ts";
@@ -29,6 +36,8 @@ export interface RequestAuth {
   role: Role;
   via: "session" | "bearer" | "none";
   expiresAtMs: number | null;
+  /** Who it is (acknowledgements, the audit log). */
+  principal: Principal;
 }
 
 declare module "fastify" {
@@ -126,11 +135,18 @@ export function installAuth(
         log.warn({ ip: req.ip }, "bearer token not accepted");
         throw unauthorized("the bearer token was not accepted");
       }
-      return { role, via: "bearer", expiresAtMs: null };
+      return { role, via: "bearer", expiresAtMs: null, principal: tokenPrincipal(role) };
     }
     const id = readCookie(req.headers.cookie, SESSION_COOKIE);
     const session = id === null ? null : await sessions.get(id);
-    return session ? { role: session.role, via: "session", expiresAtMs: session.expiresAtMs } : null;
+    return session
+      ? {
+          role: session.role,
+          via: "session",
+          expiresAtMs: session.expiresAtMs,
+          principal: tokenPrincipal(session.role),
+        }
+      : null;
   };
 
   const checkOrigin = (req: FastifyRequest, required: boolean): void => {
@@ -162,7 +178,7 @@ export function installAuth(
       // No credentials to protect the changes and the feed: a browser page on another site must
       // not drive them (CSRF, cross-site WebSocket hijacking). Non-browser clients send no Origin.
       if (isWrite(req.method) || route === "/api/v1/live") checkOrigin(req, false);
-      req.fleetAuth = { role: "admin", via: "none", expiresAtMs: null };
+      req.fleetAuth = { role: "admin", via: "none", expiresAtMs: null, principal: NO_PRINCIPAL };
       return;
     }
     const access = requiredAccess(req.method, route);
@@ -188,6 +204,7 @@ export function installAuth(
     role: auth.role,
     authEnabled: config.enabled,
     expiresAt: auth.expiresAtMs === null ? null : new Date(auth.expiresAtMs).toISOString(),
+    principal: auth.principal,
   });
 
   app.post("/api/v1/auth/login", async (req, reply) => {
@@ -208,7 +225,7 @@ export function installAuth(
       "set-cookie",
       sessionCookie(id, { maxAgeMs: config.sessionTtlMs, secure: config.secureCookies }),
     );
-    return me({ role, via: "session", expiresAtMs: session.expiresAtMs });
+    return me({ role, via: "session", expiresAtMs: session.expiresAtMs, principal: tokenPrincipal(role) });
   });
 
   app.post("/api/v1/auth/logout", async (req, reply) => {
@@ -226,7 +243,7 @@ export function installAuth(
 
   app.get("/api/v1/auth/me", async (req, reply) => {
     rejectUnknown(req.query as Record<string, unknown>, []);
-    if (!config.enabled) return me({ role: "admin", via: "none", expiresAtMs: null });
+    if (!config.enabled) return me({ role: "admin", via: "none", expiresAtMs: null, principal: NO_PRINCIPAL });
     const auth = await identify(req, reply);
     if (auth === null) throw unauthorized(SIGN_IN);
     return me(auth);
