@@ -107,6 +107,14 @@ export class TargetObserver {
    * and again (it stays shown pending; the next connection tries again).
    */
   private rearmed = new Set<string>();
+  /**
+   * Threads that turned active while we were not subscribed, and when (our clock): the end of the
+   * turn they ran may reach nobody — a brand-new thread cannot be subscribed before its first turn
+   * is persisted, and a short turn ends before the resume takes effect (facts §2). A turn's end is
+   * its outcome (a failure and its error), not only its tokens: when such a thread leaves active
+   * without a live `turn/completed`, its recent turns are read back (`readBackTurns`).
+   */
+  private endUnheard = new Map<string, number>();
   /** Threads this connection has had a live event about (see `onOpen`). */
   private heard = new Set<string>();
   private coldQueue: Promise<void> = Promise.resolve();
@@ -227,6 +235,7 @@ export class TargetObserver {
       case "threadStarted":
         if (event.thread.status.type === "active") {
           this.active.add(event.thread.id);
+          this.armEndUnheard(event.thread.id);
           void this.subscribe(event.thread.id);
         }
         break;
@@ -241,7 +250,14 @@ export class TargetObserver {
         if (event.status.type === "active" && this.subs.get(event.threadId) !== "subscribed") {
           this.missed.add(event.threadId);
           this.deps.markOwed?.(event.threadId, "activeBeforeSubscribe");
+          this.armEndUnheard(event.threadId);
         }
+        if (
+          event.status.type !== "active" &&
+          event.status.type !== "notLoaded" &&
+          this.endUnheard.has(event.threadId)
+        )
+          void this.readBackTurns(event.threadId);
         if (event.status.type === "notLoaded" && this.owesRecovery(event.threadId))
           this.recoverMissed(event.threadId);
         if (event.status.type === "active") {
@@ -256,6 +272,10 @@ export class TargetObserver {
       case "threadClosed":
         if (this.owesRecovery(event.threadId)) this.recoverMissed(event.threadId);
         this.forget(event.threadId);
+        break;
+      case "turnCompleted":
+        // Heard live: this activation's outcome is known.
+        this.endUnheard.delete(event.threadId);
         break;
       case "tokenUsage":
         this.missed.delete(event.threadId);
@@ -379,8 +399,31 @@ export class TargetObserver {
     this.idleTimers.delete(threadId);
   }
 
+  /** The thread turned active unsubscribed: its turn's end may reach nobody (see `endUnheard`). */
+  private armEndUnheard(threadId: string): void {
+    if (!this.endUnheard.has(threadId)) this.endUnheard.set(threadId, this.deps.now());
+  }
+
+  /**
+   * The thread left active, and no `turn/completed` was heard since it turned active unsubscribed:
+   * read its latest turns and emit those that ended since then (turn rows are upserts, a failure is
+   * keyed by its turn: emitting a turn already known changes nothing). The answer comes after any
+   * `turn/completed` the server sent before it (one socket, in order), so a late live one wins.
+   */
+  private async readBackTurns(threadId: string): Promise<void> {
+    const since = this.endUnheard.get(threadId);
+    if (since === undefined) return;
+    const gen = this.generation;
+    const turns = await this.listTurns(threadId, 5);
+    if (gen !== this.generation || turns === null || this.endUnheard.get(threadId) !== since) return;
+    this.endUnheard.delete(threadId);
+    this.deps.log("debug", "read back turns whose end was not heard", { threadId });
+    this.emitEnded(threadId, turns, since);
+  }
+
   private forget(threadId: string): void {
     this.cancelIdle(threadId);
+    this.endUnheard.delete(threadId);
     this.active.delete(threadId);
     this.subs.delete(threadId);
   }
@@ -394,6 +437,7 @@ export class TargetObserver {
     this.recovering.clear();
     this.rearmed.clear();
     this.heard.clear();
+    this.endUnheard.clear();
     for (const wake of this.coldWaiters.values()) wake();
     this.coldWaiters.clear();
   }
@@ -462,16 +506,24 @@ export class TargetObserver {
 
   /** Outcomes, timings and errors of turns that ended while we were away (no tokens: facts §5). */
   private async backfillTurns(threadId: string, cutoffMs: number): Promise<void> {
-    let res: z.infer<typeof TurnPageSchema>;
+    const turns = await this.listTurns(threadId, 50);
+    if (turns !== null) this.emitEnded(threadId, turns, cutoffMs);
+  }
+
+  /** The thread's latest `limit` turns (newest first, measured), or null when the server refused. */
+  private async listTurns(threadId: string, limit: number): Promise<unknown[] | null> {
     try {
-      res = TurnPageSchema.parse(await this.conn.request("thread/turns/list", { threadId, limit: 50 }));
+      return TurnPageSchema.parse(await this.conn.request("thread/turns/list", { threadId, limit })).data;
     } catch (err) {
       this.deps.log("debug", "turn backfill failed", { threadId, error: errText(err) });
-      return;
+      return null;
     }
+  }
+
+  /** Emit the turns that ended at or after the cutoff as `turnCompleted`, oldest first (so "last turn" ends up right). */
+  private emitEnded(threadId: string, turns: unknown[], cutoffMs: number): void {
     const now = this.deps.now();
-    // Newest first (measured); emit oldest first so "last turn" ends up right.
-    for (const raw of [...res.data].reverse()) {
+    for (const raw of [...turns].reverse()) {
       const parsed = TurnSchema.safeParse(raw);
       if (!parsed.success) continue;
       const turn = toTurnInfo(parsed.data);

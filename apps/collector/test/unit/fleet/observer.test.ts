@@ -82,6 +82,26 @@ async function observe(
         for (const f of whileListing) c.send(f);
         return { result: { data: threads, nextCursor: null } };
       }
+      if (method === "thread/turns/list") {
+        const id = (params as { threadId: string }).threadId;
+        const at = Math.floor(Date.now() / 1000);
+        // Newest first, as 0.169.0: the failed turn, and one that ended long before.
+        return {
+          result: {
+            data: [
+              {
+                id: `${id}-turn-2`,
+                status: "failed",
+                error: { message: "unexpected status 500", codexErrorInfo: "internalServerError" },
+                startedAt: at,
+                completedAt: at,
+              },
+              { id: `${id}-turn-1`, status: "completed", startedAt: at - 3600, completedAt: at - 3600 },
+            ],
+            nextCursor: null,
+          },
+        };
+      }
       if (method === "thread/unsubscribe") {
         const id = (params as { threadId: string }).threadId;
         // The developer starts a turn while the unsubscribe is on its way: the status change
@@ -261,6 +281,74 @@ describe("TargetObserver and a brand-new thread", () => {
     c.send({ method: "thread/status/changed", params: { threadId: "marker", status: { type: "idle" } } });
     await new Promise((r) => setTimeout(r, 1000));
     expect(resumed(p).filter((id) => id === "marker").length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe("TargetObserver and a turn whose end nobody heard", () => {
+  type Emitted = { kind: string; threadId?: string; turn?: { id: string; status: string } };
+  const status = (c: PeerConnection, threadId: string, type: string) =>
+    c.send({
+      method: "thread/status/changed",
+      params: { threadId, status: { type, ...(type === "active" ? { activeFlags: [] } : {}) } },
+    });
+
+  it("reads back the turn of a thread that could not be subscribed (a brand-new thread's first turn): its failure is not lost", async () => {
+    const emitted: Emitted[] = [];
+    // The marker's rollout never exists: every resume is refused, so no turn/completed can reach us.
+    const { peer: p, c } = await observe([], { emit: (e) => emitted.push(e as Emitted) });
+    status(c, "marker", "active");
+    status(c, "marker", "systemError");
+    await waitFor("the read-back", () => emitted.some((e) => e.kind === "turnCompleted"));
+    expect(p.requests("thread/turns/list").map((r) => r.params)).toEqual([{ threadId: "marker", limit: 5 }]);
+    // Only the turn that ended since the thread turned active, with its outcome and error.
+    expect(emitted.filter((e) => e.kind === "turnCompleted")).toMatchObject([
+      {
+        threadId: "marker",
+        turn: { id: "marker-turn-2", status: "failed", error: { codexErrorInfo: "internalServerError" } },
+      },
+    ]);
+  });
+
+  it("reads back nothing when the turn's end was heard live", async () => {
+    const emitted: Emitted[] = [];
+    const { peer: p, c } = await observe([], { emit: (e) => emitted.push(e as Emitted) });
+    status(c, "busy", "active");
+    await waitFor("the subscription", () => resumed(p).includes("busy"));
+    // The server's order: the status change, then turn/completed (facts §1).
+    status(c, "busy", "idle");
+    c.send({
+      method: "turn/completed",
+      params: { threadId: "busy", turn: { id: "busy-turn-2", status: "completed", items: [] } },
+    });
+    // A later thread that is read back: once its read-back was answered, "busy"'s would have been too.
+    status(c, "marker", "active");
+    status(c, "marker", "idle");
+    await waitFor("the marker's read-back", () => p.requests("thread/turns/list").length >= 1);
+    await new Promise((r) => setTimeout(r, 100));
+    const reads = p.requests("thread/turns/list").map((r) => (r.params as { threadId: string }).threadId);
+    // "busy" turned active unsubscribed, so its read-back may go out; it emits nothing that was heard.
+    expect(reads).toContain("marker");
+    expect(emitted.filter((e) => e.kind === "turnCompleted" && e.threadId === "busy")).toEqual([]);
+  });
+
+  it("does not read back a thread that was subscribed when it turned active", async () => {
+    const { peer: p, c } = await observe([]);
+    status(c, "busy", "active");
+    await waitFor("the subscription", () => resumed(p).includes("busy"));
+    status(c, "busy", "idle");
+    c.send({
+      method: "turn/completed",
+      params: { threadId: "busy", turn: { id: "busy-turn-2", status: "completed", items: [] } },
+    });
+    status(c, "busy", "active");
+    status(c, "busy", "idle");
+    status(c, "marker", "active");
+    status(c, "marker", "idle");
+    await waitFor("the marker's read-back", () => p.requests("thread/turns/list").length >= 1);
+    await new Promise((r) => setTimeout(r, 100));
+    // The second turn of "busy" began subscribed: its end comes live, no read-back is needed.
+    const reads = p.requests("thread/turns/list").map((r) => (r.params as { threadId: string }).threadId);
+    expect(reads.filter((id) => id === "busy").length).toBeLessThanOrEqual(1);
   });
 });
 
