@@ -48,7 +48,12 @@ afterAll(async () => {
 });
 
 /** A request as admin, one second after the last one (so that every row has its own time). */
-async function change(method: "POST" | "PUT" | "DELETE", url: string, payload?: object, headers = ADMIN) {
+async function change(
+  method: "POST" | "PUT" | "DELETE",
+  url: string,
+  payload?: object,
+  headers: Record<string, string> = ADMIN,
+) {
   clockMs += 1000;
   const res = await fleet.app.inject({ method, url, payload, headers });
   expect(res.statusCode, res.body).toBeLessThan(300);
