@@ -112,10 +112,17 @@ describe("audit rows for each change route", () => {
       },
       20_000,
     );
-    await change("POST", `/api/v1/alerts/${alertId}/ack`, {});
-
-    const key = await change("POST", "/api/v1/keys", { name: "ci", role: "viewer" });
-    keyId = (key.json() as ApiKeyCreated).id;
+    // Acknowledged with an API key: the key's name is who.
+    const key = await change("POST", "/api/v1/keys", { name: "ci", role: "admin" });
+    const created = key.json() as ApiKeyCreated;
+    keyId = created.id;
+    const ack = await change(
+      "POST",
+      `/api/v1/alerts/${alertId}/ack`,
+      {},
+      { authorization: `Bearer ${created.secret}` },
+    );
+    expect((ack.json() as AlertView).ackBy).toBe("ci");
     await change("DELETE", `/api/v1/keys/${keyId}`);
   }, 60_000);
 
@@ -123,8 +130,8 @@ describe("audit rows for each change route", () => {
     const rows = await audit();
     expect(rows.map((r) => [r.action, r.subject])).toEqual([
       ["key.revoke", keyId],
-      ["key.create", keyId],
       ["alert.ack", alertId],
+      ["key.create", keyId],
       ["silence.expire", silenceId],
       ["silence.create", silenceId],
       ["target.delete", "bob"],
@@ -161,8 +168,13 @@ describe("audit rows for each change route", () => {
     });
     expect(detail("target.update")).toMatchObject({ url: "ws://127.0.0.1:3", team: "core", token: "kept" });
     expect(detail("silence.create")).toMatchObject({ matchers: { target: "nobody" }, createdBy: "ops" });
-    expect(detail("alert.ack")).toEqual({ by: "admin", role: "admin" });
-    expect(detail("key.create")).toEqual({ name: "ci", role: "viewer", expiresAt: null });
+    expect(detail("alert.ack")).toEqual({ by: "ci", role: "admin" });
+    expect(rows.find((r) => r.action === "alert.ack")?.principal).toEqual({
+      kind: "apiKey",
+      name: "ci",
+      email: null,
+    });
+    expect(detail("key.create")).toEqual({ name: "ci", role: "admin", expiresAt: null });
     const { rows: all } = await fleet.db.pool.query<{ t: string }>(
       "SELECT audit_event::text AS t FROM audit_event",
     );

@@ -109,7 +109,12 @@ export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps):
     const { id } = req.params as { id: string };
     const { by } = parseBody(AlertAckRequestSchema, req.body);
     // Signed in: the identity acknowledges and a free-text `by` is ignored (state-machine.ts).
-    const who = ackIdentity(req.fleetAuth, by);
+    const auth = req.fleetAuth;
+    // A named principal (an API key, a person) acknowledges by its name; a static token by its role.
+    const who = ackIdentity(
+      auth && { ...auth, name: auth.principal.kind === "token" ? null : auth.principal.name },
+      by,
+    );
     if (who === null) throw badParam("by", "is required when auth is off (nobody is signed in)");
     const result = await engine.acknowledge(id, who);
     if (result.ok) {
