@@ -95,7 +95,11 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
   // socket of an upgrade this hook refuses).
   installAuth(app, deps.auth ?? AUTH_OFF, { log: deps.logger, dashboardHtml, pool: deps.pool });
   // `req.audit` (issue 17) for every change route, sign-in included.
-  installAudit(app, { pool: deps.pool, log: deps.logger, now: deps.auth?.now });
+  const audit = installAudit(app, { pool: deps.pool, log: deps.logger, now: deps.auth?.now });
+  deps.metrics.counter("codex_fleet_audit_write_failures_total", () => ({
+    help: "Changes made whose audit row could not be written (each also logged as an error).",
+    values: [["", audit.failures]],
+  }));
   app.get("/api/v1/live", { websocket: true }, (socket) => {
     hub.add(socket);
     socket.on("close", () => hub.remove(socket));

@@ -243,6 +243,8 @@ describe("a failed audit write", () => {
       const logged = JSON.parse(line ?? "{}");
       expect(logged.level).toBe(50);
       expect(logged.audit).toMatchObject({ action: "target.create", subject: "carol" });
+      const metrics = await fleet.app.inject({ url: "/metrics", headers: ADMIN });
+      expect(metrics.body).toContain("codex_fleet_audit_write_failures_total 1");
     } finally {
       await fleet.db.pool.query("ALTER TABLE audit_event_away RENAME TO audit_event");
     }
