@@ -34,7 +34,7 @@ function AdminAccess() {
           API keys for scripts: sent as Authorization: Bearer, revocable one by one
         </span>
       </div>
-      <section className="card">
+      <section className="card" style={{ marginBottom: 14 }}>
         <div className="card-head">
           <h2>New API key</h2>
         </div>
@@ -42,7 +42,7 @@ function AdminAccess() {
           <CreateKeyForm onCreated={keys.reload} />
         </div>
       </section>
-      <section className="card">
+      <section className="card table-wrap">
         <div className="card-head">
           <h2>API keys</h2>
         </div>

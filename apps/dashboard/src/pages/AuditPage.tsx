@@ -113,7 +113,7 @@ function AdminAudit() {
           />
         </label>
       </form>
-      <section className="card">
+      <section className="card table-wrap">
         {events.data === undefined && events.loading && (
           <LoadingState rows={5} label="Loading the audit log…" />
         )}
