@@ -71,7 +71,11 @@ describe.skipIf(!CHROMIUM)("Access and Audit pages in Chromium", () => {
 
     const me = await withKey(secret);
     expect(me.status).toBe(200);
-    expect((await me.json()).principal).toEqual({ kind: "apiKey", name: "browser-key", email: null });
+    expect(((await me.json()) as { principal: unknown }).principal).toEqual({
+      kind: "apiKey",
+      name: "browser-key",
+      email: null,
+    });
 
     await page.getByRole("button", { name: "Done" }).click();
     expect(await page.content()).not.toContain(secret);
@@ -85,7 +89,9 @@ describe.skipIf(!CHROMIUM)("Access and Audit pages in Chromium", () => {
     await page.locator('[data-testid="key-row-browser-key"][data-status="revoked"]').waitFor();
     const refused = await withKey(secret);
     expect(refused.status).toBe(401);
-    expect((await refused.json()).error.message).toMatch(/^the API key browser-key was revoked at /);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(
+      /^the API key browser-key was revoked at /,
+    );
 
     await nav.getByRole("link", { name: "Audit" }).click();
     await page.locator("[data-testid^=audit-row-]").first().waitFor();
