@@ -9,6 +9,7 @@ import fastifyWebsocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import { registerRoutes } from "./api/routes.ts";
 import { targetView, threadView } from "./api/views.ts";
+import { installAudit } from "./audit/audit.ts";
 import { AUTH_OFF, type AuthSetup, installAuth } from "./auth/install.ts";
 import type { Fleet } from "./fleet/fleet.ts";
 import { installErrorHandlers } from "./http/errors.ts";
@@ -93,6 +94,12 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
   // the websocket plugin, whose own onRequest hook must mark an upgrade first (it then closes the
   // socket of an upgrade this hook refuses).
   installAuth(app, deps.auth ?? AUTH_OFF, { log: deps.logger, dashboardHtml, pool: deps.pool });
+  // `req.audit` (issue 17) for every change route, sign-in included.
+  const audit = installAudit(app, { pool: deps.pool, log: deps.logger, now: deps.auth?.now });
+  deps.metrics.counter("codex_fleet_audit_write_failures_total", () => ({
+    help: "Changes made whose audit row could not be written (each also logged as an error).",
+    values: [["", audit.failures]],
+  }));
   app.get("/api/v1/live", { websocket: true }, (socket) => {
     hub.add(socket);
     socket.on("close", () => hub.remove(socket));

@@ -17,6 +17,7 @@ import { type InstalledAlerts, installAlerts } from "./alerts/install.ts";
 import { registerBudgetRoutes } from "./api/budgets-routes.ts";
 import { registerPricingRoutes } from "./api/pricing-routes.ts";
 import { buildApp } from "./app.ts";
+import { registerAuditRoutes } from "./audit/routes.ts";
 import { CatalogueRefresh } from "./catalogue-refresh.ts";
 import { type InstalledCluster, installCluster } from "./cluster/install.ts";
 import { Replica } from "./cluster/replica.ts";
@@ -26,6 +27,7 @@ import { MAX_VERSION_LABELS, targetsByCodexVersion } from "./fleet/codex-version
 import { Fleet, type FleetOptions } from "./fleet/fleet.ts";
 import type { WriterTuning } from "./ingest/writer.ts";
 import { startWriterThread, type WriterThread } from "./ingest/writer-thread.ts";
+import { registerKeyRoutes } from "./keys/routes.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { escapeLabel, Metrics } from "./metrics.ts";
 import { Repricing } from "./repricing.ts";
@@ -231,6 +233,8 @@ export async function createCollector(
     isReady: () => ready && (!leased || cluster.databaseOk()),
     plugins: [
       alerts.plugin,
+      (a) => registerKeyRoutes(a, { pool: db.pool, now: overrides.now }),
+      (a) => registerAuditRoutes(a, { pool: db.pool }),
       (a) => registerTargetRoutes(a, managedTargets),
       (a) => cluster.plugin(a),
       (a) => registerBudgetRoutes(a, { pool: db.pool, fleet, budgets: config.budgets, now: overrides.now }),
@@ -260,6 +264,7 @@ export async function createCollector(
   const retention = new RetentionJob({
     pool: db.pool,
     retention: config.retention,
+    auditDays: config.audit.retentionDays,
     log,
     onDeleted: (table, rows) => metrics.retentionDeleted.inc(table, rows),
     alone: db.embedded,

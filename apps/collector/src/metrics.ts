@@ -202,7 +202,7 @@ export class Metrics {
   /** Retention (issue 13): rows deleted by the pruning job, by table. */
   readonly retentionDeleted = new LabeledCounter(
     "codex_fleet_retention_deleted_rows_total",
-    "Rows the retention job deleted (older than retention.detailDays / hourlyDays), by table.",
+    "Rows the retention job deleted (older than retention.detailDays / hourlyDays / audit.retentionDays), by table.",
     "table",
   );
   private targetStates = new Map<string, string>();

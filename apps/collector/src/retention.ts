@@ -1,7 +1,7 @@
 /**
  * Retention (issue 13): every `pruneIntervalMs` (first a minute after start) one instance of the
  * cluster — whoever takes the advisory lock — deletes detail older than `detailDays` and hourly
- * rollups older than `hourlyDays`, in batches with a pause between them, so that ingest never
+ * rollups older than `hourlyDays` (and audit events older than `audit.retentionDays`), in batches with a pause between them, so that ingest never
  * waits behind it. Rules and tables: packages/db/src/repositories/retention.ts.
  */
 import type { DbPool } from "@codex-fleet/db/client";
@@ -19,6 +19,8 @@ const DAY_MS = 86_400_000;
 export interface RetentionOptions {
   pool: DbPool;
   retention: Config["retention"];
+  /** `audit.retentionDays` (default 400): how long audit events are kept. */
+  auditDays?: number;
   log: Pick<Logger, "info" | "debug" | "warn">;
   now?: () => number;
   /** Rows per delete statement (default 5000). */
@@ -95,7 +97,12 @@ export class RetentionJob {
     const prune = async (client: Queryable) => {
       const deleted: Record<string, number> = {};
       for (const rule of PRUNE_RULES) {
-        const days = rule.keep === "detail" ? retention.detailDays : retention.hourlyDays;
+        const days =
+          rule.keep === "detail"
+            ? retention.detailDays
+            : rule.keep === "hourly"
+              ? retention.hourlyDays
+              : (this.opts.auditDays ?? 400);
         const cutoffMs = now - days * DAY_MS;
         let total = 0;
         for (;;) {
@@ -124,6 +131,7 @@ export class RetentionJob {
           ms: report.ms,
           detailDays: retention.detailDays,
           hourlyDays: retention.hourlyDays,
+          auditDays: this.opts.auditDays ?? 400,
         },
         "retention: pruned",
       );

@@ -12,6 +12,7 @@ import type { LiveMessage } from "@codex-fleet/protocol/live";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type InstalledAlerts, installAlerts } from "../src/alerts/install.ts";
+import { installAudit } from "../src/audit/audit.ts";
 import { installErrorHandlers } from "../src/http/errors.ts";
 import { LiveHub } from "../src/live/hub.ts";
 import { createLogger } from "../src/logger.ts";
@@ -84,6 +85,8 @@ beforeEach(async () => {
   });
   app = Fastify();
   installErrorHandlers(app);
+  // The change routes record themselves in the audit log (buildApp installs it the same way).
+  installAudit(app, { pool: db.pool, log: createLogger({ level: "silent" }), now: () => now });
   hub = new LiveHub(
     { snapshot: () => ({ targets: [], threads: [], alerts: alerts.openViews() }) },
     { tickMs: 1 },

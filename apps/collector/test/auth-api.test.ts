@@ -89,6 +89,7 @@ describe("sign-in", () => {
       role,
       authEnabled: true,
       expiresAt: new Date(now + 12 * 60 * MIN).toISOString(),
+      principal: { kind: "token", name: `${role} token`, email: null },
     });
     const cookie = setCookie(res);
     expect(cookie).toMatch(/^fleet_session=[A-Za-z0-9_-]{43}; /);
@@ -370,6 +371,7 @@ describe("auth off on loopback", () => {
         role: "admin",
         authEnabled: false,
         expiresAt: null,
+        principal: { kind: "none", name: "", email: null },
       });
       const signIn = await open.app.inject({
         method: "POST",

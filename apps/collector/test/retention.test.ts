@@ -50,6 +50,10 @@ async function seed(db: Db, ages: number[]): Promise<void> {
       `INSERT INTO plan_limit_sample (target_id, limit_id, "window", at, used_percent) VALUES ('t', 'codex', 'primary', $1, 5)`,
       [at],
     );
+    await db.pool.query(
+      `INSERT INTO audit_event (at, principal_kind, principal_name, action, subject) VALUES ($1, 'token', 'admin token', 'target.create', 't')`,
+      [at],
+    );
   }
   await db.pool.query(
     "INSERT INTO turn (id, thread_id, target_id, status, started_at) VALUES ('running', 'th', 't', 'inProgress', $1)",
@@ -68,6 +72,7 @@ async function counts(db: Db): Promise<Record<string, number>> {
     "activity_daily",
     "activity_peak",
     "plan_limit_sample",
+    "audit_event",
     "thread",
   ]) {
     const { rows } = await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${t}`);
@@ -80,6 +85,7 @@ const job = (db: Db, over: Partial<ConstructorParameters<typeof RetentionJob>[0]
   new RetentionJob({
     pool: db.pool,
     retention: { detailDays: 30, hourlyDays: 10, pruneIntervalMs: 3_600_000 },
+    auditDays: 30,
     log,
     now: () => NOW,
     batchRows: 3,
@@ -105,7 +111,7 @@ describe.each(["server", "embedded"] as const)("retention on %s Postgres", (kind
     await testDb?.drop();
   });
 
-  it("deletes detail past detailDays and hourly rollups past hourlyDays, in batches; keeps the rest", async () => {
+  it("deletes detail past detailDays, hourly rollups past hourlyDays and audit events past audit.retentionDays, in batches; keeps the rest", async () => {
     // Ages in days: 1 and 5 are kept everywhere; 20 only in detail; 40 and 45 nowhere but daily.
     await seed(db, [1, 5, 20, 40, 45, 41, 42, 43]);
     const before = await counts(db);
@@ -121,6 +127,7 @@ describe.each(["server", "embedded"] as const)("retention on %s Postgres", (kind
       usage_hourly: 6,
       activity_hourly: 6,
       activity_peak: 6,
+      audit_event: 5,
     });
     expect(Object.fromEntries(deletedByTable)).toEqual(report?.deleted);
     const after = await counts(db);
@@ -133,6 +140,8 @@ describe.each(["server", "embedded"] as const)("retention on %s Postgres", (kind
       usage_hourly: 2,
       activity_hourly: 2,
       activity_peak: 2,
+      // audit.retentionDays (30 here): the ages 1, 5 and 20 are kept
+      audit_event: 3,
     });
     // Daily rollups (kept by triggers) lose nothing: deletes do not propagate.
     expect(after.usage_daily).toBe(before.usage_daily);
@@ -145,6 +154,7 @@ describe.each(["server", "embedded"] as const)("retention on %s Postgres", (kind
       usage_hourly: 0,
       activity_hourly: 0,
       activity_peak: 0,
+      audit_event: 0,
     });
   });
 
@@ -172,11 +182,19 @@ describe("retention config", () => {
     expect(config.retention).toEqual({ detailDays: 400, hourlyDays: 400, pruneIntervalMs: 3_600_000 });
   });
 
+  it("does keep audit events 400 days by default and reads audit.retentionDays", async () => {
+    expect((await loadFile("logLevel: info\n")).config.audit).toEqual({ retentionDays: 400 });
+    expect((await loadFile("audit: { retentionDays: 30 }\n")).config.audit).toEqual({ retentionDays: 30 });
+  });
+
   it.each([
     ["retention: { detailDays: 0 }", "retention.detailDays"],
     ["retention: { hourlyDays: 1.5 }", "retention.hourlyDays"],
     ["retention: { pruneIntervalMs: 10 }", "retention.pruneIntervalMs"],
     ["retention: { keepForever: true }", "keepForever"],
+    ["audit: { retentionDays: 0 }", "audit.retentionDays"],
+    ["audit: { retentionDays: 2.5 }", "audit.retentionDays"],
+    ["audit: { keepDays: 30 }", "keepDays"],
   ])("refuses %s, naming %s", async (yaml, key) => {
     expect(await errorOf(loadFile(yaml))).toContain(key);
   });

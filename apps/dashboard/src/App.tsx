@@ -7,7 +7,9 @@ import { Link, matchRoute, useLocation } from "./lib/router.tsx";
 import { useTheme } from "./lib/useTheme.ts";
 import { LiveProvider } from "./live/LiveProvider.tsx";
 import type { LiveFeedOptions } from "./live/useLiveFeed.ts";
+import { AccessPage } from "./pages/AccessPage.tsx";
 import { AlertsPage } from "./pages/AlertsPage.tsx";
+import { AuditPage } from "./pages/AuditPage.tsx";
 import { FleetPage } from "./pages/FleetPage.tsx";
 import { TargetsPage } from "./pages/TargetsPage.tsx";
 
@@ -25,6 +27,8 @@ const ROUTES: [string, string][] = [
   ["thread", "/threads/:id"],
   ["targets", "/targets"],
   ["alerts", "/alerts"],
+  ["access", "/access"],
+  ["audit", "/audit"],
 ];
 
 /** The whole dashboard; `liveOptions` lets tests inject a fake WebSocket. */
@@ -47,6 +51,8 @@ export function App({ liveOptions }: { liveOptions?: LiveFeedOptions }) {
             )}
             {route?.name === "targets" && <TargetsPage />}
             {route?.name === "alerts" && <AlertsPage />}
+            {route?.name === "access" && <AccessPage />}
+            {route?.name === "audit" && <AuditPage />}
             {!route && (
               <EmptyState title="Page not found">
                 <p>

@@ -109,10 +109,18 @@ export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps):
     const { id } = req.params as { id: string };
     const { by } = parseBody(AlertAckRequestSchema, req.body);
     // Signed in: the identity acknowledges and a free-text `by` is ignored (state-machine.ts).
-    const who = ackIdentity(req.fleetAuth, by);
+    const auth = req.fleetAuth;
+    // A named principal (an API key, a person) acknowledges by its name; a static token by its role.
+    const who = ackIdentity(
+      auth && { ...auth, name: auth.principal.kind === "token" ? null : auth.principal.name },
+      by,
+    );
     if (who === null) throw badParam("by", "is required when auth is off (nobody is signed in)");
     const result = await engine.acknowledge(id, who);
-    if (result.ok) return result.alert;
+    if (result.ok) {
+      await req.audit({ action: "alert.ack", subject: id, detail: { by: who.name, role: who.role } });
+      return result.alert;
+    }
     if (result.reason === "not-found") throw notFound(`alert ${id}`);
     throw new ApiError(
       409,
@@ -157,7 +165,18 @@ export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps):
       },
     });
     await engine.silencesChanged(silenceFromRow(stored));
-    return reply.status(201).send(silenceView(stored));
+    const view = silenceView(stored);
+    await req.audit({
+      action: "silence.create",
+      subject: stored.id,
+      detail: {
+        matchers: view.matchers,
+        endsAt: view.endsAt,
+        comment: view.comment,
+        createdBy: view.createdBy,
+      },
+    });
+    return reply.status(201).send(view);
   });
 
   app.delete("/api/v1/silences/:id", async (req) => {
@@ -165,6 +184,8 @@ export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps):
     const stored = await expireSilence({ pool, id, atMs: now() });
     if (stored === null) throw notFound(`silence ${id}`);
     await engine.silencesChanged(silenceFromRow(stored));
-    return silenceView(stored);
+    const view = silenceView(stored);
+    await req.audit({ action: "silence.expire", subject: id, detail: { matchers: view.matchers } });
+    return view;
   });
 }

@@ -22,6 +22,7 @@ import { ApiError } from "../http/errors.ts";
 import { isWrite } from "../http/methods.ts";
 import { checkCommonParams } from "../http/param-guard.ts";
 import { rejectUnknown } from "../http/params.ts";
+import { ApiKeyAuth } from "../keys/api-keys.ts";
 import type { Logger } from "../logger.ts";
 import { readCookie, SESSION_COOKIE, sessionCookie } from "./cookies.ts";
 import { Credentials } from "./credentials.ts";
@@ -96,6 +97,8 @@ export function installAuth(
   const credentials = new Credentials({ admin: config.adminToken, viewer: config.viewerToken });
   // Sessions live in Postgres (sessions.ts): every collector on the database shares them.
   const sessions = new SessionStore({ pool: deps.pool, ttlMs: config.sessionTtlMs, now });
+  // API keys (issue 17): Bearer secrets checked after the static tokens, found by their hash.
+  const apiKeys = new ApiKeyAuth({ pool: deps.pool, now, log });
   const limiter = new RateLimiter({ ...config.loginRateLimit, now });
   const origins: OriginPolicy = {
     publicOrigin: setup.publicUrl === null ? null : new URL(setup.publicUrl).origin,
@@ -131,6 +134,8 @@ export function installAuth(
       if (!match?.[1]) throw unauthorized("Authorization must be `Bearer <token>`");
       const role = credentials.roleOf(match[1]);
       if (role === null) {
+        const key = await apiKeys.identify(match[1]);
+        if (key !== null) return { ...key, via: "bearer", expiresAtMs: null };
         limit(req, reply);
         log.warn({ ip: req.ip }, "bearer token not accepted");
         throw unauthorized("the bearer token was not accepted");
@@ -221,6 +226,7 @@ export function installAuth(
     }
     const { id, session } = await sessions.create(role);
     log.info({ ip: req.ip, role }, "signed in");
+    await req.audit({ action: "auth.login", subject: `${role} token`, principal: tokenPrincipal(role) });
     void reply.header(
       "set-cookie",
       sessionCookie(id, { maxAgeMs: config.sessionTtlMs, secure: config.secureCookies }),
@@ -234,7 +240,14 @@ export function installAuth(
     // answer still clears it).
     checkOrigin(req, false);
     const id = readCookie(req.headers.cookie, SESSION_COOKIE);
+    const session = id === null ? null : await sessions.get(id);
     if (id !== null) await sessions.delete(id);
+    if (session)
+      await req.audit({
+        action: "auth.logout",
+        subject: `${session.role} token`,
+        principal: tokenPrincipal(session.role),
+      });
     return reply
       .header("set-cookie", sessionCookie("", { maxAgeMs: 0, secure: config.secureCookies }))
       .status(204)

@@ -425,6 +425,7 @@ export async function loadConfig({ argv, env, cwd }: LoadConfigOptions): Promise
     cluster: { instanceName: file.cluster.instanceName ?? null, leaseTtlMs: file.cluster.leaseTtlMs },
     codexVersionFloor: file.codexVersionFloor,
     retention: file.retention,
+    audit: file.audit,
     budgets: file.budgets,
   };
   return deepFreeze(config);

@@ -359,6 +359,16 @@ const ConfigFileObject = z.strictObject({
         .default(3_600_000),
     })
     .prefault({}),
+  /** The audit log (issue 17, README "Access"): events older than `retentionDays` are pruned by the retention job. */
+  audit: z
+    .strictObject({
+      retentionDays: z
+        .int({ error: "must be a whole number of days" })
+        .min(1, { error: "must be at least 1" })
+        .max(36_500, { error: "must be at most 36500 (100 years)" })
+        .default(400),
+    })
+    .prefault({}),
   /**
    * Targets whose codex (read from the `initialize` userAgent) is older than this are flagged
    * `belowSupportedFloor` in the targets API and on the Targets page. Default: the oldest version
@@ -458,5 +468,7 @@ export interface Config {
   /** Targets on an older codex are flagged below the supported floor. */
   readonly codexVersionFloor: string;
   readonly retention: Readonly<ConfigFile["retention"]>;
+  /** The audit log's retention. */
+  readonly audit: Readonly<ConfigFile["audit"]>;
   readonly budgets: readonly BudgetConfig[];
 }

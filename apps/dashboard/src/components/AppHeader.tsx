@@ -1,18 +1,21 @@
 /** Top bar: navigation, firing-alert count, live-feed state, the theme toggle and sign-out. */
 import { useAuth } from "../auth/AuthGate.tsx";
+import { useIsAdmin } from "../auth/useIsAdmin.ts";
 import { formatDuration } from "../lib/format.ts";
 import { Link } from "../lib/router.tsx";
 import type { ThemePreference } from "../lib/useTheme.ts";
 import { useLive } from "../live/LiveProvider.tsx";
 import { useNow } from "../live/useNow.ts";
 
-const NAV: { href: string; label: string; match: (path: string) => boolean }[] = [
+const NAV: { href: string; label: string; match: (path: string) => boolean; adminOnly?: boolean }[] = [
   { href: "/", label: "Fleet", match: (path) => path === "/" || path.startsWith("/threads/") },
   { href: "/usage", label: "Usage & cost", match: (path) => path.startsWith("/usage") },
   { href: "/activity", label: "Activity", match: (path) => path.startsWith("/activity") },
   { href: "/limits", label: "Plan limits", match: (path) => path.startsWith("/limits") },
   { href: "/targets", label: "Targets", match: (path) => path.startsWith("/targets") },
   { href: "/alerts", label: "Alerts", match: (path) => path.startsWith("/alerts") },
+  { href: "/access", label: "Access", match: (path) => path.startsWith("/access"), adminOnly: true },
+  { href: "/audit", label: "Audit", match: (path) => path.startsWith("/audit"), adminOnly: true },
 ];
 
 /** The sticky application header. */
@@ -28,6 +31,8 @@ export function AppHeader({
   const { data, alertsEnabled } = useLive();
   const firing = [...data.alerts.values()].filter((alert) => alert.state === "firing" && !alert.silenced);
   const critical = firing.some((alert) => alert.severity === "critical");
+  // Viewers see no admin pages.
+  const isAdmin = useIsAdmin();
   return (
     <header className="app-header">
       <Link href="/" className="brand" aria-label="codex-fleet home">
@@ -37,7 +42,7 @@ export function AppHeader({
         codex-fleet
       </Link>
       <nav className="nav" aria-label="Main">
-        {NAV.map((item) => (
+        {NAV.filter((item) => isAdmin || !item.adminOnly).map((item) => (
           <Link key={item.href} href={item.href} aria-current={item.match(pathname) ? "page" : undefined}>
             {item.label}
             {item.href === "/alerts" && alertsEnabled !== false && firing.length > 0 && (

@@ -6,7 +6,7 @@
  * `started_at`, BRIN index), plan-window samples `plan_limit_sample` (by `at`). Hourly rollups (`hourlyDays`): `usage_hourly`, `activity_hourly`,
  * `activity_peak` (by `hour`). Kept: the daily rollups (their triggers ignore deletes), threads
  * and their counted baselines — accounting never reads the ledger back, so pruning it cannot
- * make anything count twice.
+ * make anything count twice. The audit log (`audit_event`, by `at`) after `audit.retentionDays`.
  */
 import type { Pool, PoolClient } from "pg";
 
@@ -14,7 +14,7 @@ import type { Pool, PoolClient } from "pg";
 export interface PruneRule {
   table: string;
   /** Which retention setting applies. */
-  keep: "detail" | "hourly";
+  keep: "detail" | "hourly" | "audit";
   /** SQL predicate on the table's rows with `$1` the cutoff (timestamp without time zone, UTC). */
   older: string;
 }
@@ -33,6 +33,8 @@ export const PRUNE_RULES: readonly PruneRule[] = [
     keep: "hourly",
     older: "scope IN ('fleet', 'team', 'target', 'model', 'repo') AND hour < $1",
   },
+  // The audit log (issue 17): `audit.retentionDays`.
+  { table: "audit_event", keep: "audit", older: "at < $1" },
 ];
 
 /** A connection or the pool itself. */

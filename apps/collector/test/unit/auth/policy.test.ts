@@ -23,6 +23,13 @@ describe("requiredAccess", () => {
     ["DELETE", "/api/v1/targets/:name", "admin"],
     ["PATCH", "/api/v1/anything-new", "admin"],
     ["post", "/api/v1/alerts/:id/ack", "viewer"],
+    // Issue 17: the API keys and the audit log are read by admins only.
+    ["GET", "/api/v1/keys", "admin"],
+    ["HEAD", "/api/v1/keys", "admin"],
+    ["POST", "/api/v1/keys", "admin"],
+    ["DELETE", "/api/v1/keys/:id", "admin"],
+    ["GET", "/api/v1/audit", "admin"],
+    ["HEAD", "/api/v1/audit", "admin"],
   ])("does require %s %s → %s", (method, route, access) => {
     expect(requiredAccess(method, route)).toBe(access);
   });

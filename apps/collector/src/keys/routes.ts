@@ -1,0 +1,85 @@
+/**
+ * API key management (issue 17), admin only (auth/policy.ts): GET /api/v1/keys lists every key
+ * (never a secret or hash), POST creates one and answers its secret this once, DELETE
+ * /api/v1/keys/:id revokes. Each change is audited.
+ */
+import { randomUUID } from "node:crypto";
+import type { DbPool } from "@codex-fleet/db/client";
+import {
+  ApiKeyNameTaken,
+  insertApiKey,
+  listApiKeys,
+  revokeApiKey,
+} from "@codex-fleet/db/repositories/api-keys-repository";
+import { type ApiKeyCreated, ApiKeyCreateRequestSchema } from "@codex-fleet/protocol/keys";
+import type { FastifyInstance } from "fastify";
+import { parseBody } from "../http/body.ts";
+import { ApiError, badParam, notFound } from "../http/errors.ts";
+import { rejectUnknown } from "../http/params.ts";
+import { apiKeyView, newApiKeySecret } from "./api-keys.ts";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Longest a key may live: ten years. */
+const MAX_KEY_LIFETIME_MS = 3653 * 86_400_000;
+
+/** Register the key routes. */
+export function registerKeyRoutes(app: FastifyInstance, deps: { pool: DbPool; now?: () => number }): void {
+  const { pool } = deps;
+  const now = deps.now ?? Date.now;
+
+  app.get("/api/v1/keys", async (req) => {
+    rejectUnknown(req.query as Record<string, unknown>, []);
+    const nowMs = now();
+    return (await listApiKeys({ pool })).map((key) => apiKeyView(key, nowMs));
+  });
+
+  app.post("/api/v1/keys", async (req, reply) => {
+    rejectUnknown(req.query as Record<string, unknown>, []);
+    const body = parseBody(ApiKeyCreateRequestSchema, req.body);
+    const nowMs = now();
+    const expiresAtMs = body.expiresAt ?? null;
+    if (expiresAtMs !== null && expiresAtMs <= nowMs) throw badParam("expiresAt", "must be in the future");
+    if (expiresAtMs !== null && expiresAtMs > nowMs + MAX_KEY_LIFETIME_MS)
+      throw badParam("expiresAt", "must be at most ten years ahead");
+    const principal = req.fleetAuth?.principal;
+    const { secret, hash, prefix } = newApiKeySecret();
+    let stored: Awaited<ReturnType<typeof insertApiKey>>;
+    try {
+      stored = await insertApiKey({
+        pool,
+        id: randomUUID(),
+        name: body.name,
+        role: body.role,
+        secretHash: hash,
+        prefix,
+        // Authentication off: nobody is signed in.
+        createdBy: principal?.name || "(authentication off)",
+        nowMs,
+        expiresAtMs,
+      });
+    } catch (err) {
+      if (err instanceof ApiKeyNameTaken)
+        throw new ApiError(409, "CONFLICT", `${err.message}: revoke it first or choose another name`);
+      throw err;
+    }
+    await req.audit({
+      action: "key.create",
+      subject: stored.id,
+      detail: { name: stored.name, role: stored.role, expiresAt: apiKeyView(stored, nowMs).expiresAt },
+    });
+    const created: ApiKeyCreated = { ...apiKeyView(stored, nowMs), secret };
+    return reply.status(201).send(created);
+  });
+
+  app.delete("/api/v1/keys/:id", async (req) => {
+    const { id } = req.params as { id: string };
+    if (!UUID.test(id)) throw badParam("id", "must be a key id (a lowercase UUID)");
+    rejectUnknown(req.query as Record<string, unknown>, []);
+    const nowMs = now();
+    const result = await revokeApiKey({ pool, id, nowMs });
+    if (result === null) throw notFound(`API key ${id}`);
+    if (!result.alreadyRevoked)
+      await req.audit({ action: "key.revoke", subject: id, detail: { name: result.key.name } });
+    return apiKeyView(result.key, nowMs);
+  });
+}
