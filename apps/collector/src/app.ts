@@ -92,7 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
   // Before every route, so its hooks guard all of them, the live feed's upgrade included; after
   // the websocket plugin, whose own onRequest hook must mark an upgrade first (it then closes the
   // socket of an upgrade this hook refuses).
-  installAuth(app, deps.auth ?? AUTH_OFF, { log: deps.logger, dashboardHtml, pool: deps.pool });
+  await installAuth(app, deps.auth ?? AUTH_OFF, { log: deps.logger, dashboardHtml, pool: deps.pool });
   app.get("/api/v1/live", { websocket: true }, (socket) => {
     hub.add(socket);
     socket.on("close", () => hub.remove(socket));

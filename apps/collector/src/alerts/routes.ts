@@ -109,7 +109,12 @@ export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps):
     const { id } = req.params as { id: string };
     const { by } = parseBody(AlertAckRequestSchema, req.body);
     // Signed in: the identity acknowledges and a free-text `by` is ignored (state-machine.ts).
-    const who = ackIdentity(req.fleetAuth, by);
+    // A person (single sign-on) or a named API key acknowledges in its own name; a static
+    // token's session by its role (issue 17).
+    const auth = req.fleetAuth;
+    const principal = auth?.principal;
+    const named = principal?.kind === "oidc" || principal?.kind === "apiKey";
+    const who = ackIdentity(auth && { ...auth, name: named ? principal.name : null }, by);
     if (who === null) throw badParam("by", "is required when auth is off (nobody is signed in)");
     const result = await engine.acknowledge(id, who);
     if (result.ok) return result.alert;

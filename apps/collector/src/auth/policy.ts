@@ -10,7 +10,14 @@ import { isWrite } from "../http/methods.ts";
 export type Access = "open" | "viewer" | "admin";
 
 /** Sign-in endpoints: open, they check credentials themselves. */
-export const AUTH_ROUTES = new Set(["/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/auth/me"]);
+export const AUTH_ROUTES = new Set([
+  "/api/v1/auth/login",
+  "/api/v1/auth/logout",
+  "/api/v1/auth/me",
+  "/api/v1/auth/methods",
+  "/api/v1/auth/oidc/login",
+  "/api/v1/auth/oidc/callback",
+]);
 
 /** Changes a viewer may make: acknowledging an alert (it changes no rule and mutes no one else). */
 const VIEWER_WRITES = new Set(["POST /api/v1/alerts/:id/ack"]);
