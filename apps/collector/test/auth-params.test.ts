@@ -150,6 +150,11 @@ const CASES: [string, InjectOptions["method"], string, unknown, string][] = [
   ["receivers", "GET", "/api/v1/alerts/receivers?name=x", undefined, "name"],
   ["receiver test", "POST", "/api/v1/alerts/receivers/hook/test?dryRun=1", undefined, "dryRun"],
   ["logout", "POST", "/api/v1/auth/logout?all=1", undefined, "all"],
+  ["sign-in methods", "GET", "/api/v1/auth/methods?verbose=1", undefined, "verbose"],
+  ["oidc login", "GET", "/api/v1/auth/oidc/login?next=/x", undefined, "next"],
+  // The callback ignores unknown parameters (providers add their own) but not a repeated one.
+  ["oidc callback", "GET", "/api/v1/auth/oidc/callback?state=a&state=b", undefined, "state"],
+  ["oidc callback", "GET", "/api/v1/auth/oidc/callback?code=a&code=b", undefined, "code"],
 ];
 
 describe("bad parameters", () => {
