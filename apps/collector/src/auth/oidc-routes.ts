@@ -93,14 +93,10 @@ export function installOidcRoutes(app: FastifyInstance, deps: OidcRouteDeps): vo
     }
     const oidc = available();
     // The flow cookie is for one answer only: cleared whatever the outcome.
-    void reply.setCookie(
-      OIDC_FLOW_COOKIE,
-      "",
-      {
+    void reply.setCookie(OIDC_FLOW_COOKIE, "", {
       ...flowCookieOptions({ maxAgeMs: 0, secure: config.secureCookies }),
       signed: false,
-    },
-    );
+    });
     const raw = req.cookies[OIDC_FLOW_COOKIE];
     const unsigned = raw ? req.unsignCookie(raw) : null;
     const flow = unsigned?.valid && unsigned.value !== null ? decodeFlow(unsigned.value) : null;
@@ -163,6 +159,9 @@ export function installOidcRoutes(app: FastifyInstance, deps: OidcRouteDeps): vo
   });
 }
 
+const ICON =
+  "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Crect width='16' height='16' rx='4' fill='%234f6bed'/%3E%3Cpath d='M4 8h8M8 4v8' stroke='white' stroke-width='2'/%3E%3C/svg%3E";
+
 const ESCAPES: Record<string, string> = {
   "&": "&amp;",
   "<": "&lt;",
@@ -187,6 +186,8 @@ function page(
   const body = [
     "<!doctype html>",
     '<html lang="en"><head><meta charset="utf-8">',
+    // The dashboard's icon (a data: URL, as in its index.html): no request for /favicon.ico.
+    `<link rel="icon" href="${ICON}">`,
     `<title>${escapeHtml(title)} · codex-fleet</title></head>`,
     `<body><main><h1>${escapeHtml(title)}</h1>`,
     ...paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`),
