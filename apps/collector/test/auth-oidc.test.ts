@@ -7,7 +7,9 @@
  * flow, the provider's own refusal — and the login route without configuration.
  */
 import { createHash } from "node:crypto";
+import { waitUntil } from "@codex-fleet/codex-fakes/wait-until";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
+import type { AlertView } from "@codex-fleet/protocol/api";
 import type { InjectOptions, LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, AUTH_ON_YAML, type AuthApp, startAuthApp } from "./support/auth-app.ts";
@@ -27,7 +29,7 @@ const ACCOUNTS = {
 };
 
 /** A collector with single sign-on against `issuer`. */
-const oidcYaml = (issuer: string, mode = "on") =>
+const oidcYaml = (issuer: string, mode = "on", extra: string[] = []) =>
   [
     `server: { host: 127.0.0.1, port: 0, publicUrl: '${PUBLIC_URL}', allowedHosts: [fleet.test] }`,
     "auth:",
@@ -42,7 +44,18 @@ const oidcYaml = (issuer: string, mode = "on") =>
     "    roleMap: { adminValues: [fleet-admins], viewerValues: [fleet-viewers] }",
     "    displayName: Test IdP",
     "    contact: '#platform-help'",
+    ...extra,
   ].join("\n");
+
+/** A target whose port refuses connections, and a rule that fires on it at once (acks). */
+const ALERTS = [
+  "targets: [{ name: alice, team: payments, url: 'ws://127.0.0.1:1' }]",
+  "observer: { minBackoffMs: 50, maxBackoffMs: 200, connectTimeoutMs: 1000 }",
+  "alerts:",
+  "  evaluateIntervalMs: 100",
+  "  rules:",
+  "    - { id: target-down, kind: targetUnreachable, forMs: 0 }",
+];
 
 let testDb: TestDatabase;
 let idp: TestProvider;
@@ -58,7 +71,7 @@ beforeAll(async () => {
   });
   fleet = await startAuthApp({
     db: testDb,
-    yaml: oidcYaml(idp.issuer),
+    yaml: oidcYaml(idp.issuer, "on", ALERTS),
     env: { OIDC_SECRET: CLIENT_SECRET },
     now: () => clock,
   });
@@ -90,8 +103,8 @@ async function begin(): Promise<{ authorizationUrl: URL; flowCookie: string }> {
 }
 
 /** The collector's answer to the provider's redirect back. */
-const callback = (url: URL, flowCookie: string | null) =>
-  inject(fleet, {
+const callback = (url: URL, flowCookie: string | null, app: AuthApp = fleet) =>
+  inject(app, {
     url: `${url.pathname}${url.search}`,
     headers: flowCookie === null ? {} : { cookie: flowCookie },
   });
@@ -194,6 +207,29 @@ describe("single sign-on", () => {
     );
   });
 
+  it("does acknowledge an alert in the person's name", async () => {
+    const cookie = cookieOf(await signIn("carol"), "fleet_session") ?? "";
+    const headers = { cookie, origin: "http://fleet.test" };
+    let id = "";
+    await waitUntil(
+      "target-down firing",
+      async () => {
+        const res = await inject(fleet, { url: "/api/v1/alerts?state=firing&rule=target-down", headers });
+        id = (res.json() as AlertView[])[0]?.id ?? "";
+        return id !== "";
+      },
+      20_000,
+    );
+    const res = await inject(fleet, {
+      method: "POST",
+      url: `/api/v1/alerts/${id}/ack`,
+      payload: { by: "mallory" },
+      headers,
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ ackBy: "Carol Viewer", ackRole: "viewer" });
+  });
+
   it("does keep the static tokens working beside it (break-glass)", async () => {
     const me = await inject(fleet, {
       url: "/api/v1/auth/me",
@@ -224,7 +260,9 @@ describe("single sign-on callbacks that must fail", () => {
     back.searchParams.set("state", "forged-state-0123456789abcdef");
     const res = await callback(back, flowCookie);
     expect(res.statusCode).toBe(400);
-    expect(res.body).toContain("did not pass the checks (unexpected &quot;state&quot; response parameter value)");
+    expect(res.body).toContain(
+      "did not pass the checks (unexpected &quot;state&quot; response parameter value)",
+    );
     noSession(res);
   });
 
@@ -283,6 +321,52 @@ describe("single sign-on callbacks that must fail", () => {
     expect(res.statusCode).toBe(403);
     expect(res.body).toContain("did not sign you in (access_denied: End-User aborted interaction)");
     noSession(res);
+  });
+});
+
+describe("signing out at the provider too", () => {
+  it("does answer the provider's end-session URL when auth.oidc.providerLogout is on", async () => {
+    const withLogout = await startAuthApp({
+      db: testDb,
+      yaml: oidcYaml(idp.issuer, "on", ["    providerLogout: true"]),
+      env: { OIDC_SECRET: CLIENT_SECRET },
+    });
+    try {
+      const res0 = await inject(withLogout, { url: "/api/v1/auth/oidc/login" });
+      const flowCookie = cookieOf(res0, "fleet_oidc") ?? "";
+      const back = await signInThroughProvider(String(res0.headers.location), "alice");
+      const session = cookieOf(await callback(back, flowCookie, withLogout), "fleet_session") ?? "";
+      const out = await inject(withLogout, {
+        method: "POST",
+        url: "/api/v1/auth/logout",
+        headers: { cookie: session, origin: "http://fleet.test" },
+      });
+      expect(out.statusCode).toBe(200);
+      const to = new URL(out.json().redirectTo);
+      expect(`${to.origin}${to.pathname}`).toBe(`${idp.issuer}/session/end`);
+      expect(Object.fromEntries(to.searchParams)).toEqual({
+        client_id: "codex-fleet",
+        post_logout_redirect_uri: PUBLIC_URL,
+      });
+      expect(
+        (await inject(withLogout, { url: "/api/v1/auth/me", headers: { cookie: session } })).statusCode,
+      ).toBe(401);
+      // A static-token session has nothing to end at the provider.
+      const login = await inject(withLogout, {
+        method: "POST",
+        url: "/api/v1/auth/login",
+        payload: { token: ADMIN_TOKEN },
+      });
+      const tokenSession = cookieOf(login, "fleet_session") ?? "";
+      const out2 = await inject(withLogout, {
+        method: "POST",
+        url: "/api/v1/auth/logout",
+        headers: { cookie: tokenSession, origin: "http://fleet.test" },
+      });
+      expect(out2.statusCode).toBe(204);
+    } finally {
+      await withLogout.stop();
+    }
   });
 });
 
