@@ -324,6 +324,28 @@ describe("single sign-on callbacks that must fail", () => {
   });
 });
 
+describe("single sign-on across collectors", () => {
+  it("does complete on another collector of the database a sign-in one of them began", async () => {
+    const other = await startAuthApp({
+      db: testDb,
+      yaml: oidcYaml(idp.issuer),
+      env: { OIDC_SECRET: CLIENT_SECRET },
+    });
+    try {
+      const { authorizationUrl, flowCookie } = await begin();
+      const back = await signInThroughProvider(authorizationUrl.href, "carol");
+      const res = await callback(back, flowCookie, other);
+      expect(res.statusCode).toBe(302);
+      const session = cookieOf(res, "fleet_session") ?? "";
+      // The session is in the shared table: the first collector knows it too.
+      const me = await inject(fleet, { url: "/api/v1/auth/me", headers: { cookie: session } });
+      expect(me.json()).toMatchObject({ role: "viewer", principal: { kind: "oidc", name: "Carol Viewer" } });
+    } finally {
+      await other.stop();
+    }
+  });
+});
+
 describe("signing out at the provider too", () => {
   it("does answer the provider's end-session URL when auth.oidc.providerLogout is on", async () => {
     const withLogout = await startAuthApp({

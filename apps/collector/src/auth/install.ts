@@ -2,8 +2,10 @@
  * Access control for the whole app (issue #6): security headers on every response; the Host check
  * (DNS rebinding) on every request and the Origin check on changes and the live feed, with auth on
  * or off; when auth is on, a session (cookie) or bearer token on every API route, the live feed
- * and /metrics, and the admin role for changes (policy.ts); the sign-in routes with a per-address rate limit; the parameter checks every route shares
- * (http/param-guard.ts). Register before any route (`buildApp` does).
+ * and /metrics, and the admin role for changes (policy.ts); the sign-in routes with a per-address
+ * rate limit, and single sign-on (oidc-routes.ts, issue 17); cookies through @fastify/cookie
+ * (cookies.ts); the parameter checks every route shares (http/param-guard.ts). Register before
+ * any route (`buildApp` does).
  */
 import type { DbPool } from "@codex-fleet/db/client";
 import {
