@@ -35,7 +35,7 @@ import { installOidcRoutes } from "./oidc-routes.ts";
 import { type HostPolicy, hostAllowed, type OriginPolicy, originAllowed } from "./origin.ts";
 import { requiredAccess } from "./policy.ts";
 import { RateLimiter } from "./rate-limit.ts";
-import { inlineScriptHashes, securityHeaders } from "./security-headers.ts";
+import { inlineScriptHashes, installSecurityHeaders } from "./security-headers.ts";
 import { type Session, SessionStore } from "./sessions.ts";
 
 /** Who made a request. */
@@ -106,10 +106,6 @@ export async function installAuth(
   const now = setup.now ?? Date.now;
   const log = deps.log.child({ module: "auth" });
   const https = setup.publicUrl?.startsWith("https:") ?? false;
-  const headers = securityHeaders({
-    scriptHashes: deps.dashboardHtml === null ? [] : inlineScriptHashes(deps.dashboardHtml),
-    https,
-  });
   const credentials = new Credentials({ admin: config.adminToken, viewer: config.viewerToken });
   // Sessions live in Postgres (sessions.ts): every collector on the database shares them.
   const sessions = new SessionStore({ pool: deps.pool, ttlMs: config.sessionTtlMs, now });
@@ -133,7 +129,11 @@ export async function installAuth(
 
   const oidc = config.oidc === null ? null : new OidcClient(config.oidc, { now });
 
-  // First: its onRequest hook parses cookies before the auth hook below reads them.
+  // First: their onRequest hooks set the headers and parse cookies before the auth hook below.
+  await installSecurityHeaders(app, {
+    scriptHashes: deps.dashboardHtml === null ? [] : inlineScriptHashes(deps.dashboardHtml),
+    https,
+  });
   await installCookies(app, { signingKey: cookieSigningKey(config.oidc?.clientSecret ?? null) });
   app.decorateRequest("fleetAuth", null);
 
@@ -181,7 +181,6 @@ export async function installAuth(
   };
 
   app.addHook("onRequest", async (req, reply) => {
-    for (const [name, value] of Object.entries(headers)) void reply.header(name, value);
     if (req.url.startsWith("/api/")) void reply.header("cache-control", "no-store");
     // DNS rebinding: a page on attacker.example whose name now points at this collector sends
     // `Host: attacker.example`. Refused on every route, with auth on or off.
