@@ -93,7 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
   // Before every route, so its hooks guard all of them, the live feed's upgrade included; after
   // the websocket plugin, whose own onRequest hook must mark an upgrade first (it then closes the
   // socket of an upgrade this hook refuses).
-  installAuth(app, deps.auth ?? AUTH_OFF, { log: deps.logger, dashboardHtml, pool: deps.pool });
+  await installAuth(app, deps.auth ?? AUTH_OFF, { log: deps.logger, dashboardHtml, pool: deps.pool });
   // `req.audit` (issue 17) for every change route, sign-in included.
   const audit = installAudit(app, { pool: deps.pool, log: deps.logger, now: deps.auth?.now });
   deps.metrics.counter("codex_fleet_audit_write_failures_total", () => ({

@@ -44,6 +44,7 @@ describe("auth: when it is on", () => {
       secureCookies: true,
       allowedOrigins: [],
       loginRateLimit: { max: 10, windowMs: 300_000 },
+      oidc: null,
       secretKey: null,
     });
   });
@@ -152,5 +153,76 @@ describe("CODEX_FLEET_SECRET_KEY", () => {
     const message = await errorOf(loadFile("", { env: { CODEX_FLEET_SECRET_KEY: key } }));
     expect(message).toContain("CODEX_FLEET_SECRET_KEY: must be 32 random bytes as 64 hex digits or base64");
     expect(message).not.toContain(key);
+  });
+});
+
+describe("auth.oidc", () => {
+  const SECRET = "oidc-client-secret-7e2c91";
+  const PUBLIC = "server: { publicUrl: 'https://fleet.example.com/' }";
+
+  it("does fill the defaults, read the client secret as a Secret and fix the redirect URI", async () => {
+    const { config } = await loadFile(
+      `${PUBLIC}\nauth: { oidc: { issuer: 'https://login.example.com/realms/eng', clientId: fleet } }`,
+      { env: { CODEX_FLEET_OIDC_CLIENT_SECRET: SECRET } },
+    );
+    expect(config.auth.oidc).toMatchObject({
+      issuer: "https://login.example.com/realms/eng",
+      clientId: "fleet",
+      redirectUri: "https://fleet.example.com/api/v1/auth/oidc/callback",
+      scopes: "openid profile email",
+      roleClaim: "groups",
+      roleMap: { adminValues: [], viewerValues: [] },
+      defaultRole: null,
+      displayName: "login.example.com",
+      contact: null,
+      providerLogout: false,
+    });
+    expect(config.auth.oidc?.clientSecret.reveal()).toBe(SECRET);
+    expect(JSON.stringify(config.auth)).not.toContain(SECRET);
+  });
+
+  it("does read the client secret from a file", async () => {
+    const { config } = await loadFile(
+      `${PUBLIC}\nauth: { oidc: { issuer: 'https://idp.example.com', clientId: f, clientSecretFile: oidc.secret } }`,
+      { files: { "oidc.secret": `${SECRET}\n` } },
+    );
+    expect(config.auth.oidc?.clientSecret.reveal()).toBe(SECRET);
+  });
+
+  it.each([
+    [
+      "no publicUrl",
+      "auth: { oidc: { issuer: 'https://i.example', clientId: f } }",
+      "server.publicUrl: single sign-on",
+    ],
+    [
+      "no client secret",
+      `${PUBLIC}\nauth: { oidc: { issuer: 'https://i.example', clientId: f, clientSecretEnv: NOPE } }`,
+      "auth.oidc.clientSecretEnv: environment variable NOPE is unset",
+    ],
+    [
+      "plain http to a remote issuer",
+      `${PUBLIC}\nauth: { oidc: { issuer: 'http://idp.example.com', clientId: f } }`,
+      "auth.oidc.issuer: must be https://",
+    ],
+    [
+      "scopes without openid",
+      `${PUBLIC}\nauth: { oidc: { issuer: 'https://i.example', clientId: f, scopes: 'profile email' } }`,
+      "auth.oidc.scopes: must include openid",
+    ],
+    [
+      "an unknown key",
+      `${PUBLIC}\nauth: { oidc: { issuer: 'https://i.example', clientId: f, clientSecret: x } }`,
+      "auth.oidc.clientSecret",
+    ],
+    [
+      "a bad default role",
+      `${PUBLIC}\nauth: { oidc: { issuer: 'https://i.example', clientId: f, defaultRole: owner } }`,
+      "auth.oidc.defaultRole",
+    ],
+  ])("does name the key for %s", async (_, yaml, expected) => {
+    const message = await errorOf(loadFile(yaml, { env: { CODEX_FLEET_OIDC_CLIENT_SECRET: SECRET } }));
+    expect(message).toContain(expected);
+    expect(message).not.toContain(SECRET);
   });
 });

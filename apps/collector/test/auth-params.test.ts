@@ -168,6 +168,11 @@ const CASES: [string, InjectOptions["method"], string, unknown, string][] = [
   ["audit", "GET", "/api/v1/audit?actor=%20", undefined, "actor"],
   ["audit", "GET", "/api/v1/audit?format=xml", undefined, "format"],
   ["audit", "GET", "/api/v1/audit?who=me", undefined, "who"],
+  ["sign-in methods", "GET", "/api/v1/auth/methods?verbose=1", undefined, "verbose"],
+  ["oidc login", "GET", "/api/v1/auth/oidc/login?next=/x", undefined, "next"],
+  // The callback ignores unknown parameters (providers add their own) but not a repeated one.
+  ["oidc callback", "GET", "/api/v1/auth/oidc/callback?state=a&state=b", undefined, "state"],
+  ["oidc callback", "GET", "/api/v1/auth/oidc/callback?code=a&code=b", undefined, "code"],
 ];
 
 describe("bad parameters", () => {

@@ -54,12 +54,21 @@ describe.each(["server", "embedded"] as const)("SessionStore on %s Postgres", (k
     const store = new SessionStore({ pool, ttlMs: 1000, now: () => now });
     const { id, session } = await store.create("viewer");
     expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(session).toEqual({ role: "viewer", createdAtMs: t0, expiresAtMs: t0 + 1000 });
+    expect(session).toEqual({ role: "viewer", createdAtMs: t0, expiresAtMs: t0 + 1000, person: null });
     now = t0 + 999;
     expect(await store.get(id)).toEqual(session);
     now = t0 + 1000;
     expect(await store.get(id)).toBeNull();
     expect(await countSessions({ pool })).toBe(0);
+  });
+
+  it("does keep the person of a single sign-on with the session", async () => {
+    const store = new SessionStore({ pool, ttlMs: 60_000 });
+    const person = { subject: "sub-123", name: "Alice Admin", email: "alice@example.com" };
+    const { id } = await store.create("admin", person);
+    expect(await store.get(id)).toMatchObject({ role: "admin", person });
+    const noEmail = await store.create("viewer", { ...person, email: null });
+    expect((await store.get(noEmail.id))?.person).toEqual({ ...person, email: null });
   });
 
   it.each([

@@ -48,5 +48,32 @@ export const AuthMeSchema = z.object({
   expiresAt: z.string().nullable(),
   /** Who is signed in (absent from collectors older than issue 17). */
   principal: PrincipalSchema.optional(),
+  /** Whether this collector offers single sign-on (OIDC) besides the tokens (issue 17). */
+  oidc: z.boolean().optional(),
 });
 export type AuthMe = z.infer<typeof AuthMeSchema>;
+
+/**
+ * GET /api/v1/auth/methods (open, for the sign-in page): how one may sign in. `oidc` is null
+ * when single sign-on is not configured (or authentication is off); its `label` names the
+ * identity provider on the "Sign in with …" button, which navigates to `loginUrl`.
+ */
+export const AuthMethodsSchema = z.object({
+  authEnabled: z.boolean(),
+  oidc: z.object({ label: z.string(), loginUrl: z.string() }).nullable(),
+});
+export type AuthMethods = z.infer<typeof AuthMethodsSchema>;
+
+/**
+ * POST /api/v1/auth/logout's answer when the identity provider's own sign-out should follow
+ * (an OIDC session, `auth.oidc.providerLogout` on, the provider has an end_session_endpoint):
+ * the browser navigates to `redirectTo`. Otherwise logout answers 204 with no body.
+ */
+export const LogoutResultSchema = z.object({ redirectTo: z.string() });
+export type LogoutResult = z.infer<typeof LogoutResultSchema>;
+
+/** Single sign-on starts here: a browser navigation, answered with a redirect to the provider. */
+export const OIDC_LOGIN_PATH = "/api/v1/auth/oidc/login";
+
+/** Where the identity provider sends the browser back (server.publicUrl + this: the redirect URI). */
+export const OIDC_CALLBACK_PATH = "/api/v1/auth/oidc/callback";

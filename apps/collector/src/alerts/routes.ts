@@ -109,12 +109,12 @@ export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps):
     const { id } = req.params as { id: string };
     const { by } = parseBody(AlertAckRequestSchema, req.body);
     // Signed in: the identity acknowledges and a free-text `by` is ignored (state-machine.ts).
+    // A person (single sign-on) or a named API key acknowledges in its own name; a static
+    // token's session by its role (issue 17).
     const auth = req.fleetAuth;
-    // A named principal (an API key, a person) acknowledges by its name; a static token by its role.
-    const who = ackIdentity(
-      auth && { ...auth, name: auth.principal.kind === "token" ? null : auth.principal.name },
-      by,
-    );
+    const principal = auth?.principal;
+    const named = principal?.kind === "oidc" || principal?.kind === "apiKey";
+    const who = ackIdentity(auth && { ...auth, name: named ? principal.name : null }, by);
     if (who === null) throw badParam("by", "is required when auth is off (nobody is signed in)");
     const result = await engine.acknowledge(id, who);
     if (result.ok) {

@@ -2,14 +2,19 @@
  * Access control for the whole app (issue #6): security headers on every response; the Host check
  * (DNS rebinding) on every request and the Origin check on changes and the live feed, with auth on
  * or off; when auth is on, a session (cookie) or bearer token on every API route, the live feed
- * and /metrics, and the admin role for changes (policy.ts); the sign-in routes with a per-address rate limit; the parameter checks every route shares
- * (http/param-guard.ts). Register before any route (`buildApp` does).
+ * and /metrics, and the admin role for changes (policy.ts); the sign-in routes with a per-address
+ * rate limit, and single sign-on (oidc-routes.ts, issue 17); cookies through @fastify/cookie
+ * (cookies.ts); the parameter checks every route shares (http/param-guard.ts). Register before
+ * any route (`buildApp` does).
  */
 import type { DbPool } from "@codex-fleet/db/client";
 import {
   type AuthMe,
+  type AuthMethods,
   LoginRequestSchema,
+  type LogoutResult,
   NO_PRINCIPAL,
+  OIDC_LOGIN_PATH,
   type Principal,
   type Role,
   tokenPrincipal,
@@ -24,13 +29,15 @@ import { checkCommonParams } from "../http/param-guard.ts";
 import { rejectUnknown } from "../http/params.ts";
 import { ApiKeyAuth } from "../keys/api-keys.ts";
 import type { Logger } from "../logger.ts";
-import { readCookie, SESSION_COOKIE, sessionCookie } from "./cookies.ts";
+import { cookieSigningKey, installCookies, SESSION_COOKIE, sessionCookieOptions } from "./cookies.ts";
 import { Credentials } from "./credentials.ts";
+import { OidcClient } from "./oidc.ts";
+import { installOidcRoutes } from "./oidc-routes.ts";
 import { type HostPolicy, hostAllowed, type OriginPolicy, originAllowed } from "./origin.ts";
 import { requiredAccess } from "./policy.ts";
 import { RateLimiter } from "./rate-limit.ts";
-import { inlineScriptHashes, securityHeaders } from "./security-headers.ts";
-import { SessionStore } from "./sessions.ts";
+import { inlineScriptHashes, installSecurityHeaders } from "./security-headers.ts";
+import { type Session, SessionStore } from "./sessions.ts";
 
 /** Who made a request. */
 export interface RequestAuth {
@@ -71,6 +78,7 @@ export const AUTH_OFF: AuthSetup = {
     secureCookies: false,
     allowedOrigins: [],
     loginRateLimit: { max: 10, windowMs: 300_000 },
+    oidc: null,
     secretKey: null,
   },
   publicUrl: null,
@@ -80,20 +88,25 @@ const unauthorized = (message: string) => new ApiError(401, "UNAUTHORIZED", mess
 const SIGN_IN =
   "sign in first: POST /api/v1/auth/login with the admin or viewer token, or send Authorization: Bearer <token>";
 
-/** Install the headers hook, the auth hook and /api/v1/auth/{login,logout,me}. */
-export function installAuth(
+/** Who a session belongs to: the person of a single sign-on, else its static token's role. */
+const principalOf = (session: Session): Principal =>
+  session.person === null
+    ? tokenPrincipal(session.role)
+    : { kind: "oidc", name: session.person.name, email: session.person.email };
+
+/**
+ * Install the cookie plugin, the headers hook, the auth hook, /api/v1/auth/{login,logout,me,methods}
+ * and the single sign-on routes (oidc-routes.ts). Await it before registering routes.
+ */
+export async function installAuth(
   app: FastifyInstance,
   setup: AuthSetup,
   deps: { log: Logger; dashboardHtml: string | null; pool: DbPool },
-): void {
+): Promise<void> {
   const { config } = setup;
   const now = setup.now ?? Date.now;
   const log = deps.log.child({ module: "auth" });
   const https = setup.publicUrl?.startsWith("https:") ?? false;
-  const headers = securityHeaders({
-    scriptHashes: deps.dashboardHtml === null ? [] : inlineScriptHashes(deps.dashboardHtml),
-    https,
-  });
   const credentials = new Credentials({ admin: config.adminToken, viewer: config.viewerToken });
   // Sessions live in Postgres (sessions.ts): every collector on the database shares them.
   const sessions = new SessionStore({ pool: deps.pool, ttlMs: config.sessionTtlMs, now });
@@ -117,6 +130,14 @@ export function installAuth(
       "authentication is OFF on a non-loopback address: anyone who reaches it can read and change the fleet",
     );
 
+  const oidc = config.oidc === null ? null : new OidcClient(config.oidc, { now });
+
+  // First: their onRequest hooks set the headers and parse cookies before the auth hook below.
+  await installSecurityHeaders(app, {
+    scriptHashes: deps.dashboardHtml === null ? [] : inlineScriptHashes(deps.dashboardHtml),
+    https,
+  });
+  await installCookies(app, { signingKey: cookieSigningKey(config.oidc?.clientSecret ?? null) });
   app.decorateRequest("fleetAuth", null);
 
   const limit = (req: FastifyRequest, reply: FastifyReply): void => {
@@ -142,14 +163,14 @@ export function installAuth(
       }
       return { role, via: "bearer", expiresAtMs: null, principal: tokenPrincipal(role) };
     }
-    const id = readCookie(req.headers.cookie, SESSION_COOKIE);
-    const session = id === null ? null : await sessions.get(id);
+    const id = req.cookies[SESSION_COOKIE];
+    const session = id ? await sessions.get(id) : null;
     return session
       ? {
           role: session.role,
           via: "session",
           expiresAtMs: session.expiresAtMs,
-          principal: tokenPrincipal(session.role),
+          principal: principalOf(session),
         }
       : null;
   };
@@ -165,7 +186,6 @@ export function installAuth(
   };
 
   app.addHook("onRequest", async (req, reply) => {
-    for (const [name, value] of Object.entries(headers)) void reply.header(name, value);
     if (req.url.startsWith("/api/")) void reply.header("cache-control", "no-store");
     // DNS rebinding: a page on attacker.example whose name now points at this collector sends
     // `Host: attacker.example`. Refused on every route, with auth on or off.
@@ -205,11 +225,13 @@ export function installAuth(
   // After the auth check (an anonymous caller learns nothing about parameters), before handlers.
   app.addHook("preValidation", async (req) => checkCommonParams(req));
 
+  const oidcOffered = config.enabled && oidc !== null;
   const me = (auth: RequestAuth): AuthMe => ({
     role: auth.role,
     authEnabled: config.enabled,
     expiresAt: auth.expiresAtMs === null ? null : new Date(auth.expiresAtMs).toISOString(),
     principal: auth.principal,
+    oidc: oidcOffered,
   });
 
   app.post("/api/v1/auth/login", async (req, reply) => {
@@ -227,9 +249,10 @@ export function installAuth(
     const { id, session } = await sessions.create(role);
     log.info({ ip: req.ip, role }, "signed in");
     await req.audit({ action: "auth.login", subject: `${role} token`, principal: tokenPrincipal(role) });
-    void reply.header(
-      "set-cookie",
-      sessionCookie(id, { maxAgeMs: config.sessionTtlMs, secure: config.secureCookies }),
+    void reply.setCookie(
+      SESSION_COOKIE,
+      id,
+      sessionCookieOptions({ maxAgeMs: config.sessionTtlMs, secure: config.secureCookies }),
     );
     return me({ role, via: "session", expiresAtMs: session.expiresAtMs, principal: tokenPrincipal(role) });
   });
@@ -239,20 +262,35 @@ export function installAuth(
     // A foreign page must not sign the user out either (SameSite keeps the cookie off, but the
     // answer still clears it).
     checkOrigin(req, false);
-    const id = readCookie(req.headers.cookie, SESSION_COOKIE);
-    const session = id === null ? null : await sessions.get(id);
-    if (id !== null) await sessions.delete(id);
-    if (session)
-      await req.audit({
-        action: "auth.logout",
-        subject: `${session.role} token`,
-        principal: tokenPrincipal(session.role),
-      });
-    return reply
-      .header("set-cookie", sessionCookie("", { maxAgeMs: 0, secure: config.secureCookies }))
-      .status(204)
-      .send();
+    const id = req.cookies[SESSION_COOKIE];
+    const session = id ? await sessions.get(id) : null;
+    if (id) await sessions.delete(id);
+    if (session) {
+      const principal = principalOf(session);
+      await req.audit({ action: "auth.logout", subject: principal.name, principal });
+    }
+    void reply.setCookie(
+      SESSION_COOKIE,
+      "",
+      sessionCookieOptions({ maxAgeMs: 0, secure: config.secureCookies }),
+    );
+    // A person who signed in through the provider may be signed out there too (auth.oidc.providerLogout).
+    if (session?.person && oidc?.config.providerLogout && setup.publicUrl !== null) {
+      const redirectTo = await oidc.endSessionUrl(setup.publicUrl);
+      if (redirectTo !== null) return { redirectTo } satisfies LogoutResult;
+    }
+    return reply.status(204).send();
   });
+
+  app.get("/api/v1/auth/methods", async (req): Promise<AuthMethods> => {
+    rejectUnknown(req.query as Record<string, unknown>, []);
+    return {
+      authEnabled: config.enabled,
+      oidc: oidcOffered && oidc ? { label: oidc.config.displayName, loginUrl: OIDC_LOGIN_PATH } : null,
+    };
+  });
+
+  installOidcRoutes(app, { config, oidc, sessions, log, now });
 
   app.get("/api/v1/auth/me", async (req, reply) => {
     rejectUnknown(req.query as Record<string, unknown>, []);

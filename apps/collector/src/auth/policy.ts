@@ -11,7 +11,14 @@ import { isWrite } from "../http/methods.ts";
 export type Access = "open" | "viewer" | "admin";
 
 /** Sign-in endpoints: open, they check credentials themselves. */
-export const AUTH_ROUTES = new Set(["/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/auth/me"]);
+export const AUTH_ROUTES = new Set([
+  "/api/v1/auth/login",
+  "/api/v1/auth/logout",
+  "/api/v1/auth/me",
+  "/api/v1/auth/methods",
+  "/api/v1/auth/oidc/login",
+  "/api/v1/auth/oidc/callback",
+]);
 
 /** Reads only an admin may make (issue 17): the API keys and the audit log. */
 const ADMIN_READS = new Set(["/api/v1/keys", "/api/v1/audit"]);

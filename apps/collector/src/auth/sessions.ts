@@ -11,14 +11,19 @@ import {
   findSession,
   insertSession,
   pruneSessions,
+  type SessionPerson,
 } from "@codex-fleet/db/repositories/sessions-repository";
 import type { Role } from "@codex-fleet/protocol/auth";
+
+export type { SessionPerson };
 
 /** One signed-in browser. */
 export interface Session {
   role: Role;
   createdAtMs: number;
   expiresAtMs: number;
+  /** Who signed in through single sign-on (issue 17); null for a static-token session. */
+  person: SessionPerson | null;
 }
 
 export interface SessionStoreOptions {
@@ -43,13 +48,13 @@ export class SessionStore {
   }
 
   /**
-   * A new session for `role`; the returned id goes into the cookie and nowhere else. Expired
+   * A new session for `role` (and the person, for a single sign-on); the returned id goes into the cookie and nowhere else. Expired
    * sessions, and the oldest beyond `maxSessions`, are deleted in the same statement.
    */
-  async create(role: Role): Promise<{ id: string; session: Session }> {
+  async create(role: Role, person: SessionPerson | null = null): Promise<{ id: string; session: Session }> {
     const at = this.now();
     const id = randomBytes(32).toString("base64url");
-    const session: Session = { role, createdAtMs: at, expiresAtMs: at + this.opts.ttlMs };
+    const session: Session = { role, createdAtMs: at, expiresAtMs: at + this.opts.ttlMs, person };
     await insertSession({
       pool: this.opts.pool,
       keyHash: sessionKeyOf(id),
@@ -57,6 +62,7 @@ export class SessionStore {
       nowMs: at,
       expiresAtMs: session.expiresAtMs,
       maxSessions: this.opts.maxSessions ?? 10_000,
+      person,
     });
     return { id, session };
   }
@@ -68,7 +74,7 @@ export class SessionStore {
     if (!row) return null;
     // A role this version does not know (a newer collector on the same database) grants nothing.
     if (row.role !== "admin" && row.role !== "viewer") return null;
-    return { role: row.role, createdAtMs: row.createdAtMs, expiresAtMs: row.expiresAtMs };
+    return { role: row.role, createdAtMs: row.createdAtMs, expiresAtMs: row.expiresAtMs, person: row.person };
   }
 
   /** End the session of `id` on every collector (sign-out). */

@@ -7,6 +7,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { dirname, extname, resolve } from "node:path";
+import { OIDC_CALLBACK_PATH } from "@codex-fleet/protocol/auth";
 import { isLoopbackHost } from "@codex-fleet/protocol/targets";
 import { parseDocument } from "yaml";
 import { z } from "zod";
@@ -20,6 +21,7 @@ import {
   HostSchema,
   LOG_FORMATS,
   type NotifierRuntimeConfig,
+  type OidcConfig,
   PortSchema,
   type TargetConfig,
 } from "./schema.ts";
@@ -302,6 +304,59 @@ async function resolveAuthToken(
   return new Secret(value);
 }
 
+/** The environment variable read for the OIDC client secret when auth.oidc names neither a file nor a variable. */
+export const OIDC_CLIENT_SECRET_ENV = "CODEX_FLEET_OIDC_CLIENT_SECRET";
+
+/** `auth.oidc` with its client secret read and its redirect URI fixed; null (with issues) when it cannot be used. */
+async function resolveOidc(
+  file: ConfigFile,
+  baseDir: string,
+  env: LoadConfigOptions["env"],
+  issues: ConfigIssue[],
+): Promise<OidcConfig | null> {
+  const oidc = file.auth.oidc;
+  if (oidc === undefined) return null;
+  let secret: string | undefined;
+  if (oidc.clientSecretFile !== undefined) {
+    const read = await readTrimmed(resolve(baseDir, oidc.clientSecretFile));
+    if ("error" in read) issues.push({ path: "auth.oidc.clientSecretFile", message: read.error });
+    else if (read.text === "")
+      issues.push({
+        path: "auth.oidc.clientSecretFile",
+        message: `${resolve(baseDir, oidc.clientSecretFile)} is empty`,
+      });
+    else secret = read.text;
+  } else {
+    const name = oidc.clientSecretEnv ?? OIDC_CLIENT_SECRET_ENV;
+    secret = nonEmpty(env[name])?.trim();
+    if (secret === undefined)
+      issues.push({
+        path: oidc.clientSecretEnv === undefined ? "auth.oidc" : "auth.oidc.clientSecretEnv",
+        message: `environment variable ${name} is unset or empty: single sign-on needs the client secret (auth.oidc.clientSecretFile, auth.oidc.clientSecretEnv or ${OIDC_CLIENT_SECRET_ENV})`,
+      });
+  }
+  const publicUrl = file.server.publicUrl;
+  if (publicUrl === undefined)
+    issues.push({
+      path: "server.publicUrl",
+      message: `single sign-on (auth.oidc) needs server.publicUrl: the provider sends the browser back to publicUrl + ${OIDC_CALLBACK_PATH}`,
+    });
+  if (secret === undefined || publicUrl === undefined) return null;
+  return {
+    issuer: oidc.issuer,
+    clientId: oidc.clientId,
+    clientSecret: new Secret(secret),
+    redirectUri: `${publicUrl.replace(/\/+$/, "")}${OIDC_CALLBACK_PATH}`,
+    scopes: oidc.scopes.trim().split(/\s+/).join(" "),
+    roleClaim: oidc.roleClaim,
+    roleMap: oidc.roleMap,
+    defaultRole: oidc.defaultRole,
+    displayName: oidc.displayName ?? new URL(oidc.issuer).host,
+    contact: oidc.contact ?? null,
+    providerLogout: oidc.providerLogout,
+  };
+}
+
 async function resolveAuth(
   file: ConfigFile,
   host: string,
@@ -338,6 +393,7 @@ async function resolveAuth(
     secureCookies: auth.secureCookies ?? publicUrl?.startsWith("https:") === true,
     allowedOrigins: auth.allowedOrigins.map((o) => new URL(o).origin),
     loginRateLimit: auth.loginRateLimit,
+    oidc: await resolveOidc(file, baseDir, env, issues),
     secretKey,
   };
 }

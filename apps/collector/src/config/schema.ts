@@ -5,7 +5,12 @@
  */
 import { CATALOGUE_REMOTE_URL, PriceOverrideSchema } from "@codex-fleet/pricing";
 import { isCodexVersion, SUPPORTED_CODEX_FLOOR } from "@codex-fleet/protocol/codex-version";
-import { insecureTokenProblem, TargetNameSchema, targetUrlSchema } from "@codex-fleet/protocol/targets";
+import {
+  insecureTokenProblem,
+  isLoopbackHost,
+  TargetNameSchema,
+  targetUrlSchema,
+} from "@codex-fleet/protocol/targets";
 import { z } from "zod";
 import { type AlertsConfig, AlertsConfigSchema, type NotifierConfig } from "./alerts-schema.ts";
 import type { Secret } from "./secret.ts";
@@ -139,6 +144,53 @@ const origin = z
   );
 
 /**
+ * Single sign-on through an OpenID Connect provider (issue 17, README "Access"). The client secret
+ * comes from a file or an environment variable (else CODEX_FLEET_OIDC_CLIENT_SECRET); the redirect
+ * URI is server.publicUrl + /api/v1/auth/oidc/callback (register it at the provider).
+ */
+export const OidcSchema = z
+  .strictObject({
+    /** The issuer URL (discovery at /.well-known/openid-configuration). https, or http on loopback. */
+    issuer: httpUrl.refine((s) => {
+      const url = new URL(s);
+      return url.protocol === "https:" || isLoopbackHost(url.hostname);
+    }, "must be https:// (http:// only for a loopback address, e.g. a local test provider)"),
+    clientId: z.string().trim().min(1, "must not be empty").max(500),
+    clientSecretFile: path.optional(),
+    clientSecretEnv: envName.optional(),
+    /** Space-separated scopes; `openid` is required. */
+    scopes: z
+      .string()
+      .default("openid profile email")
+      .refine((s) => s.split(/\s+/).includes("openid"), "must include openid"),
+    /** The claim (ID token or userinfo) whose value(s) map to a role: a string or a list of strings. */
+    roleClaim: z.string().trim().min(1, "must not be empty").default("groups"),
+    /** Claim values that grant a role; admin wins when a user has both. */
+    roleMap: z
+      .strictObject({
+        adminValues: z.array(z.string().min(1)).default([]),
+        viewerValues: z.array(z.string().min(1)).default([]),
+      })
+      .prefault({}),
+    /** The role of a user none of whose claim values is mapped; null refuses them. */
+    defaultRole: z.enum(["viewer", "admin"]).nullable().default(null),
+    /** The provider's name on the sign-in button ("Sign in with …"); default: the issuer's host. */
+    displayName: z.string().trim().min(1).max(100).optional(),
+    /** Whom a refused user should ask for access (shown on the refusal page). */
+    contact: z.string().trim().min(1).max(300).optional(),
+    /** After sign-out, also sign out at the provider (its end_session_endpoint), when it has one. */
+    providerLogout: z.boolean().default(false),
+  })
+  .superRefine((oidc, ctx) => {
+    if (oidc.clientSecretFile !== undefined && oidc.clientSecretEnv !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["clientSecretEnv"],
+        message: "set at most one of clientSecretFile and clientSecretEnv",
+      });
+  });
+
+/**
  * Access control (issue #6). Tokens come from a file or an environment variable (else the
  * CODEX_FLEET_ADMIN_TOKEN / CODEX_FLEET_VIEWER_TOKEN variables) and are exchanged for a session.
  */
@@ -157,6 +209,8 @@ export const AuthSchema = z
     loginRateLimit: z
       .strictObject({ max: z.int().positive().default(10), windowMs: ms.default(300_000) })
       .prefault({}),
+    /** Single sign-on (issue 17); absent → static tokens only. */
+    oidc: OidcSchema.optional(),
   })
   .superRefine((auth, ctx) => {
     for (const role of ["admin", "viewer"] as const) {
@@ -431,11 +485,29 @@ export interface AuthConfig {
   readonly secureCookies: boolean;
   readonly allowedOrigins: readonly string[];
   readonly loginRateLimit: { readonly max: number; readonly windowMs: number };
+  /** Single sign-on (issue 17), or null when not configured. */
+  readonly oidc: OidcConfig | null;
   /**
    * CODEX_FLEET_SECRET_KEY as 64 hex digits: the AES-256-GCM key of target tokens stored in the
    * database (targets added through the API). Null → such targets cannot carry a token.
    */
   readonly secretKey: Secret | null;
+}
+
+/** `auth.oidc` after load: the secret read, the redirect URI fixed. */
+export interface OidcConfig {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: Secret;
+  /** server.publicUrl + /api/v1/auth/oidc/callback. */
+  readonly redirectUri: string;
+  readonly scopes: string;
+  readonly roleClaim: string;
+  readonly roleMap: { readonly adminValues: readonly string[]; readonly viewerValues: readonly string[] };
+  readonly defaultRole: "viewer" | "admin" | null;
+  readonly displayName: string;
+  readonly contact: string | null;
+  readonly providerLogout: boolean;
 }
 
 /** The resolved configuration: parsed once at start, then frozen. */

@@ -4,10 +4,10 @@
  * answers 401 (the session expired or the collector restarted). A loopback collector has auth off:
  * `me` says so and the dashboard shows at once.
  */
-import { type AuthMe, AuthMeSchema } from "@codex-fleet/protocol/auth";
+import { type AuthMe, AuthMeSchema, LogoutResultSchema } from "@codex-fleet/protocol/auth";
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useState } from "react";
 import { ErrorState, LoadingState } from "../components/StateViews.tsx";
-import { ApiRequestError, apiFetch, apiSend, UNAUTHORIZED_EVENT } from "../lib/api-client.ts";
+import { ApiRequestError, apiFetch, apiSendFor, UNAUTHORIZED_EVENT } from "../lib/api-client.ts";
 import { LoginPage } from "./LoginPage.tsx";
 
 /** The signed-in user, for the header's sign-out button. */
@@ -57,7 +57,12 @@ export function AuthGate({ children }: { children: ReactNode }) {
 
   const signOut = useCallback(async () => {
     try {
-      await apiSend("/api/v1/auth/logout", { method: "POST" });
+      // A single sign-on session may also end at the identity provider (auth.oidc.providerLogout).
+      const next = await apiSendFor("/api/v1/auth/logout", LogoutResultSchema, { method: "POST" });
+      if (next !== undefined) {
+        window.location.assign(next.redirectTo);
+        return;
+      }
     } finally {
       setState({ kind: "signedOut" });
     }

@@ -1,9 +1,17 @@
 /**
- * The sign-in page: one token field. The token goes to POST /api/v1/auth/login, which answers
- * with an httpOnly session cookie; the token itself is never stored in the browser.
+ * The sign-in page: "Sign in with <provider>" when the collector offers single sign-on (GET
+ * /api/v1/auth/methods; a plain navigation to the provider and back), and the token field. The
+ * token goes to POST /api/v1/auth/login, which answers with an httpOnly session cookie; the token
+ * itself is never stored in the browser.
  */
-import { type AuthMe, AuthMeSchema, type LoginRequest } from "@codex-fleet/protocol/auth";
-import { type FormEvent, useState } from "react";
+import {
+  type AuthMe,
+  AuthMeSchema,
+  type AuthMethods,
+  AuthMethodsSchema,
+  type LoginRequest,
+} from "@codex-fleet/protocol/auth";
+import { type FormEvent, useEffect, useState } from "react";
 import { ApiRequestError, apiFetch, errorMessage } from "../lib/api-client.ts";
 
 /** What to tell the user about a failed sign-in. */
@@ -21,6 +29,17 @@ export function LoginPage({ onSignedIn }: { onSignedIn: (me: AuthMe) => void }) 
   const [token, setToken] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(undefined);
+  const [sso, setSso] = useState<AuthMethods["oidc"]>(null);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    // An older collector has no such route: then there is only the token form.
+    apiFetch("/api/v1/auth/methods", AuthMethodsSchema, { signal: controller.signal }).then(
+      (methods) => setSso(methods.oidc),
+      () => {},
+    );
+    return () => controller.abort();
+  }, []);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -52,6 +71,16 @@ export function LoginPage({ onSignedIn }: { onSignedIn: (me: AuthMe) => void }) 
           <h2>Sign in to codex-fleet</h2>
         </div>
         <div className="card-body" style={{ display: "grid", gap: 12 }}>
+          {sso !== null && (
+            <>
+              <a className="btn primary" href={sso.loginUrl} data-testid="sign-in-sso">
+                Sign in with {sso.label}
+              </a>
+              <p className="faint" style={{ margin: 0 }}>
+                Or, for operators and break-glass access:
+              </p>
+            </>
+          )}
           <p className="faint" style={{ margin: 0 }}>
             This collector needs an access token: the admin or viewer token its operator configured.
           </p>

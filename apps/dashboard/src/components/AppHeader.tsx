@@ -108,19 +108,38 @@ function LiveIndicator() {
   );
 }
 
-/** The role and a sign-out button, when the collector asks for sign-in (auth on). */
+/**
+ * Who is signed in — a person's name (email on hover) or an API key's name; a static token's
+ * session is named by its role on the button — and a sign-out button, when auth is on.
+ */
 function SignOut() {
   const auth = useAuth();
   if (!auth?.me.authEnabled) return null;
+  const principal = auth.me.principal;
+  const named = principal !== undefined && (principal.kind === "oidc" || principal.kind === "apiKey");
+  return (
+    <>
+      {named && (
+        <span className="faint" data-testid="signed-in-as" title={principal.email ?? undefined}>
+          {principal.name}
+          {principal.email !== null && principal.email !== principal.name ? ` · ${principal.email}` : ""}
+        </span>
+      )}
+      <SignOutButton role={auth.me.role} onClick={() => void auth.signOut()} />
+    </>
+  );
+}
+
+function SignOutButton({ role, onClick }: { role: string; onClick: () => void }) {
   return (
     <button
       type="button"
       className="btn ghost small"
       data-testid="sign-out"
-      title={`Signed in as ${auth.me.role}`}
-      onClick={() => void auth.signOut()}
+      title={`Signed in as ${role}`}
+      onClick={onClick}
     >
-      Sign out ({auth.me.role})
+      Sign out ({role})
     </button>
   );
 }

@@ -58,6 +58,21 @@ export async function apiSend(
   await request(path, init);
 }
 
+/**
+ * A change whose answer may be empty (204: undefined) or JSON parsed with `schema` (e.g. sign-out,
+ * which answers where to go next when the identity provider should sign out too).
+ */
+export async function apiSendFor<T>(
+  path: string,
+  schema: z.ZodType<T>,
+  init: RequestInit & { method: "POST" | "DELETE" },
+): Promise<T | undefined> {
+  const { status, body } = await request(path, init);
+  if (status === 204 || body === undefined) return undefined;
+  const parsed = schema.safeParse(body);
+  return parsed.success ? parsed.data : undefined;
+}
+
 /** The request itself: a successful status with its JSON body (undefined when empty or not JSON). */
 async function request(path: string, init: RequestInit): Promise<{ status: number; body: unknown }> {
   let response: Response;

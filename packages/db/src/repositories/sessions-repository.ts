@@ -8,11 +8,21 @@ import type { Pool } from "pg";
 /** Parameter `n` (epoch milliseconds) as a UTC `timestamp(3)`, the column type. */
 const ts = (n: number) => `(to_timestamp($${n}::float8 / 1000) AT TIME ZONE 'UTC')`;
 
+/** Who signed in through single sign-on (issue 17); absent from static-token sessions. */
+export interface SessionPerson {
+  /** The identity provider's `sub`. */
+  subject: string;
+  name: string;
+  email: string | null;
+}
+
 /** A stored session. */
 export interface SessionRow {
   role: string;
   createdAtMs: number;
   expiresAtMs: number;
+  /** Null for a static-token session. */
+  person: SessionPerson | null;
 }
 
 /**
@@ -27,18 +37,28 @@ export async function insertSession(args: {
   nowMs: number;
   expiresAtMs: number;
   maxSessions: number;
+  person?: SessionPerson | null;
 }): Promise<void> {
   // Data-modifying CTEs see the table as it was before the statement: the DELETE cannot touch
   // the row being inserted, and OFFSET max-1 keeps max-1 older rows beside it.
   await args.pool.query(
     `WITH added AS (
-       INSERT INTO session (key_hash, role, created_at, expires_at)
-       VALUES ($1, $2, ${ts(3)}, ${ts(4)})
+       INSERT INTO session (key_hash, role, created_at, expires_at, subject, name, email)
+       VALUES ($1, $2, ${ts(3)}, ${ts(4)}, $6, $7, $8)
        RETURNING key_hash)
      DELETE FROM session
      WHERE expires_at <= ${ts(3)}
         OR key_hash IN (SELECT key_hash FROM session ORDER BY created_at DESC, key_hash OFFSET $5)`,
-    [args.keyHash, args.role, args.nowMs, args.expiresAtMs, Math.max(0, args.maxSessions - 1)],
+    [
+      args.keyHash,
+      args.role,
+      args.nowMs,
+      args.expiresAtMs,
+      Math.max(0, args.maxSessions - 1),
+      args.person?.subject ?? null,
+      args.person?.name ?? null,
+      args.person?.email ?? null,
+    ],
   );
 }
 
@@ -48,8 +68,15 @@ export async function findSession(args: {
   keyHash: string;
   nowMs: number;
 }): Promise<SessionRow | null> {
-  const { rows } = await args.pool.query<SessionRow & { live: boolean }>(
-    `SELECT role,
+  const { rows } = await args.pool.query<
+    Omit<SessionRow, "person"> & {
+      live: boolean;
+      subject: string | null;
+      name: string | null;
+      email: string | null;
+    }
+  >(
+    `SELECT role, subject, name, email,
         (extract(epoch from created_at) * 1000)::float8 AS "createdAtMs",
         (extract(epoch from expires_at) * 1000)::float8 AS "expiresAtMs",
         expires_at > ${ts(2)} AS live
@@ -62,7 +89,9 @@ export async function findSession(args: {
     await deleteSession({ pool: args.pool, keyHash: args.keyHash });
     return null;
   }
-  return { role: row.role, createdAtMs: row.createdAtMs, expiresAtMs: row.expiresAtMs };
+  const person =
+    row.subject === null ? null : { subject: row.subject, name: row.name ?? row.subject, email: row.email };
+  return { role: row.role, createdAtMs: row.createdAtMs, expiresAtMs: row.expiresAtMs, person };
 }
 
 /** End one session (sign-out). */

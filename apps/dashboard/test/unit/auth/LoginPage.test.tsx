@@ -1,5 +1,5 @@
 import { fireEvent, render, screen } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { App } from "../../../src/App.tsx";
 import { AuthGate } from "../../../src/auth/AuthGate.tsx";
 import { LIVE_OPTIONS } from "../../render-app.tsx";
@@ -62,7 +62,10 @@ describe("sign-in", () => {
   it("does return to the sign-in page when an API call answers 401 (the session ended)", async () => {
     stubFetch({ "GET /api/v1/auth/me": { body: ME }, "GET /api/v1/usage": SIGNED_OUT });
     renderGated("/usage");
-    expect(await screen.findByRole("form", { name: "Sign in to codex-fleet" })).toBeInTheDocument();
+    // The usage page loads its chunk first: over findBy's default second on a busy machine.
+    expect(
+      await screen.findByRole("form", { name: "Sign in to codex-fleet" }, { timeout: 5000 }),
+    ).toBeInTheDocument();
   });
 
   it("does sign out through the header", async () => {
@@ -82,6 +85,69 @@ describe("sign-in", () => {
     expect(await screen.findByRole("navigation", { name: "Main" })).toBeInTheDocument();
     expect(screen.queryByTestId("sign-out")).toBeNull();
     expect(screen.queryByRole("form", { name: "Sign in to codex-fleet" })).toBeNull();
+  });
+
+  it("does offer single sign-on besides the token form when the collector has it", async () => {
+    stubFetch({
+      "GET /api/v1/auth/me": SIGNED_OUT,
+      "GET /api/v1/auth/methods": {
+        body: { authEnabled: true, oidc: { label: "Acme SSO", loginUrl: "/api/v1/auth/oidc/login" } },
+      },
+    });
+    renderGated();
+    const link = await screen.findByRole("link", { name: "Sign in with Acme SSO" });
+    expect(link).toHaveAttribute("href", "/api/v1/auth/oidc/login");
+    expect(screen.getByLabelText("Access token")).toBeInTheDocument();
+  });
+
+  it("does show only the token form when single sign-on is not offered", async () => {
+    const api = stubFetch({
+      "GET /api/v1/auth/me": SIGNED_OUT,
+      "GET /api/v1/auth/methods": { body: { authEnabled: true, oidc: null } },
+    });
+    renderGated();
+    await screen.findByLabelText("Access token");
+    await vi.waitFor(() => expect(api.callsTo("/api/v1/auth/methods")).toHaveLength(1));
+    expect(screen.queryByRole("link", { name: /Sign in with/ })).toBeNull();
+  });
+
+  it("does show the signed-in person's name and email in the header", async () => {
+    stubFetch({
+      "GET /api/v1/auth/me": {
+        body: {
+          ...ME,
+          principal: { kind: "oidc", name: "Alice Admin", email: "alice@example.com" },
+          oidc: true,
+        },
+      },
+    });
+    renderGated();
+    expect(await screen.findByTestId("signed-in-as")).toHaveTextContent("Alice Admin · alice@example.com");
+    expect(screen.getByTestId("sign-out")).toHaveTextContent("Sign out (viewer)");
+  });
+
+  it("does not name a static token's session beyond its role", async () => {
+    stubFetch({
+      "GET /api/v1/auth/me": {
+        body: { ...ME, principal: { kind: "token", name: "viewer token", email: null } },
+      },
+    });
+    renderGated();
+    await screen.findByTestId("sign-out");
+    expect(screen.queryByTestId("signed-in-as")).toBeNull();
+  });
+
+  it("does follow the provider's sign-out when sign-out answers where to go", async () => {
+    const assign = vi.fn();
+    vi.stubGlobal("location", { ...window.location, assign });
+    stubFetch({
+      "GET /api/v1/auth/me": { body: ME },
+      "POST /api/v1/auth/logout": { body: { redirectTo: "https://idp.example.com/logout?client_id=x" } },
+    });
+    renderGated();
+    fireEvent.click(await screen.findByTestId("sign-out"));
+    await vi.waitFor(() => expect(assign).toHaveBeenCalledWith("https://idp.example.com/logout?client_id=x"));
+    vi.unstubAllGlobals();
   });
 
   it("does offer a retry when the collector cannot be reached", async () => {
