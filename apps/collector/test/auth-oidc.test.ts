@@ -162,6 +162,19 @@ describe("single sign-on", () => {
     });
     expect(fleet.logs.join("")).toContain("signed in through single sign-on");
     expect(fleet.logs.join("")).not.toContain(CLIENT_SECRET);
+    // The sign-in is in the audit log under the person.
+    const audit = await inject(fleet, {
+      url: "/api/v1/audit?action=auth.login",
+      headers: { cookie: session ?? "" },
+    });
+    expect(audit.statusCode).toBe(200);
+    expect(audit.json()).toContainEqual(
+      expect.objectContaining({
+        action: "auth.login",
+        principal: { kind: "oidc", name: "Alice Admin", email: "alice@example.com" },
+        detail: { via: "oidc", role: "admin" },
+      }),
+    );
   });
 
   it("does give the viewer role to a viewer group, and no admin changes", async () => {

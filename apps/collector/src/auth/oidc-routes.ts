@@ -150,6 +150,12 @@ export function installOidcRoutes(app: FastifyInstance, deps: OidcRouteDeps): vo
     }
     const { id } = await deps.sessions.create(role, person);
     log.info({ ip: req.ip, role, subject: person.subject }, "signed in through single sign-on");
+    await req.audit({
+      action: "auth.login",
+      subject: person.name,
+      detail: { via: "oidc", role },
+      principal: { kind: "oidc", name: person.name, email: person.email },
+    });
     void reply.setCookie(
       SESSION_COOKIE,
       id,
