@@ -176,7 +176,13 @@ export async function createCollector(
     onDelivered: (receiver, outcome) => metrics.alertNotifications.inc([receiver, outcome]),
   });
   // Targets added through the admin API; their tokens are decrypted here (CODEX_FLEET_SECRET_KEY).
-  const managedTargets = new ManagedTargets({ pool: db.pool, fleet, config, log });
+  const managedTargets = new ManagedTargets({
+    pool: db.pool,
+    fleet,
+    config,
+    log,
+    version: overrides.version ?? COLLECTOR_VERSION,
+  });
   // Several collectors on one database (issue 12): each follows the targets it holds a lease on;
   // the holder of the `alerts` lease runs the alert engine. Alone, it holds every lease.
   const leased = overrides.follow === undefined;
