@@ -16,6 +16,7 @@ const UsagePage = lazy(() => import("./pages/UsagePage.tsx"));
 const ActivityPage = lazy(() => import("./pages/ActivityPage.tsx"));
 const LimitsPage = lazy(() => import("./pages/LimitsPage.tsx"));
 const ThreadPage = lazy(() => import("./pages/ThreadPage.tsx"));
+const PricesPage = lazy(() => import("./pages/PricesPage.tsx"));
 
 const ROUTES: [string, string][] = [
   ["fleet", "/"],
@@ -25,6 +26,7 @@ const ROUTES: [string, string][] = [
   ["thread", "/threads/:id"],
   ["targets", "/targets"],
   ["alerts", "/alerts"],
+  ["prices", "/prices"],
 ];
 
 /** The whole dashboard; `liveOptions` lets tests inject a fake WebSocket. */
@@ -47,6 +49,7 @@ export function App({ liveOptions }: { liveOptions?: LiveFeedOptions }) {
             )}
             {route?.name === "targets" && <TargetsPage />}
             {route?.name === "alerts" && <AlertsPage />}
+            {route?.name === "prices" && <PricesPage />}
             {!route && (
               <EmptyState title="Page not found">
                 <p>

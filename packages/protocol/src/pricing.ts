@@ -10,13 +10,14 @@ const Iso = z.string().max(40);
 /** One override (USD per 1M tokens): from the config file or added in the dashboard (issue 17). */
 export const PriceOverrideViewSchema = z.object({
   /** The stored id of one added in the dashboard (DELETE /api/v1/pricing/overrides/:id); null: config. */
-  id: z.number().nullable(),
+  // Defaults: collectors older than issue 17 had config overrides only.
+  id: z.number().nullable().default(null),
   /** `config`: read-only, from pricing.overrides; `ui`: stored in the database. */
-  source: z.enum(["config", "ui"]),
+  source: z.enum(["config", "ui"]).default("config"),
   /** A stored one with the same model and date as a config one: the config one is in force. */
-  shadowed: z.boolean(),
-  createdBy: z.string().nullable(),
-  createdAt: Iso.nullable(),
+  shadowed: z.boolean().default(false),
+  createdBy: z.string().nullable().default(null),
+  createdAt: Iso.nullable().default(null),
   model: z.string(),
   effectiveFrom: z.string(),
   inputUsdPerMTok: z.number(),

@@ -13,6 +13,7 @@ const NAV: { href: string; label: string; match: (path: string) => boolean }[] =
   { href: "/limits", label: "Plan limits", match: (path) => path.startsWith("/limits") },
   { href: "/targets", label: "Targets", match: (path) => path.startsWith("/targets") },
   { href: "/alerts", label: "Alerts", match: (path) => path.startsWith("/alerts") },
+  { href: "/prices", label: "Prices", match: (path) => path.startsWith("/prices") },
 ];
 
 /** The sticky application header. */
