@@ -52,7 +52,7 @@ export function TargetAdminActions({
     return (
       <span className="row" style={{ display: "inline-flex", gap: 4 }}>
         <button type="button" className="btn small danger" disabled={busy} onClick={remove}>
-          Remove {name}
+          Confirm removing {name}
         </button>
         <button type="button" className="btn small ghost" onClick={() => setConfirming(false)}>
           Cancel
