@@ -216,4 +216,24 @@ describe("price overrides through the API", () => {
     const acme = (await priceVersions()).find((r) => r.model === "acme-coder");
     expect(acme).toMatchObject({ price_version: "override:2026-01-01:acme-coder", cost_usd: "1.2" });
   });
+
+  it("does show an override added on one collector on another of the same database", async () => {
+    const other = await start(ACME);
+    const listOn = async (a: AuthApp) =>
+      PriceOverridesResponseSchema.parse(
+        (
+          await a.app.inject({
+            method: "GET",
+            url: "/api/v1/pricing/overrides",
+            headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+          })
+        ).json(),
+      ).overrides.map((o) => `${o.source}:${o.model}:${o.effectiveFrom}`);
+    const res = await call("POST", "/api/v1/pricing/overrides", { ...GPT55, effectiveFrom: "2026-11-15" });
+    expect(res.statusCode).toBe(201);
+    await expect.poll(() => listOn(other), { timeout: 10_000 }).toContain("ui:gpt-5.5:2026-11-15");
+    const { id } = PriceOverrideChangeSchema.parse(res.json()).override;
+    expect((await call("DELETE", `/api/v1/pricing/overrides/${id}`)).statusCode).toBe(200);
+    await expect.poll(() => listOn(other), { timeout: 10_000 }).not.toContain("ui:gpt-5.5:2026-11-15");
+  });
 });
