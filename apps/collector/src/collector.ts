@@ -167,13 +167,11 @@ export async function createCollector(
     log,
     // New usage is priced with the new set first (on both threads, batches under way written),
     // then history up to now is re-priced: nothing falls between the two.
-    apply: async (effective, reprice) => {
+    apply: async (effective) => {
       overridesInForce = effective;
       pricer = catalogue ? createPricer(effective, catalogue) : createPricer(effective);
       await writerThread?.setOverrides(effective);
-      if (reprice) return repricing.change(effective);
-      repricing.setOverrides(effective);
-      return null;
+      return repricing.change(effective);
     },
   });
   const fleet = new Fleet({

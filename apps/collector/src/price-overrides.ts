@@ -35,10 +35,10 @@ export interface PriceOverridesOptions {
   configured: readonly PriceOverride[];
   log: Pick<Logger, "info" | "warn">;
   /**
-   * The set in force changed (here or, through `reload`, on another collector): price with it.
-   * `reprice`: this instance made the change and schedules the re-pricing of history.
+   * The set in force changed (here or, through `reload`, on another collector): price with it
+   * and schedule the re-pricing of history for it (a no-op when it is the set applied).
    */
-  apply(effective: readonly PriceOverride[], reprice: boolean): Promise<RepricingJob | null>;
+  apply(effective: readonly PriceOverride[]): Promise<RepricingJob | null>;
 }
 
 const key = (o: { model: string; effectiveFrom: string }) =>
@@ -119,7 +119,7 @@ export class PriceOverrides {
         { model: override.model, effectiveFrom: override.effectiveFrom, by: createdBy },
         "pricing: price override added",
       );
-      const job = await this.opts.apply(this.effective(), true);
+      const job = await this.opts.apply(this.effective());
       this.changed();
       return { view: storedView({ row, override }, false), job };
     });
@@ -136,18 +136,23 @@ export class PriceOverrides {
         { id, model: row.model, effectiveFrom: row.effectiveFrom },
         "pricing: price override removed",
       );
-      const job = await this.opts.apply(this.effective(), true);
+      const job = await this.opts.apply(this.effective());
       this.changed();
       const override = had?.override ?? PriceOverrideSchema.parse(row.definition);
       return { view: storedView({ row, override }, this.configKeys.has(key(override))), job };
     });
   }
 
-  /** Another collector changed the stored overrides: read them again and price with them. */
+  /**
+   * Another collector changed the stored overrides: read them again and price with them. It
+   * schedules too: when two collectors change overrides at once, each may have scheduled a set
+   * without the other's change; the last to reload schedules the full set (the same set as the
+   * one applied is a no-op).
+   */
   reload(): Promise<void> {
     return this.serial(async () => {
       await this.load();
-      await this.opts.apply(this.effective(), false);
+      await this.opts.apply(this.effective());
     });
   }
 

@@ -10,7 +10,7 @@ import {
   type RepricingJob,
   readLatestRepricing,
 } from "@codex-fleet/db/repositories/repricing-repository";
-import { type PriceOverride, PriceOverrideSchema } from "@codex-fleet/pricing";
+import { PriceOverrideSchema } from "@codex-fleet/pricing";
 import type {
   PriceOverrideChange,
   PriceOverridesResponse,

@@ -33,7 +33,9 @@ export function testTargetConnection(opts: TestConnectionOptions): Promise<Targe
       if (done) return;
       done = true;
       clearTimeout(timer);
-      connection.stop();
+      // After the connection's own handler has run to its end (a backoff arms its retry timer
+      // after reporting the status): stop() then clears it too.
+      setImmediate(() => connection.stop());
       resolve({ ...r, elapsedMs: Date.now() - startedAt });
     };
     const connection = new TargetConnection(
