@@ -28,11 +28,7 @@ export const PrincipalSchema = z.object({
 export type Principal = z.infer<typeof PrincipalSchema>;
 
 /** The principal of a static token of `role`. */
-export const tokenPrincipal = (role: Role): Principal => ({
-  kind: "token",
-  name: `${role} token`,
-  email: null,
-});
+export const tokenPrincipal = (role: Role): Principal => ({ kind: "token", name: `${role} token`, email: null });
 
 /** Nobody is signed in: authentication is off. */
 export const NO_PRINCIPAL: Principal = { kind: "none", name: "", email: null };

@@ -243,8 +243,7 @@ export function installAuth(
 
   app.get("/api/v1/auth/me", async (req, reply) => {
     rejectUnknown(req.query as Record<string, unknown>, []);
-    if (!config.enabled)
-      return me({ role: "admin", via: "none", expiresAtMs: null, principal: NO_PRINCIPAL });
+    if (!config.enabled) return me({ role: "admin", via: "none", expiresAtMs: null, principal: NO_PRINCIPAL });
     const auth = await identify(req, reply);
     if (auth === null) throw unauthorized(SIGN_IN);
     return me(auth);
