@@ -9,13 +9,18 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { PriceFn } from "@codex-fleet/db/repositories/ingest-types";
-import { CATALOGUE_SNAPSHOT_DATE, type Catalogue, createPricer } from "@codex-fleet/pricing";
+import {
+  CATALOGUE_SNAPSHOT_DATE,
+  type Catalogue,
+  createPricer,
+  type PriceOverride,
+} from "@codex-fleet/pricing";
 import { codexVersionFromUserAgent, isBelowCodexFloor } from "@codex-fleet/protocol/codex-version";
 import { unknownVariantsOf } from "@codex-fleet/protocol/normalize";
 import type { FastifyInstance } from "fastify";
 import { type InstalledAlerts, installAlerts } from "./alerts/install.ts";
 import { registerBudgetRoutes } from "./api/budgets-routes.ts";
-import { registerPricingRoutes } from "./api/pricing-routes.ts";
+import { registerPriceOverrideRoutes, registerPricingRoutes } from "./api/pricing-routes.ts";
 import { buildApp } from "./app.ts";
 import { registerAuditRoutes } from "./audit/routes.ts";
 import { CatalogueRefresh } from "./catalogue-refresh.ts";
@@ -30,6 +35,7 @@ import { startWriterThread, type WriterThread } from "./ingest/writer-thread.ts"
 import { registerKeyRoutes } from "./keys/routes.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { escapeLabel, Metrics } from "./metrics.ts";
+import { PriceOverrides } from "./price-overrides.ts";
 import { Repricing } from "./repricing.ts";
 import { RetentionJob } from "./retention.ts";
 import { ManagedTargets } from "./targets/managed-targets.ts";
@@ -119,15 +125,18 @@ export async function createCollector(
   });
   // Prices (README "Prices"): the shipped catalogue snapshot, or the last good refresh when the
   // operator enabled it; overrides win either way. The writer thread gets every refresh too.
+  // Overrides come from the config file and the dashboard (price-overrides.ts; the stored ones are
+  // read at start, before anything is priced).
   let catalogue: Catalogue | null = null;
-  let pricer = createPricer(config.pricing.overrides);
+  let overridesInForce: readonly PriceOverride[] = config.pricing.overrides;
+  let pricer = createPricer(overridesInForce);
   const price: PriceFn = (model, atMs, tokens, request) => pricer.price(model, atMs, tokens, request);
   const catalogueRefresh = new CatalogueRefresh({
     refresh: config.pricing.catalogue.refresh,
     log,
     onCatalogue: (fresh) => {
       catalogue = fresh;
-      pricer = createPricer(config.pricing.overrides, fresh);
+      pricer = createPricer(overridesInForce, fresh);
       writerThread?.setCatalogue(fresh);
     },
   });
@@ -149,11 +158,24 @@ export async function createCollector(
     writerThread ??= startWriterThread({
       url: db.url,
       poolMax: 2,
-      overrides: config.pricing.overrides,
+      overrides: overridesInForce,
       catalogue,
     });
     return writerThread.write(batch);
   };
+  const priceOverrides = new PriceOverrides({
+    pool: db.pool,
+    configured: config.pricing.overrides,
+    log,
+    // New usage is priced with the new set first (on both threads, batches under way written),
+    // then history up to now is re-priced: nothing falls between the two.
+    apply: async (effective) => {
+      overridesInForce = effective;
+      pricer = catalogue ? createPricer(effective, catalogue) : createPricer(effective);
+      await writerThread?.setOverrides(effective);
+      return repricing.change(effective);
+    },
+  });
   const fleet = new Fleet({
     config,
     pool: db.pool,
@@ -178,7 +200,13 @@ export async function createCollector(
     onDelivered: (receiver, outcome) => metrics.alertNotifications.inc([receiver, outcome]),
   });
   // Targets added through the admin API; their tokens are decrypted here (CODEX_FLEET_SECRET_KEY).
-  const managedTargets = new ManagedTargets({ pool: db.pool, fleet, config, log });
+  const managedTargets = new ManagedTargets({
+    pool: db.pool,
+    fleet,
+    config,
+    log,
+    version: overrides.version ?? COLLECTOR_VERSION,
+  });
   // Several collectors on one database (issue 12): each follows the targets it holds a lease on;
   // the holder of the `alerts` lease runs the alert engine. Alone, it holds every lease.
   const leased = overrides.follow === undefined;
@@ -207,6 +235,7 @@ export async function createCollector(
         ...overrides.replica,
         onManaged: () => managedTargets.reload(),
         onAlerts: async () => alerts.engine?.reloadFromDatabase(),
+        onPrices: () => priceOverrides.reload(),
       });
   if (replica) {
     metrics.counter("codex_fleet_replica_payloads_total", () => ({
@@ -221,6 +250,7 @@ export async function createCollector(
       values: [["", replica.rereadNotices]],
     }));
     managedTargets.onChange(() => replica.publish("managed"));
+    priceOverrides.onChange(() => replica.publish("prices"));
     alerts.engine?.onStoredChange(() => replica.publish("alerts"));
   }
   const { app } = await buildApp({
@@ -241,13 +271,14 @@ export async function createCollector(
       (a) =>
         registerPricingRoutes(a, {
           pool: db.pool,
-          overrides: config.pricing.overrides,
+          overrides: priceOverrides,
           refreshEnabled: config.pricing.catalogue.refresh.enabled,
           catalogue: () =>
             catalogue
               ? { version: catalogue.version, date: catalogue.date, source: "refresh" }
               : { version: pricer.catalogueVersion, date: CATALOGUE_SNAPSHOT_DATE, source: "snapshot" },
         }),
+      (a) => registerPriceOverrideRoutes(a, priceOverrides),
     ],
     alertsSnapshot: () => alerts.openViews(),
     ...(overrides.liveTickMs !== undefined ? { liveTickMs: overrides.liveTickMs } : {}),
@@ -298,7 +329,12 @@ export async function createCollector(
     async start(options: StartOptions = {}) {
       if (started) throw new Error("collector already started");
       started = true;
-      // Before any usage is written: history follows an override change (one transaction).
+      // Before any usage is written: the stored overrides join the config's, and history follows
+      // an override change (one transaction).
+      await priceOverrides.load();
+      overridesInForce = priceOverrides.effective();
+      pricer = createPricer(overridesInForce);
+      repricing.setOverrides(overridesInForce);
       await repricing.schedule();
       catalogueRefresh.start();
       // Leases decide what this instance follows, unless a test fixes it (overrides.follow).

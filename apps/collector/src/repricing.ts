@@ -53,8 +53,30 @@ function parseApplied(stored: unknown): PriceOverride[] {
 export class Repricing {
   private stopped = false;
   private running: Promise<void> | null = null;
+  /** start() was called while a run was under way: run again after it (a newer job may wait). */
+  private again = false;
+  private overrides: readonly PriceOverride[];
 
-  constructor(private readonly opts: RepricingOptions) {}
+  constructor(private readonly opts: RepricingOptions) {
+    this.overrides = opts.overrides;
+  }
+
+  /** The set `schedule()` compares with the applied one (another instance scheduled its job). */
+  setOverrides(overrides: readonly PriceOverride[]): void {
+    this.overrides = overrides;
+  }
+
+  /**
+   * The override set changed while running (issue 17: added or removed in the dashboard):
+   * record the job for it now and work through it in the background. The running job, if any,
+   * is superseded by it (its models are merged into the new one).
+   */
+  async change(overrides: readonly PriceOverride[]): Promise<RepricingJob | null> {
+    this.setOverrides(overrides);
+    const job = await this.schedule();
+    if (job) this.start();
+    return job;
+  }
 
   /**
    * Compare with the applied set and record a job if it changed (awaited at start: it is one
@@ -62,7 +84,8 @@ export class Repricing {
    * schedules it again; the collector starts either way.
    */
   async schedule(): Promise<RepricingJob | null> {
-    const { pool, overrides, log } = this.opts;
+    const { pool, log } = this.opts;
+    const overrides = this.overrides;
     const now = (this.opts.now ?? Date.now)();
     const job = await scheduleRepricing({
       pool,
@@ -87,7 +110,12 @@ export class Repricing {
 
   /** Work through the running job (if any) in the background; logs and gives up on an error. */
   start(): void {
-    this.running ??= this.runOnce()
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.runOnce()
       .catch((err: unknown) =>
         this.opts.log.warn(
           { err: err instanceof Error ? err.message : String(err) },
@@ -96,6 +124,10 @@ export class Repricing {
       )
       .finally(() => {
         this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.start();
+        }
       });
   }
 

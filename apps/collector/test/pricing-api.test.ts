@@ -92,6 +92,11 @@ describe("GET /api/v1/pricing", () => {
     });
     expect(body.overrides).toEqual([
       {
+        id: null,
+        source: "config",
+        shadowed: false,
+        createdBy: null,
+        createdAt: null,
         model: "acme-coder",
         effectiveFrom: "2026-01-01",
         inputUsdPerMTok: 1,

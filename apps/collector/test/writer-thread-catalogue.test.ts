@@ -1,7 +1,8 @@
 /**
  * The writer thread prices with the catalogue it was started with, and with each refreshed copy
  * handed to it afterwards (catalogue-refresh.ts → collector.ts → setCatalogue), against a real
- * Postgres: the version on the stored rows says which one priced them.
+ * Postgres: the version on the stored rows says which one priced them. Likewise for price
+ * overrides changed in the dashboard (issue 17: setOverrides).
  */
 import { createDb, type Db } from "@codex-fleet/db/client";
 import type { UsageReportRow } from "@codex-fleet/db/repositories/ingest-types";
@@ -104,5 +105,43 @@ describe("writer thread and the price catalogue", () => {
       "SELECT price_version AS version FROM usage_event WHERE thread_id = 'th-2'",
     );
     expect(rows).toEqual([{ version: "genai-prices@refresh-2026-12-08:gpt-5.4" }]);
+  });
+
+  it("does price with overrides handed to it, keeping the refreshed catalogue under them", async () => {
+    const writer = startWriterThread({
+      url: testDb.url,
+      poolMax: 1,
+      overrides: [],
+      catalogue: copy(13, "2026-12-09T08:00:00Z"),
+    });
+    threads.push(writer);
+    const write = (threadId: string) =>
+      writer.write({
+        threads: [],
+        turns: [],
+        owed: [],
+        spans: [],
+        waits: [],
+        usage: [{ ...report(1), threadId, total: counts(1) }],
+      });
+    await writer.setOverrides([
+      {
+        model: "gpt-5.4",
+        effectiveFrom: "2026-12-01",
+        inputUsdPerMTok: 2,
+        cachedInputUsdPerMTok: 0.2,
+        outputUsdPerMTok: 8,
+      },
+    ]);
+    await write("th-3");
+    await writer.setOverrides([]);
+    await write("th-4");
+    const { rows } = await db.pool.query(
+      "SELECT thread_id, cost_usd::float8 AS cost, price_version AS version FROM usage_event WHERE thread_id IN ('th-3', 'th-4') ORDER BY thread_id",
+    );
+    expect(rows).toEqual([
+      { thread_id: "th-3", cost: 2, version: "override:2026-12-01:gpt-5.4" },
+      { thread_id: "th-4", cost: 13, version: "genai-prices@refresh-2026-12-09:gpt-5.4" },
+    ]);
   });
 });

@@ -18,6 +18,7 @@ const UsagePage = lazy(() => import("./pages/UsagePage.tsx"));
 const ActivityPage = lazy(() => import("./pages/ActivityPage.tsx"));
 const LimitsPage = lazy(() => import("./pages/LimitsPage.tsx"));
 const ThreadPage = lazy(() => import("./pages/ThreadPage.tsx"));
+const PricesPage = lazy(() => import("./pages/PricesPage.tsx"));
 
 const ROUTES: [string, string][] = [
   ["fleet", "/"],
@@ -27,6 +28,7 @@ const ROUTES: [string, string][] = [
   ["thread", "/threads/:id"],
   ["targets", "/targets"],
   ["alerts", "/alerts"],
+  ["prices", "/prices"],
   ["access", "/access"],
   ["audit", "/audit"],
 ];
@@ -51,6 +53,7 @@ export function App({ liveOptions }: { liveOptions?: LiveFeedOptions }) {
             )}
             {route?.name === "targets" && <TargetsPage />}
             {route?.name === "alerts" && <AlertsPage />}
+            {route?.name === "prices" && <PricesPage />}
             {route?.name === "access" && <AccessPage />}
             {route?.name === "audit" && <AuditPage />}
             {!route && (

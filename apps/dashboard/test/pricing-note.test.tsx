@@ -14,6 +14,11 @@ const PRICING: PricingResponse = {
   catalogue: { version: "genai-prices@0.1.8", date: "2026-09-23", source: "snapshot", refreshEnabled: false },
   overrides: [
     {
+      id: null,
+      source: "config",
+      shadowed: false,
+      createdBy: null,
+      createdAt: null,
       model: "gpt-5.5",
       effectiveFrom: "2026-10-01",
       inputUsdPerMTok: 4,

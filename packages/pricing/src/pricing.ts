@@ -132,7 +132,8 @@ interface OverrideEntry {
 
 const SNAPSHOT_SUFFIX = /-\d{4}-\d{2}-\d{2}$/;
 
-const normalizeModel = (model: string): string => model.trim().toLowerCase();
+/** The form a model name is matched in (overrides of one model and date are one override). */
+export const normalizeModel = (model: string): string => model.trim().toLowerCase();
 
 /** Midnight UTC of a `YYYY-MM-DD` date, in Unix ms. */
 const dateToMs = (date: string): number => Date.parse(`${date}T00:00:00Z`);

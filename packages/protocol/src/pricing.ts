@@ -7,8 +7,17 @@ import { z } from "zod";
 
 const Iso = z.string().max(40);
 
-/** One override in force, as configured (USD per 1M tokens). */
+/** One override (USD per 1M tokens): from the config file or added in the dashboard (issue 17). */
 export const PriceOverrideViewSchema = z.object({
+  /** The stored id of one added in the dashboard (DELETE /api/v1/pricing/overrides/:id); null: config. */
+  // Defaults: collectors older than issue 17 had config overrides only.
+  id: z.number().nullable().default(null),
+  /** `config`: read-only, from pricing.overrides; `ui`: stored in the database. */
+  source: z.enum(["config", "ui"]).default("config"),
+  /** A stored one with the same model and date as a config one: the config one is in force. */
+  shadowed: z.boolean().default(false),
+  createdBy: z.string().nullable().default(null),
+  createdAt: Iso.nullable().default(null),
   model: z.string(),
   effectiveFrom: z.string(),
   inputUsdPerMTok: z.number(),
@@ -57,3 +66,19 @@ export const PricingResponseSchema = z.object({
   unpriced: z.array(z.object({ model: z.string(), unpricedTokens: z.number(), lastSeenAt: Iso })),
 });
 export type PricingResponse = z.infer<typeof PricingResponseSchema>;
+
+/**
+ * POST /api/v1/pricing/overrides body (admin): one override as the config file takes it
+ * (packages/pricing PriceOverrideSchema validates it; the protocol stays free of that package).
+ * DELETE /api/v1/pricing/overrides/:id removes one added this way.
+ */
+export const PriceOverrideChangeSchema = z.object({
+  override: PriceOverrideViewSchema,
+  /** The re-pricing the change started (null: no stored usage is affected). */
+  repricing: RepricingViewSchema.nullable(),
+});
+export type PriceOverrideChange = z.infer<typeof PriceOverrideChangeSchema>;
+
+/** GET /api/v1/pricing/overrides: every override, config ones first, then the stored ones. */
+export const PriceOverridesResponseSchema = z.object({ overrides: z.array(PriceOverrideViewSchema) });
+export type PriceOverridesResponse = z.infer<typeof PriceOverridesResponseSchema>;

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { TargetViewSchema } from "./api.ts";
+import { TargetReasonSchema } from "./status.ts";
 
 /** True for hosts that never leave the machine: localhost, 127.0.0.0/8, ::1. */
 export function isLoopbackHost(hostname: string): boolean {
@@ -102,3 +103,30 @@ export const TargetAdminViewSchema = TargetViewSchema.extend({
   allowInsecure: z.boolean(),
 });
 export type TargetAdminView = z.infer<typeof TargetAdminViewSchema>;
+
+/**
+ * POST /api/v1/targets/test body: a definition as for a create (the name optional). With the
+ * name of a target added through the API and no `token`, its stored token is used, as a PUT
+ * keeps it.
+ */
+export const TargetTestRequestSchema = z.strictObject({
+  name: TargetNameSchema.optional(),
+  ...TargetDefinition,
+});
+export type TargetTestRequest = z.input<typeof TargetTestRequestSchema>;
+
+/**
+ * POST /api/v1/targets/test answer: whether the collector could connect and initialize (then it
+ * closed the connection). `reason` is the target reason a failed connection would show and
+ * `error` its human text; neither ever carries the token or the peer's answer body.
+ */
+export const TargetTestResultSchema = z.object({
+  ok: z.boolean(),
+  /** The app-server's codex version (from its userAgent), when it answered initialize. */
+  codexVersion: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  reason: TargetReasonSchema.nullable(),
+  error: z.string().nullable(),
+  elapsedMs: z.number(),
+});
+export type TargetTestResult = z.infer<typeof TargetTestResultSchema>;

@@ -1,38 +1,37 @@
 /**
- * GET /api/v1/pricing (viewer; README "Prices"): the catalogue and overrides in force, the latest
- * re-pricing of history with its progress, and the models whose tokens are unpriced.
+ * GET /api/v1/pricing (viewer; README "Prices"): the catalogue and overrides (config and stored),
+ * the latest re-pricing of history with its progress, and the models whose tokens are unpriced.
+ * GET/POST /api/v1/pricing/overrides and DELETE /api/v1/pricing/overrides/:id (issue 17): the
+ * overrides added in the dashboard (changes need an admin, auth/policy.ts).
  */
 import type { DbPool } from "@codex-fleet/db/client";
-import { listUnpricedModels, readLatestRepricing } from "@codex-fleet/db/repositories/repricing-repository";
-import type { PriceOverride } from "@codex-fleet/pricing";
-import type { PriceOverrideView, PricingResponse } from "@codex-fleet/protocol/pricing";
+import {
+  listUnpricedModels,
+  type RepricingJob,
+  readLatestRepricing,
+} from "@codex-fleet/db/repositories/repricing-repository";
+import { PriceOverrideSchema } from "@codex-fleet/pricing";
+import type {
+  PriceOverrideChange,
+  PriceOverridesResponse,
+  PricingResponse,
+  RepricingView,
+} from "@codex-fleet/protocol/pricing";
 import type { FastifyInstance } from "fastify";
+import { parseBody } from "../http/body.ts";
+import { badParam } from "../http/errors.ts";
 import { rejectUnknown } from "../http/params.ts";
+import type { OverrideChange, PriceOverrides } from "../price-overrides.ts";
 
 export interface PricingRoutesOptions {
   pool: DbPool;
-  overrides: readonly PriceOverride[];
+  overrides: PriceOverrides;
   /** The catalogue in force now (a refresh may replace it while running). */
   catalogue(): { version: string; date: string; source: "snapshot" | "refresh" };
   refreshEnabled: boolean;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-
-/** An override as the API shows it (absent optional prices as null). */
-export function overrideView(o: PriceOverride): PriceOverrideView {
-  return {
-    model: o.model,
-    effectiveFrom: o.effectiveFrom,
-    inputUsdPerMTok: o.inputUsdPerMTok,
-    cachedInputUsdPerMTok: o.cachedInputUsdPerMTok,
-    outputUsdPerMTok: o.outputUsdPerMTok,
-    cacheWriteUsdPerMTok: o.cacheWriteUsdPerMTok ?? null,
-    longContext: o.longContext
-      ? { ...o.longContext, cacheWriteUsdPerMTok: o.longContext.cacheWriteUsdPerMTok ?? null }
-      : null,
-  };
-}
 
 export function registerPricingRoutes(app: FastifyInstance, opts: PricingRoutesOptions): void {
   app.get("/api/v1/pricing", async (req): Promise<PricingResponse> => {
@@ -43,21 +42,54 @@ export function registerPricingRoutes(app: FastifyInstance, opts: PricingRoutesO
     ]);
     return {
       catalogue: { ...opts.catalogue(), refreshEnabled: opts.refreshEnabled },
-      overrides: opts.overrides.map(overrideView),
-      repricing: job && {
-        status: job.status,
-        changes: job.changes,
-        rowsTotal: job.rowsTotal,
-        rowsDone: job.rowsDone,
-        rowsChanged: job.rowsChanged,
-        startedAt: iso(job.createdAtMs),
-        finishedAt: job.finishedAtMs === null ? null : iso(job.finishedAtMs),
-      },
+      overrides: opts.overrides.views(),
+      repricing: job && repricingView(job),
       unpriced: unpriced.map((u) => ({
         model: u.model,
         unpricedTokens: u.unpricedTokens,
         lastSeenAt: iso(u.lastSeenAtMs),
       })),
     };
+  });
+}
+
+function repricingView(job: RepricingJob): RepricingView {
+  return {
+    status: job.status,
+    changes: job.changes,
+    rowsTotal: job.rowsTotal,
+    rowsDone: job.rowsDone,
+    rowsChanged: job.rowsChanged,
+    startedAt: iso(job.createdAtMs),
+    finishedAt: job.finishedAtMs === null ? null : iso(job.finishedAtMs),
+  };
+}
+
+const changeView = (c: OverrideChange): PriceOverrideChange => ({
+  override: c.view,
+  repricing: c.job && repricingView(c.job),
+});
+
+/** Register the routes of the overrides added in the dashboard. */
+export function registerPriceOverrideRoutes(app: FastifyInstance, overrides: PriceOverrides): void {
+  app.get("/api/v1/pricing/overrides", async (req): Promise<PriceOverridesResponse> => {
+    rejectUnknown(req.query as Record<string, unknown>, []);
+    return { overrides: overrides.views() };
+  });
+
+  app.post("/api/v1/pricing/overrides", async (req, reply) => {
+    rejectUnknown(req.query as Record<string, unknown>, []);
+    const override = parseBody(PriceOverrideSchema, req.body);
+    const who = req.fleetAuth?.principal;
+    const by = who && who.kind !== "none" ? (who.email ?? who.name) : null;
+    return reply.status(201).send(changeView(await overrides.add(override, by)));
+  });
+
+  app.delete("/api/v1/pricing/overrides/:id", async (req) => {
+    const { id: raw } = req.params as { id: string };
+    const id = /^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isSafeInteger(id) || id > 2_147_483_647) throw badParam("id", "must be a positive integer");
+    rejectUnknown(req.query as Record<string, unknown>, []);
+    return changeView(await overrides.remove(id));
   });
 }

@@ -28,7 +28,9 @@ export type ReplicaMessage =
   /** API-managed targets changed: reload their definitions. */
   | { k: "managed" }
   /** Alert state changed in the database (the leader's transitions, an acknowledgement, a silence): re-read it. */
-  | { k: "alerts" };
+  | { k: "alerts" }
+  /** Price overrides stored in the database changed (issue 17): reload them. */
+  | { k: "prices" };
 
 export type FailedTurnEvent = Extract<FleetEvent, { kind: "turnCompleted" }>;
 
@@ -175,6 +177,8 @@ function readMessage(m: unknown): ReplicaMessage | null {
       return { k: "managed" };
     case "alerts":
       return { k: "alerts" };
+    case "prices":
+      return { k: "prices" };
     default:
       return null; // a kind of a newer version
   }

@@ -56,8 +56,13 @@ export interface ReplicaOptions {
   onManaged?: () => Promise<void>;
   /** Another instance changed alert state in the database (and after every reconnect). */
   onAlerts?: () => Promise<void>;
+  /** Another instance changed the price overrides stored in the database (and after every reconnect). */
+  onPrices?: () => Promise<void>;
   channel?: string;
 }
+
+/** What another instance is told to reload. */
+type ControlKind = "managed" | "alerts" | "prices";
 
 /** Publishes this instance's changes and applies everyone else's. */
 export class Replica {
@@ -72,7 +77,7 @@ export class Replica {
   private usage: ReplicaMessage[] = [];
   /** Plan-limit rows since the last tick, newest per target and limit. */
   private limits = new Map<string, ReplicaMessage>();
-  private control = new Set<"managed" | "alerts">();
+  private control = new Set<ControlKind>();
   private timer: NodeJS.Timeout | null = null;
   private sending: Promise<void> | null = null;
   /**
@@ -142,8 +147,8 @@ export class Replica {
     await this.connect();
   }
 
-  /** Tell every other instance to reload managed targets or alert state. */
-  publish(kind: "managed" | "alerts"): void {
+  /** Tell every other instance to reload managed targets, alert state or price overrides. */
+  publish(kind: ControlKind): void {
     this.control.add(kind);
     this.schedule();
   }
@@ -371,6 +376,9 @@ export class Replica {
         case "alerts":
           void this.run("reload alert state", this.opts.onAlerts);
           break;
+        case "prices":
+          void this.run("reload price overrides", this.opts.onPrices);
+          break;
       }
     }
   }
@@ -386,6 +394,7 @@ export class Replica {
     for (const s of stored) this.applyStored(threadFromStored(s));
     await this.run("reload managed targets", this.opts.onManaged);
     await this.run("reload alert state", this.opts.onAlerts);
+    await this.run("reload price overrides", this.opts.onPrices);
     this.rereads++;
     this.log.debug({ threads: stored.length, targets: fleet.targets.size }, "re-read the fleet's state");
   }

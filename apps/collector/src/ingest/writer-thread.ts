@@ -19,11 +19,14 @@ export type WriterThreadRequest =
   | { type: "write"; id: number; batch: Batch }
   /** A refreshed price catalogue (catalogue-refresh.ts): prices the next batches. */
   | { type: "catalogue"; catalogue: Catalogue }
+  /** The price overrides changed (issue 17): prices the next batches; answered once the batches under way are written. */
+  | { type: "overrides"; id: number; overrides: PriceOverride[] }
   | { type: "close" };
 /** Worker → main. */
 export type WriterThreadResponse =
   | { type: "written"; id: number; result: BatchResult }
   | { type: "failed"; id: number; message: string; code: string | null }
+  | { type: "overrides"; id: number }
   | { type: "closed" };
 
 /** A database writer on its own thread. */
@@ -32,6 +35,11 @@ export interface WriterThread {
   write(batch: Batch): Promise<BatchResult>;
   /** Price the next batches with a refreshed catalogue. */
   setCatalogue(catalogue: Catalogue): void;
+  /**
+   * Price the next batches with these overrides; resolves once the batches priced with the old
+   * ones are written (a re-pricing scheduled after it then covers them).
+   */
+  setOverrides(overrides: readonly PriceOverride[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -55,6 +63,7 @@ export function startWriterThread(opts: {
   });
   let nextId = 1;
   const pending = new Map<number, { resolve(r: BatchResult): void; reject(e: Error): void }>();
+  const overridesApplied = new Map<number, () => void>();
   let closed: (() => void) | null = null;
   /** Set once the worker died: every later write fails at once (the writer retries, and logs). */
   let dead: Error | null = null;
@@ -62,10 +71,17 @@ export function startWriterThread(opts: {
     dead ??= err;
     for (const p of pending.values()) p.reject(err);
     pending.clear();
+    for (const done of overridesApplied.values()) done();
+    overridesApplied.clear();
   };
   worker.on("message", (m: WriterThreadResponse) => {
     if (m.type === "closed") {
       closed?.();
+      return;
+    }
+    if (m.type === "overrides") {
+      overridesApplied.get(m.id)?.();
+      overridesApplied.delete(m.id);
       return;
     }
     const p = pending.get(m.id);
@@ -95,6 +111,20 @@ export function startWriterThread(opts: {
     setCatalogue: (catalogue) => {
       if (!dead) worker.postMessage({ type: "catalogue", catalogue } satisfies WriterThreadRequest);
     },
+    setOverrides: (overrides) =>
+      new Promise<void>((resolve) => {
+        if (dead) {
+          resolve();
+          return;
+        }
+        const id = nextId++;
+        overridesApplied.set(id, resolve);
+        worker.postMessage({
+          type: "overrides",
+          id,
+          overrides: [...overrides],
+        } satisfies WriterThreadRequest);
+      }),
     close: async () => {
       const done = new Promise<void>((resolve) => {
         closed = resolve;

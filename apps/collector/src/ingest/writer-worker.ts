@@ -10,26 +10,42 @@ import type { PriceFn } from "@codex-fleet/db/repositories/ingest-types";
 import { type Catalogue, createPricer, type PriceOverride } from "@codex-fleet/pricing";
 import type { WriterThreadRequest, WriterThreadResponse } from "./writer-thread.ts";
 
-const { url, poolMax, overrides, catalogue } = workerData as {
+const data = workerData as {
   url: string;
   poolMax: number;
   overrides: PriceOverride[];
   catalogue: Catalogue | null;
 };
+const { url, poolMax } = data;
+let { overrides, catalogue } = data;
 const pool = createPool({ url, poolMax });
 let pricer = catalogue ? createPricer(overrides, catalogue) : createPricer(overrides);
+/** Batches under way (already priced): an overrides change is answered once they are written. */
+const writing = new Set<Promise<unknown>>();
 const price: PriceFn = (model, atMs, tokens, request) => pricer.price(model, atMs, tokens, request);
 
 parentPort?.on("message", (m: WriterThreadRequest) => {
   if (m.type === "catalogue") {
+    catalogue = m.catalogue;
     pricer = createPricer(overrides, m.catalogue);
+    return;
+  }
+  if (m.type === "overrides") {
+    overrides = m.overrides;
+    pricer = catalogue ? createPricer(overrides, catalogue) : createPricer(overrides);
+    void Promise.allSettled([...writing]).then(() =>
+      parentPort?.postMessage({ type: "overrides", id: m.id } satisfies WriterThreadResponse),
+    );
     return;
   }
   if (m.type === "close") {
     void pool.end().finally(() => parentPort?.postMessage({ type: "closed" } satisfies WriterThreadResponse));
     return;
   }
-  writeIngestBatch({ pool, ...m.batch, price }).then(
+  const write = writeIngestBatch({ pool, ...m.batch, price });
+  writing.add(write);
+  void write.finally(() => writing.delete(write)).catch(() => {});
+  write.then(
     (result) => parentPort?.postMessage({ type: "written", id: m.id, result } satisfies WriterThreadResponse),
     (err: unknown) => {
       const e = err as { message?: string; code?: unknown };

@@ -12,6 +12,8 @@ import {
 import {
   insecureTokenProblem,
   type TargetAdminView,
+  type TargetTestRequestSchema,
+  type TargetTestResult,
   type TargetUpdateRequestSchema,
 } from "@codex-fleet/protocol/targets";
 import type { z } from "zod";
@@ -23,16 +25,21 @@ import type { Fleet } from "../fleet/fleet.ts";
 import { ApiError, badParam, notFound } from "../http/errors.ts";
 import type { Logger } from "../logger.ts";
 import { destinationProblem } from "../net/destination.ts";
+import { testTargetConnection } from "./test-connection.ts";
 import { TokenCipher } from "./token-cipher.ts";
 
 /** A validated definition from the API. `token`: undefined keeps the stored one, null removes it. */
 export type TargetInput = z.output<typeof TargetUpdateRequestSchema>;
+/** A validated POST /api/v1/targets/test body. */
+export type TargetTestInput = z.output<typeof TargetTestRequestSchema>;
 
 export interface ManagedTargetsOptions {
   pool: DbPool;
   fleet: Fleet;
   config: Config;
   log: Logger;
+  /** The collector's version, in `clientInfo` of a connection test. */
+  version?: string;
 }
 
 /** Thrown by `load()` when stored tokens cannot be read back: refuse to start rather than drop targets. */
@@ -108,6 +115,31 @@ export class ManagedTargets {
     };
   }
 
+  /**
+   * Test a definition before it is saved: one guarded connection, initialize, close. The same
+   * 400s as a save (token rules, destinations). Without `token`, a managed target named `name`
+   * lends its stored token (as a PUT keeps it); a config target never does.
+   */
+  async test(input: TargetTestInput): Promise<TargetTestResult> {
+    const stored =
+      input.token === undefined && input.name !== undefined && this.names.has(input.name)
+        ? (this.opts.fleet.targets.get(input.name)?.config.token ?? null)
+        : null;
+    const token = typeof input.token === "string" ? new Secret(input.token) : stored;
+    this.checkDestination(input, token);
+    const result = await testTargetConnection({
+      url: input.url,
+      token,
+      observer: this.opts.config.observer,
+      clientVersion: this.opts.version ?? "unknown",
+    });
+    this.log.info(
+      { url: input.url, ok: result.ok, reason: result.reason, hasToken: token !== null },
+      "target connection tested",
+    );
+    return result;
+  }
+
   /** Add and connect a new target; 409 when the name is taken. */
   add(name: string, input: TargetInput): Promise<TargetAdminView> {
     return this.serial(async () => {
@@ -161,9 +193,8 @@ export class ManagedTargets {
     return rt;
   }
 
-  /** Validate the token rules, encrypt, write the row; the TargetConfig to follow. */
-  private async store(name: string, input: TargetInput, kept: Secret | null): Promise<TargetConfig> {
-    const token = typeof input.token === "string" ? new Secret(input.token) : kept;
+  /** The token rules and the destination checks of a definition: 400s naming `url`. */
+  private checkDestination(input: { url: string; allowInsecure: boolean }, token: Secret | null): void {
     // DESIGN.md rule 7, as for config targets: a token goes over wss:// or to loopback only.
     const problem = insecureTokenProblem({ ...input, hasToken: token !== null });
     if (problem !== null) throw badParam("url", problem);
@@ -171,6 +202,12 @@ export class ManagedTargets {
     // on their addresses at every connection.
     const destination = destinationProblem(input.url, this.opts.config.network);
     if (destination !== null) throw badParam("url", destination);
+  }
+
+  /** Validate the token rules, encrypt, write the row; the TargetConfig to follow. */
+  private async store(name: string, input: TargetInput, kept: Secret | null): Promise<TargetConfig> {
+    const token = typeof input.token === "string" ? new Secret(input.token) : kept;
+    this.checkDestination(input, token);
     let tokenCiphertext: string | null = null;
     if (token !== null) {
       if (this.cipher === null)

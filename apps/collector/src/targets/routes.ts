@@ -2,6 +2,7 @@
  * Admin API for targets (issue #6): GET/POST/PUT/DELETE /api/v1/targets[/:name]. Reading needs a
  * viewer, changing an admin (auth/policy.ts). Bodies are the protocol's target requests; answers
  * never carry a token: `hasToken` says whether one is set. Config-file targets answer 409 to changes.
+ * POST /api/v1/targets/test (issue 17) tries a definition before it is saved.
  */
 
 import type { TargetAdminView } from "@codex-fleet/protocol/targets";
@@ -9,6 +10,7 @@ import {
   TARGET_NAME_MESSAGE,
   TARGET_NAME_PATTERN,
   TargetCreateRequestSchema,
+  TargetTestRequestSchema,
   TargetUpdateRequestSchema,
 } from "@codex-fleet/protocol/targets";
 import type { FastifyInstance } from "fastify";
@@ -54,6 +56,12 @@ export function registerTargetRoutes(app: FastifyInstance, targets: ManagedTarge
       detail: auditDetail(view, input.token ?? null),
     });
     return reply.status(201).send(view);
+  });
+
+  // Before saving (admin UI): connect once, initialize, close; 200 with ok false on failure.
+  app.post("/api/v1/targets/test", async (req) => {
+    rejectUnknown(req.query as Record<string, unknown>, []);
+    return targets.test(parseBody(TargetTestRequestSchema, req.body));
   });
 
   app.put("/api/v1/targets/:name", async (req) => {

@@ -26,6 +26,14 @@ type GateState =
   | { kind: "signedIn"; me: AuthMe }
   | { kind: "error"; error: unknown };
 
+/**
+ * True when the signed-in user may change things (admin; everyone when auth is off). Viewers see
+ * no admin controls; outside <AuthGate> (tests of <App/> alone) nobody is admin.
+ */
+export function useIsAdmin(): boolean {
+  return useContext(AuthContext)?.me.role === "admin";
+}
+
 /** Wraps the app: see the module comment. */
 export function AuthGate({ children }: { children: ReactNode }) {
   const [state, setState] = useState<GateState>({ kind: "checking" });

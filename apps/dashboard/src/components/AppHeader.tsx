@@ -1,6 +1,6 @@
 /** Top bar: navigation, firing-alert count, live-feed state, the theme toggle and sign-out. */
 import { useAuth } from "../auth/AuthGate.tsx";
-import { useIsAdmin } from "../auth/useIsAdmin.ts";
+import { useIsAdmin } from "../auth/AuthGate.tsx";
 import { formatDuration } from "../lib/format.ts";
 import { Link } from "../lib/router.tsx";
 import type { ThemePreference } from "../lib/useTheme.ts";
@@ -14,6 +14,7 @@ const NAV: { href: string; label: string; match: (path: string) => boolean; admi
   { href: "/limits", label: "Plan limits", match: (path) => path.startsWith("/limits") },
   { href: "/targets", label: "Targets", match: (path) => path.startsWith("/targets") },
   { href: "/alerts", label: "Alerts", match: (path) => path.startsWith("/alerts") },
+  { href: "/prices", label: "Prices", match: (path) => path.startsWith("/prices") },
   { href: "/access", label: "Access", match: (path) => path.startsWith("/access"), adminOnly: true },
   { href: "/audit", label: "Audit", match: (path) => path.startsWith("/audit"), adminOnly: true },
 ];

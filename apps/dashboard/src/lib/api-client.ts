@@ -30,7 +30,7 @@ export class ApiRequestError extends Error {
 /** Fired on `window` when an API call answers 401: the session is gone (auth/AuthGate.tsx). */
 export const UNAUTHORIZED_EVENT = "codex-fleet:unauthorized";
 
-type RequestInit = { method?: "GET" | "POST" | "DELETE"; body?: unknown; signal?: AbortSignal };
+type RequestInit = { method?: "GET" | "POST" | "PUT" | "DELETE"; body?: unknown; signal?: AbortSignal };
 
 /**
  * Calls a JSON endpoint under the same origin and returns its answer parsed with `schema`;

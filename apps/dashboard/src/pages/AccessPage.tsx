@@ -4,7 +4,7 @@
  */
 import { ApiKeyViewSchema } from "@codex-fleet/protocol/keys";
 import { z } from "zod";
-import { useIsAdmin } from "../auth/useIsAdmin.ts";
+import { useIsAdmin } from "../auth/AuthGate.tsx";
 import { EmptyState, ErrorState, LoadingState } from "../components/StateViews.tsx";
 import { useApiQuery } from "../lib/useApiQuery.ts";
 import { CreateKeyForm } from "./access/CreateKeyForm.tsx";

@@ -6,7 +6,7 @@
 import { AUDIT_ACTIONS, type AuditEventView, AuditEventViewSchema } from "@codex-fleet/protocol/keys";
 import { useState } from "react";
 import { z } from "zod";
-import { useIsAdmin } from "../auth/useIsAdmin.ts";
+import { useIsAdmin } from "../auth/AuthGate.tsx";
 import { ExportLinks } from "../components/ExportLinks.tsx";
 import { EmptyState, ErrorState, LoadingState } from "../components/StateViews.tsx";
 import { withQuery } from "../lib/api-client.ts";

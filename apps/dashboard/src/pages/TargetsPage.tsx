@@ -1,10 +1,12 @@
 /**
  * Targets: every app-server the collector watches, its connection state and why it is down,
  * grouped by the codex version it runs (newest first, unknown last), older than the supported
- * floor flagged.
+ * floor flagged. Admins add, edit and remove targets here (issue 17); viewers see no controls.
  */
 import type { TargetView } from "@codex-fleet/protocol/api";
-import { useEffect } from "react";
+import type { TargetAdminView } from "@codex-fleet/protocol/targets";
+import { type ReactNode, useEffect, useState } from "react";
+import { useIsAdmin } from "../auth/AuthGate.tsx";
 import { Ago, Elapsed } from "../components/Ago.tsx";
 import { CodexVersionChip } from "../components/CodexVersion.tsx";
 import { EmptyState, ErrorState, LoadingState } from "../components/StateViews.tsx";
@@ -17,6 +19,10 @@ import { useLive } from "../live/LiveProvider.tsx";
 import { FleetEmpty } from "./fleet/FleetEmpty.tsx";
 import { type TargetThreadCounts, threadCountsByTarget } from "./fleet/fleet-model.ts";
 import { ClusterPanel } from "./targets/ClusterPanel.tsx";
+import { TargetAdminActions } from "./targets/TargetAdminActions.tsx";
+import { TargetForm } from "./targets/TargetForm.tsx";
+
+type FormState = null | { editing: TargetAdminView | null };
 
 /** Sorts down targets first, then by name. */
 export function sortTargets(targets: TargetView[]): TargetView[] {
@@ -31,6 +37,9 @@ export function TargetsPage() {
   const [search, setSearch] = useSearchParams();
   const stateFilter = search.get("state");
   const loaded = data.source !== "none";
+  const isAdmin = useIsAdmin();
+  const [form, setForm] = useState<FormState>(null);
+  const [notice, setNotice] = useState<string | null>(null);
 
   // Links from the fleet point at `/targets#<name>`: bring that row into view once data is there.
   useEffect(() => {
@@ -44,7 +53,47 @@ export function TargetsPage() {
     return <LoadingState label="Loading targets…" />;
   }
   const all = sortTargets([...data.targets.values()]);
-  if (all.length === 0) return <FleetEmpty />;
+  const admin = isAdmin ? (
+    <>
+      {notice && (
+        <div className="form-note" role="status" data-testid="targets-notice" style={{ marginBottom: 8 }}>
+          {notice}
+        </div>
+      )}
+      {form && (
+        <TargetForm
+          key={form.editing?.name ?? "(new)"}
+          editing={form.editing}
+          onCancel={() => setForm(null)}
+          onSaved={(saved) => {
+            setForm(null);
+            setNotice(`${saved.name} saved; the collector is connecting to it.`);
+          }}
+        />
+      )}
+    </>
+  ) : null;
+  const addButton =
+    isAdmin && form === null ? (
+      <button
+        type="button"
+        className="btn primary"
+        onClick={() => {
+          setNotice(null);
+          setForm({ editing: null });
+        }}
+      >
+        Add target
+      </button>
+    ) : null;
+  if (all.length === 0)
+    return (
+      <>
+        {addButton && <div className="page-head">{addButton}</div>}
+        {admin}
+        <FleetEmpty />
+      </>
+    );
   const targets = all.filter((target) =>
     stateFilter === "down" ? isTargetDown(target) : stateFilter === "open" ? !isTargetDown(target) : true,
   );
@@ -55,7 +104,7 @@ export function TargetsPage() {
   // Which collector follows each target (several collectors on one database); older collectors omit it.
   const showFollowedBy = all.some((target) => target.followedBy !== undefined);
   const groups = groupByCodexVersion(targets);
-  const columns = 9 + Number(showLabels) + Number(showFollowedBy);
+  const columns = 9 + Number(showLabels) + Number(showFollowedBy) + Number(isAdmin);
   const belowFloor = all.filter((target) => target.belowSupportedFloor === true).length;
 
   return (
@@ -91,7 +140,9 @@ export function TargetsPage() {
             </button>
           ))}
         </fieldset>
+        {addButton}
       </div>
+      {admin}
       <ClusterPanel />
       <div className="card table-wrap">
         {targets.length === 0 ? (
@@ -111,6 +162,7 @@ export function TargetsPage() {
                 <th className="num">Active</th>
                 {showFollowedBy && <th>Followed by</th>}
                 {showLabels && <th>Labels</th>}
+                {isAdmin && <th aria-label="Admin actions" />}
               </tr>
             </thead>
             {groups.map((group) => (
@@ -143,6 +195,18 @@ export function TargetsPage() {
                     counts={counts.get(target.name) ?? { threads: 0, active: 0 }}
                     showLabels={showLabels}
                     showFollowedBy={showFollowedBy}
+                    actions={
+                      isAdmin ? (
+                        <TargetAdminActions
+                          name={target.name}
+                          onEdit={(view) => {
+                            setNotice(null);
+                            setForm({ editing: view });
+                          }}
+                          onNotice={setNotice}
+                        />
+                      ) : null
+                    }
                   />
                 ))}
               </tbody>
@@ -159,11 +223,13 @@ function TargetRow({
   counts,
   showLabels,
   showFollowedBy,
+  actions,
 }: {
   target: TargetView;
   counts: TargetThreadCounts;
   showLabels: boolean;
   showFollowedBy: boolean;
+  actions: ReactNode;
 }) {
   const down = isTargetDown(target);
   const reason = targetReasonHint(target.reason);
@@ -245,6 +311,7 @@ function TargetRow({
           ))}
         </td>
       )}
+      {actions !== null && <td>{actions}</td>}
     </tr>
   );
 }

@@ -1,0 +1,108 @@
+/**
+ * The target form in real Chromium (issue 17) against a collector with auth on and a REAL codex
+ * app-server: a bad URL is refused in the form, a wrong token's test answers "Unauthorized (401)"
+ * and nothing is saved, the right token saves and the target goes live; a viewer sees no admin
+ * controls; no console error (CSP included) on the way.
+ */
+import { type AppServer, startAppServer } from "@codex-fleet/codex-fakes/app-server";
+import { type MockModel, startMockModel } from "@codex-fleet/codex-fakes/mock-model";
+import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, type AuthApp, SECRET_KEY, startAuthApp, VIEWER_TOKEN } from "./support/auth-app.ts";
+import {
+  chromiumPath,
+  DASHBOARD_DIST,
+  ensureDashboardBuilt,
+  launchChromium,
+  watchPage,
+} from "./support/browser.ts";
+import { removeScratchDirs } from "./support/config-files.ts";
+
+const CHROMIUM = chromiumPath();
+const SERVER_TOKEN = "browser-app-server-token-5e2a";
+let mock: MockModel;
+let server: AppServer;
+let testDb: TestDatabase;
+let fleet: AuthApp;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!CHROMIUM) return;
+  await ensureDashboardBuilt();
+  mock = await startMockModel();
+  server = await startAppServer({ modelUrl: mock.baseUrl, token: SERVER_TOKEN, name: "browser-form" });
+  testDb = await createTestDatabase();
+  fleet = await startAuthApp({
+    db: testDb,
+    listen: true,
+    dashboardDir: DASHBOARD_DIST,
+    env: { CODEX_FLEET_SECRET_KEY: SECRET_KEY },
+  });
+  browser = await launchChromium(CHROMIUM);
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await fleet?.stop();
+  await server?.dispose();
+  await mock?.close();
+  await testDb?.drop();
+  await removeScratchDirs();
+});
+
+async function signIn(page: Page, token: string): Promise<void> {
+  await page.goto(`${fleet.baseUrl}/targets`);
+  await page.getByLabel("Access token").fill(token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByTestId("sign-out").waitFor();
+}
+
+/** Chromium logs 4xx fetches as console errors; sign-in starts with the expected 401 of /auth/me. */
+const expected401 = (text: string, url: string) =>
+  /status of 401/.test(text) && /\/api\/v1\/auth\/me$/.test(url);
+
+describe.skipIf(!CHROMIUM)("the target form in Chromium, on a real app-server", () => {
+  it("does refuse a bad URL, show a refused token's reason, then save and go live", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const watch = watchPage(page, expected401);
+    await signIn(page, ADMIN_TOKEN);
+
+    await page.getByRole("button", { name: "Add target" }).click();
+    const form = page.getByRole("form", { name: "Add a target" });
+    await form.getByLabel("Name").fill("dev-box");
+    await form.getByLabel("App-server URL").fill(server.url.replace("ws://", "http://"));
+    await form.getByRole("button", { name: "Test and save" }).click();
+    await form.getByText("URL must be a ws:// or wss:// URL").waitFor();
+
+    await form.getByLabel("App-server URL").fill(server.url);
+    await form.getByLabel("Bearer token").fill("not-the-server-token");
+    await form.getByRole("button", { name: "Test and save" }).click();
+    const failure = form.getByTestId("target-test-failure");
+    await failure.waitFor({ timeout: 15_000 });
+    expect(await failure.textContent()).toContain("Unauthorized (401)");
+    expect(fleet.fleet.targets.has("dev-box")).toBe(false);
+
+    await form.getByLabel("Bearer token").fill(SERVER_TOKEN);
+    await form.getByRole("button", { name: "Test and save" }).click();
+    await page.getByTestId("targets-notice").getByText("dev-box saved").waitFor({ timeout: 15_000 });
+    // The collector follows it now, and the live feed shows it connected.
+    await page
+      .locator('[data-testid="target-state-dev-box"][data-state="open"]')
+      .waitFor({ timeout: 20_000 });
+    expect(fleet.managed.isManaged("dev-box")).toBe(true);
+    expect(watch.errors).toEqual([]);
+    await context.close();
+  });
+
+  it("does show a viewer no admin controls", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, VIEWER_TOKEN);
+    await page.getByRole("heading", { name: "Targets", level: 1 }).waitFor({ timeout: 15_000 });
+    expect(await page.getByRole("button", { name: "Add target" }).count()).toBe(0);
+    expect(await page.getByRole("button", { name: /^Edit / }).count()).toBe(0);
+    await context.close();
+  });
+});
