@@ -27,11 +27,12 @@ type GateState =
   | { kind: "error"; error: unknown };
 
 /**
- * True when the signed-in user may change things (admin; everyone when auth is off). Viewers see
- * no admin controls; outside <AuthGate> (tests of <App/> alone) nobody is admin.
+ * True when the signed-in user may change things (admin; everyone when auth is off, as /auth/me
+ * says). Viewers see no admin controls. Outside <AuthGate> (tests of <App/> alone) there is no
+ * sign-in at all, as with auth off: admin.
  */
 export function useIsAdmin(): boolean {
-  return useContext(AuthContext)?.me.role === "admin";
+  return (useContext(AuthContext)?.me.role ?? "admin") === "admin";
 }
 
 /** Wraps the app: see the module comment. */
