@@ -5,7 +5,8 @@
 -- group and filter by day, team and target only; they read this table (≈ half the rows of
 -- activity_daily on the bench, fewer wherever a developer works on more models or repos a day).
 -- Kept by statement-level triggers on activity_daily (insert, update, delete, truncate), so it
--- equals activity_daily's sums by construction, and is written in the same transaction as the
+-- equals activity_daily's sums by construction (`daily_rows` counts the activity_daily rows behind
+-- a row, which is deleted when none is left), and is written in the same transaction as the
 -- activity_hourly statement that moved activity_daily. It adds no cross-collector contention: its
 -- rows are keyed by target, and a target is written by the collector holding its lease (two only
 -- during a handover, which already share that target's hourly and daily rows, locked in the same
@@ -20,43 +21,50 @@ CREATE TABLE "activity_daily_target" (
     "day" TIMESTAMP(3) NOT NULL,
     "target_id" TEXT NOT NULL,
     "team" TEXT NOT NULL,
-    "working_ms" BIGINT NOT NULL DEFAULT 0,
-    "approval_wait_ms" BIGINT NOT NULL DEFAULT 0,
-    "input_wait_ms" BIGINT NOT NULL DEFAULT 0,
-    "system_error_ms" BIGINT NOT NULL DEFAULT 0,
-    "approval_waits" BIGINT NOT NULL DEFAULT 0,
-    "input_waits" BIGINT NOT NULL DEFAULT 0,
-    "answered_waits" BIGINT NOT NULL DEFAULT 0,
-    "answer_ms" BIGINT NOT NULL DEFAULT 0,
-    "ans_h0" BIGINT NOT NULL DEFAULT 0,
-    "ans_h1" BIGINT NOT NULL DEFAULT 0,
-    "ans_h2" BIGINT NOT NULL DEFAULT 0,
-    "ans_h3" BIGINT NOT NULL DEFAULT 0,
-    "ans_h4" BIGINT NOT NULL DEFAULT 0,
-    "ans_h5" BIGINT NOT NULL DEFAULT 0,
-    "ans_h6" BIGINT NOT NULL DEFAULT 0,
-    "ans_h7" BIGINT NOT NULL DEFAULT 0,
-    "ans_h8" BIGINT NOT NULL DEFAULT 0,
-    "ans_h9" BIGINT NOT NULL DEFAULT 0,
-    "turns_started" BIGINT NOT NULL DEFAULT 0,
-    "turns_completed" BIGINT NOT NULL DEFAULT 0,
-    "turns_failed" BIGINT NOT NULL DEFAULT 0,
-    "turns_interrupted" BIGINT NOT NULL DEFAULT 0,
-    "timed_turns" BIGINT NOT NULL DEFAULT 0,
-    "turn_ms" BIGINT NOT NULL DEFAULT 0,
-    "dur_h0" BIGINT NOT NULL DEFAULT 0,
-    "dur_h1" BIGINT NOT NULL DEFAULT 0,
-    "dur_h2" BIGINT NOT NULL DEFAULT 0,
-    "dur_h3" BIGINT NOT NULL DEFAULT 0,
-    "dur_h4" BIGINT NOT NULL DEFAULT 0,
-    "dur_h5" BIGINT NOT NULL DEFAULT 0,
-    "dur_h6" BIGINT NOT NULL DEFAULT 0,
-    "dur_h7" BIGINT NOT NULL DEFAULT 0,
-    "dur_h8" BIGINT NOT NULL DEFAULT 0,
-    "dur_h9" BIGINT NOT NULL DEFAULT 0,
+    "working_ms" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "approval_wait_ms" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "input_wait_ms" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "system_error_ms" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "approval_waits" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "input_waits" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "answered_waits" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "answer_ms" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "ans_h0" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "ans_h1" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "ans_h2" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "ans_h3" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "ans_h4" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "ans_h5" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "ans_h6" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "ans_h7" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "ans_h8" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "ans_h9" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "turns_started" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "turns_completed" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "turns_failed" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "turns_interrupted" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "timed_turns" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "turn_ms" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "dur_h0" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "dur_h1" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "dur_h2" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "dur_h3" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "dur_h4" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "dur_h5" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "dur_h6" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "dur_h7" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "dur_h8" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "dur_h9" DOUBLE PRECISION NOT NULL DEFAULT 0,
+    "daily_rows" INTEGER NOT NULL DEFAULT 0,
 
     CONSTRAINT "activity_daily_target_pkey" PRIMARY KEY ("day","target_id","team")
 );
+-- Its counters are float8, not bigint: exact for integers below 2^53 like every sum here, and
+-- sum(float8) keeps its state by value, where sum(bigint) builds a numeric state per column and
+-- group (1,000 developers' 31 counters spilled past work_mem: 100 ms instead of 45 ms, measured).
+-- No parallel scans: reading its ≈ 30,000 rows of a month took 2-3x as long with a worker as
+-- without on the shared two cores of the bench (load 7-9); one backend per request is the point.
+ALTER TABLE "activity_daily_target" SET (parallel_workers = 0);
 
 CREATE TABLE "activity_peak_daily" (
     "day" TIMESTAMP(3) NOT NULL,
@@ -78,7 +86,8 @@ BEGIN
         sum(ans_h4), sum(ans_h5), sum(ans_h6), sum(ans_h7), sum(ans_h8), sum(ans_h9),
         sum(turns_started), sum(turns_completed), sum(turns_failed), sum(turns_interrupted), sum(timed_turns), sum(turn_ms),
         sum(dur_h0), sum(dur_h1), sum(dur_h2), sum(dur_h3), sum(dur_h4), sum(dur_h5),
-        sum(dur_h6), sum(dur_h7), sum(dur_h8), sum(dur_h9)
+        sum(dur_h6), sum(dur_h7), sum(dur_h8), sum(dur_h9),
+        count(*)
     FROM new_rows
     GROUP BY 1, 2, 3 ORDER BY 2, 3, 1
     ON CONFLICT (day, target_id, team) DO UPDATE SET
@@ -98,7 +107,8 @@ BEGIN
         dur_h2 = g.dur_h2 + EXCLUDED.dur_h2, dur_h3 = g.dur_h3 + EXCLUDED.dur_h3,
         dur_h4 = g.dur_h4 + EXCLUDED.dur_h4, dur_h5 = g.dur_h5 + EXCLUDED.dur_h5,
         dur_h6 = g.dur_h6 + EXCLUDED.dur_h6, dur_h7 = g.dur_h7 + EXCLUDED.dur_h7,
-        dur_h8 = g.dur_h8 + EXCLUDED.dur_h8, dur_h9 = g.dur_h9 + EXCLUDED.dur_h9;
+        dur_h8 = g.dur_h8 + EXCLUDED.dur_h8, dur_h9 = g.dur_h9 + EXCLUDED.dur_h9,
+        daily_rows = g.daily_rows + EXCLUDED.daily_rows;
   ELSIF TG_OP = 'UPDATE' THEN
     -- New values minus old ones (right even if an update moved a row to another key).
     INSERT INTO activity_daily_target AS g
@@ -108,16 +118,25 @@ BEGIN
         sum(ans_h4), sum(ans_h5), sum(ans_h6), sum(ans_h7), sum(ans_h8), sum(ans_h9),
         sum(turns_started), sum(turns_completed), sum(turns_failed), sum(turns_interrupted), sum(timed_turns), sum(turn_ms),
         sum(dur_h0), sum(dur_h1), sum(dur_h2), sum(dur_h3), sum(dur_h4), sum(dur_h5),
-        sum(dur_h6), sum(dur_h7), sum(dur_h8), sum(dur_h9)
+        sum(dur_h6), sum(dur_h7), sum(dur_h8), sum(dur_h9),
+        sum(n)
     FROM (
-      SELECT day, target_id, team, working_ms, approval_wait_ms, input_wait_ms, system_error_ms, approval_waits, input_waits, answered_waits, answer_ms, ans_h0, ans_h1, ans_h2, ans_h3, ans_h4, ans_h5, ans_h6, ans_h7, ans_h8, ans_h9, turns_started, turns_completed, turns_failed, turns_interrupted, timed_turns, turn_ms, dur_h0, dur_h1, dur_h2, dur_h3, dur_h4, dur_h5, dur_h6, dur_h7, dur_h8, dur_h9 FROM new_rows
+      SELECT day, target_id, team,
+          working_ms, approval_wait_ms, input_wait_ms, system_error_ms, approval_waits, input_waits, answered_waits, answer_ms,
+          ans_h0, ans_h1, ans_h2, ans_h3, ans_h4, ans_h5, ans_h6, ans_h7,
+          ans_h8, ans_h9, turns_started, turns_completed, turns_failed, turns_interrupted, timed_turns, turn_ms,
+          dur_h0, dur_h1, dur_h2, dur_h3, dur_h4, dur_h5, dur_h6, dur_h7,
+          dur_h8, dur_h9,
+          1 AS n
+      FROM new_rows
       UNION ALL
       SELECT day, target_id, team,
           -working_ms, -approval_wait_ms, -input_wait_ms, -system_error_ms, -approval_waits, -input_waits, -answered_waits, -answer_ms,
           -ans_h0, -ans_h1, -ans_h2, -ans_h3, -ans_h4, -ans_h5, -ans_h6, -ans_h7,
           -ans_h8, -ans_h9, -turns_started, -turns_completed, -turns_failed, -turns_interrupted, -timed_turns, -turn_ms,
           -dur_h0, -dur_h1, -dur_h2, -dur_h3, -dur_h4, -dur_h5, -dur_h6, -dur_h7,
-          -dur_h8, -dur_h9
+          -dur_h8, -dur_h9,
+          -1
       FROM old_rows
     ) d
     GROUP BY 1, 2, 3 ORDER BY 2, 3, 1
@@ -138,7 +157,10 @@ BEGIN
         dur_h2 = g.dur_h2 + EXCLUDED.dur_h2, dur_h3 = g.dur_h3 + EXCLUDED.dur_h3,
         dur_h4 = g.dur_h4 + EXCLUDED.dur_h4, dur_h5 = g.dur_h5 + EXCLUDED.dur_h5,
         dur_h6 = g.dur_h6 + EXCLUDED.dur_h6, dur_h7 = g.dur_h7 + EXCLUDED.dur_h7,
-        dur_h8 = g.dur_h8 + EXCLUDED.dur_h8, dur_h9 = g.dur_h9 + EXCLUDED.dur_h9;
+        dur_h8 = g.dur_h8 + EXCLUDED.dur_h8, dur_h9 = g.dur_h9 + EXCLUDED.dur_h9,
+        daily_rows = g.daily_rows + EXCLUDED.daily_rows;
+    DELETE FROM activity_daily_target g USING old_rows o
+    WHERE g.day = o.day AND g.target_id = o.target_id AND g.team = o.team AND g.daily_rows = 0;
   ELSE
     INSERT INTO activity_daily_target AS g
     SELECT day, target_id, team,
@@ -147,14 +169,17 @@ BEGIN
         sum(ans_h4), sum(ans_h5), sum(ans_h6), sum(ans_h7), sum(ans_h8), sum(ans_h9),
         sum(turns_started), sum(turns_completed), sum(turns_failed), sum(turns_interrupted), sum(timed_turns), sum(turn_ms),
         sum(dur_h0), sum(dur_h1), sum(dur_h2), sum(dur_h3), sum(dur_h4), sum(dur_h5),
-        sum(dur_h6), sum(dur_h7), sum(dur_h8), sum(dur_h9)
+        sum(dur_h6), sum(dur_h7), sum(dur_h8), sum(dur_h9),
+        sum(n)
     FROM (
       SELECT day, target_id, team,
-          -working_ms, -approval_wait_ms, -input_wait_ms, -system_error_ms, -approval_waits, -input_waits, -answered_waits, -answer_ms,
-          -ans_h0, -ans_h1, -ans_h2, -ans_h3, -ans_h4, -ans_h5, -ans_h6, -ans_h7,
-          -ans_h8, -ans_h9, -turns_started, -turns_completed, -turns_failed, -turns_interrupted, -timed_turns, -turn_ms,
-          -dur_h0, -dur_h1, -dur_h2, -dur_h3, -dur_h4, -dur_h5, -dur_h6, -dur_h7,
-          -dur_h8, -dur_h9
+          -working_ms AS working_ms, -approval_wait_ms AS approval_wait_ms, -input_wait_ms AS input_wait_ms, -system_error_ms AS system_error_ms, -approval_waits AS approval_waits, -input_waits AS input_waits,
+          -answered_waits AS answered_waits, -answer_ms AS answer_ms, -ans_h0 AS ans_h0, -ans_h1 AS ans_h1, -ans_h2 AS ans_h2, -ans_h3 AS ans_h3,
+          -ans_h4 AS ans_h4, -ans_h5 AS ans_h5, -ans_h6 AS ans_h6, -ans_h7 AS ans_h7, -ans_h8 AS ans_h8, -ans_h9 AS ans_h9,
+          -turns_started AS turns_started, -turns_completed AS turns_completed, -turns_failed AS turns_failed, -turns_interrupted AS turns_interrupted, -timed_turns AS timed_turns, -turn_ms AS turn_ms,
+          -dur_h0 AS dur_h0, -dur_h1 AS dur_h1, -dur_h2 AS dur_h2, -dur_h3 AS dur_h3, -dur_h4 AS dur_h4, -dur_h5 AS dur_h5,
+          -dur_h6 AS dur_h6, -dur_h7 AS dur_h7, -dur_h8 AS dur_h8, -dur_h9 AS dur_h9,
+          -1 AS n
       FROM old_rows
     ) d
     GROUP BY 1, 2, 3 ORDER BY 2, 3, 1
@@ -175,7 +200,10 @@ BEGIN
         dur_h2 = g.dur_h2 + EXCLUDED.dur_h2, dur_h3 = g.dur_h3 + EXCLUDED.dur_h3,
         dur_h4 = g.dur_h4 + EXCLUDED.dur_h4, dur_h5 = g.dur_h5 + EXCLUDED.dur_h5,
         dur_h6 = g.dur_h6 + EXCLUDED.dur_h6, dur_h7 = g.dur_h7 + EXCLUDED.dur_h7,
-        dur_h8 = g.dur_h8 + EXCLUDED.dur_h8, dur_h9 = g.dur_h9 + EXCLUDED.dur_h9;
+        dur_h8 = g.dur_h8 + EXCLUDED.dur_h8, dur_h9 = g.dur_h9 + EXCLUDED.dur_h9,
+        daily_rows = g.daily_rows + EXCLUDED.daily_rows;
+    DELETE FROM activity_daily_target g USING old_rows o
+    WHERE g.day = o.day AND g.target_id = o.target_id AND g.team = o.team AND g.daily_rows = 0;
   END IF;
   RETURN NULL;
 END $$;
@@ -226,7 +254,8 @@ SELECT day, target_id, team,
         sum(ans_h4), sum(ans_h5), sum(ans_h6), sum(ans_h7), sum(ans_h8), sum(ans_h9),
         sum(turns_started), sum(turns_completed), sum(turns_failed), sum(turns_interrupted), sum(timed_turns), sum(turn_ms),
         sum(dur_h0), sum(dur_h1), sum(dur_h2), sum(dur_h3), sum(dur_h4), sum(dur_h5),
-        sum(dur_h6), sum(dur_h7), sum(dur_h8), sum(dur_h9)
+        sum(dur_h6), sum(dur_h7), sum(dur_h8), sum(dur_h9),
+    count(*)
 FROM activity_daily GROUP BY 1, 2, 3;
 INSERT INTO activity_peak_daily (day, scope, key, peak)
 SELECT date_trunc('day', hour), scope, key, max(peak) FROM activity_peak GROUP BY 1, 2, 3;
