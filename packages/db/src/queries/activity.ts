@@ -1,10 +1,12 @@
 /**
- * GET /api/v1/activity: the activity rollups (migration 20261206120000_activity) grouped by the
- * requested keys, with the totals in the same pass (GROUPING SETS), read like /usage: whole UTC
- * days from `activity_daily`, the hours of a partial first or last day from `activity_hourly`.
- * Percentiles are estimated in TS from the summed histogram columns; the peak of threads active at
- * once comes from `activity_peak`, which keeps one dimension at a time (see {@link peakScope}).
- */
+ * GET /api/v1/activity: the activity rollups (migrations 20261206120000_activity and
+ * 20261206140300_activity_grain) grouped by the requested keys, read like /usage: whole UTC days
+ * from a daily table (`activity_daily_target` when the request neither groups nor filters by
+ * model or repo, else `activity_daily`), the hours of a partial first day from `activity_hourly`,
+ * and today until `to` from the daily table or hour by hour ({@link windowPieces}). The totals are
+ * the groups' sums. Percentiles are estimated in TS from the summed histogram columns; the peak of
+ * threads active at once comes from `activity_peak_daily` and `activity_peak`, which keep one
+ * dimension at a time (see {@link peakScope}). */
 import {
   type ActivityCounters,
   type ActivityGroupKey,
