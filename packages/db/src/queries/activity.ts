@@ -6,7 +6,8 @@
  * and today until `to` from the daily table or hour by hour ({@link windowPieces}). The totals are
  * the groups' sums. Percentiles are estimated in TS from the summed histogram columns; the peak of
  * threads active at once comes from `activity_peak_daily` and `activity_peak`, which keep one
- * dimension at a time (see {@link peakScope}). */
+ * dimension at a time (see {@link peakScope}).
+ */
 import {
   type ActivityCounters,
   type ActivityGroupKey,
