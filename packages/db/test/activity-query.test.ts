@@ -318,6 +318,41 @@ describe("queryActivity", () => {
       nowMs: H(22, 6, 30),
       groupBy: ["day"],
     },
+    // The 22nd as today: its hours before `to` come from the daily rollups when nothing lies past
+    // `to` that day (alice's row and samples at 05:00 do for `to` 03:00), else hour by hour.
+    ...(
+      [
+        [[], {}],
+        [["day"], {}],
+        [["target"], {}],
+        [["day", "team"], {}],
+        [["model"], {}],
+        [["target"], { team: ["payments"] }],
+        [["day"], { team: ["search"] }],
+      ] as [ActivityGroupKey[], ActivityFilters][]
+    ).flatMap(([groupBy, filters]) =>
+      [H(22, 6), H(22, 3), H(22, 0, 30)].map((toMs) => ({
+        name: `${groupBy.join("×") || "totals"} ${JSON.stringify(filters)} with today until ${iso(toMs)}`,
+        toMs,
+        nowMs: toMs,
+        groupBy,
+        filters,
+      })),
+    ),
+    {
+      name: "only today's groups for a window inside today (alice's row lies past `to`)",
+      fromMs: H(22, 0),
+      toMs: H(22, 3),
+      nowMs: H(22, 3),
+      groupBy: ["target"],
+    },
+    {
+      name: "today's groups for a window inside today read from the daily rollups",
+      fromMs: H(22, 0),
+      toMs: H(22, 7),
+      nowMs: H(22, 7),
+      groupBy: ["target"],
+    },
   ])(
     "returns $name",
     async ({ fromMs = ALL.fromMs, toMs = ALL.toMs, nowMs = NOW, groupBy, filters = {} }) => {
@@ -375,6 +410,54 @@ describe("queryActivity", () => {
       expect(hourly.totals.turnsStarted).toBe(0);
     } finally {
       await db.pool.query("DELETE FROM activity_daily WHERE target_id = 'dave'");
+    }
+  });
+
+  it("reads today's hours before `to` from the daily rollups only when nothing lies past `to` that day", async () => {
+    // Known only to the daily rollups (what they would hold if the hourly rows were gone): counted
+    // when the day is read from them, absent when it is read hour by hour.
+    await db.pool.query(
+      `INSERT INTO activity_daily (day, target_id, team, model, repo, working_ms, turns_started)
+       VALUES ('2026-11-22', 'dave', 'payments', 'gpt-5.4', '', 3600000, 11)`,
+    );
+    const peakOfDay = (peak: number) =>
+      db.pool.query(
+        "UPDATE activity_peak_daily SET peak = $1 WHERE scope = 'team' AND day = '2026-11-22' AND key = 'payments'",
+        [peak],
+      );
+    await peakOfDay(50); // the hours' samples say 8
+    try {
+      const read = (toMs: number) =>
+        queryActivity({
+          pool: db.pool,
+          fromMs: H(22, 0),
+          toMs,
+          groupBy: [],
+          filters: { team: ["payments"] },
+          nowMs: toMs,
+        });
+      // Nothing of payments after 06:00 on the 22nd: the daily rows (alice's at 05:00, k = 9, and dave's).
+      const daily = await read(H(22, 6));
+      expect(daily.totals.turnsStarted).toBe(3 * 9 + 11);
+      expect(daily.totals.activeThreadsPeak).toBe(50);
+      // alice's row and payments' sample at 05:00 lie past 03:00: hour by hour, without dave.
+      const hourly = await read(H(22, 3));
+      expect(hourly.totals.turnsStarted).toBe(0);
+      expect(hourly.totals.activeThreadsPeak).toBe(0);
+      // The same day in the past (not today): hour by hour.
+      const past = await queryActivity({
+        pool: db.pool,
+        fromMs: H(22, 0),
+        toMs: H(22, 6),
+        groupBy: [],
+        filters: { team: ["payments"] },
+        nowMs: NOW,
+      });
+      expect(past.totals.turnsStarted).toBe(3 * 9);
+      expect(past.totals.activeThreadsPeak).toBe(8);
+    } finally {
+      await db.pool.query("DELETE FROM activity_daily WHERE target_id = 'dave'");
+      await peakOfDay(8);
     }
   });
 

@@ -11,6 +11,7 @@ import type {
   WaitEndRow,
 } from "../src/repositories/ingest-types.ts";
 import { createTestDatabase, type TestDatabase } from "../src/testing.ts";
+import { dailyTargetGrain, peakDailyGrain } from "./support/activity-grains.ts";
 import { threadSnapshot } from "./support/thread-snapshot.ts";
 
 let testDb: TestDatabase;
@@ -634,5 +635,20 @@ describe("sampleActivityPeak", () => {
       ["team", a.team, 2],
       ["team", b.team, 1],
     ]);
+  });
+});
+
+// Last: everything the tests above wrote through the ingest path and the sampler.
+describe("activity grains", () => {
+  it("keep activity_daily_target equal to activity_daily summed over model and repo", async () => {
+    const { stored, summed } = await dailyTargetGrain(db.pool);
+    expect(summed.length).toBeGreaterThan(10);
+    expect(stored).toEqual(summed);
+  });
+
+  it("keep activity_peak_daily equal to activity_peak's maximum per day", async () => {
+    const { stored, summed } = await peakDailyGrain(db.pool);
+    expect(summed.length).toBeGreaterThan(5);
+    expect(stored).toEqual(summed);
   });
 });

@@ -86,7 +86,13 @@ export async function seedActivity(args: {
     );
   }
   // What autovacuum would have done by the time anyone queries a month of data.
-  for (const t of ["activity_hourly", "activity_daily", "activity_peak"])
+  for (const t of [
+    "activity_hourly",
+    "activity_daily",
+    "activity_daily_target",
+    "activity_peak",
+    "activity_peak_daily",
+  ])
     await pool.query(`VACUUM ANALYZE ${t}`);
   const { rows: check } = await pool.query<{ turns: number; rows: number; peaks: number }>(
     `SELECT COALESCE(sum(turns_started), 0)::float8 AS turns, count(*)::int AS rows,

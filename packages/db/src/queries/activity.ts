@@ -1,9 +1,12 @@
 /**
- * GET /api/v1/activity: the activity rollups (migration 20261206120000_activity) grouped by the
- * requested keys, with the totals in the same pass (GROUPING SETS), read like /usage: whole UTC
- * days from `activity_daily`, the hours of a partial first or last day from `activity_hourly`.
- * Percentiles are estimated in TS from the summed histogram columns; the peak of threads active at
- * once comes from `activity_peak`, which keeps one dimension at a time (see {@link peakScope}).
+ * GET /api/v1/activity: the activity rollups (migrations 20261206120000_activity and
+ * 20261206140300_activity_grain) grouped by the requested keys, read like /usage: whole UTC days
+ * from a daily table (`activity_daily_target` when the request neither groups nor filters by
+ * model or repo, else `activity_daily`), the hours of a partial first day from `activity_hourly`,
+ * and today until `to` from the daily table or hour by hour ({@link windowPieces}). The totals are
+ * the groups' sums. Percentiles are estimated in TS from the summed histogram columns; the peak of
+ * threads active at once comes from `activity_peak_daily` and `activity_peak`, which keep one
+ * dimension at a time (see {@link peakScope}).
  */
 import {
   type ActivityCounters,
@@ -62,7 +65,8 @@ const ANS = Array.from({ length: ANSWER_BOUNDS_MS.length + 1 }, (_, i) => `ans_h
 const COLUMNS = [...SUMMED.map(([c]) => c), ...DUR, ...ANS];
 const SUMS = COLUMNS.map((c) => `COALESCE(sum(${c}), 0) AS ${c}`).join(", ");
 
-type SumRow = Record<string, number>;
+/** The summed columns of a group, in COLUMNS order. */
+type SumRow = number[];
 type KeyedRow = Partial<Record<ActivityGroupKey, string>>;
 
 /**
@@ -88,6 +92,35 @@ export function peakScope(
 }
 
 /**
+ * The pieces a window is read from. Whole days come from a daily table; the hours of a partial
+ * first day from the hourly one; the hours of a partial last day that is today (`lastDay`, the
+ * dashboard's windows, which end now) from the daily table too, when no hourly row lies past `to`
+ * in that day — the daily row then holds exactly the day's hours before `to` (it is their sum, and
+ * retention never prunes today's hours: hourlyDays >= 1) — else from the hourly one. Which of
+ * the two is decided inside the statement (one snapshot), by {@link lastDayGuard}.
+ */
+type Piece =
+  | { kind: "hours"; fromMs: number; toMs: number }
+  | { kind: "days"; fromMs: number; toMs: number }
+  | { kind: "lastDay"; dayMs: number; toMs: number };
+
+/** The pieces of the window `w` (usageWindow), given whether rows are keyed by hour and now. */
+export function windowPieces(w: ReturnType<typeof usageWindow>, byHour: boolean, nowMs: number): Piece[] {
+  const today = Math.floor(nowMs / DAY_MS) * DAY_MS;
+  const hours = (fromMs: number, toMs: number): Piece =>
+    !byHour && fromMs % DAY_MS === 0 && fromMs >= today && toMs > fromMs && toMs <= fromMs + DAY_MS
+      ? { kind: "lastDay", dayMs: fromMs, toMs }
+      : { kind: "hours", fromMs, toMs };
+  if (!w.days) return [hours(w.fromHour, w.toMs)];
+  const { firstDay, endDay } = w.days;
+  const pieces: Piece[] = [];
+  if (w.fromHour < firstDay) pieces.push({ kind: "hours", fromMs: w.fromHour, toMs: firstDay });
+  pieces.push({ kind: "days", fromMs: firstDay, toMs: endDay });
+  if (endDay < w.toMs) pieces.push(hours(endDay, w.toMs));
+  return pieces;
+}
+
+/**
  * Rows grouped by `groupBy` (in that order) plus totals, for hours in [fromMs, toMs) as /usage
  * reads them: every hour h with floor_hour(from) <= h < to.
  *
@@ -106,18 +139,22 @@ export async function queryActivity(args: {
   nowMs?: number;
 }): Promise<{ rows: ActivityRow[]; totals: ActivityCounters }> {
   const { pool, groupBy, filters } = args;
-  const w = usageWindow(args.fromMs, args.toMs, groupBy.includes("hour"));
+  const nowMs = args.nowMs ?? Date.now();
+  const byHour = groupBy.includes("hour");
+  const w = usageWindow(args.fromMs, args.toMs, byHour);
+  const pieces = windowPieces(w, byHour, nowMs);
   const period = {
     startMs: w.fromHour,
-    endMs: Math.max(w.fromHour, Math.min(Math.ceil(w.toMs / HOUR_MS) * HOUR_MS, args.nowMs ?? Date.now())),
+    endMs: Math.max(w.fromHour, Math.min(Math.ceil(w.toMs / HOUR_MS) * HOUR_MS, nowMs)),
   };
   const limit = args.limit ?? 10_000;
   const [sums, peaks] = await Promise.all([
-    querySums(pool, w, groupBy, filters, limit),
-    queryPeaks(pool, w, groupBy, filters),
+    querySums(pool, pieces, groupBy, filters, limit),
+    queryPeaks(pool, pieces, groupBy, filters),
   ]);
   const timeKey = groupBy.find((k) => k === "day" || k === "hour");
-  const rows = sums.rows.map(({ keys, sums: s }) => {
+  const rows: ActivityRow[] = [];
+  for (const { keys, sums: s } of sums.rows) {
     const peak = peaks.byKey === null ? null : (peaks.byKey.get(peakKey(groupBy, keys)) ?? 0);
     let lengthMs = period.endMs - period.startMs;
     const at = timeKey && keys[timeKey];
@@ -126,16 +163,30 @@ export async function queryActivity(args: {
       const end = start + (timeKey === "day" ? DAY_MS : HOUR_MS);
       lengthMs = Math.max(0, Math.min(end, period.endMs) - Math.max(start, period.startMs));
     }
-    return { ...keys, ...counters(s, lengthMs, peak) } as ActivityRow;
-  });
+    rows.push(Object.assign(keys, counters(s, lengthMs, peak)) as ActivityRow);
+  }
   const totals = counters(sums.totals, period.endMs - period.startMs, peaks.total);
   return { rows, totals };
 }
 
-/** The summed rollup columns per group (in key order, at most `limit`) and over everything. */
+/**
+ * The daily sums table a request can read: activity_daily_target (migration
+ * 20261206140300_activity_grain, activity_daily summed over model and repo) when the request
+ * neither groups nor filters by model or repo, else activity_daily.
+ */
+export function dailyTable(groupBy: readonly ActivityGroupKey[], filters: ActivityFilters): string {
+  const fine = (k: "model" | "repo") => groupBy.includes(k) || (filters[k]?.length ?? 0) > 0;
+  return fine("model") || fine("repo") ? "activity_daily" : "activity_daily_target";
+}
+
+/**
+ * The summed rollup columns per group (in key order, at most `limit`) and over everything. The
+ * totals are the sum of the groups (in JS: integers far below 2^53 add exactly) unless the groups
+ * were cut at `limit`; then one more statement sums everything.
+ */
 async function querySums(
   pool: Pool,
-  w: ReturnType<typeof usageWindow>,
+  pieces: Piece[],
   groupBy: ActivityGroupKey[],
   filters: ActivityFilters,
   limit: number,
@@ -147,68 +198,83 @@ async function querySums(
   };
   const filterSql = filterConditions(filters, params);
   const and = (conds: string[]) => [...conds, ...filterSql].join(" AND ");
-  // Each source aggregated on its own, then the few partial groups merged (as in usage.ts).
+  const daily = dailyTable(groupBy, filters);
+  // The pieces' rows, aggregated once. float8: exact for integers below 2^53 (ms of a fleet's
+  // century), and by value, where sum(bigint) keeps a numeric state per column and group (a
+  // month of 1,000 developers' groups spilled past work_mem). activity_daily_target stores float8.
   const keys = (t: string) =>
     groupBy.map((k, i) => `${(t === "day" && k === "day" ? "$T" : GROUP_SQL[k]).replace("$T", t)} AS k${i}`);
-  // float8 sums: exact for integers below 2^53 (ms of a fleet's century), and about a quarter
-  // cheaper than bigint's numeric sums over 31 columns (measured on the bench's 30-day window).
-  const partial = (table: string, t: string, conds: string[]) => {
-    const sel = [...keys(t), ...COLUMNS.map((c) => `sum(${c}::float8) AS ${c}`)].join(", ");
-    const group = groupBy.length > 0 ? ` GROUP BY ${groupBy.map((_, i) => i + 1).join(", ")}` : "";
-    return `SELECT ${sel} FROM ${table} WHERE ${and(conds)}${group}`;
+  const rowsOf = (table: string, t: string, conds: string[]) => {
+    const values = COLUMNS.map((c) => (table === "activity_daily_target" ? c : `${c}::float8 AS ${c}`));
+    return `SELECT ${[...keys(t), ...values].join(", ")} FROM ${table} WHERE ${and(conds)}`;
   };
-  const hourly = (from: string, to: string) =>
-    partial("activity_hourly", "hour", [`hour >= ${from}`, `hour < ${to}`]);
   const parts: string[] = [];
-  if (w.days) {
-    const { firstDay, endDay } = w.days;
-    if (w.fromHour < firstDay) parts.push(hourly(at(w.fromHour), at(firstDay)));
-    parts.push(partial("activity_daily", "day", [`day >= ${at(firstDay)}`, `day < ${at(endDay)}`]));
-    if (endDay < w.toMs) parts.push(hourly(at(endDay), at(w.toMs)));
-  } else {
-    parts.push(hourly(at(w.fromHour), at(w.toMs)));
+  for (const p of pieces) {
+    if (p.kind === "hours") {
+      parts.push(rowsOf("activity_hourly", "hour", [`hour >= ${at(p.fromMs)}`, `hour < ${at(p.toMs)}`]));
+    } else if (p.kind === "days") {
+      parts.push(rowsOf(daily, "day", [`day >= ${at(p.fromMs)}`, `day < ${at(p.toMs)}`]));
+    } else {
+      const day = at(p.dayMs);
+      const later = lastDayGuard("activity_hourly", at(p.toMs), at(p.dayMs + DAY_MS), filterSql);
+      parts.push(rowsOf(daily, "day", [`day = ${day}`, `NOT ${later}`]));
+      parts.push(rowsOf("activity_hourly", "hour", [`hour >= ${day}`, `hour < ${at(p.toMs)}`, later]));
+    }
   }
   const source = parts.join(" UNION ALL ");
 
+  // Rows as arrays: no object per row to build and read back by name (measured in the collector's
+  // profile: parseRow and the per-row copies were a fifth of its time for 1,000 developers).
   if (groupBy.length === 0) {
-    const { rows } = await pool.query<SumRow>(`SELECT ${SUMS} FROM (${source}) a`, params);
-    return { rows: [], totals: rows[0] as SumRow };
+    const { rows } = await pool.query<SumRow>({
+      text: `SELECT ${SUMS} FROM (${source}) a`,
+      values: params,
+      rowMode: "array",
+    });
+    return { rows: [], totals: rows[0] ?? COLUMNS.map(() => 0) };
   }
-  params.push(limit);
+  params.push(limit + 1);
   const keyCols = groupBy.map((_, i) => `k${i}`).join(", ");
-  const formatted = groupBy.map((k, i) => `${FORMAT_SQL[k](`k${i}`)} AS "${k}"`).join(", ");
-  const cols = COLUMNS.join(", ");
-  const { rows } = await pool.query<SumRow & KeyedRow & { total: boolean }>(
-    `WITH g AS MATERIALIZED (
-       SELECT ${keyCols}, GROUPING(${keyCols}) <> 0 AS total, ${SUMS}
-       FROM (${source}) a
-       GROUP BY GROUPING SETS ((${keyCols}), ())
-     )
-     SELECT * FROM (SELECT ${formatted}, false AS total, ${cols} FROM g WHERE NOT total
-                    ORDER BY ${keyCols} LIMIT $${params.length}) r
-     UNION ALL SELECT ${groupBy.map((k) => `NULL AS "${k}"`).join(", ")}, true, ${cols} FROM g WHERE total`,
-    params,
-  );
-  let totals: SumRow | null = null;
+  const formatted = groupBy.map((k, i) => `${FORMAT_SQL[k](`k${i}`)}`).join(", ");
+  const { rows } = await pool.query<unknown[]>({
+    text: `SELECT ${formatted}, ${SUMS} FROM (${source}) a
+           GROUP BY ${keyCols} ORDER BY ${keyCols} LIMIT $${params.length}`,
+    values: params,
+    rowMode: "array",
+  });
   const out: { keys: KeyedRow; sums: SumRow }[] = [];
-  for (const { total, ...row } of rows) {
-    if (total) totals = row as SumRow;
-    else {
-      const keyed: KeyedRow = {};
-      for (const k of groupBy) keyed[k] = row[k] as string;
-      out.push({ keys: keyed, sums: row as SumRow });
-    }
+  const totals: SumRow = COLUMNS.map(() => 0);
+  const n = groupBy.length;
+  for (const row of rows.slice(0, limit)) {
+    const keyed: KeyedRow = {};
+    for (let i = 0; i < n; i++) keyed[groupBy[i] as ActivityGroupKey] = row[i] as string;
+    // float8 columns: pg parses them to numbers.
+    const sums = row.slice(n) as SumRow;
+    for (let j = 0; j < sums.length; j++) totals[j] = (totals[j] as number) + (sums[j] as number);
+    out.push({ keys: keyed, sums });
   }
-  return { rows: out, totals: totals ?? Object.fromEntries(COLUMNS.map((c) => [c, 0])) };
+  if (rows.length <= limit) return { rows: out, totals };
+  const all = await querySums(pool, pieces, [], filters, limit);
+  return { rows: out, totals: all.totals };
+}
+
+/**
+ * `EXISTS (rows of `table` in the hours [to, dayEnd) matching `conds`)`: whether a partial last
+ * day must be read hour by hour (something was written for its hours past `to`, e.g. from a clock
+ * ahead of ours) or may be read from the daily table.
+ */
+function lastDayGuard(table: string, to: string, dayEnd: string, conds: readonly string[]): string {
+  return `EXISTS (SELECT 1 FROM ${table} WHERE ${[`hour >= ${to}`, `hour < ${dayEnd}`, ...conds].join(" AND ")})`;
 }
 
 /**
  * The peak per row (by {@link peakKey}) and over the whole window, each null when the samples do
- * not keep that combination. Reads the window's hours of one scope (the primary key's range).
+ * not keep that combination. Reads one scope's rows (the primary key's range) of activity_peak
+ * for hours and of activity_peak_daily for days, split like the sums ({@link windowPieces}).
  */
 async function queryPeaks(
   pool: Pool,
-  w: ReturnType<typeof usageWindow>,
+  pieces: Piece[],
   groupBy: ActivityGroupKey[],
   filters: ActivityFilters,
 ): Promise<{ byKey: Map<string, number> | null; total: number | null }> {
@@ -217,11 +283,15 @@ async function queryPeaks(
   // Rows: grouped by at most one dimension. Totals: they span every group, so only filters count.
   const rowScope = grouped.length <= 1 ? peakScope(grouped[0] ?? null, filters) : null;
   const totalScope = peakScope(null, filters);
-  const params: unknown[] = [w.fromHour, w.toMs];
-  const window = `hour >= to_timestamp($1 / 1000.0) AT TIME ZONE 'UTC' AND hour < to_timestamp($2 / 1000.0) AT TIME ZONE 'UTC'`;
+  const params: unknown[] = [];
+  const at = (ms: number) => {
+    params.push(ms);
+    return `to_timestamp($${params.length} / 1000.0) AT TIME ZONE 'UTC'`;
+  };
+  /** The scope's conditions: its key, or the filter's keys when grouped by that dimension. */
   const scoped = (s: { scope: string; key: string | null }) => {
     params.push(s.scope);
-    const conds = [`scope = $${params.length}`, window];
+    const conds = [`scope = $${params.length}`];
     if (s.key !== null) {
       params.push(s.key);
       conds.push(`key = $${params.length}`);
@@ -232,25 +302,45 @@ async function queryPeaks(
         conds.push(`key = ANY($${params.length}::text[])`);
       }
     }
-    return conds.join(" AND ");
+    return conds;
   };
-  const parts: string[] = [];
+  /** The window's samples of one scope as (t: the row's time key, k, peak). */
+  const samples = (conds: string[], t: "day" | "hour" | null) => {
+    const hourT = t === "day" ? "date_trunc('day', hour)" : t === "hour" ? "hour" : "NULL::timestamp";
+    const dayT = t === "day" ? "day" : "NULL::timestamp";
+    const select = (table: string, tt: string, where: string[]) =>
+      `SELECT ${tt} AS t, key AS k, peak FROM ${table} WHERE ${[...conds, ...where].join(" AND ")}`;
+    const parts: string[] = [];
+    for (const p of pieces) {
+      if (p.kind === "hours") {
+        parts.push(select("activity_peak", hourT, [`hour >= ${at(p.fromMs)}`, `hour < ${at(p.toMs)}`]));
+      } else if (p.kind === "days") {
+        parts.push(select("activity_peak_daily", dayT, [`day >= ${at(p.fromMs)}`, `day < ${at(p.toMs)}`]));
+      } else {
+        const day = at(p.dayMs);
+        const later = lastDayGuard("activity_peak", at(p.toMs), at(p.dayMs + DAY_MS), conds);
+        parts.push(select("activity_peak_daily", dayT, [`day = ${day}`, `NOT ${later}`]));
+        parts.push(select("activity_peak", hourT, [`hour >= ${day}`, `hour < ${at(p.toMs)}`, later]));
+      }
+    }
+    return parts.join(" UNION ALL ");
+  };
+  const statements: string[] = [];
   if (rowScope && groupBy.length > 0) {
-    const t = timeKey ? FORMAT_SQL[timeKey](timeKey === "day" ? "date_trunc('day', hour)" : "hour") : "''";
-    const k = grouped.length === 1 ? "key" : "''";
-    parts.push(
-      `SELECT false AS total, ${t} AS t, ${k} AS k, max(peak) AS peak FROM activity_peak
-       WHERE ${scoped(rowScope)} GROUP BY 2, 3`,
+    const t = timeKey ? FORMAT_SQL[timeKey]("t") : "''";
+    const k = grouped.length === 1 ? "k" : "''";
+    const source = samples(scoped(rowScope), timeKey ?? null);
+    statements.push(
+      `SELECT false AS total, ${t} AS t, ${k} AS k, max(peak) AS peak FROM (${source}) s GROUP BY s.t${grouped.length === 1 ? ", s.k" : ""}`,
     );
   }
   if (totalScope) {
-    parts.push(
-      `SELECT true AS total, '' AS t, '' AS k, max(peak) AS peak FROM activity_peak WHERE ${scoped(totalScope)}`,
-    );
+    const source = samples(scoped(totalScope), null);
+    statements.push(`SELECT true AS total, '' AS t, '' AS k, max(peak) AS peak FROM (${source}) s`);
   }
-  if (parts.length === 0) return { byKey: null, total: null };
+  if (statements.length === 0) return { byKey: null, total: null };
   const { rows } = await pool.query<{ total: boolean; t: string; k: string; peak: number | null }>(
-    parts.join(" UNION ALL "),
+    statements.join(" UNION ALL "),
     params,
   );
   const byKey = rowScope ? new Map<string, number>() : null;
@@ -281,18 +371,32 @@ function filterConditions(filters: ActivityFilters, params: unknown[]): string[]
   return out;
 }
 
-/** The schema's counters from summed rollup columns, a period's length and its peak. */
+const AT = Object.fromEntries(SUMMED.map(([, k], i) => [k, i])) as Record<(typeof SUMMED)[number][1], number>;
+
+/** The schema's counters from summed rollup columns (COLUMNS order), a period's length and its peak. */
 function counters(s: SumRow, lengthMs: number, peak: number | null): ActivityCounters {
-  const out = {} as ActivityCounters;
-  for (const [c, k] of SUMMED) (out as Record<string, number | null>)[k] = Number(s[c] ?? 0);
-  const dur = DUR.map((c) => Number(s[c] ?? 0));
-  const ans = ANS.map((c) => Number(s[c] ?? 0));
-  out.turnDurationP50Ms = histogramQuantile(TURN_DURATION_BOUNDS_MS, dur, 0.5);
-  out.turnDurationP90Ms = histogramQuantile(TURN_DURATION_BOUNDS_MS, dur, 0.9);
-  out.timeToAnswerP50Ms = histogramQuantile(ANSWER_BOUNDS_MS, ans, 0.5);
-  out.timeToAnswerP90Ms = histogramQuantile(ANSWER_BOUNDS_MS, ans, 0.9);
-  const activeMs = out.workingMs + out.waitingOnApprovalMs + out.waitingOnInputMs;
-  out.activeThreadsAvg = lengthMs > 0 ? activeMs / lengthMs : 0;
-  out.activeThreadsPeak = peak;
-  return out;
+  const v = (k: keyof typeof AT) => s[AT[k]] ?? 0;
+  const dur = s.slice(SUMMED.length, SUMMED.length + DUR.length);
+  const ans = s.slice(SUMMED.length + DUR.length);
+  const activeMs = v("workingMs") + v("waitingOnApprovalMs") + v("waitingOnInputMs");
+  // One literal, in the schema's order: every row has the same shape (cheap to build and to serialize).
+  return {
+    turnsStarted: v("turnsStarted"),
+    turnsCompleted: v("turnsCompleted"),
+    turnsFailed: v("turnsFailed"),
+    turnsInterrupted: v("turnsInterrupted"),
+    workingMs: v("workingMs"),
+    waitingOnApprovalMs: v("waitingOnApprovalMs"),
+    waitingOnInputMs: v("waitingOnInputMs"),
+    systemErrorMs: v("systemErrorMs"),
+    approvalWaits: v("approvalWaits"),
+    inputWaits: v("inputWaits"),
+    answeredWaits: v("answeredWaits"),
+    turnDurationP50Ms: histogramQuantile(TURN_DURATION_BOUNDS_MS, dur, 0.5),
+    turnDurationP90Ms: histogramQuantile(TURN_DURATION_BOUNDS_MS, dur, 0.9),
+    timeToAnswerP50Ms: histogramQuantile(ANSWER_BOUNDS_MS, ans, 0.5),
+    timeToAnswerP90Ms: histogramQuantile(ANSWER_BOUNDS_MS, ans, 0.9),
+    activeThreadsAvg: lengthMs > 0 ? activeMs / lengthMs : 0,
+    activeThreadsPeak: peak,
+  };
 }
