@@ -1,6 +1,5 @@
 /** Top bar: navigation, firing-alert count, live-feed state, the theme toggle and sign-out. */
-import { useAuth } from "../auth/AuthGate.tsx";
-import { useIsAdmin } from "../auth/AuthGate.tsx";
+import { useAuth, useIsAdmin } from "../auth/AuthGate.tsx";
 import { formatDuration } from "../lib/format.ts";
 import { Link } from "../lib/router.tsx";
 import type { ThemePreference } from "../lib/useTheme.ts";
