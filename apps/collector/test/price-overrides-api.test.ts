@@ -187,6 +187,20 @@ describe("price overrides through the API", () => {
       before.filter((r) => r.model === "gpt-5.5"),
     );
     expect((await call("DELETE", `/api/v1/pricing/overrides/${added.override.id}`)).statusCode).toBe(404);
+    // Both changes are in the audit log, newest first, under the admin token.
+    const events = (await call("GET", "/api/v1/audit")).json() as {
+      action: string;
+      subject: string;
+      principal: { name: string };
+    }[];
+    expect(
+      events
+        .filter((e) => e.action.startsWith("price.override."))
+        .map((e) => [e.action, e.subject, e.principal.name]),
+    ).toEqual([
+      ["price.override.delete", "gpt-5.5 from 2026-10-01", "admin token"],
+      ["price.override.create", "gpt-5.5 from 2026-10-01", "admin token"],
+    ]);
   });
 
   it("does keep a stored override the config file gained later, shown shadowed and not applied", async () => {

@@ -67,6 +67,8 @@ export const AUDIT_ACTIONS = [
   "alert.ack",
   "key.create",
   "key.revoke",
+  "price.override.create",
+  "price.override.delete",
   "auth.login",
   "auth.logout",
 ] as const;

@@ -82,7 +82,13 @@ export function registerPriceOverrideRoutes(app: FastifyInstance, overrides: Pri
     const override = parseBody(PriceOverrideSchema, req.body);
     const who = req.fleetAuth?.principal;
     const by = who && who.kind !== "none" ? (who.email ?? who.name) : null;
-    return reply.status(201).send(changeView(await overrides.add(override, by)));
+    const change = await overrides.add(override, by);
+    await req.audit({
+      action: "price.override.create",
+      subject: `${override.model} from ${override.effectiveFrom}`,
+      detail: { id: change.view.id, override },
+    });
+    return reply.status(201).send(changeView(change));
   });
 
   app.delete("/api/v1/pricing/overrides/:id", async (req) => {
@@ -90,6 +96,12 @@ export function registerPriceOverrideRoutes(app: FastifyInstance, overrides: Pri
     const id = /^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isSafeInteger(id) || id > 2_147_483_647) throw badParam("id", "must be a positive integer");
     rejectUnknown(req.query as Record<string, unknown>, []);
-    return changeView(await overrides.remove(id));
+    const change = await overrides.remove(id);
+    await req.audit({
+      action: "price.override.delete",
+      subject: `${change.view.model} from ${change.view.effectiveFrom}`,
+      detail: { id, override: change.view },
+    });
+    return changeView(change);
   });
 }
