@@ -5,56 +5,31 @@
  * changes and exports them as CSV; a viewer sees neither page in the navigation. No console
  * error (CSP violation included) on the way.
  */
-import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, type AuthApp, startAuthApp, VIEWER_TOKEN } from "./support/auth-app.ts";
-import {
-  chromiumPath,
-  DASHBOARD_DIST,
-  ensureDashboardBuilt,
-  launchChromium,
-  watchPage,
-} from "./support/browser.ts";
-import { removeScratchDirs } from "./support/config-files.ts";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, VIEWER_TOKEN } from "./support/auth-app.ts";
+import { watchPage } from "./support/browser.ts";
+import { CHROMIUM, dashboardSuite } from "./support/dashboard-suite.ts";
 
-const CHROMIUM = chromiumPath();
-let testDb: TestDatabase;
-let fleet: AuthApp;
-let browser: Browser;
-
-beforeAll(async () => {
-  if (!CHROMIUM) return;
-  await ensureDashboardBuilt();
-  testDb = await createTestDatabase();
-  fleet = await startAuthApp({ db: testDb, listen: true, dashboardDir: DASHBOARD_DIST });
-  browser = await launchChromium(CHROMIUM);
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await fleet?.stop();
-  await testDb?.drop();
-  await removeScratchDirs();
-});
+const suite = dashboardSuite();
 
 /** The first /auth/me of a page load answers 401 before sign-in; Chromium logs it. */
 const expected401 = (text: string, url: string) =>
   /status of 401/.test(text) && /\/api\/v1\/auth\/me$/.test(url);
 
 async function signIn(page: Page, token: string): Promise<void> {
-  await page.goto(fleet.baseUrl);
+  await page.goto(suite.fleet.baseUrl);
   await page.getByLabel("Access token").fill(token);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByTestId("sign-out").waitFor();
 }
 
 const withKey = (secret: string) =>
-  fetch(`${fleet.baseUrl}/api/v1/auth/me`, { headers: { authorization: `Bearer ${secret}` } });
+  fetch(`${suite.fleet.baseUrl}/api/v1/auth/me`, { headers: { authorization: `Bearer ${secret}` } });
 
 describe.skipIf(!CHROMIUM)("Access and Audit pages in Chromium", () => {
   it("does create a key shown once, revoke it after confirming, and show both in the audit log", async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
     const watch = watchPage(page, expected401);
     await signIn(page, ADMIN_TOKEN);
@@ -110,7 +85,7 @@ describe.skipIf(!CHROMIUM)("Access and Audit pages in Chromium", () => {
   });
 
   it("does show a viewer neither Access nor Audit", async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
     const watch = watchPage(page, expected401);
     await signIn(page, VIEWER_TOKEN);
@@ -118,7 +93,7 @@ describe.skipIf(!CHROMIUM)("Access and Audit pages in Chromium", () => {
     await nav.getByRole("link", { name: "Alerts" }).waitFor();
     expect(await nav.getByRole("link", { name: "Access" }).count()).toBe(0);
     expect(await nav.getByRole("link", { name: "Audit" }).count()).toBe(0);
-    await page.goto(`${fleet.baseUrl}/audit`);
+    await page.goto(`${suite.fleet.baseUrl}/audit`);
     await page.getByText("The audit log is for admins.").waitFor();
     expect(watch.errors).toEqual([]);
     await context.close();

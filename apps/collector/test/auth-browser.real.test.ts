@@ -1,41 +1,9 @@
-/**
- * The built dashboard in real Chromium against a collector with auth on: the sign-in page on 401,
- * a refused token, sign-in, the live feed opening with the session cookie (WebSocket Origin
- * check in a real browser), the cookie out of JavaScript's reach, sign-out — and not one
- * Content-Security-Policy violation or other console error on the way.
- */
-import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, type AuthApp, startAuthApp } from "./support/auth-app.ts";
-import {
-  chromiumPath,
-  DASHBOARD_DIST,
-  ensureDashboardBuilt,
-  launchChromium,
-  watchPage,
-} from "./support/browser.ts";
-import { removeScratchDirs } from "./support/config-files.ts";
+import { describe, expect, it } from "vitest";
+import { ADMIN_TOKEN } from "./support/auth-app.ts";
+import { watchPage } from "./support/browser.ts";
+import { CHROMIUM, dashboardSuite } from "./support/dashboard-suite.ts";
 
-const CHROMIUM = chromiumPath();
-let testDb: TestDatabase;
-let fleet: AuthApp;
-let browser: Browser;
-
-beforeAll(async () => {
-  if (!CHROMIUM) return;
-  await ensureDashboardBuilt();
-  testDb = await createTestDatabase();
-  fleet = await startAuthApp({ db: testDb, listen: true, dashboardDir: DASHBOARD_DIST });
-  browser = await launchChromium(CHROMIUM);
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await fleet?.stop();
-  await testDb?.drop();
-  await removeScratchDirs();
-});
+const suite = dashboardSuite();
 
 /** Chromium logs every 4xx fetch as a console error; the sign-in flow expects exactly these. */
 const expected401 = (text: string, url: string) =>
@@ -43,10 +11,10 @@ const expected401 = (text: string, url: string) =>
 
 describe.skipIf(!CHROMIUM)("the dashboard with auth on, in Chromium", () => {
   it("does sign in, go live with the session cookie and sign out without a CSP violation", async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
     const watch = watchPage(page, expected401);
-    await page.goto(fleet.baseUrl);
+    await page.goto(suite.fleet.baseUrl);
 
     const form = page.getByRole("form", { name: "Sign in to codex-fleet" });
     await form.waitFor();
@@ -70,7 +38,7 @@ describe.skipIf(!CHROMIUM)("the dashboard with auth on, in Chromium", () => {
 
     // Still signed in after a reload; every view renders under the CSP.
     for (const path of ["/targets", "/usage", "/alerts", "/"]) {
-      await page.goto(`${fleet.baseUrl}${path}`);
+      await page.goto(`${suite.fleet.baseUrl}${path}`);
       await page.getByTestId("sign-out").waitFor();
     }
     await page.getByTestId("sign-out").click();

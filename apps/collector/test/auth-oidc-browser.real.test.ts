@@ -7,30 +7,15 @@
  * CSP violation on the collector's pages on the way.
  */
 import { freePort } from "@codex-fleet/codex-fakes/app-server";
-import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthApp, startAuthApp } from "./support/auth-app.ts";
-import {
-  chromiumPath,
-  DASHBOARD_DIST,
-  ensureDashboardBuilt,
-  launchChromium,
-  watchPage,
-} from "./support/browser.ts";
-import { removeScratchDirs } from "./support/config-files.ts";
+import type { BrowserContext, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { watchPage } from "./support/browser.ts";
+import { CHROMIUM, dashboardSuite } from "./support/dashboard-suite.ts";
 import { CLIENT_SECRET, startOidcProvider, type TestProvider } from "./support/oidc-provider.ts";
 
-const CHROMIUM = chromiumPath();
-let testDb: TestDatabase;
 let idp: TestProvider;
-let fleet: AuthApp;
-let browser: Browser;
 
-beforeAll(async () => {
-  if (!CHROMIUM) return;
-  await ensureDashboardBuilt();
-  testDb = await createTestDatabase();
+const suite = dashboardSuite(async () => {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   idp = await startOidcProvider({
@@ -42,36 +27,27 @@ beforeAll(async () => {
       bob: { name: "Bob Contractor", email: "bob@example.com", groups: ["contractors"] },
     },
   });
-  fleet = await startAuthApp({
-    db: testDb,
-    listen: true,
-    dashboardDir: DASHBOARD_DIST,
-    env: { OIDC_SECRET: CLIENT_SECRET },
-    yaml: [
-      `server: { host: 127.0.0.1, port: ${port}, publicUrl: '${publicUrl}' }`,
-      "auth:",
-      "  mode: 'on'",
-      "  adminTokenEnv: ADMIN_TOKEN",
-      "  viewerTokenEnv: VIEWER_TOKEN",
-      "  oidc:",
-      `    issuer: '${idp.issuer}'`,
-      "    clientId: codex-fleet",
-      "    clientSecretEnv: OIDC_SECRET",
-      "    scopes: openid profile email groups",
-      "    roleMap: { adminValues: [fleet-admins], viewerValues: [fleet-viewers] }",
-      "    displayName: Test IdP",
-      "    contact: the platform team (#platform-help)",
-    ].join("\n"),
-  });
-  browser = await launchChromium(CHROMIUM);
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await fleet?.stop();
-  await idp?.stop();
-  await testDb?.drop();
-  await removeScratchDirs();
+  return {
+    stop: () => idp.stop(),
+    app: {
+      env: { OIDC_SECRET: CLIENT_SECRET },
+      yaml: [
+        `server: { host: 127.0.0.1, port: ${port}, publicUrl: '${publicUrl}' }`,
+        "auth:",
+        "  mode: 'on'",
+        "  adminTokenEnv: ADMIN_TOKEN",
+        "  viewerTokenEnv: VIEWER_TOKEN",
+        "  oidc:",
+        `    issuer: '${idp.issuer}'`,
+        "    clientId: codex-fleet",
+        "    clientSecretEnv: OIDC_SECRET",
+        "    scopes: openid profile email groups",
+        "    roleMap: { adminValues: [fleet-admins], viewerValues: [fleet-viewers] }",
+        "    displayName: Test IdP",
+        "    contact: the platform team (#platform-help)",
+      ].join("\n"),
+    },
+  };
 });
 
 /**
@@ -87,7 +63,7 @@ const allow = (text: string, url: string) =>
 
 /** From the dashboard's sign-in page through the provider's form as `login`. */
 async function signInWithProvider(page: Page, login: string): Promise<void> {
-  await page.goto(fleet.baseUrl);
+  await page.goto(suite.fleet.baseUrl);
   await page.getByRole("link", { name: "Sign in with Test IdP" }).click();
   await page.waitForURL((url) => url.href.startsWith(idp.issuer));
   await page.locator('input[name="login"]').fill(login);
@@ -96,23 +72,23 @@ async function signInWithProvider(page: Page, login: string): Promise<void> {
 }
 
 async function sessionCookie(context: BrowserContext): Promise<string | undefined> {
-  return (await context.cookies(fleet.baseUrl)).find((c) => c.name === "fleet_session")?.value;
+  return (await context.cookies(suite.fleet.baseUrl)).find((c) => c.name === "fleet_session")?.value;
 }
 
 describe.skipIf(!CHROMIUM)("single sign-on in Chromium", () => {
   it("does sign in with the provider, show the name and the group's role, and sign out", async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
     const watch = watchPage(page, allow);
     await signInWithProvider(page, "alice");
 
     await page.getByTestId("signed-in-as").waitFor({ timeout: 15_000 });
-    expect(new URL(page.url()).origin).toBe(fleet.baseUrl);
+    expect(new URL(page.url()).origin).toBe(suite.fleet.baseUrl);
     expect(await page.getByTestId("signed-in-as").textContent()).toBe("Alice Admin · alice@example.com");
     expect(await page.getByTestId("sign-out").textContent()).toBe("Sign out (admin)");
     // The live feed opens with the new session.
     await page.locator('[data-testid="live-state"][data-state="open"]').waitFor({ timeout: 15_000 });
-    const cookies = await context.cookies(fleet.baseUrl);
+    const cookies = await context.cookies(suite.fleet.baseUrl);
     expect(cookies.find((c) => c.name === "fleet_session")).toMatchObject({
       httpOnly: true,
       sameSite: "Strict",
@@ -122,7 +98,7 @@ describe.skipIf(!CHROMIUM)("single sign-on in Chromium", () => {
     const session = await sessionCookie(context);
     expect(session).toBeDefined();
     const api = () =>
-      fetch(`${fleet.baseUrl}/api/v1/auth/me`, { headers: { cookie: `fleet_session=${session}` } });
+      fetch(`${suite.fleet.baseUrl}/api/v1/auth/me`, { headers: { cookie: `fleet_session=${session}` } });
     expect((await api()).status).toBe(200);
 
     await page.getByTestId("sign-out").click();
@@ -134,7 +110,7 @@ describe.skipIf(!CHROMIUM)("single sign-on in Chromium", () => {
   });
 
   it("does give a viewer group the viewer role", async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
     const watch = watchPage(page, allow);
     await signInWithProvider(page, "carol");
@@ -146,7 +122,7 @@ describe.skipIf(!CHROMIUM)("single sign-on in Chromium", () => {
   });
 
   it("does refuse a person without a mapped role with a clear page", async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
     const watch = watchPage(page, allow);
     const refused = page.waitForResponse((res) => res.url().includes("/api/v1/auth/oidc/callback"));

@@ -6,53 +6,30 @@
  */
 import { type AppServer, startAppServer } from "@codex-fleet/codex-fakes/app-server";
 import { type MockModel, startMockModel } from "@codex-fleet/codex-fakes/mock-model";
-import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, type AuthApp, SECRET_KEY, startAuthApp, VIEWER_TOKEN } from "./support/auth-app.ts";
-import {
-  chromiumPath,
-  DASHBOARD_DIST,
-  ensureDashboardBuilt,
-  launchChromium,
-  watchPage,
-} from "./support/browser.ts";
-import { removeScratchDirs } from "./support/config-files.ts";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, SECRET_KEY, VIEWER_TOKEN } from "./support/auth-app.ts";
+import { watchPage } from "./support/browser.ts";
+import { CHROMIUM, dashboardSuite } from "./support/dashboard-suite.ts";
 
-const CHROMIUM = chromiumPath();
 const SERVER_TOKEN = "browser-app-server-token-5e2a";
 let mock: MockModel;
 let server: AppServer;
-let testDb: TestDatabase;
-let fleet: AuthApp;
-let browser: Browser;
 
-beforeAll(async () => {
-  if (!CHROMIUM) return;
-  await ensureDashboardBuilt();
+const suite = dashboardSuite(async () => {
   mock = await startMockModel();
   server = await startAppServer({ modelUrl: mock.baseUrl, token: SERVER_TOKEN, name: "browser-form" });
-  testDb = await createTestDatabase();
-  fleet = await startAuthApp({
-    db: testDb,
-    listen: true,
-    dashboardDir: DASHBOARD_DIST,
-    env: { CODEX_FLEET_SECRET_KEY: SECRET_KEY },
-  });
-  browser = await launchChromium(CHROMIUM);
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await fleet?.stop();
-  await server?.dispose();
-  await mock?.close();
-  await testDb?.drop();
-  await removeScratchDirs();
+  return {
+    stop: async () => {
+      await server.dispose();
+      await mock.close();
+    },
+    app: { env: { CODEX_FLEET_SECRET_KEY: SECRET_KEY } },
+  };
 });
 
 async function signIn(page: Page, token: string): Promise<void> {
-  await page.goto(`${fleet.baseUrl}/targets`);
+  await page.goto(`${suite.fleet.baseUrl}/targets`);
   await page.getByLabel("Access token").fill(token);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByTestId("sign-out").waitFor();
@@ -64,7 +41,7 @@ const expected401 = (text: string, url: string) =>
 
 describe.skipIf(!CHROMIUM)("the target form in Chromium, on a real app-server", () => {
   it("does refuse a bad URL, show a refused token's reason, then save and go live", async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
     const watch = watchPage(page, expected401);
     await signIn(page, ADMIN_TOKEN);
@@ -82,7 +59,7 @@ describe.skipIf(!CHROMIUM)("the target form in Chromium, on a real app-server", 
     const failure = form.getByTestId("target-test-failure");
     await failure.waitFor({ timeout: 15_000 });
     expect(await failure.textContent()).toContain("Unauthorized (401)");
-    expect(fleet.fleet.targets.has("dev-box")).toBe(false);
+    expect(suite.fleet.fleet.targets.has("dev-box")).toBe(false);
 
     await form.getByLabel("Bearer token").fill(SERVER_TOKEN);
     await form.getByRole("button", { name: "Test and save" }).click();
@@ -91,13 +68,13 @@ describe.skipIf(!CHROMIUM)("the target form in Chromium, on a real app-server", 
     await page
       .locator('[data-testid="target-state-dev-box"][data-state="open"]')
       .waitFor({ timeout: 20_000 });
-    expect(fleet.managed.isManaged("dev-box")).toBe(true);
+    expect(suite.fleet.managed.isManaged("dev-box")).toBe(true);
     expect(watch.errors).toEqual([]);
     await context.close();
   });
 
   it("does show a viewer no admin controls", async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
     await signIn(page, VIEWER_TOKEN);
     await page.getByRole("heading", { name: "Targets", level: 1 }).waitFor({ timeout: 15_000 });
