@@ -22,6 +22,7 @@ import { type InstalledAlerts, installAlerts } from "./alerts/install.ts";
 import { registerBudgetRoutes } from "./api/budgets-routes.ts";
 import { registerPriceOverrideRoutes, registerPricingRoutes } from "./api/pricing-routes.ts";
 import { buildApp } from "./app.ts";
+import { auditConfigChanges } from "./audit/config-changes.ts";
 import { registerAuditRoutes } from "./audit/routes.ts";
 import { CatalogueRefresh } from "./catalogue-refresh.ts";
 import { type InstalledCluster, installCluster } from "./cluster/install.ts";
@@ -332,6 +333,8 @@ export async function createCollector(
       // Before any usage is written: the stored overrides join the config's, and history follows
       // an override change (one transaction).
       await priceOverrides.load();
+      // Edits of the config file's rules, routing, budgets and overrides, once each (audit log).
+      await auditConfigChanges({ pool: db.pool, config, now: overrides.now ?? Date.now, log });
       overridesInForce = priceOverrides.effective();
       pricer = createPricer(overridesInForce);
       repricing.setOverrides(overridesInForce);

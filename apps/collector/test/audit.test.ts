@@ -127,7 +127,8 @@ describe("audit rows for each change route", () => {
   }, 60_000);
 
   it("does write one row per change, newest first, with who, when and from where", async () => {
-    const rows = await audit();
+    // The start's record of the config file (audit-config.test.ts) is not a request's.
+    const rows = (await audit()).filter((r) => r.action !== "config.change");
     expect(rows.map((r) => [r.action, r.subject])).toEqual([
       ["key.revoke", keyId],
       ["alert.ack", alertId],

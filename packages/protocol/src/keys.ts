@@ -69,6 +69,7 @@ export const AUDIT_ACTIONS = [
   "key.revoke",
   "price.override.create",
   "price.override.delete",
+  "config.change",
   "auth.login",
   "auth.logout",
 ] as const;

@@ -79,3 +79,60 @@ export async function listAuditEvents(args: {
   );
   return rows;
 }
+
+/**
+ * Record that a section of the config file (alert rules, budgets, price overrides…) changed: when
+ * its fingerprint differs from the last one recorded for that section, one `config.change` row
+ * with `detail` = `{fingerprint, …describe(previous value)}`; nothing when it is unchanged. So a
+ * change made by editing the file shows once, at the first start that runs it, not at every start.
+ * Collectors starting together are serialised by a transaction-scoped advisory lock per section.
+ * Returns whether a row was written.
+ */
+export async function recordConfigSection(args: {
+  pool: Pool;
+  atMs: number;
+  section: string;
+  fingerprint: string;
+  /** Stored in the row (`detail.value`): must never hold a secret. */
+  value: unknown;
+  /** What changed, from the value recorded last time (null: the first record of this section). */
+  describe: (previous: unknown | null) => Record<string, unknown>;
+}): Promise<boolean> {
+  const client = await args.pool.connect();
+  try {
+    await client.query("BEGIN");
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('codex-fleet:audit-config:' || $1))", [
+      args.section,
+    ]);
+    const { rows } = await client.query<{ detail: { fingerprint?: unknown; value?: unknown } }>(
+      `SELECT detail FROM audit_event WHERE action = 'config.change' AND subject = $1
+       ORDER BY at DESC, id DESC LIMIT 1`,
+      [args.section],
+    );
+    const last = rows[0]?.detail ?? null;
+    if (last !== null && last.fingerprint === args.fingerprint) {
+      await client.query("COMMIT");
+      return false;
+    }
+    await client.query(
+      `INSERT INTO audit_event (at, principal_kind, principal_name, principal_email, ip, action, subject, detail)
+       VALUES (${ts(1)}, 'none', 'config file', NULL, NULL, 'config.change', $2, $3::jsonb)`,
+      [
+        args.atMs,
+        args.section,
+        JSON.stringify({
+          ...args.describe(last === null ? null : (last.value ?? null)),
+          fingerprint: args.fingerprint,
+          value: args.value,
+        }),
+      ],
+    );
+    await client.query("COMMIT");
+    return true;
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
