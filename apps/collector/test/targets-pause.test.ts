@@ -176,6 +176,34 @@ describe("pause and resume", () => {
     expect((await as(a, { method: "GET", url: "/api/v1/targets/pe" })).statusCode).toBe(404);
   }, 60_000);
 
+  it("does keep a paused target paused across a restart, with its token", async () => {
+    const add = await as(a, {
+      method: "POST",
+      url: "/api/v1/targets",
+      payload: { name: "pr", url: peer.url, tokenFile: "alice.token" },
+    });
+    expect(add.statusCode).toBe(201);
+    expect((await as(a, { method: "POST", url: "/api/v1/targets/pr/pause" })).statusCode).toBe(200);
+    const c = await startAuthApp({
+      db: testDb,
+      yaml: yaml(`, targetSecrets: { dir: '${secretsDir}', envPrefix: FLEET_TARGET_ }`),
+      env: { CODEX_FLEET_SECRET_KEY: SECRET_KEY },
+    });
+    try {
+      expect(c.fleet.targets.has("pr")).toBe(false);
+      expect(c.managed.view("pr")).toMatchObject({ paused: true, hasToken: true });
+      const paused = await as(c, { method: "GET", url: "/api/v1/targets?paused=true" });
+      expect(paused.json<TargetView[]>().map((t) => t.name)).toContain("pr");
+      // Resumed on the restarted collector: the file's token is read again.
+      expect((await as(c, { method: "POST", url: "/api/v1/targets/pr/resume" })).statusCode).toBe(200);
+      expect(c.fleet.targets.get("pr")?.config.token?.reveal()).toBe(FILE_TOKEN);
+      await waitUntil("A follows pr again", () => a.fleet.targets.has("pr"));
+    } finally {
+      await c.stop();
+    }
+    expect((await as(a, { method: "DELETE", url: "/api/v1/targets/pr" })).statusCode).toBe(204);
+  }, 90_000);
+
   it("does answer 409 for a config target, 404 for an unknown one, 400 for a body, 403 for a viewer", async () => {
     const cfg = await as(a, { method: "POST", url: "/api/v1/targets/from-config/pause" });
     expect(cfg.statusCode).toBe(409);
