@@ -218,6 +218,8 @@ describe("Targets page: pause, resume and token sources", () => {
     expect(await screen.findByTestId("targets-notice")).toHaveTextContent(`${name} paused`);
     const list = await screen.findByTestId("paused-targets");
     expect(within(list).getByTestId(`paused-row-${name}`)).toBeInTheDocument();
+    // Listed under Paused only, not with its last (stopped) state among the followed targets.
+    expect(screen.queryByTestId(`target-row-${name}`)).not.toBeInTheDocument();
 
     await act(async () => {
       fireEvent.click(within(list).getByRole("button", { name: `Resume ${name}` }));
@@ -225,6 +227,7 @@ describe("Targets page: pause, resume and token sources", () => {
     expect(fetches.callsTo(`/api/v1/targets/${name}/resume`, "POST")).toHaveLength(1);
     expect(await screen.findByTestId("targets-notice")).toHaveTextContent(`${name} resumed`);
     await waitFor(() => expect(screen.queryByTestId("paused-targets")).not.toBeInTheDocument());
+    expect(screen.getByTestId(`target-row-${name}`)).toBeInTheDocument();
   });
 
   it("does show a viewer the paused targets without Pause or Resume", async () => {

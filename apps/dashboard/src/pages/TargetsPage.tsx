@@ -43,6 +43,8 @@ export function TargetsPage() {
   const [form, setForm] = useState<FormState>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [pausedVersion, setPausedVersion] = useState(0);
+  // The live feed keeps a paused target's last state (stopped): list it under Paused only.
+  const [pausedNames, setPausedNames] = useState<ReadonlySet<string>>(new Set());
   // Outside <AuthGate> (tests of <App/> alone) nothing says more than a token field is allowed.
   const tokenSources = useAuth()?.me.targetTokenSources ?? ["token"];
   const pausedList = (
@@ -51,6 +53,7 @@ export function TargetsPage() {
       version={pausedVersion}
       onNotice={setNotice}
       onChanged={() => setPausedVersion((v) => v + 1)}
+      onLoaded={(names) => setPausedNames(new Set(names))}
     />
   );
 
@@ -65,7 +68,7 @@ export function TargetsPage() {
       return <ErrorState title="Could not load targets" error={fallbackError} onRetry={retry} />;
     return <LoadingState label="Loading targets…" />;
   }
-  const all = sortTargets([...data.targets.values()]);
+  const all = sortTargets([...data.targets.values()].filter((t) => !pausedNames.has(t.name)));
   const admin = isAdmin ? (
     <>
       {notice && (

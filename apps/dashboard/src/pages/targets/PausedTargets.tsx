@@ -13,12 +13,15 @@ export function PausedTargets({
   version,
   onNotice,
   onChanged,
+  onLoaded,
 }: {
   isAdmin: boolean;
   /** Bumped by the page after a pause: read the list again. */
   version: number;
   onNotice: (text: string) => void;
   onChanged: () => void;
+  /** The paused names, each time the list is read (the live feed still holds their last state). */
+  onLoaded?: (names: string[]) => void;
 }) {
   const [paused, setPaused] = useState<TargetView[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -31,6 +34,7 @@ export function PausedTargets({
       (rows) => {
         setPaused(rows);
         setError(null);
+        onLoaded?.(rows.map((r) => r.name));
       },
       (err: unknown) => {
         if (!controller.signal.aborted) setError(errorMessage(err));
