@@ -1,7 +1,8 @@
 /**
  * The target form in real Chromium (issue 17) against a collector with auth on and a REAL codex
  * app-server: a bad URL is refused in the form, a wrong token's test answers "Unauthorized (401)"
- * and nothing is saved, the right token saves and the target goes live; a viewer sees no admin
+ * and nothing is saved, the right token saves and the target goes live; pausing it closes the
+ * connection and lists it under Paused, resuming brings it back live; a viewer sees no admin
  * controls; no console error (CSP included) on the way.
  */
 import { type AppServer, startAppServer } from "@codex-fleet/codex-fakes/app-server";
@@ -92,6 +93,32 @@ describe.skipIf(!CHROMIUM)("the target form in Chromium, on a real app-server", 
       .locator('[data-testid="target-state-dev-box"][data-state="open"]')
       .waitFor({ timeout: 20_000 });
     expect(fleet.managed.isManaged("dev-box")).toBe(true);
+    expect(watch.errors).toEqual([]);
+    await context.close();
+  });
+
+  it("does pause the saved target (connection closed, listed as paused) and resume it", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const watch = watchPage(page, expected401);
+    await signIn(page, ADMIN_TOKEN);
+    await page
+      .locator('[data-testid="target-state-dev-box"][data-state="open"]')
+      .waitFor({ timeout: 20_000 });
+
+    await page.getByRole("button", { name: "Pause dev-box" }).click();
+    await page.getByTestId("targets-notice").getByText("dev-box paused").waitFor({ timeout: 15_000 });
+    await page.getByTestId("paused-row-dev-box").waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId("target-row-dev-box").count()).toBe(0);
+    expect(fleet.fleet.targets.has("dev-box")).toBe(false);
+    expect(fleet.managed.view("dev-box")?.paused).toBe(true);
+
+    await page.getByRole("button", { name: "Resume dev-box" }).click();
+    await page.getByTestId("targets-notice").getByText("dev-box resumed").waitFor({ timeout: 15_000 });
+    await page
+      .locator('[data-testid="target-state-dev-box"][data-state="open"]')
+      .waitFor({ timeout: 20_000 });
+    expect(await page.getByTestId("paused-row-dev-box").count()).toBe(0);
     expect(watch.errors).toEqual([]);
     await context.close();
   });
