@@ -8,7 +8,7 @@
  * an unconfigured collector are 400s naming the field; an allowed file or variable connects with
  * its token, which no answer ever carries.
  */
-import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ScriptedPeer, startScriptedPeer } from "@codex-fleet/codex-fakes/scripted-peer";
@@ -50,6 +50,7 @@ beforeAll(async () => {
   await writeFile(join(secretsDir, "alice.token"), `${FILE_TOKEN}\n`);
   await writeFile(join(outsideDir, "secret"), OUTSIDE_SECRET);
   await symlink(join(outsideDir, "secret"), join(secretsDir, "escape.token"));
+  await mkdir(join(secretsDir, "sub"));
   const env = {
     CODEX_FLEET_SECRET_KEY: SECRET_KEY,
     FLEET_TARGET_BOB: ENV_TOKEN,
@@ -267,6 +268,7 @@ describe("a token from a file or an environment variable", () => {
     ["a symlink leading out", { tokenFile: "escape.token" }, "tokenFile", "links outside"],
     ["a missing file", { tokenFile: "nobody.token" }, "tokenFile", "no such file"],
     ["the directory itself", { tokenFile: "." }, "tokenFile", "must be a file inside"],
+    ["a directory inside", { tokenFile: "sub" }, "tokenFile", "is not a file"],
     [
       "a variable without the prefix",
       { tokenEnv: "OTHER_SECRET" },

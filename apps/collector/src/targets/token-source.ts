@@ -5,7 +5,7 @@
  * a URL they choose. Errors are 400s naming `tokenFile` or `tokenEnv`; they never carry the
  * token, and a path outside the directory is refused before the file system is touched.
  */
-import { open, realpath } from "node:fs/promises";
+import { open, realpath, stat } from "node:fs/promises";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import type { TargetTokenSource } from "@codex-fleet/protocol/targets";
 import type { TargetSecretsConfig } from "../config/schema.ts";
@@ -50,10 +50,13 @@ export async function readTokenFile(
   try {
     real = await realpath(path);
   } catch {
-    throw badParam("tokenFile", `cannot read ${path}: no such file`);
+    throw badParam("tokenFile", `cannot read ${path}: no such file (or not readable by the collector)`);
   }
   // A symlink inside the directory must not lead out of it.
   if (!inside(dir, real)) throw badParam("tokenFile", `must be a file inside ${dir} (it links outside)`);
+  // Not a regular file (a FIFO would block the open): refuse before opening it.
+  const kind = await stat(real).catch(() => null);
+  if (kind === null || !kind.isFile()) throw badParam("tokenFile", `${path} is not a file`);
   let text: string;
   try {
     const fh = await open(real, "r");
