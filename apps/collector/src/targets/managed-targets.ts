@@ -2,6 +2,9 @@
  * Targets added, changed and removed at runtime through the admin API. Definitions live in the
  * `target` table (`managed`), tokens only as AES-256-GCM ciphertext (token-cipher.ts); the Fleet
  * connects and disconnects. Config-file targets are read-only here. Changes run one at a time.
+ * A token may instead come from a file or a variable of this host where server.targetSecrets
+ * allows it (token-source.ts; only the path or name is stored). Paused targets (issue 17) stay
+ * defined but out of the Fleet, on every collector (`reload`), until resumed.
  */
 import type { DbPool } from "@codex-fleet/db/client";
 import {
