@@ -33,6 +33,8 @@ export interface AppDeps {
   alertsSnapshot?: () => import("@codex-fleet/protocol/api").AlertView[];
   /** Access control (config `auth`); omitted → off, as on a loopback collector. */
   auth?: AuthSetup;
+  /** Targets paused through the admin API (targets/managed-targets.ts). */
+  pausedTargets?: () => import("@codex-fleet/protocol/api").TargetView[];
 }
 
 export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; hub: LiveHub }> {
@@ -112,6 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
     pool: deps.pool,
     metrics: deps.metrics,
     isReady: deps.isReady ?? (() => true),
+    ...(deps.pausedTargets ? { pausedTargets: deps.pausedTargets } : {}),
   });
   for (const plugin of deps.plugins ?? []) plugin(app, hub);
 

@@ -41,6 +41,7 @@ import { Repricing } from "./repricing.ts";
 import { RetentionJob } from "./retention.ts";
 import { ManagedTargets } from "./targets/managed-targets.ts";
 import { registerTargetRoutes } from "./targets/routes.ts";
+import { allowedTokenSources } from "./targets/token-source.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The collector's version (its package.json), shown to app-servers and in logs. */
@@ -288,8 +289,10 @@ export async function createCollector(
       publicUrl: config.server.publicUrl,
       host: config.server.host,
       allowedHosts: config.server.allowedHosts,
+      targetTokenSources: allowedTokenSources(config.server.targetSecrets),
       ...(overrides.now ? { now: overrides.now } : {}),
     },
+    pausedTargets: () => managedTargets.pausedViews(),
   });
   registerMetrics(metrics, fleet, alerts);
   // Retention (issue 13): one instance at a time prunes old detail and hourly rollups.

@@ -91,6 +91,8 @@ describe("sign-in", () => {
       expiresAt: new Date(now + 12 * 60 * MIN).toISOString(),
       principal: { kind: "token", name: `${role} token`, email: null },
       oidc: false,
+      // Admins learn where a target's token may come from (server.targetSecrets: none here).
+      ...(role === "admin" ? { targetTokenSources: ["token"] } : {}),
     });
     const cookie = setCookie(res);
     expect(cookie).toMatch(/^fleet_session=[A-Za-z0-9_-]{43}; /);
@@ -385,6 +387,7 @@ describe("auth off on loopback", () => {
         expiresAt: null,
         principal: { kind: "none", name: "", email: null },
         oidc: false,
+        targetTokenSources: ["token"],
       });
       const signIn = await open.app.inject({
         method: "POST",

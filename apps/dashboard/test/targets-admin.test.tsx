@@ -186,3 +186,121 @@ describe("Targets page admin", () => {
     expect(screen.queryByRole("button", { name: /^Remove / })).not.toBeInTheDocument();
   });
 });
+
+describe("Targets page: pause, resume and token sources", () => {
+  /** GET /api/v1/targets?paused=true answers `paused`; the plain list (REST fallback) stays pending. */
+  const pausedList =
+    (paused: () => unknown[]): Answer =>
+    (url) =>
+      url.searchParams.get("paused") === "true" ? { body: paused() } : { delayMs: Number.POSITIVE_INFINITY };
+
+  it("does pause a target, list it as paused and resume it", async () => {
+    const name = TARGETS[0]?.name ?? "";
+    const base = TARGETS[0];
+    if (!base) throw new Error("no fixture target");
+    let paused: unknown[] = [];
+    const fetches = await renderTargets({
+      "GET /api/v1/targets": pausedList(() => paused),
+      [`POST /api/v1/targets/${name}/pause`]: () => {
+        paused = [{ ...base, state: "stopped", reason: null, followedBy: null }];
+        return { body: { ...adminView(name, true), paused: true } };
+      },
+      [`POST /api/v1/targets/${name}/resume`]: () => {
+        paused = [];
+        return { body: { ...adminView(name, true), paused: false } };
+      },
+    });
+    expect(screen.queryByTestId("paused-targets")).not.toBeInTheDocument();
+    await act(async () => {
+      fireEvent.click(await screen.findByRole("button", { name: `Pause ${name}` }));
+    });
+    expect(fetches.callsTo(`/api/v1/targets/${name}/pause`, "POST")).toHaveLength(1);
+    expect(await screen.findByTestId("targets-notice")).toHaveTextContent(`${name} paused`);
+    const list = await screen.findByTestId("paused-targets");
+    expect(within(list).getByTestId(`paused-row-${name}`)).toBeInTheDocument();
+    // Listed under Paused only, not with its last (stopped) state among the followed targets.
+    expect(screen.queryByTestId(`target-row-${name}`)).not.toBeInTheDocument();
+
+    await act(async () => {
+      fireEvent.click(within(list).getByRole("button", { name: `Resume ${name}` }));
+    });
+    expect(fetches.callsTo(`/api/v1/targets/${name}/resume`, "POST")).toHaveLength(1);
+    expect(await screen.findByTestId("targets-notice")).toHaveTextContent(`${name} resumed`);
+    await waitFor(() => expect(screen.queryByTestId("paused-targets")).not.toBeInTheDocument());
+    expect(screen.getByTestId(`target-row-${name}`)).toBeInTheDocument();
+  });
+
+  it("does show a viewer the paused targets without Pause or Resume", async () => {
+    const base = TARGETS[1];
+    if (!base) throw new Error("no fixture target");
+    await renderTargets(
+      { "GET /api/v1/targets": pausedList(() => [{ ...base, name: "resting", state: "stopped" }]) },
+      "viewer",
+    );
+    const list = await screen.findByTestId("paused-targets");
+    expect(within(list).getByTestId("paused-row-resting")).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: /^Resume / })).not.toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: /^Pause / })).not.toBeInTheDocument();
+  });
+
+  it("does offer only the token field when the collector allows nothing else", async () => {
+    await renderTargets({});
+    const form = await openAddForm();
+    expect(within(form).queryByRole("group", { name: "Token from" })).not.toBeInTheDocument();
+    expect(within(form).getByLabelText(/Bearer token/)).toBeInTheDocument();
+  });
+
+  it("does send a token file or variable when the collector allows them, errors under the field", async () => {
+    const allowed: Answer = {
+      body: {
+        role: "admin",
+        authEnabled: true,
+        expiresAt: null,
+        principal: { kind: "token", name: "admin token", email: null },
+        targetTokenSources: ["token", "file", "env"],
+      },
+    };
+    const fetches = await renderTargets({
+      "GET /api/v1/auth/me": allowed,
+      "POST /api/v1/targets/test": (_url, init) => {
+        const body = JSON.parse(String(init?.body));
+        if (body.tokenFile)
+          return {
+            status: 400,
+            body: {
+              error: {
+                code: "BAD_PARAMETER",
+                message: "tokenFile: must be a file inside /etc/codex-fleet/tokens",
+                param: "tokenFile",
+              },
+            },
+          };
+        return testResult({ ok: true, codexVersion: "0.169.0" });
+      },
+      "POST /api/v1/targets": { status: 201, body: adminView("frank", true) },
+    });
+    const form = await openAddForm();
+    fill(form, /^Name/, "frank");
+    fill(form, /App-server URL/, "wss://frank.example.com:4500");
+    const choice = within(form).getByRole("group", { name: "Token from" });
+    fireEvent.click(within(choice).getByRole("button", { name: "file" }));
+    expect(within(form).queryByLabelText(/Bearer token/)).not.toBeInTheDocument();
+    fill(form, /Token file/, "../../etc/passwd");
+    fireEvent.click(within(form).getByRole("button", { name: "Test and save" }));
+    expect(await within(form).findByText(/must be a file inside/)).toBeInTheDocument();
+    expect(within(form).getByLabelText(/Token file/)).toHaveAttribute("aria-invalid", "true");
+    expect(fetches.callsTo("/api/v1/targets/test", "POST")[0]?.body).toMatchObject({
+      tokenFile: "../../etc/passwd",
+    });
+    expect(fetches.callsTo("/api/v1/targets/test", "POST")[0]?.body).not.toHaveProperty("token");
+
+    fireEvent.click(within(choice).getByRole("button", { name: "environment" }));
+    fill(form, /Environment variable/, "CODEX_FLEET_TARGET_FRANK");
+    fireEvent.click(within(form).getByRole("button", { name: "Test and save" }));
+    await waitFor(() => expect(fetches.callsTo("/api/v1/targets", "POST")).toHaveLength(1));
+    const saved = fetches.callsTo("/api/v1/targets", "POST")[0]?.body;
+    expect(saved).toMatchObject({ name: "frank", tokenEnv: "CODEX_FLEET_TARGET_FRANK" });
+    expect(saved).not.toHaveProperty("tokenFile");
+    expect(saved).not.toHaveProperty("token");
+  });
+});

@@ -50,6 +50,11 @@ export const AuthMeSchema = z.object({
   principal: PrincipalSchema.optional(),
   /** Whether this collector offers single sign-on (OIDC) besides the tokens (issue 17). */
   oidc: z.boolean().optional(),
+  /**
+   * Admins only: where a target added through the API may take its token from (`token` always;
+   * `file`, `env` when the collector's server.targetSecrets allows them).
+   */
+  targetTokenSources: z.array(z.enum(["token", "file", "env"])).optional(),
 });
 export type AuthMe = z.infer<typeof AuthMeSchema>;
 

@@ -62,6 +62,8 @@ export const AUDIT_ACTIONS = [
   "target.create",
   "target.update",
   "target.delete",
+  "target.pause",
+  "target.resume",
   "silence.create",
   "silence.expire",
   "alert.ack",

@@ -73,7 +73,10 @@ const TargetDefinition = {
     .refine((labels) => Object.keys(labels).length <= 50, "at most 50 labels")
     .default({}),
   allowInsecure: z.boolean().default(false),
-  /** Omitted (PUT): keep the stored token; null: remove it. Stored encrypted, never answered. */
+  /**
+   * The token source: at most one of `token`, `tokenFile`, `tokenEnv`. All omitted (PUT): keep
+   * the stored source; null: no token. `token` is stored encrypted and never answered.
+   */
   token: z
     .string()
     .trim()
@@ -82,14 +85,57 @@ const TargetDefinition = {
     .regex(/^\S+$/, "must not contain whitespace")
     .nullable()
     .optional(),
+  /**
+   * A file on the collector's host holding the token, read by the collector: only inside
+   * `server.targetSecrets.dir` (the collector checks it; refused when that is not set).
+   */
+  tokenFile: z
+    .string()
+    .min(1, "must not be empty")
+    .max(1000, "must be at most 1000 characters")
+    .nullable()
+    .optional(),
+  /**
+   * An environment variable of the collector holding the token: only names starting with
+   * `server.targetSecrets.envPrefix` (refused when that is not set).
+   */
+  tokenEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
+    .max(200, "must be at most 200 characters")
+    .nullable()
+    .optional(),
 };
 
+/** At most one token source in a body: a 400 naming the second one. */
+function oneTokenSource(
+  body: { token?: string | null; tokenFile?: string | null; tokenEnv?: string | null },
+  ctx: z.RefinementCtx,
+): void {
+  const given = TARGET_TOKEN_KEYS.filter((k) => typeof body[k] === "string");
+  if (given.length > 1)
+    ctx.addIssue({
+      code: "custom",
+      path: [given[1] as string],
+      message: `set at most one of ${TARGET_TOKEN_KEYS.join(", ")}`,
+    });
+}
+
+/** The body keys that carry a token source. */
+export const TARGET_TOKEN_KEYS = ["token", "tokenFile", "tokenEnv"] as const;
+
+/** Where a target added through the API may take its token from (GET /api/v1/auth/me, admins). */
+export const TARGET_TOKEN_SOURCES = ["token", "file", "env"] as const;
+export type TargetTokenSource = (typeof TARGET_TOKEN_SOURCES)[number];
+
 /** PUT /api/v1/targets/:name body. */
-export const TargetUpdateRequestSchema = z.strictObject(TargetDefinition);
+export const TargetUpdateRequestSchema = z.strictObject(TargetDefinition).superRefine(oneTokenSource);
 export type TargetUpdateRequest = z.input<typeof TargetUpdateRequestSchema>;
 
 /** POST /api/v1/targets body. */
-export const TargetCreateRequestSchema = z.strictObject({ name: TargetNameSchema, ...TargetDefinition });
+export const TargetCreateRequestSchema = z
+  .strictObject({ name: TargetNameSchema, ...TargetDefinition })
+  .superRefine(oneTokenSource);
 export type TargetCreateRequest = z.input<typeof TargetCreateRequestSchema>;
 
 /**
@@ -101,6 +147,11 @@ export const TargetAdminViewSchema = TargetViewSchema.extend({
   managed: z.boolean(),
   hasToken: z.boolean(),
   allowInsecure: z.boolean(),
+  /** Paused through the API (POST …/pause): kept, followed by no collector until resumed. */
+  paused: z.boolean().optional(),
+  /** A managed target's token file or variable name (never the token); null otherwise. */
+  tokenFile: z.string().nullable().optional(),
+  tokenEnv: z.string().nullable().optional(),
 });
 export type TargetAdminView = z.infer<typeof TargetAdminViewSchema>;
 
@@ -109,10 +160,12 @@ export type TargetAdminView = z.infer<typeof TargetAdminViewSchema>;
  * name of a target added through the API and no `token`, its stored token is used, as a PUT
  * keeps it.
  */
-export const TargetTestRequestSchema = z.strictObject({
-  name: TargetNameSchema.optional(),
-  ...TargetDefinition,
-});
+export const TargetTestRequestSchema = z
+  .strictObject({
+    name: TargetNameSchema.optional(),
+    ...TargetDefinition,
+  })
+  .superRefine(oneTokenSource);
 export type TargetTestRequest = z.input<typeof TargetTestRequestSchema>;
 
 /**

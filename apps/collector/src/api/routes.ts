@@ -11,6 +11,7 @@ import {
 } from "@codex-fleet/db/repositories/threads-repository";
 import {
   type FailuresResponse,
+  type TargetView,
   type ThreadDetail,
   USAGE_GROUP_KEYS,
   type UsageResponse,
@@ -52,6 +53,8 @@ export interface RouteDeps {
   pool: DbPool;
   metrics: Metrics;
   isReady(): boolean;
+  /** Targets paused through the admin API (GET /api/v1/targets?paused=true): not in the Fleet. */
+  pausedTargets?: () => TargetView[];
 }
 
 export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
@@ -69,11 +72,16 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   app.get("/api/v1/targets", async (req, reply) => {
     const q = req.query as Record<string, unknown>;
-    rejectUnknown(q, ["format"]);
+    rejectUnknown(q, ["format", "paused"]);
     const format = optEnum(q, "format", ["json", "csv"] as const) ?? "json";
-    const rows = [...fleet.targets.values()].map((rt) =>
-      targetView(rt, fleet.threads.values(), fleet.codexVersionFloor),
-    );
+    // paused=true: the targets paused through the admin API (followed by no collector, so not
+    // in the live feed), for the dashboard to resume them.
+    const paused = optEnum(q, "paused", ["true", "false"] as const) === "true";
+    const rows = paused
+      ? (deps.pausedTargets?.() ?? [])
+      : [...fleet.targets.values()].map((rt) =>
+          targetView(rt, fleet.threads.values(), fleet.codexVersionFloor),
+        );
     if (format === "csv") {
       const cols = [
         "name",

@@ -7,6 +7,7 @@
  * (cookies.ts); the parameter checks every route shares (http/param-guard.ts). Register before
  * any route (`buildApp` does).
  */
+
 import type { DbPool } from "@codex-fleet/db/client";
 import {
   type AuthMe,
@@ -19,6 +20,7 @@ import {
   type Role,
   tokenPrincipal,
 } from "@codex-fleet/protocol/auth";
+import type { TargetTokenSource } from "@codex-fleet/protocol/targets";
 import { isLoopbackHost } from "@codex-fleet/protocol/targets";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AuthConfig } from "../config/schema.ts";
@@ -64,6 +66,8 @@ export interface AuthSetup {
   host?: string;
   /** `server.allowedHosts`: more names the Host header may carry (DNS rebinding protection). */
   allowedHosts?: readonly string[];
+  /** Where targets added through the API may take a token from (`server.targetSecrets`), for admins. */
+  targetTokenSources?: readonly TargetTokenSource[];
   now?: () => number;
 }
 
@@ -232,6 +236,7 @@ export async function installAuth(
     expiresAt: auth.expiresAtMs === null ? null : new Date(auth.expiresAtMs).toISOString(),
     principal: auth.principal,
     oidc: oidcOffered,
+    ...(auth.role === "admin" ? { targetTokenSources: [...(setup.targetTokenSources ?? ["token"])] } : {}),
   });
 
   app.post("/api/v1/auth/login", async (req, reply) => {

@@ -5,7 +5,7 @@
  * (`auth`, CODEX_FLEET_SECRET_KEY), and freezes the result.
  * This and the entry point are the only code that sees the environment (STYLE.md "config").
  */
-import { readFile } from "node:fs/promises";
+import { readFile, realpath, stat } from "node:fs/promises";
 import { dirname, extname, resolve } from "node:path";
 import { OIDC_CALLBACK_PATH } from "@codex-fleet/protocol/auth";
 import { isLoopbackHost } from "@codex-fleet/protocol/targets";
@@ -24,6 +24,7 @@ import {
   type OidcConfig,
   PortSchema,
   type TargetConfig,
+  type TargetSecretsConfig,
 } from "./schema.ts";
 import { Secret } from "./secret.ts";
 
@@ -406,6 +407,52 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** Names of every `…Env` key in a config section: the variables the collector itself reads. */
+function envKeysIn(value: unknown, out: Set<string>): Set<string> {
+  if (Array.isArray(value)) for (const v of value) envKeysIn(v, out);
+  else if (typeof value === "object" && value !== null)
+    for (const [k, v] of Object.entries(value)) {
+      if (k.endsWith("Env") && typeof v === "string") out.add(v);
+      else envKeysIn(v, out);
+    }
+  return out;
+}
+
+/**
+ * `server.targetSecrets`: the directory's real path (it must exist) and a snapshot of the
+ * variables under the prefix. Variables the collector uses for itself (its key, the database URL,
+ * every `…Env` of auth and alerts) are left out even when they match the prefix.
+ */
+async function resolveTargetSecrets(
+  file: ConfigFile,
+  env: LoadConfigOptions["env"],
+  baseDir: string,
+  issues: ConfigIssue[],
+): Promise<TargetSecretsConfig> {
+  const { dir, envPrefix } = file.server.targetSecrets;
+  let realDir: string | null = null;
+  if (dir !== null) {
+    try {
+      realDir = await realpath(resolve(baseDir, dir));
+      if (!(await stat(realDir)).isDirectory())
+        issues.push({ path: "server.targetSecrets.dir", message: `${realDir} is not a directory` });
+    } catch (error) {
+      issues.push({
+        path: "server.targetSecrets.dir",
+        message: `cannot read ${resolve(baseDir, dir)} (${errorCode(error)})`,
+      });
+    }
+  }
+  const own = envKeysIn({ auth: file.auth, alerts: file.alerts }, new Set([SECRET_KEY_ENV, "DATABASE_URL"]));
+  const vars: Record<string, Secret> = {};
+  if (envPrefix !== null)
+    for (const [name, value] of Object.entries(env)) {
+      const text = value?.trim();
+      if (name.startsWith(envPrefix) && !own.has(name) && text) vars[name] = new Secret(text);
+    }
+  return { dir: realDir, envPrefix, env: vars };
+}
+
 /**
  * Reads, validates and resolves the configuration. Throws `ConfigError` naming every bad key.
  * Paths written in the config file are relative to the file's directory.
@@ -452,6 +499,7 @@ export async function loadConfig({ argv, env, cwd }: LoadConfigOptions): Promise
     const problem = destinationProblem(url, file.network);
     if (problem !== null) issues.push({ path: `alerts.notify[${index}].${key}`, message: problem });
   });
+  const targetSecrets = await resolveTargetSecrets(file, env, baseDir, issues);
   const host = overrides.host ?? file.server.host;
   const auth = await resolveAuth(file, host, overrides.secretKey ?? null, baseDir, env, issues);
   if (issues.length > 0) {
@@ -467,6 +515,7 @@ export async function loadConfig({ argv, env, cwd }: LoadConfigOptions): Promise
       port: overrides.port ?? file.server.port,
       publicUrl: file.server.publicUrl ?? null,
       allowedHosts: file.server.allowedHosts,
+      targetSecrets,
     },
     network: file.network,
     database: { url: overrides.databaseUrl ?? file.database.url ?? null },

@@ -236,6 +236,22 @@ const ConfigFileObject = z.strictObject({
        * every subdomain.
        */
       allowedHosts: z.array(hostName).default([]),
+      /**
+       * Where targets added through the API may read their token from on this host (issue 17).
+       * Null (default): nowhere, only a token sent in the request. `dir`: `tokenFile` must resolve
+       * inside it (symlinks included); `envPrefix`: `tokenEnv` must start with it.
+       */
+      targetSecrets: z
+        .strictObject({
+          dir: path.nullable().default(null),
+          envPrefix: z
+            .string()
+            .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be the start of an environment variable name")
+            .min(3, "must be at least 3 characters (e.g. CODEX_FLEET_TARGET_)")
+            .nullable()
+            .default(null),
+        })
+        .prefault({}),
     })
     .prefault({}),
   /** Where the collector may connect (targets, alert receivers): net/destination.ts. */
@@ -510,6 +526,19 @@ export interface OidcConfig {
   readonly providerLogout: boolean;
 }
 
+/** `server.targetSecrets` after load: `dir` absolute and real, the allowed variables read. */
+export interface TargetSecretsConfig {
+  /** The real path of the directory `tokenFile` must be inside; null: files refused. */
+  readonly dir: string | null;
+  /** null: variables refused. */
+  readonly envPrefix: string | null;
+  /**
+   * The non-empty variables starting with `envPrefix`, read once at start (no other file reads
+   * the environment), minus the ones the collector itself uses (its key, tokens, database URL).
+   */
+  readonly env: Readonly<Record<string, Secret>>;
+}
+
 /** The resolved configuration: parsed once at start, then frozen. */
 export interface Config {
   /** Absolute path of the config file, or null when running on defaults. */
@@ -519,6 +548,7 @@ export interface Config {
     readonly port: number;
     readonly publicUrl: string | null;
     readonly allowedHosts: readonly string[];
+    readonly targetSecrets: TargetSecretsConfig;
   };
   readonly network: Readonly<ConfigFile["network"]>;
   /** `url` null → embedded PGlite under `dataDir`. */

@@ -2,13 +2,19 @@
  * Targets added, changed and removed at runtime through the admin API. Definitions live in the
  * `target` table (`managed`), tokens only as AES-256-GCM ciphertext (token-cipher.ts); the Fleet
  * connects and disconnects. Config-file targets are read-only here. Changes run one at a time.
+ * A token may instead come from a file or a variable of this host where server.targetSecrets
+ * allows it (token-source.ts; only the path or name is stored). Paused targets (issue 17) stay
+ * defined but out of the Fleet, on every collector (`reload`), until resumed.
  */
 import type { DbPool } from "@codex-fleet/db/client";
 import {
   listManagedTargets,
+  type ManagedTargetRow,
   releaseManagedTargets,
+  setManagedTargetPaused,
   upsertManagedTarget,
 } from "@codex-fleet/db/repositories/managed-targets-repository";
+import type { TargetView } from "@codex-fleet/protocol/api";
 import {
   insecureTokenProblem,
   type TargetAdminView,
@@ -27,6 +33,7 @@ import type { Logger } from "../logger.ts";
 import { destinationProblem } from "../net/destination.ts";
 import { testTargetConnection } from "./test-connection.ts";
 import { TokenCipher } from "./token-cipher.ts";
+import { readTokenEnv, readTokenFile } from "./token-source.ts";
 
 /** A validated definition from the API. `token`: undefined keeps the stored one, null removes it. */
 export type TargetInput = z.output<typeof TargetUpdateRequestSchema>;
@@ -45,9 +52,28 @@ export interface ManagedTargetsOptions {
 /** Thrown by `load()` when stored tokens cannot be read back: refuse to start rather than drop targets. */
 export class StoredTokenError extends Error {}
 
+/** Where a managed target's token comes from besides a stored (encrypted) one. */
+interface TokenRef {
+  tokenFile: string | null;
+  tokenEnv: string | null;
+}
+const NO_REF: TokenRef = { tokenFile: null, tokenEnv: null };
+
+/** A paused managed target: its definition (token included, in memory only) and since when. */
+interface PausedTarget {
+  config: TargetConfig;
+  pausedAtMs: number;
+  lastContactAtMs: number | null;
+}
+
 /** The managed targets of one collector. */
 export class ManagedTargets {
+  /** Managed targets the Fleet follows. */
   private readonly names = new Set<string>();
+  /** Managed targets paused through the API: not in the Fleet. */
+  private readonly paused = new Map<string, PausedTarget>();
+  /** Token file or variable of managed targets (followed or paused) that use one. */
+  private readonly refs = new Map<string, TokenRef>();
   private readonly cipher: TokenCipher | null;
   private readonly log: Logger;
   private queue: Promise<unknown> = Promise.resolve();
@@ -90,28 +116,108 @@ export class ManagedTargets {
             `cannot decrypt the stored token of target ${row.id}: is ${SECRET_KEY_ENV} the key it was stored with?`,
           );
         }
+      } else token = await this.referencedToken(row);
+      const tc = targetConfig(row.id, row, token);
+      this.remember(row);
+      if (row.paused) {
+        this.paused.set(row.id, pausedEntry(tc, row));
+        continue;
       }
-      out.push(targetConfig(row.id, { ...row, token: undefined }, token));
+      out.push(tc);
       this.names.add(row.id);
     }
     return out;
   }
 
-  /** True for targets added through the API. */
-  isManaged(name: string): boolean {
-    return this.names.has(name);
+  /**
+   * The token of a row that names a file or a variable, read now (at start, on resume, on a
+   * reload): the rules are checked again, the config may have changed. A token that cannot be
+   * read is logged and the target followed without one (its state then shows the refusal).
+   */
+  private async referencedToken(ref: TokenRef & { id: string }): Promise<Secret | null> {
+    const secrets = this.opts.config.server.targetSecrets;
+    try {
+      if (ref.tokenFile !== null) return (await readTokenFile(secrets, ref.tokenFile)).token;
+      if (ref.tokenEnv !== null) return readTokenEnv(secrets, ref.tokenEnv);
+    } catch (err) {
+      this.log.error(
+        { target: ref.id, err: err instanceof Error ? err.message : String(err) },
+        "cannot read the token of a target added through the API: following it without one",
+      );
+    }
+    return null;
   }
 
-  /** The admin view of a followed target, or null. */
+  private remember(row: { id: string } & TokenRef): void {
+    if (row.tokenFile === null && row.tokenEnv === null) this.refs.delete(row.id);
+    else this.refs.set(row.id, { tokenFile: row.tokenFile, tokenEnv: row.tokenEnv });
+  }
+
+  /** True for targets added through the API (followed or paused). */
+  isManaged(name: string): boolean {
+    return this.names.has(name) || this.paused.has(name);
+  }
+
+  /** The admin view of a followed or paused target, or null. */
   view(name: string): TargetAdminView | null {
     const { fleet } = this.opts;
+    const ref = this.refs.get(name) ?? NO_REF;
+    const p = this.paused.get(name);
+    if (p) {
+      return {
+        ...this.pausedView(name, p),
+        managed: true,
+        hasToken: p.config.token !== null || ref.tokenFile !== null || ref.tokenEnv !== null,
+        allowInsecure: p.config.allowInsecure,
+        paused: true,
+        ...ref,
+      };
+    }
     const rt = fleet.targets.get(name);
     if (!rt) return null;
+    const managed = this.names.has(name);
     return {
       ...targetView(rt, fleet.threads.values(), fleet.codexVersionFloor),
-      managed: this.names.has(name),
-      hasToken: rt.config.token !== null,
+      managed,
+      hasToken: rt.config.token !== null || ref.tokenFile !== null || ref.tokenEnv !== null,
       allowInsecure: rt.config.allowInsecure,
+      paused: false,
+      ...(managed ? ref : NO_REF),
+    };
+  }
+
+  /** GET /api/v1/targets?paused=true: the paused targets, as `stopped` since their pause. */
+  pausedViews(): TargetView[] {
+    return [...this.paused.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, p]) => this.pausedView(name, p));
+  }
+
+  private pausedView(name: string, p: PausedTarget): TargetView {
+    let threads = 0;
+    let pending = 0;
+    for (const t of this.opts.fleet.threads.values()) {
+      if (t.targetId !== name) continue;
+      threads++;
+      if (t.owedSinceMs !== null) pending++;
+    }
+    return {
+      name,
+      team: p.config.team,
+      url: p.config.url,
+      labels: { ...p.config.labels },
+      state: "stopped",
+      reason: null,
+      stateSince: new Date(p.pausedAtMs).toISOString(),
+      lastError: null,
+      userAgent: null,
+      lastEventAt: null,
+      connectedSince: null,
+      threads,
+      // Nobody follows it: no thread of it is known to be active.
+      activeThreads: 0,
+      pendingThreads: pending,
+      followedBy: null,
     };
   }
 
@@ -122,10 +228,8 @@ export class ManagedTargets {
    */
   async test(input: TargetTestInput): Promise<TargetTestResult> {
     const stored =
-      input.token === undefined && input.name !== undefined && this.names.has(input.name)
-        ? (this.opts.fleet.targets.get(input.name)?.config.token ?? null)
-        : null;
-    const token = typeof input.token === "string" ? new Secret(input.token) : stored;
+      input.name !== undefined && this.isManaged(input.name) ? this.currentToken(input.name) : null;
+    const { token } = await this.tokenFor(input, stored);
     this.checkDestination(input, token);
     const result = await testTargetConnection({
       url: input.url,
@@ -143,7 +247,7 @@ export class ManagedTargets {
   /** Add and connect a new target; 409 when the name is taken. */
   add(name: string, input: TargetInput): Promise<TargetAdminView> {
     return this.serial(async () => {
-      if (this.opts.fleet.targets.has(name))
+      if (this.opts.fleet.targets.has(name) || this.paused.has(name))
         throw new ApiError(409, "CONFLICT", `target ${name} already exists`, "name");
       const tc = await this.store(name, input, null);
       this.opts.fleet.addTarget(tc);
@@ -157,12 +261,18 @@ export class ManagedTargets {
   /** Replace a managed target's definition and reconnect it. */
   update(name: string, input: TargetInput): Promise<TargetAdminView> {
     return this.serial(async () => {
-      const rt = this.writable(name);
-      const kept = input.token === undefined ? rt.config.token : null;
-      const tc = await this.store(name, input, kept);
-      const { fleet } = this.opts;
-      fleet.removeTarget(name);
-      fleet.addTarget(tc, rt.lastContactAtMs);
+      this.writable(name);
+      const tc = await this.store(name, input, this.currentToken(name));
+      const p = this.paused.get(name);
+      if (p) {
+        // A paused definition may be edited; it stays paused.
+        this.paused.set(name, { ...p, config: tc });
+      } else {
+        const { fleet } = this.opts;
+        const rt = fleet.targets.get(name);
+        fleet.removeTarget(name);
+        fleet.addTarget(tc, rt?.lastContactAtMs ?? null);
+      }
       this.log.info({ target: name, hasToken: tc.token !== null }, "target changed through the API");
       this.changed();
       return this.view(name) as TargetAdminView;
@@ -175,13 +285,65 @@ export class ManagedTargets {
       this.writable(name);
       this.opts.fleet.removeTarget(name);
       this.names.delete(name);
+      this.paused.delete(name);
+      this.refs.delete(name);
       await releaseManagedTargets({ pool: this.opts.pool, ids: [name], disable: true });
       this.log.info({ target: name }, "target removed through the API");
       this.changed();
     });
   }
 
-  private writable(name: string) {
+  /**
+   * Pause a managed target: its connection closes and no collector follows it (the others
+   * reload, cluster/replica.ts) until it is resumed; its definition, threads and usage stay.
+   * `changed` false: it was paused already.
+   */
+  pause(name: string): Promise<{ view: TargetAdminView; changed: boolean }> {
+    return this.serial(async () => {
+      this.writable(name);
+      if (this.paused.has(name)) return { view: this.view(name) as TargetAdminView, changed: false };
+      const { fleet, pool } = this.opts;
+      const rt = fleet.targets.get(name);
+      if (!rt) throw notFound(`target ${name}`);
+      await setManagedTargetPaused({ pool, id: name, paused: true });
+      fleet.removeTarget(name);
+      this.names.delete(name);
+      this.paused.set(name, {
+        config: rt.config,
+        pausedAtMs: Date.now(),
+        lastContactAtMs: rt.lastContactAtMs,
+      });
+      this.log.info({ target: name }, "target paused through the API");
+      this.changed();
+      return { view: this.view(name) as TargetAdminView, changed: true };
+    });
+  }
+
+  /** Resume a paused managed target: followed again (a token file or variable is read again). */
+  resume(name: string): Promise<{ view: TargetAdminView; changed: boolean }> {
+    return this.serial(async () => {
+      this.writable(name);
+      const p = this.paused.get(name);
+      if (!p) return { view: this.view(name) as TargetAdminView, changed: false };
+      const ref = this.refs.get(name);
+      const tc = ref ? { ...p.config, token: await this.referencedToken({ id: name, ...ref }) } : p.config;
+      await setManagedTargetPaused({ pool: this.opts.pool, id: name, paused: false });
+      this.paused.delete(name);
+      this.opts.fleet.addTarget(tc, p.lastContactAtMs);
+      this.names.add(name);
+      this.log.info({ target: name }, "target resumed through the API");
+      this.changed();
+      return { view: this.view(name) as TargetAdminView, changed: true };
+    });
+  }
+
+  /** A managed target's token as the collector holds it now (followed or paused). */
+  private currentToken(name: string): Secret | null {
+    return this.paused.get(name)?.config.token ?? this.opts.fleet.targets.get(name)?.config.token ?? null;
+  }
+
+  private writable(name: string): void {
+    if (this.paused.has(name)) return;
     const rt = this.opts.fleet.targets.get(name);
     if (!rt) throw notFound(`target ${name}`);
     if (!this.names.has(name))
@@ -190,7 +352,33 @@ export class ManagedTargets {
         "READ_ONLY",
         `target ${name} comes from the config file: change it there (the API manages only targets it added)`,
       );
-    return rt;
+  }
+
+  /**
+   * The token a definition asks for: `token`, `tokenFile` or `tokenEnv` (checked: token-source.ts);
+   * none of them given keeps `kept` and the stored file or variable; null ones remove it.
+   */
+  private async tokenFor(
+    input: { name?: string; token?: string | null; tokenFile?: string | null; tokenEnv?: string | null },
+    kept: Secret | null,
+    keptRef: TokenRef = input.name === undefined ? NO_REF : (this.refs.get(input.name) ?? NO_REF),
+  ): Promise<{ token: Secret | null; ref: TokenRef; stored: boolean }> {
+    const secrets = this.opts.config.server.targetSecrets;
+    if (typeof input.token === "string") return { token: new Secret(input.token), ref: NO_REF, stored: true };
+    if (typeof input.tokenFile === "string") {
+      const { path, token } = await readTokenFile(secrets, input.tokenFile);
+      return { token, ref: { tokenFile: path, tokenEnv: null }, stored: false };
+    }
+    if (typeof input.tokenEnv === "string")
+      return {
+        token: readTokenEnv(secrets, input.tokenEnv),
+        ref: { tokenFile: null, tokenEnv: input.tokenEnv },
+        stored: false,
+      };
+    if (input.token === null || input.tokenFile === null || input.tokenEnv === null)
+      return { token: null, ref: NO_REF, stored: false };
+    const referenced = keptRef.tokenFile !== null || keptRef.tokenEnv !== null;
+    return { token: kept, ref: keptRef, stored: !referenced && kept !== null };
   }
 
   /** The token rules and the destination checks of a definition: 400s naming `url`. */
@@ -206,10 +394,10 @@ export class ManagedTargets {
 
   /** Validate the token rules, encrypt, write the row; the TargetConfig to follow. */
   private async store(name: string, input: TargetInput, kept: Secret | null): Promise<TargetConfig> {
-    const token = typeof input.token === "string" ? new Secret(input.token) : kept;
+    const { token, ref, stored } = await this.tokenFor({ name, ...input }, kept);
     this.checkDestination(input, token);
     let tokenCiphertext: string | null = null;
-    if (token !== null) {
+    if (token !== null && stored) {
       if (this.cipher === null)
         throw new ApiError(
           400,
@@ -228,8 +416,10 @@ export class ManagedTargets {
         labels: input.labels,
         allowInsecure: input.allowInsecure,
         tokenCiphertext,
+        ...ref,
       },
     });
+    this.remember({ id: name, ...ref });
     return targetConfig(name, input, token);
   }
 
@@ -265,7 +455,7 @@ export class ManagedTargets {
         try {
           token =
             row.tokenCiphertext === null || this.cipher === null
-              ? null
+              ? await this.referencedToken(row)
               : this.cipher.decrypt(row.id, row.tokenCiphertext);
         } catch {
           this.log.error(
@@ -281,8 +471,21 @@ export class ManagedTargets {
           );
           continue;
         }
-        const tc = targetConfig(row.id, { ...row, token: undefined }, token);
+        const tc = targetConfig(row.id, row, token);
+        this.remember(row);
         const rt = fleet.targets.get(row.id);
+        if (row.paused) {
+          // Paused on another collector (or still paused): follow it no more.
+          if (rt) {
+            fleet.removeTarget(row.id);
+            this.log.info({ target: row.id }, "target paused on another collector");
+          }
+          this.names.delete(row.id);
+          this.paused.set(row.id, pausedEntry(tc, row));
+          continue;
+        }
+        if (this.paused.delete(row.id))
+          this.log.info({ target: row.id }, "target resumed on another collector");
         if (rt && sameDefinition(rt.config, tc)) {
           this.names.add(row.id);
           continue;
@@ -299,7 +502,14 @@ export class ManagedTargets {
         if (seen.has(name)) continue;
         fleet.removeTarget(name);
         this.names.delete(name);
+        this.refs.delete(name);
         this.log.info({ target: name }, "target removed on another collector");
+      }
+      for (const name of [...this.paused.keys()]) {
+        if (seen.has(name)) continue;
+        this.paused.delete(name);
+        this.refs.delete(name);
+        this.log.info({ target: name }, "paused target removed on another collector");
       }
     });
   }
@@ -311,7 +521,19 @@ export class ManagedTargets {
   }
 }
 
-function targetConfig(name: string, input: TargetInput, token: Secret | null): TargetConfig {
+function pausedEntry(config: TargetConfig, row: ManagedTargetRow): PausedTarget {
+  return {
+    config,
+    pausedAtMs: row.pausedAtMs ?? Date.now(),
+    lastContactAtMs: row.lastContactAtMs,
+  };
+}
+
+function targetConfig(
+  name: string,
+  input: Omit<TargetInput, "token" | "tokenFile" | "tokenEnv">,
+  token: Secret | null,
+): TargetConfig {
   return {
     name,
     team: input.team,

@@ -14,19 +14,40 @@ import {
   TargetUpdateRequestSchema,
 } from "@codex-fleet/protocol/targets";
 import type { FastifyInstance } from "fastify";
+import { z } from "zod";
 import { parseBody } from "../http/body.ts";
 import { badParam, notFound } from "../http/errors.ts";
 import { rejectUnknown } from "../http/params.ts";
 import type { ManagedTargets } from "./managed-targets.ts";
 
-/** What the audit log keeps of a target change: never the token, only what happened to it. */
-function auditDetail(view: TargetAdminView, token: string | null | undefined): Record<string, unknown> {
+/** Pause and resume take no body (an empty object is fine). */
+const NoBody = z.strictObject({});
+
+type TokenFields = { token?: string | null; tokenFile?: string | null; tokenEnv?: string | null };
+
+/**
+ * What the audit log keeps of a target change: never the token, only what happened to it (and
+ * the file or variable it is read from, which are not secret).
+ */
+function auditDetail(view: TargetAdminView, input: TokenFields): Record<string, unknown> {
+  const { token, tokenFile, tokenEnv } = input;
   return {
     url: view.url,
     team: view.team,
     labels: view.labels,
     allowInsecure: view.allowInsecure,
-    token: token === undefined ? "kept" : token === null ? "none" : "set",
+    token:
+      typeof token === "string"
+        ? "set"
+        : typeof tokenFile === "string"
+          ? "file"
+          : typeof tokenEnv === "string"
+            ? "env"
+            : token === undefined && tokenFile === undefined && tokenEnv === undefined
+              ? "kept"
+              : "none",
+    ...(typeof tokenFile === "string" ? { tokenFile: view.tokenFile } : {}),
+    ...(typeof tokenEnv === "string" ? { tokenEnv } : {}),
   };
 }
 
@@ -53,7 +74,7 @@ export function registerTargetRoutes(app: FastifyInstance, targets: ManagedTarge
     await req.audit({
       action: "target.create",
       subject: name,
-      detail: auditDetail(view, input.token ?? null),
+      detail: auditDetail(view, { token: null, ...input }),
     });
     return reply.status(201).send(view);
   });
@@ -69,9 +90,26 @@ export function registerTargetRoutes(app: FastifyInstance, targets: ManagedTarge
     rejectUnknown(req.query as Record<string, unknown>, []);
     const input = parseBody(TargetUpdateRequestSchema, req.body);
     const view = await targets.update(name, input);
-    await req.audit({ action: "target.update", subject: name, detail: auditDetail(view, input.token) });
+    await req.audit({ action: "target.update", subject: name, detail: auditDetail(view, input) });
     return view;
   });
+
+  // Pause/resume (issue 17): their own routes, not a `paused` field in PUT, because PUT replaces
+  // the whole definition (a body of only `paused` would be a partial update) and each is its own
+  // audited action. Idempotent: pausing a paused target answers it as it is, with no audit row.
+  for (const [action, verb] of [
+    ["pause", "target.pause"],
+    ["resume", "target.resume"],
+  ] as const) {
+    app.post(`/api/v1/targets/:name/${action}`, async (req) => {
+      const name = nameParam(req.params);
+      rejectUnknown(req.query as Record<string, unknown>, []);
+      parseBody(NoBody, req.body);
+      const { view, changed } = await (action === "pause" ? targets.pause(name) : targets.resume(name));
+      if (changed) await req.audit({ action: verb, subject: name });
+      return view;
+    });
+  }
 
   app.delete("/api/v1/targets/:name", async (req, reply) => {
     const name = nameParam(req.params);

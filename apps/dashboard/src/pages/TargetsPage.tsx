@@ -1,12 +1,13 @@
 /**
  * Targets: every app-server the collector watches, its connection state and why it is down,
  * grouped by the codex version it runs (newest first, unknown last), older than the supported
- * floor flagged. Admins add, edit and remove targets here (issue 17); viewers see no controls.
+ * floor flagged. Admins add, edit, pause, resume and remove targets here (issue 17); viewers see
+ * no controls. Paused targets are not in the live feed: PausedTargets lists them.
  */
 import type { TargetView } from "@codex-fleet/protocol/api";
 import type { TargetAdminView } from "@codex-fleet/protocol/targets";
 import { type ReactNode, useEffect, useState } from "react";
-import { useIsAdmin } from "../auth/AuthGate.tsx";
+import { useAuth, useIsAdmin } from "../auth/AuthGate.tsx";
 import { Ago, Elapsed } from "../components/Ago.tsx";
 import { CodexVersionChip } from "../components/CodexVersion.tsx";
 import { EmptyState, ErrorState, LoadingState } from "../components/StateViews.tsx";
@@ -19,6 +20,7 @@ import { useLive } from "../live/LiveProvider.tsx";
 import { FleetEmpty } from "./fleet/FleetEmpty.tsx";
 import { type TargetThreadCounts, threadCountsByTarget } from "./fleet/fleet-model.ts";
 import { ClusterPanel } from "./targets/ClusterPanel.tsx";
+import { PausedTargets } from "./targets/PausedTargets.tsx";
 import { TargetAdminActions } from "./targets/TargetAdminActions.tsx";
 import { TargetForm } from "./targets/TargetForm.tsx";
 
@@ -40,6 +42,20 @@ export function TargetsPage() {
   const isAdmin = useIsAdmin();
   const [form, setForm] = useState<FormState>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [pausedVersion, setPausedVersion] = useState(0);
+  // The live feed keeps a paused target's last state (stopped): list it under Paused only.
+  const [pausedNames, setPausedNames] = useState<ReadonlySet<string>>(new Set());
+  // Outside <AuthGate> (tests of <App/> alone) nothing says more than a token field is allowed.
+  const tokenSources = useAuth()?.me.targetTokenSources ?? ["token"];
+  const pausedList = (
+    <PausedTargets
+      isAdmin={isAdmin}
+      version={pausedVersion}
+      onNotice={setNotice}
+      onChanged={() => setPausedVersion((v) => v + 1)}
+      onLoaded={(names) => setPausedNames(new Set(names))}
+    />
+  );
 
   // Links from the fleet point at `/targets#<name>`: bring that row into view once data is there.
   useEffect(() => {
@@ -52,7 +68,7 @@ export function TargetsPage() {
       return <ErrorState title="Could not load targets" error={fallbackError} onRetry={retry} />;
     return <LoadingState label="Loading targets…" />;
   }
-  const all = sortTargets([...data.targets.values()]);
+  const all = sortTargets([...data.targets.values()].filter((t) => !pausedNames.has(t.name)));
   const admin = isAdmin ? (
     <>
       {notice && (
@@ -64,6 +80,7 @@ export function TargetsPage() {
         <TargetForm
           key={form.editing?.name ?? "(new)"}
           editing={form.editing}
+          tokenSources={tokenSources}
           onCancel={() => setForm(null)}
           onSaved={(saved) => {
             setForm(null);
@@ -92,6 +109,7 @@ export function TargetsPage() {
         {addButton && <div className="page-head">{addButton}</div>}
         {admin}
         <FleetEmpty />
+        {pausedList}
       </>
     );
   const targets = all.filter((target) =>
@@ -204,6 +222,7 @@ export function TargetsPage() {
                             setForm({ editing: view });
                           }}
                           onNotice={setNotice}
+                          onPaused={() => setPausedVersion((v) => v + 1)}
                         />
                       ) : null
                     }
@@ -214,6 +233,7 @@ export function TargetsPage() {
           </table>
         )}
       </div>
+      {pausedList}
     </>
   );
 }

@@ -24,6 +24,7 @@ describe("loadConfig: good files", () => {
       port: 8080,
       publicUrl: "https://fleet.example.com",
       allowedHosts: [],
+      targetSecrets: { dir: null, envPrefix: null, env: {} },
     });
     expect(config.network).toEqual({ allowLinkLocal: false });
     expect(config.cluster).toEqual({ instanceName: null, leaseTtlMs: 15_000 });

@@ -1,7 +1,8 @@
 /**
  * A target row's admin buttons (issue 17): Edit opens the form with the stored definition
- * (GET /api/v1/targets/:name; targets from the config file are read-only and say so), Remove
- * asks to confirm, then DELETE (the target's threads and usage stay).
+ * (GET /api/v1/targets/:name; targets from the config file are read-only and say so), Pause
+ * stops following it on every collector until it is resumed from the paused list (POST
+ * …/pause), Remove asks to confirm, then DELETE (the target's threads and usage stay).
  */
 import { type TargetAdminView, TargetAdminViewSchema } from "@codex-fleet/protocol/targets";
 import { useState } from "react";
@@ -13,10 +14,12 @@ export function TargetAdminActions({
   name,
   onEdit,
   onNotice,
+  onPaused,
 }: {
   name: string;
   onEdit: (target: TargetAdminView) => void;
   onNotice: (text: string) => void;
+  onPaused?: () => void;
 }) {
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -48,6 +51,19 @@ export function TargetAdminActions({
     }
   };
 
+  const pause = async () => {
+    setBusy(true);
+    try {
+      await apiSend(`${path}/pause`, { method: "POST" });
+      onNotice(`${name} paused: no collector follows it until you resume it (its threads and usage stay).`);
+      onPaused?.();
+    } catch (error) {
+      onNotice(errorMessage(error));
+    } finally {
+      setBusy(false);
+    }
+  };
+
   if (confirming)
     return (
       <span className="row" style={{ display: "inline-flex", gap: 4 }}>
@@ -63,6 +79,15 @@ export function TargetAdminActions({
     <span className="row" style={{ display: "inline-flex", gap: 4 }}>
       <button type="button" className="btn small" disabled={busy} onClick={edit} aria-label={`Edit ${name}`}>
         Edit
+      </button>
+      <button
+        type="button"
+        className="btn small ghost"
+        disabled={busy}
+        onClick={pause}
+        aria-label={`Pause ${name}`}
+      >
+        Pause
       </button>
       <button
         type="button"

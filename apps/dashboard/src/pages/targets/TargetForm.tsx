@@ -4,6 +4,9 @@
  * is tested (POST /api/v1/targets/test: initialize, then close) before saving, and a failure shows
  * its reason, with "Save anyway" for a server that is down right now. The collector's 400s land
  * on the field they name. A token is never shown: on edit, an empty field keeps the stored one.
+ * "Token from: field / file / environment" is offered only when the collector allows files or
+ * variables (server.targetSecrets, told to admins by GET /api/v1/auth/me); it checks the path
+ * and the name itself (inside its directory, with its prefix) and its 400s land on the field.
  */
 import {
   TARGET_NAME_MESSAGE,
@@ -12,6 +15,7 @@ import {
   TargetAdminViewSchema,
   type TargetTestResult,
   TargetTestResultSchema,
+  type TargetTokenSource,
   targetUrlSchema,
 } from "@codex-fleet/protocol/targets";
 import { type FormEvent, useId, useState } from "react";
@@ -20,7 +24,14 @@ import { targetReasonHint } from "../../lib/status.ts";
 
 const urlSchema = targetUrlSchema("enter the token in the Token field");
 
-type Field = "name" | "url" | "team" | "labels" | "token";
+type Field = "name" | "url" | "team" | "labels" | "token" | "tokenFile" | "tokenEnv";
+const FIELDS: readonly string[] = ["name", "url", "team", "labels", "token", "tokenFile", "tokenEnv"];
+
+const SOURCE_LABELS: Record<TargetTokenSource, string> = {
+  token: "field",
+  file: "file",
+  env: "environment",
+};
 
 /** `key=value` pairs separated by commas or new lines; an error text for a malformed pair. */
 export function parseLabels(text: string): Record<string, string> | string {
@@ -43,10 +54,13 @@ const labelsText = (labels: Record<string, string>) =>
 /** The form; `editing` is the stored target's admin view (null: a new target). */
 export function TargetForm({
   editing,
+  tokenSources = ["token"],
   onSaved,
   onCancel,
 }: {
   editing: TargetAdminView | null;
+  /** Where the collector lets a token come from; a choice appears when there is more than the field. */
+  tokenSources?: readonly TargetTokenSource[];
   onSaved: (target: TargetAdminView) => void;
   onCancel: () => void;
 }) {
@@ -56,6 +70,14 @@ export function TargetForm({
   const [team, setTeam] = useState(editing?.team ?? "");
   const [labels, setLabels] = useState(labelsText(editing?.labels ?? {}));
   const [token, setToken] = useState("");
+  const storedSource: TargetTokenSource | null = editing?.tokenFile
+    ? "file"
+    : editing?.tokenEnv
+      ? "env"
+      : null;
+  const [source, setSource] = useState<TargetTokenSource>(storedSource ?? "token");
+  const [tokenFile, setTokenFile] = useState(editing?.tokenFile ?? "");
+  const [tokenEnv, setTokenEnv] = useState(editing?.tokenEnv ?? "");
   const [removeToken, setRemoveToken] = useState(false);
   const [allowInsecure, setAllowInsecure] = useState(editing?.allowInsecure ?? false);
   const [errors, setErrors] = useState<Partial<Record<Field, string>>>({});
@@ -75,13 +97,23 @@ export function TargetForm({
     setErrors(problems);
     if (Object.keys(problems).length > 0 || typeof parsedLabels === "string") return null;
     const trimmed = token.trim();
+    const file = tokenFile.trim();
+    const env = tokenEnv.trim();
     return {
       url: url.trim(),
       team: team.trim(),
       labels: parsedLabels,
       allowInsecure,
       // Edit: empty keeps the stored token (omitted); "remove" sends null.
-      ...(trimmed !== "" ? { token: trimmed } : removeToken ? { token: null } : {}),
+      ...(removeToken
+        ? { token: null }
+        : source === "file" && file !== ""
+          ? { tokenFile: file }
+          : source === "env" && env !== ""
+            ? { tokenEnv: env }
+            : source === "token" && trimmed !== ""
+              ? { token: trimmed }
+              : {}),
     };
   };
 
@@ -89,7 +121,7 @@ export function TargetForm({
   const showError = (error: unknown) => {
     if (error instanceof ApiRequestError && error.status === 400 && error.param) {
       const field = error.param.split(".")[0] as Field;
-      if (["name", "url", "team", "labels", "token"].includes(field)) {
+      if (FIELDS.includes(field)) {
         setErrors({ [field]: error.message });
         return;
       }
@@ -200,27 +232,77 @@ export function TargetForm({
         />
         {fieldError("labels")}
       </label>
-      <label className="field" htmlFor={`${id}-token`}>
-        Bearer token
-        <input
-          className="input mono"
-          type="password"
-          autoComplete="off"
-          {...field("token")}
-          placeholder={editing?.hasToken ? "(stored — leave empty to keep it)" : "(none)"}
-          value={token}
-          onChange={(e) => setToken(e.target.value)}
-        />
-        <span className="form-note">
-          Stored encrypted and never shown again. Token files and environment variables are set in the config
-          file.
-        </span>
-        {fieldError("token")}
-      </label>
+      {tokenSources.length > 1 && (
+        <fieldset className="segmented" aria-label="Token from">
+          <span className="faint">Token from:</span>
+          {tokenSources.map((s) => (
+            <button
+              key={s}
+              type="button"
+              className={source === s ? "active" : ""}
+              aria-pressed={source === s}
+              onClick={() => setSource(s)}
+            >
+              {SOURCE_LABELS[s]}
+            </button>
+          ))}
+        </fieldset>
+      )}
+      {source === "token" && (
+        <label className="field" htmlFor={`${id}-token`}>
+          Bearer token
+          <input
+            className="input mono"
+            type="password"
+            autoComplete="off"
+            {...field("token")}
+            placeholder={
+              editing?.hasToken && storedSource === null ? "(stored — leave empty to keep it)" : "(none)"
+            }
+            value={token}
+            onChange={(e) => setToken(e.target.value)}
+          />
+          <span className="form-note">
+            Stored encrypted and never shown again.
+            {tokenSources.length > 1
+              ? ""
+              : " Token files and environment variables are set in the config file (or allowed by server.targetSecrets)."}
+          </span>
+          {fieldError("token")}
+        </label>
+      )}
+      {source === "file" && (
+        <label className="field" htmlFor={`${id}-tokenFile`}>
+          Token file on the collector's host
+          <input
+            className="input mono"
+            {...field("tokenFile")}
+            placeholder="alice.token (inside the collector's token directory)"
+            value={tokenFile}
+            onChange={(e) => setTokenFile(e.target.value)}
+          />
+          <span className="form-note">The collector reads it; only files inside its token directory.</span>
+          {fieldError("tokenFile")}
+        </label>
+      )}
+      {source === "env" && (
+        <label className="field" htmlFor={`${id}-tokenEnv`}>
+          Environment variable of the collector
+          <input
+            className="input mono"
+            {...field("tokenEnv")}
+            placeholder="CODEX_FLEET_TARGET_ALICE"
+            value={tokenEnv}
+            onChange={(e) => setTokenEnv(e.target.value)}
+          />
+          <span className="form-note">Only names with the collector's allowed prefix.</span>
+          {fieldError("tokenEnv")}
+        </label>
+      )}
       {editing?.hasToken && (
         <label className="field" style={{ flexDirection: "row", gap: 6 }}>
           <input type="checkbox" checked={removeToken} onChange={(e) => setRemoveToken(e.target.checked)} />
-          Remove the stored token
+          Remove the token (send none)
         </label>
       )}
       <label className="field" style={{ flexDirection: "row", gap: 6 }}>
