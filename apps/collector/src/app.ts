@@ -15,7 +15,7 @@ import { installAudit } from "./audit/audit.ts";
 import { AUTH_OFF, type AuthSetup, installAuth } from "./auth/install.ts";
 import type { Fleet } from "./fleet/fleet.ts";
 import { installErrorHandlers } from "./http/errors.ts";
-import { installOpenApi, noBody, registerOpenApiRoutes, routeSchema } from "./http/openapi.ts";
+import { describeRoute, installOpenApi, noBody, registerOpenApiRoutes } from "./http/openapi.ts";
 import { LiveHub } from "./live/hub.ts";
 import { MAX_SNAPSHOT_THREADS, snapshotThreads } from "./live/snapshot.ts";
 import type { Logger } from "./logger.ts";
@@ -107,7 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
     help: "Changes made whose audit row could not be written (each also logged as an error).",
     values: [["", audit.failures]],
   }));
-  const liveSchema = routeSchema({
+  const liveSchema = describeRoute({
     tags: ["live"],
     summary: "The live feed: a WebSocket (snapshot, then changes; server to client only)",
     query: z.object({}),
@@ -119,7 +119,15 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
     swaggerTransform: (arg: Parameters<typeof jsonSchemaTransform>[0]) =>
       jsonSchemaTransform({ ...arg, schema: { ...arg.schema, hide: false } }),
   };
-  app.get("/api/v1/live", { websocket: true, schema: liveSchema, config: showLive }, (socket) => {
+  const { schema: liveDoc, validatorCompiler, serializerCompiler } = liveSchema;
+  const liveOptions = {
+    websocket: true as const,
+    schema: liveDoc,
+    validatorCompiler,
+    serializerCompiler,
+    config: showLive,
+  };
+  app.get("/api/v1/live", liveOptions, (socket) => {
     hub.add(socket);
     socket.on("close", () => hub.remove(socket));
     socket.on("error", () => hub.remove(socket));

@@ -14,7 +14,7 @@ import {
 } from "@codex-fleet/protocol/api";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { qp, routeSchema } from "../http/openapi.ts";
+import { describeRoute, qp } from "../http/openapi.ts";
 import { optEnum, rejectUnknown } from "../http/params.ts";
 import type { AlertEngine } from "./engine.ts";
 import { type AlertLabelName, type AlertLabels, alertLabels, groupKeyOf } from "./labels.ts";
@@ -97,13 +97,13 @@ export function registerAlertGroupRoutes(app: FastifyInstance, deps: AlertGroupR
   // Read at request time: the engine replaces its dispatcher when it regains leadership.
   const receiversFor = deps.receiversFor ?? (() => engine.dispatcher.names);
 
-  const schema = routeSchema({
+  const schema = describeRoute({
     tags: ["alerts"],
     summary: "Alerts grouped as notifications group them",
     query: z.strictObject({ state: qp.enum(["open", "all"], "open (default) or all (adds resolved ones)") }),
     response: { 200: AlertGroupListSchema },
   });
-  app.get("/api/v1/alerts/groups", { schema }, async (req) => {
+  app.get("/api/v1/alerts/groups", schema, async (req) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, ["state"]);
     const state = optEnum(q, "state", ["open", "all"] as const) ?? "open";

@@ -13,7 +13,7 @@ import {
 import type { FastifyInstance } from "fastify";
 import type { NotifierRuntimeConfig } from "../config/schema.ts";
 import { notFound } from "../http/errors.ts";
-import { noQuery, pathParams, routeSchema } from "../http/openapi.ts";
+import { describeRoute, noQuery, pathParams } from "../http/openapi.ts";
 import { rejectUnknown } from "../http/params.ts";
 import { createNotifier } from "./notifiers/create.ts";
 import { createTestNotification } from "./notifiers/test-notification.ts";
@@ -32,26 +32,26 @@ export function registerReceiverRoutes(app: FastifyInstance, deps: ReceiverRoute
   const opts = { now: deps.now, userAgent: "codex-fleet-collector", allowLinkLocal: deps.allowLinkLocal };
   const notifiers = new Map(deps.notify.map((c) => createNotifier(c, opts)).map((n) => [n.name, n]));
 
-  const listSchema = routeSchema({
+  const listSchema = describeRoute({
     tags: ["alerts"],
     summary: "The configured receivers (name and type only)",
     query: noQuery,
     response: { 200: ReceiverListSchema },
   });
-  app.get("/api/v1/alerts/receivers", { schema: listSchema }, async (req): Promise<ReceiverList> => {
+  app.get("/api/v1/alerts/receivers", listSchema, async (req): Promise<ReceiverList> => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     return { receivers: [...notifiers.values()].map((n) => ({ name: n.name, type: n.type })) };
   });
 
-  const testSchema = routeSchema({
+  const testSchema = describeRoute({
     tags: ["alerts"],
     summary: "Send one test message to a receiver (admin)",
     params: pathParams({ name: "Receiver name" }),
     query: noQuery,
     response: { 200: ReceiverTestResultSchema },
   });
-  const testOpts = { schema: testSchema };
-  app.post("/api/v1/alerts/receivers/:name/test", testOpts, async (req): Promise<ReceiverTestResult> => {
+
+  app.post("/api/v1/alerts/receivers/:name/test", testSchema, async (req): Promise<ReceiverTestResult> => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     const { name } = req.params as { name: string };
     const notifier = notifiers.get(name);

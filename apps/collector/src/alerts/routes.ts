@@ -28,7 +28,7 @@ import { z } from "zod";
 import { parseBody } from "../http/body.ts";
 import { toCsv } from "../http/csv.ts";
 import { ApiError, badParam, notFound } from "../http/errors.ts";
-import { noQuery, pathParams, qp, routeSchema } from "../http/openapi.ts";
+import { describeRoute, noQuery, pathParams, qp } from "../http/openapi.ts";
 import { optEnum, optInt, optList, optString, rejectUnknown } from "../http/params.ts";
 import type { AlertEngine } from "./engine.ts";
 import { ackIdentity } from "./state-machine.ts";
@@ -78,7 +78,7 @@ export interface AlertRouteDeps {
 
 /** The routes' OpenAPI descriptions (http/openapi.ts); bodies are the schemas parseBody checks. */
 const SCHEMAS = {
-  list: routeSchema({
+  list: describeRoute({
     tags: ["alerts"],
     summary: "Alerts, newest first, filtered",
     query: z.strictObject({
@@ -94,13 +94,13 @@ const SCHEMAS = {
     response: { 200: AlertListSchema },
     csv: true,
   }),
-  rules: routeSchema({
+  rules: describeRoute({
     tags: ["alerts"],
     summary: "The alert rules in force",
     query: noQuery,
     response: { 200: z.array(AlertRuleViewSchema) },
   }),
-  ack: routeSchema({
+  ack: describeRoute({
     tags: ["alerts"],
     summary: "Acknowledge an alert (viewer); signed in, the identity acknowledges and `by` is ignored",
     params: pathParams({ id: "Alert id" }),
@@ -108,7 +108,7 @@ const SCHEMAS = {
     body: AlertAckRequestSchema,
     response: { 200: AlertViewSchema },
   }),
-  silences: routeSchema({
+  silences: describeRoute({
     tags: ["alerts"],
     summary: "Silences",
     query: z.strictObject({
@@ -117,14 +117,14 @@ const SCHEMAS = {
     }),
     response: { 200: SilenceListSchema },
   }),
-  silence: routeSchema({
+  silence: describeRoute({
     tags: ["alerts"],
     summary: "Silence matching alerts until endsAt (admin)",
     query: noQuery,
     body: SilenceCreateSchema,
     response: { 201: SilenceViewSchema },
   }),
-  expire: routeSchema({
+  expire: describeRoute({
     tags: ["alerts"],
     summary: "Expire a silence now (admin)",
     params: pathParams({ id: "Silence id" }),
@@ -137,7 +137,7 @@ const SCHEMAS = {
 export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
   const { engine, pool, now } = deps;
 
-  app.get("/api/v1/alerts", { schema: SCHEMAS.list }, async (req, reply) => {
+  app.get("/api/v1/alerts", SCHEMAS.list, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, ["state", "rule", "kind", "target", "team", "thread", "limit", "format"]);
     const states = optList(q, "state");
@@ -164,12 +164,12 @@ export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps):
     return views;
   });
 
-  app.get("/api/v1/alerts/rules", { schema: SCHEMAS.rules }, async (req) => {
+  app.get("/api/v1/alerts/rules", SCHEMAS.rules, async (req) => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     return engine.rules.map(ruleView);
   });
 
-  app.post("/api/v1/alerts/:id/ack", { schema: SCHEMAS.ack }, async (req) => {
+  app.post("/api/v1/alerts/:id/ack", SCHEMAS.ack, async (req) => {
     const { id } = req.params as { id: string };
     const { by } = parseBody(AlertAckRequestSchema, req.body);
     // Signed in: the identity acknowledges and a free-text `by` is ignored (state-machine.ts).
@@ -193,7 +193,7 @@ export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps):
     );
   });
 
-  app.get("/api/v1/silences", { schema: SCHEMAS.silences }, async (req) => {
+  app.get("/api/v1/silences", SCHEMAS.silences, async (req) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, ["state", "limit"]);
     const state = optEnum(q, "state", ["active", "expired", "all"] as const) ?? "active";
@@ -208,7 +208,7 @@ export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps):
     return rows.map(silenceView);
   });
 
-  app.post("/api/v1/silences", { schema: SCHEMAS.silence }, async (req, reply) => {
+  app.post("/api/v1/silences", SCHEMAS.silence, async (req, reply) => {
     const body = parseBody(SilenceCreateSchema, req.body);
     const at = now();
     const endsAtMs = body.endsAt;
@@ -243,7 +243,7 @@ export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps):
     return reply.status(201).send(view);
   });
 
-  app.delete("/api/v1/silences/:id", { schema: SCHEMAS.expire }, async (req) => {
+  app.delete("/api/v1/silences/:id", SCHEMAS.expire, async (req) => {
     const { id } = req.params as { id: string };
     const stored = await expireSilence({ pool, id, atMs: now() });
     if (stored === null) throw notFound(`silence ${id}`);

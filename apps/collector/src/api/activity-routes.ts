@@ -14,7 +14,7 @@ import {
 } from "@codex-fleet/protocol/activity";
 import type { FastifyInstance } from "fastify";
 import { toCsv } from "../http/csv.ts";
-import { routeSchema } from "../http/openapi.ts";
+import { describeRoute } from "../http/openapi.ts";
 import { rejectUnknown } from "../http/params.ts";
 import { WINDOW_PARAMS, windowQuery, windowQuerySchema } from "./window-query.ts";
 
@@ -25,14 +25,14 @@ export interface ActivityRouteDeps {
 /** Register GET /api/v1/activity. */
 export function registerActivityRoutes(app: FastifyInstance, deps: ActivityRouteDeps): void {
   const { pool } = deps;
-  const schema = routeSchema({
+  const schema = describeRoute({
     tags: ["reports"],
     summary: "Time spent by status and turn outcomes over a window",
     query: windowQuerySchema(ACTIVITY_GROUP_KEYS),
     response: { 200: ActivityResponseSchema },
     csv: true,
   });
-  app.get("/api/v1/activity", { schema }, async (req, reply) => {
+  app.get("/api/v1/activity", schema, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, WINDOW_PARAMS);
     const { from, to, groupBy, format, filters } = windowQuery(q, ACTIVITY_GROUP_KEYS, (g) =>

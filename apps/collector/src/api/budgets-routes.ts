@@ -18,7 +18,7 @@ import type { BudgetConfig } from "../config/schema.ts";
 import type { Fleet } from "../fleet/fleet.ts";
 import { toCsv } from "../http/csv.ts";
 import { badParam } from "../http/errors.ts";
-import { qp, routeSchema } from "../http/openapi.ts";
+import { describeRoute, qp } from "../http/openapi.ts";
 import { optEnum, optList, rejectUnknown } from "../http/params.ts";
 
 export interface BudgetRouteDeps {
@@ -32,7 +32,7 @@ export interface BudgetRouteDeps {
 /** Register GET /api/v1/budgets?scope=&id=&format=. */
 export function registerBudgetRoutes(app: FastifyInstance, deps: BudgetRouteDeps): void {
   const now = deps.now ?? Date.now;
-  const schema = routeSchema({
+  const schema = describeRoute({
     tags: ["reports"],
     summary: "Every configured budget evaluated now: spent, remaining, forecast, status",
     query: z.strictObject({
@@ -43,7 +43,7 @@ export function registerBudgetRoutes(app: FastifyInstance, deps: BudgetRouteDeps
     response: { 200: BudgetsResponseSchema },
     csv: true,
   });
-  app.get("/api/v1/budgets", { schema }, async (req, reply) => {
+  app.get("/api/v1/budgets", schema, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, ["scope", "id", "format"]);
     const scope = optEnum(q, "scope", BUDGET_SCOPES);

@@ -28,7 +28,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { toCsv } from "../http/csv.ts";
 import { badParam } from "../http/errors.ts";
-import { qp, routeSchema } from "../http/openapi.ts";
+import { describeRoute, qp } from "../http/openapi.ts";
 import { optEnum, optString, rejectUnknown } from "../http/params.ts";
 import { TIME_RANGE_QUERY, timeRange } from "./window-query.ts";
 
@@ -117,7 +117,7 @@ export function registerLimitsRoutes(app: FastifyInstance, deps: LimitsRouteDeps
    * Rows sorted most urgent first (protocol `limitUrgency`), then by target and limit; the
    * forecasts read the last FORECAST_LOOKBACK_MS of samples of every listed target in one query.
    */
-  const limitsSchema = routeSchema({
+  const limitsSchema = describeRoute({
     tags: ["limits"],
     summary: "Plan limits of every target now, most urgent first, with forecasts",
     query: z.strictObject({
@@ -128,7 +128,7 @@ export function registerLimitsRoutes(app: FastifyInstance, deps: LimitsRouteDeps
     response: { 200: LimitsResponseSchema },
     csv: true,
   });
-  app.get("/api/v1/limits", { schema: limitsSchema }, async (req, reply) => {
+  app.get("/api/v1/limits", limitsSchema, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, ["team", "target", "format"]);
     const team = optString(q, "team", 200);
@@ -193,7 +193,7 @@ export function registerLimitsRoutes(app: FastifyInstance, deps: LimitsRouteDeps
    * MAX_HISTORY_POINTS points: a longer series is thinned evenly (first and last kept), which
    * keeps its shape for a chart but may skip a sample right at a reset.
    */
-  const historySchema = routeSchema({
+  const historySchema = describeRoute({
     tags: ["limits"],
     summary: "One limit window's samples over time, oldest first",
     query: z.strictObject({
@@ -204,7 +204,7 @@ export function registerLimitsRoutes(app: FastifyInstance, deps: LimitsRouteDeps
     }),
     response: { 200: LimitHistoryResponseSchema },
   });
-  app.get("/api/v1/limits/history", { schema: historySchema }, async (req) => {
+  app.get("/api/v1/limits/history", historySchema, async (req) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, ["target", "limitId", "window", "from", "to"]);
     const target = optString(q, "target", 200);

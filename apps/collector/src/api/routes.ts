@@ -26,7 +26,7 @@ import { z } from "zod";
 import type { Fleet } from "../fleet/fleet.ts";
 import { toCsv } from "../http/csv.ts";
 import { badParam, notFound } from "../http/errors.ts";
-import { noQuery, pathParams, qp, routeSchema } from "../http/openapi.ts";
+import { describeRoute, noQuery, pathParams, qp } from "../http/openapi.ts";
 import { optEnum, optInt, optList, rejectUnknown } from "../http/params.ts";
 import { threadFromStored } from "../ingest/thread-state.ts";
 import type { Metrics } from "../metrics.ts";
@@ -66,14 +66,14 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const teamOf = (target: string) => fleet.targets.get(target)?.config.team ?? "";
 
   const health = (summary: string, response: z.ZodType) =>
-    routeSchema({ tags: ["health"], summary, open: true, response: { 200: response } });
-  app.get("/healthz", { schema: health("Liveness", z.object({ ok: z.literal(true) })) }, async () => ({
+    describeRoute({ tags: ["health"], summary, open: true, response: { 200: response } });
+  app.get("/healthz", health("Liveness", z.object({ ok: z.literal(true) })), async () => ({
     ok: true,
   }));
   app.get(
     "/readyz",
     {
-      schema: routeSchema({
+      ...describeRoute({
         tags: ["health"],
         summary: "Readiness: 503 while Postgres cannot be reached",
         open: true,
@@ -88,7 +88,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get(
     "/metrics",
     {
-      schema: routeSchema({
+      ...describeRoute({
         tags: ["health"],
         summary: "Prometheus metrics (viewer access when authentication is on)",
         response: { 200: { content: { "text/plain": { schema: z.string() } } } },
@@ -97,14 +97,14 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     async (_req, reply) => reply.type("text/plain; version=0.0.4").send(deps.metrics.render()),
   );
 
-  const targetsSchema = routeSchema({
+  const targetsSchema = describeRoute({
     tags: ["targets"],
     summary: "Every target with its connection state",
     query: z.strictObject({ format: qp.format }),
     response: { 200: TargetListSchema },
     csv: true,
   });
-  app.get("/api/v1/targets", { schema: targetsSchema }, async (req, reply) => {
+  app.get("/api/v1/targets", targetsSchema, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, ["format"]);
     const format = optEnum(q, "format", ["json", "csv"] as const) ?? "json";
@@ -132,7 +132,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return rows;
   });
 
-  const threadsSchema = routeSchema({
+  const threadsSchema = describeRoute({
     tags: ["threads"],
     summary: "Threads, newest event first, a page at a time",
     description:
@@ -148,7 +148,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     response: { 200: ThreadListSchema },
     csv: true,
   });
-  app.get("/api/v1/threads", { schema: threadsSchema }, async (req, reply) => {
+  app.get("/api/v1/threads", threadsSchema, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, ["target", "team", "status", "limit", "cursor", "format"]);
     const targets = optList(q, "target");
@@ -195,14 +195,14 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return rows;
   });
 
-  const threadSchema = routeSchema({
+  const threadSchema = describeRoute({
     tags: ["threads"],
     summary: "One thread with its turns, counted totals and sub-agent tree",
     params: pathParams({ id: "Thread id" }),
     query: noQuery,
     response: { 200: ThreadDetailSchema },
   });
-  app.get("/api/v1/threads/:id", { schema: threadSchema }, async (req) => {
+  app.get("/api/v1/threads/:id", threadSchema, async (req) => {
     const { id } = req.params as { id: string };
     if (id.length > 200) throw badParam("id", "too long");
     rejectUnknown(req.query as Record<string, unknown>, []);
@@ -258,14 +258,14 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return detail;
   });
 
-  const usageSchema = routeSchema({
+  const usageSchema = describeRoute({
     tags: ["reports"],
     summary: "Token usage and cost over a window, grouped and filtered",
     query: windowQuerySchema(USAGE_GROUP_KEYS),
     response: { 200: UsageResponseSchema },
     csv: true,
   });
-  app.get("/api/v1/usage", { schema: usageSchema }, async (req, reply) => {
+  app.get("/api/v1/usage", usageSchema, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, WINDOW_PARAMS);
     const { from, to, groupBy, format, filters } = windowQuery(q, USAGE_GROUP_KEYS);
@@ -293,14 +293,14 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   // Failure reasons: failed turns by error kind (issue 11). Its own endpoint, not a /usage group
   // key: the kind splits only failedTurns (tokens and cost have no kind), and it reads turns
   // rather than the rollups. Same window, groupBy and filters as /usage, plus `kind`.
-  const failuresSchema = routeSchema({
+  const failuresSchema = describeRoute({
     tags: ["reports"],
     summary: "Failed turns by error kind over a window",
     query: windowQuerySchema(USAGE_GROUP_KEYS, { kind: qp.list("Only these error kinds") }),
     response: { 200: FailuresResponseSchema },
     csv: true,
   });
-  app.get("/api/v1/usage/failures", { schema: failuresSchema }, async (req, reply) => {
+  app.get("/api/v1/usage/failures", failuresSchema, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, [...WINDOW_PARAMS, "kind"]);
     const { from, to, groupBy, format, filters: usageFilters } = windowQuery(q, USAGE_GROUP_KEYS);

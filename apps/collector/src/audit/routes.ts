@@ -10,7 +10,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { toCsv } from "../http/csv.ts";
 import { badParam } from "../http/errors.ts";
-import { qp, routeSchema } from "../http/openapi.ts";
+import { describeRoute, qp } from "../http/openapi.ts";
 import { optEnum, optInt, optList, optString, optTime, rejectUnknown } from "../http/params.ts";
 
 const CSV_COLUMNS = [
@@ -44,7 +44,7 @@ function view(row: AuditEventRow): AuditEventView {
 
 /** Register GET /api/v1/audit. */
 export function registerAuditRoutes(app: FastifyInstance, deps: { pool: DbPool }): void {
-  const schema = routeSchema({
+  const schema = describeRoute({
     tags: ["audit"],
     summary: "The audit log, newest first (admin)",
     query: z.strictObject({
@@ -58,7 +58,7 @@ export function registerAuditRoutes(app: FastifyInstance, deps: { pool: DbPool }
     response: { 200: z.array(AuditEventViewSchema) },
     csv: true,
   });
-  app.get("/api/v1/audit", { schema }, async (req, reply) => {
+  app.get("/api/v1/audit", schema, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, ["from", "to", "action", "actor", "limit", "format"]);
     const fromMs = optTime(q, "from");

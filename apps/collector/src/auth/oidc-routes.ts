@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
 import type { AuthConfig } from "../config/schema.ts";
 import { ApiError, badParam } from "../http/errors.ts";
-import { noBody, noQuery, qp, routeSchema } from "../http/openapi.ts";
+import { describeRoute, noBody, noQuery, qp } from "../http/openapi.ts";
 import { rejectUnknown } from "../http/params.ts";
 import type { Logger } from "../logger.ts";
 import {
@@ -65,14 +65,14 @@ export function installOidcRoutes(app: FastifyInstance, deps: OidcRouteDeps): vo
     description: "A page explaining the failure",
     content: { "text/html": { schema: z.string() } },
   };
-  const loginSchema = routeSchema({
+  const loginSchema = describeRoute({
     tags: ["auth"],
     summary: "Start single sign-on: a browser navigation, redirected to the identity provider",
     open: true,
     query: noQuery,
     response: { 302: redirect, 502: html },
   });
-  app.get(OIDC_LOGIN_PATH, { schema: loginSchema }, async (req, reply) => {
+  app.get(OIDC_LOGIN_PATH, loginSchema, async (req, reply) => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     const oidc = available();
     let begun: Awaited<ReturnType<OidcClient["begin"]>>;
@@ -95,7 +95,7 @@ export function installOidcRoutes(app: FastifyInstance, deps: OidcRouteDeps): vo
     return reply.redirect(begun.url, 302);
   });
 
-  const callbackSchema = routeSchema({
+  const callbackSchema = describeRoute({
     tags: ["auth"],
     summary: "The identity provider's answer; signs in and redirects to the dashboard",
     description: "Parameters the provider adds beyond these are ignored; each of these must come once.",
@@ -103,7 +103,7 @@ export function installOidcRoutes(app: FastifyInstance, deps: OidcRouteDeps): vo
     query: z.object(Object.fromEntries(CALLBACK_PARAMS.map((n) => [n, qp.string(`OAuth ${n}`, 4096)]))),
     response: { 302: redirect, 403: html, 502: html },
   });
-  app.get(OIDC_CALLBACK_PATH, { schema: callbackSchema }, async (req, reply) => {
+  app.get(OIDC_CALLBACK_PATH, callbackSchema, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     // Providers add parameters of their own (session_state, scope, authuser…): unknown ones are
     // ignored here, unlike on other routes; the ones we read must come once.

@@ -7,7 +7,7 @@
  */
 import { ApiErrorSchema } from "@codex-fleet/protocol/api";
 import fastifySwagger from "@fastify/swagger";
-import type { FastifyInstance, FastifySchema } from "fastify";
+import type { FastifyInstance, FastifySchema, RouteShorthandOptions } from "fastify";
 import { jsonSchemaTransform, jsonSchemaTransformObject } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { rejectUnknown } from "./params.ts";
@@ -20,12 +20,8 @@ export const REFERENCE_PATH = "/api/docs";
 
 /**
  * Register @fastify/swagger. Call before any route is added: its onRoute hook collects them.
- * The schemas describe; they do not validate (the handlers do, see the module comment), and
- * responses are serialized as before (JSON.stringify), never rejected for their shape.
  */
 export async function installOpenApi(app: FastifyInstance, opts: { version: string }): Promise<void> {
-  app.setValidatorCompiler(() => () => true);
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   await app.register(fastifySwagger, {
     openapi: {
       openapi: "3.1.0",
@@ -57,7 +53,7 @@ export function registerOpenApiRoutes(app: FastifyInstance): void {
   app.get(
     OPENAPI_PATH,
     {
-      schema: routeSchema({
+      ...describeRoute({
         tags: ["meta"],
         summary: "This document (OpenAPI 3.1)",
         query: noQuery,
@@ -73,7 +69,7 @@ export function registerOpenApiRoutes(app: FastifyInstance): void {
     app.get(
       path,
       {
-        schema: routeSchema({
+        ...describeRoute({
           tags: ["meta"],
           summary,
           query: noQuery,
@@ -143,8 +139,18 @@ export interface RouteDoc {
   open?: boolean;
 }
 
-/** A route's `schema` option: the description @fastify/swagger reads. */
-export function routeSchema(doc: RouteDoc): FastifySchema {
+/**
+ * The schemas describe; they do not validate (the handlers do, see the module comment), and
+ * answers are serialized as without a schema (JSON.stringify), never rejected for their shape.
+ * Set per route, so that a route works the same on any Fastify instance (tests build bare ones).
+ */
+const DESCRIBE_ONLY = {
+  validatorCompiler: () => () => true,
+  serializerCompiler: () => (data: unknown) => JSON.stringify(data),
+} satisfies Pick<RouteShorthandOptions, "validatorCompiler" | "serializerCompiler">;
+
+/** A route's options carrying its description (`schema`, which @fastify/swagger reads). */
+export function describeRoute(doc: RouteDoc): RouteShorthandOptions {
   const response: Record<string, ResponseSpec> = {};
   for (const [status, spec] of Object.entries(doc.response)) {
     response[status] =
@@ -156,7 +162,7 @@ export function routeSchema(doc: RouteDoc): FastifySchema {
         : spec;
   }
   for (const status of [400, 401, 403, 404, 409, 500, ...(doc.errors ?? [])]) response[status] ??= ErrorBody;
-  return {
+  const schema = {
     tags: doc.tags,
     summary: doc.summary,
     ...(doc.description ? { description: doc.description } : {}),
@@ -166,6 +172,7 @@ export function routeSchema(doc: RouteDoc): FastifySchema {
     ...(doc.open ? { security: [] } : {}),
     response,
   } as FastifySchema;
+  return { schema, ...DESCRIBE_ONLY };
 }
 
 /** An answer without a body (204, a redirect, a protocol switch): JSON Schema type null. */

@@ -21,7 +21,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { parseBody } from "../http/body.ts";
 import { ApiError, badParam, notFound } from "../http/errors.ts";
-import { noQuery, pathParams, routeSchema } from "../http/openapi.ts";
+import { describeRoute, noQuery, pathParams } from "../http/openapi.ts";
 import { rejectUnknown } from "../http/params.ts";
 import { apiKeyView, newApiKeySecret } from "./api-keys.ts";
 
@@ -34,26 +34,26 @@ export function registerKeyRoutes(app: FastifyInstance, deps: { pool: DbPool; no
   const { pool } = deps;
   const now = deps.now ?? Date.now;
 
-  const listSchema = routeSchema({
+  const listSchema = describeRoute({
     tags: ["keys"],
     summary: "Every API key, never its secret (admin)",
     query: noQuery,
     response: { 200: z.array(ApiKeyViewSchema) },
   });
-  app.get("/api/v1/keys", { schema: listSchema }, async (req) => {
+  app.get("/api/v1/keys", listSchema, async (req) => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     const nowMs = now();
     return (await listApiKeys({ pool })).map((key) => apiKeyView(key, nowMs));
   });
 
-  const createSchema = routeSchema({
+  const createSchema = describeRoute({
     tags: ["keys"],
     summary: "Create an API key (admin); its secret is answered this once",
     query: noQuery,
     body: ApiKeyCreateRequestSchema,
     response: { 201: ApiKeyCreatedSchema },
   });
-  app.post("/api/v1/keys", { schema: createSchema }, async (req, reply) => {
+  app.post("/api/v1/keys", createSchema, async (req, reply) => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     const body = parseBody(ApiKeyCreateRequestSchema, req.body);
     const nowMs = now();
@@ -91,14 +91,14 @@ export function registerKeyRoutes(app: FastifyInstance, deps: { pool: DbPool; no
     return reply.status(201).send(created);
   });
 
-  const revokeSchema = routeSchema({
+  const revokeSchema = describeRoute({
     tags: ["keys"],
     summary: "Revoke an API key (admin)",
     params: pathParams({ id: "The key's id (a lowercase UUID)" }),
     query: noQuery,
     response: { 200: ApiKeyViewSchema },
   });
-  app.delete("/api/v1/keys/:id", { schema: revokeSchema }, async (req) => {
+  app.delete("/api/v1/keys/:id", revokeSchema, async (req) => {
     const { id } = req.params as { id: string };
     if (!UUID.test(id)) throw badParam("id", "must be a key id (a lowercase UUID)");
     rejectUnknown(req.query as Record<string, unknown>, []);

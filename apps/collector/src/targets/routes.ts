@@ -18,7 +18,7 @@ import {
 import type { FastifyInstance } from "fastify";
 import { parseBody } from "../http/body.ts";
 import { badParam, notFound } from "../http/errors.ts";
-import { noContent, noQuery, pathParams, routeSchema } from "../http/openapi.ts";
+import { describeRoute, noContent, noQuery, pathParams } from "../http/openapi.ts";
 import { rejectUnknown } from "../http/params.ts";
 import type { ManagedTargets } from "./managed-targets.ts";
 
@@ -42,28 +42,28 @@ function nameParam(params: unknown): string {
 const nameParams = pathParams({ name: TARGET_NAME_MESSAGE });
 /** The routes' OpenAPI descriptions (http/openapi.ts); the bodies are the schemas parseBody checks. */
 const SCHEMAS = {
-  get: routeSchema({
+  get: describeRoute({
     tags: ["targets"],
     summary: "One target's definition (never its token)",
     params: nameParams,
     query: noQuery,
     response: { 200: TargetAdminViewSchema },
   }),
-  create: routeSchema({
+  create: describeRoute({
     tags: ["targets"],
     summary: "Add a target (admin)",
     query: noQuery,
     body: TargetCreateRequestSchema,
     response: { 201: TargetAdminViewSchema },
   }),
-  test: routeSchema({
+  test: describeRoute({
     tags: ["targets"],
     summary: "Try a target definition before saving it (admin); ok false with the reason on failure",
     query: noQuery,
     body: TargetTestRequestSchema,
     response: { 200: TargetTestResultSchema },
   }),
-  update: routeSchema({
+  update: describeRoute({
     tags: ["targets"],
     summary: "Change a target added through the API (admin); config-file targets answer 409",
     params: nameParams,
@@ -71,7 +71,7 @@ const SCHEMAS = {
     body: TargetUpdateRequestSchema,
     response: { 200: TargetAdminViewSchema },
   }),
-  remove: routeSchema({
+  remove: describeRoute({
     tags: ["targets"],
     summary: "Remove a target added through the API (admin)",
     params: nameParams,
@@ -82,7 +82,7 @@ const SCHEMAS = {
 
 /** Register the target management routes. */
 export function registerTargetRoutes(app: FastifyInstance, targets: ManagedTargets): void {
-  app.get("/api/v1/targets/:name", { schema: SCHEMAS.get }, async (req) => {
+  app.get("/api/v1/targets/:name", SCHEMAS.get, async (req) => {
     const name = nameParam(req.params);
     rejectUnknown(req.query as Record<string, unknown>, []);
     const view = targets.view(name);
@@ -90,7 +90,7 @@ export function registerTargetRoutes(app: FastifyInstance, targets: ManagedTarge
     return view;
   });
 
-  app.post("/api/v1/targets", { schema: SCHEMAS.create }, async (req, reply) => {
+  app.post("/api/v1/targets", SCHEMAS.create, async (req, reply) => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     const { name, ...input } = parseBody(TargetCreateRequestSchema, req.body);
     const view = await targets.add(name, input);
@@ -103,12 +103,12 @@ export function registerTargetRoutes(app: FastifyInstance, targets: ManagedTarge
   });
 
   // Before saving (admin UI): connect once, initialize, close; 200 with ok false on failure.
-  app.post("/api/v1/targets/test", { schema: SCHEMAS.test }, async (req) => {
+  app.post("/api/v1/targets/test", SCHEMAS.test, async (req) => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     return targets.test(parseBody(TargetTestRequestSchema, req.body));
   });
 
-  app.put("/api/v1/targets/:name", { schema: SCHEMAS.update }, async (req) => {
+  app.put("/api/v1/targets/:name", SCHEMAS.update, async (req) => {
     const name = nameParam(req.params);
     rejectUnknown(req.query as Record<string, unknown>, []);
     const input = parseBody(TargetUpdateRequestSchema, req.body);
@@ -117,7 +117,7 @@ export function registerTargetRoutes(app: FastifyInstance, targets: ManagedTarge
     return view;
   });
 
-  app.delete("/api/v1/targets/:name", { schema: SCHEMAS.remove }, async (req, reply) => {
+  app.delete("/api/v1/targets/:name", SCHEMAS.remove, async (req, reply) => {
     const name = nameParam(req.params);
     rejectUnknown(req.query as Record<string, unknown>, []);
     await targets.remove(name);
