@@ -10,6 +10,7 @@ import fastifySwagger from "@fastify/swagger";
 import type { FastifyInstance, FastifySchema, RouteShorthandOptions } from "fastify";
 import { jsonSchemaTransform, jsonSchemaTransformObject } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { SESSION_COOKIE } from "../auth/cookies.ts";
 import { rejectUnknown } from "./params.ts";
 import { REFERENCE_CSS, REFERENCE_HTML, REFERENCE_JS } from "./reference-page.ts";
 
@@ -38,7 +39,7 @@ export async function installOpenApi(app: FastifyInstance, opts: { version: stri
       components: {
         securitySchemes: {
           bearer: { type: "http", scheme: "bearer" },
-          session: { type: "apiKey", in: "cookie", name: "codex_fleet_session" },
+          session: { type: "apiKey", in: "cookie", name: SESSION_COOKIE },
         },
       },
       security: [{ bearer: [] }, { session: [] }],
@@ -153,15 +154,20 @@ const DESCRIBE_ONLY = {
 export function describeRoute(doc: RouteDoc): RouteShorthandOptions {
   const response: Record<string, ResponseSpec> = {};
   for (const [status, spec] of Object.entries(doc.response)) {
-    response[status] =
-      doc.csv && spec instanceof z.ZodType
-        ? {
-            description: "JSON, or CSV with format=csv",
-            content: { "application/json": { schema: spec }, "text/csv": { schema: z.string() } },
-          }
-        : spec;
+    const description = STATUS_TEXT[Number(status)] ?? "Answer";
+    if (!(spec instanceof z.ZodType) || spec instanceof z.ZodNull) response[status] = spec;
+    else if (doc.csv)
+      response[status] = {
+        description: `${description}: JSON, or CSV with format=csv`,
+        content: { "application/json": { schema: spec }, "text/csv": { schema: z.string() } },
+      };
+    else response[status] = { description, content: { "application/json": { schema: spec } } };
   }
-  for (const status of [400, 401, 403, 404, 409, 500, ...(doc.errors ?? [])]) response[status] ??= ErrorBody;
+  for (const status of [400, 401, 403, 404, 409, 500, ...(doc.errors ?? [])])
+    response[status] ??= {
+      description: ERROR_TEXT[status] ?? "Error",
+      content: { "application/json": { schema: ErrorBody } },
+    };
   const schema = {
     tags: doc.tags,
     summary: doc.summary,
@@ -174,6 +180,17 @@ export function describeRoute(doc: RouteDoc): RouteShorthandOptions {
   } as FastifySchema;
   return { schema, ...DESCRIBE_ONLY };
 }
+
+const STATUS_TEXT: Record<number, string> = { 200: "OK", 201: "Created", 503: "Not ready" };
+const ERROR_TEXT: Record<number, string> = {
+  400: "A bad parameter, named in error.param",
+  401: "Not signed in, or the credentials were not accepted",
+  403: "The role may not do this (or a refused Origin)",
+  404: "Not found",
+  409: "Conflicts with the current state",
+  429: "Too many attempts: see retry-after",
+  500: "Internal error (no details)",
+};
 
 /** An answer without a body (204, a redirect, a protocol switch): JSON Schema type null. */
 export const noBody = (description: string) => z.null().describe(description);

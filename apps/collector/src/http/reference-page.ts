@@ -12,6 +12,7 @@ export const REFERENCE_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>codex-fleet API reference</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/api/docs/reference.css">
 <script src="/api/docs/reference.js" defer></script>
 </head>
