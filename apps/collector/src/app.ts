@@ -7,12 +7,15 @@ import type { DbPool } from "@codex-fleet/db/client";
 import fastifyStatic from "@fastify/static";
 import fastifyWebsocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
+import { jsonSchemaTransform } from "fastify-type-provider-zod";
+import { z } from "zod";
 import { registerRoutes } from "./api/routes.ts";
 import { targetView, threadView } from "./api/views.ts";
 import { installAudit } from "./audit/audit.ts";
 import { AUTH_OFF, type AuthSetup, installAuth } from "./auth/install.ts";
 import type { Fleet } from "./fleet/fleet.ts";
 import { installErrorHandlers } from "./http/errors.ts";
+import { describeRoute, installOpenApi, noBody, registerOpenApiRoutes } from "./http/openapi.ts";
 import { LiveHub } from "./live/hub.ts";
 import { MAX_SNAPSHOT_THREADS, snapshotThreads } from "./live/snapshot.ts";
 import type { Logger } from "./logger.ts";
@@ -35,6 +38,8 @@ export interface AppDeps {
   auth?: AuthSetup;
   /** Targets paused through the admin API (targets/managed-targets.ts). */
   pausedTargets?: () => import("@codex-fleet/protocol/api").TargetView[];
+  /** The collector's version, in the OpenAPI document. */
+  version?: string;
 }
 
 export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; hub: LiveHub }> {
@@ -49,6 +54,8 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
     // Query strings like ?team=a&team=b arrive as arrays; params.ts rejects them with a clear 400.
   });
   installErrorHandlers(app);
+  // Before any route: its onRoute hook collects every route's schema into the OpenAPI document.
+  await installOpenApi(app, { version: deps.version ?? "dev" });
   const dir = deps.dashboardDir;
   const dashboardHtml =
     dir && existsSync(`${dir}/index.html`) ? readFileSync(`${dir}/index.html`, "utf8") : null;
@@ -102,7 +109,27 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
     help: "Changes made whose audit row could not be written (each also logged as an error).",
     values: [["", audit.failures]],
   }));
-  app.get("/api/v1/live", { websocket: true }, (socket) => {
+  const liveSchema = describeRoute({
+    tags: ["live"],
+    summary: "The live feed: a WebSocket (snapshot, then changes; server to client only)",
+    query: z.object({}),
+    response: { 101: noBody("Switching protocols (WebSocket)") },
+  });
+  // @fastify/websocket hides its routes from the document; this one is part of the API, so its
+  // own transform shows it (as the GET that upgrades).
+  const showLive = {
+    swaggerTransform: (arg: Parameters<typeof jsonSchemaTransform>[0]) =>
+      jsonSchemaTransform({ ...arg, schema: { ...arg.schema, hide: false } }),
+  };
+  const { schema: liveDoc, validatorCompiler, serializerCompiler } = liveSchema;
+  const liveOptions = {
+    websocket: true as const,
+    schema: liveDoc,
+    validatorCompiler,
+    serializerCompiler,
+    config: showLive,
+  };
+  app.get("/api/v1/live", liveOptions, (socket) => {
     hub.add(socket);
     socket.on("close", () => hub.remove(socket));
     socket.on("error", () => hub.remove(socket));
@@ -117,13 +144,15 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
     ...(deps.pausedTargets ? { pausedTargets: deps.pausedTargets } : {}),
   });
   for (const plugin of deps.plugins ?? []) plugin(app, hub);
+  registerOpenApiRoutes(app);
 
   if (dashboardHtml !== null && dir) {
     await app.register(fastifyStatic, { root: dir, wildcard: false, index: ["index.html"] });
     // Client-side routes (/usage, /threads/:id…) get the app shell; unknown /api paths and missing
     // files stay 404 JSON. A catch-all GET route, not a second not-found handler: installErrorHandlers
     // already set the one Fastify allows per prefix (a second one throws at start).
-    app.get("/*", (req, reply) => {
+    // Not part of the API: hidden from the OpenAPI document.
+    app.get("/*", { schema: { hide: true } }, (req, reply) => {
       const path = req.url.split("?")[0] ?? "";
       if (!path.startsWith("/api/") && !path.includes(".")) {
         return reply.type("text/html").sendFile("index.html");

@@ -260,6 +260,7 @@ export async function createCollector(
     pool: db.pool,
     metrics,
     logger: log,
+    version: overrides.version ?? COLLECTOR_VERSION,
     dashboardDir: overrides.dashboardDir === undefined ? DEFAULT_DASHBOARD_DIR : overrides.dashboardDir,
     // Not ready while Postgres cannot be reached: a load balancer sends users to another instance.
     isReady: () => ready && (!leased || cluster.databaseOk()),

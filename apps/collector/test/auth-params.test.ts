@@ -8,6 +8,7 @@ import type { InjectOptions } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, type AuthApp, SECRET_KEY, startAuthApp } from "./support/auth-app.ts";
 import { removeScratchDirs } from "./support/config-files.ts";
+import { routeTree } from "./support/route-tree.ts";
 
 let testDb: TestDatabase;
 let fleet: AuthApp;
@@ -223,6 +224,10 @@ const CASES: [string, InjectOptions["method"], string, unknown, string][] = [
   // The callback ignores unknown parameters (providers add their own) but not a repeated one.
   ["oidc callback", "GET", "/api/v1/auth/oidc/callback?state=a&state=b", undefined, "state"],
   ["oidc callback", "GET", "/api/v1/auth/oidc/callback?code=a&code=b", undefined, "code"],
+  ["openapi", "GET", "/api/v1/openapi.json?format=yaml", undefined, "format"],
+  ["reference page", "GET", "/api/docs?theme=dark", undefined, "theme"],
+  ["reference script", "GET", "/api/docs/reference.js?v=1", undefined, "v"],
+  ["reference styles", "GET", "/api/docs/reference.css?v=1", undefined, "v"],
 ];
 
 describe("bad parameters", () => {
@@ -257,18 +262,3 @@ describe("bad parameters", () => {
     expect(uncovered).toEqual([]);
   });
 });
-
-/** [full path, methods] of every route in Fastify's printRoutes tree (children indent by 4). */
-function routeTree(printed: string): [string, string[]][] {
-  const stack: string[] = [];
-  const out: [string, string[]][] = [];
-  for (const line of printed.split("\n")) {
-    const match = /^((?:[│ ] {3})*)[├└]── (\S+)(?: \(([A-Z, ]+)\))?/.exec(line);
-    if (!match) continue;
-    const depth = (match[1] ?? "").length / 4;
-    stack.length = depth;
-    stack.push(match[2] ?? "");
-    if (match[3]) out.push([stack.join(""), match[3].split(", ")]);
-  }
-  return out;
-}

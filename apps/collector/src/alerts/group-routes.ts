@@ -6,12 +6,15 @@
 import type { DbPool } from "@codex-fleet/db/client";
 import { listAlerts } from "@codex-fleet/db/repositories/alerts-repository";
 import {
+  AlertGroupListSchema,
   type AlertGroupView,
   type AlertView,
   highestSeverity,
   SEVERITY_ORDER,
 } from "@codex-fleet/protocol/api";
 import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { describeRoute, qp } from "../http/openapi.ts";
 import { optEnum, rejectUnknown } from "../http/params.ts";
 import type { AlertEngine } from "./engine.ts";
 import { type AlertLabelName, type AlertLabels, alertLabels, groupKeyOf } from "./labels.ts";
@@ -94,7 +97,13 @@ export function registerAlertGroupRoutes(app: FastifyInstance, deps: AlertGroupR
   // Read at request time: the engine replaces its dispatcher when it regains leadership.
   const receiversFor = deps.receiversFor ?? (() => engine.dispatcher.names);
 
-  app.get("/api/v1/alerts/groups", async (req) => {
+  const schema = describeRoute({
+    tags: ["alerts"],
+    summary: "Alerts grouped as notifications group them",
+    query: z.strictObject({ state: qp.enum(["open", "all"], "open (default) or all (adds resolved ones)") }),
+    response: { 200: AlertGroupListSchema },
+  });
+  app.get("/api/v1/alerts/groups", schema, async (req) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, ["state"]);
     const state = optEnum(q, "state", ["open", "all"] as const) ?? "open";

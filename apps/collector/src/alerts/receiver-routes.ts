@@ -4,10 +4,16 @@
  * goes out at once, one attempt, not through the outbox: the answer is what the receiver said.
  * Sending a test is a change (POST), so it needs the admin role when auth is on (auth/policy.ts).
  */
-import type { ReceiverList, ReceiverTestResult } from "@codex-fleet/protocol/api";
+import {
+  type ReceiverList,
+  ReceiverListSchema,
+  type ReceiverTestResult,
+  ReceiverTestResultSchema,
+} from "@codex-fleet/protocol/api";
 import type { FastifyInstance } from "fastify";
 import type { NotifierRuntimeConfig } from "../config/schema.ts";
 import { notFound } from "../http/errors.ts";
+import { describeRoute, noQuery, pathParams } from "../http/openapi.ts";
 import { rejectUnknown } from "../http/params.ts";
 import { createNotifier } from "./notifiers/create.ts";
 import { createTestNotification } from "./notifiers/test-notification.ts";
@@ -26,12 +32,26 @@ export function registerReceiverRoutes(app: FastifyInstance, deps: ReceiverRoute
   const opts = { now: deps.now, userAgent: "codex-fleet-collector", allowLinkLocal: deps.allowLinkLocal };
   const notifiers = new Map(deps.notify.map((c) => createNotifier(c, opts)).map((n) => [n.name, n]));
 
-  app.get("/api/v1/alerts/receivers", async (req): Promise<ReceiverList> => {
+  const listSchema = describeRoute({
+    tags: ["alerts"],
+    summary: "The configured receivers (name and type only)",
+    query: noQuery,
+    response: { 200: ReceiverListSchema },
+  });
+  app.get("/api/v1/alerts/receivers", listSchema, async (req): Promise<ReceiverList> => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     return { receivers: [...notifiers.values()].map((n) => ({ name: n.name, type: n.type })) };
   });
 
-  app.post("/api/v1/alerts/receivers/:name/test", async (req): Promise<ReceiverTestResult> => {
+  const testSchema = describeRoute({
+    tags: ["alerts"],
+    summary: "Send one test message to a receiver (admin)",
+    params: pathParams({ name: "Receiver name" }),
+    query: noQuery,
+    response: { 200: ReceiverTestResultSchema },
+  });
+
+  app.post("/api/v1/alerts/receivers/:name/test", testSchema, async (req): Promise<ReceiverTestResult> => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     const { name } = req.params as { name: string };
     const notifier = notifiers.get(name);

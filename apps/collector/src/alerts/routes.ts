@@ -13,15 +13,22 @@ import {
 } from "@codex-fleet/db/repositories/alerts-repository";
 import {
   AlertAckRequestSchema,
+  AlertListSchema,
+  AlertRuleViewSchema,
   AlertStateSchema,
   type AlertView,
+  AlertViewSchema,
   SilenceCreateSchema,
+  SilenceListSchema,
   type SilenceView,
+  SilenceViewSchema,
 } from "@codex-fleet/protocol/api";
 import type { FastifyInstance } from "fastify";
+import { z } from "zod";
 import { parseBody } from "../http/body.ts";
 import { toCsv } from "../http/csv.ts";
 import { ApiError, badParam, notFound } from "../http/errors.ts";
+import { describeRoute, noQuery, pathParams, qp } from "../http/openapi.ts";
 import { optEnum, optInt, optList, optString, rejectUnknown } from "../http/params.ts";
 import type { AlertEngine } from "./engine.ts";
 import { ackIdentity } from "./state-machine.ts";
@@ -69,11 +76,68 @@ export interface AlertRouteDeps {
   now: () => number;
 }
 
+/** The routes' OpenAPI descriptions (http/openapi.ts); bodies are the schemas parseBody checks. */
+const SCHEMAS = {
+  list: describeRoute({
+    tags: ["alerts"],
+    summary: "Alerts, newest first, filtered",
+    query: z.strictObject({
+      state: qp.list(`Only these states: ${STATES.join(", ")}`),
+      rule: qp.list("Only these rule ids"),
+      kind: qp.list("Only these rule kinds"),
+      target: qp.list("Only these targets"),
+      team: qp.list("Only these teams"),
+      thread: qp.string("Only this thread"),
+      limit: qp.int("At most this many (default 500)", 1, 5000),
+      format: qp.format,
+    }),
+    response: { 200: AlertListSchema },
+    csv: true,
+  }),
+  rules: describeRoute({
+    tags: ["alerts"],
+    summary: "The alert rules in force",
+    query: noQuery,
+    response: { 200: z.array(AlertRuleViewSchema) },
+  }),
+  ack: describeRoute({
+    tags: ["alerts"],
+    summary: "Acknowledge an alert (viewer); signed in, the identity acknowledges and `by` is ignored",
+    params: pathParams({ id: "Alert id" }),
+    query: noQuery,
+    body: AlertAckRequestSchema,
+    response: { 200: AlertViewSchema },
+  }),
+  silences: describeRoute({
+    tags: ["alerts"],
+    summary: "Silences",
+    query: z.strictObject({
+      state: qp.enum(["active", "expired", "all"], "active (default), expired or all"),
+      limit: qp.int("At most this many (default 500)", 1, 5000),
+    }),
+    response: { 200: SilenceListSchema },
+  }),
+  silence: describeRoute({
+    tags: ["alerts"],
+    summary: "Silence matching alerts until endsAt (admin)",
+    query: noQuery,
+    body: SilenceCreateSchema,
+    response: { 201: SilenceViewSchema },
+  }),
+  expire: describeRoute({
+    tags: ["alerts"],
+    summary: "Expire a silence now (admin)",
+    params: pathParams({ id: "Silence id" }),
+    query: noQuery,
+    response: { 200: SilenceViewSchema },
+  }),
+};
+
 /** Register the alert routes. */
 export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
   const { engine, pool, now } = deps;
 
-  app.get("/api/v1/alerts", async (req, reply) => {
+  app.get("/api/v1/alerts", SCHEMAS.list, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, ["state", "rule", "kind", "target", "team", "thread", "limit", "format"]);
     const states = optList(q, "state");
@@ -100,12 +164,12 @@ export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps):
     return views;
   });
 
-  app.get("/api/v1/alerts/rules", async (req) => {
+  app.get("/api/v1/alerts/rules", SCHEMAS.rules, async (req) => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     return engine.rules.map(ruleView);
   });
 
-  app.post("/api/v1/alerts/:id/ack", async (req) => {
+  app.post("/api/v1/alerts/:id/ack", SCHEMAS.ack, async (req) => {
     const { id } = req.params as { id: string };
     const { by } = parseBody(AlertAckRequestSchema, req.body);
     // Signed in: the identity acknowledges and a free-text `by` is ignored (state-machine.ts).
@@ -129,7 +193,7 @@ export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps):
     );
   });
 
-  app.get("/api/v1/silences", async (req) => {
+  app.get("/api/v1/silences", SCHEMAS.silences, async (req) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, ["state", "limit"]);
     const state = optEnum(q, "state", ["active", "expired", "all"] as const) ?? "active";
@@ -144,7 +208,7 @@ export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps):
     return rows.map(silenceView);
   });
 
-  app.post("/api/v1/silences", async (req, reply) => {
+  app.post("/api/v1/silences", SCHEMAS.silence, async (req, reply) => {
     const body = parseBody(SilenceCreateSchema, req.body);
     const at = now();
     const endsAtMs = body.endsAt;
@@ -179,7 +243,7 @@ export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps):
     return reply.status(201).send(view);
   });
 
-  app.delete("/api/v1/silences/:id", async (req) => {
+  app.delete("/api/v1/silences/:id", SCHEMAS.expire, async (req) => {
     const { id } = req.params as { id: string };
     const stored = await expireSilence({ pool, id, atMs: now() });
     if (stored === null) throw notFound(`silence ${id}`);

@@ -10,11 +10,13 @@ import {
   ACTIVITY_COUNTER_COLUMNS,
   ACTIVITY_GROUP_KEYS,
   type ActivityResponse,
+  ActivityResponseSchema,
 } from "@codex-fleet/protocol/activity";
 import type { FastifyInstance } from "fastify";
 import { toCsv } from "../http/csv.ts";
+import { describeRoute } from "../http/openapi.ts";
 import { rejectUnknown } from "../http/params.ts";
-import { WINDOW_PARAMS, windowQuery } from "./window-query.ts";
+import { WINDOW_PARAMS, windowQuery, windowQuerySchema } from "./window-query.ts";
 
 export interface ActivityRouteDeps {
   pool: DbPool;
@@ -23,7 +25,14 @@ export interface ActivityRouteDeps {
 /** Register GET /api/v1/activity. */
 export function registerActivityRoutes(app: FastifyInstance, deps: ActivityRouteDeps): void {
   const { pool } = deps;
-  app.get("/api/v1/activity", async (req, reply) => {
+  const schema = describeRoute({
+    tags: ["reports"],
+    summary: "Time spent by status and turn outcomes over a window",
+    query: windowQuerySchema(ACTIVITY_GROUP_KEYS),
+    response: { 200: ActivityResponseSchema },
+    csv: true,
+  });
+  app.get("/api/v1/activity", schema, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, WINDOW_PARAMS);
     const { from, to, groupBy, format, filters } = windowQuery(q, ACTIVITY_GROUP_KEYS, (g) =>

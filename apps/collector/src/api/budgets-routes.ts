@@ -4,14 +4,21 @@
  * auth policy's rule for every API read).
  */
 import type { DbPool } from "@codex-fleet/db/client";
-import { BUDGET_CSV_COLUMNS, BUDGET_SCOPES, type BudgetsResponse } from "@codex-fleet/protocol/budgets";
+import {
+  BUDGET_CSV_COLUMNS,
+  BUDGET_SCOPES,
+  type BudgetsResponse,
+  BudgetsResponseSchema,
+} from "@codex-fleet/protocol/budgets";
 import type { FastifyInstance } from "fastify";
+import { z } from "zod";
 import { evaluateBudgets } from "../budgets/evaluate.ts";
 import { loadBudgetInputs } from "../budgets/load.ts";
 import type { BudgetConfig } from "../config/schema.ts";
 import type { Fleet } from "../fleet/fleet.ts";
 import { toCsv } from "../http/csv.ts";
 import { badParam } from "../http/errors.ts";
+import { describeRoute, qp } from "../http/openapi.ts";
 import { optEnum, optList, rejectUnknown } from "../http/params.ts";
 
 export interface BudgetRouteDeps {
@@ -25,7 +32,18 @@ export interface BudgetRouteDeps {
 /** Register GET /api/v1/budgets?scope=&id=&format=. */
 export function registerBudgetRoutes(app: FastifyInstance, deps: BudgetRouteDeps): void {
   const now = deps.now ?? Date.now;
-  app.get("/api/v1/budgets", async (req, reply) => {
+  const schema = describeRoute({
+    tags: ["reports"],
+    summary: "Every configured budget evaluated now: spent, remaining, forecast, status",
+    query: z.strictObject({
+      scope: qp.enum(BUDGET_SCOPES, "Only budgets of this scope"),
+      id: qp.list("Only these budget ids"),
+      format: qp.format,
+    }),
+    response: { 200: BudgetsResponseSchema },
+    csv: true,
+  });
+  app.get("/api/v1/budgets", schema, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, ["scope", "id", "format"]);
     const scope = optEnum(q, "scope", BUDGET_SCOPES);

@@ -14,8 +14,10 @@ import {
   DEFAULT_LIMIT_ID,
   FORECAST_LOOKBACK_MS,
   type LimitHistoryResponse,
+  LimitHistoryResponseSchema,
   type LimitRow,
   type LimitsResponse,
+  LimitsResponseSchema,
   limitRowView,
   type PlanSample,
   type PlanWindowView,
@@ -23,10 +25,12 @@ import {
   type WindowForecastView,
 } from "@codex-fleet/protocol/limits";
 import type { FastifyInstance } from "fastify";
+import { z } from "zod";
 import { toCsv } from "../http/csv.ts";
 import { badParam } from "../http/errors.ts";
+import { describeRoute, qp } from "../http/openapi.ts";
 import { optEnum, optString, rejectUnknown } from "../http/params.ts";
-import { timeRange } from "./window-query.ts";
+import { TIME_RANGE_QUERY, timeRange } from "./window-query.ts";
 
 /** The history answer holds at most this many points (evenly thinned beyond it). */
 export const MAX_HISTORY_POINTS = 5000;
@@ -113,7 +117,18 @@ export function registerLimitsRoutes(app: FastifyInstance, deps: LimitsRouteDeps
    * Rows sorted most urgent first (protocol `limitUrgency`), then by target and limit; the
    * forecasts read the last FORECAST_LOOKBACK_MS of samples of every listed target in one query.
    */
-  app.get("/api/v1/limits", async (req, reply) => {
+  const limitsSchema = describeRoute({
+    tags: ["limits"],
+    summary: "Plan limits of every target now, most urgent first, with forecasts",
+    query: z.strictObject({
+      team: qp.string("Only this team", 200),
+      target: qp.string("Only this target", 200),
+      format: qp.format,
+    }),
+    response: { 200: LimitsResponseSchema },
+    csv: true,
+  });
+  app.get("/api/v1/limits", limitsSchema, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, ["team", "target", "format"]);
     const team = optString(q, "team", 200);
@@ -178,7 +193,18 @@ export function registerLimitsRoutes(app: FastifyInstance, deps: LimitsRouteDeps
    * MAX_HISTORY_POINTS points: a longer series is thinned evenly (first and last kept), which
    * keeps its shape for a chart but may skip a sample right at a reset.
    */
-  app.get("/api/v1/limits/history", async (req) => {
+  const historySchema = describeRoute({
+    tags: ["limits"],
+    summary: "One limit window's samples over time, oldest first",
+    query: z.strictObject({
+      target: z.string().min(1).max(200).describe("The target (required)"),
+      limitId: qp.string(`The limit (default ${DEFAULT_LIMIT_ID})`, 200),
+      window: qp.enum(WINDOWS, "primary (default) or secondary"),
+      ...TIME_RANGE_QUERY,
+    }),
+    response: { 200: LimitHistoryResponseSchema },
+  });
+  app.get("/api/v1/limits/history", historySchema, async (req) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, ["target", "limitId", "window", "from", "to"]);
     const target = optString(q, "target", 200);

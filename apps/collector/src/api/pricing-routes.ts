@@ -11,15 +11,19 @@ import {
   readLatestRepricing,
 } from "@codex-fleet/db/repositories/repricing-repository";
 import { PriceOverrideSchema } from "@codex-fleet/pricing";
-import type {
-  PriceOverrideChange,
-  PriceOverridesResponse,
-  PricingResponse,
-  RepricingView,
+import {
+  type PriceOverrideChange,
+  PriceOverrideChangeSchema,
+  type PriceOverridesResponse,
+  PriceOverridesResponseSchema,
+  type PricingResponse,
+  PricingResponseSchema,
+  type RepricingView,
 } from "@codex-fleet/protocol/pricing";
 import type { FastifyInstance } from "fastify";
 import { parseBody } from "../http/body.ts";
 import { badParam } from "../http/errors.ts";
+import { describeRoute, noQuery, pathParams } from "../http/openapi.ts";
 import { rejectUnknown } from "../http/params.ts";
 import type { OverrideChange, PriceOverrides } from "../price-overrides.ts";
 
@@ -34,7 +38,13 @@ export interface PricingRoutesOptions {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export function registerPricingRoutes(app: FastifyInstance, opts: PricingRoutesOptions): void {
-  app.get("/api/v1/pricing", async (req): Promise<PricingResponse> => {
+  const schema = describeRoute({
+    tags: ["pricing"],
+    summary: "The price catalogue, overrides, the latest re-pricing and unpriced models",
+    query: noQuery,
+    response: { 200: PricingResponseSchema },
+  });
+  app.get("/api/v1/pricing", schema, async (req): Promise<PricingResponse> => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     const [job, unpriced] = await Promise.all([
       readLatestRepricing(opts.pool),
@@ -72,12 +82,25 @@ const changeView = (c: OverrideChange): PriceOverrideChange => ({
 
 /** Register the routes of the overrides added in the dashboard. */
 export function registerPriceOverrideRoutes(app: FastifyInstance, overrides: PriceOverrides): void {
-  app.get("/api/v1/pricing/overrides", async (req): Promise<PriceOverridesResponse> => {
+  const listSchema = describeRoute({
+    tags: ["pricing"],
+    summary: "The price overrides added in the dashboard",
+    query: noQuery,
+    response: { 200: PriceOverridesResponseSchema },
+  });
+  app.get("/api/v1/pricing/overrides", listSchema, async (req): Promise<PriceOverridesResponse> => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     return { overrides: overrides.views() };
   });
 
-  app.post("/api/v1/pricing/overrides", async (req, reply) => {
+  const createSchema = describeRoute({
+    tags: ["pricing"],
+    summary: "Add a price override (admin); history from its date is re-priced",
+    query: noQuery,
+    body: PriceOverrideSchema,
+    response: { 201: PriceOverrideChangeSchema },
+  });
+  app.post("/api/v1/pricing/overrides", createSchema, async (req, reply) => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     const override = parseBody(PriceOverrideSchema, req.body);
     const who = req.fleetAuth?.principal;
@@ -91,7 +114,14 @@ export function registerPriceOverrideRoutes(app: FastifyInstance, overrides: Pri
     return reply.status(201).send(changeView(change));
   });
 
-  app.delete("/api/v1/pricing/overrides/:id", async (req) => {
+  const deleteSchema = describeRoute({
+    tags: ["pricing"],
+    summary: "Remove a price override (admin); history from its date is re-priced",
+    params: pathParams({ id: "The override's id (a positive integer)" }),
+    query: noQuery,
+    response: { 200: PriceOverrideChangeSchema },
+  });
+  app.delete("/api/v1/pricing/overrides/:id", deleteSchema, async (req) => {
     const { id: raw } = req.params as { id: string };
     const id = /^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isSafeInteger(id) || id > 2_147_483_647) throw badParam("id", "must be a positive integer");

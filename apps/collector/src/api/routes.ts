@@ -11,16 +11,23 @@ import {
 } from "@codex-fleet/db/repositories/threads-repository";
 import {
   type FailuresResponse,
+  FailuresResponseSchema,
+  TargetListSchema,
   type TargetView,
   type ThreadDetail,
+  ThreadDetailSchema,
+  ThreadListSchema,
   USAGE_GROUP_KEYS,
   type UsageResponse,
+  UsageResponseSchema,
 } from "@codex-fleet/protocol/api";
 import { isOpenEnumValue, THREAD_STATUSES } from "@codex-fleet/protocol/status";
 import type { FastifyInstance } from "fastify";
+import { z } from "zod";
 import type { Fleet } from "../fleet/fleet.ts";
 import { toCsv } from "../http/csv.ts";
 import { badParam, notFound } from "../http/errors.ts";
+import { describeRoute, noQuery, pathParams, qp } from "../http/openapi.ts";
 import { optEnum, optInt, optList, rejectUnknown } from "../http/params.ts";
 import { threadFromStored } from "../ingest/thread-state.ts";
 import type { Metrics } from "../metrics.ts";
@@ -34,7 +41,7 @@ import {
   threadOrder,
 } from "./thread-page.ts";
 import { targetView, threadView } from "./views.ts";
-import { WINDOW_PARAMS, windowQuery } from "./window-query.ts";
+import { WINDOW_PARAMS, windowQuery, windowQuerySchema } from "./window-query.ts";
 
 const COUNTER_COLUMNS = [
   "turns",
@@ -61,16 +68,52 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { fleet, pool } = deps;
   const teamOf = (target: string) => fleet.targets.get(target)?.config.team ?? "";
 
-  app.get("/healthz", async () => ({ ok: true }));
-  app.get("/readyz", async (_req, reply) => {
-    const ready = deps.isReady();
-    return reply.status(ready ? 200 : 503).send({ ready });
-  });
-  app.get("/metrics", async (_req, reply) =>
-    reply.type("text/plain; version=0.0.4").send(deps.metrics.render()),
+  const health = (summary: string, response: z.ZodType) =>
+    describeRoute({ tags: ["health"], summary, open: true, response: { 200: response } });
+  app.get("/healthz", health("Liveness", z.object({ ok: z.literal(true) })), async () => ({
+    ok: true,
+  }));
+  app.get(
+    "/readyz",
+    {
+      ...describeRoute({
+        tags: ["health"],
+        summary: "Readiness: 503 while Postgres cannot be reached",
+        open: true,
+        response: { 200: z.object({ ready: z.boolean() }), 503: z.object({ ready: z.boolean() }) },
+      }),
+    },
+    async (_req, reply) => {
+      const ready = deps.isReady();
+      return reply.status(ready ? 200 : 503).send({ ready });
+    },
+  );
+  app.get(
+    "/metrics",
+    {
+      ...describeRoute({
+        tags: ["health"],
+        summary: "Prometheus metrics (viewer access when authentication is on)",
+        response: { 200: { content: { "text/plain": { schema: z.string() } } } },
+      }),
+    },
+    async (_req, reply) => reply.type("text/plain; version=0.0.4").send(deps.metrics.render()),
   );
 
-  app.get("/api/v1/targets", async (req, reply) => {
+  const targetsSchema = describeRoute({
+    tags: ["targets"],
+    summary: "Every target with its connection state",
+    query: z.strictObject({
+      format: qp.format,
+      paused: z
+        .enum(["true", "false"])
+        .optional()
+        .describe("true: the targets paused through the admin API instead (followed by no collector)"),
+    }),
+    response: { 200: TargetListSchema },
+    csv: true,
+  });
+  app.get("/api/v1/targets", targetsSchema, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, ["format", "paused"]);
     const format = optEnum(q, "format", ["json", "csv"] as const) ?? "json";
@@ -103,7 +146,23 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return rows;
   });
 
-  app.get("/api/v1/threads", async (req, reply) => {
+  const threadsSchema = describeRoute({
+    tags: ["threads"],
+    summary: "Threads, newest event first, a page at a time",
+    description:
+      "Headers: x-total-count (matching threads), x-next-cursor (pass as `cursor` for the next page).",
+    query: z.strictObject({
+      target: qp.list("Only these targets"),
+      team: qp.list("Only these teams"),
+      status: qp.list(`Only these statuses: ${THREAD_STATUSES.join(", ")} or unknown:<name>`),
+      limit: qp.int(`Page size (default ${DEFAULT_THREAD_PAGE})`, 1, MAX_THREAD_PAGE),
+      cursor: qp.string("The previous page's x-next-cursor"),
+      format: qp.format,
+    }),
+    response: { 200: ThreadListSchema },
+    csv: true,
+  });
+  app.get("/api/v1/threads", threadsSchema, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, ["target", "team", "status", "limit", "cursor", "format"]);
     const targets = optList(q, "target");
@@ -150,7 +209,14 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return rows;
   });
 
-  app.get("/api/v1/threads/:id", async (req) => {
+  const threadSchema = describeRoute({
+    tags: ["threads"],
+    summary: "One thread with its turns, counted totals and sub-agent tree",
+    params: pathParams({ id: "Thread id" }),
+    query: noQuery,
+    response: { 200: ThreadDetailSchema },
+  });
+  app.get("/api/v1/threads/:id", threadSchema, async (req) => {
     const { id } = req.params as { id: string };
     if (id.length > 200) throw badParam("id", "too long");
     rejectUnknown(req.query as Record<string, unknown>, []);
@@ -206,7 +272,14 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return detail;
   });
 
-  app.get("/api/v1/usage", async (req, reply) => {
+  const usageSchema = describeRoute({
+    tags: ["reports"],
+    summary: "Token usage and cost over a window, grouped and filtered",
+    query: windowQuerySchema(USAGE_GROUP_KEYS),
+    response: { 200: UsageResponseSchema },
+    csv: true,
+  });
+  app.get("/api/v1/usage", usageSchema, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, WINDOW_PARAMS);
     const { from, to, groupBy, format, filters } = windowQuery(q, USAGE_GROUP_KEYS);
@@ -234,7 +307,14 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   // Failure reasons: failed turns by error kind (issue 11). Its own endpoint, not a /usage group
   // key: the kind splits only failedTurns (tokens and cost have no kind), and it reads turns
   // rather than the rollups. Same window, groupBy and filters as /usage, plus `kind`.
-  app.get("/api/v1/usage/failures", async (req, reply) => {
+  const failuresSchema = describeRoute({
+    tags: ["reports"],
+    summary: "Failed turns by error kind over a window",
+    query: windowQuerySchema(USAGE_GROUP_KEYS, { kind: qp.list("Only these error kinds") }),
+    response: { 200: FailuresResponseSchema },
+    csv: true,
+  });
+  app.get("/api/v1/usage/failures", failuresSchema, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, [...WINDOW_PARAMS, "kind"]);
     const { from, to, groupBy, format, filters: usageFilters } = windowQuery(q, USAGE_GROUP_KEYS);

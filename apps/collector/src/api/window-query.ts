@@ -3,11 +3,33 @@
  * (`from`/`to`, ISO 8601 or epoch ms; default the last 7 days; at most 400 days), `groupBy` keys
  * from the report's own list, `format` json|csv and the team/target/model/repo filter lists.
  */
+import { z } from "zod";
 import { badParam } from "../http/errors.ts";
+import { qp } from "../http/openapi.ts";
 import { optEnum, optList, optTime } from "../http/params.ts";
 
 /** Every parameter a windowed report takes. */
 export const WINDOW_PARAMS = ["from", "to", "groupBy", "team", "target", "model", "repo", "format"] as const;
+
+/** `from`/`to` as the OpenAPI document describes them. */
+export const TIME_RANGE_QUERY = {
+  from: qp.time("Start of the window (default: 7 days before `to`; at most 400 days before it)"),
+  to: qp.time("End of the window (default: now)"),
+};
+
+/** The query schema of a windowed report grouping by `keys` (its description in OpenAPI). */
+export function windowQuerySchema(keys: readonly string[], extra: Record<string, z.ZodType> = {}) {
+  return z.strictObject({
+    ...TIME_RANGE_QUERY,
+    groupBy: qp.list(`Group keys, any of ${keys.join(", ")} (day and hour exclude each other)`),
+    team: qp.list("Only these teams"),
+    target: qp.list("Only these targets"),
+    model: qp.list("Only these models"),
+    repo: qp.list("Only these repositories"),
+    format: qp.format,
+    ...extra,
+  });
+}
 
 const MAX_RANGE_MS = 400 * 86_400_000;
 

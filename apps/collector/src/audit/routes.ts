@@ -5,10 +5,12 @@
  */
 import type { DbPool } from "@codex-fleet/db/client";
 import { type AuditEventRow, listAuditEvents } from "@codex-fleet/db/repositories/audit-repository";
-import type { AuditEventView } from "@codex-fleet/protocol/keys";
+import { type AuditEventView, AuditEventViewSchema } from "@codex-fleet/protocol/keys";
 import type { FastifyInstance } from "fastify";
+import { z } from "zod";
 import { toCsv } from "../http/csv.ts";
 import { badParam } from "../http/errors.ts";
+import { describeRoute, qp } from "../http/openapi.ts";
 import { optEnum, optInt, optList, optString, optTime, rejectUnknown } from "../http/params.ts";
 
 const CSV_COLUMNS = [
@@ -42,7 +44,21 @@ function view(row: AuditEventRow): AuditEventView {
 
 /** Register GET /api/v1/audit. */
 export function registerAuditRoutes(app: FastifyInstance, deps: { pool: DbPool }): void {
-  app.get("/api/v1/audit", async (req, reply) => {
+  const schema = describeRoute({
+    tags: ["audit"],
+    summary: "The audit log, newest first (admin)",
+    query: z.strictObject({
+      from: qp.time("From (inclusive)"),
+      to: qp.time("To (exclusive)"),
+      action: qp.list("Only these actions (e.g. target.create)"),
+      actor: qp.string("Only changes by this principal (name or email)", 320),
+      limit: qp.int("At most this many rows (default 500)", 1, 10_000),
+      format: qp.format,
+    }),
+    response: { 200: z.array(AuditEventViewSchema) },
+    csv: true,
+  });
+  app.get("/api/v1/audit", schema, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     rejectUnknown(q, ["from", "to", "action", "actor", "limit", "format"]);
     const fromMs = optTime(q, "from");

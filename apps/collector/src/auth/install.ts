@@ -11,9 +11,12 @@
 import type { DbPool } from "@codex-fleet/db/client";
 import {
   type AuthMe,
+  AuthMeSchema,
   type AuthMethods,
+  AuthMethodsSchema,
   LoginRequestSchema,
   type LogoutResult,
+  LogoutResultSchema,
   NO_PRINCIPAL,
   OIDC_LOGIN_PATH,
   type Principal,
@@ -27,6 +30,7 @@ import type { AuthConfig } from "../config/schema.ts";
 import { parseBody } from "../http/body.ts";
 import { ApiError } from "../http/errors.ts";
 import { isWrite } from "../http/methods.ts";
+import { describeRoute, noContent, noQuery } from "../http/openapi.ts";
 import { checkCommonParams } from "../http/param-guard.ts";
 import { rejectUnknown } from "../http/params.ts";
 import { ApiKeyAuth } from "../keys/api-keys.ts";
@@ -239,7 +243,16 @@ export async function installAuth(
     ...(auth.role === "admin" ? { targetTokenSources: [...(setup.targetTokenSources ?? ["token"])] } : {}),
   });
 
-  app.post("/api/v1/auth/login", async (req, reply) => {
+  const loginSchema = describeRoute({
+    tags: ["auth"],
+    summary: "Sign in with a token; sets the session cookie (rate-limited)",
+    open: true,
+    query: noQuery,
+    body: LoginRequestSchema,
+    response: { 200: AuthMeSchema },
+    errors: [429],
+  });
+  app.post("/api/v1/auth/login", loginSchema, async (req, reply) => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     if (!config.enabled)
       throw new ApiError(409, "AUTH_DISABLED", "authentication is off on this collector: no sign-in needed");
@@ -262,7 +275,14 @@ export async function installAuth(
     return me({ role, via: "session", expiresAtMs: session.expiresAtMs, principal: tokenPrincipal(role) });
   });
 
-  app.post("/api/v1/auth/logout", async (req, reply) => {
+  const logoutSchema = describeRoute({
+    tags: ["auth"],
+    summary: "Sign out; a single sign-on user may be sent on to the provider's sign-out",
+    open: true,
+    query: noQuery,
+    response: { 200: LogoutResultSchema, 204: noContent },
+  });
+  app.post("/api/v1/auth/logout", logoutSchema, async (req, reply) => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     // A foreign page must not sign the user out either (SameSite keeps the cookie off, but the
     // answer still clears it).
@@ -287,7 +307,14 @@ export async function installAuth(
     return reply.status(204).send();
   });
 
-  app.get("/api/v1/auth/methods", async (req): Promise<AuthMethods> => {
+  const methodsSchema = describeRoute({
+    tags: ["auth"],
+    summary: "How one may sign in here",
+    open: true,
+    query: noQuery,
+    response: { 200: AuthMethodsSchema },
+  });
+  app.get("/api/v1/auth/methods", methodsSchema, async (req): Promise<AuthMethods> => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     return {
       authEnabled: config.enabled,
@@ -297,7 +324,14 @@ export async function installAuth(
 
   installOidcRoutes(app, { config, oidc, sessions, log, now });
 
-  app.get("/api/v1/auth/me", async (req, reply) => {
+  const meSchema = describeRoute({
+    tags: ["auth"],
+    summary: "Who is signed in, with which role; 401 when nobody is",
+    open: true,
+    query: noQuery,
+    response: { 200: AuthMeSchema },
+  });
+  app.get("/api/v1/auth/me", meSchema, async (req, reply) => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     if (!config.enabled)
       return me({ role: "admin", via: "none", expiresAtMs: null, principal: NO_PRINCIPAL });

@@ -7,8 +7,10 @@
  */
 import { OIDC_CALLBACK_PATH, OIDC_LOGIN_PATH } from "@codex-fleet/protocol/auth";
 import type { FastifyInstance, FastifyReply } from "fastify";
+import { z } from "zod";
 import type { AuthConfig } from "../config/schema.ts";
 import { ApiError, badParam } from "../http/errors.ts";
+import { describeRoute, noBody, noQuery, qp } from "../http/openapi.ts";
 import { rejectUnknown } from "../http/params.ts";
 import type { Logger } from "../logger.ts";
 import {
@@ -58,7 +60,19 @@ export function installOidcRoutes(app: FastifyInstance, deps: OidcRouteDeps): vo
     return deps.oidc;
   };
 
-  app.get(OIDC_LOGIN_PATH, async (req, reply) => {
+  const redirect = noBody("A redirect (Location header)");
+  const html = {
+    description: "A page explaining the failure",
+    content: { "text/html": { schema: z.string() } },
+  };
+  const loginSchema = describeRoute({
+    tags: ["auth"],
+    summary: "Start single sign-on: a browser navigation, redirected to the identity provider",
+    open: true,
+    query: noQuery,
+    response: { 302: redirect, 502: html },
+  });
+  app.get(OIDC_LOGIN_PATH, loginSchema, async (req, reply) => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     const oidc = available();
     let begun: Awaited<ReturnType<OidcClient["begin"]>>;
@@ -81,7 +95,15 @@ export function installOidcRoutes(app: FastifyInstance, deps: OidcRouteDeps): vo
     return reply.redirect(begun.url, 302);
   });
 
-  app.get(OIDC_CALLBACK_PATH, async (req, reply) => {
+  const callbackSchema = describeRoute({
+    tags: ["auth"],
+    summary: "The identity provider's answer; signs in and redirects to the dashboard",
+    description: "Parameters the provider adds beyond these are ignored; each of these must come once.",
+    open: true,
+    query: z.object(Object.fromEntries(CALLBACK_PARAMS.map((n) => [n, qp.string(`OAuth ${n}`, 4096)]))),
+    response: { 302: redirect, 403: html, 502: html },
+  });
+  app.get(OIDC_CALLBACK_PATH, callbackSchema, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     // Providers add parameters of their own (session_state, scope, authuser…): unknown ones are
     // ignored here, unlike on other routes; the ones we read must come once.

@@ -11,10 +11,11 @@ import type { DbPool } from "@codex-fleet/db/client";
 import { createPool } from "@codex-fleet/db/pool";
 import { listInstances } from "@codex-fleet/db/repositories/instance-repository";
 import { listLeases } from "@codex-fleet/db/repositories/lease-repository";
-import type { ClusterView } from "@codex-fleet/protocol/api";
+import { type ClusterView, ClusterViewSchema } from "@codex-fleet/protocol/api";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../config/schema.ts";
 import type { Fleet } from "../fleet/fleet.ts";
+import { describeRoute, noQuery } from "../http/openapi.ts";
 import { rejectUnknown } from "../http/params.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
@@ -93,7 +94,13 @@ export function installCluster(args: {
     },
     databaseOk: () => keeper.databaseOk,
     plugin(app) {
-      app.get("/api/v1/cluster", async (req): Promise<ClusterView> => {
+      const schema = describeRoute({
+        tags: ["cluster"],
+        summary: "The collectors sharing this database, their leases and the alert leader",
+        query: noQuery,
+        response: { 200: ClusterViewSchema },
+      });
+      app.get("/api/v1/cluster", schema, async (req): Promise<ClusterView> => {
         rejectUnknown(req.query as Record<string, unknown>, []);
         const [instances, { leases }] = await Promise.all([
           listInstances({ pool: database.pool }),

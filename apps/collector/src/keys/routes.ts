@@ -11,10 +11,17 @@ import {
   listApiKeys,
   revokeApiKey,
 } from "@codex-fleet/db/repositories/api-keys-repository";
-import { type ApiKeyCreated, ApiKeyCreateRequestSchema } from "@codex-fleet/protocol/keys";
+import {
+  type ApiKeyCreated,
+  ApiKeyCreatedSchema,
+  ApiKeyCreateRequestSchema,
+  ApiKeyViewSchema,
+} from "@codex-fleet/protocol/keys";
 import type { FastifyInstance } from "fastify";
+import { z } from "zod";
 import { parseBody } from "../http/body.ts";
 import { ApiError, badParam, notFound } from "../http/errors.ts";
+import { describeRoute, noQuery, pathParams } from "../http/openapi.ts";
 import { rejectUnknown } from "../http/params.ts";
 import { apiKeyView, newApiKeySecret } from "./api-keys.ts";
 
@@ -27,13 +34,26 @@ export function registerKeyRoutes(app: FastifyInstance, deps: { pool: DbPool; no
   const { pool } = deps;
   const now = deps.now ?? Date.now;
 
-  app.get("/api/v1/keys", async (req) => {
+  const listSchema = describeRoute({
+    tags: ["keys"],
+    summary: "Every API key, never its secret (admin)",
+    query: noQuery,
+    response: { 200: z.array(ApiKeyViewSchema) },
+  });
+  app.get("/api/v1/keys", listSchema, async (req) => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     const nowMs = now();
     return (await listApiKeys({ pool })).map((key) => apiKeyView(key, nowMs));
   });
 
-  app.post("/api/v1/keys", async (req, reply) => {
+  const createSchema = describeRoute({
+    tags: ["keys"],
+    summary: "Create an API key (admin); its secret is answered this once",
+    query: noQuery,
+    body: ApiKeyCreateRequestSchema,
+    response: { 201: ApiKeyCreatedSchema },
+  });
+  app.post("/api/v1/keys", createSchema, async (req, reply) => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     const body = parseBody(ApiKeyCreateRequestSchema, req.body);
     const nowMs = now();
@@ -71,7 +91,14 @@ export function registerKeyRoutes(app: FastifyInstance, deps: { pool: DbPool; no
     return reply.status(201).send(created);
   });
 
-  app.delete("/api/v1/keys/:id", async (req) => {
+  const revokeSchema = describeRoute({
+    tags: ["keys"],
+    summary: "Revoke an API key (admin)",
+    params: pathParams({ id: "The key's id (a lowercase UUID)" }),
+    query: noQuery,
+    response: { 200: ApiKeyViewSchema },
+  });
+  app.delete("/api/v1/keys/:id", revokeSchema, async (req) => {
     const { id } = req.params as { id: string };
     if (!UUID.test(id)) throw badParam("id", "must be a key id (a lowercase UUID)");
     rejectUnknown(req.query as Record<string, unknown>, []);

@@ -9,14 +9,17 @@ import type { TargetAdminView } from "@codex-fleet/protocol/targets";
 import {
   TARGET_NAME_MESSAGE,
   TARGET_NAME_PATTERN,
+  TargetAdminViewSchema,
   TargetCreateRequestSchema,
   TargetTestRequestSchema,
+  TargetTestResultSchema,
   TargetUpdateRequestSchema,
 } from "@codex-fleet/protocol/targets";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { parseBody } from "../http/body.ts";
 import { badParam, notFound } from "../http/errors.ts";
+import { describeRoute, noContent, noQuery, pathParams } from "../http/openapi.ts";
 import { rejectUnknown } from "../http/params.ts";
 import type { ManagedTargets } from "./managed-targets.ts";
 
@@ -57,9 +60,66 @@ function nameParam(params: unknown): string {
   return name;
 }
 
+const nameParams = pathParams({ name: TARGET_NAME_MESSAGE });
+/** The routes' OpenAPI descriptions (http/openapi.ts); the bodies are the schemas parseBody checks. */
+const SCHEMAS = {
+  get: describeRoute({
+    tags: ["targets"],
+    summary: "One target's definition (never its token)",
+    params: nameParams,
+    query: noQuery,
+    response: { 200: TargetAdminViewSchema },
+  }),
+  create: describeRoute({
+    tags: ["targets"],
+    summary: "Add a target (admin)",
+    query: noQuery,
+    body: TargetCreateRequestSchema,
+    response: { 201: TargetAdminViewSchema },
+  }),
+  test: describeRoute({
+    tags: ["targets"],
+    summary: "Try a target definition before saving it (admin); ok false with the reason on failure",
+    query: noQuery,
+    body: TargetTestRequestSchema,
+    response: { 200: TargetTestResultSchema },
+  }),
+  update: describeRoute({
+    tags: ["targets"],
+    summary: "Change a target added through the API (admin); config-file targets answer 409",
+    params: nameParams,
+    query: noQuery,
+    body: TargetUpdateRequestSchema,
+    response: { 200: TargetAdminViewSchema },
+  }),
+  pause: describeRoute({
+    tags: ["targets"],
+    summary: "Pause a target added through the API (admin): no collector follows it until resumed",
+    params: nameParams,
+    query: noQuery,
+    body: NoBody.optional(),
+    response: { 200: TargetAdminViewSchema },
+  }),
+  resume: describeRoute({
+    tags: ["targets"],
+    summary: "Resume a paused target (admin): it is followed again",
+    params: nameParams,
+    query: noQuery,
+    body: NoBody.optional(),
+    response: { 200: TargetAdminViewSchema },
+  }),
+  remove: describeRoute({
+    tags: ["targets"],
+    summary: "Remove a target added through the API (admin)",
+    params: nameParams,
+    query: noQuery,
+    response: { 204: noContent },
+  }),
+};
+
 /** Register the target management routes. */
 export function registerTargetRoutes(app: FastifyInstance, targets: ManagedTargets): void {
-  app.get("/api/v1/targets/:name", async (req) => {
+  app.get("/api/v1/targets/:name", SCHEMAS.get, async (req) => {
     const name = nameParam(req.params);
     rejectUnknown(req.query as Record<string, unknown>, []);
     const view = targets.view(name);
@@ -67,7 +127,7 @@ export function registerTargetRoutes(app: FastifyInstance, targets: ManagedTarge
     return view;
   });
 
-  app.post("/api/v1/targets", async (req, reply) => {
+  app.post("/api/v1/targets", SCHEMAS.create, async (req, reply) => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     const { name, ...input } = parseBody(TargetCreateRequestSchema, req.body);
     const view = await targets.add(name, input);
@@ -80,12 +140,12 @@ export function registerTargetRoutes(app: FastifyInstance, targets: ManagedTarge
   });
 
   // Before saving (admin UI): connect once, initialize, close; 200 with ok false on failure.
-  app.post("/api/v1/targets/test", async (req) => {
+  app.post("/api/v1/targets/test", SCHEMAS.test, async (req) => {
     rejectUnknown(req.query as Record<string, unknown>, []);
     return targets.test(parseBody(TargetTestRequestSchema, req.body));
   });
 
-  app.put("/api/v1/targets/:name", async (req) => {
+  app.put("/api/v1/targets/:name", SCHEMAS.update, async (req) => {
     const name = nameParam(req.params);
     rejectUnknown(req.query as Record<string, unknown>, []);
     const input = parseBody(TargetUpdateRequestSchema, req.body);
@@ -101,7 +161,7 @@ export function registerTargetRoutes(app: FastifyInstance, targets: ManagedTarge
     ["pause", "target.pause"],
     ["resume", "target.resume"],
   ] as const) {
-    app.post(`/api/v1/targets/:name/${action}`, async (req) => {
+    app.post(`/api/v1/targets/:name/${action}`, SCHEMAS[action], async (req) => {
       const name = nameParam(req.params);
       rejectUnknown(req.query as Record<string, unknown>, []);
       parseBody(NoBody, req.body);
@@ -111,7 +171,7 @@ export function registerTargetRoutes(app: FastifyInstance, targets: ManagedTarge
     });
   }
 
-  app.delete("/api/v1/targets/:name", async (req, reply) => {
+  app.delete("/api/v1/targets/:name", SCHEMAS.remove, async (req, reply) => {
     const name = nameParam(req.params);
     rejectUnknown(req.query as Record<string, unknown>, []);
     await targets.remove(name);
