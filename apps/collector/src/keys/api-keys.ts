@@ -4,7 +4,7 @@
  * lookup of a hash: its timing says nothing usable about any stored secret). Expired and revoked
  * keys get a 401 that says so; an unknown key learns nothing (the caller's generic 401).
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { DbPool } from "@codex-fleet/db/client";
 import {
   type ApiKeyRow,
@@ -13,6 +13,7 @@ import {
 } from "@codex-fleet/db/repositories/api-keys-repository";
 import type { Principal, Role } from "@codex-fleet/protocol/auth";
 import { API_KEY_PREFIX, type ApiKeyStatus, type ApiKeyView } from "@codex-fleet/protocol/keys";
+import { sessionKeyOf } from "../auth/sessions.ts";
 import { ApiError } from "../http/errors.ts";
 import type { Logger } from "../logger.ts";
 
@@ -27,10 +28,8 @@ export function newApiKeySecret(): { secret: string; hash: string; prefix: strin
   return { secret, hash: hashApiKeySecret(secret), prefix: secret.slice(0, DISPLAY_CHARS) };
 }
 
-/** What is stored for a secret: its SHA-256, base64url. */
-export function hashApiKeySecret(secret: string): string {
-  return createHash("sha256").update(secret, "utf8").digest("base64url");
-}
+/** What is stored for a secret: its SHA-256, base64url — the same digest as a session id's. */
+export const hashApiKeySecret = sessionKeyOf;
 
 /** A key's state at `nowMs`. */
 export function apiKeyStatus(key: ApiKeyRow, nowMs: number): ApiKeyStatus {
