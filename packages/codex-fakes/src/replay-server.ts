@@ -59,6 +59,8 @@ export async function startReplayServer(recording: ReplayRecording): Promise<Rep
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   const http: Server = createServer((_req, res) => res.writeHead(400).end());
   http.on("upgrade", (req, socket, head) => {
+    // Node drops its own socket error listener before 'upgrade' (a reset would be uncaught).
+    socket.on("error", () => {});
     const m = /^\/s\/(\d+)$/.exec(req.url ?? "");
     const index = m ? Number(m[1]) : -1;
     const rec = recording.servers[index];

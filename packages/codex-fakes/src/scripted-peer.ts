@@ -272,6 +272,9 @@ export async function startScriptedPeer(opts: ScriptedPeerOptions = {}): Promise
   };
 
   server.on("upgrade", (req, socket: Socket, head) => {
+    // Node drops its own socket error listener before 'upgrade': a client that resets a refused or
+    // hung upgrade would otherwise be an uncaught ECONNRESET in the test process.
+    socket.on("error", () => {});
     const attempt = upgrades.length;
     upgrades.push(req.headers);
     const mode =
