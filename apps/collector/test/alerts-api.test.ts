@@ -352,6 +352,20 @@ describe("silences", () => {
     expect([status, body.error.param]).toEqual([400, param]);
   });
 
+  it("does refuse a query parameter on a change, and change nothing, on a bare instance too", async () => {
+    const { status, body } = await call<{ error: { param: string; message: string } }>(
+      "POST",
+      "/api/v1/silences?force=1",
+      silenceAlice,
+    );
+    expect([status, body.error.param, body.error.message]).toEqual([
+      400,
+      "force",
+      "force: unknown parameter (known: )",
+    ]);
+    expect((await call<SilenceView[]>("GET", "/api/v1/silences?state=all")).body).toEqual([]);
+  });
+
   it("does answer 404 when expiring an unknown silence", async () => {
     expect((await call("DELETE", "/api/v1/silences/nope")).status).toBe(404);
   });

@@ -246,6 +246,24 @@ describe("bad parameters", () => {
     },
   );
 
+  // The words of a 400, now the route schemas' (params.ts), as the handlers wrote them before.
+  it.each([
+    ["/api/v1/threads?limit=ten", "limit: must be an integer"],
+    ["/api/v1/threads?target=a&target=b", "target: must be given once"],
+    ["/api/v1/alerts?limit=5001", "limit: must be between 1 and 5000"],
+    ["/api/v1/limits/history", "target: is required"],
+    ["/api/v1/usage?groupBy=day,hour", "groupBy: use day or hour, not both"],
+    ["/api/v1/usage?from=2026-11-02&to=2026-11-01", "from: must be before 'to'"],
+    ["/api/v1/usage?from=2025-01-01&to=2026-11-01", "from: the range may span at most 400 days"],
+    ["/api/v1/budgets?id=nope", 'id: no budget with id "nope" (configured: none)'],
+    ["/api/v1/targets?colour=red&format=xml", "colour: unknown parameter (known: format, paused)"],
+    ["/api/v1/audit?actor=%20", "actor: must not be empty"],
+    ["/api/v1/alerts/groups?state=closed", "state: must be one of open, all"],
+  ])("does answer GET %s in the words %j", async (url, message) => {
+    const res = await fleet.app.inject({ url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect([res.statusCode, res.json().error?.message]).toEqual([400, message]);
+  });
+
   it("does cover every API route the app serves", () => {
     const routes = new Set(
       routeTree(fleet.app.printRoutes({ commonPrefix: false }))

@@ -17,7 +17,7 @@ import { routeTree } from "./support/route-tree.ts";
 
 interface Operation {
   summary?: string;
-  parameters?: { name: string; in: string; required?: boolean }[];
+  parameters?: { name: string; in: string; required?: boolean; schema?: object }[];
   requestBody?: { content: Record<string, { schema: unknown }> };
   responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
 }
@@ -195,6 +195,29 @@ describe("the OpenAPI document", () => {
     }
   });
 
+  it("does describe a query parameter as the client sends it, not as the route parses it", () => {
+    const query = (path: string) =>
+      Object.fromEntries(
+        (doc.paths[path]?.get?.parameters ?? []).filter((q) => q.in === "query").map((q) => [q.name, q]),
+      );
+    expect(query("/api/v1/threads").limit).toMatchObject({
+      required: false,
+      schema: { type: "integer", minimum: 1, maximum: 5000 },
+    });
+    expect(query("/api/v1/threads").limit?.schema).not.toHaveProperty("maxLength");
+    expect(query("/api/v1/threads").format?.schema).toEqual({
+      type: "string",
+      enum: ["json", "csv"],
+      default: "json",
+    });
+    expect(query("/api/v1/usage").from?.schema).toEqual({ type: "string", maxLength: 100 });
+    expect(query("/api/v1/usage").groupBy?.schema).toEqual({ type: "string", maxLength: 5000 });
+    expect(query("/api/v1/limits/history").target).toMatchObject({
+      required: true,
+      schema: { type: "string", minLength: 1, maxLength: 200 },
+    });
+  });
+
   it("does list exactly the query parameters each route accepts", async () => {
     let checked = 0;
     for (const [path, ops] of Object.entries(doc.paths)) {
@@ -202,7 +225,7 @@ describe("the OpenAPI document", () => {
       if (!op || path === "/api/v1/live") continue;
       const url = path.replace(/\{[^}]+\}/g, "x");
       const documented = (op.parameters ?? []).filter((q) => q.in === "query").map((q) => q.name);
-      // An unknown parameter is refused with the list the route knows (params.ts rejectUnknown).
+      // An unknown parameter is refused with the list the route's query schema knows (params.ts `query`).
       const res = await fleet.app.inject({ method: "GET", url: `${url}?zzz=1`, headers: auth() });
       const message: string = res.statusCode === 400 ? res.json().error.message : "";
       const known = /unknown parameter \(known: (.*)\)$/.exec(message)?.[1];

@@ -13,9 +13,8 @@ import {
   SEVERITY_ORDER,
 } from "@codex-fleet/protocol/api";
 import type { FastifyInstance } from "fastify";
-import { z } from "zod";
-import { describeRoute, qp } from "../http/openapi.ts";
-import { optEnum, rejectUnknown } from "../http/params.ts";
+import { describeRoute, type ParsedQuery } from "../http/openapi.ts";
+import { qp, query } from "../http/params.ts";
 import type { AlertEngine } from "./engine.ts";
 import { type AlertLabelName, type AlertLabels, alertLabels, groupKeyOf } from "./labels.ts";
 import { fromRow } from "./store.ts";
@@ -91,7 +90,8 @@ export interface AlertGroupRouteDeps {
 }
 
 /** Register GET /api/v1/alerts/groups. */
-export function registerAlertGroupRoutes(app: FastifyInstance, deps: AlertGroupRouteDeps): void {
+export function registerAlertGroupRoutes(fastify: FastifyInstance, deps: AlertGroupRouteDeps): void {
+  const app = fastify.withTypeProvider<ParsedQuery>();
   const { engine, pool } = deps;
   const groupBy = deps.groupBy ?? DEFAULT_GROUP_BY;
   // Read at request time: the engine replaces its dispatcher when it regains leadership.
@@ -100,13 +100,11 @@ export function registerAlertGroupRoutes(app: FastifyInstance, deps: AlertGroupR
   const schema = describeRoute({
     tags: ["alerts"],
     summary: "Alerts grouped as notifications group them",
-    query: z.strictObject({ state: qp.enum(["open", "all"], "open (default) or all (adds resolved ones)") }),
+    query: query({ state: qp.enum(["open", "all"], "open (default) or all (adds resolved ones)") }),
     response: { 200: AlertGroupListSchema },
   });
   app.get("/api/v1/alerts/groups", schema, async (req) => {
-    const q = req.query as Record<string, unknown>;
-    rejectUnknown(q, ["state"]);
-    const state = optEnum(q, "state", ["open", "all"] as const) ?? "open";
+    const state = req.query.state ?? "open";
     const alerts = engine.openViews();
     if (state === "all") {
       const open = new Set(alerts.map((a) => a.id));

@@ -28,8 +28,8 @@ import { z } from "zod";
 import { parseBody } from "../http/body.ts";
 import { toCsv } from "../http/csv.ts";
 import { ApiError, badParam, notFound } from "../http/errors.ts";
-import { describeRoute, noQuery, pathParams, qp } from "../http/openapi.ts";
-import { optEnum, optInt, optList, optString, rejectUnknown } from "../http/params.ts";
+import { describeRoute, type ParsedQuery, pathParams } from "../http/openapi.ts";
+import { eachOf, noQuery, qp, query } from "../http/params.ts";
 import type { AlertEngine } from "./engine.ts";
 import { ackIdentity } from "./state-machine.ts";
 import { fromRow, silenceFromRow } from "./store.ts";
@@ -81,8 +81,11 @@ const SCHEMAS = {
   list: describeRoute({
     tags: ["alerts"],
     summary: "Alerts, newest first, filtered",
-    query: z.strictObject({
-      state: qp.list(`Only these states: ${STATES.join(", ")}`),
+    query: query({
+      state: qp.list(
+        `Only these states: ${STATES.join(", ")}`,
+        eachOf((s) => (STATES as readonly string[]).includes(s), STATES.join(", ")),
+      ),
       rule: qp.list("Only these rule ids"),
       kind: qp.list("Only these rule kinds"),
       target: qp.list("Only these targets"),
@@ -111,7 +114,7 @@ const SCHEMAS = {
   silences: describeRoute({
     tags: ["alerts"],
     summary: "Silences",
-    query: z.strictObject({
+    query: query({
       state: qp.enum(["active", "expired", "all"], "active (default), expired or all"),
       limit: qp.int("At most this many (default 500)", 1, 5000),
     }),
@@ -134,38 +137,33 @@ const SCHEMAS = {
 };
 
 /** Register the alert routes. */
-export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
+export function registerAlertRoutes(fastify: FastifyInstance, deps: AlertRouteDeps): void {
+  const app = fastify.withTypeProvider<ParsedQuery>();
   const { engine, pool, now } = deps;
 
   app.get("/api/v1/alerts", SCHEMAS.list, async (req, reply) => {
-    const q = req.query as Record<string, unknown>;
-    rejectUnknown(q, ["state", "rule", "kind", "target", "team", "thread", "limit", "format"]);
-    const states = optList(q, "state");
-    for (const s of states ?? [])
-      if (!(STATES as readonly string[]).includes(s))
-        throw badParam("state", `'${s}' is not one of ${STATES.join(", ")}`);
+    const q = req.query;
     const rows = await listAlerts({
       pool,
-      states,
-      ruleIds: optList(q, "rule"),
-      kinds: optList(q, "kind"),
-      targets: optList(q, "target"),
-      teams: optList(q, "team"),
-      threadId: optString(q, "thread"),
-      limit: optInt(q, "limit", 1, 5000) ?? 500,
+      states: q.state,
+      ruleIds: q.rule,
+      kinds: q.kind,
+      targets: q.target,
+      teams: q.team,
+      threadId: q.thread,
+      limit: q.limit ?? 500,
     });
     const views: AlertView[] = rows.map((r) => ({
       ...alertView(fromRow(r)),
       inhibited: engine.isInhibited(r.id),
     }));
-    if ((optEnum(q, "format", ["json", "csv"] as const) ?? "json") === "csv") {
+    if (q.format === "csv") {
       return reply.type("text/csv; charset=utf-8").send(toCsv(CSV_COLUMNS, views));
     }
     return views;
   });
 
-  app.get("/api/v1/alerts/rules", SCHEMAS.rules, async (req) => {
-    rejectUnknown(req.query as Record<string, unknown>, []);
+  app.get("/api/v1/alerts/rules", SCHEMAS.rules, async () => {
     return engine.rules.map(ruleView);
   });
 
@@ -194,10 +192,8 @@ export function registerAlertRoutes(app: FastifyInstance, deps: AlertRouteDeps):
   });
 
   app.get("/api/v1/silences", SCHEMAS.silences, async (req) => {
-    const q = req.query as Record<string, unknown>;
-    rejectUnknown(q, ["state", "limit"]);
-    const state = optEnum(q, "state", ["active", "expired", "all"] as const) ?? "active";
-    const limit = optInt(q, "limit", 1, 5000) ?? 500;
+    const state = req.query.state ?? "active";
+    const limit = req.query.limit ?? 500;
     const at = now();
     const rows = await listSilences({
       pool,

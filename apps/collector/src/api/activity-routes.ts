@@ -14,32 +14,30 @@ import {
 } from "@codex-fleet/protocol/activity";
 import type { FastifyInstance } from "fastify";
 import { toCsv } from "../http/csv.ts";
-import { describeRoute } from "../http/openapi.ts";
-import { rejectUnknown } from "../http/params.ts";
-import { WINDOW_PARAMS, windowQuery, windowQuerySchema } from "./window-query.ts";
+import { describeRoute, type ParsedQuery } from "../http/openapi.ts";
+import { windowQuerySchema } from "./window-query.ts";
 
 export interface ActivityRouteDeps {
   pool: DbPool;
 }
 
 /** Register GET /api/v1/activity. */
-export function registerActivityRoutes(app: FastifyInstance, deps: ActivityRouteDeps): void {
+export function registerActivityRoutes(fastify: FastifyInstance, deps: ActivityRouteDeps): void {
+  const app = fastify.withTypeProvider<ParsedQuery>();
   const { pool } = deps;
   const schema = describeRoute({
     tags: ["reports"],
     summary: "Time spent by status and turn outcomes over a window",
-    query: windowQuerySchema(ACTIVITY_GROUP_KEYS),
+    query: windowQuerySchema(ACTIVITY_GROUP_KEYS, (g) =>
+      g === "rootThread"
+        ? `activity cannot be grouped by rootThread (status time is kept per target, not per thread tree); use one of ${ACTIVITY_GROUP_KEYS.join(", ")}`
+        : null,
+    ),
     response: { 200: ActivityResponseSchema },
     csv: true,
   });
   app.get("/api/v1/activity", schema, async (req, reply) => {
-    const q = req.query as Record<string, unknown>;
-    rejectUnknown(q, WINDOW_PARAMS);
-    const { from, to, groupBy, format, filters } = windowQuery(q, ACTIVITY_GROUP_KEYS, (g) =>
-      g === "rootThread"
-        ? `activity cannot be grouped by rootThread (status time is kept per target, not per thread tree); use one of ${ACTIVITY_GROUP_KEYS.join(", ")}`
-        : null,
-    );
+    const { from, to, groupBy, format, filters } = req.query;
     const [{ rows, totals }, failures] = await Promise.all([
       queryActivity({ pool, fromMs: from, toMs: to, groupBy, filters }),
       // The kinds only: the rollups count failed turns without their kind.

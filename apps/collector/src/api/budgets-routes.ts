@@ -11,15 +11,13 @@ import {
   BudgetsResponseSchema,
 } from "@codex-fleet/protocol/budgets";
 import type { FastifyInstance } from "fastify";
-import { z } from "zod";
 import { evaluateBudgets } from "../budgets/evaluate.ts";
 import { loadBudgetInputs } from "../budgets/load.ts";
 import type { BudgetConfig } from "../config/schema.ts";
 import type { Fleet } from "../fleet/fleet.ts";
 import { toCsv } from "../http/csv.ts";
-import { badParam } from "../http/errors.ts";
-import { describeRoute, qp } from "../http/openapi.ts";
-import { optEnum, optList, rejectUnknown } from "../http/params.ts";
+import { describeRoute, type ParsedQuery } from "../http/openapi.ts";
+import { qp, query } from "../http/params.ts";
 
 export interface BudgetRouteDeps {
   pool: DbPool;
@@ -30,31 +28,27 @@ export interface BudgetRouteDeps {
 }
 
 /** Register GET /api/v1/budgets?scope=&id=&format=. */
-export function registerBudgetRoutes(app: FastifyInstance, deps: BudgetRouteDeps): void {
+export function registerBudgetRoutes(fastify: FastifyInstance, deps: BudgetRouteDeps): void {
+  const app = fastify.withTypeProvider<ParsedQuery>();
   const now = deps.now ?? Date.now;
   const schema = describeRoute({
     tags: ["reports"],
     summary: "Every configured budget evaluated now: spent, remaining, forecast, status",
-    query: z.strictObject({
+    query: query({
       scope: qp.enum(BUDGET_SCOPES, "Only budgets of this scope"),
-      id: qp.list("Only these budget ids"),
+      id: qp.list("Only these budget ids", (ids) => {
+        const unknown = ids.filter((id) => !deps.budgets.some((b) => b.id === id));
+        return unknown.length === 0
+          ? null
+          : `no budget with id ${unknown.map((id) => `"${id}"`).join(", ")} (configured: ${deps.budgets.map((b) => b.id).join(", ") || "none"})`;
+      }),
       format: qp.format,
     }),
     response: { 200: BudgetsResponseSchema },
     csv: true,
   });
   app.get("/api/v1/budgets", schema, async (req, reply) => {
-    const q = req.query as Record<string, unknown>;
-    rejectUnknown(q, ["scope", "id", "format"]);
-    const scope = optEnum(q, "scope", BUDGET_SCOPES);
-    const ids = optList(q, "id");
-    const format = optEnum(q, "format", ["json", "csv"] as const) ?? "json";
-    const unknown = ids?.filter((id) => !deps.budgets.some((b) => b.id === id)) ?? [];
-    if (unknown.length > 0)
-      throw badParam(
-        "id",
-        `no budget with id ${unknown.map((id) => `"${id}"`).join(", ")} (configured: ${deps.budgets.map((b) => b.id).join(", ") || "none"})`,
-      );
+    const { scope, id: ids, format } = req.query;
     const budgets = deps.budgets.filter(
       (b) => (scope === undefined || b.scope === scope) && (ids === undefined || ids.includes(b.id)),
     );

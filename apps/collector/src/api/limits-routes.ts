@@ -25,12 +25,10 @@ import {
   type WindowForecastView,
 } from "@codex-fleet/protocol/limits";
 import type { FastifyInstance } from "fastify";
-import { z } from "zod";
 import { toCsv } from "../http/csv.ts";
-import { badParam } from "../http/errors.ts";
-import { describeRoute, qp } from "../http/openapi.ts";
-import { optEnum, optString, rejectUnknown } from "../http/params.ts";
-import { TIME_RANGE_QUERY, timeRange } from "./window-query.ts";
+import { describeRoute, type ParsedQuery } from "../http/openapi.ts";
+import { qp, query, text } from "../http/params.ts";
+import { resolveRange, TIME_RANGE_QUERY } from "./window-query.ts";
 
 /** The history answer holds at most this many points (evenly thinned beyond it). */
 export const MAX_HISTORY_POINTS = 5000;
@@ -109,7 +107,8 @@ const sampleKey = (target: string, limitId: string, window: PlanWindowName) =>
   JSON.stringify([target, limitId, window]);
 
 /** Register GET /api/v1/limits and GET /api/v1/limits/history. */
-export function registerLimitsRoutes(app: FastifyInstance, deps: LimitsRouteDeps): void {
+export function registerLimitsRoutes(fastify: FastifyInstance, deps: LimitsRouteDeps): void {
+  const app = fastify.withTypeProvider<ParsedQuery>();
   const { pool } = deps;
   const now = deps.now ?? Date.now;
 
@@ -120,7 +119,7 @@ export function registerLimitsRoutes(app: FastifyInstance, deps: LimitsRouteDeps
   const limitsSchema = describeRoute({
     tags: ["limits"],
     summary: "Plan limits of every target now, most urgent first, with forecasts",
-    query: z.strictObject({
+    query: query({
       team: qp.string("Only this team", 200),
       target: qp.string("Only this target", 200),
       format: qp.format,
@@ -129,11 +128,7 @@ export function registerLimitsRoutes(app: FastifyInstance, deps: LimitsRouteDeps
     csv: true,
   });
   app.get("/api/v1/limits", limitsSchema, async (req, reply) => {
-    const q = req.query as Record<string, unknown>;
-    rejectUnknown(q, ["team", "target", "format"]);
-    const team = optString(q, "team", 200);
-    const target = optString(q, "target", 200);
-    const format = optEnum(q, "format", ["json", "csv"] as const) ?? "json";
+    const { team, target, format } = req.query;
     const nowMs = now();
     const [states, sources] = await Promise.all([
       listPlanLimits({ pool, team, target }),
@@ -196,22 +191,18 @@ export function registerLimitsRoutes(app: FastifyInstance, deps: LimitsRouteDeps
   const historySchema = describeRoute({
     tags: ["limits"],
     summary: "One limit window's samples over time, oldest first",
-    query: z.strictObject({
-      target: z.string().min(1).max(200).describe("The target (required)"),
+    query: query({
+      target: text(200).min(1, "is required").describe("The target (required)"),
       limitId: qp.string(`The limit (default ${DEFAULT_LIMIT_ID})`, 200),
       window: qp.enum(WINDOWS, "primary (default) or secondary"),
       ...TIME_RANGE_QUERY,
-    }),
+    }).transform((q, ctx) => ({ ...q, ...resolveRange(q, ctx, now()) })),
     response: { 200: LimitHistoryResponseSchema },
   });
   app.get("/api/v1/limits/history", historySchema, async (req) => {
-    const q = req.query as Record<string, unknown>;
-    rejectUnknown(q, ["target", "limitId", "window", "from", "to"]);
-    const target = optString(q, "target", 200);
-    if (target === undefined || target === "") throw badParam("target", "is required");
-    const limitId = optString(q, "limitId", 200) || DEFAULT_LIMIT_ID;
-    const window = optEnum(q, "window", WINDOWS) ?? "primary";
-    const { from, to } = timeRange(q, now());
+    const { target, from, to } = req.query;
+    const limitId = req.query.limitId || DEFAULT_LIMIT_ID;
+    const window = req.query.window ?? "primary";
     const found = await listPlanSamples({
       pool,
       fromMs: from,

@@ -23,8 +23,8 @@ import {
 import type { FastifyInstance } from "fastify";
 import { parseBody } from "../http/body.ts";
 import { badParam } from "../http/errors.ts";
-import { describeRoute, noQuery, pathParams } from "../http/openapi.ts";
-import { rejectUnknown } from "../http/params.ts";
+import { describeRoute, pathParams } from "../http/openapi.ts";
+import { noQuery } from "../http/params.ts";
 import type { OverrideChange, PriceOverrides } from "../price-overrides.ts";
 
 export interface PricingRoutesOptions {
@@ -44,8 +44,7 @@ export function registerPricingRoutes(app: FastifyInstance, opts: PricingRoutesO
     query: noQuery,
     response: { 200: PricingResponseSchema },
   });
-  app.get("/api/v1/pricing", schema, async (req): Promise<PricingResponse> => {
-    rejectUnknown(req.query as Record<string, unknown>, []);
+  app.get("/api/v1/pricing", schema, async (): Promise<PricingResponse> => {
     const [job, unpriced] = await Promise.all([
       readLatestRepricing(opts.pool),
       listUnpricedModels(opts.pool),
@@ -88,8 +87,7 @@ export function registerPriceOverrideRoutes(app: FastifyInstance, overrides: Pri
     query: noQuery,
     response: { 200: PriceOverridesResponseSchema },
   });
-  app.get("/api/v1/pricing/overrides", listSchema, async (req): Promise<PriceOverridesResponse> => {
-    rejectUnknown(req.query as Record<string, unknown>, []);
+  app.get("/api/v1/pricing/overrides", listSchema, async (): Promise<PriceOverridesResponse> => {
     return { overrides: overrides.views() };
   });
 
@@ -101,7 +99,6 @@ export function registerPriceOverrideRoutes(app: FastifyInstance, overrides: Pri
     response: { 201: PriceOverrideChangeSchema },
   });
   app.post("/api/v1/pricing/overrides", createSchema, async (req, reply) => {
-    rejectUnknown(req.query as Record<string, unknown>, []);
     const override = parseBody(PriceOverrideSchema, req.body);
     const who = req.fleetAuth?.principal;
     const by = who && who.kind !== "none" ? (who.email ?? who.name) : null;
@@ -125,7 +122,6 @@ export function registerPriceOverrideRoutes(app: FastifyInstance, overrides: Pri
     const { id: raw } = req.params as { id: string };
     const id = /^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isSafeInteger(id) || id > 2_147_483_647) throw badParam("id", "must be a positive integer");
-    rejectUnknown(req.query as Record<string, unknown>, []);
     const change = await overrides.remove(id);
     await req.audit({
       action: "price.override.delete",

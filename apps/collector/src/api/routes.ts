@@ -18,6 +18,7 @@ import {
   ThreadDetailSchema,
   ThreadListSchema,
   USAGE_GROUP_KEYS,
+  type UsageGroupKey,
   type UsageResponse,
   UsageResponseSchema,
 } from "@codex-fleet/protocol/api";
@@ -27,8 +28,8 @@ import { z } from "zod";
 import type { Fleet } from "../fleet/fleet.ts";
 import { toCsv } from "../http/csv.ts";
 import { badParam, notFound } from "../http/errors.ts";
-import { describeRoute, noQuery, pathParams, qp } from "../http/openapi.ts";
-import { optEnum, optInt, optList, rejectUnknown } from "../http/params.ts";
+import { describeRoute, type ParsedQuery, pathParams } from "../http/openapi.ts";
+import { eachOf, noQuery, qp, query } from "../http/params.ts";
 import { threadFromStored } from "../ingest/thread-state.ts";
 import type { Metrics } from "../metrics.ts";
 import { registerActivityRoutes } from "./activity-routes.ts";
@@ -37,11 +38,11 @@ import {
   DEFAULT_THREAD_PAGE,
   encodeThreadCursor,
   MAX_THREAD_PAGE,
-  optThreadCursor,
+  threadCursorParam,
   threadOrder,
 } from "./thread-page.ts";
 import { targetView, threadView } from "./views.ts";
-import { WINDOW_PARAMS, windowQuery, windowQuerySchema } from "./window-query.ts";
+import { toWindow, windowParams, windowQuerySchema } from "./window-query.ts";
 
 const COUNTER_COLUMNS = [
   "turns",
@@ -64,7 +65,8 @@ export interface RouteDeps {
   pausedTargets?: () => TargetView[];
 }
 
-export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
+export function registerRoutes(fastify: FastifyInstance, deps: RouteDeps): void {
+  const app = fastify.withTypeProvider<ParsedQuery>();
   const { fleet, pool } = deps;
   const teamOf = (target: string) => fleet.targets.get(target)?.config.team ?? "";
 
@@ -103,23 +105,21 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const targetsSchema = describeRoute({
     tags: ["targets"],
     summary: "Every target with its connection state",
-    query: z.strictObject({
+    query: query({
       format: qp.format,
-      paused: z
-        .enum(["true", "false"])
-        .optional()
-        .describe("true: the targets paused through the admin API instead (followed by no collector)"),
+      paused: qp.enum(
+        ["true", "false"],
+        "true: the targets paused through the admin API instead (followed by no collector)",
+      ),
     }),
     response: { 200: TargetListSchema },
     csv: true,
   });
   app.get("/api/v1/targets", targetsSchema, async (req, reply) => {
-    const q = req.query as Record<string, unknown>;
-    rejectUnknown(q, ["format", "paused"]);
-    const format = optEnum(q, "format", ["json", "csv"] as const) ?? "json";
+    const { format } = req.query;
     // paused=true: the targets paused through the admin API (followed by no collector, so not
     // in the live feed), for the dashboard to resume them.
-    const paused = optEnum(q, "paused", ["true", "false"] as const) === "true";
+    const paused = req.query.paused === "true";
     const rows = paused
       ? (deps.pausedTargets?.() ?? [])
       : [...fleet.targets.values()].map((rt) =>
@@ -151,29 +151,23 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     summary: "Threads, newest event first, a page at a time",
     description:
       "Headers: x-total-count (matching threads), x-next-cursor (pass as `cursor` for the next page).",
-    query: z.strictObject({
+    query: query({
       target: qp.list("Only these targets"),
       team: qp.list("Only these teams"),
-      status: qp.list(`Only these statuses: ${THREAD_STATUSES.join(", ")} or unknown:<name>`),
+      status: qp.list(
+        `Only these statuses: ${THREAD_STATUSES.join(", ")} or unknown:<name>`,
+        eachOf((s) => isOpenEnumValue(THREAD_STATUSES, s), `${THREAD_STATUSES.join(", ")} or unknown:<name>`),
+      ),
       limit: qp.int(`Page size (default ${DEFAULT_THREAD_PAGE})`, 1, MAX_THREAD_PAGE),
-      cursor: qp.string("The previous page's x-next-cursor"),
+      cursor: threadCursorParam,
       format: qp.format,
     }),
     response: { 200: ThreadListSchema },
     csv: true,
   });
   app.get("/api/v1/threads", threadsSchema, async (req, reply) => {
-    const q = req.query as Record<string, unknown>;
-    rejectUnknown(q, ["target", "team", "status", "limit", "cursor", "format"]);
-    const targets = optList(q, "target");
-    const teams = optList(q, "team");
-    const statuses = optList(q, "status");
-    for (const s of statuses ?? [])
-      if (!isOpenEnumValue(THREAD_STATUSES, s))
-        throw badParam("status", `'${s}' is not one of ${THREAD_STATUSES.join(", ")} or unknown:<name>`);
-    const limit = optInt(q, "limit", 1, MAX_THREAD_PAGE) ?? DEFAULT_THREAD_PAGE;
-    const cursor = optThreadCursor(q, "cursor");
-    const format = optEnum(q, "format", ["json", "csv"] as const) ?? "json";
+    const { target: targets, team: teams, status: statuses, cursor, format } = req.query;
+    const limit = req.query.limit ?? DEFAULT_THREAD_PAGE;
     // Stable order: newest event first, then id; the cursor is the last row's (event time, id).
     const matching = [...fleet.threads.values()].filter(
       (t) =>
@@ -219,7 +213,6 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get("/api/v1/threads/:id", threadSchema, async (req) => {
     const { id } = req.params as { id: string };
     if (id.length > 200) throw badParam("id", "too long");
-    rejectUnknown(req.query as Record<string, unknown>, []);
     // A thread the collector does not hold in memory (beyond its target's bound, or not followed
     // any more) is still answered from the database.
     let t = fleet.threads.get(id);
@@ -280,9 +273,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     csv: true,
   });
   app.get("/api/v1/usage", usageSchema, async (req, reply) => {
-    const q = req.query as Record<string, unknown>;
-    rejectUnknown(q, WINDOW_PARAMS);
-    const { from, to, groupBy, format, filters } = windowQuery(q, USAGE_GROUP_KEYS);
+    const { from, to, groupBy, format, filters } = req.query;
     const [{ rows, totals }, pendingThreads] = await Promise.all([
       queryUsage({ pool, fromMs: from, toMs: to, groupBy, filters }),
       countOwedThreads({ pool, filters }),
@@ -310,15 +301,15 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const failuresSchema = describeRoute({
     tags: ["reports"],
     summary: "Failed turns by error kind over a window",
-    query: windowQuerySchema(USAGE_GROUP_KEYS, { kind: qp.list("Only these error kinds") }),
+    query: query({ ...windowParams(USAGE_GROUP_KEYS), kind: qp.list("Only these error kinds") }).transform(
+      (q, ctx) => ({ ...toWindow<UsageGroupKey>(q, ctx), kind: q.kind }),
+    ),
     response: { 200: FailuresResponseSchema },
     csv: true,
   });
   app.get("/api/v1/usage/failures", failuresSchema, async (req, reply) => {
-    const q = req.query as Record<string, unknown>;
-    rejectUnknown(q, [...WINDOW_PARAMS, "kind"]);
-    const { from, to, groupBy, format, filters: usageFilters } = windowQuery(q, USAGE_GROUP_KEYS);
-    const filters = { ...usageFilters, kind: optList(q, "kind") };
+    const { from, to, groupBy, format, filters: usageFilters, kind } = req.query;
+    const filters = { ...usageFilters, kind };
     const { rows, kinds, failedTurns } = await queryFailures({
       pool,
       fromMs: from,
@@ -343,6 +334,6 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return body;
   });
 
-  registerActivityRoutes(app, { pool });
-  registerLimitsRoutes(app, { pool });
+  registerActivityRoutes(fastify, { pool });
+  registerLimitsRoutes(fastify, { pool });
 }

@@ -3,8 +3,7 @@
  * cursor naming the last row of a page, so that pages never overlap however large the fleet.
  */
 
-import { badParam } from "../http/errors.ts";
-import { optString } from "../http/params.ts";
+import { refuse, text } from "../http/params.ts";
 import type { ThreadState } from "../ingest/thread-state.ts";
 
 export const DEFAULT_THREAD_PAGE = 500;
@@ -27,19 +26,16 @@ export function encodeThreadCursor(t: ThreadState): string {
   return Buffer.from(JSON.stringify([t.lastEventAtMs, t.id])).toString("base64url");
 }
 
-/** The `cursor` parameter: a value of `X-Next-Cursor` from an earlier page. */
-export function optThreadCursor(q: Record<string, unknown>, name: string): ThreadKey | undefined {
-  const v = optString(q, name, 400);
-  if (v === undefined) return undefined;
+const NOT_A_CURSOR = "is not a cursor this API returned (use the X-Next-Cursor header of the previous page)";
+
+/** Decode a value of `X-Next-Cursor`; null when it is not one this API returned. */
+function decodeThreadCursor(v: string): ThreadKey | null {
+  if (!/^[A-Za-z0-9_-]+$/.test(v)) return null;
   let parsed: unknown;
   try {
-    if (!/^[A-Za-z0-9_-]+$/.test(v)) throw new Error("not base64url");
     parsed = JSON.parse(Buffer.from(v, "base64url").toString("utf8"));
   } catch {
-    throw badParam(
-      name,
-      "is not a cursor this API returned (use the X-Next-Cursor header of the previous page)",
-    );
+    return null;
   }
   if (
     !Array.isArray(parsed) ||
@@ -49,9 +45,14 @@ export function optThreadCursor(q: Record<string, unknown>, name: string): Threa
     parsed[1].length === 0 ||
     parsed[1].length > 200
   )
-    throw badParam(
-      name,
-      "is not a cursor this API returned (use the X-Next-Cursor header of the previous page)",
-    );
+    return null;
   return { lastEventAtMs: parsed[0], id: parsed[1] };
 }
+
+/** The `cursor` parameter: a value of `X-Next-Cursor` from an earlier page, decoded. */
+export const threadCursorParam = text(400)
+  .transform((v, ctx) => {
+    return decodeThreadCursor(v) ?? refuse(ctx, NOT_A_CURSOR);
+  })
+  .optional()
+  .describe("The previous page's x-next-cursor");

@@ -9,9 +9,8 @@ import { type AuditEventView, AuditEventViewSchema } from "@codex-fleet/protocol
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { toCsv } from "../http/csv.ts";
-import { badParam } from "../http/errors.ts";
-import { describeRoute, qp } from "../http/openapi.ts";
-import { optEnum, optInt, optList, optString, optTime, rejectUnknown } from "../http/params.ts";
+import { describeRoute, type ParsedQuery } from "../http/openapi.ts";
+import { qp, query, text } from "../http/params.ts";
 
 const CSV_COLUMNS = [
   "id",
@@ -43,38 +42,38 @@ function view(row: AuditEventRow): AuditEventView {
 }
 
 /** Register GET /api/v1/audit. */
-export function registerAuditRoutes(app: FastifyInstance, deps: { pool: DbPool }): void {
+export function registerAuditRoutes(fastify: FastifyInstance, deps: { pool: DbPool }): void {
+  const app = fastify.withTypeProvider<ParsedQuery>();
   const schema = describeRoute({
     tags: ["audit"],
     summary: "The audit log, newest first (admin)",
-    query: z.strictObject({
+    query: query({
       from: qp.time("From (inclusive)"),
       to: qp.time("To (exclusive)"),
       action: qp.list("Only these actions (e.g. target.create)"),
-      actor: qp.string("Only changes by this principal (name or email)", 320),
+      actor: text(320)
+        .trim()
+        .min(1, "must not be empty")
+        .optional()
+        .describe("Only changes by this principal (name or email)"),
       limit: qp.int("At most this many rows (default 500)", 1, 10_000),
       format: qp.format,
+    }).refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, {
+      path: ["from"],
+      message: "must be before `to`",
     }),
     response: { 200: z.array(AuditEventViewSchema) },
     csv: true,
   });
   app.get("/api/v1/audit", schema, async (req, reply) => {
-    const q = req.query as Record<string, unknown>;
-    rejectUnknown(q, ["from", "to", "action", "actor", "limit", "format"]);
-    const fromMs = optTime(q, "from");
-    const toMs = optTime(q, "to");
-    if (fromMs !== undefined && toMs !== undefined && fromMs >= toMs)
-      throw badParam("from", "must be before `to`");
-    const actor = optString(q, "actor", 320);
-    if (actor !== undefined && actor.trim() === "") throw badParam("actor", "must not be empty");
-    const format = optEnum(q, "format", ["json", "csv"] as const) ?? "json";
+    const { from, to, action, actor, limit, format } = req.query;
     const rows = await listAuditEvents({
       pool: deps.pool,
-      fromMs,
-      toMs,
-      actions: optList(q, "action"),
-      actor: actor?.trim(),
-      limit: optInt(q, "limit", 1, 10_000) ?? 500,
+      fromMs: from,
+      toMs: to,
+      actions: action,
+      actor,
+      limit: limit ?? 500,
     });
     const views = rows.map(view);
     if (format === "csv")

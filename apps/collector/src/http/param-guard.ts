@@ -1,7 +1,7 @@
 /**
  * Checks every route shares, before any handler runs: path parameters are bounded and printable,
  * and changes (POST/PUT/DELETE) take their input as a JSON body, never as query parameters. A 400
- * names the parameter. Per-route checks (params.ts, body.ts) do the rest.
+ * names the parameter. Each route's query schema (params.ts) and body schema (body.ts) do the rest.
  */
 import type { FastifyRequest } from "fastify";
 import { badParam } from "./errors.ts";
