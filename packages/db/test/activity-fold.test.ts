@@ -319,6 +319,49 @@ describe("the folded activity grains", () => {
     await expectGrainsEqual();
   });
 
+  it("give each target's and the fleet's peak over a window as the maximum of its hourly samples", async () => {
+    // Samples every 5 hours for every target and the fleet, with peaks that vary by day and target.
+    await db.pool.query(
+      `INSERT INTO activity_peak (hour, scope, key, peak)
+       SELECT h, s.scope, s.key, 1 + (extract(doy FROM h)::int * 7 + length(s.key) * 3 + extract(hour FROM h)::int) % 11
+       FROM generate_series($1::timestamp, $2::timestamp, interval '5 hours') h
+       CROSS JOIN (VALUES ('fleet', ''), ('target', 'alice'), ('target', 'carol'), ('target', 'erin')) s (scope, key)`,
+      [ts(FIRST_DAY), ts(NOW - HOUR_MS)],
+    );
+    // A later sample raising one day's peak (the spans follow activity_peak_daily's updates).
+    await db.pool.query(
+      `INSERT INTO activity_peak (hour, scope, key, peak) VALUES ('${ts(Date.UTC(2026, 10, 12, 3))}', 'target', 'carol', 40)
+       ON CONFLICT (scope, hour, key) DO UPDATE SET peak = GREATEST(activity_peak.peak, EXCLUDED.peak)`,
+    );
+    await upsert(fixture(FIRST_DAY, FIRST_DAY + 40 * DAY_MS, 3));
+    for (const w of WINDOWS) {
+      const got = await queryActivity({ pool: db.pool, ...w, groupBy: ["target"], filters: {}, nowMs: NOW });
+      const { rows } = await db.pool.query<{ key: string; peak: number }>(
+        `SELECT key, max(peak) AS peak FROM activity_peak
+         WHERE hour >= date_trunc('hour', $1::timestamp) AND hour < $2::timestamp AND scope = $3 GROUP BY key`,
+        [ts(w.fromMs), ts(w.toMs), "target"],
+      );
+      const want = new Map(rows.map((r) => [r.key, r.peak]));
+      for (const r of got.rows)
+        expect(r.activeThreadsPeak, `${r.target} ${ts(w.fromMs)}`).toBe(want.get(r.target ?? "") ?? 0);
+      expect(want.get("carol")).toBeGreaterThan(0);
+      const fleet = await db.pool.query<{ peak: number }>(
+        `SELECT max(peak) AS peak FROM activity_peak
+         WHERE hour >= date_trunc('hour', $1::timestamp) AND hour < $2::timestamp AND scope = 'fleet'`,
+        [ts(w.fromMs), ts(w.toMs)],
+      );
+      expect(got.totals.activeThreadsPeak).toBe(fleet.rows[0]?.peak);
+    }
+    const carol = await queryActivity({
+      pool: db.pool,
+      ...WINDOWS[0],
+      groupBy: ["target"],
+      filters: {},
+      nowMs: NOW,
+    });
+    expect(carol.rows.find((r) => r.target === "carol")?.activeThreadsPeak).toBe(40);
+  });
+
   it("are emptied with activity_daily", async () => {
     await upsert([[Date.UTC(2026, 10, 30, 15), "carol", "gpt-5.4", 1]]);
     await db.pool.query("TRUNCATE activity_daily");

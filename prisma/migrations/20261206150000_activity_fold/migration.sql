@@ -18,6 +18,7 @@
 -- spans of 2, 4, 8 and 16 days (start_day a multiple of span since 1970-01-01): a window's whole
 -- days are read as at most two blocks of each size plus single days from activity_daily_target
 -- (a 30-day window: ≈ 5 blocks of 1,000 developers instead of 30 days of them).
+-- activity_peak_span: activity_peak_daily's maximum over the same spans (below).
 -- Counters: the 31 that GET /api/v1/activity reads, float8 (exact below 2^53, by-value sums) like
 -- activity_daily_target; `n` counts the activity_daily_target rows behind a row, so a group
 -- exists when the sum of its n (grain plus pending) is positive — rows at 0 are left in place.
@@ -297,6 +298,44 @@ CREATE FUNCTION "activity_fold"() RETURNS bigint LANGUAGE sql AS $$
   SELECT count(*) FROM moved
 $$;
 
+-- activity_peak_span: the most threads active at once per (scope, key) over the same aligned
+-- spans, the maximum of activity_peak_daily's days. Peaks only rise and a maximum is exact however
+-- often it is taken, so it follows activity_peak_daily's statements directly (the sampler's, not
+-- ingest), raised with GREATEST like activity_peak_daily itself.
+CREATE TABLE "activity_peak_span" (
+    "span" INTEGER NOT NULL,
+    "start_day" TIMESTAMP(3) NOT NULL,
+    "scope" TEXT NOT NULL,
+    "key" TEXT NOT NULL,
+    "peak" INTEGER NOT NULL,
+
+    CONSTRAINT "activity_peak_span_pkey" PRIMARY KEY ("scope","span","start_day","key")
+);
+
+CREATE FUNCTION "activity_peak_span_apply"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO activity_peak_span AS p (scope, span, start_day, key, peak)
+  SELECT scope, s.span, to_timestamp(floor(extract(epoch FROM day) / (86400 * s.span)) * 86400 * s.span) AT TIME ZONE 'UTC',
+      key, max(peak)
+  FROM new_rows CROSS JOIN (VALUES (2), (4), (8), (16)) AS s (span)
+  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (scope, span, start_day, key) DO UPDATE SET peak = GREATEST(p.peak, EXCLUDED.peak);
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER "activity_peak_span_after_insert" AFTER INSERT ON "activity_peak_daily"
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "activity_peak_span_apply"();
+CREATE TRIGGER "activity_peak_span_after_update" AFTER UPDATE ON "activity_peak_daily"
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "activity_peak_span_apply"();
+
+CREATE FUNCTION "activity_peak_span_after_truncate"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  TRUNCATE activity_peak_span;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER "activity_peak_span_after_truncate" AFTER TRUNCATE ON "activity_peak_daily"
+  FOR EACH STATEMENT EXECUTE FUNCTION "activity_peak_span_after_truncate"();
+
 -- What is already there: its rows, as if just inserted, folded.
 INSERT INTO activity_fold_pending (day, target_id, team,
     turns_started, turns_completed, turns_failed, turns_interrupted, working_ms, approval_wait_ms, input_wait_ms, system_error_ms,
@@ -310,3 +349,8 @@ SELECT day, target_id, team,
     ans_h3, ans_h4, ans_h5, ans_h6, ans_h7, ans_h8, ans_h9, 1
 FROM activity_daily_target;
 SELECT activity_fold();
+INSERT INTO activity_peak_span (scope, span, start_day, key, peak)
+SELECT scope, s.span, to_timestamp(floor(extract(epoch FROM day) / (86400 * s.span)) * 86400 * s.span) AT TIME ZONE 'UTC',
+    key, max(peak)
+FROM activity_peak_daily CROSS JOIN (VALUES (2), (4), (8), (16)) AS s (span)
+GROUP BY 1, 2, 3, 4;

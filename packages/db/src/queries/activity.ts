@@ -355,7 +355,8 @@ function lastDayGuard(table: string, to: string, dayEnd: string, conds: readonly
 /**
  * The peak per row (by {@link peakKey}) and over the whole window, each null when the samples do
  * not keep that combination. Reads one scope's rows (the primary key's range) of activity_peak
- * for hours and of activity_peak_daily for days, split like the sums ({@link windowPieces}).
+ * for hours and of activity_peak_daily for days (or of activity_peak_span for a window's aligned
+ * spans of days when no row has a day key), split like the sums ({@link windowPieces}).
  */
 async function queryPeaks(
   pool: Pool,
@@ -399,6 +400,15 @@ async function queryPeaks(
     for (const p of pieces) {
       if (p.kind === "hours") {
         parts.push(select("activity_peak", hourT, [`hour >= ${at(p.fromMs)}`, `hour < ${at(p.toMs)}`]));
+      } else if (p.kind === "days" && t !== "day") {
+        // No day key: a day's maximum is read through the largest aligned spans that hold it.
+        for (const b of spanBlocks(p.fromMs, p.toMs)) {
+          parts.push(
+            b.span === 1
+              ? select("activity_peak_daily", dayT, [`day = ${at(b.startMs)}`])
+              : select("activity_peak_span", dayT, [`span = ${b.span}`, `start_day = ${at(b.startMs)}`]),
+          );
+        }
       } else if (p.kind === "days") {
         parts.push(select("activity_peak_daily", dayT, [`day >= ${at(p.fromMs)}`, `day < ${at(p.toMs)}`]));
       } else {
