@@ -106,12 +106,12 @@ async function expectGrainsEqual(): Promise<void> {
        SELECT span, start_day, target_id, team, ${COUNTERS.join(", ")}, n FROM activity_span_target
        UNION ALL
        SELECT s.span, ${start("s.span")}, target_id, team, ${COUNTERS.join(", ")}, n
-       FROM activity_fold_pending CROSS JOIN (VALUES (2), (4), (8), (16)) s (span)
+       FROM activity_fold_pending CROSS JOIN (VALUES (1), (2), (4), (8), (16)) s (span)
      ) x GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0 ORDER BY 1, 2, 3, 4`,
   );
   const spanWant = await db.pool.query(
     `SELECT s.span, ${start("s.span")} AS start_day, target_id, team, ${sums}, count(*)::float8 AS n
-     FROM activity_daily_target CROSS JOIN (VALUES (2), (4), (8), (16)) s (span)
+     FROM activity_daily_target CROSS JOIN (VALUES (1), (2), (4), (8), (16)) s (span)
      GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
   );
   expect(span.rows).toEqual(spanWant.rows);

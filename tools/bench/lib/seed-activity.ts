@@ -99,6 +99,7 @@ export async function seedActivity(args: {
     "activity_span_target",
     "activity_peak",
     "activity_peak_daily",
+    "activity_peak_span",
   ])
     await pool.query(`VACUUM ANALYZE ${t}`);
   const { rows: check } = await pool.query<{ turns: number; rows: number; peaks: number }>(

@@ -183,8 +183,8 @@ export async function queryActivity(args: {
  * - `daily`: activity_daily, when the request groups or filters by model or repo;
  * - `team`: activity_daily_team plus activity_fold_pending (migration 20261206150000_activity_fold),
  *   when it groups only by day and team and filters only by team (the fleet is the teams' sum);
- * - `span`: activity_span_target's aligned blocks (plus pending rows) and activity_daily_target's
- *   single days, when it involves targets but has no time key;
+ * - `span`: activity_span_target's aligned blocks of 1 to 16 days plus activity_fold_pending, when
+ *   it involves targets but has no time key;
  * - `target`: activity_daily_target (migration 20261206140300_activity_grain) otherwise.
  */
 export type DailyGrain = "daily" | "team" | "span" | "target";
@@ -195,7 +195,7 @@ export function dailyGrain(groupBy: readonly ActivityGroupKey[], filters: Activi
   return groupBy.includes("day") ? "target" : "span";
 }
 
-/** The block sizes of activity_span_target, largest first (1: a day of activity_daily_target). */
+/** The block sizes of activity_span_target and activity_peak_span, largest first. */
 const SPANS = [16, 8, 4, 2, 1] as const;
 
 /**
@@ -237,23 +237,10 @@ function dayRows(
       rowsOf("activity_daily_team", "day", range(fromMs, toMs)),
       rowsOf("activity_fold_pending", "day", range(fromMs, toMs)),
     ];
-  const parts: string[] = [];
-  const blocks = spanBlocks(fromMs, toMs);
-  for (const b of blocks) {
-    parts.push(
-      b.span === 1
-        ? rowsOf("activity_daily_target", "day", range(b.startMs, b.startMs + DAY_MS))
-        : rowsOf("activity_span_target", "start_day", [`span = ${b.span}`, `start_day = ${at(b.startMs)}`]),
-    );
-  }
-  // The blocks of 2 days or more are contiguous (single days only at the ends): one pending range.
-  const folded = blocks.filter((b) => b.span > 1);
-  const first = folded[0];
-  const last = folded[folded.length - 1];
-  if (first && last)
-    parts.push(
-      rowsOf("activity_fold_pending", "day", range(first.startMs, last.startMs + last.span * DAY_MS)),
-    );
+  const parts = spanBlocks(fromMs, toMs).map((b) =>
+    rowsOf("activity_span_target", "start_day", [`span = ${b.span}`, `start_day = ${at(b.startMs)}`]),
+  );
+  parts.push(rowsOf("activity_fold_pending", "day", range(fromMs, toMs)));
   return parts;
 }
 
@@ -298,8 +285,7 @@ async function querySums(
       parts.push(...dayRows(grain, p.fromMs, p.toMs, rowsOf, at));
     } else {
       const later = lastDayGuard("activity_hourly", at(p.toMs), at(p.dayMs + DAY_MS), filterSql);
-      // Today alone: a single day of the span grain is activity_daily_target's.
-      const today = dayRows(grain === "span" ? "target" : grain, p.dayMs, p.dayMs + DAY_MS, rowsOf, at);
+      const today = dayRows(grain, p.dayMs, p.dayMs + DAY_MS, rowsOf, at);
       parts.push(...today.map((sql) => `${sql} AND NOT ${later}`));
       parts.push(
         rowsOf("activity_hourly", "hour", [`hour >= ${at(p.dayMs)}`, `hour < ${at(p.toMs)}`, later]),
