@@ -19,7 +19,7 @@
 -- whole days are read as at most two blocks of each size (a 30-day window: ≈ 5 blocks of 1,000
 -- developers instead of 30 days of them). Span 1 is activity_daily_target again, but written by
 -- the fold in key order: a day's rows share pages, where activity_daily_target's, updated by every
--- ingest statement, lie one a page (a day of 1,000 developers: 1,000 pages, ≈ 15× the time).
+-- ingest statement, lie one a page (a day of 1,000 developers: 1,000 pages, 10–16× the time).
 -- activity_peak_span: activity_peak_daily's maximum over the same spans (below).
 -- Counters: the 31 that GET /api/v1/activity reads, float8 (exact below 2^53, by-value sums) like
 -- activity_daily_target; `n` counts the activity_daily_target rows behind a row, so a group
