@@ -130,8 +130,9 @@ const SHAPES: { groupBy: ActivityGroupKey[]; filters: ActivityFilters }[] = [
   { groupBy: ["day", "target"], filters: {} },
 ];
 /** 30 days ending now (the dashboard's), a window with partial first and last days, 40 whole days. */
+const MONTH = { fromMs: Date.UTC(2026, 10, 1), toMs: NOW };
 const WINDOWS = [
-  { fromMs: Date.UTC(2026, 10, 1), toMs: NOW },
+  MONTH,
   { fromMs: FIRST_DAY + 5 * DAY_MS + 7 * HOUR_MS, toMs: Date.UTC(2026, 10, 27, 14) },
   { fromMs: FIRST_DAY, toMs: FIRST_DAY + 40 * DAY_MS },
 ];
@@ -354,7 +355,7 @@ describe("the folded activity grains", () => {
     }
     const carol = await queryActivity({
       pool: db.pool,
-      ...WINDOWS[0],
+      ...MONTH,
       groupBy: ["target"],
       filters: {},
       nowMs: NOW,

@@ -65,13 +65,8 @@ const SUMMED = [
 const DUR = Array.from({ length: TURN_DURATION_BOUNDS_MS.length + 1 }, (_, i) => `dur_h${i}`);
 const ANS = Array.from({ length: ANSWER_BOUNDS_MS.length + 1 }, (_, i) => `ans_h${i}`);
 const COLUMNS = [...SUMMED.map(([c]) => c), ...DUR, ...ANS];
-/** Tables storing the counters as float8; all but activity_daily_target also keep `n`. */
-const FLOAT8 = new Set([
-  "activity_daily_target",
-  "activity_daily_team",
-  "activity_span_target",
-  "activity_fold_pending",
-]);
+/** The fold's tables (migration 20261206150000_activity_fold): float8 counters and their own `n`. */
+const FOLDED = new Set(["activity_daily_team", "activity_span_target", "activity_fold_pending"]);
 const SUMS = COLUMNS.map((c) => `COALESCE(sum(${c}), 0) AS ${c}`).join(", ");
 
 /** The summed columns of a group, in COLUMNS order. */
@@ -273,8 +268,9 @@ async function querySums(
   const keys = (t: string) =>
     groupBy.map((k, i) => `${(t === "day" && k === "day" ? "$T" : GROUP_SQL[k]).replace("$T", t)} AS k${i}`);
   const rowsOf: RowsOf = (table, t, conds) => {
-    const values = COLUMNS.map((c) => (FLOAT8.has(table) ? c : `${c}::float8 AS ${c}`));
-    const n = table === "activity_daily_target" || !FLOAT8.has(table) ? "1::float8 AS n" : "n";
+    const float8 = FOLDED.has(table) || table === "activity_daily_target";
+    const values = COLUMNS.map((c) => (float8 ? c : `${c}::float8 AS ${c}`));
+    const n = FOLDED.has(table) ? "n" : "1::float8 AS n";
     return `SELECT ${[...keys(t), ...values, n].join(", ")} FROM ${table} WHERE ${and(conds)}`;
   };
   const parts: string[] = [];
