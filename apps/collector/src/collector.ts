@@ -18,6 +18,7 @@ import {
 import { codexVersionFromUserAgent, isBelowCodexFloor } from "@codex-fleet/protocol/codex-version";
 import { unknownVariantsOf } from "@codex-fleet/protocol/normalize";
 import type { FastifyInstance } from "fastify";
+import { ActivityFoldJob } from "./activity-fold.ts";
 import { type InstalledAlerts, installAlerts } from "./alerts/install.ts";
 import { registerBudgetRoutes } from "./api/budgets-routes.ts";
 import { registerPriceOverrideRoutes, registerPricingRoutes } from "./api/pricing-routes.ts";
@@ -102,6 +103,8 @@ export interface Collector {
   readonly replica: Replica | null;
   /** The retention job (issue 13): `runOnce()` prunes now. */
   readonly retention: RetentionJob;
+  /** The activity fold (issue 15): `runOnce()` folds now. */
+  readonly activityFold: ActivityFoldJob;
   /** `http://host:port` once listening (null before, or when started with `listen: false`). */
   readonly address: string | null;
   /** Follow every target, start alerting, listen; resolves with the address ("" when not listening). */
@@ -305,6 +308,8 @@ export async function createCollector(
     onDeleted: (table, rows) => metrics.retentionDeleted.inc(table, rows),
     alone: db.embedded,
   });
+  // Activity (issue 15): one instance at a time folds the per-team and per-span grains.
+  const activityFold = new ActivityFoldJob({ pool: db.pool, log });
   metrics.gauge("codex_fleet_retention_last_run_timestamp_seconds", () => ({
     help: "When this instance last finished a retention run (0: not yet; another instance may run it).",
     values: [["", retention.lastRunAtMs === null ? 0 : Math.round(retention.lastRunAtMs / 1000)]],
@@ -328,6 +333,7 @@ export async function createCollector(
     database: db,
     replica,
     retention,
+    activityFold,
     get address() {
       return address;
     },
@@ -353,6 +359,7 @@ export async function createCollector(
       if (leased) await cluster.start();
       else await alerts.start();
       retention.start();
+      activityFold.start();
       repricing.start();
       if (options.listen === false) await app.ready();
       else address = await app.listen({ host: config.server.host, port: config.server.port });
@@ -367,6 +374,7 @@ export async function createCollector(
         if (started && leased) await cluster.pause();
         await alerts.stop();
         await retention.stop();
+        await activityFold.stop();
         catalogueRefresh.stop();
         await repricing.stop();
         // Buffered writes get what is left of the grace period, minus a second to close the pool.

@@ -3,10 +3,12 @@
  * seed-usage.ts (`developers` targets in 20 teams, 10 working hours a day on two (model, repo)
  * pairs, over the `days` days that end at `nowMs`): `activity_hourly` (the daily rollup fills
  * through its triggers) and `activity_peak` for every scope the collector samples — the fleet,
- * each team, target, model and repo — for every hour with activity. Counters are deterministic
+ * each team, target, model and repo — for every hour with activity — then folds the per-team and
+ * per-span grains (migration 20261206150000_activity_fold) as a collector would. Counters are deterministic
  * functions of the row, so two runs seed the same data.
  */
 import type { DbPool } from "@codex-fleet/db/client";
+import { foldActivity } from "@codex-fleet/db/repositories/activity-fold";
 import { ANSWER_BOUNDS_MS, TURN_DURATION_BOUNDS_MS } from "@codex-fleet/protocol/activity";
 import { KEYS, MODELS } from "./seed-usage.ts";
 
@@ -85,13 +87,19 @@ export async function seedActivity(args: {
        SELECT hour, '${scope}', ${key}, ${active} FROM activity_hourly GROUP BY hour${scope === "fleet" ? "" : `, ${key}`} ORDER BY hour`,
     );
   }
-  // What autovacuum would have done by the time anyone queries a month of data.
+  // What the collectors' activity fold (every few seconds) and autovacuum would have done by the
+  // time anyone queries a month of data.
+  await foldActivity(pool);
   for (const t of [
     "activity_hourly",
     "activity_daily",
     "activity_daily_target",
+    "activity_fold_pending",
+    "activity_daily_team",
+    "activity_span_target",
     "activity_peak",
     "activity_peak_daily",
+    "activity_peak_span",
   ])
     await pool.query(`VACUUM ANALYZE ${t}`);
   const { rows: check } = await pool.query<{ turns: number; rows: number; peaks: number }>(

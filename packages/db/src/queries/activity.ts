@@ -1,9 +1,11 @@
 /**
- * GET /api/v1/activity: the activity rollups (migrations 20261206120000_activity and
- * 20261206140300_activity_grain) grouped by the requested keys, read like /usage: whole UTC days
- * from a daily table (`activity_daily_target` when the request neither groups nor filters by
- * model or repo, else `activity_daily`), the hours of a partial first day from `activity_hourly`,
- * and today until `to` from the daily table or hour by hour ({@link windowPieces}). The totals are
+ * GET /api/v1/activity: the activity rollups (migrations 20261206120000_activity,
+ * 20261206140300_activity_grain and 20261206150000_activity_fold) grouped by the requested keys,
+ * read like /usage: whole UTC days from the coarsest daily grain the request's shape allows
+ * ({@link dailyGrain}: per team, per target over aligned spans of days, per target, or per model
+ * and repo), the hours of a partial first day from `activity_hourly`, and today until `to` from
+ * the daily grain or hour by hour ({@link windowPieces}). The folded grains are read with the
+ * changes still pending, so the answer is exact whenever the fold last ran. The totals are
  * the groups' sums. Percentiles are estimated in TS from the summed histogram columns; the peak of
  * threads active at once comes from `activity_peak_daily` and `activity_peak`, which keep one
  * dimension at a time (see {@link peakScope}).
@@ -63,6 +65,8 @@ const SUMMED = [
 const DUR = Array.from({ length: TURN_DURATION_BOUNDS_MS.length + 1 }, (_, i) => `dur_h${i}`);
 const ANS = Array.from({ length: ANSWER_BOUNDS_MS.length + 1 }, (_, i) => `ans_h${i}`);
 const COLUMNS = [...SUMMED.map(([c]) => c), ...DUR, ...ANS];
+/** The fold's tables (migration 20261206150000_activity_fold): float8 counters and their own `n`. */
+const FOLDED = new Set(["activity_daily_team", "activity_span_target", "activity_fold_pending"]);
 const SUMS = COLUMNS.map((c) => `COALESCE(sum(${c}), 0) AS ${c}`).join(", ");
 
 /** The summed columns of a group, in COLUMNS order. */
@@ -170,13 +174,69 @@ export async function queryActivity(args: {
 }
 
 /**
- * The daily sums table a request can read: activity_daily_target (migration
- * 20261206140300_activity_grain, activity_daily summed over model and repo) when the request
- * neither groups nor filters by model or repo, else activity_daily.
+ * Which daily grain a request's whole days are read from (see {@link dayRows}):
+ * - `daily`: activity_daily, when the request groups or filters by model or repo;
+ * - `team`: activity_daily_team plus activity_fold_pending (migration 20261206150000_activity_fold),
+ *   when it groups only by day and team and filters only by team (the fleet is the teams' sum);
+ * - `span`: activity_span_target's aligned blocks of 1 to 16 days plus activity_fold_pending, when
+ *   it involves targets but has no time key;
+ * - `target`: activity_daily_target (migration 20261206140300_activity_grain) otherwise.
  */
-export function dailyTable(groupBy: readonly ActivityGroupKey[], filters: ActivityFilters): string {
-  const fine = (k: "model" | "repo") => groupBy.includes(k) || (filters[k]?.length ?? 0) > 0;
-  return fine("model") || fine("repo") ? "activity_daily" : "activity_daily_target";
+export type DailyGrain = "daily" | "team" | "span" | "target";
+export function dailyGrain(groupBy: readonly ActivityGroupKey[], filters: ActivityFilters): DailyGrain {
+  const by = (k: Dimension) => groupBy.includes(k) || (filters[k]?.length ?? 0) > 0;
+  if (by("model") || by("repo")) return "daily";
+  if (!by("target")) return "team";
+  return groupBy.includes("day") ? "target" : "span";
+}
+
+/** The block sizes of activity_span_target and activity_peak_span, largest first. */
+const SPANS = [16, 8, 4, 2, 1] as const;
+
+/**
+ * Whole days [fromMs, toMs) as aligned blocks, largest first from the left: each block starts at a
+ * multiple of its span (in days since 1970-01-01) — a 30-day window is ≈ 5 blocks.
+ */
+export function spanBlocks(fromMs: number, toMs: number): { span: number; startMs: number }[] {
+  const out: { span: number; startMs: number }[] = [];
+  let day = fromMs / DAY_MS;
+  const end = toMs / DAY_MS;
+  while (day < end) {
+    const span = SPANS.find((s) => day % s === 0 && day + s <= end) ?? 1;
+    out.push({ span, startMs: day * DAY_MS });
+    day += span;
+  }
+  return out;
+}
+
+/** A piece's SELECT: the group keys (`t` is its time column), the COLUMNS and `n` (querySums). */
+type RowsOf = (table: string, t: string, conds: string[]) => string;
+
+/**
+ * The rows holding whole days [fromMs, toMs) in `grain`. The folded grains (activity_daily_team,
+ * activity_span_target) come with the pending rows of their days: one statement sees each pending
+ * row either still pending or folded, so their sum is activity_daily_target's (exact).
+ */
+function dayRows(
+  grain: DailyGrain,
+  fromMs: number,
+  toMs: number,
+  rowsOf: RowsOf,
+  at: (ms: number) => string,
+): string[] {
+  const range = (a: number, b: number) => [`day >= ${at(a)}`, `day < ${at(b)}`];
+  if (grain === "daily") return [rowsOf("activity_daily", "day", range(fromMs, toMs))];
+  if (grain === "target") return [rowsOf("activity_daily_target", "day", range(fromMs, toMs))];
+  if (grain === "team")
+    return [
+      rowsOf("activity_daily_team", "day", range(fromMs, toMs)),
+      rowsOf("activity_fold_pending", "day", range(fromMs, toMs)),
+    ];
+  const parts = spanBlocks(fromMs, toMs).map((b) =>
+    rowsOf("activity_span_target", "start_day", [`span = ${b.span}`, `start_day = ${at(b.startMs)}`]),
+  );
+  parts.push(rowsOf("activity_fold_pending", "day", range(fromMs, toMs)));
+  return parts;
 }
 
 /**
@@ -198,27 +258,34 @@ async function querySums(
   };
   const filterSql = filterConditions(filters, params);
   const and = (conds: string[]) => [...conds, ...filterSql].join(" AND ");
-  const daily = dailyTable(groupBy, filters);
+  const grain = dailyGrain(groupBy, filters);
   // The pieces' rows, aggregated once. float8: exact for integers below 2^53 (ms of a fleet's
   // century), and by value, where sum(bigint) keeps a numeric state per column and group (a
-  // month of 1,000 developers' groups spilled past work_mem). activity_daily_target stores float8.
+  // month of 1,000 developers' groups spilled past work_mem); the grains of migrations
+  // 20261206140300 and 20261206150000 store float8. `n`: how many activity_daily_target rows a
+  // row stands for in a folded grain or a pending row (negative for a delete), 1 elsewhere; a
+  // group exists when its n is positive (a folded row stays in place at 0 after deletes).
   const keys = (t: string) =>
     groupBy.map((k, i) => `${(t === "day" && k === "day" ? "$T" : GROUP_SQL[k]).replace("$T", t)} AS k${i}`);
-  const rowsOf = (table: string, t: string, conds: string[]) => {
-    const values = COLUMNS.map((c) => (table === "activity_daily_target" ? c : `${c}::float8 AS ${c}`));
-    return `SELECT ${[...keys(t), ...values].join(", ")} FROM ${table} WHERE ${and(conds)}`;
+  const rowsOf: RowsOf = (table, t, conds) => {
+    const float8 = FOLDED.has(table) || table === "activity_daily_target";
+    const values = COLUMNS.map((c) => (float8 ? c : `${c}::float8 AS ${c}`));
+    const n = FOLDED.has(table) ? "n" : "1::float8 AS n";
+    return `SELECT ${[...keys(t), ...values, n].join(", ")} FROM ${table} WHERE ${and(conds)}`;
   };
   const parts: string[] = [];
   for (const p of pieces) {
     if (p.kind === "hours") {
       parts.push(rowsOf("activity_hourly", "hour", [`hour >= ${at(p.fromMs)}`, `hour < ${at(p.toMs)}`]));
     } else if (p.kind === "days") {
-      parts.push(rowsOf(daily, "day", [`day >= ${at(p.fromMs)}`, `day < ${at(p.toMs)}`]));
+      parts.push(...dayRows(grain, p.fromMs, p.toMs, rowsOf, at));
     } else {
-      const day = at(p.dayMs);
       const later = lastDayGuard("activity_hourly", at(p.toMs), at(p.dayMs + DAY_MS), filterSql);
-      parts.push(rowsOf(daily, "day", [`day = ${day}`, `NOT ${later}`]));
-      parts.push(rowsOf("activity_hourly", "hour", [`hour >= ${day}`, `hour < ${at(p.toMs)}`, later]));
+      const today = dayRows(grain, p.dayMs, p.dayMs + DAY_MS, rowsOf, at);
+      parts.push(...today.map((sql) => `${sql} AND NOT ${later}`));
+      parts.push(
+        rowsOf("activity_hourly", "hour", [`hour >= ${at(p.dayMs)}`, `hour < ${at(p.toMs)}`, later]),
+      );
     }
   }
   const source = parts.join(" UNION ALL ");
@@ -238,7 +305,7 @@ async function querySums(
   const formatted = groupBy.map((k, i) => `${FORMAT_SQL[k](`k${i}`)}`).join(", ");
   const { rows } = await pool.query<unknown[]>({
     text: `SELECT ${formatted}, ${SUMS} FROM (${source}) a
-           GROUP BY ${keyCols} ORDER BY ${keyCols} LIMIT $${params.length}`,
+           GROUP BY ${keyCols} HAVING sum(n) > 0 ORDER BY ${keyCols} LIMIT $${params.length}`,
     values: params,
     rowMode: "array",
   });
@@ -270,7 +337,8 @@ function lastDayGuard(table: string, to: string, dayEnd: string, conds: readonly
 /**
  * The peak per row (by {@link peakKey}) and over the whole window, each null when the samples do
  * not keep that combination. Reads one scope's rows (the primary key's range) of activity_peak
- * for hours and of activity_peak_daily for days, split like the sums ({@link windowPieces}).
+ * for hours and of activity_peak_daily for days (or of activity_peak_span for a window's aligned
+ * spans of days when no row has a day key), split like the sums ({@link windowPieces}).
  */
 async function queryPeaks(
   pool: Pool,
@@ -314,6 +382,15 @@ async function queryPeaks(
     for (const p of pieces) {
       if (p.kind === "hours") {
         parts.push(select("activity_peak", hourT, [`hour >= ${at(p.fromMs)}`, `hour < ${at(p.toMs)}`]));
+      } else if (p.kind === "days" && t !== "day") {
+        // No day key: a day's maximum is read through the largest aligned spans that hold it.
+        for (const b of spanBlocks(p.fromMs, p.toMs)) {
+          parts.push(
+            b.span === 1
+              ? select("activity_peak_daily", dayT, [`day = ${at(b.startMs)}`])
+              : select("activity_peak_span", dayT, [`span = ${b.span}`, `start_day = ${at(b.startMs)}`]),
+          );
+        }
       } else if (p.kind === "days") {
         parts.push(select("activity_peak_daily", dayT, [`day >= ${at(p.fromMs)}`, `day < ${at(p.toMs)}`]));
       } else {
