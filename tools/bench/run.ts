@@ -57,7 +57,7 @@ const PLAN = {
   },
   full: {
     fleet: {
-      sizes: [100, 1_000, 5_000],
+      sizes: [100, 1_000, 5_000, 10_000],
       settleMs: 5_000,
       sampleMs: 10_000,
       activeMs: 20_000,

@@ -19,6 +19,7 @@ import {
 import WebSocket from "ws";
 import { backoffDelayMs } from "../lib/backoff.ts";
 import { destinationProblem, guardedLookup, type Resolver } from "../net/destination.ts";
+import type { GateTicket, HandshakeGate } from "./handshake-gate.ts";
 
 export interface ConnectionStatus {
   state: TargetState;
@@ -57,6 +58,8 @@ export interface ConnectionOptions {
   allowLinkLocal?: boolean;
   /** Resolves the target's host name (default: the system resolver); every address is checked. */
   resolver?: Resolver;
+  /** Shared by a fleet's connections: each opening handshake waits for a slot (handshake-gate.ts). */
+  handshakeGate?: HandshakeGate;
   random?: () => number;
   now?: () => number;
 }
@@ -132,6 +135,8 @@ export class TargetConnection {
     timer: NodeJS.Timeout;
   } | null = null;
   private ready = false;
+  /** The slot (or the place in line) of the current opening handshake at the handshake gate. */
+  private gateTicket: GateTicket | null = null;
   private invalidWindowStart = 0;
   private bytesWindowStart = 0;
   private bytesInWindow = 0;
@@ -173,6 +178,7 @@ export class TargetConnection {
   /** Close the socket and stop reconnecting; pending requests reject. */
   stop(): void {
     this.stopped = true;
+    this.leaveGate();
     this.clearTimers();
     this.failPending(new ConnectionClosedError("connection stopped"));
     const ws = this.ws;
@@ -215,6 +221,13 @@ export class TargetConnection {
       error: this.status.error,
       nextAttemptAtMs: null,
     });
+    const gate = this.opts.handshakeGate;
+    if (gate) this.gateTicket = gate.enter((ticket) => this.dial(ticket));
+    else this.dial(null);
+  }
+
+  private dial(ticket: GateTicket | null): void {
+    this.gateTicket = ticket;
     // SSRF (net/destination.ts): the URL's text here, every resolved address in `lookup`, which
     // also hands the socket the addresses it checked.
     const policy = { allowLinkLocal: this.opts.allowLinkLocal ?? false };
@@ -355,6 +368,7 @@ export class TargetConnection {
       if (this.connectTimer) clearTimeout(this.connectTimer);
       this.connectTimer = null;
       this.ready = true;
+      this.leaveGate();
       this.setStatus({ state: "open", reason: null, error: null, nextAttemptAtMs: null, userAgent });
       this.startPing(ws);
       this.stableTimer = setTimeout(() => {
@@ -505,6 +519,7 @@ export class TargetConnection {
   }
 
   private scheduleRetry(reason: TargetReason, error: string): void {
+    this.leaveGate();
     if (this.stopped) return;
     if (this.retryTimer) return;
     const delay = backoffDelayMs(this.attempt, this.opts, this.random);
@@ -514,6 +529,12 @@ export class TargetConnection {
       this.retryTimer = null;
       this.connect();
     }, delay);
+  }
+
+  /** The opening handshake ended (open, failed or stopped): give its slot to the next target. */
+  private leaveGate(): void {
+    this.gateTicket?.release();
+    this.gateTicket = null;
   }
 
   private setStatus(patch: Partial<ConnectionStatus>): void {

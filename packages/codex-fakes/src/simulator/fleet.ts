@@ -40,7 +40,7 @@ export interface SimulatedFleetOptions {
   history?: { days: number; turnsPerDay?: number; speed?: number; minStepMs?: number };
   /** Relative weights of turn outcomes (missing ones keep the default). */
   outcomes?: Partial<Record<Outcome, number>>;
-  /** `perServer` (default up to 200 servers) or `shared` (one port, path /s/<i>). */
+  /** `perServer` (default up to 200 servers) or `shared` (a port per 1,000 servers, path /s/<i>). */
   listen?: ListenMode;
   /** Answer requests after this many ms; with `maxInFlightRequests`, overload answers -32001. */
   responseDelayMs?: number;

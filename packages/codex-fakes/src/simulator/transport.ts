@@ -1,7 +1,8 @@
 /**
  * WebSocket endpoints for simulated app-servers on 127.0.0.1: either one HTTP server per
  * simulated server (its own port, path `/`, like `codex app-server --listen ws://…`) or one
- * shared HTTP server routing `/s/<index>` (thousands of servers without thousands of listeners).
+ * shared HTTP server per 1,000 servers routing `/s/<index>` (thousands of servers without thousands
+ * of listeners).
  * The upgrade is checked like 0.169.0 does it (facts §6): an `Origin` header → 403; with a
  * capability token, a missing, malformed or wrong `Authorization: Bearer` → 401 with the same
  * messages; `GET /readyz` and `/healthz` → 200 without auth; anything else → 400.
@@ -23,6 +24,14 @@ export interface Transport {
 }
 
 const MAX_PAYLOAD = 16 * 1024 * 1024;
+
+/**
+ * Shared mode opens one port per this many servers, each listening with a backlog as large: a
+ * collector connects to its whole fleet at once, and past a listener's backlog (Node's default
+ * 511) the kernel drops SYNs, which the client resends only after 1, 3, 7, 15 s — the bench
+ * would time the simulator's one port, not the collector (10,000 servers: 24–40 s to follow).
+ */
+const SERVERS_PER_SHARED_PORT = 1_000;
 
 function reject(socket: Duplex, status: number, reason: string, body: string): void {
   socket.end(
@@ -99,18 +108,21 @@ export async function startTransport(
   const listen = (server: Server): Promise<number> =>
     new Promise((resolve, reject) => {
       server.once("error", reject);
-      server.listen(0, host, () => resolve((server.address() as AddressInfo).port));
+      server.listen({ port: 0, host, backlog: SERVERS_PER_SHARED_PORT }, () =>
+        resolve((server.address() as AddressInfo).port),
+      );
     });
 
   let urls: string[];
   if (mode === "shared") {
-    const port = await listen(
-      makeHttp((path) => {
-        const m = /^\/s\/(\d+)\/?$/.exec(path);
-        return m ? servers[Number(m[1])] : undefined;
-      }),
-    );
-    urls = servers.map((_, i) => `ws://${host}:${port}/s/${i}`);
+    const route = (path: string) => {
+      const m = /^\/s\/(\d+)\/?$/.exec(path);
+      return m ? servers[Number(m[1])] : undefined;
+    };
+    const ports: number[] = [];
+    for (let i = 0; i < Math.max(1, Math.ceil(servers.length / SERVERS_PER_SHARED_PORT)); i++)
+      ports.push(await listen(makeHttp(route)));
+    urls = servers.map((_, i) => `ws://${host}:${ports[Math.floor(i / SERVERS_PER_SHARED_PORT)]}/s/${i}`);
   } else {
     urls = [];
     for (const sim of servers) {

@@ -109,3 +109,23 @@ describe("simulated app-server endpoints", () => {
     expect(await connect(shared, { Authorization: "Bearer alice-token" })).toMatchObject({ status: 404 });
   });
 });
+
+describe("shared endpoints of a large fleet", () => {
+  it("does spread 2,001 servers over 3 ports (1,000 each), and each answers on its own", async () => {
+    const many = Array.from({ length: 2_001 }, (_, i) => servers[i % 2] as SimServer);
+    const t = await startTransport(many, "shared", "127.0.0.1");
+    try {
+      const ports = t.urls.map((u) => new URL(u).port);
+      expect(new Set(ports).size).toBe(3);
+      expect([ports[0] === ports[999], ports[999] === ports[1_000], ports[1_000] === ports[2_000]]).toEqual([
+        true,
+        false,
+        false,
+      ]);
+      const res = await connect(t.urls[2_000] as string, { Authorization: "Bearer alice-token" });
+      expect(res).toMatchObject({ frame: { id: 1, result: { codexHome: "/home/alice/.codex" } } });
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -24,6 +24,7 @@ import {
   RpcError,
   TargetConnection,
 } from "../../../src/fleet/connection.ts";
+import { HandshakeGate } from "../../../src/fleet/handshake-gate.ts";
 import { backoffDelayMs } from "../../../src/lib/backoff.ts";
 
 const TOKEN = "s3cret-token-for-tests";
@@ -428,6 +429,48 @@ describe("TargetConnection backoff (fake clock)", () => {
     expect(h.conn.current.state).toBe("stopped");
     expect(p.upgrades).toHaveLength(1);
     await expect(h.conn.request("thread/list", {})).rejects.toBeInstanceOf(ConnectionClosedError);
+  });
+});
+
+describe("TargetConnection at a handshake gate", () => {
+  it("does dial only when a slot is free, and free it once open or failed", async () => {
+    const handshakeGate = new HandshakeGate({ max: 1, holdMaxMs: 60_000 });
+    const hung = await peer({ upgrade: { kind: "hang" } });
+    const good = await peer();
+    const a = open(hung.url, { handshakeGate, connectTimeoutMs: 300 });
+    const b = open(good.url, { handshakeGate });
+    await waitFor("the hung upgrade", () => hung.upgrades.length === 1);
+    // b waits for a's slot: shown connecting, not dialled.
+    expect(b.conn.current.state).toBe("connecting");
+    expect(good.upgrades).toHaveLength(0);
+    await waitFor("a's timeout", backoffCount(a, 1));
+    await waitFor("b open", isOpen(b));
+    expect(handshakeGate.inFlight).toBe(0); // a failed, b opened: both slots given back
+  });
+
+  it("does give the slot of a handshake that never ends to the next target after holdMaxMs", async () => {
+    const handshakeGate = new HandshakeGate({ max: 1, holdMaxMs: 100 });
+    const hung = await peer({ upgrade: { kind: "hang" } });
+    const good = await peer();
+    const a = open(hung.url, { handshakeGate, connectTimeoutMs: 60_000 });
+    const b = open(good.url, { handshakeGate });
+    await waitFor("b open", isOpen(b));
+    expect(a.conn.current.state).toBe("connecting");
+  });
+
+  it("does never dial a target stopped while it waited for a slot", async () => {
+    const handshakeGate = new HandshakeGate({ max: 1, holdMaxMs: 60_000 });
+    const hung = await peer({ upgrade: { kind: "hang" } });
+    const second = await peer();
+    const a = open(hung.url, { handshakeGate, connectTimeoutMs: 60_000 });
+    const b = open(second.url, { handshakeGate });
+    await waitFor("the hung upgrade", () => hung.upgrades.length === 1);
+    b.conn.stop();
+    a.conn.stop(); // a's slot is free: nobody may take it
+    await new Promise((r) => setTimeout(r, 100));
+    expect(second.upgrades).toHaveLength(0);
+    expect(b.conn.current.state).toBe("stopped");
+    expect(handshakeGate.inFlight).toBe(0);
   });
 });
 
