@@ -18,7 +18,7 @@ import {
   histogramQuantile,
   TURN_DURATION_BOUNDS_MS,
 } from "@codex-fleet/protocol/activity";
-import type { Pool } from "pg";
+import type { Pool, QueryConfig } from "pg";
 import { FORMAT_SQL, type UsageFilters, usageWindow } from "./usage.ts";
 
 export type ActivityFilters = UsageFilters;
@@ -293,7 +293,7 @@ async function querySums(
   // Rows as arrays: no object per row to build and read back by name (measured in the collector's
   // profile: parseRow and the per-row copies were a fifth of its time for 1,000 developers).
   if (groupBy.length === 0) {
-    const { rows } = await pool.query<SumRow>({
+    const rows = await queryWithoutParallelAppend<SumRow>(pool, {
       text: `SELECT ${SUMS} FROM (${source}) a`,
       values: params,
       rowMode: "array",
@@ -303,7 +303,7 @@ async function querySums(
   params.push(limit + 1);
   const keyCols = groupBy.map((_, i) => `k${i}`).join(", ");
   const formatted = groupBy.map((k, i) => `${FORMAT_SQL[k](`k${i}`)}`).join(", ");
-  const { rows } = await pool.query<unknown[]>({
+  const rows = await queryWithoutParallelAppend<unknown[]>(pool, {
     text: `SELECT ${formatted}, ${SUMS} FROM (${source}) a
            GROUP BY ${keyCols} HAVING sum(n) > 0 ORDER BY ${keyCols} LIMIT $${params.length}`,
     values: params,
@@ -323,6 +323,37 @@ async function querySums(
   if (rows.length <= limit) return { rows: out, totals };
   const all = await querySums(pool, pieces, [], filters, limit);
   return { rows: out, totals: all.totals };
+}
+
+/**
+ * One statement's rows, planned without a Parallel Append. A window's pieces are a UNION ALL,
+ * which the planner makes a Parallel Append even over tables with `parallel_workers = 0` (each
+ * child a whole index scan): the leader then did all the work in a few ms and waited for its two
+ * workers to start and finish — a `groupBy=target` request's sums took 75–270 ms instead of
+ * 10–35 ms at load 3–5 on two cores (BENCHMARKS.md, Activity, session 9). Parallel scans of one
+ * table (the hourly rows of `groupBy=hour`) are kept: there the workers share real work. `SET
+ * LOCAL` needs a transaction: two more round trips on the same connection.
+ */
+async function queryWithoutParallelAppend<R>(
+  pool: Pool,
+  query: QueryConfig & { rowMode?: "array" },
+): Promise<R[]> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN READ ONLY; SET LOCAL enable_parallel_append = off");
+    const { rows } = await client.query(query as QueryConfig);
+    await client.query("COMMIT");
+    client.release();
+    return rows as R[];
+  } catch (err) {
+    // A connection that cannot even roll back is discarded rather than returned to the pool.
+    const usable = await client.query("ROLLBACK").then(
+      () => true,
+      () => false,
+    );
+    client.release(!usable);
+    throw err;
+  }
 }
 
 /**
@@ -416,10 +447,15 @@ async function queryPeaks(
     statements.push(`SELECT true AS total, '' AS t, '' AS k, max(peak) AS peak FROM (${source}) s`);
   }
   if (statements.length === 0) return { byKey: null, total: null };
-  const { rows } = await pool.query<{ total: boolean; t: string; k: string; peak: number | null }>(
-    statements.join(" UNION ALL "),
-    params,
-  );
+  const rows = await queryWithoutParallelAppend<{
+    total: boolean;
+    t: string;
+    k: string;
+    peak: number | null;
+  }>(pool, {
+    text: statements.join(" UNION ALL "),
+    values: params,
+  });
   const byKey = rowScope ? new Map<string, number>() : null;
   let total: number | null = totalScope ? 0 : null;
   for (const r of rows) {
