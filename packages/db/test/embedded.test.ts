@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb } from "../src/client.ts";
 import { EMBEDDED_POOL_MAX, type EmbeddedPostgres, startEmbeddedPostgres } from "../src/embedded.ts";
 import { migrate } from "../src/migrate.ts";
+import { queryActivity } from "../src/queries/activity.ts";
+import { foldActivity } from "../src/repositories/activity-fold.ts";
 
 // One fresh cluster for the file: creating one (initdb in WASM) is the slow part, 2-5 s.
 let root: string;
@@ -65,6 +67,38 @@ describe("startEmbeddedPostgres", () => {
       );
     } finally {
       await again.close();
+    }
+  }, 30_000);
+
+  it("answers the activity reads and folds (their transactions and advisory lock work on PGlite)", async () => {
+    const db = createDb({ url: embedded.url, poolMax: embedded.poolMax });
+    try {
+      // The server takes one socket at a time: the previous test's may not be released yet.
+      for (let i = 0; ; i++) {
+        const ok = await db.pool.query("SELECT 1").then(
+          () => true,
+          () => false,
+        );
+        if (ok) break;
+        if (i === 50) throw new Error("the embedded database accepted no connection within 5 s");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const now = Date.UTC(2026, 11, 6, 12);
+      for (const groupBy of [[], ["target"], ["day", "team"], ["hour"]] as const) {
+        const out = await queryActivity({
+          pool: db.pool,
+          fromMs: now - 30 * 86_400_000,
+          toMs: now,
+          groupBy: [...groupBy],
+          filters: {},
+          nowMs: now,
+        });
+        expect(out.rows).toEqual([]);
+        expect(out.totals.turnsStarted).toBe(0);
+      }
+      expect(await foldActivity(db.pool)).toBe(0);
+    } finally {
+      await db.close();
     }
   }, 30_000);
 });
