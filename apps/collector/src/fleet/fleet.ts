@@ -27,6 +27,7 @@ import type { Metrics } from "../metrics.ts";
 import { type ConnectionStatus, TargetConnection } from "./connection.ts";
 import { HandshakeGate } from "./handshake-gate.ts";
 import { TargetObserver } from "./observer.ts";
+import { PlanLimitLoader } from "./plan-limit-loader.ts";
 import { PlanLimitTracker } from "./plan-limit-tracker.ts";
 import { PlanLimitWriter } from "./plan-limit-writer.ts";
 import { saneTimes } from "./sane-times.ts";
@@ -108,6 +109,8 @@ export class Fleet {
   private readonly targetStates: TargetStateWriter;
   /** Plan-limit states, samples and read outcomes, written off the socket's path. */
   readonly planLimitWriter: PlanLimitWriter;
+  /** Stored plan-limit states, loaded for the targets that open together in one query. */
+  private readonly planLimitLoader: PlanLimitLoader;
   private listeners = new Set<FleetListener>();
   private readonly now: () => number;
   private contactTimer: NodeJS.Timeout | null = null;
@@ -126,6 +129,7 @@ export class Fleet {
     this.now = opts.now ?? Date.now;
     const { pool, log, metrics } = opts;
     this.targetStates = new TargetStateWriter({ pool, log });
+    this.planLimitLoader = new PlanLimitLoader({ pool, now: this.now });
     this.planLimitWriter = new PlanLimitWriter({
       pool,
       onError: (err, attempt) => {
@@ -455,7 +459,7 @@ export class Fleet {
       targetId: id,
       team: () => rt.config.team,
       connection,
-      pool: this.opts.pool,
+      loader: this.planLimitLoader,
       writer: this.planLimitWriter,
       pollMs: config.observer.rateLimitPollMs,
       now: this.now,
