@@ -43,9 +43,10 @@ export interface TargetRuntime {
   connectedSinceMs: number | null;
   invalidFrames: number;
   lastInvalid: string | null;
-  unknownMethods: Map<string, number>;
-  /** Threads whose metadata was read back after a turn (at most once each, bounded). */
-  metadataRead: Set<string>;
+  /** Counts of the unknown methods seen (null until the first: most targets never send one). */
+  unknownMethods: Map<string, number> | null;
+  /** Threads whose metadata was read back after a turn (at most once each, bounded; null: none yet). */
+  metadataRead: Set<string> | null;
   /** Threads this target has reported (bounded: a hostile peer could invent endless ids). */
   threadCount: number;
   /**
@@ -481,8 +482,8 @@ export class Fleet {
       connectedSinceMs: null,
       invalidFrames: 0,
       lastInvalid: null,
-      unknownMethods: new Map(),
-      metadataRead: new Set(),
+      unknownMethods: null,
+      metadataRead: null,
       threadCount: 0,
       contactScanned: false,
       followed: false,
@@ -506,6 +507,7 @@ export class Fleet {
           : event.kind;
     this.opts.metrics.notifications.inc(label);
     if (event.kind === "unknown") {
+      rt.unknownMethods ??= new Map();
       rt.unknownMethods.set(label, (rt.unknownMethods.get(label) ?? 0) + 1);
       return;
     }
@@ -536,9 +538,10 @@ export class Fleet {
         if (
           event.kind === "turnCompleted" &&
           state.gitOrigin === null &&
-          !rt.metadataRead.has(threadId) &&
-          rt.metadataRead.size < 10_000
+          !rt.metadataRead?.has(threadId) &&
+          (rt.metadataRead?.size ?? 0) < 10_000
         ) {
+          rt.metadataRead ??= new Set();
           rt.metadataRead.add(threadId);
           void rt.observer.readMetadata(threadId);
         }
@@ -810,8 +813,8 @@ const MAX_METHOD_NAMES = 100;
 export const MAX_THREADS_PER_TARGET = 50_000;
 
 /** The name itself while fewer than MAX_METHOD_NAMES are known, else "(other unknown)". */
-function boundedName(known: Map<string, number>, name: string): string {
-  return known.has(name) || known.size < MAX_METHOD_NAMES ? name : "(other unknown)";
+function boundedName(known: Map<string, number> | null, name: string): string {
+  return !known || known.has(name) || known.size < MAX_METHOD_NAMES ? name : "(other unknown)";
 }
 
 function errText(err: unknown): string {
