@@ -75,6 +75,9 @@ describe("plan-limits repository", () => {
     expect(alice).toEqual([{ target: "alice", team: "core", state: newer }]);
     expect((await listPlanLimits({ pool: db.pool, team: "web" })).map((r) => r.target)).toEqual(["bob"]);
     expect(await listPlanLimits({ pool: db.pool })).toHaveLength(2);
+    const some = await listPlanLimits({ pool: db.pool, targetIds: ["bob", "carol"] });
+    expect(some.map((r) => r.target)).toEqual(["bob"]);
+    expect(await listPlanLimits({ pool: db.pool, targetIds: [] })).toEqual([]);
 
     const samples = await listPlanSamples({
       pool: db.pool,

@@ -128,7 +128,7 @@ export class TargetConnection {
   private nextId = 1;
   private queue: QueuedRequest[] = [];
   /** Requests answered -32001, waiting for their retry. */
-  private retrying = new Map<QueuedRequest, NodeJS.Timeout>();
+  private retrying: Map<QueuedRequest, NodeJS.Timeout> | null = null;
   private inFlight: {
     id: number;
     req: QueuedRequest;
@@ -393,11 +393,12 @@ export class TargetConnection {
         // Tracked so that a close rejects it (failPending) instead of leaving it to fire later
         // and resend on the next connection.
         const timer = setTimeout(() => {
-          this.retrying.delete(req);
+          this.retrying?.delete(req);
           this.queue.unshift(req);
           this.pump();
         }, delay);
         timer.unref();
+        this.retrying ??= new Map();
         this.retrying.set(req, timer);
         return;
       }
@@ -550,9 +551,9 @@ export class TargetConnection {
       this.inFlight.req.reject(err);
       this.inFlight = null;
     }
-    const q = [...this.retrying.keys(), ...this.queue];
-    for (const timer of this.retrying.values()) clearTimeout(timer);
-    this.retrying.clear();
+    const q = [...(this.retrying?.keys() ?? []), ...this.queue];
+    for (const timer of this.retrying?.values() ?? []) clearTimeout(timer);
+    this.retrying = null;
     this.queue = [];
     for (const r of q) r.reject(err);
   }

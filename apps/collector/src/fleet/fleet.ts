@@ -27,6 +27,7 @@ import type { Metrics } from "../metrics.ts";
 import { type ConnectionStatus, TargetConnection } from "./connection.ts";
 import { HandshakeGate } from "./handshake-gate.ts";
 import { TargetObserver } from "./observer.ts";
+import { PlanLimitLoader } from "./plan-limit-loader.ts";
 import { PlanLimitTracker } from "./plan-limit-tracker.ts";
 import { PlanLimitWriter } from "./plan-limit-writer.ts";
 import { saneTimes } from "./sane-times.ts";
@@ -42,9 +43,10 @@ export interface TargetRuntime {
   connectedSinceMs: number | null;
   invalidFrames: number;
   lastInvalid: string | null;
-  unknownMethods: Map<string, number>;
-  /** Threads whose metadata was read back after a turn (at most once each, bounded). */
-  metadataRead: Set<string>;
+  /** Counts of the unknown methods seen (null until the first: most targets never send one). */
+  unknownMethods: Map<string, number> | null;
+  /** Threads whose metadata was read back after a turn (at most once each, bounded; null: none yet). */
+  metadataRead: Set<string> | null;
   /** Threads this target has reported (bounded: a hostile peer could invent endless ids). */
   threadCount: number;
   /**
@@ -108,6 +110,8 @@ export class Fleet {
   private readonly targetStates: TargetStateWriter;
   /** Plan-limit states, samples and read outcomes, written off the socket's path. */
   readonly planLimitWriter: PlanLimitWriter;
+  /** Stored plan-limit states, loaded for the targets that open together in one query. */
+  private readonly planLimitLoader: PlanLimitLoader;
   private listeners = new Set<FleetListener>();
   private readonly now: () => number;
   private contactTimer: NodeJS.Timeout | null = null;
@@ -126,6 +130,7 @@ export class Fleet {
     this.now = opts.now ?? Date.now;
     const { pool, log, metrics } = opts;
     this.targetStates = new TargetStateWriter({ pool, log });
+    this.planLimitLoader = new PlanLimitLoader({ pool, now: this.now });
     this.planLimitWriter = new PlanLimitWriter({
       pool,
       onError: (err, attempt) => {
@@ -455,7 +460,7 @@ export class Fleet {
       targetId: id,
       team: () => rt.config.team,
       connection,
-      pool: this.opts.pool,
+      loader: this.planLimitLoader,
       writer: this.planLimitWriter,
       pollMs: config.observer.rateLimitPollMs,
       now: this.now,
@@ -477,8 +482,8 @@ export class Fleet {
       connectedSinceMs: null,
       invalidFrames: 0,
       lastInvalid: null,
-      unknownMethods: new Map(),
-      metadataRead: new Set(),
+      unknownMethods: null,
+      metadataRead: null,
       threadCount: 0,
       contactScanned: false,
       followed: false,
@@ -502,6 +507,7 @@ export class Fleet {
           : event.kind;
     this.opts.metrics.notifications.inc(label);
     if (event.kind === "unknown") {
+      rt.unknownMethods ??= new Map();
       rt.unknownMethods.set(label, (rt.unknownMethods.get(label) ?? 0) + 1);
       return;
     }
@@ -532,9 +538,10 @@ export class Fleet {
         if (
           event.kind === "turnCompleted" &&
           state.gitOrigin === null &&
-          !rt.metadataRead.has(threadId) &&
-          rt.metadataRead.size < 10_000
+          !rt.metadataRead?.has(threadId) &&
+          (rt.metadataRead?.size ?? 0) < 10_000
         ) {
+          rt.metadataRead ??= new Set();
           rt.metadataRead.add(threadId);
           void rt.observer.readMetadata(threadId);
         }
@@ -806,8 +813,8 @@ const MAX_METHOD_NAMES = 100;
 export const MAX_THREADS_PER_TARGET = 50_000;
 
 /** The name itself while fewer than MAX_METHOD_NAMES are known, else "(other unknown)". */
-function boundedName(known: Map<string, number>, name: string): string {
-  return known.has(name) || known.size < MAX_METHOD_NAMES ? name : "(other unknown)";
+function boundedName(known: Map<string, number> | null, name: string): string {
+  return !known || known.has(name) || known.size < MAX_METHOD_NAMES ? name : "(other unknown)";
 }
 
 function errText(err: unknown): string {

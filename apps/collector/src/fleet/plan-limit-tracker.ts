@@ -5,12 +5,8 @@
  * those and the pushed `account/rateLimits/updated` reports, stores each change with its samples
  * (plan-limit-writer.ts) and announces it (a live `limits` row).
  */
-import {
-  listPlanLimits,
-  listPlanSamples,
-  type PlanLimitSourceStatus,
-} from "@codex-fleet/db/repositories/plan-limits-repository";
-import { FORECAST_LOOKBACK_MS, type LimitRow, type PlanLimitReport } from "@codex-fleet/protocol/limits";
+import type { PlanLimitSourceStatus } from "@codex-fleet/db/repositories/plan-limits-repository";
+import type { LimitRow, PlanLimitReport } from "@codex-fleet/protocol/limits";
 import { isEmptyReport, rateLimitsReadReports } from "@codex-fleet/protocol/rate-limits-wire";
 import {
   ConnectionClosedError,
@@ -18,6 +14,7 @@ import {
   RpcError,
   type TargetConnection,
 } from "./connection.ts";
+import type { PlanLimitLoader } from "./plan-limit-loader.ts";
 import type { PlanLimitWriter } from "./plan-limit-writer.ts";
 import { MAX_LIMITS_PER_TARGET, TargetPlanLimits } from "./plan-limits.ts";
 
@@ -28,7 +25,8 @@ export interface PlanLimitTrackerDeps {
   targetId: string;
   team(): string;
   connection: Pick<TargetConnection, "request" | "isReady">;
-  pool: Parameters<typeof listPlanLimits>[0]["pool"];
+  /** The fleet's loader of stored states (one query for the targets that open together). */
+  loader: Pick<PlanLimitLoader, "load">;
   writer: PlanLimitWriter;
   /** 0: read once at connect. */
   pollMs: number;
@@ -135,18 +133,10 @@ export class PlanLimitTracker {
   }
 
   private async load(gen: number): Promise<void> {
-    const { pool, targetId } = this.deps;
     try {
-      const nowMs = this.deps.now();
-      const [states, samples] = await Promise.all([
-        listPlanLimits({ pool, target: targetId }),
-        listPlanSamples({ pool, targetIds: [targetId], fromMs: nowMs - FORECAST_LOOKBACK_MS, toMs: nowMs }),
-      ]);
+      const { states, samples } = await this.deps.loader.load(this.deps.targetId);
       if (gen !== this.generation) return;
-      this.limits.seed(
-        states.map((s) => s.state),
-        samples,
-      );
+      this.limits.seed(states, samples);
     } catch (err) {
       // Not fatal: merging starts from what this process knows; the stored state is never moved
       // back by an older one (savePlanLimit is conditioned on observed_at).

@@ -53,18 +53,23 @@ export async function savePlanLimit(args: {
   );
 }
 
-/** The stored state of every limit of the matching targets (with the target's team). */
+/**
+ * The stored state of every limit of the matching targets (with the target's team): `target` one,
+ * `targetIds` any of several (the collector loads the targets that open together in one query).
+ */
 export async function listPlanLimits(args: {
   pool: Queryable;
   team?: string;
   target?: string;
+  targetIds?: readonly string[];
 }): Promise<{ target: string; team: string; state: PlanLimitState }[]> {
   const { rows } = await args.pool.query<{ target: string; team: string; state: PlanLimitState }>(
     `SELECT p.target_id AS target, COALESCE(t.team, '') AS team, p.state
      FROM plan_limit p LEFT JOIN target t ON t.id = p.target_id
      WHERE ($1::text IS NULL OR COALESCE(t.team, '') = $1) AND ($2::text IS NULL OR p.target_id = $2)
+       AND ($3::text[] IS NULL OR p.target_id = ANY($3))
      ORDER BY p.target_id, p.limit_id`,
-    [args.team ?? null, args.target ?? null],
+    [args.team ?? null, args.target ?? null, args.targetIds ?? null],
   );
   return rows;
 }

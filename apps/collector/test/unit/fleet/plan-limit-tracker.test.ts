@@ -8,6 +8,7 @@
 import type { PlanLimitReport } from "@codex-fleet/protocol/limits";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { RpcError } from "../../../src/fleet/connection.ts";
+import { PlanLimitLoader } from "../../../src/fleet/plan-limit-loader.ts";
 import { BUSY_RETRY_MS, PlanLimitTracker } from "../../../src/fleet/plan-limit-tracker.ts";
 import type { PlanLimitWriter } from "../../../src/fleet/plan-limit-writer.ts";
 
@@ -34,9 +35,12 @@ function harness(opts: {
         return opts.answer();
       },
     },
-    pool: {
-      query: () => new Promise((resolve) => setTimeout(() => resolve({ rows: [] }), opts.loadDelayMs ?? 0)),
-    } as never,
+    loader: new PlanLimitLoader({
+      pool: {
+        query: () => new Promise((resolve) => setTimeout(() => resolve({ rows: [] }), opts.loadDelayMs ?? 0)),
+      } as never,
+      now: () => Date.now(),
+    }),
     writer: {
       saveLimit: (_t: string, state: { limitId: string; primary: { usedPercent: number } | null }) =>
         saved.push({ limitId: state.limitId, primary: state.primary?.usedPercent ?? null }),
