@@ -19,6 +19,7 @@ import {
   TURN_DURATION_BOUNDS_MS,
 } from "@codex-fleet/protocol/activity";
 import type { Pool, QueryConfig } from "pg";
+import { inTransaction } from "../transaction.ts";
 import { FORMAT_SQL, type UsageFilters, usageWindow } from "./usage.ts";
 
 export type ActivityFilters = UsageFilters;
@@ -338,22 +339,10 @@ async function queryWithoutParallelAppend<R>(
   pool: Pool,
   query: QueryConfig & { rowMode?: "array" },
 ): Promise<R[]> {
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN READ ONLY; SET LOCAL enable_parallel_append = off");
+  return inTransaction(pool, "BEGIN READ ONLY; SET LOCAL enable_parallel_append = off", async (client) => {
     const { rows } = await client.query(query as QueryConfig);
-    await client.query("COMMIT");
-    client.release();
     return rows as R[];
-  } catch (err) {
-    // A connection that cannot even roll back is discarded rather than returned to the pool.
-    const usable = await client.query("ROLLBACK").then(
-      () => true,
-      () => false,
-    );
-    client.release(!usable);
-    throw err;
-  }
+  });
 }
 
 /**

@@ -3,6 +3,7 @@
  * first with filters, deleted only by retention (retention.ts). Times are the collector's clock.
  */
 import type { Pool } from "pg";
+import { inTransaction } from "../transaction.ts";
 
 /** Parameter `n` (epoch milliseconds) as a UTC `timestamp(3)`, the column type. */
 const ts = (n: number) => `(to_timestamp($${n}::float8 / 1000) AT TIME ZONE 'UTC')`;
@@ -98,9 +99,7 @@ export async function recordConfigSection(args: {
   /** What changed, from the value recorded last time (null: the first record of this section). */
   describe: (previous: unknown | null) => Record<string, unknown>;
 }): Promise<boolean> {
-  const client = await args.pool.connect();
-  try {
-    await client.query("BEGIN");
+  return inTransaction(args.pool, "BEGIN", async (client) => {
     await client.query("SELECT pg_advisory_xact_lock(hashtext('codex-fleet:audit-config:' || $1))", [
       args.section,
     ]);
@@ -110,10 +109,7 @@ export async function recordConfigSection(args: {
       [args.section],
     );
     const last = rows[0]?.detail ?? null;
-    if (last !== null && last.fingerprint === args.fingerprint) {
-      await client.query("COMMIT");
-      return false;
-    }
+    if (last !== null && last.fingerprint === args.fingerprint) return false;
     await client.query(
       `INSERT INTO audit_event (at, principal_kind, principal_name, principal_email, ip, action, subject, detail)
        VALUES (${ts(1)}, 'none', 'config file', NULL, NULL, 'config.change', $2, $3::jsonb)`,
@@ -127,12 +123,6 @@ export async function recordConfigSection(args: {
         }),
       ],
     );
-    await client.query("COMMIT");
     return true;
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -11,6 +11,7 @@
 import type { ActivityKind, WaitKind } from "@codex-fleet/protocol/activity";
 import { ACTIVITY_KINDS, ANSWER_BOUNDS_MS, TURN_DURATION_BOUNDS_MS } from "@codex-fleet/protocol/activity";
 import type { Pool, PoolClient } from "pg";
+import { inTransaction } from "../transaction.ts";
 import type {
   ActivitySpanRow,
   BatchResult,
@@ -42,9 +43,7 @@ export async function writeIngestBatch(args: {
   const owed = args.owed ?? [];
   const spans = args.spans ?? [];
   const waits = args.waits ?? [];
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
+  return inTransaction(pool, "BEGIN", async (client) => {
     // Lock every thread row this batch touches in one order (by id), so two collectors writing
     // overlapping batches queue behind each other instead of deadlocking.
     const ids = [
@@ -72,14 +71,8 @@ export async function writeIngestBatch(args: {
       const created = run.filter((t) => createdByUsage.delete(t.id)).map((t) => t.id);
       result.endedTurns += await upsertTurns(client, run, created);
     }
-    await client.query("COMMIT");
     return result;
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /**

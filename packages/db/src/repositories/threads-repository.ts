@@ -1,6 +1,7 @@
 /** Thread and turn reads: the in-memory fleet state at start, and thread detail for the API. */
 import type { TurnStatus } from "@codex-fleet/protocol/status";
 import type { Pool, PoolClient } from "pg";
+import { inTransaction } from "../transaction.ts";
 import type { ThreadSnapshot } from "./ingest-types.ts";
 
 /** A thread as stored, with the cumulative total counted so far. */
@@ -164,17 +165,9 @@ export async function readThreadDetail(args: {
   threadId: string;
   limit?: number;
 }): Promise<{ turns: StoredTurn[]; totals: ThreadTotals | null }> {
-  const client = await args.pool.connect();
-  try {
-    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  return inTransaction(args.pool, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", async (client) => {
     const turns = await listTurns({ pool: client, threadId: args.threadId, limit: args.limit });
     const totals = await threadTotals({ pool: client, threadId: args.threadId });
-    await client.query("COMMIT");
     return { turns, totals };
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
