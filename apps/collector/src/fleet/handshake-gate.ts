@@ -79,19 +79,23 @@ export class HandshakeGate {
   private pump(): void {
     if (this.pumping) return;
     this.pumping = true;
-    while (this.holding < this.opts.max && this.head < this.waiting.length) {
-      const t = this.waiting[this.head++] as Ticket;
-      if (t.state !== "waiting") continue; // released while waiting
-      t.state = "holding";
-      this.holding++;
-      t.timer = setTimeout(() => t.release(), this.opts.holdMaxMs);
-      t.timer.unref();
-      t.start(t);
+    try {
+      while (this.holding < this.opts.max && this.head < this.waiting.length) {
+        const t = this.waiting[this.head++] as Ticket;
+        if (t.state !== "waiting") continue; // released while waiting
+        t.state = "holding";
+        this.holding++;
+        t.timer = setTimeout(() => t.release(), this.opts.holdMaxMs);
+        t.timer.unref();
+        t.start(t);
+      }
+      if (this.head === this.waiting.length) {
+        this.waiting = [];
+        this.head = 0;
+      }
+    } finally {
+      // A start that throws must not leave the gate shut for every later target.
+      this.pumping = false;
     }
-    if (this.head === this.waiting.length) {
-      this.waiting = [];
-      this.head = 0;
-    }
-    this.pumping = false;
   }
 }

@@ -75,4 +75,18 @@ describe("HandshakeGate", () => {
   ])("does refuse %o, naming the parameter", (opts, message) => {
     expect(() => new HandshakeGate(opts)).toThrow(message);
   });
+
+  it("stays open for later targets when a start throws", () => {
+    const gate = new HandshakeGate({ max: 2, holdMaxMs: 10_000 });
+    expect(() =>
+      gate.enter(() => {
+        throw new Error("bad start");
+      }),
+    ).toThrow("bad start");
+    let started = false;
+    gate.enter(() => {
+      started = true;
+    });
+    expect(started).toBe(true);
+  });
 });
