@@ -19,7 +19,7 @@ import type {
 } from "./events.ts";
 import { SERVER_REQUEST_KINDS } from "./events.ts";
 import { isEmptyReport, rateLimitsUpdatedReports } from "./rate-limits-wire.ts";
-import { ACTIVE_FLAGS, unknownVariant, unknownVariantName } from "./status.ts";
+import { ACTIVE_FLAGS, TURN_STATUSES, unknownVariant, unknownVariantName } from "./status.ts";
 import {
   type CodexErrorInfoSchema,
   IGNORED_METHODS,
@@ -221,10 +221,60 @@ export function fastNotification(method: string, p: unknown, atMs: number): Flee
         modelContextWindow: window ?? null,
       };
     }
+    case "turn/started":
+    case "turn/completed": {
+      const t = p.turn;
+      if (!isObj(t) || !isId(t.id) || !isKnown(TURN_STATUSES, t.status) || t.error != null) return null;
+      const { startedAt, completedAt, durationMs } = t;
+      if (!isOptNum(startedAt) || !isOptNum(completedAt) || !isOptNum(durationMs)) return null;
+      return {
+        kind: method === "turn/started" ? "turnStarted" : "turnCompleted",
+        atMs,
+        threadId: p.threadId,
+        turn: {
+          id: t.id,
+          status: t.status,
+          error: null,
+          startedAtMs: secondsToMs(startedAt),
+          completedAtMs: secondsToMs(completedAt),
+          durationMs: durationMs ?? null,
+        },
+      };
+    }
+    case "thread/status/changed": {
+      const st = p.status;
+      if (!isObj(st)) return null;
+      if (st.type === "idle" || st.type === "notLoaded" || st.type === "systemError")
+        return {
+          kind: "threadStatus",
+          atMs,
+          threadId: p.threadId,
+          status: { type: st.type, activeFlags: [] },
+        };
+      if (st.type !== "active") return null;
+      // zod's `.default([])` stands in for an absent list only: null is refused.
+      const flags = st.activeFlags === undefined ? [] : st.activeFlags;
+      if (!Array.isArray(flags) || !flags.every((f) => typeof f === "string")) return null;
+      return {
+        kind: "threadStatus",
+        atMs,
+        threadId: p.threadId,
+        status: {
+          type: "active",
+          activeFlags: flags.map((f: string) => cut(f, WIRE_LIMITS.kind)).slice(0, WIRE_LIMITS.activeFlags),
+        },
+      };
+    }
     default:
       return null;
   }
 }
+
+const isKnown = <T extends string>(known: readonly T[], v: unknown): v is T =>
+  typeof v === "string" && (known as readonly string[]).includes(v);
+/** wire.ts `OptNum`. */
+const isOptNum = (v: unknown): v is number | null | undefined =>
+  v == null || (typeof v === "number" && Number.isFinite(v));
 
 /** A consumed notification through its zod schema (the general path; also the fast path's reference). */
 export function zodNotification(method: string, rawParams: unknown, atMs: number): Frame {

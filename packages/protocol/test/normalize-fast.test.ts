@@ -10,7 +10,14 @@ import { describe, expect, it } from "vitest";
 import { fastNotification, normalizeFrame, zodNotification } from "../src/normalize.ts";
 
 const AT = 1_800_000_000_000;
-const HOT = ["item/started", "item/completed", "thread/tokenUsage/updated"] as const;
+const HOT = [
+  "item/started",
+  "item/completed",
+  "thread/tokenUsage/updated",
+  "turn/started",
+  "turn/completed",
+  "thread/status/changed",
+] as const;
 
 const counts = (n: number) => ({
   totalTokens: 10 * n,
@@ -20,18 +27,38 @@ const counts = (n: number) => ({
   outputTokens: 2 * n,
   reasoningOutputTokens: n,
 });
-const validParams = (method: (typeof HOT)[number]): Record<string, unknown> =>
-  method === "thread/tokenUsage/updated"
-    ? {
+function validParams(method: (typeof HOT)[number]): Record<string, unknown> {
+  switch (method) {
+    case "thread/tokenUsage/updated":
+      return {
         threadId: "th-1",
         turnId: "tu-1",
         tokenUsage: { total: counts(3), last: counts(1), modelContextWindow: 400_000 },
-      }
-    : {
+      };
+    case "turn/started":
+    case "turn/completed":
+      return {
+        threadId: "th-1",
+        turn: {
+          id: "tu-1",
+          status: method === "turn/started" ? "inProgress" : "completed",
+          error: null,
+          items: [],
+          startedAt: 1_765_000_000,
+          completedAt: 1_765_000_012.5,
+          durationMs: 12_500,
+        },
+      };
+    case "thread/status/changed":
+      return { threadId: "th-1", status: { type: "active", activeFlags: ["waitingOnApproval"] } };
+    default:
+      return {
         threadId: "th-1",
         turnId: "tu-1",
         item: { id: "it-1", type: "commandExecution", status: "inProgress" },
       };
+  }
+}
 
 /** The fast path may decline (null); when it answers, it is zod's answer. */
 function expectSame(method: string, params: unknown): "fast" | "zod" {
@@ -151,6 +178,30 @@ describe("fast validators of the hottest notifications", () => {
       { threadId: "th", tokenUsage: { total: { ...counts(1), outputTokens: 0.5 }, last: counts(0) } },
     ],
     ["thread/tokenUsage/updated", { threadId: "th", tokenUsage: { total: counts(1), last: [] } }],
+    ["turn/started", { threadId: "th", turn: { id: "t", status: "inProgress" } }],
+    ["turn/started", { threadId: "th", turn: { id: "t", status: "somethingNew" } }],
+    ["turn/completed", { threadId: "th", turn: { id: "t", status: "failed", error: { message: "boom" } } }],
+    [
+      "turn/completed",
+      { threadId: "th", turn: { id: "t", status: "completed", startedAt: null, durationMs: -3 } },
+    ],
+    ["turn/completed", { threadId: "th", turn: { id: "t", status: "completed", startedAt: "1" } }],
+    ["turn/completed", { threadId: "th", turn: { id: "t", status: 1 } }],
+    ["thread/status/changed", { threadId: "th", status: { type: "idle", activeFlags: ["x"] } }],
+    ["thread/status/changed", { threadId: "th", status: { type: "notLoaded" } }],
+    ["thread/status/changed", { threadId: "th", status: { type: "systemError" } }],
+    ["thread/status/changed", { threadId: "th", status: { type: "active" } }],
+    ["thread/status/changed", { threadId: "th", status: { type: "active", activeFlags: null } }],
+    ["thread/status/changed", { threadId: "th", status: { type: "active", activeFlags: [LONG, 1] } }],
+    [
+      "thread/status/changed",
+      {
+        threadId: "th",
+        status: { type: "active", activeFlags: Array.from({ length: 30 }, (_, i) => `f${i}${LONG}`) },
+      },
+    ],
+    ["thread/status/changed", { threadId: "th", status: { type: "sleeping" } }],
+    ["thread/status/changed", { threadId: "th", status: "idle" }],
   ])("does agree with zod on %s %j", (method, params) => {
     expectSame(method, params);
   });
