@@ -32,7 +32,7 @@ import type { Config } from "./config/schema.ts";
 import { type OpenDatabase, openDatabase } from "./database.ts";
 import { MAX_VERSION_LABELS, targetsByCodexVersion } from "./fleet/codex-versions.ts";
 import { Fleet, type FleetOptions } from "./fleet/fleet.ts";
-import type { WriterTuning } from "./ingest/writer.ts";
+import type { WriterSink, WriterTuning } from "./ingest/writer.ts";
 import { startWriterThread, type WriterThread } from "./ingest/writer-thread.ts";
 import { registerKeyRoutes } from "./keys/routes.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -159,14 +159,31 @@ export async function createCollector(
   // pays for it (~20 MB).
   const useThread = (overrides.writerThread ?? true) && !db.embedded;
   let writerThread: WriterThread | null = null;
-  const writeOnThread: FleetOptions["writeBatch"] = ({ price: _price, ...batch }) => {
-    writerThread ??= startWriterThread({
-      url: db.url,
-      poolMax: 2,
-      overrides: overridesInForce,
-      catalogue,
-    });
-    return writerThread.write(batch);
+  let onWriterReport: Parameters<WriterSink["listen"]>[0] | null = null;
+  const onThread = (): WriterThread => {
+    if (!writerThread) {
+      writerThread = startWriterThread({
+        url: db.url,
+        poolMax: 2,
+        overrides: overridesInForce,
+        catalogue,
+        ...(overrides.writer ? { tuning: overrides.writer } : {}),
+      });
+      if (onWriterReport) writerThread.listen(onWriterReport);
+    }
+    return writerThread;
+  };
+  const writeOnThread: FleetOptions["writeBatch"] = ({ price: _price, ...batch }) => onThread().write(batch);
+  // The write buffer itself lives on the thread (writer.ts WriterSink): its flushes never wait
+  // for this thread's event loop, busy for seconds while a burst of frames is read.
+  const writerSink: WriterSink = {
+    post: (ops, seq) => onThread().post(ops, seq),
+    flush: () => writerThread?.flushBuffer() ?? Promise.resolve(),
+    close: (timeoutMs) => writerThread?.closeBuffer(timeoutMs) ?? Promise.resolve(),
+    listen: (onReport) => {
+      onWriterReport = onReport;
+      writerThread?.listen(onReport);
+    },
   };
   const priceOverrides = new PriceOverrides({
     pool: db.pool,
@@ -190,7 +207,7 @@ export async function createCollector(
     version: overrides.version ?? COLLECTOR_VERSION,
     ...(overrides.writer ? { writer: overrides.writer } : {}),
     ...(overrides.onSent ? { onSent: overrides.onSent } : {}),
-    ...(useThread ? { writeBatch: writeOnThread } : {}),
+    ...(useThread ? { writeBatch: writeOnThread, writerSink } : {}),
     ...(overrides.follow ? { follow: overrides.follow } : {}),
   });
   let ready = false;

@@ -97,4 +97,34 @@ describe("thread goals in the database", () => {
     await write([s]);
     expect(await stored(s.id)).toBeNull();
   });
+
+  it("does not rewrite a thread row whose goal is already the one sent", async () => {
+    // Counts every row the goal statement writes (an UPDATE naming goal_status fires it per row).
+    await db.pool.query(`
+      CREATE TABLE IF NOT EXISTS goal_writes (id text);
+      CREATE OR REPLACE FUNCTION goal_written() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN INSERT INTO goal_writes VALUES (NEW.id); RETURN NULL; END $$;
+      CREATE OR REPLACE TRIGGER goal_written AFTER UPDATE OF goal_status ON thread
+        FOR EACH ROW EXECUTE FUNCTION goal_written();`);
+    const writes = async (id: string) =>
+      Number((await db.pool.query("SELECT count(*) AS n FROM goal_writes WHERE id = $1", [id])).rows[0].n);
+    try {
+      seq++;
+      const none = snapshot({ goal: null });
+      await write([none]);
+      await write([{ ...none, lastEventAtMs: T0 + 1 }]);
+      expect(await writes(none.id)).toBe(0);
+      seq++;
+      const s = snapshot({ goal: GOAL });
+      await write([s]);
+      await write([{ ...s, lastEventAtMs: T0 + 1 }]);
+      expect(await writes(s.id)).toBe(1);
+      await write([{ ...s, goal: { ...GOAL, tokensUsed: 12_346 } }]);
+      await write([{ ...s, goal: null }]);
+      expect(await writes(s.id)).toBe(3);
+      expect(await stored(s.id)).toBeNull();
+    } finally {
+      await db.pool.query("DROP TRIGGER goal_written ON thread");
+    }
+  });
 });

@@ -19,7 +19,7 @@ import type {
 } from "./events.ts";
 import { SERVER_REQUEST_KINDS } from "./events.ts";
 import { isEmptyReport, rateLimitsUpdatedReports } from "./rate-limits-wire.ts";
-import { ACTIVE_FLAGS, unknownVariant, unknownVariantName } from "./status.ts";
+import { ACTIVE_FLAGS, TURN_STATUSES, unknownVariant, unknownVariantName } from "./status.ts";
 import {
   type CodexErrorInfoSchema,
   IGNORED_METHODS,
@@ -133,6 +133,151 @@ function toNotification(rawMethod: string, method: string, rawParams: unknown, a
     const kind = IGNORED_METHODS.has(rawMethod) ? "ignored" : "unknown";
     return { type: "event", event: { kind, atMs, method } };
   }
+  const fast = fastNotification(method, rawParams, atMs);
+  return fast ? { type: "event", event: fast } : zodNotification(method, rawParams, atMs);
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+/** wire.ts `Id`. */
+const isId = (v: unknown): v is string =>
+  typeof v === "string" && v.length >= 1 && v.length <= WIRE_LIMITS.id && !v.includes("\u0000");
+/** wire.ts `OptRef`: never refuses (an unusable reference is unknown). */
+const optRef = (v: unknown): string | null => (isId(v) ? v : null);
+/** wire.ts `Count`. */
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+/** wire.ts `TokenUsageBreakdownSchema`, normalized as toCounts; null when the schema would refuse it. */
+function fastCounts(b: unknown): TokenCounts | null {
+  if (!isObj(b)) return null;
+  const {
+    inputTokens,
+    cachedInputTokens,
+    cacheWriteInputTokens,
+    outputTokens,
+    reasoningOutputTokens,
+    totalTokens,
+  } = b;
+  if (
+    !isCount(inputTokens) ||
+    !isCount(cachedInputTokens) ||
+    !isCount(outputTokens) ||
+    !isCount(reasoningOutputTokens) ||
+    !isCount(totalTokens) ||
+    (cacheWriteInputTokens !== undefined && !isCount(cacheWriteInputTokens))
+  )
+    return null;
+  return {
+    inputTokens,
+    cachedInputTokens,
+    cacheWriteInputTokens: cacheWriteInputTokens ?? 0,
+    outputTokens,
+    reasoningOutputTokens,
+    totalTokens,
+  };
+}
+
+/**
+ * The hottest notifications (item lifecycles and token usage: most of a turn's frames) validated
+ * without the general-purpose zod path, which took about half of the main thread's frame handling
+ * (bench scenario 2). Each check accepts a subset of what the method's schema accepts and builds
+ * the event that schema's path builds; anything else returns null and goes through zod, which
+ * decides — so what is refused, and why, is zod's answer by construction
+ * (test/normalize-fast.test.ts compares both on a table and on generated params).
+ */
+export function fastNotification(method: string, p: unknown, atMs: number): FleetEvent | null {
+  if (!isObj(p) || !isId(p.threadId)) return null;
+  switch (method) {
+    case "item/started":
+    case "item/completed": {
+      const item = p.item;
+      if (!isObj(item) || !isId(item.id) || typeof item.type !== "string") return null;
+      return {
+        kind: method === "item/started" ? "itemStarted" : "itemCompleted",
+        atMs,
+        threadId: p.threadId,
+        turnId: optRef(p.turnId),
+        item: {
+          id: item.id,
+          type: cut(item.type, WIRE_LIMITS.kind),
+          status: typeof item.status === "string" ? cut(item.status, WIRE_LIMITS.kind) : null,
+        },
+      };
+    }
+    case "thread/tokenUsage/updated": {
+      const u = p.tokenUsage;
+      if (!isObj(u)) return null;
+      const window = u.modelContextWindow;
+      if (window != null && !isCount(window)) return null;
+      const total = fastCounts(u.total);
+      const last = total && fastCounts(u.last);
+      if (!total || !last) return null;
+      return {
+        kind: "tokenUsage",
+        atMs,
+        threadId: p.threadId,
+        turnId: optRef(p.turnId),
+        total,
+        last,
+        modelContextWindow: window ?? null,
+      };
+    }
+    case "turn/started":
+    case "turn/completed": {
+      const t = p.turn;
+      if (!isObj(t) || !isId(t.id) || !isKnown(TURN_STATUSES, t.status) || t.error != null) return null;
+      const { startedAt, completedAt, durationMs } = t;
+      if (!isOptNum(startedAt) || !isOptNum(completedAt) || !isOptNum(durationMs)) return null;
+      return {
+        kind: method === "turn/started" ? "turnStarted" : "turnCompleted",
+        atMs,
+        threadId: p.threadId,
+        turn: {
+          id: t.id,
+          status: t.status,
+          error: null,
+          startedAtMs: secondsToMs(startedAt),
+          completedAtMs: secondsToMs(completedAt),
+          durationMs: durationMs ?? null,
+        },
+      };
+    }
+    case "thread/status/changed": {
+      const st = p.status;
+      if (!isObj(st)) return null;
+      if (st.type === "idle" || st.type === "notLoaded" || st.type === "systemError")
+        return {
+          kind: "threadStatus",
+          atMs,
+          threadId: p.threadId,
+          status: { type: st.type, activeFlags: [] },
+        };
+      if (st.type !== "active") return null;
+      // zod's `.default([])` stands in for an absent list only: null is refused.
+      const flags = st.activeFlags === undefined ? [] : st.activeFlags;
+      if (!Array.isArray(flags) || !flags.every((f) => typeof f === "string")) return null;
+      return {
+        kind: "threadStatus",
+        atMs,
+        threadId: p.threadId,
+        status: {
+          type: "active",
+          activeFlags: flags.map((f: string) => cut(f, WIRE_LIMITS.kind)).slice(0, WIRE_LIMITS.activeFlags),
+        },
+      };
+    }
+    default:
+      return null;
+  }
+}
+
+const isKnown = <T extends string>(known: readonly T[], v: unknown): v is T =>
+  typeof v === "string" && (known as readonly string[]).includes(v);
+/** wire.ts `OptNum`. */
+const isOptNum = (v: unknown): v is number | null | undefined =>
+  v == null || (typeof v === "number" && Number.isFinite(v));
+
+/** A consumed notification through its zod schema (the general path; also the fast path's reference). */
+export function zodNotification(method: string, rawParams: unknown, atMs: number): Frame {
   const schema = NotificationParams[method as keyof typeof NotificationParams];
   const parsed = schema.safeParse(rawParams);
   if (!parsed.success) {

@@ -21,7 +21,7 @@ import {
   type ThreadState,
   threadFromStored,
 } from "../ingest/thread-state.ts";
-import { IngestWriter, type WriterOptions, type WriterTuning } from "../ingest/writer.ts";
+import { IngestWriter, type WriterOptions, type WriterSink, type WriterTuning } from "../ingest/writer.ts";
 import { debugEnabled, type Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import { type ConnectionStatus, TargetConnection } from "./connection.ts";
@@ -87,6 +87,8 @@ export interface FleetOptions {
   now?: () => number;
   /** Batching and buffer bounds of the database writer (defaults in writer.ts). */
   writer?: WriterTuning;
+  /** Where the write buffer lives instead of here (writer.ts WriterSink; main.ts: the writer thread). */
+  writerSink?: WriterSink;
   /** Writes a batch (default: writeIngestBatch on `pool`, in this thread; main.ts uses writer-thread.ts). */
   writeBatch?: WriterOptions["write"];
   /** Tests: observe every frame the collector sends. */
@@ -151,6 +153,7 @@ export class Fleet {
       now: this.now,
       price: opts.price,
       write: opts.writeBatch ?? ((batch) => writeIngestBatch({ pool, ...batch })),
+      ...(opts.writerSink ? { sink: opts.writerSink } : {}),
       onWritten: (result, ms) => {
         metrics.dbWriteMs.observe(ms);
         for (const r of result.decreased)

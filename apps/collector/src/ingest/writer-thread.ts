@@ -10,9 +10,15 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { BatchResult } from "@codex-fleet/db/repositories/ingest-types";
 import type { Catalogue, PriceOverride } from "@codex-fleet/pricing";
-import type { WriterOptions } from "./writer.ts";
+import type { WriteOp } from "./thread-state.ts";
+import type { SinkEvent, SinkReport, SinkState, WriterOptions, WriterTuning } from "./writer.ts";
 
 type Batch = Omit<Parameters<WriterOptions["write"]>[0], "price">;
+
+/** An error as it crosses the thread boundary (its SQLSTATE `code` kept). */
+export type WireError = { message: string; code: string | null };
+/** A SinkReport as it crosses the thread boundary. */
+export type WireReport = SinkState & SinkEvent<WireError>;
 
 /** Main → worker. */
 export type WriterThreadRequest =
@@ -21,12 +27,18 @@ export type WriterThreadRequest =
   | { type: "catalogue"; catalogue: Catalogue }
   /** The price overrides changed (issue 17): prices the next batches; answered once the batches under way are written. */
   | { type: "overrides"; id: number; overrides: PriceOverride[] }
+  /** Operations for the thread's own buffer (writer.ts WriterSink). */
+  | { type: "enqueue"; seq: number; ops: WriteOp[] }
+  | { type: "flush"; id: number }
+  | { type: "closeBuffer"; id: number; timeoutMs: number }
   | { type: "close" };
 /** Worker → main. */
 export type WriterThreadResponse =
   | { type: "written"; id: number; result: BatchResult }
   | { type: "failed"; id: number; message: string; code: string | null }
   | { type: "overrides"; id: number }
+  | { type: "report"; report: WireReport }
+  | { type: "flushed"; id: number; error: WireError | null }
   | { type: "closed" };
 
 /** A database writer on its own thread. */
@@ -40,8 +52,18 @@ export interface WriterThread {
    * ones are written (a re-pricing scheduled after it then covers them).
    */
   setOverrides(overrides: readonly PriceOverride[]): Promise<void>;
+  /** Operations for the thread's buffer (writer.ts WriterSink.post). */
+  post(ops: WriteOp[], seq: number): void;
+  /** Resolves once the thread's buffer is written; rejects as soon as a batch fails. */
+  flushBuffer(): Promise<void>;
+  /** Write the thread's buffer (retrying until `timeoutMs`), then stop it. */
+  closeBuffer(timeoutMs: number): Promise<void>;
+  /** Receive the thread's buffer reports (writer.ts SinkReport). */
+  listen(onReport: (report: SinkReport) => void): void;
   close(): Promise<void>;
 }
+
+const toError = (e: WireError) => Object.assign(new Error(e.message), e.code ? { code: e.code } : {});
 
 /** Start the worker with its own pool of `poolMax` connections to `url`. */
 export function startWriterThread(opts: {
@@ -50,6 +72,8 @@ export function startWriterThread(opts: {
   overrides: readonly PriceOverride[];
   /** A refreshed catalogue already in force (default: the shipped snapshot). */
   catalogue?: Catalogue | null;
+  /** Batching of the thread's own buffer (post, flushBuffer). */
+  tuning?: WriterTuning;
 }): WriterThread {
   const [entry, options] = workerEntry();
   const worker = new Worker(entry, {
@@ -59,11 +83,14 @@ export function startWriterThread(opts: {
       poolMax: opts.poolMax ?? 2,
       overrides: [...opts.overrides],
       catalogue: opts.catalogue ?? null,
+      tuning: opts.tuning ?? {},
     },
   });
   let nextId = 1;
   const pending = new Map<number, { resolve(r: BatchResult): void; reject(e: Error): void }>();
   const overridesApplied = new Map<number, () => void>();
+  const flushes = new Map<number, { resolve(): void; reject(e: Error): void }>();
+  let onReport: ((report: SinkReport) => void) | null = null;
   let closed: (() => void) | null = null;
   /** Set once the worker died: every later write fails at once (the writer retries, and logs). */
   let dead: Error | null = null;
@@ -73,7 +100,19 @@ export function startWriterThread(opts: {
     pending.clear();
     for (const done of overridesApplied.values()) done();
     overridesApplied.clear();
+    for (const f of flushes.values()) f.reject(err);
+    flushes.clear();
   };
+  const request = (make: (id: number) => WriterThreadRequest) =>
+    new Promise<void>((resolve, reject) => {
+      if (dead) {
+        reject(dead);
+        return;
+      }
+      const id = nextId++;
+      flushes.set(id, { resolve, reject });
+      worker.postMessage(make(id));
+    });
   worker.on("message", (m: WriterThreadResponse) => {
     if (m.type === "closed") {
       closed?.();
@@ -82,6 +121,18 @@ export function startWriterThread(opts: {
     if (m.type === "overrides") {
       overridesApplied.get(m.id)?.();
       overridesApplied.delete(m.id);
+      return;
+    }
+    if (m.type === "report") {
+      const r = m.report;
+      onReport?.(r.kind === "failed" || r.kind === "dropped" ? { ...r, err: toError(r.err) } : r);
+      return;
+    }
+    if (m.type === "flushed") {
+      const f = flushes.get(m.id);
+      flushes.delete(m.id);
+      if (m.error) f?.reject(toError(m.error));
+      else f?.resolve();
       return;
     }
     const p = pending.get(m.id);
@@ -125,6 +176,14 @@ export function startWriterThread(opts: {
           overrides: [...overrides],
         } satisfies WriterThreadRequest);
       }),
+    post: (ops, seq) => {
+      if (!dead) worker.postMessage({ type: "enqueue", seq, ops } satisfies WriterThreadRequest);
+    },
+    flushBuffer: () => request((id) => ({ type: "flush", id })),
+    closeBuffer: (timeoutMs) => request((id) => ({ type: "closeBuffer", id, timeoutMs })),
+    listen: (f) => {
+      onReport = f;
+    },
     close: async () => {
       const done = new Promise<void>((resolve) => {
         closed = resolve;

@@ -8,13 +8,15 @@ import { createPool } from "@codex-fleet/db/pool";
 import { writeIngestBatch } from "@codex-fleet/db/repositories/ingest-repository";
 import type { PriceFn } from "@codex-fleet/db/repositories/ingest-types";
 import { type Catalogue, createPricer, type PriceOverride } from "@codex-fleet/pricing";
-import type { WriterThreadRequest, WriterThreadResponse } from "./writer-thread.ts";
+import { IngestWriter, type SinkEvent, type WriterTuning } from "./writer.ts";
+import type { WireError, WireReport, WriterThreadRequest, WriterThreadResponse } from "./writer-thread.ts";
 
 const data = workerData as {
   url: string;
   poolMax: number;
   overrides: PriceOverride[];
   catalogue: Catalogue | null;
+  tuning: WriterTuning;
 };
 const { url, poolMax } = data;
 let { overrides, catalogue } = data;
@@ -23,6 +25,58 @@ let pricer = catalogue ? createPricer(overrides, catalogue) : createPricer(overr
 /** Batches under way (already priced): an overrides change is answered once they are written. */
 const writing = new Set<Promise<unknown>>();
 const price: PriceFn = (model, atMs, tokens, request) => pricer.price(model, atMs, tokens, request);
+
+const wireError = (err: unknown): WireError => {
+  const e = err as { message?: string; code?: unknown };
+  return { message: String(e?.message ?? err), code: typeof e?.code === "string" ? e.code : null };
+};
+
+/**
+ * The buffer the main thread posts its operations to (writer.ts WriterSink), flushed on this
+ * thread's own timers. Its clock counts posts, not time: an operation of post `seq` is enqueued at
+ * `seq`, a batch is taken at `lastSeq + ½`, so the buffer's `pendingSinceMs` tells which posts are
+ * written (before it: every one; null: all received).
+ */
+let buffer: IngestWriter | null = null;
+let lastSeq = -1;
+let clock = 0;
+const report = (r: SinkEvent<WireError>) => {
+  const b = buffer as IngestWriter;
+  const since = b.pendingSinceMs;
+  parentPort?.postMessage({
+    type: "report",
+    report: {
+      ...r,
+      writtenUpTo: since === null ? lastSeq : Math.ceil(since) - 1,
+      backlog: b.backlog,
+      compacted: b.compacted,
+      dropped: b.dropped,
+    } satisfies WireReport,
+  } satisfies WriterThreadResponse);
+};
+function ownBuffer(): IngestWriter {
+  buffer ??= new IngestWriter({
+    ...data.tuning,
+    now: () => clock,
+    price,
+    write: (batch) => {
+      const write = writeIngestBatch({ pool, ...batch });
+      writing.add(write);
+      // After the buffer has booked this write (or its isolation step): report where it stands.
+      void write
+        .finally(() => {
+          writing.delete(write);
+          setImmediate(() => report({ kind: "state" }));
+        })
+        .catch(() => {});
+      return write;
+    },
+    onWritten: (result, ms) => report({ kind: "written", result, ms }),
+    onError: (err, attempt) => report({ kind: "failed", err: wireError(err), attempt }),
+    onDropped: (op, err) => report({ kind: "dropped", op, err: wireError(err) }),
+  });
+  return buffer;
+}
 
 parentPort?.on("message", (m: WriterThreadRequest) => {
   if (m.type === "catalogue") {
@@ -35,6 +89,28 @@ parentPort?.on("message", (m: WriterThreadRequest) => {
     pricer = catalogue ? createPricer(overrides, catalogue) : createPricer(overrides);
     void Promise.allSettled([...writing]).then(() =>
       parentPort?.postMessage({ type: "overrides", id: m.id } satisfies WriterThreadResponse),
+    );
+    return;
+  }
+  if (m.type === "enqueue") {
+    const b = ownBuffer();
+    lastSeq = m.seq;
+    clock = m.seq;
+    b.enqueue(m.ops);
+    clock = m.seq + 0.5;
+    return;
+  }
+  if (m.type === "flush" || m.type === "closeBuffer") {
+    const b = ownBuffer();
+    void (m.type === "flush" ? b.flush() : b.close(m.timeoutMs)).then(
+      () =>
+        parentPort?.postMessage({ type: "flushed", id: m.id, error: null } satisfies WriterThreadResponse),
+      (err: unknown) =>
+        parentPort?.postMessage({
+          type: "flushed",
+          id: m.id,
+          error: wireError(err),
+        } satisfies WriterThreadResponse),
     );
     return;
   }

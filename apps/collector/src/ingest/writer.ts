@@ -28,7 +28,48 @@ export interface WriterTuning {
   maxBufferedReports?: number;
 }
 
+/**
+ * Where a writer whose buffer lives elsewhere (the writer thread, writer-thread.ts) hands its
+ * operations: the owner coalesces, batches, retries and isolates exactly as IngestWriter does
+ * (it runs one), on its own event loop. Measured (bench scenario 2): the collector's main loop
+ * reads every socket's buffered frames in one turn that lasts seconds under a burst, and a flush
+ * timer on it fired only after the burst — the database sat idle while the frames were parsed.
+ */
+export interface WriterSink {
+  /** Operations in order, once per tick at most; `seq` grows by one per call. */
+  post(ops: WriteOp[], seq: number): void;
+  /** Resolves once everything posted is written; rejects as soon as a batch fails. */
+  flush(): Promise<void>;
+  /** Write what is posted (retrying until `timeoutMs`), then stop; rejects with data still buffered. */
+  close(timeoutMs: number): Promise<void>;
+  /** The owner's reports, in order (set once by the IngestWriter that posts to it). */
+  listen(onReport: (report: SinkReport) => void): void;
+}
+
+/** Where the buffer's owner stands, with each report. */
+export interface SinkState {
+  /** Every post up to this seq is in the database (-1: none yet). */
+  writtenUpTo: number;
+  backlog: number;
+  compacted: number;
+  dropped: number;
+}
+
+/** What the buffer's owner reports after each write, failure or dropped operation (`E`: its errors). */
+export type SinkEvent<E = Error> =
+  | { kind: "written"; result: BatchResult; ms: number }
+  | { kind: "failed"; err: E; attempt: number }
+  | { kind: "dropped"; op: WriteOp; err: E }
+  | { kind: "state" };
+
+export type SinkReport = SinkState & SinkEvent;
+
 export interface WriterOptions extends WriterTuning {
+  /**
+   * Hand every operation to this sink instead of buffering here (`write` is then unused): the
+   * buffer and its flushes live on the writer thread.
+   */
+  sink?: WriterSink;
   write(batch: {
     threads: ThreadState[];
     turns: TurnPatch[];
@@ -88,10 +129,20 @@ export class IngestWriter extends BufferedWriter {
   private droppedOps = 0;
   private pendingSince: number | null = null;
   private settledWaiters: { atMs: number; resolve(): void }[] = [];
+  /** With a sink: the operations of this tick, posted when it ends (one message per tick). */
+  private outbox: WriteOp[] = [];
+  private outboxAtMs: number | null = null;
+  /** With a sink: the last seq posted, and the posts not yet reported written, oldest first. */
+  private seq = -1;
+  private posted: { seq: number; atMs: number }[] = [];
+  private unreportedOps = 0;
+  private remote = { writtenUpTo: -1, backlog: 0, compacted: 0, dropped: 0 };
+  private remoteWaiters: { seq: number; resolve(): void }[] = [];
 
   constructor(private readonly opts: WriterOptions) {
     // Pending ledger writes keep the process alive.
     super(WRITE_FAILED, true);
+    opts.sink?.listen((r) => this.onReport(r));
   }
 
   protected pending(): boolean {
@@ -100,6 +151,7 @@ export class IngestWriter extends BufferedWriter {
 
   /** Operations waiting to be written. */
   get backlog(): number {
+    if (this.opts.sink) return this.remote.backlog + this.unreportedOps + this.outbox.length;
     return (
       this.threads.size +
       this.turns.size +
@@ -111,7 +163,7 @@ export class IngestWriter extends BufferedWriter {
   }
 
   get compacted(): number {
-    return this.compactions;
+    return this.opts.sink ? this.remote.compacted : this.compactions;
   }
 
   /**
@@ -119,6 +171,7 @@ export class IngestWriter extends BufferedWriter {
    * loses what arrived since then, so "last contact" must not be claimed past it (see Fleet).
    */
   get pendingSinceMs(): number | null {
+    if (this.opts.sink) return this.posted[0]?.atMs ?? this.outboxAtMs;
     return this.pendingSince;
   }
 
@@ -128,6 +181,11 @@ export class IngestWriter extends BufferedWriter {
    * on are written.
    */
   settled(): Promise<void> {
+    if (this.opts.sink) {
+      const seq = this.outbox.length > 0 ? this.seq + 1 : this.seq;
+      if (seq <= this.remote.writtenUpTo) return Promise.resolve();
+      return new Promise((resolve) => this.remoteWaiters.push({ seq, resolve }));
+    }
     const atMs = (this.opts.now ?? Date.now)();
     if (this.pendingSince === null || this.pendingSince > atMs) return Promise.resolve();
     return new Promise((resolve) => this.settledWaiters.push({ atMs, resolve }));
@@ -135,10 +193,19 @@ export class IngestWriter extends BufferedWriter {
 
   /** Operations the database refused as data and that were dropped. */
   get dropped(): number {
-    return this.droppedOps;
+    return this.opts.sink ? this.remote.dropped : this.droppedOps;
   }
 
   enqueue(ops: WriteOp[]): void {
+    if (this.opts.sink) {
+      if (ops.length === 0) return;
+      if (this.outbox.length === 0) {
+        this.outboxAtMs = (this.opts.now ?? Date.now)();
+        queueMicrotask(() => this.post());
+      }
+      for (const o of ops) this.outbox.push(o);
+      return;
+    }
     if (ops.length > 0) this.pendingSince ??= (this.opts.now ?? Date.now)();
     for (const o of ops) {
       if (o.op === "thread") this.threads.set(o.state.id, o.state);
@@ -150,6 +217,62 @@ export class IngestWriter extends BufferedWriter {
     }
     if (this.usage.length > (this.opts.maxBufferedReports ?? 100_000)) this.compactUsage();
     this.schedule(this.opts.flushIntervalMs ?? 25);
+  }
+
+  override async flush(): Promise<void> {
+    if (!this.opts.sink) return super.flush();
+    this.post();
+    await this.opts.sink.flush();
+  }
+
+  override async close(timeoutMs = 0): Promise<void> {
+    if (!this.opts.sink) return super.close(timeoutMs);
+    this.post();
+    await this.opts.sink.close(timeoutMs);
+  }
+
+  /** Hand this tick's operations to the sink (a thread's snapshots: the latest only, as enqueue keeps). */
+  private post(): void {
+    const sink = this.opts.sink;
+    if (!sink || this.outbox.length === 0) return;
+    const seen = new Set<string>();
+    const ops: WriteOp[] = [];
+    for (let i = this.outbox.length - 1; i >= 0; i--) {
+      const o = this.outbox[i] as WriteOp;
+      if (o.op === "thread") {
+        if (seen.has(o.state.id)) continue;
+        seen.add(o.state.id);
+      }
+      ops.push(o);
+    }
+    ops.reverse();
+    this.seq++;
+    this.posted.push({ seq: this.seq, atMs: this.outboxAtMs ?? (this.opts.now ?? Date.now)() });
+    this.outbox = [];
+    this.outboxAtMs = null;
+    this.unreportedOps += ops.length;
+    sink.post(ops, this.seq);
+  }
+
+  /** A report of the buffer's owner: what is written now, and the callbacks as if written here. */
+  private onReport(r: SinkReport): void {
+    this.remote = {
+      writtenUpTo: Math.max(this.remote.writtenUpTo, r.writtenUpTo),
+      backlog: r.backlog,
+      compacted: r.compacted,
+      dropped: r.dropped,
+    };
+    this.unreportedOps = 0;
+    while (this.posted[0] && this.posted[0].seq <= this.remote.writtenUpTo) this.posted.shift();
+    if (r.kind === "written") this.opts.onWritten?.(r.result, r.ms);
+    else if (r.kind === "failed") this.opts.onError?.(r.err, r.attempt);
+    else if (r.kind === "dropped") this.opts.onDropped?.(r.op, r.err);
+    const waiting = this.remoteWaiters;
+    this.remoteWaiters = [];
+    for (const w of waiting) {
+      if (w.seq <= this.remote.writtenUpTo) w.resolve();
+      else this.remoteWaiters.push(w);
+    }
   }
 
   protected runOnce(): Promise<void> {

@@ -200,15 +200,21 @@ async function writeGoals(client: PoolClient, threads: ThreadSnapshot[]): Promis
   const rows = [...last.values()]
     .sort((a, b) => (a.id < b.id ? -1 : 1))
     .map(({ id, goal }) => ({ id, set: goal !== null, ...goal }));
+  // Every snapshot knows its goal (usually none): a row whose goal is already the one sent is not
+  // rewritten (an UPDATE of every snapshotted thread, bench scenario 2).
   await client.query(
-    `UPDATE thread SET goal_status = CASE WHEN x.set THEN x.status END,
-        goal_token_budget = CASE WHEN x.set THEN x."tokenBudget" END,
-        goal_tokens_used = CASE WHEN x.set THEN x."tokensUsed" END,
-        goal_updated_at = CASE WHEN x.set THEN ${ts('"updatedAtMs"')} END,
-        goal_status_since = CASE WHEN x.set THEN ${ts('"statusSinceMs"')} END
-     FROM jsonb_to_recordset($1::jsonb) AS x(id text, set boolean, status text, "tokenBudget" bigint,
-        "tokensUsed" bigint, "updatedAtMs" float8, "statusSinceMs" float8)
-     WHERE thread.id = x.id`,
+    `UPDATE thread SET goal_status = g.status, goal_token_budget = g.budget, goal_tokens_used = g.used,
+        goal_updated_at = g.updated_at, goal_status_since = g.since
+     FROM (
+       SELECT x.id, CASE WHEN x.set THEN x.status END AS status, CASE WHEN x.set THEN x."tokenBudget" END AS budget,
+          CASE WHEN x.set THEN x."tokensUsed" END AS used, CASE WHEN x.set THEN ${ts('"updatedAtMs"')} END AS updated_at,
+          CASE WHEN x.set THEN ${ts('"statusSinceMs"')} END AS since
+       FROM jsonb_to_recordset($1::jsonb) AS x(id text, set boolean, status text, "tokenBudget" bigint,
+          "tokensUsed" bigint, "updatedAtMs" float8, "statusSinceMs" float8)
+     ) g
+     WHERE thread.id = g.id
+       AND (thread.goal_status, thread.goal_token_budget, thread.goal_tokens_used, thread.goal_updated_at,
+            thread.goal_status_since) IS DISTINCT FROM (g.status, g.budget, g.used, g.updated_at, g.since)`,
     [JSON.stringify(rows)],
   );
 }
