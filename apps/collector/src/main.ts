@@ -2,11 +2,15 @@
  * The collector process: read the config once, build the collector (collector.ts), listen, and
  * shut down gracefully on SIGTERM/SIGINT. Everything else lives in the composition root.
  */
+import { setFlagsFromString } from "node:v8";
 import { createCollector, SHUTDOWN_GRACE_MS } from "./collector.ts";
 import { ConfigError } from "./config/errors.ts";
 import { loadConfig } from "./config/load.ts";
+import { heapPolicyFlags } from "./heap-policy.ts";
 
 async function main(): Promise<void> {
+  // Before the heap grows: V8 reads the factor at each full collection.
+  for (const flag of heapPolicyFlags(process.execArgv)) setFlagsFromString(flag);
   let config: Awaited<ReturnType<typeof loadConfig>>;
   try {
     // Relative paths (--config, dataDir) resolve from where the user ran the command: npm runs
