@@ -10,7 +10,9 @@ import { heapPolicyFlags } from "./heap-policy.ts";
 
 async function main(): Promise<void> {
   // Before the heap grows: V8 reads the factor at each full collection.
-  for (const flag of heapPolicyFlags(process.execArgv)) setFlagsFromString(flag);
+  // A value given on node's command line or in NODE_OPTIONS (not in execArgv) wins.
+  const nodeOptions = (process.env.NODE_OPTIONS ?? "").split(/\s+/).filter(Boolean);
+  for (const flag of heapPolicyFlags([...process.execArgv, ...nodeOptions])) setFlagsFromString(flag);
   let config: Awaited<ReturnType<typeof loadConfig>>;
   try {
     // Relative paths (--config, dataDir) resolve from where the user ran the command: npm runs
