@@ -4,12 +4,13 @@
  * come from `usage_hourly` (grouping by hour reads hourly rows only); whole UTC days come from the
  * coarsest grain that carries every key and filter asked for (migration 20261207100000_usage_fold):
  * within {day, team, model} `usage_daily_team`; within {target, team} `usage_span_target`'s aligned
- * blocks of 1-256 days (span 1 when grouping by day too); else `usage_daily`. The two grains add
+ * blocks of 1, 2, 4, … 256 days (span 1 when grouping by day too); else `usage_daily`. The two grains add
  * the rows still pending in `usage_fold_pending` (the same statement: one snapshot, exact).
  */
 import type { UsageCounters, UsageGroupKey, UsageRow } from "@codex-fleet/protocol/api";
 import type { Pool } from "pg";
 import { rootWalkSql } from "../repositories/thread-tree.ts";
+import { inTransaction } from "../transaction.ts";
 
 export interface UsageFilters {
   team?: string[];
@@ -57,7 +58,7 @@ const COUNTERS = [
 const SUMS = COUNTERS.map(([c, k]) => `COALESCE(sum(${c}), 0)::float8 AS "${k}"`).join(", ");
 
 /** The folded grains' aligned spans in days, largest first (migration 20261207100000_usage_fold). */
-export const USAGE_SPANS = [256, 64, 16, 4, 1] as const;
+export const USAGE_SPANS = [256, 128, 64, 32, 16, 8, 4, 2, 1] as const;
 
 /** Which table serves a request's whole days: the coarsest one carrying every key and filter. */
 export type UsageGrain = "team" | "span" | "daily";
@@ -73,8 +74,8 @@ export function usageGrain(groupBy: UsageGroupKey[], filters: UsageFilters): Usa
 
 /**
  * The whole days [firstDayMs, endDayMs) as aligned blocks of USAGE_SPANS days (a block of s days
- * starts on a multiple of s days since the epoch), fewest first-fit: up to three of each size on
- * either side of the largest.
+ * starts on a multiple of s days since the epoch), each the largest that fits: at most one of each
+ * size on either side of the largest (30 days: 5 blocks on average, 7 at most).
  */
 export function spanBlocks(firstDayMs: number, endDayMs: number): { span: number; startMs: number }[] {
   const out: { span: number; startMs: number }[] = [];
@@ -129,23 +130,37 @@ export async function queryUsage(args: {
     }
   }
   const and = (conds: string[]) => [...conds, ...filterSql].join(" AND ");
-  // Each source is aggregated on its own (a plain scan feeding a hash aggregate), then the few
-  // partial groups are merged: cheaper than aggregating the union of every row.
-  // A daily row's `day` is already the day: no date_trunc per row.
+  // The hourly and usage_daily sources are aggregated on their own (a plain scan feeding a hash
+  // aggregate; many rows a group), then the few partial groups are merged; a folded grain's rows
+  // (a handful a group) and the pending ones feed the merge as they are. Token counters as float8:
+  // exact for integers below 2^53 and summed by value, where sum(bigint) keeps a numeric state per
+  // column and group (5,000 developers' groups spilled past work_mem); cost stays numeric (exact).
   // `n` counts the usage_daily (or hourly) rows behind a group: a group exists when it is positive.
+  // A daily row's `day` is already the day: no date_trunc per row.
   const keys = (t: string, whole: boolean) =>
     groupBy.map((k, i) => `${(whole && k === "day" ? "$T" : GROUP_SQL[k]).replace("$T", t)} AS k${i}`);
-  const partial = (table: string, t: string, conds: string[], n = "count(*)") => {
+  const value = (c: string) => (c === "cost_usd" ? c : `${c}::float8`);
+  const partial = (table: string, t: string, conds: string[]) => {
     const whole = table !== "usage_hourly";
-    const sel = [...keys(t, whole), ...COUNTERS.map(([c]) => `sum(${c}) AS ${c}`), `${n} AS n`].join(", ");
+    const sel = [
+      ...keys(t, whole),
+      ...COUNTERS.map(([c]) => `sum(${value(c)}) AS ${c}`),
+      "count(*)::float8 AS n",
+    ].join(", ");
     const group = groupBy.length > 0 ? ` GROUP BY ${groupBy.map((_, i) => i + 1).join(", ")}` : "";
     return `SELECT ${sel} FROM ${table} WHERE ${and(conds)}${group}`;
+  };
+  const rowsOf = (table: string, t: string, conds: string[]) => {
+    const sel = [...keys(t, true), ...COUNTERS.map(([c]) => `${value(c)} AS ${c}`), "n::float8 AS n"].join(
+      ", ",
+    );
+    return `SELECT ${sel} FROM ${table} WHERE ${and(conds)}`;
   };
   const wholeDays = (g: UsageGrain, firstDay: number, endDay: number): string[] => {
     const days = [`day >= ${at(firstDay)}`, `day < ${at(endDay)}`];
     if (g === "daily") return [partial("usage_daily", "day", days)];
-    const pending = partial("usage_fold_pending", "day", days, "sum(n)");
-    if (g === "team") return [partial("usage_daily_team", "day", days, "sum(n)"), pending];
+    const pending = rowsOf("usage_fold_pending", "day", days);
+    if (g === "team") return [rowsOf("usage_daily_team", "day", days), pending];
     const blocks = groupBy.includes("day")
       ? ["span = 1", `start_day >= ${at(firstDay)}`, `start_day < ${at(endDay)}`]
       : [
@@ -153,7 +168,7 @@ export async function queryUsage(args: {
             .map((b) => `(${b.span}, ${at(b.startMs)})`)
             .join(", ")})`,
         ];
-    return [partial("usage_span_target", "start_day", blocks, "sum(n)"), pending];
+    return [rowsOf("usage_span_target", "start_day", blocks), pending];
   };
   const parts: string[] = [];
   const hourly = (from: string, to: string) =>
@@ -184,8 +199,11 @@ export async function queryUsage(args: {
   const formatted = groupBy.map((k, i) => `${FORMAT_SQL[k](`k${i}`)} AS "${k}"`).join(", ");
   const counters = COUNTERS.map(([, k]) => `"${k}"`).join(", ");
   // One pass for groups and totals; the totals row is the one where the keys are grouped away.
-  const { rows } = await pool.query<UsageRow & { total: boolean }>(
-    `WITH g AS MATERIALIZED (
+  // work_mem: a month of 5,000 developers' groups (or a day×target of 30,000) spills past the
+  // default 4 MB into temp files and takes ~2x as long; the setting lasts this transaction only.
+  const { rows } = await inTransaction(pool, "BEGIN READ ONLY; SET LOCAL work_mem = '64MB'", (client) =>
+    client.query<UsageRow & { total: boolean }>(
+      `WITH g AS MATERIALIZED (
        SELECT ${keyCols}, GROUPING(${keyCols}) <> 0 AS total, ${SUMS}
        FROM (${source}) u
        GROUP BY GROUPING SETS ((${keyCols}), ()) HAVING sum(n) > 0
@@ -193,7 +211,8 @@ export async function queryUsage(args: {
      SELECT * FROM (SELECT ${formatted}, false AS total, ${counters} FROM g WHERE NOT total
                     ORDER BY ${keyCols} LIMIT ${limit}) r
      UNION ALL SELECT ${groupBy.map((k) => `NULL AS "${k}"`).join(", ")}, true, ${counters} FROM g WHERE total`,
-    params,
+      params,
+    ),
   );
   let totals: UsageCounters | null = null;
   const out: UsageRow[] = [];
