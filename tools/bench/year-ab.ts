@@ -38,6 +38,7 @@ async function startEntry(entry: string, dbUrl: string) {
     cwd: dirname(configFile),
     stdio: ["ignore", "ignore", "inherit"],
   });
+  process.once("exit", () => child.kill("SIGKILL"));
   const baseUrl = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {
@@ -116,6 +117,8 @@ async function main() {
   await db.close();
   if (testDb && arg("keep", "") !== "true") await testDb.drop();
 }
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
 
 main().catch((err) => {
   process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
