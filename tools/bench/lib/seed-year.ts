@@ -4,11 +4,13 @@
  * seed-usage.ts) over the `days` days that end at `nowMs`. Whole past days go straight into
  * `usage_daily` (what the product keeps for them: hourly rows are pruned after
  * `retention.hourlyDays`), the current day into `usage_hourly` (whose trigger adds it to the daily
- * rollup like the ingest path does); every rollup kept from `usage_daily` by trigger follows.
+ * rollup like the ingest path does); the usage fold runs after each statement, as the collectors'
+ * would have by then.
  * About `turnsPerKeyDay` turns per key and day (100 M turns for 5,000 developers x 365 days at
  * 27.4). Plus one thread of `threadTurns` ended turns with a ledger row each (figure d).
  */
 import type { DbPool } from "@codex-fleet/db/client";
+import { foldUsage } from "@codex-fleet/db/repositories/usage-fold";
 import { MODELS } from "./seed-usage.ts";
 
 const DAY_MS = 86_400_000;
@@ -77,7 +79,10 @@ export async function seedYear(args: {
        ) s ORDER BY day, target_id, team, model, repo`,
       [fromMs, d0, d1, MODELS, developers],
     );
-    args.log?.(`seed-year: days ${d0}-${d1 - 1} in ${Math.round(performance.now() - t0)} ms`);
+    // What the collectors' usage fold (every few seconds) would have done by now: the grains hold
+    // the past, the pending log only the last seconds.
+    await foldUsage(pool);
+    args.log?.(`seed-year: days ${d0}-${d1 - 1} in ${Math.round(performance.now() - t0)} ms (folded)`);
   }
   // Today: 10 working hours per developer (UTC 07-20, shifted per developer) up to the current hour.
   const d = days - 1;
@@ -90,6 +95,7 @@ export async function seedYear(args: {
      ) s WHERE hour < to_timestamp($2 / 1000.0) AT TIME ZONE 'UTC'`,
     [today, hourMs, MODELS, developers],
   );
+  await foldUsage(pool);
   const threadId = await seedLongThread(pool, args.threadTurns, nowMs);
   await pool.query("VACUUM ANALYZE");
   const { rows } = await pool.query<{ turns: number; rows: number }>(
