@@ -195,7 +195,7 @@ export function renderTable(run: BenchRun): string {
         ok(y.year.pageP95Ms <= 150),
       ],
       [
-        `9c year: day×target, 1,000 developers × 30 days`,
+        `9c year: day×target, 4 teams (${n(y.developers / 5)} developers) × 30 days`,
         `**p95 ${c?.p95Ms} ms**`,
         detail(y.dayTarget.shapes),
         "p95 ≤ 100 ms",
