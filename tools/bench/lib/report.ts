@@ -208,6 +208,13 @@ export function renderTable(run: BenchRun): string {
         "p95 ≤ 30 ms",
         ok(y.thread.p95Ms <= 30),
       ],
+      [
+        `9e year: live snapshot, ${n(y.live.targets)} targets / ${n(y.live.threads)} threads (seeded in ${(y.live.seedMs / 1000).toFixed(1)} s)`,
+        `**p95 ${y.live.p95Ms} ms**`,
+        `open /api/v1/live → snapshot parsed, ${y.live.connects} connects: p50 ${y.live.p50Ms} ms, max ${y.live.maxMs} ms; ${n(y.live.snapshotThreads)} threads carried, ${(y.live.snapshotBytes / 2 ** 20).toFixed(1)} MiB`,
+        "≤ 300 ms",
+        ok(y.live.p95Ms <= 300),
+      ],
     );
   }
   for (const [k, v] of Object.entries(run.errors))

@@ -4,14 +4,18 @@
  * by a collector process. Timed over HTTP, one request at a time: (a) the Usage page's three
  * requests over 30 days, (b) the same over the whole range, (c) day x target for 1,000
  * developers (four teams of 250) over 30 days, (d) the detail of a 2,000-turn thread. Every
- * answer's totals are checked against the seeded rows.
+ * answer's totals are checked against the seeded rows. (e) on a database of its own: a collector
+ * that loads `liveTargets` targets and 10 threads each (seed-live-fleet.ts), timed from opening
+ * `/api/v1/live` to its snapshot frame parsed (what the dashboard's live-socket.ts waits for).
  */
 import { createDb } from "@codex-fleet/db/client";
 import { createTestDatabase } from "@codex-fleet/db/testing";
+import WebSocket from "ws";
 import { startBenchCollector } from "../lib/collector-proc.ts";
 import { load, round } from "../lib/machine.ts";
+import { seedLiveFleet } from "../lib/seed-live-fleet.ts";
 import { seedYear, type YearSeed } from "../lib/seed-year.ts";
-import { summarize } from "../lib/stats.ts";
+import { sleep, summarize } from "../lib/stats.ts";
 import { type Shape, type ShapeTiming, timeShapes } from "../lib/time-shapes.ts";
 
 export interface YearOptions {
@@ -21,6 +25,10 @@ export interface YearOptions {
   threadTurns: number;
   /** Timed requests per shape (after 3 warm-up requests). */
   requests: number;
+  /** Figure e: targets the collector knows, threads each, timed connects (after 3 warm-up). */
+  liveTargets: number;
+  liveThreadsPerTarget: number;
+  liveConnects: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -50,7 +58,22 @@ export interface YearTimings {
   thread: { turns: number; p50Ms: number; p95Ms: number; maxMs: number };
 }
 
+/** e: open /api/v1/live → its snapshot frame parsed. */
+export interface LiveSnapshotTiming {
+  targets: number;
+  threads: number;
+  /** Threads the snapshot carries (capped: live/snapshot.ts) and its size. */
+  snapshotThreads: number;
+  snapshotBytes: number;
+  connects: number;
+  p50Ms: number;
+  p95Ms: number;
+  maxMs: number;
+  seedMs: number;
+}
+
 export interface YearResult extends YearTimings {
+  live: LiveSnapshotTiming;
   developers: number;
   days: number;
   turns: number;
@@ -131,7 +154,106 @@ export async function timeYear(args: {
   };
 }
 
-/** Seed, start a collector on the database, and time figures a-d. */
+/** One connect: open the live feed, parse its first frame (the snapshot), close. */
+async function connectOnce(
+  baseUrl: string,
+): Promise<{ ms: number; bytes: number; snap: Record<string, unknown> }> {
+  const t0 = performance.now();
+  const ws = new WebSocket(`${baseUrl.replace("http", "ws")}/api/v1/live`, { maxPayload: 1 << 30 });
+  try {
+    return await new Promise((resolve, reject) => {
+      ws.once("message", (data: Buffer) => {
+        const snap = JSON.parse(data.toString("utf8")) as Record<string, unknown>;
+        resolve({ ms: performance.now() - t0, bytes: data.length, snap });
+      });
+      ws.once("error", reject);
+      ws.once("close", (code) => reject(new Error(`live feed closed (${code}) before its snapshot`)));
+    });
+  } finally {
+    ws.removeAllListeners("close");
+    await new Promise<void>((r) => {
+      if (ws.readyState === WebSocket.CLOSED) return r();
+      ws.once("close", () => r());
+      ws.close();
+    });
+  }
+}
+
+/** Figure e against a collector that loaded `targets` targets and `threads` threads. */
+export async function timeLiveSnapshot(args: {
+  baseUrl: string;
+  targets: number;
+  threads: number;
+  connects: number;
+}): Promise<Omit<LiveSnapshotTiming, "seedMs">> {
+  const times: number[] = [];
+  let bytes = 0;
+  let carried = 0;
+  for (let i = 0; i < args.connects + 3; i++) {
+    const r = await connectOnce(args.baseUrl);
+    const targets = r.snap.targets as unknown[] | undefined;
+    const threads = r.snap.threads as unknown[] | undefined;
+    if (
+      r.snap.type !== "snapshot" ||
+      targets?.length !== args.targets ||
+      r.snap.threadsTotal !== args.threads
+    )
+      throw new Error(
+        `live snapshot: ${r.snap.type}, ${targets?.length} targets, ${r.snap.threadsTotal} threads; seeded ${args.targets}, ${args.threads}`,
+      );
+    bytes = r.bytes;
+    carried = threads?.length ?? 0;
+    if (i >= 3) times.push(r.ms);
+  }
+  const s = summarize(times);
+  return {
+    targets: args.targets,
+    threads: args.threads,
+    snapshotThreads: carried,
+    snapshotBytes: bytes,
+    connects: args.connects,
+    p50Ms: round(s.p50, 1),
+    p95Ms: round(s.p95, 1),
+    maxMs: round(s.max, 1),
+  };
+}
+
+/** Figure e: its own database and collector. */
+export async function runLiveSnapshot(opts: YearOptions): Promise<LiveSnapshotTiming> {
+  const testDb = await createTestDatabase();
+  const db = createDb({ url: testDb.url, poolMax: 2 });
+  try {
+    const seed = await seedLiveFleet({
+      pool: db.pool,
+      targets: opts.liveTargets,
+      threadsPerTarget: opts.liveThreadsPerTarget,
+      nowMs: Date.now(),
+    });
+    const collector = await startBenchCollector({
+      dbUrl: testDb.url,
+      targets: seed.targets,
+      timeoutMs: 120_000,
+    });
+    try {
+      // The first connect attempts (every target at once) settle into their backoff.
+      await sleep(5_000);
+      const t = await timeLiveSnapshot({
+        baseUrl: collector.baseUrl,
+        targets: seed.targets.length,
+        threads: seed.threads,
+        connects: opts.liveConnects,
+      });
+      return { ...t, seedMs: round(seed.ms) };
+    } finally {
+      await collector.stop();
+    }
+  } finally {
+    await db.close();
+    await testDb.drop();
+  }
+}
+
+/** Seed, start a collector on the database, and time figures a-d; then figure e. */
 export async function runYear(opts: YearOptions): Promise<YearResult> {
   const testDb = await createTestDatabase();
   const db = createDb({ url: testDb.url, poolMax: 2 });
@@ -161,6 +283,7 @@ export async function runYear(opts: YearOptions): Promise<YearResult> {
         dailyRows: seed.dailyRows,
         seedMs: round(seed.ms),
         ...timed,
+        live: await runLiveSnapshot(opts),
         load: load(),
       };
     } finally {
