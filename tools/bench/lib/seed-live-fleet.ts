@@ -5,7 +5,7 @@
  * target and the most relevant threads (live/snapshot.ts). Thread rows carry what a real one
  * does (cwd, repo, branch, model, a title, counters); a tenth of the threads are active.
  */
-import type { Pool } from "pg";
+import type { DbPool } from "@codex-fleet/db/client";
 import type { BenchTarget } from "./collector-proc.ts";
 
 export interface LiveFleetSeed {
@@ -18,7 +18,7 @@ const name = (i: number) => `dev-${String(i).padStart(5, "0")}`;
 const team = (i: number) => `team-${String(i % 20).padStart(2, "0")}`;
 
 export async function seedLiveFleet(args: {
-  pool: Pool;
+  pool: DbPool;
   targets: number;
   threadsPerTarget: number;
   nowMs: number;
