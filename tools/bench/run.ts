@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=fleet,ingest,live,query,footprint,takeover,activity]`: runs every
+ * `npm run bench [-- --quick] [-- --only=fleet,ingest,live,query,footprint,takeover,activity,year]`: runs every
  * scenario of issue #5, writes tools/bench/results/<timestamp>.json and .md, and prints the table.
  * Every speed is a ratio against a limit measured in the same run (see each scenario's header).
  * `--quick` uses small sizes and finishes in under two minutes. Profiling aids (ingest):
@@ -22,6 +22,7 @@ import { runLiveLatency } from "./scenarios/live-latency.ts";
 import { runQuery } from "./scenarios/query.ts";
 import { runRetention } from "./scenarios/retention.ts";
 import { runTakeover } from "./scenarios/takeover.ts";
+import { runYear } from "./scenarios/year.ts";
 
 const SCENARIOS = [
   "fleet",
@@ -33,6 +34,7 @@ const SCENARIOS = [
   "takeover",
   "retention",
   "activity",
+  "year",
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -51,6 +53,16 @@ const PLAN = {
     clusterLive: { servers: 100, turnsPerMinute: 6, warmupMs: 3_000, measureMs: 10_000 },
     query: { developers: 100, days: 30, turns: 1_000_000, requests: 10 },
     activity: { developers: 100, days: 30, requests: 10 },
+    year: {
+      developers: 500,
+      days: 90,
+      turnsPerKeyDay: 27,
+      threadTurns: 2_000,
+      requests: 10,
+      liveTargets: 500,
+      liveThreadsPerTarget: 10,
+      liveConnects: 5,
+    },
     footprint: { turns: 4 },
     takeover: { servers: 300, leaseTtlMs: 15_000, settleMs: 5_000, sampleMs: 5_000 },
     retention: { servers: 100, days: 2, turnsPerDay: 40, oldRows: 300_000 },
@@ -68,6 +80,16 @@ const PLAN = {
     clusterLive: { servers: 1_000, turnsPerMinute: 2, warmupMs: 10_000, measureMs: 60_000 },
     query: { developers: 1_000, days: 30, turns: 10_000_000, requests: 30 },
     activity: { developers: 1_000, days: 30, requests: 30 },
+    year: {
+      developers: 5_000,
+      days: 365,
+      turnsPerKeyDay: 27,
+      threadTurns: 2_000,
+      requests: 20,
+      liveTargets: 5_000,
+      liveThreadsPerTarget: 10,
+      liveConnects: 10,
+    },
     footprint: { turns: 10 },
     takeover: { servers: 5_000, leaseTtlMs: 15_000, settleMs: 30_000, sampleMs: 15_000 },
     retention: { servers: 200, days: 3, turnsPerDay: 60, oldRows: 1_000_000 },
@@ -204,6 +226,13 @@ async function main(): Promise<void> {
     () => runActivity(plan.activity),
     (r) => {
       run.activity = r;
+    },
+  );
+  await step(
+    "year",
+    () => runYear(plan.year),
+    (r) => {
+      run.year = r;
     },
   );
   run.durationMs = Date.now() - started;

@@ -3,9 +3,11 @@
  * `intervalMs` one instance of the cluster — whoever takes the advisory lock — moves the pending
  * changes of activity_daily_target into the per-team and per-span grains. Readers add what is still
  * pending, so the fold's cadence bounds how many rows a request reads, never what it answers.
+ * The usage fold (issue 13, migration 20261207100000_usage_fold) runs on the same timer, after it.
  */
 import type { DbPool } from "@codex-fleet/db/client";
 import { foldActivity } from "@codex-fleet/db/repositories/activity-fold";
+import { foldUsage } from "@codex-fleet/db/repositories/usage-fold";
 import type { Logger } from "./logger.ts";
 
 export interface ActivityFoldOptions {
@@ -33,11 +35,16 @@ export class ActivityFoldJob {
     await this.running?.catch(() => null);
   }
 
-  /** One fold now: the pending rows moved (null when another instance is folding). */
+  /** One fold now: the pending activity rows moved (null when another instance is folding), then usage's. */
   runOnce(): Promise<number | null> {
-    this.running ??= foldActivity(this.opts.pool).finally(() => {
-      this.running = null;
-    });
+    this.running ??= foldActivity(this.opts.pool)
+      .then(async (moved) => {
+        await foldUsage(this.opts.pool);
+        return moved;
+      })
+      .finally(() => {
+        this.running = null;
+      });
     return this.running;
   }
 

@@ -55,4 +55,25 @@ describe("ActivityFoldJob", () => {
     expect(await count("activity_fold_pending")).toBe(1);
     expect(await job.runOnce()).toBe(1);
   });
+
+  it("folds usage's pending changes on the same timer (issue 13)", async () => {
+    await db.pool.query(
+      `INSERT INTO usage_hourly (hour, target_id, team, model, repo, turns, total_tokens)
+       VALUES ('2026-12-05 10:00', 'alice', 'payments', 'm', '', 2, 100), ('2026-12-05 11:00', 'bob', 'payments', 'm', '', 1, 50)`,
+    );
+    expect(await count("usage_fold_pending")).toBe(2);
+    const job = new ActivityFoldJob({ pool: db.pool, log: pino({ level: "silent" }), intervalMs: 20 });
+    job.start();
+    try {
+      await expect.poll(() => count("usage_fold_pending"), { timeout: 5000 }).toBe(0);
+    } finally {
+      await job.stop();
+    }
+    const { rows } = await db.pool.query(
+      "SELECT to_char(day, 'YYYY-MM-DD') AS day, team, model, turns::int, total_tokens::int, n::int FROM usage_daily_team",
+    );
+    expect(rows).toEqual([
+      { day: "2026-12-05", team: "payments", model: "m", turns: 3, total_tokens: 150, n: 2 },
+    ]);
+  });
 });

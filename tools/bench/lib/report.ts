@@ -9,6 +9,7 @@ import type { LiveLatencyResult } from "../scenarios/live-latency.ts";
 import type { QueryResult } from "../scenarios/query.ts";
 import type { RetentionBenchResult } from "../scenarios/retention.ts";
 import type { TakeoverResult } from "../scenarios/takeover.ts";
+import type { YearResult } from "../scenarios/year.ts";
 import type { MachineInfo } from "./machine.ts";
 
 /** Everything one run measured. */
@@ -27,6 +28,7 @@ export interface BenchRun {
   takeover?: TakeoverResult;
   retention?: RetentionBenchResult;
   activity?: ActivityResult;
+  year?: YearResult;
   errors: Record<string, string>;
 }
 
@@ -170,6 +172,50 @@ export function renderTable(run: BenchRun): string {
       "p95 ≤ 50 ms",
       ok(a.pageP95Ms <= 50),
     ]);
+  }
+  const y = run.year;
+  if (y) {
+    const size = `${n(y.developers)} developers × ${n(y.days)} days (${n(y.turns)} turns, ${n(y.dailyRows)} daily rows; seeded in ${(y.seedMs / 1000).toFixed(1)} s)`;
+    const detail = (shapes: YearResult["month"]["shapes"]) =>
+      shapes.map((s) => `${s.name}: p50 ${s.p50Ms} / p95 ${s.p95Ms} ms`).join("<br>");
+    const c = y.dayTarget.shapes[0];
+    rows.push(
+      [
+        `9a year: ${size}, Usage page 30 days`,
+        `**p95 ${y.month.pageP95Ms} ms**`,
+        detail(y.month.shapes),
+        "p95 ≤ 50 ms",
+        ok(y.month.pageP95Ms <= 50),
+      ],
+      [
+        `9b year: Usage page over ${n(y.days)} days`,
+        `**p95 ${y.year.pageP95Ms} ms**`,
+        detail(y.year.shapes),
+        "p95 ≤ 150 ms",
+        ok(y.year.pageP95Ms <= 150),
+      ],
+      [
+        `9c year: day×target, 4 teams (${n(y.developers / 5)} developers) × 30 days`,
+        `**p95 ${c?.p95Ms} ms**`,
+        detail(y.dayTarget.shapes),
+        "p95 ≤ 100 ms",
+        ok((c?.p95Ms ?? Infinity) <= 100),
+      ],
+      [
+        `9d year: thread detail, ${n(y.thread.turns)}-turn thread`,
+        `**p95 ${y.thread.p95Ms} ms**`,
+        `p50 ${y.thread.p50Ms} ms, max ${y.thread.maxMs} ms`,
+        "p95 ≤ 30 ms",
+        ok(y.thread.p95Ms <= 30),
+      ],
+      [
+        `9e year: live snapshot, ${n(y.live.targets)} targets / ${n(y.live.threads)} threads (seeded in ${(y.live.seedMs / 1000).toFixed(1)} s)`,
+        `**p95 ${y.live.p95Ms} ms**`,
+        `open /api/v1/live → snapshot parsed, ${y.live.connects} connects: p50 ${y.live.p50Ms} ms, max ${y.live.maxMs} ms; ${n(y.live.snapshotThreads)} threads carried, ${(y.live.snapshotBytes / 2 ** 20).toFixed(1)} MiB`,
+        "≤ 300 ms",
+        ok(y.live.p95Ms <= 300),
+      ],
+    );
   }
   for (const [k, v] of Object.entries(run.errors))
     rows.push([k, `FAILED: ${v.split("\n")[0]}`, "", "", "not met"]);

@@ -41,7 +41,7 @@ import {
   threadCursorParam,
   threadOrder,
 } from "./thread-page.ts";
-import { targetView, threadView } from "./views.ts";
+import { ThreadCounts, targetView, threadView } from "./views.ts";
 import { toWindow, windowParams, windowQuerySchema } from "./window-query.ts";
 
 const COUNTER_COLUMNS = [
@@ -122,9 +122,10 @@ export function registerRoutes(fastify: FastifyInstance, deps: RouteDeps): void 
     const paused = req.query.paused === "true";
     const rows = paused
       ? (deps.pausedTargets?.() ?? [])
-      : [...fleet.targets.values()].map((rt) =>
-          targetView(rt, fleet.threads.values(), fleet.codexVersionFloor),
-        );
+      : (() => {
+          const counts = new ThreadCounts(fleet.threads.values());
+          return [...fleet.targets.values()].map((rt) => targetView(rt, counts, fleet.codexVersionFloor));
+        })();
     if (format === "csv") {
       const cols = [
         "name",

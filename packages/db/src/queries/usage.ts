@@ -1,12 +1,16 @@
 /**
  * GET /api/v1/usage: one aggregate over the rollups, grouped by the requested keys, with the
- * totals computed in the same pass (GROUPING SETS). Whole UTC days come from `usage_daily` and
- * only the hours of a partial first or last day from `usage_hourly` (grouping by hour reads
- * hourly rows only): over 30 days that is ~25x fewer rows than hourly alone, for the same sums.
+ * totals computed in the same pass (GROUPING SETS). Only the hours of a partial first or last day
+ * come from `usage_hourly` (grouping by hour reads hourly rows only); whole UTC days come from the
+ * coarsest grain that carries every key and filter asked for (migration 20261207100000_usage_fold):
+ * within {day, team, model} `usage_daily_team`; within {target, team} `usage_span_target`'s aligned
+ * blocks of 1, 2, 4, … 256 days (span 1 when grouping by day too); else `usage_daily`. The two grains add
+ * the rows still pending in `usage_fold_pending` (the same statement: one snapshot, exact).
  */
 import type { UsageCounters, UsageGroupKey, UsageRow } from "@codex-fleet/protocol/api";
 import type { Pool } from "pg";
 import { rootWalkSql } from "../repositories/thread-tree.ts";
+import { inTransaction } from "../transaction.ts";
 
 export interface UsageFilters {
   team?: string[];
@@ -53,6 +57,37 @@ const COUNTERS = [
 ] as const;
 const SUMS = COUNTERS.map(([c, k]) => `COALESCE(sum(${c}), 0)::float8 AS "${k}"`).join(", ");
 
+/** The folded grains' aligned spans in days, largest first (migration 20261207100000_usage_fold). */
+export const USAGE_SPANS = [256, 128, 64, 32, 16, 8, 4, 2, 1] as const;
+
+/** Which table serves a request's whole days: the coarsest one carrying every key and filter. */
+export type UsageGrain = "team" | "span" | "daily";
+
+export function usageGrain(groupBy: UsageGroupKey[], filters: UsageFilters): UsageGrain {
+  const used = new Set<string>(groupBy.filter((k) => k !== "day"));
+  for (const [k, v] of Object.entries(filters)) if (v && v.length > 0) used.add(k);
+  const within = (keys: string[]) => [...used].every((k) => keys.includes(k));
+  if (within(["team", "model"])) return "team";
+  if (within(["team", "target"])) return "span";
+  return "daily";
+}
+
+/**
+ * The whole days [firstDayMs, endDayMs) as aligned blocks of USAGE_SPANS days (a block of s days
+ * starts on a multiple of s days since the epoch), each the largest that fits: at most one of each
+ * size on either side of the largest (30 days: 5 blocks on average, 7 at most).
+ */
+export function spanBlocks(firstDayMs: number, endDayMs: number): { span: number; startMs: number }[] {
+  const out: { span: number; startMs: number }[] = [];
+  const end = endDayMs / DAY_MS;
+  for (let d = firstDayMs / DAY_MS; d < end; ) {
+    const span = USAGE_SPANS.find((s) => d % s === 0 && d + s <= end) ?? 1;
+    out.push({ span, startMs: d * DAY_MS });
+    d += span;
+  }
+  return out;
+}
+
 /**
  * Which rows make up [fromMs, toMs). The hourly rollup's window is every hour h with
  * floor_hour(from) <= h < to; a day is read from usage_daily when all its 24 hours are in that
@@ -95,20 +130,51 @@ export async function queryUsage(args: {
     }
   }
   const and = (conds: string[]) => [...conds, ...filterSql].join(" AND ");
-  // Each source is aggregated on its own (a plain scan feeding a hash aggregate), then the few
-  // partial groups are merged: cheaper than aggregating the union of every row.
+  // The hourly and usage_daily sources are aggregated on their own (a plain scan feeding a hash
+  // aggregate; many rows a group), then the few partial groups are merged; a folded grain's rows
+  // (a handful a group) and the pending ones feed the merge as they are. Token counters as float8:
+  // exact for integers below 2^53 and summed by value, where sum(bigint) keeps a numeric state per
+  // column and group (5,000 developers' groups spilled past work_mem); cost stays numeric (exact).
+  // `n` counts the usage_daily (or hourly) rows behind a group: a group exists when it is positive.
   // A daily row's `day` is already the day: no date_trunc per row.
-  const keys = (t: string) =>
-    groupBy.map((k, i) => `${(t === "day" && k === "day" ? "$T" : GROUP_SQL[k]).replace("$T", t)} AS k${i}`);
+  const keys = (t: string, whole: boolean) =>
+    groupBy.map((k, i) => `${(whole && k === "day" ? "$T" : GROUP_SQL[k]).replace("$T", t)} AS k${i}`);
+  const value = (c: string) => (c === "cost_usd" ? c : `${c}::float8`);
   const partial = (table: string, t: string, conds: string[]) => {
-    const sel = [...keys(t), ...COUNTERS.map(([c]) => `sum(${c}) AS ${c}`)].join(", ");
+    const whole = table !== "usage_hourly";
+    const sel = [
+      ...keys(t, whole),
+      ...COUNTERS.map(([c]) => `sum(${value(c)}) AS ${c}`),
+      "count(*)::float8 AS n",
+    ].join(", ");
     const group = groupBy.length > 0 ? ` GROUP BY ${groupBy.map((_, i) => i + 1).join(", ")}` : "";
     return `SELECT ${sel} FROM ${table} WHERE ${and(conds)}${group}`;
+  };
+  const rowsOf = (table: string, t: string, conds: string[]) => {
+    const sel = [...keys(t, true), ...COUNTERS.map(([c]) => `${value(c)} AS ${c}`), "n::float8 AS n"].join(
+      ", ",
+    );
+    return `SELECT ${sel} FROM ${table} WHERE ${and(conds)}`;
+  };
+  const wholeDays = (g: UsageGrain, firstDay: number, endDay: number): string[] => {
+    const days = [`day >= ${at(firstDay)}`, `day < ${at(endDay)}`];
+    if (g === "daily") return [partial("usage_daily", "day", days)];
+    const pending = rowsOf("usage_fold_pending", "day", days);
+    if (g === "team") return [rowsOf("usage_daily_team", "day", days), pending];
+    const blocks = groupBy.includes("day")
+      ? ["span = 1", `start_day >= ${at(firstDay)}`, `start_day < ${at(endDay)}`]
+      : [
+          `(span, start_day) IN (${spanBlocks(firstDay, endDay)
+            .map((b) => `(${b.span}, ${at(b.startMs)})`)
+            .join(", ")})`,
+        ];
+    return [rowsOf("usage_span_target", "start_day", blocks), pending];
   };
   const parts: string[] = [];
   const hourly = (from: string, to: string) =>
     partial("usage_hourly", "hour", [`hour >= ${from}`, `hour < ${to}`]);
   const byRoot = groupBy.includes("rootThread");
+  const grain = usageGrain(groupBy, filters);
   if (byRoot) {
     // The rollups carry no thread: grouping by root thread reads the ledger (tokens, cost) and the
     // ended turns (turns, failedTurns) for the same hours instead, each thread mapped to its root.
@@ -116,7 +182,7 @@ export async function queryUsage(args: {
   } else if (w.days) {
     const { firstDay, endDay } = w.days;
     if (w.fromHour < firstDay) parts.push(hourly(at(w.fromHour), at(firstDay)));
-    parts.push(partial("usage_daily", "day", [`day >= ${at(firstDay)}`, `day < ${at(endDay)}`]));
+    parts.push(...wholeDays(grain, firstDay, endDay));
     if (endDay < w.toMs) parts.push(hourly(at(endDay), at(w.toMs)));
   } else {
     parts.push(hourly(at(w.fromHour), at(w.toMs)));
@@ -133,16 +199,20 @@ export async function queryUsage(args: {
   const formatted = groupBy.map((k, i) => `${FORMAT_SQL[k](`k${i}`)} AS "${k}"`).join(", ");
   const counters = COUNTERS.map(([, k]) => `"${k}"`).join(", ");
   // One pass for groups and totals; the totals row is the one where the keys are grouped away.
-  const { rows } = await pool.query<UsageRow & { total: boolean }>(
-    `WITH g AS MATERIALIZED (
+  // work_mem: a month of 5,000 developers' groups (or a day×target of 30,000) spills past the
+  // default 4 MB into temp files and takes ~2x as long; the setting lasts this transaction only.
+  const { rows } = await inTransaction(pool, "BEGIN READ ONLY; SET LOCAL work_mem = '64MB'", (client) =>
+    client.query<UsageRow & { total: boolean }>(
+      `WITH g AS MATERIALIZED (
        SELECT ${keyCols}, GROUPING(${keyCols}) <> 0 AS total, ${SUMS}
        FROM (${source}) u
-       GROUP BY GROUPING SETS ((${keyCols}), ())
+       GROUP BY GROUPING SETS ((${keyCols}), ()) HAVING sum(n) > 0
      )
      SELECT * FROM (SELECT ${formatted}, false AS total, ${counters} FROM g WHERE NOT total
                     ORDER BY ${keyCols} LIMIT ${limit}) r
      UNION ALL SELECT ${groupBy.map((k) => `NULL AS "${k}"`).join(", ")}, true, ${counters} FROM g WHERE total`,
-    params,
+      params,
+    ),
   );
   let totals: UsageCounters | null = null;
   const out: UsageRow[] = [];
@@ -172,7 +242,7 @@ function byRootSource(
   const keys = groupBy.map((k, i) =>
     k === "day" || k === "hour" ? `date_trunc('${k}', d.at) AS k${i}` : `${GROUP_SQL[k]} AS k${i}`,
   );
-  const sel = [...keys, ...COUNTERS.map(([c]) => `sum(${c}) AS ${c}`)].join(", ");
+  const sel = [...keys, ...COUNTERS.map(([c]) => `sum(${c}) AS ${c}`), "count(*) AS n"].join(", ");
   const zero = "0::numeric";
   return `WITH RECURSIVE d AS MATERIALIZED (
       SELECT at, thread_id, target_id, team, model, repo, ${zero} AS turns, ${zero} AS failed_turns, input_tokens,

@@ -1,0 +1,103 @@
+/**
+ * Interleaved A/B of figure 9e (scenario year): collectors built from two checkouts take turns,
+ * `pairs` times, on one database seeded once with `targets` targets x 10 threads; each times
+ * `connects` opens of /api/v1/live up to the snapshot parsed.
+ *
+ *   node --conditions=source --import tsx bench/live-snapshot-ab.ts --a=<main.js> --b=<main.js>
+ *     [--targets=5000 --pairs=3 --connects=10]
+ */
+import { spawn } from "node:child_process";
+import { dirname } from "node:path";
+import { freePort } from "@codex-fleet/codex-fakes/app-server";
+import { writeConfigFile } from "@codex-fleet/collector/launch";
+import { createDb } from "@codex-fleet/db/client";
+import { createTestDatabase } from "@codex-fleet/db/testing";
+import type { BenchTarget } from "./lib/collector-proc.ts";
+import { load } from "./lib/machine.ts";
+import { seedLiveFleet } from "./lib/seed-live-fleet.ts";
+import { sleep } from "./lib/stats.ts";
+import { timeLiveSnapshot } from "./scenarios/year.ts";
+
+const arg = (name: string, dflt: string): string => {
+  const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return hit ? hit.slice(hit.indexOf("=") + 1) : dflt;
+};
+
+async function startEntry(entry: string, dbUrl: string, targets: BenchTarget[]) {
+  const port = await freePort();
+  const configFile = writeConfigFile({
+    server: { host: "127.0.0.1", port },
+    database: { url: dbUrl },
+    logLevel: "warn",
+    targets,
+    observer: { minBackoffMs: 1_000, maxBackoffMs: 60_000, connectTimeoutMs: 10_000 },
+  });
+  const child = spawn(process.execPath, [entry, "--config", configFile], {
+    cwd: dirname(configFile),
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  process.once("exit", () => child.kill("SIGKILL"));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${baseUrl}/readyz`)).status === 200) break;
+    } catch {}
+    if (i > 1200) throw new Error(`${entry} not ready`);
+    if (i % 50 === 0) process.stderr.write(`waiting for ${baseUrl}/readyz\n`);
+    await sleep(100);
+  }
+  return {
+    baseUrl,
+    stop: () =>
+      new Promise<void>((r) => {
+        child.on("exit", () => r());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+async function main() {
+  const testDb = await createTestDatabase();
+  const db = createDb({ url: testDb.url, poolMax: 2 });
+  try {
+    const seed = await seedLiveFleet({
+      pool: db.pool,
+      targets: Number(arg("targets", "5000")),
+      threadsPerTarget: 10,
+      nowMs: Date.now(),
+    });
+    process.stdout.write(
+      `seeded ${seed.targets.length} targets, ${seed.threads} threads in ${Math.round(seed.ms)} ms\n`,
+    );
+    const entries = { a: arg("a", ""), b: arg("b", "") };
+    for (let p = 0; p < Number(arg("pairs", "3")); p++) {
+      for (const side of ["a", "b"] as const) {
+        const c = await startEntry(entries[side], testDb.url, seed.targets);
+        try {
+          await sleep(5_000);
+          const t = await timeLiveSnapshot({
+            baseUrl: c.baseUrl,
+            targets: seed.targets.length,
+            threads: seed.threads,
+            connects: Number(arg("connects", "10")),
+          });
+          process.stdout.write(
+            `pair ${p + 1} ${side} | e p50 ${t.p50Ms} p95 ${t.p95Ms} max ${t.maxMs} ms | ${t.snapshotThreads} threads carried, ${t.snapshotBytes} bytes | load ${load().join(" ")}\n`,
+          );
+        } finally {
+          await c.stop();
+        }
+      }
+    }
+  } finally {
+    await db.close();
+    await testDb.drop();
+  }
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
