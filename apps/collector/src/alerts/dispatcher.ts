@@ -15,6 +15,7 @@ import {
   nextNotificationDueMs,
   recordDeliveryAttempt,
 } from "@codex-fleet/db/repositories/alerts-repository";
+import { errText } from "../lib/err-text.ts";
 import type { Logger } from "../logger.ts";
 import type { ConfiguredNotifier } from "./notifiers/create.ts";
 import { deliver, sleep as realSleep } from "./notifiers/deliver.ts";
@@ -242,8 +243,4 @@ export class Dispatcher {
       nlog.error({ err: errText(err) }, "alerts: could not record a delivery attempt");
     }
   }
-}
-
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

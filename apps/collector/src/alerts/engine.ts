@@ -24,6 +24,7 @@ import type { LeaseFence } from "@codex-fleet/db/repositories/lease-repository";
 import type { AlertView } from "@codex-fleet/protocol/api";
 import type { Config } from "../config/schema.ts";
 import type { Fleet } from "../fleet/fleet.ts";
+import { errText } from "../lib/err-text.ts";
 import type { Logger } from "../logger.ts";
 import { Dispatcher, type DispatcherOptions } from "./dispatcher.ts";
 import { evaluateRule } from "./evaluate.ts";
@@ -587,8 +588,4 @@ export class AlertEngine {
       this.opts.log.warn({ err: errText(err) }, "alerts: pruning failed");
     }
   }
-}
-
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

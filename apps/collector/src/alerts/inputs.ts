@@ -15,6 +15,7 @@ import { evaluateBudgets, type PlanMember } from "../budgets/evaluate.ts";
 import { loadPlanMembers } from "../budgets/load.ts";
 import type { BudgetConfig } from "../config/schema.ts";
 import type { Fleet, TargetRuntime } from "../fleet/fleet.ts";
+import { errText } from "../lib/err-text.ts";
 import type { Logger } from "../logger.ts";
 import { type DownState, nextDownState } from "./target-health.ts";
 import type { EffectiveRule, FailedTurn, FleetSnapshot, SpendSnapshot, TargetSnapshot } from "./types.ts";
@@ -214,8 +215,4 @@ export class SnapshotInputs {
       );
     }
   }
-}
-
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -28,6 +28,7 @@ import {
   renewLeases,
 } from "@codex-fleet/db/repositories/lease-repository";
 import type { Fleet } from "../fleet/fleet.ts";
+import { errText } from "../lib/err-text.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import { planShare } from "./share-plan.ts";
@@ -422,8 +423,4 @@ function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
-}
-
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -26,6 +26,7 @@ import {
 } from "../fleet/fleet.ts";
 import { type ThreadState, threadFromStored } from "../ingest/thread-state.ts";
 import { backoffDelayMs } from "../lib/backoff.ts";
+import { errText } from "../lib/err-text.ts";
 import type { Logger } from "../logger.ts";
 import {
   failedTurnMessage,
@@ -488,8 +489,4 @@ function withinMs(ms: number, work: Promise<unknown>): Promise<void> {
     timer.unref();
   });
   return Promise.race([work.then(() => {}), timeout]).finally(() => clearTimeout(timer));
-}
-
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

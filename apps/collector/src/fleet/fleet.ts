@@ -22,6 +22,7 @@ import {
   threadFromStored,
 } from "../ingest/thread-state.ts";
 import { IngestWriter, type WriterOptions, type WriterSink, type WriterTuning } from "../ingest/writer.ts";
+import { errText } from "../lib/err-text.ts";
 import { debugEnabled, type Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import { type ConnectionStatus, TargetConnection } from "./connection.ts";
@@ -818,8 +819,4 @@ export const MAX_THREADS_PER_TARGET = 50_000;
 /** The name itself while fewer than MAX_METHOD_NAMES are known, else "(other unknown)". */
 function boundedName(known: Map<string, number> | null, name: string): string {
   return !known || known.has(name) || known.size < MAX_METHOD_NAMES ? name : "(other unknown)";
-}
-
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

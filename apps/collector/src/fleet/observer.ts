@@ -11,6 +11,7 @@ import type { FleetEvent } from "@codex-fleet/protocol/events";
 import { toThreadInfo, toTurnInfo } from "@codex-fleet/protocol/normalize";
 import { ThreadSchema, TurnSchema } from "@codex-fleet/protocol/wire";
 import { z } from "zod";
+import { errText } from "../lib/err-text.ts";
 import { RpcError, type TargetConnection } from "./connection.ts";
 
 export interface ObserverOptions {
@@ -579,8 +580,4 @@ export class TargetObserver {
  */
 function updatedSince(updatedAtMs: number | null, cutoffMs: number): boolean {
   return (updatedAtMs ?? 0) >= cutoffMs - 2000;
-}
-
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -8,6 +8,7 @@
 import type { PlanLimitSourceStatus } from "@codex-fleet/db/repositories/plan-limits-repository";
 import type { LimitRow, PlanLimitReport } from "@codex-fleet/protocol/limits";
 import { isEmptyReport, rateLimitsReadReports } from "@codex-fleet/protocol/rate-limits-wire";
+import { errText } from "../lib/err-text.ts";
 import {
   ConnectionClosedError,
   RATE_LIMIT_READ_PARAMS,
@@ -192,8 +193,4 @@ export class PlanLimitTracker {
       if (row) this.deps.publish(row);
     }
   }
-}
-
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
