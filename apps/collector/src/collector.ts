@@ -170,18 +170,6 @@ export async function createCollector(
         ...(overrides.writer ? { tuning: overrides.writer } : {}),
       });
       if (onWriterReport) writerThread.listen(onWriterReport);
-      const started = writerThread;
-      // A dead thread would fail every write for good while this process keeps its leases: start
-      // another on the next write. What the dead one held is lost (token totals come right with
-      // the next cumulative report; its turn patches and activity spans do not).
-      started.onDeath((err) => {
-        metrics.dbWriteErrors.inc();
-        log.error(
-          { err: err.message },
-          "database writer thread died: starting a new one; the writes it held are lost",
-        );
-        if (writerThread === started) writerThread = null;
-      });
     }
     return writerThread;
   };
