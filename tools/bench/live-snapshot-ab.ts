@@ -6,10 +6,8 @@
  *   node --conditions=source --import tsx bench/live-snapshot-ab.ts --a=<main.js> --b=<main.js>
  *     [--targets=5000 --pairs=3 --connects=10]
  */
-import { spawn } from "node:child_process";
-import { dirname } from "node:path";
 import { freePort } from "@codex-fleet/codex-fakes/app-server";
-import { writeConfigFile } from "@codex-fleet/collector/launch";
+import { launchCollector, writeConfigFile } from "@codex-fleet/collector/launch";
 import { createDb } from "@codex-fleet/db/client";
 import { createTestDatabase } from "@codex-fleet/db/testing";
 import type { BenchTarget } from "./lib/collector-proc.ts";
@@ -25,35 +23,19 @@ const arg = (name: string, dflt: string): string => {
 
 async function startEntry(entry: string, dbUrl: string, targets: BenchTarget[]) {
   const port = await freePort();
-  const configFile = writeConfigFile({
-    server: { host: "127.0.0.1", port },
-    database: { url: dbUrl },
-    logLevel: "warn",
-    targets,
-    observer: { minBackoffMs: 1_000, maxBackoffMs: 60_000, connectTimeoutMs: 10_000 },
+  // The product's launcher, with another checkout's build as its entry point.
+  return launchCollector({
+    entry,
+    baseUrl: `http://127.0.0.1:${port}`,
+    timeoutMs: 120_000,
+    configFile: writeConfigFile({
+      server: { host: "127.0.0.1", port },
+      database: { url: dbUrl },
+      logLevel: "warn",
+      targets,
+      observer: { minBackoffMs: 1_000, maxBackoffMs: 60_000, connectTimeoutMs: 10_000 },
+    }),
   });
-  const child = spawn(process.execPath, [entry, "--config", configFile], {
-    cwd: dirname(configFile),
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  process.once("exit", () => child.kill("SIGKILL"));
-  const baseUrl = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${baseUrl}/readyz`)).status === 200) break;
-    } catch {}
-    if (i > 1200) throw new Error(`${entry} not ready`);
-    if (i % 50 === 0) process.stderr.write(`waiting for ${baseUrl}/readyz\n`);
-    await sleep(100);
-  }
-  return {
-    baseUrl,
-    stop: () =>
-      new Promise<void>((r) => {
-        child.on("exit", () => r());
-        child.kill("SIGTERM");
-      }),
-  };
 }
 
 async function main() {

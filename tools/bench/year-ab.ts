@@ -7,10 +7,8 @@
  *   node --conditions=source --import tsx bench/year-ab.ts --a=<main.js> --b=<main.js>
  *     [--developers=5000 --days=365 --pairs=3 --requests=20 --db=<url of a seeded database> --keep]
  */
-import { spawn } from "node:child_process";
-import { dirname } from "node:path";
 import { freePort } from "@codex-fleet/codex-fakes/app-server";
-import { writeConfigFile } from "@codex-fleet/collector/launch";
+import { launchCollector, writeConfigFile } from "@codex-fleet/collector/launch";
 import { createDb } from "@codex-fleet/db/client";
 import { createTestDatabase } from "@codex-fleet/db/testing";
 import { load } from "./lib/machine.ts";
@@ -28,33 +26,18 @@ const arg = (name: string, dflt?: string): string => {
 
 async function startEntry(entry: string, dbUrl: string) {
   const port = await freePort();
-  const configFile = writeConfigFile({
-    server: { host: "127.0.0.1", port },
-    database: { url: dbUrl },
-    logLevel: "warn",
-    targets: [],
+  // The product's launcher, with another checkout's build as its entry point.
+  return launchCollector({
+    entry,
+    baseUrl: `http://127.0.0.1:${port}`,
+    timeoutMs: 60_000,
+    configFile: writeConfigFile({
+      server: { host: "127.0.0.1", port },
+      database: { url: dbUrl },
+      logLevel: "warn",
+      targets: [],
+    }),
   });
-  const child = spawn(process.execPath, [entry, "--config", configFile], {
-    cwd: dirname(configFile),
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  process.once("exit", () => child.kill("SIGKILL"));
-  const baseUrl = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${baseUrl}/readyz`)).status === 200) break;
-    } catch {}
-    if (i > 600) throw new Error(`${entry} not ready`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    baseUrl,
-    stop: () =>
-      new Promise<void>((r) => {
-        child.on("exit", () => r());
-        child.kill("SIGTERM");
-      }),
-  };
 }
 
 async function main() {

@@ -57,6 +57,8 @@ export function writeConfigFile(config: LaunchConfig, dir?: string): string {
 
 export interface LaunchOptions {
   configFile: string;
+  /** The collector's entry point (default COLLECTOR_ENTRY: this checkout's build). */
+  entry?: string;
   /** Environment of the child (default: this process's, less what would override the config file). */
   env?: NodeJS.ProcessEnv;
   /** Node flags before the entry point, e.g. `--cpu-prof`. */
@@ -97,8 +99,8 @@ let exitHook = false;
 
 /** Start `node dist/main.js --config FILE`; resolves once it listens and `/readyz` answers 200. */
 export async function launchCollector(o: LaunchOptions): Promise<CollectorProcess> {
-  if (!existsSync(COLLECTOR_ENTRY))
-    throw new Error(`${COLLECTOR_ENTRY} is missing: build the collector first (npm run build)`);
+  const entry = o.entry ?? COLLECTOR_ENTRY;
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: build the collector first (npm run build)`);
   if (!exitHook) {
     exitHook = true;
     process.on("exit", () => {
@@ -109,7 +111,7 @@ export async function launchCollector(o: LaunchOptions): Promise<CollectorProces
   // The config file says everything: an override from the caller's shell would win over it.
   for (const k of ["DATABASE_URL", "PORT", "HOST", "CODEX_FLEET_CONFIG", "INIT_CWD"]) delete env[k];
   env.LOG_FORMAT = "json";
-  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), COLLECTOR_ENTRY, "--config", o.configFile], {
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), entry, "--config", o.configFile], {
     cwd: dirname(o.configFile),
     env,
     stdio: ["ignore", "pipe", "pipe"],
