@@ -33,7 +33,8 @@ import { type OpenDatabase, openDatabase } from "./database.ts";
 import { MAX_VERSION_LABELS, targetsByCodexVersion } from "./fleet/codex-versions.ts";
 import { Fleet, type FleetOptions } from "./fleet/fleet.ts";
 import type { WriterSink, WriterTuning } from "./ingest/writer.ts";
-import { startWriterThread, type WriterThread } from "./ingest/writer-thread.ts";
+import { type SupervisedWriterThread, superviseWriterThread } from "./ingest/writer-supervisor.ts";
+import { startWriterThread } from "./ingest/writer-thread.ts";
 import { registerKeyRoutes } from "./keys/routes.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { escapeLabel, Metrics } from "./metrics.ts";
@@ -158,21 +159,43 @@ export async function createCollector(
   // starts with the first write: a collector with nothing to write (no targets, a standby) never
   // pays for it (~20 MB).
   const useThread = (overrides.writerThread ?? true) && !db.embedded;
-  let writerThread: WriterThread | null = null;
+  let writerThread: SupervisedWriterThread | null = null;
   let onWriterReport: Parameters<WriterSink["listen"]>[0] | null = null;
-  const onThread = (): WriterThread => {
+  const onThread = (): SupervisedWriterThread => {
     if (!writerThread) {
-      writerThread = startWriterThread({
-        url: db.url,
-        poolMax: 2,
-        overrides: overridesInForce,
-        catalogue,
-        ...(overrides.writer ? { tuning: overrides.writer } : {}),
+      // Supervised (writer-supervisor.ts): a thread that dies is replaced and gets the posts it
+      // had not written again; one that keeps dying on the same posts makes this instance unready.
+      writerThread = superviseWriterThread({
+        start: () =>
+          startWriterThread({
+            url: db.url,
+            poolMax: 2,
+            overrides: overridesInForce,
+            catalogue,
+            ...(overrides.writer ? { tuning: overrides.writer } : {}),
+          }),
+        onDeath: (err, { restarting, reposted }) => {
+          metrics.dbWriteErrors.inc();
+          if (restarting)
+            log.error(
+              { err: err.message, reposted },
+              "database writer thread died: started a new one with the writes it had not done",
+            );
+          else
+            log.fatal(
+              { err: err.message },
+              "database writer thread keeps dying on the same writes: writes stopped, not ready; restart the collector (it backfills what was not written)",
+            );
+        },
       });
       if (onWriterReport) writerThread.listen(onWriterReport);
     }
     return writerThread;
   };
+  metrics.counter("codex_fleet_writer_thread_restarts_total", () => ({
+    help: "Database writer threads started after one died (the new one writes what the dead one held).",
+    values: [["", writerThread?.restarts ?? 0]],
+  }));
   const writeOnThread: FleetOptions["writeBatch"] = ({ price: _price, ...batch }) => onThread().write(batch);
   // The write buffer itself lives on the thread (writer.ts WriterSink): its flushes never wait
   // for this thread's event loop, busy for seconds while a burst of frames is read.
@@ -283,7 +306,7 @@ export async function createCollector(
     version: overrides.version ?? COLLECTOR_VERSION,
     dashboardDir: overrides.dashboardDir === undefined ? DEFAULT_DASHBOARD_DIR : overrides.dashboardDir,
     // Not ready while Postgres cannot be reached: a load balancer sends users to another instance.
-    isReady: () => ready && (!leased || cluster.databaseOk()),
+    isReady: () => ready && (!leased || cluster.databaseOk()) && !writerThread?.failed,
     plugins: [
       alerts.plugin,
       (a) => registerKeyRoutes(a, { pool: db.pool, now: overrides.now }),

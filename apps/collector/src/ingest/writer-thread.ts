@@ -7,7 +7,7 @@
  */
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import { type ResourceLimits, Worker } from "node:worker_threads";
 import type { BatchResult } from "@codex-fleet/db/repositories/ingest-types";
 import type { Catalogue, PriceOverride } from "@codex-fleet/pricing";
 import type { WriteOp } from "./thread-state.ts";
@@ -60,6 +60,12 @@ export interface WriterThread {
   closeBuffer(timeoutMs: number): Promise<void>;
   /** Receive the thread's buffer reports (writer.ts SinkReport). */
   listen(onReport: (report: SinkReport) => void): void;
+  /**
+   * Called once if the thread dies other than by `close` (an uncaught error, its heap limit): its
+   * buffer and the writes under way are lost, and every later call fails or does nothing, so the
+   * owner starts another (collector.ts) instead of keeping a collector that never writes.
+   */
+  onDeath(handler: (err: Error) => void): void;
   close(): Promise<void>;
 }
 
@@ -74,10 +80,13 @@ export function startWriterThread(opts: {
   catalogue?: Catalogue | null;
   /** Batching of the thread's own buffer (post, flushBuffer). */
   tuning?: WriterTuning;
+  /** The worker's heap limits (node:worker_threads), when it should have its own. */
+  resourceLimits?: ResourceLimits;
 }): WriterThread {
   const [entry, options] = workerEntry();
   const worker = new Worker(entry, {
     ...options,
+    ...(opts.resourceLimits ? { resourceLimits: opts.resourceLimits } : {}),
     workerData: {
       url: opts.url,
       poolMax: opts.poolMax ?? 2,
@@ -94,7 +103,10 @@ export function startWriterThread(opts: {
   let closed: (() => void) | null = null;
   /** Set once the worker died: every later write fails at once (the writer retries, and logs). */
   let dead: Error | null = null;
+  let closing = false;
+  let onDeath: ((err: Error) => void) | null = null;
   const failAll = (err: Error) => {
+    if (!dead && !closing) onDeath?.(err);
     dead ??= err;
     for (const p of pending.values()) p.reject(err);
     pending.clear();
@@ -184,7 +196,14 @@ export function startWriterThread(opts: {
     listen: (f) => {
       onReport = f;
     },
+    onDeath: (f) => {
+      onDeath = f;
+      if (dead && !closing) f(dead);
+    },
     close: async () => {
+      closing = true;
+      // A dead worker answers nothing: there is nothing to close.
+      if (dead) return;
       const done = new Promise<void>((resolve) => {
         closed = resolve;
         worker.once("exit", () => resolve());
