@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=fleet,ingest,live,query,footprint,takeover,activity,year]`: runs every
+ * `npm run bench [-- --quick] [-- --only=fleet,ingest,live,query,footprint,takeover,activity,year,growth]`: runs every
  * scenario of issue #5, writes tools/bench/results/<timestamp>.json and .md, and prints the table.
  * Every speed is a ratio against a limit measured in the same run (see each scenario's header).
  * `--quick` uses small sizes and finishes in under two minutes. Profiling aids (ingest):
@@ -17,6 +17,7 @@ import { runActivity } from "./scenarios/activity.ts";
 import { runClusterLiveLatency } from "./scenarios/cluster-live-latency.ts";
 import { runFleetSize } from "./scenarios/fleet-size.ts";
 import { runFootprint } from "./scenarios/footprint.ts";
+import { runGrowth } from "./scenarios/growth.ts";
 import { runIngest } from "./scenarios/ingest.ts";
 import { runLiveLatency } from "./scenarios/live-latency.ts";
 import { runQuery } from "./scenarios/query.ts";
@@ -35,6 +36,7 @@ const SCENARIOS = [
   "retention",
   "activity",
   "year",
+  "growth",
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -66,6 +68,7 @@ const PLAN = {
     footprint: { turns: 4 },
     takeover: { servers: 300, leaseTtlMs: 15_000, settleMs: 5_000, sampleMs: 5_000 },
     retention: { servers: 100, days: 2, turnsPerDay: 40, oldRows: 300_000 },
+    growth: { servers: 100, days: 2, turnsPerDay: 40, storedTurns: 1_000_000, chunk: 250_000 },
   },
   full: {
     fleet: {
@@ -93,6 +96,8 @@ const PLAN = {
     footprint: { turns: 10 },
     takeover: { servers: 5_000, leaseTtlMs: 15_000, settleMs: 30_000, sampleMs: 15_000 },
     retention: { servers: 200, days: 3, turnsPerDay: 60, oldRows: 1_000_000 },
+    // The goal's 100 M stored turns take ≈ 60 GB and a long seed: BENCH_GROWTH_TURNS=100000000.
+    growth: { servers: 200, days: 3, turnsPerDay: 60, storedTurns: 10_000_000 },
   },
 };
 
@@ -233,6 +238,20 @@ async function main(): Promise<void> {
     () => runYear(plan.year),
     (r) => {
       run.year = r;
+    },
+  );
+  // BENCH_GROWTH_TURNS=<n> overrides the stored turns of scenario growth (issue 13 goal 3: 100 M).
+  const grownTurns = Number(process.env.BENCH_GROWTH_TURNS ?? "");
+  await step(
+    "growth",
+    () =>
+      runGrowth(
+        Number.isInteger(grownTurns) && grownTurns > 0
+          ? { ...plan.growth, storedTurns: grownTurns }
+          : plan.growth,
+      ),
+    (r) => {
+      run.growth = r;
     },
   );
   run.durationMs = Date.now() - started;
