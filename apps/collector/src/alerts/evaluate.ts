@@ -53,13 +53,20 @@ function threadRule(
   index: SnapshotIndex,
   check: (t: ThreadSnapshot, team: string) => Condition | null,
 ): RuleEvaluation {
-  const { known, teams, held } = index.partition;
+  const { known, teams } = index.partition;
   const conditions: Condition[] = [];
   for (let i = 0; i < known.length; i++) {
     const c = check(known[i] as ThreadSnapshot, teams[i] as string);
     if (c !== null) conditions.push(c);
   }
-  return { conditions, held, heldAll: false };
+  return {
+    conditions,
+    // Read on demand (SnapshotIndex.heldThreadKeys): most evaluations never read it.
+    get held() {
+      return index.heldThreadKeys;
+    },
+    heldAll: false,
+  };
 }
 
 function waiting(

@@ -14,18 +14,19 @@
 import type { FleetSnapshot, ThreadSnapshot } from "./types.ts";
 import { subjectKey } from "./types.ts";
 
-/** The threads the thread rules see, with their target's team, and the subject keys of the rest. */
+/** The threads the thread rules see, with their target's team, and the held rest. */
 export interface ThreadPartition {
   readonly known: readonly ThreadSnapshot[];
   /** `teams[i]` is the team of `known[i]`'s target. */
   readonly teams: readonly string[];
-  readonly held: ReadonlySet<string>;
+  readonly held: readonly ThreadSnapshot[];
 }
 
 export class SnapshotIndex {
   private teamMap: Map<string, string> | null = null;
   private threadMap: Map<string, ThreadSnapshot> | null = null;
   private split: ThreadPartition | null = null;
+  private heldKeys: ReadonlySet<string> | null = null;
 
   constructor(
     readonly snap: FleetSnapshot,
@@ -61,11 +62,11 @@ export class SnapshotIndex {
     }
     const known: ThreadSnapshot[] = [];
     const teams: string[] = [];
-    const held = new Set<string>();
+    const held: ThreadSnapshot[] = [];
     for (const thread of snap.threads) {
       const team = settledTeam.get(thread.targetId);
       if (team === undefined) continue;
-      if (team === null) held.add(subjectKey({ type: "thread", id: thread.id }));
+      if (team === null) held.push(thread);
       else {
         known.push(thread);
         teams.push(team);
@@ -73,5 +74,15 @@ export class SnapshotIndex {
     }
     this.split = { known, teams, held };
     return this.split;
+  }
+
+  /**
+   * The subject keys of the held threads. Built on first read: the engine reads a rule's `held`
+   * only for an open alert whose condition is gone, and with every target down (a network outage)
+   * this is a key per thread of the fleet.
+   */
+  get heldThreadKeys(): ReadonlySet<string> {
+    this.heldKeys ??= new Set(this.partition.held.map((t) => subjectKey({ type: "thread", id: t.id })));
+    return this.heldKeys;
   }
 }

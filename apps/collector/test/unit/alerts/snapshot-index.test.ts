@@ -24,7 +24,7 @@ function fleet(walks: Record<string, number> = {}): FleetSnapshot {
     targets: counted(
       [
         target(),
-        target({ id: "bob", team: "web", state: "closed", connectedSinceMs: null }),
+        target({ id: "bob", team: "web", state: "backoff", connectedSinceMs: null }),
         target({ id: "carol", team: "web" }),
       ],
       "targets",
@@ -85,8 +85,29 @@ describe("SnapshotIndex: one evaluation's rules share what they derive from the 
   it("does hold the threads of a target that is down and skip those of a target no longer configured", () => {
     const snap = fleet();
     const index = new SnapshotIndex({ ...snap, targets: snap.targets.slice(1) }, T0);
-    expect([...index.partition.held].sort()).toEqual(["thread:th-b1", "thread:th-b2"]);
+    expect([...index.heldThreadKeys].sort()).toEqual(["thread:th-b1", "thread:th-b2"]);
     expect(index.partition.known.map((t) => t.id)).toEqual(["th-c"]);
     expect(index.partition.teams).toEqual(["web"]);
+  });
+
+  it("does not make the held threads' keys until an evaluation's held set is read", () => {
+    let idReads = 0;
+    const down = thread({ id: "th-down", targetId: "bob" });
+    const watched = Object.defineProperty({ ...down }, "id", {
+      get: () => {
+        idReads++;
+        return down.id;
+      },
+    });
+    const snap = snapshot({
+      targets: [target({ id: "bob", state: "backoff", connectedSinceMs: null })],
+      threads: [watched],
+    });
+    const index = new SnapshotIndex(snap, T0);
+    const evaluations = RULES.map((r) => evaluateRule(r, snap, T0, index));
+    expect(idReads).toBe(0);
+    const systemError = evaluations[RULES.findIndex((r) => r.kind === "systemError")];
+    expect([...(systemError?.held ?? [])]).toEqual(["thread:th-down"]);
+    expect(idReads).toBe(1);
   });
 });
