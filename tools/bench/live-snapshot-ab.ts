@@ -4,7 +4,10 @@
  * `connects` opens of /api/v1/live up to the snapshot parsed.
  *
  *   node --conditions=source --import tsx bench/live-snapshot-ab.ts --a=<main.js> --b=<main.js>
- *     [--targets=5000 --pairs=3 --connects=10]
+ *     [--targets=5000 --pairs=3 --connects=10 --prof-dir=DIR --sides=ab]
+ *
+ * --prof-dir: each collector runs with `--cpu-prof` and writes its profile there when stopped.
+ * --sides: which sides run in each pair (default both, in the order given).
  */
 import { freePort } from "@codex-fleet/codex-fakes/app-server";
 import { launchCollector, writeConfigFile } from "@codex-fleet/collector/launch";
@@ -23,9 +26,11 @@ const arg = (name: string, dflt: string): string => {
 
 async function startEntry(entry: string, dbUrl: string, targets: BenchTarget[]) {
   const port = await freePort();
+  const profDir = arg("prof-dir", "");
   // The product's launcher, with another checkout's build as its entry point.
   return launchCollector({
     entry,
+    nodeArgs: profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [],
     baseUrl: `http://127.0.0.1:${port}`,
     timeoutMs: 120_000,
     configFile: writeConfigFile({
@@ -52,8 +57,9 @@ async function main() {
       `seeded ${seed.targets.length} targets, ${seed.threads} threads in ${Math.round(seed.ms)} ms\n`,
     );
     const entries = { a: arg("a", ""), b: arg("b", "") };
+    const sides = [...arg("sides", "ab")].filter((s): s is "a" | "b" => s === "a" || s === "b");
     for (let p = 0; p < Number(arg("pairs", "3")); p++) {
-      for (const side of ["a", "b"] as const) {
+      for (const side of sides) {
         const c = await startEntry(entries[side], testDb.url, seed.targets);
         try {
           await sleep(5_000);

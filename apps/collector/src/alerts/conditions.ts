@@ -8,8 +8,8 @@ import type {
   ThreadSnapshot,
 } from "./types.ts";
 
-/** An evaluation with no condition and nothing held. */
-export function empty(): RuleEvaluation {
+/** An evaluation with no condition and nothing held (yet: the rule may add to its own `held`). */
+export function empty(): RuleEvaluation & { held: Set<string> } {
   return { conditions: [], held: new Set(), heldAll: false };
 }
 

@@ -42,6 +42,7 @@ import { alertLabels } from "./labels.ts";
 import type { ConfiguredNotifier } from "./notifiers/create.ts";
 import { effectiveRules } from "./rules.ts";
 import { isSilenced } from "./silences.ts";
+import { SnapshotIndex } from "./snapshot-index.ts";
 import { acknowledge, apply, hold, type Transition } from "./state-machine.ts";
 import { fromRow, silenceFromRow, toRow } from "./store.ts";
 import type { AckIdentity, AlertRecord, Condition, EffectiveRule, RuleEvaluation, Silence } from "./types.ts";
@@ -467,8 +468,10 @@ export class AlertEngine {
         : apply(prev, cond, rule, { nowMs: now, silenced, newId: this.newId });
       if (t.change !== "none") steps.push({ key, t });
     };
+    // What the rules derive from the snapshot (targets' teams, the threads they see), derived once.
+    const index = new SnapshotIndex(snap, now);
     for (const rule of this.rules) {
-      const ev = evaluateRule(rule, snap, now);
+      const ev = evaluateRule(rule, snap, now, index);
       const conds = new Map(ev.conditions.map((c) => [identityKey(rule.id, c.subject), c]));
       for (const [key, c] of conds) step(key, this.open.get(key) ?? null, c, rule, ev);
       for (const [key, prev] of this.open)

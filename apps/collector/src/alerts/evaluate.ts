@@ -6,7 +6,9 @@
 import { isWaitingOn, WAITING_REQUEST_KINDS } from "@codex-fleet/protocol/events";
 import { condition, empty, movedOnFrom } from "./conditions.ts";
 import { budgetForecast, budgetThreshold, limitReached, planForecast, planWindow } from "./money-rules.ts";
+import { SnapshotIndex } from "./snapshot-index.ts";
 import type {
+  Condition,
   EffectiveRule,
   FailedTurn,
   FleetSnapshot,
@@ -44,76 +46,69 @@ function targetSubject(t: TargetSnapshot): Subject {
 }
 
 /**
- * Thread rules see threads of connected, settled targets only. A thread of a target that is down
- * or reconnected less than `settleMs` ago is held: its stored state may be stale (the developer may
- * have answered the approval meanwhile), and the target rules cover the outage.
+ * A thread rule: `check` each thread the thread rules see (SnapshotIndex.partition); the rest are
+ * held. The partition is the index's, shared by every thread rule of the evaluation, `held` too.
  */
-function forEachKnownThread(
-  snap: FleetSnapshot,
-  nowMs: number,
-  out: RuleEvaluation,
-  visit: (t: ThreadSnapshot, team: string) => void,
-): void {
-  const targets = new Map(snap.targets.map((t) => [t.id, t]));
-  for (const thread of snap.threads) {
-    const target = targets.get(thread.targetId);
-    if (target === undefined) continue; // target no longer configured: its alerts resolve
-    const settled =
-      target.state === "open" &&
-      target.connectedSinceMs !== null &&
-      nowMs - target.connectedSinceMs >= snap.settleMs;
-    if (!settled) out.held.add(subjectKey({ type: "thread", id: thread.id }));
-    else visit(thread, target.team);
+function threadRule(
+  index: SnapshotIndex,
+  check: (t: ThreadSnapshot, team: string) => Condition | null,
+): RuleEvaluation {
+  const { known, teams } = index.partition;
+  const conditions: Condition[] = [];
+  for (let i = 0; i < known.length; i++) {
+    const c = check(known[i] as ThreadSnapshot, teams[i] as string);
+    if (c !== null) conditions.push(c);
   }
+  return {
+    conditions,
+    // Read on demand (SnapshotIndex.heldThreadKeys): most evaluations never read it.
+    get held() {
+      return index.heldThreadKeys;
+    },
+    heldAll: false,
+  };
 }
 
 function waiting(
   rule: RuleOf<"waitingOnApproval" | "waitingOnUserInput">,
-  snap: FleetSnapshot,
-  nowMs: number,
+  index: SnapshotIndex,
 ): RuleEvaluation {
-  const out = empty();
+  const { nowMs } = index;
   const flag = rule.kind;
   const kinds = WAITING_REQUEST_KINDS[flag];
   const what = flag === "waitingOnApproval" ? "an approval" : "user input";
-  forEachKnownThread(snap, nowMs, out, (t, team) => {
+  return threadRule(index, (t, team) => {
     // The server's flag or a pending request of a matching kind (approvals; requestUserInput).
-    if (!isWaitingOn(t, flag)) return;
+    if (!isWaitingOn(t, flag)) return null;
     // statusSinceMs moves whenever the flag set changes; a recorded request may be older.
     const since = Math.min(
       t.statusSinceMs,
       ...t.pendingRequests.filter((r) => kinds.has(r.requestKind)).map((r) => r.sinceMs),
     );
-    out.conditions.push(
-      condition(rule, threadSubject(t, team), since, nowMs, `${threadLabel(t)} is waiting on ${what}`),
-    );
+    return condition(rule, threadSubject(t, team), since, nowMs, `${threadLabel(t)} is waiting on ${what}`);
   });
-  return out;
 }
 
-function noProgress(rule: RuleOf<"noProgress">, snap: FleetSnapshot, nowMs: number): RuleEvaluation {
-  const out = empty();
-  forEachKnownThread(snap, nowMs, out, (t, team) => {
+function noProgress(rule: RuleOf<"noProgress">, index: SnapshotIndex): RuleEvaluation {
+  const { nowMs } = index;
+  return threadRule(index, (t, team) => {
     // Waiting on a person is covered by the waiting rules; only an unexplained silence counts here.
-    if (t.status !== "active" || t.activeFlags.length > 0) return;
-    if (isWaitingOn(t, "waitingOnApproval") || isWaitingOn(t, "waitingOnUserInput")) return;
+    if (t.status !== "active" || t.activeFlags.length > 0) return null;
+    if (isWaitingOn(t, "waitingOnApproval") || isWaitingOn(t, "waitingOnUserInput")) return null;
     const last = Math.max(t.lastEventAtMs ?? t.statusSinceMs, t.statusSinceMs);
     // The condition itself is "quiet for forMs", so it starts firing as soon as it holds: a
     // pending alert whose clock restarted on every event would only churn.
-    if (nowMs - last < rule.forMs) return;
-    out.conditions.push(
-      condition(
-        rule,
-        threadSubject(t, team),
-        last,
-        nowMs,
-        `${threadLabel(t)} is active with no event for over ${formatDuration(rule.forMs)}`,
-        null,
-        { lastEventAt: new Date(last).toISOString() },
-      ),
+    if (nowMs - last < rule.forMs) return null;
+    return condition(
+      rule,
+      threadSubject(t, team),
+      last,
+      nowMs,
+      `${threadLabel(t)} is active with no event for over ${formatDuration(rule.forMs)}`,
+      null,
+      { lastEventAt: new Date(last).toISOString() },
     );
   });
-  return out;
 }
 
 /**
@@ -124,84 +119,74 @@ function noProgress(rule: RuleOf<"noProgress">, snap: FleetSnapshot, nowMs: numb
  * 0.169.0: `thread/archive` sends status `notLoaded`, then `thread/archived`). A thread that
  * unloaded while the collector was away is marked `notLoaded` at the next connect (observer).
  */
-function systemError(rule: RuleOf<"systemError">, snap: FleetSnapshot, nowMs: number): RuleEvaluation {
-  const out = empty();
-  forEachKnownThread(snap, nowMs, out, (t, team) => {
-    if (t.status !== "systemError") return;
+function systemError(rule: RuleOf<"systemError">, index: SnapshotIndex): RuleEvaluation {
+  const { nowMs } = index;
+  return threadRule(index, (t, team) => {
+    if (t.status !== "systemError") return null;
     const info = t.lastCodexErrorInfo ? ` (${t.lastCodexErrorInfo})` : "";
-    out.conditions.push(
-      condition(
-        rule,
-        threadSubject(t, team),
-        t.statusSinceMs,
-        nowMs,
-        `${threadLabel(t)} is in systemError${info}`,
-        null,
-        {
-          codexErrorInfo: t.lastCodexErrorInfo,
-        },
-      ),
+    return condition(
+      rule,
+      threadSubject(t, team),
+      t.statusSinceMs,
+      nowMs,
+      `${threadLabel(t)} is in systemError${info}`,
+      null,
+      {
+        codexErrorInfo: t.lastCodexErrorInfo,
+      },
     );
   });
-  return out;
 }
 
-function contextWindow(rule: RuleOf<"contextWindow">, snap: FleetSnapshot, nowMs: number): RuleEvaluation {
-  const out = empty();
-  forEachKnownThread(snap, nowMs, out, (t, team) => {
-    if (t.status === "notLoaded" || t.contextTokens === null || !t.modelContextWindow) return;
+function contextWindow(rule: RuleOf<"contextWindow">, index: SnapshotIndex): RuleEvaluation {
+  const { nowMs } = index;
+  return threadRule(index, (t, team) => {
+    if (t.status === "notLoaded" || t.contextTokens === null || !t.modelContextWindow) return null;
     const pct = (t.contextTokens / t.modelContextWindow) * 100;
-    if (pct < rule.thresholdPct) return;
+    if (pct < rule.thresholdPct) return null;
     const rounded = Math.round(pct * 10) / 10;
-    out.conditions.push(
-      condition(
-        rule,
-        threadSubject(t, team),
-        t.lastEventAtMs ?? nowMs,
-        nowMs,
-        `${threadLabel(t)} uses ${rounded}% of its context window (${t.contextTokens} of ${t.modelContextWindow} tokens)`,
-        rounded,
-        { contextTokens: t.contextTokens, modelContextWindow: t.modelContextWindow },
-      ),
+    return condition(
+      rule,
+      threadSubject(t, team),
+      t.lastEventAtMs ?? nowMs,
+      nowMs,
+      `${threadLabel(t)} uses ${rounded}% of its context window (${t.contextTokens} of ${t.modelContextWindow} tokens)`,
+      rounded,
+      { contextTokens: t.contextTokens, modelContextWindow: t.modelContextWindow },
     );
   });
-  return out;
 }
 
-function goalStalled(rule: RuleOf<"goalStalled">, snap: FleetSnapshot, nowMs: number): RuleEvaluation {
-  const out = empty();
+function goalStalled(rule: RuleOf<"goalStalled">, index: SnapshotIndex): RuleEvaluation {
+  const { nowMs } = index;
   const statuses: readonly string[] = rule.statuses;
-  forEachKnownThread(snap, nowMs, out, (t, team) => {
+  return threadRule(index, (t, team) => {
     const goal = t.goal;
     // An unloaded (or archived) thread's goal is kept as last reported, but nothing continues it
     // and nobody is looking at it: it would otherwise stall forever.
-    if (!goal || t.status === "notLoaded" || !statuses.includes(goal.status)) return;
+    if (!goal || t.status === "notLoaded" || !statuses.includes(goal.status)) return null;
     const since = goal.statusSinceMs;
-    if (nowMs - since < rule.forMs) return;
+    if (nowMs - since < rule.forMs) return null;
     // The figures go to details, not the summary: it stays stable while the status holds.
-    out.conditions.push(
-      condition(
-        rule,
-        threadSubject(t, team),
-        since,
-        nowMs,
-        `${threadLabel(t)} goal is ${goal.status}`,
-        null,
-        {
-          goalStatus: goal.status,
-          tokensUsed: goal.tokensUsed,
-          tokenBudget: goal.tokenBudget,
-        },
-      ),
+    return condition(
+      rule,
+      threadSubject(t, team),
+      since,
+      nowMs,
+      `${threadLabel(t)} goal is ${goal.status}`,
+      null,
+      {
+        goalStatus: goal.status,
+        tokensUsed: goal.tokensUsed,
+        tokenBudget: goal.tokenBudget,
+      },
     );
   });
-  return out;
 }
 
 function targetDown(
   rule: RuleOf<"targetUnreachable" | "targetUnauthorized">,
-  snap: FleetSnapshot,
-  nowMs: number,
+  { snap, nowMs }: SnapshotIndex,
 ): RuleEvaluation {
   const out = empty();
   const cls = rule.kind === "targetUnreachable" ? "unreachable" : "unauthorized";
@@ -266,18 +251,17 @@ function scopeLabel(subject: Subject): string {
  * `minCount` it is a rate ("N failures in the window"), and only the window ends a failure: a
  * developer who retries does not make an outage look smaller.
  */
-function turnFailed(rule: RuleOf<"turnFailed">, snap: FleetSnapshot, nowMs: number): RuleEvaluation {
+function turnFailed(rule: RuleOf<"turnFailed">, index: SnapshotIndex): RuleEvaluation {
+  const { snap, nowMs } = index;
   const out = empty();
   if (snap.failures === null) return { ...out, heldAll: true };
-  const teams = new Map(snap.targets.map((t) => [t.id, t.team]));
   const perFailure = rule.minCount === 1;
-  const threads = perFailure ? new Map(snap.threads.map((t) => [t.id, t])) : null;
   const groups = new Map<string, { subject: Subject; failures: FailedTurn[] }>();
   for (const f of snap.failures) {
     if (f.atMs <= nowMs - rule.windowMs) continue;
-    if (threads !== null && movedOnFrom(f, threads.get(f.threadId))) continue;
+    if (perFailure && movedOnFrom(f, index.threads.get(f.threadId))) continue;
     const info = f.codexErrorInfo ?? "unknown";
-    const subject = scopeSubject(rule.scope, { ...f, team: teams.get(f.targetId) ?? "" }, info);
+    const subject = scopeSubject(rule.scope, { ...f, team: index.teams.get(f.targetId) ?? "" }, info);
     const key = `${subject.type}:${subject.id}:${info}`;
     const group = groups.get(key) ?? { subject, failures: [] };
     group.failures.push(f);
@@ -309,7 +293,7 @@ function turnFailed(rule: RuleOf<"turnFailed">, snap: FleetSnapshot, nowMs: numb
   return out;
 }
 
-function dailySpend(rule: RuleOf<"dailySpend">, snap: FleetSnapshot, nowMs: number): RuleEvaluation {
+function dailySpend(rule: RuleOf<"dailySpend">, { snap, nowMs }: SnapshotIndex): RuleEvaluation {
   if (snap.spend === null) return { ...empty(), heldAll: true };
   const out = empty();
   const totals = new Map<string, { subject: Subject; costUsd: number }>();
@@ -342,37 +326,46 @@ function dailySpend(rule: RuleOf<"dailySpend">, snap: FleetSnapshot, nowMs: numb
   return out;
 }
 
-/** Evaluate one rule. Disabled rules yield nothing (their open alerts resolve). */
-export function evaluateRule(rule: EffectiveRule, snap: FleetSnapshot, nowMs: number): RuleEvaluation {
+/**
+ * Evaluate one rule. Disabled rules yield nothing (their open alerts resolve). `index` is what the
+ * rules derive from (snap, now), shared by the rules of one evaluation (snapshot-index.ts): pass
+ * one built for this same snapshot and time, or none.
+ */
+export function evaluateRule(
+  rule: EffectiveRule,
+  snap: FleetSnapshot,
+  nowMs: number,
+  index: SnapshotIndex = new SnapshotIndex(snap, nowMs),
+): RuleEvaluation {
   if (!rule.enabled) return empty();
   switch (rule.kind) {
     case "waitingOnApproval":
     case "waitingOnUserInput":
-      return waiting(rule, snap, nowMs);
+      return waiting(rule, index);
     case "noProgress":
-      return noProgress(rule, snap, nowMs);
+      return noProgress(rule, index);
     case "systemError":
-      return systemError(rule, snap, nowMs);
+      return systemError(rule, index);
     case "contextWindow":
-      return contextWindow(rule, snap, nowMs);
+      return contextWindow(rule, index);
     case "targetUnreachable":
     case "targetUnauthorized":
-      return targetDown(rule, snap, nowMs);
+      return targetDown(rule, index);
     case "turnFailed":
-      return turnFailed(rule, snap, nowMs);
+      return turnFailed(rule, index);
     case "dailySpend":
-      return dailySpend(rule, snap, nowMs);
+      return dailySpend(rule, index);
     case "goalStalled":
-      return goalStalled(rule, snap, nowMs);
+      return goalStalled(rule, index);
     case "budget":
-      return budgetThreshold(rule, snap, nowMs);
+      return budgetThreshold(rule, index);
     case "budgetForecast":
-      return budgetForecast(rule, snap, nowMs);
+      return budgetForecast(rule, index);
     case "planWindow":
-      return planWindow(rule, snap, nowMs);
+      return planWindow(rule, index);
     case "planForecast":
-      return planForecast(rule, snap, nowMs);
+      return planForecast(rule, index);
     case "limitReached":
-      return limitReached(rule, snap, nowMs);
+      return limitReached(rule, index);
   }
 }

@@ -1,13 +1,14 @@
 /**
  * The money rules (issue 14): budgets (`budget`, `budgetForecast`) over the evaluated budget rows,
  * and the plan-window rules (`planWindow`, `planForecast`, `limitReached`) over the stored plan
- * limits. Pure, like every rule: (rule, snapshot, now) → conditions. An alert's `group` carries
+ * limits. Pure, like every rule: (rule, snapshot and now, as a SnapshotIndex) → conditions. An alert's `group` carries
  * what its labels need (labels.ts): the budget id, or `limitId/window`.
  */
 import type { BudgetRow } from "@codex-fleet/protocol/budgets";
 import { forecastWindow, type PlanWindow } from "@codex-fleet/protocol/limits";
 import type { PlanMember } from "../budgets/evaluate.ts";
 import { condition, empty, movedOnFrom } from "./conditions.ts";
+import type { SnapshotIndex } from "./snapshot-index.ts";
 import type { EffectiveRule, FleetSnapshot, RuleEvaluation, Subject } from "./types.ts";
 
 type RuleOf<K extends EffectiveRule["kind"]> = Extract<EffectiveRule, { kind: K }>;
@@ -33,7 +34,7 @@ function developer(targetId: string, team: string | null, group: string): Subjec
   return { type: "developer", id: targetId, group, targetId, threadId: null, team };
 }
 
-function budgetSubject(row: BudgetRow, teams: Map<string, string>): Subject {
+function budgetSubject(row: BudgetRow, teams: ReadonlyMap<string, string>): Subject {
   const group = row.id;
   if (row.scope === "developer")
     return developer(row.subject ?? "", teams.get(row.subject ?? "") ?? null, group);
@@ -82,17 +83,17 @@ function watched(
  * `budget`: a budget's spent at or over `thresholdPct` of its amount. The summary names the
  * threshold, not the running figure, so it stays stable while the condition holds.
  */
-export function budgetThreshold(rule: RuleOf<"budget">, snap: FleetSnapshot, nowMs: number): RuleEvaluation {
+export function budgetThreshold(rule: RuleOf<"budget">, index: SnapshotIndex): RuleEvaluation {
+  const { snap, nowMs } = index;
   const rows = watched(rule, snap);
   if (rows === null) return { ...empty(), heldAll: true };
   const out = empty();
-  const teams = new Map(snap.targets.map((t) => [t.id, t.team]));
   for (const row of rows) {
     if (row.usedPct === null || row.usedPct < rule.thresholdPct) continue;
     out.conditions.push(
       condition(
         rule,
-        budgetSubject(row, teams),
+        budgetSubject(row, index.teams),
         nowMs,
         nowMs,
         `${budgetLabel(row)} has reached ${rule.thresholdPct} %`,
@@ -105,22 +106,18 @@ export function budgetThreshold(rule: RuleOf<"budget">, snap: FleetSnapshot, now
 }
 
 /** `budgetForecast`: a budget's forecast at the end of its period is over its amount. */
-export function budgetForecast(
-  rule: RuleOf<"budgetForecast">,
-  snap: FleetSnapshot,
-  nowMs: number,
-): RuleEvaluation {
+export function budgetForecast(rule: RuleOf<"budgetForecast">, index: SnapshotIndex): RuleEvaluation {
+  const { snap, nowMs } = index;
   const rows = watched(rule, snap);
   if (rows === null) return { ...empty(), heldAll: true };
   const out = empty();
-  const teams = new Map(snap.targets.map((t) => [t.id, t.team]));
   for (const row of rows) {
     if (row.forecast === null || row.forecast <= row.amount) continue;
     const end = row.unit === "usd" ? `the end of the ${row.period}` : "the window's reset";
     out.conditions.push(
       condition(
         rule,
-        budgetSubject(row, teams),
+        budgetSubject(row, index.teams),
         nowMs,
         nowMs,
         `${budgetLabel(row)} is forecast over budget by ${end}`,
@@ -157,7 +154,8 @@ const resetText = (w: PlanWindow): string | null =>
  * `planWindow`: a window's used % at or over `thresholdPct`; per developer, or per team (one alert
  * per team, limit and window, naming the fullest member in its details).
  */
-export function planWindow(rule: RuleOf<"planWindow">, snap: FleetSnapshot, nowMs: number): RuleEvaluation {
+export function planWindow(rule: RuleOf<"planWindow">, index: SnapshotIndex): RuleEvaluation {
+  const { snap, nowMs } = index;
   if (snap.plans === null || snap.plans === undefined) return { ...empty(), heldAll: true };
   const out = empty();
   const top = new Map<string, { subject: Subject; member: PlanMember; window: WindowName; w: PlanWindow }>();
@@ -201,11 +199,8 @@ export function planWindow(rule: RuleOf<"planWindow">, snap: FleetSnapshot, nowM
  * `planForecast`: a developer's window forecast to reach 100 % at least `minMinutesBeforeReset`
  * minutes before it resets (limits.ts `forecastWindow`, the same forecast the Plan limits view shows).
  */
-export function planForecast(
-  rule: RuleOf<"planForecast">,
-  snap: FleetSnapshot,
-  nowMs: number,
-): RuleEvaluation {
+export function planForecast(rule: RuleOf<"planForecast">, index: SnapshotIndex): RuleEvaluation {
+  const { snap, nowMs } = index;
   if (snap.plans === null || snap.plans === undefined) return { ...empty(), heldAll: true };
   const out = empty();
   for (const { member, window, w } of currentWindows(snap.plans, rule, nowMs)) {
@@ -242,15 +237,11 @@ export function planForecast(
  * or a turn that failed with a limit error, until that thread's next turn starts (`movedOnFrom`) or
  * `windowMs` passes. Held only when neither source can be read.
  */
-export function limitReached(
-  rule: RuleOf<"limitReached">,
-  snap: FleetSnapshot,
-  nowMs: number,
-): RuleEvaluation {
+export function limitReached(rule: RuleOf<"limitReached">, index: SnapshotIndex): RuleEvaluation {
+  const { snap, nowMs } = index;
   const plans = snap.plans ?? null;
   if (plans === null && snap.failures === null) return { ...empty(), heldAll: true };
   const out = empty();
-  const teams = new Map(snap.targets.map((t) => [t.id, t.team]));
   const found = new Map<
     string,
     { sinceMs: number; reasons: string[]; limitIds: string[]; turnId: string | null }
@@ -267,10 +258,9 @@ export function limitReached(
     e.reasons.push(clip(p.state.rateLimitReachedType));
     e.limitIds.push(clip(p.state.limitId));
   }
-  const threads = new Map(snap.threads.map((t) => [t.id, t]));
   for (const f of snap.failures ?? []) {
     if (f.codexErrorInfo === null || !LIMIT_ERROR_KINDS.has(f.codexErrorInfo)) continue;
-    if (f.atMs <= nowMs - rule.windowMs || movedOnFrom(f, threads.get(f.threadId))) continue;
+    if (f.atMs <= nowMs - rule.windowMs || movedOnFrom(f, index.threads.get(f.threadId))) continue;
     const e = entry(f.targetId);
     e.sinceMs = Math.min(e.sinceMs, f.atMs);
     if (!e.reasons.includes(f.codexErrorInfo)) e.reasons.push(f.codexErrorInfo);
@@ -282,7 +272,11 @@ export function limitReached(
     out.conditions.push(
       condition(
         rule,
-        developer(target, teams.get(target) ?? plans?.find((p) => p.target === target)?.team ?? null, ""),
+        developer(
+          target,
+          index.teams.get(target) ?? plans?.find((p) => p.target === target)?.team ?? null,
+          "",
+        ),
         e.sinceMs,
         nowMs,
         `${target} is stopped by a limit (${reasons.join(", ")})`,

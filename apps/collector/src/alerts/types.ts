@@ -56,9 +56,10 @@ export interface RuleEvaluation {
   conditions: Condition[];
   /**
    * Subjects whose state is not known right now (target down or just reconnected, data source
-   * unavailable): their open alerts keep their state — they neither fire nor resolve.
+   * unavailable): their open alerts keep their state — they neither fire nor resolve. Read only:
+   * the thread rules of one evaluation share one set (snapshot-index.ts).
    */
-  held: Set<string>;
+  held: ReadonlySet<string>;
   /** The whole rule is held (e.g. spend could not be read). */
   heldAll: boolean;
 }
