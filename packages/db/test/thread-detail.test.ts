@@ -60,7 +60,12 @@ describe("readThreadDetail", () => {
     // The not-yet-started turn counts as the newest and is listed last.
     expect(got.turns.map((t) => t.id)).toEqual(["turn-3", "turn-4", "turn-5", "turn-6", "turn-7"]);
     expect(got.totals).toEqual(await threadTotals({ pool: db.pool, threadId: "busy" }));
-    expect(got.totals).toMatchObject({ inputTokens: 700, totalTokens: 900, costUsd: 5.25, unpricedTokens: 21 });
+    expect(got.totals).toMatchObject({
+      inputTokens: 700,
+      totalTokens: 900,
+      costUsd: 5.25,
+      unpricedTokens: 21,
+    });
   });
 
   it("answers a thread without turns (totals, no turn) and a thread not stored (neither)", async () => {
@@ -77,6 +82,9 @@ describe("readThreadDetail", () => {
         unpricedTokens: 0,
       },
     });
-    expect(await readThreadDetail({ pool: db.pool, threadId: "nowhere" })).toEqual({ turns: [], totals: null });
+    expect(await readThreadDetail({ pool: db.pool, threadId: "nowhere" })).toEqual({
+      turns: [],
+      totals: null,
+    });
   });
 });
