@@ -4,7 +4,8 @@
  * come from `usage_hourly` (grouping by hour reads hourly rows only); whole UTC days come from the
  * coarsest grain that carries every key and filter asked for (migration 20261207100000_usage_fold):
  * within {day, team, model} `usage_daily_team`; within {target, team} `usage_span_target`'s aligned
- * blocks of 1, 2, 4, … 256 days (span 1 when grouping by day too); else `usage_daily`. The two grains add
+ * blocks of 1, 2, 4, … 256 days (span 1 when grouping by day too, found by team when filtered by
+ * team: migration 20261207300000_usage_span_team_index); else `usage_daily`. The two grains add
  * the rows still pending in `usage_fold_pending` (the same statement: one snapshot, exact).
  */
 import type { UsageCounters, UsageGroupKey, UsageRow } from "@codex-fleet/protocol/api";
