@@ -4,7 +4,8 @@
  * come from `usage_hourly` (grouping by hour reads hourly rows only); whole UTC days come from the
  * coarsest grain that carries every key and filter asked for (migration 20261207100000_usage_fold):
  * within {day, team, model} `usage_daily_team`; within {target, team} `usage_span_target`'s aligned
- * blocks of 1, 2, 4, … 256 days (span 1 when grouping by day too); else `usage_daily`. The two grains add
+ * blocks of 1, 2, 4, … 256 days (span 1 when grouping by day too, found by team when filtered by
+ * team: migration 20261207300000_usage_span_team_index); else `usage_daily`. The two grains add
  * the rows still pending in `usage_fold_pending` (the same statement: one snapshot, exact).
  */
 import type { UsageCounters, UsageGroupKey, UsageRow } from "@codex-fleet/protocol/api";
@@ -137,80 +138,89 @@ export async function queryUsage(args: {
   // column and group (5,000 developers' groups spilled past work_mem); cost stays numeric (exact).
   // `n` counts the usage_daily (or hourly) rows behind a group: a group exists when it is positive.
   // A daily row's `day` is already the day: no date_trunc per row.
-  const keys = (t: string, whole: boolean) =>
-    groupBy.map((k, i) => `${(whole && k === "day" ? "$T" : GROUP_SQL[k]).replace("$T", t)} AS k${i}`);
-  const value = (c: string) => (c === "cost_usd" ? c : `${c}::float8`);
-  const partial = (table: string, t: string, conds: string[]) => {
-    const whole = table !== "usage_hourly";
-    const sel = [
-      ...keys(t, whole),
-      ...COUNTERS.map(([c]) => `sum(${value(c)}) AS ${c}`),
-      "count(*)::float8 AS n",
-    ].join(", ");
-    const group = groupBy.length > 0 ? ` GROUP BY ${groupBy.map((_, i) => i + 1).join(", ")}` : "";
-    return `SELECT ${sel} FROM ${table} WHERE ${and(conds)}${group}`;
-  };
-  const rowsOf = (table: string, t: string, conds: string[]) => {
-    const sel = [...keys(t, true), ...COUNTERS.map(([c]) => `${value(c)} AS ${c}`), "n::float8 AS n"].join(
-      ", ",
-    );
-    return `SELECT ${sel} FROM ${table} WHERE ${and(conds)}`;
-  };
-  const wholeDays = (g: UsageGrain, firstDay: number, endDay: number): string[] => {
-    const days = [`day >= ${at(firstDay)}`, `day < ${at(endDay)}`];
-    if (g === "daily") return [partial("usage_daily", "day", days)];
-    const pending = rowsOf("usage_fold_pending", "day", days);
-    if (g === "team") return [rowsOf("usage_daily_team", "day", days), pending];
-    const blocks = groupBy.includes("day")
-      ? ["span = 1", `start_day >= ${at(firstDay)}`, `start_day < ${at(endDay)}`]
-      : [
-          `(span, start_day) IN (${spanBlocks(firstDay, endDay)
-            .map((b) => `(${b.span}, ${at(b.startMs)})`)
-            .join(", ")})`,
-        ];
-    return [rowsOf("usage_span_target", "start_day", blocks), pending];
-  };
-  const parts: string[] = [];
-  const hourly = (from: string, to: string) =>
-    partial("usage_hourly", "hour", [`hour >= ${from}`, `hour < ${to}`]);
   const byRoot = groupBy.includes("rootThread");
-  const grain = usageGrain(groupBy, filters);
-  if (byRoot) {
+  // The sources of one grouping `by` (the rows' keys, or none for the totals).
+  const sourceOf = (by: UsageGroupKey[]): string => {
+    const keys = (t: string, whole: boolean) =>
+      by.map((k, i) => `${(whole && k === "day" ? "$T" : GROUP_SQL[k]).replace("$T", t)} AS k${i}`);
+    const value = (c: string) => (c === "cost_usd" ? c : `${c}::float8`);
+    const partial = (table: string, t: string, conds: string[]) => {
+      const whole = table !== "usage_hourly";
+      const sel = [
+        ...keys(t, whole),
+        ...COUNTERS.map(([c]) => `sum(${value(c)}) AS ${c}`),
+        "count(*)::float8 AS n",
+      ].join(", ");
+      const group = by.length > 0 ? ` GROUP BY ${by.map((_, i) => i + 1).join(", ")}` : "";
+      return `SELECT ${sel} FROM ${table} WHERE ${and(conds)}${group}`;
+    };
+    const rowsOf = (table: string, t: string, conds: string[]) => {
+      const sel = [...keys(t, true), ...COUNTERS.map(([c]) => `${value(c)} AS ${c}`), "n::float8 AS n"].join(
+        ", ",
+      );
+      return `SELECT ${sel} FROM ${table} WHERE ${and(conds)}`;
+    };
+    const wholeDays = (g: UsageGrain, firstDay: number, endDay: number): string[] => {
+      const days = [`day >= ${at(firstDay)}`, `day < ${at(endDay)}`];
+      if (g === "daily") return [partial("usage_daily", "day", days)];
+      const pending = rowsOf("usage_fold_pending", "day", days);
+      if (g === "team") return [rowsOf("usage_daily_team", "day", days), pending];
+      const blocks = by.includes("day")
+        ? ["span = 1", `start_day >= ${at(firstDay)}`, `start_day < ${at(endDay)}`]
+        : [
+            `(span, start_day) IN (${spanBlocks(firstDay, endDay)
+              .map((b) => `(${b.span}, ${at(b.startMs)})`)
+              .join(", ")})`,
+          ];
+      return [rowsOf("usage_span_target", "start_day", blocks), pending];
+    };
+    const hourly = (from: string, to: string) =>
+      partial("usage_hourly", "hour", [`hour >= ${from}`, `hour < ${to}`]);
     // The rollups carry no thread: grouping by root thread reads the ledger (tokens, cost) and the
     // ended turns (turns, failedTurns) for the same hours instead, each thread mapped to its root.
-    parts.push(byRootSource(groupBy, w, at, and));
-  } else if (w.days) {
+    if (byRoot) return byRootSource(by, w, at, and);
+    if (!w.days) return hourly(at(w.fromHour), at(w.toMs));
     const { firstDay, endDay } = w.days;
+    const parts: string[] = [];
     if (w.fromHour < firstDay) parts.push(hourly(at(w.fromHour), at(firstDay)));
-    parts.push(...wholeDays(grain, firstDay, endDay));
+    parts.push(...wholeDays(usageGrain(by, filters), firstDay, endDay));
     if (endDay < w.toMs) parts.push(hourly(at(endDay), at(w.toMs)));
-  } else {
-    parts.push(hourly(at(w.fromHour), at(w.toMs)));
-  }
-  const source = parts.join(" UNION ALL ");
-
+    return parts.join(" UNION ALL ");
+  };
+  // The totals: every group's sums, i.e. the same window and filters without the keys, from the
+  // coarsest grain that carries the filters (the same rows in other groupings: exact by the
+  // fold, see usage-fold.test.ts), in the same statement (one snapshot). A `groupBy=hour` window
+  // is read from hourly rows only and rootThread from the ledger: their totals from the same rows.
+  // (Session 10 summed every source row a second time for them, as GROUPING SETS (keys, ()).)
+  const totalsSource = byRoot ? sourceOf(groupBy) : sourceOf([]);
   if (groupBy.length === 0) {
-    const { rows } = await pool.query<UsageCounters>(`SELECT ${SUMS} FROM (${source}) u`, params);
+    const { rows } = await pool.query<UsageCounters>(`SELECT ${SUMS} FROM (${totalsSource}) u`, params);
     return { rows: [], totals: rows[0] as UsageCounters };
   }
+  const source = sourceOf(groupBy);
   params.push(args.limit ?? 10_000);
   const limit = `$${params.length}`;
   const keyCols = groupBy.map((_, i) => `k${i}`).join(", ");
   const formatted = groupBy.map((k, i) => `${FORMAT_SQL[k](`k${i}`)} AS "${k}"`).join(", ");
   const counters = COUNTERS.map(([, k]) => `"${k}"`).join(", ");
-  // One pass for groups and totals; the totals row is the one where the keys are grouped away.
   // work_mem: a month of 5,000 developers' groups (or a day×target of 30,000) spills past the
   // default 4 MB into temp files and takes ~2x as long; the setting lasts this transaction only.
-  const { rows } = await inTransaction(pool, "BEGIN READ ONLY; SET LOCAL work_mem = '64MB'", (client) =>
+  // Grouped by day from the span grain, a group is one span-1 row (or a few): sorted, the groups
+  // come out in the answer's order and the first `limit` end the scan's aggregation (a hash
+  // aggregate builds all 30,000 groups of 11 sums, then sorts them: twice the time in EXPLAIN
+  // ANALYZE, session 11; with several rows a group, as `target,team`, hashing stays faster). JIT,
+  // which that plan's cost estimate switches on, compiles for longer (~20 ms) than it saves.
+  const settings =
+    usageGrain(groupBy, filters) === "span" && groupBy.includes("day") && w.days
+      ? "SET LOCAL work_mem = '64MB'; SET LOCAL enable_hashagg = off; SET LOCAL jit = off"
+      : "SET LOCAL work_mem = '64MB'";
+  const { rows } = await inTransaction(pool, `BEGIN READ ONLY; ${settings}`, (client) =>
     client.query<UsageRow & { total: boolean }>(
-      `WITH g AS MATERIALIZED (
-       SELECT ${keyCols}, GROUPING(${keyCols}) <> 0 AS total, ${SUMS}
-       FROM (${source}) u
-       GROUP BY GROUPING SETS ((${keyCols}), ()) HAVING sum(n) > 0
-     )
-     SELECT * FROM (SELECT ${formatted}, false AS total, ${counters} FROM g WHERE NOT total
-                    ORDER BY ${keyCols} LIMIT ${limit}) r
-     UNION ALL SELECT ${groupBy.map((k) => `NULL AS "${k}"`).join(", ")}, true, ${counters} FROM g WHERE total`,
+      `SELECT * FROM (
+         SELECT ${formatted}, false AS total, ${counters} FROM (
+           SELECT ${keyCols}, ${SUMS} FROM (${source}) u GROUP BY ${keyCols} HAVING sum(n) > 0
+           ORDER BY ${keyCols} LIMIT ${limit}) g) r
+       UNION ALL SELECT ${groupBy.map((k) => `NULL AS "${k}"`).join(", ")}, true, ${SUMS} FROM (${totalsSource}) t`,
       params,
     ),
   );

@@ -1,7 +1,6 @@
 /** Thread and turn reads: the in-memory fleet state at start, and thread detail for the API. */
 import type { TurnStatus } from "@codex-fleet/protocol/status";
 import type { Pool, PoolClient } from "pg";
-import { inTransaction } from "../transaction.ts";
 import type { ThreadSnapshot } from "./ingest-types.ts";
 
 /** A thread as stored, with the cumulative total counted so far. */
@@ -116,6 +115,27 @@ export async function readThread(args: { pool: Pool; id: string }): Promise<Stor
   return rows[0] ?? null;
 }
 
+const TURN_COLUMNS = `t.id, t.thread_id AS "threadId", t.model, t.status, t.error_message AS "errorMessage",
+  t.codex_error_info AS "codexErrorInfo", ${ms("t.started_at")} AS "startedAtMs",
+  ${ms("t.completed_at")} AS "completedAtMs", t.duration_ms AS "durationMs", t.input_tokens AS "inputTokens",
+  t.cached_input_tokens AS "cachedInputTokens", t.output_tokens AS "outputTokens",
+  t.reasoning_output_tokens AS "reasoningOutputTokens", t.total_tokens AS "totalTokens",
+  t.cost_usd AS "costUsd", t.unpriced_tokens AS "unpricedTokens", t.price_version AS "priceVersion",
+  t.backfill, t.context_tokens AS "contextTokens"`;
+
+/** A thread's newest `$2` turns (the subquery `x`), put oldest first by `ORDER BY ${TURNS_ORDER}`. */
+const NEWEST_TURNS = `SELECT ${TURN_COLUMNS} FROM turn t WHERE t.thread_id = $1
+  ORDER BY t.started_at DESC NULLS FIRST, t.id DESC LIMIT $2`;
+const TURNS_ORDER = `x."startedAtMs" ASC NULLS LAST, x.id ASC`;
+
+/** The thread's counted totals (its accounting baseline) and its cost from the ledger. */
+const TOTALS = `SELECT th.counted_input_tokens AS "inputTokens", th.counted_cached_input_tokens AS "cachedInputTokens",
+    th.counted_output_tokens AS "outputTokens", th.counted_reasoning_output_tokens AS "reasoningOutputTokens",
+    th.counted_total_tokens AS "totalTokens", COALESCE(c.cost, 0) AS "costUsd", COALESCE(c.unpriced, 0) AS "unpricedTokens"
+  FROM thread th, LATERAL (SELECT sum(u.cost_usd) AS cost, sum(u.unpriced_tokens) AS unpriced
+                           FROM usage_event u WHERE u.thread_id = th.id) c
+  WHERE th.id = $1`;
+
 /** One thread's turns, oldest first (bounded to the newest `limit`). */
 export async function listTurns(args: {
   pool: Pool | PoolClient;
@@ -123,17 +143,7 @@ export async function listTurns(args: {
   limit?: number;
 }): Promise<StoredTurn[]> {
   const { rows } = await args.pool.query<StoredTurn>(
-    `SELECT * FROM (
-       SELECT t.id, t.thread_id AS "threadId", t.model, t.status, t.error_message AS "errorMessage",
-          t.codex_error_info AS "codexErrorInfo", ${ms("t.started_at")} AS "startedAtMs",
-          ${ms("t.completed_at")} AS "completedAtMs", t.duration_ms AS "durationMs", t.input_tokens AS "inputTokens",
-          t.cached_input_tokens AS "cachedInputTokens", t.output_tokens AS "outputTokens",
-          t.reasoning_output_tokens AS "reasoningOutputTokens", t.total_tokens AS "totalTokens",
-          t.cost_usd AS "costUsd", t.unpriced_tokens AS "unpricedTokens", t.price_version AS "priceVersion",
-          t.backfill, t.context_tokens AS "contextTokens"
-       FROM turn t WHERE t.thread_id = $1
-       ORDER BY t.started_at DESC NULLS FIRST, t.id DESC LIMIT $2) x
-     ORDER BY x."startedAtMs" ASC NULLS LAST, x.id ASC`,
+    `SELECT * FROM (${NEWEST_TURNS}) x ORDER BY ${TURNS_ORDER}`,
     [args.threadId, args.limit ?? 500],
   );
   return rows;
@@ -144,30 +154,64 @@ export async function threadTotals(args: {
   pool: Pool | PoolClient;
   threadId: string;
 }): Promise<ThreadTotals | null> {
-  const { rows } = await args.pool.query<ThreadTotals>(
-    `SELECT th.counted_input_tokens AS "inputTokens", th.counted_cached_input_tokens AS "cachedInputTokens",
-        th.counted_output_tokens AS "outputTokens", th.counted_reasoning_output_tokens AS "reasoningOutputTokens",
-        th.counted_total_tokens AS "totalTokens",
-        COALESCE((SELECT sum(cost_usd) FROM usage_event u WHERE u.thread_id = th.id), 0) AS "costUsd",
-        COALESCE((SELECT sum(unpriced_tokens) FROM usage_event u WHERE u.thread_id = th.id), 0) AS "unpricedTokens"
-     FROM thread th WHERE th.id = $1`,
-    [args.threadId],
-  );
+  const { rows } = await args.pool.query<ThreadTotals>(TOTALS, [args.threadId]);
   return rows[0] ?? null;
 }
 
+type DetailRow = StoredTurn & { known: boolean | null } & {
+  [K in (typeof TOTAL_KEYS)[number] as `tot_${K}`]: number | null;
+};
+
+const TOTAL_KEYS = [
+  "inputTokens",
+  "cachedInputTokens",
+  "outputTokens",
+  "reasoningOutputTokens",
+  "totalTokens",
+  "costUsd",
+  "unpricedTokens",
+] as const;
+
 /**
- * A thread's turns and counted totals from one snapshot (REPEATABLE READ), so the per-turn sum
- * and the total never disagree because an ingest commit landed between two reads.
+ * A thread's turns and counted totals in ONE statement (one snapshot: the per-turn sum and the
+ * total never disagree because an ingest commit landed between two reads) — one round trip where
+ * a REPEATABLE READ transaction of two queries took four. Every row carries the totals (`tot_*`,
+ * null when the thread is not stored); a thread without turns is one row without a turn.
  */
 export async function readThreadDetail(args: {
   pool: Pool;
   threadId: string;
   limit?: number;
 }): Promise<{ turns: StoredTurn[]; totals: ThreadTotals | null }> {
-  return inTransaction(args.pool, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", async (client) => {
-    const turns = await listTurns({ pool: client, threadId: args.threadId, limit: args.limit });
-    const totals = await threadTotals({ pool: client, threadId: args.threadId });
-    return { turns, totals };
-  });
+  const { rows } = await args.pool.query<DetailRow>(
+    `SELECT tot.known, ${TOTAL_KEYS.map((k) => `tot."${k}" AS "tot_${k}"`).join(", ")}, x.*
+     FROM (SELECT 1) one
+     LEFT JOIN (SELECT true AS known, * FROM (${TOTALS}) t) tot ON true
+     LEFT JOIN LATERAL (${NEWEST_TURNS}) x ON true
+     ORDER BY ${TURNS_ORDER}`,
+    [args.threadId, args.limit ?? 500],
+  );
+  const first = rows[0];
+  let totals: ThreadTotals | null = null;
+  if (first?.known) {
+    totals = {} as ThreadTotals;
+    for (const k of TOTAL_KEYS) totals[k] = first[`tot_${k}`] ?? 0;
+  }
+  const turns: StoredTurn[] = [];
+  for (const r of rows) {
+    if (r.id === null) continue; // the row of a thread without turns
+    const {
+      known: _k,
+      tot_inputTokens: _1,
+      tot_cachedInputTokens: _2,
+      tot_outputTokens: _3,
+      tot_reasoningOutputTokens: _4,
+      tot_totalTokens: _5,
+      tot_costUsd: _6,
+      tot_unpricedTokens: _7,
+      ...turn
+    } = r;
+    turns.push(turn);
+  }
+  return { turns, totals };
 }
