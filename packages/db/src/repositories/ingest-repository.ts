@@ -22,7 +22,14 @@ import type {
   UsageReportRow,
   WaitEndRow,
 } from "./ingest-types.ts";
-import { countUsageBatch } from "./usage-accounting.ts";
+import {
+  COUNTED_HOURLY_ROWS,
+  type CountedWrite,
+  countedCtes,
+  finishCounted,
+  NOTHING_COUNTED,
+  planUsageBatch,
+} from "./usage-accounting.ts";
 
 const TERMINAL = ["completed", "failed", "interrupted"];
 
@@ -63,13 +70,17 @@ export async function writeIngestBatch(args: {
     if (spans.length > 0 || waits.length > 0)
       await countActivity(client, spans, waits, new Set(threads.map((t) => t.id)));
     const result: BatchResult = { counted: [], echoes: 0, decreased: [], endedTurns: 0, cleared: [] };
-    const createdByUsage = await turnsUsageWillCreate(client, turns, usage);
-    // Usage first: a turn row it creates carries the report's model, which the turn-end count then
-    // keys the rollup by (patches rarely know the model).
-    await countUsageBatch(client, usage, price, result);
-    for (const run of distinctRuns(turns, (t) => t.id)) {
-      const created = run.filter((t) => createdByUsage.delete(t.id)).map((t) => t.id);
-      result.endedTurns += await upsertTurns(client, run, created);
+    const counted = await planUsageBatch(client, usage, price, result);
+    // The first run holds the first patch of every turn, and the counted reports ride on it: each
+    // turn row is written once (its patch and its token increments together) and the baselines
+    // move in the same statement (countedCtes).
+    const runs = occurrenceRuns(turns, (t) => t.id);
+    if (runs.length === 0 && counted) runs.push([]);
+    for (const [i, run] of runs.entries()) {
+      const write = i === 0 ? counted : null;
+      const { ended, moved } = await upsertTurns(client, run, write);
+      result.endedTurns += ended;
+      if (write) finishCounted(write, moved, result);
     }
     return result;
   });
@@ -132,6 +143,24 @@ function distinctRuns<T>(rows: T[], key: (row: T) => string): T[][] {
     keys.add(k);
   }
   if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+/**
+ * Runs by occurrence: the k-th patch of each turn goes to run k, in order. Each run patches a turn
+ * at most once, a turn's patches apply in their order, and the first run holds every patched turn
+ * (rows of different turns do not depend on each other's order).
+ */
+function occurrenceRuns<T>(rows: T[], key: (row: T) => string): T[][] {
+  const runs: T[][] = [];
+  const seen = new Map<string, number>();
+  for (const row of rows) {
+    const k = key(row);
+    const n = seen.get(k) ?? 0;
+    seen.set(k, n + 1);
+    if (runs.length === n) runs.push([]);
+    runs[n]?.push(row);
+  }
   return runs;
 }
 
@@ -217,29 +246,6 @@ async function writeGoals(client: PoolClient, threads: ThreadSnapshot[]): Promis
             thread.goal_status_since) IS DISTINCT FROM (g.status, g.budget, g.used, g.updated_at, g.since)`,
     [JSON.stringify(rows)],
   );
-}
-
-/**
- * The turns patched in this batch that the usage reports, written first, will create: their rows
- * do not exist yet, so the turn statement's `before` would take them for old turns and never count
- * their start. Read after the thread locks (a concurrent batch of the same threads has committed).
- * No round trip unless a turn is both patched and reported in this batch.
- */
-async function turnsUsageWillCreate(
-  client: PoolClient,
-  turns: TurnPatchRow[],
-  usage: UsageReportRow[],
-): Promise<Set<string>> {
-  const patched = new Set(turns.map((t) => t.id));
-  const both = [
-    ...new Set(usage.flatMap((u) => (u.turnId !== null && patched.has(u.turnId) ? [u.turnId] : []))),
-  ];
-  if (both.length === 0) return new Set();
-  const { rows } = await client.query<{ id: string }>("SELECT id FROM turn WHERE id = ANY($1::text[])", [
-    both,
-  ]);
-  const existing = new Set(rows.map((r) => r.id));
-  return new Set(both.filter((id) => !existing.has(id)));
 }
 
 /** activity_hourly's column for each kind of observed time and each kind of wait. */
@@ -391,34 +397,72 @@ const TURN_ROLLUP_COLUMNS = [
   ...DURATION_COLUMNS,
 ];
 
+/** turn's token counters, as the counted reports' per-turn sums (countedCtes' counted_turns) name them. */
+const TURN_TOKEN_COLUMNS: [string, string][] = [
+  ["input_tokens", "input"],
+  ["cached_input_tokens", "cached"],
+  ["output_tokens", "output"],
+  ["reasoning_output_tokens", "reasoning"],
+  ["total_tokens", "total"],
+  ["cost_usd", "cost_usd"],
+  ["unpriced_tokens", "unpriced"],
+];
+/** usage_hourly's counters, in COUNTED_HOURLY_ROWS' order after the key. */
+const HOURLY_COLUMNS = [
+  "turns",
+  "failed_turns",
+  "input_tokens",
+  "cached_input_tokens",
+  "output_tokens",
+  "reasoning_output_tokens",
+  "total_tokens",
+  "cost_usd",
+  "unpriced_tokens",
+];
+
 /**
- * Upsert a run of turn patches and count the turns that end with it, in one statement: each turn
- * row is written once, and `before` (the rows as they were when the statement started) tells which
- * ones turned terminal now, so each turn's end lands in the rollups (usage_hourly's turns and
- * failedTurns; activity_hourly's outcome, duration sum and histogram) exactly once, keyed by its
- * completion hour. A turn whose row did not exist before (or that `created` names: the usage
- * reports of this batch created it) counts as started, keyed by its start hour. Returns how many
- * ended.
+ * Upsert a run of turn patches with the batch's counted reports (`counted`, first run only), and
+ * count the turns that end with it, in one statement: each turn row is written once — its patch
+ * and its token increments together — and `before` (the rows as they were when the statement
+ * started) tells which ones turned terminal now, so each turn's end lands in the rollups
+ * (usage_hourly's turns and failedTurns; activity_hourly's outcome, duration sum and histogram)
+ * exactly once, keyed by its completion hour. A patched turn whose row did not exist before counts
+ * as started, keyed by its start hour (a turn only the reports name is created, not started). The
+ * same statement moves the baselines, conditioned (countedCtes: the single decider), and writes
+ * the ledger; the reports' tokens and the turn ends share one usage_hourly upsert. Returns how many
+ * turns ended and how many baselines moved.
  */
-async function upsertTurns(client: PoolClient, turns: TurnPatchRow[], created: string[]): Promise<number> {
-  const { rows } = await client.query<{ n: number }>(
+async function upsertTurns(
+  client: PoolClient,
+  turns: TurnPatchRow[],
+  counted: CountedWrite | null,
+): Promise<{ ended: number; moved: number }> {
+  const c = counted ?? NOTHING_COUNTED;
+  const { rows } = await client.query<{ n: number; moved: number }>(
     `WITH x AS (
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id text, "threadId" text, "targetId" text, model text,
           status text, "errorMessage" text, "codexErrorInfo" text, "startedAtMs" float8, "completedAtMs" float8,
           "durationMs" int, "contextTokens" int)
-     ), stubs AS (
+     ), ${countedCtes("$3", "$4")}, stubs AS (
        -- A turn may be patched before its thread snapshot was ever written (a late subscriber).
        INSERT INTO thread (id, target_id) SELECT DISTINCT "threadId", "targetId" FROM x ORDER BY 1
        ON CONFLICT (id) DO NOTHING
      ), before AS (
-       SELECT t.id, t.end_counted FROM turn t WHERE t.id IN (SELECT id FROM x)
+       SELECT t.id, t.end_counted, t.model FROM turn t
+       WHERE t.id IN (SELECT id FROM x UNION ALL SELECT id FROM counted_turns)
      ), up AS (
        INSERT INTO turn (id, thread_id, target_id, model, status, error_message, codex_error_info, started_at,
-          completed_at, duration_ms, context_tokens, end_counted)
-       SELECT x.id, x."threadId", x."targetId", x.model, COALESCE(x.status, 'inProgress'), x."errorMessage",
+          completed_at, duration_ms, context_tokens, end_counted, ${TURN_TOKEN_COLUMNS.map(([col]) => col).join(", ")},
+          price_version, backfill)
+       SELECT COALESCE(x.id, u.id), COALESCE(x."threadId", u.thread_id), COALESCE(x."targetId", u.target_id),
+          -- The patch's model, else the stored one, else the reports' (patches rarely know it).
+          COALESCE(x.model, b.model, u.model), COALESCE(x.status, 'inProgress'), x."errorMessage",
           x."codexErrorInfo", ${ts('"startedAtMs"')}, ${ts('"completedAtMs"')}, x."durationMs", x."contextTokens",
-          COALESCE(x.status, 'inProgress') = ANY($2::text[])
-       FROM x ORDER BY x.id
+          COALESCE(x.status, 'inProgress') = ANY($2::text[]),
+          ${TURN_TOKEN_COLUMNS.map(([, v]) => `COALESCE(u.${v}, 0)`).join(", ")}, u.price_version,
+          COALESCE(u.backfill, false)
+       FROM x FULL JOIN counted_turns u ON u.id = x.id LEFT JOIN before b ON b.id = COALESCE(x.id, u.id)
+       ORDER BY 1
        ON CONFLICT (id) DO UPDATE SET
           model = COALESCE(EXCLUDED.model, turn.model),
           -- 'inProgress' is the default and never overrides; a terminal status is final (backfill and
@@ -431,7 +475,10 @@ async function upsertTurns(client: PoolClient, turns: TurnPatchRow[], created: s
           started_at = COALESCE(turn.started_at, EXCLUDED.started_at),
           completed_at = COALESCE(EXCLUDED.completed_at, turn.completed_at),
           duration_ms = COALESCE(EXCLUDED.duration_ms, turn.duration_ms),
-          context_tokens = COALESCE(EXCLUDED.context_tokens, turn.context_tokens)
+          context_tokens = COALESCE(EXCLUDED.context_tokens, turn.context_tokens),
+          ${TURN_TOKEN_COLUMNS.map(([col]) => `${col} = turn.${col} + EXCLUDED.${col}`).join(", ")},
+          price_version = COALESCE(EXCLUDED.price_version, turn.price_version),
+          backfill = turn.backfill OR EXCLUDED.backfill
        RETURNING turn.id, turn.thread_id, turn.target_id, turn.model, turn.status, turn.end_counted,
           COALESCE(turn.completed_at, turn.started_at) AS at, turn.started_at, turn.completed_at, turn.duration_ms
      ), ended AS (
@@ -450,17 +497,24 @@ async function upsertTurns(client: PoolClient, turns: TurnPatchRow[], created: s
        SELECT hour, target_id, team, model, repo, count(*) AS turns, count(*) FILTER (WHERE status = 'failed') AS failed
        FROM ended_keyed GROUP BY 1, 2, 3, 4, 5
      ), ins AS (
-       INSERT INTO usage_hourly (hour, target_id, team, model, repo, turns, failed_turns)
-       SELECT hour, target_id, team, model, repo, turns, failed FROM keyed ORDER BY 2, 3, 4, 5, 1
+       INSERT INTO usage_hourly (hour, target_id, team, model, repo, ${HOURLY_COLUMNS.join(", ")})
+       SELECT hour, target_id, team, model, repo, ${HOURLY_COLUMNS.map((_, i) => `sum(h${i})`).join(", ")}
+       FROM (
+         SELECT hour, target_id, team, model, repo, turns, failed, 0::int8, 0::int8, 0::int8, 0::int8, 0::int8,
+            0::numeric, 0::int8
+         FROM keyed
+         UNION ALL ${COUNTED_HOURLY_ROWS}
+       ) AS k (hour, target_id, team, model, repo, ${HOURLY_COLUMNS.map((_, i) => `h${i}`).join(", ")})
+       GROUP BY 1, 2, 3, 4, 5 ORDER BY 2, 3, 4, 5, 1
        ON CONFLICT (hour, target_id, team, model, repo) DO UPDATE SET
-          turns = usage_hourly.turns + EXCLUDED.turns, failed_turns = usage_hourly.failed_turns + EXCLUDED.failed_turns
+          ${HOURLY_COLUMNS.map((col) => `${col} = usage_hourly.${col} + EXCLUDED.${col}`).join(", ")}
      ), started AS (
        SELECT date_trunc('hour', COALESCE(up.started_at, up.completed_at, now() AT TIME ZONE 'UTC')) AS hour,
               up.target_id, COALESCE(tg.team, '') AS team, COALESCE(up.model, th.model, 'unknown') AS model,
               COALESCE(th.repo, '') AS repo
        FROM up LEFT JOIN before b ON b.id = up.id LEFT JOIN target tg ON tg.id = up.target_id
           LEFT JOIN thread th ON th.id = up.thread_id
-       WHERE b.id IS NULL OR up.id = ANY($3::text[])
+       WHERE b.id IS NULL AND up.id IN (SELECT id FROM x)
      ), activity AS (
        SELECT hour, target_id, team, model, repo, 1 AS turns_started, 0 AS turns_completed, 0 AS turns_failed,
           0 AS turns_interrupted, 0 AS timed_turns, 0::int8 AS turn_ms, ${DURATION_COLUMNS.map((c) => `0 AS ${c}`).join(", ")}
@@ -476,8 +530,8 @@ async function upsertTurns(client: PoolClient, turns: TurnPatchRow[], created: s
        FROM activity GROUP BY 1, 2, 3, 4, 5 ORDER BY 2, 3, 4, 5, 1
        ON CONFLICT (hour, target_id, team, model, repo) DO UPDATE SET ${incrementSql(TURN_ROLLUP_COLUMNS)}
      )
-     SELECT COALESCE(sum(turns), 0)::int AS n FROM keyed`,
-    [JSON.stringify(turns), TERMINAL, created],
+     SELECT COALESCE(sum(turns), 0)::int AS n, (SELECT count(*) FROM moved)::int AS moved FROM keyed`,
+    [JSON.stringify(turns), TERMINAL, c.moves, c.rows],
   );
-  return Number(rows[0]?.n ?? 0);
+  return { ended: Number(rows[0]?.n ?? 0), moved: Number(rows[0]?.moved ?? 0) };
 }
