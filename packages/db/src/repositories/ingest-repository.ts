@@ -6,6 +6,12 @@
  * The baseline never moves down: a total below it is a stale replay far more often than rewritten
  * history (see usage-accounting.ts), and moving down would count the same tokens again on the way
  * back up. The reports of a batch are counted set-based (usage-accounting.ts).
+ *
+ * Per batch: the thread snapshots' upsert, then one statement (upsertTurns) that moves the
+ * baselines and activity marks (one write per thread row), appends the ledger, upserts each turn
+ * once (patch and token increments together) and each hourly row once (usage_hourly: tokens and
+ * turn ends; activity_hourly: observed time, waits, turn starts and ends). A turn patched twice in
+ * a batch takes one more statement per extra patch (runs by occurrence).
  */
 
 import type { ActivityKind, WaitKind } from "@codex-fleet/protocol/activity";
@@ -68,17 +74,19 @@ export async function writeIngestBatch(args: {
     await writeGoals(client, threads);
     if (owed.length > 0) await markOwed(client, owed);
     if (spans.length > 0 || waits.length > 0)
-      await countActivity(client, spans, waits, new Set(threads.map((t) => t.id)));
+      await stubActivityThreads(client, spans, waits, new Set(threads.map((t) => t.id)));
     const result: BatchResult = { counted: [], echoes: 0, decreased: [], endedTurns: 0, cleared: [] };
     const counted = await planUsageBatch(client, usage, price, result);
-    // The first run holds the first patch of every turn, and the counted reports ride on it: each
-    // turn row is written once (its patch and its token increments together) and the baselines
-    // move in the same statement (countedCtes).
+    // The first run holds the first patch of every turn, and the counted reports and the observed
+    // time ride on it: each turn row is written once (its patch and its token increments together),
+    // the baselines and activity marks move in the same statement (countedCtes, ACTIVITY_CTES), and
+    // each hourly row is upserted once.
     const runs = occurrenceRuns(turns, (t) => t.id);
-    if (runs.length === 0 && counted) runs.push([]);
+    const activity = spans.length > 0 || waits.length > 0 ? { spans, waits } : null;
+    if (runs.length === 0 && (counted || activity)) runs.push([]);
     for (const [i, run] of runs.entries()) {
       const write = i === 0 ? counted : null;
-      const { ended, moved } = await upsertTurns(client, run, write);
+      const { ended, moved } = await upsertTurns(client, run, write, i === 0 ? activity : null);
       result.endedTurns += ended;
       if (write) finishCounted(write, moved, result);
     }
@@ -282,19 +290,21 @@ const SPAN_COLUMNS = ACTIVITY_KINDS.map((k) => KIND_COLUMN[k]);
 const WAIT_ROLLUP_COLUMNS = [...Object.values(WAIT_COLUMN), "answered_waits", "answer_ms", ...ANSWER_COLUMNS];
 
 /**
- * Observed time and ended waits, in one statement. Exactly once: a thread's spans count only past
- * its stored `activity_until` and past the ends of its earlier spans in this batch (a window over
- * the batch, by start), and `activity_until` moves to the latest end; a wait counts only when it
- * ends past `wait_counted_until` and past the earlier waits' ends in this batch, which moves to the
- * latest end. The thread rows are locked (writeIngestBatch) and every CTE reads them as they were
- * when the statement started, so the clamp and the move cannot disagree. The rollup rows are
- * upserted in key order, like usage_hourly.
+ * Observed time and ended waits, as CTEs of the turn statement (upsertTurns; spans $5, waits $6).
+ * Exactly once: a thread's spans count only past its stored `activity_until` and past the ends of
+ * its earlier spans in this batch (a window over the batch, by start), and `activity_until` moves
+ * to the latest end; a wait counts only when it ends past `wait_counted_until` and past the earlier
+ * waits' ends in this batch, which moves to the latest end. The thread rows are locked
+ * (writeIngestBatch) and every CTE reads them as they were when the statement started, so the
+ * clamp and the move cannot disagree. `contrib` is what they add to activity_hourly (upserted with
+ * the turns' starts and ends, in key order), `thread_marks` where each thread's marks move (one
+ * write per thread row: with its baseline move when it has one, else alone).
  */
-const COUNT_ACTIVITY = `
-WITH s AS (
+const ACTIVITY_CTES = `
+s AS (
   SELECT x."threadId", x."targetId", x.kind, x.model, x.repo, x.ord,
      round(x."fromMs")::int8 AS f, round(x."toMs")::int8 AS t
-  FROM jsonb_to_recordset($1::jsonb) AS x(ord int, "threadId" text, "targetId" text, kind text, model text,
+  FROM jsonb_to_recordset($5::jsonb) AS x(ord int, "threadId" text, "targetId" text, kind text, model text,
      repo text, "fromMs" float8, "toMs" float8)
 ), sc AS (
   SELECT s.*, GREATEST(s.f,
@@ -310,7 +320,7 @@ WITH s AS (
 ), w AS (
   SELECT x."threadId", x."targetId", x.kind, x.outcome, x.model, x.repo, x.ord,
      round(x."startMs")::int8 AS s0, round(x."endMs")::int8 AS e
-  FROM jsonb_to_recordset($2::jsonb) AS x(ord int, "threadId" text, "targetId" text, kind text, outcome text,
+  FROM jsonb_to_recordset($6::jsonb) AS x(ord int, "threadId" text, "targetId" text, kind text, outcome text,
      model text, repo text, "startMs" float8, "endMs" float8)
 ), wc AS (
   SELECT w.*, GREATEST(0, w.e - w.s0) AS d, ${bucketSql(ANSWER_BOUNDS_MS, "GREATEST(0, w.e - w.s0)")} AS b
@@ -334,56 +344,41 @@ WITH s AS (
      CASE WHEN outcome = 'answered' THEN 1 ELSE 0 END, CASE WHEN outcome = 'answered' THEN d ELSE 0 END,
      ${ANSWER_COLUMNS.map((_, i) => `CASE WHEN outcome = 'answered' AND b = ${i} THEN 1 ELSE 0 END`).join(", ")}
   FROM wc
-), rollup AS (
-  INSERT INTO activity_hourly (hour, target_id, team, model, repo, ${[...SPAN_COLUMNS, ...WAIT_ROLLUP_COLUMNS].join(", ")})
-  SELECT ${msToTs(`c.h * ${HOUR_MS}`)}, c."targetId", COALESCE(tg.team, ''), c.model, c.repo,
-     ${[...SPAN_COLUMNS, ...WAIT_ROLLUP_COLUMNS].map((col) => `sum(c.${col})`).join(", ")}
-  FROM contrib c LEFT JOIN target tg ON tg.id = c."targetId"
-  GROUP BY 1, 2, 3, 4, 5 ORDER BY 2, 3, 4, 5, 1
-  ON CONFLICT (hour, target_id, team, model, repo) DO UPDATE SET
-     ${incrementSql([...SPAN_COLUMNS, ...WAIT_ROLLUP_COLUMNS])}
 ), marks AS (
   SELECT "threadId", t AS until_ms, NULL::int8 AS wait_ms FROM s
   UNION ALL
   SELECT "threadId", NULL, e FROM w
-)
--- One update per thread (spans and waits together: a statement may write a row once); every row
--- exists (countActivity).
-UPDATE thread SET activity_until = GREATEST(thread.activity_until, m.until),
-   wait_counted_until = GREATEST(thread.wait_counted_until, m.waited)
-FROM (SELECT "threadId", ${msToTs("max(until_ms)")} AS until, ${msToTs("max(wait_ms)")} AS waited
-      FROM marks GROUP BY 1) m
-WHERE thread.id = m."threadId"`;
+), thread_marks AS (
+  SELECT "threadId" AS id, ${msToTs("max(until_ms)")} AS until, ${msToTs("max(wait_ms)")} AS waited
+  FROM marks GROUP BY 1
+)`;
+/** thread_marks' move, as a SET of the thread row (alias t) joined to it (alias mk). */
+const MARKS_SET = `activity_until = GREATEST(t.activity_until, mk.until),
+   wait_counted_until = GREATEST(t.wait_counted_until, mk.waited)`;
 
 /**
- * Count a batch's observed time and ended waits into activity_hourly, each once (COUNT_ACTIVITY).
- * `snapshotted`: the threads this transaction already upserted (their rows exist and are ours).
+ * A thread without a row yet cannot be locked: the turn statement would read "nothing counted"
+ * from its snapshot while another instance creates and counts it. Creating the row first waits for
+ * that instance's commit, so the next statement reads its marks. (Usually the batch snapshotted the
+ * thread with its status change, and this is skipped.) `snapshotted`: the threads this transaction
+ * already upserted (their rows exist and are ours).
  */
-async function countActivity(
+async function stubActivityThreads(
   client: PoolClient,
   spans: ActivitySpanRow[],
   waits: WaitEndRow[],
   snapshotted: ReadonlySet<string>,
 ): Promise<void> {
-  // A thread without a row yet cannot be locked: COUNT_ACTIVITY would read "nothing counted" from
-  // its snapshot while another instance creates and counts it. Creating the row first waits for
-  // that instance's commit, so the next statement reads its marks. (Usually the batch snapshotted
-  // the thread with its status change, and this is skipped.)
   const missing = new Map<string, string>();
   for (const r of [...spans, ...waits])
     if (!snapshotted.has(r.threadId) && !missing.has(r.threadId)) missing.set(r.threadId, r.targetId);
-  if (missing.size > 0) {
-    const ids = [...missing.keys()].sort();
-    await client.query(
-      `INSERT INTO thread (id, target_id) SELECT * FROM unnest($1::text[], $2::text[]) ORDER BY 1
-       ON CONFLICT (id) DO NOTHING`,
-      [ids, ids.map((id) => missing.get(id))],
-    );
-  }
-  await client.query(COUNT_ACTIVITY, [
-    JSON.stringify(spans.map((s, ord) => ({ ord, ...s }))),
-    JSON.stringify(waits.map((w, ord) => ({ ord, ...w }))),
-  ]);
+  if (missing.size === 0) return;
+  const ids = [...missing.keys()].sort();
+  await client.query(
+    `INSERT INTO thread (id, target_id) SELECT * FROM unnest($1::text[], $2::text[]) ORDER BY 1
+     ON CONFLICT (id) DO NOTHING`,
+    [ids, ids.map((id) => missing.get(id))],
+  );
 }
 
 /** activity_hourly's turn counters (upsertTurns). */
@@ -396,6 +391,10 @@ const TURN_ROLLUP_COLUMNS = [
   "turn_ms",
   ...DURATION_COLUMNS,
 ];
+/** activity_hourly's observed time and waits (ACTIVITY_CTES' contrib). */
+const OBSERVED_COLUMNS = [...SPAN_COLUMNS, ...WAIT_ROLLUP_COLUMNS];
+/** Every activity_hourly counter the turn statement adds to. */
+const ACTIVITY_ROLLUP_COLUMNS = [...TURN_ROLLUP_COLUMNS, ...OBSERVED_COLUMNS];
 
 /** turn's token counters, as the counted reports' per-turn sums (countedCtes' counted_turns) name them. */
 const TURN_TOKEN_COLUMNS: [string, string][] = [
@@ -429,13 +428,16 @@ const HOURLY_COLUMNS = [
  * exactly once, keyed by its completion hour. A patched turn whose row did not exist before counts
  * as started, keyed by its start hour (a turn only the reports name is created, not started). The
  * same statement moves the baselines, conditioned (countedCtes: the single decider), and writes
- * the ledger; the reports' tokens and the turn ends share one usage_hourly upsert. Returns how many
- * turns ended and how many baselines moved.
+ * the ledger; the reports' tokens and the turn ends share one usage_hourly upsert. With `activity`
+ * (first run only) it also counts the observed time and ended waits (ACTIVITY_CTES) into the same
+ * activity_hourly upsert as the turns' starts and ends, and moves each thread's activity marks in
+ * the one write of its row. Returns how many turns ended and how many baselines moved.
  */
 async function upsertTurns(
   client: PoolClient,
   turns: TurnPatchRow[],
   counted: CountedWrite | null,
+  activity: { spans: ActivitySpanRow[]; waits: WaitEndRow[] } | null,
 ): Promise<{ ended: number; moved: number }> {
   const c = counted ?? NOTHING_COUNTED;
   const { rows } = await client.query<{ n: number; moved: number }>(
@@ -443,7 +445,11 @@ async function upsertTurns(
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id text, "threadId" text, "targetId" text, model text,
           status text, "errorMessage" text, "codexErrorInfo" text, "startedAtMs" float8, "completedAtMs" float8,
           "durationMs" int, "contextTokens" int)
-     ), ${countedCtes("$3", "$4")}, stubs AS (
+     ), ${ACTIVITY_CTES}, ${countedCtes("$3", "$4", { cte: "thread_marks", set: MARKS_SET })}, marked AS (
+       -- The marks of the threads without a baseline move (those with one move with it).
+       UPDATE thread t SET ${MARKS_SET}
+       FROM thread_marks mk WHERE t.id = mk.id AND NOT EXISTS (SELECT 1 FROM m WHERE m.id = mk.id)
+     ), stubs AS (
        -- A turn may be patched before its thread snapshot was ever written (a late subscriber).
        INSERT INTO thread (id, target_id) SELECT DISTINCT "threadId", "targetId" FROM x ORDER BY 1
        ON CONFLICT (id) DO NOTHING
@@ -517,21 +523,34 @@ async function upsertTurns(
        WHERE b.id IS NULL AND up.id IN (SELECT id FROM x)
      ), activity AS (
        SELECT hour, target_id, team, model, repo, 1 AS turns_started, 0 AS turns_completed, 0 AS turns_failed,
-          0 AS turns_interrupted, 0 AS timed_turns, 0::int8 AS turn_ms, ${DURATION_COLUMNS.map((c) => `0 AS ${c}`).join(", ")}
+          0 AS turns_interrupted, 0 AS timed_turns, 0::int8 AS turn_ms, ${DURATION_COLUMNS.map((c) => `0 AS ${c}`).join(", ")},
+          ${OBSERVED_COLUMNS.map((c) => `0::int8 AS ${c}`).join(", ")}
        FROM started
        UNION ALL
        SELECT hour, target_id, team, model, repo, 0, (status = 'completed')::int, (status = 'failed')::int,
           (status = 'interrupted')::int, (d IS NOT NULL)::int, COALESCE(d, 0),
-          ${DURATION_COLUMNS.map((_, i) => `(d IS NOT NULL AND ${bucketSql(TURN_DURATION_BOUNDS_MS, "d")} = ${i})::int`).join(", ")}
+          ${DURATION_COLUMNS.map((_, i) => `(d IS NOT NULL AND ${bucketSql(TURN_DURATION_BOUNDS_MS, "d")} = ${i})::int`).join(", ")},
+          ${OBSERVED_COLUMNS.map(() => "0").join(", ")}
        FROM ended_keyed
+       UNION ALL
+       SELECT ${msToTs(`c.h * ${HOUR_MS}`)}, c."targetId", COALESCE(tg.team, ''), c.model, c.repo,
+          ${TURN_ROLLUP_COLUMNS.map(() => "0").join(", ")}, ${OBSERVED_COLUMNS.map((col) => `c.${col}`).join(", ")}
+       FROM contrib c LEFT JOIN target tg ON tg.id = c."targetId"
      ), act_ins AS (
-       INSERT INTO activity_hourly (hour, target_id, team, model, repo, ${TURN_ROLLUP_COLUMNS.join(", ")})
-       SELECT hour, target_id, team, model, repo, ${TURN_ROLLUP_COLUMNS.map((c) => `sum(${c})`).join(", ")}
+       INSERT INTO activity_hourly (hour, target_id, team, model, repo, ${ACTIVITY_ROLLUP_COLUMNS.join(", ")})
+       SELECT hour, target_id, team, model, repo, ${ACTIVITY_ROLLUP_COLUMNS.map((c) => `sum(${c})`).join(", ")}
        FROM activity GROUP BY 1, 2, 3, 4, 5 ORDER BY 2, 3, 4, 5, 1
-       ON CONFLICT (hour, target_id, team, model, repo) DO UPDATE SET ${incrementSql(TURN_ROLLUP_COLUMNS)}
+       ON CONFLICT (hour, target_id, team, model, repo) DO UPDATE SET ${incrementSql(ACTIVITY_ROLLUP_COLUMNS)}
      )
      SELECT COALESCE(sum(turns), 0)::int AS n, (SELECT count(*) FROM moved)::int AS moved FROM keyed`,
-    [JSON.stringify(turns), TERMINAL, c.moves, c.rows],
+    [
+      JSON.stringify(turns),
+      TERMINAL,
+      c.moves,
+      c.rows,
+      JSON.stringify(activity?.spans.map((s, ord) => ({ ord, ...s })) ?? []),
+      JSON.stringify(activity?.waits.map((w, ord) => ({ ord, ...w })) ?? []),
+    ],
   );
   return { ended: Number(rows[0]?.n ?? 0), moved: Number(rows[0]?.moved ?? 0) };
 }
