@@ -344,17 +344,39 @@ s AS (
      CASE WHEN outcome = 'answered' THEN 1 ELSE 0 END, CASE WHEN outcome = 'answered' THEN d ELSE 0 END,
      ${ANSWER_COLUMNS.map((_, i) => `CASE WHEN outcome = 'answered' AND b = ${i} THEN 1 ELSE 0 END`).join(", ")}
   FROM wc
-), marks AS (
-  SELECT "threadId", t AS until_ms, NULL::int8 AS wait_ms FROM s
-  UNION ALL
-  SELECT "threadId", NULL, e FROM w
-), thread_marks AS (
-  SELECT "threadId" AS id, ${msToTs("max(until_ms)")} AS until, ${msToTs("max(wait_ms)")} AS waited
-  FROM marks GROUP BY 1
 )`;
-/** thread_marks' move, as a SET of the thread row (alias t) joined to it (alias mk). */
-const MARKS_SET = `activity_until = GREATEST(t.activity_until, mk.until),
-   wait_counted_until = GREATEST(t.wait_counted_until, mk.waited)`;
+/**
+ * A thread's activity marks move, as a SET of its row (alias t) from `mu` (the latest span end) and
+ * `mw` (the latest wait end), raw ms or null, of the row aliased `src` (threadMarks).
+ */
+const marksSet = (
+  src: string,
+) => `activity_until = GREATEST(t.activity_until, ${msToTs(`round(${src}.mu)::int8`)}),
+   wait_counted_until = GREATEST(t.wait_counted_until, ${msToTs(`round(${src}.mw)::int8`)})`;
+
+/**
+ * Where each thread's activity marks move: the latest end of its spans and of its waits in the
+ * batch (raw ms; the statement rounds them as it rounds the spans: round is monotonic). Computed
+ * here so that the statement writes them with the thread's baseline move without joining two
+ * sets of unknown size (the planner, blind to their sizes, picked a nested loop: quadratic).
+ */
+function threadMarks(
+  spans: ActivitySpanRow[],
+  waits: WaitEndRow[],
+): Map<string, [number | null, number | null]> {
+  const marks = new Map<string, [number | null, number | null]>();
+  for (const s of spans) {
+    const m = marks.get(s.threadId) ?? [null, null];
+    m[0] = m[0] === null ? s.toMs : Math.max(m[0], s.toMs);
+    marks.set(s.threadId, m);
+  }
+  for (const w of waits) {
+    const m = marks.get(w.threadId) ?? [null, null];
+    m[1] = m[1] === null ? w.endMs : Math.max(m[1], w.endMs);
+    marks.set(w.threadId, m);
+  }
+  return marks;
+}
 
 /**
  * A thread without a row yet cannot be locked: the turn statement would read "nothing counted"
@@ -440,15 +462,25 @@ async function upsertTurns(
   activity: { spans: ActivitySpanRow[]; waits: WaitEndRow[] } | null,
 ): Promise<{ ended: number; moved: number }> {
   const c = counted ?? NOTHING_COUNTED;
+  // Each thread's activity marks go with its baseline move, or alone when it has none.
+  const marks = activity ? threadMarks(activity.spans, activity.waits) : new Map();
+  const moves = c.moves.map((m) => [...m, ...(marks.get(m[0] as string) ?? [null, null])]);
+  for (const m of c.moves) marks.delete(m[0] as string);
+  // Turns only the reports name (not patched in this run): created, never started by this statement.
+  const patched = new Set(turns.map((t) => t.id));
+  const reportOnly = [...new Set(counted?.plan.rows.flatMap((r) => r.report.turnId ?? []) ?? [])].filter(
+    (id) => !patched.has(id),
+  );
   const { rows } = await client.query<{ n: number; moved: number }>(
     `WITH x AS (
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id text, "threadId" text, "targetId" text, model text,
           status text, "errorMessage" text, "codexErrorInfo" text, "startedAtMs" float8, "completedAtMs" float8,
           "durationMs" int, "contextTokens" int)
-     ), ${ACTIVITY_CTES}, ${countedCtes("$3", "$4", { cte: "thread_marks", set: MARKS_SET })}, marked AS (
+     ), ${ACTIVITY_CTES}, ${countedCtes("$3", "$4", marksSet("m"))}, marked AS (
        -- The marks of the threads without a baseline move (those with one move with it).
-       UPDATE thread t SET ${MARKS_SET}
-       FROM thread_marks mk WHERE t.id = mk.id AND NOT EXISTS (SELECT 1 FROM m WHERE m.id = mk.id)
+       UPDATE thread t SET ${marksSet("mk")}
+       FROM (SELECT x->>0 AS id, (x->>1)::float8 AS mu, (x->>2)::float8 AS mw FROM jsonb_array_elements($7::jsonb) x) mk
+       WHERE t.id = mk.id
      ), stubs AS (
        -- A turn may be patched before its thread snapshot was ever written (a late subscriber).
        INSERT INTO thread (id, target_id) SELECT DISTINCT "threadId", "targetId" FROM x ORDER BY 1
@@ -520,7 +552,7 @@ async function upsertTurns(
               COALESCE(th.repo, '') AS repo
        FROM up LEFT JOIN before b ON b.id = up.id LEFT JOIN target tg ON tg.id = up.target_id
           LEFT JOIN thread th ON th.id = up.thread_id
-       WHERE b.id IS NULL AND up.id IN (SELECT id FROM x)
+       WHERE b.id IS NULL AND NOT up.id = ANY($8::text[])
      ), activity AS (
        SELECT hour, target_id, team, model, repo, 1 AS turns_started, 0 AS turns_completed, 0 AS turns_failed,
           0 AS turns_interrupted, 0 AS timed_turns, 0::int8 AS turn_ms, ${DURATION_COLUMNS.map((c) => `0 AS ${c}`).join(", ")},
@@ -546,10 +578,12 @@ async function upsertTurns(
     [
       JSON.stringify(turns),
       TERMINAL,
-      c.moves,
+      JSON.stringify(moves),
       c.rows,
       JSON.stringify(activity?.spans.map((s, ord) => ({ ord, ...s })) ?? []),
       JSON.stringify(activity?.waits.map((w, ord) => ({ ord, ...w })) ?? []),
+      JSON.stringify([...marks].map(([id, [mu, mw]]) => [id, mu, mw])),
+      reportOnly,
     ],
   );
   return { ended: Number(rows[0]?.n ?? 0), moved: Number(rows[0]?.moved ?? 0) };

@@ -182,14 +182,15 @@ interface BaselineRow {
  * `moves` and `rows` are its JSON parameters; `expectedMoves` is how many baselines it must move.
  */
 export interface CountedWrite {
-  moves: string;
+  /** Per thread: [id, new×5, old×5, new cache writes] (the caller may append the row's other marks). */
+  moves: (string | number | null)[][];
   rows: string;
   expectedMoves: number;
   plan: AccountingPlan;
 }
 
 /** No report counted: the statement's counted CTEs write nothing. */
-export const NOTHING_COUNTED = { moves: "[]", rows: "[]", expectedMoves: 0 } as const;
+export const NOTHING_COUNTED: Omit<CountedWrite, "plan"> = { moves: [], rows: "[]", expectedMoves: 0 };
 
 /**
  * Read the baselines of a batch's threads under their row locks, apply the rule, clear the
@@ -262,14 +263,12 @@ export async function planUsageBatch(
   }
   if (plan.rows.length === 0) return null;
   return {
-    moves: JSON.stringify(
-      plan.moves.map((m) => [
-        m.threadId,
-        ...FIELDS.map((f) => m.to[f]),
-        ...FIELDS.map((f) => m.from[f]),
-        m.to.cacheWriteInputTokens ?? 0,
-      ]),
-    ),
+    moves: plan.moves.map((m) => [
+      m.threadId,
+      ...FIELDS.map((f) => m.to[f]),
+      ...FIELDS.map((f) => m.from[f]),
+      m.to.cacheWriteInputTokens ?? 0,
+    ]),
     rows: JSON.stringify(
       plan.rows.map((c) => ({
         ord: c.ord,
@@ -324,8 +323,8 @@ export function finishCounted(write: CountedWrite, moved: number, result: BatchR
  * The counted reports' part of the one statement that writes a batch's turns (ingest-repository.ts
  * upsertTurns), as CTEs over the parameters `moves` and `rows` (CountedWrite):
  * `moved` moves every baseline, each conditioned on the value read (the single decider: a delta is
- * counted iff its statement moved the baseline; the caller checks the count) — with `sameRow`, what
- * else the statement writes to those thread rows (a statement may write a row once) —, `ledger` appends the
+ * counted iff its statement moved the baseline; the caller checks the count) — with `sameRowSet`,
+ * what else the statement writes to those thread rows (a statement may write a row once) —, `ledger` appends the
  * ledger rows, `counted` is the rows (cost cast to the column's numeric(20,10) per row before any
  * sum, exactly as one INSERT per report would store it) and `counted_turns` their sums per turn —
  * the increments the turn upsert adds to each turn row, so a turn row is written once per batch.
@@ -333,20 +332,23 @@ export function finishCounted(write: CountedWrite, moved: number, result: BatchR
 export const countedCtes = (
   moves: string,
   rows: string,
-  /** More of the same thread row to write in the move (a CTE `mk` by thread `id`, and its SET). */
-  sameRow?: { cte: string; set: string },
+  /**
+   * More of the same thread row to write with its move: a SET over `m.mu` and `m.mw`, the 13th
+   * and 14th elements of a move (null when absent), which the caller appends.
+   */
+  sameRowSet?: string,
 ) => `
 m AS (
   SELECT x->>0 AS id, (x->>1)::int8 AS ni, (x->>2)::int8 AS nc, (x->>3)::int8 AS no, (x->>4)::int8 AS nr,
          (x->>5)::int8 AS nt, (x->>6)::int8 AS oi, (x->>7)::int8 AS oc, (x->>8)::int8 AS oo, (x->>9)::int8 AS orr,
-         (x->>10)::int8 AS ot, (x->>11)::int8 AS ncw
+         (x->>10)::int8 AS ot, (x->>11)::int8 AS ncw, (x->>12)::float8 AS mu, (x->>13)::float8 AS mw
   FROM jsonb_array_elements(${moves}::jsonb) AS x
 ), moved AS (
   UPDATE thread t SET counted_input_tokens = m.ni, counted_cached_input_tokens = m.nc, counted_output_tokens = m.no,
      counted_reasoning_output_tokens = m.nr, counted_total_tokens = m.nt,
      counted_cache_write_input_tokens = GREATEST(t.counted_cache_write_input_tokens, m.ncw),
-     baseline_at = COALESCE(t.baseline_at, now())${sameRow ? `, ${sameRow.set}` : ""}
-  FROM m${sameRow ? ` LEFT JOIN ${sameRow.cte} mk ON mk.id = m.id` : ""}
+     baseline_at = COALESCE(t.baseline_at, now())${sameRowSet ? `, ${sameRowSet}` : ""}
+  FROM m
   WHERE t.id = m.id AND t.counted_input_tokens = m.oi AND t.counted_cached_input_tokens = m.oc
      AND t.counted_output_tokens = m.oo AND t.counted_reasoning_output_tokens = m.orr AND t.counted_total_tokens = m.ot
   RETURNING 1
