@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "../src/client.ts";
 import { writeIngestBatch } from "../src/repositories/ingest-repository.ts";
 import type {
+  ActivitySpanRow,
   PriceFn,
   ThreadSnapshot,
   TurnPatchRow,
@@ -696,5 +697,172 @@ describe("thread upsert and load (issue 'Hostile input, round two', finding 3)",
     const ofFlood = loaded.filter((t) => t.targetId === flood.targetId).map((t) => t.id);
     expect(ofFlood).toEqual([16, 17, 18, 19, 20].map((g) => `${flood.threadId}-${g}`).reverse());
     expect(loaded.filter((t) => t.targetId === quiet.targetId).map((t) => t.id)).toEqual([quiet.threadId]);
+  });
+});
+
+describe("writeIngestBatch writes each turn row and each hourly row once per batch", () => {
+  const patch = (s: Subject, id: string, over: Partial<TurnPatchRow> = {}): TurnPatchRow => ({
+    id: turnId(s, id),
+    threadId: s.threadId,
+    targetId: s.targetId,
+    status: "inProgress",
+    startedAtMs: T0,
+    ...over,
+  });
+  const activity = async (s: Subject) =>
+    (
+      await db.pool.query(
+        `SELECT COALESCE(sum(turns_started), 0)::int AS started, COALESCE(sum(turns_completed), 0)::int AS completed
+         FROM activity_hourly WHERE target_id = $1`,
+        [s.targetId],
+      )
+    ).rows[0];
+
+  it("writes a patched and reported turn's row once, and its hour's usage row once", async () => {
+    // Counts every row write (insert or update) of turn and usage_hourly.
+    await db.pool.query(`
+      CREATE TABLE IF NOT EXISTS row_writes (tbl text, id text);
+      CREATE OR REPLACE FUNCTION turn_written() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN INSERT INTO row_writes VALUES ('turn', NEW.id); RETURN NULL; END $$;
+      CREATE OR REPLACE FUNCTION hourly_written() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN INSERT INTO row_writes VALUES ('usage_hourly', NEW.target_id); RETURN NULL; END $$;
+      CREATE OR REPLACE TRIGGER turn_written AFTER INSERT OR UPDATE ON turn
+        FOR EACH ROW EXECUTE FUNCTION turn_written();
+      CREATE OR REPLACE TRIGGER hourly_written AFTER INSERT OR UPDATE ON usage_hourly
+        FOR EACH ROW EXECUTE FUNCTION hourly_written();`);
+    const writes = async (tbl: string, id: string) =>
+      Number(
+        (await db.pool.query("SELECT count(*) AS n FROM row_writes WHERE tbl = $1 AND id = $2", [tbl, id]))
+          .rows[0].n,
+      );
+    try {
+      const s = await freshThread();
+      await db.pool.query("INSERT INTO thread (id, target_id, repo) VALUES ($1, $2, $3)", [
+        s.threadId,
+        s.targetId,
+        "github.com/acme/api",
+      ]);
+      // Started, reported twice and completed in one batch (the turn keyed by the reports' model).
+      await write(
+        [report(s, { n: 3, turn: "t1" }), report(s, { n: 5, turn: "t1" })],
+        [patch(s, "t1"), patch(s, "t1", { model: PRICED, status: "completed", completedAtMs: T0 + 1000 })],
+      );
+      // Patched twice in one batch: one statement per patch of a turn, each writing it once.
+      expect(await writes("turn", turnId(s, "t1"))).toBe(2);
+      expect(await writes("usage_hourly", s.targetId)).toBe(2);
+      // Started, reported and completed in one batch, patched once: one write of each row.
+      await write(
+        [report(s, { n: 9, turn: "t2" })],
+        [patch(s, "t2", { status: "completed", completedAtMs: T0 + 1000 })],
+      );
+      expect(await writes("turn", turnId(s, "t2"))).toBe(1);
+      expect(await writes("usage_hourly", s.targetId)).toBe(3);
+      const b = await expectBooksAt(s, 9);
+      expect([b.hourlyRow.turns, b.hourlyRow.failedTurns]).toEqual([2, 0]);
+      expect(await activity(s)).toEqual({ started: 2, completed: 2 });
+    } finally {
+      await db.pool.query("DROP TRIGGER turn_written ON turn; DROP TRIGGER hourly_written ON usage_hourly");
+    }
+  });
+
+  it("writes a thread row once for its baseline move and activity marks, and an hour's activity row once", async () => {
+    await db.pool.query(`
+      CREATE TABLE IF NOT EXISTS row_writes (tbl text, id text);
+      CREATE OR REPLACE FUNCTION thread_written() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN INSERT INTO row_writes VALUES ('thread', NEW.id); RETURN NULL; END $$;
+      CREATE OR REPLACE FUNCTION activity_written() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN INSERT INTO row_writes VALUES ('activity_hourly', NEW.target_id); RETURN NULL; END $$;
+      CREATE OR REPLACE TRIGGER thread_written AFTER UPDATE ON thread
+        FOR EACH ROW EXECUTE FUNCTION thread_written();
+      CREATE OR REPLACE TRIGGER activity_written AFTER INSERT OR UPDATE ON activity_hourly
+        FOR EACH ROW EXECUTE FUNCTION activity_written();`);
+    const writes = async (tbl: string, id: string) =>
+      Number(
+        (await db.pool.query("SELECT count(*) AS n FROM row_writes WHERE tbl = $1 AND id = $2", [tbl, id]))
+          .rows[0].n,
+      );
+    try {
+      const s = await freshThread();
+      await db.pool.query("INSERT INTO thread (id, target_id, repo, model) VALUES ($1, $2, $3, $4)", [
+        s.threadId,
+        s.targetId,
+        "github.com/acme/api",
+        PRICED,
+      ]);
+      const span = (fromMs: number, toMs: number): ActivitySpanRow => ({
+        ...s,
+        kind: "working",
+        model: PRICED,
+        repo: "github.com/acme/api",
+        fromMs,
+        toMs,
+      });
+      const batch = (n: number, fromMs: number, toMs: number, turn: string) =>
+        writeIngestBatch({
+          pool: db.pool,
+          threads: [],
+          turns: [patch(s, turn, { model: PRICED, status: "completed", completedAtMs: T0 + 1000 })],
+          usage: [report(s, { n, turn })],
+          spans: [span(fromMs, toMs)],
+          price,
+        });
+      // Reported, worked and completed in one batch: the thread row, the activity row written once.
+      await batch(3, T0, T0 + 1000, "t1");
+      expect(await writes("thread", s.threadId)).toBe(1);
+      expect(await writes("activity_hourly", s.targetId)).toBe(1);
+      // Again, overlapping the time counted before: counted past it only.
+      await batch(5, T0 + 500, T0 + 2000, "t2");
+      expect(await writes("thread", s.threadId)).toBe(2);
+      expect(await writes("activity_hourly", s.targetId)).toBe(2);
+      await expectBooksAt(s, 5);
+      const { rows } = await db.pool.query(
+        `SELECT sum(working_ms)::int AS working, sum(turns_started)::int AS started, sum(turns_completed)::int AS completed
+         FROM activity_hourly WHERE target_id = $1`,
+        [s.targetId],
+      );
+      expect(rows[0]).toEqual({ working: 2000, started: 2, completed: 2 });
+    } finally {
+      await db.pool.query(
+        "DROP TRIGGER thread_written ON thread; DROP TRIGGER activity_written ON activity_hourly",
+      );
+    }
+  });
+
+  it("counts a turn the reports create as started once when a later patch of the batch names it", async () => {
+    const s = await freshThread();
+    // Patches of A, B, A, C: C comes after A's second patch, and the reports create C too.
+    await write(
+      [report(s, { n: 2, turn: "c" }), report(s, { n: 4, turn: "a" })],
+      [
+        patch(s, "a"),
+        patch(s, "b"),
+        patch(s, "a", { status: "completed", completedAtMs: T0 + 1 }),
+        patch(s, "c"),
+      ],
+    );
+    await expectBooksAt(s, 4);
+    expect(await activity(s)).toEqual({ started: 3, completed: 1 });
+    // A turn only the reports name is created, not started.
+    await write([report(s, { n: 6, turn: "d" })]);
+    await expectBooksAt(s, 6);
+    expect(await activity(s)).toEqual({ started: 3, completed: 1 });
+  });
+
+  it("keeps the patch's model, else the stored one, else the reports'", async () => {
+    const s = await freshThread();
+    const model = async (id: string) =>
+      (await db.pool.query("SELECT model FROM turn WHERE id = $1", [turnId(s, id)])).rows[0]?.model;
+    await write([], [patch(s, "stored-null")]);
+    await write([report(s, { n: 1, turn: "stored-null", model: "m-report" })], [patch(s, "stored-null")]);
+    expect(await model("stored-null")).toBe("m-report");
+    await write([report(s, { n: 2, turn: "stored-null", model: "m-other" })], [patch(s, "stored-null")]);
+    expect(await model("stored-null")).toBe("m-report");
+    await write(
+      [report(s, { n: 3, turn: "patched", model: "m-report" })],
+      [patch(s, "patched", { model: "m-patch" })],
+    );
+    expect(await model("patched")).toBe("m-patch");
+    await write([report(s, { n: 4, turn: "new", model: "m-report" })], [patch(s, "new")]);
+    expect(await model("new")).toBe("m-report");
   });
 });

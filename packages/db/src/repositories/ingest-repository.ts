@@ -6,6 +6,12 @@
  * The baseline never moves down: a total below it is a stale replay far more often than rewritten
  * history (see usage-accounting.ts), and moving down would count the same tokens again on the way
  * back up. The reports of a batch are counted set-based (usage-accounting.ts).
+ *
+ * Per batch: the thread snapshots' upsert, then one statement (upsertTurns) that moves the
+ * baselines and activity marks (one write per thread row), appends the ledger, upserts each turn
+ * once (patch and token increments together) and each hourly row once (usage_hourly: tokens and
+ * turn ends; activity_hourly: observed time, waits, turn starts and ends). A turn patched twice in
+ * a batch takes one more statement per extra patch (runs by occurrence).
  */
 
 import type { ActivityKind, WaitKind } from "@codex-fleet/protocol/activity";
@@ -22,7 +28,14 @@ import type {
   UsageReportRow,
   WaitEndRow,
 } from "./ingest-types.ts";
-import { countUsageBatch } from "./usage-accounting.ts";
+import {
+  COUNTED_HOURLY_ROWS,
+  type CountedWrite,
+  countedCtes,
+  finishCounted,
+  NOTHING_COUNTED,
+  planUsageBatch,
+} from "./usage-accounting.ts";
 
 const TERMINAL = ["completed", "failed", "interrupted"];
 
@@ -61,15 +74,21 @@ export async function writeIngestBatch(args: {
     await writeGoals(client, threads);
     if (owed.length > 0) await markOwed(client, owed);
     if (spans.length > 0 || waits.length > 0)
-      await countActivity(client, spans, waits, new Set(threads.map((t) => t.id)));
+      await stubActivityThreads(client, spans, waits, new Set(threads.map((t) => t.id)));
     const result: BatchResult = { counted: [], echoes: 0, decreased: [], endedTurns: 0, cleared: [] };
-    const createdByUsage = await turnsUsageWillCreate(client, turns, usage);
-    // Usage first: a turn row it creates carries the report's model, which the turn-end count then
-    // keys the rollup by (patches rarely know the model).
-    await countUsageBatch(client, usage, price, result);
-    for (const run of distinctRuns(turns, (t) => t.id)) {
-      const created = run.filter((t) => createdByUsage.delete(t.id)).map((t) => t.id);
-      result.endedTurns += await upsertTurns(client, run, created);
+    const counted = await planUsageBatch(client, usage, price, result);
+    // The first run holds the first patch of every turn, and the counted reports and the observed
+    // time ride on it: each turn row is written once (its patch and its token increments together),
+    // the baselines and activity marks move in the same statement (countedCtes, ACTIVITY_CTES), and
+    // each hourly row is upserted once.
+    const runs = occurrenceRuns(turns, (t) => t.id);
+    const activity = spans.length > 0 || waits.length > 0 ? { spans, waits } : null;
+    if (runs.length === 0 && (counted || activity)) runs.push([]);
+    for (const [i, run] of runs.entries()) {
+      const write = i === 0 ? counted : null;
+      const { ended, moved } = await upsertTurns(client, run, write, i === 0 ? activity : null);
+      result.endedTurns += ended;
+      if (write) finishCounted(write, moved, result);
     }
     return result;
   });
@@ -132,6 +151,24 @@ function distinctRuns<T>(rows: T[], key: (row: T) => string): T[][] {
     keys.add(k);
   }
   if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+/**
+ * Runs by occurrence: the k-th patch of each turn goes to run k, in order. Each run patches a turn
+ * at most once, a turn's patches apply in their order, and the first run holds every patched turn
+ * (rows of different turns do not depend on each other's order).
+ */
+function occurrenceRuns<T>(rows: T[], key: (row: T) => string): T[][] {
+  const runs: T[][] = [];
+  const seen = new Map<string, number>();
+  for (const row of rows) {
+    const k = key(row);
+    const n = seen.get(k) ?? 0;
+    seen.set(k, n + 1);
+    if (runs.length === n) runs.push([]);
+    runs[n]?.push(row);
+  }
   return runs;
 }
 
@@ -219,29 +256,6 @@ async function writeGoals(client: PoolClient, threads: ThreadSnapshot[]): Promis
   );
 }
 
-/**
- * The turns patched in this batch that the usage reports, written first, will create: their rows
- * do not exist yet, so the turn statement's `before` would take them for old turns and never count
- * their start. Read after the thread locks (a concurrent batch of the same threads has committed).
- * No round trip unless a turn is both patched and reported in this batch.
- */
-async function turnsUsageWillCreate(
-  client: PoolClient,
-  turns: TurnPatchRow[],
-  usage: UsageReportRow[],
-): Promise<Set<string>> {
-  const patched = new Set(turns.map((t) => t.id));
-  const both = [
-    ...new Set(usage.flatMap((u) => (u.turnId !== null && patched.has(u.turnId) ? [u.turnId] : []))),
-  ];
-  if (both.length === 0) return new Set();
-  const { rows } = await client.query<{ id: string }>("SELECT id FROM turn WHERE id = ANY($1::text[])", [
-    both,
-  ]);
-  const existing = new Set(rows.map((r) => r.id));
-  return new Set(both.filter((id) => !existing.has(id)));
-}
-
 /** activity_hourly's column for each kind of observed time and each kind of wait. */
 const KIND_COLUMN: Record<ActivityKind, string> = {
   working: "working_ms",
@@ -276,19 +290,21 @@ const SPAN_COLUMNS = ACTIVITY_KINDS.map((k) => KIND_COLUMN[k]);
 const WAIT_ROLLUP_COLUMNS = [...Object.values(WAIT_COLUMN), "answered_waits", "answer_ms", ...ANSWER_COLUMNS];
 
 /**
- * Observed time and ended waits, in one statement. Exactly once: a thread's spans count only past
- * its stored `activity_until` and past the ends of its earlier spans in this batch (a window over
- * the batch, by start), and `activity_until` moves to the latest end; a wait counts only when it
- * ends past `wait_counted_until` and past the earlier waits' ends in this batch, which moves to the
- * latest end. The thread rows are locked (writeIngestBatch) and every CTE reads them as they were
- * when the statement started, so the clamp and the move cannot disagree. The rollup rows are
- * upserted in key order, like usage_hourly.
+ * Observed time and ended waits, as CTEs of the turn statement (upsertTurns; spans $5, waits $6).
+ * Exactly once: a thread's spans count only past its stored `activity_until` and past the ends of
+ * its earlier spans in this batch (a window over the batch, by start), and `activity_until` moves
+ * to the latest end; a wait counts only when it ends past `wait_counted_until` and past the earlier
+ * waits' ends in this batch, which moves to the latest end. The thread rows are locked
+ * (writeIngestBatch) and every CTE reads them as they were when the statement started, so the
+ * clamp and the move cannot disagree. `contrib` is what they add to activity_hourly (upserted with
+ * the turns' starts and ends, in key order), `thread_marks` where each thread's marks move (one
+ * write per thread row: with its baseline move when it has one, else alone).
  */
-const COUNT_ACTIVITY = `
-WITH s AS (
+const ACTIVITY_CTES = `
+s AS (
   SELECT x."threadId", x."targetId", x.kind, x.model, x.repo, x.ord,
      round(x."fromMs")::int8 AS f, round(x."toMs")::int8 AS t
-  FROM jsonb_to_recordset($1::jsonb) AS x(ord int, "threadId" text, "targetId" text, kind text, model text,
+  FROM jsonb_to_recordset($5::jsonb) AS x(ord int, "threadId" text, "targetId" text, kind text, model text,
      repo text, "fromMs" float8, "toMs" float8)
 ), sc AS (
   SELECT s.*, GREATEST(s.f,
@@ -304,7 +320,7 @@ WITH s AS (
 ), w AS (
   SELECT x."threadId", x."targetId", x.kind, x.outcome, x.model, x.repo, x.ord,
      round(x."startMs")::int8 AS s0, round(x."endMs")::int8 AS e
-  FROM jsonb_to_recordset($2::jsonb) AS x(ord int, "threadId" text, "targetId" text, kind text, outcome text,
+  FROM jsonb_to_recordset($6::jsonb) AS x(ord int, "threadId" text, "targetId" text, kind text, outcome text,
      model text, repo text, "startMs" float8, "endMs" float8)
 ), wc AS (
   SELECT w.*, GREATEST(0, w.e - w.s0) AS d, ${bucketSql(ANSWER_BOUNDS_MS, "GREATEST(0, w.e - w.s0)")} AS b
@@ -328,56 +344,63 @@ WITH s AS (
      CASE WHEN outcome = 'answered' THEN 1 ELSE 0 END, CASE WHEN outcome = 'answered' THEN d ELSE 0 END,
      ${ANSWER_COLUMNS.map((_, i) => `CASE WHEN outcome = 'answered' AND b = ${i} THEN 1 ELSE 0 END`).join(", ")}
   FROM wc
-), rollup AS (
-  INSERT INTO activity_hourly (hour, target_id, team, model, repo, ${[...SPAN_COLUMNS, ...WAIT_ROLLUP_COLUMNS].join(", ")})
-  SELECT ${msToTs(`c.h * ${HOUR_MS}`)}, c."targetId", COALESCE(tg.team, ''), c.model, c.repo,
-     ${[...SPAN_COLUMNS, ...WAIT_ROLLUP_COLUMNS].map((col) => `sum(c.${col})`).join(", ")}
-  FROM contrib c LEFT JOIN target tg ON tg.id = c."targetId"
-  GROUP BY 1, 2, 3, 4, 5 ORDER BY 2, 3, 4, 5, 1
-  ON CONFLICT (hour, target_id, team, model, repo) DO UPDATE SET
-     ${incrementSql([...SPAN_COLUMNS, ...WAIT_ROLLUP_COLUMNS])}
-), marks AS (
-  SELECT "threadId", t AS until_ms, NULL::int8 AS wait_ms FROM s
-  UNION ALL
-  SELECT "threadId", NULL, e FROM w
-)
--- One update per thread (spans and waits together: a statement may write a row once); every row
--- exists (countActivity).
-UPDATE thread SET activity_until = GREATEST(thread.activity_until, m.until),
-   wait_counted_until = GREATEST(thread.wait_counted_until, m.waited)
-FROM (SELECT "threadId", ${msToTs("max(until_ms)")} AS until, ${msToTs("max(wait_ms)")} AS waited
-      FROM marks GROUP BY 1) m
-WHERE thread.id = m."threadId"`;
+)`;
+/**
+ * A thread's activity marks move, as a SET of its row (alias t) from `mu` (the latest span end) and
+ * `mw` (the latest wait end), raw ms or null, of the row aliased `src` (threadMarks).
+ */
+const marksSet = (
+  src: string,
+) => `activity_until = GREATEST(t.activity_until, ${msToTs(`round(${src}.mu)::int8`)}),
+   wait_counted_until = GREATEST(t.wait_counted_until, ${msToTs(`round(${src}.mw)::int8`)})`;
 
 /**
- * Count a batch's observed time and ended waits into activity_hourly, each once (COUNT_ACTIVITY).
- * `snapshotted`: the threads this transaction already upserted (their rows exist and are ours).
+ * Where each thread's activity marks move: the latest end of its spans and of its waits in the
+ * batch (raw ms; the statement rounds them as it rounds the spans: round is monotonic). Computed
+ * here so that the statement writes them with the thread's baseline move without joining two
+ * sets of unknown size (the planner, blind to their sizes, picked a nested loop: quadratic).
  */
-async function countActivity(
+function threadMarks(
+  spans: ActivitySpanRow[],
+  waits: WaitEndRow[],
+): Map<string, [number | null, number | null]> {
+  const marks = new Map<string, [number | null, number | null]>();
+  for (const s of spans) {
+    const m = marks.get(s.threadId) ?? [null, null];
+    m[0] = m[0] === null ? s.toMs : Math.max(m[0], s.toMs);
+    marks.set(s.threadId, m);
+  }
+  for (const w of waits) {
+    const m = marks.get(w.threadId) ?? [null, null];
+    m[1] = m[1] === null ? w.endMs : Math.max(m[1], w.endMs);
+    marks.set(w.threadId, m);
+  }
+  return marks;
+}
+
+/**
+ * A thread without a row yet cannot be locked: the turn statement would read "nothing counted"
+ * from its snapshot while another instance creates and counts it. Creating the row first waits for
+ * that instance's commit, so the next statement reads its marks. (Usually the batch snapshotted the
+ * thread with its status change, and this is skipped.) `snapshotted`: the threads this transaction
+ * already upserted (their rows exist and are ours).
+ */
+async function stubActivityThreads(
   client: PoolClient,
   spans: ActivitySpanRow[],
   waits: WaitEndRow[],
   snapshotted: ReadonlySet<string>,
 ): Promise<void> {
-  // A thread without a row yet cannot be locked: COUNT_ACTIVITY would read "nothing counted" from
-  // its snapshot while another instance creates and counts it. Creating the row first waits for
-  // that instance's commit, so the next statement reads its marks. (Usually the batch snapshotted
-  // the thread with its status change, and this is skipped.)
   const missing = new Map<string, string>();
   for (const r of [...spans, ...waits])
     if (!snapshotted.has(r.threadId) && !missing.has(r.threadId)) missing.set(r.threadId, r.targetId);
-  if (missing.size > 0) {
-    const ids = [...missing.keys()].sort();
-    await client.query(
-      `INSERT INTO thread (id, target_id) SELECT * FROM unnest($1::text[], $2::text[]) ORDER BY 1
-       ON CONFLICT (id) DO NOTHING`,
-      [ids, ids.map((id) => missing.get(id))],
-    );
-  }
-  await client.query(COUNT_ACTIVITY, [
-    JSON.stringify(spans.map((s, ord) => ({ ord, ...s }))),
-    JSON.stringify(waits.map((w, ord) => ({ ord, ...w }))),
-  ]);
+  if (missing.size === 0) return;
+  const ids = [...missing.keys()].sort();
+  await client.query(
+    `INSERT INTO thread (id, target_id) SELECT * FROM unnest($1::text[], $2::text[]) ORDER BY 1
+     ON CONFLICT (id) DO NOTHING`,
+    [ids, ids.map((id) => missing.get(id))],
+  );
 }
 
 /** activity_hourly's turn counters (upsertTurns). */
@@ -390,35 +413,94 @@ const TURN_ROLLUP_COLUMNS = [
   "turn_ms",
   ...DURATION_COLUMNS,
 ];
+/** activity_hourly's observed time and waits (ACTIVITY_CTES' contrib). */
+const OBSERVED_COLUMNS = [...SPAN_COLUMNS, ...WAIT_ROLLUP_COLUMNS];
+/** Every activity_hourly counter the turn statement adds to. */
+const ACTIVITY_ROLLUP_COLUMNS = [...TURN_ROLLUP_COLUMNS, ...OBSERVED_COLUMNS];
+
+/** turn's token counters, as the counted reports' per-turn sums (countedCtes' counted_turns) name them. */
+const TURN_TOKEN_COLUMNS: [string, string][] = [
+  ["input_tokens", "input"],
+  ["cached_input_tokens", "cached"],
+  ["output_tokens", "output"],
+  ["reasoning_output_tokens", "reasoning"],
+  ["total_tokens", "total"],
+  ["cost_usd", "cost_usd"],
+  ["unpriced_tokens", "unpriced"],
+];
+/** usage_hourly's counters, in COUNTED_HOURLY_ROWS' order after the key. */
+const HOURLY_COLUMNS = [
+  "turns",
+  "failed_turns",
+  "input_tokens",
+  "cached_input_tokens",
+  "output_tokens",
+  "reasoning_output_tokens",
+  "total_tokens",
+  "cost_usd",
+  "unpriced_tokens",
+];
 
 /**
- * Upsert a run of turn patches and count the turns that end with it, in one statement: each turn
- * row is written once, and `before` (the rows as they were when the statement started) tells which
- * ones turned terminal now, so each turn's end lands in the rollups (usage_hourly's turns and
- * failedTurns; activity_hourly's outcome, duration sum and histogram) exactly once, keyed by its
- * completion hour. A turn whose row did not exist before (or that `created` names: the usage
- * reports of this batch created it) counts as started, keyed by its start hour. Returns how many
- * ended.
+ * Upsert a run of turn patches with the batch's counted reports (`counted`, first run only), and
+ * count the turns that end with it, in one statement: each turn row is written once — its patch
+ * and its token increments together — and `before` (the rows as they were when the statement
+ * started) tells which ones turned terminal now, so each turn's end lands in the rollups
+ * (usage_hourly's turns and failedTurns; activity_hourly's outcome, duration sum and histogram)
+ * exactly once, keyed by its completion hour. A patched turn whose row did not exist before counts
+ * as started, keyed by its start hour (a turn only the reports name is created, not started). The
+ * same statement moves the baselines, conditioned (countedCtes: the single decider), and writes
+ * the ledger; the reports' tokens and the turn ends share one usage_hourly upsert. With `activity`
+ * (first run only) it also counts the observed time and ended waits (ACTIVITY_CTES) into the same
+ * activity_hourly upsert as the turns' starts and ends, and moves each thread's activity marks in
+ * the one write of its row. Returns how many turns ended and how many baselines moved.
  */
-async function upsertTurns(client: PoolClient, turns: TurnPatchRow[], created: string[]): Promise<number> {
-  const { rows } = await client.query<{ n: number }>(
+async function upsertTurns(
+  client: PoolClient,
+  turns: TurnPatchRow[],
+  counted: CountedWrite | null,
+  activity: { spans: ActivitySpanRow[]; waits: WaitEndRow[] } | null,
+): Promise<{ ended: number; moved: number }> {
+  const c = counted ?? NOTHING_COUNTED;
+  // Each thread's activity marks go with its baseline move, or alone when it has none.
+  const marks = activity ? threadMarks(activity.spans, activity.waits) : new Map();
+  const moves = c.moves.map((m) => [...m, ...(marks.get(m[0] as string) ?? [null, null])]);
+  for (const m of c.moves) marks.delete(m[0] as string);
+  // Turns only the reports name (not patched in this run): created, never started by this statement.
+  const patched = new Set(turns.map((t) => t.id));
+  const reportOnly = [...new Set(counted?.plan.rows.flatMap((r) => r.report.turnId ?? []) ?? [])].filter(
+    (id) => !patched.has(id),
+  );
+  const { rows } = await client.query<{ n: number; moved: number }>(
     `WITH x AS (
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id text, "threadId" text, "targetId" text, model text,
           status text, "errorMessage" text, "codexErrorInfo" text, "startedAtMs" float8, "completedAtMs" float8,
           "durationMs" int, "contextTokens" int)
+     ), ${ACTIVITY_CTES}, ${countedCtes("$3", "$4", marksSet("m"))}, marked AS (
+       -- The marks of the threads without a baseline move (those with one move with it).
+       UPDATE thread t SET ${marksSet("mk")}
+       FROM (SELECT x->>0 AS id, (x->>1)::float8 AS mu, (x->>2)::float8 AS mw FROM jsonb_array_elements($7::jsonb) x) mk
+       WHERE t.id = mk.id
      ), stubs AS (
        -- A turn may be patched before its thread snapshot was ever written (a late subscriber).
        INSERT INTO thread (id, target_id) SELECT DISTINCT "threadId", "targetId" FROM x ORDER BY 1
        ON CONFLICT (id) DO NOTHING
      ), before AS (
-       SELECT t.id, t.end_counted FROM turn t WHERE t.id IN (SELECT id FROM x)
+       SELECT t.id, t.end_counted, t.model FROM turn t
+       WHERE t.id IN (SELECT id FROM x UNION ALL SELECT id FROM counted_turns)
      ), up AS (
        INSERT INTO turn (id, thread_id, target_id, model, status, error_message, codex_error_info, started_at,
-          completed_at, duration_ms, context_tokens, end_counted)
-       SELECT x.id, x."threadId", x."targetId", x.model, COALESCE(x.status, 'inProgress'), x."errorMessage",
+          completed_at, duration_ms, context_tokens, end_counted, ${TURN_TOKEN_COLUMNS.map(([col]) => col).join(", ")},
+          price_version, backfill)
+       SELECT COALESCE(x.id, u.id), COALESCE(x."threadId", u.thread_id), COALESCE(x."targetId", u.target_id),
+          -- The patch's model, else the stored one, else the reports' (patches rarely know it).
+          COALESCE(x.model, b.model, u.model), COALESCE(x.status, 'inProgress'), x."errorMessage",
           x."codexErrorInfo", ${ts('"startedAtMs"')}, ${ts('"completedAtMs"')}, x."durationMs", x."contextTokens",
-          COALESCE(x.status, 'inProgress') = ANY($2::text[])
-       FROM x ORDER BY x.id
+          COALESCE(x.status, 'inProgress') = ANY($2::text[]),
+          ${TURN_TOKEN_COLUMNS.map(([, v]) => `COALESCE(u.${v}, 0)`).join(", ")}, u.price_version,
+          COALESCE(u.backfill, false)
+       FROM x FULL JOIN counted_turns u ON u.id = x.id LEFT JOIN before b ON b.id = COALESCE(x.id, u.id)
+       ORDER BY 1
        ON CONFLICT (id) DO UPDATE SET
           model = COALESCE(EXCLUDED.model, turn.model),
           -- 'inProgress' is the default and never overrides; a terminal status is final (backfill and
@@ -431,7 +513,10 @@ async function upsertTurns(client: PoolClient, turns: TurnPatchRow[], created: s
           started_at = COALESCE(turn.started_at, EXCLUDED.started_at),
           completed_at = COALESCE(EXCLUDED.completed_at, turn.completed_at),
           duration_ms = COALESCE(EXCLUDED.duration_ms, turn.duration_ms),
-          context_tokens = COALESCE(EXCLUDED.context_tokens, turn.context_tokens)
+          context_tokens = COALESCE(EXCLUDED.context_tokens, turn.context_tokens),
+          ${TURN_TOKEN_COLUMNS.map(([col]) => `${col} = turn.${col} + EXCLUDED.${col}`).join(", ")},
+          price_version = COALESCE(EXCLUDED.price_version, turn.price_version),
+          backfill = turn.backfill OR EXCLUDED.backfill
        RETURNING turn.id, turn.thread_id, turn.target_id, turn.model, turn.status, turn.end_counted,
           COALESCE(turn.completed_at, turn.started_at) AS at, turn.started_at, turn.completed_at, turn.duration_ms
      ), ended AS (
@@ -450,34 +535,56 @@ async function upsertTurns(client: PoolClient, turns: TurnPatchRow[], created: s
        SELECT hour, target_id, team, model, repo, count(*) AS turns, count(*) FILTER (WHERE status = 'failed') AS failed
        FROM ended_keyed GROUP BY 1, 2, 3, 4, 5
      ), ins AS (
-       INSERT INTO usage_hourly (hour, target_id, team, model, repo, turns, failed_turns)
-       SELECT hour, target_id, team, model, repo, turns, failed FROM keyed ORDER BY 2, 3, 4, 5, 1
+       INSERT INTO usage_hourly (hour, target_id, team, model, repo, ${HOURLY_COLUMNS.join(", ")})
+       SELECT hour, target_id, team, model, repo, ${HOURLY_COLUMNS.map((_, i) => `sum(h${i})`).join(", ")}
+       FROM (
+         SELECT hour, target_id, team, model, repo, turns, failed, 0::int8, 0::int8, 0::int8, 0::int8, 0::int8,
+            0::numeric, 0::int8
+         FROM keyed
+         UNION ALL ${COUNTED_HOURLY_ROWS}
+       ) AS k (hour, target_id, team, model, repo, ${HOURLY_COLUMNS.map((_, i) => `h${i}`).join(", ")})
+       GROUP BY 1, 2, 3, 4, 5 ORDER BY 2, 3, 4, 5, 1
        ON CONFLICT (hour, target_id, team, model, repo) DO UPDATE SET
-          turns = usage_hourly.turns + EXCLUDED.turns, failed_turns = usage_hourly.failed_turns + EXCLUDED.failed_turns
+          ${HOURLY_COLUMNS.map((col) => `${col} = usage_hourly.${col} + EXCLUDED.${col}`).join(", ")}
      ), started AS (
        SELECT date_trunc('hour', COALESCE(up.started_at, up.completed_at, now() AT TIME ZONE 'UTC')) AS hour,
               up.target_id, COALESCE(tg.team, '') AS team, COALESCE(up.model, th.model, 'unknown') AS model,
               COALESCE(th.repo, '') AS repo
        FROM up LEFT JOIN before b ON b.id = up.id LEFT JOIN target tg ON tg.id = up.target_id
           LEFT JOIN thread th ON th.id = up.thread_id
-       WHERE b.id IS NULL OR up.id = ANY($3::text[])
+       WHERE b.id IS NULL AND NOT up.id = ANY($8::text[])
      ), activity AS (
        SELECT hour, target_id, team, model, repo, 1 AS turns_started, 0 AS turns_completed, 0 AS turns_failed,
-          0 AS turns_interrupted, 0 AS timed_turns, 0::int8 AS turn_ms, ${DURATION_COLUMNS.map((c) => `0 AS ${c}`).join(", ")}
+          0 AS turns_interrupted, 0 AS timed_turns, 0::int8 AS turn_ms, ${DURATION_COLUMNS.map((c) => `0 AS ${c}`).join(", ")},
+          ${OBSERVED_COLUMNS.map((c) => `0::int8 AS ${c}`).join(", ")}
        FROM started
        UNION ALL
        SELECT hour, target_id, team, model, repo, 0, (status = 'completed')::int, (status = 'failed')::int,
           (status = 'interrupted')::int, (d IS NOT NULL)::int, COALESCE(d, 0),
-          ${DURATION_COLUMNS.map((_, i) => `(d IS NOT NULL AND ${bucketSql(TURN_DURATION_BOUNDS_MS, "d")} = ${i})::int`).join(", ")}
+          ${DURATION_COLUMNS.map((_, i) => `(d IS NOT NULL AND ${bucketSql(TURN_DURATION_BOUNDS_MS, "d")} = ${i})::int`).join(", ")},
+          ${OBSERVED_COLUMNS.map(() => "0").join(", ")}
        FROM ended_keyed
+       UNION ALL
+       SELECT ${msToTs(`c.h * ${HOUR_MS}`)}, c."targetId", COALESCE(tg.team, ''), c.model, c.repo,
+          ${TURN_ROLLUP_COLUMNS.map(() => "0").join(", ")}, ${OBSERVED_COLUMNS.map((col) => `c.${col}`).join(", ")}
+       FROM contrib c LEFT JOIN target tg ON tg.id = c."targetId"
      ), act_ins AS (
-       INSERT INTO activity_hourly (hour, target_id, team, model, repo, ${TURN_ROLLUP_COLUMNS.join(", ")})
-       SELECT hour, target_id, team, model, repo, ${TURN_ROLLUP_COLUMNS.map((c) => `sum(${c})`).join(", ")}
+       INSERT INTO activity_hourly (hour, target_id, team, model, repo, ${ACTIVITY_ROLLUP_COLUMNS.join(", ")})
+       SELECT hour, target_id, team, model, repo, ${ACTIVITY_ROLLUP_COLUMNS.map((c) => `sum(${c})`).join(", ")}
        FROM activity GROUP BY 1, 2, 3, 4, 5 ORDER BY 2, 3, 4, 5, 1
-       ON CONFLICT (hour, target_id, team, model, repo) DO UPDATE SET ${incrementSql(TURN_ROLLUP_COLUMNS)}
+       ON CONFLICT (hour, target_id, team, model, repo) DO UPDATE SET ${incrementSql(ACTIVITY_ROLLUP_COLUMNS)}
      )
-     SELECT COALESCE(sum(turns), 0)::int AS n FROM keyed`,
-    [JSON.stringify(turns), TERMINAL, created],
+     SELECT COALESCE(sum(turns), 0)::int AS n, (SELECT count(*) FROM moved)::int AS moved FROM keyed`,
+    [
+      JSON.stringify(turns),
+      TERMINAL,
+      JSON.stringify(moves),
+      c.rows,
+      JSON.stringify(activity?.spans.map((s, ord) => ({ ord, ...s })) ?? []),
+      JSON.stringify(activity?.waits.map((w, ord) => ({ ord, ...w })) ?? []),
+      JSON.stringify([...marks].map(([id, [mu, mw]]) => [id, mu, mw])),
+      reportOnly,
+    ],
   );
-  return Number(rows[0]?.n ?? 0);
+  return { ended: Number(rows[0]?.n ?? 0), moved: Number(rows[0]?.moved ?? 0) };
 }

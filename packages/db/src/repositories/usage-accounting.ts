@@ -3,8 +3,11 @@
  * cumulative token reports, set-based: the baselines of every thread in the batch are read under
  * their row locks in one statement, the rule runs here over the reports in order, and one
  * statement moves every baseline — each conditioned on the value read — and writes the ledger
- * rows, the turn counters and the hourly rollup. A constant number of round trips per batch
- * instead of six per report; same rows, same results, same row-lock order (thread ids sorted).
+ * rows, the turn counters and the hourly rollup. That statement is the batch's turn statement
+ * (ingest-repository.ts upsertTurns, built from `countedCtes`): the token increments ride on the
+ * turn upsert and the hourly tokens on its usage_hourly upsert, so each turn row and each hourly
+ * row is written once per batch. A constant number of round trips per batch instead of six per
+ * report; same rows, same results, same row-lock order (thread ids sorted, then turns, then hours).
  */
 
 import type { TokenCounts } from "@codex-fleet/protocol/events";
@@ -173,14 +176,35 @@ interface BaselineRow {
   owed_at_ms: number | null;
 }
 
-/** Count a batch of reports inside the caller's transaction; appends to `result`. */
-export async function countUsageBatch(
+/**
+ * What a batch's counted reports write, ready for the one conditioned statement that also writes
+ * the turns (ingest-repository.ts upsertTurns, with COUNTED_CTES and COUNTED_HOURLY_ROWS):
+ * `moves` and `rows` are its JSON parameters; `expectedMoves` is how many baselines it must move.
+ */
+export interface CountedWrite {
+  /** Per thread: [id, new×5, old×5, new cache writes] (the caller may append the row's other marks). */
+  moves: (string | number | null)[][];
+  rows: string;
+  expectedMoves: number;
+  plan: AccountingPlan;
+}
+
+/** No report counted: the statement's counted CTEs write nothing. */
+export const NOTHING_COUNTED: Omit<CountedWrite, "plan"> = { moves: [], rows: "[]", expectedMoves: 0 };
+
+/**
+ * Read the baselines of a batch's threads under their row locks, apply the rule, clear the
+ * obligations met, and return what the counted reports write (null: nothing grew). Appends the
+ * echoes, decreases and cleared obligations to `result`; the counted rows are appended by
+ * `finishCounted` once the statement has moved every baseline.
+ */
+export async function planUsageBatch(
   client: PoolClient,
   reports: readonly UsageReportRow[],
   price: PriceFn,
   result: BatchResult,
-): Promise<void> {
-  if (reports.length === 0) return;
+): Promise<CountedWrite | null> {
+  if (reports.length === 0) return null;
   const threadTargets = new Map<string, string>();
   for (const r of reports) if (!threadTargets.has(r.threadId)) threadTargets.set(r.threadId, r.targetId);
   const ids = [...threadTargets.keys()].sort();
@@ -228,8 +252,8 @@ export async function countUsageBatch(
   result.echoes += plan.echoes;
   result.decreased.push(...plan.decreased);
   if (plan.cleared.length > 0) {
-    // Same transaction as the counted rows below: a crash either keeps both or neither. The rows
-    // are locked (FOR UPDATE above), so the mark read is the mark cleared.
+    // Same transaction as the counted rows: a crash either keeps both or neither. The rows are
+    // locked (FOR UPDATE above), so the mark read is the mark cleared.
     await client.query(
       `UPDATE thread SET owed_since = NULL, owed_at = NULL, owed_reason = NULL
        WHERE id = ANY($1::text[]) AND owed_at IS NOT NULL`,
@@ -237,17 +261,15 @@ export async function countUsageBatch(
     );
     result.cleared = [...(result.cleared ?? []), ...plan.cleared];
   }
-  if (plan.rows.length === 0) return;
-  const { rows } = await client.query<{ moved: number }>(WRITE_COUNTED, [
-    JSON.stringify(
-      plan.moves.map((m) => [
-        m.threadId,
-        ...FIELDS.map((f) => m.to[f]),
-        ...FIELDS.map((f) => m.from[f]),
-        m.to.cacheWriteInputTokens ?? 0,
-      ]),
-    ),
-    JSON.stringify(
+  if (plan.rows.length === 0) return null;
+  return {
+    moves: plan.moves.map((m) => [
+      m.threadId,
+      ...FIELDS.map((f) => m.to[f]),
+      ...FIELDS.map((f) => m.from[f]),
+      m.to.cacheWriteInputTokens ?? 0,
+    ]),
+    rows: JSON.stringify(
       plan.rows.map((c) => ({
         ord: c.ord,
         threadId: c.report.threadId,
@@ -271,10 +293,20 @@ export async function countUsageBatch(
         cumulative: c.cumulative.totalTokens,
       })),
     ),
-  ]);
-  if (Number(rows[0]?.moved) !== plan.moves.length)
-    throw new Error(`baselines moved concurrently (${rows[0]?.moved} of ${plan.moves.length} threads)`);
-  for (const c of plan.rows)
+    expectedMoves: plan.moves.length,
+    plan,
+  };
+}
+
+/**
+ * After the statement: it must have moved every baseline it was planned to (each UPDATE is
+ * conditioned on the value read; a baseline that moved under us means the plan is stale — throw,
+ * and the transaction rolls back with everything it wrote). Then report the counted rows.
+ */
+export function finishCounted(write: CountedWrite, moved: number, result: BatchResult): void {
+  if (moved !== write.expectedMoves)
+    throw new Error(`baselines moved concurrently (${moved} of ${write.expectedMoves} threads)`);
+  for (const c of write.plan.rows)
     result.counted.push({
       threadId: c.report.threadId,
       turnId: c.report.turnId,
@@ -288,29 +320,41 @@ export async function countUsageBatch(
 }
 
 /**
- * One statement for every write of the counted reports. $1: baseline moves as
- * [id, new×5, old×5, new cache writes] (in FIELDS order; the five are the condition); $2: the counted rows. Costs are cast to the column's
- * numeric(20,10) per row before summing, exactly as one INSERT per report would store them. Turn
- * and rollup rows are upserted in key order so that concurrent batches lock them in one order.
+ * The counted reports' part of the one statement that writes a batch's turns (ingest-repository.ts
+ * upsertTurns), as CTEs over the parameters `moves` and `rows` (CountedWrite):
+ * `moved` moves every baseline, each conditioned on the value read (the single decider: a delta is
+ * counted iff its statement moved the baseline; the caller checks the count) — with `sameRowSet`,
+ * what else the statement writes to those thread rows (a statement may write a row once) —, `ledger` appends the
+ * ledger rows, `counted` is the rows (cost cast to the column's numeric(20,10) per row before any
+ * sum, exactly as one INSERT per report would store it) and `counted_turns` their sums per turn —
+ * the increments the turn upsert adds to each turn row, so a turn row is written once per batch.
  */
-const WRITE_COUNTED = `
-WITH m AS (
+export const countedCtes = (
+  moves: string,
+  rows: string,
+  /**
+   * More of the same thread row to write with its move: a SET over `m.mu` and `m.mw`, the 13th
+   * and 14th elements of a move (null when absent), which the caller appends.
+   */
+  sameRowSet?: string,
+) => `
+m AS (
   SELECT x->>0 AS id, (x->>1)::int8 AS ni, (x->>2)::int8 AS nc, (x->>3)::int8 AS no, (x->>4)::int8 AS nr,
          (x->>5)::int8 AS nt, (x->>6)::int8 AS oi, (x->>7)::int8 AS oc, (x->>8)::int8 AS oo, (x->>9)::int8 AS orr,
-         (x->>10)::int8 AS ot, (x->>11)::int8 AS ncw
-  FROM jsonb_array_elements($1::jsonb) AS x
+         (x->>10)::int8 AS ot, (x->>11)::int8 AS ncw, (x->>12)::float8 AS mu, (x->>13)::float8 AS mw
+  FROM jsonb_array_elements(${moves}::jsonb) AS x
 ), moved AS (
   UPDATE thread t SET counted_input_tokens = m.ni, counted_cached_input_tokens = m.nc, counted_output_tokens = m.no,
      counted_reasoning_output_tokens = m.nr, counted_total_tokens = m.nt,
      counted_cache_write_input_tokens = GREATEST(t.counted_cache_write_input_tokens, m.ncw),
-     baseline_at = COALESCE(t.baseline_at, now())
+     baseline_at = COALESCE(t.baseline_at, now())${sameRowSet ? `, ${sameRowSet}` : ""}
   FROM m
   WHERE t.id = m.id AND t.counted_input_tokens = m.oi AND t.counted_cached_input_tokens = m.oc
      AND t.counted_output_tokens = m.oo AND t.counted_reasoning_output_tokens = m.orr AND t.counted_total_tokens = m.ot
   RETURNING 1
-), c AS (
+), counted AS (
   SELECT x.*, x.cost::numeric(20, 10) AS cost_usd, to_timestamp(x."atMs" / 1000.0) AT TIME ZONE 'UTC' AS at
-  FROM jsonb_to_recordset($2::jsonb) AS x(ord int, "threadId" text, "turnId" text, "targetId" text, team text,
+  FROM jsonb_to_recordset(${rows}::jsonb) AS x(ord int, "threadId" text, "turnId" text, "targetId" text, team text,
      model text, repo text, "atMs" float8, input int8, cached int8, "cacheWrite" int8, "requestInput" int8, output int8,
      reasoning int8, total int8, cost numeric, unpriced int8, "priceVersion" text, backfill boolean, cumulative int8)
 ), ledger AS (
@@ -319,37 +363,23 @@ WITH m AS (
      cumulative_total, cache_write_input_tokens, request_input_tokens)
   SELECT "threadId", "turnId", "targetId", team, model, repo, at, input, cached, output, reasoning, total, cost_usd,
      unpriced, "priceVersion", backfill, cumulative, "cacheWrite", "requestInput"
-  FROM c ORDER BY ord
-), turns AS (
-  INSERT INTO turn (id, thread_id, target_id, model, input_tokens, cached_input_tokens, output_tokens,
-     reasoning_output_tokens, total_tokens, cost_usd, unpriced_tokens, price_version, backfill)
-  SELECT "turnId", (array_agg("threadId" ORDER BY ord))[1], (array_agg("targetId" ORDER BY ord))[1],
-     (array_agg(model ORDER BY ord))[1], sum(input), sum(cached), sum(output), sum(reasoning), sum(total),
-     sum(cost_usd), sum(unpriced), (array_agg("priceVersion" ORDER BY ord DESC))[1], bool_or(backfill)
-  FROM c WHERE "turnId" IS NOT NULL GROUP BY "turnId" ORDER BY "turnId"
-  ON CONFLICT (id) DO UPDATE SET input_tokens = turn.input_tokens + EXCLUDED.input_tokens,
-     cached_input_tokens = turn.cached_input_tokens + EXCLUDED.cached_input_tokens,
-     output_tokens = turn.output_tokens + EXCLUDED.output_tokens,
-     reasoning_output_tokens = turn.reasoning_output_tokens + EXCLUDED.reasoning_output_tokens,
-     total_tokens = turn.total_tokens + EXCLUDED.total_tokens,
-     cost_usd = turn.cost_usd + EXCLUDED.cost_usd,
-     unpriced_tokens = turn.unpriced_tokens + EXCLUDED.unpriced_tokens,
-     price_version = EXCLUDED.price_version,
-     backfill = turn.backfill OR EXCLUDED.backfill,
-     model = COALESCE(turn.model, EXCLUDED.model)
-), hourly AS (
-  INSERT INTO usage_hourly (hour, target_id, team, model, repo, input_tokens, cached_input_tokens, output_tokens,
-     reasoning_output_tokens, total_tokens, cost_usd, unpriced_tokens)
-  SELECT date_trunc('hour', at), "targetId", team, model, repo, sum(input), sum(cached), sum(output), sum(reasoning),
-     sum(total), sum(cost_usd), sum(unpriced)
-  FROM c GROUP BY 1, 2, 3, 4, 5 ORDER BY 2, 3, 4, 5, 1
-  ON CONFLICT (hour, target_id, team, model, repo) DO UPDATE SET
-     input_tokens = usage_hourly.input_tokens + EXCLUDED.input_tokens,
-     cached_input_tokens = usage_hourly.cached_input_tokens + EXCLUDED.cached_input_tokens,
-     output_tokens = usage_hourly.output_tokens + EXCLUDED.output_tokens,
-     reasoning_output_tokens = usage_hourly.reasoning_output_tokens + EXCLUDED.reasoning_output_tokens,
-     total_tokens = usage_hourly.total_tokens + EXCLUDED.total_tokens,
-     cost_usd = usage_hourly.cost_usd + EXCLUDED.cost_usd,
-     unpriced_tokens = usage_hourly.unpriced_tokens + EXCLUDED.unpriced_tokens
-)
-SELECT count(*)::int AS moved FROM moved`;
+  FROM counted ORDER BY ord
+), counted_turns AS (
+  SELECT "turnId" AS id, (array_agg("threadId" ORDER BY ord))[1] AS thread_id,
+     (array_agg("targetId" ORDER BY ord))[1] AS target_id, (array_agg(model ORDER BY ord))[1] AS model,
+     sum(input) AS input, sum(cached) AS cached, sum(output) AS output, sum(reasoning) AS reasoning,
+     sum(total) AS total, sum(cost_usd) AS cost_usd, sum(unpriced) AS unpriced,
+     (array_agg("priceVersion" ORDER BY ord DESC))[1] AS price_version, bool_or(backfill) AS backfill
+  FROM counted WHERE "turnId" IS NOT NULL GROUP BY "turnId"
+)`;
+
+/**
+ * The counted reports' rows for usage_hourly (keyed by the report's hour, target, team, model and
+ * repo), in the column order (hour, target_id, team, model, repo, turns, failed, input, cached,
+ * output, reasoning, total, cost_usd, unpriced): the turn statement upserts them with its turn ends
+ * in one upsert.
+ */
+export const COUNTED_HOURLY_ROWS = `
+  SELECT date_trunc('hour', at) AS hour, "targetId" AS target_id, team, model, repo, 0::int8 AS turns,
+     0::int8 AS failed, input, cached, output, reasoning, total, cost_usd, unpriced
+  FROM counted`;
