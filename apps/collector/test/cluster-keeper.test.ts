@@ -133,4 +133,65 @@ describe("LeaseKeeper fencing after an outage it rode out alone", () => {
       await keeper.release();
     }
   }, 60_000);
+
+  it("renews a lease it took again after it expired under its new token, not the old one", async () => {
+    let now = 0;
+    const { fleet, followed, unfollowed, snapshots } = standInFleet();
+    const id = randomUUID();
+    const keeper = new LeaseKeeper({
+      pool: viaProxy.pool,
+      fleet,
+      log,
+      metrics: new Metrics(),
+      identity: { id, name: "c", version: "test", host: "test-host", pid: 3 },
+      ttlMs: TTL_MS,
+      embedded: false,
+      clock: () => now,
+    });
+    const token = async () =>
+      (
+        await direct.pool.query<{ token: number; live: boolean; holder: string }>(
+          `SELECT token, expires_at > now() AS live, holder FROM lease WHERE name = 'target:t1'`,
+        )
+      ).rows[0];
+    // Alone: the instance an earlier test registered is gone.
+    await direct.pool.query(`DELETE FROM collector_instance`);
+    try {
+      await keeper.start();
+      await waitUntil("the target followed", () => followed.get("t1") === true, 10_000, 20);
+      const first = Number((await token())?.token);
+
+      // Alone and cut off past the deadline (kept overdue) until the lease expires in the database.
+      proxy.cut();
+      now += 10_000;
+      await waitUntil("the database lease expired", async () => (await token())?.live === false, 20_000, 50);
+
+      // Back: not renewed (expired), so taken again with a new token; later rounds renew that one.
+      proxy.restore();
+      await waitUntil(
+        "taken again",
+        async () => Number((await token())?.token) === first + 1,
+        4 * keeper.intervalMs,
+        20,
+      );
+      const seen = snapshots.count;
+      await waitUntil("two more rounds", () => snapshots.count >= seen + 2, 4 * keeper.intervalMs, 20);
+      expect(await token()).toMatchObject({ token: first + 1, live: true, holder: id });
+      expect(unfollowed).toEqual([]);
+      // And it is fenced by the new deadline: a later outage with another instance live lets go.
+      await heartbeatInstance({
+        pool: direct.pool,
+        instance: { id: randomUUID(), name: "d", version: "test", host: "other-host", pid: 4 },
+        ttlMs: 60_000,
+      });
+      const seen2 = snapshots.count;
+      await waitUntil("b seen", () => snapshots.count >= seen2 + 1, 4 * keeper.intervalMs, 20);
+      proxy.cut();
+      now += 10_000;
+      await waitUntil("the target let go", () => unfollowed.includes("t1"), 5_000, 20);
+    } finally {
+      proxy.restore();
+      await keeper.release();
+    }
+  }, 60_000);
 });

@@ -50,10 +50,17 @@ const sample = (limitId: string, atMs: number, usedPercent: number) => ({
   resetsAtMs: T0 + 3_600_000,
 });
 
-/** The real pool, failing its next `failures` queries like a dropped connection (no SQLSTATE). */
-function flaky(failures: { n: number; error?: () => Error }) {
+/**
+ * The real pool, failing its next `failures` queries like a dropped connection (no SQLSTATE), or
+ * refusing every query whose parameters contain `refuse` (as the database refuses a row for its
+ * content); `queries` counts the statements sent.
+ */
+function flaky(failures: { n: number; error?: () => Error; refuse?: string; queries?: number }) {
   return {
     query: (...args: unknown[]) => {
+      failures.queries = (failures.queries ?? 0) + 1;
+      if (failures.refuse !== undefined && JSON.stringify(args[1]).includes(failures.refuse))
+        return Promise.reject(Object.assign(new Error("value out of range"), { code: "22003" }));
       if (failures.n > 0) {
         failures.n--;
         return Promise.reject(
@@ -94,16 +101,43 @@ describe("PlanLimitWriter", () => {
 
   it("does drop an entry the database refuses for its content and write the rest", async () => {
     const dropped: string[] = [];
-    const refusal = () => Object.assign(new Error("value out of range"), { code: "22003" });
     const w = new PlanLimitWriter({
-      pool: flaky({ n: 1, error: refusal }),
+      pool: flaky({ n: 0, refuse: "carol-refused" }),
       onDropped: (what) => dropped.push(what),
     });
-    w.saveLimit("carol", state("first", T0, 1), []);
+    w.saveLimit("carol", state("carol-refused", T0, 1), []);
     w.saveLimit("carol", state("second", T0, 2), []);
+    w.saveLimit("dave", state("codex", T0, 3), [sample("codex", T0, 3)]);
+    w.saveSource({ targetId: "dave", status: "ok", reason: null, atMs: T0 });
     await w.flush();
-    expect(dropped).toEqual(["plan limit carol/first"]);
+    expect(dropped).toEqual(["plan limit carol/carol-refused"]);
     const rows = await listPlanLimits({ pool: db.pool, target: "carol" });
     expect(rows.map((r) => r.state.limitId)).toEqual(["second"]);
+    expect((await listPlanLimits({ pool: db.pool, target: "dave" })).map((r) => r.state.limitId)).toEqual([
+      "codex",
+    ]);
+    expect(
+      await listPlanSamples({ pool: db.pool, targetIds: ["dave"], fromMs: 0, toMs: T0 * 2 }),
+    ).toHaveLength(1);
+    expect(w.backlog).toBe(0);
+  });
+
+  it("writes the states of many targets opening together in a few statements, not two per target", async () => {
+    const counter = { n: 0, queries: 0 };
+    const w = new PlanLimitWriter({ pool: flaky(counter) });
+    const targets = Array.from({ length: 2_500 }, (_, i) => `many-${i}`);
+    for (const [i, t] of targets.entries()) {
+      w.saveLimit(t, state("codex", T0 + i, i % 100), [sample("codex", T0 + i, i % 100)]);
+      w.saveSource({ targetId: t, status: "ok", reason: null, atMs: T0 + i });
+    }
+    await w.flush();
+    expect(counter.queries).toBeLessThanOrEqual(10);
+    const rows = await listPlanLimits({ pool: db.pool, targetIds: targets });
+    expect(rows).toHaveLength(targets.length);
+    expect(rows.find((r) => r.target === "many-2499")?.state).toEqual(state("codex", T0 + 2499, 99));
+    const samples = await listPlanSamples({ pool: db.pool, targetIds: targets, fromMs: 0, toMs: T0 * 2 });
+    expect(samples).toHaveLength(targets.length);
+    const sources = await listPlanLimitSources({ pool: db.pool });
+    expect(sources.filter((r) => r.target.startsWith("many-"))).toHaveLength(targets.length);
   });
 });

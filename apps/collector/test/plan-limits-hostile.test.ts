@@ -106,10 +106,14 @@ describe("plan limits from a hostile app-server", () => {
         (await listPlanLimits({ pool: pool.pool, target: "evil" })).length >= MAX_LIMITS_PER_TARGET
       );
     });
-    // Everything the peer sent has been handled once the next read round trip is answered.
+    // Everything the peer sent has been handled once the next read round trip is answered. The
+    // flood's 16 limits can be stored (one batch) before evil's own read is answered: wait for
+    // its outcome too.
     await waitUntil(
-      "good's read stored",
-      async () => (await listPlanLimits({ pool: pool.pool, target: "good" })).length === 1,
+      "good's read and evil's read outcome stored",
+      async () =>
+        (await listPlanLimits({ pool: pool.pool, target: "good" })).length === 1 &&
+        (await listPlanLimitSources({ pool: pool.pool, target: "evil" })).length === 1,
     );
     await collector.fleet.flush();
     const rows = await listPlanLimits({ pool: pool.pool, target: "evil" });

@@ -14,8 +14,11 @@ import {
 import {
   acquireLeases,
   expireLeasesOf,
+  leaseBatch,
   listLeases,
+  listLiveLeases,
   releaseLeases,
+  renewLeaseBatch,
   renewLeases,
 } from "../src/repositories/lease-repository.ts";
 import { createTestDatabase, type TestDatabase } from "../src/testing.ts";
@@ -107,6 +110,99 @@ describe("leases", () => {
         ttlMs: LONG,
       }),
     ).toEqual([]);
+  });
+
+  it("renews a prepared batch and answers with the leases it did not renew", async () => {
+    // Names a text[] literal must quote and escape.
+    const odd = [
+      'target:with "quotes"',
+      "target:back\\slash",
+      "target:{braces},comma",
+      "target:NULL",
+      "target: ",
+    ];
+    const names = [...fresh(3), ...odd.map((n) => `${n}${seq}`)];
+    const held = await acquireLeases({ pool: db.pool, holder: "A", holderName: "a", names, ttlMs: 1000 });
+    expect(held.map((l) => l.name).sort()).toEqual([...names].sort());
+    const byName = new Map(held.map((l) => [l.name, l]));
+    const [, stale, taken] = names as [string, string, string];
+    // `stale`: asked with a token it no longer has; `taken`: expired and acquired by B.
+    await releaseLeases({
+      pool: db.pool,
+      holder: "A",
+      leases: [byName.get(taken) as { name: string; token: number }],
+    });
+    expect(
+      await acquireLeases({ pool: db.pool, holder: "B", holderName: "b", names: [taken], ttlMs: LONG }),
+    ).toHaveLength(1);
+    const batch = leaseBatch(
+      names.map((name) => ({ name, token: (byName.get(name)?.token ?? 0) + (name === stale ? 1 : 0) })),
+    );
+    expect(batch.names).toEqual(names);
+    const notRenewed = await renewLeaseBatch({ pool: db.pool, holder: "A", batch, ttlMs: LONG });
+    expect(notRenewed.sort()).toEqual([stale, taken].sort());
+    const rows = (await listLeases({ pool: db.pool })).leases.filter((l) => names.includes(l.name));
+    for (const name of names.filter((n) => n !== stale && n !== taken)) {
+      const r = rows.find((l) => l.name === name);
+      expect(r, name).toMatchObject({ holder: "A", live: true });
+      expect(r?.expiresAtMs, name).toBeGreaterThan((byName.get(name)?.expiresAtMs ?? 0) + 30_000);
+    }
+    expect(rows.find((l) => l.name === taken)).toMatchObject({ holder: "B" });
+    expect(rows.find((l) => l.name === stale)?.expiresAtMs).toBe(byName.get(stale)?.expiresAtMs);
+    // Another holder renews none of them (B's token for `taken` is not A's).
+    expect((await renewLeaseBatch({ pool: db.pool, holder: "B", batch, ttlMs: LONG })).sort()).toEqual(
+      [...names].sort(),
+    );
+    expect(await renewLeaseBatch({ pool: db.pool, holder: "A", batch: leaseBatch([]), ttlMs: LONG })).toEqual(
+      [],
+    );
+  });
+
+  it("lists the live leases only when they changed since a digest", async () => {
+    const byName = <T extends { name: string }>(xs: T[] | null) =>
+      xs && [...xs].sort((x, y) => (x.name < y.name ? -1 : 1));
+    await db.pool.query(`UPDATE lease SET expires_at = now() - interval '1 second'`);
+    const first = await listLiveLeases({ pool: db.pool });
+    expect(first.leases).toEqual([]);
+    const [a, b] = fresh(2) as [string, string];
+    const [held] = await acquireLeases({
+      pool: db.pool,
+      holder: "A",
+      holderName: "a",
+      names: [a],
+      ttlMs: LONG,
+    });
+    const one = await listLiveLeases({ pool: db.pool, unless: first.digest });
+    expect(byName(one.leases)).toEqual([{ name: a, holder: "A", holderName: "a" }]);
+    // Unchanged (a renewal moves no holder): the digest alone.
+    await renewLeases({
+      pool: db.pool,
+      holder: "A",
+      leases: [held as { name: string; token: number }],
+      ttlMs: LONG,
+    });
+    expect(await listLiveLeases({ pool: db.pool, unless: one.digest })).toEqual({
+      digest: one.digest,
+      leases: null,
+    });
+    // Another lease, another holder, a lease released: each changes the digest.
+    await acquireLeases({ pool: db.pool, holder: "B", holderName: "b", names: [b], ttlMs: LONG });
+    const two = await listLiveLeases({ pool: db.pool, unless: one.digest });
+    expect(byName(two.leases)).toEqual([
+      { name: a, holder: "A", holderName: "a" },
+      { name: b, holder: "B", holderName: "b" },
+    ]);
+    await releaseLeases({ pool: db.pool, holder: "A", leases: [held as { name: string; token: number }] });
+    await acquireLeases({ pool: db.pool, holder: "B", holderName: "a", names: [a], ttlMs: LONG });
+    const three = await listLiveLeases({ pool: db.pool, unless: two.digest });
+    expect(three.digest).not.toBe(two.digest);
+    expect(byName(three.leases)).toEqual([
+      { name: a, holder: "B", holderName: "a" },
+      { name: b, holder: "B", holderName: "b" },
+    ]);
+    await releaseLeases({ pool: db.pool, holder: "B", leases: [{ name: b, token: 1 }] });
+    const four = await listLiveLeases({ pool: db.pool, unless: three.digest });
+    expect(byName(four.leases)).toEqual([{ name: a, holder: "B", holderName: "a" }]);
   });
 
   it("expires on the database clock; another instance takes it over with a higher fencing token", async () => {

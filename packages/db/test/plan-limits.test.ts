@@ -12,6 +12,8 @@ import {
   listPlanSamples,
   savePlanLimit,
   savePlanLimitSource,
+  savePlanLimitSources,
+  savePlanLimits,
 } from "../src/repositories/plan-limits-repository.ts";
 import { createTestDatabase, type TestDatabase } from "../src/testing.ts";
 
@@ -107,5 +109,74 @@ describe("plan-limits repository", () => {
       { target: "bob", team: "web", status: "unavailable", reason, checkedAtMs: T0 + 1_000 },
     ]);
     expect((await listPlanLimitSources({ pool: db.pool })).map((r) => r.target)).toEqual(["alice", "bob"]);
+  });
+
+  it("saves many targets' states, samples and outcomes in one call, under the same conditions", async () => {
+    await db.pool.query(
+      `INSERT INTO target (id, team, url) VALUES ('m1', 'many', 'ws://m1'), ('m2', 'many', 'ws://m2')`,
+    );
+    const at = (ms: number, used: number) => mergePlanLimit(undefined, report(used, RESET), ms);
+    const sample = (atMs: number, usedPercent: number) => ({
+      limitId: "codex",
+      window: "primary" as const,
+      atMs,
+      usedPercent,
+      resetsAtMs: RESET,
+    });
+    await savePlanLimit({ pool: db.pool, targetId: "m2", state: at(T0 + 9_000, 90) });
+    await savePlanLimits({
+      pool: db.pool,
+      entries: [
+        { targetId: "m1", state: at(T0 + 1_000, 10), samples: [sample(T0 + 1_000, 10)] },
+        // Two states of one limit: the newer wins, whatever the order.
+        { targetId: "m1", state: at(T0 + 2_000, 20), samples: [sample(T0 + 2_000, 20)] },
+        // Older than the stored one: the stored one stays; its sample is still new.
+        { targetId: "m2", state: at(T0 + 5_000, 50), samples: [sample(T0 + 5_000, 50)] },
+      ],
+    });
+    await savePlanLimits({
+      pool: db.pool,
+      entries: [{ targetId: "m1", state: at(T0 + 1_500, 15), samples: [sample(T0 + 1_000, 99)] }],
+    });
+    const rows = await listPlanLimits({ pool: db.pool, team: "many" });
+    expect(rows.map((r) => [r.target, r.state.primary?.usedPercent, r.state.observedAtMs])).toEqual([
+      ["m1", 20, T0 + 2_000],
+      ["m2", 90, T0 + 9_000],
+    ]);
+    expect(rows[0]?.state).toEqual(at(T0 + 2_000, 20));
+    const samples = await listPlanSamples({
+      pool: db.pool,
+      fromMs: T0,
+      toMs: T0 + 10_000,
+      targetIds: ["m1", "m2"],
+    });
+    expect(samples.map((s) => [s.target, s.sample.atMs, s.sample.usedPercent])).toEqual([
+      ["m1", T0 + 1_000, 10],
+      ["m1", T0 + 2_000, 20],
+      ["m2", T0 + 5_000, 50],
+    ]);
+
+    await savePlanLimitSources({
+      pool: db.pool,
+      entries: [
+        { targetId: "m1", status: "error", reason: "boom", atMs: T0 + 2_000 },
+        { targetId: "m1", status: "ok", reason: null, atMs: T0 + 1_000 },
+        { targetId: "m2", status: "ok", reason: null, atMs: T0 + 1_000 },
+      ],
+    });
+    await savePlanLimitSources({
+      pool: db.pool,
+      entries: [{ targetId: "m2", status: "unavailable", reason: "old", atMs: T0 }],
+    });
+    expect(
+      (await listPlanLimitSources({ pool: db.pool, team: "many" })).map((r) => [
+        r.target,
+        r.status,
+        r.checkedAtMs,
+      ]),
+    ).toEqual([
+      ["m1", "error", T0 + 2_000],
+      ["m2", "ok", T0 + 1_000],
+    ]);
   });
 });

@@ -23,9 +23,12 @@ import {
 import {
   acquireLeases,
   expireLeasesOf,
-  listLeases,
+  type LeaseBatch,
+  type LiveLease,
+  leaseBatch,
+  listLiveLeases,
   releaseLeases,
-  renewLeases,
+  renewLeaseBatch,
 } from "@codex-fleet/db/repositories/lease-repository";
 import type { Fleet } from "../fleet/fleet.ts";
 import { errText } from "../lib/err-text.ts";
@@ -73,7 +76,21 @@ interface Held {
 const UNCLAIMED_ROUNDS = 4;
 
 export class LeaseKeeper {
+  /** Change it only through hold() / drop(): they keep `renewal` and `earliest` right. */
   private readonly held = new Map<string, Held>();
+  /**
+   * The renewal's parameters for what is held now, built once per change of `held` (not per
+   * round: at 10,000 targets, rebuilding and serialising them every round was most of what the
+   * idle collector allocated). Null: rebuild at the next round.
+   */
+  private renewal: LeaseBatch | null = null;
+  /**
+   * No lease that fence() may act on has a deadline before this (a lower bound: deadlines only
+   * move later, so the fence timer does a full pass only once one may have passed).
+   */
+  private earliest = Number.POSITIVE_INFINITY;
+  /** The live leases as of the last round, kept while their digest stays the same. */
+  private live: LiveView | null = null;
   private readonly clock: () => number;
   private readonly margin: number;
   private timer: NodeJS.Timeout | null = null;
@@ -178,7 +195,7 @@ export class LeaseKeeper {
     if (this.fenceTimer) clearInterval(this.fenceTimer);
     const { pool, identity } = this.opts;
     const leases = [...this.held].map(([name, h]) => ({ name, token: h.token }));
-    this.held.clear();
+    for (const l of leases) this.drop(l.name);
     try {
       await releaseLeases({ pool, holder: identity.id, leases });
       this.opts.metrics.leaseReleases.inc("all", leases.length);
@@ -213,21 +230,24 @@ export class LeaseKeeper {
       // The registry row first, so that it expires no later than the leases renewed after it.
       await heartbeatInstance({ pool, instance: identity, ttlMs });
       const sent = this.clock();
-      const mine = [...this.held].map(([name, h]) => ({ name, token: h.token }));
-      const renewed = new Set(
-        (await renewLeases({ pool, holder: identity.id, leases: mine, ttlMs })).map((l) => l.name),
-      );
+      this.renewal ??= leaseBatch([...this.held].map(([name, h]) => ({ name, token: h.token })));
+      const mine = this.renewal;
+      // Every lease of the batch with its token, but those the database did not renew.
+      const notRenewed = new Set(await renewLeaseBatch({ pool, holder: identity.id, batch: mine, ttlMs }));
       const expired: string[] = [];
-      for (const l of mine) {
-        const h = this.held.get(l.name);
-        if (!h || h.token !== l.token) continue;
-        if (renewed.has(l.name)) {
-          h.deadline = sent + ttlMs - this.margin;
+      const deadline = sent + ttlMs - this.margin;
+      for (let i = 0; i < mine.names.length; i++) {
+        const name = mine.names[i] as string;
+        const h = this.held.get(name);
+        if (!h || h.token !== mine.tokens[i]) continue;
+        if (!notRenewed.has(name)) {
+          h.deadline = deadline;
           // Renewed: fenced by its deadline again. Kept overdue, it would be followed past its
           // deadline in every later outage — when another instance may take it over.
           h.overdue = false;
-        } else expired.push(l.name);
+        } else expired.push(name);
       }
+      this.earliest = Math.min(this.earliest, deadline);
       // Kept while alone through an outage: take the lease again if nobody has (a new token).
       const again = new Map(
         (
@@ -243,25 +263,19 @@ export class LeaseKeeper {
       for (const name of expired) {
         const token = again.get(name);
         const h = this.held.get(name);
-        if (token !== undefined && h) {
-          h.token = token;
-          h.deadline = sent + ttlMs - this.margin;
-          h.overdue = false;
-        } else this.lose(name, "not renewed (expired or taken)");
+        if (token !== undefined && h) this.hold(name, { token, deadline });
+        else this.lose(name, "not renewed (expired or taken)");
       }
-      const [{ leases }, instances] = await Promise.all([listLeases({ pool }), listInstances({ pool })]);
+      const [live, instances] = await Promise.all([
+        listLiveLeases({ pool, unless: this.live?.digest ?? null }),
+        listInstances({ pool }),
+      ]);
       this.databaseOk = true;
-      const liveHolders = new Map<string, string>();
-      const followers = new Map<string, string>();
-      for (const l of leases)
-        if (l.live && l.name.startsWith(TARGET_PREFIX)) {
-          liveHolders.set(l.name, l.holder);
-          followers.set(l.name.slice(TARGET_PREFIX.length), l.holderName);
-        }
+      if (live.leases !== null || this.live === null)
+        this.live = liveView(live.digest, live.leases ?? [], identity.id);
+      const { liveHolders, followers } = this.live;
       fleet.setFollowers(followers);
-      this.alone =
-        !instances.some((i) => i.live && i.id !== identity.id) &&
-        !leases.some((l) => l.live && l.holder !== identity.id);
+      this.alone = !instances.some((i) => i.live && i.id !== identity.id) && !this.live.othersHold;
       const membership = instances
         .filter((i) => i.live)
         .map((i) => i.id)
@@ -293,7 +307,7 @@ export class LeaseKeeper {
         .map((n) => n.slice(TARGET_PREFIX.length))
         .filter((n) => fleet.targets.get(n)?.followed === false);
       if (toFollow.length > 0) await fleet.follow(toFollow, identity.name);
-      await this.leadAlerts(leases.find((l) => l.name === ALERTS_LEASE)?.live === true);
+      await this.leadAlerts(this.live.alertsHeld);
       if (this.ticks % 1000 === 0) await pruneInstances({ pool });
     } catch (err) {
       if (this.databaseOk)
@@ -314,7 +328,7 @@ export class LeaseKeeper {
       ttlMs: this.opts.ttlMs,
     });
     for (const l of won) {
-      this.held.set(l.name, { token: l.token, deadline: sent + this.opts.ttlMs - this.margin });
+      this.hold(l.name, { token: l.token, deadline: sent + this.opts.ttlMs - this.margin });
       metrics.leaseAcquisitions.inc(kind(l.name));
       // Someone else held it before (released or expired): a failover. Re-taking a lease this
       // instance lost (say, while cut off from Postgres) is none.
@@ -333,7 +347,7 @@ export class LeaseKeeper {
       if (name.startsWith(TARGET_PREFIX))
         await fleet.unfollow(name.slice(TARGET_PREFIX.length), HANDOVER_SETTLE_MS);
       leases.push({ name, token: h.token });
-      this.held.delete(name);
+      this.drop(name);
     }
     const released = await releaseLeases({ pool, holder: identity.id, leases });
     for (const n of released) {
@@ -375,12 +389,34 @@ export class LeaseKeeper {
     await alerts.lead({ name: ALERTS_LEASE, holder: this.opts.identity.id, token: h.token });
   }
 
+  /** Take (or take again, with a new token) a lease until `deadline`. */
+  private hold(name: string, h: Held): void {
+    this.held.set(name, h);
+    this.renewal = null;
+    this.earliest = Math.min(this.earliest, h.deadline);
+  }
+
+  /** Stop holding a lease; false if it was not held. */
+  private drop(name: string): boolean {
+    if (!this.held.delete(name)) return false;
+    this.renewal = null;
+    return true;
+  }
+
   /** Past a lease's local deadline: stop acting on it now, before the database can give it away. */
   private fence(): void {
     const now = this.clock();
+    // Nothing can be due before `earliest`: O(1) on most runs of this timer.
+    if (now < this.earliest) return;
     let kept = 0;
-    for (const [name, h] of this.held) {
-      if (now < h.deadline || h.overdue) continue;
+    let next = Number.POSITIVE_INFINITY;
+    // forEach, not entries(): no [name, lease] pair allocated per lease.
+    this.held.forEach((h, name) => {
+      if (h.overdue) return;
+      if (now < h.deadline) {
+        next = Math.min(next, h.deadline);
+        return;
+      }
       // Alone, nobody can take a target over: going blind would only lose what the developers
       // do meanwhile (the collector buffers through an outage). A collector that starts during
       // the outage may follow it too until Postgres answers again; accounting stays exact (the
@@ -389,7 +425,8 @@ export class LeaseKeeper {
         h.overdue = true;
         kept++;
       } else this.lose(name, "renewal deadline passed");
-    }
+    });
+    this.earliest = next;
     if (kept > 0)
       this.opts.log.warn(
         { targets: kept },
@@ -398,13 +435,45 @@ export class LeaseKeeper {
   }
 
   private lose(name: string, why: string): void {
-    if (!this.held.delete(name)) return;
+    if (!this.drop(name)) return;
     const { fleet, log, metrics } = this.opts;
     metrics.leaseLosses.inc(kind(name));
     log.warn({ lease: name, why }, "cluster: lease lost; stopped acting on it");
     if (name === ALERTS_LEASE) void this.opts.alerts?.stepDown();
     else if (name.startsWith(TARGET_PREFIX)) void fleet.unfollow(name.slice(TARGET_PREFIX.length));
   }
+}
+
+/** What a round needs of the live leases (lease-repository listLiveLeases). */
+interface LiveView {
+  digest: string;
+  /** Live target leases: lease name → holder id. */
+  liveHolders: Map<string, string>;
+  /** Target name → the name of the instance holding its live lease. */
+  followers: Map<string, string>;
+  /** A live lease is held by another instance. */
+  othersHold: boolean;
+  /** Someone holds the alerts lease. */
+  alertsHeld: boolean;
+}
+
+function liveView(digest: string, leases: readonly LiveLease[], self: string): LiveView {
+  const view: LiveView = {
+    digest,
+    liveHolders: new Map(),
+    followers: new Map(),
+    othersHold: false,
+    alertsHeld: false,
+  };
+  for (const l of leases) {
+    if (l.holder !== self) view.othersHold = true;
+    if (l.name === ALERTS_LEASE) view.alertsHeld = true;
+    if (l.name.startsWith(TARGET_PREFIX)) {
+      view.liveHolders.set(l.name, l.holder);
+      view.followers.set(l.name.slice(TARGET_PREFIX.length), l.holderName);
+    }
+  }
+  return view;
 }
 
 function kind(lease: string): string {

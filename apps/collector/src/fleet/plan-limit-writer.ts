@@ -1,6 +1,6 @@
 /**
  * Writes plan limits (issue 14) off the socket's path: the fleet enqueues and returns at once; a
- * flush writes what is queued, one statement set at a time. A slow database never holds up a
+ * flush writes what is queued, a few statements per batch of many targets. A slow database never holds up a
  * connection, and a failed write is retried with backoff, not lost: the newest state per limit
  * wins the queue, samples accumulate (bounded), the latest read outcome per target wins.
  */
@@ -9,6 +9,8 @@ import {
   type PlanSampleRow,
   savePlanLimit,
   savePlanLimitSource,
+  savePlanLimitSources,
+  savePlanLimits,
 } from "@codex-fleet/db/repositories/plan-limits-repository";
 import type { PlanLimitState } from "@codex-fleet/protocol/limits";
 import { isRejectedData } from "../ingest/writer.ts";
@@ -105,37 +107,45 @@ export class PlanLimitWriter extends BufferedWriter {
     this.writing = limits.length + sources.length;
     const run = (async () => {
       const { pool } = this.opts;
-      // One statement set per entry (few: one per target and limit at most), in order; on a
-      // connection failure the rest goes back to the queue behind nothing newer.
-      const jobs: { what: string; write(): Promise<void>; putBack(): void }[] = [
-        ...limits.map((e) => ({
-          what: `plan limit ${e.targetId}/${e.state.limitId}`,
-          write: () => savePlanLimit({ pool, targetId: e.targetId, state: e.state, samples: e.samples }),
-          putBack: () => this.putLimit(e),
+      // A few statements per batch of up to WRITE_BATCH entries (one target's states and
+      // outcome each, at most): the states of 10,000 targets opening together take a few round
+      // trips, not two per target. The database refusing a batch for its content: its entries
+      // one at a time, dropping only the refused ones. On a connection failure, the batch and
+      // the rest go back to the queue, behind nothing newer.
+      const jobs: Job[] = [
+        ...chunks(limits, WRITE_BATCH).map((batch) => ({
+          n: batch.length,
+          write: () => savePlanLimits({ pool, entries: batch }),
+          one: batch.map((e) => ({
+            what: `plan limit ${e.targetId}/${e.state.limitId}`,
+            write: () => savePlanLimit({ pool, targetId: e.targetId, state: e.state, samples: e.samples }),
+          })),
+          putBack: () => {
+            for (const e of batch) this.putLimit(e);
+          },
         })),
-        ...sources.map((e) => ({
-          what: `plan limit source ${e.targetId}`,
-          write: () =>
-            savePlanLimitSource({
-              pool,
-              targetId: e.targetId,
-              status: e.status,
-              reason: e.reason,
-              atMs: e.atMs,
-            }),
-          putBack: () => this.putSource(e),
+        ...chunks(sources, WRITE_BATCH).map((batch) => ({
+          n: batch.length,
+          write: () => savePlanLimitSources({ pool, entries: batch }),
+          one: batch.map((e) => ({
+            what: `plan limit source ${e.targetId}`,
+            write: () => savePlanLimitSource({ pool, ...e }),
+          })),
+          putBack: () => {
+            for (const e of batch) this.putSource(e);
+          },
         })),
       ];
       for (const [i, job] of jobs.entries()) {
         try {
-          await job.write();
-          this.writing--;
-        } catch (err) {
-          if (isRejectedData(err)) {
-            this.writing--;
-            this.opts.onDropped?.(job.what, err);
-            continue;
+          try {
+            await job.write();
+          } catch (err) {
+            if (!isRejectedData(err)) throw err;
+            await this.oneByOne(job);
           }
+          this.writing -= job.n;
+        } catch (err) {
           this.failures++;
           this.writing = 0;
           for (const rest of jobs.slice(i)) rest.putBack();
@@ -151,4 +161,36 @@ export class PlanLimitWriter extends BufferedWriter {
     });
     return this.running;
   }
+
+  /**
+   * A batch the database refused for its content: each entry alone, dropping the refused ones.
+   * Throws on a connection failure (the whole batch goes back: a second write of an entry is
+   * harmless, both statements keep the newer state and each sample once).
+   */
+  private async oneByOne(job: Job): Promise<void> {
+    for (const one of job.one) {
+      try {
+        await one.write();
+      } catch (err) {
+        if (!isRejectedData(err)) throw err;
+        this.opts.onDropped?.(one.what, err);
+      }
+    }
+  }
+}
+
+/** Entries per statement set: bounded statements (a few MB of parameters at most). */
+export const WRITE_BATCH = 1_000;
+
+interface Job {
+  n: number;
+  write(): Promise<void>;
+  one: { what: string; write(): Promise<void> }[];
+  putBack(): void;
+}
+
+function chunks<T>(xs: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+  return out;
 }

@@ -84,6 +84,60 @@ export async function renewLeases(args: {
 }
 
 /**
+ * Leases with their tokens as a renewal's parameters, serialised once: a holder renews the same
+ * leases round after round, and rebuilding (and having `pg` serialise) arrays of every name and
+ * token each round is most of what an idle collector following thousands of targets allocates.
+ */
+export interface LeaseBatch {
+  readonly names: readonly string[];
+  readonly tokens: readonly number[];
+  /** `names` as a Postgres `text[]` literal. */
+  readonly namesParam: string;
+  /** `tokens` as a Postgres `int8[]` literal. */
+  readonly tokensParam: string;
+}
+
+/** A `text[]` literal: every element quoted, `"` and `\` escaped (what `pg` sends for an array). */
+const textArrayLiteral = (xs: readonly string[]): string =>
+  `{${xs.map((x) => `"${x.replace(/[\\"]/g, "\\$&")}"`).join(",")}}`;
+
+export function leaseBatch(leases: readonly { name: string; token: number }[]): LeaseBatch {
+  const names = leases.map((l) => l.name);
+  const tokens = leases.map((l) => l.token);
+  return {
+    names,
+    tokens,
+    namesParam: textArrayLiteral(names),
+    tokensParam: `{${tokens.map((t) => String(Math.trunc(t))).join(",")}}`,
+  };
+}
+
+/**
+ * `renewLeases` for a prepared batch, answering the other way round: the names of the batch NOT
+ * renewed (expired, taken, or released) — none in a normal round, so the answer stays small
+ * however many leases are renewed. Same conditions: holder, token, not expired.
+ */
+export async function renewLeaseBatch(args: {
+  pool: Pool;
+  holder: string;
+  batch: LeaseBatch;
+  ttlMs: number;
+}): Promise<string[]> {
+  if (args.batch.names.length === 0) return [];
+  const { rows } = await args.pool.query<{ name: string }>(
+    `WITH x AS (SELECT * FROM unnest($2::text[], $3::int8[]) AS x(name, token)),
+     renewed AS (
+       UPDATE lease SET renewed_at = now(), expires_at = ${ttl("$4")}
+       FROM x
+       WHERE lease.name = x.name AND lease.token = x.token AND lease.holder = $1 AND lease.expires_at > now()
+       RETURNING lease.name)
+     SELECT x.name FROM x WHERE NOT EXISTS (SELECT 1 FROM renewed r WHERE r.name = x.name)`,
+    [args.holder, args.batch.namesParam, args.batch.tokensParam, args.ttlMs],
+  );
+  return rows.map((r) => r.name);
+}
+
+/**
  * "Now" as the millisecond columns can hold it without landing in the future: stored in a
  * `timestamptz(3)`, `now()` is rounded, up by as much as 0.5 ms, and a lease "expired now" would
  * still be live for an acquire that follows within that half millisecond (seen: a flaky test).
@@ -136,6 +190,44 @@ export async function listLeases(args: {
     (await args.pool.query<{ nowMs: number }>(`SELECT ${ms("now()")} AS "nowMs"`)).rows[0]?.nowMs ??
     0;
   return { nowMs, leases: rows.map(({ nowMs: _n, ...l }) => l) };
+}
+
+/** A live lease: who holds it. */
+export interface LiveLease {
+  name: string;
+  holder: string;
+  holderName: string;
+}
+
+/**
+ * The live leases (expires_at > now() on the database clock) and a digest of them (SHA-256 of
+ * every name, holder and holder name, length-prefixed, in name order) — or, when the digest is
+ * still `unless`, the digest alone (`leases` null): a keeper reading the same thousands of rows
+ * every round reads them only when something changed.
+ */
+export async function listLiveLeases(args: {
+  pool: Pool;
+  unless?: string | null;
+}): Promise<{ digest: string; leases: LiveLease[] | null }> {
+  const { rows } = await args.pool.query<{ digest: string | null } & LiveLease>(
+    `WITH live AS MATERIALIZED (SELECT name, holder, holder_name FROM lease WHERE expires_at > now()),
+     d AS (
+       SELECT encode(sha256(convert_to(coalesce(string_agg(
+          length(name) || ':' || name || length(holder) || ':' || holder || length(holder_name) || ':' || holder_name,
+          ',' ORDER BY name), ''), 'UTF8')), 'hex') AS digest
+       FROM live)
+     SELECT d.digest, NULL::text AS name, NULL::text AS holder, NULL::text AS "holderName" FROM d
+     UNION ALL
+     SELECT NULL, l.name, l.holder, l.holder_name FROM live l, d WHERE d.digest IS DISTINCT FROM $1::text`,
+    [args.unless ?? null],
+  );
+  let digest = "";
+  const leases: LiveLease[] = [];
+  for (const r of rows) {
+    if (r.name === null) digest = r.digest ?? "";
+    else leases.push({ name: r.name, holder: r.holder, holderName: r.holderName });
+  }
+  return { digest, leases: digest === args.unless ? null : leases };
 }
 
 /** The fencing token of a lease, checked inside a transaction that acts under it. */
