@@ -259,9 +259,18 @@ function turnFailed(rule: RuleOf<"turnFailed">, index: SnapshotIndex): RuleEvalu
   const groups = new Map<string, { subject: Subject; failures: FailedTurn[] }>();
   for (const f of snap.failures) {
     if (f.atMs <= nowMs - rule.windowMs) continue;
-    if (perFailure && movedOnFrom(f, index.threads.get(f.threadId))) continue;
     const info = f.codexErrorInfo ?? "unknown";
     const subject = scopeSubject(rule.scope, { ...f, team: index.teams.get(f.targetId) ?? "" }, info);
+    if (perFailure) {
+      // Whether the thread moved on is read off its state, stale while its target is down or
+      // reconnected less than settleMs ago (a restarted collector's stored state, say): held then,
+      // as the thread rules hold such threads, so an alert is neither resolved nor raised anew on it.
+      if (index.settledTeams.get(f.targetId) === null) {
+        out.held.add(subjectKey(subject));
+        continue;
+      }
+      if (movedOnFrom(f, index.threads.get(f.threadId))) continue;
+    }
     const key = `${subject.type}:${subject.id}:${info}`;
     const group = groups.get(key) ?? { subject, failures: [] };
     group.failures.push(f);

@@ -10,6 +10,7 @@ import type { PlanMember } from "../budgets/evaluate.ts";
 import { condition, empty, movedOnFrom } from "./conditions.ts";
 import type { SnapshotIndex } from "./snapshot-index.ts";
 import type { EffectiveRule, FleetSnapshot, RuleEvaluation, Subject } from "./types.ts";
+import { subjectKey } from "./types.ts";
 
 type RuleOf<K extends EffectiveRule["kind"]> = Extract<EffectiveRule, { kind: K }>;
 type WindowName = "primary" | "secondary";
@@ -260,7 +261,13 @@ export function limitReached(rule: RuleOf<"limitReached">, index: SnapshotIndex)
   }
   for (const f of snap.failures ?? []) {
     if (f.codexErrorInfo === null || !LIMIT_ERROR_KINDS.has(f.codexErrorInfo)) continue;
-    if (f.atMs <= nowMs - rule.windowMs || movedOnFrom(f, index.threads.get(f.threadId))) continue;
+    if (f.atMs <= nowMs - rule.windowMs) continue;
+    // Stale thread state while the target is down or not settled (evaluate.ts turnFailed): held.
+    if (index.settledTeams.get(f.targetId) === null) {
+      out.held.add(subjectKey({ type: "developer", id: f.targetId }));
+      continue;
+    }
+    if (movedOnFrom(f, index.threads.get(f.threadId))) continue;
     const e = entry(f.targetId);
     e.sinceMs = Math.min(e.sinceMs, f.atMs);
     if (!e.reasons.includes(f.codexErrorInfo)) e.reasons.push(f.codexErrorInfo);

@@ -24,6 +24,7 @@ export interface ThreadPartition {
 
 export class SnapshotIndex {
   private teamMap: Map<string, string> | null = null;
+  private settledMap: Map<string, string | null> | null = null;
   private threadMap: Map<string, ThreadSnapshot> | null = null;
   private split: ThreadPartition | null = null;
   private heldKeys: ReadonlySet<string> | null = null;
@@ -37,6 +38,22 @@ export class SnapshotIndex {
   get teams(): ReadonlyMap<string, string> {
     this.teamMap ??= new Map(this.snap.targets.map((t) => [t.id, t.team]));
     return this.teamMap;
+  }
+
+  /**
+   * Target id → its team when the target is connected and settled (its threads' state is current),
+   * null when it is down or reconnected less than `settleMs` ago; configured targets only.
+   */
+  get settledTeams(): ReadonlyMap<string, string | null> {
+    if (this.settledMap !== null) return this.settledMap;
+    const { snap, nowMs } = this;
+    this.settledMap = new Map();
+    for (const t of snap.targets) {
+      const settled =
+        t.state === "open" && t.connectedSinceMs !== null && nowMs - t.connectedSinceMs >= snap.settleMs;
+      this.settledMap.set(t.id, settled ? t.team : null);
+    }
+    return this.settledMap;
   }
 
   /** Thread id → thread. */
@@ -53,13 +70,8 @@ export class SnapshotIndex {
    */
   get partition(): ThreadPartition {
     if (this.split !== null) return this.split;
-    const { snap, nowMs } = this;
-    const settledTeam = new Map<string, string | null>();
-    for (const t of snap.targets) {
-      const settled =
-        t.state === "open" && t.connectedSinceMs !== null && nowMs - t.connectedSinceMs >= snap.settleMs;
-      settledTeam.set(t.id, settled ? t.team : null);
-    }
+    const { snap } = this;
+    const settledTeam = this.settledTeams;
     const known: ThreadSnapshot[] = [];
     const teams: string[] = [];
     const held: ThreadSnapshot[] = [];

@@ -359,6 +359,40 @@ describe("evaluateRule: turn failures grouped by codexErrorInfo", () => {
     expect(run(r, snap(failures))).toEqual(want);
   });
 
+  it("does hold a failure while its target is not settled: the thread's stored state may be stale", () => {
+    // A restarted collector: alice not connected yet, her thread stored as idle (moved on, or not:
+    // the server says once she is settled). Deciding now resolved the alert, and the server's
+    // systemError after the reconnect raised it again under a new id (alerts.real, under load).
+    const stale = [thread({ id: "th-1", status: "idle" })];
+    const failures = [fail("u1", T0 - MIN, "internalServerError")];
+    for (const t of [
+      target({ state: "connecting", connectedSinceMs: null }),
+      target({ state: "open", connectedSinceMs: T0 - 1000 }),
+    ])
+      expect(run(single, snapshot({ targets: [t], threads: stale, failures }))).toEqual({
+        fired: [],
+        held: ["developer:alice"],
+        heldAll: false,
+      });
+    // Settled: the thread moved on (idle), so the failure no longer holds.
+    expect(run(single, snapshot({ threads: stale, failures }))).toEqual({
+      fired: [],
+      held: [],
+      heldAll: false,
+    });
+    // A rate is decided by the window alone: not held.
+    expect(
+      run(
+        rate,
+        snapshot({
+          targets: [target({ state: "connecting", connectedSinceMs: null })],
+          threads: stale,
+          failures: [fail("u1", T0 - 3 * MIN, "x"), fail("u2", T0 - 2 * MIN, "x"), fail("u3", T0 - MIN, "x")],
+        }),
+      ).fired,
+    ).toEqual([["developer", "alice", "x", T0 - MIN]]);
+  });
+
   it("does say what failed, where, and how often", () => {
     const out = evaluateRule(
       rate,
