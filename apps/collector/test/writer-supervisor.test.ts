@@ -5,36 +5,14 @@
  * supervisor says so (`failed`), later posts are dropped and flushes reject.
  */
 import { execFileSync } from "node:child_process";
-import type { PriceFn } from "@codex-fleet/db/repositories/ingest-types";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WriteOp } from "../src/ingest/thread-state.ts";
 import { IngestWriter } from "../src/ingest/writer.ts";
 import { type SupervisedWriterThread, superviseWriterThread } from "../src/ingest/writer-supervisor.ts";
 import { startWriterThread } from "../src/ingest/writer-thread.ts";
+import { testPrice as price, REPORT_AT, usage } from "./support/writer-ops.ts";
 
-const price: PriceFn = () => ({ costUsd: 0, unpricedTokens: 0, priceVersion: "test" });
-const counts = (n: number) => ({
-  inputTokens: n,
-  cachedInputTokens: 0,
-  outputTokens: n,
-  reasoningOutputTokens: 0,
-  totalTokens: 2 * n,
-});
-const AT = Date.UTC(2026, 11, 7, 1);
-const usage = (threadId: string, n: number): WriteOp => ({
-  op: "usage",
-  report: {
-    threadId,
-    turnId: `${threadId}-turn`,
-    targetId: "t",
-    model: "gpt-5.4",
-    repo: "",
-    atMs: AT,
-    total: counts(n),
-    last: counts(n),
-  },
-});
 /** 40 failed turns of thread `big`, each with a 1 MB error message: far past a 16 MB heap. */
 const heavy = (): WriteOp[] =>
   Array.from({ length: 40 }, (_, i) => ({
@@ -45,8 +23,8 @@ const heavy = (): WriteOp[] =>
       targetId: "t",
       status: "failed",
       errorMessage: `${i}:${"x".repeat(1 << 20)}`,
-      startedAtMs: AT,
-      completedAtMs: AT + 1000,
+      startedAtMs: REPORT_AT,
+      completedAtMs: REPORT_AT + 1000,
     },
   }));
 const THREADS = ["a", "b", "c", "d", "e"];

@@ -5,34 +5,11 @@
  * loop could not fire until the block ends; here the rows appear during it.
  */
 import { execFileSync } from "node:child_process";
-import type { PriceFn } from "@codex-fleet/db/repositories/ingest-types";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { WriteOp } from "../src/ingest/thread-state.ts";
 import { IngestWriter } from "../src/ingest/writer.ts";
 import { startWriterThread, type WriterThread } from "../src/ingest/writer-thread.ts";
-
-const price: PriceFn = () => ({ costUsd: 0, unpricedTokens: 0, priceVersion: "test" });
-const counts = (n: number) => ({
-  inputTokens: n,
-  cachedInputTokens: 0,
-  outputTokens: n,
-  reasoningOutputTokens: 0,
-  totalTokens: 2 * n,
-});
-const usage = (threadId: string, n: number): WriteOp => ({
-  op: "usage",
-  report: {
-    threadId,
-    turnId: `${threadId}-turn`,
-    targetId: "t",
-    model: "gpt-5.4",
-    repo: "",
-    atMs: Date.UTC(2026, 11, 7, 1),
-    total: counts(n),
-    last: counts(n),
-  },
-});
+import { testPrice as price, usage } from "./support/writer-ops.ts";
 
 /** Rows of `threadId` in usage_event, read synchronously (this thread's event loop stays blocked). */
 const countSync = (url: string, threadId: string) =>
