@@ -49,8 +49,8 @@ export function superviseWriterThread(opts: SuperviseOptions): SupervisedWriterT
   let failed = false;
   let restarts = 0;
   let deathsWithoutProgress = 0;
-  /** Resolves when the current thread dies (a new promise per thread). */
-  let current!: { thread: WriterThread; died: Promise<void>; dead: boolean };
+  /** The thread in charge; `dead` is set before the thread rejects what was under way. */
+  let current!: { thread: WriterThread; dead: boolean };
 
   const forget = (writtenUpTo: number) => {
     for (const seq of unwritten.keys()) {
@@ -62,8 +62,7 @@ export function superviseWriterThread(opts: SuperviseOptions): SupervisedWriterT
 
   const launch = () => {
     const thread = opts.start();
-    let markDead!: () => void;
-    const entry = { thread, died: new Promise<void>((r) => (markDead = r)), dead: false };
+    const entry = { thread, dead: false };
     current = entry;
     thread.listen((r) => {
       if (entry !== current) return;
@@ -72,7 +71,6 @@ export function superviseWriterThread(opts: SuperviseOptions): SupervisedWriterT
     });
     thread.onDeath((err) => {
       entry.dead = true;
-      markDead();
       if (closing || entry !== current) return;
       deathsWithoutProgress++;
       if (deathsWithoutProgress >= maxDeaths) {
@@ -101,8 +99,8 @@ export function superviseWriterThread(opts: SuperviseOptions): SupervisedWriterT
       try {
         return await ask(entry.thread);
       } catch (err) {
-        // A death rejects what was under way; a batch's own failure is the caller's to handle.
-        await Promise.race([entry.died, new Promise((r) => setImmediate(r))]);
+        // A death rejects what was under way (after onDeath: writer-thread.ts failAll); a batch's
+        // own failure is the caller's to handle.
         if (!entry.dead || closing) throw err;
       }
     }

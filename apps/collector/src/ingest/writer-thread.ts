@@ -106,6 +106,7 @@ export function startWriterThread(opts: {
   let closing = false;
   let onDeath: ((err: Error) => void) | null = null;
   const failAll = (err: Error) => {
+    // Before the rejections: whoever handles them knows the thread died (writer-supervisor.ts).
     if (!dead && !closing) onDeath?.(err);
     dead ??= err;
     for (const p of pending.values()) p.reject(err);
