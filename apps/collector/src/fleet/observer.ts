@@ -7,7 +7,7 @@
 
 import type { OwedReason } from "@codex-fleet/db/repositories/ingest-types";
 import { WIRE_LIMITS } from "@codex-fleet/protocol/bounds";
-import type { FleetEvent } from "@codex-fleet/protocol/events";
+import type { FleetEvent, TurnInfo } from "@codex-fleet/protocol/events";
 import { toThreadInfo, toTurnInfo } from "@codex-fleet/protocol/normalize";
 import { ThreadSchema, TurnSchema } from "@codex-fleet/protocol/wire";
 import { z } from "zod";
@@ -68,6 +68,11 @@ type SubState = "subscribing" | "subscribed" | "unsubscribing";
 
 /** Waits before asking again to subscribe to a thread still active whose rollout did not exist yet. */
 const SUBSCRIBE_RETRY_MS = [25, 50, 100, 200, 400] as const;
+/**
+ * How long to wait before listing a thread's turns again while the list shows a turn as over but
+ * without an end time (`unfinishedEnds`): about 2 s in all, then what is listed is taken as it is.
+ */
+const UNFINISHED_RETRY_MS = [100, 250, 500, 1000] as const;
 
 /**
  * Every `ThreadSourceKind` of app-server 0.150.0 … 0.171.0 (each accepted, measured): interactive
@@ -415,11 +420,16 @@ export class TargetObserver {
     const since = this.endUnheard.get(threadId);
     if (since === undefined) return;
     const gen = this.generation;
-    const turns = await this.listTurns(threadId, 5);
-    if (gen !== this.generation || turns === null || this.endUnheard.get(threadId) !== since) return;
+    const turns = await this.listEnded(
+      threadId,
+      5,
+      since,
+      () => gen === this.generation && this.endUnheard.get(threadId) === since,
+    );
+    if (turns === null) return;
     this.endUnheard.delete(threadId);
     this.deps.log("debug", "read back turns whose end was not heard", { threadId });
-    this.emitEnded(threadId, turns, since);
+    this.emitEnded(threadId, turns);
   }
 
   private forget(threadId: string): void {
@@ -507,8 +517,38 @@ export class TargetObserver {
 
   /** Outcomes, timings and errors of turns that ended while we were away (no tokens: facts §5). */
   private async backfillTurns(threadId: string, cutoffMs: number): Promise<void> {
-    const turns = await this.listTurns(threadId, 50);
-    if (turns !== null) this.emitEnded(threadId, turns, cutoffMs);
+    const gen = this.generation;
+    const turns = await this.listEnded(threadId, 50, cutoffMs, () => gen === this.generation);
+    if (turns !== null) this.emitEnded(threadId, turns);
+  }
+
+  /**
+   * The thread's turns that ended at or after `cutoffMs`, oldest first, or null when the server
+   * refused the list or `wanted()` turned false meanwhile. A turn listed as over but without an end
+   * time is one whose end the server has not written yet: at a failure, 0.169.0 sends the thread's
+   * `systemError` status before the turn's end, and a list read in between shows the failing turn
+   * as `interrupted` with no `completedAt` (3 of 12 reads, measured; a real interrupt has one).
+   * Taken as it stands, that outcome would be final (a turn's first terminal status is kept, in the
+   * database too), so the list is read again a little later (UNFINISHED_RETRY_MS) until every turn
+   * it shows as over has its end; after that what it lists is taken (a turn cut off by a crash of
+   * the app-server may never get one).
+   */
+  private async listEnded(
+    threadId: string,
+    limit: number,
+    cutoffMs: number,
+    wanted: () => boolean,
+  ): Promise<TurnInfo[] | null> {
+    for (let attempt = 0; ; attempt++) {
+      const listed = await this.listTurns(threadId, limit);
+      if (listed === null || !wanted()) return null;
+      const ended = endedSince(listed, cutoffMs, this.deps.now());
+      const delay = UNFINISHED_RETRY_MS[attempt];
+      if (delay === undefined || !ended.some((t) => t.completedAtMs === null)) return ended;
+      this.deps.log("debug", "a listed turn has no end yet; listing again", { threadId, attempt });
+      await new Promise((r) => setTimeout(r, delay));
+      if (!wanted()) return null;
+    }
   }
 
   /** The thread's latest `limit` turns (newest first, measured), or null when the server refused. */
@@ -521,17 +561,11 @@ export class TargetObserver {
     }
   }
 
-  /** Emit the turns that ended at or after the cutoff as `turnCompleted`, oldest first (so "last turn" ends up right). */
-  private emitEnded(threadId: string, turns: unknown[], cutoffMs: number): void {
+  /** Emit ended turns (oldest first, so "last turn" ends up right) as `turnCompleted`. */
+  private emitEnded(threadId: string, turns: readonly TurnInfo[]): void {
     const now = this.deps.now();
-    for (const raw of [...turns].reverse()) {
-      const parsed = TurnSchema.safeParse(raw);
-      if (!parsed.success) continue;
-      const turn = toTurnInfo(parsed.data);
-      if (turn.status === "inProgress") continue;
-      if (!updatedSince(turn.completedAtMs ?? turn.startedAtMs ?? now, cutoffMs)) continue;
+    for (const turn of turns)
       this.deps.emit({ kind: "turnCompleted", atMs: turn.completedAtMs ?? now, threadId, turn });
-    }
   }
 
   /** Resume a notLoaded thread just long enough to receive its replayed cumulative total. */
@@ -573,7 +607,19 @@ export class TargetObserver {
   }
 }
 
-/** `updatedAt` is in whole seconds (floored): one second of slack keeps an update at the cutoff. */
+/** The listed turns (newest first, as the server lists them) that ended at or after the cutoff, oldest first. */
+function endedSince(listed: readonly unknown[], cutoffMs: number, nowMs: number): TurnInfo[] {
+  const out: TurnInfo[] = [];
+  for (let i = listed.length - 1; i >= 0; i--) {
+    const parsed = TurnSchema.safeParse(listed[i]);
+    if (!parsed.success) continue;
+    const turn = toTurnInfo(parsed.data);
+    if (turn.status === "inProgress") continue;
+    if (updatedSince(turn.completedAtMs ?? turn.startedAtMs ?? nowMs, cutoffMs)) out.push(turn);
+  }
+  return out;
+}
+
 /**
  * Was the thread updated at or after the cutoff? codex reports `updatedAt` in whole seconds,
  * truncated (up to 999 ms early), and the two clocks may differ a little: allow 2 s.

@@ -85,6 +85,19 @@ async function observe(
       if (method === "thread/turns/list") {
         const id = (params as { threadId: string }).threadId;
         const at = Math.floor(Date.now() / 1000);
+        // A failure whose end the server has not written yet (0.169.0 between the thread's
+        // systemError and turn/completed): listed as interrupted without completedAt, here for the
+        // first two reads ("ending") or for good ("cutoff", a turn a crash cut off).
+        const reads = (peer?.requests("thread/turns/list") ?? []).filter(
+          (r) => (r.params as { threadId: string }).threadId === id,
+        ).length;
+        if (id === "cutoff" || (id === "ending" && reads <= 2))
+          return {
+            result: {
+              data: [{ id: `${id}-turn-2`, status: "interrupted", startedAt: at, completedAt: null }],
+              nextCursor: null,
+            },
+          };
         // Newest first, as 0.169.0: the failed turn, and one that ended long before.
         return {
           result: {
@@ -309,6 +322,46 @@ describe("TargetObserver and a turn whose end nobody heard", () => {
     ]);
   });
 
+  it("reads the list again while it shows the turn over without an end time, and takes the outcome it ends with", async () => {
+    const emitted: Emitted[] = [];
+    const { peer: p, c } = await observe([], { emit: (e) => emitted.push(e as Emitted) });
+    status(c, "ending", "active");
+    status(c, "ending", "systemError");
+    await waitFor("the read-back", () => emitted.some((e) => e.kind === "turnCompleted"));
+    expect(p.requests("thread/turns/list")).toHaveLength(3);
+    // Not the interrupted of the first two reads: a turn's first terminal status is final.
+    expect(emitted.filter((e) => e.kind === "turnCompleted")).toMatchObject([
+      { threadId: "ending", turn: { id: "ending-turn-2", status: "failed" } },
+    ]);
+  });
+
+  it("takes a turn that never gets an end time as listed, after asking again for about 2 s", async () => {
+    const emitted: Emitted[] = [];
+    const { peer: p, c } = await observe([], { emit: (e) => emitted.push(e as Emitted) });
+    status(c, "cutoff", "active");
+    status(c, "cutoff", "idle");
+    await waitFor("the read-back", () => emitted.some((e) => e.kind === "turnCompleted"), 5000);
+    expect(p.requests("thread/turns/list")).toHaveLength(5);
+    expect(emitted.filter((e) => e.kind === "turnCompleted")).toMatchObject([
+      { threadId: "cutoff", turn: { id: "cutoff-turn-2", status: "interrupted", completedAtMs: null } },
+    ]);
+  });
+
+  it("stops reading when the turn's end is heard live while it waits for the list to show it", async () => {
+    const emitted: Emitted[] = [];
+    const { peer: p, c } = await observe([], { emit: (e) => emitted.push(e as Emitted) });
+    status(c, "cutoff", "active");
+    status(c, "cutoff", "systemError");
+    await waitFor("the first read", () => p.requests("thread/turns/list").length === 1);
+    c.send({
+      method: "turn/completed",
+      params: { threadId: "cutoff", turn: { id: "cutoff-turn-2", status: "failed", items: [] } },
+    });
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(p.requests("thread/turns/list").length).toBeLessThanOrEqual(2);
+    expect(emitted.filter((e) => e.kind === "turnCompleted")).toEqual([]);
+  });
+
   it("reads back nothing when the turn's end was heard live", async () => {
     const emitted: Emitted[] = [];
     const { peer: p, c } = await observe([], { emit: (e) => emitted.push(e as Emitted) });
@@ -325,7 +378,9 @@ describe("TargetObserver and a turn whose end nobody heard", () => {
     status(c, "marker", "idle");
     await waitFor("the marker's read-back", () => p.requests("thread/turns/list").length >= 1);
     await new Promise((r) => setTimeout(r, 100));
-    const reads = p.requests("thread/turns/list").map((r) => (r.params as { threadId: string }).threadId);
+    const reads = (peer?.requests("thread/turns/list") ?? []).map(
+      (r) => (r.params as { threadId: string }).threadId,
+    );
     // "busy" turned active unsubscribed, so its read-back may go out; it emits nothing that was heard.
     expect(reads).toContain("marker");
     expect(emitted.filter((e) => e.kind === "turnCompleted" && e.threadId === "busy")).toEqual([]);
@@ -347,7 +402,9 @@ describe("TargetObserver and a turn whose end nobody heard", () => {
     await waitFor("the marker's read-back", () => p.requests("thread/turns/list").length >= 1);
     await new Promise((r) => setTimeout(r, 100));
     // The second turn of "busy" began subscribed: its end comes live, no read-back is needed.
-    const reads = p.requests("thread/turns/list").map((r) => (r.params as { threadId: string }).threadId);
+    const reads = (peer?.requests("thread/turns/list") ?? []).map(
+      (r) => (r.params as { threadId: string }).threadId,
+    );
     expect(reads.filter((id) => id === "busy").length).toBeLessThanOrEqual(1);
   });
 });
