@@ -213,6 +213,10 @@ describe("alerts against a real app-server", () => {
     await waitUntil("failure notified", () => received().some(([r]) => r === "turn-failed"));
 
     await stopAll();
+    // What the restarted collector reads the failure from: a read-back racing the turn's end once
+    // stored it interrupted (observer listEnded).
+    const stored = await pool.pool.query("SELECT status FROM turn WHERE id = $1", [turn]);
+    expect(stored.rows).toEqual([{ status: "failed" }]);
     await startAll();
     // Give the restarted collector several evaluations (every 200 ms) to misbehave.
     await new Promise((r) => setTimeout(r, 1500));
