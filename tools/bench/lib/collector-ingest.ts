@@ -49,7 +49,7 @@ export async function ingestIntoCollector<T = undefined>(args: {
       nodeArgs: args.nodeArgs,
     });
     try {
-      await waitOpen(collector.baseUrl, rec.servers.length, 120_000);
+      await waitOpen(collector, rec.servers.length, 120_000);
       await waitFor(() => (replay.ready === rec.servers.length ? true : undefined), {
         timeoutMs: 60_000,
         what: "every collector connection initialized",

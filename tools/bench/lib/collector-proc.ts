@@ -80,12 +80,25 @@ export async function scrape(baseUrl: string): Promise<Map<string, number>> {
 }
 
 /** Wait until `n` targets are open; returns ms waited. */
-export async function waitOpen(baseUrl: string, n: number, timeoutMs: number): Promise<number> {
+/**
+ * Wait until the collector has `n` open connections. On a timeout the error says how many were
+ * open and ends with the collector's last log lines (warnings and errors at the bench's level), so
+ * a run that fails at scale tells why.
+ */
+export async function waitOpen(c: CollectorProcess, n: number, timeoutMs: number): Promise<number> {
   const t0 = performance.now();
-  await waitFor(
-    async () =>
-      (await scrape(baseUrl)).get('codex_fleet_connections{state="open"}') === n ? true : undefined,
-    { timeoutMs, everyMs: 100, what: `${n} open connections` },
-  );
+  let open: number | undefined;
+  try {
+    await waitFor(
+      async () => {
+        open = (await scrape(c.baseUrl)).get('codex_fleet_connections{state="open"}');
+        return open === n ? true : undefined;
+      },
+      { timeoutMs, everyMs: 100, what: `${n} open connections` },
+    );
+  } catch (err) {
+    const tail = c.output().split("\n").slice(-40).join("\n");
+    throw new Error(`${(err as Error).message} (${open ?? "no"} open); the collector's last lines:\n${tail}`);
+  }
   return performance.now() - t0;
 }

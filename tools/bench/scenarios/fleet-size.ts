@@ -70,7 +70,7 @@ async function oneSize(n: number, baseRssMB: number, opts: FleetSizeOptions): Pr
     });
     try {
       const ready = performance.now();
-      await waitOpen(c.baseUrl, n, 300_000);
+      await waitOpen(c, n, 300_000);
       const followedMs = performance.now() - t0;
       const connectMs = performance.now() - ready;
       await sleep(opts.settleMs);

@@ -85,7 +85,7 @@ export async function runFootprint(opts: FootprintOptions): Promise<FootprintRes
       targets: [{ name: "dev", team: "bench", url: `ws://127.0.0.1:${colMeter.port}`, token: server.token }],
     });
     try {
-      await waitOpen(collector.baseUrl, 1, 60_000);
+      await waitOpen(collector, 1, 60_000);
       const threadId = await dev.startThread({ cwd: server.cwd });
       await sleep(500);
       const dev0 = devMeter.snapshot();

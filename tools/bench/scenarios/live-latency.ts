@@ -47,7 +47,7 @@ export async function runLiveLatency(opts: LiveLatencyOptions): Promise<LiveLate
       targets: sim.servers.map((s) => ({ name: s.name, team: s.team, url: s.url, token: s.token })),
     });
     try {
-      await waitOpen(collector.baseUrl, opts.servers, 300_000);
+      await waitOpen(collector, opts.servers, 300_000);
       const samples: number[] = [];
       let measuring = false;
       const live = new WebSocket(`${collector.baseUrl.replace("http", "ws")}/api/v1/live`, {
