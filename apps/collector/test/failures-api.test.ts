@@ -65,6 +65,22 @@ afterAll(async () => {
   await removeScratchDirs();
 });
 
+describe("GET /api/v1/usage with sort and limit", () => {
+  it("does keep the rows of most tokens first, say there were more, and keep the totals whole", async () => {
+    const all = UsageResponseSchema.parse((await get(`/api/v1/usage?${RANGE}&groupBy=target,model`)).json());
+    expect(all.truncated).toBe(false);
+    expect(all.rows.length).toBeGreaterThan(1);
+    const ranked = [...all.rows].sort(
+      (a, b) =>
+        b.totalTokens - a.totalTokens || `${a.target}/${a.model}`.localeCompare(`${b.target}/${b.model}`),
+    );
+    const top = UsageResponseSchema.parse(
+      (await get(`/api/v1/usage?${RANGE}&groupBy=target,model&sort=tokens&limit=1`)).json(),
+    );
+    expect([top.rows, top.truncated, top.totals]).toEqual([ranked.slice(0, 1), true, all.totals]);
+  });
+});
+
 describe("GET /api/v1/usage/failures", () => {
   it("does count failed turns by developer, model and kind, never interrupted or completed ones", async () => {
     const res = await get(`/api/v1/usage/failures?${RANGE}&groupBy=target,model`);

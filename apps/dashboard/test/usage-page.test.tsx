@@ -125,6 +125,31 @@ describe("Usage page", () => {
     );
   });
 
+  it("does ask for the top spenders by the chosen metric, and for all of them after 'Show all'", async () => {
+    const fetchStub = setup({
+      ...WEEK,
+      "target,team": {
+        body: { ...usageResponse(USAGE_BY_TARGET.slice(0, 2), ["target", "team"]), truncated: true },
+      },
+    });
+    renderApp("/usage?metric=cost");
+    await screen.findByTestId("spender-row-alice");
+    const spenderCalls = () =>
+      fetchStub
+        .callsTo("/api/v1/usage")
+        .filter((call) => call.url.searchParams.get("groupBy") === "target,team");
+    expect(
+      spenderCalls().map((c) => [c.url.searchParams.get("sort"), c.url.searchParams.get("limit")]),
+    ).toEqual([["cost", "100"]]);
+    expect(screen.getByTestId("usage-spenders").closest(".card")).toHaveTextContent("top 2 by cost");
+    fireEvent.click(screen.getByTestId("spenders-show-all"));
+    await waitFor(() => expect(spenderCalls()).toHaveLength(2));
+    expect([
+      spenderCalls()[1]?.url.searchParams.get("sort"),
+      spenderCalls()[1]?.url.searchParams.has("limit"),
+    ]).toEqual(["cost", false]);
+  });
+
   it("does say there is no usage when the window is empty", async () => {
     setup({});
     renderApp("/usage?range=30d&model=gpt-4.1");

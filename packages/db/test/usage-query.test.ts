@@ -234,4 +234,34 @@ describe("queryUsage", () => {
     expect(rows.map((r) => r.hour)).toEqual(["2026-11-20T22:00:00Z", "2026-11-20T23:00:00Z"]);
     expect(totals).toEqual(expected(ALL.fromMs, ALL.toMs, [], {}).totals);
   });
+
+  it.each<{ sort: "cost" | "tokens"; field: "costUsd" | "totalTokens" }>([
+    { sort: "cost", field: "costUsd" },
+    { sort: "tokens", field: "totalTokens" },
+  ])(
+    "keeps the rows of most $sort first under a limit, and says there were more",
+    async ({ sort, field }) => {
+      const groupBy: UsageGroupKey[] = ["model", "team"];
+      const want = expected(ALL.fromMs, ALL.toMs, groupBy, {});
+      // Most first, ties by the keys (as the statement orders them).
+      const ranked = [...want.rows].sort(
+        (a, b) => b[field] - a[field] || `${a.model}/${a.team}`.localeCompare(`${b.model}/${b.team}`),
+      );
+      expect(ranked.length).toBeGreaterThan(2);
+      const top = await queryUsage({ ...ALL, pool: db.pool, groupBy, filters: {}, sort, limit: 2 });
+      expect(top.rows).toEqual(ranked.slice(0, 2));
+      expect(top.truncated).toBe(true);
+      expect(top.totals).toEqual(want.totals);
+      const all = await queryUsage({
+        ...ALL,
+        pool: db.pool,
+        groupBy,
+        filters: {},
+        sort,
+        limit: ranked.length,
+      });
+      expect(all.rows).toEqual(ranked);
+      expect(all.truncated).toBe(false);
+    },
+  );
 });

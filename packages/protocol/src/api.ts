@@ -211,6 +211,8 @@ export const UsageResponseSchema = z.object({
   to: z.string(),
   groupBy: z.array(UsageGroupKeySchema),
   rows: z.array(UsageRowSchema),
+  /** More groups matched than `rows` carries (`limit`, at most 10,000); `totals` covers them all. */
+  truncated: z.boolean().optional(),
   totals: UsageCountersSchema,
   /**
    * Threads matching the filters whose total may be unread (pending recovery, any time): while

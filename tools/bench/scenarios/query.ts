@@ -21,8 +21,9 @@ export interface QueryOptions {
 /** The Usage page's requests (UsagePage.tsx): the series by its stack, spenders, models; plus the rest. */
 export const SHAPES: Shape[] = [
   { name: "series day×model (default stack)", query: "groupBy=day,model", page: true },
-  { name: "spenders target×team", query: "groupBy=target,team", page: true },
+  { name: "spenders target×team, top 100", query: "groupBy=target,team&sort=tokens&limit=100", page: true },
   { name: "models", query: "groupBy=model", page: true },
+  { name: "spenders target×team, every developer", query: "groupBy=target,team", page: false },
   { name: "series day×team", query: "groupBy=day,team", page: false },
   { name: "series day×repo", query: "groupBy=day,repo", page: false },
   {

@@ -2,7 +2,7 @@
 
 import type { DbPool } from "@codex-fleet/db/client";
 import { queryFailures } from "@codex-fleet/db/queries/failures";
-import { queryUsage } from "@codex-fleet/db/queries/usage";
+import { MAX_USAGE_ROWS, queryUsage } from "@codex-fleet/db/queries/usage";
 import { readThreadTree } from "@codex-fleet/db/repositories/thread-tree";
 import {
   countOwedThreads,
@@ -42,7 +42,7 @@ import {
   threadOrder,
 } from "./thread-page.ts";
 import { ThreadCounts, targetView, threadView } from "./views.ts";
-import { toWindow, windowParams, windowQuerySchema } from "./window-query.ts";
+import { toWindow, windowParams } from "./window-query.ts";
 
 const COUNTER_COLUMNS = [
   "turns",
@@ -269,14 +269,29 @@ export function registerRoutes(fastify: FastifyInstance, deps: RouteDeps): void 
   const usageSchema = describeRoute({
     tags: ["reports"],
     summary: "Token usage and cost over a window, grouped and filtered",
-    query: windowQuerySchema(USAGE_GROUP_KEYS),
+    query: query({
+      ...windowParams(USAGE_GROUP_KEYS),
+      sort: qp.enum(
+        ["key", "cost", "tokens"],
+        "Row order, and so which rows `limit` keeps: by the group keys (default), or most cost or tokens first",
+      ),
+      limit: qp.int(
+        `At most this many rows (default and most ${MAX_USAGE_ROWS}; \`truncated\` says whether there were more)`,
+        1,
+        MAX_USAGE_ROWS,
+      ),
+    }).transform((q, ctx) => ({
+      ...toWindow<UsageGroupKey>(q, ctx),
+      sort: q.sort ?? "key",
+      limit: q.limit ?? MAX_USAGE_ROWS,
+    })),
     response: { 200: UsageResponseSchema },
     csv: true,
   });
   app.get("/api/v1/usage", usageSchema, async (req, reply) => {
-    const { from, to, groupBy, format, filters } = req.query;
-    const [{ rows, totals }, pendingThreads] = await Promise.all([
-      queryUsage({ pool, fromMs: from, toMs: to, groupBy, filters }),
+    const { from, to, groupBy, format, filters, sort, limit } = req.query;
+    const [{ rows, totals, truncated }, pendingThreads] = await Promise.all([
+      queryUsage({ pool, fromMs: from, toMs: to, groupBy, filters, sort, limit }),
       countOwedThreads({ pool, filters }),
     ]);
     if (format === "csv") {
@@ -290,6 +305,7 @@ export function registerRoutes(fastify: FastifyInstance, deps: RouteDeps): void 
       to: new Date(to).toISOString(),
       groupBy,
       rows,
+      truncated,
       totals,
       pendingThreads,
     };

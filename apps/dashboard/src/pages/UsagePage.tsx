@@ -29,6 +29,7 @@ import {
   failuresUrl,
   parseUsageParams,
   type Stack,
+  TOP_SPENDERS,
   usageUrl,
   usageWindow,
   type Window,
@@ -121,7 +122,15 @@ export default function UsagePage() {
     usageUrl(view, [view.bucket, params.stack], params.filters),
     UsageResponseSchema,
   );
-  const spenders = useApiQuery(usageUrl(view, ["target", "team"], params.filters), UsageResponseSchema);
+  // The API ranks the developers by the chosen metric and sends the top ones, unless "Show all".
+  const [allSpenders, setAllSpenders] = useState(false);
+  const spenders = useApiQuery(
+    usageUrl(view, ["target", "team"], params.filters, {
+      sort: params.metric,
+      limit: allSpenders ? undefined : TOP_SPENDERS,
+    }),
+    UsageResponseSchema,
+  );
   const models = useApiQuery(usageUrl(view, ["model"], params.filters), UsageResponseSchema);
   const failureSeries = useApiQuery(failuresUrl(view, [view.bucket], params.filters), FailuresResponseSchema);
   const failureTable = useApiQuery(
@@ -176,6 +185,7 @@ export default function UsagePage() {
         view={view}
         params={params}
         spenders={spenders}
+        showAllSpenders={() => setAllSpenders(true)}
         models={models}
         failures={{ series: failureSeries, table: failureTable }}
         reloadAll={reloadAll}
@@ -194,6 +204,7 @@ function UsageBody({
   view,
   params,
   spenders,
+  showAllSpenders,
   models,
   failures,
   reloadAll,
@@ -207,6 +218,7 @@ function UsageBody({
   view: Window;
   params: ReturnType<typeof parseUsageParams>;
   spenders: ApiQuery<UsageResponse>;
+  showAllSpenders: () => void;
   models: ApiQuery<UsageResponse>;
   failures: { series: ApiQuery<FailuresResponse>; table: ApiQuery<FailuresResponse> };
   reloadAll: () => void;
@@ -312,6 +324,8 @@ function UsageBody({
           {(data) => (
             <SpendersTable
               rows={rankRows(data.rows, params.metric)}
+              truncated={data.truncated === true}
+              onShowAll={showAllSpenders}
               metric={params.metric}
               exportName={`${exportBase}_by-developer`}
               usageLink={(target) => linkWith({ target })}

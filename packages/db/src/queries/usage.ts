@@ -56,6 +56,13 @@ const COUNTERS = [
   ["cost_usd", "costUsd"],
   ["unpriced_tokens", "unpricedTokens"],
 ] as const;
+/** The most rows a usage answer carries. */
+export const MAX_USAGE_ROWS = 10_000;
+
+/** How usage rows are ordered (queryUsage `sort`). */
+export type UsageSort = "key" | "cost" | "tokens";
+const SORT_COLUMN = { cost: "costUsd", tokens: "totalTokens" } as const;
+
 const SUMS = COUNTERS.map(([c, k]) => `COALESCE(sum(${c}), 0)::float8 AS "${k}"`).join(", ");
 
 /** The folded grains' aligned spans in days, largest first (migration 20261207100000_usage_fold). */
@@ -108,8 +115,14 @@ export async function queryUsage(args: {
   toMs: number;
   groupBy: UsageGroupKey[];
   filters: UsageFilters;
+  /** At most this many rows (default and most 10,000); `truncated` says whether there were more. */
   limit?: number;
-}): Promise<{ rows: UsageRow[]; totals: UsageCounters }> {
+  /**
+   * The rows' order, and so which ones a limit keeps: by their keys (default), or the most cost
+   * or tokens first (then by keys), e.g. a page's top spenders.
+   */
+  sort?: UsageSort;
+}): Promise<{ rows: UsageRow[]; totals: UsageCounters; truncated: boolean }> {
   const { pool, groupBy, filters } = args;
   const w = usageWindow(args.fromMs, args.toMs, groupBy.includes("hour"));
   const params: unknown[] = [];
@@ -195,12 +208,16 @@ export async function queryUsage(args: {
   const totalsSource = byRoot ? sourceOf(groupBy) : sourceOf([]);
   if (groupBy.length === 0) {
     const { rows } = await pool.query<UsageCounters>(`SELECT ${SUMS} FROM (${totalsSource}) u`, params);
-    return { rows: [], totals: rows[0] as UsageCounters };
+    return { rows: [], totals: rows[0] as UsageCounters, truncated: false };
   }
   const source = sourceOf(groupBy);
-  params.push(args.limit ?? 10_000);
-  const limit = `$${params.length}`;
+  const limit = Math.min(args.limit ?? MAX_USAGE_ROWS, MAX_USAGE_ROWS);
+  // One row past the limit tells whether there were more (a count of every group would end the
+  // sorted aggregate's early stop below).
+  params.push(limit + 1);
+  const limitParam = `$${params.length}`;
   const keyCols = groupBy.map((_, i) => `k${i}`).join(", ");
+  const order = args.sort && args.sort !== "key" ? `"${SORT_COLUMN[args.sort]}" DESC, ${keyCols}` : keyCols;
   const formatted = groupBy.map((k, i) => `${FORMAT_SQL[k](`k${i}`)} AS "${k}"`).join(", ");
   const counters = COUNTERS.map(([, k]) => `"${k}"`).join(", ");
   // work_mem: a month of 5,000 developers' groups (or a day×target of 30,000) spills past the
@@ -219,7 +236,7 @@ export async function queryUsage(args: {
       `SELECT * FROM (
          SELECT ${formatted}, false AS total, ${counters} FROM (
            SELECT ${keyCols}, ${SUMS} FROM (${source}) u GROUP BY ${keyCols} HAVING sum(n) > 0
-           ORDER BY ${keyCols} LIMIT ${limit}) g) r
+           ORDER BY ${order} LIMIT ${limitParam}) g) r
        UNION ALL SELECT ${groupBy.map((k) => `NULL AS "${k}"`).join(", ")}, true, ${SUMS} FROM (${totalsSource}) t`,
       params,
     ),
@@ -230,7 +247,9 @@ export async function queryUsage(args: {
     if (total) totals = pickCounters(row);
     else out.push(row);
   }
-  return { rows: out, totals: totals ?? zeroCounters() };
+  const truncated = out.length > limit;
+  if (truncated) out.length = limit;
+  return { rows: out, totals: totals ?? zeroCounters(), truncated };
 }
 
 /**

@@ -29,11 +29,16 @@ export const SPENDER_COLUMNS: ExportColumn<UsageRow>[] = [
 /** Ranked rows (already sorted by the caller) with a share bar of the metric. */
 export function SpendersTable({
   rows,
+  truncated = false,
+  onShowAll,
   metric,
   exportName,
   usageLink,
 }: {
   rows: UsageRow[];
+  /** More developers matched than `rows` holds (the API sent the top ones). */
+  truncated?: boolean;
+  onShowAll?: () => void;
   metric: Metric;
   exportName: string;
   usageLink: (target: string) => string;
@@ -43,7 +48,19 @@ export function SpendersTable({
     <div className="card">
       <div className="card-head">
         <h2>Top spenders</h2>
-        <span className="faint">by {metric === "cost" ? "cost" : "tokens"}</span>
+        <span className="faint">
+          {truncated ? `top ${rows.length} ` : ""}by {metric === "cost" ? "cost" : "tokens"}
+        </span>
+        {truncated && onShowAll && (
+          <button
+            type="button"
+            className="btn small ghost"
+            data-testid="spenders-show-all"
+            onClick={onShowAll}
+          >
+            Show all
+          </button>
+        )}
         <span className="spacer" />
         <ExportButtons baseName={exportName} columns={SPENDER_COLUMNS} rows={rows} testId="export-spenders" />
       </div>

@@ -97,14 +97,23 @@ export function bucketStarts(window: Window): number[] {
 }
 
 /** GET /api/v1/usage URL for a grouping, with the window and the page's filters. */
-export function usageUrl(window: Window, groupBy: UsageGroupKey[], filters: UsageParams["filters"]): string {
+export function usageUrl(
+  window: Window,
+  groupBy: UsageGroupKey[],
+  filters: UsageParams["filters"],
+  rank?: { sort: "cost" | "tokens"; limit?: number },
+): string {
   return withQuery("/api/v1/usage", {
     from: new Date(window.fromMs).toISOString(),
     to: new Date(window.toMs).toISOString(),
     groupBy: groupBy.join(","),
     ...filters,
+    ...(rank ? { sort: rank.sort, limit: rank.limit === undefined ? undefined : String(rank.limit) } : {}),
   });
 }
+
+/** How many developers "Top spenders" lists until "Show all" (the API ranks and cuts them). */
+export const TOP_SPENDERS = 100;
 
 /** GET /api/v1/usage/failures URL (failed turns by error kind) for a grouping, window and filters. */
 export function failuresUrl(
