@@ -79,6 +79,17 @@ describe("GET /api/v1/usage with sort and limit", () => {
     );
     expect([top.rows, top.truncated, top.totals]).toEqual([ranked.slice(0, 1), true, all.totals]);
   });
+
+  it("does say in a header that a CSV was cut by the limit, and not when it was whole", async () => {
+    const cut = await get(`/api/v1/usage?${RANGE}&groupBy=target,model&sort=cost&limit=1&format=csv`);
+    expect([
+      cut.statusCode,
+      cut.headers["x-codex-fleet-truncated"],
+      cut.body.trim().split("\n"),
+    ]).toMatchObject([200, "true", { length: 2 }]);
+    const whole = await get(`/api/v1/usage?${RANGE}&groupBy=target,model&format=csv`);
+    expect(whole.headers["x-codex-fleet-truncated"]).toBeUndefined();
+  });
 });
 
 describe("GET /api/v1/usage/failures", () => {

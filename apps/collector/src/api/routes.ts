@@ -294,6 +294,8 @@ export function registerRoutes(fastify: FastifyInstance, deps: RouteDeps): void 
       queryUsage({ pool, fromMs: from, toMs: to, groupBy, filters, sort, limit }),
       countOwedThreads({ pool, filters }),
     ]);
+    // CSV has no room for the flag: a header says the rows were cut, in either format.
+    if (truncated) reply.header("x-codex-fleet-truncated", "true");
     if (format === "csv") {
       return reply
         .type("text/csv; charset=utf-8")
