@@ -70,7 +70,7 @@ type SubState = "subscribing" | "subscribed" | "unsubscribing";
 const SUBSCRIBE_RETRY_MS = [25, 50, 100, 200, 400] as const;
 /**
  * How long to wait before listing a thread's turns again while the list shows a turn as over but
- * without an end time (`unfinishedEnds`): about 2 s in all, then what is listed is taken as it is.
+ * without an end time (`listEnded`): about 2 s in all, then what is listed is taken as it is.
  */
 const UNFINISHED_RETRY_MS = [100, 250, 500, 1000] as const;
 

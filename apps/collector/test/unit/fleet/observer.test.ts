@@ -304,13 +304,18 @@ describe("TargetObserver and a turn whose end nobody heard", () => {
       method: "thread/status/changed",
       params: { threadId, status: { type, ...(type === "active" ? { activeFlags: [] } : {}) } },
     });
+  /** A thread turns active unsubscribed, then leaves active (`left`): what the observer emits. */
+  async function turnEnds(threadId: string, left: string) {
+    const emitted: Emitted[] = [];
+    const { peer: p, c } = await observe([], { emit: (e) => emitted.push(e as Emitted) });
+    status(c, threadId, "active");
+    status(c, threadId, left);
+    return { p, c, emitted };
+  }
 
   it("reads back the turn of a thread that could not be subscribed (a brand-new thread's first turn): its failure is not lost", async () => {
-    const emitted: Emitted[] = [];
     // The marker's rollout never exists: every resume is refused, so no turn/completed can reach us.
-    const { peer: p, c } = await observe([], { emit: (e) => emitted.push(e as Emitted) });
-    status(c, "marker", "active");
-    status(c, "marker", "systemError");
+    const { p, emitted } = await turnEnds("marker", "systemError");
     await waitFor("the read-back", () => emitted.some((e) => e.kind === "turnCompleted"));
     expect(p.requests("thread/turns/list").map((r) => r.params)).toEqual([{ threadId: "marker", limit: 5 }]);
     // Only the turn that ended since the thread turned active, with its outcome and error.
@@ -323,10 +328,7 @@ describe("TargetObserver and a turn whose end nobody heard", () => {
   });
 
   it("reads the list again while it shows the turn over without an end time, and takes the outcome it ends with", async () => {
-    const emitted: Emitted[] = [];
-    const { peer: p, c } = await observe([], { emit: (e) => emitted.push(e as Emitted) });
-    status(c, "ending", "active");
-    status(c, "ending", "systemError");
+    const { p, emitted } = await turnEnds("ending", "systemError");
     await waitFor("the read-back", () => emitted.some((e) => e.kind === "turnCompleted"));
     expect(p.requests("thread/turns/list")).toHaveLength(3);
     // Not the interrupted of the first two reads: a turn's first terminal status is final.
@@ -336,10 +338,7 @@ describe("TargetObserver and a turn whose end nobody heard", () => {
   });
 
   it("takes a turn that never gets an end time as listed, after asking again for about 2 s", async () => {
-    const emitted: Emitted[] = [];
-    const { peer: p, c } = await observe([], { emit: (e) => emitted.push(e as Emitted) });
-    status(c, "cutoff", "active");
-    status(c, "cutoff", "idle");
+    const { p, emitted } = await turnEnds("cutoff", "idle");
     await waitFor("the read-back", () => emitted.some((e) => e.kind === "turnCompleted"), 5000);
     expect(p.requests("thread/turns/list")).toHaveLength(5);
     expect(emitted.filter((e) => e.kind === "turnCompleted")).toMatchObject([
@@ -348,10 +347,7 @@ describe("TargetObserver and a turn whose end nobody heard", () => {
   });
 
   it("stops reading when the turn's end is heard live while it waits for the list to show it", async () => {
-    const emitted: Emitted[] = [];
-    const { peer: p, c } = await observe([], { emit: (e) => emitted.push(e as Emitted) });
-    status(c, "cutoff", "active");
-    status(c, "cutoff", "systemError");
+    const { p, c, emitted } = await turnEnds("cutoff", "systemError");
     await waitFor("the first read", () => p.requests("thread/turns/list").length === 1);
     c.send({
       method: "turn/completed",
