@@ -92,6 +92,37 @@ describe("GET /api/v1/usage with sort and limit", () => {
   });
 });
 
+describe("GET /api/v1/usage with top", () => {
+  it("does keep the top series per hour and sum the rest into one `other` row per hour", async () => {
+    // No tokens here: alice and bob tie, alice first by key; bob's hours become `other` rows.
+    const res = await get(`/api/v1/usage?${RANGE}&groupBy=hour,target&sort=tokens&top=1`);
+    const body = UsageResponseSchema.strict().parse(res.json());
+    expect(body.rows.map((r) => [r.hour, r.target, r.other, r.turns])).toEqual([
+      ["2026-11-21T09:00:00Z", "alice", undefined, 2],
+      ["2026-11-21T10:00:00Z", "alice", undefined, 3],
+      ["2026-11-21T10:00:00Z", undefined, true, 1],
+      ["2026-11-21T11:00:00Z", undefined, true, 2],
+    ]);
+    expect(body.totals.turns).toBe(8);
+    const csv = await get(`/api/v1/usage?${RANGE}&groupBy=hour,target&sort=tokens&top=1&format=csv`);
+    const [header, , , folded] = csv.body.trim().split("\n");
+    expect(header?.split(",").slice(0, 4)).toEqual(["hour", "target", "other", "turns"]);
+    expect(folded?.split(",").slice(0, 4)).toEqual(["2026-11-21T10:00:00Z", "", "true", "1"]);
+  });
+
+  it.each([
+    ["groupBy=day,target&top=5", "needs sort=cost or sort=tokens"],
+    ["groupBy=day&sort=cost&top=5", "needs a group key other than day or hour"],
+    ["groupBy=day,target&sort=cost&top=0", "top"],
+    ["groupBy=day,target&sort=cost&top=101", "top"],
+  ])("does refuse %s with a 400 naming top", async (params, message) => {
+    const res = await get(`/api/v1/usage?${RANGE}&${params}`);
+    expect(res.statusCode).toBe(400);
+    expect(res.body).toContain("top");
+    expect(res.body).toContain(message);
+  });
+});
+
 describe("GET /api/v1/usage/failures", () => {
   it("does count failed turns by developer, model and kind, never interrupted or completed ones", async () => {
     const res = await get(`/api/v1/usage/failures?${RANGE}&groupBy=target,model`);

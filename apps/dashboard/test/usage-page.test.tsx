@@ -108,6 +108,11 @@ describe("Usage page", () => {
       .callsTo("/api/v1/usage")
       .find((call) => call.url.searchParams.get("groupBy") === "hour,team");
     expect(series?.url.searchParams.get("team")).toBe("payments");
+    // The API ranks the series by the chart's metric and folds the rest (the chart's 8 colours).
+    expect([series?.url.searchParams.get("sort"), series?.url.searchParams.get("top")]).toEqual([
+      "cost",
+      "8",
+    ]);
     expect(series?.url.searchParams.get("from")).toMatch(/T\d\d:00:00.000Z$/);
     expect(screen.getByRole("button", { name: "Cost" })).toHaveAttribute("aria-pressed", "true");
     expect(screen.getByRole("heading", { name: "Cost by team" })).toBeInTheDocument();

@@ -265,3 +265,62 @@ describe("queryUsage", () => {
     },
   );
 });
+
+describe("queryUsage top (series ranked over the window, the rest summed per bucket)", () => {
+  const isTime = (k: UsageGroupKey) => k === "day" || k === "hour";
+  /** The oracle: rank the series by their window total (ties by key), fold the rest per bucket. */
+  function expectedTop(groupBy: UsageGroupKey[], field: "costUsd" | "totalTokens", top: number): UsageRow[] {
+    const rows = expected(ALL.fromMs, ALL.toMs, groupBy, {}).rows;
+    const time = groupBy.filter(isTime);
+    const series = groupBy.filter((k) => !isTime(k));
+    const seriesId = (r: UsageRow) => series.map((k) => r[k]).join("\u0000");
+    const timeId = (r: UsageRow) => time.map((k) => r[k]).join("\u0000");
+    const totals = new Map<string, number>();
+    for (const r of rows) totals.set(seriesId(r), (totals.get(seriesId(r)) ?? 0) + r[field]);
+    const rank = new Map(
+      [...totals].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([id], i) => [id, i] as const),
+    );
+    const named = rows.filter((r) => (rank.get(seriesId(r)) ?? 0) < top);
+    const others = new Map<string, UsageRow>();
+    for (const r of rows.filter((r) => (rank.get(seriesId(r)) ?? 0) >= top)) {
+      const o = others.get(timeId(r)) ?? {
+        ...Object.fromEntries(time.map((k) => [k, r[k]])),
+        ...zero(),
+        other: true,
+      };
+      add(o, r);
+      others.set(timeId(r), o);
+    }
+    const order = (r: UsageRow) => (r.other ? top : (rank.get(seriesId(r)) ?? 0));
+    return [...named, ...others.values()].sort((a, b) =>
+      timeId(a) < timeId(b) ? -1 : timeId(a) > timeId(b) ? 1 : order(a) - order(b),
+    );
+  }
+
+  it.each<{ groupBy: UsageGroupKey[]; sort: "cost" | "tokens"; top: number }>([
+    // alice 1.5, bob 2.25, carol 4.5 in cost: alice is folded, per day.
+    { groupBy: ["day", "target"], sort: "cost", top: 2 },
+    // tokens: carol 18 × 107, alice and bob tie at 9 × 107 (alice first by key): both folded.
+    { groupBy: ["day", "target"], sort: "tokens", top: 1 },
+    { groupBy: ["day", "target"], sort: "tokens", top: 2 },
+    { groupBy: ["hour", "team"], sort: "cost", top: 1 },
+    { groupBy: ["target", "day", "model"], sort: "cost", top: 3 },
+    // No time key: the top groups, then one row for the rest.
+    { groupBy: ["model"], sort: "tokens", top: 1 },
+  ])("groupBy $groupBy, top $top by $sort", async ({ groupBy, sort, top }) => {
+    const field = sort === "cost" ? "costUsd" : "totalTokens";
+    const want = expectedTop(groupBy, field, top);
+    expect(want.some((r) => r.other)).toBe(true);
+    const got = await queryUsage({ ...ALL, pool: db.pool, groupBy, filters: {}, sort, top });
+    expect(got.rows).toEqual(want);
+    expect(got.totals).toEqual(expected(ALL.fromMs, ALL.toMs, [], {}).totals);
+    expect(got.truncated).toBe(false);
+  });
+
+  it("folds nothing when the series fit", async () => {
+    const groupBy: UsageGroupKey[] = ["day", "team"];
+    const got = await queryUsage({ ...ALL, pool: db.pool, groupBy, filters: {}, sort: "cost", top: 2 });
+    expect(got.rows).toEqual(expectedTop(groupBy, "costUsd", 2));
+    expect(got.rows.some((r) => r.other)).toBe(false);
+  });
+});

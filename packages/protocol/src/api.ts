@@ -201,8 +201,13 @@ export const UsageGroupValuesSchema = z.object({
   rootThread: z.string().optional(),
 });
 
-/** A usage row: the group keys asked for, then the counters. */
-export const UsageRowSchema = UsageCountersSchema.extend(UsageGroupValuesSchema.shape);
+/**
+ * A usage row: the group keys asked for, then the counters. With `top`, the series past the top
+ * are summed per day or hour into one row with `other: true` and no series keys.
+ */
+export const UsageRowSchema = UsageCountersSchema.extend(UsageGroupValuesSchema.shape).extend({
+  other: z.boolean().optional(),
+});
 export type UsageRow = z.infer<typeof UsageRowSchema>;
 
 /** GET /api/v1/usage */

@@ -2,7 +2,7 @@
 
 import type { DbPool } from "@codex-fleet/db/client";
 import { queryFailures } from "@codex-fleet/db/queries/failures";
-import { MAX_USAGE_ROWS, queryUsage } from "@codex-fleet/db/queries/usage";
+import { MAX_USAGE_ROWS, MAX_USAGE_TOP, queryUsage } from "@codex-fleet/db/queries/usage";
 import { readThreadTree } from "@codex-fleet/db/repositories/thread-tree";
 import {
   countOwedThreads,
@@ -280,18 +280,34 @@ export function registerRoutes(fastify: FastifyInstance, deps: RouteDeps): void 
         1,
         MAX_USAGE_ROWS,
       ),
-    }).transform((q, ctx) => ({
-      ...toWindow<UsageGroupKey>(q, ctx),
-      sort: q.sort ?? "key",
-      limit: q.limit ?? MAX_USAGE_ROWS,
-    })),
+      top: qp.int(
+        `Series (e.g. a chart stacked by developer): keep this many (at most ${MAX_USAGE_TOP}) combinations of the keys other than day and hour, those with the most \`sort\` (cost or tokens) over the window; the rest are summed per day or hour into one row with \`other: true\` and no series keys`,
+        1,
+        MAX_USAGE_TOP,
+      ),
+    }).transform((q, ctx) => {
+      const window = toWindow<UsageGroupKey>(q, ctx);
+      if (q.top !== undefined && q.sort !== "cost" && q.sort !== "tokens")
+        ctx.addIssue({
+          code: "custom",
+          path: ["top"],
+          message: "needs sort=cost or sort=tokens (what ranks the series)",
+        });
+      else if (q.top !== undefined && !window.groupBy.some((k) => k !== "day" && k !== "hour"))
+        ctx.addIssue({
+          code: "custom",
+          path: ["top"],
+          message: "needs a group key other than day or hour (the series)",
+        });
+      return { ...window, sort: q.sort ?? "key", limit: q.limit ?? MAX_USAGE_ROWS, top: q.top };
+    }),
     response: { 200: UsageResponseSchema },
     csv: true,
   });
   app.get("/api/v1/usage", usageSchema, async (req, reply) => {
-    const { from, to, groupBy, format, filters, sort, limit } = req.query;
+    const { from, to, groupBy, format, filters, sort, limit, top } = req.query;
     const [{ rows, totals, truncated }, pendingThreads] = await Promise.all([
-      queryUsage({ pool, fromMs: from, toMs: to, groupBy, filters, sort, limit }),
+      queryUsage({ pool, fromMs: from, toMs: to, groupBy, filters, sort, limit, ...(top ? { top } : {}) }),
       countOwedThreads({ pool, filters }),
     ]);
     // CSV has no room for the flag: a header says the rows were cut, in either format.
@@ -300,7 +316,7 @@ export function registerRoutes(fastify: FastifyInstance, deps: RouteDeps): void 
       return reply
         .type("text/csv; charset=utf-8")
         .header("content-disposition", 'attachment; filename="codex-fleet-usage.csv"')
-        .send(toCsv([...groupBy, ...COUNTER_COLUMNS], rows));
+        .send(toCsv([...groupBy, ...(top ? ["other"] : []), ...COUNTER_COLUMNS], rows));
     }
     const body: UsageResponse = {
       from: new Date(from).toISOString(),

@@ -34,7 +34,7 @@ import {
   usageWindow,
   type Window,
 } from "./usage/usage-params.ts";
-import { NONE_KEY, pricing, rankRows, stackSeries } from "./usage/usage-series.ts";
+import { MAX_SERIES, NONE_KEY, OTHER_KEY, pricing, rankRows, stackSeries } from "./usage/usage-series.ts";
 
 /** Live usage ticks refresh a relative range at most this often (no polling otherwise). */
 const REFRESH_MIN_MS = 15_000;
@@ -118,8 +118,10 @@ export default function UsagePage() {
   }, [live.usageVersion, params.range]);
 
   const view = usageWindow(params, anchor.ms);
+  // The API ranks the series over the window and folds the rest into "Other" per bucket: the chart
+  // is exact however many developers (or repos) there are, in 31 × 9 rows for a month.
   const series = useApiQuery(
-    usageUrl(view, [view.bucket, params.stack], params.filters),
+    usageUrl(view, [view.bucket, params.stack], params.filters, { sort: params.metric, top: MAX_SERIES }),
     UsageResponseSchema,
   );
   // The API ranks the developers by the chosen metric and sends the top ones, unless "Show all".
@@ -263,11 +265,15 @@ function UsageBody({
     metric: params.metric,
     bucketStarts: bucketStarts(view),
   });
-  const displayedRows = [...rows].sort(
-    (a, b) =>
-      (a[view.bucket] ?? "").localeCompare(b[view.bucket] ?? "") ||
-      (a[params.stack] ?? "").localeCompare(b[params.stack] ?? ""),
-  );
+  // What the chart shows, as rows: "Other" named as such, last in its bucket.
+  const displayedRows = rows
+    .map((row) => (row.other ? { ...row, [params.stack]: OTHER_KEY } : row))
+    .sort(
+      (a, b) =>
+        (a[view.bucket] ?? "").localeCompare(b[view.bucket] ?? "") ||
+        Number(a.other === true) - Number(b.other === true) ||
+        (a[params.stack] ?? "").localeCompare(b[params.stack] ?? ""),
+    );
   const unpricedModels = (models.data?.rows ?? [])
     .filter((row) => row.unpricedTokens > 0)
     .map((row) => row.model ?? NONE_KEY);

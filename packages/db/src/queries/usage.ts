@@ -58,6 +58,8 @@ const COUNTERS = [
 ] as const;
 /** The most rows a usage answer carries. */
 export const MAX_USAGE_ROWS = 10_000;
+/** The most series a `top` keeps (a chart's colours run out long before). */
+export const MAX_USAGE_TOP = 100;
 
 /** How usage rows are ordered (queryUsage `sort`). */
 export type UsageSort = "key" | "cost" | "tokens";
@@ -122,6 +124,14 @@ export async function queryUsage(args: {
    * or tokens first (then by keys), e.g. a page's top spenders.
    */
   sort?: UsageSort;
+  /**
+   * Series, e.g. a chart stacked by developer: keep the `top` combinations of the keys other than
+   * day and hour with the most `sort` (cost or tokens) over the whole window; every other group is
+   * summed, per day or hour, into one row marked `other` without those keys. The rows then come
+   * by day or hour, then by the series' rank, `other` last. A month of 1,000 developers is then 31
+   * × (top + 1) rows, not 30,000 cut at `limit`.
+   */
+  top?: number;
 }): Promise<{ rows: UsageRow[]; totals: UsageCounters; truncated: boolean }> {
   const { pool, groupBy, filters } = args;
   const w = usageWindow(args.fromMs, args.toMs, groupBy.includes("hour"));
@@ -227,29 +237,78 @@ export async function queryUsage(args: {
   // aggregate builds all 30,000 groups of 11 sums, then sorts them: twice the time in EXPLAIN
   // ANALYZE, session 11; with several rows a group, as `target,team`, hashing stays faster). JIT,
   // which that plan's cost estimate switches on, compiles for longer (~20 ms) than it saves.
+  const sortedAggregate = usageGrain(groupBy, filters) === "span" && groupBy.includes("day") && w.days;
   const settings =
-    usageGrain(groupBy, filters) === "span" && groupBy.includes("day") && w.days
+    sortedAggregate && args.top === undefined
       ? "SET LOCAL work_mem = '64MB'; SET LOCAL enable_hashagg = off; SET LOCAL jit = off"
-      : "SET LOCAL work_mem = '64MB'";
+      : "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off";
+  const grouped =
+    args.top === undefined
+      ? `SELECT ${keyCols}, ${SUMS} FROM (${source}) u GROUP BY ${keyCols} HAVING sum(n) > 0
+           ORDER BY ${order} LIMIT ${limitParam}`
+      : topSeriesSql({ groupBy, source, top: args.top, sort: args.sort, params, limitParam });
   const { rows } = await inTransaction(pool, `BEGIN READ ONLY; ${settings}`, (client) =>
-    client.query<UsageRow & { total: boolean }>(
+    client.query<UsageRow & { total: boolean; other: boolean }>(
       `SELECT * FROM (
-         SELECT ${formatted}, false AS total, ${counters} FROM (
-           SELECT ${keyCols}, ${SUMS} FROM (${source}) u GROUP BY ${keyCols} HAVING sum(n) > 0
-           ORDER BY ${order} LIMIT ${limitParam}) g) r
-       UNION ALL SELECT ${groupBy.map((k) => `NULL AS "${k}"`).join(", ")}, true, ${SUMS} FROM (${totalsSource}) t`,
+         SELECT ${formatted}, false AS total, ${args.top === undefined ? "false" : "other"} AS other, ${counters}
+         FROM (${grouped}) g) r
+       UNION ALL SELECT ${groupBy.map((k) => `NULL AS "${k}"`).join(", ")}, true, false, ${SUMS} FROM (${totalsSource}) t`,
       params,
     ),
   );
   let totals: UsageCounters | null = null;
   const out: UsageRow[] = [];
-  for (const { total, ...row } of rows) {
+  for (const { total, other, ...row } of rows) {
     if (total) totals = pickCounters(row);
-    else out.push(row);
+    else out.push(other ? { ...withoutSeriesKeys(row, groupBy), other: true } : row);
   }
   const truncated = out.length > limit;
   if (truncated) out.length = limit;
   return { rows: out, totals: totals ?? zeroCounters(), truncated };
+}
+
+/** Group keys that are time buckets: a series runs along them (queryUsage `top`). */
+const isTimeKey = (k: UsageGroupKey) => k === "day" || k === "hour";
+
+/**
+ * queryUsage's `top`: every group of `source` (keys k0…), each series (its non-time keys) ranked
+ * by its `sort` total over the window, the series past `top` summed per time bucket into one row
+ * with `other` set and its series keys NULL. Cost is summed as numeric in both passes (exact).
+ */
+function topSeriesSql(a: {
+  groupBy: UsageGroupKey[];
+  source: string;
+  top: number;
+  sort: UsageSort | undefined;
+  params: unknown[];
+  limitParam: string;
+}): string {
+  if (a.sort !== "cost" && a.sort !== "tokens") throw new Error("queryUsage: top needs sort cost or tokens");
+  const time = a.groupBy.flatMap((k, i) => (isTimeKey(k) ? [`k${i}`] : []));
+  const series = a.groupBy.flatMap((k, i) => (isTimeKey(k) ? [] : [`k${i}`]));
+  if (series.length === 0) throw new Error("queryUsage: top needs a group key other than day or hour");
+  a.params.push(a.top);
+  const top = `$${a.params.length}`;
+  const keyCols = a.groupBy.map((_, i) => `k${i}`).join(", ");
+  const raw = COUNTERS.map(([c]) => `sum(${c}) AS ${c}`).join(", ");
+  const metric = a.sort === "cost" ? "cost_usd" : "total_tokens";
+  const kept = `rank <= ${top}`;
+  const keys = a.groupBy.map((k, i) =>
+    isTimeKey(k) ? `k${i}` : `CASE WHEN ${kept} THEN k${i} END AS k${i}`,
+  );
+  return `WITH g AS (SELECT ${keyCols}, ${raw} FROM (${a.source}) u GROUP BY ${keyCols} HAVING sum(n) > 0),
+    s AS (SELECT g.*, sum(${metric}) OVER (PARTITION BY ${series.join(", ")}) AS series_total FROM g),
+    r AS (SELECT s.*, dense_rank() OVER (ORDER BY series_total DESC, ${series.join(", ")}) AS rank FROM s)
+    SELECT ${keys.join(", ")}, NOT (${kept}) AS other, ${SUMS}
+    FROM r GROUP BY ${[...time, "other", ...series.map((c) => `CASE WHEN ${kept} THEN ${c} END`)].join(", ")}
+    ORDER BY ${[...time, "min(rank)"].join(", ")} LIMIT ${a.limitParam}`;
+}
+
+/** A folded row carries no series keys (queryUsage `top`). */
+function withoutSeriesKeys(row: UsageRow, groupBy: UsageGroupKey[]): UsageRow {
+  const out = { ...row };
+  for (const k of groupBy) if (!isTimeKey(k)) delete out[k];
+  return out;
 }
 
 /**

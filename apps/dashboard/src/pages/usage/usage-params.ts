@@ -101,14 +101,15 @@ export function usageUrl(
   window: Window,
   groupBy: UsageGroupKey[],
   filters: UsageParams["filters"],
-  rank?: { sort: "cost" | "tokens"; limit?: number },
+  rank?: { sort: "cost" | "tokens"; limit?: number; top?: number },
 ): string {
+  const text = (n: number | undefined) => (n === undefined ? undefined : String(n));
   return withQuery("/api/v1/usage", {
     from: new Date(window.fromMs).toISOString(),
     to: new Date(window.toMs).toISOString(),
     groupBy: groupBy.join(","),
     ...filters,
-    ...(rank ? { sort: rank.sort, limit: rank.limit === undefined ? undefined : String(rank.limit) } : {}),
+    ...(rank ? { sort: rank.sort, limit: text(rank.limit), top: text(rank.top) } : {}),
   });
 }
 

@@ -35,24 +35,38 @@ export function rowBucketMs(row: UsageRow, bucket: Bucket): number | null {
   return Number.isFinite(ms) ? ms : null;
 }
 
+/** The series label of a row: its stack key, or "Other" for the API's folded rest (`top`). */
+export function seriesKey(row: UsageRow, stack: Stack): string {
+  return row.other ? OTHER_KEY : stackKey(row, stack);
+}
+
 /**
  * Pivots `groupBy=<bucket>,<stack>` rows into one point per bucket (all `bucketStarts`, zero-filled)
- * with the top series by total `metric`, the rest summed as "Other".
+ * with the top series by total `metric`, the rest summed as "Other". Rows the API already folded
+ * (`other`, asked with `top=MAX_SERIES`) go to "Other" too, so the chart is the same whether the
+ * API or this function folds.
  */
 export function stackSeries(
   rows: UsageRow[],
   options: { bucket: Bucket; stack: Stack; metric: Metric; bucketStarts: number[] },
 ): StackedSeries {
   const totals = new Map<string, number>();
+  let folded = false;
   for (const row of rows) {
+    if (row.other) {
+      folded = true;
+      continue;
+    }
     const key = stackKey(row, options.stack);
     totals.set(key, (totals.get(key) ?? 0) + metricValue(row, options.metric));
   }
   const ranked = [...totals.entries()]
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
     .map(([key]) => key);
-  const named = ranked.length > MAX_SERIES ? ranked.slice(0, MAX_SERIES - 1) : ranked;
-  const keys = ranked.length > MAX_SERIES ? [...named, OTHER_KEY] : named;
+  // One colour is "Other" as soon as anything is folded into it.
+  const cut = ranked.length > MAX_SERIES || (folded && ranked.length >= MAX_SERIES);
+  const named = cut ? ranked.slice(0, MAX_SERIES - 1) : ranked;
+  const keys = cut || folded ? [...named, OTHER_KEY] : named;
   const namedSet = new Set(named);
 
   const points = new Map<number, SeriesPoint>();
@@ -70,7 +84,8 @@ export function stackSeries(
       point = emptyPoint(bucketMs);
       points.set(bucketMs, point);
     }
-    const key = namedSet.has(stackKey(row, options.stack)) ? stackKey(row, options.stack) : OTHER_KEY;
+    const key =
+      !row.other && namedSet.has(stackKey(row, options.stack)) ? stackKey(row, options.stack) : OTHER_KEY;
     point[key] = (point[key] ?? 0) + metricValue(row, options.metric);
     point.unpricedTokens += row.unpricedTokens;
   }

@@ -110,6 +110,27 @@ describe("stackSeries", () => {
     expect(series.points[0]?.[OTHER_KEY]).toBe(1000 + 2000 + 3000);
   });
 
+  it("does draw the API's folded rows (`other`) as Other, and folds them with its own past the top 7", () => {
+    const day = "2026-11-21T00:00:00.000Z";
+    // The API kept 8 series (top=8) and folded the rest: 8 named + Other would be 9 colours.
+    const rows = [
+      ...Array.from({ length: 8 }, (_, i) => usageRow({ day, target: `dev-${i}` }, 1, (i + 1) * 1000)),
+      { ...usageRow({ day }, 5, 500), other: true },
+    ];
+    const series = stackSeries(rows, { bucket: "day", stack: "target", metric: "tokens", bucketStarts: [] });
+    expect(series.keys).toEqual(["dev-7", "dev-6", "dev-5", "dev-4", "dev-3", "dev-2", "dev-1", OTHER_KEY]);
+    expect(series.points[0]?.[OTHER_KEY]).toBe(1000 + 500);
+    // Fewer named series: they all keep their colour, the folded rest is Other (never "(none)").
+    const few = stackSeries([rows[0] as (typeof rows)[number], rows[8] as (typeof rows)[number]], {
+      bucket: "day",
+      stack: "target",
+      metric: "tokens",
+      bucketStarts: [],
+    });
+    expect(few.keys).toEqual(["dev-0", OTHER_KEY]);
+    expect(few.points[0]).toMatchObject({ "dev-0": 1000, [OTHER_KEY]: 500 });
+  });
+
   it.each([
     [{ totalTokens: 10, unpricedTokens: 0 }, "priced"],
     [{ totalTokens: 10, unpricedTokens: 4 }, "partial"],
