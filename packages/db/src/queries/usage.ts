@@ -237,11 +237,14 @@ export async function queryUsage(args: {
   // aggregate builds all 30,000 groups of 11 sums, then sorts them: twice the time in EXPLAIN
   // ANALYZE, session 11; with several rows a group, as `target,team`, hashing stays faster). JIT,
   // which that plan's cost estimate switches on, compiles for longer (~20 ms) than it saves.
+  // With `top` every group is needed (no early stop): hashed, and ranked in memory; JIT as above.
   const sortedAggregate = usageGrain(groupBy, filters) === "span" && groupBy.includes("day") && w.days;
   const settings =
-    sortedAggregate && args.top === undefined
-      ? "SET LOCAL work_mem = '64MB'; SET LOCAL enable_hashagg = off; SET LOCAL jit = off"
-      : "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off";
+    args.top !== undefined
+      ? "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off"
+      : sortedAggregate
+        ? "SET LOCAL work_mem = '64MB'; SET LOCAL enable_hashagg = off; SET LOCAL jit = off"
+        : "SET LOCAL work_mem = '64MB'";
   const grouped =
     args.top === undefined
       ? `SELECT ${keyCols}, ${SUMS} FROM (${source}) u GROUP BY ${keyCols} HAVING sum(n) > 0
