@@ -210,5 +210,23 @@ describe("queryUsage grouped by rootThread", () => {
       filters: { model: ["other-model"] },
     });
     expect(other.rows).toEqual([]);
+
+    // top: the largest tree keeps its rows, the other two are one `other` row per hour.
+    const top = await queryUsage({
+      pool: db.pool,
+      fromMs: from,
+      toMs: to,
+      groupBy: ["hour", "rootThread"],
+      filters: {},
+      sort: "tokens",
+      top: 1,
+    });
+    const hour = (h: number) => new Date(from + h * HOUR).toISOString().replace(".000Z", "Z");
+    expect(top.rows.map((r) => [r.hour, r.rootThread, r.other, r.totalTokens])).toEqual([
+      [hour(2), "u-root", undefined, 72],
+      [hour(2), undefined, true, 36 + 60],
+      [hour(3), "u-root", undefined, 12],
+    ]);
+    expect(top.totals).toEqual(plain.totals);
   });
 });
