@@ -251,10 +251,11 @@ export async function queryUsage(args: {
     args.top === undefined
       ? `SELECT ${keyCols}, ${SUMS} FROM (${sourceOf(groupBy)}) u GROUP BY ${keyCols} HAVING sum(n) > 0
            ORDER BY ${order} LIMIT ${limitParam}`
-      : // A grouping within {day, team, model} has few groups (teams × models × days): ranking them
-        // in one pass is cheapest (a 365-day window took 2.5× longer with the three reads of the
-        // ranked path). Developers or repos make thousands: rank first. Root threads come from the
-        // ledger, where the kept keys cannot be a condition on the rows.
+      : // A grouping within {day, team, model} has few groups (teams × models × days): ranking
+        // them in one pass is cheapest (the ranked path reads the per-team grain and today's
+        // hourly rows three times: a 365-day series was slower that way). Developers or repos
+        // make thousands: rank first. Root threads come from the ledger, where the kept keys
+        // cannot be a condition on the rows.
         byRoot || usageGrain(groupBy, filters) === "team"
         ? topSeriesSql({
             groupBy,
