@@ -47,7 +47,11 @@ const PAGE: Shape[] = [
   { name: "spenders target×team, top 100", query: "groupBy=target,team&sort=tokens&limit=100", page: true },
   { name: "models", query: "groupBy=model", page: true },
   // What the page's series asked before session 13 (every model's day, folded in the browser).
-  { name: "series day×model, every row (before session 13; not a goal)", query: "groupBy=day,model", page: false },
+  {
+    name: "series day×model, every row (before session 13; not a goal)",
+    query: "groupBy=day,model",
+    page: false,
+  },
   // What the page asked before ("Show all" still does): every developer (not a goal).
   { name: "spenders target×team, every developer (not a goal)", query: "groupBy=target,team", page: false },
 ];
