@@ -43,11 +43,27 @@ async function startEntry(entry: string, dbUrl: string) {
 async function main() {
   const developers = Number(arg("developers", "5000"));
   const days = Number(arg("days", "365"));
-  const threadTurns = 2_000;
   const given = arg("db", "");
   const testDb = given ? null : await createTestDatabase();
   const url = given || (testDb?.url as string);
   const db = createDb({ url, poolMax: 2 });
+  try {
+    await run(url, db, given !== "", developers, days);
+  } finally {
+    await db.close();
+    // A seeded year is tens of GB: a failed run drops it too, unless --keep=true.
+    if (testDb && arg("keep", "") !== "true") await testDb.drop();
+  }
+}
+
+async function run(
+  url: string,
+  db: ReturnType<typeof createDb>,
+  given: boolean,
+  developers: number,
+  days: number,
+) {
+  const threadTurns = 2_000;
   let seed: { fromMs: number; toMs: number; threadId: string };
   if (given) {
     const { rows } = await db.pool.query<{ from: number; to: number }>(
@@ -98,8 +114,6 @@ async function main() {
       }
     }
   }
-  await db.close();
-  if (testDb && arg("keep", "") !== "true") await testDb.drop();
 }
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));

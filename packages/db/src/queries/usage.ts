@@ -289,6 +289,23 @@ export async function queryUsage(args: {
 /** Group keys that are time buckets: a series runs along them (queryUsage `top`). */
 const isTimeKey = (k: UsageGroupKey) => k === "day" || k === "hour";
 
+/** What both ways of answering `top` take. */
+interface TopArgs {
+  groupBy: UsageGroupKey[];
+  top: number;
+  sort: UsageSort | undefined;
+  params: unknown[];
+  limitParam: string;
+}
+
+/** Checks `top`'s preconditions (the route refuses them first), binds N; the ranking column. */
+function bindTop(a: TopArgs): { top: string; metric: "cost_usd" | "total_tokens" } {
+  if (a.sort !== "cost" && a.sort !== "tokens") throw new Error("queryUsage: top needs sort cost or tokens");
+  if (a.groupBy.every(isTimeKey)) throw new Error("queryUsage: top needs a group key other than day or hour");
+  a.params.push(a.top);
+  return { top: `$${a.params.length}`, metric: a.sort === "cost" ? "cost_usd" : "total_tokens" };
+}
+
 /**
  * queryUsage's `top`: every group of `source` (keys k0…), the series (the non-time keys) ranked by
  * their `sort` total over the window — a hash aggregate of the groups into one row a series, so
@@ -297,23 +314,12 @@ const isTimeKey = (k: UsageGroupKey) => k === "day" || k === "hour";
  * NULL. The join is a plain equality: no group key of the rollups or the ledger is ever NULL (NOT
  * NULL columns; a root thread is an id). Cost is summed as numeric in both passes (exact).
  */
-function topSeriesSql(a: {
-  groupBy: UsageGroupKey[];
-  source: string;
-  top: number;
-  sort: UsageSort | undefined;
-  params: unknown[];
-  limitParam: string;
-}): string {
-  if (a.sort !== "cost" && a.sort !== "tokens") throw new Error("queryUsage: top needs sort cost or tokens");
+function topSeriesSql(a: TopArgs & { source: string }): string {
+  const { top, metric } = bindTop(a);
   const time = a.groupBy.flatMap((k, i) => (isTimeKey(k) ? [`g.k${i}`] : []));
   const series = a.groupBy.flatMap((k, i) => (isTimeKey(k) ? [] : [`k${i}`]));
-  if (series.length === 0) throw new Error("queryUsage: top needs a group key other than day or hour");
-  a.params.push(a.top);
-  const top = `$${a.params.length}`;
   const keyCols = a.groupBy.map((_, i) => `k${i}`).join(", ");
   const raw = COUNTERS.map(([c]) => `sum(${c}) AS ${c}`).join(", ");
-  const metric = a.sort === "cost" ? "cost_usd" : "total_tokens";
   const keys = a.groupBy.map((k, i) => (isTimeKey(k) ? `g.k${i}` : `kept.k${i}`));
   return `WITH g AS MATERIALIZED (SELECT ${keyCols}, ${raw} FROM (${a.source}) u GROUP BY ${keyCols} HAVING sum(n) > 0),
     kept AS (SELECT ${series.join(", ")}, row_number() OVER (ORDER BY sum(${metric}) DESC, ${series.join(", ")}) AS rank
@@ -333,21 +339,12 @@ function topSeriesSql(a: {
  * rows (exact: token sums are integers in float8, cost numeric), present when any counter of it is
  * not zero. Every key is a NOT NULL column, so the kept keys are matched by plain equality.
  */
-function rankedSeriesSql(a: {
-  groupBy: UsageGroupKey[];
-  sourceOf: (by: UsageGroupKey[], extra?: string[]) => string;
-  top: number;
-  sort: UsageSort | undefined;
-  params: unknown[];
-  limitParam: string;
-}): string {
-  if (a.sort !== "cost" && a.sort !== "tokens") throw new Error("queryUsage: top needs sort cost or tokens");
+function rankedSeriesSql(
+  a: TopArgs & { sourceOf: (by: UsageGroupKey[], extra?: string[]) => string },
+): string {
+  const { top, metric } = bindTop(a);
   const timeKeys: UsageGroupKey[] = a.groupBy.filter(isTimeKey);
   const seriesKeys = a.groupBy.filter((k) => !isTimeKey(k));
-  if (seriesKeys.length === 0) throw new Error("queryUsage: top needs a group key other than day or hour");
-  a.params.push(a.top);
-  const top = `$${a.params.length}`;
-  const metric = a.sort === "cost" ? "cost_usd" : "total_tokens";
   const raw = COUNTERS.map(([c]) => `sum(${c}) AS ${c}`).join(", ");
   const s = seriesKeys.map((_, j) => `k${j}`);
   const t = timeKeys.map((_, j) => `k${j}`);
