@@ -99,9 +99,9 @@ async function run(
           `pair ${p + 1} ${side}`,
           `a(30d page p95) ${t.month.pageP95Ms}`,
           `b(365d page p95) ${t.year.pageP95Ms}`,
-          `c(day×target 4 teams top 8 p95) ${t.dayTarget.shapes[0]?.p95Ms}`,
+          `c(day×target 4 teams top 7 p95) ${t.dayTarget.shapes[0]?.p95Ms}`,
           `(4 teams every row p95) ${t.dayTarget.shapes[1]?.p95Ms}`,
-          `(every developer top 8 p95) ${t.dayTarget.shapes[2]?.p95Ms}`,
+          `(every developer top 7 p95) ${t.dayTarget.shapes[2]?.p95Ms}`,
           `d(thread p95) ${t.thread.p95Ms}`,
           `load ${load().join(" ")}`,
         ].join(" | ");

@@ -108,10 +108,10 @@ describe("Usage page", () => {
       .callsTo("/api/v1/usage")
       .find((call) => call.url.searchParams.get("groupBy") === "hour,team");
     expect(series?.url.searchParams.get("team")).toBe("payments");
-    // The API ranks the series by the chart's metric and folds the rest (the chart's 8 colours).
+    // The API ranks the series by the chart's metric and folds the rest (7 series and Other).
     expect([series?.url.searchParams.get("sort"), series?.url.searchParams.get("top")]).toEqual([
       "cost",
-      "8",
+      "7",
     ]);
     expect(series?.url.searchParams.get("from")).toMatch(/T\d\d:00:00.000Z$/);
     expect(screen.getByRole("button", { name: "Cost" })).toHaveAttribute("aria-pressed", "true");

@@ -2,6 +2,7 @@ import type { UsageCounters, UsageGroupKey, UsageRow } from "@codex-fleet/protoc
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "../src/client.ts";
 import { queryUsage, type UsageFilters } from "../src/queries/usage.ts";
+import { foldUsage } from "../src/repositories/usage-fold.ts";
 import { createTestDatabase, type TestDatabase } from "../src/testing.ts";
 
 let testDb: TestDatabase;
@@ -269,8 +270,14 @@ describe("queryUsage", () => {
 describe("queryUsage top (series ranked over the window, the rest summed per bucket)", () => {
   const isTime = (k: UsageGroupKey) => k === "day" || k === "hour";
   /** The oracle: rank the series by their window total (ties by key), fold the rest per bucket. */
-  function expectedTop(groupBy: UsageGroupKey[], field: "costUsd" | "totalTokens", top: number): UsageRow[] {
-    const rows = expected(ALL.fromMs, ALL.toMs, groupBy, {}).rows;
+  function expectedTop(
+    groupBy: UsageGroupKey[],
+    field: "costUsd" | "totalTokens",
+    top: number,
+    window = ALL,
+    filters: UsageFilters = {},
+  ): UsageRow[] {
+    const rows = expected(window.fromMs, window.toMs, groupBy, filters).rows;
     const time = groupBy.filter(isTime);
     const series = groupBy.filter((k) => !isTime(k));
     const seriesId = (r: UsageRow) => series.map((k) => r[k]).join("\u0000");
@@ -297,7 +304,7 @@ describe("queryUsage top (series ranked over the window, the rest summed per buc
     );
   }
 
-  it.each<{ groupBy: UsageGroupKey[]; sort: "cost" | "tokens"; top: number }>([
+  const CASES: { groupBy: UsageGroupKey[]; sort: "cost" | "tokens"; top: number }[] = [
     // alice 1.5, bob 2.25, carol 4.5 in cost: alice is folded, per day.
     { groupBy: ["day", "target"], sort: "cost", top: 2 },
     // tokens: carol 18 × 107, alice and bob tie at 9 × 107 (alice first by key): both folded.
@@ -305,17 +312,41 @@ describe("queryUsage top (series ranked over the window, the rest summed per buc
     { groupBy: ["day", "target"], sort: "tokens", top: 2 },
     { groupBy: ["hour", "team"], sort: "cost", top: 1 },
     { groupBy: ["target", "day", "model"], sort: "cost", top: 3 },
-    // No time key: the top groups, then one row for the rest.
+    // No time key: the top groups, then one row for the rest (one pass; ranked).
     { groupBy: ["model"], sort: "tokens", top: 1 },
-  ])("groupBy $groupBy, top $top by $sort", async ({ groupBy, sort, top }) => {
-    const field = sort === "cost" ? "costUsd" : "totalTokens";
-    const want = expectedTop(groupBy, field, top);
-    expect(want.some((r) => r.other)).toBe(true);
-    const got = await queryUsage({ ...ALL, pool: db.pool, groupBy, filters: {}, sort, top });
-    expect(got.rows).toEqual(want);
-    expect(got.totals).toEqual(expected(ALL.fromMs, ALL.toMs, [], {}).totals);
-    expect(got.truncated).toBe(false);
-  });
+    { groupBy: ["target"], sort: "cost", top: 1 },
+  ];
+  // The same answers whether the rows are still pending or folded into the coarser grains (the
+  // ranked path reads the span and per-team grains), over whole days, a partial first and last
+  // day, and with a filter.
+  const WINDOWS = [
+    { name: "whole days", window: ALL, filters: {} },
+    { name: "partial days", window: { fromMs: H(20, 23), toMs: H(22, 1) }, filters: {} },
+    { name: "one team", window: ALL, filters: { team: ["payments"] } },
+  ];
+  for (const folded of [false, true])
+    describe(folded ? "folded" : "pending", () => {
+      beforeAll(async () => {
+        if (folded) expect(await foldUsage(db.pool)).toBeGreaterThan(0);
+      });
+      it.each(CASES.flatMap((c) => WINDOWS.map((w) => ({ ...c, ...w }))))(
+        "groupBy $groupBy, top $top by $sort, $name",
+        async ({ groupBy, sort, top, window, filters }) => {
+          const field = sort === "cost" ? "costUsd" : "totalTokens";
+          const want = expectedTop(groupBy, field, top, window, filters);
+          const got = await queryUsage({ ...window, pool: db.pool, groupBy, filters, sort, top });
+          expect(got.rows).toEqual(want);
+          expect(got.totals).toEqual(expected(window.fromMs, window.toMs, [], filters).totals);
+          expect(got.truncated).toBe(false);
+        },
+      );
+      it("folds something in every whole-day case", () => {
+        for (const c of CASES)
+          expect(
+            expectedTop(c.groupBy, c.sort === "cost" ? "costUsd" : "totalTokens", c.top).some((r) => r.other),
+          ).toBe(true);
+      });
+    });
 
   it("folds nothing when the series fit", async () => {
     const groupBy: UsageGroupKey[] = ["day", "team"];

@@ -21,16 +21,16 @@ export interface QueryOptions {
 /** The Usage page's requests (UsagePage.tsx): the series by its stack, spenders, models; plus the rest. */
 export const SHAPES: Shape[] = [
   {
-    name: "series day×model (default stack), top 8",
-    query: "groupBy=day,model&sort=tokens&top=8",
+    name: "series day×model (default stack), top 7",
+    query: "groupBy=day,model&sort=tokens&top=7",
     page: true,
   },
   { name: "spenders target×team, top 100", query: "groupBy=target,team&sort=tokens&limit=100", page: true },
   { name: "models", query: "groupBy=model", page: true },
   { name: "spenders target×team, every developer", query: "groupBy=target,team", page: false },
-  { name: "series day×team, top 8", query: "groupBy=day,team&sort=tokens&top=8", page: false },
-  { name: "series day×repo, top 8", query: "groupBy=day,repo&sort=tokens&top=8", page: false },
-  { name: "series day×target, top 8", query: "groupBy=day,target&sort=tokens&top=8", page: false },
+  { name: "series day×team, top 7", query: "groupBy=day,team&sort=tokens&top=7", page: false },
+  { name: "series day×repo, top 7", query: "groupBy=day,repo&sort=tokens&top=7", page: false },
+  { name: "series day×target, top 7", query: "groupBy=day,target&sort=tokens&top=7", page: false },
   {
     name: "day×target, every row (a row per developer-day, first 10,000; not on the page)",
     query: "groupBy=day,target",

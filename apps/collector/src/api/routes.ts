@@ -273,7 +273,7 @@ export function registerRoutes(fastify: FastifyInstance, deps: RouteDeps): void 
       ...windowParams(USAGE_GROUP_KEYS),
       sort: qp.enum(
         ["key", "cost", "tokens"],
-        "Row order, and so which rows `limit` keeps: by the group keys (default), or most cost or tokens first",
+        "Row order, and so which rows `limit` keeps: by the group keys (default), or most cost or tokens first; with `top`, what ranks the series (rows then come by day or hour, then by rank)",
       ),
       limit: qp.int(
         `At most this many rows (default and most ${MAX_USAGE_ROWS}; \`truncated\` says whether there were more)`,

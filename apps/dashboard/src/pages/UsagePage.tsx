@@ -119,9 +119,10 @@ export default function UsagePage() {
 
   const view = usageWindow(params, anchor.ms);
   // The API ranks the series over the window and folds the rest into "Other" per bucket: the chart
-  // is exact however many developers (or repos) there are, in 31 × 9 rows for a month.
+  // (7 series and Other) is exact however many developers or repos there are, 31 × 8 rows for a
+  // month, and its export is those rows.
   const series = useApiQuery(
-    usageUrl(view, [view.bucket, params.stack], params.filters, { sort: params.metric, top: MAX_SERIES }),
+    usageUrl(view, [view.bucket, params.stack], params.filters, { sort: params.metric, top: MAX_SERIES - 1 }),
     UsageResponseSchema,
   );
   // The API ranks the developers by the chosen metric and sends the top ones, unless "Show all".

@@ -203,7 +203,10 @@ export async function queryUsage(args: {
       partial("usage_hourly", "hour", [`hour >= ${from}`, `hour < ${to}`]);
     // The rollups carry no thread: grouping by root thread reads the ledger (tokens, cost) and the
     // ended turns (turns, failedTurns) for the same hours instead, each thread mapped to its root.
-    if (byRoot) return byRootSource(by, w, at, and);
+    if (byRoot) {
+      if (extra.length > 0) throw new Error("queryUsage: no extra conditions on the ledger's rows");
+      return byRootSource(by, w, at, and);
+    }
     if (!w.days) return hourly(at(w.fromHour), at(w.toMs));
     const { firstDay, endDay } = w.days;
     const parts: string[] = [];

@@ -35,16 +35,11 @@ export function rowBucketMs(row: UsageRow, bucket: Bucket): number | null {
   return Number.isFinite(ms) ? ms : null;
 }
 
-/** The series label of a row: its stack key, or "Other" for the API's folded rest (`top`). */
-export function seriesKey(row: UsageRow, stack: Stack): string {
-  return row.other ? OTHER_KEY : stackKey(row, stack);
-}
-
 /**
  * Pivots `groupBy=<bucket>,<stack>` rows into one point per bucket (all `bucketStarts`, zero-filled)
  * with the top series by total `metric`, the rest summed as "Other". Rows the API already folded
- * (`other`, asked with `top=MAX_SERIES`) go to "Other" too, so the chart is the same whether the
- * API or this function folds.
+ * (`other`, the page asks `top=MAX_SERIES - 1`) go to "Other" too, so the chart is the same
+ * whether the API or this function folds.
  */
 export function stackSeries(
   rows: UsageRow[],
