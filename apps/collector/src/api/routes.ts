@@ -2,7 +2,7 @@
 
 import type { DbPool } from "@codex-fleet/db/client";
 import { queryFailures } from "@codex-fleet/db/queries/failures";
-import { MAX_USAGE_ROWS, MAX_USAGE_TOP, queryUsage } from "@codex-fleet/db/queries/usage";
+import { MAX_USAGE_ROWS, MAX_USAGE_TOP, queryUsage, usageTopProblem } from "@codex-fleet/db/queries/usage";
 import { readThreadTree } from "@codex-fleet/db/repositories/thread-tree";
 import {
   countOwedThreads,
@@ -287,18 +287,8 @@ export function registerRoutes(fastify: FastifyInstance, deps: RouteDeps): void 
       ),
     }).transform((q, ctx) => {
       const window = toWindow<UsageGroupKey>(q, ctx);
-      if (q.top !== undefined && q.sort !== "cost" && q.sort !== "tokens")
-        ctx.addIssue({
-          code: "custom",
-          path: ["top"],
-          message: "needs sort=cost or sort=tokens (what ranks the series)",
-        });
-      else if (q.top !== undefined && !window.groupBy.some((k) => k !== "day" && k !== "hour"))
-        ctx.addIssue({
-          code: "custom",
-          path: ["top"],
-          message: "needs a group key other than day or hour (the series)",
-        });
+      const problem = q.top === undefined ? null : usageTopProblem(window.groupBy, q.sort);
+      if (problem) ctx.addIssue({ code: "custom", path: ["top"], message: problem });
       return { ...window, sort: q.sort ?? "key", limit: q.limit ?? MAX_USAGE_ROWS, top: q.top };
     }),
     response: { 200: UsageResponseSchema },

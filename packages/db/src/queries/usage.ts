@@ -66,6 +66,8 @@ export type UsageSort = "key" | "cost" | "tokens";
 const SORT_COLUMN = { cost: "costUsd", tokens: "totalTokens" } as const;
 
 const SUMS = COUNTERS.map(([c, k]) => `COALESCE(sum(${c}), 0)::float8 AS "${k}"`).join(", ");
+/** The counters summed under their own names (cost stays numeric): a first pass of `top`. */
+const RAW_SUMS = COUNTERS.map(([c]) => `sum(${c}) AS ${c}`).join(", ");
 
 /** The folded grains' aligned spans in days, largest first (migration 20261207100000_usage_fold). */
 export const USAGE_SPANS = [256, 128, 64, 32, 16, 8, 4, 2, 1] as const;
@@ -292,6 +294,20 @@ export async function queryUsage(args: {
 /** Group keys that are time buckets: a series runs along them (queryUsage `top`). */
 const isTimeKey = (k: UsageGroupKey) => k === "day" || k === "hour";
 
+/**
+ * Why `top` cannot answer this request, or null: it needs `sort=cost|tokens` (what ranks the
+ * series) and a group key other than day or hour (the series). The route's 400 and queryUsage's
+ * own check both ask this.
+ */
+export function usageTopProblem(
+  groupBy: readonly UsageGroupKey[],
+  sort: UsageSort | undefined,
+): string | null {
+  if (sort !== "cost" && sort !== "tokens") return "needs sort=cost or sort=tokens (what ranks the series)";
+  if (groupBy.every(isTimeKey)) return "needs a group key other than day or hour (the series)";
+  return null;
+}
+
 /** What both ways of answering `top` take. */
 interface TopArgs {
   groupBy: UsageGroupKey[];
@@ -303,8 +319,8 @@ interface TopArgs {
 
 /** Checks `top`'s preconditions (the route refuses them first), binds N; the ranking column. */
 function bindTop(a: TopArgs): { top: string; metric: "cost_usd" | "total_tokens" } {
-  if (a.sort !== "cost" && a.sort !== "tokens") throw new Error("queryUsage: top needs sort cost or tokens");
-  if (a.groupBy.every(isTimeKey)) throw new Error("queryUsage: top needs a group key other than day or hour");
+  const problem = usageTopProblem(a.groupBy, a.sort);
+  if (problem) throw new Error(`queryUsage: top ${problem}`);
   a.params.push(a.top);
   return { top: `$${a.params.length}`, metric: a.sort === "cost" ? "cost_usd" : "total_tokens" };
 }
@@ -322,9 +338,8 @@ function topSeriesSql(a: TopArgs & { source: string }): string {
   const time = a.groupBy.flatMap((k, i) => (isTimeKey(k) ? [`g.k${i}`] : []));
   const series = a.groupBy.flatMap((k, i) => (isTimeKey(k) ? [] : [`k${i}`]));
   const keyCols = a.groupBy.map((_, i) => `k${i}`).join(", ");
-  const raw = COUNTERS.map(([c]) => `sum(${c}) AS ${c}`).join(", ");
   const keys = a.groupBy.map((k, i) => (isTimeKey(k) ? `g.k${i}` : `kept.k${i}`));
-  return `WITH g AS MATERIALIZED (SELECT ${keyCols}, ${raw} FROM (${a.source}) u GROUP BY ${keyCols} HAVING sum(n) > 0),
+  return `WITH g AS MATERIALIZED (SELECT ${keyCols}, ${RAW_SUMS} FROM (${a.source}) u GROUP BY ${keyCols} HAVING sum(n) > 0),
     kept AS (SELECT ${series.join(", ")}, row_number() OVER (ORDER BY sum(${metric}) DESC, ${series.join(", ")}) AS rank
       FROM g GROUP BY ${series.join(", ")} ORDER BY rank LIMIT ${top})
     SELECT ${keys.map((k, i) => `${k} AS k${i}`).join(", ")}, kept.rank IS NULL AS other, ${SUMS}
@@ -348,7 +363,6 @@ function rankedSeriesSql(
   const { top, metric } = bindTop(a);
   const timeKeys: UsageGroupKey[] = a.groupBy.filter(isTimeKey);
   const seriesKeys = a.groupBy.filter((k) => !isTimeKey(k));
-  const raw = COUNTERS.map(([c]) => `sum(${c}) AS ${c}`).join(", ");
   const s = seriesKeys.map((_, j) => `k${j}`);
   const t = timeKeys.map((_, j) => `k${j}`);
   // Where each group key sits in `groupBy` (the named rows' k<i>).
@@ -362,27 +376,23 @@ function rankedSeriesSql(
   const onTime = timeKeys.length > 0 ? timeKeys.map((k, j) => `b.k${j} = x.${at(k)}`).join(" AND ") : "true";
   const diff = COUNTERS.map(([c]) => `b.${c} - COALESCE(x.${c}, 0) AS ${c}`).join(", ");
   const anyLeft = COUNTERS.map(([c]) => `b.${c} <> COALESCE(x.${c}, 0)`).join(" OR ");
-  const out = (time: (k: UsageGroupKey) => string, series: (k: UsageGroupKey) => string) =>
-    a.groupBy.map((k, i) => `${isTimeKey(k) ? time(k) : series(k)} AS k${i}`).join(", ");
+  // The other row of a bucket: its time keys, NULL for the series keys.
+  const otherKeys = a.groupBy
+    .map((k, i) => `${isTimeKey(k) ? `b.k${timeKeys.indexOf(k)}` : "NULL"} AS k${i}`)
+    .join(", ");
   const sums = COUNTERS.map(([c, k]) => `COALESCE(${c}, 0)::float8 AS "${k}"`).join(", ");
   return `WITH kept AS MATERIALIZED (
       SELECT ${s.join(", ")}, row_number() OVER (ORDER BY m DESC, ${s.join(", ")}) AS rank FROM (
         SELECT ${s.join(", ")}, sum(${metric}) AS m FROM (${rankSource}) u GROUP BY ${s.join(", ")} HAVING sum(n) > 0) r
       ORDER BY rank LIMIT ${top}),
-    named AS MATERIALIZED (SELECT ${named}, ${raw} FROM (${namedSource}) u GROUP BY ${named} HAVING sum(n) > 0),
-    buckets AS (SELECT ${[...t, raw].join(", ")} FROM (${bucketSource}) u${t.length > 0 ? ` GROUP BY ${t.join(", ")}` : ""})
-    SELECT ${a.groupBy.map((_, i) => `k${i}`).join(", ")}, other, ${sums} FROM (
-      SELECT ${out(
-        (k) => `n.${at(k)}`,
-        (k) => `n.${at(k)}`,
-      )}, false AS other, kept.rank, ${COUNTERS.map(([c]) => `n.${c}`).join(", ")}
+    named AS MATERIALIZED (SELECT ${named}, ${RAW_SUMS} FROM (${namedSource}) u GROUP BY ${named} HAVING sum(n) > 0),
+    buckets AS (SELECT ${[...t, RAW_SUMS].join(", ")} FROM (${bucketSource}) u${t.length > 0 ? ` GROUP BY ${t.join(", ")}` : ""})
+    SELECT ${named}, other, ${sums} FROM (
+      SELECT ${a.groupBy.map((_, i) => `n.k${i}`).join(", ")}, false AS other, kept.rank, ${COUNTERS.map(([c]) => `n.${c}`).join(", ")}
       FROM named n JOIN kept ON ${onKept}
       UNION ALL
-      SELECT ${out(
-        (k) => `b.k${timeKeys.indexOf(k)}`,
-        () => "NULL",
-      )}, true, NULL, ${diff}
-      FROM buckets b LEFT JOIN (SELECT ${[...timeKeys.map(at), raw].join(", ")} FROM named${
+      SELECT ${otherKeys}, true, NULL, ${diff}
+      FROM buckets b LEFT JOIN (SELECT ${[...timeKeys.map(at), RAW_SUMS].join(", ")} FROM named${
         timeKeys.length > 0 ? ` GROUP BY ${timeKeys.map(at).join(", ")}` : ""
       }) x ON ${onTime}
       WHERE ${anyLeft}) r
