@@ -240,16 +240,18 @@ async function main(): Promise<void> {
       run.year = r;
     },
   );
-  // BENCH_GROWTH_TURNS=<n> overrides the stored turns of scenario growth (issue 13 goal 3: 100 M).
+  // BENCH_GROWTH_TURNS=<n> overrides the stored turns of scenario growth (issue 13 goal 3: 100 M);
+  // BENCH_GROWTH_DB=<url>: a database seed-growth.ts seeded with them, used instead of seeding.
   const grownTurns = Number(process.env.BENCH_GROWTH_TURNS ?? "");
+  const seededUrl = process.env.BENCH_GROWTH_DB || undefined;
   await step(
     "growth",
     () =>
-      runGrowth(
-        Number.isInteger(grownTurns) && grownTurns > 0
-          ? { ...plan.growth, storedTurns: grownTurns }
-          : plan.growth,
-      ),
+      runGrowth({
+        ...plan.growth,
+        ...(Number.isInteger(grownTurns) && grownTurns > 0 ? { storedTurns: grownTurns } : {}),
+        ...(seededUrl ? { seededUrl } : {}),
+      }),
     (r) => {
       run.growth = r;
     },

@@ -1,11 +1,11 @@
 /**
- * What a restart costs with history stored (issue 13, session 13): the built collector following
- * 1,000 targets (pointing where nothing listens) on a database that already stores N threads of
- * theirs, `notLoaded`, newest first. Prints the time to /readyz and the RSS 10 s later. At start
- * the collector loads the newest 50,000 threads of every target (fleet.ts MAX_THREADS_PER_TARGET),
- * so both grow with the stored history, not with what is live.
+ * What a restart costs with history stored (issue 13, sessions 13–14): the built collector
+ * following 1,000 targets (pointing where nothing listens) on a database that already stores N
+ * threads of theirs, `notLoaded`, their last events spread evenly over the last `--days` days
+ * (default 365: a year of history). Prints the threads held (the working set: heard from within
+ * `retention.threadMemoryDays`, fleet.ts forgetCold), the time to /readyz and the RSS 10 s later.
  *
- *   node --conditions=source --import tsx bench/stored-threads.ts [0,250000,1000000]
+ *   node --conditions=source --import tsx bench/stored-threads.ts [0,250000,1000000] [--days=365]
  */
 import { createDb } from "@codex-fleet/db/client";
 import { createTestDatabase } from "@codex-fleet/db/testing";
@@ -13,8 +13,10 @@ import { startBenchCollector } from "./lib/collector-proc.ts";
 import { rssBytes } from "./lib/machine.ts";
 
 const targets = 1000;
-// Thread ids are UUIDv7-shaped and unique; last events one second apart, the newest now.
-for (const n of (process.argv[2] ?? "0,250000,1000000").split(",").map(Number)) {
+const counts = process.argv.slice(2).find((a) => !a.startsWith("--")) ?? "0,250000,1000000";
+const days = Number(process.argv.find((a) => a.startsWith("--days="))?.slice(7) ?? 365);
+// Thread ids are UUIDv7-shaped and unique; last events evenly spread over `days`, the newest now.
+for (const n of counts.split(",").map(Number)) {
   const tdb = await createTestDatabase({ fallbackToEmbedded: false });
   const db = createDb({ url: tdb.url, poolMax: 2 });
   await db.pool.query(
@@ -23,8 +25,8 @@ for (const n of (process.argv[2] ?? "0,250000,1000000").split(",").map(Number)) 
   );
   if (n > 0)
     await db.pool.query(
-      `INSERT INTO thread (id, target_id, status, last_event_at, cwd, repo, model) SELECT '019a0000-0000-7000-8000-' || lpad(to_hex(t), 12, '0'), 'dev-' || (t % $2::int), 'notLoaded', now() - (t || ' seconds')::interval, '/home/dev/src/app', 'github.com/acme/app', 'gpt-5.4' FROM generate_series(1, $1::int) t`,
-      [n, targets],
+      `INSERT INTO thread (id, target_id, status, last_event_at, cwd, repo, model) SELECT '019a0000-0000-7000-8000-' || lpad(to_hex(t), 12, '0'), 'dev-' || (t % $2::int), 'notLoaded', now() - (t * $3::float8 / $1::float8) * interval '1 day', '/home/dev/src/app', 'github.com/acme/app', 'gpt-5.4' FROM generate_series(1, $1::int) t`,
+      [n, targets, days],
     );
   await db.pool.query("VACUUM ANALYZE thread");
   const t0 = performance.now();
@@ -41,7 +43,11 @@ for (const n of (process.argv[2] ?? "0,250000,1000000").split(",").map(Number)) 
   const readyS = (performance.now() - t0) / 1000;
   await new Promise((r) => setTimeout(r, 10_000));
   const rss = rssBytes(c.pid) / 2 ** 20;
-  console.log(`threads ${n}: ready in ${readyS.toFixed(1)} s, RSS ${rss.toFixed(0)} MB`);
+  const listed = (await (await fetch(`${c.baseUrl}/api/v1/targets`)).json()) as { threads: number }[];
+  const held = listed.reduce((a, t) => a + t.threads, 0);
+  console.log(
+    `threads ${n} over ${days} days: ${held} held, ready in ${readyS.toFixed(1)} s, RSS ${rss.toFixed(0)} MB`,
+  );
   await c.stop();
   await db.close();
   await tdb.drop();

@@ -96,6 +96,10 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
       counts = null;
       hub.threadChanged(t.id, () => threadView(t, teamOf(t.targetId)));
     },
+    threadForgotten: (t) => {
+      counts = null;
+      hub.threadRemoved(t.id);
+    },
     targetChanged: (rt) =>
       hub.targetChanged(rt.config.name, () => targetView(rt, threadCounts(), fleet.codexVersionFloor)),
     usageCounted: (u) =>

@@ -84,7 +84,7 @@ async function counts(db: Db): Promise<Record<string, number>> {
 const job = (db: Db, over: Partial<ConstructorParameters<typeof RetentionJob>[0]> = {}) =>
   new RetentionJob({
     pool: db.pool,
-    retention: { detailDays: 30, hourlyDays: 10, pruneIntervalMs: 3_600_000 },
+    retention: { detailDays: 30, hourlyDays: 10, threadMemoryDays: 7, pruneIntervalMs: 3_600_000 },
     auditDays: 30,
     log,
     now: () => NOW,
@@ -179,7 +179,12 @@ describe("retention config", () => {
 
   it("defaults to 400 days of detail and of hourly rollups, pruned hourly", async () => {
     const { config } = await loadFile("logLevel: info\n");
-    expect(config.retention).toEqual({ detailDays: 400, hourlyDays: 400, pruneIntervalMs: 3_600_000 });
+    expect(config.retention).toEqual({
+      detailDays: 400,
+      hourlyDays: 400,
+      threadMemoryDays: 7,
+      pruneIntervalMs: 3_600_000,
+    });
   });
 
   it("does keep audit events 400 days by default and reads audit.retentionDays", async () => {
@@ -191,6 +196,8 @@ describe("retention config", () => {
     ["retention: { detailDays: 0 }", "retention.detailDays"],
     ["retention: { hourlyDays: 1.5 }", "retention.hourlyDays"],
     ["retention: { pruneIntervalMs: 10 }", "retention.pruneIntervalMs"],
+    ["retention: { threadMemoryDays: 0 }", "retention.threadMemoryDays"],
+    ["retention: { threadMemoryDays: 401 }", "retention.threadMemoryDays"],
     ["retention: { keepForever: true }", "keepForever"],
     ["audit: { retentionDays: 0 }", "audit.retentionDays"],
     ["audit: { retentionDays: 2.5 }", "audit.retentionDays"],

@@ -50,7 +50,9 @@ describe("thread goals in the database", () => {
     const s = snapshot({ goal: GOAL });
     await write([s]);
     expect(await stored(s.id)).toEqual(GOAL);
-    const loaded = (await loadThreads({ pool: db.pool, perTarget: 100 })).find((t) => t.id === s.id);
+    const loaded = (
+      await loadThreads({ pool: db.pool, perTarget: 100, targetIds: [s.targetId], heldSinceMs: 0 })
+    ).find((t) => t.id === s.id);
     expect(loaded?.goal).toEqual(GOAL);
   });
 

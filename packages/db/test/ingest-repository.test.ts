@@ -669,9 +669,12 @@ describe("thread upsert and load (issue 'Hostile input, round two', finding 3)",
     };
     await write([snapshot(s, known)]);
     await write([snapshot(s, { status: "active", lastEventAtMs: T0 + 1 })]);
-    const [stored] = await loadThreads({ pool: db.pool, perTarget: 10 }).then((all) =>
-      all.filter((t) => t.id === s.threadId),
-    );
+    const [stored] = await loadThreads({
+      pool: db.pool,
+      perTarget: 10,
+      targetIds: [s.targetId],
+      heldSinceMs: 0,
+    }).then((all) => all.filter((t) => t.id === s.threadId));
     expect(stored).toMatchObject({
       ...known,
       status: "active",
@@ -693,7 +696,12 @@ describe("thread upsert and load (issue 'Hostile input, round two', finding 3)",
       [flood.threadId, flood.targetId],
     );
     await write([snapshot(quiet, { lastEventAtMs: T0, model: "m" })]);
-    const loaded = await loadThreads({ pool: db.pool, perTarget: 5 });
+    const loaded = await loadThreads({
+      pool: db.pool,
+      perTarget: 5,
+      targetIds: [flood.targetId, quiet.targetId],
+      heldSinceMs: 0,
+    });
     const ofFlood = loaded.filter((t) => t.targetId === flood.targetId).map((t) => t.id);
     expect(ofFlood).toEqual([16, 17, 18, 19, 20].map((g) => `${flood.threadId}-${g}`).reverse());
     expect(loaded.filter((t) => t.targetId === quiet.targetId).map((t) => t.id)).toEqual([quiet.threadId]);

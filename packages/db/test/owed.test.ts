@@ -103,13 +103,15 @@ describe("recovery obligations", () => {
   it("survive a restart: loadThreads returns them, and a thread snapshot upsert never clears them", async () => {
     const s = await fresh();
     await write({ owed: [mark(s, T0)] });
-    const [stored] = (await loadThreads({ pool: db.pool, perTarget: 10 })).filter((t) => t.id === s.threadId);
+    const [stored] = (
+      await loadThreads({ pool: db.pool, perTarget: 10, targetIds: [s.targetId], heldSinceMs: 0 })
+    ).filter((t) => t.id === s.threadId);
     expect(stored?.owedSinceMs).toBe(T0);
     // Past the per-target limit of newest threads, an owed thread is still loaded.
     const other = { threadId: `${s.threadId}-newer`, targetId: s.targetId };
     await write({ usage: [report(other, 1, T0 + 60_000)] });
     await db.pool.query("UPDATE thread SET last_event_at = now() WHERE id = $1", [other.threadId]);
-    const one = await loadThreads({ pool: db.pool, perTarget: 1 });
+    const one = await loadThreads({ pool: db.pool, perTarget: 1, targetIds: [s.targetId], heldSinceMs: 0 });
     expect(one.filter((t) => t.targetId === s.targetId).map((t) => t.id)).toEqual(
       expect.arrayContaining([s.threadId, other.threadId]),
     );

@@ -19,6 +19,12 @@ export const LiveMessageSchema = z.discriminatedUnion("type", [
   }),
   z.object({ type: z.literal("target"), target: TargetViewSchema }),
   z.object({ type: z.literal("thread"), thread: ThreadViewSchema }),
+  /**
+   * The collector no longer holds this thread (it left the working set: not loaded, not owed, not
+   * heard from for `retention.threadMemoryDays`, or its target was removed). It is history now:
+   * GET /api/v1/threads/:id still answers it; a later event brings it back as a `thread` message.
+   */
+  z.object({ type: z.literal("threadRemoved"), threadId: z.string() }),
   z.object({ type: z.literal("alert"), alert: AlertViewSchema }),
   /** Token usage was counted: usage views may refetch. Carries the event time (server clock). */
   z.object({

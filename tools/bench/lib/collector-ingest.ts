@@ -5,7 +5,7 @@
  */
 import { startReplayServer } from "@codex-fleet/codex-fakes/replay-server";
 import type { DbPool } from "@codex-fleet/db/client";
-import { scrape, startBenchCollector, waitOpen } from "./collector-proc.ts";
+import { type BenchTarget, scrape, startBenchCollector, waitOpen } from "./collector-proc.ts";
 import { cpuSeconds } from "./machine.ts";
 import type { Recording } from "./recorder.ts";
 import { sleep, waitFor } from "./stats.ts";
@@ -34,18 +34,23 @@ export async function ingestIntoCollector<T = undefined>(args: {
   pool: DbPool;
   nodeArgs?: string[];
   whileStreaming?: () => Promise<T>;
+  /** More targets the collector follows that never answer (developers whose history is stored). */
+  quietTargets?: readonly BenchTarget[];
 }): Promise<CollectorIngest & { during: T | undefined }> {
   const { rec, pool } = args;
   const replay = await startReplayServer(rec);
   try {
     const collector = await startBenchCollector({
       dbUrl: args.dbUrl,
-      targets: rec.servers.map((s, i) => ({
-        name: s.name,
-        team: s.team,
-        url: replay.urls[i] as string,
-        token: null,
-      })),
+      targets: [
+        ...rec.servers.map((s, i) => ({
+          name: s.name,
+          team: s.team,
+          url: replay.urls[i] as string,
+          token: null,
+        })),
+        ...(args.quietTargets ?? []),
+      ],
       nodeArgs: args.nodeArgs,
     });
     try {

@@ -27,6 +27,11 @@ export interface GrowthOptions {
   storedTurns: number;
   /** Rows a seeding statement (default 1,000,000). */
   chunk?: number;
+  /**
+   * A database already seeded with `storedTurns` (tools/bench/seed-growth.ts): the stored run uses
+   * it instead of seeding (100 M turns take ≈ 45 min to seed) and leaves it in place.
+   */
+  seededUrl?: string;
 }
 
 export interface GrowthRun {
@@ -65,7 +70,7 @@ const uuidv7 = (ms: string, salt: string) => {
 };
 
 /** `n` turns with a ledger row each, over the last 360 days, on DEVELOPERS developers. */
-async function seedStored(
+export async function seedStored(
   pool: DbPool,
   n: number,
   chunk: number,
@@ -84,12 +89,18 @@ async function seedStored(
   const thread = `(g / ${TURNS_PER_THREAD})`;
   const threadId = (t: string) => uuidv7(msOf(`${t} * ${TURNS_PER_THREAD}`), `'th' || ${t}`);
   const turnId = uuidv7(msOf("g"), "'tu' || g");
+  const stamp = (ms: string) => `to_timestamp(${ms} / 1000.0) AT TIME ZONE 'UTC'`;
+  const firstAt = stamp(msOf(`t * ${TURNS_PER_THREAD}`));
+  const lastAt = stamp(msOf(`t * ${TURNS_PER_THREAD} + ${TURNS_PER_THREAD - 1}`));
   const target = `'grown-' || (${thread} % ${DEVELOPERS})`;
   for (let from = 0; from < threads; from += chunk) {
     const to = Math.min(threads, from + chunk) - 1;
     await pool.query(
-      `INSERT INTO thread (id, target_id, status)
-       SELECT ${threadId("t")}, 'grown-' || (t % ${DEVELOPERS}), 'notLoaded' FROM generate_series($1::int, $2::int) t`,
+      // Each thread as its last turn left it: unloaded since, heard from last at that turn's time
+      // (what decides whether a restarted collector holds it: fleet/working-set.ts).
+      `INSERT INTO thread (id, target_id, status, status_since, last_event_at, created_at)
+       SELECT ${threadId("t")}, 'grown-' || (t % ${DEVELOPERS}), 'notLoaded', ${lastAt}, ${lastAt}, ${firstAt}
+       FROM generate_series($1::int, $2::int) t`,
       [from, to, base],
     );
   }
@@ -121,6 +132,17 @@ async function seedStored(
   return { threads, seedMs: performance.now() - t0 };
 }
 
+/** The seeded database's thread count, after checking that it holds `n` stored turns. */
+async function storedAlready(pool: DbPool, n: number): Promise<{ threads: number; seedMs: number }> {
+  const { rows } = await pool.query<{ turns: string; threads: string }>(
+    `SELECT (SELECT count(*) FROM turn WHERE target_id LIKE 'grown-%')::text AS turns,
+            (SELECT count(*) FROM thread WHERE target_id LIKE 'grown-%')::text AS threads`,
+  );
+  const turns = Number(rows[0]?.turns);
+  if (turns !== n) throw new Error(`the seeded database stores ${turns} turns, not ${n}`);
+  return { threads: Number(rows[0]?.threads), seedMs: 0 };
+}
+
 const sizeMB = async (pool: DbPool, table: string) =>
   round(
     Number(
@@ -138,15 +160,32 @@ export async function runGrowth(opts: GrowthOptions): Promise<GrowthResult> {
     seed: "growth",
   });
   const tps = (ms: number) => round(rec.turns / (ms / 1000));
+  const quietTargets = Array.from({ length: DEVELOPERS }, (_, d) => ({
+    name: `grown-${d}`,
+    team: `team-${d % 20}`,
+    url: "ws://127.0.0.1:1",
+    token: null,
+  }));
   const once = async (storedTurns: number) => {
-    const testDb = await createTestDatabase({ fallbackToEmbedded: false });
+    // A database seeded beforehand (seed-growth.ts) is used as it is, and kept.
+    const preseeded = storedTurns > 0 && opts.seededUrl ? opts.seededUrl : null;
+    const testDb = preseeded
+      ? { url: preseeded, drop: async () => {} }
+      : await createTestDatabase({ fallbackToEmbedded: false });
     const db = createDb({ url: testDb.url, poolMax: 4 });
     try {
-      const seeded = storedTurns > 0 ? await seedStored(db.pool, storedTurns, opts.chunk ?? 1_000_000) : null;
+      const seeded =
+        storedTurns === 0
+          ? null
+          : preseeded
+            ? await storedAlready(db.pool, storedTurns)
+            : await seedStored(db.pool, storedTurns, opts.chunk ?? 1_000_000);
       const sizes = seeded
         ? { turnMB: await sizeMB(db.pool, "turn"), usageEventMB: await sizeMB(db.pool, "usage_event") }
         : null;
-      const run = await ingestIntoCollector({ rec, dbUrl: testDb.url, pool: db.pool });
+      // The collector follows the stored developers too (in every run, so only the stored rows
+      // differ): a restart holds their working set (fleet.ts loadHeld), as it would in production.
+      const run = await ingestIntoCollector({ rec, dbUrl: testDb.url, pool: db.pool, quietTargets });
       const result: GrowthRun = {
         ms: round(run.ms),
         turnsPerSecond: tps(run.ms),

@@ -87,7 +87,7 @@ export async function runRetention(opts: RetentionBenchOptions): Promise<Retenti
       const seeded = await seedOld(db.pool, opts.oldRows);
       const job = new RetentionJob({
         pool: db.pool,
-        retention: { detailDays: 400, hourlyDays: 400, pruneIntervalMs: 3_600_000 },
+        retention: { detailDays: 400, hourlyDays: 400, threadMemoryDays: 7, pruneIntervalMs: 3_600_000 },
         log: { info: () => {}, debug: () => {}, warn: () => {} },
       });
       const run = await ingestIntoCollector({

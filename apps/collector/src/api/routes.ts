@@ -149,9 +149,9 @@ export function registerRoutes(fastify: FastifyInstance, deps: RouteDeps): void 
 
   const threadsSchema = describeRoute({
     tags: ["threads"],
-    summary: "Threads, newest event first, a page at a time",
+    summary: "Threads the collector holds, newest event first, a page at a time",
     description:
-      "Headers: x-total-count (matching threads), x-next-cursor (pass as `cursor` for the next page).",
+      "The working set: threads loaded in an app-server, owed a total, or heard from within retention.threadMemoryDays; older ones through GET /api/v1/threads/{id}. Headers: x-total-count (matching threads), x-next-cursor (pass as `cursor` for the next page).",
     query: query({
       target: qp.list("Only these targets"),
       team: qp.list("Only these teams"),

@@ -17,13 +17,8 @@ import { randomUUID } from "node:crypto";
 import type { DbPool } from "@codex-fleet/db/client";
 import { type Listener, listen, NOTIFY_MAX_BYTES, notifyAll } from "@codex-fleet/db/notify";
 import { listTargetRows, type TargetRow } from "@codex-fleet/db/repositories/targets-repository";
-import { loadThreads, readThread } from "@codex-fleet/db/repositories/threads-repository";
-import {
-  type Fleet,
-  MAX_THREADS_PER_TARGET,
-  type RemoteTargetState,
-  type TargetRuntime,
-} from "../fleet/fleet.ts";
+import { readThread } from "@codex-fleet/db/repositories/threads-repository";
+import type { Fleet, RemoteTargetState, TargetRuntime } from "../fleet/fleet.ts";
 import { type ThreadState, threadFromStored } from "../ingest/thread-state.ts";
 import { backoffDelayMs } from "../lib/backoff.ts";
 import { errText } from "../lib/err-text.ts";
@@ -390,8 +385,9 @@ export class Replica {
    */
   private async reread(): Promise<void> {
     await this.rereadTargets();
-    const { fleet, pool } = this.opts;
-    const stored = await loadThreads({ pool, perTarget: MAX_THREADS_PER_TARGET });
+    const { fleet } = this.opts;
+    // The working set as stored (applyStored refuses the threads of targets this instance follows).
+    const stored = await fleet.loadHeld();
     for (const s of stored) this.applyStored(threadFromStored(s));
     await this.run("reload managed targets", this.opts.onManaged);
     await this.run("reload alert state", this.opts.onAlerts);

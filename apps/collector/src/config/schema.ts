@@ -423,6 +423,16 @@ const ConfigFileObject = z.strictObject({
         .min(1, { error: "must be at least 1" })
         .max(36_500, { error: "must be at most 36500 (100 years)" })
         .default(400),
+      /**
+       * Threads neither loaded in an app-server nor owed a total stay in memory (live feed, thread
+       * list, alerts) this many days after they were last heard from (issue 13: the working set,
+       * threads-repository.ts isHeldThread); older ones are history, in the database only.
+       */
+      threadMemoryDays: z
+        .int({ error: "must be a whole number of days" })
+        .min(1, { error: "must be at least 1" })
+        .max(400, { error: "must be at most 400" })
+        .default(7),
       pruneIntervalMs: z
         .int({ error: "must be an integer number of milliseconds" })
         .min(60_000, { error: "must be at least 60000 (1 min)" })

@@ -9,7 +9,11 @@ import { sampleActivityPeak } from "@codex-fleet/db/repositories/activity-peak";
 import { writeIngestBatch } from "@codex-fleet/db/repositories/ingest-repository";
 import type { OwedReason } from "@codex-fleet/db/repositories/ingest-types";
 import { listTargetRows, syncTargets } from "@codex-fleet/db/repositories/targets-repository";
-import { loadThreads } from "@codex-fleet/db/repositories/threads-repository";
+import {
+  isHeldThread,
+  loadThreads,
+  type StoredThread,
+} from "@codex-fleet/db/repositories/threads-repository";
 import type { FleetEvent } from "@codex-fleet/protocol/events";
 import type { LimitRow } from "@codex-fleet/protocol/limits";
 import type { Config, TargetConfig } from "../config/schema.ts";
@@ -73,6 +77,11 @@ export interface FleetListener {
   threadChanged?(thread: ThreadState): void;
   targetChanged?(target: TargetRuntime): void;
   usageCounted?(u: { threadId: string; targetId: string; atMs: number; totalTokens: number }): void;
+  /**
+   * The fleet no longer holds this thread (it left the working set, or its target was removed):
+   * it stays in the database, history. A later event brings it back as a change.
+   */
+  threadForgotten?(thread: ThreadState): void;
   event?(targetId: string, event: FleetEvent): void;
   /** A plan limit of a target this instance follows changed (issue 14): its row, with forecast. */
   limitsChanged?(row: LimitRow): void;
@@ -246,7 +255,7 @@ export class Fleet {
       pool,
       targets: all.map((t) => ({ id: t.name, team: t.team, url: t.url, labels: { ...t.labels } })),
     });
-    const stored = await loadThreads({ pool, perTarget: MAX_THREADS_PER_TARGET });
+    const stored = await this.loadHeld();
     for (const s of stored) this.threads.set(s.id, threadFromStored(s));
     const storedTargets = await listTargetRows({ pool });
     const lastContact = new Map(storedTargets.map((t) => [t.id, t.lastContactAtMs]));
@@ -262,6 +271,7 @@ export class Fleet {
     this.contactTimer = setInterval(() => {
       this.touchContacts();
       this.checkpointObserved();
+      this.forgetCold();
     }, 60_000);
     this.contactTimer.unref();
     // The most threads active at once (issue 15), sampled from the shared thread table: every
@@ -305,6 +315,48 @@ export class Fleet {
       );
       throw err;
     }
+  }
+
+  /** Threads heard from since then are held in memory (threads-repository.ts isHeldThread). */
+  heldSinceMs(atMs = this.now()): number {
+    return atMs - this.opts.config.retention.threadMemoryDays * DAY_MS;
+  }
+
+  /** The stored working set of these targets (default: every enabled one; a start, a takeover). */
+  loadHeld(targetIds?: readonly string[]): Promise<StoredThread[]> {
+    return loadThreads({
+      pool: this.opts.pool,
+      perTarget: MAX_THREADS_PER_TARGET,
+      ...(targetIds ? { targetIds } : {}),
+      heldSinceMs: this.heldSinceMs(),
+    });
+  }
+
+  /**
+   * Drop from memory every thread that left the working set (isHeldThread: not owed, not loaded in
+   * its app-server, not heard from for `retention.threadMemoryDays`). Runs every minute; memory
+   * then follows what is live, not the stored history. Returns how many were dropped.
+   */
+  forgetCold(atMs = this.now()): number {
+    const since = this.heldSinceMs(atMs);
+    let n = 0;
+    for (const t of this.threads.values()) {
+      const rt = this.targets.get(t.targetId);
+      if (isHeldThread(t, since) || rt?.observing.has(t.id)) continue;
+      this.forget(t, rt);
+      n++;
+    }
+    if (n > 0) this.opts.log.debug({ threads: n, held: this.threads.size }, "threads left memory");
+    return n;
+  }
+
+  private forget(t: ThreadState, rt: TargetRuntime | undefined): void {
+    this.threads.delete(t.id);
+    if (rt) {
+      rt.threadCount--;
+      rt.metadataRead?.delete(t.id);
+    }
+    this.notify((l) => l.threadForgotten?.(t));
   }
 
   /** Threads with an open recovery obligation (their totals are a lower bound), optionally of one target. */
@@ -356,7 +408,8 @@ export class Fleet {
 
   /**
    * Stop following a target (the admin API): close its connection — listeners and the row see a
-   * last `stopped` state — and forget it. Its threads stay, in memory and in the database.
+   * last `stopped` state — and forget it. Its threads stay, in memory (a paused or redefined target
+   * keeps them; the working-set sweep applies) and in the database.
    */
   removeTarget(name: string): boolean {
     const rt = this.targets.get(name);
@@ -365,6 +418,12 @@ export class Fleet {
     this.targets.delete(name);
     this.membershipChanged?.();
     return true;
+  }
+
+  /** A target was deleted: its threads leave memory (they stay in the database). Not while registered. */
+  forgetThreadsOf(name: string): void {
+    if (this.targets.has(name)) return;
+    for (const t of this.threads.values()) if (t.targetId === name) this.forget(t, undefined);
   }
 
   private register(tc: TargetConfig, lastContactAtMs: number | null): TargetRuntime {
@@ -635,10 +694,7 @@ export class Fleet {
     const { pool } = this.opts;
     const wanted = names.filter((n) => this.targets.get(n)?.followed === false);
     if (wanted.length === 0) return [];
-    const [stored, rows] = await Promise.all([
-      loadThreads({ pool, perTarget: MAX_THREADS_PER_TARGET, targetIds: wanted }),
-      listTargetRows({ pool }),
-    ]);
+    const [stored, rows] = await Promise.all([this.loadHeld(wanted), listTargetRows({ pool })]);
     const contact = new Map(rows.map((r) => [r.id, r.lastContactAtMs]));
     const counts = new Map<string, number>();
     for (const s of stored) {
@@ -797,6 +853,8 @@ function sameFields(a: ThreadState, b: ThreadState): boolean {
   return true;
 }
 
+const DAY_MS = 86_400_000;
+
 /** How often the most threads active at once is sampled (activity_peak). */
 const PEAK_SAMPLE_MS = 15_000;
 
@@ -810,8 +868,9 @@ const HANDSHAKE_GATE = { max: 256, holdMaxMs: 500 };
 
 const MAX_METHOD_NAMES = 100;
 /**
- * Threads held in memory per target (loaded at start: the newest this many of each target; new
- * ids past it are ignored). Far above any real developer's history, low enough that one hostile
+ * Threads held in memory per target (loaded at start: the newest this many of each target's
+ * working set; new ids past it are ignored). Far above any real developer's working set (threads
+ * loaded, owed or heard from within `retention.threadMemoryDays`), low enough that one hostile
  * peer cannot exhaust memory — and per target, so one target's flood never displaces another's.
  */
 export const MAX_THREADS_PER_TARGET = 50_000;

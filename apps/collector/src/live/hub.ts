@@ -29,8 +29,11 @@ export interface LiveHubOptions {
 /** Fans changes out to live clients. */
 export class LiveHub {
   private clients = new Set<LiveSocket>();
-  /** Latest change per thread/target since the last tick; views are built at the tick (see threadChanged). */
-  private threads = new Map<string, ThreadView | (() => ThreadView)>();
+  /**
+   * Latest change per thread/target since the last tick; views are built at the tick (see
+   * threadChanged). null: the thread left the collector's memory (threadRemoved).
+   */
+  private threads = new Map<string, ThreadView | (() => ThreadView) | null>();
   private targets = new Map<string, TargetView | (() => TargetView)>();
   private alerts = new Map<string, AlertView>();
   /** Latest row per target and limit id since the last tick (issue 14). */
@@ -92,6 +95,13 @@ export class LiveHub {
     this.schedule();
   }
 
+  /** The collector no longer holds this thread (history now): clients drop it at the next tick. */
+  threadRemoved(id: string): void {
+    if (this.clients.size === 0) return;
+    this.threads.set(id, null);
+    this.schedule();
+  }
+
   /** A target changed; like threadChanged (a target's view counts its threads: worth deferring). */
   targetChanged(name: string, view: TargetView | (() => TargetView)): void {
     if (this.clients.size === 0) return;
@@ -148,10 +158,12 @@ export class LiveHub {
         type: "target" as const,
         target: typeof t === "function" ? t() : t,
       })),
-      ...[...this.threads.values()].map((t) => ({
-        type: "thread" as const,
-        thread: typeof t === "function" ? t() : t,
-      })),
+      ...[...this.threads].map(
+        ([threadId, t]): LiveMessage =>
+          t === null
+            ? { type: "threadRemoved", threadId }
+            : { type: "thread", thread: typeof t === "function" ? t() : t },
+      ),
       ...[...this.alerts.values()].map((alert) => ({ type: "alert" as const, alert })),
       ...[...this.limits.values()].map((row) => ({ type: "limits" as const, row })),
       ...this.usage,

@@ -284,6 +284,7 @@ export class ManagedTargets {
     return this.serial(async () => {
       this.writable(name);
       this.opts.fleet.removeTarget(name);
+      this.opts.fleet.forgetThreadsOf(name);
       this.names.delete(name);
       this.paused.delete(name);
       this.refs.delete(name);
@@ -501,6 +502,7 @@ export class ManagedTargets {
       for (const name of [...this.names]) {
         if (seen.has(name)) continue;
         fleet.removeTarget(name);
+        fleet.forgetThreadsOf(name);
         this.names.delete(name);
         this.refs.delete(name);
         this.log.info({ target: name }, "target removed on another collector");
@@ -509,6 +511,7 @@ export class ManagedTargets {
         if (seen.has(name)) continue;
         this.paused.delete(name);
         this.refs.delete(name);
+        this.opts.fleet.forgetThreadsOf(name);
         this.log.info({ target: name }, "paused target removed on another collector");
       }
     });

@@ -134,6 +134,12 @@ export function liveReducer(
         ...state,
         threads: capThreads(upsert(state.threads, message.thread.id, message.thread), limits.maxThreads),
       };
+    case "threadRemoved": {
+      if (!state.threads.has(message.threadId)) return state;
+      const threads = new Map(state.threads);
+      threads.delete(message.threadId);
+      return { ...state, threads };
+    }
     case "alert":
       return {
         ...state,

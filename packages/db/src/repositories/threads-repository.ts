@@ -64,23 +64,54 @@ const THREAD_COLUMNS = `th.id, th.target_id AS "targetId", th.model, th.model_pr
     'statusSinceMs', ${ms("COALESCE(th.goal_status_since, th.status_since)")}) END AS goal`;
 
 /**
- * The threads the collector keeps in memory at start: the newest `perTarget` of each target (by
- * last event), never a fleet-wide limit — one target's flood must not push another target's
- * threads out of memory — plus every thread with an open recovery obligation.
+ * The working set (issue 13): the threads the collector holds in memory — live feed, thread list,
+ * alerts, the observer's reconnect checks. A thread is held while it is owed a total (its recovery
+ * is re-armed from memory), loaded in its app-server (any status but `notLoaded`: it can turn
+ * active, wait on a human or fail at any moment, and the observer must check it at the next
+ * connect), or heard from since `heldSinceMs` (config `retention.threadMemoryDays`). Everything else
+ * is history: stored, counted, answered by GET /api/v1/threads/:id, not held.
+ *
+ * One rule, two spellings: `isHeldThread` for memory (the fleet's sweep) and HELD_SQL for the load
+ * at start; the db tests check that they agree.
+ */
+export function isHeldThread(
+  t: Pick<StoredThread, "owedSinceMs" | "status" | "lastEventAtMs" | "statusSinceMs">,
+  heldSinceMs: number,
+): boolean {
+  return (
+    t.owedSinceMs !== null || t.status !== "notLoaded" || (t.lastEventAtMs ?? t.statusSinceMs) >= heldSinceMs
+  );
+}
+
+/** isHeldThread over `th` (a thread row); `$since` a timestamp parameter. */
+const heldSql = (since: string) =>
+  `(th.owed_since IS NOT NULL OR th.status <> 'notLoaded' OR COALESCE(th.last_event_at, th.status_since) >= ${since})`;
+
+/**
+ * The threads the collector holds at start: the working set (isHeldThread) of the given targets
+ * (default: every target still enabled — configured, or added through the API and not deleted;
+ * paused ones included), at most the newest `perTarget` of each (by last event) — never a
+ * fleet-wide limit: one target's flood must not push another target's threads out of memory —
+ * plus every thread owed a total.
  */
 export async function loadThreads(args: {
   pool: Pool;
   perTarget: number;
-  /** Only these targets' threads (a target taken over from another collector); default: all. */
+  /** Only these targets' threads (a target taken over from another collector). */
   targetIds?: readonly string[];
+  /** Threads heard from since then are held (isHeldThread). */
+  heldSinceMs: number;
 }): Promise<StoredThread[]> {
   const { rows } = await args.pool.query<StoredThread>(
     `SELECT ${THREAD_COLUMNS} FROM (
-       SELECT t.*, row_number() OVER (PARTITION BY t.target_id ORDER BY t.last_event_at DESC NULLS LAST, t.id) AS rn
-       FROM thread t WHERE $2::text[] IS NULL OR t.target_id = ANY($2::text[])) th
+       SELECT th.*, row_number() OVER (PARTITION BY th.target_id ORDER BY th.last_event_at DESC NULLS LAST, th.id) AS rn
+       FROM thread th
+       WHERE ($2::text[] IS NULL OR th.target_id = ANY($2::text[]))
+         AND ($2::text[] IS NOT NULL OR th.target_id IN (SELECT id FROM target WHERE enabled))
+         AND ${heldSql("to_timestamp($3::float8 / 1000.0) AT TIME ZONE 'UTC'")}) th
      -- A thread still owed a total is always loaded: its recovery is re-armed from memory.
      WHERE th.rn <= $1 OR th.owed_since IS NOT NULL`,
-    [args.perTarget, args.targetIds ? [...args.targetIds] : null],
+    [args.perTarget, args.targetIds ? [...args.targetIds] : null, args.heldSinceMs],
   );
   return rows;
 }

@@ -53,6 +53,27 @@ describe("liveReducer", () => {
     expect([...state.threads.keys()].sort()).toEqual(["active", "error", "idle-new"]);
   });
 
+  it("does drop a thread the collector no longer holds (threadRemoved), and ignores an unknown id", () => {
+    const threads = [thread({ id: "kept" }), thread({ id: "history" })];
+    const state = liveReducer(emptyLiveData(), {
+      type: "message",
+      message: snapshotMessage({ threads }),
+      nowMs: NOW,
+    });
+    const after = liveReducer(state, {
+      type: "message",
+      message: { type: "threadRemoved", threadId: "history" },
+      nowMs: NOW,
+    });
+    expect([...after.threads.keys()]).toEqual(["kept"]);
+    const again = liveReducer(after, {
+      type: "message",
+      message: { type: "threadRemoved", threadId: "history" },
+      nowMs: NOW,
+    });
+    expect(again).toBe(after);
+  });
+
   it("does drop resolved alerts first when over maxAlerts", () => {
     const state = liveReducer(
       emptyLiveData(),
