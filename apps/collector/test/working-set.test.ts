@@ -5,6 +5,7 @@
  * chosen times: what a restart loads, what the minute sweep forgets, what the API and the live feed
  * say about it.
  */
+import { type ScriptedPeer, startScriptedPeer } from "@codex-fleet/codex-fakes/scripted-peer";
 import { createDb, type Db } from "@codex-fleet/db/client";
 import { createTestDatabase, type TestDatabase } from "@codex-fleet/db/testing";
 import type { TargetView, ThreadDetail } from "@codex-fleet/protocol/api";
@@ -19,6 +20,7 @@ const START = Date.now();
 let testDb: TestDatabase;
 let db: Db;
 let collector: RunningCollector;
+let peer: ScriptedPeer;
 
 const ago = (days: number) => new Date(START - days * DAY).toISOString();
 
@@ -44,14 +46,17 @@ beforeAll(async () => {
          CASE WHEN $5 THEN 'loadedAtContact' END)`,
       [id, target, status, ago(days), owed],
     );
+  // The target's app-server: a scripted peer (empty thread lists), whose frames the test sends.
+  peer = await startScriptedPeer({});
   collector = await startCollector({
     dbUrl: testDb.url,
-    targets: [{ name: "dev", url: "ws://127.0.0.1:9", token: null }],
+    targets: [{ name: "dev", url: peer.url, token: "t" }],
   });
 }, 120_000);
 
 afterAll(async () => {
   await collector?.stop();
+  await peer?.close();
   await db?.close();
   await testDb?.drop();
 });
@@ -70,7 +75,12 @@ const threadsOfDev = async () =>
 describe("the working set", () => {
   it("holds at start what is loaded, owed or recent, of enabled targets; history is answered from the database", async () => {
     expect(held()).toEqual(["old-idle", "old-owed", "recent"]);
-    expect(await listed()).toEqual({ total: "3", ids: ["recent", "old-idle", "old-owed"] });
+    // (Order aside: the connect may already have marked "old-idle" unloaded, heard from now.)
+    const first = await listed();
+    expect({ ...first, ids: first.ids.sort() }).toEqual({
+      total: "3",
+      ids: ["old-idle", "old-owed", "recent"],
+    });
     expect(await threadsOfDev()).toBe(3);
     for (const id of ["old", "gone-recent"]) {
       const detail = await collector.get<ThreadDetail>(`/api/v1/threads/${id}`);
@@ -101,11 +111,53 @@ describe("the working set", () => {
     expect(await collector.get<ThreadDetail>("/api/v1/threads/recent")).toMatchObject({ id: "recent" });
   });
 
-  it("keeps a removed (paused, redefined) target's threads; forgets a deleted target's", () => {
+  it("reads a thread heard from again back from the database before changing it: its usage keeps its model", async () => {
+    expect(collector.fleet.threads.has("recent")).toBe(false);
+    await waitFor(() => collector.fleet.targets.get("dev")?.status.state === "open");
+    const conn = peer.connections.at(-1);
+    const usage = {
+      totalTokens: 1500,
+      inputTokens: 1000,
+      cachedInputTokens: 0,
+      outputTokens: 500,
+      reasoningOutputTokens: 0,
+    };
+    conn?.send({
+      method: "thread/status/changed",
+      params: { threadId: "recent", status: { type: "active", activeFlags: [] } },
+    });
+    conn?.send({
+      method: "turn/started",
+      params: { threadId: "recent", turn: { id: "turn-again", status: "inProgress" } },
+    });
+    conn?.send({
+      method: "thread/tokenUsage/updated",
+      params: { threadId: "recent", turnId: "turn-again", tokenUsage: { total: usage, last: usage } },
+    });
+    await waitFor(() => collector.fleet.threads.get("recent")?.countedTotalTokens === 1500);
+    await collector.fleet.flush();
+    const { rows } = await db.pool.query(
+      "SELECT model, total_tokens::int AS total FROM usage_event WHERE thread_id = 'recent'",
+    );
+    // From nothing, the thread's model would be unknown here and its tokens unpriced.
+    expect(rows).toEqual([{ model: "gpt-5.5", total: 1500 }]);
+    expect(collector.fleet.threads.get("recent")).toMatchObject({ model: "gpt-5.5", status: "active" });
+  });
+
+  it("keeps a removed (paused, redefined) target's threads; forgets a deleted target's; loads them when added again", async () => {
+    const config = collector.fleet.targets.get("dev")?.config;
     expect(collector.fleet.removeTarget("dev")).toBe(true);
-    expect(held()).toEqual(["old-idle", "old-owed"]);
+    expect(held()).toEqual(["old-idle", "old-owed", "recent"]);
     collector.fleet.forgetThreadsOf("dev");
     expect(held()).toEqual([]);
+    // Added again (a resume, a re-add): its stored working set, the owed thread first of all,
+    // is in memory before it connects (the observer re-arms recovery from memory at connect).
+    if (!config) throw new Error("no config");
+    collector.fleet.addTarget(config);
+    await waitFor(() => collector.fleet.threads.has("old-owed"));
+    expect(held()).toEqual(["old-idle", "old-owed", "recent"]);
+    expect(collector.fleet.targets.get("dev")?.threadCount).toBe(3);
+    await waitFor(() => collector.fleet.targets.get("dev")?.status.state === "open");
   });
 });
 

@@ -80,10 +80,13 @@ describe("the working set", () => {
     expect(
       await loadThreads({ pool: db.pool, perTarget: 10_000, targetIds: [], heldSinceMs: CUTOFF }),
     ).toEqual([]);
-    // Without a list: the targets still enabled (a deleted one's threads are history).
+    // Without a list: the targets still enabled or paused (a deleted one's threads are history).
     await db.pool.query("UPDATE target SET enabled = false WHERE id = 'ws-b'");
     const enabled = await loadThreads({ pool: db.pool, perTarget: 10_000, heldSinceMs: CUTOFF });
     expect(enabled.map((t) => t.id).sort()).toEqual(onlyA.map((t) => t.id).sort());
+    await db.pool.query("UPDATE target SET paused = true WHERE id = 'ws-b'");
+    const withPaused = await loadThreads({ pool: db.pool, perTarget: 10_000, heldSinceMs: CUTOFF });
+    expect(withPaused.map((t) => t.id).sort()).toEqual(loaded.map((t) => t.id).sort());
   });
 
   it("a notLoaded thread last heard from before the cutoff is history; on or after it, held", () => {

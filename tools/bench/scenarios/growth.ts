@@ -97,7 +97,7 @@ export async function seedStored(
     const to = Math.min(threads, from + chunk) - 1;
     await pool.query(
       // Each thread as its last turn left it: unloaded since, heard from last at that turn's time
-      // (what decides whether a restarted collector holds it: fleet/working-set.ts).
+      // (what decides whether a restarted collector holds it: threads-repository.ts isHeldThread).
       `INSERT INTO thread (id, target_id, status, status_since, last_event_at, created_at)
        SELECT ${threadId("t")}, 'grown-' || (t % ${DEVELOPERS}), 'notLoaded', ${lastAt}, ${lastAt}, ${firstAt}
        FROM generate_series($1::int, $2::int) t`,

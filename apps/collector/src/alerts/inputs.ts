@@ -98,7 +98,12 @@ export class SnapshotInputs {
     return {
       targets,
       threads: [...this.opts.fleet.threads.values()],
-      failures: this.failuresLoaded ? [...this.failures.values()] : null,
+      // A deleted target's failures end with it (its threads left memory: nothing to judge them by).
+      failures: this.failuresLoaded
+        ? [...this.failures.values()].filter(
+            (f) => this.opts.fleet.targets.has(f.targetId) || this.opts.fleet.threads.has(f.threadId),
+          )
+        : null,
       spend: this.spend,
       settleMs: this.opts.settleMs,
       ...money,

@@ -12,6 +12,7 @@ import { listTargetRows, syncTargets } from "@codex-fleet/db/repositories/target
 import {
   isHeldThread,
   loadThreads,
+  readThreads,
   type StoredThread,
 } from "@codex-fleet/db/repositories/threads-repository";
 import type { FleetEvent } from "@codex-fleet/protocol/events";
@@ -128,6 +129,8 @@ export class Fleet {
   private readonly now: () => number;
   private contactTimer: NodeJS.Timeout | null = null;
   private peakTimer: NodeJS.Timeout | null = null;
+  /** stop() was called: nothing starts following any more. */
+  private stopped = false;
   /** Follow every target at start and when added (one collector); false: the lease keeper decides. */
   private followAll = true;
   /** Called when a target is added or removed (the lease keeper looks at once). */
@@ -292,12 +295,14 @@ export class Fleet {
    * `flushTimeoutMs`; rejects (after logging what is lost) if the database never took it.
    */
   async stop(flushTimeoutMs = 0): Promise<void> {
+    this.stopped = true;
     if (this.contactTimer) clearInterval(this.contactTimer);
     if (this.peakTimer) clearInterval(this.peakTimer);
     // An unfollowed target's connection never started: stopping it would write "stopped" over
     // the follower's state. Stopping an open one ends the observed activity (onStatus).
     for (const rt of this.targets.values()) if (rt.followed) rt.connection.stop();
     await this.targetStates.flush().catch(() => {}); // logged by the writer; the next holder writes its own
+    await this.loaded(); // events waiting for a thread's read-back reach the writer before it closes
     try {
       await Promise.all([
         this.writer.close(flushTimeoutMs),
@@ -341,9 +346,9 @@ export class Fleet {
     const since = this.heldSinceMs(atMs);
     let n = 0;
     for (const t of this.threads.values()) {
-      const rt = this.targets.get(t.targetId);
-      if (isHeldThread(t, since) || rt?.observing.has(t.id)) continue;
-      this.forget(t, rt);
+      // An observed span or wait not yet counted keeps it (a notLoaded thread has none).
+      if (isHeldThread(t, since) || t.activity?.kind || t.wait) continue;
+      this.forget(t, this.targets.get(t.targetId));
       n++;
     }
     if (n > 0) this.opts.log.debug({ threads: n, held: this.threads.size }, "threads left memory");
@@ -354,6 +359,7 @@ export class Fleet {
     this.threads.delete(t.id);
     if (rt) {
       rt.threadCount--;
+      rt.observing.delete(t.id);
       rt.metadataRead?.delete(t.id);
     }
     this.notify((l) => l.threadForgotten?.(t));
@@ -374,24 +380,112 @@ export class Fleet {
    */
   private markOwed(rt: TargetRuntime, threadId: string, reason: OwedReason): void {
     const now = this.now();
-    const prev = this.threads.get(threadId);
-    if (!prev && rt.threadCount >= MAX_THREADS_PER_TARGET) return;
-    const base = prev ?? emptyThread(threadId, rt.config.name, now);
-    const next: ThreadState = {
-      ...base,
-      owedSinceMs: base.owedSinceMs ?? now,
-      owedAtMs: now,
-      owedReason: base.owedReason ?? reason,
-    };
-    if (!prev) rt.threadCount++;
-    this.threads.set(threadId, next);
+    if (!this.threads.has(threadId) && rt.threadCount >= MAX_THREADS_PER_TARGET) return;
+    // The mark goes to the writer at once, whatever memory holds: the scan's `settled()` waits for it.
     this.writer.enqueue([{ op: "owed", mark: { threadId, targetId: rt.config.name, reason, atMs: now } }]);
     this.opts.log.debug({ target: rt.config.name, threadId, reason }, "owed marked");
-    if (base.owedSinceMs === null) this.notify((l) => l.threadChanged?.(next));
+    const apply = () => {
+      const prev = this.threads.get(threadId);
+      if (!prev && rt.threadCount >= MAX_THREADS_PER_TARGET) return;
+      const base = prev ?? emptyThread(threadId, rt.config.name, now);
+      const next: ThreadState = {
+        ...base,
+        owedSinceMs: base.owedSinceMs ?? now,
+        owedAtMs: now,
+        owedReason: base.owedReason ?? reason,
+      };
+      if (!prev) rt.threadCount++;
+      this.threads.set(threadId, next);
+      if (base.owedSinceMs === null) this.notify((l) => l.threadChanged?.(next));
+    };
+    if (!this.afterLoad(rt, threadId, apply)) apply();
+  }
+
+  // ── Threads heard from again (the working set): read from the database before any change ──
+
+  /** Per thread being read back: what waits for it (in arrival order) and when the first came. */
+  private readonly loading = new Map<string, { waiting: (() => void)[]; sinceMs: number }>();
+  /** The ids of the next read (one statement per tick for every thread met again meanwhile). */
+  private loadBatch: { rt: TargetRuntime; id: string }[] = [];
+  private readonly loadsInFlight = new Set<Promise<void>>();
+
+  /**
+   * A thread the fleet does not hold may be history (it left the working set, or was never loaded):
+   * its stored state — metadata, model, counted total, goal — must be the base of the change, or
+   * the change would start from nothing (its usage counted as model "unknown", its metadata unknown
+   * in every view). So `then` runs once the thread is read back, after anything already waiting
+   * for it; true when it was deferred. For a thread in memory it is not deferred (false).
+   */
+  private afterLoad(rt: TargetRuntime, threadId: string, then: () => void): boolean {
+    const pending = this.loading.get(threadId);
+    if (pending) {
+      pending.waiting.push(then);
+      return true;
+    }
+    if (this.threads.has(threadId)) return false;
+    this.loading.set(threadId, { waiting: [then], sinceMs: this.now() });
+    if (this.loadBatch.length === 0) setImmediate(() => this.loadNow());
+    this.loadBatch.push({ rt, id: threadId });
+    return true;
+  }
+
+  private loadNow(): void {
+    const batch = this.loadBatch;
+    this.loadBatch = [];
+    if (batch.length === 0) return;
+    const load = readThreads({ pool: this.opts.pool, ids: batch.map((b) => b.id) })
+      .catch((err: unknown) => {
+        // The database is away: go on from nothing, as before the working set (a row's metadata is
+        // safe: a write never erases a known value); usage received meanwhile may read "unknown".
+        this.opts.log.warn(
+          { err: errText(err), threads: batch.length },
+          "could not read back threads heard from again; going on without their stored state",
+        );
+        return [] as StoredThread[];
+      })
+      .then((rows) => {
+        const stored = new Map(rows.map((r) => [r.id, r]));
+        for (const { rt, id } of batch) {
+          const row = stored.get(id);
+          if (row && !this.threads.has(id) && rt.threadCount < MAX_THREADS_PER_TARGET) {
+            const t = threadFromStored(row);
+            this.threads.set(id, t);
+            rt.threadCount++;
+            this.notify((l) => l.threadChanged?.(t));
+          }
+          const waiting = this.loading.get(id)?.waiting ?? [];
+          this.loading.delete(id);
+          for (const run of waiting) {
+            try {
+              run();
+            } catch (err) {
+              this.opts.log.error({ err: errText(err), threadId: id }, "event after read-back failed");
+            }
+          }
+        }
+      })
+      .finally(() => this.loadsInFlight.delete(load));
+    this.loadsInFlight.add(load);
+  }
+
+  /** Until every thread being read back has taken what waited for it (into the writer). */
+  private async loaded(): Promise<void> {
+    while (this.loadBatch.length > 0 || this.loadsInFlight.size > 0) {
+      if (this.loadBatch.length > 0) this.loadNow();
+      await Promise.all([...this.loadsInFlight]);
+    }
+  }
+
+  /** The first arrival of what still waits for a read-back (in memory only, not yet enqueued). */
+  private get loadingSinceMs(): number | null {
+    let min: number | null = null;
+    for (const l of this.loading.values()) if (min === null || l.sinceMs < min) min = l.sinceMs;
+    return min;
   }
 
   /** Wait until everything received so far is in the database (tests, shutdown). */
   async flush(): Promise<void> {
+    await this.loaded();
     await Promise.all([this.writer.flush(), this.targetStates.flush(), this.planLimitWriter.flush()]);
   }
 
@@ -402,8 +496,33 @@ export class Fleet {
   addTarget(tc: TargetConfig, lastContactAtMs: number | null = null): void {
     if (this.targets.has(tc.name)) throw new Error(`target ${tc.name} is already followed`);
     const rt = this.register(tc, lastContactAtMs);
+    // Threads still in memory from before (a redefined or resumed target) count against its bound.
+    for (const t of this.threads.values()) if (t.targetId === tc.name) rt.threadCount++;
     if (!this.followAll) this.membershipChanged?.();
-    else if (this.opts.follow?.(tc.name) ?? true) this.startFollowing(rt, null);
+    else if (this.opts.follow?.(tc.name) ?? true) {
+      // Its stored working set first (a resumed or re-added target's owed threads must be in memory
+      // when the observer re-arms their recovery at connect), as a start or a takeover loads it.
+      void this.loadHeld([tc.name])
+        .then((stored) => {
+          for (const s of stored) {
+            if (this.threads.has(s.id) || rt.threadCount >= MAX_THREADS_PER_TARGET) continue;
+            const t = threadFromStored(s);
+            this.threads.set(t.id, t);
+            rt.threadCount++;
+            this.notify((l) => l.threadChanged?.(t));
+          }
+        })
+        .catch((err: unknown) =>
+          this.opts.log.warn(
+            { err: errText(err), target: tc.name },
+            "could not load the target's stored threads; following it without them",
+          ),
+        )
+        .finally(() => {
+          if (!this.stopped && this.targets.get(tc.name) === rt && !rt.followed)
+            this.startFollowing(rt, null);
+        });
+    }
   }
 
   /**
@@ -559,6 +678,17 @@ export class Fleet {
 
   /** One event from one target: reduce, persist, let the observer react, tell listeners. */
   private handleEvent(rt: TargetRuntime, received: FleetEvent, synthetic = false): void {
+    const about =
+      "thread" in received ? received.thread.id : "threadId" in received ? received.threadId : null;
+    if (about) {
+      const connection = rt.connectedSinceMs;
+      const later = () => {
+        this.handleEvent(rt, received, synthetic);
+        // Its connection closed meanwhile: what the thread does from now on is not observed.
+        if (rt.connectedSinceMs !== connection) this.stopObservingThread(rt, about, this.now());
+      };
+      if (this.afterLoad(rt, about, later)) return;
+    }
     const id = rt.config.name;
     const event = saneTimes(received, this.now());
     // A hostile peer can invent endless method names: count at most MAX_METHOD_NAMES distinct ones.
@@ -629,7 +759,11 @@ export class Fleet {
       lastContactAtMs:
         rt.lastContactAtMs === null
           ? null
-          : Math.min(rt.lastContactAtMs, this.writer.pendingSinceMs ?? Infinity),
+          : Math.min(
+              rt.lastContactAtMs,
+              this.writer.pendingSinceMs ?? Infinity,
+              this.loadingSinceMs ?? Infinity,
+            ),
       connectedSinceMs: rt.connectedSinceMs,
     });
   }
@@ -640,14 +774,16 @@ export class Fleet {
    */
   private stopObserving(rt: TargetRuntime): void {
     const atMs = this.now();
-    for (const threadId of rt.observing) {
-      const t = this.threads.get(threadId);
-      if (!t) continue;
-      const { state, ops } = stopObserving(t, atMs);
-      this.threads.set(threadId, state);
-      this.writer.enqueue(ops);
-    }
-    rt.observing.clear();
+    for (const threadId of rt.observing) this.stopObservingThread(rt, threadId, atMs);
+  }
+
+  private stopObservingThread(rt: TargetRuntime, threadId: string, atMs: number): void {
+    rt.observing.delete(threadId);
+    const t = this.threads.get(threadId);
+    if (!t) return;
+    const { state, ops } = stopObserving(t, atMs);
+    this.threads.set(threadId, state);
+    this.writer.enqueue(ops);
   }
 
   /**

@@ -89,8 +89,7 @@ const heldSql = (since: string) =>
 
 /**
  * The threads the collector holds at start: the working set (isHeldThread) of the given targets
- * (default: every target still enabled — configured, or added through the API and not deleted;
- * paused ones included), at most the newest `perTarget` of each (by last event) — never a
+ * (default: every target configured, or added through the API and not deleted, paused ones too), at most the newest `perTarget` of each (by last event) — never a
  * fleet-wide limit: one target's flood must not push another target's threads out of memory —
  * plus every thread owed a total.
  */
@@ -107,7 +106,7 @@ export async function loadThreads(args: {
        SELECT th.*, row_number() OVER (PARTITION BY th.target_id ORDER BY th.last_event_at DESC NULLS LAST, th.id) AS rn
        FROM thread th
        WHERE ($2::text[] IS NULL OR th.target_id = ANY($2::text[]))
-         AND ($2::text[] IS NOT NULL OR th.target_id IN (SELECT id FROM target WHERE enabled))
+         AND ($2::text[] IS NOT NULL OR th.target_id IN (SELECT id FROM target WHERE enabled OR paused))
          AND ${heldSql("to_timestamp($3::float8 / 1000.0) AT TIME ZONE 'UTC'")}) th
      -- A thread still owed a total is always loaded: its recovery is re-armed from memory.
      WHERE th.rn <= $1 OR th.owed_since IS NOT NULL`,
@@ -135,6 +134,15 @@ export async function countOwedThreads(args: {
     [f.team ?? null, f.target ?? null, f.model ?? null, f.repo ?? null],
   );
   return Number(rows[0]?.n ?? 0);
+}
+
+/** These threads as stored, those that are (threads heard from again after leaving memory). */
+export async function readThreads(args: { pool: Pool; ids: readonly string[] }): Promise<StoredThread[]> {
+  const { rows } = await args.pool.query<StoredThread>(
+    `SELECT ${THREAD_COLUMNS} FROM thread th WHERE th.id = ANY($1::text[])`,
+    [[...args.ids]],
+  );
+  return rows;
 }
 
 /** One thread as stored (a thread the collector does not hold in memory), or null. */
