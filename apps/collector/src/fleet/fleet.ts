@@ -677,13 +677,14 @@ export class Fleet {
   }
 
   /** One event from one target: reduce, persist, let the observer react, tell listeners. */
-  private handleEvent(rt: TargetRuntime, received: FleetEvent, synthetic = false): void {
+  private handleEvent(rt: TargetRuntime, received: FleetEvent, synthetic = false, readBack = false): void {
     const about =
       "thread" in received ? received.thread.id : "threadId" in received ? received.threadId : null;
-    if (about) {
+    if (about && !readBack) {
       const connection = rt.connectedSinceMs;
       const later = () => {
-        this.handleEvent(rt, received, synthetic);
+        // Read back: reduced on what memory holds now (the stored thread, or nothing: a new one).
+        this.handleEvent(rt, received, synthetic, true);
         // Its connection closed meanwhile: what the thread does from now on is not observed.
         if (rt.connectedSinceMs !== connection) this.stopObservingThread(rt, about, this.now());
       };
