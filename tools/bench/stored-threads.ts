@@ -6,11 +6,42 @@
  * `retention.threadMemoryDays`, fleet.ts forgetCold), the time to /readyz and the RSS 10 s later.
  *
  *   node --conditions=source --import tsx bench/stored-threads.ts [0,250000,1000000] [--days=365]
+ *   node --conditions=source --import tsx bench/stored-threads.ts --grown=<url of seed-growth.ts's database>
  */
 import { createDb } from "@codex-fleet/db/client";
 import { createTestDatabase } from "@codex-fleet/db/testing";
 import { startBenchCollector } from "./lib/collector-proc.ts";
 import { rssBytes } from "./lib/machine.ts";
+
+/** Start the built collector on `dbUrl` following `names`: held threads, ready time, RSS 10 s later. */
+async function measure(dbUrl: string, names: readonly string[]) {
+  const t0 = performance.now();
+  const c = await startBenchCollector({
+    dbUrl,
+    targets: names.map((name, d) => ({ name, team: `team-${d % 20}`, url: "ws://127.0.0.1:1", token: null })),
+    timeoutMs: 600_000,
+  });
+  const readyS = (performance.now() - t0) / 1000;
+  await new Promise((r) => setTimeout(r, 10_000));
+  const rss = rssBytes(c.pid) / 2 ** 20;
+  const listed = (await (await fetch(`${c.baseUrl}/api/v1/targets`)).json()) as { threads: number }[];
+  const held = listed.reduce((a, t) => a + t.threads, 0);
+  await c.stop();
+  return { held, readyS, rss };
+}
+
+// --grown=<url>: the database seed-growth.ts seeded (5,000 developers `grown-<n>`, a year), as it is.
+const grown = process.argv.find((a) => a.startsWith("--grown="))?.slice(8);
+if (grown) {
+  const r = await measure(
+    grown,
+    Array.from({ length: 5000 }, (_, d) => `grown-${d}`),
+  );
+  console.log(
+    `seeded growth database: ${r.held} held, ready in ${r.readyS.toFixed(1)} s, RSS ${r.rss.toFixed(0)} MB`,
+  );
+  process.exit(0);
+}
 
 const targets = 1000;
 const counts = process.argv.slice(2).find((a) => !a.startsWith("--")) ?? "0,250000,1000000";
@@ -29,26 +60,13 @@ for (const n of counts.split(",").map(Number)) {
       [n, targets, days],
     );
   await db.pool.query("VACUUM ANALYZE thread");
-  const t0 = performance.now();
-  const c = await startBenchCollector({
-    dbUrl: tdb.url,
-    targets: Array.from({ length: targets }, (_, d) => ({
-      name: `dev-${d}`,
-      team: `team-${d % 20}`,
-      url: "ws://127.0.0.1:1",
-      token: null,
-    })),
-    timeoutMs: 600_000,
-  });
-  const readyS = (performance.now() - t0) / 1000;
-  await new Promise((r) => setTimeout(r, 10_000));
-  const rss = rssBytes(c.pid) / 2 ** 20;
-  const listed = (await (await fetch(`${c.baseUrl}/api/v1/targets`)).json()) as { threads: number }[];
-  const held = listed.reduce((a, t) => a + t.threads, 0);
+  const { held, readyS, rss } = await measure(
+    tdb.url,
+    Array.from({ length: targets }, (_, d) => `dev-${d}`),
+  );
   console.log(
     `threads ${n} over ${days} days: ${held} held, ready in ${readyS.toFixed(1)} s, RSS ${rss.toFixed(0)} MB`,
   );
-  await c.stop();
   await db.close();
   await tdb.drop();
 }

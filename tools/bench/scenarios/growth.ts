@@ -29,7 +29,8 @@ export interface GrowthOptions {
   chunk?: number;
   /**
    * A database already seeded with `storedTurns` (tools/bench/seed-growth.ts): the stored run uses
-   * it instead of seeding (100 M turns take ≈ 45 min to seed) and leaves it in place.
+   * it instead of seeding (100 M turns take ≈ 45–65 min to seed) and leaves it in place. One run
+   * only: the run's ingest stays in it (a second run is refused).
    */
   seededUrl?: string;
 }
@@ -133,7 +134,17 @@ export async function seedStored(
 }
 
 /** The seeded database's thread count, after checking that it holds `n` stored turns. */
-async function storedAlready(pool: DbPool, n: number): Promise<{ threads: number; seedMs: number }> {
+async function storedAlready(
+  pool: DbPool,
+  n: number,
+  rec: { servers: { name: string }[] },
+): Promise<{ threads: number; seedMs: number }> {
+  // A run ingests into it: a second run would find the first's totals and could not be judged.
+  const used = await pool.query("SELECT 1 FROM usage_hourly WHERE target_id = ANY($1::text[]) LIMIT 1", [
+    rec.servers.map((s) => s.name),
+  ]);
+  if (used.rows.length > 0)
+    throw new Error("the seeded database already holds a run's ingest: it serves one run; seed it again");
   const { rows } = await pool.query<{ turns: string; threads: string }>(
     `SELECT (SELECT count(*) FROM turn WHERE target_id LIKE 'grown-%')::text AS turns,
             (SELECT count(*) FROM thread WHERE target_id LIKE 'grown-%')::text AS threads`,
@@ -178,7 +189,7 @@ export async function runGrowth(opts: GrowthOptions): Promise<GrowthResult> {
         storedTurns === 0
           ? null
           : preseeded
-            ? await storedAlready(db.pool, storedTurns)
+            ? await storedAlready(db.pool, storedTurns, rec)
             : await seedStored(db.pool, storedTurns, opts.chunk ?? 1_000_000);
       const sizes = seeded
         ? { turnMB: await sizeMB(db.pool, "turn"), usageEventMB: await sizeMB(db.pool, "usage_event") }

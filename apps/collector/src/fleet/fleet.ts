@@ -680,7 +680,8 @@ export class Fleet {
   private handleEvent(rt: TargetRuntime, received: FleetEvent, synthetic = false, readBack = false): void {
     const about =
       "thread" in received ? received.thread.id : "threadId" in received ? received.threadId : null;
-    if (about && !readBack) {
+    // An event carrying the whole thread (thread/started, a listed or read thread) is its own base.
+    if (about && !readBack && !("thread" in received)) {
       const connection = rt.connectedSinceMs;
       const later = () => {
         // Read back: reduced on what memory holds now (the stored thread, or nothing: a new one).
