@@ -448,6 +448,19 @@ function registerMetrics(metrics: Metrics, fleet: Fleet, alerts: InstalledAlerts
   // Per-target gauges count only the targets this instance follows: with replication every
   // instance holds every target's state, and Prometheus sums over instances (issue 12).
   const followed = () => [...fleet.targets.values()].filter((rt) => rt.followed);
+  // The working set (README "The working set"): what this instance holds, and how it moves.
+  metrics.gauge("codex_fleet_threads_held", () => ({
+    help: "Threads this instance holds in memory (loaded in an app-server, owed a total, or heard from within retention.threadMemoryDays).",
+    values: [["", fleet.threads.size]],
+  }));
+  metrics.counter("codex_fleet_threads_forgotten_total", () => ({
+    help: "Threads that left memory (out of the working set, or their target deleted); they stay in the database.",
+    values: [["", fleet.threadsForgotten]],
+  }));
+  metrics.counter("codex_fleet_threads_read_back_total", () => ({
+    help: "Threads heard from again that were read back from the database before their first change.",
+    values: [["", fleet.threadsReadBack]],
+  }));
   metrics.gauge("codex_fleet_threads_pending_recovery", () => {
     const byTarget = new Map<string, number>();
     for (const rt of followed()) byTarget.set(rt.config.name, 0);

@@ -148,6 +148,10 @@ describe("the working set", () => {
     });
     await waitFor(() => collector.fleet.threads.get("brand-new")?.countedTotalTokens === 1500);
     expect(collector.fleet.threads.get("recent")).toMatchObject({ model: "gpt-5.5", status: "active" });
+    const metrics = await (await fetch(`${collector.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^codex_fleet_threads_read_back_total 1$/m);
+    expect(metrics).toMatch(/^codex_fleet_threads_forgotten_total 1$/m);
+    expect(metrics).toMatch(/^codex_fleet_threads_held 4$/m); // old-idle, old-owed, recent, brand-new
   });
 
   it("keeps a removed (paused, redefined) target's threads; forgets a deleted target's; loads them when added again", async () => {

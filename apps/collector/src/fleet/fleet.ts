@@ -129,6 +129,10 @@ export class Fleet {
   private readonly now: () => number;
   private contactTimer: NodeJS.Timeout | null = null;
   private peakTimer: NodeJS.Timeout | null = null;
+  /** Threads forgotten (left the working set, or their target deleted) since start (/metrics). */
+  threadsForgotten = 0;
+  /** Threads read back from the database because they were heard from again (/metrics). */
+  threadsReadBack = 0;
   /** stop() was called: nothing starts following any more. */
   private stopped = false;
   /** Follow every target at start and when added (one collector); false: the lease keeper decides. */
@@ -357,6 +361,7 @@ export class Fleet {
 
   private forget(t: ThreadState, rt: TargetRuntime | undefined): void {
     this.threads.delete(t.id);
+    this.threadsForgotten++;
     if (rt) {
       rt.threadCount--;
       rt.observing.delete(t.id);
@@ -448,6 +453,7 @@ export class Fleet {
         for (const { rt, id } of batch) {
           const row = stored.get(id);
           if (row && !this.threads.has(id) && rt.threadCount < MAX_THREADS_PER_TARGET) {
+            this.threadsReadBack++;
             const t = threadFromStored(row);
             this.threads.set(id, t);
             rt.threadCount++;
