@@ -452,13 +452,7 @@ export class Fleet {
         const stored = new Map(rows.map((r) => [r.id, r]));
         for (const { rt, id } of batch) {
           const row = stored.get(id);
-          if (row && !this.threads.has(id) && rt.threadCount < MAX_THREADS_PER_TARGET) {
-            this.threadsReadBack++;
-            const t = threadFromStored(row);
-            this.threads.set(id, t);
-            rt.threadCount++;
-            this.notify((l) => l.threadChanged?.(t));
-          }
+          if (row && this.holdStored(rt, row)) this.threadsReadBack++;
           const waiting = this.loading.get(id)?.waiting ?? [];
           this.loading.delete(id);
           for (const run of waiting) {
@@ -472,6 +466,16 @@ export class Fleet {
       })
       .finally(() => this.loadsInFlight.delete(load));
     this.loadsInFlight.add(load);
+  }
+
+  /** Hold a stored thread of `rt` not in memory yet, within its bound; true when it was taken. */
+  private holdStored(rt: TargetRuntime, s: StoredThread): boolean {
+    if (this.threads.has(s.id) || rt.threadCount >= MAX_THREADS_PER_TARGET) return false;
+    const t = threadFromStored(s);
+    this.threads.set(t.id, t);
+    rt.threadCount++;
+    this.notify((l) => l.threadChanged?.(t));
+    return true;
   }
 
   /** Until every thread being read back has taken what waited for it (into the writer). */
@@ -510,13 +514,7 @@ export class Fleet {
       // when the observer re-arms their recovery at connect), as a start or a takeover loads it.
       void this.loadHeld([tc.name])
         .then((stored) => {
-          for (const s of stored) {
-            if (this.threads.has(s.id) || rt.threadCount >= MAX_THREADS_PER_TARGET) continue;
-            const t = threadFromStored(s);
-            this.threads.set(t.id, t);
-            rt.threadCount++;
-            this.notify((l) => l.threadChanged?.(t));
-          }
+          for (const s of stored) this.holdStored(rt, s);
         })
         .catch((err: unknown) =>
           this.opts.log.warn(
@@ -721,7 +719,7 @@ export class Fleet {
         { target: id, threadId: event.threadId, total: event.total.totalTokens, synthetic },
         "usage received",
       );
-    const threadId = "thread" in event ? event.thread.id : "threadId" in event ? event.threadId : null;
+    const threadId = about; // saneTimes changes times, never ids
     if (threadId) {
       const prev = this.threads.get(threadId);
       if (!prev && rt.threadCount >= MAX_THREADS_PER_TARGET) {
