@@ -10,7 +10,7 @@ import Fastify, { type FastifyInstance, LogController } from "fastify";
 import { jsonSchemaTransform } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { registerRoutes } from "./api/routes.ts";
-import { ThreadCounts, targetView, threadView } from "./api/views.ts";
+import { targetView, threadView } from "./api/views.ts";
 import { installAudit } from "./audit/audit.ts";
 import { AUTH_OFF, type AuthSetup, installAuth } from "./auth/install.ts";
 import type { Fleet } from "./fleet/fleet.ts";
@@ -62,24 +62,11 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
   const { fleet } = deps;
   const teamOf = (target: string) => fleet.targets.get(target)?.config.team ?? "";
 
-  // Thread counts per target, counted once per synchronous pass (a snapshot, or a hub tick building
-  // many targets' views) rather than once per target; dropped at the next microtask and whenever a
-  // thread changes.
-  let counts: ThreadCounts | null = null;
-  const threadCounts = (): ThreadCounts => {
-    if (!counts) {
-      counts = new ThreadCounts(fleet.threads.values());
-      queueMicrotask(() => {
-        counts = null;
-      });
-    }
-    return counts;
-  };
   const hub = new LiveHub(
     {
       snapshot: () => ({
         targets: [...fleet.targets.values()].map((rt) =>
-          targetView(rt, threadCounts(), fleet.codexVersionFloor),
+          targetView(rt, fleet.threads, fleet.codexVersionFloor),
         ),
         threads: snapshotThreads(fleet.threads.values(), MAX_SNAPSHOT_THREADS).map((t) =>
           threadView(t, teamOf(t.targetId)),
@@ -92,16 +79,10 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
   );
   const unsubscribe = fleet.subscribe({
     // Views are built lazily at the hub's tick (once per thing per tick, and only with clients).
-    threadChanged: (t) => {
-      counts = null;
-      hub.threadChanged(t.id, () => threadView(t, teamOf(t.targetId)));
-    },
-    threadForgotten: (t) => {
-      counts = null;
-      hub.threadRemoved(t.id);
-    },
+    threadChanged: (t) => hub.threadChanged(t.id, () => threadView(t, teamOf(t.targetId))),
+    threadForgotten: (t) => hub.threadRemoved(t.id),
     targetChanged: (rt) =>
-      hub.targetChanged(rt.config.name, () => targetView(rt, threadCounts(), fleet.codexVersionFloor)),
+      hub.targetChanged(rt.config.name, () => targetView(rt, fleet.threads, fleet.codexVersionFloor)),
     usageCounted: (u) =>
       hub.usageCounted({
         threadId: u.threadId,

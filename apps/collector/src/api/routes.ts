@@ -41,7 +41,7 @@ import {
   threadCursorParam,
   threadOrder,
 } from "./thread-page.ts";
-import { ThreadCounts, targetView, threadView } from "./views.ts";
+import { targetView, threadView } from "./views.ts";
 import { toWindow, windowParams } from "./window-query.ts";
 
 const COUNTER_COLUMNS = [
@@ -122,10 +122,7 @@ export function registerRoutes(fastify: FastifyInstance, deps: RouteDeps): void 
     const paused = req.query.paused === "true";
     const rows = paused
       ? (deps.pausedTargets?.() ?? [])
-      : (() => {
-          const counts = new ThreadCounts(fleet.threads.values());
-          return [...fleet.targets.values()].map((rt) => targetView(rt, counts, fleet.codexVersionFloor));
-        })();
+      : [...fleet.targets.values()].map((rt) => targetView(rt, fleet.threads, fleet.codexVersionFloor));
     if (format === "csv") {
       const cols = [
         "name",

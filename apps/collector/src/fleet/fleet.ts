@@ -38,6 +38,7 @@ import { PlanLimitTracker } from "./plan-limit-tracker.ts";
 import { PlanLimitWriter } from "./plan-limit-writer.ts";
 import { saneTimes } from "./sane-times.ts";
 import { TargetStateWriter } from "./target-state-writer.ts";
+import { ThreadTable } from "./thread-table.ts";
 
 export interface TargetRuntime {
   config: TargetConfig;
@@ -114,7 +115,8 @@ export interface FleetOptions {
 
 /** Owns every target connection and the live thread state. */
 export class Fleet {
-  readonly threads = new Map<string, ThreadState>();
+  /** Every held thread by id, with each target's counts kept as they change (thread-table.ts). */
+  readonly threads = new ThreadTable();
   readonly targets = new Map<string, TargetRuntime>();
   readonly writer: IngestWriter;
   /** Opening handshakes in flight at once, across every target (handshake-gate.ts). */

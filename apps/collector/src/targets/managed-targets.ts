@@ -177,7 +177,7 @@ export class ManagedTargets {
     if (!rt) return null;
     const managed = this.names.has(name);
     return {
-      ...targetView(rt, fleet.threads.values(), fleet.codexVersionFloor),
+      ...targetView(rt, fleet.threads, fleet.codexVersionFloor),
       managed,
       hasToken: rt.config.token !== null || ref.tokenFile !== null || ref.tokenEnv !== null,
       allowInsecure: rt.config.allowInsecure,
