@@ -232,4 +232,32 @@ describe("finding 2: bounded answers", () => {
     expect(snap.threads[1]?.id).toBe("flood-050001");
     expect(raw.length).toBeLessThan(16 * 1024 * 1024);
   });
+
+  it("carries a thread's new view in the next snapshot after it changed (views are kept per state)", async () => {
+    const snapshot = async () => {
+      const ws = new WebSocket(`${collector.baseUrl.replace(/^http/, "ws")}/api/v1/live`);
+      const raw = await new Promise<string>((resolve, reject) => {
+        ws.once("message", (data) => resolve(String(data)));
+        ws.once("error", reject);
+      });
+      ws.close();
+      const snap = parseLiveMessage(raw) as Extract<LiveMessage, { type: "snapshot" }>;
+      return snap.threads.find((t) => t.id === QUIET_ID);
+    };
+    const before = collector.fleet.threads.get(QUIET_ID) as ThreadState;
+    collector.fleet.threads.set(QUIET_ID, {
+      ...before,
+      status: "active",
+      activeFlags: ["waitingOnApproval"],
+      name: "first",
+    });
+    expect((await snapshot())?.name).toBe("first");
+    // Twice from the same state: the same view.
+    expect((await snapshot())?.name).toBe("first");
+    const first = collector.fleet.threads.get(QUIET_ID) as ThreadState;
+    collector.fleet.threads.set(QUIET_ID, { ...first, name: "renamed", activeFlags: ["waitingOnUserInput"] });
+    const after = await snapshot();
+    expect(after?.name).toBe("renamed");
+    expect(after?.activeFlags).toEqual(["waitingOnUserInput"]);
+  });
 });

@@ -14,9 +14,36 @@ export interface LiveSocket {
   readonly bufferedAmount: number;
 }
 
+/** A thread's view as JSON (`JSON.stringify(view)`), made once and kept while the thread is unchanged. */
+export type ThreadViewJson = string & { readonly __threadView: never };
+
+export function threadViewJson(view: ThreadView): ThreadViewJson {
+  return JSON.stringify(view) as ThreadViewJson;
+}
+
+export interface LiveSnapshot {
+  targets: TargetView[];
+  /** Bounded (snapshot.ts), already serialised: most threads are unchanged between two connects. */
+  threads: readonly ThreadViewJson[];
+  /** How many threads there are in all. */
+  threadsTotal?: number;
+  alerts: AlertView[];
+}
+
 export interface LiveSource {
-  /** `threads` bounded (snapshot.ts); `threadsTotal` says how many there are in all. */
-  snapshot(): { targets: TargetView[]; threads: ThreadView[]; threadsTotal?: number; alerts: AlertView[] };
+  snapshot(): LiveSnapshot;
+}
+
+/**
+ * The snapshot frame: exactly `JSON.stringify({ type: "snapshot", serverTimeMs, ...snap })` with
+ * the threads as their views (test/unit/live/hub-snapshot.test.ts), its threads' JSON reused.
+ */
+export function snapshotFrame(serverTimeMs: number, snap: LiveSnapshot): string {
+  const total = snap.threadsTotal === undefined ? "" : `,"threadsTotal":${JSON.stringify(snap.threadsTotal)}`;
+  return (
+    `{"type":"snapshot","serverTimeMs":${JSON.stringify(serverTimeMs)},"targets":${JSON.stringify(snap.targets)}` +
+    `,"threads":[${snap.threads.join(",")}]${total},"alerts":${JSON.stringify(snap.alerts)}}`
+  );
 }
 
 export interface LiveHubOptions {
@@ -67,8 +94,7 @@ export class LiveHub {
       return false;
     }
     this.clients.add(socket);
-    const snap = this.source.snapshot();
-    this.sendTo(socket, { type: "snapshot", serverTimeMs: this.now(), ...snap });
+    this.sendRaw(socket, snapshotFrame(this.now(), this.source.snapshot()));
     return true;
   }
 
@@ -176,10 +202,6 @@ export class LiveHub {
     if (this.clients.size === 0) return;
     const data = JSON.stringify(m);
     for (const c of this.clients) this.sendRaw(c, data);
-  }
-
-  private sendTo(c: LiveSocket, m: LiveMessage): void {
-    this.sendRaw(c, JSON.stringify(m));
   }
 
   private sendRaw(c: LiveSocket, data: string): void {
