@@ -17,8 +17,11 @@ export interface FleetSizeResult {
   followedMs: number;
   /** /readyz → every target open (connection work only). */
   connectMs: number;
+  /** Idle: `idleMs` after the CPU sample (see FleetSizeOptions.idleMs). */
   rssMB: number;
   rssPerTargetKB: number;
+  /** RSS right after the CPU sample (settle + sample after every target opened): what earlier runs reported. */
+  earlyRssMB: number;
   idleCpuPct: number;
   /** With developers working at `activeTurnsPerMinute` each. */
   activeRssPerTargetKB: number;
@@ -31,19 +34,30 @@ export interface FleetSizeOptions {
   sizes: number[];
   settleMs: number;
   sampleMs: number;
+  /**
+   * How long more the collector idles before its RSS is read. A start-up (or a connect storm)
+   * commits heap that V8 gives back in a memory-reducing collection, which it starts only after
+   * seconds of low allocation: 8–10 s after start on a quiet machine, 15–30 s on a loaded one
+   * (session 15, --trace-gc). Read earlier, the figure is the transient, not the idle collector.
+   */
+  idleMs: number;
   activeMs: number;
   activeTurnsPerMinute: number;
 }
 
 /** Collector RSS with no target at all: the baseline every per-target figure subtracts. */
-async function baselineRss(opts: FleetSizeOptions): Promise<{ rssMB: number; idleCpuPct: number }> {
+async function baselineRss(
+  opts: FleetSizeOptions,
+): Promise<{ rssMB: number; earlyRssMB: number; idleCpuPct: number }> {
   const db = await createTestDatabase();
   try {
     const c = await startBenchCollector({ dbUrl: db.url, targets: [] });
     try {
       await sleep(opts.settleMs);
       const idleCpuPct = await cpuPercentOver(c.pid, opts.sampleMs);
-      return { rssMB: rssBytes(c.pid) / 2 ** 20, idleCpuPct };
+      const earlyRssMB = rssBytes(c.pid) / 2 ** 20;
+      await sleep(opts.idleMs);
+      return { rssMB: rssBytes(c.pid) / 2 ** 20, earlyRssMB, idleCpuPct };
     } finally {
       await c.stop();
     }
@@ -75,6 +89,8 @@ async function oneSize(n: number, baseRssMB: number, opts: FleetSizeOptions): Pr
       const connectMs = performance.now() - ready;
       await sleep(opts.settleMs);
       const idleCpuPct = await cpuPercentOver(c.pid, opts.sampleMs);
+      const earlyRssMB = rssBytes(c.pid) / 2 ** 20;
+      await sleep(opts.idleMs);
       const rssMB = rssBytes(c.pid) / 2 ** 20;
       const before = (await sim.stats()).turnsStarted;
       await sim.resume();
@@ -91,6 +107,7 @@ async function oneSize(n: number, baseRssMB: number, opts: FleetSizeOptions): Pr
         connectMs: round(connectMs),
         rssMB: round(rssMB, 1),
         rssPerTargetKB: round(((rssMB - baseRssMB) * 1024) / n, 1),
+        earlyRssMB: round(earlyRssMB, 1),
         idleCpuPct: round(idleCpuPct, 1),
         activeRssPerTargetKB: round(((activeRssMB - baseRssMB) * 1024) / n, 1),
         activeCpuPct: round(activeCpuPct, 1),
@@ -108,7 +125,7 @@ async function oneSize(n: number, baseRssMB: number, opts: FleetSizeOptions): Pr
 
 /** Run every size; the baseline collector runs first, in the same run. */
 export async function runFleetSize(opts: FleetSizeOptions): Promise<{
-  baseline: { rssMB: number; idleCpuPct: number };
+  baseline: { rssMB: number; earlyRssMB: number; idleCpuPct: number };
   sizes: FleetSizeResult[];
 }> {
   const baseline = await baselineRss(opts);
@@ -118,5 +135,12 @@ export async function runFleetSize(opts: FleetSizeOptions): Promise<{
     process.stderr.write(`fleet-size ${JSON.stringify(r)}\n`);
     sizes.push(r);
   }
-  return { baseline: { rssMB: round(baseline.rssMB, 1), idleCpuPct: round(baseline.idleCpuPct, 1) }, sizes };
+  return {
+    baseline: {
+      rssMB: round(baseline.rssMB, 1),
+      earlyRssMB: round(baseline.earlyRssMB, 1),
+      idleCpuPct: round(baseline.idleCpuPct, 1),
+    },
+    sizes,
+  };
 }
