@@ -40,6 +40,21 @@ interface Parsed {
   params?: { threadId?: string; status?: { type?: string } };
 }
 
+const DAY = 86_400_000;
+
+/**
+ * The start of the latest Saturday (UTC) at least 15 minutes before `nowMs`: the history ends there,
+ * so that it covers the same weekdays whatever day the bench runs. The simulated developers work
+ * little on weekends (history-plan.ts): a history of "the last 3 days" run on a Monday held a third
+ * of the turns of one run on a Thursday (12,725 against about 35,000), and a different mix of frames.
+ */
+export function historyEnd(nowMs: number): number {
+  const dayStart = Math.floor((nowMs - 15 * 60_000) / DAY) * DAY;
+  // 1970-01-01 was a Thursday: day n is a Saturday when (n + 4) % 7 === 6.
+  const sinceSaturday = (dayStart / DAY + 4 - 6 + 7) % 7;
+  return dayStart - sinceSaturday * DAY;
+}
+
 /** Run `servers` developers through `days` of history and record every observer frame. */
 export async function recordFleet(opts: {
   servers: number;
@@ -54,7 +69,13 @@ export async function recordFleet(opts: {
     turnsPerMinute: 1e-9,
     startPaused: true,
     listen: "shared",
-    history: { days: opts.days, turnsPerDay: opts.turnsPerDay, speed: 1e9, minStepMs: 0 },
+    history: {
+      days: opts.days,
+      turnsPerDay: opts.turnsPerDay,
+      speed: 1e9,
+      minStepMs: 0,
+      endMs: historyEnd(Date.now()),
+    },
   });
   const recorded: RecordedServer[] = [];
   let turns = 0;

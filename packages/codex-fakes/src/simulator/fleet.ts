@@ -37,7 +37,14 @@ export interface SimulatedFleetOptions {
   /** Developers wait for `resume()` before their first turn. */
   startPaused?: boolean;
   /** Replay past days (accelerated) before going live. */
-  history?: { days: number; turnsPerDay?: number; speed?: number; minStepMs?: number };
+  history?: {
+    days: number;
+    turnsPerDay?: number;
+    speed?: number;
+    minStepMs?: number;
+    /** Where the history ends (default: 15 minutes ago); it starts `days` before. */
+    endMs?: number;
+  };
   /** Relative weights of turn outcomes (missing ones keep the default). */
   outcomes?: Partial<Record<Outcome, number>>;
   /** `perServer` (default up to 200 servers) or `shared` (a port per 1,000 servers, path /s/<i>). */
@@ -149,8 +156,8 @@ export async function startSimulatedFleet(options: SimulatedFleetOptions): Promi
   const now = Date.now();
   const history: HistoryOptions | null = options.history
     ? {
-        fromMs: now - options.history.days * 86_400_000,
-        toMs: now - 15 * 60_000,
+        fromMs: (options.history.endMs ?? now - 15 * 60_000) - options.history.days * 86_400_000,
+        toMs: options.history.endMs ?? now - 15 * 60_000,
         turnsPerDay: options.history.turnsPerDay ?? 24,
         speed: options.history.speed ?? 150,
         minStepMs: options.history.minStepMs ?? 25,
