@@ -594,6 +594,35 @@ describe("alert engine", () => {
     expect(bodies().map((b) => b.status)).toEqual(["firing", "resolved"]);
   });
 
+  it("forgets a deleted target's failed turns (its threads left memory: nothing to judge them by)", async () => {
+    const failed = (thread: string, turn: string): FleetEvent => ({
+      kind: "turnCompleted",
+      atMs: T0,
+      threadId: thread,
+      turn: {
+        id: turn,
+        status: "failed",
+        error: { message: "boom", codexErrorInfo: "internalServerError", httpStatusCode: 500 },
+        startedAtMs: T0 - 1000,
+        completedAtMs: T0,
+        durationMs: 1000,
+      },
+    });
+    const e = await engine();
+    fake.event("alice", failed("th-a", "turn-a"));
+    fake.event("bob", failed("th-b", "turn-b"));
+    await step(e, T0 + 1000);
+    expect((await open()).sort()).toEqual([
+      ["turn-failed", "alice", "firing"],
+      ["turn-failed", "bob", "firing"],
+    ]);
+    // alice is deleted (her threads were never held here); bob stays. Both failures are within
+    // the rule's 10-minute window: only bob's still counts.
+    fake.targets.delete("alice");
+    await step(e, T0 + 2 * MIN);
+    expect(await open()).toEqual([["turn-failed", "bob", "firing"]]);
+  });
+
   it("does fire a team's daily budget from the rollup and resolve it on the next UTC day", async () => {
     const day = Math.floor(T0 / 86_400_000) * 86_400_000;
     await db.pool.query(

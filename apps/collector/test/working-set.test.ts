@@ -168,7 +168,7 @@ describe("the working set", () => {
     collector.fleet.addTarget(config);
     await waitFor(() => collector.fleet.threads.has("old-owed"));
     expect(held()).toEqual(before);
-    expect(collector.fleet.targets.get("dev")?.threadCount).toBe(before.length);
+    expect(collector.fleet.threads.threadsOf("dev")).toBe(before.length);
     await waitFor(() => collector.fleet.targets.get("dev")?.status.state === "open");
   });
 });

@@ -54,8 +54,6 @@ export interface TargetRuntime {
   unknownMethods: Map<string, number> | null;
   /** Threads whose metadata was read back after a turn (at most once each, bounded; null: none yet). */
   metadataRead: Set<string> | null;
-  /** Threads this target has reported (bounded: a hostile peer could invent endless ids). */
-  threadCount: number;
   /**
    * The observer's scan after the current open has marked every obligation it found: until then
    * "last contact" stays where it was (a crash mid-scan must find the same threads again).
@@ -269,10 +267,6 @@ export class Fleet {
     const storedTargets = await listTargetRows({ pool });
     const lastContact = new Map(storedTargets.map((t) => [t.id, t.lastContactAtMs]));
     for (const tc of all) this.register(tc, lastContact.get(tc.name) ?? null);
-    for (const t of this.threads.values()) {
-      const rt = this.targets.get(t.targetId);
-      if (rt) rt.threadCount++;
-    }
     if (this.followAll)
       for (const rt of this.targets.values())
         if (this.opts.follow?.(rt.config.name) ?? true) this.startFollowing(rt, null);
@@ -365,7 +359,6 @@ export class Fleet {
     this.threads.delete(t.id);
     this.threadsForgotten++;
     if (rt) {
-      rt.threadCount--;
       rt.observing.delete(t.id);
       rt.metadataRead?.delete(t.id);
     }
@@ -387,13 +380,13 @@ export class Fleet {
    */
   private markOwed(rt: TargetRuntime, threadId: string, reason: OwedReason): void {
     const now = this.now();
-    if (!this.threads.has(threadId) && rt.threadCount >= MAX_THREADS_PER_TARGET) return;
+    if (!this.threads.has(threadId) && this.full(rt)) return;
     // The mark goes to the writer at once, whatever memory holds: the scan's `settled()` waits for it.
     this.writer.enqueue([{ op: "owed", mark: { threadId, targetId: rt.config.name, reason, atMs: now } }]);
     this.opts.log.debug({ target: rt.config.name, threadId, reason }, "owed marked");
     const apply = () => {
       const prev = this.threads.get(threadId);
-      if (!prev && rt.threadCount >= MAX_THREADS_PER_TARGET) return;
+      if (!prev && this.full(rt)) return;
       const base = prev ?? emptyThread(threadId, rt.config.name, now);
       const next: ThreadState = {
         ...base,
@@ -401,7 +394,6 @@ export class Fleet {
         owedAtMs: now,
         owedReason: base.owedReason ?? reason,
       };
-      if (!prev) rt.threadCount++;
       this.threads.set(threadId, next);
       if (base.owedSinceMs === null) this.notify((l) => l.threadChanged?.(next));
     };
@@ -470,12 +462,19 @@ export class Fleet {
     this.loadsInFlight.add(load);
   }
 
+  /**
+   * Whether `rt` holds its bound of threads (a hostile peer could invent endless ids). Counted by the
+   * thread table itself as threads come and go: no count of our own to drift.
+   */
+  private full(rt: TargetRuntime): boolean {
+    return this.threads.threadsOf(rt.config.name) >= MAX_THREADS_PER_TARGET;
+  }
+
   /** Hold a stored thread of `rt` not in memory yet, within its bound; true when it was taken. */
   private holdStored(rt: TargetRuntime, s: StoredThread): boolean {
-    if (this.threads.has(s.id) || rt.threadCount >= MAX_THREADS_PER_TARGET) return false;
+    if (this.threads.has(s.id) || this.full(rt)) return false;
     const t = threadFromStored(s);
     this.threads.set(t.id, t);
-    rt.threadCount++;
     this.notify((l) => l.threadChanged?.(t));
     return true;
   }
@@ -508,8 +507,6 @@ export class Fleet {
   addTarget(tc: TargetConfig, lastContactAtMs: number | null = null): void {
     if (this.targets.has(tc.name)) throw new Error(`target ${tc.name} is already followed`);
     const rt = this.register(tc, lastContactAtMs);
-    // Threads still in memory from before (a redefined or resumed target) count against its bound.
-    for (const t of this.threads.values()) if (t.targetId === tc.name) rt.threadCount++;
     if (!this.followAll) this.membershipChanged?.();
     else if (this.opts.follow?.(tc.name) ?? true) {
       // Its stored working set first (a resumed or re-added target's owed threads must be in memory
@@ -672,7 +669,6 @@ export class Fleet {
       lastInvalid: null,
       unknownMethods: null,
       metadataRead: null,
-      threadCount: 0,
       contactScanned: false,
       followed: false,
       followedBy: null,
@@ -724,14 +720,13 @@ export class Fleet {
     const threadId = about; // saneTimes changes times, never ids
     if (threadId) {
       const prev = this.threads.get(threadId);
-      if (!prev && rt.threadCount >= MAX_THREADS_PER_TARGET) {
+      if (!prev && this.full(rt)) {
         rt.invalidFrames++;
         rt.lastInvalid = `more than ${MAX_THREADS_PER_TARGET} threads: ignoring new thread ids`;
         return;
       }
       const { state, ops, changed } = reduce(prev, id, event, this.now());
       if (state) {
-        if (!prev) rt.threadCount++;
         this.threads.set(threadId, state);
         if (state.activity) rt.observing.add(threadId);
         this.writer.enqueue(ops);
@@ -840,20 +835,17 @@ export class Fleet {
     if (wanted.length === 0) return [];
     const [stored, rows] = await Promise.all([this.loadHeld(wanted), listTargetRows({ pool })]);
     const contact = new Map(rows.map((r) => [r.id, r.lastContactAtMs]));
-    const counts = new Map<string, number>();
     for (const s of stored) {
       const rt = this.targets.get(s.targetId);
       if (!rt || rt.followed) continue;
       const t = threadFromStored(s);
       this.threads.set(t.id, t);
-      counts.set(s.targetId, (counts.get(s.targetId) ?? 0) + 1);
       this.notify((l) => l.threadChanged?.(t));
     }
     const started: string[] = [];
     for (const name of wanted) {
       const rt = this.targets.get(name);
       if (!rt || rt.followed) continue;
-      rt.threadCount = Math.max(rt.threadCount, counts.get(name) ?? 0);
       this.opts.log.debug(
         { target: name, stored: contact.get(name) ?? null, inMemory: rt.lastContactAtMs },
         "follow: last contact",
@@ -913,10 +905,7 @@ export class Fleet {
     const state: ThreadState = { ...remote, activity: null, wait: null };
     const prev = this.threads.get(state.id);
     if (prev && sameFields(prev, state)) return false;
-    if (!prev) {
-      if (rt && rt.threadCount >= MAX_THREADS_PER_TARGET) return false;
-      if (rt) rt.threadCount++;
-    }
+    if (!prev && rt && this.full(rt)) return false;
     this.threads.set(state.id, state);
     this.notify((l) => l.threadChanged?.(state));
     return true;

@@ -45,6 +45,11 @@ export class ThreadTable extends Map<string, ThreadState> {
     super.clear();
   }
 
+  /** How many threads of `target` are held (the per-target bound reads it). */
+  threadsOf(target: string): number {
+    return this.byTarget.get(target)?.threads ?? 0;
+  }
+
   /** A target's counts now (a copy: it does not follow later changes). */
   countsOf(target: string): TargetThreadCount {
     const c = this.byTarget.get(target);
