@@ -213,6 +213,55 @@ describe("queryUsage over the folded grains", () => {
     }
   }, 120_000);
 
+  it("reads a window's last day from its day grain when nothing is stored after `to` that day, else from its hours", async () => {
+    // A day of its own, past every other test's windows: usage at 03:00 and 09:00 only.
+    const day = D0 + 200 * DAY_MS;
+    await db.pool.query(INSERT, [
+      [day + 3 * HOUR_MS, day + 3 * HOUR_MS, day + 9 * HOUR_MS],
+      ["alice", "bob", "alice"],
+      ["gpt-5.5", "o4-mini", "gpt-5.5"],
+    ]);
+    // `to` after 09:00 (nothing later that day: the day grain answers), and after 03:00 (09:00 is
+    // stored: the hourly rows answer).
+    const toAfter = day + 9 * HOUR_MS + 17 * 60_000;
+    const toBefore = day + 3 * HOUR_MS + 17 * 60_000;
+    const from = day - 12 * DAY_MS;
+    for (const to of [toAfter, toBefore])
+      for (const groupBy of GROUPINGS) {
+        const got = await queryUsage({ pool: db.pool, fromMs: from, toMs: to, groupBy, filters: {} });
+        const want = await fromHourly(from, to, groupBy, {});
+        const label = JSON.stringify({ groupBy, to: new Date(to) });
+        const pick = (row: Record<string, unknown>) => ({
+          ...Object.fromEntries(groupBy.map((k) => [k, row[k]])),
+          turns: row.turns,
+          totalTokens: row.totalTokens,
+        });
+        if (groupBy.length > 0) expect(got.rows.map(pick), label).toEqual(want.map(pick));
+        expect(got.totals.turns, label).toBe(want.reduce((a, r) => a + (r.turns as number), 0));
+      }
+    // Which rows answered: a row planted in that day's span-1 grain shows only through the first.
+    await db.pool.query(
+      `INSERT INTO usage_span_target (span, start_day, target_id, team, turns, n) VALUES (1, $1, 'planted', 't', 1000, 1)`,
+      [new Date(day).toISOString()],
+    );
+    try {
+      const planted = async (to: number) =>
+        (
+          await queryUsage({
+            pool: db.pool,
+            fromMs: from,
+            toMs: to,
+            groupBy: ["target", "team"],
+            filters: {},
+          })
+        ).rows.find((r) => r.target === "planted")?.turns ?? null;
+      expect(await planted(toAfter)).toBe(1000);
+      expect(await planted(toBefore)).toBeNull();
+    } finally {
+      await db.pool.query("DELETE FROM usage_span_target WHERE target_id = 'planted'");
+    }
+  });
+
   it("folds everything pending and answers the same", async () => {
     const args = { pool: db.pool, fromMs: D0, toMs: D0 + 60 * DAY_MS, filters: {} };
     const before = await Promise.all(

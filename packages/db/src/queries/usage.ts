@@ -187,22 +187,23 @@ export async function queryUsage(args: {
       );
       return `SELECT ${sel} FROM ${table} WHERE ${andX(conds)}`;
     };
-    const wholeDays = (g: UsageGrain, firstDay: number, endDay: number): string[] => {
-      const days = [`day >= ${at(firstDay)}`, `day < ${at(endDay)}`];
+    const wholeDays = (g: UsageGrain, firstDay: number, endDay: number, when: string[] = []): string[] => {
+      const days = [`day >= ${at(firstDay)}`, `day < ${at(endDay)}`, ...when];
       if (g === "daily") return [partial("usage_daily", "day", days)];
       const pending = rowsOf("usage_fold_pending", "day", days);
       if (g === "team") return [rowsOf("usage_daily_team", "day", days), pending];
       const blocks = by.includes("day")
-        ? ["span = 1", `start_day >= ${at(firstDay)}`, `start_day < ${at(endDay)}`]
+        ? ["span = 1", `start_day >= ${at(firstDay)}`, `start_day < ${at(endDay)}`, ...when]
         : [
             `(span, start_day) IN (${spanBlocks(firstDay, endDay)
               .map((b) => `(${b.span}, ${at(b.startMs)})`)
               .join(", ")})`,
+            ...when,
           ];
       return [rowsOf("usage_span_target", "start_day", blocks), pending];
     };
-    const hourly = (from: string, to: string) =>
-      partial("usage_hourly", "hour", [`hour >= ${from}`, `hour < ${to}`]);
+    const hourly = (from: string, to: string, when: string[] = []) =>
+      partial("usage_hourly", "hour", [`hour >= ${from}`, `hour < ${to}`, ...when]);
     // The rollups carry no thread: grouping by root thread reads the ledger (tokens, cost) and the
     // ended turns (turns, failedTurns) for the same hours instead, each thread mapped to its root.
     if (byRoot) {
@@ -213,8 +214,19 @@ export async function queryUsage(args: {
     const { firstDay, endDay } = w.days;
     const parts: string[] = [];
     if (w.fromHour < firstDay) parts.push(hourly(at(w.fromHour), at(firstDay)));
-    parts.push(...wholeDays(usageGrain(by, filters), firstDay, endDay));
-    if (endDay < w.toMs) parts.push(hourly(at(endDay), at(w.toMs)));
+    const grain = usageGrain(by, filters);
+    parts.push(...wholeDays(grain, firstDay, endDay));
+    if (endDay < w.toMs) {
+      // The last day's hours before `to`. When that day holds nothing from `to` on — the usual
+      // case: `to` is now — they are the whole day, read from its day grain (a row per group)
+      // rather than its hourly rows (5,000 developers by mid-day: 80,000 rows, most of a 30-day
+      // request's time; BENCHMARKS session 15). One statement, one snapshot: the check and the
+      // branch it picks see the same rows (an uncorrelated EXISTS: evaluated once, and the branch
+      // not taken is never run).
+      const later = `EXISTS (SELECT 1 FROM usage_hourly WHERE hour >= ${at(w.toMs)} AND hour < ${at(endDay + DAY_MS)})`;
+      parts.push(...wholeDays(grain, endDay, endDay + DAY_MS, [`NOT ${later}`]));
+      parts.push(hourly(at(endDay), at(w.toMs), [later]));
+    }
     return parts.join(" UNION ALL ");
   };
   // The totals: every group's sums, i.e. the same window and filters without the keys, from the
