@@ -4,7 +4,8 @@
  * Every speed is a ratio against a limit measured in the same run (see each scenario's header).
  * `--quick` uses small sizes and finishes in under two minutes. Profiling aids (ingest):
  * BENCH_PROFILE_DIR=<dir> (collector CPU profile), BENCH_SLOWLOG=<ms> (slow statements in the
- * Postgres log).
+ * Postgres log). A/B of two builds under the same bench code: BENCH_COLLECTOR_ENTRY=<another
+ * checkout's apps/collector/dist/main.js> (every scenario that starts a collector process).
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";

@@ -54,9 +54,13 @@ export async function startBenchCollector(args: {
     observer: { ...PRODUCT_OBSERVER, ...args.observer },
     ...(args.cluster ? { cluster: args.cluster } : {}),
   });
+  // A/B of two builds with the same bench code (recording, seeds, checks): another checkout's
+  // `apps/collector/dist/main.js` in BENCH_COLLECTOR_ENTRY.
+  const entry = process.env.BENCH_COLLECTOR_ENTRY;
   return launchCollector({
     configFile,
     baseUrl: `http://127.0.0.1:${port}`,
+    ...(entry ? { entry } : {}),
     ...(args.nodeArgs ? { nodeArgs: args.nodeArgs } : {}),
     ...(args.timeoutMs ? { timeoutMs: args.timeoutMs } : {}),
   });
