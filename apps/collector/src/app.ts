@@ -41,6 +41,8 @@ export interface AppDeps {
   pausedTargets?: () => import("@codex-fleet/protocol/api").TargetView[];
   /** The collector's version, in the OpenAPI document. */
   version?: string;
+  /** From when the hourly rollups hold every hour (retention): see RouteDeps. */
+  hourlyKeptFromMs?: () => number;
 }
 
 export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; hub: LiveHub }> {
@@ -152,6 +154,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
     metrics: deps.metrics,
     isReady: deps.isReady ?? (() => true),
     ...(deps.pausedTargets ? { pausedTargets: deps.pausedTargets } : {}),
+    ...(deps.hourlyKeptFromMs ? { hourlyKeptFromMs: deps.hourlyKeptFromMs } : {}),
   });
   for (const plugin of deps.plugins ?? []) plugin(app, hub);
   registerOpenApiRoutes(app);

@@ -307,6 +307,9 @@ export async function createCollector(
     dashboardDir: overrides.dashboardDir === undefined ? DEFAULT_DASHBOARD_DIR : overrides.dashboardDir,
     // Not ready while Postgres cannot be reached: a load balancer sends users to another instance.
     isReady: () => ready && (!leased || cluster.databaseOk()) && !writerThread?.failed,
+    // Retention prunes hours older than `hourlyDays` (retention.ts): a day more of margin, for an
+    // instance that prunes with a clock ahead of ours.
+    hourlyKeptFromMs: () => (overrides.now ?? Date.now)() - (config.retention.hourlyDays - 1) * 86_400_000,
     plugins: [
       alerts.plugin,
       (a) => registerKeyRoutes(a, { pool: db.pool, now: overrides.now }),

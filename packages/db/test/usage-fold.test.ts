@@ -227,17 +227,48 @@ describe("queryUsage over the folded grains", () => {
     const toBefore = day + 3 * HOUR_MS + 17 * 60_000;
     const from = day - 12 * DAY_MS;
     for (const to of [toAfter, toBefore])
-      for (const groupBy of GROUPINGS) {
-        const got = await queryUsage({ pool: db.pool, fromMs: from, toMs: to, groupBy, filters: {} });
-        const want = await fromHourly(from, to, groupBy, {});
-        const label = JSON.stringify({ groupBy, to: new Date(to) });
-        const pick = (row: Record<string, unknown>) => ({
-          ...Object.fromEntries(groupBy.map((k) => [k, row[k]])),
-          turns: row.turns,
-          totalTokens: row.totalTokens,
-        });
-        if (groupBy.length > 0) expect(got.rows.map(pick), label).toEqual(want.map(pick));
-        expect(got.totals.turns, label).toBe(want.reduce((a, r) => a + (r.turns as number), 0));
+      for (const groupBy of GROUPINGS)
+        for (const filters of FILTERS) {
+          const got = await queryUsage({
+            pool: db.pool,
+            fromMs: from,
+            toMs: to,
+            groupBy,
+            filters,
+            hourlyKeptFromMs: day,
+          });
+          const want = await fromHourly(from, to, groupBy, filters);
+          const label = JSON.stringify({ groupBy, filters, to: new Date(to) });
+          const pick = (row: Record<string, unknown>) => ({
+            ...Object.fromEntries(groupBy.map((k) => [k, row[k]])),
+            turns: row.turns,
+            totalTokens: row.totalTokens,
+          });
+          if (groupBy.length > 0) expect(got.rows.map(pick), label).toEqual(want.map(pick));
+          expect(got.totals.turns, label).toBe(want.reduce((a, r) => a + (r.turns as number), 0));
+        }
+    // Ranked series (`top`: the ranking reads the sources again with its kept keys): the same
+    // answer from the day grain as from the hours.
+    for (const groupBy of [
+      ["day", "target"],
+      ["day", "model"],
+      ["target"],
+      ["team", "model"],
+    ] as UsageGroupKey[][])
+      for (const filters of FILTERS) {
+        const args = {
+          pool: db.pool,
+          fromMs: from,
+          toMs: toAfter,
+          groupBy,
+          filters,
+          sort: "tokens",
+          top: 1,
+        } as const;
+        expect(
+          await queryUsage({ ...args, hourlyKeptFromMs: day }),
+          JSON.stringify({ groupBy, filters }),
+        ).toEqual(await queryUsage(args));
       }
     // Which rows answered: a row planted in that day's span-1 grain shows only through the first.
     await db.pool.query(
@@ -245,7 +276,7 @@ describe("queryUsage over the folded grains", () => {
       [new Date(day).toISOString()],
     );
     try {
-      const planted = async (to: number) =>
+      const planted = async (to: number, hourlyKeptFromMs: number | null = day) =>
         (
           await queryUsage({
             pool: db.pool,
@@ -253,10 +284,15 @@ describe("queryUsage over the folded grains", () => {
             toMs: to,
             groupBy: ["target", "team"],
             filters: {},
+            ...(hourlyKeptFromMs === null ? {} : { hourlyKeptFromMs }),
           })
         ).rows.find((r) => r.target === "planted")?.turns ?? null;
       expect(await planted(toAfter)).toBe(1000);
       expect(await planted(toBefore)).toBeNull();
+      // A day retention may have pruned (its hours gone: nothing "after to" then proves nothing),
+      // or no retention horizon given: its hours answer, as before.
+      expect(await planted(toAfter, day + 1)).toBeNull();
+      expect(await planted(toAfter, null)).toBeNull();
     } finally {
       await db.pool.query("DELETE FROM usage_span_target WHERE target_id = 'planted'");
     }

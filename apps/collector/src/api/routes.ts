@@ -63,6 +63,8 @@ export interface RouteDeps {
   isReady(): boolean;
   /** Targets paused through the admin API (GET /api/v1/targets?paused=true): not in the Fleet. */
   pausedTargets?: () => TargetView[];
+  /** From when the hourly rollups hold every hour (retention `hourlyDays`): queryUsage's `hourlyKeptFromMs`. */
+  hourlyKeptFromMs?: () => number;
 }
 
 export function registerRoutes(fastify: FastifyInstance, deps: RouteDeps): void {
@@ -294,7 +296,17 @@ export function registerRoutes(fastify: FastifyInstance, deps: RouteDeps): void 
   app.get("/api/v1/usage", usageSchema, async (req, reply) => {
     const { from, to, groupBy, format, filters, sort, limit, top } = req.query;
     const [{ rows, totals, truncated }, pendingThreads] = await Promise.all([
-      queryUsage({ pool, fromMs: from, toMs: to, groupBy, filters, sort, limit, ...(top ? { top } : {}) }),
+      queryUsage({
+        pool,
+        fromMs: from,
+        toMs: to,
+        groupBy,
+        filters,
+        sort,
+        limit,
+        ...(top ? { top } : {}),
+        ...(deps.hourlyKeptFromMs ? { hourlyKeptFromMs: deps.hourlyKeptFromMs() } : {}),
+      }),
       countOwedThreads({ pool, filters }),
     ]);
     // CSV has no room for the flag: a header says the rows were cut, in either format.

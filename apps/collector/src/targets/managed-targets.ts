@@ -194,13 +194,7 @@ export class ManagedTargets {
   }
 
   private pausedView(name: string, p: PausedTarget): TargetView {
-    let threads = 0;
-    let pending = 0;
-    for (const t of this.opts.fleet.threads.values()) {
-      if (t.targetId !== name) continue;
-      threads++;
-      if (t.owedSinceMs !== null) pending++;
-    }
+    const { threads, pending } = this.opts.fleet.threads.countsOf(name);
     return {
       name,
       team: p.config.team,

@@ -134,6 +134,12 @@ export async function queryUsage(args: {
    * × (top + 1) rows, not 30,000 cut at `limit`.
    */
   top?: number;
+  /**
+   * From when the hourly rollup still holds every hour (retention prunes it: `hourlyDays`). A
+   * partial last day starting at or after it is read from its day grain when nothing is stored
+   * from `to` on that day; absent: always from its hours.
+   */
+  hourlyKeptFromMs?: number;
 }): Promise<{ rows: UsageRow[]; totals: UsageCounters; truncated: boolean }> {
   const { pool, groupBy, filters } = args;
   const w = usageWindow(args.fromMs, args.toMs, groupBy.includes("hour"));
@@ -216,17 +222,18 @@ export async function queryUsage(args: {
     if (w.fromHour < firstDay) parts.push(hourly(at(w.fromHour), at(firstDay)));
     const grain = usageGrain(by, filters);
     parts.push(...wholeDays(grain, firstDay, endDay));
-    if (endDay < w.toMs) {
+    if (endDay < w.toMs && args.hourlyKeptFromMs !== undefined && endDay >= args.hourlyKeptFromMs) {
       // The last day's hours before `to`. When that day holds nothing from `to` on — the usual
       // case: `to` is now — they are the whole day, read from its day grain (a row per group)
       // rather than its hourly rows (5,000 developers by mid-day: 80,000 rows, most of a 30-day
-      // request's time; BENCHMARKS session 15). One statement, one snapshot: the check and the
-      // branch it picks see the same rows (an uncorrelated EXISTS: evaluated once, and the branch
-      // not taken is never run).
+      // request's time; BENCHMARKS session 15). Only for a day whose hours retention has not
+      // pruned: in an older one, "nothing stored after `to`" would not mean nothing happened.
+      // One statement, one snapshot: the check and the branch it picks see the same rows (an
+      // uncorrelated EXISTS: evaluated once, and the branch not taken is never run).
       const later = `EXISTS (SELECT 1 FROM usage_hourly WHERE hour >= ${at(w.toMs)} AND hour < ${at(endDay + DAY_MS)})`;
       parts.push(...wholeDays(grain, endDay, endDay + DAY_MS, [`NOT ${later}`]));
       parts.push(hourly(at(endDay), at(w.toMs), [later]));
-    }
+    } else if (endDay < w.toMs) parts.push(hourly(at(endDay), at(w.toMs)));
     return parts.join(" UNION ALL ");
   };
   // The totals: every group's sums, i.e. the same window and filters without the keys, from the
