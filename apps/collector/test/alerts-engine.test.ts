@@ -123,6 +123,23 @@ async function step(e: AlertEngine, atMs: number): Promise<void> {
   await e.dispatcher.idle();
 }
 
+/** A turn of `threadId` that failed at T0 with internalServerError. */
+function failedTurn(threadId: string, turnId: string): FleetEvent {
+  return {
+    kind: "turnCompleted",
+    atMs: T0,
+    threadId,
+    turn: {
+      id: turnId,
+      status: "failed",
+      error: { message: "boom", codexErrorInfo: "internalServerError", httpStatusCode: 500 },
+      startedAtMs: T0 - 1000,
+      completedAtMs: T0,
+      durationMs: 1000,
+    },
+  };
+}
+
 async function open() {
   return (await listOpenAlerts({ pool: db.pool })).map((a) => [a.ruleId, a.subjectId, a.state] as const);
 }
@@ -548,19 +565,7 @@ describe("alert engine", () => {
   });
 
   it("does count a failed turn from the event, and from the turn table after a restart", async () => {
-    const failed: FleetEvent = {
-      kind: "turnCompleted",
-      atMs: T0,
-      threadId: "th-f",
-      turn: {
-        id: "turn-f",
-        status: "failed",
-        error: { message: "boom", codexErrorInfo: "internalServerError", httpStatusCode: 500 },
-        startedAtMs: T0 - 1000,
-        completedAtMs: T0,
-        durationMs: 1000,
-      },
-    };
+    const failed = failedTurn("th-f", "turn-f");
     let e = await engine();
     fake.event("alice", failed);
     await step(e, T0 + 1000);
@@ -595,22 +600,9 @@ describe("alert engine", () => {
   });
 
   it("forgets a deleted target's failed turns (its threads left memory: nothing to judge them by)", async () => {
-    const failed = (thread: string, turn: string): FleetEvent => ({
-      kind: "turnCompleted",
-      atMs: T0,
-      threadId: thread,
-      turn: {
-        id: turn,
-        status: "failed",
-        error: { message: "boom", codexErrorInfo: "internalServerError", httpStatusCode: 500 },
-        startedAtMs: T0 - 1000,
-        completedAtMs: T0,
-        durationMs: 1000,
-      },
-    });
     const e = await engine();
-    fake.event("alice", failed("th-a", "turn-a"));
-    fake.event("bob", failed("th-b", "turn-b"));
+    fake.event("alice", failedTurn("th-a", "turn-a"));
+    fake.event("bob", failedTurn("th-b", "turn-b"));
     await step(e, T0 + 1000);
     expect((await open()).sort()).toEqual([
       ["turn-failed", "alice", "firing"],

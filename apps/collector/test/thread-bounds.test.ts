@@ -218,13 +218,7 @@ describe("finding 2: bounded answers", () => {
     // Make the quiet thread the most relevant: active, so it must be in the capped snapshot.
     const quiet = collector.fleet.threads.get(QUIET_ID) as ThreadState;
     collector.fleet.threads.set(QUIET_ID, { ...quiet, status: "active", activeFlags: ["waitingOnApproval"] });
-    const ws = new WebSocket(`${collector.baseUrl.replace(/^http/, "ws")}/api/v1/live`);
-    const raw = await new Promise<string>((resolve, reject) => {
-      ws.once("message", (data) => resolve(String(data)));
-      ws.once("error", reject);
-    });
-    ws.close();
-    const snap = parseLiveMessage(raw) as Extract<LiveMessage, { type: "snapshot" }>;
+    const { raw, snap } = await liveSnapshot();
     expect(snap?.type).toBe("snapshot");
     expect(snap.threads.length).toBe(MAX_SNAPSHOT_THREADS);
     expect(snap.threadsTotal).toBe(MAX_THREADS_PER_TARGET + 1);
@@ -234,16 +228,7 @@ describe("finding 2: bounded answers", () => {
   });
 
   it("carries a thread's new view in the next snapshot after it changed (views are kept per state)", async () => {
-    const snapshot = async () => {
-      const ws = new WebSocket(`${collector.baseUrl.replace(/^http/, "ws")}/api/v1/live`);
-      const raw = await new Promise<string>((resolve, reject) => {
-        ws.once("message", (data) => resolve(String(data)));
-        ws.once("error", reject);
-      });
-      ws.close();
-      const snap = parseLiveMessage(raw) as Extract<LiveMessage, { type: "snapshot" }>;
-      return snap.threads.find((t) => t.id === QUIET_ID);
-    };
+    const snapshot = async () => (await liveSnapshot()).snap.threads.find((t) => t.id === QUIET_ID);
     const before = collector.fleet.threads.get(QUIET_ID) as ThreadState;
     collector.fleet.threads.set(QUIET_ID, {
       ...before,
@@ -261,3 +246,14 @@ describe("finding 2: bounded answers", () => {
     expect(after?.activeFlags).toEqual(["waitingOnUserInput"]);
   });
 });
+
+/** The first frame of a new /api/v1/live connection: the snapshot, raw and parsed. */
+async function liveSnapshot(): Promise<{ raw: string; snap: Extract<LiveMessage, { type: "snapshot" }> }> {
+  const ws = new WebSocket(`${collector.baseUrl.replace(/^http/, "ws")}/api/v1/live`);
+  const raw = await new Promise<string>((resolve, reject) => {
+    ws.once("message", (data) => resolve(String(data)));
+    ws.once("error", reject);
+  });
+  ws.close();
+  return { raw, snap: parseLiveMessage(raw) as Extract<LiveMessage, { type: "snapshot" }> };
+}
