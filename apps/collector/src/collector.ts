@@ -46,6 +46,7 @@ import { registerTargetRoutes } from "./targets/routes.ts";
 import { allowedTokenSources } from "./targets/token-source.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
+const DAY_MS = 86_400_000;
 /** The collector's version (its package.json), shown to app-servers and in logs. */
 export const COLLECTOR_VERSION = (
   JSON.parse(readFileSync(resolve(here, "../package.json"), "utf8")) as { version: string }
@@ -309,7 +310,7 @@ export async function createCollector(
     isReady: () => ready && (!leased || cluster.databaseOk()) && !writerThread?.failed,
     // Retention prunes hours older than `hourlyDays` (retention.ts): a day more of margin, for an
     // instance that prunes with a clock ahead of ours.
-    hourlyKeptFromMs: () => (overrides.now ?? Date.now)() - (config.retention.hourlyDays - 1) * 86_400_000,
+    hourlyKeptFromMs: () => (overrides.now ?? Date.now)() - (config.retention.hourlyDays - 1) * DAY_MS,
     plugins: [
       alerts.plugin,
       (a) => registerKeyRoutes(a, { pool: db.pool, now: overrides.now }),

@@ -45,6 +45,18 @@ export interface FleetSizeOptions {
   activeTurnsPerMinute: number;
 }
 
+/** An idle collector's figures: CPU over `sampleMs` after `settleMs`, RSS then and after `idleMs`. */
+async function idleFigures(
+  pid: number,
+  opts: FleetSizeOptions,
+): Promise<{ idleCpuPct: number; earlyRssMB: number; rssMB: number }> {
+  await sleep(opts.settleMs);
+  const idleCpuPct = await cpuPercentOver(pid, opts.sampleMs);
+  const earlyRssMB = rssBytes(pid) / 2 ** 20;
+  await sleep(opts.idleMs);
+  return { idleCpuPct, earlyRssMB, rssMB: rssBytes(pid) / 2 ** 20 };
+}
+
 /** Collector RSS with no target at all: the baseline every per-target figure subtracts. */
 async function baselineRss(
   opts: FleetSizeOptions,
@@ -53,11 +65,7 @@ async function baselineRss(
   try {
     const c = await startBenchCollector({ dbUrl: db.url, targets: [] });
     try {
-      await sleep(opts.settleMs);
-      const idleCpuPct = await cpuPercentOver(c.pid, opts.sampleMs);
-      const earlyRssMB = rssBytes(c.pid) / 2 ** 20;
-      await sleep(opts.idleMs);
-      return { rssMB: rssBytes(c.pid) / 2 ** 20, earlyRssMB, idleCpuPct };
+      return await idleFigures(c.pid, opts);
     } finally {
       await c.stop();
     }
@@ -87,11 +95,7 @@ async function oneSize(n: number, baseRssMB: number, opts: FleetSizeOptions): Pr
       await waitOpen(c, n, 300_000);
       const followedMs = performance.now() - t0;
       const connectMs = performance.now() - ready;
-      await sleep(opts.settleMs);
-      const idleCpuPct = await cpuPercentOver(c.pid, opts.sampleMs);
-      const earlyRssMB = rssBytes(c.pid) / 2 ** 20;
-      await sleep(opts.idleMs);
-      const rssMB = rssBytes(c.pid) / 2 ** 20;
+      const { idleCpuPct, earlyRssMB, rssMB } = await idleFigures(c.pid, opts);
       const before = (await sim.stats()).turnsStarted;
       await sim.resume();
       const t1 = performance.now();

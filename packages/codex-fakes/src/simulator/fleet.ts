@@ -153,11 +153,11 @@ export async function startSimulatedFleet(options: SimulatedFleetOptions): Promi
     number
   >;
   let turnsStarted = 0;
-  const now = Date.now();
+  const historyEndMs = options.history?.endMs ?? Date.now() - 15 * 60_000;
   const history: HistoryOptions | null = options.history
     ? {
-        fromMs: (options.history.endMs ?? now - 15 * 60_000) - options.history.days * 86_400_000,
-        toMs: options.history.endMs ?? now - 15 * 60_000,
+        fromMs: historyEndMs - options.history.days * 86_400_000,
+        toMs: historyEndMs,
         turnsPerDay: options.history.turnsPerDay ?? 24,
         speed: options.history.speed ?? 150,
         minStepMs: options.history.minStepMs ?? 25,

@@ -222,7 +222,7 @@ export async function queryUsage(args: {
     if (w.fromHour < firstDay) parts.push(hourly(at(w.fromHour), at(firstDay)));
     const grain = usageGrain(by, filters);
     parts.push(...wholeDays(grain, firstDay, endDay));
-    if (endDay < w.toMs && args.hourlyKeptFromMs !== undefined && endDay >= args.hourlyKeptFromMs) {
+    if (endDay < w.toMs) {
       // The last day's hours before `to`. When that day holds nothing from `to` on — the usual
       // case: `to` is now — they are the whole day, read from its day grain (a row per group)
       // rather than its hourly rows (5,000 developers by mid-day: 80,000 rows, most of a 30-day
@@ -230,10 +230,13 @@ export async function queryUsage(args: {
       // pruned: in an older one, "nothing stored after `to`" would not mean nothing happened.
       // One statement, one snapshot: the check and the branch it picks see the same rows (an
       // uncorrelated EXISTS: evaluated once, and the branch not taken is never run).
-      const later = `EXISTS (SELECT 1 FROM usage_hourly WHERE hour >= ${at(w.toMs)} AND hour < ${at(endDay + DAY_MS)})`;
-      parts.push(...wholeDays(grain, endDay, endDay + DAY_MS, [`NOT ${later}`]));
-      parts.push(hourly(at(endDay), at(w.toMs), [later]));
-    } else if (endDay < w.toMs) parts.push(hourly(at(endDay), at(w.toMs)));
+      const kept = args.hourlyKeptFromMs !== undefined && endDay >= args.hourlyKeptFromMs;
+      const later = kept
+        ? `EXISTS (SELECT 1 FROM usage_hourly WHERE hour >= ${at(w.toMs)} AND hour < ${at(endDay + DAY_MS)})`
+        : null;
+      if (later) parts.push(...wholeDays(grain, endDay, endDay + DAY_MS, [`NOT ${later}`]));
+      parts.push(hourly(at(endDay), at(w.toMs), later ? [later] : []));
+    }
     return parts.join(" UNION ALL ");
   };
   // The totals: every group's sums, i.e. the same window and filters without the keys, from the
