@@ -103,7 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; h
         atMs: u.atMs,
         totalTokens: u.totalTokens,
       }),
-    limitsChanged: (row) => hub.limitsChanged(row),
+    limitsChanged: (change) => hub.limitsChanged(change),
   });
   app.addHook("onClose", async () => {
     unsubscribe();

@@ -177,7 +177,7 @@ function fastCounts(b: unknown): TokenCounts | null {
 }
 
 /**
- * The hottest notifications (item lifecycles and token usage: most of a turn's frames) validated
+ * The hottest notifications (item lifecycles, token usage and plan limits: most of a turn's frames) validated
  * without the general-purpose zod path, which took about half of the main thread's frame handling
  * (bench scenario 2). Each check accepts a subset of what the method's schema accepts and builds
  * the event that schema's path builds; anything else returns null and goes through zod, which
@@ -185,6 +185,9 @@ function fastCounts(b: unknown): TokenCounts | null {
  * (test/normalize-fast.test.ts compares both on a table and on generated params).
  */
 export function fastNotification(method: string, p: unknown, atMs: number): FleetEvent | null {
+  // One per model response: its schema is a record of anything, which zod copies key by key.
+  if (method === "account/rateLimits/updated")
+    return isObj(p) && isObj(p.rateLimits) ? rateLimitsEvent(p, atMs) : null;
   if (!isObj(p) || !isId(p.threadId)) return null;
   switch (method) {
     case "item/started":
@@ -348,12 +351,13 @@ function buildEvent(method: keyof typeof NotificationParams, p: any, atMs: numbe
     case "serverRequest/resolved":
       return { kind: "serverRequestResolved", atMs, threadId: p.threadId ?? null, requestId: p.requestId };
     case "account/rateLimits/updated":
-      return {
-        kind: "rateLimits",
-        atMs,
-        reports: rateLimitsUpdatedReports(p).filter((r) => !isEmptyReport(r)),
-      };
+      return rateLimitsEvent(p, atMs);
   }
+}
+
+/** `account/rateLimits/updated` params → its event (reports that say nothing are left out). */
+function rateLimitsEvent(p: unknown, atMs: number): FleetEvent {
+  return { kind: "rateLimits", atMs, reports: rateLimitsUpdatedReports(p).filter((r) => !isEmptyReport(r)) };
 }
 
 /** Normalize a wire Thread (from thread/started, thread/list, thread/read). Drops the preview (prompt text). */

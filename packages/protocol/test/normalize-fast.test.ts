@@ -17,6 +17,7 @@ const HOT = [
   "turn/started",
   "turn/completed",
   "thread/status/changed",
+  "account/rateLimits/updated",
 ] as const;
 
 const counts = (n: number) => ({
@@ -51,6 +52,18 @@ function validParams(method: (typeof HOT)[number]): Record<string, unknown> {
       };
     case "thread/status/changed":
       return { threadId: "th-1", status: { type: "active", activeFlags: ["waitingOnApproval"] } };
+    case "account/rateLimits/updated":
+      return {
+        rateLimits: {
+          limitId: "codex",
+          limitName: null,
+          primary: { usedPercent: 42.5, windowDurationMins: 300, resetsAt: 1_765_003_600 },
+          secondary: { usedPercent: 7, windowDurationMins: 10_080, resetsAt: 1_765_500_000 },
+          credits: { hasCredits: true, unlimited: false, balance: "12.50" },
+          planType: "pro",
+          rateLimitReachedType: null,
+        },
+      };
     default:
       return {
         threadId: "th-1",
@@ -202,6 +215,14 @@ describe("fast validators of the hottest notifications", () => {
     ],
     ["thread/status/changed", { threadId: "th", status: { type: "sleeping" } }],
     ["thread/status/changed", { threadId: "th", status: "idle" }],
+    ["account/rateLimits/updated", { rateLimits: {} }],
+    ["account/rateLimits/updated", { rateLimits: { primary: null, secondary: null, credits: null } }],
+    ["account/rateLimits/updated", { rateLimits: { limitId: LONG, primary: { usedPercent: 5 } } }],
+    ["account/rateLimits/updated", { rateLimits: { primary: { usedPercent: "5" }, planType: 3 } }],
+    ["account/rateLimits/updated", { rateLimits: [] }],
+    ["account/rateLimits/updated", { rateLimits: null }],
+    ["account/rateLimits/updated", {}],
+    ["account/rateLimits/updated", null],
   ])("does agree with zod on %s %j", (method, params) => {
     expectSame(method, params);
   });

@@ -6,6 +6,7 @@
 import { startReplayServer } from "@codex-fleet/codex-fakes/replay-server";
 import type { DbPool } from "@codex-fleet/db/client";
 import { type BenchTarget, scrape, startBenchCollector, waitOpen } from "./collector-proc.ts";
+import { type CpuAccount, startCpuAccount } from "./cpu-account.ts";
 import { cpuSeconds } from "./machine.ts";
 import type { Recording } from "./recorder.ts";
 import { sleep, waitFor } from "./stats.ts";
@@ -16,6 +17,8 @@ export interface CollectorIngest {
   /** Until every frame went through the collector's event path (the rest is writing). */
   framesProcessedMs: number;
   cpu: number;
+  /** The collector's, Postgres's, the bench's (replay server) and the whole machine's CPU. */
+  cpuAccount: CpuAccount;
   exact: boolean;
   writes: { count: number; sum: number };
 }
@@ -63,6 +66,7 @@ export async function ingestIntoCollector<T = undefined>(args: {
       const before = await scrape(collector.baseUrl);
       const cpu0 = cpuSeconds(collector.pid);
       const t0 = performance.now();
+      const account = startCpuAccount(collector.pid);
       const during = args.whileStreaming?.();
       await replay.stream();
       const expected = { tokens: rec.served.totalTokens, turns: rec.turns };
@@ -88,6 +92,7 @@ export async function ingestIntoCollector<T = undefined>(args: {
       );
       const ms = performance.now() - t0;
       const cpu = cpuSeconds(collector.pid) - cpu0;
+      const cpuAccount = account();
       const after = await scrape(collector.baseUrl);
       const writes = {
         count:
@@ -98,7 +103,7 @@ export async function ingestIntoCollector<T = undefined>(args: {
       };
       const r = await counted();
       const exact = r?.tokens === expected.tokens && r?.turns === expected.turns;
-      return { ms, framesProcessedMs: framesMs, cpu, exact, writes, during: await during };
+      return { ms, framesProcessedMs: framesMs, cpu, cpuAccount, exact, writes, during: await during };
     } finally {
       await collector.stop();
     }

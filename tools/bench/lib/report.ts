@@ -106,6 +106,18 @@ export function renderTable(run: BenchRun): string {
       "≥ 20 %",
       ok(i.ratioToDb >= 0.2),
     ]);
+    const c = i.collector.cpuAccount;
+    const b = i.bareClient.cpu;
+    // CPU milliseconds per turn: what each rate cost the machine (runs stored before it: none).
+    const per = (s: number) => ((1000 * s) / i.turns).toFixed(3);
+    if (c && b)
+      rows.push([
+        "2 ingest: CPU per turn (ms)",
+        `collector ${per(c.subjectSeconds)} + Postgres ${per(c.postgresSeconds)} + replay ${per(c.benchSeconds)}; cores busy ${pct(c.machineBusyShare)} of ${c.wallSeconds} s`,
+        `bare client ${per(b.subjectSeconds)} + replay ${per(b.benchSeconds)}; cores busy ${pct(b.machineBusyShare)} of ${b.wallSeconds} s (${b.cores} cores)`,
+        "—",
+        "—",
+      ]);
   }
   const l = run.liveLatency;
   if (l) {

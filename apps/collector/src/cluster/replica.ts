@@ -19,6 +19,7 @@ import { type Listener, listen, NOTIFY_MAX_BYTES, notifyAll } from "@codex-fleet
 import { listTargetRows, type TargetRow } from "@codex-fleet/db/repositories/targets-repository";
 import { readThread } from "@codex-fleet/db/repositories/threads-repository";
 import type { Fleet, RemoteTargetState, TargetRuntime } from "../fleet/fleet.ts";
+import type { LimitChange } from "../fleet/plan-limits.ts";
 import { type ThreadState, threadFromStored } from "../ingest/thread-state.ts";
 import { backoffDelayMs } from "../lib/backoff.ts";
 import { errText } from "../lib/err-text.ts";
@@ -72,7 +73,7 @@ export class Replica {
   /** Counted usage and failed turns: events, not states (bounded, in order). */
   private usage: ReplicaMessage[] = [];
   /** Plan-limit rows since the last tick, newest per target and limit. */
-  private limits = new Map<string, ReplicaMessage>();
+  private limits = new Map<string, LimitChange>();
   private control = new Set<ControlKind>();
   private timer: NodeJS.Timeout | null = null;
   private sending: Promise<void> | null = null;
@@ -128,9 +129,9 @@ export class Replica {
         this.usage.push(failed);
         this.schedule();
       },
-      limitsChanged: (row) => {
-        if (!followed(row.target)) return;
-        this.limits.set(`${row.target}\u0000${row.limitId}`, { k: "limits", row });
+      limitsChanged: (change) => {
+        if (!followed(change.target)) return;
+        this.limits.set(`${change.target}\u0000${change.limitId}`, change);
         this.schedule();
       },
       usageCounted: (u) => {
@@ -214,7 +215,7 @@ export class Replica {
       ),
       ...[...threads.values()].map((state): ReplicaMessage => ({ k: "thread", state })),
       ...usage,
-      ...limits.values(),
+      ...[...limits.values()].map((c): ReplicaMessage => ({ k: "limits", row: c.row() })),
       ...[...control].map((k): ReplicaMessage => ({ k })),
     ];
     // A state too large for a payload goes as "re-read the row": only once the row is written.

@@ -36,6 +36,7 @@ import { TargetObserver } from "./observer.ts";
 import { PlanLimitLoader } from "./plan-limit-loader.ts";
 import { PlanLimitTracker } from "./plan-limit-tracker.ts";
 import { PlanLimitWriter } from "./plan-limit-writer.ts";
+import { type LimitChange, limitChange } from "./plan-limits.ts";
 import { saneTimes } from "./sane-times.ts";
 import { TargetStateWriter } from "./target-state-writer.ts";
 import { ThreadTable } from "./thread-table.ts";
@@ -84,7 +85,7 @@ export interface FleetListener {
   threadForgotten?(thread: ThreadState): void;
   event?(targetId: string, event: FleetEvent): void;
   /** A plan limit of a target this instance follows changed (issue 14): its row, with forecast. */
-  limitsChanged?(row: LimitRow): void;
+  limitsChanged?(change: LimitChange): void;
 }
 
 export interface FleetOptions {
@@ -649,7 +650,7 @@ export class Fleet {
       writer: this.planLimitWriter,
       pollMs: config.observer.rateLimitPollMs,
       now: this.now,
-      publish: (row) => this.notify((l) => l.limitsChanged?.(row)),
+      publish: (change) => this.notify((l) => l.limitsChanged?.(change)),
       log: (level, msg, extra) => tlog[level](extra ?? {}, msg),
       busy: () => {
         for (const threadId of rt.observing) if (this.threads.get(threadId)?.status === "active") return true;
@@ -944,7 +945,8 @@ export class Fleet {
   /** A plan-limit row of a target another instance follows (its live feed shows it too). */
   applyRemoteLimits(row: LimitRow): void {
     if (this.targets.get(row.target)?.followed) return;
-    this.notify((l) => l.limitsChanged?.(row));
+    const change = limitChange(row.target, row.limitId, () => row);
+    this.notify((l) => l.limitsChanged?.(change));
   }
 
   /** An event of a target another instance follows (failed turns, for the alert rules). */

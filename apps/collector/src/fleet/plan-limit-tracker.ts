@@ -6,7 +6,7 @@
  * (plan-limit-writer.ts) and announces it (a live `limits` row).
  */
 import type { PlanLimitSourceStatus } from "@codex-fleet/db/repositories/plan-limits-repository";
-import type { LimitRow, PlanLimitReport } from "@codex-fleet/protocol/limits";
+import type { PlanLimitReport } from "@codex-fleet/protocol/limits";
 import { isEmptyReport, rateLimitsReadReports } from "@codex-fleet/protocol/rate-limits-wire";
 import { errText } from "../lib/err-text.ts";
 import {
@@ -17,7 +17,7 @@ import {
 } from "./connection.ts";
 import type { PlanLimitLoader } from "./plan-limit-loader.ts";
 import type { PlanLimitWriter } from "./plan-limit-writer.ts";
-import { MAX_LIMITS_PER_TARGET, TargetPlanLimits } from "./plan-limits.ts";
+import { type LimitChange, limitChange, MAX_LIMITS_PER_TARGET, TargetPlanLimits } from "./plan-limits.ts";
 
 /** Reports held while the stored states load (more are dropped: the next report repeats them). */
 const MAX_PENDING_REPORTS = 100;
@@ -32,7 +32,8 @@ export interface PlanLimitTrackerDeps {
   /** 0: read once at connect. */
   pollMs: number;
   now(): number;
-  publish(row: LimitRow): void;
+  /** A limit changed; its row is built when (if) someone reads it. */
+  publish(change: LimitChange): void;
   log(level: "info" | "warn" | "debug", msg: string, extra?: Record<string, unknown>): void;
   /**
    * Whether a thread of this target is active now. A read is then put off: the windows arrive
@@ -189,8 +190,10 @@ export class PlanLimitTracker {
       }
       if (!applied.save) continue;
       this.deps.writer.saveLimit(targetId, applied.state, applied.samples);
-      const row = this.limits.row(report.limitId, targetId, this.deps.team(), atMs);
-      if (row) this.deps.publish(row);
+      const { state } = applied;
+      this.deps.publish(
+        limitChange(targetId, state.limitId, () => this.limits.latestRow(state, targetId, this.deps.team())),
+      );
     }
   }
 }

@@ -31,16 +31,60 @@ export const RESAVE_UNCHANGED_MS = 60_000;
 
 const WINDOWS: readonly PlanWindowName[] = ["primary", "secondary"];
 
+/**
+ * A plan limit that changed: its key now, its row (with forecast) when a reader asks — built once,
+ * from the newest state then. Reports come with every model response; the live feed and the other
+ * instances send a limit's newest row once per tick, so rows no one reads are never built.
+ */
+export interface LimitChange {
+  readonly target: string;
+  readonly limitId: string;
+  row(): LimitRow;
+}
+
+/** A change whose row `build` makes on first read. */
+export function limitChange(target: string, limitId: string, build: () => LimitRow): LimitChange {
+  let row: LimitRow | null = null;
+  return {
+    target,
+    limitId,
+    row: () => {
+      row ??= build();
+      return row;
+    },
+  };
+}
+
 /** What applying one report did. */
 export type Applied =
   | { kind: "dropped" }
   | { kind: "applied"; state: PlanLimitState; samples: PlanSampleRow[]; save: boolean };
 
-/** The state without its times: equal means nothing worth telling anyone changed. */
-function content(s: PlanLimitState): string {
-  const w = (x: PlanLimitState["primary"]) => (x === null ? null : { ...x, observedAtMs: 0 });
-  const credits = s.credits === null ? null : { ...s.credits, observedAtMs: 0 };
-  return JSON.stringify({ ...s, observedAtMs: 0, primary: w(s.primary), secondary: w(s.secondary), credits });
+/**
+ * Equal but for their times (`observedAtMs`, at any depth): nothing worth telling anyone changed.
+ * Generic over the fields, so that a field added to the state counts without a change here; no
+ * copy, no serialisation (a report comes with every model response: bench scenario 2).
+ */
+export function sameContent(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    if (!Object.hasOwn(x, k)) continue;
+    n++;
+    if (k !== "observedAtMs" && !(Object.hasOwn(y, k) && sameContent(x[k], y[k]))) return false;
+  }
+  for (const k in y) if (Object.hasOwn(y, k)) n--;
+  return n === 0;
+}
+
+/** Drop the samples before `fromMs` (the list is in time order), in place. */
+function dropBefore(list: PlanSample[], fromMs: number): void {
+  let n = 0;
+  while (n < list.length && (list[n] as PlanSample).atMs < fromMs) n++;
+  if (n > 0) list.splice(0, n);
 }
 
 /** Plan limits of one target. */
@@ -85,7 +129,9 @@ export class TargetPlanLimits {
       const w = report[window];
       if (w === null) continue; // no information about this window in this report
       const k = key(report.limitId, window);
-      const list = (this.samples.get(k) ?? []).filter((s) => s.atMs >= atMs - FORECAST_LOOKBACK_MS);
+      let list = this.samples.get(k);
+      if (list === undefined) this.samples.set(k, (list = []));
+      dropBefore(list, atMs - FORECAST_LOOKBACK_MS);
       const last = list.at(-1);
       const due =
         last === undefined ||
@@ -96,16 +142,16 @@ export class TargetPlanLimits {
         const sample = { atMs, usedPercent: w.usedPercent, resetsAtMs: w.resetsAtMs };
         list.push(sample);
         samples.push({ limitId: report.limitId, window, ...sample });
+        if (list.length > MAX_SAMPLES_IN_MEMORY) list.splice(0, list.length - MAX_SAMPLES_IN_MEMORY);
       }
-      this.samples.set(k, list.slice(-MAX_SAMPLES_IN_MEMORY));
     }
     const saved = this.savedAtMs.get(report.limitId);
     const save =
       prev === undefined ||
-      content(prev) !== content(state) ||
       samples.length > 0 ||
       saved === undefined ||
-      atMs - saved >= RESAVE_UNCHANGED_MS;
+      atMs - saved >= RESAVE_UNCHANGED_MS ||
+      !sameContent(prev, state);
     if (save) this.savedAtMs.set(report.limitId, atMs);
     return { kind: "applied", state, samples, save };
   }
@@ -113,7 +159,17 @@ export class TargetPlanLimits {
   /** The API / live row of one limit, with its forecast from the samples in memory. */
   row(limitId: string, target: string, team: string, nowMs: number): LimitRow | null {
     const state = this.states.get(limitId);
-    if (!state) return null;
+    return state ? this.rowOf(state, target, team, nowMs) : null;
+  }
+
+  /** The row of a limit's newest state, as of that state's last report. */
+  latestRow(state: PlanLimitState, target: string, team: string): LimitRow {
+    const latest = this.states.get(state.limitId) ?? state;
+    return this.rowOf(latest, target, team, latest.observedAtMs);
+  }
+
+  private rowOf(state: PlanLimitState, target: string, team: string, nowMs: number): LimitRow {
+    const { limitId } = state;
     return limitRowView({
       target,
       team,

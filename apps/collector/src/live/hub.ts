@@ -7,6 +7,7 @@
 import type { AlertView, TargetView, ThreadView } from "@codex-fleet/protocol/api";
 import type { LimitRow } from "@codex-fleet/protocol/limits";
 import type { LiveMessage } from "@codex-fleet/protocol/live";
+import type { LimitChange } from "../fleet/plan-limits.ts";
 
 export interface LiveSocket {
   send(data: string): void;
@@ -64,7 +65,7 @@ export class LiveHub {
   private targets = new Map<string, TargetView | (() => TargetView)>();
   private alerts = new Map<string, AlertView>();
   /** Latest row per target and limit id since the last tick (issue 14). */
-  private limits = new Map<string, LimitRow>();
+  private limits = new Map<string, LimitChange>();
   private usage: LiveMessage[] = [];
   private timer: NodeJS.Timeout | null = null;
   private pingTimer: NodeJS.Timeout;
@@ -141,9 +142,9 @@ export class LiveHub {
   }
 
   /** A plan limit changed: the newest row per target and limit goes out at the next tick. */
-  limitsChanged(row: LimitRow): void {
+  limitsChanged(change: LimitChange): void {
     if (this.clients.size === 0) return;
-    this.limits.set(`${row.target}\u0000${row.limitId}`, row);
+    this.limits.set(`${change.target}\u0000${change.limitId}`, change);
     this.schedule();
   }
 
@@ -191,7 +192,7 @@ export class LiveHub {
             : { type: "thread", thread: typeof t === "function" ? t() : t },
       ),
       ...[...this.alerts.values()].map((alert) => ({ type: "alert" as const, alert })),
-      ...[...this.limits.values()].map((row) => ({ type: "limits" as const, row })),
+      ...[...this.limits.values()].map((c) => ({ type: "limits" as const, row: c.row() })),
       ...this.usage,
     ];
     this.drop();

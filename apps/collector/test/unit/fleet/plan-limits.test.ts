@@ -1,11 +1,14 @@
 import type { PlanLimitReport } from "@codex-fleet/protocol/limits";
+import { FORECAST_LOOKBACK_MS } from "@codex-fleet/protocol/limits";
 import { describe, expect, it } from "vitest";
 import { RpcError } from "../../../src/fleet/connection.ts";
 import { READ_TAKES_NO_PARAMS, readOutcome } from "../../../src/fleet/plan-limit-tracker.ts";
 import {
   MAX_LIMITS_PER_TARGET,
+  MAX_SAMPLES_IN_MEMORY,
   RESAVE_UNCHANGED_MS,
   SAMPLE_EVERY_MS,
+  sameContent,
   TargetPlanLimits,
 } from "../../../src/fleet/plan-limits.ts";
 
@@ -67,6 +70,24 @@ describe("TargetPlanLimits", () => {
     expect(saves).toEqual([true, false, true, true]);
   });
 
+  it("keeps the last hour of samples per window, at most MAX_SAMPLES_IN_MEMORY", () => {
+    const m = new TargetPlanLimits();
+    // One sample a minute for two hours: the last hour's stay (the newest report's time - 1 h on).
+    for (let i = 0; i <= 120; i++) m.apply(report({ primary: primary(i % 2) }), T0 + i * SAMPLE_EVERY_MS);
+    const last = T0 + 120 * SAMPLE_EVERY_MS;
+    const kept = m.samplesOf("codex", "primary").map((s) => s.atMs);
+    expect(kept).toEqual(
+      Array.from({ length: 61 }, (_, i) => last - FORECAST_LOOKBACK_MS + i * SAMPLE_EVERY_MS),
+    );
+    // A changed window is sampled at once: a burst within the hour is bounded.
+    const b = new TargetPlanLimits();
+    for (let i = 0; i < MAX_SAMPLES_IN_MEMORY + 50; i++) b.apply(report({ primary: primary(i) }), T0 + i);
+    const burst = b.samplesOf("codex", "primary");
+    expect(burst).toHaveLength(MAX_SAMPLES_IN_MEMORY);
+    expect(burst[0]?.usedPercent).toBe(50);
+    expect(burst.at(-1)?.usedPercent).toBe(MAX_SAMPLES_IN_MEMORY + 49);
+  });
+
   it("keeps at most MAX_LIMITS_PER_TARGET limit ids", () => {
     const m = new TargetPlanLimits();
     const kinds = Array.from(
@@ -107,6 +128,31 @@ describe("TargetPlanLimits", () => {
     const row = m.row("codex", "alice", "payments", T0);
     expect(row?.forecast.primary).toMatchObject({ status: "exhausts", method: "recentSlope" });
     expect(row?.forecast.primary?.exhaustsAt).toBe(new Date(T0 + 50 * 60_000).toISOString());
+  });
+});
+
+describe("sameContent", () => {
+  const state = {
+    limitId: "codex",
+    planType: "pro",
+    primary: { usedPercent: 40, resetsAtMs: RESET, observedAtMs: T0 },
+    credits: null,
+    observedAtMs: T0,
+  };
+  it.each([
+    [
+      "times only, at any depth",
+      { ...state, observedAtMs: 1, primary: { ...state.primary, observedAtMs: 2 } },
+      true,
+    ],
+    ["a nested field", { ...state, primary: { ...state.primary, usedPercent: 41 } }, false],
+    ["a field", { ...state, planType: "plus" }, false],
+    ["null against a value", { ...state, credits: { balance: "5", observedAtMs: T0 } }, false],
+    ["a field more", { ...state, limitName: null }, false],
+    ["a field less", { limitId: "codex", planType: "pro", primary: state.primary, observedAtMs: T0 }, false],
+  ])("tells a change of %s (same: %s)", (_, other, same) => {
+    expect(sameContent(state, other)).toBe(same);
+    expect(sameContent(other, state)).toBe(same);
   });
 });
 
