@@ -130,7 +130,10 @@ export class TargetPlanLimits {
       if (w === null) continue; // no information about this window in this report
       const k = key(report.limitId, window);
       let list = this.samples.get(k);
-      if (list === undefined) this.samples.set(k, (list = []));
+      if (list === undefined) {
+        list = [];
+        this.samples.set(k, list);
+      }
       dropBefore(list, atMs - FORECAST_LOOKBACK_MS);
       const last = list.at(-1);
       const due =

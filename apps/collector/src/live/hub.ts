@@ -5,7 +5,6 @@
  * a fresh snapshot, so nothing is silently lost.
  */
 import type { AlertView, TargetView, ThreadView } from "@codex-fleet/protocol/api";
-import type { LimitRow } from "@codex-fleet/protocol/limits";
 import type { LiveMessage } from "@codex-fleet/protocol/live";
 import type { LimitChange } from "../fleet/plan-limits.ts";
 
