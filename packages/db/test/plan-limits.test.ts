@@ -10,6 +10,7 @@ import {
   listPlanLimitSources,
   listPlanLimits,
   listPlanSamples,
+  planLimitsVersion,
   savePlanLimit,
   savePlanLimitSource,
   savePlanLimitSources,
@@ -92,6 +93,26 @@ describe("plan-limits repository", () => {
       { atMs: T0 + 60_000, usedPercent: 50, resetsAtMs: RESET },
     ]);
     expect(await listPlanSamples({ pool: db.pool, fromMs: T0, toMs: T0, window: "secondary" })).toEqual([]);
+  });
+
+  it("tells by its version whether any state row was written since it was read", async () => {
+    const v0 = await planLimitsVersion({ pool: db.pool });
+    expect(await planLimitsVersion({ pool: db.pool })).toBe(v0);
+    const at = T0 + 10 * 3_600_000;
+    const state = (pct: number, atMs: number) =>
+      mergePlanLimit(undefined, { ...report(pct, RESET), limitId: "v" }, atMs);
+    await savePlanLimit({ pool: db.pool, targetId: "bob", state: state(10, at), samples: [] });
+    const v1 = await planLimitsVersion({ pool: db.pool });
+    expect(v1).not.toBe(v0);
+    // Refused by the observed_at condition: nothing written, same version.
+    await savePlanLimit({ pool: db.pool, targetId: "bob", state: state(5, at - 1), samples: [] });
+    expect(await planLimitsVersion({ pool: db.pool })).toBe(v1);
+    // The same instant with other content is a write (the condition takes <=).
+    await savePlanLimit({ pool: db.pool, targetId: "bob", state: state(11, at), samples: [] });
+    const v2 = await planLimitsVersion({ pool: db.pool });
+    expect(v2).not.toBe(v1);
+    await db.pool.query(`DELETE FROM plan_limit WHERE target_id = 'bob' AND limit_id = 'v'`);
+    expect(await planLimitsVersion({ pool: db.pool })).not.toBe(v2);
   });
 
   it("keeps the newest read outcome per target", async () => {

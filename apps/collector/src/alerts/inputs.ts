@@ -3,13 +3,15 @@
  * and target state (with outage tracking), recent failed turns (from fleet events, and from the
  * turn table after a restart) and today's spend (from the hourly rollup, refreshed when usage is
  * counted, at most every few seconds). The money rules (issue 14) read the same way: the budgets'
- * spend per period (refreshed like today's spend) and the stored plan limits (re-read at most every
- * few seconds: another instance's observer may have written them), from which the budget rows are
+ * spend per period (refreshed like today's spend) and the stored plan limits (looked at every few
+ * seconds, since another instance's observer may have written them, and read again when a state
+ * row was written or a minute went by), from which the budget rows are
  * evaluated at each snapshot's `now`. A source that cannot be read yields null: its rules hold.
  */
 import type { DbPool } from "@codex-fleet/db/client";
 import { type BudgetSpendRow, budgetSpend } from "@codex-fleet/db/queries/budgets";
 import { listRecentFailedTurns, spendByTarget } from "@codex-fleet/db/repositories/alerts-repository";
+import { planLimitsVersion } from "@codex-fleet/db/repositories/plan-limits-repository";
 import type { FleetEvent } from "@codex-fleet/protocol/events";
 import { evaluateBudgets, type PlanMember } from "../budgets/evaluate.ts";
 import { loadPlanMembers } from "../budgets/load.ts";
@@ -24,6 +26,11 @@ const DAY_MS = 86_400_000;
 const SPEND_MAX_AGE_MS = 60_000;
 const SPEND_MIN_AGE_MS = 5_000;
 const PLAN_MIN_AGE_MS = 5_000;
+/**
+ * The plan limits are read again only when a state row was written (`planLimitsVersion`), and at
+ * least this often: a target's team (joined from its row) is not in that version.
+ */
+export const PLAN_REREAD_MS = 60_000;
 const BUDGET_RULES: readonly EffectiveRule["kind"][] = ["budget", "budgetForecast"];
 const PLAN_RULES: readonly EffectiveRule["kind"][] = ["planWindow", "planForecast", "limitReached"];
 
@@ -39,6 +46,8 @@ export class SnapshotInputs {
   private budgetSpendAt = { fetchedAtMs: Number.NEGATIVE_INFINITY, dayStartMs: 0, dirty: true };
   private plans: PlanMember[] | null = null;
   private plansFetchedAtMs = Number.NEGATIVE_INFINITY;
+  /** What `plans` was read from: the table's version, when, and whether with samples. */
+  private plansRead = { version: "", atMs: Number.NEGATIVE_INFINITY, withSamples: false };
 
   constructor(
     private readonly opts: {
@@ -127,7 +136,23 @@ export class SnapshotInputs {
       this.anyEnabled(["planForecast"]) || (budgetRules && budgets.some((b) => b.unit === "planPct"));
     if (needPlans && now - this.plansFetchedAtMs >= PLAN_MIN_AGE_MS) {
       try {
-        this.plans = await loadPlanMembers({ pool: this.opts.pool, nowMs: now, withSamples });
+        // Read before the states: a write in between makes the next look read them again.
+        const version = await planLimitsVersion({ pool: this.opts.pool });
+        const read = this.plansRead;
+        const current =
+          this.plans !== null &&
+          version === read.version &&
+          withSamples === read.withSamples &&
+          now - read.atMs < PLAN_REREAD_MS;
+        if (!current) {
+          this.plans = await loadPlanMembers({
+            pool: this.opts.pool,
+            nowMs: now,
+            withSamples,
+            previous: this.plans,
+          });
+          this.plansRead = { version, atMs: now, withSamples };
+        }
         this.plansFetchedAtMs = now;
       } catch (err) {
         this.plans = null;

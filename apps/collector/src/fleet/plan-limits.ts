@@ -13,6 +13,7 @@ import {
   type PlanLimitState,
   type PlanSample,
 } from "@codex-fleet/protocol/limits";
+import { sameValue } from "../lib/same-value.ts";
 
 /** Limit ids kept per target: a hostile server could invent endless ones. More are dropped. */
 export const MAX_LIMITS_PER_TARGET = 16;
@@ -60,25 +61,8 @@ export type Applied =
   | { kind: "dropped" }
   | { kind: "applied"; state: PlanLimitState; samples: PlanSampleRow[]; save: boolean };
 
-/**
- * Equal but for their times (`observedAtMs`, at any depth): nothing worth telling anyone changed.
- * Generic over the fields, so that a field added to the state counts without a change here; no
- * copy, no serialisation (a report comes with every model response: bench scenario 2).
- */
-export function sameContent(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  const x = a as Record<string, unknown>;
-  const y = b as Record<string, unknown>;
-  let n = 0;
-  for (const k in x) {
-    if (!Object.hasOwn(x, k)) continue;
-    n++;
-    if (k !== "observedAtMs" && !(Object.hasOwn(y, k) && sameContent(x[k], y[k]))) return false;
-  }
-  for (const k in y) if (Object.hasOwn(y, k)) n--;
-  return n === 0;
-}
+/** Equal but for their times (`observedAtMs`, at any depth): nothing worth telling anyone changed. */
+export const sameContent = (a: PlanLimitState, b: PlanLimitState): boolean => sameValue(a, b, "observedAtMs");
 
 /** Drop the samples before `fromMs` (the list is in time order), in place. */
 function dropBefore(list: PlanSample[], fromMs: number): void {

@@ -106,6 +106,20 @@ export async function listPlanLimits(args: {
   return rows;
 }
 
+/**
+ * A value that changes whenever any plan-limit state row is written, inserted or deleted (by any
+ * instance): the row count and a sum over each row version's `xmin` — a write that the
+ * `observed_at` condition refuses leaves the row, and this value, as it was. Readers that re-read
+ * every state every few seconds (the alert engine) read this first and skip the read when nothing
+ * was written: one row instead of the whole fleet's.
+ */
+export async function planLimitsVersion(args: { pool: Queryable }): Promise<string> {
+  const { rows } = await args.pool.query<{ v: string }>(
+    `SELECT count(*)::text || ':' || COALESCE(sum(hashtext(xmin::text)::bigint), 0)::text AS v FROM plan_limit`,
+  );
+  return rows[0]?.v ?? "";
+}
+
 /** Samples of the matching windows in [fromMs, toMs], oldest first. */
 export async function listPlanSamples(args: {
   pool: Queryable;

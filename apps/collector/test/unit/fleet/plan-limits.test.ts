@@ -8,7 +8,6 @@ import {
   MAX_SAMPLES_IN_MEMORY,
   RESAVE_UNCHANGED_MS,
   SAMPLE_EVERY_MS,
-  sameContent,
   TargetPlanLimits,
 } from "../../../src/fleet/plan-limits.ts";
 
@@ -128,31 +127,6 @@ describe("TargetPlanLimits", () => {
     const row = m.row("codex", "alice", "payments", T0);
     expect(row?.forecast.primary).toMatchObject({ status: "exhausts", method: "recentSlope" });
     expect(row?.forecast.primary?.exhaustsAt).toBe(new Date(T0 + 50 * 60_000).toISOString());
-  });
-});
-
-describe("sameContent", () => {
-  const state = {
-    limitId: "codex",
-    planType: "pro",
-    primary: { usedPercent: 40, resetsAtMs: RESET, observedAtMs: T0 },
-    credits: null,
-    observedAtMs: T0,
-  };
-  it.each([
-    [
-      "times only, at any depth",
-      { ...state, observedAtMs: 1, primary: { ...state.primary, observedAtMs: 2 } },
-      true,
-    ],
-    ["a nested field", { ...state, primary: { ...state.primary, usedPercent: 41 } }, false],
-    ["a field", { ...state, planType: "plus" }, false],
-    ["null against a value", { ...state, credits: { balance: "5", observedAtMs: T0 } }, false],
-    ["a field more", { ...state, limitName: null }, false],
-    ["a field less", { limitId: "codex", planType: "pro", primary: state.primary, observedAtMs: T0 }, false],
-  ])("tells a change of %s (same: %s)", (_, other, same) => {
-    expect(sameContent(state, other)).toBe(same);
-    expect(sameContent(other, state)).toBe(same);
   });
 });
 
