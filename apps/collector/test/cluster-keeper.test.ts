@@ -42,9 +42,8 @@ afterAll(async () => {
 function standInFleet() {
   const followed = new Map([["t1", false]]);
   const unfollowed: string[] = [];
-  /** Lease table snapshots the keeper read (one per tick that reached Postgres). */
-  const snapshots = { count: 0 };
   const fleet = {
+    targetsVersion: 0,
     targets: new Map([
       [
         "t1",
@@ -57,17 +56,17 @@ function standInFleet() {
     ]),
     async follow(names: readonly string[]) {
       for (const n of names) followed.set(n, true);
+      fleet.targetsVersion++;
       return [...names];
     },
     async unfollow(name: string) {
       followed.set(name, false);
+      fleet.targetsVersion++;
       unfollowed.push(name);
     },
-    setFollowers() {
-      snapshots.count++;
-    },
+    setFollowers() {},
   };
-  return { fleet: fleet as unknown as Fleet, followed, unfollowed, snapshots };
+  return { fleet: fleet as unknown as Fleet, followed, unfollowed };
 }
 
 const lines: string[] = [];
@@ -85,7 +84,7 @@ const log = createLogger({
 describe("LeaseKeeper fencing after an outage it rode out alone", () => {
   it("fences a renewed lease by its deadline again once another instance is live", async () => {
     let now = 0;
-    const { fleet, followed, unfollowed, snapshots } = standInFleet();
+    const { fleet, followed, unfollowed } = standInFleet();
     const keeper = new LeaseKeeper({
       pool: viaProxy.pool,
       fleet,
@@ -120,8 +119,8 @@ describe("LeaseKeeper fencing after an outage it rode out alone", () => {
       });
       // Two ticks that reached Postgres after "b" registered: renewed (within the database's TTL,
       // so not re-acquired) and "b" seen live.
-      const seen = snapshots.count;
-      await waitUntil("two renewals", () => snapshots.count >= seen + 2, 4 * keeper.intervalMs, 20);
+      const seen = keeper.snapshotsRead;
+      await waitUntil("two renewals", () => keeper.snapshotsRead >= seen + 2, 4 * keeper.intervalMs, 20);
       expect(unfollowed).toEqual([]);
 
       // A second outage, not alone now: past the renewed deadline the target must be let go.
@@ -136,7 +135,7 @@ describe("LeaseKeeper fencing after an outage it rode out alone", () => {
 
   it("renews a lease it took again after it expired under its new token, not the old one", async () => {
     let now = 0;
-    const { fleet, followed, unfollowed, snapshots } = standInFleet();
+    const { fleet, followed, unfollowed } = standInFleet();
     const id = randomUUID();
     const keeper = new LeaseKeeper({
       pool: viaProxy.pool,
@@ -174,8 +173,8 @@ describe("LeaseKeeper fencing after an outage it rode out alone", () => {
         4 * keeper.intervalMs,
         20,
       );
-      const seen = snapshots.count;
-      await waitUntil("two more rounds", () => snapshots.count >= seen + 2, 4 * keeper.intervalMs, 20);
+      const seen = keeper.snapshotsRead;
+      await waitUntil("two more rounds", () => keeper.snapshotsRead >= seen + 2, 4 * keeper.intervalMs, 20);
       expect(await token()).toMatchObject({ token: first + 1, live: true, holder: id });
       expect(unfollowed).toEqual([]);
       // And it is fenced by the new deadline: a later outage with another instance live lets go.
@@ -184,13 +183,89 @@ describe("LeaseKeeper fencing after an outage it rode out alone", () => {
         instance: { id: randomUUID(), name: "d", version: "test", host: "other-host", pid: 4 },
         ttlMs: 60_000,
       });
-      const seen2 = snapshots.count;
-      await waitUntil("b seen", () => snapshots.count >= seen2 + 1, 4 * keeper.intervalMs, 20);
+      const seen2 = keeper.snapshotsRead;
+      await waitUntil("b seen", () => keeper.snapshotsRead >= seen2 + 1, 4 * keeper.intervalMs, 20);
       proxy.cut();
       now += 10_000;
       await waitUntil("the target let go", () => unfollowed.includes("t1"), 5_000, 20);
     } finally {
       proxy.restore();
+      await keeper.release();
+    }
+  }, 60_000);
+});
+
+describe("LeaseKeeper rounds", () => {
+  it("does plan its share only when a round's inputs changed since one that found nothing to do", async () => {
+    const followed = new Map([
+      ["s1", false],
+      ["s2", false],
+    ]);
+    const stand = {
+      targetsVersion: 0,
+      targets: new Map<string, { readonly followed: boolean | undefined }>(),
+      async follow(names: readonly string[]) {
+        for (const n of names) followed.set(n, true);
+        stand.targetsVersion++;
+        return [...names];
+      },
+      async unfollow(name: string) {
+        followed.set(name, false);
+        stand.targetsVersion++;
+      },
+      setFollowers() {},
+    };
+    const add = (name: string) => {
+      followed.set(name, followed.get(name) ?? false);
+      stand.targets.set(name, {
+        get followed() {
+          return followed.get(name);
+        },
+      });
+      stand.targetsVersion++;
+    };
+    add("s1");
+    add("s2");
+    await direct.pool.query(`DELETE FROM collector_instance`);
+    const keeper = new LeaseKeeper({
+      pool: direct.pool,
+      fleet: stand as unknown as Fleet,
+      log,
+      metrics: new Metrics(),
+      identity: { id: randomUUID(), name: "rounds", version: "test", host: "test-host", pid: 5 },
+      ttlMs: 1500,
+      embedded: false,
+    });
+    try {
+      await keeper.start();
+      await waitUntil(
+        "both followed",
+        () => followed.get("s1") === true && followed.get("s2") === true,
+        10_000,
+        20,
+      );
+      // A round that finds nothing to do settles; the rounds after it read the table only.
+      const settled = async () => {
+        const seen = keeper.snapshotsRead;
+        await waitUntil("a round", () => keeper.snapshotsRead >= seen + 1, 10_000, 20);
+        const planned = keeper.plannedRounds;
+        await waitUntil("three rounds more", () => keeper.snapshotsRead >= seen + 4, 10_000, 20);
+        return keeper.plannedRounds - planned;
+      };
+      expect(await settled()).toBe(0);
+
+      // A new target: planned, taken and followed.
+      add("s3");
+      await waitUntil("the new target followed", () => followed.get("s3") === true, 10_000, 20);
+      expect(await settled()).toBe(0);
+
+      // A lease of this instance's taken away in the database (another holder): planned again.
+      const planned = keeper.plannedRounds;
+      await direct.pool.query(
+        `UPDATE lease SET holder = 'someone-else', holder_name = 'x' WHERE name = 'target:s1'`,
+      );
+      await waitUntil("a round planned", () => keeper.plannedRounds > planned, 10_000, 20);
+    } finally {
       await keeper.release();
     }
   }, 60_000);

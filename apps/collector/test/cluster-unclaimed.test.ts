@@ -37,6 +37,8 @@ function standInFleet(names: readonly string[]) {
   const followed = new Map(names.map((n) => [n, false]));
   const counts = { follows: 0, unfollows: 0 };
   const fleet = {
+    /** As Fleet's: moves when a target starts or stops being followed. */
+    targetsVersion: 0,
     targets: new Map(
       names.map((n) => [
         n,
@@ -49,11 +51,13 @@ function standInFleet(names: readonly string[]) {
     ),
     async follow(list: readonly string[]) {
       for (const n of list) followed.set(n, true);
+      fleet.targetsVersion++;
       counts.follows += list.length;
       return [...list];
     },
     async unfollow(name: string) {
       followed.set(name, false);
+      fleet.targetsVersion++;
       counts.unfollows++;
     },
     setFollowers() {},

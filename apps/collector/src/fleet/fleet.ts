@@ -140,6 +140,11 @@ export class Fleet {
   private followAll = true;
   /** Called when a target is added or removed (the lease keeper looks at once). */
   membershipChanged: (() => void) | null = null;
+  /**
+   * Changes whenever a target is added or removed, or starts or stops being followed here: the
+   * lease keeper plans its share again only then, or when the leases or instances change.
+   */
+  targetsVersion = 0;
 
   /** Targets on an older codex are flagged below the supported floor (config `codexVersionFloor`). */
   get codexVersionFloor(): string {
@@ -539,6 +544,7 @@ export class Fleet {
     if (!rt) return false;
     if (rt.followed) rt.connection.stop();
     this.targets.delete(name);
+    this.targetsVersion++;
     this.membershipChanged?.();
     return true;
   }
@@ -676,6 +682,7 @@ export class Fleet {
       observing: new Set(),
     };
     this.targets.set(id, rt);
+    this.targetsVersion++;
     return rt;
   }
 
@@ -820,6 +827,7 @@ export class Fleet {
 
   private startFollowing(rt: TargetRuntime, by: string | null): void {
     rt.followed = true;
+    this.targetsVersion++;
     rt.followedBy = by;
     rt.connection.start();
   }
@@ -867,6 +875,7 @@ export class Fleet {
     const rt = this.targets.get(name);
     if (!rt?.followed) return;
     rt.followed = false;
+    this.targetsVersion++;
     rt.followedBy = null;
     rt.connection.stop();
     if (settleMs > 0) {
