@@ -8,7 +8,7 @@ import type { BudgetRow } from "@codex-fleet/protocol/budgets";
 import { forecastWindow, type PlanWindow } from "@codex-fleet/protocol/limits";
 import type { PlanMember } from "../budgets/evaluate.ts";
 import { condition, empty, movedOnFrom } from "./conditions.ts";
-import type { SnapshotIndex } from "./snapshot-index.ts";
+import type { Lookup, SnapshotIndex } from "./snapshot-index.ts";
 import type { EffectiveRule, FleetSnapshot, RuleEvaluation, Subject } from "./types.ts";
 import { subjectKey } from "./types.ts";
 
@@ -35,7 +35,7 @@ function developer(targetId: string, team: string | null, group: string): Subjec
   return { type: "developer", id: targetId, group, targetId, threadId: null, team };
 }
 
-function budgetSubject(row: BudgetRow, teams: ReadonlyMap<string, string>): Subject {
+function budgetSubject(row: BudgetRow, teams: Lookup<string>): Subject {
   const group = row.id;
   if (row.scope === "developer")
     return developer(row.subject ?? "", teams.get(row.subject ?? "") ?? null, group);

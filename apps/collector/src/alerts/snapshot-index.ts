@@ -11,7 +11,7 @@
  * An index answers for one (snapshot, now): the rules read it, nobody changes it; build a new one
  * for another snapshot or time (the engine does, per evaluation).
  */
-import type { FleetSnapshot, ThreadSnapshot } from "./types.ts";
+import type { FleetSnapshot, TargetSnapshot, ThreadSnapshot } from "./types.ts";
 import { subjectKey } from "./types.ts";
 
 /** The threads the thread rules see, with their target's team, and the held rest. */
@@ -22,9 +22,15 @@ export interface ThreadPartition {
   readonly held: readonly ThreadSnapshot[];
 }
 
+/** What the rules look up by id. */
+export interface Lookup<T> {
+  get(id: string): T | undefined;
+}
+
 export class SnapshotIndex {
-  private teamMap: Map<string, string> | null = null;
-  private settledMap: Map<string, string | null> | null = null;
+  private byId: ReadonlyMap<string, TargetSnapshot> | null = null;
+  private teamLookup: Lookup<string> | null = null;
+  private settledLookup: Lookup<string | null> | null = null;
   private threadMap: Map<string, ThreadSnapshot> | null = null;
   private split: ThreadPartition | null = null;
   private heldKeys: ReadonlySet<string> | null = null;
@@ -34,26 +40,35 @@ export class SnapshotIndex {
     readonly nowMs: number,
   ) {}
 
+  /** The snapshot's targets by id: its own map when it has one (no map per evaluation). */
+  private get targets(): ReadonlyMap<string, TargetSnapshot> {
+    this.byId ??= this.snap.targetById ?? new Map(this.snap.targets.map((t) => [t.id, t]));
+    return this.byId;
+  }
+
   /** Target id → its team, for every configured target. */
-  get teams(): ReadonlyMap<string, string> {
-    this.teamMap ??= new Map(this.snap.targets.map((t) => [t.id, t.team]));
-    return this.teamMap;
+  get teams(): Lookup<string> {
+    this.teamLookup ??= { get: (id) => this.targets.get(id)?.team };
+    return this.teamLookup;
   }
 
   /**
    * Target id → its team when the target is connected and settled (its threads' state is current),
    * null when it is down or reconnected less than `settleMs` ago; configured targets only.
    */
-  get settledTeams(): ReadonlyMap<string, string | null> {
-    if (this.settledMap !== null) return this.settledMap;
+  get settledTeams(): Lookup<string | null> {
+    if (this.settledLookup !== null) return this.settledLookup;
     const { snap, nowMs } = this;
-    this.settledMap = new Map();
-    for (const t of snap.targets) {
-      const settled =
-        t.state === "open" && t.connectedSinceMs !== null && nowMs - t.connectedSinceMs >= snap.settleMs;
-      this.settledMap.set(t.id, settled ? t.team : null);
-    }
-    return this.settledMap;
+    this.settledLookup = {
+      get: (id) => {
+        const t = this.targets.get(id);
+        if (t === undefined) return undefined;
+        const settled =
+          t.state === "open" && t.connectedSinceMs !== null && nowMs - t.connectedSinceMs >= snap.settleMs;
+        return settled ? t.team : null;
+      },
+    };
+    return this.settledLookup;
   }
 
   /** Thread id → thread. */

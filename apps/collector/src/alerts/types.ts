@@ -161,6 +161,11 @@ export interface SpendSnapshot {
 /** Everything the rules read; built by the engine, never mutated by rules. */
 export interface FleetSnapshot {
   targets: readonly TargetSnapshot[];
+  /**
+   * The same targets by id, when the producer keeps such a map (SnapshotInputs does, from one
+   * evaluation to the next; valid until its next snapshot): the index then builds none.
+   */
+  targetById?: ReadonlyMap<string, TargetSnapshot>;
   threads: readonly ThreadSnapshot[];
   /** Failed turns recent enough for the longest turnFailed window; null = not loaded yet. */
   failures: readonly FailedTurn[] | null;

@@ -67,9 +67,18 @@ describe("SnapshotIndex: one evaluation's rules share what they derive from the 
     const evaluations = RULES.map((r) => evaluateRule(r, snap, T0, index));
     // Something came of it: alice's wait, carol's failure and limit, bob's threads held.
     expect(evaluations.reduce((n, ev) => n + ev.conditions.length, 0)).toBeGreaterThanOrEqual(3);
-    // Threads: once for the partition, once by id (the failures' threads). Targets: the partition,
-    // their teams, and each of the two target rules.
-    expect(walks).toEqual({ targets: 4, threads: 2 });
+    // Threads: once for the partition, once by id (the failures' threads). Targets: once by id
+    // (their teams and settled state), and each of the two target rules.
+    expect(walks).toEqual({ targets: 3, threads: 2 });
+    // A snapshot that brings its targets by id (SnapshotInputs keeps them): walked by the rules only.
+    const walks2: Record<string, number> = {};
+    const snap2 = fleet(walks2);
+    const withMap = { ...snap2, targetById: new Map([...snap.targets].map((t) => [t.id, t])) };
+    walks2.targets = 0;
+    const index2 = new SnapshotIndex(withMap, T0);
+    const again = RULES.map((r) => evaluateRule(r, withMap, T0, index2));
+    expect(again).toEqual(evaluations);
+    expect(walks2).toEqual({ targets: 2, threads: 2 });
   });
 
   it("does conclude for each rule what evaluating it alone concludes", () => {

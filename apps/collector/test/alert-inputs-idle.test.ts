@@ -1,8 +1,8 @@
 /**
- * The alert engine re-reads every target's plan limits every few seconds (budgets/load.ts
- * loadPlanMembers). A member equal to the previous read's is that very object, so an idle fleet's
- * re-reads leave what the engine holds alone; a changed state or a new sample gives a new member.
- * And the engine reads them again only once a state row was written (or a minute went by).
+ * What the alert engine reads every few seconds, at rest (issue 13 goal 5: an idle collector at
+ * 10,000 targets). The plan limits: a member equal to the previous read's is that very object, and
+ * the states are read again only once a state row was written (or a minute went by). The targets:
+ * each target's snapshot is kept while it is unchanged, and given to the rules by id.
  */
 import { createDb, type Db } from "@codex-fleet/db/client";
 import { savePlanLimit } from "@codex-fleet/db/repositories/plan-limits-repository";
@@ -121,5 +121,37 @@ describe("the alert engine's plan limits", () => {
     expect(reads).toBe(2);
     await pct(t + 10_000 + PLAN_REREAD_MS);
     expect(reads).toBe(3);
+  });
+});
+
+describe("the alert engine's targets", () => {
+  it("are the same snapshots while unchanged, new ones when changed, and gone when removed", async () => {
+    const fake = new FakeFleet();
+    fake.target("alice", "payments", { sinceMs: T0 }, T0);
+    fake.target("bob", "web", { sinceMs: T0 }, T0);
+    const inputs = new SnapshotInputs({
+      fleet: fake.fleet,
+      pool: db.pool,
+      rules: effectiveRules({ rules: [], repeatIntervalMs: 3_600_000 }),
+      settleMs: 0,
+      log: createLogger({ level: "silent" }),
+    });
+    const first = await inputs.snapshot(T0 + 1000);
+    const second = await inputs.snapshot(T0 + 6000);
+    expect(second.targets).toEqual(first.targets);
+    expect(second.targets[0]).toBe(first.targets[0]);
+    expect(second.targets[1]).toBe(first.targets[1]);
+    expect(second.targetById?.get("bob")).toBe(second.targets[1]);
+
+    fake.target("bob", "web", { state: "backoff", reason: "dropped", sinceMs: T0 + 7000 });
+    const third = await inputs.snapshot(T0 + 11_000);
+    expect(third.targets[0]).toBe(first.targets[0]);
+    expect(third.targets[1]).not.toBe(first.targets[1]);
+    expect(third.targets[1]).toMatchObject({ id: "bob", state: "backoff", down: { cls: "unreachable" } });
+
+    fake.targets.delete("bob");
+    const fourth = await inputs.snapshot(T0 + 16_000);
+    expect(fourth.targets.map((t) => t.id)).toEqual(["alice"]);
+    expect([...(fourth.targetById?.keys() ?? [])]).toEqual(["alice"]);
   });
 });
