@@ -148,6 +148,8 @@ describe("the alert engine's targets", () => {
     expect(third.targets[0]).toBe(first.targets[0]);
     expect(third.targets[1]).not.toBe(first.targets[1]);
     expect(third.targets[1]).toMatchObject({ id: "bob", state: "backoff", down: { cls: "unreachable" } });
+    // Still down, nothing new: the same snapshot (its down state is a new object at each look).
+    expect((await inputs.snapshot(T0 + 13_000)).targets[1]).toBe(third.targets[1]);
 
     fake.targets.delete("bob");
     const fourth = await inputs.snapshot(T0 + 16_000);

@@ -195,47 +195,53 @@ describe("LeaseKeeper fencing after an outage it rode out alone", () => {
   }, 60_000);
 });
 
+/** A fleet of `names` for the rounds tests, counting like Fleet.targetsVersion. */
+function roundsFleet(names: readonly string[]) {
+  const followed = new Map<string, boolean>();
+  const stand = {
+    targetsVersion: 0,
+    targets: new Map<string, { readonly followed: boolean | undefined }>(),
+    async follow(list: readonly string[]) {
+      for (const n of list) followed.set(n, true);
+      stand.targetsVersion++;
+      return [...list];
+    },
+    async unfollow(name: string) {
+      followed.set(name, false);
+      stand.targetsVersion++;
+    },
+    setFollowers() {},
+  };
+  const add = (name: string) => {
+    followed.set(name, followed.get(name) ?? false);
+    stand.targets.set(name, {
+      get followed() {
+        return followed.get(name);
+      },
+    });
+    stand.targetsVersion++;
+  };
+  for (const n of names) add(n);
+  return { fleet: stand as unknown as Fleet, followed, add };
+}
+
+function roundsKeeper(fleet: Fleet, name: string, pid: number): LeaseKeeper {
+  return new LeaseKeeper({
+    pool: direct.pool,
+    fleet,
+    log,
+    metrics: new Metrics(),
+    identity: { id: randomUUID(), name, version: "test", host: "test-host", pid },
+    ttlMs: 1500,
+    embedded: false,
+  });
+}
+
 describe("LeaseKeeper rounds", () => {
   it("does plan its share only when a round's inputs changed since one that found nothing to do", async () => {
-    const followed = new Map([
-      ["s1", false],
-      ["s2", false],
-    ]);
-    const stand = {
-      targetsVersion: 0,
-      targets: new Map<string, { readonly followed: boolean | undefined }>(),
-      async follow(names: readonly string[]) {
-        for (const n of names) followed.set(n, true);
-        stand.targetsVersion++;
-        return [...names];
-      },
-      async unfollow(name: string) {
-        followed.set(name, false);
-        stand.targetsVersion++;
-      },
-      setFollowers() {},
-    };
-    const add = (name: string) => {
-      followed.set(name, followed.get(name) ?? false);
-      stand.targets.set(name, {
-        get followed() {
-          return followed.get(name);
-        },
-      });
-      stand.targetsVersion++;
-    };
-    add("s1");
-    add("s2");
+    const { fleet, followed, add } = roundsFleet(["s1", "s2"]);
     await direct.pool.query(`DELETE FROM collector_instance`);
-    const keeper = new LeaseKeeper({
-      pool: direct.pool,
-      fleet: stand as unknown as Fleet,
-      log,
-      metrics: new Metrics(),
-      identity: { id: randomUUID(), name: "rounds", version: "test", host: "test-host", pid: 5 },
-      ttlMs: 1500,
-      embedded: false,
-    });
+    const keeper = roundsKeeper(fleet, "rounds", 5);
     try {
       await keeper.start();
       await waitUntil(
@@ -265,6 +271,29 @@ describe("LeaseKeeper rounds", () => {
         `UPDATE lease SET holder = 'someone-else', holder_name = 'x' WHERE name = 'target:s1'`,
       );
       await waitUntil("a round planned", () => keeper.plannedRounds > planned, 10_000, 20);
+    } finally {
+      await keeper.release();
+    }
+  }, 60_000);
+
+  it("does take a target whose lease another holder let expire: only the lease table changed", async () => {
+    const { fleet, followed } = roundsFleet(["g1"]);
+    await direct.pool.query(`DELETE FROM collector_instance`);
+    await direct.pool.query(`DELETE FROM lease WHERE name = 'target:g1'`);
+    // Held by an instance that is not registered (gone) for 3 s more: it counts as live until then.
+    await direct.pool.query(
+      `INSERT INTO lease (name, holder, holder_name, token, expires_at)
+       VALUES ('target:g1', 'ghost', 'ghost', 1, now() + interval '3 seconds')`,
+    );
+    const keeper = roundsKeeper(fleet, "taker", 6);
+    try {
+      await keeper.start();
+      // Settled while the ghost holds it: its share is the one target, this instance's none.
+      const seen = keeper.snapshotsRead;
+      await waitUntil("two rounds", () => keeper.snapshotsRead >= seen + 2, 10_000, 20);
+      expect(followed.get("g1")).toBe(false);
+      // Its lease expires: nothing else changes (same instances, targets and held leases).
+      await waitUntil("the target followed", () => followed.get("g1") === true, 15_000, 20);
     } finally {
       await keeper.release();
     }

@@ -65,8 +65,9 @@ export async function ingestIntoCollector<T = undefined>(args: {
       await sleep(1000); // the observer's start-up requests (loaded list, thread list) settle
       const before = await scrape(collector.baseUrl);
       const cpu0 = cpuSeconds(collector.pid);
-      const t0 = performance.now();
+      // Before t0: its /proc scan is not timed.
       const account = startCpuAccount(collector.pid);
+      const t0 = performance.now();
       const during = args.whileStreaming?.();
       await replay.stream();
       const expected = { tokens: rec.served.totalTokens, turns: rec.turns };

@@ -52,6 +52,7 @@ export interface CpuAccount {
   cores: number;
   /** `machineBusySeconds / (cores × wallSeconds)`. */
   machineBusyShare: number;
+  /** Every Postgres process: the measured writes, and the bench's own checks of what is counted. */
   postgresSeconds: number;
   /** This process: the replay server and the bench's own polling. */
   benchSeconds: number;

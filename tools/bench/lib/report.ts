@@ -113,8 +113,8 @@ export function renderTable(run: BenchRun): string {
     if (c && b)
       rows.push([
         "2 ingest: CPU per turn (ms)",
-        `collector ${per(c.subjectSeconds)} + Postgres ${per(c.postgresSeconds)} + replay ${per(c.benchSeconds)}; cores busy ${pct(c.machineBusyShare)} of ${c.wallSeconds} s`,
-        `bare client ${per(b.subjectSeconds)} + replay ${per(b.benchSeconds)}; cores busy ${pct(b.machineBusyShare)} of ${b.wallSeconds} s (${b.cores} cores)`,
+        `collector ${per(c.subjectSeconds)} + Postgres ${per(c.postgresSeconds)} + bench ${per(c.benchSeconds)}; cores busy ${pct(c.machineBusyShare)} of ${c.wallSeconds} s`,
+        `bare client ${per(b.subjectSeconds)} + bench ${per(b.benchSeconds)}; cores busy ${pct(b.machineBusyShare)} of ${b.wallSeconds} s (${b.cores} cores; bench: the replay server and the bench's checks)`,
         "—",
         "—",
       ]);

@@ -98,8 +98,8 @@ async function bareClient(rec: Recording): Promise<{ ms: number; cpu: CpuAccount
       everyMs: 20,
       what: "bare client handshakes",
     });
+    const account = startCpuAccount(child.pid as number); // before t0: its /proc scan is not timed
     const t0 = performance.now();
-    const account = startCpuAccount(child.pid as number);
     await replay.stream();
     const done = await waitFor(() => messages.find((m) => m.done || m.error), {
       timeoutMs: 600_000,

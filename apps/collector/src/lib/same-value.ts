@@ -9,12 +9,13 @@ export function sameValue(a: unknown, b: unknown, ignoredKey?: string): boolean 
   if (Array.isArray(a) !== Array.isArray(b)) return false;
   const x = a as Record<string, unknown>;
   const y = b as Record<string, unknown>;
+  // Every key but the ignored one, on both sides (present on one side only, it is ignored too).
   let n = 0;
   for (const k in x) {
-    if (!Object.hasOwn(x, k)) continue;
+    if (!Object.hasOwn(x, k) || k === ignoredKey) continue;
     n++;
-    if (k !== ignoredKey && !(Object.hasOwn(y, k) && sameValue(x[k], y[k], ignoredKey))) return false;
+    if (!(Object.hasOwn(y, k) && sameValue(x[k], y[k], ignoredKey))) return false;
   }
-  for (const k in y) if (Object.hasOwn(y, k)) n--;
+  for (const k in y) if (Object.hasOwn(y, k) && k !== ignoredKey) n--;
   return n === 0;
 }

@@ -34,22 +34,23 @@ export async function savePlanLimit(args: {
   samples?: readonly PlanSampleRow[];
 }): Promise<void> {
   const { pool, targetId, state } = args;
+  // Samples first: a reader that sees the state (planLimitsVersion) sees its samples too.
+  const samples = args.samples ?? [];
+  if (samples.length > 0)
+    await pool.query(
+      `INSERT INTO plan_limit_sample (target_id, limit_id, "window", at, used_percent, resets_at)
+       SELECT $1, s."limitId", s."window", to_timestamp(s."atMs" / 1000.0) AT TIME ZONE 'UTC', s."usedPercent",
+          CASE WHEN s."resetsAtMs" IS NULL THEN NULL ELSE to_timestamp(s."resetsAtMs" / 1000.0) AT TIME ZONE 'UTC' END
+       FROM jsonb_to_recordset($2::jsonb) AS s("limitId" text, "window" text, "atMs" float8, "usedPercent" float8,
+          "resetsAtMs" float8)
+       ON CONFLICT DO NOTHING`,
+      [targetId, JSON.stringify(samples)],
+    );
   await pool.query(
     `INSERT INTO plan_limit (target_id, limit_id, state, observed_at) VALUES ($1, $2, $3::jsonb, $4)
      ON CONFLICT (target_id, limit_id) DO UPDATE SET state = EXCLUDED.state, observed_at = EXCLUDED.observed_at
      WHERE plan_limit.observed_at <= EXCLUDED.observed_at`,
     [targetId, state.limitId, JSON.stringify(state), ts(state.observedAtMs)],
-  );
-  const samples = args.samples ?? [];
-  if (samples.length === 0) return;
-  await pool.query(
-    `INSERT INTO plan_limit_sample (target_id, limit_id, "window", at, used_percent, resets_at)
-     SELECT $1, s."limitId", s."window", to_timestamp(s."atMs" / 1000.0) AT TIME ZONE 'UTC', s."usedPercent",
-        CASE WHEN s."resetsAtMs" IS NULL THEN NULL ELSE to_timestamp(s."resetsAtMs" / 1000.0) AT TIME ZONE 'UTC' END
-     FROM jsonb_to_recordset($2::jsonb) AS s("limitId" text, "window" text, "atMs" float8, "usedPercent" float8,
-        "resetsAtMs" float8)
-     ON CONFLICT DO NOTHING`,
-    [targetId, JSON.stringify(samples)],
   );
 }
 
@@ -63,6 +64,18 @@ export async function savePlanLimits(args: {
   entries: readonly { targetId: string; state: PlanLimitState; samples?: readonly PlanSampleRow[] }[];
 }): Promise<void> {
   if (args.entries.length === 0) return;
+  // Samples first, as in savePlanLimit.
+  const samples = args.entries.flatMap((e) => (e.samples ?? []).map((s) => ({ ...s, targetId: e.targetId })));
+  if (samples.length > 0)
+    await args.pool.query(
+      `INSERT INTO plan_limit_sample (target_id, limit_id, "window", at, used_percent, resets_at)
+       SELECT s."targetId", s."limitId", s."window", to_timestamp(s."atMs" / 1000.0) AT TIME ZONE 'UTC', s."usedPercent",
+          CASE WHEN s."resetsAtMs" IS NULL THEN NULL ELSE to_timestamp(s."resetsAtMs" / 1000.0) AT TIME ZONE 'UTC' END
+       FROM jsonb_to_recordset($1::jsonb) AS s("targetId" text, "limitId" text, "window" text, "atMs" float8,
+          "usedPercent" float8, "resetsAtMs" float8)
+       ON CONFLICT DO NOTHING`,
+      [JSON.stringify(samples)],
+    );
   await args.pool.query(
     `INSERT INTO plan_limit (target_id, limit_id, state, observed_at)
      SELECT DISTINCT ON (e.t, e.s->>'limitId') e.t, e.s->>'limitId', e.s, e.at::timestamp
@@ -71,17 +84,6 @@ export async function savePlanLimits(args: {
      ON CONFLICT (target_id, limit_id) DO UPDATE SET state = EXCLUDED.state, observed_at = EXCLUDED.observed_at
      WHERE plan_limit.observed_at <= EXCLUDED.observed_at`,
     [JSON.stringify(args.entries.map((e) => ({ t: e.targetId, s: e.state, at: ts(e.state.observedAtMs) })))],
-  );
-  const samples = args.entries.flatMap((e) => (e.samples ?? []).map((s) => ({ ...s, targetId: e.targetId })));
-  if (samples.length === 0) return;
-  await args.pool.query(
-    `INSERT INTO plan_limit_sample (target_id, limit_id, "window", at, used_percent, resets_at)
-     SELECT s."targetId", s."limitId", s."window", to_timestamp(s."atMs" / 1000.0) AT TIME ZONE 'UTC', s."usedPercent",
-        CASE WHEN s."resetsAtMs" IS NULL THEN NULL ELSE to_timestamp(s."resetsAtMs" / 1000.0) AT TIME ZONE 'UTC' END
-     FROM jsonb_to_recordset($1::jsonb) AS s("targetId" text, "limitId" text, "window" text, "atMs" float8,
-        "usedPercent" float8, "resetsAtMs" float8)
-     ON CONFLICT DO NOTHING`,
-    [JSON.stringify(samples)],
   );
 }
 

@@ -24,6 +24,12 @@ describe("sameValue", () => {
     ["a field more", { ...state, limitName: null }, false],
     ["a field less", { limitId: "codex", planType: "pro", primary: state.primary, observedAtMs: T0 }, false],
     ["an array for an object", { ...state, primary: [40, RESET, T0] }, false],
+    ["no time at all", { limitId: "codex", planType: "pro", primary: state.primary, credits: null }, true],
+    [
+      "no time, and a field more",
+      { limitId: "codex", planType: "pro", primary: state.primary, credits: null, limitName: "x" },
+      false,
+    ],
   ])("tells a change of %s (same: %s)", (_, other, same) => {
     expect(sameValue(state, other, "observedAtMs")).toBe(same);
     expect(sameValue(other, state, "observedAtMs")).toBe(same);
