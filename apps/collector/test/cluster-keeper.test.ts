@@ -38,35 +38,36 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** The fleet as the keeper sees it: one target, followed or not. */
-function standInFleet() {
-  const followed = new Map([["t1", false]]);
+/** The fleet as the keeper sees it: `names`, each followed or not; `targetsVersion` as Fleet keeps it. */
+function standInFleet(names: readonly string[]) {
+  const followed = new Map<string, boolean>();
   const unfollowed: string[] = [];
-  const fleet = {
+  const stand = {
     targetsVersion: 0,
-    targets: new Map([
-      [
-        "t1",
-        {
-          get followed() {
-            return followed.get("t1");
-          },
-        },
-      ],
-    ]),
-    async follow(names: readonly string[]) {
-      for (const n of names) followed.set(n, true);
-      fleet.targetsVersion++;
-      return [...names];
+    targets: new Map<string, { readonly followed: boolean | undefined }>(),
+    async follow(list: readonly string[]) {
+      for (const n of list) followed.set(n, true);
+      stand.targetsVersion++;
+      return [...list];
     },
     async unfollow(name: string) {
       followed.set(name, false);
-      fleet.targetsVersion++;
+      stand.targetsVersion++;
       unfollowed.push(name);
     },
     setFollowers() {},
   };
-  return { fleet: fleet as unknown as Fleet, followed, unfollowed };
+  const add = (name: string) => {
+    followed.set(name, followed.get(name) ?? false);
+    stand.targets.set(name, {
+      get followed() {
+        return followed.get(name);
+      },
+    });
+    stand.targetsVersion++;
+  };
+  for (const n of names) add(n);
+  return { fleet: stand as unknown as Fleet, followed, unfollowed, add };
 }
 
 const lines: string[] = [];
@@ -84,7 +85,7 @@ const log = createLogger({
 describe("LeaseKeeper fencing after an outage it rode out alone", () => {
   it("fences a renewed lease by its deadline again once another instance is live", async () => {
     let now = 0;
-    const { fleet, followed, unfollowed } = standInFleet();
+    const { fleet, followed, unfollowed } = standInFleet(["t1"]);
     const keeper = new LeaseKeeper({
       pool: viaProxy.pool,
       fleet,
@@ -135,7 +136,7 @@ describe("LeaseKeeper fencing after an outage it rode out alone", () => {
 
   it("renews a lease it took again after it expired under its new token, not the old one", async () => {
     let now = 0;
-    const { fleet, followed, unfollowed } = standInFleet();
+    const { fleet, followed, unfollowed } = standInFleet(["t1"]);
     const id = randomUUID();
     const keeper = new LeaseKeeper({
       pool: viaProxy.pool,
@@ -195,36 +196,6 @@ describe("LeaseKeeper fencing after an outage it rode out alone", () => {
   }, 60_000);
 });
 
-/** A fleet of `names` for the rounds tests, counting like Fleet.targetsVersion. */
-function roundsFleet(names: readonly string[]) {
-  const followed = new Map<string, boolean>();
-  const stand = {
-    targetsVersion: 0,
-    targets: new Map<string, { readonly followed: boolean | undefined }>(),
-    async follow(list: readonly string[]) {
-      for (const n of list) followed.set(n, true);
-      stand.targetsVersion++;
-      return [...list];
-    },
-    async unfollow(name: string) {
-      followed.set(name, false);
-      stand.targetsVersion++;
-    },
-    setFollowers() {},
-  };
-  const add = (name: string) => {
-    followed.set(name, followed.get(name) ?? false);
-    stand.targets.set(name, {
-      get followed() {
-        return followed.get(name);
-      },
-    });
-    stand.targetsVersion++;
-  };
-  for (const n of names) add(n);
-  return { fleet: stand as unknown as Fleet, followed, add };
-}
-
 function roundsKeeper(fleet: Fleet, name: string, pid: number): LeaseKeeper {
   return new LeaseKeeper({
     pool: direct.pool,
@@ -239,7 +210,7 @@ function roundsKeeper(fleet: Fleet, name: string, pid: number): LeaseKeeper {
 
 describe("LeaseKeeper rounds", () => {
   it("does plan its share only when a round's inputs changed since one that found nothing to do", async () => {
-    const { fleet, followed, add } = roundsFleet(["s1", "s2"]);
+    const { fleet, followed, add } = standInFleet(["s1", "s2"]);
     await direct.pool.query(`DELETE FROM collector_instance`);
     const keeper = roundsKeeper(fleet, "rounds", 5);
     try {
@@ -277,7 +248,7 @@ describe("LeaseKeeper rounds", () => {
   }, 60_000);
 
   it("does take a target whose lease another holder let expire: only the lease table changed", async () => {
-    const { fleet, followed } = roundsFleet(["g1"]);
+    const { fleet, followed } = standInFleet(["g1"]);
     await direct.pool.query(`DELETE FROM collector_instance`);
     await direct.pool.query(`DELETE FROM lease WHERE name = 'target:g1'`);
     // Held by an instance that is not registered (gone) for 3 s more: it counts as live until then.
