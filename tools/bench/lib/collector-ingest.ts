@@ -7,7 +7,6 @@ import { startReplayServer } from "@codex-fleet/codex-fakes/replay-server";
 import type { DbPool } from "@codex-fleet/db/client";
 import { type BenchTarget, scrape, startBenchCollector, waitOpen } from "./collector-proc.ts";
 import { type CpuAccount, startCpuAccount } from "./cpu-account.ts";
-import { cpuSeconds } from "./machine.ts";
 import type { Recording } from "./recorder.ts";
 import { sleep, waitFor } from "./stats.ts";
 
@@ -16,6 +15,7 @@ export interface CollectorIngest {
   ms: number;
   /** Until every frame went through the collector's event path (the rest is writing). */
   framesProcessedMs: number;
+  /** The collector's CPU seconds (`cpuAccount.subjectSeconds`). */
   cpu: number;
   /** The collector's, Postgres's, the bench's (replay server) and the whole machine's CPU. */
   cpuAccount: CpuAccount;
@@ -64,7 +64,6 @@ export async function ingestIntoCollector<T = undefined>(args: {
       });
       await sleep(1000); // the observer's start-up requests (loaded list, thread list) settle
       const before = await scrape(collector.baseUrl);
-      const cpu0 = cpuSeconds(collector.pid);
       // Before t0: its /proc scan is not timed.
       const account = startCpuAccount(collector.pid);
       const t0 = performance.now();
@@ -92,8 +91,8 @@ export async function ingestIntoCollector<T = undefined>(args: {
         { timeoutMs: 900_000, everyMs: 50, what: "the collector to count every turn" },
       );
       const ms = performance.now() - t0;
-      const cpu = cpuSeconds(collector.pid) - cpu0;
       const cpuAccount = account();
+      const cpu = cpuAccount.subjectSeconds;
       const after = await scrape(collector.baseUrl);
       const writes = {
         count:

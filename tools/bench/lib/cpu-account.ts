@@ -7,9 +7,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { cpuSeconds, round } from "./machine.ts";
-
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux x86_64
+import { cpuSeconds, procStat, round, TICKS_PER_SECOND } from "./machine.ts";
 
 /** Every core's busy seconds so far: user, nice, system, irq, softirq and steal (not idle, iowait). */
 export function machineBusySeconds(): number {
@@ -29,16 +27,14 @@ export function postgresCpuSeconds(): number {
   let ticks = 0;
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
-    let stat: string;
+    let stat: ReturnType<typeof procStat>;
     try {
-      stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      stat = procStat(name);
     } catch {
       continue; // gone since the listing
     }
-    const open = stat.indexOf("(");
-    const close = stat.lastIndexOf(")");
-    if (stat.slice(open + 1, close) !== "postgres") continue;
-    const f = stat.slice(close + 2).split(" ");
+    if (stat.comm !== "postgres") continue;
+    const f = stat.fields;
     ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
   }
   return ticks / TICKS_PER_SECOND;

@@ -51,16 +51,23 @@ export function rssBytes(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux x86_64
+export const TICKS_PER_SECOND = 100; // USER_HZ on Linux x86_64
+
+/**
+ * `/proc/<pid>/stat`: the command name and the fields after it (which start at field 3, `state`:
+ * `fields[11]` is utime, then stime, cutime, cstime, in ticks). Throws when the process is gone.
+ */
+export function procStat(pid: number | string): { comm: string; fields: string[] } {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The command name may contain spaces and parentheses: it ends at the last ')'.
+  const close = stat.lastIndexOf(")");
+  return { comm: stat.slice(stat.indexOf("(") + 1, close), fields: stat.slice(close + 2).split(" ") };
+}
 
 /** User + system CPU seconds a process has used so far. */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // Fields after the command name (which may contain spaces) start after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return (utime + stime) / TICKS_PER_SECOND;
+  const { fields } = procStat(pid);
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
 /** CPU used by `pid` over `ms`, as a percentage of one core. */

@@ -18,7 +18,6 @@ import { loadPlanMembers } from "../budgets/load.ts";
 import type { BudgetConfig } from "../config/schema.ts";
 import type { Fleet, TargetRuntime } from "../fleet/fleet.ts";
 import { errText } from "../lib/err-text.ts";
-import { sameValue } from "../lib/same-value.ts";
 import type { Logger } from "../logger.ts";
 import { type DownState, nextDownState } from "./target-health.ts";
 import type { EffectiveRule, FailedTurn, FleetSnapshot, SpendSnapshot, TargetSnapshot } from "./types.ts";
@@ -112,7 +111,7 @@ export class SnapshotInputs {
         t.team !== rt.config.team ||
         t.state !== rt.status.state ||
         t.connectedSinceMs !== rt.connectedSinceMs ||
-        !sameValue(t.down, down) // a down target's state is a new object at each look
+        t.down !== down // nextDownState keeps the object while nothing changed
       ) {
         t = { id, team: rt.config.team, state: rt.status.state, connectedSinceMs: rt.connectedSinceMs, down };
         this.targetSnaps.set(id, t);

@@ -31,6 +31,7 @@ export function nextDownState(prev: DownState | null, status: StatusLike): DownS
   const reason = status.reason ?? prev?.reason ?? null;
   const cls = reason !== null && AUTH_REASONS.has(reason) ? "unauthorized" : "unreachable";
   const error = status.error ?? prev?.error ?? null;
-  if (prev !== null && prev.cls === cls) return { ...prev, reason, error };
+  if (prev !== null && prev.cls === cls)
+    return prev.reason === reason && prev.error === error ? prev : { ...prev, reason, error };
   return { cls, sinceMs: status.sinceMs, reason, error };
 }

@@ -36,15 +36,15 @@ export async function loadPlanMembers(args: {
   ]);
   const byKey = new Map<string, PlanSample[]>();
   for (const s of samples) {
-    const key = JSON.stringify([s.target, s.limitId, s.window]);
+    const key = keyOf(s.target, s.limitId, s.window);
     const list = byKey.get(key) ?? [];
     list.push(s.sample);
     byKey.set(key, list);
   }
   const of = (target: string, limitId: string, window: string) =>
-    byKey.get(JSON.stringify([target, limitId, window])) ?? [];
+    byKey.get(keyOf(target, limitId, window)) ?? [];
   const before = new Map<string, PlanMember>();
-  for (const m of args.previous ?? []) before.set(memberKey(m.target, m.state.limitId), m);
+  for (const m of args.previous ?? []) before.set(keyOf(m.target, m.state.limitId), m);
   return limits.map((l) => {
     const member: PlanMember = {
       target: l.target,
@@ -55,12 +55,13 @@ export async function loadPlanMembers(args: {
         secondary: of(l.target, l.state.limitId, "secondary"),
       },
     };
-    const was = before.get(memberKey(l.target, l.state.limitId));
+    const was = before.get(keyOf(l.target, l.state.limitId));
     return was !== undefined && sameValue(was, member) ? was : member;
   });
 }
 
-const memberKey = (target: string, limitId: string) => `${target}\u0000${limitId}`;
+/** Target, limit id (and window): ids never hold a NUL (protocol bounds). */
+const keyOf = (...parts: string[]) => parts.join("\u0000");
 
 /** The inputs of `budgets` at `nowMs` (spend only with a usd budget, plan limits only with a planPct one). */
 export async function loadBudgetInputs(args: {

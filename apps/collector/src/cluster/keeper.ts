@@ -236,7 +236,7 @@ export class LeaseKeeper {
 
   private async tick(): Promise<void> {
     this.ticks++;
-    const { pool, identity, fleet, log, metrics } = this.opts;
+    const { pool, identity, log, metrics } = this.opts;
     const ttlMs = this.opts.ttlMs;
     try {
       // The registry row first, so that it expires no later than the leases renewed after it.
@@ -292,9 +292,9 @@ export class LeaseKeeper {
         .map((i) => i.id)
         .sort();
       const membership = liveIds.join(",");
-      const key = `${this.heldVersion} ${fleet.targetsVersion} ${membership}`;
+      const key = this.roundKey(membership);
       if (this.settled?.live !== this.live || this.settled.key !== key)
-        await this.planRound(this.live, liveIds, key);
+        await this.planRound(this.live, liveIds, membership, key);
       await this.leadAlerts(this.live.alertsHeld);
       if (this.ticks % 1000 === 0) await pruneInstances({ pool });
     } catch (err) {
@@ -310,10 +310,14 @@ export class LeaseKeeper {
    * is above it, acquire what is below it, follow what is held. Settled (see `settled`) when it
    * finds nothing to do.
    */
-  private async planRound(live: LiveView, liveIds: readonly string[], key: string): Promise<void> {
+  private async planRound(
+    live: LiveView,
+    liveIds: readonly string[],
+    membership: string,
+    key: string,
+  ): Promise<void> {
     const { identity, fleet, log } = this.opts;
     const { liveHolders, followers } = live;
-    const membership = liveIds.join(",");
     this.settled = null;
     this.plannedRounds++;
     fleet.setFollowers(followers);
@@ -346,9 +350,14 @@ export class LeaseKeeper {
     // Settled only if nothing moved meanwhile (a follow that failed unfollows, a lease lost).
     if (
       plan.acquire.length + plan.release.length + plan.free.length + toFollow.length === 0 &&
-      key === `${this.heldVersion} ${fleet.targetsVersion} ${membership}`
+      key === this.roundKey(membership)
     )
       this.settled = { live, key };
+  }
+
+  /** What a round plans from besides the live leases: held leases, the fleet's targets, live instances. */
+  private roundKey(membership: string): string {
+    return `${this.heldVersion} ${this.opts.fleet.targetsVersion} ${membership}`;
   }
 
   private async acquire(names: string[]): Promise<string[]> {

@@ -131,7 +131,7 @@ export class Replica {
       },
       limitsChanged: (change) => {
         if (!followed(change.target)) return;
-        this.limits.set(`${change.target}\u0000${change.limitId}`, change);
+        this.limits.set(change.key, change);
         this.schedule();
       },
       usageCounted: (u) => {

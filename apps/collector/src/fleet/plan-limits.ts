@@ -40,6 +40,8 @@ const WINDOWS: readonly PlanWindowName[] = ["primary", "secondary"];
 export interface LimitChange {
   readonly target: string;
   readonly limitId: string;
+  /** Target and limit id: the readers keep the newest change per key. */
+  readonly key: string;
   row(): LimitRow;
 }
 
@@ -49,6 +51,7 @@ export function limitChange(target: string, limitId: string, build: () => LimitR
   return {
     target,
     limitId,
+    key: `${target}\u0000${limitId}`,
     row: () => {
       row ??= build();
       return row;
@@ -143,29 +146,22 @@ export class TargetPlanLimits {
     return { kind: "applied", state, samples, save };
   }
 
-  /** The API / live row of one limit, with its forecast from the samples in memory. */
-  row(limitId: string, target: string, team: string, nowMs: number): LimitRow | null {
-    const state = this.states.get(limitId);
-    return state ? this.rowOf(state, target, team, nowMs) : null;
-  }
-
-  /** The row of a limit's newest state, as of that state's last report. */
+  /**
+   * The live row of a limit's newest state, with its forecast from the samples in memory, as of
+   * that state's last report.
+   */
   latestRow(state: PlanLimitState, target: string, team: string): LimitRow {
     const latest = this.states.get(state.limitId) ?? state;
-    return this.rowOf(latest, target, team, latest.observedAtMs);
-  }
-
-  private rowOf(state: PlanLimitState, target: string, team: string, nowMs: number): LimitRow {
-    const { limitId } = state;
+    const { limitId } = latest;
     return limitRowView({
       target,
       team,
-      state,
+      state: latest,
       samples: {
         primary: this.samples.get(key(limitId, "primary")) ?? [],
         secondary: this.samples.get(key(limitId, "secondary")) ?? [],
       },
-      nowMs,
+      nowMs: latest.observedAtMs,
     });
   }
 

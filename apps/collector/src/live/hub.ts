@@ -143,7 +143,7 @@ export class LiveHub {
   /** A plan limit changed: the newest row per target and limit goes out at the next tick. */
   limitsChanged(change: LimitChange): void {
     if (this.clients.size === 0) return;
-    this.limits.set(`${change.target}\u0000${change.limitId}`, change);
+    this.limits.set(change.key, change);
     this.schedule();
   }
 

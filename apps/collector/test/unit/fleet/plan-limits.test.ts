@@ -124,7 +124,8 @@ describe("TargetPlanLimits", () => {
     expect(m.states.get("mine")?.primary?.usedPercent).toBe(10);
     expect(m.states.get("codex")?.planType).toBe("plus");
     // 10 points per 10 minutes from 50 %: exhausts in 50 minutes, before the reset in 3 h.
-    const row = m.row("codex", "alice", "payments", T0);
+    const codex = m.states.get("codex");
+    const row = codex && m.latestRow(codex, "alice", "payments"); // as of its last report: T0
     expect(row?.forecast.primary).toMatchObject({ status: "exhausts", method: "recentSlope" });
     expect(row?.forecast.primary?.exhaustsAt).toBe(new Date(T0 + 50 * 60_000).toISOString());
   });
